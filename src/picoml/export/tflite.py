@@ -1,0 +1,197 @@
+""".tflite writer: any valid Graph back to a flatbuffer that TFLite Micro and LiteRT load.
+
+Constant data goes into 16-byte aligned buffers (TFLM reads weights in place); buffer 0 is
+the empty sentinel the schema reserves. Output is deterministic for the same graph.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+
+from picoml.errors import GraphError, PicomlError
+from picoml.frontends import tflite_schema as S
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OP_SET, OpDef
+
+# Lowest op versions TFLite assigns for what picoml writes (int8 needs the newer kernels).
+_VERSIONS_INT8 = {
+    "CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "AVERAGE_POOL_2D": 2,
+    "MAX_POOL_2D": 2, "ADD": 2, "MUL": 2, "SOFTMAX": 2, "LOGISTIC": 2, "TANH": 2,
+    "RELU": 2, "RELU6": 2, "PAD": 2, "MEAN": 2, "CONCATENATION": 2, "QUANTIZE": 2,
+    "DEQUANTIZE": 2, "RESHAPE": 1,
+}
+
+
+def _vector(b: flatbuffers.Builder, values, kind: str) -> int:
+    arr = np.asarray(values)
+    dtype = {"i32": "<i4", "i64": "<i8", "f32": "<f4", "u8": "u1"}[kind]
+    return b.CreateNumpyVector(arr.astype(dtype).reshape(-1))
+
+
+def _offsets(b: flatbuffers.Builder, offs: list[int]) -> int:
+    b.StartVector(4, len(offs), 4)
+    for o in reversed(offs):
+        b.PrependUOffsetTRelative(o)
+    return b.EndVector()
+
+
+def _options(b: flatbuffers.Builder, d: OpDef, attrs: dict) -> int | None:
+    if not d.options_type:
+        return None
+    vecs = {}
+    for a in d.attrs:
+        if a.kind == "i32[]" and attrs.get(a.name) is not None:
+            vecs[a.name] = _vector(b, list(attrs[a.name]), "i32")
+    b.StartObject(max((a.slot for a in d.attrs), default=-1) + 1)
+    for a in d.attrs:
+        v = attrs[a.name]
+        if a.kind == "i32":
+            b.PrependInt32Slot(a.slot, int(v), 0)
+        elif a.kind == "i8":
+            b.PrependInt8Slot(a.slot, int(v), 0)
+        elif a.kind == "bool":
+            b.PrependBoolSlot(a.slot, bool(v), not v)  # always written: defaults differ per field
+        elif a.kind == "f32":
+            b.PrependFloat32Slot(a.slot, float(v), 0.0)
+        elif a.kind == "pad":
+            b.PrependInt8Slot(a.slot, S.PADDING_CODES[v], -1)
+        elif a.kind == "act":
+            b.PrependInt8Slot(a.slot, S.ACTIVATION_CODES[v], -1)
+        elif a.kind == "i32[]":
+            if a.name in vecs:
+                b.PrependUOffsetTRelativeSlot(a.slot, vecs[a.name], 0)
+    return b.EndObject()
+
+
+def _op_version(op: Op) -> int:
+    x = op.inputs[0]
+    return _VERSIONS_INT8[op.type] if x is not None and x.dtype == "int8" else 1
+
+
+def write_tflite_bytes(g: Graph) -> bytes:
+    """Serialize a validated graph."""
+    b = flatbuffers.Builder(1024)
+    tensor_index = {id(t): i for i, t in enumerate(g.tensors)}
+
+    # buffers: 0 = empty sentinel, then one per constant tensor in tensor order
+    buffer_of: dict[int, int] = {}
+    buf_offs = []
+    b.StartObject(S.B_FIELDS)
+    buf_offs.append(b.EndObject())
+    datas = []
+    for t in g.tensors:
+        if t.data is not None:
+            buffer_of[id(t)] = len(buf_offs) + len(datas)
+            datas.append(np.ascontiguousarray(t.data.astype(t.np_dtype, copy=False)).tobytes())
+    for raw in datas:
+        b.StartVector(1, len(raw), 16)
+        b.head = b.head - len(raw)
+        b.Bytes[b.head : b.head + len(raw)] = raw
+        data_off = b.EndVector()
+        b.StartObject(S.B_FIELDS)
+        b.PrependUOffsetTRelativeSlot(S.B_DATA, data_off, 0)
+        buf_offs.append(b.EndObject())
+
+    # tensors
+    t_offs = []
+    for t in g.tensors:
+        name = b.CreateString(t.name)
+        shape = _vector(b, list(t.shape), "i32")
+        q = None
+        if t.quantized:
+            sc = _vector(b, t.scale, "f32")
+            zp = _vector(b, t.zero_point, "i64")
+            b.StartObject(S.Q_FIELDS)
+            b.PrependUOffsetTRelativeSlot(S.Q_SCALE, sc, 0)
+            b.PrependUOffsetTRelativeSlot(S.Q_ZERO_POINT, zp, 0)
+            b.PrependInt32Slot(S.Q_QUANTIZED_DIMENSION, t.quantized_dimension if t.per_axis else 0, 0)
+            q = b.EndObject()
+        else:
+            b.StartObject(S.Q_FIELDS)
+            q = b.EndObject()
+        b.StartObject(S.T_FIELDS)
+        b.PrependUOffsetTRelativeSlot(S.T_SHAPE, shape, 0)
+        b.PrependInt8Slot(S.T_TYPE, S.TENSOR_TYPE_CODES[t.dtype], -1)
+        b.PrependUint32Slot(S.T_BUFFER, buffer_of.get(id(t), 0), 0)
+        b.PrependUOffsetTRelativeSlot(S.T_NAME, name, 0)
+        b.PrependUOffsetTRelativeSlot(S.T_QUANT, q, 0)
+        t_offs.append(b.EndObject())
+
+    # operator codes in order of first use
+    codes: list[tuple[int, int]] = []
+    for op in g.ops:
+        key = (OP_SET[op.type].builtin_code, _op_version(op))
+        if key not in codes:
+            codes.append(key)
+    oc_offs = []
+    for code, ver in codes:
+        b.StartObject(S.OPCODE_FIELDS)
+        b.PrependInt8Slot(S.OPCODE_DEPRECATED_BUILTIN, min(code, 127), 0)
+        b.PrependInt32Slot(S.OPCODE_VERSION, ver, 1)
+        b.PrependInt32Slot(S.OPCODE_BUILTIN, code, 0)
+        oc_offs.append(b.EndObject())
+
+    op_offs = []
+    for op in g.ops:
+        d = OP_SET[op.type]
+        ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in op.inputs], "i32")
+        outs = _vector(b, [tensor_index[id(t)] for t in op.outputs], "i32")
+        opt = _options(b, d, op.attrs)
+        b.StartObject(S.OP_FIELDS)
+        b.PrependUint32Slot(S.OP_OPCODE_INDEX, codes.index((d.builtin_code, _op_version(op))), 0)
+        b.PrependUOffsetTRelativeSlot(S.OP_INPUTS, ins, 0)
+        b.PrependUOffsetTRelativeSlot(S.OP_OUTPUTS, outs, 0)
+        if opt is not None:
+            b.PrependUint8Slot(S.OP_OPTIONS_TYPE, d.options_type, 0)
+            b.PrependUOffsetTRelativeSlot(S.OP_OPTIONS, opt, 0)
+        op_offs.append(b.EndObject())
+
+    tensors_v = _offsets(b, t_offs)
+    ins_v = _vector(b, [tensor_index[id(t)] for t in g.inputs], "i32")
+    outs_v = _vector(b, [tensor_index[id(t)] for t in g.outputs], "i32")
+    ops_v = _offsets(b, op_offs)
+    sg_name = b.CreateString(g.name or "main")
+    b.StartObject(S.SG_FIELDS)
+    b.PrependUOffsetTRelativeSlot(S.SG_TENSORS, tensors_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.SG_INPUTS, ins_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.SG_OUTPUTS, outs_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.SG_OPERATORS, ops_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.SG_NAME, sg_name, 0)
+    sg = b.EndObject()
+
+    subgraphs_v = _offsets(b, [sg])
+    opcodes_v = _offsets(b, oc_offs)
+    buffers_v = _offsets(b, buf_offs)
+    desc = b.CreateString(g.description or "written by picoml")
+    b.StartObject(S.MODEL_FIELDS)
+    b.PrependUint32Slot(S.MODEL_VERSION, S.SCHEMA_VERSION, 0)
+    b.PrependUOffsetTRelativeSlot(S.MODEL_OPERATOR_CODES, opcodes_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.MODEL_SUBGRAPHS, subgraphs_v, 0)
+    b.PrependUOffsetTRelativeSlot(S.MODEL_DESCRIPTION, desc, 0)
+    b.PrependUOffsetTRelativeSlot(S.MODEL_BUFFERS, buffers_v, 0)
+    root = b.EndObject()
+    b.Finish(root, file_identifier=S.FILE_IDENTIFIER)
+    return bytes(b.Output())
+
+
+def write_tflite(g: Graph, path: str | Path) -> None:
+    """Validate ``g`` and write it to ``path`` (atomically: a failed write leaves no partial file)."""
+    p = Path(path)
+    try:
+        g.validate()
+    except PicomlError as e:
+        raise type(e)(f"cannot save {p}: {e}") from None
+    data = write_tflite_bytes(g)
+    tmp = p.with_name(p.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(p)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise GraphError(f"cannot write {p}: {e.strerror}") from None
+
+
+__all__ = ["write_tflite", "write_tflite_bytes", "Tensor"]

@@ -1,0 +1,332 @@
+""".tflite reader: a bounds-checked FlatBuffers walk of TFLite's schema into a Graph.
+
+Written by hand instead of with generated accessors so that a truncated or corrupted file
+always ends in one ModelFormatError naming what is broken — never an IndexError,
+struct.error, a gigantic allocation or a hang. Every offset and length is checked against
+the buffer before it is used, and the walk is a fixed-depth tree (no recursion on data).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
+from picoml.frontends import tflite_schema as S
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import BY_CODE, OpDef
+
+_U8 = struct.Struct("<B")
+_I8 = struct.Struct("<b")
+_U16 = struct.Struct("<H")
+_I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_F32 = struct.Struct("<f")
+_I64 = struct.Struct("<q")
+
+
+class _Buf:
+    """Bounds-checked FlatBuffers primitives over one bytes object."""
+
+    def __init__(self, data: bytes, where: str) -> None:
+        self.b = data
+        self.n = len(data)
+        self.where = where
+
+    def fail(self, what: str) -> ModelFormatError:
+        return ModelFormatError(f"{self.where}: corrupted model: {what}")
+
+    def _get(self, st: struct.Struct, pos: int, what: str):
+        if pos < 0 or pos + st.size > self.n:
+            raise self.fail(f"{what} at byte {pos} lies outside the {self.n}-byte file")
+        return st.unpack_from(self.b, pos)[0]
+
+    def table(self, pos: int, what: str) -> _Table:
+        vt = pos - self._get(_I32, pos, what)
+        vsize = self._get(_U16, vt, what)
+        if vsize < 4 or vsize % 2 or vt + vsize > self.n:
+            raise self.fail(f"{what} has a bad vtable")
+        tsize = self._get(_U16, vt + 2, what)
+        if pos + tsize > self.n:
+            raise self.fail(f"{what} runs past the end of the file")
+        return _Table(self, pos, vt, vsize, tsize, what)
+
+    def deref(self, pos: int, what: str) -> int:
+        return pos + self._get(_U32, pos, what)
+
+    def vector(self, pos: int, elem: int, what: str) -> tuple[int, int]:
+        """(start, count) of the vector whose length word is at pos."""
+        count = self._get(_U32, pos, what)
+        start = pos + 4
+        if start + count * elem > self.n:
+            raise self.fail(f"{what} claims {count} elements, more than the file holds")
+        return start, count
+
+
+class _Table:
+    def __init__(self, buf: _Buf, pos: int, vt: int, vsize: int, tsize: int, what: str) -> None:
+        self.buf, self.pos, self.vt, self.vsize, self.tsize, self.what = buf, pos, vt, vsize, tsize, what
+
+    def _field(self, slot: int) -> int:
+        o = 4 + 2 * slot
+        if o + 2 > self.vsize:
+            return 0
+        off = self.buf._get(_U16, self.vt + o, self.what)
+        if off and off >= self.tsize:
+            raise self.buf.fail(f"{self.what} field {slot} lies outside its table")
+        return off
+
+    def has(self, slot: int) -> bool:
+        return self._field(slot) != 0
+
+    def scalar(self, slot: int, st: struct.Struct, default):
+        off = self._field(slot)
+        return default if off == 0 else self.buf._get(st, self.pos + off, self.what)
+
+    def u8(self, slot: int, default: int = 0) -> int:
+        return self.scalar(slot, _U8, default)
+
+    def i8(self, slot: int, default: int = 0) -> int:
+        return self.scalar(slot, _I8, default)
+
+    def i32(self, slot: int, default: int = 0) -> int:
+        return self.scalar(slot, _I32, default)
+
+    def u32(self, slot: int, default: int = 0) -> int:
+        return self.scalar(slot, _U32, default)
+
+    def f32(self, slot: int, default: float = 0.0) -> float:
+        return self.scalar(slot, _F32, default)
+
+    def i64(self, slot: int, default: int = 0) -> int:
+        return self.scalar(slot, _I64, default)
+
+    def ref(self, slot: int, what: str) -> int | None:
+        off = self._field(slot)
+        return None if off == 0 else self.buf.deref(self.pos + off, f"{self.what}.{what}")
+
+    def table(self, slot: int, what: str) -> _Table | None:
+        p = self.ref(slot, what)
+        return None if p is None else self.buf.table(p, f"{self.what}.{what}")
+
+    def array(self, slot: int, dtype: str, what: str) -> np.ndarray | None:
+        p = self.ref(slot, what)
+        if p is None:
+            return None
+        dt = np.dtype(dtype)
+        start, count = self.buf.vector(p, dt.itemsize, f"{self.what}.{what}")
+        return np.frombuffer(self.buf.b, dt, count, start).copy()
+
+    def string(self, slot: int, what: str) -> str:
+        p = self.ref(slot, what)
+        if p is None:
+            return ""
+        start, count = self.buf.vector(p, 1, f"{self.what}.{what}")
+        return self.buf.b[start : start + count].decode("utf-8", errors="replace")
+
+    def tables(self, slot: int, what: str) -> list[_Table]:
+        p = self.ref(slot, what)
+        if p is None:
+            return []
+        start, count = self.buf.vector(p, 4, f"{self.what}.{what}")
+        return [self.buf.table(self.buf.deref(start + 4 * i, what), f"{what}[{i}]") for i in range(count)]
+
+
+def _read_attrs(d: OpDef, opt: _Table | None, where: str) -> dict[str, object]:
+    attrs: dict[str, object] = {}
+    for a in d.attrs:
+        if opt is None:
+            attrs[a.name] = a.default
+            continue
+        if a.kind == "i32":
+            v: object = opt.i32(a.slot, a.default)
+        elif a.kind == "i8":
+            v = opt.i8(a.slot, a.default)
+        elif a.kind == "bool":
+            v = bool(opt.u8(a.slot, int(a.default)))
+        elif a.kind == "f32":
+            v = float(opt.f32(a.slot, a.default))
+        elif a.kind == "pad":
+            code = opt.i8(a.slot, 0)
+            if code not in S.PADDING:
+                raise ModelFormatError(f"{where}: unknown padding code {code}")
+            v = S.PADDING[code]
+        elif a.kind == "act":
+            code = opt.i8(a.slot, 0)
+            if code not in S.ACTIVATION:
+                raise ModelFormatError(f"{where}: unknown fused activation code {code}")
+            v = S.ACTIVATION[code]
+        elif a.kind == "i32[]":
+            arr = opt.array(a.slot, "<i4", a.name)
+            v = None if arr is None else tuple(int(x) for x in arr)
+        else:  # pragma: no cover - spec table is closed
+            raise AssertionError(a.kind)
+        attrs[a.name] = v
+    return attrs
+
+
+def _op_name(code: int, custom: str) -> str:
+    if code == 32:
+        return f"CUSTOM({custom})" if custom else "CUSTOM"
+    if code in BY_CODE:
+        return BY_CODE[code].type
+    return S.OTHER_BUILTINS.get(code, f"BUILTIN_{code}")
+
+
+def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
+    """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
+    if len(data) < 8:
+        raise ModelFormatError(f"{where}: not a .tflite model (only {len(data)} bytes)")
+    if data[4:8] != S.FILE_IDENTIFIER:
+        raise ModelFormatError(f"{where}: not a .tflite model (file identifier {data[4:8]!r}, expected b'TFL3')")
+    buf = _Buf(data, where)
+    model = buf.table(buf.deref(0, "root"), "model")
+    version = model.u32(S.MODEL_VERSION)
+    if version != S.SCHEMA_VERSION:
+        raise UnsupportedError(f"{where}: schema version {version} is not supported (expected {S.SCHEMA_VERSION})")
+
+    opcodes = []
+    for oc in model.tables(S.MODEL_OPERATOR_CODES, "operator_codes"):
+        code = max(oc.i8(S.OPCODE_DEPRECATED_BUILTIN), oc.i32(S.OPCODE_BUILTIN))
+        opcodes.append((code, oc.string(S.OPCODE_CUSTOM, "custom_code")))
+
+    buffers: list[np.ndarray | None] = []
+    for i, bt in enumerate(model.tables(S.MODEL_BUFFERS, "buffers")):
+        arr = bt.array(S.B_DATA, "u1", f"buffers[{i}].data")
+        off, size = bt.i64(S.B_OFFSET), bt.i64(S.B_SIZE)
+        if (arr is None or arr.size == 0) and off > 1:
+            if off < 0 or size < 0 or off + size > len(data):
+                raise buf.fail(f"buffers[{i}] points outside the file")
+            arr = np.frombuffer(data, np.uint8, size, off).copy()
+        buffers.append(arr if arr is not None and arr.size else None)
+
+    subgraphs = model.tables(S.MODEL_SUBGRAPHS, "subgraphs")
+    if not subgraphs:
+        raise ModelFormatError(f"{where}: model has no subgraph")
+    if len(subgraphs) > 1:
+        raise UnsupportedError(f"{where}: model has {len(subgraphs)} subgraphs; picoml runs single-subgraph models")
+    sg = subgraphs[0]
+
+    tensors: list[Tensor] = []
+    seen: dict[str, int] = {}
+    for i, tt in enumerate(sg.tables(S.SG_TENSORS, "tensors")):
+        name = tt.string(S.T_NAME, "name") or f"tensor_{i}"
+        if name in seen:
+            name = f"{name}#{i}"
+        seen[name] = i
+        code = tt.i8(S.T_TYPE)
+        if code not in S.TENSOR_TYPES:
+            raise UnsupportedError(
+                f"{where}: tensor {name!r} has type {S.TENSOR_TYPE_NAMES.get(code, code)}, which picoml does not support"
+            )
+        dtype = S.TENSOR_TYPES[code]
+        shape_arr = tt.array(S.T_SHAPE, "<i4", "shape")
+        shape = tuple(int(d) for d in shape_arr) if shape_arr is not None else ()
+        if any(d < 0 for d in shape):
+            raise UnsupportedError(f"{where}: tensor {name!r} has a dynamic shape {list(shape)}")
+        if tt.u8(S.T_IS_VARIABLE):
+            raise UnsupportedError(f"{where}: tensor {name!r} is a variable tensor, which picoml does not support")
+        if tt.has(S.T_SPARSITY):
+            raise UnsupportedError(f"{where}: tensor {name!r} uses TFLite sparsity, which picoml does not read")
+        scale = np.zeros(0, np.float32)
+        zp = np.zeros(0, np.int64)
+        qdim = 0
+        q = tt.table(S.T_QUANT, "quantization")
+        if q is not None:
+            s = q.array(S.Q_SCALE, "<f4", "scale")
+            z = q.array(S.Q_ZERO_POINT, "<i8", "zero_point")
+            if s is not None and s.size:
+                scale = s
+                zp = z if z is not None and z.size else np.zeros(s.size, np.int64)
+                qdim = q.i32(S.Q_QUANTIZED_DIMENSION)
+                if zp.size != scale.size:
+                    if zp.size == 1:
+                        zp = np.full(scale.size, zp[0], np.int64)
+                    else:
+                        raise ModelFormatError(f"{where}: tensor {name!r} has {scale.size} scales but {zp.size} zero points")
+        bidx = tt.u32(S.T_BUFFER)
+        if bidx >= max(len(buffers), 1) and bidx != 0:
+            raise ModelFormatError(f"{where}: tensor {name!r} refers to buffer {bidx}, the model has {len(buffers)}")
+        raw = buffers[bidx] if bidx < len(buffers) else None
+        t = Tensor(name, shape, dtype, scale, zp, qdim)
+        if raw is not None:
+            if raw.size != t.nbytes:
+                raise ModelFormatError(
+                    f"{where}: tensor {name!r} needs {t.nbytes} bytes of data, its buffer {bidx} has {raw.size}"
+                )
+            t.data = raw.view(t.np_dtype).reshape(shape).copy()
+        tensors.append(t)
+
+    def tensor_list(arr: np.ndarray | None, what: str, allow_missing: bool = False) -> list[Tensor | None]:
+        out: list[Tensor | None] = []
+        for v in [] if arr is None else arr.tolist():
+            if v == -1 and allow_missing:
+                out.append(None)
+            elif 0 <= v < len(tensors):
+                out.append(tensors[v])
+            else:
+                raise ModelFormatError(f"{where}: {what} refers to tensor {v}, the model has {len(tensors)}")
+        return out
+
+    ops: list[Op] = []
+    unsupported: list[str] = []
+    for i, ot in enumerate(sg.tables(S.SG_OPERATORS, "operators")):
+        idx = ot.u32(S.OP_OPCODE_INDEX)
+        if idx >= len(opcodes):
+            raise ModelFormatError(f"{where}: operator {i} uses opcode {idx}, the model has {len(opcodes)}")
+        code, custom = opcodes[idx]
+        if code not in BY_CODE:
+            unsupported.append(_op_name(code, custom))
+            continue
+        d = BY_CODE[code]
+        label = f"{where}: operator {i} ({d.type})"
+        inputs = tensor_list(ot.array(S.OP_INPUTS, "<i4", "inputs"), f"{d.type} operator {i} input", True)
+        outputs = tensor_list(ot.array(S.OP_OUTPUTS, "<i4", "outputs"), f"{d.type} operator {i} output")
+        otype = ot.u8(S.OP_OPTIONS_TYPE)
+        opt = None
+        if otype:
+            if otype != d.options_type:
+                raise ModelFormatError(f"{label}: options of type {otype}, expected {d.options_type}")
+            opt = ot.table(S.OP_OPTIONS, "builtin_options")
+        attrs = _read_attrs(d, opt, label)
+        if d.type == "RESHAPE" and attrs["new_shape"] is not None and len(inputs) > 1:
+            pass  # the shape input wins, as in TFLite; new_shape kept for round trips
+        name = outputs[0].name if outputs and outputs[0] is not None else f"op{i}"
+        ops.append(Op(d.type, inputs, outputs, attrs, name=name))
+    if unsupported:
+        names = ", ".join(sorted(set(unsupported)))
+        raise UnsupportedError(f"{where}: unsupported ops: {names}")
+
+    g = Graph(
+        tensors,
+        ops,
+        tensor_list(sg.array(S.SG_INPUTS, "<i4", "inputs"), "subgraph input"),  # type: ignore[arg-type]
+        tensor_list(sg.array(S.SG_OUTPUTS, "<i4", "outputs"), "subgraph output"),  # type: ignore[arg-type]
+        name=sg.string(S.SG_NAME, "name"),
+        description=model.string(S.MODEL_DESCRIPTION, "description"),
+    )
+    for op in g.ops:
+        if any(t is None for t in op.outputs):
+            raise ModelFormatError(f"{where}: {op.label} has a missing output")
+    return g
+
+
+def read_tflite(path: str | Path) -> Graph:
+    """Read and validate a .tflite file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ModelFormatError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"{p}: is a directory, expected a .tflite file") from None
+    except OSError as e:
+        raise ModelFormatError(f"{p}: cannot read: {e.strerror}") from None
+    g = read_tflite_bytes(data, str(p))
+    try:
+        g.validate()
+    except PicomlError as e:
+        raise type(e)(f"{p}: {e}") from None
+    return g

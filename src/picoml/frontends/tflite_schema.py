@@ -1,0 +1,74 @@
+"""Field ids and enums of TFLite's ``schema.fbs`` that picoml reads and writes.
+
+Shared by the reader (``frontends/tflite.py``) and the writer (``export/tflite.py``) so
+the two cannot drift apart. Field ids are the order of fields in schema.fbs (vtable slot).
+"""
+
+from __future__ import annotations
+
+FILE_IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
+
+# table Model
+MODEL_VERSION, MODEL_OPERATOR_CODES, MODEL_SUBGRAPHS, MODEL_DESCRIPTION, MODEL_BUFFERS = 0, 1, 2, 3, 4
+MODEL_FIELDS = 8
+# table OperatorCode
+OPCODE_DEPRECATED_BUILTIN, OPCODE_CUSTOM, OPCODE_VERSION, OPCODE_BUILTIN = 0, 1, 2, 3
+OPCODE_FIELDS = 4
+# table SubGraph
+SG_TENSORS, SG_INPUTS, SG_OUTPUTS, SG_OPERATORS, SG_NAME = 0, 1, 2, 3, 4
+SG_FIELDS = 5
+# table Tensor
+T_SHAPE, T_TYPE, T_BUFFER, T_NAME, T_QUANT, T_IS_VARIABLE, T_SPARSITY, T_SHAPE_SIGNATURE = range(8)
+T_FIELDS = 8
+# table QuantizationParameters
+Q_MIN, Q_MAX, Q_SCALE, Q_ZERO_POINT, Q_DETAILS_TYPE, Q_DETAILS, Q_QUANTIZED_DIMENSION = range(7)
+Q_FIELDS = 7
+# table Buffer
+B_DATA, B_OFFSET, B_SIZE = 0, 1, 2
+B_FIELDS = 3
+# table Operator
+OP_OPCODE_INDEX, OP_INPUTS, OP_OUTPUTS, OP_OPTIONS_TYPE, OP_OPTIONS, OP_CUSTOM_OPTIONS = range(6)
+OP_FIELDS = 6
+
+# enum TensorType -> picoml dtype name (others are rejected with the tensor's name)
+TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
+TENSOR_TYPE_CODES = {v: k for k, v in TENSOR_TYPES.items()}
+TENSOR_TYPE_NAMES = {
+    0: "FLOAT32", 1: "FLOAT16", 2: "INT32", 3: "UINT8", 4: "INT64", 5: "STRING", 6: "BOOL",
+    7: "INT16", 8: "COMPLEX64", 9: "INT8", 10: "FLOAT64", 11: "COMPLEX128", 12: "UINT64",
+    13: "RESOURCE", 14: "VARIANT", 15: "UINT32", 16: "UINT16", 17: "INT4", 18: "BFLOAT16",
+}
+
+PADDING = {0: "SAME", 1: "VALID"}
+PADDING_CODES = {v: k for k, v in PADDING.items()}
+ACTIVATION = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+ACTIVATION_CODES = {v: k for k, v in ACTIVATION.items()}
+
+# Names of builtin ops picoml does not run, so "unsupported op" errors can name them.
+OTHER_BUILTINS = {
+    5: "DEPTH_TO_SPACE", 7: "EMBEDDING_LOOKUP", 8: "FLOOR", 10: "HASHTABLE_LOOKUP",
+    11: "L2_NORMALIZATION", 12: "L2_POOL_2D", 13: "LOCAL_RESPONSE_NORMALIZATION",
+    15: "LSH_PROJECTION", 16: "LSTM", 20: "RELU_N1_TO_1", 23: "RESIZE_BILINEAR", 24: "RNN",
+    26: "SPACE_TO_DEPTH", 27: "SVDF", 29: "CONCAT_EMBEDDINGS", 30: "SKIP_GRAM", 31: "CALL",
+    32: "CUSTOM", 33: "EMBEDDING_LOOKUP_SPARSE", 35: "UNIDIRECTIONAL_SEQUENCE_RNN",
+    36: "GATHER", 37: "BATCH_TO_SPACE_ND", 38: "SPACE_TO_BATCH_ND", 39: "TRANSPOSE",
+    41: "SUB", 42: "DIV", 43: "SQUEEZE", 44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    45: "STRIDED_SLICE", 46: "BIDIRECTIONAL_SEQUENCE_RNN", 47: "EXP", 48: "TOPK_V2",
+    49: "SPLIT", 50: "LOG_SOFTMAX", 51: "DELEGATE", 52: "BIDIRECTIONAL_SEQUENCE_LSTM",
+    53: "CAST", 54: "PRELU", 55: "MAXIMUM", 56: "ARG_MAX", 57: "MINIMUM", 58: "LESS",
+    59: "NEG", 60: "PADV2", 61: "GREATER", 62: "GREATER_EQUAL", 63: "LESS_EQUAL",
+    64: "SELECT", 65: "SLICE", 66: "SIN", 67: "TRANSPOSE_CONV", 68: "SPARSE_TO_DENSE",
+    69: "TILE", 70: "EXPAND_DIMS", 71: "EQUAL", 72: "NOT_EQUAL", 73: "LOG", 74: "SUM",
+    75: "SQRT", 76: "RSQRT", 77: "SHAPE", 78: "POW", 79: "ARG_MIN", 80: "FAKE_QUANT",
+    81: "REDUCE_PROD", 82: "REDUCE_MAX", 83: "PACK", 84: "LOGICAL_OR", 85: "ONE_HOT",
+    86: "LOGICAL_AND", 87: "LOGICAL_NOT", 88: "UNPACK", 89: "REDUCE_MIN", 90: "FLOOR_DIV",
+    91: "REDUCE_ANY", 92: "SQUARE", 93: "ZEROS_LIKE", 94: "FILL", 95: "FLOOR_MOD",
+    96: "RANGE", 97: "RESIZE_NEAREST_NEIGHBOR", 98: "LEAKY_RELU", 99: "SQUARED_DIFFERENCE",
+    100: "MIRROR_PAD", 101: "ABS", 102: "SPLIT_V", 103: "UNIQUE", 104: "CEIL",
+    105: "REVERSE_V2", 106: "ADD_N", 107: "GATHER_ND", 108: "COS", 109: "WHERE",
+    110: "RANK", 111: "ELU", 112: "REVERSE_SEQUENCE", 113: "MATRIX_DIAG",
+    115: "MATRIX_SET_DIAG", 116: "ROUND", 117: "HARD_SWISH", 118: "IF", 119: "WHILE",
+    120: "NON_MAX_SUPPRESSION_V4", 121: "NON_MAX_SUPPRESSION_V5", 122: "SCATTER_ND",
+    123: "SELECT_V2", 124: "DENSIFY", 125: "SEGMENT_SUM", 126: "BATCH_MATMUL",
+}

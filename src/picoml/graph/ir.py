@@ -1,0 +1,269 @@
+"""Tensor, Op and Graph: the one model representation every picoml stage shares.
+
+Conventions (stated once, kept everywhere):
+- activations are NHWC; CONV_2D weights OHWI; DEPTHWISE_CONV_2D weights 1HWO;
+  FULLY_CONNECTED weights [out, in];
+- quantization stores *zero points* (never offsets): real = scale * (q - zero_point);
+  per-axis quantization gives one scale/zero point per slice of ``quantized_dimension``;
+- ``graph.ops`` is kept in execution order (``Graph.toposort`` restores it after edits).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from picoml.errors import GraphError
+
+#: dtype name -> numpy dtype. These are the element types the IR knows.
+DTYPES: dict[str, np.dtype] = {
+    "float32": np.dtype(np.float32),
+    "int8": np.dtype(np.int8),
+    "uint8": np.dtype(np.uint8),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+    "int64": np.dtype(np.int64),
+}
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A value in the graph: an activation (``data is None``) or a constant.
+
+    ``scale`` and ``zero_point`` are 1-D numpy arrays, empty when the tensor is not
+    quantized, of length 1 for per-tensor and of length ``shape[quantized_dimension]``
+    for per-axis quantization.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    scale: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    zero_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    quantized_dimension: int = 0
+    data: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(d) for d in self.shape)
+        self.scale = np.asarray(self.scale, np.float32).reshape(-1)
+        self.zero_point = np.asarray(self.zero_point, np.int64).reshape(-1)
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale.size > 0
+
+    @property
+    def per_axis(self) -> bool:
+        return self.scale.size > 1
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.np_dtype.itemsize
+
+    def __repr__(self) -> str:
+        q = ""
+        if self.quantized:
+            q = f" q(scale={self.scale[:3].tolist()}{'…' if self.per_axis else ''}, zp={self.zero_point[:3].tolist()})"
+        kind = " const" if self.is_const else ""
+        return f"Tensor({self.name!r}, {list(self.shape)}, {self.dtype}{kind}{q})"
+
+
+@dataclass(eq=False)
+class Op:
+    """One operation. ``type`` is the TFLite builtin name (e.g. ``"CONV_2D"``).
+
+    ``inputs`` may hold ``None`` for an omitted optional input (e.g. a missing bias).
+    ``attrs`` holds the op's options with the names and defaults of ``picoml.graph.ops``.
+    """
+
+    type: str
+    inputs: list[Tensor | None]
+    outputs: list[Tensor]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How messages name this op: ``CONV_2D 'conv1'`` (name falls back to the first output)."""
+        who = self.name or (self.outputs[0].name if self.outputs else "?")
+        return f"{self.type} {who!r}"
+
+    def __repr__(self) -> str:
+        ins = [t.name if t is not None else None for t in self.inputs]
+        return f"Op({self.type}, in={ins}, out={[t.name for t in self.outputs]}, attrs={self.attrs})"
+
+
+class Graph:
+    """A dataflow graph with one batch of inputs and outputs.
+
+    ``tensors`` lists every tensor once (order is the serialization order); ``ops`` is in
+    execution order.
+    """
+
+    def __init__(
+        self,
+        tensors: Iterable[Tensor] = (),
+        ops: Iterable[Op] = (),
+        inputs: Iterable[Tensor] = (),
+        outputs: Iterable[Tensor] = (),
+        name: str = "",
+        description: str = "",
+    ) -> None:
+        self.tensors: list[Tensor] = list(tensors)
+        self.ops: list[Op] = list(ops)
+        self.inputs: list[Tensor] = list(inputs)
+        self.outputs: list[Tensor] = list(outputs)
+        self.name = name
+        self.description = description
+
+    # ---------------------------------------------------------------- lookups
+    def tensor(self, name: str) -> Tensor:
+        for t in self.tensors:
+            if t.name == name:
+                return t
+        raise GraphError(f"no tensor named {name!r} in the graph")
+
+    def producers(self) -> dict[int, Op]:
+        """id(tensor) -> the op that writes it."""
+        return {id(t): op for op in self.ops for t in op.outputs}
+
+    def consumers(self) -> dict[int, list[Op]]:
+        """id(tensor) -> ops that read it, in execution order."""
+        out: dict[int, list[Op]] = {}
+        for op in self.ops:
+            for t in op.inputs:
+                if t is not None:
+                    out.setdefault(id(t), []).append(op)
+        return out
+
+    @property
+    def constants(self) -> list[Tensor]:
+        return [t for t in self.tensors if t.is_const]
+
+    def add_tensor(self, t: Tensor) -> Tensor:
+        self.tensors.append(t)
+        return t
+
+    # ---------------------------------------------------------------- edits
+    def toposort(self) -> None:
+        """Reorder ``ops`` so every op runs after the producers of its inputs (stable)."""
+        producer = self.producers()
+        done: set[int] = set()
+        order: list[Op] = []
+        state: dict[int, int] = {}  # id(op) -> 1 visiting, 2 done
+
+        for root in self.ops:
+            if state.get(id(root)) == 2:
+                continue
+            stack: list[tuple[Op, int]] = [(root, 0)]
+            while stack:
+                op, i = stack.pop()
+                if i == 0:
+                    if state.get(id(op)) == 2:
+                        continue
+                    state[id(op)] = 1
+                deps = [producer[id(t)] for t in op.inputs if t is not None and id(t) in producer]
+                if i < len(deps):
+                    stack.append((op, i + 1))
+                    dep = deps[i]
+                    if state.get(id(dep)) == 1:
+                        raise GraphError(f"the graph has a cycle through {dep.label}")
+                    if state.get(id(dep)) != 2:
+                        stack.append((dep, 0))
+                    continue
+                state[id(op)] = 2
+                if id(op) not in done:
+                    done.add(id(op))
+                    order.append(op)
+        self.ops = order
+
+    def prune_unused(self) -> None:
+        """Drop tensors that no op, input or output refers to."""
+        used = {id(t) for t in self.inputs + self.outputs}
+        for op in self.ops:
+            used.update(id(t) for t in op.inputs + op.outputs if t is not None)
+        self.tensors = [t for t in self.tensors if id(t) in used]
+
+    def copy(self) -> Graph:
+        """A deep copy (tensor data included) that shares nothing with this graph."""
+        return copy.deepcopy(self)
+
+    # ---------------------------------------------------------------- checks
+    def infer_shapes(self) -> None:
+        """Recompute every op output's shape from its inputs (in execution order)."""
+        from picoml.graph.ops import infer_output_shapes
+
+        for op in self.ops:
+            shapes = infer_output_shapes(op)
+            for t, s in zip(op.outputs, shapes, strict=True):
+                t.shape = tuple(s)
+
+    def validate(self) -> None:
+        """Raise GraphError/UnsupportedError naming the first offending op and tensor."""
+        from picoml.graph.validate import validate_graph
+
+        validate_graph(self)
+
+    def equals(self, other: Graph) -> bool:
+        """Structural equality: same ops, attributes, tensors, quantization and data."""
+        return not self.diff(other)
+
+    def diff(self, other: Graph) -> list[str]:
+        """Human-readable differences between two graphs (empty when equal)."""
+        out: list[str] = []
+
+        def tdiff(a: Tensor | None, b: Tensor | None, where: str) -> None:
+            if a is None or b is None:
+                if a is not b:
+                    out.append(f"{where}: one tensor is missing")
+                return
+            for attr in ("name", "shape", "dtype"):
+                if getattr(a, attr) != getattr(b, attr):
+                    out.append(f"{where} {a.name!r}: {attr} {getattr(a, attr)} != {getattr(b, attr)}")
+            if not np.array_equal(a.scale, b.scale) or not np.array_equal(a.zero_point, b.zero_point):
+                out.append(f"{where} {a.name!r}: quantization differs")
+            if a.per_axis and a.quantized_dimension != b.quantized_dimension:
+                out.append(f"{where} {a.name!r}: quantized_dimension differs")
+            if (a.data is None) != (b.data is None) or (
+                a.data is not None and not np.array_equal(a.data, b.data)
+            ):
+                out.append(f"{where} {a.name!r}: data differs")
+
+        if len(self.ops) != len(other.ops):
+            out.append(f"op count {len(self.ops)} != {len(other.ops)}")
+            return out
+        for i, (a, b) in enumerate(zip(self.ops, other.ops, strict=True)):
+            if a.type != b.type or a.attrs != b.attrs:
+                out.append(f"op {i}: {a} != {b}")
+            if len(a.inputs) != len(b.inputs) or len(a.outputs) != len(b.outputs):
+                out.append(f"op {i}: arity differs")
+                continue
+            for j, (x, y) in enumerate(zip(a.inputs + a.outputs, b.inputs + b.outputs, strict=True)):
+                tdiff(x, y, f"op {i} tensor {j}")
+        for kind in ("inputs", "outputs"):
+            xs, ys = getattr(self, kind), getattr(other, kind)
+            if [t.name for t in xs] != [t.name for t in ys]:
+                out.append(f"graph {kind} differ")
+            else:
+                for x, y in zip(xs, ys, strict=True):
+                    tdiff(x, y, f"graph {kind[:-1]}")
+        return out
+
+    def __repr__(self) -> str:
+        return f"Graph({self.name!r}, {len(self.ops)} ops, {len(self.tensors)} tensors)"

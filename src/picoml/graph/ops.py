@@ -1,0 +1,321 @@
+"""The closed op set: each op's options, arity, shape inference and MAC count.
+
+Option names and defaults follow the TFLite schema (``schema.fbs``), so a missing option
+table in a ``.tflite`` file means the schema defaults. ``slot`` is the field id in the
+flatbuffer options table; the reader and writer are generic over these specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from picoml.errors import GraphError
+
+ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
+PADDINGS = ("SAME", "VALID")
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One op option: name, flatbuffer kind ('i32', 'bool', 'f32', 'pad', 'act', 'i32[]'), default, slot."""
+
+    name: str
+    kind: str
+    default: object
+    slot: int
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """Static facts about one op type."""
+
+    type: str
+    builtin_code: int
+    options_type: int  # BuiltinOptions union tag; 0 = no options table
+    attrs: tuple[Attr, ...]
+    min_inputs: int
+    max_inputs: int
+    infer: Callable[..., list[tuple[int, ...]]]
+    doc: str
+
+
+def _pad(slot: int) -> Attr:
+    return Attr("padding", "pad", "SAME", slot)
+
+
+def _act(slot: int) -> Attr:
+    return Attr("fused_activation", "act", "NONE", slot)
+
+
+# ----------------------------------------------------------------- shape helpers
+def out_size(size: int, filt: int, stride: int, dilation: int, padding: str) -> int:
+    """TFLite's ComputeOutSize."""
+    eff = (filt - 1) * dilation + 1
+    if padding == "SAME":
+        return (size + stride - 1) // stride
+    return (size - eff + stride) // stride
+
+
+def same_padding(size: int, filt: int, stride: int, dilation: int, out: int) -> int:
+    """Leading padding for SAME (TFLite ComputePaddingWithOffset; the extra row goes at the end)."""
+    eff = (filt - 1) * dilation + 1
+    total = max((out - 1) * stride + eff - size, 0)
+    return total // 2
+
+
+def _shape(t) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def _need_rank(op, t, rank: int, what: str) -> None:
+    if len(t.shape) != rank:
+        raise GraphError(f"{op.label}: {what} {t.name!r} must have rank {rank}, has shape {list(t.shape)}")
+
+
+def _infer_conv(op) -> list[tuple[int, ...]]:
+    x, w = op.inputs[0], op.inputs[1]
+    _need_rank(op, x, 4, "input")
+    _need_rank(op, w, 4, "filter")
+    a = op.attrs
+    n, h, wd, c = x.shape
+    if op.type == "CONV_2D":
+        oc, kh, kw, ic = w.shape
+        if ic <= 0 or c % ic != 0:
+            raise GraphError(f"{op.label}: input has {c} channels, filter {w.name!r} expects {ic}")
+    else:
+        _, kh, kw, oc = w.shape
+        dm = a["depth_multiplier"]
+        if dm <= 0 or c * dm != oc:
+            raise GraphError(
+                f"{op.label}: input channels {c} × depth_multiplier {dm} != filter {w.name!r} channels {oc}"
+            )
+    for k in ("stride_h", "stride_w", "dilation_h", "dilation_w"):
+        if a[k] <= 0:
+            raise GraphError(f"{op.label}: {k} must be positive, is {a[k]}")
+    oh = out_size(h, kh, a["stride_h"], a["dilation_h"], a["padding"])
+    ow = out_size(wd, kw, a["stride_w"], a["dilation_w"], a["padding"])
+    if oh <= 0 or ow <= 0 or kh <= 0 or kw <= 0:
+        raise GraphError(f"{op.label}: filter {kh}x{kw} does not fit input {h}x{wd}")
+    return [(n, oh, ow, oc)]
+
+
+def _infer_pool(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    _need_rank(op, x, 4, "input")
+    a = op.attrs
+    n, h, w, c = x.shape
+    for k in ("stride_h", "stride_w", "filter_h", "filter_w"):
+        if a[k] <= 0:
+            raise GraphError(f"{op.label}: {k} must be positive, is {a[k]}")
+    oh = out_size(h, a["filter_h"], a["stride_h"], 1, a["padding"])
+    ow = out_size(w, a["filter_w"], a["stride_w"], 1, a["padding"])
+    if oh <= 0 or ow <= 0:
+        raise GraphError(f"{op.label}: pool {a['filter_h']}x{a['filter_w']} does not fit input {h}x{w}")
+    return [(n, oh, ow, c)]
+
+
+def _infer_fc(op) -> list[tuple[int, ...]]:
+    x, w = op.inputs[0], op.inputs[1]
+    _need_rank(op, w, 2, "weights")
+    units, depth = w.shape
+    if depth <= 0 or x.size % depth != 0:
+        raise GraphError(f"{op.label}: input {x.name!r} of {x.size} values is not a multiple of weights depth {depth}")
+    if op.attrs["keep_num_dims"]:
+        if x.shape[-1] != depth:
+            raise GraphError(f"{op.label}: keep_num_dims needs input last dim {depth}, has {x.shape[-1]}")
+        return [tuple(x.shape[:-1]) + (units,)]
+    return [(x.size // depth, units)]
+
+
+def broadcast_shape(op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        raise GraphError(f"{op.label}: input shapes {list(a)} and {list(b)} do not broadcast") from None
+
+
+def _infer_binary(op) -> list[tuple[int, ...]]:
+    return [broadcast_shape(op, _shape(op.inputs[0]), _shape(op.inputs[1]))]
+
+
+def _infer_same(op) -> list[tuple[int, ...]]:
+    return [_shape(op.inputs[0])]
+
+
+def _const_ints(op, idx: int, what: str) -> np.ndarray:
+    t = op.inputs[idx]
+    if t is None or t.data is None:
+        raise GraphError(f"{op.label}: {what} (input {idx}) must be a constant tensor")
+    if t.dtype not in ("int32", "int64"):
+        raise GraphError(f"{op.label}: {what} {t.name!r} must be int32, is {t.dtype}")
+    return np.asarray(t.data).astype(np.int64)
+
+
+def _infer_reshape(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    if len(op.inputs) > 1 and op.inputs[1] is not None and op.inputs[1].data is not None:
+        new = [int(v) for v in _const_ints(op, 1, "shape").reshape(-1)]
+    elif op.attrs.get("new_shape"):
+        new = [int(v) for v in op.attrs["new_shape"]]
+    else:
+        # Shape unknown from constants: trust the output tensor (TFLite does the same).
+        new = list(op.outputs[0].shape)
+    if new.count(-1) > 1:
+        raise GraphError(f"{op.label}: new shape {new} has more than one -1")
+    known = int(np.prod([d for d in new if d != -1], dtype=np.int64))
+    if -1 in new:
+        if known <= 0 or x.size % known:
+            raise GraphError(f"{op.label}: cannot reshape {list(x.shape)} to {new}")
+        new[new.index(-1)] = x.size // known
+    if any(d < 0 for d in new) or int(np.prod(new, dtype=np.int64)) != x.size:
+        raise GraphError(f"{op.label}: cannot reshape {list(x.shape)} ({x.size} values) to {new}")
+    return [tuple(new)]
+
+
+def _infer_pad(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    p = _const_ints(op, 1, "paddings")
+    if p.shape != (len(x.shape), 2) or (p < 0).any():
+        raise GraphError(f"{op.label}: paddings must be a non-negative [{len(x.shape)}, 2] tensor, got {p.tolist()}")
+    return [tuple(int(d + lo + hi) for d, (lo, hi) in zip(x.shape, p, strict=True))]
+
+
+def reduce_axes(op) -> list[int]:
+    """Normalized, sorted, unique axes of MEAN."""
+    x = op.inputs[0]
+    axes = _const_ints(op, 1, "axes").reshape(-1)
+    r = len(x.shape)
+    if ((axes < -r) | (axes >= r)).any():
+        raise GraphError(f"{op.label}: axes {axes.tolist()} out of range for rank {r}")
+    return sorted({int(a) % r for a in axes})
+
+
+def _infer_mean(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    axes = reduce_axes(op)
+    if op.attrs["keep_dims"]:
+        return [tuple(1 if i in axes else d for i, d in enumerate(x.shape))]
+    return [tuple(d for i, d in enumerate(x.shape) if i not in axes)]
+
+
+def concat_axis(op) -> int:
+    r = len(op.inputs[0].shape)
+    ax = op.attrs["axis"]
+    if not -r <= ax < r:
+        raise GraphError(f"{op.label}: axis {ax} out of range for rank {r}")
+    return ax % r
+
+
+def _infer_concat(op) -> list[tuple[int, ...]]:
+    ax = concat_axis(op)
+    first = op.inputs[0].shape
+    total = 0
+    for t in op.inputs:
+        if len(t.shape) != len(first) or any(
+            d != e for i, (d, e) in enumerate(zip(t.shape, first, strict=True)) if i != ax
+        ):
+            raise GraphError(f"{op.label}: input {t.name!r} shape {list(t.shape)} does not match {list(first)}")
+        total += t.shape[ax]
+    return [tuple(total if i == ax else d for i, d in enumerate(first))]
+
+
+_CONV_ATTRS = (
+    _pad(0),
+    Attr("stride_w", "i32", 0, 1),
+    Attr("stride_h", "i32", 0, 2),
+    _act(3),
+    Attr("dilation_w", "i32", 1, 4),
+    Attr("dilation_h", "i32", 1, 5),
+)
+_DW_ATTRS = (
+    _pad(0),
+    Attr("stride_w", "i32", 0, 1),
+    Attr("stride_h", "i32", 0, 2),
+    Attr("depth_multiplier", "i32", 0, 3),
+    _act(4),
+    Attr("dilation_w", "i32", 1, 5),
+    Attr("dilation_h", "i32", 1, 6),
+)
+_POOL_ATTRS = (
+    _pad(0),
+    Attr("stride_w", "i32", 0, 1),
+    Attr("stride_h", "i32", 0, 2),
+    Attr("filter_w", "i32", 0, 3),
+    Attr("filter_h", "i32", 0, 4),
+    _act(5),
+)
+
+_DEFS = [
+    OpDef("CONV_2D", 3, 1, _CONV_ATTRS, 2, 3, _infer_conv, "2-D convolution, OHWI filter, optional bias"),
+    OpDef("DEPTHWISE_CONV_2D", 4, 2, _DW_ATTRS, 2, 3, _infer_conv, "depthwise convolution, 1HWO filter"),
+    OpDef(
+        "FULLY_CONNECTED",
+        9,
+        8,
+        (_act(0), Attr("weights_format", "i8", 0, 1), Attr("keep_num_dims", "bool", False, 2),
+         Attr("asymmetric_quantize_inputs", "bool", False, 3)),
+        2,
+        3,
+        _infer_fc,
+        "dense layer, [out, in] weights",
+    ),
+    OpDef("AVERAGE_POOL_2D", 1, 5, _POOL_ATTRS, 1, 1, _infer_pool, "average pooling"),
+    OpDef("MAX_POOL_2D", 17, 5, _POOL_ATTRS, 1, 1, _infer_pool, "max pooling"),
+    OpDef("ADD", 0, 11, (_act(0), Attr("pot_scale_int16", "bool", True, 1)), 2, 2, _infer_binary, "elementwise add (broadcast)"),
+    OpDef("MUL", 18, 21, (_act(0),), 2, 2, _infer_binary, "elementwise multiply (broadcast)"),
+    OpDef("RESHAPE", 22, 17, (Attr("new_shape", "i32[]", None, 0),), 1, 2, _infer_reshape, "reshape"),
+    OpDef("SOFTMAX", 25, 9, (Attr("beta", "f32", 0.0, 0),), 1, 1, _infer_same, "softmax over the last axis"),
+    OpDef("LOGISTIC", 14, 0, (), 1, 1, _infer_same, "sigmoid"),
+    OpDef("TANH", 28, 0, (), 1, 1, _infer_same, "tanh"),
+    OpDef("RELU", 19, 0, (), 1, 1, _infer_same, "max(x, 0)"),
+    OpDef("RELU6", 21, 0, (), 1, 1, _infer_same, "min(max(x, 0), 6)"),
+    OpDef("PAD", 34, 22, (), 2, 2, _infer_pad, "constant padding with the zero point"),
+    OpDef("MEAN", 40, 27, (Attr("keep_dims", "bool", False, 0),), 2, 2, _infer_mean, "mean over axes"),
+    OpDef(
+        "CONCATENATION",
+        2,
+        10,
+        (Attr("axis", "i32", 0, 0), _act(1)),
+        1,
+        1 << 16,
+        _infer_concat,
+        "concatenate along an axis",
+    ),
+    OpDef("QUANTIZE", 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization"),
+    OpDef("DEQUANTIZE", 6, 38, (), 1, 1, _infer_same, "int8→float"),
+]
+
+OP_SET: dict[str, OpDef] = {d.type: d for d in _DEFS}
+BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
+
+
+def supported_ops() -> list[str]:
+    """Names of every op picoml reads, runs and writes."""
+    return sorted(OP_SET)
+
+
+def default_attrs(op_type: str) -> dict[str, object]:
+    return {a.name: a.default for a in OP_SET[op_type].attrs}
+
+
+def infer_output_shapes(op) -> list[tuple[int, ...]]:
+    d = OP_SET[op.type]
+    return d.infer(op)
+
+
+def op_macs(op) -> int:
+    """Multiply-accumulates of one inference of ``op`` (0 for data movement)."""
+    t = op.type
+    if t in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w = op.inputs[1].shape
+        out = op.outputs[0].size
+        per_out = w[1] * w[2] * (w[3] if t == "CONV_2D" else 1)
+        return int(out * per_out)
+    if t == "FULLY_CONNECTED":
+        return int(op.outputs[0].size * op.inputs[1].shape[1])
+    if t == "MUL":
+        return int(op.outputs[0].size)
+    return 0

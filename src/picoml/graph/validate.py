@@ -1,0 +1,203 @@
+"""Graph.validate(): every check names the op and tensor at fault.
+
+Quantization rules follow the TFLite int8 spec
+(https://www.tensorflow.org/lite/performance/quantization_spec): activations per-tensor
+asymmetric int8; CONV_2D/FULLY_CONNECTED weights symmetric (zero point 0) per-tensor or
+per-output-channel (axis 0), DEPTHWISE_CONV_2D weights per-channel along axis 3; int32 bias
+with zero point 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoml.errors import GraphError, UnsupportedError
+from picoml.graph.ir import DTYPES, Graph, Op, Tensor
+from picoml.graph.ops import ACTIVATIONS, OP_SET, PADDINGS, infer_output_shapes, supported_ops
+
+# op -> index of the weight input and its quantized axis
+WEIGHT_AXIS = {"CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 3), "FULLY_CONNECTED": (1, 0)}
+_OPTIONAL_INPUTS = {"CONV_2D": {2}, "DEPTHWISE_CONV_2D": {2}, "FULLY_CONNECTED": {2}}
+# ops that carry data of any numeric type (no arithmetic on values)
+_MOVERS = {"RESHAPE", "CONCATENATION", "PAD", "MAX_POOL_2D"}
+
+
+def _check_tensor(t: Tensor) -> None:
+    if t.dtype not in DTYPES:
+        raise UnsupportedError(f"tensor {t.name!r}: dtype {t.dtype} is not supported")
+    if any(d < 0 for d in t.shape):
+        raise GraphError(f"tensor {t.name!r}: negative dimension in shape {list(t.shape)}")
+    if t.quantized:
+        if t.scale.size != t.zero_point.size:
+            raise GraphError(f"tensor {t.name!r}: {t.scale.size} scales but {t.zero_point.size} zero points")
+        if not np.all(np.isfinite(t.scale)) or not np.all(t.scale > 0):
+            raise GraphError(f"tensor {t.name!r}: quantization scales must be finite and positive")
+        if t.per_axis:
+            qd = t.quantized_dimension
+            if not 0 <= qd < len(t.shape) or t.shape[qd] != t.scale.size:
+                raise GraphError(
+                    f"tensor {t.name!r}: {t.scale.size} per-axis scales do not match dimension {qd} of shape {list(t.shape)}"
+                )
+        info = np.iinfo(t.np_dtype) if t.dtype != "float32" else None
+        if info is not None and t.dtype != "int32":
+            if (t.zero_point < info.min).any() or (t.zero_point > info.max).any():
+                raise GraphError(f"tensor {t.name!r}: zero point out of {t.dtype} range")
+    if t.data is not None:
+        if t.data.dtype != t.np_dtype:
+            raise GraphError(f"tensor {t.name!r}: data is {t.data.dtype}, tensor says {t.dtype}")
+        if tuple(t.data.shape) != t.shape:
+            raise GraphError(f"tensor {t.name!r}: data shape {list(t.data.shape)} != tensor shape {list(t.shape)}")
+
+
+def is_hybrid_weights(op: Op, i: int) -> bool:
+    """True for the int8 weights of a float (\"hybrid\", dynamic-range quantized) layer."""
+    w = op.inputs[i] if i < len(op.inputs) else None
+    return (
+        op.type in WEIGHT_AXIS
+        and i == 1
+        and op.inputs[0] is not None
+        and op.inputs[0].dtype == "float32"
+        and w is not None
+        and w.dtype == "int8"
+        and w.quantized
+        and w.is_const
+    )
+
+
+def _check_op_types(op: Op) -> None:
+    """dtype and quantization rules for one op."""
+    x = op.inputs[0]
+    y = op.outputs[0]
+    t = op.type
+    if t == "QUANTIZE":
+        if x.dtype not in ("float32", "int8", "int16", "uint8") or y.dtype not in ("int8", "int16", "uint8"):
+            raise UnsupportedError(f"{op.label}: QUANTIZE {x.dtype}→{y.dtype} is not supported")
+        if not y.quantized or y.per_axis:
+            raise GraphError(f"{op.label}: output {y.name!r} needs per-tensor quantization")
+        if x.dtype != "float32" and not x.quantized:
+            raise GraphError(f"{op.label}: input {x.name!r} needs quantization parameters")
+        return
+    if t == "DEQUANTIZE":
+        if x.dtype not in ("int8", "int16", "uint8") or y.dtype != "float32" or not x.quantized:
+            raise UnsupportedError(f"{op.label}: DEQUANTIZE {x.dtype}→{y.dtype} is not supported")
+        return
+    if t in _MOVERS and x.dtype != "float32":
+        act = x.dtype
+    else:
+        act = x.dtype
+        if act not in ("float32", "int8"):
+            raise UnsupportedError(f"{op.label}: input {x.name!r} has dtype {act}; only float32 and int8 are supported")
+    for i, inp in enumerate(op.inputs):
+        if inp is None:
+            continue
+        is_shape_arg = (t in ("RESHAPE", "PAD", "MEAN") and i == 1)
+        is_bias = t in WEIGHT_AXIS and i == 2
+        if is_shape_arg:
+            continue
+        want = ("int32" if act == "int8" else "float32") if is_bias else act
+        if is_hybrid_weights(op, i):
+            continue  # float activations with int8 weights: TFLite's hybrid kernels
+        if inp.dtype != want:
+            raise GraphError(f"{op.label}: input {i} {inp.name!r} is {inp.dtype}, expected {want}")
+    for o in op.outputs:
+        if o.dtype != act:
+            raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {act}")
+    if act != "int8":
+        return
+    # int8 quantization rules
+    for i, inp in enumerate(op.inputs):
+        if inp is None or (t in ("RESHAPE", "PAD", "MEAN") and i == 1):
+            continue
+        if not inp.quantized:
+            raise GraphError(f"{op.label}: int8 tensor {inp.name!r} has no quantization parameters")
+    for o in op.outputs:
+        if not o.quantized or o.per_axis:
+            raise GraphError(f"{op.label}: int8 output {o.name!r} needs per-tensor quantization")
+    for i, inp in enumerate(op.inputs):
+        if inp is None or not inp.quantized:
+            continue
+        if t in WEIGHT_AXIS and i == 1:
+            if (inp.zero_point != 0).any():
+                raise GraphError(f"{op.label}: weights {inp.name!r} must be symmetric (zero point 0)")
+            axis = WEIGHT_AXIS[t][1]
+            if inp.per_axis and inp.quantized_dimension != axis:
+                raise GraphError(f"{op.label}: weights {inp.name!r} must be quantized along axis {axis}")
+            if inp.data is None:
+                raise UnsupportedError(f"{op.label}: weights {inp.name!r} must be constant")
+        elif t in WEIGHT_AXIS and i == 2:
+            if (inp.zero_point != 0).any():
+                raise GraphError(f"{op.label}: bias {inp.name!r} must have zero point 0")
+        elif inp.per_axis:
+            raise GraphError(f"{op.label}: activation {inp.name!r} must be per-tensor quantized")
+
+
+def validate_graph(g: Graph) -> None:
+    unknown = sorted({op.type for op in g.ops if op.type not in OP_SET})
+    if unknown:
+        raise UnsupportedError(
+            f"unsupported ops: {', '.join(unknown)} (supported: {', '.join(supported_ops())})"
+        )
+    names: dict[str, Tensor] = {}
+    for t in g.tensors:
+        _check_tensor(t)
+        if t.name in names and names[t.name] is not t:
+            raise GraphError(f"two tensors are named {t.name!r}")
+        names[t.name] = t
+    known = {id(t) for t in g.tensors}
+    ready = {id(t) for t in g.inputs} | {id(t) for t in g.tensors if t.is_const}
+    for t in g.inputs:
+        if t.is_const:
+            raise GraphError(f"graph input {t.name!r} is a constant")
+    produced: set[int] = set()
+    for op in g.ops:
+        d = OP_SET[op.type]
+        if not d.min_inputs <= len(op.inputs) <= d.max_inputs:
+            raise GraphError(f"{op.label}: takes {d.min_inputs}..{d.max_inputs} inputs, has {len(op.inputs)}")
+        if len(op.outputs) != 1:
+            raise GraphError(f"{op.label}: must have exactly one output, has {len(op.outputs)}")
+        for i, t in enumerate(op.inputs):
+            if t is None:
+                if i not in _OPTIONAL_INPUTS.get(op.type, ()):
+                    raise GraphError(f"{op.label}: input {i} is missing")
+                continue
+            if id(t) not in known:
+                raise GraphError(f"{op.label}: input {t.name!r} is not in graph.tensors")
+            if id(t) not in ready:
+                raise GraphError(f"{op.label}: input {t.name!r} is used before any op produces it")
+        for k, v in op.attrs.items():
+            if k == "padding" and v not in PADDINGS:
+                raise GraphError(f"{op.label}: padding {v!r} is not one of {PADDINGS}")
+            if k == "fused_activation" and v not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+                raise UnsupportedError(f"{op.label}: fused activation {v} is not supported")
+        want = {a.name for a in d.attrs}
+        if set(op.attrs) != want:
+            raise GraphError(f"{op.label}: attributes {sorted(op.attrs)} != expected {sorted(want)}")
+        if op.type == "FULLY_CONNECTED" and op.attrs["weights_format"] != 0:
+            raise UnsupportedError(f"{op.label}: shuffled weights format is not supported")
+        if op.type == "SOFTMAX" and not (np.isfinite(op.attrs["beta"]) and op.attrs["beta"] > 0):
+            raise GraphError(f"{op.label}: softmax beta must be positive, is {op.attrs['beta']}")
+        _check_op_types(op)
+        shapes = infer_output_shapes(op)
+        for t, s in zip(op.outputs, shapes, strict=True):
+            if id(t) not in known:
+                raise GraphError(f"{op.label}: output {t.name!r} is not in graph.tensors")
+            if t.is_const:
+                raise GraphError(f"{op.label}: output {t.name!r} is a constant")
+            if id(t) in ready:
+                raise GraphError(f"{op.label}: output {t.name!r} is written twice")
+            if tuple(t.shape) != tuple(s):
+                raise GraphError(f"{op.label}: output {t.name!r} has shape {list(t.shape)}, inferred {list(s)}")
+            produced.add(id(t))
+            ready.add(id(t))
+        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 and op.inputs[2] is not None:
+            b = op.inputs[2]
+            n_out = op.outputs[0].shape[-1]
+            if b.size != n_out:
+                raise GraphError(f"{op.label}: bias {b.name!r} has {b.size} values, output has {n_out} channels")
+    for t in g.outputs:
+        if id(t) not in ready:
+            raise GraphError(f"graph output {t.name!r} is never produced")
+    if not g.inputs:
+        raise GraphError("the graph has no inputs")
+    if not g.outputs:
+        raise GraphError("the graph has no outputs")

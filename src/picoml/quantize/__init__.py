@@ -1,0 +1,1 @@
+"""Quantization: the fixed-point arithmetic shared by the reference kernels and the C runtime."""

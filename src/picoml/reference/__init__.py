@@ -1,0 +1,57 @@
+"""The numpy reference interpreter: the living spec of every op's arithmetic.
+
+``KERNELS`` maps each op type to its (prepare, evaluate) pair: *prepare* turns the op's
+tensors and options into a frozen parameter record (all float work happens there, once);
+*evaluate* is integer-only on the int8 path and vectorized over a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from picoml.reference import (
+    add,
+    concatenation,
+    conv2d,
+    depthwise_conv2d,
+    dequantize,
+    fully_connected,
+    logistic,
+    mean,
+    mul,
+    pad,
+    pooling,
+    quantize,
+    relu,
+    reshape,
+    softmax,
+    tanh,
+)
+
+
+class Kernel(NamedTuple):
+    prepare: Callable[[Any], Any]
+    evaluate: Callable[[Any, list], Any]
+
+
+KERNELS: dict[str, Kernel] = {
+    "CONV_2D": Kernel(conv2d.prepare, conv2d.evaluate),
+    "DEPTHWISE_CONV_2D": Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate),
+    "FULLY_CONNECTED": Kernel(fully_connected.prepare, fully_connected.evaluate),
+    "AVERAGE_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_average),
+    "MAX_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_max),
+    "ADD": Kernel(add.prepare, add.evaluate),
+    "MUL": Kernel(mul.prepare, mul.evaluate),
+    "RESHAPE": Kernel(reshape.prepare, reshape.evaluate),
+    "SOFTMAX": Kernel(softmax.prepare, softmax.evaluate),
+    "LOGISTIC": Kernel(logistic.prepare, logistic.evaluate),
+    "TANH": Kernel(tanh.prepare, tanh.evaluate),
+    "RELU": Kernel(relu.prepare_relu, relu.evaluate),
+    "RELU6": Kernel(relu.prepare_relu6, relu.evaluate),
+    "PAD": Kernel(pad.prepare, pad.evaluate),
+    "MEAN": Kernel(mean.prepare, mean.evaluate),
+    "CONCATENATION": Kernel(concatenation.prepare, concatenation.evaluate),
+    "QUANTIZE": Kernel(quantize.prepare, quantize.evaluate),
+    "DEQUANTIZE": Kernel(dequantize.prepare, dequantize.evaluate),
+}

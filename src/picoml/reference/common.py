@@ -1,0 +1,112 @@
+"""Helpers shared by the reference kernels: activation clamps, padding, patch extraction.
+
+Batch convention: every activation array carries one extra leading axis, the batch of
+independent inferences: a tensor of shape ``S`` is held as ``(N,) + S``. Constants are
+handed to kernels as ``data[None]`` (a batch of one that broadcasts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from picoml.graph.ir import Op, Tensor
+from picoml.graph.ops import out_size, same_padding
+from picoml.quantize.fixedpoint import round_half_away
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def quantize_value(f: float, t: Tensor) -> int:
+    """zero_point + round(f / scale), the float division in float32 as TFLite does."""
+    q = round_half_away(np.float32(f) / np.float32(t.scale[0]))
+    return int(t.zero_point[0]) + int(q)
+
+
+def activation_range_int8(act: str, out: Tensor) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized (kernel_util.cc) for an int8 output."""
+    lo, hi = INT8_MIN, INT8_MAX
+    if act == "RELU":
+        lo = max(lo, quantize_value(0.0, out))
+    elif act == "RELU6":
+        lo = max(lo, quantize_value(0.0, out))
+        hi = min(hi, quantize_value(6.0, out))
+    elif act == "RELU_N1_TO_1":
+        lo = max(lo, quantize_value(-1.0, out))
+        hi = min(hi, quantize_value(1.0, out))
+    return lo, hi
+
+
+def activation_range_float(act: str) -> tuple[float, float]:
+    """CalculateActivationRange for float outputs."""
+    return {
+        "NONE": (-np.inf, np.inf),
+        "RELU": (0.0, np.inf),
+        "RELU6": (0.0, 6.0),
+        "RELU_N1_TO_1": (-1.0, 1.0),
+    }[act]
+
+
+def to_nhwc(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Fold the interpreter batch axis into the tensor's own batch: (N, B, H, W, C) -> (N*B, H, W, C)."""
+    return x.reshape((-1,) + x.shape[2:]), x.shape[:2]
+
+
+def window_geometry(h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, padding: str):
+    """(out_h, out_w, pad_top, pad_left) as TFLite computes them."""
+    oh = out_size(h, kh, sh, dh, padding)
+    ow = out_size(w, kw, sw, dw, padding)
+    if padding == "SAME":
+        return oh, ow, same_padding(h, kh, sh, dh, oh), same_padding(w, kw, sw, dw, ow)
+    return oh, ow, 0, 0
+
+
+def patches(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, padding: str, fill) -> np.ndarray:
+    """Sliding windows of an NHWC array: (M, OH, OW, KH, KW, C), positions outside the input = fill.
+
+    A read-only strided view of a padded copy, so no data is duplicated per window.
+    """
+    m, h, w, c = x.shape
+    oh, ow, pt, pl = window_geometry(h, w, kh, kw, sh, sw, dh, dw, padding)
+    need_h = (oh - 1) * sh + (kh - 1) * dh + 1
+    need_w = (ow - 1) * sw + (kw - 1) * dw + 1
+    pb = max(need_h - h - pt, 0)
+    pr = max(need_w - w - pl, 0)
+    if pt or pb or pl or pr:
+        xp = np.full((m, h + pt + pb, w + pl + pr, c), fill, dtype=x.dtype)
+        xp[:, pt : pt + h, pl : pl + w, :] = x
+    else:
+        xp = np.ascontiguousarray(x)
+    s0, s1, s2, s3 = xp.strides
+    return as_strided(
+        xp,
+        shape=(m, oh, ow, kh, kw, c),
+        strides=(s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3),
+        writeable=False,
+    )
+
+
+def requantize_output(acc: np.ndarray, p) -> np.ndarray:
+    """int32 accumulator -> int8 through the per-channel multiplier, zero point and clamp.
+
+    ``p`` has ``multiplier``, ``shift`` (broadcast over the last axis), ``output_zp``,
+    ``act_min`` and ``act_max``.
+    """
+    from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
+
+    acc = multiply_by_quantized_multiplier(wrap_int32(acc), p.multiplier, p.shift)
+    return np.clip(acc + p.output_zp, p.act_min, p.act_max).astype(np.int8)
+
+
+def channel_multipliers(in_scale: float, w: Tensor, out_scale: float, channels: int):
+    """PopulateConvolutionQuantizationParams: effective scale per output channel, in double.
+
+    effective = double(input_scale) * double(filter_scale[c]) / double(output_scale).
+    """
+    from picoml.quantize.fixedpoint import quantize_multiplier_array
+
+    ws = w.scale.astype(np.float64)
+    if ws.size == 1:
+        ws = np.full(channels, ws[0])
+    real = np.float64(np.float32(in_scale)) * ws / np.float64(np.float32(out_scale))
+    return quantize_multiplier_array(real)

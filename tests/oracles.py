@@ -1,0 +1,112 @@
+"""Test oracles and model builders shared by the test suite.
+
+- ``tflm_run``: TensorFlow Lite Micro (PyPI ``tflite-micro``), the int8 oracle;
+- ``litert_run``: LiteRT (``ai-edge-litert``), the float oracle;
+- ``single_op_graph``: a one-op Graph that picoml's writer turns into a .tflite file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from picoml.export.tflite import write_tflite_bytes
+from picoml.graph import Graph, Op, Tensor
+from picoml.graph.ops import default_attrs
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = (ROOT / ".." / "shared" / "models").resolve()
+MODEL_NAMES = ["kws", "resnet8", "ad"]
+
+
+def model_path(name: str, kind: str) -> Path:
+    return MODELS_DIR / f"{name}_{kind}.tflite"
+
+
+def tflm_interpreter(model: bytes, preserve_all: bool = False):
+    from tflite_micro.python.tflite_micro import runtime
+
+    cfg = runtime.InterpreterConfig.kPreserveAllTensors if preserve_all else runtime.InterpreterConfig.kAllocationRecording
+    return runtime.Interpreter.from_bytes(model, arena_size=max(len(model) * 10, 1 << 20), intrepreter_config=cfg)
+
+
+def tflm_run(model: bytes, xs: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
+    """Invoke tflite-micro once per sample. ``xs``: one array per model input, each with a leading batch
+    axis of samples (each sample of the input tensor's full shape). Returns the first output per sample,
+    stacked."""
+    if isinstance(xs, np.ndarray):
+        xs = [xs]
+    ip = tflm_interpreter(model)
+    outs = []
+    for i in range(len(xs[0])):
+        for k, x in enumerate(xs):
+            ip.set_input(x[i], k)
+        ip.invoke()
+        outs.append(ip.get_output(0).copy())
+    return np.stack(outs)
+
+
+def tflm_all_tensors(model: bytes, xs: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """One inference with kPreserveAllTensors: tensor index -> value."""
+    ip = tflm_interpreter(model, preserve_all=True)
+    for k, x in enumerate(xs):
+        ip.set_input(x, k)
+    ip.invoke()
+    return ip
+
+
+def litert_run(model: bytes, xs: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """LiteRT (XNNPACK off: the builtin reference-accurate kernels), one sample at a time."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    if isinstance(xs, np.ndarray):
+        xs = [xs]
+    ip = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    ip.allocate_tensors()
+    ins = ip.get_input_details()
+    out = ip.get_output_details()[0]
+    outs = []
+    for i in range(len(xs[0])):
+        for d, x in zip(ins, xs, strict=True):
+            ip.set_tensor(d["index"], x[i])
+        ip.invoke()
+        outs.append(ip.get_tensor(out["index"]).copy())
+    return np.stack(outs)
+
+
+def qtensor(name, shape, scale, zp, dtype="int8", data=None, axis=0) -> Tensor:
+    return Tensor(name, tuple(shape), dtype, np.atleast_1d(scale), np.atleast_1d(zp), axis, data)
+
+
+def single_op_graph(op_type: str, inputs: list[Tensor | None], output: Tensor, **attrs) -> Graph:
+    """Build and validate a one-op graph; non-constant inputs become graph inputs."""
+    a = default_attrs(op_type)
+    a.update(attrs)
+    op = Op(op_type, list(inputs), [output], a, name=output.name)
+    tensors = [t for t in inputs if t is not None] + [output]
+    g = Graph(tensors, [op], [t for t in inputs if t is not None and t.data is None], [output], name="single_op")
+    g.validate()
+    return g
+
+
+def to_tflite(g: Graph) -> bytes:
+    return write_tflite_bytes(g)
+
+
+def random_input(t: Tensor, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n random samples for tensor t, shape (n,) + t.shape."""
+    if t.dtype == "float32":
+        return rng.standard_normal((n,) + t.shape).astype(np.float32)
+    info = np.iinfo(t.np_dtype)
+    return rng.integers(info.min, info.max + 1, (n,) + t.shape, dtype=t.np_dtype)
+
+
+def assert_int_equal(actual: np.ndarray, expected: np.ndarray, what: str = "") -> None:
+    """Exact equality; on failure report count and the first mismatches (index, actual, expected)."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected).reshape(actual.shape)
+    bad = np.argwhere(actual != expected)
+    if bad.size:
+        rows = [f"{tuple(i)}: {actual[tuple(i)]} != {expected[tuple(i)]}" for i in bad[:5]]
+        raise AssertionError(f"{what}: {len(bad)} of {actual.size} values differ; first: " + "; ".join(rows))
