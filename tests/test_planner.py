@@ -1,0 +1,143 @@
+"""Memory planner: plans are valid (no two live buffers overlap), reach the op-at-a-time lower
+bound on chains, residual graphs and the shipped models, and alias RESHAPE/in-place ops."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracles import MODEL_NAMES, model_path, qtensor
+
+import picoml
+from picoml.graph import Graph, Op
+from picoml.graph.ops import default_attrs
+from picoml.plan import plan_memory
+
+
+def assert_valid(plan):
+    bufs = plan.buffers
+    for i, a in enumerate(bufs):
+        assert a.offset >= 0 and a.offset % 16 == 0
+        assert a.offset + a.size <= plan.arena_bytes
+        for b in bufs[i + 1 :]:
+            if a.overlaps(b):
+                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a.name, b.name)
+
+
+def _act(name, n):
+    return qtensor(name, (1, n), 0.1, 0)
+
+
+def _relu(x, y):
+    return Op("RELU", [x], [y], default_attrs("RELU"))
+
+
+def _add(a, b, y):
+    return Op("ADD", [a, b], [y], default_attrs("ADD"))
+
+
+def _fc(x, y, rng):
+    w = qtensor(f"{y.name}_w", (y.shape[1], x.shape[1]), 0.01, 0, data=rng.integers(-127, 128, (y.shape[1], x.shape[1]), dtype=np.int8))
+    return Op("FULLY_CONNECTED", [x, w], [y], default_attrs("FULLY_CONNECTED")), w
+
+
+@st.composite
+def random_graph(draw):
+    """A random DAG of FC layers (size-changing), ReLUs and residual ADDs."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    x = _act("in", 16 * draw(st.integers(1, 8)))
+    tensors, ops, avail = [x], [], [x]
+    for i in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["fc", "relu", "add"]))
+        src = avail[draw(st.integers(0, len(avail) - 1))]
+        if kind == "add":
+            same = [t for t in avail if t.shape == src.shape]
+            other = same[draw(st.integers(0, len(same) - 1))]
+            y = _act(f"t{i}", src.shape[1])
+            ops.append(_add(src, other, y))
+        elif kind == "relu":
+            y = _act(f"t{i}", src.shape[1])
+            ops.append(_relu(src, y))
+        else:
+            y = _act(f"t{i}", 16 * draw(st.integers(1, 8)))
+            op, w = _fc(src, y, rng)
+            ops.append(op)
+            tensors.append(w)
+        tensors.append(y)
+        avail.append(y)
+    g = Graph(tensors, ops, [x], [avail[-1]])
+    g.validate()
+    return g
+
+
+@settings(max_examples=200, deadline=None)
+@given(g=random_graph(), inplace=st.booleans())
+def test_random_graphs_plan_is_valid(g, inplace):
+    plan = plan_memory(g, inplace=inplace)
+    assert_valid(plan)
+    assert plan.arena_bytes >= plan.lower_bound  # no placement beats the bound
+    HITS.append(plan.optimal)
+
+
+HITS: list[bool] = []
+
+
+def test_greedy_reaches_bound_on_most_random_graphs():
+    HITS.clear()
+    test_random_graphs_plan_is_valid()
+    assert len(HITS) >= 100 and sum(HITS) / len(HITS) >= 0.99, f"{sum(HITS)} of {len(HITS)}"
+
+
+def test_chain_reaches_bound():
+    rng = np.random.default_rng(0)
+    sizes = [64, 256, 128, 512, 32, 256, 16]
+    ts = [_act(f"t{i}", s) for i, s in enumerate(sizes)]
+    ops, ws = [], []
+    for a, b in zip(ts, ts[1:]):
+        op, w = _fc(a, b, rng)
+        ops.append(op)
+        ws.append(w)
+    g = Graph(ts + ws, ops, [ts[0]], [ts[-1]])
+    plan = plan_memory(g)
+    assert_valid(plan)
+    assert plan.lower_bound == max(a + b for a, b in zip(sizes, sizes[1:]))
+    assert plan.arena_bytes == plan.lower_bound
+
+
+def test_residual_block_reaches_bound_and_add_runs_in_place():
+    rng = np.random.default_rng(1)
+    x, h1, h2, s = _act("x", 256), _act("h1", 256), _act("h2", 256), _act("sum", 256)
+    op1, w1 = _fc(x, h1, rng)
+    op2, w2 = _fc(h1, h2, rng)
+    g = Graph([x, h1, h2, s, w1, w2], [op1, op2, _add(h2, x, s)], [x], [s])
+    plan = plan_memory(g)
+    assert_valid(plan)
+    # x stays alive across both FCs: 3 × 256 at op 1; the ADD writes over h2
+    assert plan.lower_bound == 768 and plan.arena_bytes == 768
+    assert plan.offset_of(s) == plan.offset_of(h2)
+
+
+def test_reshape_aliases_input():
+    g = picoml.load(model_path("kws", "int8"))
+    plan = plan_memory(g)
+    reshape = next(op for op in g.ops if op.type == "RESHAPE")
+    assert plan.offset_of(reshape.outputs[0]) == plan.offset_of(reshape.inputs[0])
+
+
+def test_scratch_is_planned():
+    g = picoml.load(model_path("ad", "int8"))
+    plan = plan_memory(g, scratch={3: 100})
+    assert_valid(plan)
+    assert plan.scratch_bytes == 100
+    assert any(b.scratch_of for b in plan.buffers)
+
+
+EXPECTED_BOUNDS = {"kws": 16000, "resnet8": 49152, "ad": 768}
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_shipped_models_plan_equals_bound(name):
+    plan = plan_memory(picoml.load(model_path(name, "int8")))
+    assert_valid(plan)
+    assert plan.lower_bound == EXPECTED_BOUNDS[name]
+    assert plan.arena_bytes == plan.lower_bound
