@@ -1,0 +1,383 @@
+"""Graph → self-contained C99 library (header, model source, the kernels it uses).
+
+Prepare in Python, evaluate in C: each layer's parameters come from the reference kernel's
+``prepare`` (the same multipliers, shifts and clamps the interpreter uses), are written as
+``static const`` data (flash), and the model source calls one ``pm_<op>_s8`` kernel per
+layer on buffers at planned offsets of one static arena.
+
+Layout of the output directory::
+
+    <name>.h         API: <name>_invoke(), shapes, scales, zero points, arena size
+    <name>.c         weights, per-layer parameters, arena, invoke()
+    pm_*.h, pm_*.c   the runtime kernels this model uses (copied from codegen/runtime)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from picoml.codegen import cemit
+from picoml.errors import PicomlError, UnsupportedError
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.plan import MemoryPlan, plan_memory
+from picoml.reference import KERNELS
+from picoml.reference.common import window_geometry
+from picoml.quantize.fixedpoint import wrap_int32
+
+RUNTIME = "picoml.codegen.runtime"
+
+# op type -> runtime files (besides pm_common.h) its kernel needs
+KERNEL_FILES: dict[str, tuple[str, ...]] = {
+    "CONV_2D": ("pm_conv2d_s8",),
+    "DEPTHWISE_CONV_2D": ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),
+    "FULLY_CONNECTED": ("pm_fully_connected_s8",),
+    "AVERAGE_POOL_2D": ("pm_pool_s8",),
+    "MAX_POOL_2D": ("pm_pool_s8",),
+    "ADD": ("pm_add_s8",),
+    "MUL": ("pm_mul_s8",),
+    "RELU": ("pm_requantize_s8",),
+    "RELU6": ("pm_requantize_s8",),
+    "QUANTIZE": ("pm_requantize_s8",),
+    "PAD": ("pm_data_s8",),
+    "CONCATENATION": ("pm_data_s8",),
+    "RESHAPE": (),
+}
+
+
+@dataclass
+class _Ctx:
+    graph: Graph
+    name: str
+    plan: MemoryPlan
+    decls: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)
+    weight_bytes: int = 0
+
+    def ptr(self, t: Tensor, const: bool = False) -> str:
+        if t.data is not None:
+            raise UnsupportedError(f"tensor {t.name!r}: constant used where an activation is expected")
+        return f"({'const ' if const else ''}int8_t *)(pm_arena.bytes + {self.plan.offset_of(t)})"
+
+    def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None) -> str:
+        name = f"{self.name}_{sym}"
+        arr = np.asarray(values)
+        self.decls.append(cemit.array(name, arr, ctype))
+        self.weight_bytes += arr.size * arr.dtype.itemsize
+        return name
+
+    def struct(self, ctype: str, sym: str, fields: dict) -> str:
+        name = f"{self.name}_{sym}"
+        self.decls.append(cemit.struct_init(ctype, name, fields))
+        return name
+
+
+def _dims(shape: tuple[int, ...]) -> dict[str, int]:
+    s = (1,) * (4 - len(shape)) + tuple(shape)
+    return {"n": s[0], "h": s[1], "w": s[2], "c": s[3]}
+
+
+def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
+    """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
+    zp = int(op.inputs[0].zero_point[0])
+    if depthwise:
+        sums = w.astype(np.int64).sum(axis=(0, 1, 2))
+    else:
+        sums = w.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    return wrap_int32(bias.astype(np.int64) - zp * sums).astype(np.int32)
+
+
+def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    depthwise = op.type == "DEPTHWISE_CONV_2D"
+    kh, kw = (p.filter.shape[1], p.filter.shape[2])
+    _, _, pad_h, pad_w = window_geometry(x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w,
+                                         p.dilation_h, p.dilation_w, p.padding)
+    fields = {
+        "stride_h": p.stride_h, "stride_w": p.stride_w, "dilation_h": p.dilation_h, "dilation_w": p.dilation_w,
+        "pad_h": pad_h, "pad_w": pad_w, "depth_multiplier": op.attrs.get("depth_multiplier", 1), "reserved": 0,
+        "input_zp": p.input_zp, "output_zp": p.output_zp, "act_min": int(p.act_min), "act_max": int(p.act_max),
+    }
+    prm = c.struct("pm_conv_params", f"l{i}_params", fields)
+    w = c.const_array(f"l{i}_filter", p.filter)
+    b = c.const_array(f"l{i}_bias", _folded_bias(op, p.bias, p.filter, depthwise))
+    m = c.const_array(f"l{i}_mult", p.multiplier.astype(np.int32))
+    s = c.const_array(f"l{i}_shift", p.shift.astype(np.int32))
+    q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
+    di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
+    df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
+    do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
+    fn = "pm_depthwise_conv2d_s8" if depthwise else "pm_conv2d_s8"
+    c.body.append(f"status |= {fn}(&{prm}, &{q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});")
+
+
+def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    units, depth = p.weights.shape
+    fields = {"batches": x.size // depth, "depth": depth, "units": units, "output_zp": p.output_zp,
+              "act_min": int(p.act_min), "act_max": int(p.act_max)}
+    prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
+    w = c.const_array(f"l{i}_weights", p.weights)
+    b = c.const_array(f"l{i}_bias", _folded_bias(op, p.bias, p.weights, False))
+    m = c.const_array(f"l{i}_mult", np.broadcast_to(p.multiplier, (units,)).astype(np.int32))
+    s = c.const_array(f"l{i}_shift", np.broadcast_to(p.shift, (units,)).astype(np.int32))
+    q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
+    c.body.append(f"status |= pm_fully_connected_s8(&{prm}, &{q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
+
+
+def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    _, _, pad_h, pad_w = window_geometry(x.shape[1], x.shape[2], p.filter_h, p.filter_w, p.stride_h, p.stride_w,
+                                         1, 1, p.padding)
+    fields = {"filter_h": p.filter_h, "filter_w": p.filter_w, "stride_h": p.stride_h, "stride_w": p.stride_w,
+              "pad_h": pad_h, "pad_w": pad_w, "act_min": int(p.act_min), "act_max": int(p.act_max)}
+    prm = c.struct("pm_pool_params", f"l{i}_params", fields)
+    di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
+    do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
+    fn = "pm_average_pool2d_s8" if op.type == "AVERAGE_POOL_2D" else "pm_max_pool2d_s8"
+    c.body.append(f"status |= {fn}(&{prm}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});")
+
+
+def _broadcast(c: _Ctx, op: Op, i: int) -> str:
+    a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    rank = max(len(y.shape), 1)
+    if rank > 6:
+        raise UnsupportedError(f"{op.label}: broadcasting over more than 6 dimensions")
+    shape = (1,) * (rank - len(y.shape)) + tuple(y.shape)
+
+    def strides(t: Tensor) -> list[int]:
+        s = (1,) * (rank - len(t.shape)) + tuple(t.shape)
+        st, acc = [0] * rank, 1
+        for d in range(rank - 1, -1, -1):
+            st[d] = 0 if s[d] == 1 and shape[d] != 1 else acc
+            acc *= s[d]
+        return st
+
+    pad = [0] * (6 - rank)
+    fields = {"rank": rank, "size": y.size, "shape": list(shape) + pad, "stride_a": strides(a) + pad,
+              "stride_b": strides(b) + pad, "same_shape": int(a.shape == b.shape == y.shape)}
+    return c.struct("pm_broadcast", f"l{i}_bcast", fields)
+
+
+def _operand(c: _Ctx, t: Tensor, sym: str) -> str:
+    if t.data is not None:
+        return c.const_array(sym, t.data)
+    return c.ptr(t, True)
+
+
+def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    bc = _broadcast(c, op, i)
+    a = _operand(c, op.inputs[0], f"l{i}_a")
+    b = _operand(c, op.inputs[1], f"l{i}_b")
+    if op.type == "ADD":
+        from picoml.reference.add import LEFT_SHIFT
+
+        fields = {"input1_zp": p.input1_zp, "input2_zp": p.input2_zp, "output_zp": p.output_zp,
+                  "left_shift": LEFT_SHIFT, "input1_multiplier": p.input1_multiplier, "input1_shift": p.input1_shift,
+                  "input2_multiplier": p.input2_multiplier, "input2_shift": p.input2_shift,
+                  "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
+                  "act_min": int(p.act_min), "act_max": int(p.act_max)}
+        prm = c.struct("pm_add_params", f"l{i}_params", fields)
+        fn = "pm_add_s8"
+    else:
+        fields = {"input1_zp": p.input1_zp, "input2_zp": p.input2_zp, "output_zp": p.output_zp,
+                  "multiplier": p.multiplier, "shift": p.shift, "act_min": int(p.act_min), "act_max": int(p.act_max)}
+        prm = c.struct("pm_mul_params", f"l{i}_params", fields)
+        fn = "pm_mul_s8"
+    c.body.append(f"status |= {fn}(&{prm}, &{bc}, {a}, {b}, {c.ptr(op.outputs[0])});")
+
+
+def _emit_requantize(c: _Ctx, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    if op.type == "RELU6":
+        c.body.append(f"status |= pm_clamp_s8({int(p.act_min)}, {int(p.act_max)}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+        return
+    if op.type == "QUANTIZE":
+        if x.dtype != "int8" or y.dtype != "int8":
+            raise UnsupportedError(f"{op.label}: only int8 → int8 QUANTIZE compiles to C")
+        fields = {"input_zp": p.input_zp, "output_zp": p.output_zp, "multiplier": p.multiplier, "shift": p.shift,
+                  "act_min": -128, "act_max": 127}
+    else:  # RELU
+        fields = {"input_zp": p.input_zp, "output_zp": p.output_zp, "multiplier": p.multiplier, "shift": p.shift,
+                  "act_min": int(p.act_min), "act_max": int(p.act_max)}
+    prm = c.struct("pm_requantize_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_requantize_s8(&{prm}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+
+
+def _emit_reshape(c: _Ctx, op: Op, i: int) -> None:
+    x, y = op.inputs[0], op.outputs[0]
+    if c.plan.offset_of(x) != c.plan.offset_of(y):
+        c.body.append(f"memmove({c.ptr(y)}, {c.ptr(x, True)}, {x.nbytes});")
+
+
+def _emit_pad(c: _Ctx, op: Op, i: int) -> None:
+    x, y = op.inputs[0], op.outputs[0]
+    pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
+    rank = len(x.shape)
+    if rank > 6:
+        raise UnsupportedError(f"{op.label}: PAD over more than 6 dimensions")
+    fill = [0] * (6 - rank)
+    fields = {"rank": rank, "in_shape": list(x.shape) + fill, "before": [int(v) for v in pads[:, 0]] + fill,
+              "after": [int(v) for v in pads[:, 1]] + fill, "value": int(y.zero_point[0])}
+    prm = c.struct("pm_pad_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_pad_s8(&{prm}, {c.ptr(x, True)}, {c.ptr(y)});")
+
+
+def _emit_concat(c: _Ctx, op: Op, i: int) -> None:
+    from picoml.graph.ops import concat_axis
+
+    ax = concat_axis(op)
+    y = op.outputs[0]
+    outer = int(np.prod(y.shape[:ax], dtype=np.int64))
+    inner = [int(np.prod(t.shape[ax:], dtype=np.int64)) for t in op.inputs]
+    sizes = c.const_array(f"l{i}_inner", np.array(inner, np.int32))
+    ptrs = ", ".join(_operand(c, t, f"l{i}_in{k}") for k, t in enumerate(op.inputs))
+    c.body.append(f"{{ const int8_t *const ins[{len(op.inputs)}] = {{{ptrs}}};")
+    c.body.append(f"  status |= pm_concatenation_s8({len(op.inputs)}, {outer}, {sizes}, ins, {c.ptr(y)}); }}")
+
+
+EMITTERS = {
+    "CONV_2D": _emit_conv,
+    "DEPTHWISE_CONV_2D": _emit_conv,
+    "FULLY_CONNECTED": _emit_fc,
+    "AVERAGE_POOL_2D": _emit_pool,
+    "MAX_POOL_2D": _emit_pool,
+    "ADD": _emit_add_mul,
+    "MUL": _emit_add_mul,
+    "RELU": _emit_requantize,
+    "RELU6": _emit_requantize,
+    "QUANTIZE": _emit_requantize,
+    "RESHAPE": _emit_reshape,
+    "PAD": _emit_pad,
+    "CONCATENATION": _emit_concat,
+}
+
+
+def model_hash(g: Graph) -> str:
+    from picoml.export.tflite import write_tflite_bytes
+
+    return hashlib.sha256(write_tflite_bytes(g)).hexdigest()[:16]
+
+
+def _runtime_text(fname: str) -> str:
+    return resources.files(RUNTIME).joinpath(fname).read_text()
+
+
+def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
+    """All files of the C library for ``g`` as {filename: text}. Deterministic."""
+    from picoml import __version__
+
+    cemit.check_identifier(name)
+    g.validate()
+    for t in g.inputs + g.outputs:
+        if t.dtype != "int8":
+            raise UnsupportedError(
+                f"tensor {t.name!r} is {t.dtype}: C generation needs an int8 model (quantize it first)"
+            )
+    bad = sorted({op.type for op in g.ops if op.type not in EMITTERS})
+    if bad:
+        raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
+    plan = plan_memory(g)
+    c = _Ctx(g, name, plan)
+    for i, op in enumerate(g.ops):
+        if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
+            raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
+        c.files.update(KERNEL_FILES[op.type])
+        c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"[:110]))
+        EMITTERS[op.type](c, op, i)
+        c.body.append(f"PM_LAYER_DONE({i});")
+
+    up = name.upper()
+    x, y = g.inputs[0], g.outputs[0]
+    digest = model_hash(g)
+    banner = f"/* Generated by picoml {__version__} from model {digest}. Do not edit. */\n"
+
+    def io_macros(kind: str, t: Tensor) -> list[str]:
+        return [
+            f"#define {up}_{kind}_SIZE {t.size}",
+            f"#define {up}_{kind}_RANK {len(t.shape)}",
+            f"#define {up}_{kind}_SHAPE {{{', '.join(map(str, t.shape))}}}",
+            f"#define {up}_{kind}_SCALE {float(t.scale[0])!r}f",
+            f"#define {up}_{kind}_ZERO_POINT {int(t.zero_point[0])}",
+        ]
+
+    header = "\n".join(
+        [
+            banner.rstrip(),
+            f"#ifndef {up}_H",
+            f"#define {up}_H",
+            "",
+            "#include <stdint.h>",
+            "",
+            f"#define {up}_ARENA_SIZE {plan.arena_bytes}",
+            *io_macros("INPUT", x),
+            *io_macros("OUTPUT", y),
+            f"#define {up}_LAYERS {len(g.ops)}",
+            "",
+            "/* Run one inference: input holds INPUT_SIZE int8 values (real = SCALE * (q - ZERO_POINT)),",
+            " * output receives OUTPUT_SIZE values. Returns 0 on success. Not reentrant (one static arena). */",
+            f"int {name}_invoke(const int8_t *input, int8_t *output);",
+            "",
+            f"#endif /* {up}_H */",
+            "",
+        ]
+    )
+    files = sorted(c.files)
+    includes = "\n".join(f'#include "{f}.h"' for f in files)
+    inp_off = plan.offset_of(x)
+    out_off = plan.offset_of(y)
+    source = "\n".join(
+        [
+            banner.rstrip(),
+            "#include <string.h>",
+            "",
+            f'#include "{name}.h"',
+            '#include "pm_common.h"',
+            includes,
+            "",
+            "/* PM_LAYER_DONE(i) runs after layer i; a test harness may define it to mark progress. */",
+            "#ifndef PM_LAYER_DONE",
+            "#define PM_LAYER_DONE(i) ((void)0)",
+            "#endif",
+            "",
+            "/* one arena for every activation; offsets from picoml's memory planner */",
+            f"static union {{ int64_t align; int8_t bytes[{up}_ARENA_SIZE]; }} pm_arena;",
+            "",
+            *c.decls,
+            f"int {name}_invoke(const int8_t *input, int8_t *output) {{",
+            "  int status = 0;",
+            f"  memcpy(pm_arena.bytes + {inp_off}, input, {x.nbytes});",
+            *("  " + line for line in c.body),
+            f"  memcpy(output, pm_arena.bytes + {out_off}, {y.nbytes});",
+            "  return status;",
+            "}",
+            "",
+        ]
+    )
+    out = {f"{name}.h": header, f"{name}.c": source, "pm_common.h": _runtime_text("pm_common.h")}
+    for f in files:
+        out[f"{f}.h"] = _runtime_text(f"{f}.h")
+        out[f"{f}.c"] = _runtime_text(f"{f}.c")
+    return out
+
+
+def write_c(g: Graph, out_dir: str | Path, name: str = "model") -> dict[str, str]:
+    """Generate and write the library into out_dir (created; only our files are replaced)."""
+    files = generate_c(g, name)
+    d = Path(out_dir)
+    if d.exists() and not d.is_dir():
+        raise PicomlError(f"{d}: exists and is not a directory")
+    d.mkdir(parents=True, exist_ok=True)
+    for fname, text in files.items():
+        (d / fname).write_text(text)
+    return files

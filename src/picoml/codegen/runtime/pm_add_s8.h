@@ -1,0 +1,24 @@
+/* ADD, int8 (reference_integer_ops::Add with TFLM's left_shift = 20 scheme, bit-exact). */
+#ifndef PM_ADD_S8_H
+#define PM_ADD_S8_H
+
+#include "pm_common.h"
+
+typedef struct {
+  int32_t input1_zp;         /* subtracted before scaling */
+  int32_t input2_zp;
+  int32_t output_zp;         /* added after scaling */
+  int32_t left_shift;        /* 20 for int8 */
+  int32_t input1_multiplier; /* in1_scale / (2 max_in_scale), Q31 */
+  int32_t input1_shift;      /* <= 0 */
+  int32_t input2_multiplier;
+  int32_t input2_shift;
+  int32_t output_multiplier; /* 2 max_in_scale / (2^20 out_scale) */
+  int32_t output_shift;
+  int32_t act_min;
+  int32_t act_max;
+} pm_add_params;
+
+int pm_add_s8(const pm_add_params *params, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out);
+
+#endif /* PM_ADD_S8_H */

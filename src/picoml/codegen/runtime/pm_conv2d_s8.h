@@ -1,0 +1,30 @@
+/* CONV_2D, int8 (TFLite reference_integer_ops::ConvPerChannel semantics, bit-exact). */
+#ifndef PM_CONV2D_S8_H
+#define PM_CONV2D_S8_H
+
+#include "pm_common.h"
+
+/* Geometry and quantization of one convolution (depthwise uses the same struct). */
+typedef struct {
+  int16_t stride_h;   /* rows between output rows' windows */
+  int16_t stride_w;   /* columns between output columns' windows */
+  int16_t dilation_h; /* rows between taps */
+  int16_t dilation_w; /* columns between taps */
+  int16_t pad_h;      /* rows of padding above the input */
+  int16_t pad_w;      /* columns of padding left of the input */
+  int16_t depth_multiplier; /* depthwise only: output channels per input channel */
+  int16_t reserved;
+  int32_t input_zp;   /* value of padded taps; bias already holds -input_zp * sum(filter) */
+  int32_t output_zp;  /* added after rescaling */
+  int32_t act_min;    /* fused activation clamp, int8 range */
+  int32_t act_max;
+} pm_conv_params;
+
+/* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
+ * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).
+ * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL). */
+int pm_conv2d_s8(const pm_conv_params *params, const pm_per_channel_quant *quant, const pm_dims *in_dims,
+                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                 const pm_dims *out_dims, int8_t *out);
+
+#endif /* PM_CONV2D_S8_H */

@@ -1,0 +1,21 @@
+/* FULLY_CONNECTED, int8 (reference_integer_ops::FullyConnected[PerChannel], bit-exact). */
+#ifndef PM_FULLY_CONNECTED_S8_H
+#define PM_FULLY_CONNECTED_S8_H
+
+#include "pm_common.h"
+
+typedef struct {
+  int32_t batches;   /* rows of the flattened input */
+  int32_t depth;     /* input values per row */
+  int32_t units;     /* output values per row */
+  int32_t output_zp; /* added after rescaling */
+  int32_t act_min;   /* fused activation clamp */
+  int32_t act_max;
+} pm_fully_connected_params;
+
+/* weights [units, depth]; bias[u] holds -input_zp * sum(weights[u]) folded in (never NULL).
+ * quant has one entry per unit (per-tensor weights repeat the same value). */
+int pm_fully_connected_s8(const pm_fully_connected_params *params, const pm_per_channel_quant *quant,
+                          const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out);
+
+#endif /* PM_FULLY_CONNECTED_S8_H */

@@ -1,0 +1,136 @@
+"""Run a harness ELF in the unicorn emulator and count instructions exactly.
+
+Counting is per basic block: the first time a block runs, capstone decodes its bytes once
+and the instruction count is cached; each execution then adds the cached count. IT-block
+instructions whose condition fails are decoded and counted like the core issues them.
+A write to PM_MMIO_LAYER splits the count per layer; a write to PM_MMIO_DONE ends a run.
+Peak stack is measured by painting the stack before a run and finding the deepest
+overwritten word afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from picoml.errors import PicomlError
+
+FLASH_BASE, FLASH_SIZE = 0x00000000, 16 << 20
+RAM_BASE, RAM_SIZE = 0x20000000, 8 << 20
+MMIO_BASE, MMIO_SIZE = 0x4F000000, 0x1000
+MMIO_LAYER, MMIO_DONE = MMIO_BASE, MMIO_BASE + 4
+STACK_TOP = RAM_BASE + RAM_SIZE
+STACK_PAINT = 256 * 1024  # bytes below STACK_TOP painted to measure peak stack
+PAINT = 0xA5
+MAX_INSTRUCTIONS = 2_000_000_000  # a runaway program stops here instead of hanging
+
+
+@dataclass
+class RunResult:
+    output: np.ndarray
+    status: int
+    instructions: int | None
+    layer_instructions: list[int] = field(default_factory=list)
+    stack_bytes: int = 0
+
+
+class Emulator:
+    """One loaded ELF; ``run(x)`` performs one inference."""
+
+    def __init__(self, elf_path: Path, arch: str, cpu: str, input_size: int, output_size: int) -> None:
+        import capstone
+        import unicorn as uc
+        from elftools.elf.elffile import ELFFile
+
+        self.uc_mod = uc
+        self.arch = arch
+        if arch == "arm-thumb":
+            self.mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
+            model = {"cortex-m0plus": uc.arm_const.UC_CPU_ARM_CORTEX_M0, "cortex-m4": uc.arm_const.UC_CPU_ARM_CORTEX_M4,
+                     "cortex-m7": uc.arm_const.UC_CPU_ARM_CORTEX_M7}[cpu]
+            self.mu.ctl_set_cpu_model(model)
+            self.cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
+            self.sp_reg = uc.arm_const.UC_ARM_REG_SP
+            self.lr_reg = uc.arm_const.UC_ARM_REG_LR
+        elif arch == "riscv32":
+            self.mu = uc.Uc(uc.UC_ARCH_RISCV, uc.UC_MODE_RISCV32)
+            self.cs = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC)
+            self.sp_reg = uc.riscv_const.UC_RISCV_REG_SP
+            self.lr_reg = uc.riscv_const.UC_RISCV_REG_RA
+        else:
+            raise PicomlError(f"no emulator for architecture {arch!r}")
+        for base, size, perm in ((FLASH_BASE, FLASH_SIZE, uc.UC_PROT_READ | uc.UC_PROT_EXEC),
+                                 (RAM_BASE, RAM_SIZE, uc.UC_PROT_ALL), (MMIO_BASE, MMIO_SIZE, uc.UC_PROT_ALL)):
+            self.mu.mem_map(base, size, perm)
+        with open(elf_path, "rb") as f:
+            elf = ELFFile(f)
+            self.entry = elf.header["e_entry"]
+            for seg in elf.iter_segments():
+                if seg["p_type"] != "PT_LOAD":
+                    continue
+                data = seg.data()
+                # .data is placed at its run address directly (no startup copy needed)
+                self.mu.mem_write(seg["p_vaddr"], data)
+            symtab = elf.get_section_by_name(".symtab")
+            self.symbols = {s.name: s["st_value"] for s in symtab.iter_symbols()} if symtab else {}
+        for sym in ("pm_input", "pm_output", "pm_start"):
+            if sym not in self.symbols:
+                raise PicomlError(f"{elf_path}: harness symbol {sym} missing")
+        self.input_addr = self.symbols["pm_input"]
+        self.output_addr = self.symbols["pm_output"]
+        self.input_size, self.output_size = input_size, output_size
+        self.block_insns: dict[int, int] = {}
+        self.count = 0
+        self.marks: list[int] = []
+        self.status: int | None = None
+        self.mu.hook_add(uc.UC_HOOK_MEM_WRITE, self._on_mmio, begin=MMIO_BASE, end=MMIO_BASE + MMIO_SIZE - 1)
+        self._block_hook = None
+
+    # ------------------------------------------------------------------ hooks
+    def _on_block(self, mu, address, size, _user) -> None:
+        n = self.block_insns.get(address)
+        if n is None:
+            code = bytes(mu.mem_read(address, size))
+            n = sum(1 for _ in self.cs.disasm_lite(code, address))
+            self.block_insns[address] = n
+        self.count += n
+
+    def _on_mmio(self, mu, _access, address, _size, value, _user) -> None:
+        if address == MMIO_LAYER:
+            self.marks.append(self.count)
+        elif address == MMIO_DONE:
+            self.status = value
+            mu.emu_stop()
+
+    # ------------------------------------------------------------------ run
+    def run(self, x: np.ndarray, count: bool = True) -> RunResult:
+        uc = self.uc_mod
+        if count and self._block_hook is None:
+            self._block_hook = self.mu.hook_add(uc.UC_HOOK_BLOCK, self._on_block)
+        elif not count and self._block_hook is not None:
+            self.mu.hook_del(self._block_hook)
+            self._block_hook = None
+        self.mu.mem_write(self.input_addr, np.ascontiguousarray(x, np.int8).tobytes())
+        self.mu.mem_write(STACK_TOP - STACK_PAINT, bytes([PAINT]) * STACK_PAINT)
+        self.mu.reg_write(self.sp_reg, STACK_TOP)
+        self.count, self.marks, self.status = 0, [], None
+        start = self.entry | 1 if self.arch == "arm-thumb" else self.entry
+        try:
+            self.mu.emu_start(start, 0xFFFFFFFF, count=MAX_INSTRUCTIONS)
+        except uc.UcError as e:
+            pc = self.mu.reg_read(uc.arm_const.UC_ARM_REG_PC if self.arch == "arm-thumb" else uc.riscv_const.UC_RISCV_REG_PC)
+            raise PicomlError(f"emulated program crashed at pc=0x{pc:08x}: {e}") from None
+        if self.status is None:
+            raise PicomlError("emulated program did not finish (no completion write)")
+        out = np.frombuffer(bytes(self.mu.mem_read(self.output_addr, self.output_size)), np.int8).copy()
+        stack = bytes(self.mu.mem_read(STACK_TOP - STACK_PAINT, STACK_PAINT))
+        used = next((STACK_PAINT - i for i, b in enumerate(stack) if b != PAINT), 0)
+        layers = []
+        if count:
+            prev = 0
+            for m in self.marks:
+                layers.append(m - prev)
+                prev = m
+        return RunResult(out, int(self.status), self.count if count else None, layers, used)

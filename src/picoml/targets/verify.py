@@ -1,0 +1,195 @@
+"""`picoml verify`: compile for a target, run N inputs, compare with the reference interpreter,
+and report instructions, flash, RAM and whether the model fits the board."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from picoml.errors import PicomlError
+from picoml.graph.ir import Graph
+from picoml.graph.ops import op_macs
+from picoml.targets.catalog import Board, Target, board_for, get_target
+
+COUNTED_RUNS = 2  # inferences run with instruction counting; the rest run at full speed
+
+
+@dataclass
+class SizeReport:
+    flash_code_bytes: int
+    flash_weights_bytes: int
+    data_bytes: int
+    bss_bytes: int
+
+
+@dataclass
+class VerifyReport:
+    target: str
+    board: str | None
+    bit_exact: bool
+    mismatches: int
+    inputs: int
+    instructions: int | None
+    layer_instructions: list[dict] = field(default_factory=list)
+    macs: int = 0
+    instructions_per_mac: float | None = None
+    flash_code_bytes: int = 0
+    flash_weights_bytes: int = 0
+    ram_bytes: int = 0
+    arena_bytes: int = 0
+    stack_bytes: int = 0
+    fits: bool | None = None
+    fit_message: str = ""
+    latency_ms_lower_bound: float | None = None
+    first_mismatch: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def elf_sizes(elf_path: Path, weight_prefix: str) -> SizeReport:
+    """Flash split into code (.text and non-weight read-only data) and weights (model constants)."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf_path, "rb") as f:
+        elf = ELFFile(f)
+        sec = {s.name: s for s in elf.iter_sections()}
+
+        def size(name: str) -> int:
+            return sec[name]["sh_size"] if name in sec else 0
+
+        ro = sec.get(".rodata")
+        weights = 0
+        symtab = elf.get_section_by_name(".symtab")
+        if ro is not None and symtab is not None:
+            lo, hi = ro["sh_addr"], ro["sh_addr"] + ro["sh_size"]
+            weights = sum(
+                s["st_size"]
+                for s in symtab.iter_symbols()
+                if s["st_info"]["type"] == "STT_OBJECT" and lo <= s["st_value"] < hi and s.name.startswith(weight_prefix)
+            )
+        return SizeReport(size(".text") + size(".rodata") - weights, weights, size(".data"), size(".bss"))
+
+
+def soft_float_symbols(elf_path: Path) -> list[str]:
+    """Names of soft-float helper functions linked into an ELF (proof the code is float-free when empty)."""
+    import fnmatch
+
+    from elftools.elf.elffile import ELFFile
+
+    pats = ["__aeabi_f*", "__aeabi_d*", "__*sf*", "__*df*"]
+    with open(elf_path, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        names = {s.name for s in symtab.iter_symbols()} if symtab else set()
+    return sorted(n.split(".")[-1] for n in names if any(fnmatch.fnmatch(n.split(".")[-1], p) for p in pats))
+
+
+def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, str]:
+    if board is None:
+        return None, ""
+    problems = []
+    if ram > board.ram_bytes:
+        problems.append(f"needs {ram / 1024:.1f} KB RAM, {board.name} has {board.ram_bytes / 1024:.0f} KB")
+    if flash > board.flash_bytes:
+        problems.append(f"needs {flash / 1024:.1f} KB flash, {board.name} has {board.flash_bytes / 1024:.0f} KB")
+    if problems:
+        return False, "does not fit: " + "; ".join(problems)
+    return True, f"fits {board.name}: RAM {ram / 1024:.1f}/{board.ram_bytes / 1024:.0f} KB, flash {flash / 1024:.1f}/{board.flash_bytes / 1024:.0f} KB"
+
+
+def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray:
+    t = g.inputs[0]
+    return np.random.default_rng(seed).integers(-128, 128, (n,) + t.shape, dtype=np.int8)
+
+
+def verify(g: Graph, target_name: str, n_inputs: int = 20, xs: np.ndarray | None = None, opt: str | None = None,
+           sanitize: bool = False, work_dir: Path | None = None, progress=None) -> VerifyReport:
+    """Compile g for the target, run n inputs, compare with picoml.run, measure."""
+    import picoml
+    from picoml.codegen import write_c
+    from picoml.plan import plan_memory
+    from picoml.targets.toolchain import build
+
+    target: Target = get_target(target_name)
+    board = board_for(target_name)
+    if len(g.inputs) != 1 or len(g.outputs) != 1:
+        raise PicomlError("verify supports models with one input and one output")
+    if xs is None:
+        xs = random_inputs(g, n_inputs)
+    expected = picoml.run(g, xs).reshape(len(xs), -1)
+    tmp = tempfile.TemporaryDirectory() if work_dir is None else None
+    d = Path(tmp.name if tmp else work_dir)
+    try:
+        src = d / "src"
+        write_c(g, src, name="model")
+        exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
+        build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
+        macs = sum(op_macs(op) for op in g.ops)
+        arena = plan_memory(g).arena_bytes
+        if target.emulator is None:
+            got = _run_host(exe, xs, d).reshape(len(xs), -1)
+            rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
+        else:
+            got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress)
+            sizes = elf_sizes(exe, "model_")
+            rep.flash_code_bytes = sizes.flash_code_bytes
+            rep.flash_weights_bytes = sizes.flash_weights_bytes
+            rep.ram_bytes = sizes.data_bytes + sizes.bss_bytes + rep.stack_bytes
+            rep.fits, rep.fit_message = fit_check(board, sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes,
+                                                  rep.ram_bytes)
+            if board is not None and rep.instructions:
+                rep.board = board.name
+                rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
+        bad = np.argwhere(got != expected)
+        rep.mismatches = int(len(bad))
+        rep.bit_exact = rep.mismatches == 0
+        if len(bad):
+            i, j = bad[0]
+            rep.first_mismatch = f"input {i} output[{j}]: got {got[i, j]}, reference {expected[i, j]}"
+        return rep
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _run_host(exe: Path, xs: np.ndarray, d: Path) -> np.ndarray:
+    import subprocess
+
+    inp, out = d / "inputs.bin", d / "outputs.bin"
+    xs.astype(np.int8).tofile(inp)
+    r = subprocess.run([str(exe), str(inp), str(out)], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        first = (r.stderr.strip().splitlines() or ["no output"])[0]
+        raise PicomlError(f"host model run failed (exit {r.returncode}): {first}")
+    return np.fromfile(out, np.int8)
+
+
+def _run_emulated(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, arena: int, progress):
+    from picoml.targets.emulator import Emulator
+
+    em = Emulator(exe, target.emulator, target.name, g.inputs[0].size, g.outputs[0].size)
+    outs, counts, layers, stack = [], [], None, 0
+    for i, x in enumerate(xs):
+        counted = i < COUNTED_RUNS
+        r = em.run(x, count=counted)
+        if r.status != 0:
+            raise PicomlError(f"model_invoke returned status {r.status} on {target.name}")
+        outs.append(r.output)
+        stack = max(stack, r.stack_bytes)
+        if counted:
+            counts.append(r.instructions)
+            layers = r.layer_instructions
+        if progress:
+            progress(i + 1, len(xs))
+    instr = int(round(np.mean(counts))) if counts else None
+    per_layer = []
+    for op, n in zip(g.ops, layers or [], strict=False):
+        m = op_macs(op)
+        per_layer.append({"op": op.type, "name": op.name, "instructions": n, "macs": m,
+                          "instructions_per_mac": (n / m) if m else None})
+    rep = VerifyReport(target.name, None, False, 0, len(xs), instr, per_layer, macs,
+                       (instr / macs) if instr and macs else None, arena_bytes=arena, stack_bytes=stack)
+    return np.stack(outs), rep
