@@ -27,7 +27,11 @@ def model_path(name: str, kind: str) -> Path:
 def tflm_interpreter(model: bytes, preserve_all: bool = False):
     from tflite_micro.python.tflite_micro import runtime
 
-    cfg = runtime.InterpreterConfig.kPreserveAllTensors if preserve_all else runtime.InterpreterConfig.kAllocationRecording
+    cfg = (
+        runtime.InterpreterConfig.kPreserveAllTensors
+        if preserve_all
+        else runtime.InterpreterConfig.kAllocationRecording
+    )
     return runtime.Interpreter.from_bytes(model, arena_size=max(len(model) * 10, 1 << 20), intrepreter_config=cfg)
 
 
@@ -62,7 +66,9 @@ def litert_run(model: bytes, xs: list[np.ndarray] | np.ndarray) -> np.ndarray:
 
     if isinstance(xs, np.ndarray):
         xs = [xs]
-    ip = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    ip = Interpreter(
+        model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     ip.allocate_tensors()
     ins = ip.get_input_details()
     out = ip.get_output_details()[0]
@@ -110,3 +116,31 @@ def assert_int_equal(actual: np.ndarray, expected: np.ndarray, what: str = "") -
     if bad.size:
         rows = [f"{tuple(i)}: {actual[tuple(i)]} != {expected[tuple(i)]}" for i in bad[:5]]
         raise AssertionError(f"{what}: {len(bad)} of {actual.size} values differ; first: " + "; ".join(rows))
+
+
+# Float tolerance vs LiteRT: 1e-5 relative. picoml accumulates in float64 and rounds once;
+# LiteRT accumulates in float32 in its own order, so the two differ by float32 rounding of
+# partial sums (~1e-7 per add). Outputs near zero by cancellation carry the absolute error of
+# the large terms, hence atol scaled by the largest output magnitude.
+FLOAT_RTOL = 1e-5
+
+
+def assert_float_close(actual: np.ndarray, expected: np.ndarray, what: str = "") -> None:
+    expected = np.asarray(expected).reshape(np.shape(actual))
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=FLOAT_RTOL, atol=FLOAT_RTOL * max(scale, 1e-30), err_msg=what)
+
+
+def check_against_oracle(g: Graph, xs: list[np.ndarray] | np.ndarray, what: str = "") -> np.ndarray:
+    """Run g in picoml and in its oracle (tflite-micro for integer outputs, LiteRT for float) and compare."""
+    import picoml
+
+    if isinstance(xs, np.ndarray):
+        xs = [xs]
+    model = to_tflite(g)
+    got = picoml.run(g, xs if len(xs) > 1 else xs[0])
+    if g.outputs[0].dtype == "float32":
+        assert_float_close(got, litert_run(model, xs), what)
+    else:
+        assert_int_equal(got, tflm_run(model, xs), what)
+    return got

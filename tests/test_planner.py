@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracles import MODEL_NAMES, model_path, qtensor
 
 import picoml
 from picoml.graph import Graph, Op
 from picoml.graph.ops import default_attrs
 from picoml.plan import plan_memory
+
+from oracles import MODEL_NAMES, model_path, qtensor
 
 
 def assert_valid(plan):
@@ -36,7 +37,13 @@ def _add(a, b, y):
 
 
 def _fc(x, y, rng):
-    w = qtensor(f"{y.name}_w", (y.shape[1], x.shape[1]), 0.01, 0, data=rng.integers(-127, 128, (y.shape[1], x.shape[1]), dtype=np.int8))
+    w = qtensor(
+        f"{y.name}_w",
+        (y.shape[1], x.shape[1]),
+        0.01,
+        0,
+        data=rng.integers(-127, 128, (y.shape[1], x.shape[1]), dtype=np.int8),
+    )
     return Op("FULLY_CONNECTED", [x, w], [y], default_attrs("FULLY_CONNECTED")), w
 
 
@@ -92,14 +99,14 @@ def test_chain_reaches_bound():
     sizes = [64, 256, 128, 512, 32, 256, 16]
     ts = [_act(f"t{i}", s) for i, s in enumerate(sizes)]
     ops, ws = [], []
-    for a, b in zip(ts, ts[1:]):
+    for a, b in zip(ts, ts[1:], strict=False):
         op, w = _fc(a, b, rng)
         ops.append(op)
         ws.append(w)
     g = Graph(ts + ws, ops, [ts[0]], [ts[-1]])
     plan = plan_memory(g)
     assert_valid(plan)
-    assert plan.lower_bound == max(a + b for a, b in zip(sizes, sizes[1:]))
+    assert plan.lower_bound == max(a + b for a, b in zip(sizes, sizes[1:], strict=False))
     assert plan.arena_bytes == plan.lower_bound
 
 

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from oracles import MODEL_NAMES, model_path, random_input, tflm_run
 
 import picoml
 from picoml.export.tflite import write_tflite_bytes
 from picoml.frontends.tflite import read_tflite_bytes
+
+from oracles import MODEL_NAMES, model_path, random_input, tflm_run
 
 pytestmark = pytest.mark.models
 

@@ -109,19 +109,31 @@ def _print_info(path: Path, s: dict) -> None:
         if a.get("fused_activation", "NONE") != "NONE":
             opts.append(a["fused_activation"])
         rows.append(
-            (str(o["index"]), o["type"], "x".join(map(str, o["output"])) + " " + o["dtype"],
-             _fmt_int(o["params"]), _fmt_int(o["macs"]), " ".join(opts))
+            (
+                str(o["index"]),
+                o["type"],
+                "x".join(map(str, o["output"])) + " " + o["dtype"],
+                _fmt_int(o["params"]),
+                _fmt_int(o["macs"]),
+                " ".join(opts),
+            )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.rjust(w) if i in (0, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+        print(
+            "  ".join(
+                c.rjust(w) if i in (0, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
     print()
     print(f"ops               {s['op_count']}")
     print(f"params            {_fmt_int(s['params'])}")
     print(f"weight bytes      {_fmt_int(s['weight_bytes'])}")
     print(f"MACs              {_fmt_int(s['macs'])}")
-    print(f"activation bytes  {_fmt_int(s['activation_bytes'])} in {len(s['activations'])} tensors "
-          f"(largest {_fmt_int(s['largest_activation_bytes'])})")
+    print(
+        f"activation bytes  {_fmt_int(s['activation_bytes'])} in {len(s['activations'])} tensors "
+        f"(largest {_fmt_int(s['largest_activation_bytes'])})"
+    )
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -191,7 +203,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     tmp = out.with_name(out.name + ".tmp.npy")
     np.save(tmp, y)
     tmp.replace(out)
-    print(f"wrote {out}: {list(y.shape)} {y.dtype}" + (f"; all tensors in {args.all_tensors}" if args.all_tensors else ""))
+    print(
+        f"wrote {out}: {list(y.shape)} {y.dtype}" + (f"; all tensors in {args.all_tensors}" if args.all_tensors else "")
+    )
     return 0
 
 
@@ -223,6 +237,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     g = picoml.load(args.model)
     progress = None
     if not args.json and sys.stderr.isatty():
+
         def progress(i: int, n: int) -> None:
             sys.stderr.write(f"\r{args.target}: inference {i}/{n}")
             if i == n:
@@ -261,10 +276,33 @@ def cmd_targets(args: argparse.Namespace) -> int:
     from picoml.targets import BOARDS, TARGETS
 
     if args.json:
-        json.dump({"targets": [{"name": t.name, "description": t.description, "features": list(t.features),
-                                "dsp": t.dsp, "fpu": t.fpu} for t in TARGETS.values()],
-                   "boards": [{"name": b.name, "core": b.core, "ram_bytes": b.ram_bytes, "flash_bytes": b.flash_bytes,
-                               "clock_hz": b.clock_hz, "note": b.note} for b in BOARDS.values()]}, sys.stdout, indent=2)
+        json.dump(
+            {
+                "targets": [
+                    {
+                        "name": t.name,
+                        "description": t.description,
+                        "features": list(t.features),
+                        "dsp": t.dsp,
+                        "fpu": t.fpu,
+                    }
+                    for t in TARGETS.values()
+                ],
+                "boards": [
+                    {
+                        "name": b.name,
+                        "core": b.core,
+                        "ram_bytes": b.ram_bytes,
+                        "flash_bytes": b.flash_bytes,
+                        "clock_hz": b.clock_hz,
+                        "note": b.note,
+                    }
+                    for b in BOARDS.values()
+                ],
+            },
+            sys.stdout,
+            indent=2,
+        )
         sys.stdout.write("\n")
         return 0
     print("cores")
@@ -274,8 +312,10 @@ def cmd_targets(args: argparse.Namespace) -> int:
     print(f"boards {'(latency estimate = instructions / clock: a lower bound)'}")
     print(f"  {'board':10s} {'core':14s} {'RAM':>8s} {'flash':>8s} {'clock':>8s}")
     for b in BOARDS.values():
-        print(f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB "
-              f"{b.clock_hz / 1e6:>5.0f} MHz  {b.note}")
+        print(
+            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB "
+            f"{b.clock_hz / 1e6:>5.0f} MHz  {b.note}"
+        )
     return 0
 
 

@@ -25,16 +25,16 @@ from picoml.codegen import cemit
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.plan import MemoryPlan, plan_memory
+from picoml.quantize.fixedpoint import wrap_int32
 from picoml.reference import KERNELS
 from picoml.reference.common import window_geometry
-from picoml.quantize.fixedpoint import wrap_int32
 
 RUNTIME = "picoml.codegen.runtime"
 
 # op type -> runtime files (besides pm_common.h) its kernel needs
 KERNEL_FILES: dict[str, tuple[str, ...]] = {
     "CONV_2D": ("pm_conv2d_s8",),
-    "DEPTHWISE_CONV_2D": ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),
+    "DEPTHWISE_CONV_2D": ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),  # shares pm_conv_params
     "FULLY_CONNECTED": ("pm_fully_connected_s8",),
     "AVERAGE_POOL_2D": ("pm_pool_s8",),
     "MAX_POOL_2D": ("pm_pool_s8",),
@@ -47,6 +47,10 @@ KERNEL_FILES: dict[str, tuple[str, ...]] = {
     "CONCATENATION": ("pm_data_s8",),
     "RESHAPE": (),
 }
+
+
+# kernels built on the header-only micro-kernels of pm_dot_s8.h
+DOT_USERS = {"pm_conv2d_s8", "pm_depthwise_conv2d_s8", "pm_fully_connected_s8"}
 
 
 @dataclass
@@ -92,21 +96,48 @@ def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np
     return wrap_int32(bias.astype(np.int64) - zp * sums).astype(np.int32)
 
 
+def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.ndarray, depthwise: bool) -> None:
+    """pm_requant_s8's short form is exact for |acc << left| < 2^29; prove it for this layer.
+
+    |acc| <= |bias_fold| + 128 * sum|w| per output channel (inputs are int8, padded taps read the
+    zero point, also int8)."""
+    a = np.abs(w.astype(np.int64))
+    sums = a.sum(axis=(0, 1, 2)) if depthwise else a.reshape(a.shape[0], -1).sum(axis=1)
+    bound = (np.abs(bias.astype(np.int64)) + 128 * sums) << np.maximum(np.broadcast_to(shift, sums.shape), 0)
+    if (bound >= (1 << 29)).any():
+        raise UnsupportedError(
+            f"{op.label}: accumulator range {int(bound.max())} exceeds 2^29; the C kernels cannot "
+            f"guarantee TFLite's rounding for it"
+        )
+
+
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
     depthwise = op.type == "DEPTHWISE_CONV_2D"
     kh, kw = (p.filter.shape[1], p.filter.shape[2])
-    _, _, pad_h, pad_w = window_geometry(x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w,
-                                         p.dilation_h, p.dilation_w, p.padding)
+    _, _, pad_h, pad_w = window_geometry(
+        x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.padding
+    )
     fields = {
-        "stride_h": p.stride_h, "stride_w": p.stride_w, "dilation_h": p.dilation_h, "dilation_w": p.dilation_w,
-        "pad_h": pad_h, "pad_w": pad_w, "depth_multiplier": op.attrs.get("depth_multiplier", 1), "reserved": 0,
-        "input_zp": p.input_zp, "output_zp": p.output_zp, "act_min": int(p.act_min), "act_max": int(p.act_max),
+        "stride_h": p.stride_h,
+        "stride_w": p.stride_w,
+        "dilation_h": p.dilation_h,
+        "dilation_w": p.dilation_w,
+        "pad_h": pad_h,
+        "pad_w": pad_w,
+        "depth_multiplier": op.attrs.get("depth_multiplier", 1),
+        "reserved": 0,
+        "input_zp": p.input_zp,
+        "output_zp": p.output_zp,
+        "act_min": int(p.act_min),
+        "act_max": int(p.act_max),
     }
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     w = c.const_array(f"l{i}_filter", p.filter)
-    b = c.const_array(f"l{i}_bias", _folded_bias(op, p.bias, p.filter, depthwise))
+    bias = _folded_bias(op, p.bias, p.filter, depthwise)
+    _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
+    b = c.const_array(f"l{i}_bias", bias)
     m = c.const_array(f"l{i}_mult", p.multiplier.astype(np.int32))
     s = c.const_array(f"l{i}_shift", p.shift.astype(np.int32))
     q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
@@ -121,11 +152,19 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
     units, depth = p.weights.shape
-    fields = {"batches": x.size // depth, "depth": depth, "units": units, "output_zp": p.output_zp,
-              "act_min": int(p.act_min), "act_max": int(p.act_max)}
+    fields = {
+        "batches": x.size // depth,
+        "depth": depth,
+        "units": units,
+        "output_zp": p.output_zp,
+        "act_min": int(p.act_min),
+        "act_max": int(p.act_max),
+    }
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
     w = c.const_array(f"l{i}_weights", p.weights)
-    b = c.const_array(f"l{i}_bias", _folded_bias(op, p.bias, p.weights, False))
+    bias = _folded_bias(op, p.bias, p.weights, False)
+    _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
+    b = c.const_array(f"l{i}_bias", bias)
     m = c.const_array(f"l{i}_mult", np.broadcast_to(p.multiplier, (units,)).astype(np.int32))
     s = c.const_array(f"l{i}_shift", np.broadcast_to(p.shift, (units,)).astype(np.int32))
     q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
@@ -135,10 +174,19 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
 def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
-    _, _, pad_h, pad_w = window_geometry(x.shape[1], x.shape[2], p.filter_h, p.filter_w, p.stride_h, p.stride_w,
-                                         1, 1, p.padding)
-    fields = {"filter_h": p.filter_h, "filter_w": p.filter_w, "stride_h": p.stride_h, "stride_w": p.stride_w,
-              "pad_h": pad_h, "pad_w": pad_w, "act_min": int(p.act_min), "act_max": int(p.act_max)}
+    _, _, pad_h, pad_w = window_geometry(
+        x.shape[1], x.shape[2], p.filter_h, p.filter_w, p.stride_h, p.stride_w, 1, 1, p.padding
+    )
+    fields = {
+        "filter_h": p.filter_h,
+        "filter_w": p.filter_w,
+        "stride_h": p.stride_h,
+        "stride_w": p.stride_w,
+        "pad_h": pad_h,
+        "pad_w": pad_w,
+        "act_min": int(p.act_min),
+        "act_max": int(p.act_max),
+    }
     prm = c.struct("pm_pool_params", f"l{i}_params", fields)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
@@ -162,8 +210,14 @@ def _broadcast(c: _Ctx, op: Op, i: int) -> str:
         return st
 
     pad = [0] * (6 - rank)
-    fields = {"rank": rank, "size": y.size, "shape": list(shape) + pad, "stride_a": strides(a) + pad,
-              "stride_b": strides(b) + pad, "same_shape": int(a.shape == b.shape == y.shape)}
+    fields = {
+        "rank": rank,
+        "size": y.size,
+        "shape": list(shape) + pad,
+        "stride_a": strides(a) + pad,
+        "stride_b": strides(b) + pad,
+        "same_shape": int(a.shape == b.shape == y.shape),
+    }
     return c.struct("pm_broadcast", f"l{i}_bcast", fields)
 
 
@@ -181,16 +235,32 @@ def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
     if op.type == "ADD":
         from picoml.reference.add import LEFT_SHIFT
 
-        fields = {"input1_zp": p.input1_zp, "input2_zp": p.input2_zp, "output_zp": p.output_zp,
-                  "left_shift": LEFT_SHIFT, "input1_multiplier": p.input1_multiplier, "input1_shift": p.input1_shift,
-                  "input2_multiplier": p.input2_multiplier, "input2_shift": p.input2_shift,
-                  "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
-                  "act_min": int(p.act_min), "act_max": int(p.act_max)}
+        fields = {
+            "input1_zp": p.input1_zp,
+            "input2_zp": p.input2_zp,
+            "output_zp": p.output_zp,
+            "left_shift": LEFT_SHIFT,
+            "input1_multiplier": p.input1_multiplier,
+            "input1_shift": p.input1_shift,
+            "input2_multiplier": p.input2_multiplier,
+            "input2_shift": p.input2_shift,
+            "output_multiplier": p.output_multiplier,
+            "output_shift": p.output_shift,
+            "act_min": int(p.act_min),
+            "act_max": int(p.act_max),
+        }
         prm = c.struct("pm_add_params", f"l{i}_params", fields)
         fn = "pm_add_s8"
     else:
-        fields = {"input1_zp": p.input1_zp, "input2_zp": p.input2_zp, "output_zp": p.output_zp,
-                  "multiplier": p.multiplier, "shift": p.shift, "act_min": int(p.act_min), "act_max": int(p.act_max)}
+        fields = {
+            "input1_zp": p.input1_zp,
+            "input2_zp": p.input2_zp,
+            "output_zp": p.output_zp,
+            "multiplier": p.multiplier,
+            "shift": p.shift,
+            "act_min": int(p.act_min),
+            "act_max": int(p.act_max),
+        }
         prm = c.struct("pm_mul_params", f"l{i}_params", fields)
         fn = "pm_mul_s8"
     c.body.append(f"status |= {fn}(&{prm}, &{bc}, {a}, {b}, {c.ptr(op.outputs[0])});")
@@ -200,16 +270,30 @@ def _emit_requantize(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
     if op.type == "RELU6":
-        c.body.append(f"status |= pm_clamp_s8({int(p.act_min)}, {int(p.act_max)}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+        c.body.append(
+            f"status |= pm_clamp_s8({int(p.act_min)}, {int(p.act_max)}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});"
+        )
         return
     if op.type == "QUANTIZE":
         if x.dtype != "int8" or y.dtype != "int8":
             raise UnsupportedError(f"{op.label}: only int8 → int8 QUANTIZE compiles to C")
-        fields = {"input_zp": p.input_zp, "output_zp": p.output_zp, "multiplier": p.multiplier, "shift": p.shift,
-                  "act_min": -128, "act_max": 127}
+        fields = {
+            "input_zp": p.input_zp,
+            "output_zp": p.output_zp,
+            "multiplier": p.multiplier,
+            "shift": p.shift,
+            "act_min": -128,
+            "act_max": 127,
+        }
     else:  # RELU
-        fields = {"input_zp": p.input_zp, "output_zp": p.output_zp, "multiplier": p.multiplier, "shift": p.shift,
-                  "act_min": int(p.act_min), "act_max": int(p.act_max)}
+        fields = {
+            "input_zp": p.input_zp,
+            "output_zp": p.output_zp,
+            "multiplier": p.multiplier,
+            "shift": p.shift,
+            "act_min": int(p.act_min),
+            "act_max": int(p.act_max),
+        }
     prm = c.struct("pm_requantize_params", f"l{i}_params", fields)
     c.body.append(f"status |= pm_requantize_s8(&{prm}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
@@ -227,8 +311,13 @@ def _emit_pad(c: _Ctx, op: Op, i: int) -> None:
     if rank > 6:
         raise UnsupportedError(f"{op.label}: PAD over more than 6 dimensions")
     fill = [0] * (6 - rank)
-    fields = {"rank": rank, "in_shape": list(x.shape) + fill, "before": [int(v) for v in pads[:, 0]] + fill,
-              "after": [int(v) for v in pads[:, 1]] + fill, "value": int(y.zero_point[0])}
+    fields = {
+        "rank": rank,
+        "in_shape": list(x.shape) + fill,
+        "before": [int(v) for v in pads[:, 0]] + fill,
+        "after": [int(v) for v in pads[:, 1]] + fill,
+        "value": int(y.zero_point[0]),
+    }
     prm = c.struct("pm_pad_params", f"l{i}_params", fields)
     c.body.append(f"status |= pm_pad_s8(&{prm}, {c.ptr(x, True)}, {c.ptr(y)});")
 
@@ -368,6 +457,8 @@ def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
     for f in files:
         out[f"{f}.h"] = _runtime_text(f"{f}.h")
         out[f"{f}.c"] = _runtime_text(f"{f}.c")
+    if c.files & DOT_USERS:
+        out["pm_dot_s8.h"] = _runtime_text("pm_dot_s8.h")
     return out
 
 

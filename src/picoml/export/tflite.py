@@ -18,10 +18,24 @@ from picoml.graph.ops import OP_SET, OpDef
 
 # Lowest op versions TFLite assigns for what picoml writes (int8 needs the newer kernels).
 _VERSIONS_INT8 = {
-    "CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "AVERAGE_POOL_2D": 2,
-    "MAX_POOL_2D": 2, "ADD": 2, "MUL": 2, "SOFTMAX": 2, "LOGISTIC": 2, "TANH": 2,
-    "RELU": 2, "RELU6": 2, "PAD": 2, "MEAN": 2, "CONCATENATION": 2, "QUANTIZE": 2,
-    "DEQUANTIZE": 2, "RESHAPE": 1,
+    "CONV_2D": 3,
+    "DEPTHWISE_CONV_2D": 3,
+    "FULLY_CONNECTED": 4,
+    "AVERAGE_POOL_2D": 2,
+    "MAX_POOL_2D": 2,
+    "ADD": 2,
+    "MUL": 2,
+    "SOFTMAX": 2,
+    "LOGISTIC": 2,
+    "TANH": 2,
+    "RELU": 2,
+    "RELU6": 2,
+    "PAD": 2,
+    "MEAN": 2,
+    "CONCATENATION": 2,
+    "QUANTIZE": 2,
+    "DEQUANTIZE": 2,
+    "RESHAPE": 1,
 }
 
 
@@ -71,8 +85,36 @@ def _op_version(op: Op) -> int:
     return _VERSIONS_INT8[op.type] if x is not None and x.dtype == "int8" else 1
 
 
+def _with_explicit_bias(g: Graph) -> Graph:
+    """LiteRT's CONV_2D/DEPTHWISE_CONV_2D require a bias input: add zeros where it is absent."""
+    missing = [
+        op
+        for op in g.ops
+        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and (len(op.inputs) < 3 or op.inputs[2] is None)
+    ]
+    if not missing:
+        return g
+    g = g.copy()
+    for op in g.ops:
+        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D") or (len(op.inputs) > 2 and op.inputs[2] is not None):
+            continue
+        x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
+        n = y.shape[-1]
+        name = f"{op.outputs[0].name}/zero_bias"
+        if x.dtype == "float32":
+            bias = Tensor(name, (n,), "float32", data=np.zeros(n, np.float32))
+        else:
+            ws = np.broadcast_to(w.scale.astype(np.float64), (n,))
+            scale = (np.float64(x.scale[0]) * ws).astype(np.float32)
+            bias = Tensor(name, (n,), "int32", scale, np.zeros(n, np.int64), 0, np.zeros(n, np.int32))
+        g.tensors.append(bias)
+        op.inputs = [x, w, bias]
+    return g
+
+
 def write_tflite_bytes(g: Graph) -> bytes:
     """Serialize a validated graph."""
+    g = _with_explicit_bias(g)
     b = flatbuffers.Builder(1024)
     tensor_index = {id(t): i for i, t in enumerate(g.tensors)}
 
@@ -137,7 +179,10 @@ def write_tflite_bytes(g: Graph) -> bytes:
     op_offs = []
     for op in g.ops:
         d = OP_SET[op.type]
-        ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in op.inputs], "i32")
+        inputs = list(op.inputs)
+        while inputs and inputs[-1] is None:  # LiteRT rejects a trailing -1 (e.g. absent bias)
+            inputs.pop()
+        ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in inputs], "i32")
         outs = _vector(b, [tensor_index[id(t)] for t in op.outputs], "i32")
         opt = _options(b, d, op.attrs)
         b.StartObject(S.OP_FIELDS)

@@ -8,6 +8,7 @@ the buffer before it is used, and the walk is a fixed-depth tree (no recursion o
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import BY_CODE, OpDef
+
+MAX_RANK = 8  # well above the ranks TFLite's kernels handle; guards messages against corrupted shapes
 
 _U8 = struct.Struct("<B")
 _I8 = struct.Struct("<b")
@@ -168,8 +171,8 @@ def _read_attrs(d: OpDef, opt: _Table | None, where: str) -> dict[str, object]:
 
 
 def _op_name(code: int, custom: str) -> str:
-    if code == 32:
-        return f"CUSTOM({custom})" if custom else "CUSTOM"
+    if code == 32:  # repr: the name comes from the file and may hold line breaks (error messages are one line)
+        return f"CUSTOM({custom!r})" if custom else "CUSTOM"
     if code in BY_CODE:
         return BY_CODE[code].type
     return S.OTHER_BUILTINS.get(code, f"BUILTIN_{code}")
@@ -224,6 +227,8 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         dtype = S.TENSOR_TYPES[code]
         shape_arr = tt.array(S.T_SHAPE, "<i4", "shape")
         shape = tuple(int(d) for d in shape_arr) if shape_arr is not None else ()
+        if len(shape) > MAX_RANK:  # before printing the shape: a corrupted one can hold thousands of dims
+            raise UnsupportedError(f"{where}: tensor {name!r} has rank {len(shape)}; picoml supports up to {MAX_RANK}")
         if any(d < 0 for d in shape):
             raise UnsupportedError(f"{where}: tensor {name!r} has a dynamic shape {list(shape)}")
         if tt.u8(S.T_IS_VARIABLE):
@@ -245,16 +250,21 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                     if zp.size == 1:
                         zp = np.full(scale.size, zp[0], np.int64)
                     else:
-                        raise ModelFormatError(f"{where}: tensor {name!r} has {scale.size} scales but {zp.size} zero points")
+                        raise ModelFormatError(
+                            f"{where}: tensor {name!r} has {scale.size} scales but {zp.size} zero points"
+                        )
         bidx = tt.u32(S.T_BUFFER)
         if bidx >= max(len(buffers), 1) and bidx != 0:
             raise ModelFormatError(f"{where}: tensor {name!r} refers to buffer {bidx}, the model has {len(buffers)}")
         raw = buffers[bidx] if bidx < len(buffers) else None
         t = Tensor(name, shape, dtype, scale, zp, qdim)
         if raw is not None:
-            if raw.size != t.nbytes:
+            # Exact Python ints: Tensor.nbytes (a numpy int64 product) wraps for shapes like
+            # [11806113, 409891, 7623851] and then matched a 4-byte buffer (found by tests/test_fuzz.py).
+            nbytes = math.prod(shape) * t.np_dtype.itemsize
+            if raw.size != nbytes:
                 raise ModelFormatError(
-                    f"{where}: tensor {name!r} needs {t.nbytes} bytes of data, its buffer {bidx} has {raw.size}"
+                    f"{where}: tensor {name!r} needs {nbytes} bytes of data, its buffer {bidx} has {raw.size}"
                 )
             t.data = raw.view(t.np_dtype).reshape(shape).copy()
         tensors.append(t)

@@ -98,6 +98,12 @@ class Op:
     attrs: dict[str, Any] = field(default_factory=dict)
     name: str = ""
 
+    def __post_init__(self) -> None:
+        # A trailing omitted input is the same as no input (TFLite kernels count inputs).
+        self.inputs = list(self.inputs)
+        while self.inputs and self.inputs[-1] is None:
+            self.inputs.pop()
+
     @property
     def label(self) -> str:
         """How messages name this op: ``CONV_2D 'conv1'`` (name falls back to the first output)."""
@@ -240,9 +246,7 @@ class Graph:
                 out.append(f"{where} {a.name!r}: quantization differs")
             if a.per_axis and a.quantized_dimension != b.quantized_dimension:
                 out.append(f"{where} {a.name!r}: quantized_dimension differs")
-            if (a.data is None) != (b.data is None) or (
-                a.data is not None and not np.array_equal(a.data, b.data)
-            ):
+            if (a.data is None) != (b.data is None) or (a.data is not None and not np.array_equal(a.data, b.data)):
                 out.append(f"{where} {a.name!r}: data differs")
 
         if len(self.ops) != len(other.ops):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoml.errors import GraphError
+from picoml.errors import GraphError, UnsupportedError
 
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
 PADDINGS = ("SAME", "VALID")
@@ -66,6 +66,23 @@ def same_padding(size: int, filt: int, stride: int, dilation: int, out: int) -> 
     return total // 2
 
 
+def _check_window_extent(op, what: str, size: int, filt: int, dilation: int) -> None:
+    """Reject a (dilated) window far larger than its input.
+
+    With SAME padding the output size does not depend on the window, so a corrupted filter size or
+    dilation (e.g. 50331639) passes shape inference; the reference kernels would then pad the
+    input out to the window (gigabytes). TFLite accepts such windows, but they read almost only
+    padding; real models (e.g. DeepLab's atrous rates) stay well below this bound. (Found by
+    tests/test_fuzz.py.)
+    """
+    eff = (filt - 1) * dilation + 1
+    if eff > 2 * size + 64:
+        raise UnsupportedError(
+            f"{op.label}: window of {filt} taps with dilation {dilation} spans {eff} along {what}, "
+            f"more than picoml supports for an input of {size} (at most {2 * size + 64})"
+        )
+
+
 def _shape(t) -> tuple[int, ...]:
     return tuple(t.shape)
 
@@ -85,6 +102,13 @@ def _infer_conv(op) -> list[tuple[int, ...]]:
         oc, kh, kw, ic = w.shape
         if ic <= 0 or c % ic != 0:
             raise GraphError(f"{op.label}: input has {c} channels, filter {w.name!r} expects {ic}")
+        # grouped convolution: the filters split evenly over the c / ic groups (TFLite's conv.cc
+        # checks this too; the reference kernel failed in a reshape; found by tests/test_fuzz.py)
+        if c and oc % (c // ic):
+            raise GraphError(
+                f"{op.label}: {oc} filters in {w.name!r} do not split into {c // ic} groups "
+                f"(input {c} channels / filter {ic} channels)"
+            )
     else:
         _, kh, kw, oc = w.shape
         dm = a["depth_multiplier"]
@@ -99,6 +123,8 @@ def _infer_conv(op) -> list[tuple[int, ...]]:
     ow = out_size(wd, kw, a["stride_w"], a["dilation_w"], a["padding"])
     if oh <= 0 or ow <= 0 or kh <= 0 or kw <= 0:
         raise GraphError(f"{op.label}: filter {kh}x{kw} does not fit input {h}x{wd}")
+    _check_window_extent(op, "the height", h, kh, a["dilation_h"])
+    _check_window_extent(op, "the width", wd, kw, a["dilation_w"])
     return [(n, oh, ow, oc)]
 
 
@@ -114,6 +140,8 @@ def _infer_pool(op) -> list[tuple[int, ...]]:
     ow = out_size(w, a["filter_w"], a["stride_w"], 1, a["padding"])
     if oh <= 0 or ow <= 0:
         raise GraphError(f"{op.label}: pool {a['filter_h']}x{a['filter_w']} does not fit input {h}x{w}")
+    _check_window_extent(op, "the height", h, a["filter_h"], 1)
+    _check_window_extent(op, "the width", w, a["filter_w"], 1)
     return [(n, oh, ow, c)]
 
 
@@ -124,6 +152,8 @@ def _infer_fc(op) -> list[tuple[int, ...]]:
     if depth <= 0 or x.size % depth != 0:
         raise GraphError(f"{op.label}: input {x.name!r} of {x.size} values is not a multiple of weights depth {depth}")
     if op.attrs["keep_num_dims"]:
+        if not x.shape:  # a rank-0 input has no last dim (was an IndexError; found by tests/test_fuzz.py)
+            raise GraphError(f"{op.label}: keep_num_dims needs an input of rank >= 1, {x.name!r} is a scalar")
         if x.shape[-1] != depth:
             raise GraphError(f"{op.label}: keep_num_dims needs input last dim {depth}, has {x.shape[-1]}")
         return [tuple(x.shape[:-1]) + (units,)]
@@ -255,8 +285,12 @@ _DEFS = [
         "FULLY_CONNECTED",
         9,
         8,
-        (_act(0), Attr("weights_format", "i8", 0, 1), Attr("keep_num_dims", "bool", False, 2),
-         Attr("asymmetric_quantize_inputs", "bool", False, 3)),
+        (
+            _act(0),
+            Attr("weights_format", "i8", 0, 1),
+            Attr("keep_num_dims", "bool", False, 2),
+            Attr("asymmetric_quantize_inputs", "bool", False, 3),
+        ),
         2,
         3,
         _infer_fc,
@@ -264,7 +298,16 @@ _DEFS = [
     ),
     OpDef("AVERAGE_POOL_2D", 1, 5, _POOL_ATTRS, 1, 1, _infer_pool, "average pooling"),
     OpDef("MAX_POOL_2D", 17, 5, _POOL_ATTRS, 1, 1, _infer_pool, "max pooling"),
-    OpDef("ADD", 0, 11, (_act(0), Attr("pot_scale_int16", "bool", True, 1)), 2, 2, _infer_binary, "elementwise add (broadcast)"),
+    OpDef(
+        "ADD",
+        0,
+        11,
+        (_act(0), Attr("pot_scale_int16", "bool", True, 1)),
+        2,
+        2,
+        _infer_binary,
+        "elementwise add (broadcast)",
+    ),
     OpDef("MUL", 18, 21, (_act(0),), 2, 2, _infer_binary, "elementwise multiply (broadcast)"),
     OpDef("RESHAPE", 22, 17, (Attr("new_shape", "i32[]", None, 0),), 1, 2, _infer_reshape, "reshape"),
     OpDef("SOFTMAX", 25, 9, (Attr("beta", "f32", 0.0, 0),), 1, 1, _infer_same, "softmax over the last axis"),

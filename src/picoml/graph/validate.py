@@ -9,11 +9,16 @@ with zero point 0.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
 from picoml.graph.ir import DTYPES, Graph, Op, Tensor
-from picoml.graph.ops import ACTIVATIONS, OP_SET, PADDINGS, infer_output_shapes, supported_ops
+from picoml.graph.ops import OP_SET, PADDINGS, infer_output_shapes, supported_ops
+from picoml.quantize.fixedpoint import quantize_multiplier
+
+MAX_ELEMENTS = 2**31 - 1  # per tensor
 
 # op -> index of the weight input and its quantized axis
 WEIGHT_AXIS = {"CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 3), "FULLY_CONNECTED": (1, 0)}
@@ -27,6 +32,14 @@ def _check_tensor(t: Tensor) -> None:
         raise UnsupportedError(f"tensor {t.name!r}: dtype {t.dtype} is not supported")
     if any(d < 0 for d in t.shape):
         raise GraphError(f"tensor {t.name!r}: negative dimension in shape {list(t.shape)}")
+    # Exact count: Tensor.size is a numpy int64 product that silently wraps for corrupted shapes
+    # (e.g. [11806113, 409891, 7623851] has "1" element), which would make every size check and
+    # byte count downstream meaningless. TFLite Micro counts elements in an int. (tests/test_fuzz.py)
+    n = math.prod(t.shape)
+    if n > MAX_ELEMENTS:
+        raise UnsupportedError(
+            f"tensor {t.name!r}: shape {list(t.shape)} has {n} elements, more than picoml supports ({MAX_ELEMENTS})"
+        )
     if t.quantized:
         if t.scale.size != t.zero_point.size:
             raise GraphError(f"tensor {t.name!r}: {t.scale.size} scales but {t.zero_point.size} zero points")
@@ -81,6 +94,13 @@ def _check_op_types(op: Op) -> None:
         if x.dtype not in ("int8", "int16", "uint8") or y.dtype != "float32" or not x.quantized:
             raise UnsupportedError(f"{op.label}: DEQUANTIZE {x.dtype}→{y.dtype} is not supported")
         return
+    if t in WEIGHT_AXIS:
+        # the kernels read weights and bias at prepare time, for every dtype (a non-constant float
+        # bias was an AttributeError; found by tests/test_fuzz.py)
+        for i, what in ((1, "weights"), (2, "bias")):
+            w = op.inputs[i] if i < len(op.inputs) else None
+            if w is not None and w.data is None:
+                raise UnsupportedError(f"{op.label}: {what} {w.name!r} must be constant")
     if t in _MOVERS and x.dtype != "float32":
         act = x.dtype
     else:
@@ -90,7 +110,7 @@ def _check_op_types(op: Op) -> None:
     for i, inp in enumerate(op.inputs):
         if inp is None:
             continue
-        is_shape_arg = (t in ("RESHAPE", "PAD", "MEAN") and i == 1)
+        is_shape_arg = t in ("RESHAPE", "PAD", "MEAN") and i == 1
         is_bias = t in WEIGHT_AXIS and i == 2
         if is_shape_arg:
             continue
@@ -122,27 +142,39 @@ def _check_op_types(op: Op) -> None:
             axis = WEIGHT_AXIS[t][1]
             if inp.per_axis and inp.quantized_dimension != axis:
                 raise GraphError(f"{op.label}: weights {inp.name!r} must be quantized along axis {axis}")
-            if inp.data is None:
-                raise UnsupportedError(f"{op.label}: weights {inp.name!r} must be constant")
         elif t in WEIGHT_AXIS and i == 2:
             if (inp.zero_point != 0).any():
                 raise GraphError(f"{op.label}: bias {inp.name!r} must have zero point 0")
         elif inp.per_axis:
             raise GraphError(f"{op.label}: activation {inp.name!r} must be per-tensor quantized")
+    if t == "ADD":
+        # TFLite's int8 ADD rescales the sum by 2·max(input scales) / (2^20 · output scale) with
+        # QuantizeMultiplierSmallerThanOneExp, which needs that below 1 (TFLite aborts; picoml's
+        # kernel raised ValueError; found by tests/test_fuzz.py)
+        s1, s2, so = (float(np.float32(v.scale[0])) for v in (op.inputs[0], op.inputs[1], y))
+        _, shift = quantize_multiplier(2.0 * max(s1, s2) / ((1 << 20) * so))
+        if shift > 0:
+            raise UnsupportedError(
+                f"{op.label}: output scale {so:g} of {y.name!r} is too small for input scales {s1:g} and {s2:g} "
+                f"(int8 ADD needs 2·max input scale < 2^20 · output scale)"
+            )
 
 
 def validate_graph(g: Graph) -> None:
     unknown = sorted({op.type for op in g.ops if op.type not in OP_SET})
     if unknown:
-        raise UnsupportedError(
-            f"unsupported ops: {', '.join(unknown)} (supported: {', '.join(supported_ops())})"
-        )
+        raise UnsupportedError(f"unsupported ops: {', '.join(unknown)} (supported: {', '.join(supported_ops())})")
     names: dict[str, Tensor] = {}
     for t in g.tensors:
         _check_tensor(t)
         if t.name in names and names[t.name] is not t:
             raise GraphError(f"two tensors are named {t.name!r}")
         names[t.name] = t
+    for t in g.tensors:
+        # Empty activations crash the kernels' reshapes and reductions, and are never meant on an
+        # MCU: a zero dimension comes from a corrupted file (found by tests/test_fuzz.py).
+        if t.data is None and 0 in t.shape:
+            raise UnsupportedError(f"tensor {t.name!r}: shape {list(t.shape)} is empty; picoml needs non-empty tensors")
     known = {id(t) for t in g.tensors}
     ready = {id(t) for t in g.inputs} | {id(t) for t in g.tensors if t.is_const}
     for t in g.inputs:
@@ -189,7 +221,11 @@ def validate_graph(g: Graph) -> None:
                 raise GraphError(f"{op.label}: output {t.name!r} has shape {list(t.shape)}, inferred {list(s)}")
             produced.add(id(t))
             ready.add(id(t))
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 and op.inputs[2] is not None:
+        if (
+            op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+            and len(op.inputs) > 2
+            and op.inputs[2] is not None
+        ):
             b = op.inputs[2]
             n_out = op.outputs[0].shape[-1]
             if b.size != n_out:

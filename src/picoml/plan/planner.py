@@ -76,8 +76,14 @@ class MemoryPlan:
             "scratch_bytes": self.scratch_bytes,
             "live_bytes_per_op": self.live_bytes,
             "buffers": [
-                {"name": b.name, "offset": b.offset, "size": b.size, "first_op": b.first, "last_op": b.last,
-                 "tensors": [t.name for t in b.tensors]}
+                {
+                    "name": b.name,
+                    "offset": b.offset,
+                    "size": b.size,
+                    "first_op": b.first,
+                    "last_op": b.last,
+                    "tensors": [t.name for t in b.tensors],
+                }
                 for b in sorted(self.buffers, key=lambda b: (b.offset, b.first))
             ],
         }
@@ -85,8 +91,10 @@ class MemoryPlan:
 
 def _elementwise_same_shape(op: Op) -> bool:
     y = op.outputs[0]
-    return all(t is None or t.is_const or (t.shape == y.shape and t.np_dtype.itemsize == y.np_dtype.itemsize)
-               for t in op.inputs)
+    return all(
+        t is None or t.is_const or (t.shape == y.shape and t.np_dtype.itemsize == y.np_dtype.itemsize)
+        for t in op.inputs
+    )
 
 
 def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buffer]:

@@ -74,27 +74,31 @@ def wrap_int32(x: np.ndarray) -> np.ndarray:
 def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """gemmlowp SaturatingRoundingDoublingHighMul on int32 values (returned as int64).
 
-    (a*b*2 + 2^31) >> 32 with the nudge sign-dependent and division truncating toward
-    zero; the single overflow case a == b == INT32_MIN saturates to INT32_MAX.
+    gemmlowp: (a*b + nudge) / 2^31 with nudge = 2^30 for a*b >= 0 and 1 - 2^30 otherwise,
+    C division truncating toward zero. For negative v = a*b + 1 - 2^30 truncation is
+    ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31) = floor((a*b + 2^30) / 2^31), the same
+    expression as the non-negative case, so both are one arithmetic shift:
+    (a*b + 2^30) >> 31. The single overflow case a == b == INT32_MIN saturates to INT32_MAX.
     """
     a = np.asarray(a, np.int64)
     b = np.asarray(b, np.int64)
-    ab = a * b
-    nudge = np.where(ab >= 0, np.int64(1 << 30), np.int64(1 - (1 << 30)))
-    s = ab + nudge
-    # C integer division by 2^31 truncates toward zero
-    q = np.where(s >= 0, s >> 31, -((-s) >> 31))
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), np.int64(INT32_MAX), q)
+    q = (a * b + (1 << 30)) >> 31
+    if np.any(b == INT32_MIN):
+        q = np.where((a == INT32_MIN) & (b == INT32_MIN), np.int64(INT32_MAX), q)
+    return q
 
 
 def rounding_divide_by_pot(x: np.ndarray, exponent: np.ndarray | int) -> np.ndarray:
-    """gemmlowp RoundingDivideByPOT: x / 2^exponent rounding half away from zero."""
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent rounding half away from zero.
+
+    gemmlowp compares the remainder with a sign-dependent threshold; on exact integers
+    that equals (x + 2^(e-1) - [x < 0]) >> e for e >= 1 (and x for e = 0), which is what
+    we compute: one add and one shift instead of five passes.
+    """
     x = np.asarray(x, np.int64)
     e = np.asarray(exponent, np.int64)
-    mask = (np.int64(1) << e) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> e) + (remainder > threshold)
+    half = (np.int64(1) << e) >> 1
+    return (x + half - ((x < 0) & (e > 0))) >> e
 
 
 def multiply_by_quantized_multiplier(x: np.ndarray, multiplier, shift) -> np.ndarray:
@@ -104,10 +108,10 @@ def multiply_by_quantized_multiplier(x: np.ndarray, multiplier, shift) -> np.nda
     ``x * 2^left_shift`` wraps as int32 multiplication does in C.
     """
     shift = np.asarray(shift, np.int64)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
-    xl = wrap_int32(np.asarray(x, np.int64) << left)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(xl, multiplier), right)
+    x = np.asarray(x, np.int64)
+    if np.any(shift > 0):
+        x = wrap_int32(x << np.maximum(shift, 0))
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), np.maximum(-shift, 0))
 
 
 def multiply_by_quantized_multiplier_smaller_than_one_exp(x: np.ndarray, multiplier, shift) -> np.ndarray:
@@ -129,3 +133,217 @@ def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
     if s < 0:
         raise ValueError(f"multiplier {real} is not greater than one")
     return m, s
+
+
+# ============================================================================
+# gemmlowp fixedpoint.h math functions (SOFTMAX, LOGISTIC, TANH), vectorized.
+#
+# Source: gemmlowp fixedpoint/fixedpoint.h (TFLM ships an identical copy as
+# tensorflow/lite/micro/kernels/internal/fixedpoint.h) plus GetReciprocal /
+# CalculateInputRadius from TFLite's kernels/internal/common.h and
+# quantization_util.cc.
+#
+# A ``FixedPoint<int32, N>`` value is represented by its raw int32 held in an int64
+# numpy array: real = raw / 2^(31 - N). ``integer_bits`` arguments play the role of
+# the template parameter N. Multiplication of two fixed-point values is
+# SaturatingRoundingDoublingHighMul of the raws (integer bits add up); ``+``/``-``
+# are plain int32 additions (they never overflow on the ranges these functions use;
+# where a C int32 could wrap, ``wrap_int32`` is applied).
+# ============================================================================
+
+INT32_ONE_Q0 = INT32_MAX  # FixedPoint<int32, 0>::One() is the largest raw value
+
+
+def quantize_multiplier_unclamped(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier exactly as double-rounding TFLite builds do it: no shift clamp.
+
+    Unlike ``quantize_multiplier`` (which also applies the single-rounding guard
+    ``shift > 30 -> (INT32_MAX, 30)``), the shift may be 31 or more here, as in the
+    TFLM reference build; exponents below -31 still flush to (0, 0).
+    """
+    if real == 0.0:
+        return 0, 0
+    f, shift = math.frexp(real)
+    q = _round_half_away(f * (1 << 31))
+    if q == 1 << 31:
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return int(q), int(shift)
+
+
+def count_leading_zeros_u32(x: np.ndarray) -> np.ndarray:
+    """CountLeadingZeros(static_cast<uint32_t>(x)) for int32 values (32 for zero)."""
+    u = np.asarray(x, np.int64) & 0xFFFFFFFF
+    _, e = np.frexp(u.astype(np.float64))  # exact: u < 2^53, e = bit length
+    return np.where(u == 0, 32, 32 - e).astype(np.int64)
+
+
+def fp_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """FixedPoint operator*: SaturatingRoundingDoublingHighMul of the raws (IntegerBits add)."""
+    return saturating_rounding_doubling_high_mul(a, b)
+
+
+def saturating_rounding_multiply_by_pot(x: np.ndarray, exponent: int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingMultiplyByPOT<exponent> on int32 raws.
+
+    exponent > 0: left shift saturating to [INT32_MIN, INT32_MAX] (values beyond
+    ±(2^(31-exponent) - 1) saturate); exponent < 0: RoundingDivideByPOT (round half
+    away from zero); exponent == 0: identity.
+    """
+    x = np.asarray(x, np.int64)
+    if exponent == 0:
+        return x
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    r = wrap_int32(x << exponent)
+    r = np.where(x > threshold, INT32_MAX, r)
+    return np.where(x < -threshold, INT32_MIN, r)
+
+
+def rescale(x: np.ndarray, src_integer_bits: int, dst_integer_bits: int) -> np.ndarray:
+    """gemmlowp Rescale<dst>(FixedPoint<int32, src>): saturating/rounding POT multiply."""
+    return saturating_rounding_multiply_by_pot(x, src_integer_bits - dst_integer_bits)
+
+
+def rounding_half_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """gemmlowp RoundingHalfSum<int32>: (a + b ± 1) / 2 in int64, C division (toward zero)."""
+    s = np.asarray(a, np.int64) + np.asarray(b, np.int64)
+    t = s + np.where(s >= 0, 1, -1)
+    return np.where(t >= 0, t // 2, -((-t) // 2))
+
+
+def _const_q(value_raw: int) -> np.int64:
+    return np.int64(value_raw)
+
+
+def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a in [-1/4, 0), Q0.31 in and out: 4th-order Taylor around -1/8."""
+    constant_term = _const_q(1895147668)  # exp(-1/8)
+    constant_1_over_3 = _const_q(715827883)
+    x = np.asarray(a, np.int64) + (1 << 28)  # a + 1/8
+    x2 = fp_mul(x, x)
+    x3 = fp_mul(x2, x)
+    x4 = fp_mul(x2, x2)
+    x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2)
+    poly = saturating_rounding_multiply_by_pot(fp_mul(x4_over_4 + x3, constant_1_over_3) + x2, -1)
+    return constant_term + fp_mul(constant_term, x + poly)
+
+
+# exp(-2^k) in Q0.31 for the barrel shifter, k = -2 .. 4
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401), (4, 242))
+
+
+def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp exp_on_negative_values: FixedPoint<int32, integer_bits> (a <= 0) -> Q0.31.
+
+    exp of (a mod 1/4) - 1/4 by polynomial, then one multiply by exp(-2^k) for every bit
+    of the remainder (the "barrel shifter"); a == 0 gives One(); below -32 gives 0
+    (only reachable when integer_bits > 5).
+    """
+    a = np.asarray(a, np.int64)
+    frac_bits = 31 - integer_bits
+    one_quarter = np.int64(1) << (frac_bits - 2)
+    mask = one_quarter - 1
+    a_mod_quarter_minus_one_quarter = (a & mask) - one_quarter
+    result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        rescale(a_mod_quarter_minus_one_quarter, integer_bits, 0)
+    )
+    remainder = a_mod_quarter_minus_one_quarter - a
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = np.int64(1) << (frac_bits + exponent)
+            result = np.where((remainder & bit) != 0, fp_mul(result, multiplier), result)
+    if integer_bits > 5:
+        clamp = -(np.int64(1) << (36 - integer_bits))  # -32.0
+        result = np.where(a < clamp, 0, result)
+    return np.where(a == 0, INT32_ONE_Q0, result)
+
+
+def _newton_reciprocal_half_denominator(half_denominator: np.ndarray) -> np.ndarray:
+    """The shared Newton-Raphson loop of gemmlowp's 1/(1+x) helpers: x ≈ 1/half_denom in Q2.29."""
+    constant_48_over_17 = _const_q(1515870810)
+    constant_neg_32_over_17 = _const_q(-1010580540)
+    one_q2 = np.int64(1) << 29
+    x = constant_48_over_17 + fp_mul(half_denominator, constant_neg_32_over_17)
+    for _ in range(3):
+        half_denominator_times_x = fp_mul(half_denominator, x)  # Q2
+        one_minus = one_q2 - half_denominator_times_x
+        x = x + rescale(fp_mul(x, one_minus), 4, 2)
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 x in [0, 1) -> Q0.31 1/(1+x)."""
+    half_denominator = rounding_half_sum(a, INT32_ONE_Q0)
+    x = _newton_reciprocal_half_denominator(half_denominator)
+    # Rescale<0>(ExactMulByPot<-1>(x)): x reinterpreted as Q1, then to Q0 (saturating)
+    return rescale(x, 1, 0)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 -> Q0.31 (1-x)/(1+x)."""
+    half_denominator = rounding_half_sum(a, INT32_ONE_Q0)
+    x = _newton_reciprocal_half_denominator(half_denominator)
+    return rescale(x - (np.int64(1) << 29), 2, 0)
+
+
+def fixedpoint_logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp logistic(FixedPoint<int32, integer_bits>) -> Q0.31.
+
+    1/(1+exp(-|a|)) for the positive side, One - that for the negative side, exactly
+    1/2 (raw 2^30) at zero.
+    """
+    a = np.asarray(a, np.int64)
+    positive = a > 0
+    abs_input = np.where(positive, a, wrap_int32(-a))
+    exp_neg = exp_on_negative_values(wrap_int32(-abs_input), integer_bits)
+    result_if_positive = one_over_one_plus_x_for_x_in_0_1(exp_neg)
+    result_if_negative = INT32_ONE_Q0 - result_if_positive
+    out = np.where(positive, result_if_positive, result_if_negative)
+    return np.where(a == 0, np.int64(1) << 30, out)
+
+
+def fixedpoint_tanh(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp tanh(FixedPoint<int32, integer_bits>) -> Q0.31: (1 - e^-2|a|)/(1 + e^-2|a|) with the sign of a."""
+    a = np.asarray(a, np.int64)
+    negative = a < 0
+    n = np.where(negative, a, wrap_int32(-a))  # -|a|
+    # neg_tanh_on_negative_values: ExactMulByPot<1> reinterprets n with one more integer bit
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(n, integer_bits + 1))
+    out = np.where(negative, wrap_int32(-t), t)
+    return np.where(a == 0, 0, out)
+
+
+def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite GetReciprocal (common.h): (Q0.31 reciprocal raw, num_bits_over_unit) per element.
+
+    x (> 0) is normalised so its top bit is set, 1 subtracted, and 1/(1+that) taken;
+    ``num_bits_over_unit = x_integer_digits - clz(x)`` says how far the result must
+    still be shifted right.
+    """
+    x = np.asarray(x, np.int64)
+    headroom_plus_one = count_leading_zeros_u32(x)
+    num_bits_over_unit = x_integer_digits - headroom_plus_one
+    shifted = ((x & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF  # uint32 shift
+    shifted_sum_minus_one = wrap_int32(shifted - (1 << 31))
+    return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    """CalculateInputRadius (quantization_util.cc, float build): the largest |input| that
+    does not saturate after the rescale, floor((2^ib - 1) * 2^(tsb - ib) / 2^shift) in double."""
+    numerator = 1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
+    max_input_rescaled = numerator / (1 << input_left_shift)
+    return int(math.floor(max_input_rescaled))
+
+
+def multiply_by_quantized_multiplier_greater_than_one(x: np.ndarray, multiplier: int, left_shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplierGreaterThanOne (double rounding): SRDHM(x * 2^left_shift, m).
+
+    ``x * (1 << left_shift)`` is int32 arithmetic in C; it is wrapped the same way here.
+    """
+    x = np.asarray(x, np.int64)
+    return saturating_rounding_doubling_high_mul(wrap_int32(x * (np.int64(1) << left_shift)), multiplier)

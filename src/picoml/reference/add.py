@@ -16,7 +16,7 @@ from picoml.quantize.fixedpoint import (
     multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_lt1,
 )
 from picoml.quantize.fixedpoint import quantize_multiplier_smaller_than_one_exp
-from picoml.reference.common import activation_range_float, activation_range_int8
+from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
 
 LEFT_SHIFT = 20
 
@@ -54,12 +54,25 @@ def prepare(op: Op) -> AddParams:
     )
 
 
-def evaluate(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
-    a, b = inputs
-    if not p.quantized:
-        return np.clip(a + b, np.float32(p.act_min), np.float32(p.act_max)).astype(np.float32)
+BLOCK = 1 << 15  # elements per block: int64 temporaries stay in cache
+
+
+def _add_int8(p: AddParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x1 = (a.astype(np.int64) - p.input1_zp) << LEFT_SHIFT
     x2 = (b.astype(np.int64) - p.input2_zp) << LEFT_SHIFT
     s = mbqm_lt1(x1, p.input1_multiplier, p.input1_shift) + mbqm_lt1(x2, p.input2_multiplier, p.input2_shift)
     out = mbqm_lt1(s, p.output_multiplier, p.output_shift) + p.output_zp
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
+def evaluate(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
+    a, b = align_ranks(*inputs)
+    if not p.quantized:
+        return np.clip(a + b, np.float32(p.act_min), np.float32(p.act_max)).astype(np.float32)
+    if a.shape != b.shape:
+        return _add_int8(p, a, b)
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    out = np.empty(fa.shape, np.int8)
+    for s0 in range(0, fa.size, BLOCK):
+        out[s0 : s0 + BLOCK] = _add_int8(p, fa[s0 : s0 + BLOCK], fb[s0 : s0 + BLOCK])
+    return out.reshape(a.shape)

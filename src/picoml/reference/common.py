@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from picoml.graph.ir import Op, Tensor
+from picoml.graph.ir import Tensor
 from picoml.graph.ops import out_size, same_padding
 from picoml.quantize.fixedpoint import round_half_away
 
@@ -86,16 +86,64 @@ def patches(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
     )
 
 
-def requantize_output(acc: np.ndarray, p) -> np.ndarray:
-    """int32 accumulator -> int8 through the per-channel multiplier, zero point and clamp.
+REQUANT_BLOCK = 1 << 15  # elements per block: the int64 temporaries stay in L2 cache
 
-    ``p`` has ``multiplier``, ``shift`` (broadcast over the last axis), ``output_zp``,
-    ``act_min`` and ``act_max``.
+
+def requantize_output(acc: np.ndarray, p, bias: np.ndarray | None = None) -> np.ndarray:
+    """Accumulator (+ int32 bias) -> int8 via the per-channel multiplier, zero point and clamp.
+
+    ``acc`` holds exact integers (any numeric dtype) with channels on the last axis; ``p`` has
+    ``multiplier``, ``shift``, ``output_zp``, ``act_min`` and ``act_max``. The steps are
+    TFLite's: acc + bias wraps to int32, MultiplyByQuantizedMultiplier (see fixedpoint.py
+    for why SRDHM is (a*m + 2^30) >> 31 and RoundingDivideByPOT an add and a shift), then
+    + output_zp and the clamp. Done block by block, in place, so it runs at cache speed.
     """
-    from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
+    from picoml.quantize.fixedpoint import INT32_MIN, wrap_int32
 
-    acc = multiply_by_quantized_multiplier(wrap_int32(acc), p.multiplier, p.shift)
-    return np.clip(acc + p.output_zp, p.act_min, p.act_max).astype(np.int8)
+    c = acc.shape[-1] if acc.ndim else 1
+    flat = acc.reshape(-1, c)
+    out = np.empty(flat.shape, np.int8)
+    mult = np.broadcast_to(np.asarray(p.multiplier, np.int64), (c,))
+    shift = np.broadcast_to(np.asarray(p.shift, np.int64), (c,))
+    if np.any(mult == INT32_MIN):  # cannot come from quantize_multiplier; keep the exact general path
+        from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier
+
+        a = flat.astype(np.int64) + (0 if bias is None else np.asarray(bias, np.int64))
+        v = multiply_by_quantized_multiplier(wrap_int32(a), mult, shift) + p.output_zp
+        return np.clip(v, p.act_min, p.act_max).astype(np.int8).reshape(acc.shape)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    half = (np.int64(1) << right) >> 1
+    has_left = bool(left.any())
+    b64 = None if bias is None else np.asarray(bias, np.int64)
+    rows = max(1, REQUANT_BLOCK // max(c, 1))
+    for s0 in range(0, flat.shape[0], rows):
+        a = flat[s0 : s0 + rows].astype(np.int64)
+        if b64 is not None:
+            a += b64
+        a = wrap_int32(a)  # C adds bias to an int32 accumulator
+        if has_left:
+            a = wrap_int32(a << left)
+        a *= mult
+        a += 1 << 30
+        a >>= 31  # SaturatingRoundingDoublingHighMul
+        neg = (a < 0) & (right > 0)
+        a += half
+        a -= neg
+        a >>= right  # RoundingDivideByPOT
+        a += p.output_zp
+        np.clip(a, p.act_min, p.act_max, out=a)
+        out[s0 : s0 + rows] = a
+    return out.reshape(acc.shape)
+
+
+def exact_float_dtype(terms: int) -> type:
+    """float32 when every int8·int8 dot product of ``terms`` terms is exact in it, else float64.
+
+    |x - zp| <= 255 and |w| <= 128, so a sum of n products is below 255·128·n; float32
+    represents every integer below 2^24 exactly, float64 below 2^53.
+    """
+    return np.float32 if 255 * 128 * terms < (1 << 24) else np.float64
 
 
 def channel_multipliers(in_scale: float, w: Tensor, out_scale: float, channels: int):
@@ -110,3 +158,12 @@ def channel_multipliers(in_scale: float, w: Tensor, out_scale: float, channels: 
         ws = np.full(channels, ws[0])
     real = np.float64(np.float32(in_scale)) * ws / np.float64(np.float32(out_scale))
     return quantize_multiplier_array(real)
+
+
+def align_ranks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Give two batched operands equal rank by inserting unit axes after the batch axis, so
+    numpy broadcasting matches TFLite's (trailing-aligned) broadcasting of the tensors."""
+    r = max(a.ndim, b.ndim)
+    a = a.reshape(a.shape[:1] + (1,) * (r - a.ndim) + a.shape[1:])
+    b = b.reshape(b.shape[:1] + (1,) * (r - b.ndim) + b.shape[1:])
+    return a, b

@@ -57,7 +57,10 @@ class Interpreter:
             raise InputError(f"expected a numpy array, got {type(x).__name__}")
         if len(xs) != len(g.inputs):
             raise InputError(f"the model has {len(g.inputs)} inputs, got {len(xs)}")
-        batched = [self._batch(t, np.asarray(v) if not isinstance(v, np.ndarray) else v) for t, v in zip(g.inputs, xs, strict=True)]
+        batched = [
+            self._batch(t, np.asarray(v) if not isinstance(v, np.ndarray) else v)
+            for t, v in zip(g.inputs, xs, strict=True)
+        ]
         ns = {b.shape[0] for b, _ in batched}
         if len(ns) != 1:
             raise InputError(f"inputs have different batch sizes {sorted(ns)}")

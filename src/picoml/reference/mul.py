@@ -12,7 +12,7 @@ import numpy as np
 
 from picoml.graph.ir import Op
 from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
-from picoml.reference.common import activation_range_float, activation_range_int8
+from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def prepare(op: Op) -> MulParams:
 
 
 def evaluate(p: MulParams, inputs: list[np.ndarray]) -> np.ndarray:
-    a, b = inputs
+    a, b = align_ranks(*inputs)
     if not p.quantized:
         return np.clip(a * b, np.float32(p.act_min), np.float32(p.act_max)).astype(np.float32)
     prod = (a.astype(np.int64) - p.input1_zp) * (b.astype(np.int64) - p.input2_zp)

@@ -48,8 +48,11 @@ class Emulator:
         self.arch = arch
         if arch == "arm-thumb":
             self.mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
-            model = {"cortex-m0plus": uc.arm_const.UC_CPU_ARM_CORTEX_M0, "cortex-m4": uc.arm_const.UC_CPU_ARM_CORTEX_M4,
-                     "cortex-m7": uc.arm_const.UC_CPU_ARM_CORTEX_M7}[cpu]
+            model = {
+                "cortex-m0plus": uc.arm_const.UC_CPU_ARM_CORTEX_M0,
+                "cortex-m4": uc.arm_const.UC_CPU_ARM_CORTEX_M4,
+                "cortex-m7": uc.arm_const.UC_CPU_ARM_CORTEX_M7,
+            }[cpu]
             self.mu.ctl_set_cpu_model(model)
             self.cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
             self.sp_reg = uc.arm_const.UC_ARM_REG_SP
@@ -61,8 +64,11 @@ class Emulator:
             self.lr_reg = uc.riscv_const.UC_RISCV_REG_RA
         else:
             raise PicomlError(f"no emulator for architecture {arch!r}")
-        for base, size, perm in ((FLASH_BASE, FLASH_SIZE, uc.UC_PROT_READ | uc.UC_PROT_EXEC),
-                                 (RAM_BASE, RAM_SIZE, uc.UC_PROT_ALL), (MMIO_BASE, MMIO_SIZE, uc.UC_PROT_ALL)):
+        for base, size, perm in (
+            (FLASH_BASE, FLASH_SIZE, uc.UC_PROT_READ | uc.UC_PROT_EXEC),
+            (RAM_BASE, RAM_SIZE, uc.UC_PROT_ALL),
+            (MMIO_BASE, MMIO_SIZE, uc.UC_PROT_ALL),
+        ):
             self.mu.mem_map(base, size, perm)
         with open(elf_path, "rb") as f:
             elf = ELFFile(f)
@@ -120,7 +126,9 @@ class Emulator:
         try:
             self.mu.emu_start(start, 0xFFFFFFFF, count=MAX_INSTRUCTIONS)
         except uc.UcError as e:
-            pc = self.mu.reg_read(uc.arm_const.UC_ARM_REG_PC if self.arch == "arm-thumb" else uc.riscv_const.UC_RISCV_REG_PC)
+            pc = self.mu.reg_read(
+                uc.arm_const.UC_ARM_REG_PC if self.arch == "arm-thumb" else uc.riscv_const.UC_RISCV_REG_PC
+            )
             raise PicomlError(f"emulated program crashed at pc=0x{pc:08x}: {e}") from None
         if self.status is None:
             raise PicomlError("emulated program did not finish (no completion write)")

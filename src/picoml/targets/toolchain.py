@@ -56,8 +56,15 @@ def _run(cmd: list[str], what: str) -> None:
         raise BuildError(f"{what} failed: {first.strip()}")
 
 
-def build(src_dir: Path, target: Target, out: Path, opt: str = "-O2", sanitize: bool = False,
-          extra: tuple[str, ...] = (), compiler: list[str] | None = None) -> Path:
+def build(
+    src_dir: Path,
+    target: Target,
+    out: Path,
+    opt: str = "-O2",
+    sanitize: bool = False,
+    extra: tuple[str, ...] = (),
+    compiler: list[str] | None = None,
+) -> Path:
     """Compile the model library in src_dir with the verification harness into ``out``."""
     sources = sorted(str(p) for p in Path(src_dir).glob("*.c"))
     h = harness_dir()
@@ -69,8 +76,20 @@ def build(src_dir: Path, target: Target, out: Path, opt: str = "-O2", sanitize: 
         _run(cmd, f"host build of {src_dir}")
         return out
     cmd = zig_cc() + ["-target", target.zig_target, *target.cflags, opt, *WARNINGS]
-    cmd += ["-ffreestanding", "-g", "-fomit-frame-pointer", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables",
-            "-ffunction-sections", "-fdata-sections", f"-D{LAYER_HOOK}", "-I", str(h / "include"), "-I", str(src_dir)]
+    cmd += [
+        "-ffreestanding",
+        "-g",
+        "-fomit-frame-pointer",
+        "-fno-unwind-tables",
+        "-fno-asynchronous-unwind-tables",
+        "-ffunction-sections",
+        "-fdata-sections",
+        f"-D{LAYER_HOOK}",
+        "-I",
+        str(h / "include"),
+        "-I",
+        str(src_dir),
+    ]
     cmd += list(extra) + sources + [str(h / "mcu_main.c"), str(h / "pm_libc.c")]
     cmd += [f"-Wl,-T,{h / 'link.ld'}", "-Wl,-e,pm_start", "-Wl,--gc-sections", "-o", str(out)]
     _run(cmd, f"{target.name} build of {src_dir}")

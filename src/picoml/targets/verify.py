@@ -69,7 +69,9 @@ def elf_sizes(elf_path: Path, weight_prefix: str) -> SizeReport:
             weights = sum(
                 s["st_size"]
                 for s in symtab.iter_symbols()
-                if s["st_info"]["type"] == "STT_OBJECT" and lo <= s["st_value"] < hi and s.name.startswith(weight_prefix)
+                if s["st_info"]["type"] == "STT_OBJECT"
+                and lo <= s["st_value"] < hi
+                and s.name.startswith(weight_prefix)
             )
         return SizeReport(size(".text") + size(".rodata") - weights, weights, size(".data"), size(".bss"))
 
@@ -97,7 +99,10 @@ def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, s
         problems.append(f"needs {flash / 1024:.1f} KB flash, {board.name} has {board.flash_bytes / 1024:.0f} KB")
     if problems:
         return False, "does not fit: " + "; ".join(problems)
-    return True, f"fits {board.name}: RAM {ram / 1024:.1f}/{board.ram_bytes / 1024:.0f} KB, flash {flash / 1024:.1f}/{board.flash_bytes / 1024:.0f} KB"
+    return (
+        True,
+        f"fits {board.name}: RAM {ram / 1024:.1f}/{board.ram_bytes / 1024:.0f} KB, flash {flash / 1024:.1f}/{board.flash_bytes / 1024:.0f} KB",
+    )
 
 
 def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray:
@@ -105,8 +110,16 @@ def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, (n,) + t.shape, dtype=np.int8)
 
 
-def verify(g: Graph, target_name: str, n_inputs: int = 20, xs: np.ndarray | None = None, opt: str | None = None,
-           sanitize: bool = False, work_dir: Path | None = None, progress=None) -> VerifyReport:
+def verify(
+    g: Graph,
+    target_name: str,
+    n_inputs: int = 20,
+    xs: np.ndarray | None = None,
+    opt: str | None = None,
+    sanitize: bool = False,
+    work_dir: Path | None = None,
+    progress=None,
+) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure."""
     import picoml
     from picoml.codegen import write_c
@@ -138,8 +151,9 @@ def verify(g: Graph, target_name: str, n_inputs: int = 20, xs: np.ndarray | None
             rep.flash_code_bytes = sizes.flash_code_bytes
             rep.flash_weights_bytes = sizes.flash_weights_bytes
             rep.ram_bytes = sizes.data_bytes + sizes.bss_bytes + rep.stack_bytes
-            rep.fits, rep.fit_message = fit_check(board, sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes,
-                                                  rep.ram_bytes)
+            rep.fits, rep.fit_message = fit_check(
+                board, sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes, rep.ram_bytes
+            )
             if board is not None and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
@@ -188,8 +202,26 @@ def _run_emulated(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int
     per_layer = []
     for op, n in zip(g.ops, layers or [], strict=False):
         m = op_macs(op)
-        per_layer.append({"op": op.type, "name": op.name, "instructions": n, "macs": m,
-                          "instructions_per_mac": (n / m) if m else None})
-    rep = VerifyReport(target.name, None, False, 0, len(xs), instr, per_layer, macs,
-                       (instr / macs) if instr and macs else None, arena_bytes=arena, stack_bytes=stack)
+        per_layer.append(
+            {
+                "op": op.type,
+                "name": op.name,
+                "instructions": n,
+                "macs": m,
+                "instructions_per_mac": (n / m) if m else None,
+            }
+        )
+    rep = VerifyReport(
+        target.name,
+        None,
+        False,
+        0,
+        len(xs),
+        instr,
+        per_layer,
+        macs,
+        (instr / macs) if instr and macs else None,
+        arena_bytes=arena,
+        stack_bytes=stack,
+    )
     return np.stack(outs), rep

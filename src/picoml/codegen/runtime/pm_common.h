@@ -63,9 +63,27 @@ static inline int32_t pm_multiply_by_quantized_multiplier(int32_t x, int32_t mul
   return pm_rounding_divide_by_pot(pm_saturating_rounding_doubling_high_mul(xl, multiplier), right);
 }
 
-/* Accumulator -> int8 output: rescale, add the output zero point, clamp to the activation. */
+/* Accumulator -> int8 output: MultiplyByQuantizedMultiplier, + output_zp, clamp.
+ * Same result as pm_multiply_by_quantized_multiplier for |acc << left| < 2^29 (the code
+ * generator proves that bound for every layer from its weights and bias): then
+ * SaturatingRoundingDoublingHighMul is (acc*m + 2^30) >> 31 (m >= 0 never saturates) and
+ * RoundingDivideByPOT is (v + 2^(e-1) - [v < 0]) >> e without int32 overflow. */
+static inline int8_t pm_requant_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
+                                   int32_t act_min, int32_t act_max) {
+  int32_t v, half;
+  if (shift > 0) {
+    acc = (int32_t)((uint32_t)acc << shift);
+    shift = 0;
+  }
+  v = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+  half = (int32_t)((1u << -shift) >> 1);
+  v = (v + half - (int32_t)(half > 0 && v < 0)) >> -shift;
+  return (int8_t)pm_clamp_i32(v + output_zp, act_min, act_max);
+}
+
+/* The general form (any acc), kept for ops whose inputs are not bounded. */
 static inline int8_t pm_scale_to_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
-                                      int32_t act_min, int32_t act_max) {
+                                    int32_t act_min, int32_t act_max) {
   int32_t v = pm_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_zp;
   return (int8_t)pm_clamp_i32(v, act_min, act_max);
 }

@@ -1,16 +1,72 @@
-/* CONV_2D int8. Accumulation with the input zero point folded into the bias: padded taps
- * read the zero point, so sum((x - zp) * w) over valid taps == bias_fold + sum(x' * w). */
+/* CONV_2D int8. The input zero point is folded into the bias by the code generator, so a
+ * padded tap reads the zero point and every path below is a plain int8 dot product:
+ *   sum over valid taps of (x - zp) * w  ==  bias_fold + sum over all taps of x' * w.
+ * Paths: 1x1 stride-1 convolutions are a GEMM over pixels; other ungrouped convolutions
+ * copy two pixels' windows (im2col, on the stack) and run the same GEMM micro-kernel;
+ * grouped or very large windows take the direct loop nest. */
 #include "pm_conv2d_s8.h"
 
-int pm_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
-                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                 const pm_dims *out_dims, int8_t *out) {
+#include "pm_dot_s8.h"
+
+#ifndef PM_CONV_IM2COL_MAX
+#define PM_CONV_IM2COL_MAX 1024 /* stack bytes for two im2col rows; larger windows loop directly */
+#endif
+
+/* Two rows r0, r1 of k values (r1 may equal r0 when o1 is NULL) against every output channel. */
+static void pm_conv_rows(const pm_conv_params *p, const pm_per_channel_quant *q, const int8_t *r0, const int8_t *r1,
+                         int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
+  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  int32_t oc;
+  for (oc = 0; oc + 1 < out_c; oc += 2) {
+    int32_t s[4];
+    const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[oc + 1];
+    const int32_t e0 = q->shift[oc], e1 = q->shift[oc + 1];
+    s[0] = s[2] = bias[oc];
+    s[1] = s[3] = bias[oc + 1];
+    pm_dot_2x2_s8(r0, r1, filter + oc * k, filter + (oc + 1) * k, k, s);
+    o0[oc] = pm_requant_s8(s[0], m0, e0, zp, lo, hi);
+    o0[oc + 1] = pm_requant_s8(s[1], m1, e1, zp, lo, hi);
+    if (o1) {
+      o1[oc] = pm_requant_s8(s[2], m0, e0, zp, lo, hi);
+      o1[oc + 1] = pm_requant_s8(s[3], m1, e1, zp, lo, hi);
+    }
+  }
+  if (oc < out_c) {
+    const int8_t *f = filter + oc * k;
+    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, bias[oc]), q->multiplier[oc], q->shift[oc], zp, lo, hi);
+    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, bias[oc]), q->multiplier[oc], q->shift[oc], zp, lo, hi);
+  }
+}
+
+/* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp. */
+static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
+                      int32_t b, int32_t oy, int32_t ox, int8_t *col) {
+  const int32_t c = in_dims->c;
+  const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  int32_t ky, kx, i;
+  for (ky = 0; ky < kh; ++ky) {
+    const int32_t y = y0 + ky * p->dilation_h;
+    for (kx = 0; kx < kw; ++kx) {
+      const int32_t x = x0 + kx * p->dilation_w;
+      if (y < 0 || y >= in_dims->h || x < 0 || x >= in_dims->w) {
+        for (i = 0; i < c; ++i) col[i] = (int8_t)p->input_zp;
+      } else {
+        const int8_t *src = in + ((b * in_dims->h + y) * in_dims->w + x) * c;
+        for (i = 0; i < c; ++i) col[i] = src[i];
+      }
+      col += c;
+    }
+  }
+}
+
+/* Direct loop nest: grouped convolutions and windows too large for the im2col buffer. */
+static void pm_conv2d_direct(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
+                             const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                             const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, f_c = f_dims->c;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
-  const int32_t groups = in_c / f_c;
-  const int32_t per_group = out_c / groups;
-  const int32_t zp = p->input_zp;
+  const int32_t per_group = out_c / (in_c / f_c);
   int32_t b, oy, ox, oc, ky, kx, ic;
   for (b = 0; b < in_dims->n; ++b) {
     for (oy = 0; oy < out_h; ++oy) {
@@ -28,15 +84,53 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const p
               const int32_t x = x0 + kx * p->dilation_w;
               const int8_t *fp = f + (ky * kw + kx) * f_c;
               if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                for (ic = 0; ic < f_c; ++ic) acc += zp * fp[ic];
+                for (ic = 0; ic < f_c; ++ic) acc += p->input_zp * fp[ic];
               } else {
-                const int8_t *ip = in + ((b * in_h + y) * in_w + x) * in_c + c0;
-                for (ic = 0; ic < f_c; ++ic) acc += ip[ic] * fp[ic];
+                acc = pm_dot_1x1_s8(in + ((b * in_h + y) * in_w + x) * in_c + c0, fp, f_c, acc);
               }
             }
           }
-          o[oc] = pm_scale_to_s8(acc, q->multiplier[oc], q->shift[oc], p->output_zp, p->act_min, p->act_max);
+          o[oc] = pm_requant_s8(acc, q->multiplier[oc], q->shift[oc], p->output_zp, p->act_min, p->act_max);
         }
+      }
+    }
+  }
+}
+
+int pm_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims, const int8_t *in,
+                 const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                 int8_t *out) {
+  const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
+  const int32_t out_c = out_dims->c;
+  if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) {
+    pm_conv2d_direct(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+    return PM_OK;
+  }
+  if (kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+      out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
+    /* pointwise: pixels are contiguous rows of k = in_c values */
+    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
+    int32_t i;
+    for (i = 0; i + 1 < pixels; i += 2) {
+      pm_conv_rows(p, q, in + i * k, in + (i + 1) * k, k, filter, bias, out_c, out + i * out_c, out + (i + 1) * out_c);
+    }
+    if (i < pixels) pm_conv_rows(p, q, in + i * k, in + i * k, k, filter, bias, out_c, out + i * out_c, NULL);
+    return PM_OK;
+  } else {
+    int8_t col[PM_CONV_IM2COL_MAX];
+    const int32_t per_image = out_dims->h * out_dims->w;
+    const int32_t total = in_dims->n * per_image;
+    int32_t i;
+    for (i = 0; i < total; i += 2) {
+      const int32_t b0 = i / per_image, r0 = i % per_image;
+      int8_t *o0 = out + i * out_c;
+      pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      if (i + 1 < total) {
+        const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
+        pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
+        pm_conv_rows(p, q, col, col + k, k, filter, bias, out_c, o0, o0 + out_c);
+      } else {
+        pm_conv_rows(p, q, col, col, k, filter, bias, out_c, o0, NULL);
       }
     }
   }

@@ -1,14 +1,26 @@
-/* DEPTHWISE_CONV_2D int8; padded taps read the input zero point (folded bias, see conv). */
+/* DEPTHWISE_CONV_2D int8. Padded taps read the input zero point (folded bias, see conv).
+ * Fast path (depth multiplier 1, channels <= PM_DW_MAX_C): per output pixel, a table of tap
+ * pointers (into the input, or into a row of zero points for padded taps), then four
+ * channels at a time accumulate over all taps; with the DSP extension one word load brings
+ * four channels and SMLABB/SMLATT multiply-accumulate them. */
 #include "pm_depthwise_conv2d_s8.h"
 
-int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
-                           const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                           const pm_dims *out_dims, int8_t *out) {
+#include "pm_dot_s8.h"
+
+#ifndef PM_DW_MAX_C
+#define PM_DW_MAX_C 512 /* channels of the zero-point row on the stack */
+#endif
+#ifndef PM_DW_MAX_TAPS
+#define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path */
+#endif
+
+static void pm_depthwise_generic(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
   const int32_t m = p->depth_multiplier;
-  const int32_t zp = p->input_zp;
   int32_t b, oy, ox, oc, ky, kx;
   for (b = 0; b < in_dims->n; ++b) {
     for (oy = 0; oy < out_h; ++oy) {
@@ -17,25 +29,80 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *
         const int32_t x0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c;
         for (oc = 0; oc < out_c; ++oc) {
-          const int32_t ic = oc / m;
           int32_t acc = bias[oc];
           for (ky = 0; ky < kh; ++ky) {
             const int32_t y = y0 + ky * p->dilation_h;
             for (kx = 0; kx < kw; ++kx) {
               const int32_t x = x0 + kx * p->dilation_w;
               const int32_t w = filter[(ky * kw + kx) * out_c + oc];
-              if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                acc += zp * w;
-              } else {
-                acc += in[((b * in_h + y) * in_w + x) * in_c + ic] * w;
-              }
+              const int outside = y < 0 || y >= in_h || x < 0 || x >= in_w;
+              acc += (outside ? p->input_zp : in[((b * in_h + y) * in_w + x) * in_c + oc / m]) * w;
             }
           }
-          o[oc] = pm_scale_to_s8(acc, q->multiplier[oc], q->shift[oc], p->output_zp, p->act_min, p->act_max);
+          o[oc] = pm_requant_s8(acc, q->multiplier[oc], q->shift[oc], p->output_zp, p->act_min, p->act_max);
         }
       }
     }
   }
-  (void)in_c;
+}
+
+int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
+                           const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                           const pm_dims *out_dims, int8_t *out) {
+  const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
+  const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
+  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  int8_t zrow[PM_DW_MAX_C];
+  const int8_t *tap[PM_DW_MAX_TAPS];
+  int32_t b, oy, ox, i, t;
+  if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
+    pm_depthwise_generic(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+    return PM_OK;
+  }
+  for (i = 0; i < c; ++i) zrow[i] = (int8_t)p->input_zp;
+  for (b = 0; b < in_dims->n; ++b) {
+    for (oy = 0; oy < out_dims->h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (ox = 0; ox < out_dims->w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w + ox) * c;
+        int32_t ch;
+        for (t = 0; t < taps; ++t) {
+          const int32_t y = y0 + (t / kw) * p->dilation_h, x = x0 + (t % kw) * p->dilation_w;
+          tap[t] = (y < 0 || y >= in_h || x < 0 || x >= in_w) ? zrow : in + ((b * in_h + y) * in_w + x) * c;
+        }
+        for (ch = 0; ch + 3 < c; ch += 4) {
+          int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
+          const int8_t *w = filter + ch;
+          for (t = 0; t < taps; ++t, w += c) {
+            const int8_t *x = tap[t] + ch;
+#if PM_SIMD32
+            const uint32_t xv = (uint32_t)pm_read_s8x4(x), wv = (uint32_t)pm_read_s8x4(w);
+            const int32_t xe = (int32_t)__sxtb16(xv), xo = (int32_t)__sxtb16(__ror(xv, 8));
+            const int32_t we = (int32_t)__sxtb16(wv), wo = (int32_t)__sxtb16(__ror(wv, 8));
+            s0 = __smlabb(xe, we, s0);
+            s2 = __smlatt(xe, we, s2);
+            s1 = __smlabb(xo, wo, s1);
+            s3 = __smlatt(xo, wo, s3);
+#else
+            s0 += x[0] * w[0];
+            s1 += x[1] * w[1];
+            s2 += x[2] * w[2];
+            s3 += x[3] * w[3];
+#endif
+          }
+          o[ch] = pm_requant_s8(s0, q->multiplier[ch], q->shift[ch], zp, lo, hi);
+          o[ch + 1] = pm_requant_s8(s1, q->multiplier[ch + 1], q->shift[ch + 1], zp, lo, hi);
+          o[ch + 2] = pm_requant_s8(s2, q->multiplier[ch + 2], q->shift[ch + 2], zp, lo, hi);
+          o[ch + 3] = pm_requant_s8(s3, q->multiplier[ch + 3], q->shift[ch + 3], zp, lo, hi);
+        }
+        for (; ch < c; ++ch) {
+          int32_t s = bias[ch];
+          for (t = 0; t < taps; ++t) s += tap[t][ch] * filter[t * c + ch];
+          o[ch] = pm_requant_s8(s, q->multiplier[ch], q->shift[ch], zp, lo, hi);
+        }
+      }
+    }
+  }
   return PM_OK;
 }

@@ -1,0 +1,58 @@
+"""The shipped MLPerf Tiny int8 models: picoml == tflite-micro bit for bit, outputs and every
+intermediate tensor (tflite-micro's kPreserveAllTensors)."""
+
+import numpy as np
+import pytest
+
+import picoml
+
+from oracles import MODEL_NAMES, assert_int_equal, model_path, random_input, tflm_interpreter, tflm_run
+
+pytestmark = pytest.mark.models
+
+N_INPUTS = 200
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_outputs_bit_exact(name):
+    path = model_path(name, "int8")
+    g = picoml.load(path)
+    xs = random_input(g.inputs[0], N_INPUTS, np.random.default_rng(2024))
+    got = picoml.run(g, xs)  # one batched call
+    assert got.shape == (N_INPUTS,) + g.outputs[0].shape
+    assert_int_equal(got, tflm_run(path.read_bytes(), xs), f"{name} output")
+    # the outputs are not degenerate (a constant output would make equality cheap)
+    assert len(np.unique(got.reshape(N_INPUTS, -1), axis=0)) > N_INPUTS // 10
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_intermediate_tensor_bit_exact(name):
+    path = model_path(name, "int8")
+    g = picoml.load(path)
+    rng = np.random.default_rng(99)
+    for sample in range(3):
+        x = random_input(g.inputs[0], 1, rng)[0]
+        ours = picoml.run(g, x, all_tensors=True)
+        ip = tflm_interpreter(path.read_bytes(), preserve_all=True)
+        ip.set_input(x, 0)
+        ip.invoke()
+        checked = 0
+        for i, t in enumerate(g.tensors):
+            if t.data is not None:
+                continue
+            theirs = ip.GetTensor(i, 0)["tensor_data"]
+            assert_int_equal(
+                ours[t.name], np.asarray(theirs).reshape(t.shape), f"{name} sample {sample} tensor {t.name!r}"
+            )
+            checked += 1
+        assert checked == sum(1 for t in g.tensors if t.data is None)
+
+
+def test_batch_layouts_agree():
+    g = picoml.load(model_path("kws", "int8"))
+    xs = random_input(g.inputs[0], 4, np.random.default_rng(1))  # (4, 1, 49, 10, 1)
+    full = picoml.run(g, xs)
+    squeezed = picoml.run(g, xs.reshape(4, 49, 10, 1))
+    single = picoml.run(g, xs[2])
+    np.testing.assert_array_equal(full.reshape(4, 12), squeezed)
+    np.testing.assert_array_equal(full[2], single)
