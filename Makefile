@@ -28,6 +28,7 @@ demo: $(STAMP_CORE)
 	$(PY) -c "import numpy as np; y = np.load('build/demo/kws_output.npy'); print('output', y.shape, y.dtype); print('predicted classes', y.reshape(len(y), -1).argmax(1).tolist())"
 
 test: $(STAMP_DEV)
+	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -n 2 -m "not slow" tests
 
 test-slow: $(STAMP_DEV)
