@@ -59,7 +59,15 @@ def model_summary(g) -> dict:
         for t in g.tensors
         if t.data is None
     ]
+    from picoml.plan import plan_memory
+
+    plan = plan_memory(g)
+    for o, live in zip(ops, plan.live_bytes, strict=False):
+        o["live_bytes"] = live
     return {
+        "arena_bytes": plan.arena_bytes,
+        "arena_lower_bound_bytes": plan.lower_bound,
+        "scratch_bytes": plan.scratch_bytes,
         "ops": ops,
         "op_count": len(ops),
         "params": sum(o["params"] for o in ops),
@@ -134,6 +142,15 @@ def _print_info(path: Path, s: dict) -> None:
         f"activation bytes  {_fmt_int(s['activation_bytes'])} in {len(s['activations'])} tensors "
         f"(largest {_fmt_int(s['largest_activation_bytes'])})"
     )
+    print(
+        f"arena             {_fmt_int(s['arena_bytes'])} B planned, lower bound {_fmt_int(s['arena_lower_bound_bytes'])} B"
+    )
+    print()
+    print("live memory per op (bytes that must coexist while the op runs)")
+    peak = max((o["live_bytes"] for o in s["ops"]), default=0) or 1
+    for o in s["ops"]:
+        bar = "#" * max(1, round(40 * o["live_bytes"] / peak)) if o["live_bytes"] else ""
+        print(f"{o['index']:>3} {o['type']:18s} {o['live_bytes']:>9,} {bar}")
 
 
 def cmd_info(args: argparse.Namespace) -> int:

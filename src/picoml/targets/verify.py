@@ -119,8 +119,12 @@ def verify(
     sanitize: bool = False,
     work_dir: Path | None = None,
     progress=None,
+    counted_runs: int = COUNTED_RUNS,
 ) -> VerifyReport:
-    """Compile g for the target, run n inputs, compare with picoml.run, measure."""
+    """Compile g for the target, run n inputs, compare with picoml.run, measure.
+
+    The first ``counted_runs`` inferences count instructions (reported as their mean); the
+    rest run at full emulator speed and only check outputs."""
     import picoml
     from picoml.codegen import write_c
     from picoml.plan import plan_memory
@@ -146,7 +150,7 @@ def verify(
             got = _run_host(exe, xs, d).reshape(len(xs), -1)
             rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
         else:
-            got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress)
+            got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress, counted_runs)
             sizes = elf_sizes(exe, "model_")
             rep.flash_code_bytes = sizes.flash_code_bytes
             rep.flash_weights_bytes = sizes.flash_weights_bytes
@@ -181,13 +185,22 @@ def _run_host(exe: Path, xs: np.ndarray, d: Path) -> np.ndarray:
     return np.fromfile(out, np.int8)
 
 
-def _run_emulated(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, arena: int, progress):
+def _run_emulated(
+    g: Graph,
+    exe: Path,
+    target: Target,
+    xs: np.ndarray,
+    macs: int,
+    arena: int,
+    progress,
+    counted_runs: int = COUNTED_RUNS,
+):
     from picoml.targets.emulator import Emulator
 
     em = Emulator(exe, target.emulator, target.name, g.inputs[0].size, g.outputs[0].size)
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
-        counted = i < COUNTED_RUNS
+        counted = i < counted_runs
         r = em.run(x, count=counted)
         if r.status != 0:
             raise PicomlError(f"model_invoke returned status {r.status} on {target.name}")
