@@ -86,6 +86,33 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
     return {"n": s[0], "h": s[1], "w": s[2], "c": s[3]}
 
 
+IM2COL_MAX = 1024  # PM_CONV_IM2COL_MAX in pm_conv2d_s8.c
+
+
+def pack_pairs(w: np.ndarray) -> np.ndarray:
+    """Weights [out, k] in the packed layout of pm_dot_s8.h: channel pairs (a, b) store each
+    chunk of 4 values as a0..a3 b0..b3, then the k % 4 tail as a_t b_t; an odd last channel
+    stays plain. Same size as the input."""
+    w = np.asarray(w).reshape(w.shape[0], -1)
+    n, k = w.shape
+    blocks = []
+    full = k - k % 4
+    for oc in range(0, n - 1, 2):
+        a, b = w[oc], w[oc + 1]
+        chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
+        tail = np.stack([a[full:], b[full:]], axis=1).reshape(-1)
+        blocks += [chunks, tail]
+    if n % 2:
+        blocks.append(w[-1])
+    return np.concatenate(blocks).astype(w.dtype)
+
+
+def conv_uses_gemm(x_shape: tuple[int, ...], filter_shape: tuple[int, ...]) -> bool:
+    """Mirror of the dispatch in pm_conv2d_s8(): ungrouped and a window that fits im2col."""
+    oc, kh, kw, ic = filter_shape
+    return ic == x_shape[3] and 2 * kh * kw * ic <= IM2COL_MAX
+
+
 def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
     """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
     zp = int(op.inputs[0].zero_point[0])
@@ -134,7 +161,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         "act_max": int(p.act_max),
     }
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
-    w = c.const_array(f"l{i}_filter", p.filter)
+    packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
+    w = c.const_array(f"l{i}_filter", pack_pairs(p.filter) if packed else p.filter)
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
@@ -161,7 +189,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
         "act_max": int(p.act_max),
     }
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
-    w = c.const_array(f"l{i}_weights", p.weights)
+    w = c.const_array(f"l{i}_weights", pack_pairs(p.weights))
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)

@@ -2,8 +2,9 @@
  * padded tap reads the zero point and every path below is a plain int8 dot product:
  *   sum over valid taps of (x - zp) * w  ==  bias_fold + sum over all taps of x' * w.
  * Paths: 1x1 stride-1 convolutions are a GEMM over pixels; other ungrouped convolutions
- * copy two pixels' windows (im2col, on the stack) and run the same GEMM micro-kernel;
- * grouped or very large windows take the direct loop nest. */
+ * copy two pixels' windows (im2col, on the stack) and run the same GEMM micro-kernel, both
+ * on packed weights (pm_dot_s8.h); grouped or very large windows take the direct loop nest
+ * on plain OHWI weights. The code generator packs exactly when pm_conv2d_uses_gemm(). */
 #include "pm_conv2d_s8.h"
 
 #include "pm_dot_s8.h"
@@ -23,7 +24,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_per_channel_quant *q,
     const int32_t e0 = q->shift[oc], e1 = q->shift[oc + 1];
     s[0] = s[2] = bias[oc];
     s[1] = s[3] = bias[oc + 1];
-    pm_dot_2x2_s8(r0, r1, filter + oc * k, filter + (oc + 1) * k, k, s);
+    pm_dot_2x2_packed_s8(r0, r1, filter + oc * k, k, s); /* packed pair, see pm_dot_s8.h */
     o0[oc] = pm_requant_s8(s[0], m0, e0, zp, lo, hi);
     o0[oc + 1] = pm_requant_s8(s[1], m1, e1, zp, lo, hi);
     if (o1) {

@@ -134,4 +134,131 @@ PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int
   return s;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Packed weights (written by the code generator for the GEMM paths of CONV_2D and
+ * FULLY_CONNECTED): output channels go in pairs (a, b); for each chunk of 4 input values the
+ * pair's 8 weights are stored as a0..a3 b0..b3, then the k % 4 tail as a_t b_t per value.
+ * An odd last channel is stored plainly. One pointer then walks both channels, which frees
+ * the registers the 2x2 micro-kernel needs. pm_packed_offset gives channel oc's block. */
+static inline int32_t pm_packed_offset(int32_t oc, int32_t k) { return oc * k; }
+
+/* s[0] += a0.wa, s[1] += a0.wb, s[2] += a1.wa, s[3] += a1.wb for one packed pair wp. */
+PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
+  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  int32_t n = k >> 2;
+#if PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+  if (n > 0) {
+    int32_t ya, yb, yae, ybe, x, xe;
+    /* 22 instructions per 16 MACs: each weight word is widened once and used for both rows */
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[ya], [%[wp]], #4\n\t"
+        "ldr %[yb], [%[wp]], #4\n\t"
+        "sxtb16 %[yae], %[ya]\n\t"
+        "sxtb16 %[ybe], %[yb]\n\t"
+        "sxtb16 %[ya], %[ya], ror #8\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+        "ldr %[x], [%[a0]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s00], %[xe], %[yae], %[s00]\n\t"
+        "smlad %[s01], %[xe], %[ybe], %[s01]\n\t"
+        "smlad %[s00], %[x], %[ya], %[s00]\n\t"
+        "smlad %[s01], %[x], %[yb], %[s01]\n\t"
+        "ldr %[x], [%[a1]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s10], %[xe], %[yae], %[s10]\n\t"
+        "smlad %[s11], %[xe], %[ybe], %[s11]\n\t"
+        "smlad %[s10], %[x], %[ya], %[s10]\n\t"
+        "smlad %[s11], %[x], %[yb], %[s11]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [wp] "+r"(wp), [n] "+r"(n), [s00] "+r"(s00), [s01] "+r"(s01),
+          [s10] "+r"(s10), [s11] "+r"(s11), [ya] "=&r"(ya), [yb] "=&r"(yb), [yae] "=&r"(yae), [ybe] "=&r"(ybe),
+          [x] "=&r"(x), [xe] "=&r"(xe)
+        :
+        : "cc", "memory");
+  }
+#else
+  PM_NO_UNROLL
+  for (; n > 0; --n) {
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+      const int32_t x0 = a0[j], x1 = a1[j], ya = wp[j], yb = wp[4 + j];
+      s00 += x0 * ya;
+      s01 += x0 * yb;
+      s10 += x1 * ya;
+      s11 += x1 * yb;
+    }
+    a0 += 4;
+    a1 += 4;
+    wp += 8;
+  }
+#endif
+  for (k &= 3; k > 0; --k) {
+    const int32_t x0 = *a0++, x1 = *a1++, ya = wp[0], yb = wp[1];
+    wp += 2;
+    s00 += x0 * ya;
+    s01 += x0 * yb;
+    s10 += x1 * ya;
+    s11 += x1 * yb;
+  }
+  s[0] = s00;
+  s[1] = s01;
+  s[2] = s10;
+  s[3] = s11;
+}
+
+/* s[0] += a.wa, s[1] += a.wb for one packed pair wp. */
+PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
+  int32_t s0 = s[0], s1 = s[1];
+  int32_t n = k >> 2;
+#if PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+  if (n > 0) {
+    int32_t ya, yb, t, x, xe;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[ya], [%[wp]], #4\n\t"
+        "ldr %[yb], [%[wp]], #4\n\t"
+        "ldr %[x], [%[a]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "sxtb16 %[t], %[ya]\n\t"
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
+        "sxtb16 %[ya], %[ya], ror #8\n\t"
+        "smlad %[s0], %[x], %[ya], %[s0]\n\t"
+        "sxtb16 %[t], %[yb]\n\t"
+        "smlad %[s1], %[xe], %[t], %[s1]\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n), [s0] "+r"(s0), [s1] "+r"(s1), [ya] "=&r"(ya), [yb] "=&r"(yb),
+          [t] "=&r"(t), [x] "=&r"(x), [xe] "=&r"(xe)
+        :
+        : "cc", "memory");
+  }
+#else
+  PM_NO_UNROLL
+  for (; n > 0; --n) {
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+      s0 += a[j] * wp[j];
+      s1 += a[j] * wp[4 + j];
+    }
+    a += 4;
+    wp += 8;
+  }
+#endif
+  for (k &= 3; k > 0; --k) {
+    const int32_t x = *a++;
+    s0 += x * wp[0];
+    s1 += x * wp[1];
+    wp += 2;
+  }
+  s[0] = s0;
+  s[1] = s1;
+}
+
 #endif /* PM_DOT_S8_H */
