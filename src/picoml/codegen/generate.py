@@ -123,6 +123,11 @@ def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np
     return wrap_int32(bias.astype(np.int64) - zp * sums).astype(np.int32)
 
 
+def requant_shifts(shift, n: int) -> np.ndarray:
+    """Shifts for pm_requant_s8: -31 becomes -30, exact because |acc| < 2^29 rounds to 0 either way."""
+    return np.maximum(np.broadcast_to(np.asarray(shift), (n,)), -30).astype(np.int32)
+
+
 def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.ndarray, depthwise: bool) -> None:
     """pm_requant_s8's short form is exact for |acc << left| < 2^29; prove it for this layer.
 
@@ -167,7 +172,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
     m = c.const_array(f"l{i}_mult", p.multiplier.astype(np.int32))
-    s = c.const_array(f"l{i}_shift", p.shift.astype(np.int32))
+    s = c.const_array(f"l{i}_shift", requant_shifts(p.shift, p.multiplier.size))
     q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
@@ -194,7 +199,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)
     m = c.const_array(f"l{i}_mult", np.broadcast_to(p.multiplier, (units,)).astype(np.int32))
-    s = c.const_array(f"l{i}_shift", np.broadcast_to(p.shift, (units,)).astype(np.int32))
+    s = c.const_array(f"l{i}_shift", requant_shifts(p.shift, units))
     q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
     c.body.append(f"status |= pm_fully_connected_s8(&{prm}, &{q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
 

@@ -65,20 +65,20 @@ static inline int32_t pm_multiply_by_quantized_multiplier(int32_t x, int32_t mul
 
 /* Accumulator -> int8 output: MultiplyByQuantizedMultiplier, + output_zp, clamp.
  * Same result as pm_multiply_by_quantized_multiplier for |acc << left| < 2^29 (the code
- * generator proves that bound for every layer from its weights and bias): then
- * SaturatingRoundingDoublingHighMul is (acc*m + 2^30) >> 31 (m >= 0 never saturates) and
- * RoundingDivideByPOT is (v + 2^(e-1) - [v < 0]) >> e without int32 overflow. */
+ * generator proves that bound for every layer from its weights and bias). Then:
+ * - SaturatingRoundingDoublingHighMul(a, m) is (a*m + 2^30) >> 31 (m >= 0 never saturates);
+ * - RoundingDivideByPOT(v, e) is (2v + 2^e - [v < 0]) >> (e + 1) for every e >= 0: for e >= 1
+ *   it equals gemmlowp's (v + 2^(e-1) - [v < 0]) >> e because the doubled numerator is even,
+ *   and for e = 0 it returns v. No branch, no int32 overflow (|v| < 2^29).
+ * Precondition: shift >= -30 (a shift of -31 gives 0 either way under the bound, so the
+ * generator writes -30 for it; e + 1 <= 31 keeps the shift defined). */
 static inline int8_t pm_requant_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
                                    int32_t act_min, int32_t act_max) {
-  int32_t v, half;
-  if (shift > 0) {
-    acc = (int32_t)((uint32_t)acc << shift);
-    shift = 0;
-  }
-  v = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
-  half = (int32_t)((1u << -shift) >> 1);
-  v = (v + half - (int32_t)(half > 0 && v < 0)) >> -shift;
-  return (int8_t)pm_clamp_i32(v + output_zp, act_min, act_max);
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t e = left - shift; /* right shift, >= 0 */
+  const int32_t v = (int32_t)(((int64_t)(int32_t)((uint32_t)acc << left) * multiplier + ((int64_t)1 << 30)) >> 31);
+  const int32_t r = (int32_t)((uint32_t)v * 2u + (1u << e) + (uint32_t)(v >> 31)) >> (e + 1);
+  return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
 }
 
 /* The general form (any acc), kept for ops whose inputs are not bounded. */
