@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import cemit
+from picoml.codegen.emit_nonlinear import FIXEDPOINT_HEADER, FIXEDPOINT_USERS, NONLINEAR_EMITTERS, NONLINEAR_FILES
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.plan import MemoryPlan, plan_memory
@@ -47,6 +48,7 @@ KERNEL_FILES: dict[str, tuple[str, ...]] = {
     "CONCATENATION": ("pm_data_s8",),
     "RESHAPE": (),
 }
+KERNEL_FILES.update(NONLINEAR_FILES)
 
 
 # kernels built on the header-only micro-kernels of pm_dot_s8.h
@@ -383,6 +385,7 @@ EMITTERS = {
     "PAD": _emit_pad,
     "CONCATENATION": _emit_concat,
 }
+EMITTERS.update(NONLINEAR_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
@@ -492,6 +495,8 @@ def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
         out[f"{f}.c"] = _runtime_text(f"{f}.c")
     if c.files & DOT_USERS:
         out["pm_dot_s8.h"] = _runtime_text("pm_dot_s8.h")
+    if c.files & FIXEDPOINT_USERS:
+        out[FIXEDPOINT_HEADER] = _runtime_text(FIXEDPOINT_HEADER)
     return out
 
 
