@@ -127,3 +127,43 @@ def test_random_inputs_shape():
     g = _model("kws")
     assert random_inputs(g, 3).shape == (3, 1, 49, 10, 1)
     assert random_inputs(g, 3).dtype == np.int8
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4"])
+def test_packed_weights_odd_channels_and_tails(target):
+    """Packed-pair layout edge cases: an odd last channel (stored plain) and k % 4 != 0 tails,
+    through both the pointwise and the im2col GEMM paths and FULLY_CONNECTED."""
+    from oracles import qtensor, single_op_graph
+
+    rng = np.random.default_rng(5)
+    cases = [
+        ("CONV_2D", (1, 5, 4, 7), (5, 1, 1, 7)),
+        ("CONV_2D", (1, 6, 5, 3), (3, 3, 3, 3)),
+        ("FULLY_CONNECTED", (1, 13), (7, 13)),
+    ]
+    for op_type, x_shape, w_shape in cases:
+        x = qtensor("x", x_shape, 0.05, 3)
+        axis_n = w_shape[0]
+        w = qtensor(
+            "w",
+            w_shape,
+            rng.uniform(0.005, 0.02, axis_n).astype(np.float32),
+            np.zeros(axis_n),
+            data=rng.integers(-127, 128, w_shape, dtype=np.int8),
+        )
+        b = qtensor(
+            "b",
+            (axis_n,),
+            (0.05 * w.scale).astype(np.float32),
+            np.zeros(axis_n),
+            "int32",
+            data=rng.integers(-500, 500, axis_n).astype(np.int32),
+        )
+        if op_type == "CONV_2D":
+            y = qtensor("y", x_shape[:3] + (axis_n,), 0.1, -4)
+            g = single_op_graph(op_type, [x, w, b], y, stride_h=1, stride_w=1)
+        else:
+            y = qtensor("y", (1, axis_n), 0.1, -4)
+            g = single_op_graph(op_type, [x, w, b], y)
+        rep = verify(g, target, n_inputs=6, counted_runs=1)
+        assert rep.bit_exact, (op_type, w_shape, rep.first_mismatch)

@@ -301,8 +301,6 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                 raise ModelFormatError(f"{label}: options of type {otype}, expected {d.options_type}")
             opt = ot.table(S.OP_OPTIONS, "builtin_options")
         attrs = _read_attrs(d, opt, label)
-        if d.type == "RESHAPE" and attrs["new_shape"] is not None and len(inputs) > 1:
-            pass  # the shape input wins, as in TFLite; new_shape kept for round trips
         name = outputs[0].name if outputs and outputs[0] is not None else f"op{i}"
         ops.append(Op(d.type, inputs, outputs, attrs, name=name))
     if unsupported:

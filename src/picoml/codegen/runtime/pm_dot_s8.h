@@ -34,89 +34,6 @@ static inline int32_t pm_read_s8x4(const int8_t *p) { return *(const pm_unaligne
 #define PM_SIMD32 0
 #endif
 
-/* s[0] += a0.w0, s[1] += a0.w1, s[2] += a1.w0, s[3] += a1.w1 over k elements. */
-PM_KERNEL void pm_dot_2x2_s8(const int8_t *a0, const int8_t *a1, const int8_t *w0, const int8_t *w1, int32_t k,
-                                 int32_t *s) {
-  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
-#if PM_SIMD32
-  PM_NO_UNROLL
-  for (; k >= 4; k -= 4) {
-    const int32_t x0 = pm_read_s8x4(a0), x1 = pm_read_s8x4(a1);
-    const int32_t y0 = pm_read_s8x4(w0), y1 = pm_read_s8x4(w1);
-    const int32_t x0e = (int32_t)__sxtb16((uint32_t)x0), x0o = (int32_t)__sxtb16(__ror((uint32_t)x0, 8));
-    const int32_t x1e = (int32_t)__sxtb16((uint32_t)x1), x1o = (int32_t)__sxtb16(__ror((uint32_t)x1, 8));
-    const int32_t y0e = (int32_t)__sxtb16((uint32_t)y0), y0o = (int32_t)__sxtb16(__ror((uint32_t)y0, 8));
-    const int32_t y1e = (int32_t)__sxtb16((uint32_t)y1), y1o = (int32_t)__sxtb16(__ror((uint32_t)y1, 8));
-    s00 = __smlad(x0e, y0e, s00);
-    s00 = __smlad(x0o, y0o, s00);
-    s01 = __smlad(x0e, y1e, s01);
-    s01 = __smlad(x0o, y1o, s01);
-    s10 = __smlad(x1e, y0e, s10);
-    s10 = __smlad(x1o, y0o, s10);
-    s11 = __smlad(x1e, y1e, s11);
-    s11 = __smlad(x1o, y1o, s11);
-    a0 += 4;
-    a1 += 4;
-    w0 += 4;
-    w1 += 4;
-  }
-#endif
-  PM_NO_UNROLL
-  for (; k > 0; --k) {
-    const int32_t x0 = *a0++, x1 = *a1++, y0 = *w0++, y1 = *w1++;
-    s00 += x0 * y0;
-    s01 += x0 * y1;
-    s10 += x1 * y0;
-    s11 += x1 * y1;
-  }
-  s[0] = s00;
-  s[1] = s01;
-  s[2] = s10;
-  s[3] = s11;
-}
-
-/* s[j] += a . w_j for four weight rows w_j = w + j * stride, over k elements. */
-PM_KERNEL void pm_dot_1x4_s8(const int8_t *a, const int8_t *w, int32_t stride, int32_t k, int32_t *s) {
-  const int8_t *w0 = w, *w1 = w + stride, *w2 = w + 2 * stride, *w3 = w + 3 * stride;
-  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
-#if PM_SIMD32
-  PM_NO_UNROLL
-  for (; k >= 4; k -= 4) {
-    const int32_t x = pm_read_s8x4(a);
-    const int32_t xe = (int32_t)__sxtb16((uint32_t)x), xo = (int32_t)__sxtb16(__ror((uint32_t)x, 8));
-    int32_t y = pm_read_s8x4(w0);
-    s0 = __smlad(xe, (int32_t)__sxtb16((uint32_t)y), s0);
-    s0 = __smlad(xo, (int32_t)__sxtb16(__ror((uint32_t)y, 8)), s0);
-    y = pm_read_s8x4(w1);
-    s1 = __smlad(xe, (int32_t)__sxtb16((uint32_t)y), s1);
-    s1 = __smlad(xo, (int32_t)__sxtb16(__ror((uint32_t)y, 8)), s1);
-    y = pm_read_s8x4(w2);
-    s2 = __smlad(xe, (int32_t)__sxtb16((uint32_t)y), s2);
-    s2 = __smlad(xo, (int32_t)__sxtb16(__ror((uint32_t)y, 8)), s2);
-    y = pm_read_s8x4(w3);
-    s3 = __smlad(xe, (int32_t)__sxtb16((uint32_t)y), s3);
-    s3 = __smlad(xo, (int32_t)__sxtb16(__ror((uint32_t)y, 8)), s3);
-    a += 4;
-    w0 += 4;
-    w1 += 4;
-    w2 += 4;
-    w3 += 4;
-  }
-#endif
-  PM_NO_UNROLL
-  for (; k > 0; --k) {
-    const int32_t x = *a++;
-    s0 += x * *w0++;
-    s1 += x * *w1++;
-    s2 += x * *w2++;
-    s3 += x * *w3++;
-  }
-  s[0] = s0;
-  s[1] = s1;
-  s[2] = s2;
-  s[3] = s3;
-}
-
 /* s += a . w over k elements. */
 PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int32_t s) {
 #if PM_SIMD32
@@ -139,8 +56,7 @@ PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int
  * FULLY_CONNECTED): output channels go in pairs (a, b); for each chunk of 4 input values the
  * pair's 8 weights are stored as a0..a3 b0..b3, then the k % 4 tail as a_t b_t per value.
  * An odd last channel is stored plainly. One pointer then walks both channels, which frees
- * the registers the 2x2 micro-kernel needs. pm_packed_offset gives channel oc's block. */
-static inline int32_t pm_packed_offset(int32_t oc, int32_t k) { return oc * k; }
+ * the registers the 2x2 micro-kernel needs. Channel oc's block starts at oc * k. */
 
 /* s[0] += a0.wa, s[1] += a0.wb, s[2] += a1.wa, s[3] += a1.wb for one packed pair wp. */
 PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
