@@ -5,6 +5,9 @@ Public API::
     g = picoml.load("model.tflite")      # -> Graph
     y = picoml.run(g, x)                 # numpy reference interpreter (bit-exact int8)
     picoml.save(g, "copy.tflite")
+    g = picoml.from_torch(module, example_input)   # PyTorch -> float Graph (NHWC)
+    g = picoml.from_onnx("model.onnx")             # ONNX -> float Graph (NHWC)
+    q = picoml.quantize(g, calibration_data)       # float Graph -> int8 Graph (PTQ)
 """
 
 from __future__ import annotations
@@ -39,6 +42,27 @@ def save(graph: Graph, path: str | Path) -> None:
     write_tflite(graph, p)
 
 
+def from_torch(module, example_input, **kwargs) -> Graph:
+    """Trace a PyTorch ``nn.Module`` into a float Graph (see ``picoml.frontends.torch``)."""
+    from picoml.frontends.torch import from_torch as _from_torch
+
+    return _from_torch(module, example_input, **kwargs)
+
+
+def from_onnx(path_or_model, **kwargs) -> Graph:
+    """Import an ONNX model (path or ``onnx.ModelProto``) into a float Graph (see ``picoml.frontends.onnx``)."""
+    from picoml.frontends.onnx import from_onnx as _from_onnx
+
+    return _from_onnx(path_or_model, **kwargs)
+
+
+def quantize(graph: Graph, calibration_data, **kwargs) -> Graph:
+    """Post-training full-int8 quantization of a float Graph (see ``picoml.quantize.ptq``)."""
+    from picoml.quantize.ptq import quantize as _quantize
+
+    return _quantize(graph, calibration_data, **kwargs)
+
+
 __all__ = [
     "Graph",
     "GraphError",
@@ -49,7 +73,10 @@ __all__ = [
     "PicomlError",
     "Tensor",
     "UnsupportedError",
+    "from_onnx",
+    "from_torch",
     "load",
+    "quantize",
     "run",
     "save",
     "supported_ops",
