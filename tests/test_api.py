@@ -40,7 +40,7 @@ def test_load_errors(tmp_path):
     with pytest.raises(ModelFormatError, match="not a .tflite model"):
         picoml.load(bad)
     with pytest.raises(ModelFormatError, match="unknown model format"):
-        picoml.load(tmp_path / "model.onnx")
+        picoml.load(tmp_path / "model.h5")
 
 
 def test_validate_names_op_and_tensor():

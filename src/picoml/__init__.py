@@ -22,14 +22,21 @@ __version__ = "0.1.0"
 
 
 def load(path: str | Path) -> Graph:
-    """Read a model file into a validated Graph (.tflite today)."""
+    """Read a model file into a validated Graph (.tflite, or .onnx through the ONNX front-end)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".tflite" or suffix == "":
         from picoml.frontends.tflite import read_tflite
 
         return read_tflite(p)
-    raise ModelFormatError(f"{p}: unknown model format {suffix!r} (picoml reads .tflite)")
+    if suffix == ".onnx":
+        from picoml.frontends.onnx import from_onnx as _from_onnx
+
+        return _from_onnx(p)
+    raise ModelFormatError(
+        f"{p}: unknown model format {suffix!r} (picoml.load reads .tflite and .onnx; "
+        "PyTorch models: picoml.from_torch or `picoml convert`)"
+    )
 
 
 def save(graph: Graph, path: str | Path) -> None:

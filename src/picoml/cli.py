@@ -226,6 +226,112 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- convert / evaluate
+def _load_source(source: str, example, weights):
+    from picoml.frontends import load_model
+
+    return load_model(source, example_input=example, weights=weights)
+
+
+def _to_graph(source: str, x):
+    from picoml.frontends import source_layout, to_graph_layout
+
+    return to_graph_layout(x) if source_layout(source) == "nchw" else x
+
+
+def _calibration(path: Path):
+    x = _load_npy(path)
+    if x.dtype.kind != "f":
+        raise InputError(f"{path}: calibration data must be float (got {x.dtype}); save float32 model inputs")
+    if x.ndim < 2 or len(x) == 0:
+        raise InputError(
+            f"{path}: calibration data must be a batch [N, ...] of model inputs, has shape {list(x.shape)}"
+        )
+    if not np.isfinite(x).all():
+        raise InputError(f"{path}: calibration data contains NaN or infinity")
+    return x.astype(np.float32)
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    import picoml
+    from picoml.export.tflite import write_tflite
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".tflite":
+        raise InputError(f"{out}: picoml writes .tflite files; use a .tflite suffix")
+    given = [Path(p) for p in (args.model, args.calibration, args.weights) if p]
+    _check_output_path(out, given)
+    calib = _calibration(Path(args.calibration)) if args.calibration else None
+    g = _load_source(args.model, calib, args.weights)
+    is_float = any(t.dtype == "float32" for t in g.inputs + g.outputs)
+    if args.float_only:
+        write_tflite(g, out)
+        print(f"wrote {out}: float model, {len(g.ops)} ops")
+        return 0
+    if not is_float:
+        raise InputError(f"{args.model}: is already an int8 model; nothing to quantize (use --float-only to re-export)")
+    if calib is None:
+        raise InputError("int8 conversion needs --calibration DATA.npy (a batch of representative float inputs)")
+    q = picoml.quantize(g, _to_graph(args.model, calib), method=args.method, percentile=args.percentile)
+    write_tflite(q, out)
+    tin, tout = q.inputs[0], q.outputs[0]
+    wbytes = sum(t.nbytes for t in q.constants)
+    fbytes = sum(t.nbytes for t in g.constants)
+    print(
+        f"wrote {out}: int8, {len(q.ops)} ops, weights {wbytes:,} B (float {fbytes:,} B, {fbytes / max(wbytes, 1):.2f}x)"
+    )
+    print(
+        f"input  {tin.name!r} {list(tin.shape)} {tin.dtype} scale {float(tin.scale[0]):.9g} zero_point {int(tin.zero_point[0])}"
+    )
+    print(
+        f"output {tout.name!r} {list(tout.shape)} {tout.dtype} scale {float(tout.scale[0]):.9g} zero_point {int(tout.zero_point[0])}"
+    )
+    return 0
+
+
+def _load_npz(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            if not {"x", "y"} <= keys:
+                raise InputError(f"{path}: needs arrays 'x' (inputs) and 'y' (labels/targets); has {sorted(keys)}")
+            return z["x"], z["y"]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (ValueError, OSError, EOFError):
+        raise InputError(f"{path}: not a readable .npz file (save one with numpy.savez(path, x=..., y=...))") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import picoml
+    from picoml.evaluate import evaluate
+
+    data = Path(args.data)
+    x, y = _load_npz(data)
+    if x.dtype.kind != "f":
+        raise InputError(f"{data}: 'x' must hold float model inputs (got {x.dtype})")
+    calib = _calibration(Path(args.calibration)) if args.calibration else None
+    g = _load_source(args.model, calib if calib is not None else x.astype(np.float32), args.weights)
+    if not all(t.dtype == "float32" for t in g.inputs):
+        raise InputError(f"{args.model}: give the float model; the int8 one goes in --int8")
+    if args.int8:
+        q = picoml.load(args.int8)
+    elif calib is not None:
+        q = picoml.quantize(g, _to_graph(args.model, calib))
+    else:
+        raise InputError("give --int8 MODEL.tflite or --calibration DATA.npy to quantize the float model")
+    r = evaluate(g, q, _to_graph(args.model, x.astype(np.float32)), y, kind=args.kind)
+    if args.json:
+        json.dump(r.as_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{r.kind} on {r.samples} samples of {data}")
+    print(f"{'':12} {'float':>10} {'int8':>10}")
+    print(f"{r.metric:12} {r.float_value:10.4f} {r.int8_value:10.4f}")
+    print(f"agreement    {r.agreement:10.4f}  ({r.agreement_kind})")
+    return 0
+
+
 # ----------------------------------------------------------------------------- compile / verify / targets
 def cmd_compile(args: argparse.Namespace) -> int:
     import picoml
@@ -360,6 +466,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help=".npy to write the output to")
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("convert", help="float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite")
+    s.add_argument("model", help="a float model file or a Python `pkg.module:factory` spec")
+    s.add_argument(
+        "--calibration", help=".npy batch of representative float inputs (framework layout: NCHW for PyTorch/ONNX)"
+    )
+    s.add_argument("--out", required=True, help="the .tflite file to write")
+    s.add_argument("--weights", help="state dict (.pt) for a module:factory spec")
+    s.add_argument(
+        "--method", default="minmax", choices=("minmax", "percentile", "mse"), help="activation range estimate"
+    )
+    s.add_argument("--percentile", type=float, default=99.99, help="for --method percentile (default 99.99)")
+    s.add_argument("--float-only", action="store_true", help="write the imported float model, do not quantize")
+    s.set_defaults(func=cmd_convert)
+
+    s = sub.add_parser("evaluate", help="float vs int8 metric side by side, and their agreement")
+    s.add_argument("model", help="the float model (file or module:factory spec)")
+    s.add_argument("--data", required=True, help=".npz with 'x' (float inputs) and 'y' (labels or targets)")
+    s.add_argument("--int8", help="the int8 .tflite to compare (else quantize with --calibration)")
+    s.add_argument("--calibration", help=".npy of float inputs to quantize the float model with")
+    s.add_argument("--weights", help="state dict (.pt) for a module:factory spec")
+    s.add_argument("--kind", default="auto", choices=("auto", "classification", "regression", "anomaly"))
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("compile", help="generate a C99 library (header, model source, kernels)")
     s.add_argument("model", help="an int8 .tflite model")

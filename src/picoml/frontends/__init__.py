@@ -1,0 +1,188 @@
+"""Front-ends: model files and framework objects in, float or int8 ``Graph`` out.
+
+One dispatcher, ``load_model``, picks the front-end from what the user names:
+
+==============================  ==========================================  ==============
+source                          front-end                                   input layout
+==============================  ==========================================  ==============
+``model.tflite``                ``frontends.tflite.read_tflite``            NHWC (as is)
+``model.onnx``                  ``frontends.onnx.from_onnx``                NCHW → NHWC
+``model.pt`` (TorchScript)      TorchScript → ONNX (in memory) → from_onnx  NCHW → NHWC
+``model.pt2`` (torch.export)    ``frontends.torch.from_torch``              NCHW → NHWC
+``pkg.module:factory``          ``factory()`` + ``--weights`` state dict    NCHW → NHWC
+                                → ``frontends.torch.from_torch``
+==============================  ==========================================  ==============
+
+The framework front-ends take data in the framework's own layout and the graph is
+channels-last; ``source_layout`` tells callers (the CLI's ``convert``/``evaluate``) whether
+to permute user data with ``to_graph_layout``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from picoml.errors import InputError, ModelFormatError, PicomlError, UnsupportedError
+from picoml.graph import Graph
+
+_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def is_factory_spec(source: str) -> bool:
+    """``pkg.module:factory`` (and not an existing file such as ``C:model.onnx``)."""
+    return bool(_SPEC.match(source)) and not Path(source).exists()
+
+
+def source_layout(source: str | Path) -> str:
+    """ "nhwc" for .tflite sources, "nchw" for the PyTorch and ONNX ones (channels-first)."""
+    s = str(source)
+    if is_factory_spec(s):
+        return "nchw"
+    return "nhwc" if Path(s).suffix.lower() in (".tflite", "") else "nchw"
+
+
+def to_graph_layout(x: np.ndarray) -> np.ndarray:
+    """Channels-first framework data → the graph's channels-last layout.
+
+    (N,C,H,W) → (N,H,W,C); (N,C,L) → (N,L,C); other ranks unchanged.
+    """
+    x = np.asarray(x)
+    if x.ndim == 4:
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    if x.ndim == 3:
+        return np.ascontiguousarray(x.transpose(0, 2, 1))
+    return x
+
+
+def from_graph_layout(y: np.ndarray) -> np.ndarray:
+    """Inverse of ``to_graph_layout``."""
+    y = np.asarray(y)
+    if y.ndim == 4:
+        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+    if y.ndim == 3:
+        return np.ascontiguousarray(y.transpose(0, 2, 1))
+    return y
+
+
+def _need_torch(what: str):
+    try:
+        import torch
+    except ImportError:
+        raise PicomlError(f"{what}: reading PyTorch models needs torch: pip install 'picoml[torch]'") from None
+    return torch
+
+
+def _load_factory(spec: str, weights: str | Path | None):
+    torch = _need_torch(spec)
+    mod_name, fn_name = spec.split(":")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # a spec names the user's own module, found from where they run
+    try:
+        mod = importlib.import_module(mod_name)
+    except ImportError as e:
+        raise InputError(f"{spec}: cannot import module {mod_name!r} ({e})") from None
+    factory = getattr(mod, fn_name, None)
+    if not callable(factory):
+        raise InputError(f"{spec}: module {mod_name!r} has no callable {fn_name!r}")
+    module = factory()
+    if not isinstance(module, torch.nn.Module):
+        raise InputError(f"{spec}: {fn_name}() returned {type(module).__name__}, not a torch.nn.Module")
+    if weights is not None:
+        wp = Path(weights)
+        if not wp.is_file():
+            raise InputError(f"{wp}: no such weights file")
+        try:
+            state = torch.load(wp, map_location="cpu", weights_only=True)
+        except Exception as e:  # torch raises many types for a bad file
+            raise ModelFormatError(f"{wp}: not a PyTorch state dict ({type(e).__name__})") from None
+        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+            state = state["state_dict"]
+        try:
+            module.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"{wp}: does not match {spec}: {first}") from None
+    return module
+
+
+def _torchscript_via_onnx(path: Path, example: np.ndarray) -> Graph:
+    """TorchScript cannot be re-traced by torch.fx; its legacy ONNX export is the faithful route."""
+    torch = _need_torch(str(path))
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as e:
+        raise ModelFormatError(f"{path}: not a TorchScript file (torch.jit.save) ({type(e).__name__})") from None
+    buf = io.BytesIO()
+    try:
+        torch.onnx.export(module, (torch.from_numpy(np.ascontiguousarray(example)),), buf, dynamo=False)
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UnsupportedError(f"{path}: TorchScript model could not be lowered through ONNX: {first}") from None
+    import onnx
+
+    from picoml.frontends.onnx import from_onnx
+
+    return from_onnx(onnx.load_from_string(buf.getvalue()), name=path.stem)
+
+
+def load_model(
+    source: str | Path, *, example_input: np.ndarray | None = None, weights: str | Path | None = None
+) -> Graph:
+    """Read any supported source into a Graph (see the module table).
+
+    ``example_input`` (framework layout, batch of ≥ 1) is needed to trace PyTorch sources;
+    only its first sample is used.
+    """
+    s = str(source)
+    if is_factory_spec(s):
+        if example_input is None:
+            raise InputError(f"{s}: tracing a PyTorch model needs example data (--calibration)")
+        torch = _need_torch(s)
+        from picoml.frontends.torch import from_torch
+
+        module = _load_factory(s, weights)
+        return from_torch(module, torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=fn_safe(s))
+    p = Path(s)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not a model file")
+    suffix = p.suffix.lower()
+    if suffix in (".tflite", ""):
+        from picoml.frontends.tflite import read_tflite
+
+        return read_tflite(p)
+    if suffix == ".onnx":
+        from picoml.frontends.onnx import from_onnx
+
+        return from_onnx(p)
+    if suffix in (".pt", ".pth", ".pt2"):
+        if example_input is None:
+            raise InputError(f"{p}: tracing a PyTorch model needs example data (--calibration)")
+        if suffix == ".pt2":
+            torch = _need_torch(str(p))
+            from picoml.frontends.torch import from_torch
+
+            try:
+                ep = torch.export.load(str(p))
+            except Exception as e:
+                raise ModelFormatError(
+                    f"{p}: not a torch.export program (torch.export.save) ({type(e).__name__})"
+                ) from None
+            return from_torch(ep.module(), torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=p.stem)
+        return _torchscript_via_onnx(p, np.asarray(example_input[:1], np.float32))
+    raise ModelFormatError(
+        f"{p}: unknown model format {suffix!r} (picoml reads .tflite, .onnx, TorchScript .pt, torch.export .pt2, "
+        "or a Python module:factory spec)"
+    )
+
+
+def fn_safe(spec: str) -> str:
+    """A graph name from a ``pkg.module:factory`` spec."""
+    return re.sub(r"\W+", "_", spec.split(":")[-1])
