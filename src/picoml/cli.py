@@ -344,11 +344,23 @@ def cmd_compile(args: argparse.Namespace) -> int:
     model_file = Path(args.model).resolve()
     if out.exists() and any(p.resolve() == model_file for p in out.glob("*")):
         raise InputError(f"{out}: holds the input model; choose another output directory")
-    files = write_c(g, out, name=args.name)
+    if args.format == "arduino":
+        from picoml.export.firmware import write_arduino
+
+        files = write_arduino(g, out, name=args.name)
+        what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
+    elif args.format == "cmake":
+        from picoml.export.firmware import write_cmake
+
+        files = write_cmake(g, out, name=args.name)
+        what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
+    else:
+        files = write_c(g, out, name=args.name)
+        what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
     from picoml.plan import plan_memory
 
     plan = plan_memory(g)
-    print(f"wrote {len(files)} files to {out}: {args.name}.h, {args.name}.c and {len(files) - 2} runtime files")
+    print(f"wrote {len(files)} files to {out}: {what}")
     print(f"arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound:,} B)")
     return 0
 
@@ -496,6 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output directory (created)")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
     s.add_argument("--name", default="model", help="C identifier prefixing every symbol (default: model)")
+    s.add_argument(
+        "--format",
+        default="c",
+        choices=("c", "arduino", "cmake"),
+        help="plain C files, an Arduino library, or a CMake project",
+    )
     s.set_defaults(func=cmd_compile)
 
     s = sub.add_parser("verify", help="compile, run on an emulated core (or the host), compare, measure")

@@ -3,7 +3,8 @@
 Counting is per basic block: the first time a block runs, capstone decodes its bytes once
 and the instruction count is cached; each execution then adds the cached count. IT-block
 instructions whose condition fails are decoded and counted like the core issues them.
-A write to PM_MMIO_LAYER splits the count per layer; a write to PM_MMIO_DONE ends a run.
+A write to PM_MMIO_LAYER splits the count per layer; a write to PM_MMIO_DONE ends a run;
+bytes written to PM_MMIO_PUTC are collected as the program's text output (``run_program``).
 Peak stack is measured by painting the stack before a run and finding the deepest
 overwritten word afterwards.
 """
@@ -20,7 +21,7 @@ from picoml.errors import PicomlError
 FLASH_BASE, FLASH_SIZE = 0x00000000, 16 << 20
 RAM_BASE, RAM_SIZE = 0x20000000, 8 << 20
 MMIO_BASE, MMIO_SIZE = 0x4F000000, 0x1000
-MMIO_LAYER, MMIO_DONE = MMIO_BASE, MMIO_BASE + 4
+MMIO_LAYER, MMIO_DONE, MMIO_PUTC = MMIO_BASE, MMIO_BASE + 4, MMIO_BASE + 8
 STACK_TOP = RAM_BASE + RAM_SIZE
 STACK_PAINT = 256 * 1024  # bytes below STACK_TOP painted to measure peak stack
 PAINT = 0xA5
@@ -39,7 +40,9 @@ class RunResult:
 class Emulator:
     """One loaded ELF; ``run(x)`` performs one inference."""
 
-    def __init__(self, elf_path: Path, arch: str, cpu: str, input_size: int, output_size: int) -> None:
+    def __init__(
+        self, elf_path: Path, arch: str, cpu: str, input_size: int = 0, output_size: int = 0, io: bool = True
+    ) -> None:
         import capstone
         import unicorn as uc
         from elftools.elf.elffile import ELFFile
@@ -81,11 +84,12 @@ class Emulator:
                 self.mu.mem_write(seg["p_vaddr"], data)
             symtab = elf.get_section_by_name(".symtab")
             self.symbols = {s.name: s["st_value"] for s in symtab.iter_symbols()} if symtab else {}
-        for sym in ("pm_input", "pm_output", "pm_start"):
+        for sym in ("pm_input", "pm_output", "pm_start") if io else ("pm_start",):
             if sym not in self.symbols:
                 raise PicomlError(f"{elf_path}: harness symbol {sym} missing")
-        self.input_addr = self.symbols["pm_input"]
-        self.output_addr = self.symbols["pm_output"]
+        self.input_addr = self.symbols.get("pm_input", 0)
+        self.output_addr = self.symbols.get("pm_output", 0)
+        self.text = bytearray()
         self.input_size, self.output_size = input_size, output_size
         self.block_insns: dict[int, int] = {}
         self.count = 0
@@ -109,16 +113,18 @@ class Emulator:
         elif address == MMIO_DONE:
             self.status = value
             mu.emu_stop()
+        elif address == MMIO_PUTC:
+            self.text.append(value & 0xFF)
 
     # ------------------------------------------------------------------ run
-    def run(self, x: np.ndarray, count: bool = True) -> RunResult:
+    def run_program(self) -> tuple[int, str]:
+        """Run a program that takes no model input (e.g. an exported example): (status, text it printed)."""
+        self.text = bytearray()
+        self._start()
+        return int(self.status), self.text.decode("utf-8", "replace")
+
+    def _start(self) -> None:
         uc = self.uc_mod
-        if count and self._block_hook is None:
-            self._block_hook = self.mu.hook_add(uc.UC_HOOK_BLOCK, self._on_block)
-        elif not count and self._block_hook is not None:
-            self.mu.hook_del(self._block_hook)
-            self._block_hook = None
-        self.mu.mem_write(self.input_addr, np.ascontiguousarray(x, np.int8).tobytes())
         self.mu.mem_write(STACK_TOP - STACK_PAINT, bytes([PAINT]) * STACK_PAINT)
         self.mu.reg_write(self.sp_reg, STACK_TOP)
         self.count, self.marks, self.status = 0, [], None
@@ -132,6 +138,16 @@ class Emulator:
             raise PicomlError(f"emulated program crashed at pc=0x{pc:08x}: {e}") from None
         if self.status is None:
             raise PicomlError("emulated program did not finish (no completion write)")
+
+    def run(self, x: np.ndarray, count: bool = True) -> RunResult:
+        uc = self.uc_mod
+        if count and self._block_hook is None:
+            self._block_hook = self.mu.hook_add(uc.UC_HOOK_BLOCK, self._on_block)
+        elif not count and self._block_hook is not None:
+            self.mu.hook_del(self._block_hook)
+            self._block_hook = None
+        self.mu.mem_write(self.input_addr, np.ascontiguousarray(x, np.int8).tobytes())
+        self._start()
         out = np.frombuffer(bytes(self.mu.mem_read(self.output_addr, self.output_size)), np.int8).copy()
         stack = bytes(self.mu.mem_read(STACK_TOP - STACK_PAINT, STACK_PAINT))
         used = next((STACK_PAINT - i for i, b in enumerate(stack) if b != PAINT), 0)
