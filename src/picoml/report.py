@@ -1,0 +1,256 @@
+"""The report a person wants to look at: one HTML page with PNG plots and the JSON behind it.
+
+``write_report(out_dir, data)`` writes ``report.json`` (exactly ``data``), three plots and
+``index.html`` that shows them with the tables. ``data`` is plain JSON-able::
+
+    {"title": str, "task": str, "metric": "accuracy" | "mse" | ...,
+     "steps":  [{"step", "value", "params", "macs", "weight_bytes", "arena_bytes",
+                 "instructions": {target: n} | None, "note"}],
+     "targets": {target: verify report dict (picoml.targets.verify.VerifyReport.as_dict())},
+     "boards":  [{"board", "ram_kb", "flash_kb", "fits", "message", "latency_ms"}],
+     "memory":  {"ops": [label], "live_bytes": [n], "arena_bytes", "lower_bound",
+                 "buffers": [{"name", "offset", "size", "first", "last"}]}}
+
+Plots (matplotlib, Agg; imported lazily so the core install does not need it):
+``accuracy_vs_flash.png`` (one point per pipeline step), ``memory_timeline.png`` (the arena:
+every buffer a rectangle from its first to its last op at its planned offset, and the live
+bytes per op), ``layer_instructions.png`` (instructions per layer on each emulated core).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from picoml.errors import PicomlError
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise PicomlError("the report's plots need matplotlib: pip install 'picoml[demo]'") from None
+    plt.rcParams.update({"font.size": 10, "axes.grid": True, "grid.alpha": 0.3, "figure.dpi": 110})
+    return plt
+
+
+def plot_accuracy_vs_flash(steps: list[dict], metric: str, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    xs = [s["weight_bytes"] / 1024 for s in steps]
+    ys = [100 * s["value"] if metric == "accuracy" else s["value"] for s in steps]
+    ax.plot(xs, ys, "-", color="#999999", zorder=1)
+    ax.scatter(xs, ys, s=60, c=range(len(steps)), cmap="viridis", zorder=2)
+    for x, y, s in zip(xs, ys, steps, strict=True):
+        ax.annotate(s["step"], (x, y), textcoords="offset points", xytext=(6, 6), fontsize=9)
+    ax.set_xlabel("weights in flash (KB)")
+    ax.set_ylabel("test accuracy (%)" if metric == "accuracy" else f"test {metric}")
+    ax.set_title("Each pipeline step: quality vs weight flash")
+    ax.set_xlim(left=0, right=max(xs) * 1.25 if xs else 1)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_memory_timeline(memory: dict, path: Path) -> None:
+    plt = _plt()
+    ops = memory["ops"]
+    fig, (ax, ax2) = plt.subplots(
+        2, 1, figsize=(max(6.4, 0.45 * len(ops) + 2), 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    cmap = plt.get_cmap("tab20")
+    for i, b in enumerate(memory["buffers"]):
+        ax.add_patch(
+            plt.Rectangle(
+                (b["first"] - 0.4, b["offset"]),
+                b["last"] - b["first"] + 0.8,
+                b["size"],
+                facecolor=cmap(i % 20),
+                edgecolor="black",
+                linewidth=0.5,
+                alpha=0.85,
+            )
+        )
+        if b["size"] >= memory["arena_bytes"] * 0.08:
+            ax.text(
+                (b["first"] + b["last"]) / 2,
+                b["offset"] + b["size"] / 2,
+                b["name"][:18],
+                ha="center",
+                va="center",
+                fontsize=7,
+            )
+    ax.axhline(memory["arena_bytes"], color="red", linestyle="--", linewidth=1)
+    ax.text(
+        len(ops) - 0.5,
+        memory["arena_bytes"],
+        f" arena {memory['arena_bytes']:,} B",
+        color="red",
+        va="bottom",
+        ha="right",
+        fontsize=8,
+    )
+    ax.set_xlim(-0.6, len(ops) - 0.4)
+    ax.set_ylim(0, memory["arena_bytes"] * 1.12 + 1)
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title(
+        f"Static arena plan: {memory['arena_bytes']:,} B (op-at-a-time lower bound {memory['lower_bound']:,} B)"
+    )
+    ax2.bar(range(len(ops)), memory["live_bytes"], color="#4477aa")
+    ax2.set_ylabel("live bytes")
+    ax2.set_xticks(range(len(ops)))
+    ax2.set_xticklabels([o[:22] for o in ops], rotation=60, ha="right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_layer_instructions(targets: dict, path: Path) -> None:
+    plt = _plt()
+    names = [t for t, r in targets.items() if r.get("layer_instructions")]
+    if not names:
+        raise PicomlError("no per-layer instruction counts to plot (verify on an emulated core first)")
+    layers = targets[names[0]]["layer_instructions"]
+    labels = [f"{i} {lay['op']}" for i, lay in enumerate(layers)]
+    fig, ax = plt.subplots(figsize=(6.8, max(3.0, 0.32 * len(labels) * len(names) + 1.2)))
+    h = 0.8 / len(names)
+    for k, t in enumerate(names):
+        vals = [lay["instructions"] / 1000 for lay in targets[t]["layer_instructions"]]
+        ax.barh([i + k * h for i in range(len(vals))], vals, height=h, label=t)
+    ax.set_yticks([i + h * (len(names) - 1) / 2 for i in range(len(labels))])
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("thousand instructions per inference")
+    ax.set_title("Where the instructions go, per layer")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v, kind: str = "int") -> str:
+    if v is None:
+        return "–"
+    if kind == "metric":
+        return f"{100 * v:.2f} %" if isinstance(v, float) and v <= 1.0 else f"{v:.4g}"
+    return f"{v:,}"
+
+
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;padding:0 1em}h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:4px 9px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}
+.ok{color:#0a7a2f;font-weight:600}.no{color:#b00020;font-weight:600}p.note{color:#555}"""
+
+
+def write_report(out_dir: str | Path, data: dict) -> Path:
+    """Write report.json, the plots and index.html into out_dir; returns the HTML path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    metric = data.get("metric", "accuracy")
+    imgs = []
+    if data.get("steps"):
+        plot_accuracy_vs_flash(data["steps"], metric, out / "accuracy_vs_flash.png")
+        imgs.append(("accuracy_vs_flash.png", "Quality vs weight flash for every pipeline step"))
+    if data.get("memory"):
+        plot_memory_timeline(data["memory"], out / "memory_timeline.png")
+        imgs.append(("memory_timeline.png", "The static arena: every activation buffer over its lifetime"))
+    if data.get("targets") and any(r.get("layer_instructions") for r in data["targets"].values()):
+        plot_layer_instructions(data["targets"], out / "layer_instructions.png")
+        imgs.append(("layer_instructions.png", "Instructions per layer on the emulated cores"))
+
+    parts = [f"<h1>{html.escape(data.get('title', 'picoml report'))}</h1>"]
+    if data.get("summary"):
+        parts.append(f"<p>{html.escape(data['summary'])}</p>")
+    if data.get("steps"):
+        targets = sorted({t for s in data["steps"] for t in (s.get("instructions") or {})})
+        rows = []
+        for s in data["steps"]:
+            ins = s.get("instructions") or {}
+            rows.append(
+                [
+                    s["step"],
+                    _fmt(s["value"], "metric"),
+                    _fmt(s.get("params")),
+                    _fmt(s.get("macs")),
+                    _fmt(s.get("weight_bytes")),
+                    _fmt(s.get("arena_bytes")),
+                ]
+                + [_fmt(ins.get(t)) for t in targets]
+                + [s.get("note", "")]
+            )
+        header = ["step", metric, "parameters", "MACs", "weight bytes", "arena bytes"]
+        header += [f"{t} instructions" for t in targets] + ["note"]
+        parts += ["<h2>Pipeline</h2>", _table(rows, header)]
+    if data.get("targets"):
+        rows = []
+        for t, r in data["targets"].items():
+            rows.append(
+                [
+                    t,
+                    "yes" if r.get("bit_exact") else "NO",
+                    _fmt(r.get("inputs")),
+                    _fmt(r.get("instructions")),
+                    f"{r['instructions_per_mac']:.2f}" if r.get("instructions_per_mac") else "–",
+                    _fmt(r.get("flash_code_bytes")),
+                    _fmt(r.get("flash_weights_bytes")),
+                    _fmt(r.get("ram_bytes")),
+                    _fmt(r.get("stack_bytes")),
+                ]
+            )
+        parts += [
+            "<h2>Verified on emulated cores</h2>",
+            _table(
+                rows,
+                [
+                    "target",
+                    "bit-exact",
+                    "inputs",
+                    "instructions",
+                    "instr/MAC",
+                    "code bytes",
+                    "weight bytes",
+                    "RAM bytes",
+                    "stack bytes",
+                ],
+            ),
+        ]
+    if data.get("boards"):
+        rows = [
+            [
+                b["board"],
+                f"{b['ram_kb']:g}",
+                f"{b['flash_kb']:g}",
+                "fits" if b["fits"] else "does not fit",
+                f"≥ {b['latency_ms']:.2f}" if b.get("latency_ms") is not None else "–",
+                b.get("message", ""),
+            ]
+            for b in data["boards"]
+        ]
+        parts += [
+            "<h2>Boards</h2>",
+            _table(rows, ["board", "RAM KB", "flash KB", "fit", "latency ms", "detail"]),
+            '<p class="note">Latency is instructions ÷ clock: a lower bound (no wait states or stalls).</p>',
+        ]
+    for src, cap in imgs:
+        parts.append(f"<h2>{html.escape(cap)}</h2><img src='{src}' alt='{html.escape(cap)}'>")
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(data.get('title', 'picoml report'))}</title><style>{CSS}</style></head><body>"
+        + "\n".join(parts)
+        + "<p class='note'>Data: <a href='report.json'>report.json</a>. Generated by picoml.</p></body></html>\n"
+    )
+    page_path = out / "index.html"
+    page_path.write_text(page)
+    return page_path
