@@ -92,5 +92,12 @@ def struct_init(ctype: str, name: str, fields: dict[str, object], static: bool =
     return f"{'static ' if static else ''}const {ctype} {name} = {{\n" + "\n".join(parts) + "\n};\n"
 
 
+def struct_array(ctype: str, name: str, rows: list[dict[str, int]], static: bool = True) -> str:
+    """``static const T name[N] = {{.a = 1, ...}, ...};`` one row per line (byte-identical output)."""
+    items = ["{" + ", ".join(f".{k} = {c_int(v)}" for k, v in r.items()) + "}" for r in rows]
+    body = ",\n  ".join(items) if items else "{0}"
+    return f"{'static ' if static else ''}const {ctype} {name}[{max(len(items), 1)}] = {{\n  {body}\n}};\n"
+
+
 def comment(text: str) -> str:
     return "/* " + text.replace("*/", "* /") + " */"

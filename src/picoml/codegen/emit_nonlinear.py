@@ -11,6 +11,8 @@ whenever one of those kernels is used.
 
 from __future__ import annotations
 
+import numpy as np
+
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
 from picoml.reference import KERNELS
@@ -25,6 +27,11 @@ NONLINEAR_FILES: dict[str, tuple[str, ...]] = {
     "TANH": ("pm_tanh_s8",),
     "MEAN": ("pm_mean_s8",),
 }
+
+# elementwise ops that MCU targets compute through a 256-entry table (pm_lut_s8); portable C
+# keeps the gemmlowp kernels
+LUT_OPS = ("LOGISTIC", "TANH")
+LUT_FILE = "pm_lut_s8"
 
 # header-only runtime file and the kernels that include it
 FIXEDPOINT_HEADER = "pm_fixedpoint_math.h"
@@ -62,6 +69,12 @@ def _emit_logistic_tanh(c, op: Op, i: int, ctype: str, fn: str) -> None:
     p = KERNELS[op.type].prepare(op)
     _quantized(op, p)
     x, y = op.inputs[0], op.outputs[0]
+    if getattr(c, "isa", "portable") != "portable":
+        # the reference kernel on every int8 code: exact by construction, 256 bytes of flash
+        table = KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]).astype(np.int8)
+        lut = c.const_array(f"l{i}_lut", table)
+        c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+        return
     fields = {
         "input_zp": p.input_zp,
         "input_multiplier": _int32(op, "multiplier", p.input_multiplier),
@@ -144,6 +157,8 @@ NONLINEAR_EMITTERS = {
 __all__ = [
     "FIXEDPOINT_HEADER",
     "FIXEDPOINT_USERS",
+    "LUT_FILE",
+    "LUT_OPS",
     "NONLINEAR_EMITTERS",
     "NONLINEAR_FILES",
     "emit_logistic",

@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import cemit
-from picoml.codegen.emit_nonlinear import FIXEDPOINT_HEADER, FIXEDPOINT_USERS, NONLINEAR_EMITTERS, NONLINEAR_FILES
+from picoml.codegen.emit_nonlinear import (
+    FIXEDPOINT_HEADER,
+    FIXEDPOINT_USERS,
+    LUT_FILE,
+    LUT_OPS,
+    NONLINEAR_EMITTERS,
+    NONLINEAR_FILES,
+)
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.plan import MemoryPlan, plan_memory
@@ -31,6 +38,25 @@ from picoml.reference import KERNELS
 from picoml.reference.common import window_geometry
 
 RUNTIME = "picoml.codegen.runtime"
+
+# Kernel variants per instruction set. The portable C runs everywhere (and picks the Armv7E-M
+# DSP instructions by itself where the compiler reports them); "armv6m" also changes weight
+# layouts (offset-binary GEMM blocks), so its output is for that build only.
+ISAS = ("portable", "armv6m", "armv7em")
+
+
+def kernel_isa(target: str | None) -> str:
+    """The kernel variant set for a target name (a core or board of ``picoml targets``), or for
+    an ISA name from ISAS; None means portable C."""
+    if target is None or target in ISAS:
+        return target or "portable"
+    from picoml.targets.catalog import get_target
+
+    t = get_target(target)
+    if t.name == "cortex-m0plus":
+        return "armv6m"
+    return "armv7em" if t.dsp else "portable"
+
 
 # op type -> runtime files (besides pm_common.h) its kernel needs
 KERNEL_FILES: dict[str, tuple[str, ...]] = {
@@ -60,6 +86,8 @@ class _Ctx:
     graph: Graph
     name: str
     plan: MemoryPlan
+    isa: str = "portable"
+    im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -77,6 +105,13 @@ class _Ctx:
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
+    def requant(self, sym: str, multiplier, shift, n: int) -> str:
+        name = f"{self.name}_{sym}"
+        rows = requant_rows(multiplier, shift, n)
+        self.decls.append(cemit.struct_array("pm_requant", name, rows))
+        self.weight_bytes += 12 * len(rows)
+        return name
+
     def struct(self, ctype: str, sym: str, fields: dict) -> str:
         name = f"{self.name}_{sym}"
         self.decls.append(cemit.struct_init(ctype, name, fields))
@@ -88,7 +123,8 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
     return {"n": s[0], "h": s[1], "w": s[2], "c": s[3]}
 
 
-IM2COL_MAX = 1024  # PM_CONV_IM2COL_MAX in pm_conv2d_s8.c
+OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
+IM2COL_MAX = 4096  # largest PM_CONV_IM2COL_MAX (stack bytes) the generator configures
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -109,8 +145,31 @@ def pack_pairs(w: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks).astype(w.dtype)
 
 
+def pack_offset_binary(w: np.ndarray) -> np.ndarray:
+    """Weights [out, k] in the offset-binary layout of pm_dot_s8.h (Armv6-M): blocks of 8
+    output channels, each storing, for every input j, w[c][j] + 128 as uint8 for its channels
+    (a last block of r < 8 channels stores r per input). Same size as the input."""
+    w = np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)
+    blocks = [(w[c : c + OB_BLOCK].T + 128).reshape(-1) for c in range(0, w.shape[0], OB_BLOCK)]
+    return np.concatenate(blocks).astype(np.uint8) if blocks else np.zeros(0, np.uint8)
+
+
+def requant_rows(multiplier, shift, n: int) -> list[dict[str, int]]:
+    """pm_requant records (pm_common.h) from the reference kernel's multiplier and shift: left
+    shift + 1, and the final right shift e as e + 1 with its rounding term 2^e. A shift below -30
+    becomes -30, exact because |acc| < 2^29 rounds to 0 either way."""
+    m = np.broadcast_to(np.asarray(multiplier), (n,))
+    sh = np.broadcast_to(np.asarray(shift), (n,))
+    rows = []
+    for mi, si in zip(m.tolist(), sh.tolist(), strict=True):
+        e = min(max(-int(si), 0), 30)
+        rows.append({"multiplier": int(mi), "round": 1 << e, "left": max(int(si), 0) + 1, "right": e + 1})
+    return rows
+
+
 def conv_uses_gemm(x_shape: tuple[int, ...], filter_shape: tuple[int, ...]) -> bool:
-    """Mirror of the dispatch in pm_conv2d_s8(): ungrouped and a window that fits im2col."""
+    """Mirror of the dispatch in pm_conv2d_s8(): ungrouped and a window that fits im2col
+    (PM_CONV_IM2COL_MAX is then configured to cover it)."""
     oc, kh, kw, ic = filter_shape
     return ic == x_shape[3] and 2 * kh * kw * ic <= IM2COL_MAX
 
@@ -125,13 +184,8 @@ def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np
     return wrap_int32(bias.astype(np.int64) - zp * sums).astype(np.int32)
 
 
-def requant_shifts(shift, n: int) -> np.ndarray:
-    """Shifts for pm_requant_s8: -31 becomes -30, exact because |acc| < 2^29 rounds to 0 either way."""
-    return np.maximum(np.broadcast_to(np.asarray(shift), (n,)), -30).astype(np.int32)
-
-
 def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.ndarray, depthwise: bool) -> None:
-    """pm_requant_s8's short form is exact for |acc << left| < 2^29; prove it for this layer.
+    """pm_requant_s8 is exact for |acc << left| < 2^29; prove it for this layer.
 
     |acc| <= |bias_fold| + 128 * sum|w| per output channel (inputs are int8, padded taps read the
     zero point, also int8)."""
@@ -143,6 +197,11 @@ def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.
             f"{op.label}: accumulator range {int(bound.max())} exceeds 2^29; the C kernels cannot "
             f"guarantee TFLite's rounding for it"
         )
+
+
+def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
+    """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
+    return pack_offset_binary(w) if c.isa == "armv6m" else pack_pairs(w)
 
 
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
@@ -169,18 +228,20 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     }
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
-    w = c.const_array(f"l{i}_filter", pack_pairs(p.filter) if packed else p.filter)
+    if packed:
+        c.im2col_bytes = max(c.im2col_bytes, 2 * int(np.prod(p.filter.shape[1:])))
+    w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
+    if packed and c.isa == "armv6m":
+        w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
-    m = c.const_array(f"l{i}_mult", p.multiplier.astype(np.int32))
-    s = c.const_array(f"l{i}_shift", requant_shifts(p.shift, p.multiplier.size))
-    q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
+    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, p.multiplier.size)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
     fn = "pm_depthwise_conv2d_s8" if depthwise else "pm_conv2d_s8"
-    c.body.append(f"status |= {fn}(&{prm}, &{q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});")
+    c.body.append(f"status |= {fn}(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});")
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
@@ -196,14 +257,14 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
         "act_max": int(p.act_max),
     }
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
-    w = c.const_array(f"l{i}_weights", pack_pairs(p.weights))
+    w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
+    if c.isa == "armv6m":
+        w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)
-    m = c.const_array(f"l{i}_mult", np.broadcast_to(p.multiplier, (units,)).astype(np.int32))
-    s = c.const_array(f"l{i}_shift", requant_shifts(p.shift, units))
-    q = c.struct("pm_per_channel_quant", f"l{i}_quant", {"multiplier": m, "shift": s})
-    c.body.append(f"status |= pm_fully_connected_s8(&{prm}, &{q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
+    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units)
+    c.body.append(f"status |= pm_fully_connected_s8(&{prm}, {q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
 
 
 def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
@@ -398,11 +459,17 @@ def _runtime_text(fname: str) -> str:
     return resources.files(RUNTIME).joinpath(fname).read_text()
 
 
-def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
-    """All files of the C library for ``g`` as {filename: text}. Deterministic."""
+def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict[str, str]:
+    """All files of the C library for ``g`` as {filename: text}. Deterministic.
+
+    ``target`` (a core or board name, or an ISA of ``ISAS``) selects kernel variants and weight
+    layouts tuned for that core; None gives portable C (bit-exact everywhere, and it uses the
+    Armv7E-M DSP instructions on its own where available). Output for a target is only
+    meant for builds for that target's ISA (``pm_config.h`` says which)."""
     from picoml import __version__
 
     cemit.check_identifier(name)
+    isa = kernel_isa(target)
     g.validate()
     for t in g.inputs + g.outputs:
         if t.dtype != "int8":
@@ -413,11 +480,12 @@ def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
     if bad:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
     plan = plan_memory(g)
-    c = _Ctx(g, name, plan)
+    c = _Ctx(g, name, plan, isa)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
-        c.files.update(KERNEL_FILES[op.type])
+        lut = isa != "portable" and op.type in LUT_OPS
+        c.files.update((LUT_FILE,) if lut else KERNEL_FILES[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"[:110]))
         EMITTERS[op.type](c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")
@@ -489,20 +557,46 @@ def generate_c(g: Graph, name: str = "model") -> dict[str, str]:
             "",
         ]
     )
-    out = {f"{name}.h": header, f"{name}.c": source, "pm_common.h": _runtime_text("pm_common.h")}
+    config = "\n".join(
+        [
+            banner.rstrip(),
+            f"/* Kernel variants and weight layouts of this library: generated for {isa}. */",
+            "#ifndef PM_CONFIG_H",
+            "#define PM_CONFIG_H",
+            "",
+            "/* 1: GEMM weights are offset-binary blocks of 4 channels (pm_dot_s8.h); 0: packed pairs */",
+            f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa == 'armv6m')}",
+            "/* 1: hand-written inline-assembly inner loops for this ISA (they use up to 14 core",
+            " * registers: build with the frame pointer omitted, as GCC does from -O1 and picoml's",
+            " * zig/clang builds do with -fomit-frame-pointer); 0: plain C only */",
+            f"#define PM_USE_ASM {int(isa != 'portable')}",
+            "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
+            f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
+            "",
+            "#endif /* PM_CONFIG_H */",
+            "",
+        ]
+    )
+    out = {
+        f"{name}.h": header,
+        f"{name}.c": source,
+        "pm_common.h": _runtime_text("pm_common.h"),
+        "pm_config.h": config,
+    }
     for f in files:
         out[f"{f}.h"] = _runtime_text(f"{f}.h")
         out[f"{f}.c"] = _runtime_text(f"{f}.c")
     if c.files & DOT_USERS:
         out["pm_dot_s8.h"] = _runtime_text("pm_dot_s8.h")
+        out["pm_dot_s8.c"] = _runtime_text("pm_dot_s8.c")  # Armv6-M assembly; empty elsewhere
     if c.files & FIXEDPOINT_USERS:
         out[FIXEDPOINT_HEADER] = _runtime_text(FIXEDPOINT_HEADER)
     return out
 
 
-def write_c(g: Graph, out_dir: str | Path, name: str = "model") -> dict[str, str]:
+def write_c(g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None) -> dict[str, str]:
     """Generate and write the library into out_dir (created; only our files are replaced)."""
-    files = generate_c(g, name)
+    files = generate_c(g, name, target)
     d = Path(out_dir)
     if d.exists() and not d.is_dir():
         raise PicomlError(f"{d}: exists and is not a directory")

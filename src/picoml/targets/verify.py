@@ -141,7 +141,7 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        write_c(g, src, name="model")
+        write_c(g, src, name="model", target=target.name)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
         macs = sum(op_macs(op) for op in g.ops)

@@ -22,11 +22,14 @@ typedef struct {
   int32_t c;
 } pm_dims;
 
-/* Requantization of one output channel set: Q31 multipliers and shifts, one per channel. */
+/* Requantization of one output channel, precomputed by the code generator from the reference
+ * kernel's multiplier and shift (see pm_requant_s8). */
 typedef struct {
-  const int32_t *multiplier; /* Q31, in [2^30, 2^31) or 0 */
-  const int32_t *shift;      /* > 0 left, < 0 right */
-} pm_per_channel_quant;
+  int32_t multiplier; /* Q31, in [2^30, 2^31) or 0 */
+  int32_t round;      /* 2^e, e = right shift of the output (max(-shift, 0), at most 30) */
+  int16_t left;       /* max(shift, 0) + 1 */
+  int16_t right;      /* e + 1 */
+} pm_requant;
 
 static inline int32_t pm_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t pm_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
@@ -63,21 +66,44 @@ static inline int32_t pm_multiply_by_quantized_multiplier(int32_t x, int32_t mul
   return pm_rounding_divide_by_pot(pm_saturating_rounding_doubling_high_mul(xl, multiplier), right);
 }
 
-/* Accumulator -> int8 output: MultiplyByQuantizedMultiplier, + output_zp, clamp.
- * Same result as pm_multiply_by_quantized_multiplier for |acc << left| < 2^29 (the code
- * generator proves that bound for every layer from its weights and bias). Then:
- * - SaturatingRoundingDoublingHighMul(a, m) is (a*m + 2^30) >> 31 (m >= 0 never saturates);
- * - RoundingDivideByPOT(v, e) is (2v + 2^e - [v < 0]) >> (e + 1) for every e >= 0: for e >= 1
- *   it equals gemmlowp's (v + 2^(e-1) - [v < 0]) >> e because the doubled numerator is even,
- *   and for e = 0 it returns v. No branch, no int32 overflow (|v| < 2^29).
- * Precondition: shift >= -30 (a shift of -31 gives 0 either way under the bound, so the
- * generator writes -30 for it; e + 1 <= 31 keeps the shift defined). */
-static inline int8_t pm_requant_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
-                                   int32_t act_min, int32_t act_max) {
-  const int32_t left = shift > 0 ? shift : 0;
-  const int32_t e = left - shift; /* right shift, >= 0 */
-  const int32_t v = (int32_t)(((int64_t)(int32_t)((uint32_t)acc << left) * multiplier + ((int64_t)1 << 30)) >> 31);
-  const int32_t r = (int32_t)((uint32_t)v * 2u + (1u << e) + (uint32_t)(v >> 31)) >> (e + 1);
+/* v = SaturatingRoundingDoublingHighMul(acc << (left - 1), multiplier) = (a2 * m + 2^31) >> 32
+ * with a2 = acc << left, for |a2| < 2^30 (the code generator proves |acc << (left - 1)| < 2^29 for
+ * every layer from its weights and bias): then m >= 0 never saturates, and gemmlowp's nudge and
+ * truncating division by 2^31 equal a floor division of (a*m + 2^30) by 2^31 = (a2*m + 2^31) / 2^32.
+ * Armv7E-M: that is exactly SMMULR. Armv6-M has no 32x32->64 multiply (a 64-bit product is an
+ * __aeabi_lmul call): split a = ah*2^16 + al and m = mh*2^16 + ml (al, ml 16-bit) and combine three
+ * 32-bit products, exact for |a| < 2^29 (every partial sum stays below 2^31). */
+static inline int32_t pm_requant_high_mul(int32_t acc, const pm_requant *q) {
+  const int32_t a2 = (int32_t)((uint32_t)acc << q->left);
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && defined(__GNUC__)
+  int32_t v;
+  __asm__("smmulr %0, %1, %2" : "=r"(v) : "r"(a2), "r"(q->multiplier));
+  return v;
+#elif defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
+  /* a*m = ah*mh*2^32 + (ah*ml + al*mh)*2^16 + al*ml, a = a2 / 2 exactly; with al signed,
+   * |ah| <= 2^13, |ah*ml| < 2^29, |al*mh| <= 2^30, |al*ml| < 2^31, so
+   * floor((a*m + 2^30) / 2^31) = 2*ah*mh + ((ah*ml + al*mh + ((al*ml) >> 16) + 2^14) >> 15)
+   * (2^30 is a multiple of 2^16, so the low product's floor division is exact). */
+  const int32_t a = a2 >> 1;
+  const int32_t m = q->multiplier;
+  const int32_t al = (int32_t)(int16_t)(a & 0xffff), ah = (a - al) >> 16;
+  const int32_t ml = m & 0xffff, mh = m >> 16;
+  return 2 * ah * mh + ((ah * ml + al * mh + ((al * ml) >> 16) + (1 << 14)) >> 15);
+#else
+  return (int32_t)(((int64_t)a2 * q->multiplier + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* Accumulator -> int8 output: TFLite's MultiplyByQuantizedMultiplier (double rounding),
+ * + output_zp, clamp. After the high multiply, RoundingDivideByPOT(v, e) is
+ * (2v + 2^e - [v < 0]) >> (e + 1) for every e >= 0: for e >= 1 it equals gemmlowp's
+ * (v + 2^(e-1) - [v < 0]) >> e because the doubled numerator is even, and for e = 0 it returns
+ * v. Branch-free and without int32 overflow (|v| < 2^29). A shift of -31 gives 0 either way
+ * under the bound, so the generator writes e = 30 for it (e + 1 <= 31 keeps the shift defined). */
+static inline int8_t pm_requant_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                   int32_t act_max) {
+  const int32_t v = pm_requant_high_mul(acc, q);
+  const int32_t r = (int32_t)((uint32_t)v * 2u + (uint32_t)q->round + (uint32_t)(v >> 31)) >> q->right;
   return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
 }
 

@@ -13,31 +13,39 @@
 #define PM_CONV_IM2COL_MAX 1024 /* stack bytes for two im2col rows; larger windows loop directly */
 #endif
 
+#if PM_OFFSET_BINARY_WEIGHTS
+/* Two rows (o1 NULL: one row) against every output channel. */
+static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
+                         int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
+  const uint8_t *wb = (const uint8_t *)filter; /* offset-binary blocks, pm_dot_s8.h */
+  pm_row_ob_s8(r0, k, wb, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o0);
+  if (o1) pm_row_ob_s8(r1, k, wb, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o1);
+}
+#else
 /* Two rows r0, r1 of k values (r1 may equal r0 when o1 is NULL) against every output channel. */
-static void pm_conv_rows(const pm_conv_params *p, const pm_per_channel_quant *q, const int8_t *r0, const int8_t *r1,
+static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   int32_t oc;
   for (oc = 0; oc + 1 < out_c; oc += 2) {
     int32_t s[4];
-    const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[oc + 1];
-    const int32_t e0 = q->shift[oc], e1 = q->shift[oc + 1];
     s[0] = s[2] = bias[oc];
     s[1] = s[3] = bias[oc + 1];
     pm_dot_2x2_packed_s8(r0, r1, filter + oc * k, k, s); /* packed pair, see pm_dot_s8.h */
-    o0[oc] = pm_requant_s8(s[0], m0, e0, zp, lo, hi);
-    o0[oc + 1] = pm_requant_s8(s[1], m1, e1, zp, lo, hi);
+    o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
+    o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
     if (o1) {
-      o1[oc] = pm_requant_s8(s[2], m0, e0, zp, lo, hi);
-      o1[oc + 1] = pm_requant_s8(s[3], m1, e1, zp, lo, hi);
+      o1[oc] = pm_requant_s8(s[2], &q[oc], zp, lo, hi);
+      o1[oc + 1] = pm_requant_s8(s[3], &q[oc + 1], zp, lo, hi);
     }
   }
   if (oc < out_c) {
     const int8_t *f = filter + oc * k;
-    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, bias[oc]), q->multiplier[oc], q->shift[oc], zp, lo, hi);
-    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, bias[oc]), q->multiplier[oc], q->shift[oc], zp, lo, hi);
+    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, bias[oc]), &q[oc], zp, lo, hi);
+    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, bias[oc]), &q[oc], zp, lo, hi);
   }
 }
+#endif
 
 /* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp. */
 static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
@@ -61,7 +69,7 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
 }
 
 /* Direct loop nest: grouped convolutions and windows too large for the im2col buffer. */
-static void pm_conv2d_direct(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims,
+static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                              const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                              const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
@@ -91,14 +99,14 @@ static void pm_conv2d_direct(const pm_conv_params *p, const pm_per_channel_quant
               }
             }
           }
-          o[oc] = pm_requant_s8(acc, q->multiplier[oc], q->shift[oc], p->output_zp, p->act_min, p->act_max);
+          o[oc] = pm_requant_s8(acc, &q[oc], p->output_zp, p->act_min, p->act_max);
         }
       }
     }
   }
 }
 
-int pm_conv2d_s8(const pm_conv_params *p, const pm_per_channel_quant *q, const pm_dims *in_dims, const int8_t *in,
+int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
                  const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
                  int8_t *out) {
   const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;

@@ -23,7 +23,7 @@ typedef struct {
 /* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).
  * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL). */
-int pm_conv2d_s8(const pm_conv_params *params, const pm_per_channel_quant *quant, const pm_dims *in_dims,
+int pm_conv2d_s8(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
                  const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                  const pm_dims *out_dims, int8_t *out);
 

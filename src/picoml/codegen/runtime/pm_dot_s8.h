@@ -11,6 +11,7 @@
 #define PM_DOT_S8_H
 
 #include "pm_common.h"
+#include "pm_config.h" /* generated per model and target: kernel variants, weight layouts */
 
 /* The micro-kernels stay out of line: their loops then own the whole register file
  * (inlined into a caller with many live values they spill), and a call costs a few
@@ -62,7 +63,7 @@ PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int
 PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
   int32_t n = k >> 2;
-#if PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
   if (n > 0) {
     int32_t ya, yb, yae, ybe, x, xe;
     /* 22 instructions per 16 MACs: each weight word is widened once and used for both rows */
@@ -130,7 +131,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s0 = s[0], s1 = s[1];
   int32_t n = k >> 2;
-#if PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
   if (n > 0) {
     int32_t ya, yb, t, x, xe;
     __asm__ volatile(
@@ -175,6 +176,66 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   }
   s[0] = s0;
   s[1] = s1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Offset-binary weights (PM_OFFSET_BINARY_WEIGHTS, written by the code generator for
+ * Armv6-M): output channels go in blocks of 8, and for each input value j the block stores
+ * w[c][j] + 128 as uint8 for its 8 channels (a last block of r < 8 channels stores r values).
+ * Armv6-M's LDRSB has no immediate-offset form but LDRB has, so an unrolled loop loads each
+ * weight with one instruction; the activation is loaded once and multiplied into 8
+ * accumulators (LDRB, MULS, ADD per MAC; pm_dot_s8.c). The offset is removed exactly by the
+ * caller:  sum a[j] * w[j] = sum a[j] * (w[j] + 128) - 128 * sum a[j],
+ * and sum a[j] is computed once per input row for all output channels.
+ * Sums wrap like uint32; the true result is bounded, so the wrapped one is exact. */
+#define PM_OB_BLOCK 8
+
+#if PM_USE_ASM && PM_OFFSET_BINARY_WEIGHTS && defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#define PM_DOT_OB_ASM 1
+void pm_dot_1x8_ob_loop_s8(const int8_t *a, const uint8_t *wb, int32_t n4, int32_t *s);
+#else
+#define PM_DOT_OB_ASM 0
+#endif
+
+/* sum of k int8 values (for the offset-binary correction) */
+static inline int32_t pm_sum_s8(const int8_t *a, int32_t k) {
+  int32_t s = 0;
+  for (; k > 0; --k) s += *a++;
+  return s;
+}
+
+/* s[i] += a . w_i for the r <= 8 channels of one offset-binary block wb (portable C). */
+PM_KERNEL void pm_dot_1xr_ob_s8(const int8_t *a, const uint8_t *wb, int32_t k, int32_t r, int32_t *s) {
+  int32_t j, i;
+  for (j = 0; j < k; ++j) {
+    for (i = 0; i < r; ++i) s[i] = (int32_t)((uint32_t)s[i] + (uint32_t)(a[j] * wb[i]));
+    wb += r;
+  }
+}
+
+/* o[c] = requant(bias[c] + row . w_c) for all n channels of offset-binary weights wb. */
+PM_KERNEL void pm_row_ob_s8(const int8_t *row, int32_t k, const uint8_t *wb, const int32_t *bias,
+                            const pm_requant *q, int32_t n, int32_t zp, int32_t lo, int32_t hi, int8_t *o) {
+  const uint32_t corr = (uint32_t)(-128 * pm_sum_s8(row, k));
+  int32_t c, i, s[PM_OB_BLOCK];
+  for (c = 0; c < n; c += PM_OB_BLOCK) {
+    const int32_t r = n - c < PM_OB_BLOCK ? n - c : PM_OB_BLOCK;
+    PM_NO_UNROLL
+    for (i = 0; i < r; ++i) s[i] = (int32_t)((uint32_t)bias[c + i] + corr);
+#if PM_DOT_OB_ASM
+    if (r == PM_OB_BLOCK && k >= 4) {
+      const int32_t k4 = k & ~3;
+      pm_dot_1x8_ob_loop_s8(row, wb, k4 >> 2, s);
+      if (k > k4) pm_dot_1xr_ob_s8(row + k4, wb + PM_OB_BLOCK * k4, k - k4, PM_OB_BLOCK, s);
+    } else
+#endif
+    {
+      pm_dot_1xr_ob_s8(row, wb, k, r, s);
+    }
+    PM_NO_UNROLL
+    for (i = 0; i < r; ++i) o[c + i] = pm_requant_s8(s[i], &q[c + i], zp, lo, hi);
+    wb += r * k;
+  }
 }
 
 #endif /* PM_DOT_S8_H */

@@ -15,7 +15,7 @@ typedef struct {
 
 /* weights [units, depth] packed in unit pairs (pm_dot_s8.h); bias[u] holds -input_zp * sum(weights[u]) folded in.
  * quant has one entry per unit (per-tensor weights repeat the same value). */
-int pm_fully_connected_s8(const pm_fully_connected_params *params, const pm_per_channel_quant *quant,
+int pm_fully_connected_s8(const pm_fully_connected_params *params, const pm_requant *quant,
                           const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out);
 
 #endif /* PM_FULLY_CONNECTED_S8_H */

@@ -1,0 +1,81 @@
+/* Armv6-M (Cortex-M0/M0+) offset-binary GEMM loop, in assembly because the C compiler spills
+ * the accumulators of this loop to the stack (73 instructions per 16 MACs instead of 54).
+ *
+ * pm_dot_1x8_ob_loop_s8(a, wb, n4, s): s[i] += sum_{j < 4*n4} a[j] * wb[8j + i], i < 8, n4 > 0:
+ * one offset-binary block of 8 channels (pm_dot_s8.h). Registers: r0 = a, r1 = wb, r2 = the
+ * activation (LDRB + SXTB: Armv6-M's LDRSB has no immediate-offset form), r3 = product,
+ * accumulators r4-r7 (ADDS) and r8-r11 (ADD to a high register), r12 = end of a.
+ * Per 4 inputs x 8 channels: 4 x (2 + 8 x 3) + 4 = 108 instructions for 32 MACs. */
+#include "pm_dot_s8.h"
+
+#if PM_DOT_OB_ASM
+
+/* one weight of the block at byte offset `off` times r2 into accumulator `acc` */
+#define PM_OB_LO(off, acc) "ldrb r3, [r1, #" #off "]\n\tmuls r3, r2, r3\n\tadds " acc ", " acc ", r3\n\t"
+#define PM_OB_HI(off, acc) "ldrb r3, [r1, #" #off "]\n\tmuls r3, r2, r3\n\tadd " acc ", r3\n\t"
+/* input j of the group of 4 against the block's 8 weights at offsets 8j .. 8j + 7 */
+#define PM_OB_STEP(j, o0, o1, o2, o3, o4, o5, o6, o7)                                                        \
+  "ldrb r2, [r0, #" #j "]\n\tsxtb r2, r2\n\t" PM_OB_LO(o0, "r4") PM_OB_LO(o1, "r5") PM_OB_LO(o2, "r6")     \
+      PM_OB_LO(o3, "r7") PM_OB_HI(o4, "r8") PM_OB_HI(o5, "r9") PM_OB_HI(o6, "r10") PM_OB_HI(o7, "r11")
+
+__asm__(
+    "\t.section .text.pm_dot_1x8_ob_loop_s8,\"ax\",%progbits\n"
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.p2align 2\n"
+    "\t.global pm_dot_1x8_ob_loop_s8\n"
+    "\t.type pm_dot_1x8_ob_loop_s8, %function\n"
+    "\t.thumb_func\n"
+    "pm_dot_1x8_ob_loop_s8:\n\t"
+    "push {r4, r5, r6, r7, lr}\n\t"
+    "mov r4, r8\n\t"
+    "mov r5, r9\n\t"
+    "mov r6, r10\n\t"
+    "mov r7, r11\n\t"
+    "push {r3, r4, r5, r6, r7}\n\t" /* r8-r11 and s */
+    "lsls r2, r2, #2\n\t"
+    "adds r2, r0, r2\n\t"
+    "mov r12, r2\n\t"
+    "ldr r4, [r3, #16]\n\t"
+    "mov r8, r4\n\t"
+    "ldr r4, [r3, #20]\n\t"
+    "mov r9, r4\n\t"
+    "ldr r4, [r3, #24]\n\t"
+    "mov r10, r4\n\t"
+    "ldr r4, [r3, #28]\n\t"
+    "mov r11, r4\n\t"
+    "ldr r4, [r3, #0]\n\t"
+    "ldr r5, [r3, #4]\n\t"
+    "ldr r6, [r3, #8]\n\t"
+    "ldr r7, [r3, #12]\n"
+    "1:\n\t" PM_OB_STEP(0, 0, 1, 2, 3, 4, 5, 6, 7) PM_OB_STEP(1, 8, 9, 10, 11, 12, 13, 14, 15)
+        PM_OB_STEP(2, 16, 17, 18, 19, 20, 21, 22, 23) PM_OB_STEP(3, 24, 25, 26, 27, 28, 29, 30, 31)
+    "adds r0, #4\n\t"
+    "adds r1, #32\n\t"
+    "cmp r0, r12\n\t"
+    "bne 1b\n\t"
+    "pop {r3}\n\t"
+    "str r4, [r3, #0]\n\t"
+    "str r5, [r3, #4]\n\t"
+    "str r6, [r3, #8]\n\t"
+    "str r7, [r3, #12]\n\t"
+    "mov r4, r8\n\t"
+    "str r4, [r3, #16]\n\t"
+    "mov r4, r9\n\t"
+    "str r4, [r3, #20]\n\t"
+    "mov r4, r10\n\t"
+    "str r4, [r3, #24]\n\t"
+    "mov r4, r11\n\t"
+    "str r4, [r3, #28]\n\t"
+    "pop {r4, r5, r6, r7}\n\t"
+    "mov r8, r4\n\t"
+    "mov r9, r5\n\t"
+    "mov r10, r6\n\t"
+    "mov r11, r7\n\t"
+    "pop {r4, r5, r6, r7, pc}\n\t"
+    ".size pm_dot_1x8_ob_loop_s8, . - pm_dot_1x8_ob_loop_s8\n\t"
+    ".text\n");
+
+#else
+typedef int pm_dot_s8_unused; /* ISO C: a translation unit declares something */
+#endif

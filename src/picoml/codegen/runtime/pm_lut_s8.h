@@ -1,0 +1,13 @@
+/* Elementwise int8 -> int8 through a 256-entry table (LOGISTIC, TANH on MCU targets). The code
+ * generator fills the table by running the reference kernel on all 256 inputs, so the result
+ * is exact by construction and costs a load per element instead of gemmlowp's fixed-point
+ * exp (hundreds of instructions per element on Cortex-M0+). */
+#ifndef PM_LUT_S8_H
+#define PM_LUT_S8_H
+
+#include "pm_common.h"
+
+/* out[i] = table[in[i] + 128]; writing over the input in place is safe. */
+int pm_lut_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
+
+#endif /* PM_LUT_S8_H */

@@ -1,0 +1,234 @@
+"""Per-target kernel variants of the generated C, bit-exact with the reference interpreter.
+
+``generate_c(..., target=...)`` picks kernels and weight layouts per instruction set: the
+Armv6-M offset-binary GEMM blocks (with the assembly loop on Cortex-M0+), the Armv7E-M
+SMMULR requantization and 3x3 depthwise block, the 16-bit split multiply of Armv6-M, and
+256-entry tables for LOGISTIC/TANH. Every case runs on the host (ASan/UBSan; the Armv6-M
+layouts run there through their portable C twins) and on the emulated core that uses it.
+Shapes cover odd channel counts, k % 4 tails, blocks of 8 with remainders, border padding,
+stride 2, dilation, depth multipliers > 1 and per-channel scales with large and small shifts."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import picoml.codegen
+from picoml.codegen import generate as gen
+from picoml.codegen.generate import kernel_isa, pack_offset_binary, requant_rows
+from picoml.targets.verify import verify
+
+from oracles import qtensor, single_op_graph
+
+# (verify target, codegen target): the portable C, and each MCU variant on host and its core
+VARIANTS = [
+    ("host", None),
+    ("host", "armv6m"),
+    ("cortex-m0plus", "cortex-m0plus"),
+    ("cortex-m4", "cortex-m4"),
+]
+
+
+def run(g, target, codegen_target, monkeypatch, n=6, seed=0):
+    monkeypatch.setattr(picoml.codegen, "write_c", functools.partial(gen.write_c, target=codegen_target))
+    xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
+    xs[0] = -128  # extremes: the accumulator bound and the offset-binary correction at their largest
+    xs[1] = 127
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1)
+    assert rep.bit_exact, f"{target}/{codegen_target}: {rep.mismatches} mismatches; {rep.first_mismatch}"
+    return rep
+
+
+def _weights(rng, shape, axis_n, big_shift=False):
+    """Per-channel int8 weights whose scales give multipliers with varied shifts: with big_shift
+    some channels rescale by ~2^-20 (right shift 20+) and some by > 1 (a left shift)."""
+    if big_shift:
+        scale = np.array([[2e-6, 0.02, 3.0, 0.4][i % 4] for i in range(axis_n)], np.float32)
+    else:
+        scale = rng.uniform(0.002, 0.03, axis_n).astype(np.float32)
+    data = rng.integers(-127, 128, shape, dtype=np.int8)
+    axis = 3 if len(shape) == 4 and shape[0] == 1 and shape[3] == axis_n and axis_n > 1 else 0
+    return qtensor("w", shape, scale, np.zeros(axis_n), data=data, axis=axis)
+
+
+def _bias(rng, x_scale, w, n):
+    return qtensor(
+        "b",
+        (n,),
+        (x_scale * w.scale).astype(np.float32),
+        np.zeros(n),
+        "int32",
+        data=rng.integers(-3000, 3000, n).astype(np.int32),
+    )
+
+
+def conv_graph(x_shape, oc, kh, kw, stride=1, padding="SAME", dilation=1, big_shift=False, seed=0, act="RELU"):
+    rng = np.random.default_rng(seed)
+    x = qtensor("x", x_shape, 0.05, 3)
+    w = _weights(rng, (oc, kh, kw, x_shape[3]), oc, big_shift)
+    b = _bias(rng, 0.05, w, oc)
+    h = (
+        (x_shape[1] + stride - 1) // stride
+        if padding == "SAME"
+        else (x_shape[1] - (kh - 1) * dilation - 1) // stride + 1
+    )
+    wd = (
+        (x_shape[2] + stride - 1) // stride
+        if padding == "SAME"
+        else (x_shape[2] - (kw - 1) * dilation - 1) // stride + 1
+    )
+    y = qtensor("y", (1, h, wd, oc), 0.08, -5)
+    return single_op_graph(
+        "CONV_2D",
+        [x, w, b],
+        y,
+        stride_h=stride,
+        stride_w=stride,
+        padding=padding,
+        dilation_h=dilation,
+        dilation_w=dilation,
+        fused_activation=act,
+    )
+
+
+def dw_graph(x_shape, kh, kw, mult=1, stride=1, padding="SAME", dilation=1, big_shift=False, seed=0, act="RELU6"):
+    rng = np.random.default_rng(seed)
+    c = x_shape[3] * mult
+    x = qtensor("x", x_shape, 0.05, -7)
+    w = _weights(rng, (1, kh, kw, c), c, big_shift)
+    b = _bias(rng, 0.05, w, c)
+    h = (
+        (x_shape[1] + stride - 1) // stride
+        if padding == "SAME"
+        else (x_shape[1] - (kh - 1) * dilation - 1) // stride + 1
+    )
+    wd = (
+        (x_shape[2] + stride - 1) // stride
+        if padding == "SAME"
+        else (x_shape[2] - (kw - 1) * dilation - 1) // stride + 1
+    )
+    y = qtensor("y", (1, h, wd, c), 0.06, 2)
+    return single_op_graph(
+        "DEPTHWISE_CONV_2D",
+        [x, w, b],
+        y,
+        stride_h=stride,
+        stride_w=stride,
+        padding=padding,
+        depth_multiplier=mult,
+        dilation_h=dilation,
+        dilation_w=dilation,
+        fused_activation=act,
+    )
+
+
+def fc_graph(depth, units, big_shift=False, seed=0):
+    rng = np.random.default_rng(seed)
+    x = qtensor("x", (1, depth), 0.05, 3)
+    w = _weights(rng, (units, depth), units, big_shift)
+    b = _bias(rng, 0.05, w, units)
+    return single_op_graph("FULLY_CONNECTED", [x, w, b], qtensor("y", (1, units), 0.1, -4))
+
+
+CONV_CASES = {
+    "pointwise_odd_c_tail": lambda: conv_graph((1, 5, 3, 7), 13, 1, 1),  # k % 4 = 3, 13 = 8 + 5 channels
+    "pointwise_blocks_of_8": lambda: conv_graph((1, 3, 3, 16), 24, 1, 1, big_shift=True),
+    "im2col_3x3_border": lambda: conv_graph((1, 6, 5, 3), 9, 3, 3, seed=1),
+    "im2col_stride2_odd": lambda: conv_graph((1, 9, 7, 5), 17, 3, 3, stride=2, seed=2, big_shift=True),
+    "im2col_10x4_first_layer": lambda: conv_graph((1, 12, 6, 1), 8, 10, 4, stride=2, seed=3),
+    "valid_dilated": lambda: conv_graph((1, 8, 8, 4), 6, 3, 3, padding="VALID", dilation=2, seed=4),
+    "large_window_direct": lambda: conv_graph((1, 4, 4, 300), 3, 3, 3, seed=5, act="NONE"),  # 2k > 4096
+}
+
+DW_CASES = {
+    "3x3_c64_interior_and_border": lambda: dw_graph((1, 6, 5, 64), 3, 3),
+    "3x3_odd_channels": lambda: dw_graph((1, 5, 4, 11), 3, 3, seed=1, big_shift=True),
+    "3x3_stride2": lambda: dw_graph((1, 9, 8, 8), 3, 3, stride=2, seed=2),
+    "5x5_dilated": lambda: dw_graph((1, 9, 9, 6), 5, 5, dilation=2, seed=3),
+    "depth_multiplier_3": lambda: dw_graph((1, 5, 5, 5), 3, 3, mult=3, seed=4),
+    "valid_1x1": lambda: dw_graph((1, 4, 4, 12), 1, 1, padding="VALID", seed=5, act="NONE"),
+}
+
+FC_CASES = {
+    "odd_units_tail": lambda: fc_graph(13, 7),
+    "blocks_of_8_plus_3": lambda: fc_graph(64, 19, big_shift=True, seed=1),
+    "wide": lambda: fc_graph(257, 16, seed=2),
+}
+
+ALL_CASES = {**{f"conv_{k}": v for k, v in CONV_CASES.items()}, **{f"dw_{k}": v for k, v in DW_CASES.items()}}
+ALL_CASES.update({f"fc_{k}": v for k, v in FC_CASES.items()})
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}-{v[1] or 'portable'}")
+@pytest.mark.parametrize("case", sorted(ALL_CASES))
+def test_layer_variants_bit_exact(case, variant, monkeypatch):
+    target, codegen_target = variant
+    run(ALL_CASES[case](), target, codegen_target, monkeypatch)
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m0plus", "cortex-m4"])
+@pytest.mark.parametrize("op_type", ["LOGISTIC", "TANH"])
+def test_lookup_tables_cover_every_code(op_type, target, monkeypatch):
+    """LOGISTIC/TANH through pm_lut_s8 on MCU targets: every int8 code, vs the reference."""
+    out_q = (1 / 256, -128) if op_type == "LOGISTIC" else (1 / 128, 0)
+    g = single_op_graph(op_type, [qtensor("x", (1, 256), 0.0625, -7)], qtensor("y", (1, 256), *out_q))
+    codes = np.arange(-128, 128, dtype=np.int8)
+    xs = np.stack([codes, codes[::-1]]).reshape(2, 1, 256)
+    codegen_target = "armv6m" if target == "host" else target
+    monkeypatch.setattr(picoml.codegen, "write_c", functools.partial(gen.write_c, target=codegen_target))
+    files = gen.generate_c(g, target=codegen_target)
+    assert "pm_lut_s8.c" in files and "pm_logistic_s8.c" not in files and "pm_tanh_s8.c" not in files
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1)
+    assert rep.bit_exact, rep.first_mismatch
+
+
+def test_kernel_isa_mapping():
+    assert kernel_isa(None) == "portable"
+    assert kernel_isa("host") == "portable"
+    assert kernel_isa("riscv32") == "portable"
+    assert kernel_isa("cortex-m0plus") == "armv6m"
+    assert kernel_isa("rp2040") == "armv6m"
+    assert kernel_isa("cortex-m4") == "armv7em"
+    assert kernel_isa("cortex-m7") == "armv7em"
+
+
+def test_offset_binary_layout():
+    w = np.arange(-60, 60, dtype=np.int8).reshape(10, 12)  # one block of 8, a last block of 2
+    p = pack_offset_binary(w)
+    assert p.dtype == np.uint8 and p.size == w.size
+    first = p[: 8 * 12].reshape(12, 8)  # input-major, 8 channels per input
+    assert (first.astype(np.int16) - 128 == w[:8].T).all()
+    assert (p[8 * 12 :].reshape(12, 2).astype(np.int16) - 128 == w[8:].T).all()
+
+
+def test_requant_rows_match_the_reference_pipeline():
+    """pm_requant_s8's arithmetic (SMMULR form, then the doubled-numerator rounding) in numpy
+    against TFLite's MultiplyByQuantizedMultiplier, over the accumulator range the generator allows."""
+    from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier
+
+    rng = np.random.default_rng(7)
+    for mult, shift in [
+        (1 << 30, 0),
+        ((1 << 31) - 1, -30),
+        (1518500250, -7),
+        (1073741824, 3),
+        (0, -31),
+        (1999999999, -31),
+    ]:
+        (row,) = requant_rows(mult, shift, 1)
+        left = max(shift, 0)
+        acc = rng.integers(-(1 << 29) >> left, (1 << 29) >> left, 200_000, dtype=np.int64)
+        a2 = acc << row["left"]
+        v = (a2 * row["multiplier"] + (1 << 31)) >> 32
+        got = (2 * v + row["round"] + (v >> 63)) >> row["right"]
+        want = multiply_by_quantized_multiplier(acc, mult, shift)
+        assert (got == want).all(), (mult, shift)
+        # Armv6-M: exact 16-bit split of the same high multiply
+        a = a2 >> 1
+        al = ((a & 0xFFFF) ^ 0x8000) - 0x8000
+        ah = (a - al) >> 16
+        ml, mh = row["multiplier"] & 0xFFFF, row["multiplier"] >> 16
+        split = 2 * ah * mh + ((ah * ml + al * mh + ((al * ml) >> 16) + (1 << 14)) >> 15)
+        assert (split == v).all(), (mult, shift)
