@@ -1,0 +1,128 @@
+"""Fold per-channel affine constants — a lowered BatchNorm — into the preceding conv or dense layer.
+
+Front-ends lower an inference-mode BatchNorm to ``MUL(x, s)`` then ``ADD(·, t)`` with
+per-channel constants (``s = γ / sqrt(σ² + ε)``, ``t = β − μ·s``; PyTorch
+``torch.nn.functional.batch_norm``, ONNX ``BatchNormalization``). The pass works on the graph,
+not on framework modules, so every front-end gets it and a BatchNorm that follows no conv stays
+a correct MUL + ADD.
+
+A convolution is linear in its filter per output channel, so for a constant ``s`` and ``t``
+along the output channels::
+
+    (conv(x, W) + b) · s + t  ==  conv(x, W · s) + (b · s + t)
+
+which removes two elementwise ops and, for int8, two requantizations (TFLite's converter does
+the same fold). The new weights are computed in float64 and rounded once to float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoml.graph.ir import Graph, Op, Tensor
+
+#: op type -> axis of its weight tensor that indexes output channels (OHWI, 1HWO, [out, in])
+OUTPUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+
+
+def _channel_vector(c: Tensor, out: Tensor) -> np.ndarray | None:
+    """``c`` as one value per output channel of ``out``, or None when it varies along another axis."""
+    if c.data is None or c.dtype != "float32" or len(c.shape) > len(out.shape):
+        return None
+    oc = out.shape[-1]
+    if any(d != 1 for d in c.shape[:-1]) or (c.shape and c.shape[-1] not in (1, oc)):
+        return None
+    return np.broadcast_to(np.asarray(c.data, np.float64).reshape(-1), (oc,))
+
+
+def _foldable(graph: Graph, op: Op, consumers: dict[int, list[Op]], producers: dict[int, Op]):
+    """(producer, per-channel constant) when ``op`` is a MUL/ADD by a constant after a foldable layer."""
+    if op.type not in ("MUL", "ADD") or op.attrs.get("fused_activation", "NONE") != "NONE" or len(op.inputs) != 2:
+        return None
+    a, b = op.inputs
+    x, c = (a, b) if b is not None and b.is_const else (b, a)
+    if x is None or c is None or x.is_const or not c.is_const:
+        return None
+    prod = producers.get(id(x))
+    if prod is None or prod.type not in OUTPUT_AXIS or prod.attrs.get("fused_activation", "NONE") != "NONE":
+        return None
+    w = prod.inputs[1]
+    if x.dtype != "float32" or w is None or w.dtype != "float32" or w.data is None:
+        return None  # hybrid (int8-weight) and quantized layers keep their arithmetic
+    if len(consumers.get(id(x), [])) != 1 or any(t is x for t in graph.outputs):
+        return None
+    if op.outputs[0].shape != x.shape:
+        return None  # the constant broadcasts the layer's output to a larger shape
+    vec = _channel_vector(c, x)
+    if vec is None:
+        return None
+    return prod, vec
+
+
+def _own(graph: Graph, op: Op, i: int, consumers: dict[int, list[Op]], suffix: str) -> Tensor:
+    """``op.inputs[i]``, copied first when another op shares it (the fold must not change that op)."""
+    t = op.inputs[i]
+    if len(consumers.get(id(t), [])) <= 1 and not any(t is g for g in graph.outputs):
+        return t
+    names = {u.name for u in graph.tensors}
+    name = f"{t.name}_{suffix}"
+    k = 1
+    while name in names:
+        k += 1
+        name = f"{t.name}_{suffix}{k}"
+    new = Tensor(name, t.shape, t.dtype, data=np.array(t.data, copy=True))
+    graph.add_tensor(new)
+    op.inputs[i] = new
+    return new
+
+
+def fold_batchnorm(graph: Graph) -> int:
+    """Fold MUL/ADD by per-output-channel constants into the CONV_2D, DEPTHWISE_CONV_2D or
+    FULLY_CONNECTED that produces their input; returns how many elementwise ops were removed.
+
+    Folds only when the layer's output feeds nothing else and is not a graph output, and the
+    layer has no fused activation (the activation would sit between the layer and the constant).
+    """
+    removed = 0
+    changed = True
+    while changed:
+        changed = False
+        producers = graph.producers()
+        consumers = graph.consumers()
+        for op in graph.ops:
+            found = _foldable(graph, op, consumers, producers)
+            if found is None:
+                continue
+            prod, vec = found
+            axis = OUTPUT_AXIS[prod.type]
+            oc = prod.outputs[0].shape[-1]
+            bias = prod.inputs[2] if len(prod.inputs) > 2 else None
+            b = np.zeros(oc) if bias is None else np.asarray(bias.data, np.float64).reshape(-1)
+            if op.type == "MUL":
+                w = _own(graph, prod, 1, consumers, "folded")
+                shape = [1] * len(w.shape)
+                shape[axis] = oc
+                w.data = (np.asarray(w.data, np.float64) * vec.reshape(shape)).astype(np.float32)
+                b = b * vec
+            else:
+                b = b + vec
+            if bias is None:
+                names = {t.name for t in graph.tensors}
+                name = f"{prod.name or prod.outputs[0].name}.bias"
+                k = 1
+                while name in names:
+                    k += 1
+                    name = f"{prod.name or prod.outputs[0].name}.bias{k}"
+                bias = graph.add_tensor(Tensor(name, (oc,), "float32", data=np.zeros(oc, np.float32)))
+                prod.inputs = list(prod.inputs[:2]) + [bias]
+            else:
+                bias = _own(graph, prod, 2, consumers, "folded")
+            bias.data = b.astype(np.float32).reshape(bias.shape)
+            prod.outputs[0] = op.outputs[0]
+            graph.ops.remove(op)
+            removed += 1
+            changed = True
+            break
+    if removed:
+        graph.prune_unused()
+    return removed
