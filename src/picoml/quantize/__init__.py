@@ -1,1 +1,2 @@
-"""Quantization: the fixed-point arithmetic shared by the reference kernels and the C runtime."""
+"""Quantization: fixedpoint.py (the one rounding scheme, shared with the C runtime), calibrate.py
+(activation statistics), ptq.py (float Graph -> int8 Graph; see docs/quantization.md)."""
