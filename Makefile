@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP_CORE := $(VENV)/.core-installed
 STAMP_DEV  := $(VENV)/.dev-installed
+STAMP_DEMO := $(VENV)/.demo-installed
 MODELS ?= ../shared/models
 
 .PHONY: demo test test-slow bench lint clean
@@ -16,19 +17,19 @@ $(STAMP_CORE): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[dev]'
+$(STAMP_DEMO): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[demo]'
 	touch $@ $(STAMP_CORE)
 
-demo: $(STAMP_CORE)
-	$(VENV)/bin/picoml info $(MODELS)/kws_int8.tflite
-	mkdir -p build/demo
-	$(PY) -c "import numpy as np; np.save('build/demo/kws_input.npy', np.random.default_rng(0).integers(-128, 128, (8, 1, 49, 10, 1), dtype=np.int8))"
-	$(VENV)/bin/picoml run $(MODELS)/kws_int8.tflite --input build/demo/kws_input.npy --output build/demo/kws_output.npy
-	$(PY) -c "import numpy as np; y = np.load('build/demo/kws_output.npy'); print('output', y.shape, y.dtype); print('predicted classes', y.reshape(len(y), -1).argmax(1).tolist())"
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@ $(STAMP_CORE) $(STAMP_DEMO)
+
+demo: $(STAMP_DEMO)
+	$(VENV)/bin/picoml demo --out build/demo
 
 test: $(STAMP_DEV)
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -n 2 -m "not slow" tests
 
 test-slow: $(STAMP_DEV)
@@ -36,10 +37,12 @@ test-slow: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(PY) benchmarks/bench_interpreter.py
+	$(PY) benchmarks/bench_codegen.py
+	$(PY) benchmarks/bench_quantization.py
 
 lint: $(STAMP_DEV)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
 
 clean:
 	rm -rf build .pytest_cache

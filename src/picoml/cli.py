@@ -332,6 +332,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    from picoml.demo import run_demo
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory")
+    run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs)
+    return 0
+
+
 # ----------------------------------------------------------------------------- compile / verify / targets
 def cmd_compile(args: argparse.Namespace) -> int:
     import picoml
@@ -347,15 +358,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.format == "arduino":
         from picoml.export.firmware import write_arduino
 
-        files = write_arduino(g, out, name=args.name)
+        files = write_arduino(g, out, name=args.name, target=args.target)
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
         from picoml.export.firmware import write_cmake
 
-        files = write_cmake(g, out, name=args.name)
+        files = write_cmake(g, out, name=args.name, target=args.target)
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(g, out, name=args.name)
+        files = write_c(g, out, name=args.name, target=args.target)
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
     from picoml.plan import plan_memory
 
@@ -478,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help=".npy to write the output to")
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("demo", help="the whole pipeline on the bundled digits task, with an HTML report")
+    s.add_argument("--out", default="build/demo", help="report directory (default build/demo)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true", help="few epochs (a smoke run)")
+    s.add_argument("--inputs", type=int, default=20, help="test digits to verify on each emulated core")
+    s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("convert", help="float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite")
     s.add_argument("model", help="a float model file or a Python `pkg.module:factory` spec")
