@@ -84,3 +84,23 @@ def test_report_from_a_verified_model(tmp_path):
     )
     assert f"{rep.instructions:,}" in text
     assert "AD report" in text and "nrf52840" in text
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(tmp_path):
+    """The page renders in a real browser (Debian's chromium): a non-blank full-page screenshot."""
+    import shutil
+    import sys
+
+    if not shutil.which("chromium"):
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from screenshot_report import png_size_and_colors, screenshot
+
+    test_report_from_a_verified_model(tmp_path)
+    shot = screenshot(tmp_path / "index.html", tmp_path / "shot.png")
+    w, h, rows = png_size_and_colors(shot)
+    assert (w, h) == (1200, 2600)
+    assert rows > 200  # tables and three plots, not a blank or error page
