@@ -31,18 +31,20 @@ import numpy as np
 
 from picoml.errors import InputError
 from picoml.tasks import activity, digits, sine, vowels
-from picoml.tasks.train import History, Split, count_params, predict, score
+from picoml.tasks.train import History, Split, count_params, is_better, predict, score
 
 TASKS: dict[str, ModuleType] = {"digits": digits, "activity": activity, "vowels": vowels, "sine": sine}
 DEFAULT_TASK = "digits"
 
-# QAT fine-tuning settings per task: a few epochs at a small learning rate, starting from the
-# trained float weights (QAT repairs rounding damage; it is not a second training run).
-QAT_SETTINGS: dict[str, dict[str, float]] = {
-    "digits": {"epochs": 3, "lr": 5e-4},
-    "activity": {"epochs": 10, "lr": 5e-4},
-    "vowels": {"epochs": 5, "lr": 5e-4},
-    "sine": {"epochs": 20, "lr": 1e-3},
+# QAT fine-tuning settings per task: a small learning rate, starting from the trained float
+# weights (QAT repairs rounding damage; it is not a second training run). Each candidate epoch
+# count is one fine-tuning run from the float graph; the int8 result with the best validation
+# metric is kept (ties: the fewer epochs), so the test split chooses nothing here either.
+QAT_SETTINGS: dict[str, dict[str, Any]] = {
+    "digits": {"epochs": (1, 3), "lr": 5e-4},
+    "activity": {"epochs": (5, 10, 20), "lr": 1e-3},
+    "vowels": {"epochs": (10, 20, 40), "lr": 1e-3},
+    "sine": {"epochs": (5, 10, 20), "lr": 2e-4},
 }
 
 
@@ -75,6 +77,8 @@ class PipelineResult:
     ptq: float
     qat: float | None
     history: History
+    qat_validation: dict[int, float] = field(default_factory=dict)
+    qat_epochs: int | None = None
     graphs: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -91,6 +95,14 @@ class PipelineResult:
             f"test {m}: float (PyTorch) {fmt(self.float_torch)}   float (picoml) {fmt(self.float_graph)}",
             f"test {m}: int8 PTQ {fmt(self.ptq)}" + (f"   int8 QAT {fmt(self.qat)}" if self.qat is not None else ""),
         ]
+        if self.qat_validation:
+            lines.append(
+                "QAT epochs tried (validation "
+                + m
+                + "): "
+                + ", ".join(f"{k}: {fmt(v).strip()}" for k, v in self.qat_validation.items())
+                + f"; kept {self.qat_epochs}"
+            )
         lines += [f"wrote {p}" for p in self.files.values()]
         lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
         return "\n".join(lines)
@@ -132,7 +144,7 @@ def run_pipeline(
     epochs: int | None = None,
     quick: bool = False,
     qat: bool = True,
-    qat_epochs: int | None = None,
+    qat_epochs: int | tuple[int, ...] | None = None,
     qat_lr: float | None = None,
     calibration_samples: int = 256,
     out_dir: str | Path | None = None,
@@ -144,7 +156,8 @@ def run_pipeline(
     ``out_dir``: where ``float.tflite``, ``ptq.tflite`` and ``qat.tflite`` go (not written when
     None). ``model_kwargs`` go to the task's ``build_model`` (e.g. ``{"width": 8}``).
     Calibration uses ``calibration_samples`` training inputs, seeded; QAT fine-tunes on the whole
-    training split. torch uses at most ``threads`` threads throughout.
+    training split, once per candidate in ``qat_epochs`` (default ``QAT_SETTINGS``), and keeps
+    the int8 graph with the best validation metric. torch uses at most ``threads`` threads throughout.
     """
     import torch
 
@@ -186,24 +199,33 @@ def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibrat
     graphs = {"float": g, "ptq": q}
 
     qat_value = None
+    qat_choice: dict[int, float] = {}
+    best = None
     if qat:
         from picoml.compress.qat import qat_finetune
 
         t0 = time.perf_counter()
         settings = QAT_SETTINGS[name]
-        qg = qat_finetune(
-            g,
-            to_graph_layout(data.x_train),
-            data.y_train,
-            calibration_data=calib,
-            epochs=int(qat_epochs if qat_epochs is not None else settings["epochs"]),
-            lr=float(qat_lr if qat_lr is not None else settings["lr"]),
-            loss="cross_entropy" if task.METRIC == "accuracy" else "mse",
-            seed=seed,
-        )
-        qat_value = score(task.METRIC, int8_outputs(qg, x_test_g)[1], data.y_test)
+        candidates = qat_epochs if qat_epochs is not None else settings["epochs"]
+        candidates = (candidates,) if isinstance(candidates, int) else tuple(candidates)
+        x_val_g = to_graph_layout(data.x_val)
+        for n_epochs in candidates:  # each run starts again from the float graph
+            qg = qat_finetune(
+                g,
+                to_graph_layout(data.x_train),
+                data.y_train,
+                calibration_data=calib,
+                epochs=int(n_epochs),
+                lr=float(qat_lr if qat_lr is not None else settings["lr"]),
+                loss="cross_entropy" if task.METRIC == "accuracy" else "mse",
+                seed=seed,
+            )
+            qat_choice[int(n_epochs)] = score(task.METRIC, int8_outputs(qg, x_val_g)[1], data.y_val)
+            if best is None or is_better(task.METRIC, qat_choice[int(n_epochs)], qat_choice[best[0]]):
+                best = (int(n_epochs), qg)
+        graphs["qat"] = best[1]
+        qat_value = score(task.METRIC, int8_outputs(best[1], x_test_g)[1], data.y_test)
         timings["qat"] = time.perf_counter() - t0
-        graphs["qat"] = qg
 
     files: dict[str, Path] = {}
     if out_dir is not None:
@@ -225,6 +247,8 @@ def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibrat
         ptq=ptq,
         qat=qat_value,
         history=hist,
+        qat_validation=qat_choice,
+        qat_epochs=best[0] if best is not None else None,
         graphs=graphs,
         files=files,
         seconds=timings,
