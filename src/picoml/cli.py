@@ -332,6 +332,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- compress / fit
+def cmd_compress(args: argparse.Namespace) -> int:
+    from picoml.compress.pipeline import run_pipeline_config
+
+    run_pipeline_config(args.config, out_dir=args.out)
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from picoml.fit import Budget, fit
+
+    board: object = args.target
+    if args.ram is not None or args.flash is not None:
+        if args.ram is None or args.flash is None:
+            raise InputError("give both --ram KB and --flash KB for a custom budget")
+        board = Budget.custom(args.ram, args.flash, core=args.core, name=args.target or "")
+    elif not args.target:
+        raise InputError("give --target BOARD (see `picoml targets`; also small-32k, atmega328p) or --ram/--flash")
+    r = fit(args.task, board, max_drop=args.max_drop, seed=args.seed, jobs=args.jobs, quick=args.quick)
+    if args.json:
+        json.dump(r.as_dict(), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(r.table())
+    return 0 if r.pick is not None else 1
+
+
 # ----------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     from picoml.demo import run_demo
@@ -489,6 +516,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help=".npy to write the output to")
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("compress", help="run a compression pipeline from a TOML config (distill, prune, QAT, ...)")
+    s.add_argument("config", help="a TOML file (see examples/compress_digits.toml)")
+    s.add_argument("--out", help="output directory (overrides the file's `out`)")
+    s.set_defaults(func=cmd_compress)
+
+    s = sub.add_parser("fit", help="find the most accurate model of a task that fits a board's RAM and flash")
+    s.add_argument("task", help="a bundled task: digits, activity, vowels, sine")
+    s.add_argument("--target", help="a board (see `picoml targets`) or a budget: small-32k, atmega328p")
+    s.add_argument("--ram", type=float, help="custom budget: RAM in KB")
+    s.add_argument("--flash", type=float, help="custom budget: flash in KB")
+    s.add_argument("--core", default="cortex-m0plus", help="core for a custom budget (default cortex-m0plus)")
+    s.add_argument("--max-drop", type=float, help="accuracy points the pick may lose against the best candidate")
+    s.add_argument("--jobs", type=int, default=2, help="parallel trials on this machine (default 2)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true", help="few candidates and epochs (a smoke run)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("demo", help="the whole pipeline on the bundled digits task, with an HTML report")
     s.add_argument("--out", default="build/demo", help="report directory (default build/demo)")

@@ -1,0 +1,784 @@
+"""`picoml compress CONFIG`: a compression pipeline described in one TOML file.
+
+The file names a bundled task (``picoml.tasks``), the starting model and a list of steps::
+
+    task = "digits"
+    seed = 0
+    out = "build/compress/digits"
+    [model]                 # task.build_model(**kwargs), trained with tasks.train.fit
+    width = 16
+    epochs = 20
+    [[steps]]
+    kind = "distill"        # student = task.build_model(**student), Hinton KD from the current model
+    student = { width = 8 }
+    [[steps]]
+    kind = "prune"          # unstructured magnitude pruning (masks stay on through later steps)
+    sparsity = 0.8
+    epochs = 5
+    [[steps]]
+    kind = "quantize"       # or "qat"
+    [[steps]]
+    kind = "compile"
+    [[steps]]
+    kind = "verify"
+    targets = ["cortex-m4"]
+
+Steps: ``train`` (more epochs on labels), ``distill``, ``prune``, ``prune_channels`` (float, in
+PyTorch); ``quantize`` (PTQ), ``qat`` (quantization-aware training of the exported graph with
+the pruning zeros held); ``compile`` (C library), ``verify`` (emulated cores). Float steps
+must come before the int8 ones; ``prune_channels`` cannot follow ``prune`` (channel pruning
+changes shapes, masks would not survive it).
+
+After every step one row is printed and returned: the test metric measured by picoml's
+reference interpreter on the step's Graph (float graph for float steps, int8 after
+quantization), parameters (non-zero / total, of the graph's conv/dense weights and biases —
+BatchNorm folded), weight flash bytes (float32 constants for float steps; the generated C's
+weight arrays for int8), arena bytes (``plan_memory``), MACs, and cortex-m4 instructions
+(emulated, a few test inputs) once the model is int8. Every step's model is saved in
+``out/NN_kind/`` (``model.pt`` state dict with its pruning masks + ``model.tflite``, float or
+int8) and the rows in ``out/steps.json``.
+
+``load_config`` checks the whole file first: an unknown step or key, a value of the wrong
+type, a missing task or misplaced step is one ``InputError`` line naming the file, the step
+and the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+import json
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from picoml.errors import InputError, PicomlError
+
+# ------------------------------------------------------------------------------------- schema
+# key -> (allowed types, default). ``None`` default = optional and absent. Types are checked
+# strictly (bool is not an int; an int is accepted where a float is expected).
+_NUM = (int, float)
+_TOP: dict[str, tuple[tuple[type, ...], Any]] = {
+    "task": ((str,), None),
+    "seed": ((int,), 0),
+    "out": ((str,), None),
+    "threads": ((int,), 1),
+    "calibration_samples": ((int,), 256),
+    "verify_inputs": ((int,), 3),
+    "model": ((dict,), {}),
+    "steps": ((list,), []),
+}
+_TRAINING = {"epochs": ((int,), None), "lr": (_NUM, None), "batch_size": ((int,), None)}
+_MODEL = {**_TRAINING, "state_dict": ((str,), None)}  # + the task's build_model keywords
+_FINETUNE = {
+    **_TRAINING,
+    "distill": ((bool,), True),  # fine-tune by distillation from the model before the step
+    "temperature": (_NUM, 4.0),
+    "alpha": (_NUM, 0.7),
+}
+_STEPS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "train": {**_TRAINING},
+    "distill": {**_TRAINING, "student": ((dict,), None), "temperature": (_NUM, 4.0), "alpha": (_NUM, 0.7)},
+    "prune": {
+        **_FINETUNE,
+        "sparsity": (_NUM, None),
+        "n_m": ((list,), None),
+        "schedule": ((str,), None),  # "polynomial" (gradual, default with epochs) or "constant" (one-shot)
+        "scope": ((str,), "global"),
+        "skip_first_last": ((bool,), True),
+        "exclude": ((list,), []),
+    },
+    "prune_channels": {
+        **_FINETUNE,
+        "ratio": (_NUM, None),
+        "criterion": ((str,), "l1"),
+        "min_channels": ((int,), 1),
+        "exclude": ((list,), []),
+    },
+    "quantize": {"method": ((str,), "minmax"), "calibration_samples": ((int,), None)},
+    "qat": {**_TRAINING, "calibration_samples": ((int,), None)},
+    "compile": {"target": ((str,), "cortex-m4"), "name": ((str,), "model"), "sparse": ((bool,), True)},
+    "verify": {"targets": ((list,), ["cortex-m4", "cortex-m0plus"]), "inputs": ((int,), None)},
+}
+for _s in _STEPS.values():
+    _s["kind"] = ((str,), None)
+    _s["name"] = _s.get("name", ((str,), None))
+FLOAT_STEPS = ("train", "distill", "prune", "prune_channels")
+INT8_STEPS = ("quantize", "qat")
+BACKEND_STEPS = ("compile", "verify")
+_CHOICES = {
+    "schedule": ("polynomial", "constant"),
+    "scope": ("global", "layer"),
+    "criterion": ("l1", "l2", "bn"),
+    "method": ("minmax", "percentile", "mse"),
+}
+# training defaults per task (those of each task's own ``train``)
+TRAIN_DEFAULTS = {
+    "digits": {"lr": 3e-3, "batch_size": 64, "epochs": 20},
+    "activity": {"lr": 3e-3, "batch_size": 8, "epochs": 60},
+    "vowels": {"lr": 3e-3, "batch_size": 16, "epochs": 40},
+    "sine": {"lr": 1e-2, "batch_size": 32, "epochs": 300},
+}
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list", dict: "a table"}
+    if types == _NUM:
+        return "a number"
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types)
+
+
+def _check_keys(src: str, where: str, table: dict, schema: dict, extra: tuple[str, ...] = ()) -> dict:
+    """Unknown keys and wrong types in ``table``; returns the table with defaults filled in."""
+    allowed = sorted(set(schema) | set(extra))
+    for key, value in table.items():
+        if key not in schema and key not in extra:
+            near = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f"; expected one of {', '.join(allowed)}"
+            raise InputError(f"{src}: {where}: unknown key {key!r}{hint}")
+        if key in schema:
+            types, _ = schema[key]
+            if not _type_ok(value, types):
+                raise InputError(f"{src}: {where}: key {key!r} must be {_type_name(types)}, got {value!r}")
+            if key in _CHOICES and value not in _CHOICES[key]:
+                raise InputError(
+                    f"{src}: {where}: key {key!r} must be one of {', '.join(_CHOICES[key])}, got {value!r}"
+                )
+    out = {k: d for k, (_, d) in schema.items() if d is not None}
+    out.update(table)
+    return out
+
+
+def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str, ...] = ()) -> dict:
+    """The ``build_model`` keywords in ``table`` (checked against its signature)."""
+    params = inspect.signature(task.build_model).parameters
+    kw = {}
+    for key, value in table.items():
+        if key in allow:
+            continue
+        if key not in params:
+            allowed = sorted(set(params) | set(allow))
+            near = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f"; expected one of {', '.join(allowed)}"
+            raise InputError(f"{src}: {where}: unknown key {key!r}{hint}")
+        default = params[key].default
+        if default is not inspect.Parameter.empty and default is not None and not _type_ok(value, (type(default),)):
+            types = _NUM if type(default) is float else (type(default),)
+            if not _type_ok(value, types):
+                raise InputError(f"{src}: {where}: key {key!r} must be {_type_name(types)}, got {value!r}")
+        kw[key] = value
+    return kw
+
+
+def _positive(src: str, where: str, cfg: dict, keys: tuple[str, ...]) -> None:
+    for k in keys:
+        if k in cfg and not cfg[k] > 0:
+            raise InputError(f"{src}: {where}: key {k!r} must be > 0, got {cfg[k]!r}")
+
+
+def validate_config(raw: dict, src: str = "<config>") -> dict:
+    """Check a parsed config (see the module docstring); returns it normalized, defaults filled in."""
+    from picoml.tasks import TASKS
+
+    cfg = _check_keys(src, "top level", raw, _TOP)
+    if "task" not in raw:
+        raise InputError(f"{src}: top level: missing key 'task' (one of {', '.join(sorted(TASKS))})")
+    if cfg["task"] not in TASKS:
+        raise InputError(
+            f"{src}: top level: key 'task': unknown task {cfg['task']!r}; one of {', '.join(sorted(TASKS))}"
+        )
+    task = TASKS[cfg["task"]]
+    _positive(src, "top level", cfg, ("threads", "calibration_samples", "verify_inputs"))
+    cfg["out"] = cfg.get("out") or f"build/compress/{cfg['task']}"
+    model = dict(cfg["model"])
+    _check_keys(src, "[model]", {k: v for k, v in model.items() if k in _MODEL}, _MODEL)
+    kw = _model_kwargs(src, "[model]", task, model, allow=tuple(_MODEL))
+    _positive(src, "[model]", model, ("epochs", "lr", "batch_size"))
+    cfg["model"] = {"build": kw, **{k: v for k, v in model.items() if k in _MODEL}}
+    steps = []
+    seen_int8 = seen_masks = False
+    for i, st in enumerate(cfg["steps"], 1):
+        if not isinstance(st, dict):
+            raise InputError(f"{src}: step {i}: must be a table ([[steps]] with kind = ...), got {st!r}")
+        kind = st.get("kind")
+        if kind is None:
+            raise InputError(f"{src}: step {i}: missing key 'kind' (one of {', '.join(_STEPS)})")
+        if kind not in _STEPS:
+            near = difflib.get_close_matches(str(kind), list(_STEPS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InputError(f"{src}: step {i}: unknown kind {kind!r}{hint}; one of {', '.join(_STEPS)}")
+        where = f"step {i} ({kind})"
+        s = _check_keys(src, where, st, _STEPS[kind])
+        _positive(src, where, s, ("epochs", "lr", "batch_size", "temperature", "calibration_samples", "inputs"))
+        if kind == "distill":
+            if "student" not in st:
+                raise InputError(f"{src}: {where}: missing key 'student' (build_model keywords, e.g. {{ width = 8 }})")
+            s["student"] = _model_kwargs(src, f"{where} student", task, st["student"])
+            if "epochs" not in st:
+                raise InputError(f"{src}: {where}: missing key 'epochs'")
+        if kind in ("distill", "prune", "prune_channels") and not 0 <= s.get("alpha", 0) <= 1:
+            raise InputError(f"{src}: {where}: key 'alpha' must be in [0, 1], got {s['alpha']!r}")
+        if kind == "train" and "epochs" not in st:
+            raise InputError(f"{src}: {where}: missing key 'epochs'")
+        if kind == "prune":
+            if ("sparsity" in st) == ("n_m" in st):
+                raise InputError(f"{src}: {where}: give exactly one of 'sparsity' or 'n_m'")
+            if "sparsity" in st and not 0 <= s["sparsity"] < 1:
+                raise InputError(f"{src}: {where}: key 'sparsity' must be in [0, 1), got {s['sparsity']!r}")
+            if "n_m" in st and not (
+                len(s["n_m"]) == 2 and all(_type_ok(v, (int,)) for v in s["n_m"]) and 0 < s["n_m"][0] < s["n_m"][1]
+            ):
+                raise InputError(f"{src}: {where}: key 'n_m' must be [N, M] with 0 < N < M, got {s['n_m']!r}")
+            if s.get("schedule") == "polynomial" and not s.get("epochs"):
+                raise InputError(f"{src}: {where}: key 'schedule': a polynomial schedule needs 'epochs'")
+        if kind == "prune_channels":
+            if "ratio" not in st:
+                raise InputError(f"{src}: {where}: missing key 'ratio'")
+            if not 0 < s["ratio"] < 1:
+                raise InputError(f"{src}: {where}: key 'ratio' must be in (0, 1), got {s['ratio']!r}")
+            if seen_masks:
+                raise InputError(
+                    f"{src}: {where}: cannot follow an unstructured 'prune' step (put prune_channels first)"
+                )
+        for key in ("exclude", "targets"):
+            if key in s and not all(isinstance(v, str) for v in s[key]):
+                raise InputError(f"{src}: {where}: key {key!r} must be a list of strings, got {s[key]!r}")
+        if kind == "verify":
+            from picoml.targets.catalog import get_target
+
+            for t in s["targets"]:
+                try:
+                    get_target(t)
+                except PicomlError as e:
+                    raise InputError(f"{src}: {where}: key 'targets': {e}") from None
+        if kind in FLOAT_STEPS and seen_int8:
+            raise InputError(f"{src}: {where}: a float step cannot follow quantize/qat (put it before them)")
+        if kind in BACKEND_STEPS and not seen_int8:
+            raise InputError(f"{src}: {where}: needs an int8 model: put a 'quantize' or 'qat' step before it")
+        seen_int8 |= kind in INT8_STEPS
+        seen_masks |= kind == "prune"
+        steps.append(s)
+    cfg["steps"] = steps
+    return cfg
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a TOML pipeline config; every mistake is one ``InputError`` line."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise InputError(f"{p}: cannot read the config ({e.strerror or e})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{p}: not valid TOML: {e}") from None
+    cfg = validate_config(raw, str(p))
+    cfg["source"] = str(p)
+    return cfg
+
+
+# ------------------------------------------------------------------------------ measurements
+_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4, "pm_requant": 12}
+_C_ARRAY = re.compile(r"^(?:static )?const (\w+) (\w+)\[(\d+)\] = \{", re.M)
+
+
+def c_weight_bytes(files: dict[str, str], name: str = "model") -> int:
+    """Bytes of the ``static const`` arrays (weights, biases, requantization rows) of a generated ``<name>.c``."""
+    total = 0
+    for ctype, _sym, n in _C_ARRAY.findall(files[f"{name}.c"]):
+        if ctype not in _C_SIZES:
+            raise PicomlError(f"generated C: unknown array type {ctype!r} (update picoml.compress.pipeline)")
+        total += _C_SIZES[ctype] * int(n)
+    return total
+
+
+def layer_params(g: Any) -> list[tuple[str, int, int, int]]:
+    """(op name, weight count, non-zero weights, bias count) of every conv/dense layer of a graph."""
+    rows = []
+    for op in g.ops:
+        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w = op.inputs[1]
+        b = op.inputs[2] if len(op.inputs) > 2 else None
+        wd = np.asarray(w.data) if w is not None and w.data is not None else np.zeros(0)
+        nb = int(b.data.size) if b is not None and b.data is not None else 0
+        rows.append((op.name, int(wd.size), int(np.count_nonzero(wd)), nb))
+    return rows
+
+
+def sparse_ideal_bytes(q: Any, dense_c_bytes: int) -> int:
+    """Weight flash of a bitmask + non-zero values encoding of every int8 filter (computed, not generated).
+
+    Dense C weight bytes minus the dense int8 filters plus, per filter, ceil(n/8) mask bytes and
+    one byte per non-zero weight; biases and requantization rows unchanged."""
+    dense = sparse = 0
+    for op in q.ops:
+        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            w = np.asarray(op.inputs[1].data)
+            dense += w.size
+            sparse += (w.size + 7) // 8 + int(np.count_nonzero(w))
+    return dense_c_bytes - dense + sparse
+
+
+def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bool = True) -> dict:
+    """The generated C and its weight bytes: ``files``, ``bytes`` (as generated), ``dense_bytes``
+    (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)
+    where picoml.codegen has sparse storage; else ``bytes == dense_bytes`` and ``encodings`` None."""
+    import picoml.codegen as cg
+
+    has_sparse = "sparse" in inspect.signature(cg.generate_c).parameters
+    files = cg.generate_c(q, name, target, sparse=sparse) if has_sparse else cg.generate_c(q, name, target)
+    out = {"files": files, "bytes": c_weight_bytes(files, name), "encodings": None}
+    out["dense_bytes"] = (
+        c_weight_bytes(cg.generate_c(q, name, target, sparse=False), name) if has_sparse else out["bytes"]
+    )
+    fn = getattr(cg, "layer_encodings", None)
+    if fn is not None:
+        out["encodings"] = [
+            {k: e.get(k) for k in ("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes")}
+            for e in fn(q, target=target, sparse=sparse)
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------------- pipeline
+def stripped_copy(model: Any) -> Any:
+    """A copy of ``model`` with its pruning masks baked in as plain weights; ``model`` keeps its masks.
+
+    Not ``prune.strip(copy.deepcopy(model))``: a deep copy shares the parametrized module class
+    with the original, and ``remove_parametrizations`` deletes the weight property from that
+    class, which breaks the original's ``.weight``. Here the copy's modules are switched back to
+    their plain class and given plain Parameters, leaving the shared class alone."""
+    import torch
+    from torch.nn.utils import parametrize
+
+    m = copy.deepcopy(model)
+    for mod in m.modules():
+        if parametrize.is_parametrized(mod):
+            values = {k: getattr(mod, k).detach().clone() for k in mod.parametrizations}
+            mod.__class__ = mod.__class__.__bases__[0]
+            del mod._modules["parametrizations"]
+            for k, v in values.items():
+                mod.register_parameter(k, torch.nn.Parameter(v))
+    return m
+
+
+class _State:
+    def __init__(self, cfg: dict, task: Any, split: Any, progress: Callable[[str], Any]) -> None:
+        self.cfg, self.task, self.split, self.progress = cfg, task, split, progress
+        self.metric = task.METRIC
+        self.model: Any = None  # torch model (masks attached while pruning)
+        self.float_graph: Any = None
+        self.q: Any = None  # int8 graph once quantized
+        self.verify_cache: dict[tuple[str, str], dict] = {}
+        self.example = None
+        self.files: dict[str, str] = {}
+        self.c_bytes: int | None = None
+
+    # graphs and scores
+    def export_float(self) -> Any:
+        import picoml
+
+        m = stripped_copy(self.model).eval()
+        self.float_graph = picoml.from_torch(m, self.example)
+        return self.float_graph
+
+    def score(self, g: Any) -> float:
+        import picoml
+        from picoml.frontends import to_graph_layout
+        from picoml.tasks import int8_outputs, score
+
+        x = to_graph_layout(self.split.x_test)
+        if g.inputs[0].dtype == "int8":
+            return score(self.metric, int8_outputs(g, x)[1], self.split.y_test)
+        return score(self.metric, picoml.run(g, x), self.split.y_test)
+
+    def calibration(self, n: int | None) -> np.ndarray:
+        from picoml.frontends import to_graph_layout
+        from picoml.tasks import calibration_subset
+
+        n = n or self.cfg["calibration_samples"]
+        return to_graph_layout(calibration_subset(self.split.x_train, n, self.cfg["seed"]))
+
+    def verify(self, target: str, n: int) -> dict:
+        from picoml.codegen.generate import model_hash
+        from picoml.frontends import to_graph_layout
+        from picoml.quantize.ptq import quantize_input
+        from picoml.targets.verify import verify
+
+        key = (model_hash(self.q), target, n)
+        if key not in self.verify_cache:
+            xs = quantize_input(self.q, to_graph_layout(self.split.x_test[:n]))
+            rep = verify(self.q, target, xs=xs)
+            self.verify_cache[key] = rep.to_json()
+        return self.verify_cache[key]
+
+    def training(self, s: dict) -> dict:
+        d = TRAIN_DEFAULTS.get(self.cfg["task"], TRAIN_DEFAULTS["digits"])
+        return {k: s.get(k) if s.get(k) is not None else d[k] for k in ("lr", "batch_size", "epochs")}
+
+
+def _build(task: Any, kwargs: dict, seed: int) -> Any:
+    import torch
+
+    torch.manual_seed(seed)
+    return task.build_model(**kwargs)
+
+
+def _row(st: _State, index: int, kind: str, g: Any, seconds: float, note: str, weight_bytes: int, kind_bytes: str):
+    from picoml.plan import plan_memory
+    from picoml.tasks import graph_macs
+
+    lp = layer_params(g)
+    row = {
+        "step": index,
+        "kind": kind,
+        "metric": st.metric,
+        "value": st.score(g),
+        "params_nonzero": int(sum(nz + nb for _, _, nz, nb in lp)),
+        "params_total": int(sum(n + nb for _, n, _, nb in lp)),
+        "weights": int(sum(n for _, n, _, _ in lp)),
+        "weights_nonzero": int(sum(nz for _, _, nz, _ in lp)),
+        "weight_bytes": int(weight_bytes),
+        "weight_bytes_kind": kind_bytes,
+        "arena_bytes": int(plan_memory(g).arena_bytes),
+        "macs": graph_macs(g),
+        "instructions_cortex_m4": None,
+        "dtype": "int8" if g.inputs[0].dtype == "int8" else "float32",
+        "note": note,
+        "seconds": round(seconds, 2),
+    }
+    row["sparsity"] = 1.0 - row["weights_nonzero"] / max(1, row["weights"])
+    return row
+
+
+def _fmt_row(r: dict) -> str:
+    v = f"{100 * r['value']:.2f} %" if r["metric"] == "accuracy" else f"mse {r['value']:.5f}"
+    ins = r.get("instructions_cortex_m4")
+    text = (
+        f"[{r['step']}] {r['kind']:<14} {r['metric']} {v}  params {r['params_nonzero']:,}/{r['params_total']:,} "
+        f"non-zero  weights {r['weight_bytes']:,} B ({r['weight_bytes_kind']})  arena {r['arena_bytes']:,} B  "
+        f"MACs {r['macs']:,}"
+    )
+    if ins is not None:
+        text += f"  cortex-m4 {ins:,} instr"
+    if r.get("note"):
+        text += f"  — {r['note']}"
+    return text + f" ({r['seconds']:.1f} s)"
+
+
+def run_pipeline_config(
+    path: str | Path, *, out_dir: str | Path | None = None, progress: Callable[[str], Any] = print
+) -> list[dict]:
+    """Run the pipeline of a TOML config file; returns (and prints) one row per step.
+
+    ``out_dir`` overrides the file's ``out``. See the module docstring for the rows and files."""
+    return run_pipeline(load_config(path), out_dir=out_dir, progress=progress)
+
+
+def run_pipeline(cfg: dict, *, out_dir: str | Path | None = None, progress: Callable[[str], Any] = print) -> list[dict]:
+    """Run a config already checked by ``validate_config`` / ``load_config`` (see ``run_pipeline_config``)."""
+    import torch
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(cfg["threads"], prev)))
+    try:
+        return _run(cfg, Path(out_dir if out_dir is not None else cfg["out"]), progress)
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _save_float(st: _State, d: Path, g: Any) -> dict[str, str]:
+    import torch
+
+    import picoml
+
+    d.mkdir(parents=True, exist_ok=True)
+    torch.save(st.model.state_dict(), d / "model.pt")
+    picoml.save(g, d / "model.tflite")
+    return {"state_dict": str(d / "model.pt"), "tflite": str(d / "model.tflite")}
+
+
+def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
+    import torch
+
+    from picoml.tasks import get_task
+
+    t_all = time.perf_counter()
+    seed = cfg["seed"]
+    task = get_task(cfg["task"])
+    split = task.load(seed)
+    st = _State(cfg, task, split, progress)
+    st.example = torch.from_numpy(split.x_train[:1])
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    n_steps = len(cfg["steps"])
+    progress(f"picoml compress: task {cfg['task']} ({split.sizes()} train/val/test), {n_steps} steps -> {out}")
+
+    # step 0: the starting model
+    t0 = time.perf_counter()
+    m = cfg["model"]
+    st.model = _build(task, m["build"], seed)
+    tr = st.training(m)
+    if m.get("state_dict"):
+        from picoml.compress.prune import load_state_dict
+
+        try:
+            sd = torch.load(m["state_dict"], map_location="cpu", weights_only=True)
+            load_state_dict(st.model, sd)
+        except (OSError, RuntimeError) as e:
+            raise InputError(f"{cfg.get('source', '<config>')}: [model]: key 'state_dict': {e}") from None
+        note = f"loaded {m['state_dict']}"
+    else:
+        from picoml.tasks.train import fit
+
+        fit(st.model, split, metric=st.metric, epochs=tr["epochs"], lr=tr["lr"], batch_size=tr["batch_size"], seed=seed)
+        note = f"trained {tr['epochs']} epochs"
+    g = st.export_float()
+    r = _row(st, 0, "model", g, time.perf_counter() - t0, note, sum(t.nbytes for t in g.constants), "float32")
+    r["files"] = _save_float(st, out / "00_model", g)
+    rows.append(r)
+    progress(_fmt_row(r))
+
+    for i, s in enumerate(cfg["steps"], 1):
+        t0 = time.perf_counter()
+        kind = s["kind"]
+        d = out / f"{i:02d}_{kind}"
+        note = ""
+        if kind in FLOAT_STEPS:
+            note = _float_step(st, s, seed + i)
+            g = st.export_float()
+            r = _row(st, i, kind, g, 0.0, note, sum(t.nbytes for t in g.constants), "float32")
+            r["files"] = _save_float(st, d, g)
+        else:
+            if kind == "quantize":
+                import picoml
+
+                st.q = picoml.quantize(st.float_graph, st.calibration(s.get("calibration_samples")), method=s["method"])
+                note = f"PTQ ({s['method']})"
+            elif kind == "qat":
+                note = _qat(st, s, seed)
+            target = s.get("target", "cortex-m4") if kind == "compile" else "cortex-m4"
+            cg = _codegen_weights(st.q, target, s.get("name") or "model", s.get("sparse", True))
+            r = _row(st, i, kind, st.q, 0.0, note, cg["bytes"], f"int8 C for {target}")
+            r["weight_bytes_dense_c"] = cg["dense_bytes"]
+            r["sparse_ideal_bytes"] = sparse_ideal_bytes(st.q, cg["dense_bytes"])
+            if cg["encodings"] is not None:
+                r["layer_encodings"] = cg["encodings"]
+            files = cg["files"]
+            d.mkdir(parents=True, exist_ok=True)
+            import picoml
+
+            picoml.save(st.q, d / "model.tflite")
+            r["files"] = {"tflite": str(d / "model.tflite")}
+            if kind == "compile":
+                for fname, text in files.items():
+                    (d / fname).write_text(text)
+                r["files"]["c"] = str(d)
+            n_ver = s.get("inputs") or cfg["verify_inputs"]
+            rep = st.verify("cortex-m4", n_ver)
+            r["instructions_cortex_m4"] = rep["instructions"]
+            if kind == "verify":
+                r["verify"] = {}
+                for t in s["targets"]:
+                    rep = st.verify(t, n_ver)
+                    r["verify"][t] = {
+                        k: rep[k]
+                        for k in (
+                            "bit_exact",
+                            "mismatches",
+                            "inputs",
+                            "instructions",
+                            "instructions_per_mac",
+                            "flash_code_bytes",
+                            "flash_weights_bytes",
+                            "ram_bytes",
+                            "first_mismatch",
+                        )
+                    }
+                bad = [t for t, v in r["verify"].items() if not v["bit_exact"]]
+                r["note"] = (
+                    "bit-exact on " + ", ".join(s["targets"]) if not bad else "NOT bit-exact on " + ", ".join(bad)
+                )
+        r["seconds"] = round(time.perf_counter() - t0, 2)
+        rows.append(r)
+        progress(_fmt_row(r))
+    summary = {
+        "task": cfg["task"],
+        "seed": seed,
+        "config": {k: v for k, v in cfg.items() if k != "source"},
+        "source": cfg.get("source"),
+        "seconds": round(time.perf_counter() - t_all, 1),
+        "steps": rows,
+    }
+    (out / "steps.json").write_text(json.dumps(summary, indent=1, default=str))
+    bad = [r for r in rows if "verify" in r and not all(v["bit_exact"] for v in r["verify"].values())]
+    if bad:
+        raise PicomlError(f"compress: step {bad[0]['step']} (verify): {bad[0]['note']} (see {out / 'steps.json'})")
+    return rows
+
+
+def _float_step(st: _State, s: dict, seed: int) -> str:
+    """Run one PyTorch-side step on ``st.model``; returns a note for the row."""
+
+    from picoml.compress import prune as P
+    from picoml.compress.distill import distill
+
+    kind, split = s["kind"], st.split
+    tr = st.training(s)
+    data = (split.x_train, split.y_train)
+    loss = "kd" if st.metric == "accuracy" else "mse"
+    common = {"lr": tr["lr"], "batch_size": tr["batch_size"], "seed": seed, "threads": 1}
+
+    def finetune(model: Any, teacher: Any, epochs: int, cb: Any = None, best: bool = False) -> None:
+        if s.get("distill", True):
+            distill(
+                teacher,
+                model,
+                data,
+                temperature=float(s["temperature"]),
+                alpha=float(s["alpha"]),
+                epochs=epochs,
+                loss=loss,
+                step_callback=cb,
+                val_data=(split.x_val, split.y_val),
+                restore_best=best,
+                **common,
+            )
+        else:
+            P.fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
+
+    if kind == "train":
+        from picoml.tasks.train import fit
+
+        if P.get_masks(st.model):
+            P.fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
+        else:
+            fit(
+                st.model,
+                split,
+                metric=st.metric,
+                epochs=tr["epochs"],
+                lr=tr["lr"],
+                batch_size=tr["batch_size"],
+                seed=seed,
+            )
+        return f"{tr['epochs']} more epochs on labels"
+    if kind == "distill":
+        teacher = st.model
+        student = _build(st.task, s["student"], seed)
+        distill(
+            teacher,
+            student,
+            data,
+            temperature=float(s["temperature"]),
+            alpha=float(s["alpha"]),
+            epochs=tr["epochs"],
+            loss=loss,
+            val_data=(split.x_val, split.y_val),
+            restore_best=True,
+            **common,
+        )
+        st.model = student
+        return f"student {s['student']} distilled {tr['epochs']} epochs (T={s['temperature']}, alpha={s['alpha']})"
+    if kind == "prune_channels":
+        teacher = st.model
+        st.model = P.prune_channels(
+            teacher,
+            st.example,
+            float(s["ratio"]),
+            criterion=s["criterion"],
+            min_channels=s["min_channels"],
+            exclude=s["exclude"],
+        )
+        if s.get("epochs"):
+            finetune(st.model, teacher, s["epochs"], best=True)
+        return f"{100 * s['ratio']:.0f}% of channels removed ({s['criterion']})" + (
+            f", fine-tuned {s['epochs']} epochs" + (" by distillation" if s["distill"] else "")
+            if s.get("epochs")
+            else ""
+        )
+    # unstructured
+    teacher = copy.deepcopy(st.model).eval()
+    epochs = s.get("epochs") or 0
+    kw = {"scope": s["scope"], "exclude": s["exclude"], "skip_first_last": s["skip_first_last"]}
+    if "n_m" in s:
+        P.prune(st.model, n_m=tuple(s["n_m"]), **kw)
+        if epochs:
+            finetune(st.model, teacher, epochs)
+        what = f"{s['n_m'][0]}:{s['n_m'][1]} pattern"
+    elif epochs and s.get("schedule", "polynomial") == "polynomial":
+        steps_per_epoch = -(-len(split.x_train) // tr["batch_size"])
+        total = epochs * steps_per_epoch
+        end = max(1, int(round(0.7 * total)))
+        sched = P.PolynomialDecay(0.0, float(s["sparsity"]), 0, end, max(1, steps_per_epoch // 4))
+        P.prune(st.model, schedule=sched, train=lambda m, cb: finetune(m, teacher, epochs, cb), **kw)
+        what = f"{100 * s['sparsity']:.0f}% sparsity ({s['scope']}, gradual over {epochs} epochs)"
+    else:
+        P.prune(st.model, float(s["sparsity"]), **kw)
+        if epochs:
+            finetune(st.model, teacher, epochs)
+        what = f"{100 * s['sparsity']:.0f}% sparsity ({s['scope']}, one-shot" + (
+            f", {epochs} fine-tuning epochs)" if epochs else ")"
+        )
+    return what + (", first/last layers dense" if s["skip_first_last"] else "")
+
+
+def _qat(st: _State, s: dict, seed: int) -> str:
+    """Quantization-aware training of the exported float graph, pruning zeros held; sets ``st.q``."""
+    import torch
+
+    from picoml.compress import qat as Q
+    from picoml.compress.prune import hold_zeros
+    from picoml.frontends import to_graph_layout
+    from picoml.quantize.calibrate import calibration_inputs
+
+    tr = st.training(s)
+    epochs = s.get("epochs") or 3
+    calib = st.calibration(s.get("calibration_samples"))
+    loss = "cross_entropy" if st.metric == "accuracy" else "mse"
+    torch.manual_seed(seed)
+    model = Q.QATModel(st.float_graph, calib)
+    held = hold_zeros(model)
+    x = torch.from_numpy(calibration_inputs(model.graph, to_graph_layout(st.split.x_train))[0])
+    y = Q._targets(model, st.split.y_train, len(x), loss)
+    gen = torch.Generator().manual_seed(seed)
+    lr = s.get("lr") or 5e-4
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), tr["batch_size"]):
+            idx = order[i : i + tr["batch_size"]]
+            value = Q._loss(model, model(x[idx], logits=loss == "cross_entropy"), y[idx], loss)
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+    model.eval()
+    st.q = model.to_int8()
+    return f"QAT {epochs} epochs (lr {lr:g})" + (f", zeros held in {len(held)} weight tensors" if held else "")
+
+
+__all__ = [
+    "FLOAT_STEPS",
+    "c_weight_bytes",
+    "layer_params",
+    "load_config",
+    "run_pipeline",
+    "run_pipeline_config",
+    "sparse_ideal_bytes",
+    "validate_config",
+]
