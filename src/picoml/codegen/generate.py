@@ -30,6 +30,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
+from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.plan import MemoryPlan, plan_memory
@@ -77,6 +78,9 @@ KERNEL_FILES: dict[str, tuple[str, ...]] = {
 KERNEL_FILES.update(NONLINEAR_FILES)
 
 
+# runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
+HEADER_ONLY = {"pm_sparse_s8"}
+
 # kernels built on the header-only micro-kernels of pm_dot_s8.h
 DOT_USERS = {"pm_conv2d_s8", "pm_depthwise_conv2d_s8", "pm_fully_connected_s8"}
 
@@ -87,6 +91,8 @@ class _Ctx:
     name: str
     plan: MemoryPlan
     isa: str = "portable"
+    sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
+    sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
@@ -204,6 +210,18 @@ def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     return pack_offset_binary(w) if c.isa == "armv6m" else pack_pairs(w)
 
 
+def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
+    """(array, PM_SPARSE_* constant) if this GEMM layer's weights are smaller sparse, else None."""
+    if not c.sparse:
+        return None
+    enc = choose_encoding(w)
+    if enc == "dense":
+        return None
+    c.sparse_layers += 1
+    c.files.add("pm_sparse_s8")
+    return c.const_array(f"l{i}_{sym}", ENCODERS[enc](w)), C_ENCODING[enc]
+
+
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
@@ -230,9 +248,11 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
     if packed:
         c.im2col_bytes = max(c.im2col_bytes, 2 * int(np.prod(p.filter.shape[1:])))
-    w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
-    if packed and c.isa == "armv6m":
-        w = f"(const int8_t *){w}"
+    sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
+    if sw is None:
+        w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
+        if packed and c.isa == "armv6m":
+            w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
@@ -240,6 +260,13 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
+    if sw is not None:
+        w, enc = sw
+        c.body.append(
+            f"status |= pm_conv2d_sparse_s8(&{prm}, {q}, {enc}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, "
+            f"{c.ptr(y)});"
+        )
+        return
     fn = "pm_depthwise_conv2d_s8" if depthwise else "pm_conv2d_s8"
     c.body.append(f"status |= {fn}(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});")
 
@@ -257,13 +284,21 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
         "act_max": int(p.act_max),
     }
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
-    w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
-    if c.isa == "armv6m":
-        w = f"(const int8_t *){w}"
+    sw = _sparse_weights(c, i, "weights", p.weights)
+    if sw is None:
+        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
+        if c.isa == "armv6m":
+            w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)
     q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units)
+    if sw is not None:
+        w, enc = sw
+        c.body.append(
+            f"status |= pm_fully_connected_sparse_s8(&{prm}, {q}, {enc}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});"
+        )
+        return
     c.body.append(f"status |= pm_fully_connected_s8(&{prm}, {q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
 
 
@@ -459,13 +494,17 @@ def _runtime_text(fname: str) -> str:
     return resources.files(RUNTIME).joinpath(fname).read_text()
 
 
-def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict[str, str]:
+def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse: bool = True) -> dict[str, str]:
     """All files of the C library for ``g`` as {filename: text}. Deterministic.
 
     ``target`` (a core or board name, or an ISA of ``ISAS``) selects kernel variants and weight
     layouts tuned for that core; None gives portable C (bit-exact everywhere, and it uses the
     Armv7E-M DSP instructions on its own where available). Output for a target is only
-    meant for builds for that target's ISA (``pm_config.h`` says which)."""
+    meant for builds for that target's ISA (``pm_config.h`` says which).
+
+    ``sparse`` lets each FULLY_CONNECTED and GEMM-path CONV_2D layer store its weights in the
+    smallest of dense, bitmask and CSR (``picoml.codegen.sparse``; ``layer_encodings`` lists
+    the choices); False keeps every layer dense."""
     from picoml import __version__
 
     cemit.check_identifier(name)
@@ -480,7 +519,7 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict
     if bad:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
     plan = plan_memory(g)
-    c = _Ctx(g, name, plan, isa)
+    c = _Ctx(g, name, plan, isa, sparse)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
@@ -572,6 +611,8 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict
             f"#define PM_USE_ASM {int(isa != 'portable')}",
             "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
             f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
+            "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",
+            f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
             "",
             "#endif /* PM_CONFIG_H */",
             "",
@@ -585,7 +626,8 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict
     }
     for f in files:
         out[f"{f}.h"] = _runtime_text(f"{f}.h")
-        out[f"{f}.c"] = _runtime_text(f"{f}.c")
+        if f not in HEADER_ONLY:
+            out[f"{f}.c"] = _runtime_text(f"{f}.c")
     if c.files & DOT_USERS:
         out["pm_dot_s8.h"] = _runtime_text("pm_dot_s8.h")
         out["pm_dot_s8.c"] = _runtime_text("pm_dot_s8.c")  # Armv6-M assembly; empty elsewhere
@@ -594,9 +636,11 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None) -> dict
     return out
 
 
-def write_c(g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None) -> dict[str, str]:
+def write_c(
+    g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None, sparse: bool = True
+) -> dict[str, str]:
     """Generate and write the library into out_dir (created; only our files are replaced)."""
-    files = generate_c(g, name, target)
+    files = generate_c(g, name, target, sparse)
     d = Path(out_dir)
     if d.exists() and not d.is_dir():
         raise PicomlError(f"{d}: exists and is not a directory")

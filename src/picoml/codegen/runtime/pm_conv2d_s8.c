@@ -145,3 +145,55 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
   }
   return PM_OK;
 }
+
+#if PM_SPARSE_WEIGHTS
+#include "pm_sparse_s8.h"
+
+/* Two rows r0, r1 (o1 NULL: r0 only) against every output channel of a sparse filter. */
+static void pm_conv_sparse_rows(const pm_conv_params *p, const pm_requant *q, int32_t encoding, const int8_t *r0,
+                                const int8_t *r1, int32_t k, const int8_t *filter, const int32_t *bias,
+                                int32_t out_c, int8_t *o0, int8_t *o1) {
+  if (o1) {
+    pm_sparse_rows_2_s8(encoding, r0, r1, k, filter, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o0, o1);
+  } else {
+    pm_sparse_rows_1_s8(encoding, r0, k, filter, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o0);
+  }
+}
+
+/* The GEMM paths of pm_conv2d_s8 (pointwise rows, or two im2col rows at a time) on sparse rows;
+ * the generator encodes a filter sparsely only where pm_conv2d_s8 would take those paths. */
+int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_requant *q, int32_t encoding, const pm_dims *in_dims,
+                        const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                        const pm_dims *out_dims, int8_t *out) {
+  const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
+  const int32_t out_c = out_dims->c;
+  int32_t i;
+  if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR;
+  if (kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+      out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
+    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
+    for (i = 0; i + 1 < pixels; i += 2) {
+      pm_conv_sparse_rows(p, q, encoding, in + i * k, in + (i + 1) * k, k, filter, bias, out_c, out + i * out_c,
+                          out + (i + 1) * out_c);
+    }
+    if (i < pixels) pm_conv_sparse_rows(p, q, encoding, in + i * k, NULL, k, filter, bias, out_c, out + i * out_c, NULL);
+  } else {
+    int8_t col[PM_CONV_IM2COL_MAX];
+    const int32_t per_image = out_dims->h * out_dims->w;
+    const int32_t total = in_dims->n * per_image;
+    for (i = 0; i < total; i += 2) {
+      const int32_t b0 = i / per_image, r0 = i % per_image;
+      int8_t *o0 = out + i * out_c;
+      pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      if (i + 1 < total) {
+        const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
+        pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
+        pm_conv_sparse_rows(p, q, encoding, col, col + k, k, filter, bias, out_c, o0, o0 + out_c);
+      } else {
+        pm_conv_sparse_rows(p, q, encoding, col, NULL, k, filter, bias, out_c, o0, NULL);
+      }
+    }
+  }
+  return PM_OK;
+}
+#endif

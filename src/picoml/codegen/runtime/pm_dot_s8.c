@@ -79,3 +79,12 @@ __asm__(
 #else
 typedef int pm_dot_s8_unused; /* ISO C: a translation unit declares something */
 #endif
+
+#if PM_SPARSE_WEIGHTS
+#include "pm_sparse_s8.h"
+#if PM_SPARSE_CTZ_TABLE
+/* bit position by the top 5 bits of (isolated bit * 0x077CB531), for cores without CLZ (pm_sparse_s8.h) */
+const uint8_t pm_sparse_debruijn[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4,  8,
+                                        31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
+#endif
+#endif

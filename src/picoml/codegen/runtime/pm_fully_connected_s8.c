@@ -29,3 +29,21 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
   }
   return PM_OK;
 }
+
+#if PM_SPARSE_WEIGHTS
+#include "pm_sparse_s8.h"
+
+/* Sparse weights (pm_sparse_s8.h): only the non-zeros are multiplied; two batch rows share
+ * each decode of the weight stream. */
+int pm_fully_connected_sparse_s8(const pm_fully_connected_params *p, const pm_requant *q, int32_t encoding,
+                                 const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out) {
+  const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  int32_t b;
+  for (b = 0; b + 1 < p->batches; b += 2) {
+    pm_sparse_rows_2_s8(encoding, in + b * k, in + (b + 1) * k, k, weights, bias, q, units, zp, lo, hi,
+                        out + b * units, out + (b + 1) * units);
+  }
+  if (b < p->batches) pm_sparse_rows_1_s8(encoding, in + b * k, k, weights, bias, q, units, zp, lo, hi, out + b * units);
+  return PM_OK;
+}
+#endif

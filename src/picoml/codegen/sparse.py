@@ -1,0 +1,201 @@
+"""Sparse int8 weight encodings of the generated C (runtime/pm_sparse_s8.h), and the per-layer choice.
+
+A GEMM layer's weights ``[rows, k]`` (FULLY_CONNECTED, and CONV_2D on its GEMM paths: rows are
+output channels, k = kh*kw*ic in OHWI order) are stored in whichever encoding is smallest,
+dense included; dense wins ties. Sizes are exact byte counts of the streams the encoders write:
+
+- ``dense``: rows * k (the packed-pair and offset-binary layouts are permutations, same size);
+- ``bitmask``: per row and chunk of 32 columns its mask bytes (bit i of byte b: column
+  32c + 8b + i; a last short chunk has ceil(rest / 8) bytes), then the chunk's non-zeros:
+  rows * ceil(k / 8) + nnz;
+- ``csr``: per row a 2-byte entry count, then (delta, value) byte pairs, where gaps over 255 take
+  (255, 0) filler entries: rows * 2 + 2 * (nnz + fillers).
+
+The generator folds the input zero point into the bias, so each output is a plain int8 dot
+product over the non-zeros and skipping zeros is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoml.graph.ir import Graph, Op
+
+ENCODINGS = ("dense", "bitmask", "csr")  # tie order: the first smallest wins
+C_ENCODING = {"bitmask": "PM_SPARSE_BITMASK", "csr": "PM_SPARSE_CSR"}
+CSR_MAX_DELTA = 255
+CSR_MAX_ENTRIES = 0xFFFF  # the 2-byte row count
+
+
+def _rows(w: np.ndarray) -> np.ndarray:
+    w = np.asarray(w)
+    return w.reshape(w.shape[0], -1)
+
+
+def _csr_fillers(cols: np.ndarray) -> int:
+    """(255, 0) entries needed before the non-zeros at sorted columns ``cols`` of one row: a
+    delta d (the first from column 0, so d may be 0) needs ceil(d / 255) - 1 of them."""
+    if cols.size == 0:
+        return 0
+    d = np.diff(cols, prepend=0)
+    return int((np.maximum(d - 1, 0) // CSR_MAX_DELTA).sum())
+
+
+def encoding_sizes(w: np.ndarray) -> dict[str, int | None]:
+    """Exact bytes of each encoding of weights ``w`` ([rows, ...], flattened per row); None
+    where an encoding cannot hold the matrix (a CSR row over 65,535 entries)."""
+    w = _rows(w)
+    rows, k = w.shape
+    nz = w != 0
+    nnz = int(nz.sum())
+    entries = [int(r.size) + _csr_fillers(r) for r in (np.flatnonzero(row) for row in nz)]
+    csr = rows * 2 + 2 * sum(entries) if max(entries, default=0) <= CSR_MAX_ENTRIES else None
+    return {"dense": rows * k, "bitmask": rows * (-(-k // 8)) + nnz, "csr": csr}
+
+
+#: A sparse encoding must be at most this fraction of the dense bytes to be chosen. Decoding
+#: costs ~8 instructions per non-zero on Cortex-M4 and ~16 on M0+ against the dense SIMD loop's
+#: ~1.4 per weight, so a few percent of flash saved on a lightly sparse layer (stock models
+#: often have 20-30 % zeros) would cost ~40 % more instructions; at 80 % sparsity (0.325 bytes
+#: per weight) the sparse form wins by far. Measured on AD: tests/codegen/test_sparse.py.
+MAX_SPARSE_RATIO = 0.75
+
+
+def choose_encoding(w: np.ndarray, max_ratio: float = MAX_SPARSE_RATIO) -> str:
+    """The smallest encoding of ``w`` among dense and the sparse ones that save enough.
+
+    A sparse encoding competes only when it is at most ``max_ratio`` of the dense bytes
+    (``max_ratio=1.0``: strictly the smallest); dense wins ties (it is the fastest kernel)."""
+    sizes = encoding_sizes(w)
+    best = "dense"
+    for e in ENCODINGS[1:]:
+        if sizes[e] is not None and sizes[e] < sizes[best] and sizes[e] <= max_ratio * sizes["dense"]:
+            best = e
+    return best
+
+
+def encode_bitmask(w: np.ndarray) -> np.ndarray:
+    """The PM_SPARSE_BITMASK stream of ``w`` (int8; mask bytes hold their uint8 bit pattern)."""
+    w = _rows(w).astype(np.int8)
+    rows, k = w.shape
+    masks = np.packbits(w != 0, axis=1, bitorder="little")  # [rows, ceil(k / 8)], zero-padded bits
+    out: list[int] = []
+    for r in range(rows):
+        for c in range(0, k, 32):
+            vals = w[r, c : c + 32]
+            out.extend(masks[r, c // 8 : c // 8 + 4].tolist())
+            out.extend(vals[vals != 0].tolist())
+    return (np.array(out, np.int16) & 0xFF).astype(np.uint8).view(np.int8)
+
+
+def encode_csr(w: np.ndarray) -> np.ndarray:
+    """The PM_SPARSE_CSR stream of ``w`` (int8; counts and deltas hold their uint8 bit patterns)."""
+    w = _rows(w).astype(np.int8)
+    out: list[int] = []
+    for row in w:
+        entries: list[tuple[int, int]] = []
+        col = 0
+        for c in np.flatnonzero(row).tolist():
+            d = c - col
+            while d > CSR_MAX_DELTA:  # bridge the gap with zero-valued entries
+                entries.append((CSR_MAX_DELTA, 0))
+                d -= CSR_MAX_DELTA
+            entries.append((d, int(row[c]) & 0xFF))
+            col = c
+        if len(entries) > CSR_MAX_ENTRIES:
+            raise ValueError(f"CSR row of {len(entries)} entries exceeds {CSR_MAX_ENTRIES}")
+        out += [len(entries) & 0xFF, len(entries) >> 8]
+        for d, v in entries:
+            out += [d, v]
+    return np.array(out, np.uint8).view(np.int8)
+
+
+ENCODERS = {"bitmask": encode_bitmask, "csr": encode_csr}
+
+
+def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
+    """Dense int8 [rows, k] from an encoded stream, walking it as the C kernels do; raises
+    ValueError if the stream is not exactly consumed."""
+    b = np.asarray(stream).view(np.uint8).astype(np.int64)
+    s = np.asarray(stream).astype(np.int64)
+    w = np.zeros((rows, k), np.int8)
+    p = 0
+    for r in range(rows):
+        if encoding == "bitmask":
+            for g in range(0, k, 32):
+                nb = -(-min(k - g, 32) // 8)
+                m = sum(int(b[p + i]) << (8 * i) for i in range(nb))
+                p += nb
+                for bit in range(32):
+                    if m >> bit & 1:
+                        if g + bit >= k:
+                            raise ValueError(f"bitmask row {r} marks column {g + bit} of {k}")
+                        w[r, g + bit] = s[p]
+                        p += 1
+        elif encoding == "csr":
+            n = int(b[p]) | int(b[p + 1]) << 8
+            p += 2
+            col = 0
+            for _ in range(n):
+                col += int(b[p])
+                if col >= k:
+                    raise ValueError(f"csr row {r} steps to column {col} of {k}")
+                if s[p + 1] != 0:
+                    w[r, col] = s[p + 1]
+                p += 2
+        else:
+            raise ValueError(f"unknown encoding {encoding!r}")
+    if p != len(b):
+        raise ValueError(f"{encoding} stream has {len(b)} bytes, rows used {p}")
+    return w
+
+
+def sparse_candidate(op: Op) -> bool:
+    """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, and CONV_2D on its GEMM paths."""
+    from picoml.codegen.generate import conv_uses_gemm
+
+    if op.type == "FULLY_CONNECTED":
+        return True
+    if op.type == "CONV_2D":
+        return conv_uses_gemm(op.inputs[0].shape, op.inputs[1].shape)
+    return False
+
+
+def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) -> list[dict]:
+    """Per weighted layer (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) the encoding ``generate_c``
+    picks for its weights and their bytes: op index, name, type, weights, nonzeros, density,
+    encoding, bytes, dense_bytes, candidates ({encoding: bytes}, None where inapplicable) and
+    layout (the dense layout of ``target``'s kernels). Bias and requantization records are not
+    included (they are the same for every encoding)."""
+    from picoml.codegen.generate import conv_uses_gemm, kernel_isa
+
+    isa = kernel_isa(target)
+    out = []
+    for i, op in enumerate(g.ops):
+        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w = np.asarray(op.inputs[1].data)
+        eligible = sparse and sparse_candidate(op)
+        sizes = encoding_sizes(w) if eligible else {"dense": int(w.size), "bitmask": None, "csr": None}
+        enc = choose_encoding(w) if eligible else "dense"
+        gemm = op.type == "FULLY_CONNECTED" or (
+            op.type == "CONV_2D" and conv_uses_gemm(op.inputs[0].shape, op.inputs[1].shape)
+        )
+        layout = ("offset-binary" if isa == "armv6m" else "packed-pairs") if gemm else "plain"
+        nnz = int(np.count_nonzero(w))
+        out.append(
+            {
+                "op": i,
+                "name": op.name,
+                "type": op.type,
+                "weights": int(w.size),
+                "nonzeros": nnz,
+                "density": nnz / w.size if w.size else 0.0,
+                "encoding": enc,
+                "bytes": int(sizes[enc]),
+                "dense_bytes": int(w.size),
+                "candidates": sizes,
+                "layout": layout if enc == "dense" else enc,
+            }
+        )
+    return out
