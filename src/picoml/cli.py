@@ -64,7 +64,16 @@ def model_summary(g) -> dict:
     plan = plan_memory(g)
     for o, live in zip(ops, plan.live_bytes, strict=False):
         o["live_bytes"] = live
+    encodings = []
+    if all(t.dtype == "int8" for t in g.inputs + g.outputs):
+        from picoml.codegen import layer_encodings
+
+        encodings = [
+            {k: e[k] for k in ("op", "type", "weights", "nonzeros", "density", "encoding", "bytes", "dense_bytes")}
+            for e in layer_encodings(g)
+        ]
     return {
+        "weights_encoding": encodings,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound,
         "scratch_bytes": plan.scratch_bytes,
@@ -145,6 +154,14 @@ def _print_info(path: Path, s: dict) -> None:
     print(
         f"arena             {_fmt_int(s['arena_bytes'])} B planned, lower bound {_fmt_int(s['arena_lower_bound_bytes'])} B"
     )
+    if s["weights_encoding"]:
+        print()
+        print("weights in the generated C (portable kernels; sparse when it saves at least a quarter)")
+        for e in s["weights_encoding"]:
+            print(
+                f"{e['op']:>3} {e['type']:18s} density {100 * e['density']:5.1f} %  {e['encoding']:8s}"
+                f" {e['bytes']:>9,} B (dense {e['dense_bytes']:,} B)"
+            )
     print()
     print("live memory per op (bytes that must coexist while the op runs)")
     peak = max((o["live_bytes"] for o in s["ops"]), default=0) or 1
@@ -393,7 +410,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         files = write_cmake(g, out, name=args.name, target=args.target)
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(g, out, name=args.name, target=args.target)
+        files = write_c(g, out, name=args.name, target=args.target, sparse=not args.dense)
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
     from picoml.plan import plan_memory
 
@@ -571,6 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output directory (created)")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
     s.add_argument("--name", default="model", help="C identifier prefixing every symbol (default: model)")
+    s.add_argument("--dense", action="store_true", help="store every layer's weights densely (no sparse encodings)")
     s.add_argument(
         "--format",
         default="c",

@@ -45,6 +45,7 @@ class VerifyReport:
     fit_message: str = ""
     latency_ms_lower_bound: float | None = None
     first_mismatch: str = ""
+    weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -120,6 +121,7 @@ def verify(
     work_dir: Path | None = None,
     progress=None,
     counted_runs: int = COUNTED_RUNS,
+    sparse: bool = True,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
@@ -141,7 +143,7 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        write_c(g, src, name="model", target=target.name)
+        write_c(g, src, name="model", target=target.name, sparse=sparse)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
         macs = sum(op_macs(op) for op in g.ops)
@@ -161,6 +163,12 @@ def verify(
             if board is not None and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
+        from picoml.codegen import layer_encodings
+
+        rep.weights_encoding = [
+            {k: e[k] for k in ("op", "type", "density", "encoding", "bytes", "dense_bytes")}
+            for e in layer_encodings(g, target.name, sparse)
+        ]
         bad = np.argwhere(got != expected)
         rep.mismatches = int(len(bad))
         rep.bit_exact = rep.mismatches == 0
