@@ -24,6 +24,7 @@ import importlib
 import io
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -115,12 +116,16 @@ def _torchscript_via_onnx(path: Path, example: np.ndarray) -> Graph:
     """TorchScript cannot be re-traced by torch.fx; its legacy ONNX export is the faithful route."""
     torch = _need_torch(str(path))
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as e:
         raise ModelFormatError(f"{path}: not a TorchScript file (torch.jit.save) ({type(e).__name__})") from None
     buf = io.BytesIO()
     try:
-        torch.onnx.export(module, (torch.from_numpy(np.ascontiguousarray(example)),), buf, dynamo=False)
+        with warnings.catch_warnings():  # the legacy exporter's deprecation notices are not the user's concern
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (torch.from_numpy(np.ascontiguousarray(example)),), buf, dynamo=False)
     except Exception as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise UnsupportedError(f"{path}: TorchScript model could not be lowered through ONNX: {first}") from None

@@ -1,0 +1,129 @@
+"""`picoml convert` and `picoml evaluate` from every source kind, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from picoml.cli import main
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+
+def cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = torch.nn.Linear(4 * 6 * 6, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 1, 6, 6)).astype(np.float32)
+    torch.manual_seed(0)
+    net = Net().eval()
+    with torch.no_grad():
+        y = net(torch.from_numpy(x)).argmax(1).numpy()  # labels = the float model's own decisions
+    return net, x, y
+
+
+def _check_int8(path, net, x):
+    import picoml
+    from picoml.frontends import to_graph_layout
+    from picoml.quantize.ptq import dequantize_output, quantize_input
+
+    q = picoml.load(path)
+    assert q.inputs[0].dtype == "int8" and q.outputs[0].dtype == "int8"
+    assert q.inputs[0].shape == (1, 6, 6, 1)  # channels-last
+    y = dequantize_output(q, picoml.run(q, quantize_input(q, to_graph_layout(x))))
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    # int8 vs float: a few output steps on a 3-layer net; the decisions mostly agree
+    assert (y.argmax(1) == ref.argmax(1)).mean() >= 0.9
+
+
+def test_convert_torchscript_onnx_and_factory(tmp_path, capsys, data, monkeypatch):
+    net, x, y = data
+    calib = tmp_path / "calib.npy"
+    np.save(calib, x[:32])
+    ts = tmp_path / "net.pt"
+    torch.jit.trace(net, torch.from_numpy(x[:1])).save(str(ts))
+    onnx_path = tmp_path / "net.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x[:1]),), str(onnx_path), dynamo=False)
+    (tmp_path / "netpkg.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            class Net(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+                    self.fc = torch.nn.Linear(4 * 6 * 6, 3)
+                def forward(self, x):
+                    return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+            def make():
+                return Net()
+            """
+        )
+    )
+    weights = tmp_path / "w.pt"
+    torch.save(net.state_dict(), weights)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for src, extra in ((ts, []), (onnx_path, []), ("netpkg:make", ["--weights", weights])):
+        out = tmp_path / f"out_{len(extra)}_{getattr(src, 'suffix', 'spec')}.tflite"
+        code, text, err = cli(capsys, "convert", src, "--calibration", calib, "--out", out, *extra)
+        assert code == 0, err
+        assert "int8" in text and "zero_point" in text
+        _check_int8(out, net, x)
+    sys.modules.pop("netpkg", None)
+
+    # evaluate: float model + its int8 conversion, labels = float decisions -> float accuracy 1.0
+    test = tmp_path / "test.npz"
+    np.savez(test, x=x, y=y)
+    code, text, err = cli(capsys, "evaluate", onnx_path, "--data", test, "--calibration", calib, "--json")
+    assert code == 0, err
+    r = json.loads(text)
+    assert r["kind"] == "classification" and r["float_value"] == 1.0
+    assert r["int8_value"] == r["agreement"] >= 0.9
+
+
+def test_convert_errors_are_one_line(tmp_path, capsys, data):
+    net, x, _ = data
+    onnx_path = tmp_path / "net.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x[:1]),), str(onnx_path), dynamo=False)
+    ints = tmp_path / "ints.npy"
+    np.save(ints, np.zeros((4, 1, 6, 6), np.int32))
+    good = tmp_path / "good.npy"
+    np.save(good, x[:4])
+    nan = tmp_path / "nan.npy"
+    np.save(nan, np.full((4, 1, 6, 6), np.nan, np.float32))
+    cases = [
+        (["convert", onnx_path, "--out", tmp_path / "o.tflite"], "needs --calibration"),
+        (["convert", onnx_path, "--calibration", ints, "--out", tmp_path / "o.tflite"], "must be float"),
+        (["convert", onnx_path, "--calibration", nan, "--out", tmp_path / "o.tflite"], "NaN"),
+        (["convert", onnx_path, "--calibration", nan, "--out", tmp_path / "o.bin"], ".tflite suffix"),
+        (["convert", tmp_path / "missing.onnx", "--calibration", good, "--out", tmp_path / "o.tflite"], "no such file"),
+        (["convert", "nosuchpkg:make", "--calibration", good, "--out", tmp_path / "o.tflite"], "cannot import module"),
+        (["evaluate", onnx_path, "--data", tmp_path / "none.npz", "--calibration", good], "no such file"),
+    ]
+    for args, msg in cases:
+        code, _, err = cli(capsys, *args)
+        assert code == 2, (args, err)
+        assert msg in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert not (tmp_path / "o.tflite").exists()
