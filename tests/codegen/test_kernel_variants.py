@@ -26,6 +26,7 @@ from oracles import qtensor, single_op_graph
 VARIANTS = [
     ("host", None),
     ("host", "armv6m"),
+    ("host", "cortex-m4"),  # Armv7E-M layouts (word-packed pairs, DW4 groups) through the portable C
     ("cortex-m0plus", "cortex-m0plus"),
     ("cortex-m4", "cortex-m4"),
 ]
@@ -140,6 +141,12 @@ CONV_CASES = {
     "im2col_10x4_first_layer": lambda: conv_graph((1, 12, 6, 1), 8, 10, 4, stride=2, seed=3),
     "valid_dilated": lambda: conv_graph((1, 8, 8, 4), 6, 3, 3, padding="VALID", dilation=2, seed=4),
     "large_window_direct": lambda: conv_graph((1, 4, 4, 300), 3, 3, 3, seed=5, act="NONE"),  # 2k > 4096
+    # Armv7E-M 4x2 kernel (k % 4 == 0): blocks of 4 rows plus 1-3 left over, odd channel counts,
+    # full-range clamp (act NONE, SSAT path) and narrower clamps (RELU with a non-minimal zero point)
+    "pointwise_4x2_odd_oc": lambda: conv_graph((1, 3, 5, 8), 5, 1, 1, seed=6, act="NONE", big_shift=True),
+    "pointwise_4x2_relu": lambda: conv_graph((1, 2, 9, 20), 6, 1, 1, seed=7),
+    "im2col_4x2_odd_oc": lambda: conv_graph((1, 6, 5, 4), 7, 3, 3, seed=8, act="NONE"),
+    "im2col_4x2_k_too_big_for_w16": lambda: conv_graph((1, 3, 3, 36), 4, 3, 3, seed=9),  # 8k > W16_MAX
 }
 
 DW_CASES = {
@@ -149,6 +156,10 @@ DW_CASES = {
     "5x5_dilated": lambda: dw_graph((1, 9, 9, 6), 5, 5, dilation=2, seed=3),
     "depth_multiplier_3": lambda: dw_graph((1, 5, 5, 5), 3, 3, mult=3, seed=4),
     "valid_1x1": lambda: dw_graph((1, 4, 4, 12), 1, 1, padding="VALID", seed=5, act="NONE"),
+    # DW4 groups: 3x3 row path on interior pixels, full-range clamp, and a 1-pixel-wide image (all border)
+    "3x3_c8_full_range": lambda: dw_graph((1, 7, 6, 8), 3, 3, seed=6, act="NONE", big_shift=True),
+    "3x3_width_1": lambda: dw_graph((1, 5, 1, 4), 3, 3, seed=7),
+    "5x5_c8_grouped_table": lambda: dw_graph((1, 7, 7, 8), 5, 5, seed=8, act="NONE"),
 }
 
 FC_CASES = {

@@ -94,6 +94,9 @@ class _Ctx:
     sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
     sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
+    dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
+    dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
+    w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -131,6 +134,8 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 IM2COL_MAX = 4096  # largest PM_CONV_IM2COL_MAX (stack bytes) the generator configures
+DW_MAX_C, DW_MAX_TAPS = 512, 64  # depthwise fast path: channels and window taps (pm_depthwise_conv2d_s8.c)
+W16_MAX = 2304  # largest PM_CONV_W16_MAX: 4 rows of k <= 288 values widened to 16 bits, on the stack
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -149,6 +154,13 @@ def pack_pairs(w: np.ndarray) -> np.ndarray:
     if n % 2:
         blocks.append(w[-1])
     return np.concatenate(blocks).astype(w.dtype)
+
+
+def pack_dw4(w: np.ndarray) -> np.ndarray:
+    """Depthwise weights 1HWO → PM_FILTER_DW4 (pm_conv2d_s8.h): channel groups of 4, each
+    group's taps in order as 4 bytes. Needs O % 4 == 0. Same size as the input."""
+    taps = w.shape[1] * w.shape[2]
+    return np.ascontiguousarray(w.reshape(taps, -1, 4).transpose(1, 0, 2)).reshape(-1)
 
 
 def pack_offset_binary(w: np.ndarray) -> np.ndarray:
@@ -205,6 +217,13 @@ def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.
         )
 
 
+def _as_words(b: np.ndarray) -> np.ndarray:
+    """int8 bytes as little-endian int32 words (zero-padded to a multiple of 4): a C array of
+    words is word-aligned without compiler extensions. All picoml targets are little-endian."""
+    b = np.asarray(b, np.int8).reshape(-1)
+    return np.concatenate([b, np.zeros(-len(b) % 4, np.int8)]).view("<i4")
+
+
 def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
     return pack_offset_binary(w) if c.isa == "armv6m" else pack_pairs(w)
@@ -238,21 +257,37 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         "pad_h": pad_h,
         "pad_w": pad_w,
         "depth_multiplier": op.attrs.get("depth_multiplier", 1),
-        "reserved": 0,
+        "filter_layout": "PM_FILTER_PLAIN",
         "input_zp": p.input_zp,
         "output_zp": p.output_zp,
         "act_min": int(p.act_min),
         "act_max": int(p.act_max),
     }
+    taps, ch = kh * kw, int(p.filter.shape[3])
+    dw4 = False
+    if depthwise and fields["depth_multiplier"] == 1 and ch <= DW_MAX_C and taps <= DW_MAX_TAPS:
+        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # pm_depthwise fast path
+        dw4 = c.isa == "armv7em" and ch % 4 == 0
+        if dw4:
+            fields["filter_layout"] = "PM_FILTER_DW4"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
+    k = int(np.prod(p.filter.shape[1:]))
     if packed:
-        c.im2col_bytes = max(c.im2col_bytes, 2 * int(np.prod(p.filter.shape[1:])))
+        c.im2col_bytes = max(c.im2col_bytes, 2 * k)
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
     if sw is None:
-        w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
-        if packed and c.isa == "armv6m":
-            w = f"(const int8_t *){w}"
+        if packed and c.isa == "armv7em":
+            # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
+            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, p.filter)))}"
+            if k % 4 == 0 and 8 * k <= W16_MAX:
+                c.w16_bytes = max(c.w16_bytes, 8 * k)
+        elif dw4:
+            w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
+        else:
+            w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
+            if packed and c.isa == "armv6m":
+                w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
@@ -617,6 +652,11 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             f"#define PM_USE_ASM {int(isa != 'portable')}",
             "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
             f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
+            "/* stack bytes for 4 rows widened to 16 bits (Armv7E-M 4x2 GEMM kernel); 0: kernel unused */",
+            f"#define PM_CONV_W16_MAX {c.w16_bytes}",
+            "/* depthwise fast path: zero-point row and tap table on the stack, sized for this model */",
+            f"#define PM_DW_MAX_C {c.dw_max_c}",
+            f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
             "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",
             f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
             "",

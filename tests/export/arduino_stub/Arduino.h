@@ -33,7 +33,12 @@ class HardwareSerial {
   }
 
  private:
-  static void put(char c) { *(volatile uint32_t *)0x4F000008u = (uint32_t)(unsigned char)c; }
+  /* Out of line on purpose: unicorn (2.1.x) mis-tracks the IT state when a hooked store runs
+   * inside a Thumb IT block (unicorn-engine/unicorn#2309), and an inlined put() lands in one
+   * (e.g. the minus sign: ITT LE; MOVLE; STRLE), skipping the next instruction after it. */
+  __attribute__((noinline)) static void put(char c) {
+    *(volatile uint32_t *)0x4F000008u = (uint32_t)(unsigned char)c;
+  }
 };
 
 extern HardwareSerial Serial;

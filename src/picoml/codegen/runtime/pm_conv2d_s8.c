@@ -12,6 +12,14 @@
 #ifndef PM_CONV_IM2COL_MAX
 #define PM_CONV_IM2COL_MAX 1024 /* stack bytes for two im2col rows; larger windows loop directly */
 #endif
+#ifndef PM_CONV_W16_MAX
+#define PM_CONV_W16_MAX 0 /* stack bytes for 4 widened rows of the 4x2 kernel; 0: not built */
+#endif
+#if PM_DOT_4X2 && PM_CONV_W16_MAX >= 32
+#define PM_CONV_4X2 1
+#else
+#define PM_CONV_4X2 0
+#endif
 
 #if PM_OFFSET_BINARY_WEIGHTS
 /* Two rows (o1 NULL: one row) against every output channel. */
@@ -44,6 +52,50 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
     o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, bias[oc]), &q[oc], zp, lo, hi);
     if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, bias[oc]), &q[oc], zp, lo, hi);
   }
+}
+#endif
+
+#if PM_CONV_4X2
+/* Every channel pair of 4 widened rows, requantized with bounds LO, HI (pm_conv_rows4). */
+#define PM_GEMM_4X2_PAIRS(LO, HI)                                                                             \
+  for (oc = 0; oc + 1 < out_c; oc += 2) {                                                                   \
+    const pm_requant qa = q[oc], qb = q[oc + 1]; /* locals: the int8 stores below can't alias them */       \
+    const int32_t ba = bias[oc], bb = bias[oc + 1];                                                         \
+    int32_t s[8];                                                                                           \
+    int8_t *op = o + oc;                                                                                    \
+    s[0] = s[2] = s[4] = s[6] = ba;                                                                         \
+    s[1] = s[3] = s[5] = s[7] = bb;                                                                         \
+    pm_dot_4x2_w16_s8(xw, filter + oc * k, k >> 2, s);                                                      \
+    for (r = 0; r < 4; ++r, op += out_c) {                                                                  \
+      op[0] = pm_requant_s8(s[2 * r], &qa, zp, LO, HI);                                                     \
+      op[1] = pm_requant_s8(s[2 * r + 1], &qb, zp, LO, HI);                                                 \
+    }                                                                                                       \
+  }
+
+/* Four rows (widened in xw) against every output channel pair; row r's outputs at
+ * o + r * out_c. An odd last channel is done here from the plain rows[], or by the caller when
+ * rows is NULL. */
+static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
+                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o) {
+  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  int32_t oc, r;
+  if (lo == -128 && hi == 127) {
+    /* the usual case (no activation, or ReLU with output zero point -128): constant bounds
+     * let the compiler clamp with one SSAT */
+    PM_GEMM_4X2_PAIRS(-128, 127);
+  } else {
+    PM_GEMM_4X2_PAIRS(lo, hi);
+  }
+  if (oc < out_c && rows) {
+    for (r = 0; r < 4; ++r) {
+      o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], filter + oc * k, k, bias[oc]), &q[oc], zp, lo, hi);
+    }
+  }
+}
+
+/* 1: this layer runs four rows at a time on widened rows */
+static int pm_conv_uses_4x2(int32_t k, const int8_t *filter) {
+  return k % 4 == 0 && 8 * k <= PM_CONV_W16_MAX && ((uintptr_t)filter & 3u) == 0;
 }
 #endif
 
@@ -119,8 +171,22 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
       out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
     /* pointwise: pixels are contiguous rows of k = in_c values */
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    int32_t i;
-    for (i = 0; i + 1 < pixels; i += 2) {
+    int32_t i = 0;
+#if PM_CONV_4X2
+    if (pm_conv_uses_4x2(k, filter)) {
+      int32_t xw[PM_CONV_W16_MAX / 4];
+      for (; i + 3 < pixels; i += 4) {
+        const int8_t *rows[4];
+        int32_t r;
+        for (r = 0; r < 4; ++r) {
+          rows[r] = in + (i + r) * k;
+          pm_widen_row_s8(rows[r], k >> 2, r, xw);
+        }
+        pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c);
+      }
+    }
+#endif
+    for (; i + 1 < pixels; i += 2) {
       pm_conv_rows(p, q, in + i * k, in + (i + 1) * k, k, filter, bias, out_c, out + i * out_c, out + (i + 1) * out_c);
     }
     if (i < pixels) pm_conv_rows(p, q, in + i * k, in + i * k, k, filter, bias, out_c, out + i * out_c, NULL);
@@ -129,8 +195,37 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     int8_t col[PM_CONV_IM2COL_MAX];
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
-    int32_t i;
-    for (i = 0; i < total; i += 2) {
+    int32_t i = 0;
+#if PM_CONV_4X2
+    if (pm_conv_uses_4x2(k, filter)) {
+      int32_t xw[PM_CONV_W16_MAX / 4];
+      for (; i + 3 < total; i += 4) {
+        int32_t r;
+        for (r = 0; r < 4; ++r) {
+          const int32_t b = (i + r) / per_image, rr = (i + r) % per_image;
+          pm_im2col(p, in_dims, in, kh, kw, b, rr / out_dims->w, rr % out_dims->w, col);
+          pm_widen_row_s8(col, k >> 2, r, xw);
+        }
+        if (out_c % 2) {
+          /* an odd last channel needs the plain rows: rebuild them in the (2k-byte) buffer */
+          int8_t *o = out + i * out_c;
+          for (r = 0; r < 4; r += 2) {
+            const int32_t b0 = (i + r) / per_image, r0 = (i + r) % per_image;
+            const int32_t b1 = (i + r + 1) / per_image, r1 = (i + r + 1) % per_image;
+            pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+            pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
+            o[r * out_c + out_c - 1] = pm_requant_s8(pm_dot_1x1_s8(col, filter + (out_c - 1) * k, k, bias[out_c - 1]),
+                                                     &q[out_c - 1], p->output_zp, p->act_min, p->act_max);
+            o[(r + 1) * out_c + out_c - 1] =
+                pm_requant_s8(pm_dot_1x1_s8(col + k, filter + (out_c - 1) * k, k, bias[out_c - 1]), &q[out_c - 1],
+                              p->output_zp, p->act_min, p->act_max);
+          }
+        }
+        pm_conv_rows4(p, q, xw, NULL, k, filter, bias, out_c, out + i * out_c);
+      }
+    }
+#endif
+    for (; i < total; i += 2) {
       const int32_t b0 = i / per_image, r0 = i % per_image;
       int8_t *o0 = out + i * out_c;
       pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);

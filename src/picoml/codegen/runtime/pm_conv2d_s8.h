@@ -13,12 +13,19 @@ typedef struct {
   int16_t pad_h;      /* rows of padding above the input */
   int16_t pad_w;      /* columns of padding left of the input */
   int16_t depth_multiplier; /* depthwise only: output channels per input channel */
-  int16_t reserved;
+  int16_t filter_layout;    /* PM_FILTER_PLAIN, or PM_FILTER_DW4 (depthwise, see below) */
   int32_t input_zp;   /* value of padded taps; bias already holds -input_zp * sum(filter) */
   int32_t output_zp;  /* added after rescaling */
   int32_t act_min;    /* fused activation clamp, int8 range */
   int32_t act_max;
 } pm_conv_params;
+
+/* Filter layouts. PLAIN: OHWI (convolution) or 1HWO (depthwise). DW4 (depthwise, depth multiplier
+ * 1, channels % 4 == 0; written by the code generator for Armv7E-M): channel groups of 4, each
+ * storing its taps in order as 4-byte words, so one kernel pointer walks a group with immediate
+ * offsets: byte (ch / 4) * 4 * taps + 4 * t + ch % 4 holds tap t of channel ch. */
+#define PM_FILTER_PLAIN 0
+#define PM_FILTER_DW4 1
 
 /* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).

@@ -12,10 +12,10 @@
 #include "pm_dot_s8.h"
 
 #ifndef PM_DW_MAX_C
-#define PM_DW_MAX_C 512 /* channels of the zero-point row on the stack */
+#define PM_DW_MAX_C 512 /* channels of the zero-point row on the stack (pm_config.h sets the model's) */
 #endif
 #ifndef PM_DW_MAX_TAPS
-#define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path */
+#define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
 
 static void pm_depthwise_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
@@ -51,55 +51,71 @@ static void pm_depthwise_generic(const pm_conv_params *p, const pm_requant *q, c
 }
 
 #if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
-/* One 3x3 tap of 4 channels: tap pointer, 4 inputs and 4 weights (1HWO: the next tap's are c
- * bytes further), widened in pairs with SXTB16, SMLABB/SMLATT into 4 accumulators; 12
- * instructions per 4 MACs. x doubles as the tap pointer, so the block needs 12 registers. */
-#define PM_DW_TAP(off)                                                                                   \
-  "ldr %[x], [%[tt], #" #off "]\n\t"                                                                    \
-  "ldr %[x], [%[x], %[ch]]\n\t"                                                                         \
-  "ldr %[w], [%[wp]]\n\t"                                                                               \
-  "add %[wp], %[wp], %[c]\n\t"                                                                          \
-  "sxtb16 %[xe], %[x]\n\t"                                                                              \
-  "sxtb16 %[x], %[x], ror #8\n\t"                                                                       \
-  "sxtb16 %[we], %[w]\n\t"                                                                              \
-  "sxtb16 %[w], %[w], ror #8\n\t"                                                                       \
-  "smlabb %[s0], %[xe], %[we], %[s0]\n\t"                                                               \
-  "smlatt %[s2], %[xe], %[we], %[s2]\n\t"                                                               \
-  "smlabb %[s1], %[x], %[w], %[s1]\n\t"                                                                 \
+#define PM_DW_ASM 1
+/* One tap of 4 channels: 4 inputs (one word) and the group's 4 weights of this tap (one word),
+ * widened in pairs with SXTB16, SMLABB/SMLATT into 4 accumulators. ADDR is the input word's
+ * address, WOFF the tap's byte offset in the group's weights (channel groups of 4, see
+ * PM_FILTER_DW4). 10 instructions per 4 MACs. */
+#define PM_DW_TAP(ADDR, WOFF)                                                                                \
+  "ldr %[x], " ADDR "\n\t"                                                                                  \
+  "ldr %[w], [%[wp], #" #WOFF "]\n\t"                                                                      \
+  "sxtb16 %[xe], %[x]\n\t"                                                                                  \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                           \
+  "sxtb16 %[we], %[w]\n\t"                                                                                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"                                                                           \
+  "smlabb %[s0], %[xe], %[we], %[s0]\n\t"                                                                   \
+  "smlatt %[s2], %[xe], %[we], %[s2]\n\t"                                                                   \
+  "smlabb %[s1], %[x], %[w], %[s1]\n\t"                                                                     \
   "smlatt %[s3], %[x], %[w], %[s3]\n\t"
+/* a tap whose input address comes from the pointer table (border pixels): one more load */
+#define PM_DW_TAP_T(TOFF, WOFF) "ldr %[x], [%[tt], #" #TOFF "]\n\t" PM_DW_TAP("[%[x], %[ch]]", WOFF)
+#else
+#define PM_DW_ASM 0
 #endif
 
-/* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]; returns
- * the first channel not done. */
-static int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filter, const int32_t *bias,
-                             const pm_requant *q, int32_t taps, int32_t c, int32_t zp, int32_t lo, int32_t hi,
-                             int8_t *o) {
+#if defined(__GNUC__)
+#define PM_DW_INLINE static inline __attribute__((__always_inline__))
+#else
+#define PM_DW_INLINE static inline
+#endif
+
+/* Store 4 requantized channels. Callers pass constant bounds (-128, 127) for the usual layer
+ * without a narrower activation clamp, so the compiler clamps with one SSAT. */
+PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const pm_requant *q, int32_t zp,
+                               int32_t lo, int32_t hi, int8_t *o) {
+  o[0] = pm_requant_s8(s0, &q[0], zp, lo, hi);
+  o[1] = pm_requant_s8(s1, &q[1], zp, lo, hi);
+  o[2] = pm_requant_s8(s2, &q[2], zp, lo, hi);
+  o[3] = pm_requant_s8(s3, &q[3], zp, lo, hi);
+}
+
+/* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]; the
+ * weights of channel ch's tap t are at filter[ch * taps + 4 * t + ch % 4 - ch % 4 ...]: with
+ * grouped (PM_FILTER_DW4) weights group g = ch / 4 holds its taps' 4-byte words at
+ * filter + g * 4 * taps; plain 1HWO weights are at filter + t * c + ch. Returns the first
+ * channel not done. */
+PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filter, int grouped, const int32_t *bias,
+                                   const pm_requant *q, int32_t taps, int32_t c, int32_t zp, int32_t lo, int32_t hi,
+                                   int8_t *o) {
+  const int32_t step = grouped ? 4 : c; /* bytes between one channel's consecutive taps */
   int32_t ch, t;
   for (ch = 0; ch + 3 < c; ch += 4) {
     int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
-    const int8_t *w = filter + ch;
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
-    if (taps == 9) {
+    const int8_t *w = grouped ? filter + ch * taps : filter + ch;
+#if PM_DW_ASM
+    if (grouped && taps == 9) {
       int32_t x, xe, wv, we;
-      __asm__(
-        PM_DW_TAP(0)
-        PM_DW_TAP(4)
-        PM_DW_TAP(8)
-        PM_DW_TAP(12)
-        PM_DW_TAP(16)
-        PM_DW_TAP(20)
-        PM_DW_TAP(24)
-        PM_DW_TAP(28)
-        PM_DW_TAP(32)
-        : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [wp] "+r"(w), [x] "=&r"(x), [xe] "=&r"(xe),
-          [w] "=&r"(wv), [we] "=&r"(we)
-        : [tt] "r"(tap), [ch] "r"(ch), [c] "r"(c)
-        : "memory");
+      __asm__(PM_DW_TAP_T(0, 0) PM_DW_TAP_T(4, 4) PM_DW_TAP_T(8, 8) PM_DW_TAP_T(12, 12) PM_DW_TAP_T(16, 16)
+                  PM_DW_TAP_T(20, 20) PM_DW_TAP_T(24, 24) PM_DW_TAP_T(28, 28) PM_DW_TAP_T(32, 32)
+              : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "=&r"(x), [xe] "=&r"(xe),
+                [w] "=&r"(wv), [we] "=&r"(we)
+              : [tt] "r"(tap), [ch] "r"(ch), [wp] "r"(w)
+              : "memory");
     } else
 #endif
     {
       PM_NO_UNROLL
-      for (t = 0; t < taps; ++t, w += c) {
+      for (t = 0; t < taps; ++t, w += step) {
         const int8_t *x = tap[t] + ch;
 #if PM_SIMD32
         const uint32_t xv = (uint32_t)pm_read_s8x4(x), wv = (uint32_t)pm_read_s8x4(w);
@@ -117,12 +133,58 @@ static int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filter, con
 #endif
       }
     }
-    o[ch] = pm_requant_s8(s0, &q[ch], zp, lo, hi);
-    o[ch + 1] = pm_requant_s8(s1, &q[ch + 1], zp, lo, hi);
-    o[ch + 2] = pm_requant_s8(s2, &q[ch + 2], zp, lo, hi);
-    o[ch + 3] = pm_requant_s8(s3, &q[ch + 3], zp, lo, hi);
+    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
   return ch;
+}
+
+#if PM_DW_ASM
+/* All channels (c % 4 == 0, grouped weights) of an interior output pixel of a 3x3, dilation-1
+ * window whose top-left input is at corner; rs = bytes per input row. The three window rows
+ * are three pointers and the columns are [row], [row, c], [row, c, lsl #1]: no tap table. */
+PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, const int8_t *filter,
+                                  const int32_t *bias, const pm_requant *q, int32_t zp, int32_t lo, int32_t hi,
+                                  int8_t *o) {
+  int32_t ch;
+  for (ch = 0; ch < c; ch += 4) {
+    int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
+    const int8_t *r0 = corner + ch, *r1 = r0 + rs, *r2 = r1 + rs, *w = filter + 9 * ch;
+    int32_t x, xe, wv, we;
+    __asm__(PM_DW_TAP("[%[r0]]", 0) PM_DW_TAP("[%[r0], %[c]]", 4) PM_DW_TAP("[%[r0], %[c], lsl #1]", 8)
+                PM_DW_TAP("[%[r1]]", 12) PM_DW_TAP("[%[r1], %[c]]", 16) PM_DW_TAP("[%[r1], %[c], lsl #1]", 20)
+                    PM_DW_TAP("[%[r2]]", 24) PM_DW_TAP("[%[r2], %[c]]", 28) PM_DW_TAP("[%[r2], %[c], lsl #1]", 32)
+            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "=&r"(x), [xe] "=&r"(xe),
+              [w] "=&r"(wv), [we] "=&r"(we)
+            : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [c] "r"(c), [wp] "r"(w)
+            : "memory");
+    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
+  }
+}
+#endif
+
+/* One output pixel, all channels; tap[] must hold its taps (unused by the 3x3 row path). */
+PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap, const int8_t *corner, int32_t rs,
+                              const int8_t *filter, const int32_t *bias, const pm_requant *q, int32_t taps, int32_t c,
+                              int32_t lo, int32_t hi, int8_t *o) {
+  const int grouped = p->filter_layout == PM_FILTER_DW4;
+  const int32_t zp = p->output_zp;
+  int32_t ch, t;
+#if PM_DW_ASM
+  if (corner) { /* interior pixel of a grouped 3x3 dilation-1 layer */
+    pm_dw_3x3_pixel(corner, rs, c, filter, bias, q, zp, lo, hi, o);
+    return;
+  }
+#else
+  (void)corner;
+  (void)rs;
+#endif
+  ch = pm_dw_groups4(tap, filter, grouped, bias, q, taps, c, zp, lo, hi, o);
+  for (; ch < c; ++ch) { /* only plain layouts have channels beyond the last full group */
+    const int8_t *w = filter + ch;
+    int32_t s = bias[ch];
+    for (t = 0; t < taps; ++t, w += c) s += tap[t][ch] * *w;
+    o[ch] = pm_requant_s8(s, &q[ch], zp, lo, hi);
+  }
 }
 
 int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
@@ -131,15 +193,19 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
   const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
   const int32_t dh = p->dilation_h, dw = p->dilation_w;
-  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t lo = p->act_min, hi = p->act_max;
+  const int full = lo == -128 && hi == 127;
+  const int rows3x3 = PM_DW_ASM && p->filter_layout == PM_FILTER_DW4 && kh == 3 && kw == 3 && dh == 1 && dw == 1;
   int8_t zrow[PM_DW_MAX_C];
   const int8_t *tap[PM_DW_MAX_TAPS];
   int32_t off[PM_DW_MAX_TAPS];
   int32_t b, oy, ox, i, t, ky, kx;
   if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
+    if (p->filter_layout != PM_FILTER_PLAIN) return PM_ERROR; /* the generator groups only fast-path layers */
     pm_depthwise_generic(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
     return PM_OK;
   }
+  if (p->filter_layout == PM_FILTER_DW4 && c % 4 != 0) return PM_ERROR;
   for (i = 0; i < c; ++i) zrow[i] = (int8_t)p->input_zp;
   /* input offsets of the taps from the window's top-left corner (valid for interior pixels) */
   for (ky = 0, t = 0; ky < kh; ++ky) {
@@ -152,10 +218,13 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
       for (ox = 0; ox < out_dims->w; ++ox) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w + ox) * c;
-        int32_t ch;
+        const int8_t *corner = NULL;
         if (rows_inside && x0 >= 0 && x0 + (kw - 1) * dw < in_w) {
-          const int8_t *const corner = in + ((b * in_h + y0) * in_w + x0) * c;
-          for (t = 0; t < taps; ++t) tap[t] = corner + off[t];
+          corner = in + ((b * in_h + y0) * in_w + x0) * c;
+          if (!rows3x3) {
+            for (t = 0; t < taps; ++t) tap[t] = corner + off[t];
+            corner = NULL;
+          }
         } else {
           /* border: padded taps read a row of input zero points (the bias holds the fold) */
           for (ky = 0, t = 0; ky < kh; ++ky) {
@@ -166,12 +235,10 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
             }
           }
         }
-        ch = pm_dw_groups4(tap, filter, bias, q, taps, c, zp, lo, hi, o);
-        for (; ch < c; ++ch) {
-          const int8_t *w = filter + ch;
-          int32_t s = bias[ch];
-          for (t = 0; t < taps; ++t, w += c) s += tap[t][ch] * *w;
-          o[ch] = pm_requant_s8(s, &q[ch], zp, lo, hi);
+        if (full) {
+          pm_dw_pixel(p, tap, corner, in_w * c, filter, bias, q, taps, c, -128, 127, o);
+        } else {
+          pm_dw_pixel(p, tap, corner, in_w * c, filter, bias, q, taps, c, lo, hi, o);
         }
       }
     }

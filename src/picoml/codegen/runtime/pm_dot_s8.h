@@ -179,6 +179,88 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Four rows against one packed pair, on rows widened once to 16 bits (Armv7E-M assembly).
+ * A row is used by every output channel, so widening it once (pm_widen_row_s8) costs ~2
+ * instructions per value for the whole layer, while the 2x2 kernel above widens each row
+ * chunk again for every channel pair. Widened layout of 4 rows: for each chunk j of 4 values,
+ * 8 words: E0 E1 E2 E3 (SXTB16 of row p's word: values 0 and 2) then O0 O1 O2 O3 (SXTB16 of
+ * the word rotated by 8: values 1 and 3). The pair's weight words are widened the same way,
+ * once per 4 rows. 32 instructions per 32 MACs. Needs k % 4 == 0 and a word-aligned weight
+ * pair (LDRD): the code generator emits packed weights of this ISA as 32-bit words. */
+#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#define PM_DOT_4X2 1
+
+/* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw. */
+static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32_t *xw) {
+  xw += p;
+  for (; k4 > 0; --k4) {
+    const uint32_t v = (uint32_t)pm_read_s8x4(r);
+    xw[0] = (int32_t)__sxtb16(v);
+    xw[4] = (int32_t)__sxtb16(__ror(v, 8));
+    r += 4;
+    xw += 8;
+  }
+}
+
+/* s[2p] += row_p . wa, s[2p + 1] += row_p . wb for p < 4: xw widened rows (k4 > 0 chunks),
+ * wp the word-aligned packed pair. */
+static inline __attribute__((__always_inline__)) void pm_dot_4x2_w16_s8(const int32_t *xw, const int8_t *wp, int32_t k4, int32_t *s) {
+  int32_t s0a = s[0], s0b = s[1], s1a = s[2], s1b = s[3], s2a = s[4], s2b = s[5], s3a = s[6], s3b = s[7];
+  const int32_t *const end = xw + 8 * k4;
+  int32_t ya, yb, x;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldrd %[ya], %[yb], [%[wp]]\n\t"
+      "sxtb16 %[ya], %[ya]\n\t"
+      "sxtb16 %[yb], %[yb]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s0a], %[x], %[ya], %[s0a]\n\t"
+      "smlad %[s0b], %[x], %[yb], %[s0b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s1a], %[x], %[ya], %[s1a]\n\t"
+      "smlad %[s1b], %[x], %[yb], %[s1b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s2a], %[x], %[ya], %[s2a]\n\t"
+      "smlad %[s2b], %[x], %[yb], %[s2b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s3a], %[x], %[ya], %[s3a]\n\t"
+      "smlad %[s3b], %[x], %[yb], %[s3b]\n\t"
+      "ldrd %[ya], %[yb], [%[wp]], #8\n\t"
+      "sxtb16 %[ya], %[ya], ror #8\n\t"
+      "sxtb16 %[yb], %[yb], ror #8\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s0a], %[x], %[ya], %[s0a]\n\t"
+      "smlad %[s0b], %[x], %[yb], %[s0b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s1a], %[x], %[ya], %[s1a]\n\t"
+      "smlad %[s1b], %[x], %[yb], %[s1b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s2a], %[x], %[ya], %[s2a]\n\t"
+      "smlad %[s2b], %[x], %[yb], %[s2b]\n\t"
+      "ldr %[x], [%[xp]], #4\n\t"
+      "smlad %[s3a], %[x], %[ya], %[s3a]\n\t"
+      "smlad %[s3b], %[x], %[yb], %[s3b]\n\t"
+      "cmp %[xp], %[end]\n\t"
+      "bne 1b\n\t"
+      : [xp] "+r"(xw), [wp] "+r"(wp), [s0a] "+r"(s0a), [s0b] "+r"(s0b), [s1a] "+r"(s1a), [s1b] "+r"(s1b),
+        [s2a] "+r"(s2a), [s2b] "+r"(s2b), [s3a] "+r"(s3a), [s3b] "+r"(s3b), [ya] "=&r"(ya), [yb] "=&r"(yb),
+        [x] "=&r"(x)
+      : [end] "r"(end)
+      : "cc", "memory");
+  s[0] = s0a;
+  s[1] = s0b;
+  s[2] = s1a;
+  s[3] = s1b;
+  s[4] = s2a;
+  s[5] = s2b;
+  s[6] = s3a;
+  s[7] = s3b;
+}
+#else
+#define PM_DOT_4X2 0
+#endif
+
+/* ---------------------------------------------------------------------------------------
  * Offset-binary weights (PM_OFFSET_BINARY_WEIGHTS, written by the code generator for
  * Armv6-M): output channels go in blocks of 8, and for each input value j the block stores
  * w[c][j] + 128 as uint8 for its 8 channels (a last block of r < 8 channels stores r values).
