@@ -10,18 +10,25 @@ import picoml
 from picoml.graph import Graph, Op
 from picoml.graph.ops import default_attrs
 from picoml.plan import plan_memory
+from picoml.plan.planner import stream_lag
 
 from oracles import MODEL_NAMES, model_path, qtensor
 
 
 def assert_valid(plan):
+    """No two buffers live at the same op share bytes, except a streamed window op's output and
+    its dying input, and then the output starts at least the lag below the input."""
     bufs = plan.buffers
+    lags = {(id(x), id(y)): lag for x, y, lag in plan.streams}
     for i, a in enumerate(bufs):
         assert a.offset >= 0 and a.offset % 16 == 0
         assert a.offset + a.size <= plan.arena_bytes
         for b in bufs[i + 1 :]:
-            if a.overlaps(b):
-                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a.name, b.name)
+            if a.overlaps(b) and not (a.offset + a.size <= b.offset or b.offset + b.size <= a.offset):
+                lag = lags.get((id(a), id(b)), lags.get((id(b), id(a))))
+                assert lag is not None, (a.name, b.name)
+                x, y = (a, b) if (id(a), id(b)) in lags else (b, a)
+                assert y.offset <= x.offset - lag, (x.name, y.name, lag)
 
 
 def _act(name, n):
@@ -139,12 +146,34 @@ def test_scratch_is_planned():
 
 
 EXPECTED_BOUNDS = {"kws": 16000, "resnet8": 49152, "ad": 768}
+# with streaming overlap (window ops write over their dying input): KWS's 9 conv layers stack
+# up as a staircase of lags, ResNet-8's convolutions need their input plus ~1 row
+EXPECTED_STREAMED = {"kws": 11648, "resnet8": 33360, "ad": 768}
 
 
 @pytest.mark.models
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_shipped_models_plan_equals_bound(name):
-    plan = plan_memory(picoml.load(model_path(name, "int8")))
+    g = picoml.load(model_path(name, "int8"))
+    plan = plan_memory(g, stream=False)
     assert_valid(plan)
     assert plan.lower_bound == EXPECTED_BOUNDS[name]
     assert plan.arena_bytes == plan.lower_bound
+    streamed = plan_memory(g)
+    assert_valid(streamed)
+    assert streamed.lower_bound == EXPECTED_BOUNDS[name]
+    assert streamed.arena_bytes == EXPECTED_STREAMED[name]
+
+
+def test_stream_lag_hand_computed():
+    """3x3 SAME conv, 32x32x16 -> 32x32x16: a block of 4 output pixels at (oy, ox) ends at
+    (32*oy + ox + 4) * 16 bytes, its first read is ((oy - 1) * 32 + ox - 1) * 16: lag (32 + 5) * 16."""
+    x = qtensor("x", (1, 32, 32, 16), 0.1, 0)
+    w = qtensor("w", (16, 3, 3, 16), 0.01, 0, data=np.ones((16, 3, 3, 16), np.int8))
+    b = qtensor("b", (16,), 0.001, 0, "int32", data=np.zeros(16, np.int32))
+    y = qtensor("y", (1, 32, 32, 16), 0.1, 0)
+    attrs = {**default_attrs("CONV_2D"), "stride_h": 1, "stride_w": 1, "padding": "SAME"}
+    assert stream_lag(Op("CONV_2D", [x, w, b], [y], attrs)) == 37 * 16
+    # FULLY_CONNECTED reads all of its input for every output: never streamed
+    fc, _ = _fc(_act("a", 8), _act("b", 4), np.random.default_rng(0))
+    assert stream_lag(fc) is None

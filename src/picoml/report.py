@@ -98,7 +98,8 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
     ax.set_ylim(0, memory["arena_bytes"] * 1.12 + 1)
     ax.set_ylabel("arena offset (bytes)")
     ax.set_title(
-        f"Static arena plan: {memory['arena_bytes']:,} B (op-at-a-time lower bound {memory['lower_bound']:,} B)"
+        f"Static arena plan: {memory['arena_bytes']:,} B (op-at-a-time bound {memory['lower_bound']:,} B; "
+        "window ops may write over their dying input and go below it)"
     )
     ax2.bar(range(len(ops)), memory["live_bytes"], color="#4477aa")
     ax2.set_ylabel("live bytes")

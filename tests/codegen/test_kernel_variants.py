@@ -26,6 +26,7 @@ from oracles import qtensor, single_op_graph
 VARIANTS = [
     ("host", None),
     ("host", "armv6m"),
+    ("host", "host"),  # the "vector" ISA: int16 weight rows, auto-vectorized loops and requantization
     ("host", "cortex-m4"),  # Armv7E-M layouts (word-packed pairs, DW4 groups) through the portable C
     ("cortex-m0plus", "cortex-m0plus"),
     ("cortex-m4", "cortex-m4"),
@@ -197,7 +198,7 @@ def test_lookup_tables_cover_every_code(op_type, target, monkeypatch):
 
 def test_kernel_isa_mapping():
     assert kernel_isa(None) == "portable"
-    assert kernel_isa("host") == "portable"
+    assert kernel_isa("host") == "vector"
     assert kernel_isa("riscv32") == "portable"
     assert kernel_isa("cortex-m0plus") == "armv6m"
     assert kernel_isa("rp2040") == "armv6m"

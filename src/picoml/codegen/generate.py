@@ -41,9 +41,11 @@ from picoml.reference.common import window_geometry
 RUNTIME = "picoml.codegen.runtime"
 
 # Kernel variants per instruction set. The portable C runs everywhere (and picks the Armv7E-M
-# DSP instructions by itself where the compiler reports them); "armv6m" also changes weight
-# layouts (offset-binary GEMM blocks), so its output is for that build only.
-ISAS = ("portable", "armv6m", "armv7em")
+# DSP instructions by itself where the compiler reports them); the others also change weight
+# layouts, so their output is for that build only: "armv6m" offset-binary GEMM blocks,
+# "armv7em" word-aligned packed pairs and depthwise channel groups, "vector" (hosts with SIMD
+# units, the ``host`` target) plain weight rows and loops written for auto-vectorization.
+ISAS = ("portable", "armv6m", "armv7em", "vector")
 
 
 def kernel_isa(target: str | None) -> str:
@@ -56,6 +58,8 @@ def kernel_isa(target: str | None) -> str:
     t = get_target(target)
     if t.name == "cortex-m0plus":
         return "armv6m"
+    if t.name == "host":
+        return "vector"
     return "armv7em" if t.dsp else "portable"
 
 
@@ -94,6 +98,9 @@ class _Ctx:
     sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
     sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
+    fc_max_depth: int = 1  # PM_FC_MAX_DEPTH: input values of the deepest FULLY_CONNECTED ("vector")
+    fc_max_units: int = 1  # PM_FC_MAX_UNITS: units of the widest FULLY_CONNECTED ("vector")
+    max_oc: int = 2  # PM_CONV_MAX_OC: most output channels of a GEMM convolution ("vector" accumulator rows)
     dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
     dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
@@ -118,7 +125,7 @@ class _Ctx:
         name = f"{self.name}_{sym}"
         rows = requant_rows(multiplier, shift, n)
         self.decls.append(cemit.struct_array("pm_requant", name, rows))
-        self.weight_bytes += 12 * len(rows)
+        self.weight_bytes += (16 if self.isa == "vector" else 12) * len(rows)  # sizeof(pm_requant)
         return name
 
     def struct(self, ctype: str, sym: str, fields: dict) -> str:
@@ -135,7 +142,7 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 IM2COL_MAX = 4096  # largest PM_CONV_IM2COL_MAX (stack bytes) the generator configures
 DW_MAX_C, DW_MAX_TAPS = 512, 64  # depthwise fast path: channels and window taps (pm_depthwise_conv2d_s8.c)
-W16_MAX = 2304  # largest PM_CONV_W16_MAX: 4 rows of k <= 288 values widened to 16 bits, on the stack
+W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -226,6 +233,8 @@ def _as_words(b: np.ndarray) -> np.ndarray:
 
 def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
+    if c.isa == "vector":
+        return np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)  # int16 rows: PMADDWD-friendly
     return pack_offset_binary(w) if c.isa == "armv6m" else pack_pairs(w)
 
 
@@ -275,6 +284,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     k = int(np.prod(p.filter.shape[1:]))
     if packed:
         c.im2col_bytes = max(c.im2col_bytes, 2 * k)
+        c.max_oc = max(c.max_oc, int(p.filter.shape[0]))
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
     if sw is None:
         if packed and c.isa == "armv7em":
@@ -286,7 +296,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
         else:
             w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
-            if packed and c.isa == "armv6m":
+            if packed and c.isa in ("armv6m", "vector"):
                 w = f"(const int8_t *){w}"
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
@@ -322,8 +332,10 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     sw = _sparse_weights(c, i, "weights", p.weights)
     if sw is None:
         w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
-        if c.isa == "armv6m":
+        if c.isa in ("armv6m", "vector"):
             w = f"(const int8_t *){w}"
+        if c.isa == "vector":
+            c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)
@@ -646,14 +658,21 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             "",
             "/* 1: GEMM weights are offset-binary blocks of 4 channels (pm_dot_s8.h); 0: packed pairs */",
             f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa == 'armv6m')}",
+            "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
+            f"#define PM_PLAIN_WEIGHTS {int(isa == 'vector')}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (they use up to 14 core",
             " * registers: build with the frame pointer omitted, as GCC does from -O1 and picoml's",
             " * zig/clang builds do with -fomit-frame-pointer); 0: plain C only */",
-            f"#define PM_USE_ASM {int(isa != 'portable')}",
+            f"#define PM_USE_ASM {int(isa in ('armv6m', 'armv7em'))}",
             "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
             f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
             "/* stack bytes for 4 rows widened to 16 bits (Armv7E-M 4x2 GEMM kernel); 0: kernel unused */",
             f"#define PM_CONV_W16_MAX {c.w16_bytes}",
+            "/* output channels of the widest GEMM convolution (accumulator rows of the vector kernels) */",
+            f"#define PM_CONV_MAX_OC {c.max_oc}",
+            "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
+            f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
+            f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
             "/* depthwise fast path: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",

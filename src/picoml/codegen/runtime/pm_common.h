@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pm_config.h" /* generated per model and target: kernel variants, weight layouts */
+
 #define PM_OK 0
 #define PM_ERROR 1
 
@@ -27,8 +29,13 @@ typedef struct {
 typedef struct {
   int32_t multiplier; /* Q31, in [2^30, 2^31) or 0 */
   int32_t round;      /* 2^e, e = right shift of the output (max(-shift, 0), at most 30) */
-  int16_t left;       /* max(shift, 0) + 1 */
-  int16_t right;      /* e + 1 */
+#if PM_PLAIN_WEIGHTS
+  int32_t left; /* "vector" hosts: 4 x int32, a layout compilers vectorize loops over */
+  int32_t right;
+#else
+  int16_t left;  /* max(shift, 0) + 1 */
+  int16_t right; /* e + 1 */
+#endif
 } pm_requant;
 
 static inline int32_t pm_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
@@ -66,33 +73,41 @@ static inline int32_t pm_multiply_by_quantized_multiplier(int32_t x, int32_t mul
   return pm_rounding_divide_by_pot(pm_saturating_rounding_doubling_high_mul(xl, multiplier), right);
 }
 
-/* v = SaturatingRoundingDoublingHighMul(acc << (left - 1), multiplier) = (a2 * m + 2^31) >> 32
- * with a2 = acc << left, for |a2| < 2^30 (the code generator proves |acc << (left - 1)| < 2^29 for
+/* pm_high_mul_doubled(a2, m) = (a2 * m + 2^31) >> 32 = SaturatingRoundingDoublingHighMul(a2 / 2, m)
+ * for even a2, |a2| < 2^30 (pm_requant_high_mul: a2 = acc << left (the code generator proves |acc << (left - 1)| < 2^29 for
  * every layer from its weights and bias): then m >= 0 never saturates, and gemmlowp's nudge and
  * truncating division by 2^31 equal a floor division of (a*m + 2^30) by 2^31 = (a2*m + 2^31) / 2^32.
  * Armv7E-M: that is exactly SMMULR. Armv6-M has no 32x32->64 multiply (a 64-bit product is an
  * __aeabi_lmul call): split a = ah*2^16 + al and m = mh*2^16 + ml (al, ml 16-bit) and combine three
  * 32-bit products, exact for |a| < 2^29 (every partial sum stays below 2^31). */
-static inline int32_t pm_requant_high_mul(int32_t acc, const pm_requant *q) {
-  const int32_t a2 = (int32_t)((uint32_t)acc << q->left);
+static inline int32_t pm_high_mul_doubled(int32_t a2, int32_t multiplier) {
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32 && defined(__GNUC__)
   int32_t v;
-  __asm__("smmulr %0, %1, %2" : "=r"(v) : "r"(a2), "r"(q->multiplier));
+  __asm__("smmulr %0, %1, %2" : "=r"(v) : "r"(a2), "r"(multiplier));
   return v;
-#elif defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
-  /* a*m = ah*mh*2^32 + (ah*ml + al*mh)*2^16 + al*ml, a = a2 / 2 exactly; with al signed,
+#elif defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__) || PM_PLAIN_WEIGHTS
+  /* (also on "vector" hosts: 32-bit products vectorize where the 64-bit one does not)
+   * a*m = ah*mh*2^32 + (ah*ml + al*mh)*2^16 + al*ml, a = a2 / 2 exactly; with al signed,
    * |ah| <= 2^13, |ah*ml| < 2^29, |al*mh| <= 2^30, |al*ml| < 2^31, so
    * floor((a*m + 2^30) / 2^31) = 2*ah*mh + ((ah*ml + al*mh + ((al*ml) >> 16) + 2^14) >> 15)
    * (2^30 is a multiple of 2^16, so the low product's floor division is exact). */
   const int32_t a = a2 >> 1;
-  const int32_t m = q->multiplier;
+  const int32_t m = multiplier;
   const int32_t al = (int32_t)(int16_t)(a & 0xffff), ah = (a - al) >> 16;
   const int32_t ml = m & 0xffff, mh = m >> 16;
   return 2 * ah * mh + ((ah * ml + al * mh + ((al * ml) >> 16) + (1 << 14)) >> 15);
 #else
-  return (int32_t)(((int64_t)a2 * q->multiplier + ((int64_t)1 << 31)) >> 32);
+  return (int32_t)(((int64_t)a2 * multiplier + ((int64_t)1 << 31)) >> 32);
 #endif
 }
+
+static inline int32_t pm_requant_high_mul(int32_t acc, const pm_requant *q) {
+  return pm_high_mul_doubled((int32_t)((uint32_t)acc << q->left), q->multiplier);
+}
+
+/* SaturatingRoundingDoublingHighMul(a, m) for |a| < 2^29 and 0 <= m < 2^31 (no saturation case):
+ * floor((a*m + 2^30) / 2^31), computed as above without a 64-bit product on cores without one. */
+static inline int32_t pm_srdhm_bounded(int32_t a, int32_t m) { return pm_high_mul_doubled(a * 2, m); }
 
 /* Accumulator -> int8 output: TFLite's MultiplyByQuantizedMultiplier (double rounding),
  * + output_zp, clamp. After the high multiply, RoundingDivideByPOT(v, e) is

@@ -12,6 +12,9 @@
 #ifndef PM_CONV_IM2COL_MAX
 #define PM_CONV_IM2COL_MAX 1024 /* stack bytes for two im2col rows; larger windows loop directly */
 #endif
+#ifndef PM_CONV_MAX_OC
+#define PM_CONV_MAX_OC 64 /* "vector" hosts: output channels of the accumulator rows (pm_config.h) */
+#endif
 #ifndef PM_CONV_W16_MAX
 #define PM_CONV_W16_MAX 0 /* stack bytes for 4 widened rows of the 4x2 kernel; 0: not built */
 #endif
@@ -21,7 +24,27 @@
 #define PM_CONV_4X2 0
 #endif
 
-#if PM_OFFSET_BINARY_WEIGHTS
+#if PM_PLAIN_WEIGHTS
+/* Two rows r0, r1 (r1 may equal r0 when o1 is NULL) against every output channel: int16 OHWI
+ * weight rows, the input rows widened once, accumulator rows requantized in one vectorized
+ * pass (pm_dot_s8.h). */
+static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
+                         int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
+  const int16_t *w = (const int16_t *)(const void *)filter;
+  int16_t x0[PM_CONV_IM2COL_MAX / 2], x1[PM_CONV_IM2COL_MAX / 2];
+  int32_t a0[PM_CONV_MAX_OC], a1[PM_CONV_MAX_OC]; /* accumulators, then one requant pass */
+  int32_t oc;
+  if (out_c > PM_CONV_MAX_OC || 2 * k > PM_CONV_IM2COL_MAX) return; /* never: the generator sizes both */
+  pm_widen_s8(r0, k, x0);
+  pm_widen_s8(r1, k, x1);
+  for (oc = 0; oc < out_c; ++oc) {
+    a0[oc] = a1[oc] = bias[oc];
+    pm_dot_2x1_plain_s16(x0, x1, w + oc * k, k, &a0[oc], &a1[oc]);
+  }
+  pm_requant_row_s8(a0, q, out_c, p->output_zp, p->act_min, p->act_max, o0);
+  if (o1) pm_requant_row_s8(a1, q, out_c, p->output_zp, p->act_min, p->act_max, o1);
+}
+#elif PM_OFFSET_BINARY_WEIGHTS
 /* Two rows (o1 NULL: one row) against every output channel. */
 static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {

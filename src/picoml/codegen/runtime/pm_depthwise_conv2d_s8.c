@@ -89,11 +89,10 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   o[3] = pm_requant_s8(s3, &q[3], zp, lo, hi);
 }
 
-/* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]; the
- * weights of channel ch's tap t are at filter[ch * taps + 4 * t + ch % 4 - ch % 4 ...]: with
- * grouped (PM_FILTER_DW4) weights group g = ch / 4 holds its taps' 4-byte words at
- * filter + g * 4 * taps; plain 1HWO weights are at filter + t * c + ch. Returns the first
- * channel not done. */
+/* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]. Grouped
+ * (PM_FILTER_DW4) weights: group ch / 4 holds its taps' 4-byte words from filter + ch * taps;
+ * plain 1HWO weights: tap t of channel ch at filter + t * c + ch. Returns the first channel
+ * not done. */
 PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filter, int grouped, const int32_t *bias,
                                    const pm_requant *q, int32_t taps, int32_t c, int32_t zp, int32_t lo, int32_t hi,
                                    int8_t *o) {
@@ -162,6 +161,15 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
 }
 #endif
 
+#if PM_PLAIN_WEIGHTS
+/* acc[i] += x[i] * w[i]: restrict tells the compiler the int32 accumulators don't overlap the
+ * inputs, so it vectorizes without a runtime overlap check and a scalar fallback. */
+PM_KERNEL void pm_macc_s8(int32_t *restrict acc, const int8_t *restrict x, const int8_t *restrict w, int32_t n) {
+  int32_t i;
+  for (i = 0; i < n; ++i) acc[i] += x[i] * w[i];
+}
+#endif
+
 /* One output pixel, all channels; tap[] must hold its taps (unused by the 3x3 row path). */
 PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap, const int8_t *corner, int32_t rs,
                               const int8_t *filter, const int32_t *bias, const pm_requant *q, int32_t taps, int32_t c,
@@ -177,6 +185,17 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
 #else
   (void)corner;
   (void)rs;
+#endif
+#if PM_PLAIN_WEIGHTS
+  {
+    /* across channels, tap by tap: contiguous loops the compiler vectorizes */
+    int32_t acc[PM_DW_MAX_C];
+    (void)grouped;
+    for (ch = 0; ch < c; ++ch) acc[ch] = bias[ch];
+    for (t = 0; t < taps; ++t) pm_macc_s8(acc, tap[t], filter + t * c, c);
+    pm_requant_row_s8(acc, q, c, zp, lo, hi, o);
+    return;
+  }
 #endif
   ch = pm_dw_groups4(tap, filter, grouped, bias, q, taps, c, zp, lo, hi, o);
   for (; ch < c; ++ch) { /* only plain layouts have channels beyond the last full group */

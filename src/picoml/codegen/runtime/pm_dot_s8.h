@@ -53,6 +53,51 @@ PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Plain weights (PM_PLAIN_WEIGHTS, ISA "vector": hosts with SIMD units). Weight rows stay
+ * unpacked and the loops are the simplest reductions over contiguous int8 arrays, the form
+ * GCC and Clang vectorize at -O2/-O3 (x86-64: PMOVSXBW + PMADDWD; AArch64: SMLAL/SDOT). */
+#if PM_PLAIN_WEIGHTS
+/* Weights of these hosts are int16 rows (the code generator widens them) and each input row is
+ * widened once per use by every output channel, so the dot products below are int16 x int16
+ * -> int32 reductions: the pattern compilers turn into PMADDWD (x86) or SMLAL (AArch64). */
+static inline void pm_widen_s8(const int8_t *restrict a, int32_t k, int16_t *restrict out) {
+  int32_t j;
+  for (j = 0; j < k; ++j) out[j] = a[j];
+}
+
+/* *s0 += a0 . w and *s1 += a1 . w over k values: one pass over w for two rows. */
+static inline void pm_dot_2x1_plain_s16(const int16_t *a0, const int16_t *a1, const int16_t *w, int32_t k,
+                                        int32_t *s0, int32_t *s1) {
+  int32_t x0 = 0, x1 = 0, j;
+  for (j = 0; j < k; ++j) {
+    x0 += a0[j] * w[j];
+    x1 += a1[j] * w[j];
+  }
+  *s0 += x0;
+  *s1 += x1;
+}
+
+/* a . w over k values. */
+static inline int32_t pm_dot_plain_s16(const int16_t *a, const int16_t *w, int32_t k) {
+  int32_t x = 0, j;
+  for (j = 0; j < k; ++j) x += a[j] * w[j];
+  return x;
+}
+
+/* o[i] = requant(acc[i]) with channel i's parameters, i < n: one loop over channels that the
+ * compiler vectorizes (pm_requant holds four int32 fields on these hosts, pm_common.h). */
+PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *restrict q, int32_t n, int32_t zp,
+                                 int32_t lo, int32_t hi, int8_t *restrict o) {
+  int32_t i;
+  if (lo == -128 && hi == 127) {
+    for (i = 0; i < n; ++i) o[i] = pm_requant_s8(acc[i], &q[i], zp, -128, 127);
+  } else {
+    for (i = 0; i < n; ++i) o[i] = pm_requant_s8(acc[i], &q[i], zp, lo, hi);
+  }
+}
+#endif
+
+/* ---------------------------------------------------------------------------------------
  * Packed weights (written by the code generator for the GEMM paths of CONV_2D and
  * FULLY_CONNECTED): output channels go in pairs (a, b); for each chunk of 4 input values the
  * pair's 8 weights are stored as a0..a3 b0..b3, then the k % 4 tail as a_t b_t per value.
