@@ -80,6 +80,14 @@ def test_emulated_bit_exact(name, target):
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
+def test_cortex_m7_bit_exact(name):
+    """Cortex-M7 runs the Armv7E-M kernels too (same ISA as the M4, its own emulated core model)."""
+    rep = verify(_model(name), "cortex-m7", n_inputs=4, counted_runs=1)
+    assert rep.bit_exact, rep.first_mismatch
+    assert rep.instructions and rep.instructions > rep.macs
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
 def test_cortex_m0plus_build_is_float_free(name, tmp_path):
     write_c(_model(name), tmp_path / "src")
     elf = build(tmp_path / "src", get_target("cortex-m0plus"), tmp_path / "m0.elf", opt="-Os")

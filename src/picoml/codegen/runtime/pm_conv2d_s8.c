@@ -18,7 +18,7 @@
 #ifndef PM_CONV_W16_MAX
 #define PM_CONV_W16_MAX 0 /* stack bytes for 4 widened rows of the 4x2 kernel; 0: not built */
 #endif
-#if PM_DOT_4X2 && PM_CONV_W16_MAX >= 32
+#if PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE /* speed builds; -Os keeps the 2x2 paths only */
 #define PM_CONV_4X2 1
 #else
 #define PM_CONV_4X2 0
@@ -102,7 +102,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
                           int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   int32_t oc, r;
-  if (lo == -128 && hi == 127) {
+  if (PM_SPECIALIZE && lo == -128 && hi == 127) {
     /* the usual case (no activation, or ReLU with output zero point -128): constant bounds
      * let the compiler clamp with one SSAT */
     PM_GEMM_4X2_PAIRS(-128, 127);

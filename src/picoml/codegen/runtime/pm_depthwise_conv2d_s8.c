@@ -73,11 +73,7 @@ static void pm_depthwise_generic(const pm_conv_params *p, const pm_requant *q, c
 #define PM_DW_ASM 0
 #endif
 
-#if defined(__GNUC__)
-#define PM_DW_INLINE static inline __attribute__((__always_inline__))
-#else
-#define PM_DW_INLINE static inline
-#endif
+#define PM_DW_INLINE PM_HOT /* pm_dot_s8.h: inlined in speed builds, one copy at -Os */
 
 /* Store 4 requantized channels. Callers pass constant bounds (-128, 127) for the usual layer
  * without a narrower activation clamp, so the compiler clamps with one SSAT. */
@@ -137,7 +133,8 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
   return ch;
 }
 
-#if PM_DW_ASM
+#if PM_DW_ASM && PM_SPECIALIZE /* speed builds; at -Os interior pixels take the tap-table path too */
+#define PM_DW_ROWS3X3 1
 /* All channels (c % 4 == 0, grouped weights) of an interior output pixel of a 3x3, dilation-1
  * window whose top-left input is at corner; rs = bytes per input row. The three window rows
  * are three pointers and the columns are [row], [row, c], [row, c, lsl #1]: no tap table. */
@@ -159,6 +156,8 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
     pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
 }
+#else
+#define PM_DW_ROWS3X3 0
 #endif
 
 #if PM_PLAIN_WEIGHTS
@@ -177,7 +176,7 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
   const int grouped = p->filter_layout == PM_FILTER_DW4;
   const int32_t zp = p->output_zp;
   int32_t ch, t;
-#if PM_DW_ASM
+#if PM_DW_ROWS3X3
   if (corner) { /* interior pixel of a grouped 3x3 dilation-1 layer */
     pm_dw_3x3_pixel(corner, rs, c, filter, bias, q, zp, lo, hi, o);
     return;
@@ -213,8 +212,8 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
   const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
   const int32_t dh = p->dilation_h, dw = p->dilation_w;
   const int32_t lo = p->act_min, hi = p->act_max;
-  const int full = lo == -128 && hi == 127;
-  const int rows3x3 = PM_DW_ASM && p->filter_layout == PM_FILTER_DW4 && kh == 3 && kw == 3 && dh == 1 && dw == 1;
+  const int full = PM_SPECIALIZE && lo == -128 && hi == 127;
+  const int rows3x3 = PM_DW_ROWS3X3 && p->filter_layout == PM_FILTER_DW4 && kh == 3 && kw == 3 && dh == 1 && dw == 1;
   int8_t zrow[PM_DW_MAX_C];
   const int8_t *tap[PM_DW_MAX_TAPS];
   int32_t off[PM_DW_MAX_TAPS];

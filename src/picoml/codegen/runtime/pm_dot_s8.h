@@ -17,6 +17,20 @@
  * (inlined into a caller with many live values they spill), and a call costs a few
  * instructions per 2x2 block of outputs. Loop unrolling is left to us: the compiler's
  * unrolled remainders cost more than they save on these short loops. */
+/* Speed builds specialize hot loops (inlined micro-kernels, a copy with the full-range int8
+ * clamp as constants so it becomes one SSAT); size builds (-Os: __OPTIMIZE_SIZE__) keep one
+ * copy of each. Both compute the same results. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define PM_HOT static inline __attribute__((__always_inline__))
+#define PM_SPECIALIZE 1
+#elif defined(__GNUC__)
+#define PM_HOT static __attribute__((__noinline__, __unused__))
+#define PM_SPECIALIZE 0
+#else
+#define PM_HOT static inline
+#define PM_SPECIALIZE 0
+#endif
+
 #if defined(__GNUC__)
 #define PM_KERNEL static __attribute__((__noinline__, __unused__))
 #define PM_NO_UNROLL _Pragma("GCC unroll 1")
@@ -89,7 +103,7 @@ static inline int32_t pm_dot_plain_s16(const int16_t *a, const int16_t *w, int32
 PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *restrict q, int32_t n, int32_t zp,
                                  int32_t lo, int32_t hi, int8_t *restrict o) {
   int32_t i;
-  if (lo == -128 && hi == 127) {
+  if (PM_SPECIALIZE && lo == -128 && hi == 127) {
     for (i = 0; i < n; ++i) o[i] = pm_requant_s8(acc[i], &q[i], zp, -128, 127);
   } else {
     for (i = 0; i < n; ++i) o[i] = pm_requant_s8(acc[i], &q[i], zp, lo, hi);
@@ -249,7 +263,7 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
 
 /* s[2p] += row_p . wa, s[2p + 1] += row_p . wb for p < 4: xw widened rows (k4 > 0 chunks),
  * wp the word-aligned packed pair. */
-static inline __attribute__((__always_inline__)) void pm_dot_4x2_w16_s8(const int32_t *xw, const int8_t *wp, int32_t k4, int32_t *s) {
+PM_HOT void pm_dot_4x2_w16_s8(const int32_t *xw, const int8_t *wp, int32_t k4, int32_t *s) {
   int32_t s0a = s[0], s0b = s[1], s1a = s[2], s1b = s[3], s2a = s[4], s2b = s[5], s3a = s[6], s3b = s[7];
   const int32_t *const end = xw + 8 * k4;
   int32_t ya, yb, x;
