@@ -754,7 +754,8 @@ def markdown(results: list[dict], meta: dict) -> str:
     if some:
         t = some["timing"]["picoml"]
         add(
-            f"picoml: the generated C for the host target (its "vector" kernels: int16 weight rows and loops the compiler vectorizes) built by the host cc at {HOST_OPT} as a shared "
+            "picoml: the generated C for the host target (its `vector` kernels: int16 weight rows and loops "
+            f"the compiler vectorizes) built by the host cc at {HOST_OPT} as a shared "
             "library and called through ctypes, one call per inference; tflite-micro: `invoke()` of the "
             "`tflite_micro` Python runtime; LiteRT: `ai_edge_litert` Interpreter, XNNPACK delegate "
             f"({'confirmed in its log' if some['litert_xnnpack_delegate'] else 'NOT seen in its log'}), "
