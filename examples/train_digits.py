@@ -77,9 +77,11 @@ def main() -> None:
     q = picoml.quantize(g, calib)
     acc_ptq, xq, yq = int8_accuracy(q, x_test, split.y_test)
 
-    # 4. quantization-aware fine-tuning from the float weights; the epoch count is chosen
-    #    among a few candidates by the int8 model's validation accuracy (never by test)
+    # 4. quantization-aware fine-tuning from the float weights, with the task's recipe (learned
+    #    activation ranges, distillation from the float model, cosine learning rate); the epoch
+    #    count is chosen among a few candidates by the int8 model's validation accuracy (never by test)
     x_val = to_graph_layout(split.x_val)
+    recipe = {k: v for k, v in QAT_SETTINGS["digits"].items() if k != "epochs"}
     best = None
     for n_epochs in QAT_SETTINGS["digits"]["epochs"]:
         cand = qat_finetune(
@@ -88,9 +90,8 @@ def main() -> None:
             split.y_train,
             calibration_data=calib,
             epochs=n_epochs,
-            lr=QAT_SETTINGS["digits"]["lr"],
-            loss="cross_entropy",
             seed=args.seed,
+            **recipe,
         )
         val_acc = int8_accuracy(cand, x_val, split.y_val)[0]
         print(f"QAT {n_epochs} epochs: validation accuracy {100 * val_acc:.2f} %")

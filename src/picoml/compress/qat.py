@@ -27,7 +27,15 @@ values clamped by the int8 range get zero gradient (the clipped STE of Bengio et
 
 Activation ranges start from calibration (``picoml.quantize.calibrate``; any method) and follow an
 exponential moving average of each training batch's min/max (``ema_decay``), frozen after
-``freeze_ranges_after`` steps if given. The range used in a step is the one from before it.
+``freeze_ranges_after`` steps if given; or, with ``learn_ranges``, they are trained by gradient
+descent with the weights (LSQ's gradient, Esser et al. 2020, written for a (lo, hi) range: each
+side is the calibrated value times exp of a learned log-factor shared by the tensors that share
+int8 parameters), so the loss, not the extremes, decides how much of a range to clip. The range
+used in a step is the one from before it.
+
+``qat_finetune`` adds the training loop: Adam, a constant or cosine learning rate, and a loss on
+the labels, on the float model's own outputs (distillation: the int8 model is trained to
+reproduce the float model), or a mix of the two.
 
 PyTorch is imported by this module only; ``picoml.compress`` loads it on first use.
 """
@@ -46,8 +54,10 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
+    FIXED_OUTPUT,
     INT32_MAX,
     SHAPE_ARGS,
+    SHARED_IO,
     WEIGHT_OPS,
     WEIGHT_QMAX,
     ActivationPlan,
@@ -123,6 +133,29 @@ def fake_quant_bias(b: torch.Tensor, input_scale: float, w_scales: np.ndarray) -
     return _ste(b, y, inside)
 
 
+def runner_up_floor(outputs) -> float:
+    """The lowest second-largest value over a batch of class scores [N, ...] (0 if that is higher).
+
+    Clipping class scores below it never changes a sample's arg-max, so an int8 output read by
+    arg-max needs no range below it: e.g. a deep float model whose logits span -1000..200 puts
+    its int8 step at 4.8, coarser than many samples' top-two margin (ties, which the lower class
+    index wins), while its runner-up logits may all lie above 0.
+    """
+    v = outputs.detach().cpu().numpy() if isinstance(outputs, torch.Tensor) else np.asarray(outputs)
+    v = v.reshape(len(v), -1).astype(np.float64)
+    if v.shape[1] < 2:
+        return float(min(v.min(), 0.0))
+    return float(min(np.sort(v, axis=1)[:, -2].min(), 0.0))
+
+
+def picoml_run(g: Graph, inputs: list[np.ndarray]) -> np.ndarray:
+    """The float graph's first output on the calibration inputs (picoml's reference interpreter)."""
+    from picoml.reference.interpreter import run
+
+    out = run(g, inputs[0] if len(inputs) == 1 else inputs)
+    return out[0] if isinstance(out, list) else out
+
+
 # ======================================================================= the executor
 def _same_pads(size: int, k: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
     """(before, after) padding of one spatial axis; TFLite SAME puts the odd pixel at the end."""
@@ -181,6 +214,10 @@ class QATModel(torch.nn.Module):
     ``calibration_data``: sample inputs in graph layout for the initial ranges (``method``,
     ``percentile``) and for ``to_int8``. ``ema_decay``: weight of the old range in each update.
     ``freeze_ranges_after``: training steps after which ranges stop moving (None: never).
+    ``learn_ranges``: ranges are trained by gradient descent instead of following the EMA (see
+    ``range_scales``). ``argmax_output``: the output is read by arg-max (class scores), so its
+    range only has to cover each sample's top two values: its lo starts at (and the EMA follows)
+    the lowest runner-up value instead of the lowest value (see ``runner_up_floor``).
     ``per_channel_fc``: as in ``picoml.quantize``.
     """
 
@@ -195,6 +232,8 @@ class QATModel(torch.nn.Module):
         freeze_ranges_after: int | None = None,
         per_channel_fc: bool = True,
         batch_size: int = 256,
+        learn_ranges: bool = False,
+        argmax_output: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= ema_decay < 1.0:
@@ -207,14 +246,35 @@ class QATModel(torch.nn.Module):
         self.calibration = calibration_inputs(g, calibration_data)
         self.names = activation_names(g)
         init = calibrate(g, self.calibration, self.names, method=method, percentile=percentile, batch_size=batch_size)
+        self._slot = {n: i for i, n in enumerate(self.names)}
+        self.argmax_output = bool(argmax_output)
+        if self.argmax_output:
+            prod = g.producers().get(id(g.outputs[0]))
+            if len(g.outputs) != 1 or (prod is not None and prod.type in FIXED_OUTPUT):
+                raise InputError("QAT argmax_output: needs one output whose int8 parameters are not fixed")
+            out = g.outputs[0].name
+            init[out] = (runner_up_floor(picoml_run(g, self.calibration)), init[out][1])
         self.lo = np.array([init[n][0] for n in self.names], np.float64)
         self.hi = np.array([init[n][1] for n in self.names], np.float64)
-        self._slot = {n: i for i, n in enumerate(self.names)}
         self.ema_decay = float(ema_decay)
         self.freeze_ranges_after = freeze_ranges_after
         self.per_channel_fc = per_channel_fc
+        self.learn_ranges = bool(learn_ranges)
         self.fake_quant = True
         self.steps = 0
+        # learned ranges: one (log lo-factor, log hi-factor) per group of tensors that share int8
+        # parameters (SHARED_IO ops), so a group's range moves as one
+        self._group = self._range_groups(g)
+        self._fixed = {
+            op.outputs[0].name for op in g.ops if op.type in FIXED_OUTPUT and op.outputs[0].name in self._slot
+        }
+        self.range_scales = (
+            torch.nn.Parameter(
+                torch.zeros(int(self._group.max()) + 1 if len(self.names) else 0, 2, dtype=torch.float64)
+            )
+            if self.learn_ranges
+            else None
+        )
         self._plan_cache: tuple[bytes, ActivationPlan] | None = None
         self._step_scales: dict[int, np.ndarray] = {}  # weight scales of the current forward, by id(op)
         self.register_buffer("_probe", torch.zeros(()), persistent=False)  # follows .double() / .to()
@@ -242,13 +302,46 @@ class QATModel(torch.nn.Module):
         prod = self.graph.producers().get(id(self.graph.outputs[0]))
         return float(np.float32(prod.attrs["beta"])) if prod is not None and prod.type == "SOFTMAX" else 1.0
 
+    def _range_groups(self, g: Graph) -> np.ndarray:
+        """Group index of every activation: tensors joined by a SHARED_IO op share one group."""
+        parent = list(range(len(self.names)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for op in g.ops:
+            if op.type in SHARED_IO and op.inputs[0].name in self._slot and op.outputs[0].name in self._slot:
+                a, b = find(self._slot[op.inputs[0].name]), find(self._slot[op.outputs[0].name])
+                parent[max(a, b)] = min(a, b)
+        roots = [find(i) for i in range(len(self.names))]
+        index = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+        return np.array([index[r] for r in roots], np.int64)
+
+    def _factors(self) -> np.ndarray:
+        """(groups, 2) multipliers of each group's (lo, hi): exp of the learned log-factors, else 1."""
+        if self.range_scales is None:
+            return np.ones((int(self._group.max()) + 1 if len(self.names) else 0, 2))
+        return np.exp(self.range_scales.detach().cpu().numpy().astype(np.float64))
+
+    def _effective(self) -> tuple[np.ndarray, np.ndarray]:
+        f = self._factors()
+        return self.lo * f[self._group, 0], self.hi * f[self._group, 1]
+
     def ranges(self) -> dict[str, tuple[float, float]]:
-        """Current (lo, hi) of every activation, by tensor name (what ``to_int8`` quantizes with)."""
-        return {n: (float(self.lo[i]), float(self.hi[i])) for i, n in enumerate(self.names)}
+        """Current (lo, hi) of every activation, by tensor name (what ``to_int8`` quantizes with).
+
+        With ``learn_ranges``, each is the calibrated (or EMA) range with lo and hi multiplied by
+        the exponential of their group's learned log-factors."""
+        lo, hi = self._effective()
+        return {n: (float(lo[i]), float(hi[i])) for i, n in enumerate(self.names)}
 
     def plan(self) -> ActivationPlan:
         """int8 parameters of every activation for the current ranges (cached while they are unchanged)."""
-        key = self.lo.tobytes() + self.hi.tobytes()
+        lo, hi = self._effective()
+        key = lo.tobytes() + hi.tobytes()
         if self._plan_cache is None or self._plan_cache[0] != key:
             self._plan_cache = (key, plan_activations(self.graph, self.ranges()))
         return self._plan_cache[1]
@@ -295,6 +388,7 @@ class QATModel(torch.nn.Module):
         observe = (
             self.training
             and self.fake_quant
+            and not self.learn_ranges
             and (self.freeze_ranges_after is None or self.steps < self.freeze_ranges_after)
         )
         seen: dict[str, tuple[float, float]] = {}
@@ -302,7 +396,7 @@ class QATModel(torch.nn.Module):
         for t, v in zip(g.inputs, xs, strict=True):
             if observe:
                 seen[t.name] = (float(v.detach().min()), float(v.detach().max()))
-            values[id(t)] = v if plan is None else self._quantize_input(t, v, plan)
+            values[id(t)] = v if plan is None else self._quantize_input(t, v, plan) + self._range_term(t.name, v, plan)
         out_ids = {id(t) for t in g.outputs}
         stop: dict[int, torch.Tensor] = {}
         self._step_scales: dict[int, np.ndarray] = {}
@@ -312,7 +406,8 @@ class QATModel(torch.nn.Module):
                 stop[id(out)] = values[id(op.inputs[0])]
             y, pre = self._run_op(op, values, plan)
             if observe:
-                seen[out.name] = (float(y.detach().min()), float(y.detach().max()))
+                lo = runner_up_floor(y.detach()) if self.argmax_output and id(out) in out_ids else y.detach().min()
+                seen[out.name] = (float(lo), float(y.detach().max()))
             if plan is not None:
                 q = self._int8_output(k, op, values, pre, plan)
                 s, z = plan.params[out.name]
@@ -320,7 +415,7 @@ class QATModel(torch.nn.Module):
                 with torch.no_grad():
                     r = y / float(s) + int(z)
                     inside = (r >= -128.5) & (r <= 127.5)
-                y = _ste(y, yq.reshape(y.shape), inside)
+                y = _ste(y, yq.reshape(y.shape), inside) + self._range_term(out.name, y, plan)
             values[id(out)] = y
         if observe:
             self._update_ranges(seen)
@@ -342,6 +437,43 @@ class QATModel(torch.nn.Module):
             inside = (r >= -128) & (r <= 127)
             y = (r.clamp(-128, 127) - int(z)) * float(s)
         return _ste(v, y, inside)
+
+    def _range_term(self, name: str, x: torch.Tensor, plan: ActivationPlan) -> torch.Tensor | float:
+        """Zero in value; in the backward pass, the gradient of the fake-quantized ``x`` with respect
+        to its group's learned range factors (LSQ, Esser et al. 2020, in (lo, hi) form).
+
+        With s = (hi - lo) / 255 and u = x / s + zp: inside the int8 range the fake-quantized value
+        lo + s·round(u - qmin) has d/dhi = (round(u) - u) / 255 and d/dlo = -(round(u) - u) / 255
+        (rounding passed straight through); clamped above it is hi (d/dhi = 1), below it lo
+        (d/dlo = 1). A side gets no gradient when the int8 parameters do not follow it: a range
+        side at 0, a fixed output (SOFTMAX, ...), or one set by a fused-activation clamp, a wider
+        CONCATENATION partner or the ADD scale constraint.
+        """
+        if self.range_scales is None or not torch.is_grad_enabled() or name in self._fixed:
+            return 0.0
+        i = self._slot[name]
+        k = int(self._group[i])
+        members = self._group == k
+        f = self._factors()[k]
+        raw = (float(self.lo[members].min()) * f[0], float(self.hi[members].max()) * f[1])
+        plo, phi = plan.ranges[name]
+        free = [raw[j] != 0.0 and abs(p - raw[j]) <= 1e-6 * abs(raw[j]) for j, p in enumerate((plo, phi))]
+        if not any(free):
+            return 0.0
+        s, z = plan.params[name]
+        with torch.no_grad():
+            u = x.detach() / float(s) + int(z)
+            d = (round_half_away(u) - u) / 255.0
+            above, below = u > 127.5, u < -128.5
+            inside = ~(above | below)
+            zero = torch.zeros_like(u)
+            a_lo = torch.where(below, torch.ones_like(u), torch.where(inside, -d, zero))
+            a_hi = torch.where(above, torch.ones_like(u), torch.where(inside, d, zero))
+        side = torch.exp(self.range_scales[k]).to(x.dtype) * torch.tensor(
+            [raw[0] / f[0], raw[1] / f[1]], dtype=x.dtype, device=x.device
+        )  # (group lo, group hi) as functions of the log-factors
+        term = (a_lo * side[0] if free[0] else 0.0) + (a_hi * side[1] if free[1] else 0.0)
+        return term - term.detach()  # elementwise: d loss / d side = sum of d loss / d x_q · a
 
     def _update_ranges(self, seen: dict[str, tuple[float, float]]) -> None:
         d = self.ema_decay
@@ -523,11 +655,29 @@ class QATModel(torch.nn.Module):
 
 
 # ======================================================================= fine-tuning
+SCHEDULES = ("constant", "cosine")
+
+
 def _loss(model: QATModel, out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
     n = out.shape[0]
     if loss == "mse":
         return F.mse_loss(out.reshape(n, -1), y.reshape(n, -1))
     return F.cross_entropy(out.reshape(n, -1) * model.softmax_beta, y)
+
+
+def _distill_loss(model: QATModel, out: torch.Tensor, teacher: torch.Tensor, loss: str) -> torch.Tensor:
+    """How far the fake-quantized output is from the float graph's: KL(float ‖ int8) of the softmax
+    distributions for cross entropy (Hinton et al. 2015 at temperature 1), MSE for "mse"."""
+    n = out.shape[0]
+    if loss == "mse":
+        return F.mse_loss(out.reshape(n, -1), teacher.reshape(n, -1))
+    b = model.softmax_beta
+    return F.kl_div(
+        F.log_softmax(out.reshape(n, -1) * b, dim=-1),
+        F.log_softmax(teacher.reshape(n, -1) * b, dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    )
 
 
 def qat_finetune(
@@ -544,6 +694,11 @@ def qat_finetune(
     method: str = "minmax",
     ema_decay: float = 0.99,
     freeze_ranges_after: int | None = None,
+    schedule: str = "constant",
+    distill: float = 0.0,
+    learn_ranges: bool = False,
+    range_lr: float | None = None,
+    argmax_output: bool = False,
 ) -> Graph:
     """Fine-tune a float graph with int8 fake quantization (Adam) and return its int8 Graph.
 
@@ -552,35 +707,84 @@ def qat_finetune(
     With cross entropy and an output produced by SOFTMAX, the loss is computed on that SOFTMAX's
     fake-quantized input times its beta (``log_softmax`` inside ``F.cross_entropy``): the same
     function in float, without the vanishing gradients of the 1/256-step int8 probabilities.
-    Seeded: the same arguments give the same graph.
+
+    ``schedule``: the learning rate stays ``lr`` ("constant") or decays to 0 over the run along a
+    half cosine ("cosine"). ``distill`` in [0, 1]: the loss is ``(1 - distill) · loss(labels) +
+    distill · loss(float graph)``, the second term comparing the fake-quantized output with the
+    float graph's own output on the same batch (computed once, before training): KL divergence of
+    the softmax distributions for cross entropy, MSE for "mse". With ``distill=1`` the labels are
+    not used: QAT then trains the int8 model to reproduce the float model, not to fit the data
+    further. ``learn_ranges``: activation ranges start from calibration and are trained with the
+    weights (``QATModel(learn_ranges=True)``; learning rate ``range_lr``, default ``lr``) instead
+    of following the EMA. ``argmax_output`` (cross entropy on an output not produced by SOFTMAX,
+    i.e. class scores read by arg-max): the output range need only cover each sample's top two
+    scores (``QATModel(argmax_output=True)``). Seeded: the same arguments give the same graph.
     """
     if loss not in LOSSES:
         raise InputError(f"qat_finetune: loss {loss!r} is not one of {', '.join(LOSSES)}")
+    if schedule not in SCHEDULES:
+        raise InputError(f"qat_finetune: schedule {schedule!r} is not one of {', '.join(SCHEDULES)}")
     if epochs < 0 or batch_size < 1 or not lr > 0:
         raise InputError(f"qat_finetune: need epochs >= 0, batch_size >= 1, lr > 0 (got {epochs}, {batch_size}, {lr})")
+    if not 0.0 <= distill <= 1.0:
+        raise InputError(f"qat_finetune: distill must be in [0, 1], is {distill}")
+    if range_lr is not None and not range_lr > 0:
+        raise InputError(f"qat_finetune: range_lr must be > 0, is {range_lr}")
+    if argmax_output and loss != "cross_entropy":
+        raise InputError("qat_finetune: argmax_output is for classifiers (loss='cross_entropy')")
     torch.manual_seed(seed)
     model = QATModel(
-        graph, calibration_data, method=method, ema_decay=ema_decay, freeze_ranges_after=freeze_ranges_after
+        graph,
+        calibration_data,
+        method=method,
+        ema_decay=ema_decay,
+        freeze_ranges_after=freeze_ranges_after,
+        learn_ranges=learn_ranges,
+        argmax_output=argmax_output,
     )
     if len(model.graph.inputs) != 1:
         raise UnsupportedError("qat_finetune trains one-input graphs; use QATModel for several inputs")
     x = calibration_inputs(model.graph, x_train)[0]
     y = _targets(model, y_train, len(x), loss)
     xt = torch.from_numpy(x)
+    logits = loss == "cross_entropy"
+    teacher = _float_outputs(model, xt, logits) if distill > 0 else None
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    groups = [{"params": [p for p in model.weights.parameters() if p.requires_grad], "lr": lr}]
+    if model.range_scales is not None:
+        groups.append({"params": [model.range_scales], "lr": range_lr if range_lr is not None else lr})
+    opt = torch.optim.Adam(groups, lr=lr)
+    total = epochs * -(-len(x) // batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" and total else None
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen)
         for s in range(0, len(x), batch_size):
             idx = order[s : s + batch_size]
-            out = model(xt[idx], logits=loss == "cross_entropy")
-            value = _loss(model, out, y[idx], loss)
+            out = model(xt[idx], logits=logits)
+            value = _loss(model, out, y[idx], loss) if distill < 1 else out.new_zeros(())
+            if teacher is not None:
+                value = (1.0 - distill) * value + distill * _distill_loss(model, out, teacher[idx], loss)
             opt.zero_grad()
             value.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
     model.eval()
     return model.to_int8()
+
+
+def _float_outputs(model: QATModel, x: torch.Tensor, logits: bool, batch_size: int = 512) -> torch.Tensor:
+    """The float graph's outputs (``logits``: a final SOFTMAX's input) on ``x``, by the same executor."""
+    fake_quant, training = model.fake_quant, model.training
+    model.fake_quant = False
+    model.eval()  # no step counted
+    try:
+        with torch.no_grad():
+            return torch.cat([model(x[i : i + batch_size], logits=logits) for i in range(0, len(x), batch_size)])
+    finally:
+        model.fake_quant = fake_quant
+        model.train(training)
 
 
 def _targets(model: QATModel, y_train, n: int, loss: str) -> torch.Tensor:

@@ -36,15 +36,24 @@ from picoml.tasks.train import History, Split, count_params, is_better, predict,
 TASKS: dict[str, ModuleType] = {"digits": digits, "activity": activity, "vowels": vowels, "sine": sine}
 DEFAULT_TASK = "digits"
 
-# QAT fine-tuning settings per task: a small learning rate, starting from the trained float
-# weights (QAT repairs rounding damage; it is not a second training run). Each candidate epoch
-# count is one fine-tuning run from the float graph; the int8 result with the best validation
-# metric is kept (ties: the fewer epochs), so the test split chooses nothing here either.
+# QAT fine-tuning settings per task: ``epochs`` (the candidate run lengths) and ``lr`` (the
+# weights' learning rate), the other keys passed on to ``qat_finetune``. One recipe for every
+# task: start from the trained float weights and train the int8 model to reproduce the float
+# model (``distill=1``: KL divergence to the float graph's own outputs, or MSE for regression;
+# the labels are not used, so QAT repairs rounding damage instead of becoming a second training
+# run), activation ranges learned from their calibrated values (``learn_ranges``, their own
+# ``range_lr``), the learning rate decaying along a cosine; for the classifiers, whose class
+# scores are read by arg-max, the output range covers each sample's top two scores only
+# (``argmax_output``). Each candidate epoch count is one fine-tuning run from the float graph;
+# the int8 result with the best validation metric is kept (ties: the fewer epochs), so the test
+# split chooses nothing here either.
+QAT_RECIPE: dict[str, Any] = {"schedule": "cosine", "distill": 1.0, "learn_ranges": True, "range_lr": 3e-2}
+QAT_CLASSIFIER: dict[str, Any] = {**QAT_RECIPE, "argmax_output": True}
 QAT_SETTINGS: dict[str, dict[str, Any]] = {
-    "digits": {"epochs": (1, 3), "lr": 5e-4},
-    "activity": {"epochs": (5, 10, 20), "lr": 1e-3},
-    "vowels": {"epochs": (10, 20, 40), "lr": 1e-3},
-    "sine": {"epochs": (5, 10, 20), "lr": 2e-4},
+    "digits": {"epochs": (3, 10), "lr": 5e-4, **QAT_CLASSIFIER},
+    "activity": {"epochs": (5, 10, 20), "lr": 1e-3, **QAT_CLASSIFIER},
+    "vowels": {"epochs": (10, 20, 40), "lr": 1e-3, **QAT_CLASSIFIER},
+    "sine": {"epochs": (5, 10, 20), "lr": 2e-4, **QAT_RECIPE},
 }
 
 
@@ -150,6 +159,7 @@ def run_pipeline(
     out_dir: str | Path | None = None,
     model_kwargs: dict[str, Any] | None = None,
     threads: int = 1,
+    qat_options: dict[str, Any] | None = None,
 ) -> PipelineResult:
     """Train task ``name`` in float, convert, quantize (PTQ, then QAT) and score each stage on test.
 
@@ -157,7 +167,9 @@ def run_pipeline(
     None). ``model_kwargs`` go to the task's ``build_model`` (e.g. ``{"width": 8}``).
     Calibration uses ``calibration_samples`` training inputs, seeded; QAT fine-tunes on the whole
     training split, once per candidate in ``qat_epochs`` (default ``QAT_SETTINGS``), and keeps
-    the int8 graph with the best validation metric. torch uses at most ``threads`` threads throughout.
+    the int8 graph with the best validation metric; ``qat_options`` override the other
+    ``qat_finetune`` arguments of ``QAT_SETTINGS`` (e.g. ``{"distill": 0.0}``). torch uses at
+    most ``threads`` threads throughout.
     """
     import torch
 
@@ -166,13 +178,26 @@ def run_pipeline(
     torch.set_num_threads(max(1, min(threads, prev_threads)))  # QAT runs torch too; the CPU is shared
     try:
         return _pipeline(
-            task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibration_samples, out_dir, model_kwargs
+            task,
+            name,
+            seed,
+            epochs,
+            quick,
+            qat,
+            qat_epochs,
+            qat_lr,
+            calibration_samples,
+            out_dir,
+            model_kwargs,
+            qat_options,
         )
     finally:
         torch.set_num_threads(prev_threads)
 
 
-def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibration_samples, out_dir, model_kwargs):
+def _pipeline(
+    task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibration_samples, out_dir, model_kwargs, qat_options
+):
     import torch
 
     import picoml
@@ -208,6 +233,7 @@ def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibrat
         settings = QAT_SETTINGS[name]
         candidates = qat_epochs if qat_epochs is not None else settings["epochs"]
         candidates = (candidates,) if isinstance(candidates, int) else tuple(candidates)
+        options = {k: v for k, v in settings.items() if k not in ("epochs", "lr")} | dict(qat_options or {})
         x_val_g = to_graph_layout(data.x_val)
         for n_epochs in candidates:  # each run starts again from the float graph
             qg = qat_finetune(
@@ -219,6 +245,7 @@ def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibrat
                 lr=float(qat_lr if qat_lr is not None else settings["lr"]),
                 loss="cross_entropy" if task.METRIC == "accuracy" else "mse",
                 seed=seed,
+                **options,
             )
             qat_choice[int(n_epochs)] = score(task.METRIC, int8_outputs(qg, x_val_g)[1], data.y_val)
             if best is None or is_better(task.METRIC, qat_choice[int(n_epochs)], qat_choice[best[0]]):
@@ -257,6 +284,8 @@ def _pipeline(task, name, seed, epochs, quick, qat, qat_epochs, qat_lr, calibrat
 
 __all__ = [
     "DEFAULT_TASK",
+    "QAT_CLASSIFIER",
+    "QAT_RECIPE",
     "QAT_SETTINGS",
     "TASKS",
     "History",

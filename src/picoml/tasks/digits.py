@@ -48,14 +48,19 @@ def load(seed: int = 0) -> Split:
     )
 
 
-def build_model(width: int = 16, batchnorm: bool = True) -> Any:
-    """A three-conv CNN: 8×8 → conv3x3 ×2 → max-pool → conv3x3 → global average → dense 10.
+def build_model(width: int = 16, batchnorm: bool = True, depth: int = 3) -> Any:
+    """A CNN: 8×8 → conv3x3 ×2 → max-pool → conv3x3 ×(depth - 2) → global average → dense 10.
 
-    ``width`` channels in the first conv, 2·width after; 14.5K parameters at width 16.
-    ``batchnorm=False`` drops the BatchNorm layers (their folding is what keeps activation
-    ranges tame; without it int8 post-training quantization has more to lose).
+    ``width`` channels in the first conv, 2·width after; 14.5K parameters at width 16, depth 3
+    (the default model). ``batchnorm=False`` drops the BatchNorm layers (their folding is what
+    keeps activation ranges tame; without it int8 post-training quantization has more to lose),
+    and a larger ``depth`` adds 3×3 convs after the pooling, each a place for rounding errors to
+    compound: the quantization benchmark's constructed PTQ-sensitive digits case uses both.
     """
     import torch.nn as nn
+
+    if depth < 3:
+        raise PicomlError(f"digits.build_model: depth must be >= 3, is {depth}")
 
     def block(cin: int, cout: int) -> list[nn.Module]:
         layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=not batchnorm)]
@@ -65,11 +70,13 @@ def build_model(width: int = 16, batchnorm: bool = True) -> Any:
         return layers
 
     w2 = 2 * width
+    deeper = [layer for _ in range(depth - 3) for layer in block(w2, w2)]
     return nn.Sequential(
         *block(1, width),
         *block(width, w2),
         nn.MaxPool2d(2),
         *block(w2, w2),
+        *deeper,
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Linear(w2, 10),
