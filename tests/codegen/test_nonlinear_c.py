@@ -399,7 +399,9 @@ def test_fixedpoint_math_matches_python(tmp_path):
     for f in ("pm_common.h", FIXEDPOINT_HEADER):
         (tmp_path / f).write_text(runtime.joinpath(f).read_text())
     # the generator writes a pm_config.h next to every library; the portable one of any model does
-    (tmp_path / "pm_config.h").write_text(gen.generate_c(_elementwise_graph("LOGISTIC", (16,), (0.05, 3)))["pm_config.h"])
+    (tmp_path / "pm_config.h").write_text(
+        gen.generate_c(_elementwise_graph("LOGISTIC", (16,), (0.05, 3)))["pm_config.h"]
+    )
     (tmp_path / "driver.c").write_text(_FIXEDPOINT_DRIVER)
     exe = tmp_path / "driver"
     cmd = host_cc() + [*WARNINGS, "-O2", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
