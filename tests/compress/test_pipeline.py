@@ -65,8 +65,8 @@ MISTAKES = {
     "unknown key at top level": (lambda t: "sed = 1\n" + t, ["top level", "unknown key 'sed'"]),
     "unknown model keyword": (lambda t: t.replace("width = 8", "widht = 8"), ["[model]", "unknown key 'widht'"]),
     "unknown student keyword": (
-        lambda t: t.replace("{ width = 4 }", "{ depth = 4 }"),
-        ["step 1 (distill) student", "unknown key 'depth'"],
+        lambda t: t.replace("{ width = 4 }", "{ dpth = 4 }"),
+        ["step 1 (distill) student", "unknown key 'dpth'"],
     ),
     "wrong type": (
         lambda t: t.replace("sparsity = 0.6", 'sparsity = "high"'),
