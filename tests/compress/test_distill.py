@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from picoml.compress import prune as P  # noqa: E402
-from picoml.compress.distill import distill, kd_loss, mse_distill_loss  # noqa: E402
+from picoml.compress.distill import augmentation, distill, kd_loss, mse_distill_loss  # noqa: E402
 from picoml.errors import InputError  # noqa: E402
 
 
@@ -182,6 +182,141 @@ def test_distill_rejects_bad_arguments():
         distill(t, s, data, loss="ce")
     with pytest.raises(InputError, match="restore_best"):
         distill(t, s, data, restore_best=True)
+
+
+def test_augmentation_shifts_every_sample_within_the_bound_repeating_the_edge():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal((200, 2, 5, 6)).astype(np.float32))
+    out = augmentation(shift=1)(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    padded = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    seen = set()
+    for i in range(len(x)):
+        hits = [
+            (dy, dx)
+            for dy in range(3)
+            for dx in range(3)
+            if np.array_equal(out[i].numpy(), padded[i, :, dy : dy + 5, dx : dx + 6])
+        ]
+        assert len(hits) == 1, (i, hits)  # each sample: exactly one shift in [-1, 1]², both channels alike
+        seen.add(hits[0])
+    assert len(seen) == 9  # all nine offsets drawn (200 samples)
+    assert not torch.equal(out, x)
+    # repeatable from the generator; another seed gives other shifts
+    assert torch.equal(out, augmentation(shift=1)(x, torch.Generator().manual_seed(0)))
+    assert not torch.equal(out, augmentation(shift=1)(x, torch.Generator().manual_seed(1)))
+    # sequences (N, C, L): shifts along L only, edge repeated
+    seq = torch.arange(10, dtype=torch.float32).repeat(60, 3, 1)  # every row 0..9
+    shifted = augmentation(shift=2)(seq, torch.Generator().manual_seed(0))
+    padded = np.pad(np.arange(10.0), 2, mode="edge")  # 0 0 0 1 ... 9 9 9
+    offsets = [next(o for o in range(5) if np.array_equal(row, padded[o : o + 10])) for row in shifted[:, 0].numpy()]
+    assert set(offsets) == set(range(5))
+    assert torch.equal(shifted[:, 0], shifted[:, 2])  # one shift per sample, all channels
+
+
+def test_augmentation_noise_and_arguments():
+    x = torch.zeros(4000, 1, 3, 3)
+    noisy = augmentation(noise=0.25)(x, torch.Generator().manual_seed(0))
+    assert float(noisy.mean()) == pytest.approx(0.0, abs=0.01)
+    assert float(noisy.std()) == pytest.approx(0.25, rel=0.03)
+    assert augmentation() is None and augmentation(0, 0.0) is None
+    flat = torch.zeros(8, 5)
+    assert augmentation(noise=0.1)(flat, torch.Generator().manual_seed(0)).shape == (8, 5)
+    with pytest.raises(InputError, match="shift needs"):
+        augmentation(shift=1)(flat, torch.Generator().manual_seed(0))
+    for bad in ({"shift": -1}, {"shift": 1.5}, {"noise": -0.1}):
+        with pytest.raises(InputError):
+            augmentation(**bad)
+
+
+class Recorder(nn.Module):
+    """Wraps a model and keeps every input batch it is called on."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return self.model(x)
+
+
+def test_the_teacher_labels_the_augmented_batches_and_alpha_0_sees_the_same_batches():
+    teacher = Recorder(make_teacher())
+    data, val = blobs(96, 1), blobs(40, 2)
+    base = augmentation(noise=0.5)
+    made: dict[float, list[torch.Tensor]] = {}
+
+    def recording(alpha: float):
+        made[alpha] = []
+
+        def augment(x, gen):
+            out = base(x, gen)
+            made[alpha].append(out.clone())
+            return out
+
+        return augment
+
+    kw = {"epochs": 2, "lr": 1e-2, "batch_size": 32, "seed": 3, "val_data": val}
+    distill(teacher, make_student(), data, alpha=0.7, augment=recording(0.7), **kw)
+    # validation inputs once (not augmented), then every augmented training batch, in order
+    assert torch.equal(teacher.seen[0], torch.from_numpy(val[0]))
+    batches = teacher.seen[1:]
+    assert len(batches) == len(made[0.7]) == 2 * 3
+    for a, b in zip(batches, made[0.7], strict=True):
+        assert torch.equal(a, b)
+    # augmented inputs are new every batch and every epoch: no training input is seen as is
+    x_train = torch.from_numpy(data[0])
+    assert not any(torch.equal(b[0], row) for b in batches for row in x_train)
+    # the labels-only control: the teacher is never run, the augmented batches are identical
+    teacher.seen.clear()
+    distill(teacher, make_student(), data, alpha=0.0, augment=recording(0.0), **kw)
+    assert teacher.seen == []
+    for a, b in zip(made[0.0], made[0.7], strict=True):
+        assert torch.equal(a, b)
+    # without augmentation the teacher labels the training inputs once, up front
+    teacher.seen.clear()
+    distill(teacher, make_student(), data, alpha=0.7, **kw)
+    assert len(teacher.seen) == 2 and torch.equal(teacher.seen[0], x_train)
+
+
+def test_alpha_0_is_training_on_labels_alone():
+    """alpha=0 without the teacher = the (1 - alpha) cross-entropy term of kd_loss: same weights."""
+    teacher = make_teacher()
+    data = blobs(96, 1)
+    a, b = make_student(), make_student()
+    distill(teacher, a, data, alpha=0.0, epochs=2, lr=1e-2, seed=1)
+    P.fine_tune(b, data, epochs=2, lr=1e-2, batch_size=32, seed=1)
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+
+
+def test_cosine_lr_schedule_anneals_the_steps():
+    teacher = make_teacher()
+    data = blobs(64, 1)  # 4 steps of 16 per epoch, 8 in all
+
+    def step_sizes(schedule: str) -> list[float]:
+        student = make_student()
+        states = [[p.detach().clone() for p in student.parameters()]]
+
+        def record():
+            states.append([p.detach().clone() for p in student.parameters()])
+
+        distill(teacher, student, data, epochs=2, lr=1e-2, batch_size=16, lr_schedule=schedule, step_callback=record)
+        return [
+            max(float((b - a).abs().max()) for a, b in zip(s0, s1, strict=True))
+            for s0, s1 in zip(states, states[1:], strict=False)
+        ]
+
+    const, cos = step_sizes("constant"), step_sizes("cosine")
+    assert len(const) == len(cos) == 8
+    # Adam's first step moves some weight by ~lr under both; cosine's last lr is lr·(1 + cos(7π/8))/2 ≈ 0.038·lr
+    assert const[0] == pytest.approx(1e-2, rel=0.01) and cos[0] == pytest.approx(1e-2, rel=0.01)
+    assert const[-1] > 0.3e-2
+    assert cos[-1] < 0.15e-2
+    assert all(b <= a * 1.5 for a, b in zip(cos[3:], cos[4:], strict=False))  # shrinking in the second half
+    with pytest.raises(InputError, match="lr_schedule"):
+        distill(teacher, make_student(), data, lr_schedule="step")
 
 
 @pytest.mark.slow

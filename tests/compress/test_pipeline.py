@@ -24,6 +24,9 @@ epochs = 3
 kind = "distill"
 student = { width = 4 }
 epochs = 3
+lr_schedule = "cosine"
+noise = 0.1
+shift = 1
 [[steps]]
 kind = "prune"
 sparsity = 0.6
@@ -46,6 +49,7 @@ def test_good_config_and_example_validate(tmp_path):
     assert [s["kind"] for s in cfg["steps"]] == ["distill", "prune", "quantize", "compile"]
     assert cfg["model"]["build"] == {"width": 8} and cfg["model"]["epochs"] == 3
     assert cfg["steps"][0]["student"] == {"width": 4}
+    assert (cfg["steps"][0]["lr_schedule"], cfg["steps"][0]["noise"], cfg["steps"][0]["shift"]) == ("cosine", 0.1, 1)
     assert cfg["steps"][1]["scope"] == "global"  # defaults filled in
     assert cfg["out"] == "build/compress/digits"
     ex = load_config(ROOT / "examples" / "compress_digits.toml")
@@ -85,6 +89,15 @@ MISTAKES = {
     "float step after int8": (
         lambda t: t + '[[steps]]\nkind = "distill"\nstudent = { width = 2 }\nepochs = 1\n',
         ["step 5 (distill)", "cannot follow quantize"],
+    ),
+    "unknown LR schedule": (
+        lambda t: t.replace('lr_schedule = "cosine"', 'lr_schedule = "cosin"'),
+        ["step 1 (distill)", "key 'lr_schedule' must be one of constant, cosine", "'cosin'"],
+    ),
+    "negative noise": (lambda t: t.replace("noise = 0.1", "noise = -0.1"), ["step 1 (distill)", "'noise'", ">= 0"]),
+    "fractional shift": (
+        lambda t: t.replace("shift = 1", "shift = 1.5"),
+        ["step 1 (distill)", "key 'shift' must be an integer"],
     ),
     "compile before quantize": (
         lambda t: t.replace('kind = "quantize"', 'kind = "compile"'),
@@ -157,6 +170,7 @@ def test_quick_pipeline_on_digits(tmp_path):
     assert [r["kind"] for r in rows] == ["model", "distill", "prune", "train", "quantize", "compile"]
     assert len(lines) == 1 + len(rows) and all(str(r["step"]) in line for r, line in zip(rows, lines[1:], strict=True))
     model, student, pruned, trained, q, comp = rows
+    assert "cosine LR, transfer set augmented (shift 1, noise 0.1)" in student["note"]
     # distillation: a width-4 student has about a quarter of the width-8 model's parameters
     assert student["params_total"] < 0.4 * model["params_total"]
     assert student["macs"] < 0.4 * model["macs"]

@@ -21,6 +21,13 @@ of classes).
 
 Regression and autoencoders (``loss="mse"``): ``alpha · MSE(s, t) + (1 − alpha) · MSE(s, y)``.
 
+Transfer-set augmentation (``augment=``): the teacher labels randomly shifted / noisy copies
+of the training inputs, every epoch new ones, so the student is matched to the teacher on
+inputs around the training set rather than on the 1,078 (say) training images alone — the
+original setting of distillation, where the transfer set need not be the labeled set.
+``augmentation(shift=1, noise=0.1)`` builds such a function; with ``alpha=0`` the same
+augmented batches train the student on labels alone, which makes a fair "no teacher" control.
+
 torch is imported inside the functions, so importing this module needs numpy only.
 """
 
@@ -38,6 +45,7 @@ if TYPE_CHECKING:
     import torch
 
 LOSSES = ("kd", "mse")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def kd_loss(
@@ -100,6 +108,51 @@ def mse_distill_loss(
     return alpha * soft + (1.0 - alpha) * F.mse_loss(student_out, targets)
 
 
+def augmentation(shift: int = 0, noise: float = 0.0) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """An ``augment=`` function for ``distill``: random integer shifts and Gaussian noise; ``None`` if both are 0.
+
+    ``shift``: every sample is moved by its own offset, uniform in ``[-shift, shift]``, along each
+    axis after the channel axis (H and W of ``(N, C, H, W)`` images, L of ``(N, C, L)``
+    sequences), the border value repeated into the uncovered edge (on standardized images the
+    background, not 0 = the mean pixel). ``noise``: add ``noise · N(0, 1)`` to every input value
+    (inputs are standardized, so ``noise`` is in standard deviations). Randomness comes from
+    the generator ``distill`` passes in, so a run is repeatable. ``(N, F)`` inputs have no
+    axis to shift along: ``shift`` needs at least 3-D batches.
+    """
+    if not isinstance(shift, int) or isinstance(shift, bool) or shift < 0:
+        raise InputError(f"augmentation: shift must be an integer >= 0, got {shift!r}")
+    if not noise >= 0:
+        raise InputError(f"augmentation: noise must be >= 0, got {noise!r}")
+    if shift == 0 and noise == 0:
+        return None
+
+    def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        if shift:
+            dims = x.dim() - 2
+            if dims not in (1, 2):
+                raise InputError(f"augmentation: shift needs (N, C, L) or (N, C, H, W) inputs, got {tuple(x.shape)}")
+            offsets = torch.randint(0, 2 * shift + 1, (len(x), dims), generator=gen)
+            padded = F.pad(x, (shift, shift) * dims, mode="replicate")
+            out = torch.empty_like(x)
+            size = x.shape[2:]
+            for combo in torch.unique(offsets, dim=0):
+                rows = (offsets == combo).all(dim=1)
+                window = padded[rows]
+                for axis, o in enumerate(combo.tolist()):
+                    window = window.narrow(2 + axis, o, size[axis])
+                out[rows] = window
+            x = out
+        if noise:
+            x = x + float(noise) * torch.randn(x.shape, generator=gen, dtype=x.dtype)
+        return x
+
+    augment.shift, augment.noise = shift, float(noise)  # type: ignore[attr-defined]
+    return augment
+
+
 @dataclass
 class DistillHistory:
     """Per-epoch record of a ``distill`` run (``best_epoch`` is 0-based; -1 without ``val_data``).
@@ -148,6 +201,8 @@ def distill(
     val_data: Any = None,
     weight_decay: float = 0.0,
     restore_best: bool = False,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    lr_schedule: str = "constant",
     step_callback: Callable[..., None] | None = None,
     threads: int = 2,
     verbose: bool = False,
@@ -164,6 +219,16 @@ def distill(
     while distilling. ``restore_best`` (needs ``val_data``) reloads the weights of the epoch
     with the best validation metric at the end; leave it off while a pruning schedule is
     running, since an earlier epoch's state carries earlier, less sparse masks.
+
+    ``augment(x_batch, generator) -> x_batch`` (e.g. ``augmentation(shift=1, noise=0.1)``)
+    transforms the inputs of every training batch before the student — and the teacher, which
+    then runs on every batch instead of once — sees them; the labels are kept. Its randomness
+    should come from the generator (seeded with ``seed``): the teacher draws nothing from it, so
+    a run with ``alpha=0`` sees exactly the same batches, which is the fair labels-only control.
+    Validation inputs are never augmented. With ``alpha=0`` the teacher is not run at all.
+
+    ``lr_schedule``: ``"constant"`` (Adam at ``lr``) or ``"cosine"`` (annealed from ``lr`` to 0
+    over all the steps, per step; an iterable ``data`` must then have a ``len()``).
     """
     import torch
 
@@ -175,12 +240,26 @@ def distill(
         raise InputError(f"epochs must be >= 1, got {epochs}")
     if restore_best and val_data is None:
         raise InputError("restore_best=True needs val_data")
+    if lr_schedule not in LR_SCHEDULES:
+        raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+    if augment is not None and not callable(augment):
+        raise InputError(f"augment must be a callable (x_batch, generator) -> x_batch, got {augment!r}")
     metric = "accuracy" if loss == "kd" else "mse"
+    use_teacher = alpha > 0  # alpha=0: labels only, the teacher's outputs would be multiplied by 0
 
-    def objective(s_out: torch.Tensor, t_out: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def objective(s_out: torch.Tensor, t_out: torch.Tensor | None, y: torch.Tensor | None) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        if t_out is None:  # alpha == 0: exactly the (1 - alpha) term of kd_loss / mse_distill_loss
+            if y is None:
+                raise InputError("alpha=0 (labels only) needs labels")
+            return F.cross_entropy(s_out, y) if loss == "kd" else F.mse_loss(s_out, y)
         if loss == "kd":
             return kd_loss(s_out, t_out, y, temperature, alpha)
         return mse_distill_loss(s_out, t_out, y, alpha)
+
+    def teacher_out(x: torch.Tensor, bs: int) -> torch.Tensor | None:
+        return _outputs(teacher, x, bs) if use_teacher else None
 
     hist = DistillHistory(metric=metric)
     t0 = time.perf_counter()
@@ -192,28 +271,53 @@ def distill(
             x_all, y_all = (_as_tensor(a) for a in data)
             if len(x_all) != len(y_all):
                 raise InputError(f"data: {len(x_all)} inputs but {len(y_all)} targets")
-            cached = (x_all, y_all, _outputs(teacher, x_all, max(256, batch_size)))
+            # without augmentation the teacher's outputs on the training inputs never change
+            t_all = teacher_out(x_all, max(256, batch_size)) if augment is None else None
+            cached = (x_all, y_all, t_all)
         if val_data is not None:
             if not _is_arrays(val_data):
                 raise InputError("val_data must be an (x, y) pair of arrays or tensors")
             xv, yv = (_as_tensor(a) for a in val_data)
-            tv = _outputs(teacher, xv, max(256, batch_size))
+            tv = teacher_out(xv, max(256, batch_size))
         params = [p for p in student.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-        for epoch in range(epochs):
-            student.train()
-            total, count = 0.0, 0
+        sched = None
+        if lr_schedule == "cosine":
+            if cached is not None:
+                per_epoch = -(-len(cached[0]) // batch_size)
+            elif hasattr(data, "__len__"):
+                per_epoch = len(data)
+            else:
+                raise InputError("lr_schedule='cosine' needs (x, y) arrays or batches with a len()")
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * per_epoch))
+
+        def batches():
+            """(inputs, labels, teacher outputs or None) of one epoch."""
             if cached is not None:
                 x_all, y_all, t_all = cached
                 order = torch.randperm(len(x_all), generator=gen)
-                batches = ((x_all[b], y_all[b], t_all[b]) for b in torch.split(order, batch_size))
+                for b in torch.split(order, batch_size):
+                    if augment is None:
+                        yield x_all[b], y_all[b], None if t_all is None else t_all[b]
+                    else:
+                        xb = augment(x_all[b], gen)
+                        yield xb, y_all[b], teacher_out(xb, len(xb))
             else:
-                batches = ((xb, yb, _outputs(teacher, xb, len(xb))) for xb, yb in iter_batches(data, batch_size, gen))
-            for xb, yb, tb in batches:
+                for xb, yb in iter_batches(data, batch_size, gen):
+                    if augment is not None:
+                        xb = augment(xb, gen)
+                    yield xb, yb, teacher_out(xb, len(xb))
+
+        for epoch in range(epochs):
+            student.train()
+            total, count = 0.0, 0
+            for xb, yb, tb in batches():
                 opt.zero_grad(set_to_none=True)
                 value = objective(student(xb), tb, yb)
                 value.backward()
                 opt.step()
+                if sched is not None:
+                    sched.step()
                 if step_callback is not None:
                     step_callback()
                 total += float(value.detach()) * len(xb)
@@ -245,4 +349,4 @@ def distill(
     return hist
 
 
-__all__ = ["DistillHistory", "distill", "kd_loss", "mse_distill_loss"]
+__all__ = ["DistillHistory", "augmentation", "distill", "kd_loss", "mse_distill_loss"]

@@ -10,7 +10,7 @@ The file names a bundled task (``picoml.tasks``), the starting model and a list 
     epochs = 20
     [[steps]]
     kind = "distill"        # student = task.build_model(**student), Hinton KD from the current model
-    student = { width = 8 }
+    student = { width = 8 } # optional: lr_schedule = "cosine", shift = 1, noise = 0.1 (augmented transfer set)
     [[steps]]
     kind = "prune"          # unstructured magnitude pruning (masks stay on through later steps)
     sparsity = 0.8
@@ -84,7 +84,15 @@ _FINETUNE = {
 }
 _STEPS: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "train": {**_TRAINING},
-    "distill": {**_TRAINING, "student": ((dict,), None), "temperature": (_NUM, 4.0), "alpha": (_NUM, 0.7)},
+    "distill": {
+        **_TRAINING,
+        "student": ((dict,), None),
+        "temperature": (_NUM, 4.0),
+        "alpha": (_NUM, 0.7),
+        "lr_schedule": ((str,), None),  # "constant" (default) or "cosine"
+        "shift": ((int,), None),  # transfer-set augmentation: random shifts of up to this many pixels/frames
+        "noise": (_NUM, None),  # ... and Gaussian input noise of this standard deviation
+    },
     "prune": {
         **_FINETUNE,
         "sparsity": (_NUM, None),
@@ -117,6 +125,7 @@ _CHOICES = {
     "scope": ("global", "layer"),
     "criterion": ("l1", "l2", "bn"),
     "method": ("minmax", "percentile", "mse"),
+    "lr_schedule": ("constant", "cosine"),
 }
 # training defaults per task (those of each task's own ``train``)
 TRAIN_DEFAULTS = {
@@ -228,6 +237,9 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             s["student"] = _model_kwargs(src, f"{where} student", task, st["student"])
             if "epochs" not in st:
                 raise InputError(f"{src}: {where}: missing key 'epochs'")
+            for key in ("shift", "noise"):
+                if key in s and not s[key] >= 0:
+                    raise InputError(f"{src}: {where}: key {key!r} must be >= 0, got {s[key]!r}")
         if kind in ("distill", "prune", "prune_channels") and not 0 <= s.get("alpha", 0) <= 1:
             raise InputError(f"{src}: {where}: key 'alpha' must be in [0, 1], got {s['alpha']!r}")
         if kind == "train" and "epochs" not in st:
@@ -678,8 +690,12 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
             )
         return f"{tr['epochs']} more epochs on labels"
     if kind == "distill":
+        from picoml.compress.distill import augmentation
+
         teacher = st.model
         student = _build(st.task, s["student"], seed)
+        schedule = s.get("lr_schedule") or "constant"
+        shift, noise = s.get("shift") or 0, float(s.get("noise") or 0.0)
         distill(
             teacher,
             student,
@@ -690,10 +706,17 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
             loss=loss,
             val_data=(split.x_val, split.y_val),
             restore_best=True,
+            augment=augmentation(shift, noise),
+            lr_schedule=schedule,
             **common,
         )
         st.model = student
-        return f"student {s['student']} distilled {tr['epochs']} epochs (T={s['temperature']}, alpha={s['alpha']})"
+        extra = (", cosine LR" if schedule == "cosine" else "") + (
+            f", transfer set augmented (shift {shift}, noise {noise:g})" if shift or noise else ""
+        )
+        return (
+            f"student {s['student']} distilled {tr['epochs']} epochs (T={s['temperature']}, alpha={s['alpha']}{extra})"
+        )
     if kind == "prune_channels":
         teacher = st.model
         st.model = P.prune_channels(
