@@ -69,7 +69,13 @@ def model_summary(g) -> dict:
         from picoml.codegen import layer_encodings
 
         encodings = [
-            {k: e[k] for k in ("op", "type", "weights", "nonzeros", "density", "encoding", "bytes", "dense_bytes")}
+            {
+                k: e[k]
+                for k in (
+                    *("op", "type", "weights", "nonzeros", "density", "encoding", "bytes", "dense_bytes"),
+                    *("requant_bytes", "dense_requant_bytes"),
+                )
+            }
             for e in layer_encodings(g)
         ]
     return {
@@ -167,7 +173,8 @@ def _print_info(path: Path, s: dict) -> None:
         for e in s["weights_encoding"]:
             print(
                 f"{e['op']:>3} {e['type']:18s} density {100 * e['density']:5.1f} %  {e['encoding']:8s}"
-                f" {e['bytes']:>9,} B (dense {e['dense_bytes']:,} B)"
+                f" {e['bytes']:>9,} B (dense {e['dense_bytes']:,} B); requantization {e['requant_bytes']:,} B"
+                f" (dense {e['dense_requant_bytes']:,} B)"
             )
     print()
     print("live memory per op (bytes that must coexist while the op runs)")

@@ -17,7 +17,7 @@ import pytest
 
 import picoml.codegen
 from picoml.codegen import generate as gen
-from picoml.codegen.generate import kernel_isa, pack_offset_binary, requant_rows
+from picoml.codegen.generate import generate_c, kernel_isa, pack_offset_binary, requant_rows
 from picoml.targets.verify import verify
 
 from oracles import qtensor, single_op_graph
@@ -169,8 +169,40 @@ FC_CASES = {
     "wide": lambda: fc_graph(257, 16, seed=2),
 }
 
+
+def sparsified(g, density=0.2, seed=0):
+    """g with all but ``density`` of its weights set to 0, so generate_c stores them sparsely
+    (pm_sparse_s8.h) with the compact requantization (pm_sparse_quant, pm_requant_unpack)."""
+    w = g.ops[0].inputs[1]
+    keep = np.random.default_rng(seed).random(w.data.shape) < density
+    w.data = np.where(keep, w.data, 0).astype(np.int8)
+    return g
+
+
+# sparse encodings: bitmask (k >= 8) and CSR (very sparse, long rows), with left and large right shifts
+SPARSE_CASES = {
+    "pointwise_bitmask": lambda: sparsified(conv_graph((1, 3, 3, 40), 11, 1, 1, big_shift=True, act="NONE")),
+    "im2col_bitmask": lambda: sparsified(conv_graph((1, 9, 7, 5), 17, 3, 3, stride=2, seed=2, big_shift=True)),
+    "fc_bitmask": lambda: sparsified(fc_graph(64, 19, big_shift=True, seed=1)),
+    "fc_csr": lambda: sparsified(fc_graph(600, 9, big_shift=True, seed=3), density=0.02),
+}
+
 ALL_CASES = {**{f"conv_{k}": v for k, v in CONV_CASES.items()}, **{f"dw_{k}": v for k, v in DW_CASES.items()}}
 ALL_CASES.update({f"fc_{k}": v for k, v in FC_CASES.items()})
+ALL_CASES.update({f"sparse_{k}": v for k, v in SPARSE_CASES.items()})
+
+
+@pytest.mark.parametrize("case", sorted(SPARSE_CASES))
+def test_sparse_cases_are_stored_sparse_with_compact_requantization(case):
+    from picoml.codegen import layer_encodings
+
+    g = SPARSE_CASES[case]()
+    (enc,) = layer_encodings(g, "cortex-m4")
+    assert enc["encoding"] == ("csr" if case.endswith("csr") else "bitmask")
+    channels = g.ops[0].inputs[1].shape[0]
+    assert (enc["requant_bytes"], enc["dense_requant_bytes"]) == (5 * channels, 12 * channels)
+    src = generate_c(g, target="cortex-m4")["model.c"]
+    assert "const pm_sparse_quant model_l0_rq = {" in src and "pm_requant model_l0_rq" not in src
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}-{v[1] or 'portable'}")

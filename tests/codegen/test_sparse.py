@@ -179,8 +179,13 @@ def test_pruned_ad_on_mcu_flash_and_exactness(target, monkeypatch):
     ratio = sparse.flash_weights_bytes / dense.flash_weights_bytes
     assert ratio <= 0.40, f"weight flash {sparse.flash_weights_bytes} / {dense.flash_weights_bytes} = {ratio:.3f}"
     enc = layer_encodings(g, target)
-    saved = sum(r["dense_bytes"] - r["bytes"] for r in enc)
-    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved  # only the encoded weights changed
+    sparse_layers = [r for r in enc if r["encoding"] != "dense"]
+    assert sparse_layers and all(r["requant_bytes"] < r["dense_requant_bytes"] for r in sparse_layers)
+    assert all(r["requant_bytes"] == r["dense_requant_bytes"] for r in enc if r["encoding"] == "dense")
+    saved = sum(r["dense_bytes"] + r["dense_requant_bytes"] - r["bytes"] - r["requant_bytes"] for r in enc)
+    # only the encoded weights and their requantization changed; each sparse layer adds one
+    # pm_sparse_quant (two 4-byte pointers) naming its multiplier and shift arrays
+    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 8 * len(sparse_layers)
 
 
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])

@@ -30,7 +30,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
-from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding
+from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding, requant_record_bytes
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.plan import MemoryPlan, plan_memory
@@ -125,8 +125,21 @@ class _Ctx:
         name = f"{self.name}_{sym}"
         rows = requant_rows(multiplier, shift, n)
         self.decls.append(cemit.struct_array("pm_requant", name, rows))
-        self.weight_bytes += (16 if self.isa == "vector" else 12) * len(rows)  # sizeof(pm_requant)
+        self.weight_bytes += requant_record_bytes(self.isa) * len(rows)
         return name
+
+    def requant_compact(self, sym: str, multiplier, shift, n: int) -> str:
+        """A pm_sparse_quant: the multipliers (int32) and shifts (int8) as two arrays, 5 bytes per
+        channel; the kernel builds each pm_requant record with pm_requant_unpack."""
+        m = np.broadcast_to(np.asarray(multiplier, np.int64), (n,)).astype(np.int32)
+        sh = np.broadcast_to(np.asarray(shift, np.int64), (n,))
+        if sh.min() < -128 or sh.max() > 127:
+            raise UnsupportedError(
+                f"{self.name}_{sym}: requantization shift {int(sh.min())}..{int(sh.max())} out of int8"
+            )
+        mult = self.const_array(f"{sym}_mult", m)
+        shifts = self.const_array(f"{sym}_shift", sh.astype(np.int8))
+        return self.struct("pm_sparse_quant", sym, {"multiplier": mult, "shift": shifts})
 
     def struct(self, ctype: str, sym: str, fields: dict) -> str:
         name = f"{self.name}_{sym}"
@@ -301,7 +314,11 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)
-    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, p.multiplier.size)
+    n_rq = p.multiplier.size
+    if sw is None:
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq)
+    else:  # sparse: flash is what it is for, so the compact 5-byte form
+        q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, n_rq)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
@@ -339,7 +356,10 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
     b = c.const_array(f"l{i}_bias", bias)
-    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units)
+    if sw is None:
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units)
+    else:  # sparse: the compact 5-byte requantization form
+        q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, units)
     if sw is not None:
         w, enc = sw
         c.body.append(

@@ -12,7 +12,10 @@ dense included; dense wins ties. Sizes are exact byte counts of the streams the 
   (255, 0) filler entries: rows * 2 + 2 * (nnz + fillers).
 
 The generator folds the input zero point into the bias, so each output is a plain int8 dot
-product over the non-zeros and skipping zeros is exact.
+product over the non-zeros and skipping zeros is exact. A sparse layer also stores its
+requantization compactly (``pm_sparse_quant``: int32 multiplier + int8 shift, 5 bytes per
+channel instead of a 12-byte ``pm_requant`` record), which the kernel unpacks per output row:
+at 80 % sparsity the per-channel data would otherwise be a third of a small model's flash.
 """
 
 from __future__ import annotations
@@ -161,12 +164,23 @@ def sparse_candidate(op: Op) -> bool:
     return False
 
 
+COMPACT_REQUANT_BYTES = 5  # pm_sparse_quant: int32 multiplier + int8 shift per channel
+
+
+def requant_record_bytes(isa: str) -> int:
+    """sizeof(pm_requant) (pm_common.h): four int32 on "vector" hosts, else 2 x int32 + 2 x int16."""
+    return 16 if isa == "vector" else 12
+
+
 def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) -> list[dict]:
     """Per weighted layer (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) the encoding ``generate_c``
     picks for its weights and their bytes: op index, name, type, weights, nonzeros, density,
     encoding, bytes, dense_bytes, candidates ({encoding: bytes}, None where inapplicable) and
-    layout (the dense layout of ``target``'s kernels). Bias and requantization records are not
-    included (they are the same for every encoding)."""
+    layout (the dense layout of ``target``'s kernels), and requant_bytes / dense_requant_bytes:
+    the layer's requantization data as emitted (a sparse layer stores the compact
+    ``pm_sparse_quant`` form, 5 bytes per channel, a dense one ``pm_requant`` records,
+    ``requant_record_bytes(isa)`` each). Biases are not included (int32 per channel
+    whatever the encoding)."""
     from picoml.codegen.generate import conv_uses_gemm, kernel_isa
 
     isa = kernel_isa(target)
@@ -183,6 +197,8 @@ def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) ->
         )
         layout = ("offset-binary" if isa == "armv6m" else "packed-pairs") if gemm else "plain"
         nnz = int(np.count_nonzero(w))
+        channels = int(w.shape[3] if op.type == "DEPTHWISE_CONV_2D" else w.shape[0])
+        dense_rq = requant_record_bytes(isa) * channels
         out.append(
             {
                 "op": i,
@@ -196,6 +212,8 @@ def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) ->
                 "dense_bytes": int(w.size),
                 "candidates": sizes,
                 "layout": layout if enc == "dense" else enc,
+                "requant_bytes": dense_rq if enc == "dense" else COMPACT_REQUANT_BYTES * channels,
+                "dense_requant_bytes": dense_rq,
             }
         )
     return out

@@ -166,7 +166,19 @@ def verify(
         from picoml.codegen import layer_encodings
 
         rep.weights_encoding = [
-            {k: e[k] for k in ("op", "type", "density", "encoding", "bytes", "dense_bytes")}
+            {
+                k: e[k]
+                for k in (
+                    "op",
+                    "type",
+                    "density",
+                    "encoding",
+                    "bytes",
+                    "dense_bytes",
+                    "requant_bytes",
+                    "dense_requant_bytes",
+                )
+            }
             for e in layer_encodings(g, target.name, sparse)
         ]
         bad = np.argwhere(got != expected)

@@ -38,6 +38,27 @@ typedef struct {
 #endif
 } pm_requant;
 
+/* Requantization of a layer stored compactly: the reference kernel's multiplier (Q31) and shift
+ * per output channel, 5 bytes instead of sizeof(pm_requant); pm_requant_unpack makes the record.
+ * Sparse layers use it (their flash is what they are for; the unpack cost is small there). */
+typedef struct {
+  const int32_t *multiplier;
+  const int8_t *shift;
+} pm_sparse_quant;
+
+/* The record of one channel from the reference kernel's multiplier and shift, as the code
+ * generator's requant_rows computes it; layers that store requantization compactly (sparse
+ * layers: 5 bytes per channel instead of sizeof(pm_requant)) build it once per output row. */
+static inline pm_requant pm_requant_unpack(int32_t multiplier, int32_t shift) {
+  pm_requant q;
+  const int32_t e = shift >= 0 ? 0 : (shift < -30 ? 30 : -shift);
+  q.multiplier = multiplier;
+  q.round = (int32_t)1 << e;
+  q.left = shift > 0 ? shift + 1 : 1;
+  q.right = e + 1;
+  return q;
+}
+
 static inline int32_t pm_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t pm_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t pm_clamp_i32(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }

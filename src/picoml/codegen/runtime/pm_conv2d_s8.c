@@ -268,7 +268,7 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
 #include "pm_sparse_s8.h"
 
 /* Two rows r0, r1 (o1 NULL: r0 only) against every output channel of a sparse filter. */
-static void pm_conv_sparse_rows(const pm_conv_params *p, const pm_requant *q, int32_t encoding, const int8_t *r0,
+static void pm_conv_sparse_rows(const pm_conv_params *p, const pm_sparse_quant *q, int32_t encoding, const int8_t *r0,
                                 const int8_t *r1, int32_t k, const int8_t *filter, const int32_t *bias,
                                 int32_t out_c, int8_t *o0, int8_t *o1) {
   if (o1) {
@@ -280,7 +280,7 @@ static void pm_conv_sparse_rows(const pm_conv_params *p, const pm_requant *q, in
 
 /* The GEMM paths of pm_conv2d_s8 (pointwise rows, or two im2col rows at a time) on sparse rows;
  * the generator encodes a filter sparsely only where pm_conv2d_s8 would take those paths. */
-int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_requant *q, int32_t encoding, const pm_dims *in_dims,
+int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32_t encoding, const pm_dims *in_dims,
                         const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                         const pm_dims *out_dims, int8_t *out) {
   const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;

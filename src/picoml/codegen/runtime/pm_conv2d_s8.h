@@ -37,7 +37,7 @@ int pm_conv2d_s8(const pm_conv_params *params, const pm_requant *quant, const pm
 /* The same for an ungrouped convolution whose window fits PM_CONV_IM2COL_MAX (the GEMM paths), with
  * the filter [O][H*W*I] in a sparse encoding (PM_SPARSE_BITMASK or PM_SPARSE_CSR, pm_sparse_s8.h);
  * compiled when the library has sparse layers (PM_SPARSE_WEIGHTS in pm_config.h). */
-int pm_conv2d_sparse_s8(const pm_conv_params *params, const pm_requant *quant, int32_t encoding,
+int pm_conv2d_sparse_s8(const pm_conv_params *params, const pm_sparse_quant *quant, int32_t encoding,
                         const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
                         const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 

@@ -53,7 +53,7 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
 
 /* Sparse weights (pm_sparse_s8.h): only the non-zeros are multiplied; two batch rows share
  * each decode of the weight stream. */
-int pm_fully_connected_sparse_s8(const pm_fully_connected_params *p, const pm_requant *q, int32_t encoding,
+int pm_fully_connected_sparse_s8(const pm_fully_connected_params *p, const pm_sparse_quant *q, int32_t encoding,
                                  const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out) {
   const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   int32_t b;

@@ -20,7 +20,8 @@ int pm_fully_connected_s8(const pm_fully_connected_params *params, const pm_requ
 
 /* The same with weights in a sparse encoding (PM_SPARSE_BITMASK or PM_SPARSE_CSR, pm_sparse_s8.h);
  * compiled when the library has sparse layers (PM_SPARSE_WEIGHTS in pm_config.h). */
-int pm_fully_connected_sparse_s8(const pm_fully_connected_params *params, const pm_requant *quant, int32_t encoding,
-                                 const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out);
+int pm_fully_connected_sparse_s8(const pm_fully_connected_params *params, const pm_sparse_quant *quant,
+                                 int32_t encoding, const int8_t *in, const int8_t *weights, const int32_t *bias,
+                                 int8_t *out);
 
 #endif /* PM_FULLY_CONNECTED_S8_H */

@@ -155,29 +155,33 @@ PM_KERNEL const int8_t *pm_sparse_csr_2x1_s8(const int8_t *x0, const int8_t *x1,
   return p;
 }
 
-/* o[c] = requant(bias[c] + x . row_c) for all n rows of one encoded matrix. */
+/* o[c] = requant(bias[c] + x . row_c) for all n rows of one encoded matrix. Requantization is
+ * stored compactly, as the reference kernel's multiplier and shift per channel (pm_requant_unpack:
+ * a few instructions per output, next to tens per output spent decoding the row). */
 static inline void pm_sparse_rows_1_s8(int32_t encoding, const int8_t *x, int32_t k, const int8_t *w,
-                                       const int32_t *bias, const pm_requant *q, int32_t n, int32_t zp, int32_t lo,
-                                       int32_t hi, int8_t *o) {
+                                       const int32_t *bias, const pm_sparse_quant *sq, int32_t n, int32_t zp,
+                                       int32_t lo, int32_t hi, int8_t *o) {
   int32_t c;
   for (c = 0; c < n; ++c) {
+    const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
     int32_t s = bias[c];
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_1x1_s8(x, k, w, &s) : pm_sparse_csr_1x1_s8(x, w, &s);
-    o[c] = pm_requant_s8(s, &q[c], zp, lo, hi);
+    o[c] = pm_requant_s8(s, &q, zp, lo, hi);
   }
 }
 
 /* The same for two input rows x0, x1 into o0, o1. */
 static inline void pm_sparse_rows_2_s8(int32_t encoding, const int8_t *x0, const int8_t *x1, int32_t k,
-                                       const int8_t *w, const int32_t *bias, const pm_requant *q, int32_t n,
+                                       const int8_t *w, const int32_t *bias, const pm_sparse_quant *sq, int32_t n,
                                        int32_t zp, int32_t lo, int32_t hi, int8_t *o0, int8_t *o1) {
   int32_t c;
   for (c = 0; c < n; ++c) {
+    const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
     int32_t s[2];
     s[0] = s[1] = bias[c];
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_2x1_s8(x0, x1, k, w, s) : pm_sparse_csr_2x1_s8(x0, x1, w, s);
-    o0[c] = pm_requant_s8(s[0], &q[c], zp, lo, hi);
-    o1[c] = pm_requant_s8(s[1], &q[c], zp, lo, hi);
+    o0[c] = pm_requant_s8(s[0], &q, zp, lo, hi);
+    o1[c] = pm_requant_s8(s[1], &q, zp, lo, hi);
   }
 }
 
