@@ -147,6 +147,12 @@ def test_masks_survive_optimizer_steps_state_dict_deepcopy_and_training():
         assert type(mod) is nn.Linear and isinstance(mod.weight, nn.Parameter)
         assert (mod.weight[where_l] == 0).all() and (mod.weight[~where_l] != 0).all()
     torch.save(twin, io.BytesIO())  # a stripped model pickles (a parametrized one does not)
+    # stripping the deep copy left the original (which shared its parametrized classes) intact
+    assert P.get_masks(m).keys() == where.keys()
+    m(torch.from_numpy(toy_data()[0]))
+    train_steps(m, 3, torch.optim.Adam, lr=1e-2)
+    assert_zero_at(m, where)
+    assert type(P.strip(copy.deepcopy(m))[0]) is nn.Linear and P.get_masks(m).keys() == where.keys()
 
 
 def test_masks_survive_fake_quant_training_and_module_swap():

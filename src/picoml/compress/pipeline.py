@@ -368,24 +368,10 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
 
 # --------------------------------------------------------------------------------- pipeline
 def stripped_copy(model: Any) -> Any:
-    """A copy of ``model`` with its pruning masks baked in as plain weights; ``model`` keeps its masks.
+    """A copy of ``model`` with its pruning masks baked in as plain weights; ``model`` keeps its masks."""
+    from picoml.compress import prune as P
 
-    Not ``prune.strip(copy.deepcopy(model))``: a deep copy shares the parametrized module class
-    with the original, and ``remove_parametrizations`` deletes the weight property from that
-    class, which breaks the original's ``.weight``. Here the copy's modules are switched back to
-    their plain class and given plain Parameters, leaving the shared class alone."""
-    import torch
-    from torch.nn.utils import parametrize
-
-    m = copy.deepcopy(model)
-    for mod in m.modules():
-        if parametrize.is_parametrized(mod):
-            values = {k: getattr(mod, k).detach().clone() for k in mod.parametrizations}
-            mod.__class__ = mod.__class__.__bases__[0]
-            del mod._modules["parametrizations"]
-            for k, v in values.items():
-                mod.register_parameter(k, torch.nn.Parameter(v))
-    return m
+    return P.strip(copy.deepcopy(model))
 
 
 class _State:

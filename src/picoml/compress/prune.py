@@ -394,11 +394,19 @@ def strip(model: Any) -> Any:
     baked in too (``remove_parametrizations(..., leave_parametrized=True)``), as TF-MOT's
     ``strip_pruning`` does. The Parameter object is kept, so an optimizer still updates it —
     but without the mask, training after ``strip`` can make pruned weights non-zero again.
+
+    ``strip(copy.deepcopy(model))`` leaves ``model`` pruned and working: a deep copy shares
+    PyTorch's generated ``Parametrized<Module>`` class with the original, and
+    ``remove_parametrizations`` deletes the weight property from that class, so each module is
+    first given a private copy of its class.
     """
     from torch.nn.utils import parametrize
 
     for _name, mod in list(model.named_modules()):
         if _is_prunable(mod) and _mask_module(mod) is not None:
+            cls = type(mod)
+            own = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+            mod.__class__ = type(cls.__name__, cls.__bases__, own)
             parametrize.remove_parametrizations(mod, "weight", leave_parametrized=True)
     return model
 
