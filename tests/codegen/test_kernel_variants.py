@@ -170,6 +170,40 @@ FC_CASES = {
 }
 
 
+def pool_graph(op_type, x_shape, fh, fw, stride, padding="VALID", act="NONE"):
+    """Pools keep the input's quantization; RELU/RELU6 with a zero point of 3 clamp both ends."""
+    x = qtensor("x", x_shape, 0.05, 3)
+    out = [
+        (n + stride - 1) // stride if padding == "SAME" else (n - f) // stride + 1
+        for n, f in ((x_shape[1], fh), (x_shape[2], fw))
+    ]
+    y = qtensor("y", (x_shape[0], *out, x_shape[3]), 0.05, 3)
+    return single_op_graph(
+        op_type,
+        [x],
+        y,
+        filter_h=fh,
+        filter_w=fw,
+        stride_h=stride,
+        stride_w=stride,
+        padding=padding,
+        fused_activation=act,
+    )
+
+
+# windows clipped at the border (SAME), channel counts with and without a tail of 1-3 after
+# groups of 4 (SIMD max) and over the 32-channel blocks of the average, fused clamps
+POOL_CASES = {
+    "max_2x2_s2_c16": lambda: pool_graph("MAX_POOL_2D", (1, 8, 8, 16), 2, 2, 2),
+    "max_3x3_s2_same_c7": lambda: pool_graph("MAX_POOL_2D", (1, 7, 6, 7), 3, 3, 2, "SAME"),
+    "max_3x3_s1_same_relu6_c5": lambda: pool_graph("MAX_POOL_2D", (1, 5, 5, 5), 3, 3, 1, "SAME", "RELU6"),
+    "max_2x2_relu_c4_batch2": lambda: pool_graph("MAX_POOL_2D", (2, 4, 6, 4), 2, 2, 2, act="RELU"),
+    "avg_3x3_s2_same_c13": lambda: pool_graph("AVERAGE_POOL_2D", (1, 7, 7, 13), 3, 3, 2, "SAME"),
+    "avg_global_5x5_c70": lambda: pool_graph("AVERAGE_POOL_2D", (1, 5, 5, 70), 5, 5, 1),
+    "avg_2x2_s1_same_relu6_c3": lambda: pool_graph("AVERAGE_POOL_2D", (1, 4, 5, 3), 2, 2, 1, "SAME", "RELU6"),
+}
+
+
 def sparsified(g, density=0.2, seed=0):
     """g with all but ``density`` of its weights set to 0, so generate_c stores them sparsely
     (pm_sparse_s8.h) with the compact requantization (pm_sparse_quant, pm_requant_unpack)."""
@@ -190,6 +224,7 @@ SPARSE_CASES = {
 ALL_CASES = {**{f"conv_{k}": v for k, v in CONV_CASES.items()}, **{f"dw_{k}": v for k, v in DW_CASES.items()}}
 ALL_CASES.update({f"fc_{k}": v for k, v in FC_CASES.items()})
 ALL_CASES.update({f"sparse_{k}": v for k, v in SPARSE_CASES.items()})
+ALL_CASES.update({f"pool_{k}": v for k, v in POOL_CASES.items()})
 
 
 @pytest.mark.parametrize("case", sorted(SPARSE_CASES))

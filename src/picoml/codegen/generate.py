@@ -85,8 +85,8 @@ KERNEL_FILES.update(NONLINEAR_FILES)
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
 
-# kernels built on the header-only micro-kernels of pm_dot_s8.h
-DOT_USERS = {"pm_conv2d_s8", "pm_depthwise_conv2d_s8", "pm_fully_connected_s8"}
+# kernels built on the header-only micro-kernels and SIMD helpers of pm_dot_s8.h
+DOT_USERS = {"pm_conv2d_s8", "pm_depthwise_conv2d_s8", "pm_fully_connected_s8", "pm_pool_s8"}
 
 
 @dataclass
