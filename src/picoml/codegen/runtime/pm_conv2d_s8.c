@@ -122,23 +122,67 @@ static int pm_conv_uses_4x2(int32_t k, const int8_t *filter) {
 }
 #endif
 
-/* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp. */
+#if !PM_SIMD32 && defined(__GNUC__)
+typedef uint32_t __attribute__((__may_alias__)) pm_word_u32;
+#endif
+
+/* n bytes from src to dst (n small: a window row): words where unaligned loads are legal, or
+ * where both ends are word-aligned (Armv6-M faults on unaligned words). */
+static inline void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+#if PM_SIMD32
+  PM_NO_UNROLL
+  for (; n >= 4; n -= 4) {
+    *(pm_unaligned_i32 *)(void *)dst = pm_read_s8x4(src);
+    dst += 4;
+    src += 4;
+  }
+#elif defined(__GNUC__)
+  if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+    PM_NO_UNROLL
+    for (; n >= 4; n -= 4) {
+      *(pm_word_u32 *)(void *)dst = *(const pm_word_u32 *)(const void *)src;
+      dst += 4;
+      src += 4;
+    }
+  }
+#endif
+  PM_NO_UNROLL
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
+static inline void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
+  PM_NO_UNROLL
+  for (; n > 0; --n) *dst++ = v;
+}
+
+/* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp.
+ * The valid columns [kx_lo, kx_hi) are found once; each window row is then a fill, a copy
+ * (one contiguous run of (kx_hi - kx_lo) * c bytes without dilation) and a fill. */
 static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
                       int32_t b, int32_t oy, int32_t ox, int8_t *col) {
-  const int32_t c = in_dims->c;
+  const int32_t c = in_dims->c, in_w = in_dims->w, dw = p->dilation_w, row = kw * c;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-  int32_t ky, kx, i;
-  for (ky = 0; ky < kh; ++ky) {
+  const int8_t zp = (int8_t)p->input_zp;
+  int32_t ky, kx, kx_lo = 0, kx_hi = kw;
+  while (kx_lo < kw && x0 + kx_lo * dw < 0) ++kx_lo;
+  while (kx_hi > kx_lo && x0 + (kx_hi - 1) * dw >= in_w) --kx_hi;
+  PM_NO_UNROLL
+  for (ky = 0; ky < kh; ++ky, col += row) {
     const int32_t y = y0 + ky * p->dilation_h;
-    for (kx = 0; kx < kw; ++kx) {
-      const int32_t x = x0 + kx * p->dilation_w;
-      if (y < 0 || y >= in_dims->h || x < 0 || x >= in_dims->w) {
-        for (i = 0; i < c; ++i) col[i] = (int8_t)p->input_zp;
+    if (y < 0 || y >= in_dims->h || kx_lo == kx_hi) {
+      pm_fill_s8(col, zp, row);
+      continue;
+    }
+    {
+      const int8_t *src = in + ((b * in_dims->h + y) * in_w + x0 + kx_lo * dw) * c; /* first valid tap */
+      pm_fill_s8(col, zp, kx_lo * c);
+      if (dw == 1) {
+        pm_copy_s8(col + kx_lo * c, src, (kx_hi - kx_lo) * c);
       } else {
-        const int8_t *src = in + ((b * in_dims->h + y) * in_dims->w + x) * c;
-        for (i = 0; i < c; ++i) col[i] = src[i];
+        PM_NO_UNROLL
+        for (kx = kx_lo; kx < kx_hi; ++kx, src += dw * c) pm_copy_s8(col + kx * c, src, c);
       }
-      col += c;
+      pm_fill_s8(col + kx_hi * c, zp, (kw - kx_hi) * c);
     }
   }
 }
@@ -215,7 +259,8 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     if (i < pixels) pm_conv_rows(p, q, in + i * k, in + i * k, k, filter, bias, out_c, out + i * out_c, NULL);
     return PM_OK;
   } else {
-    int8_t col[PM_CONV_IM2COL_MAX];
+    int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
+    int8_t *const col = (int8_t *)col_words;
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
     int32_t i = 0;
@@ -296,7 +341,8 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
     }
     if (i < pixels) pm_conv_sparse_rows(p, q, encoding, in + i * k, NULL, k, filter, bias, out_c, out + i * out_c, NULL);
   } else {
-    int8_t col[PM_CONV_IM2COL_MAX];
+    int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
+    int8_t *const col = (int8_t *)col_words;
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
     for (i = 0; i < total; i += 2) {
