@@ -148,7 +148,23 @@ CONV_CASES = {
     "pointwise_4x2_relu": lambda: conv_graph((1, 2, 9, 20), 6, 1, 1, seed=7),
     "im2col_4x2_odd_oc": lambda: conv_graph((1, 6, 5, 4), 7, 3, 3, seed=8, act="NONE"),
     "im2col_4x2_k_too_big_for_w16": lambda: conv_graph((1, 3, 3, 36), 4, 3, 3, seed=9),  # 8k > W16_MAX
+    # PM_FILTER_K4 on Armv7E-M: k = 9 and 27 padded to 12 and 28 (odd channel count: the plain-row path too)
+    "im2col_k9_first_layer_odd_oc": lambda: conv_graph((1, 7, 6, 1), 5, 3, 3, seed=10, act="NONE", big_shift=True),
+    "im2col_k27_stride2": lambda: conv_graph((1, 9, 9, 3), 8, 3, 3, stride=2, seed=11),
 }
+
+
+def test_small_k_rows_are_padded_to_a_multiple_of_4_on_armv7em():
+    """PM_FILTER_K4: only Armv7E-M, only the im2col path, only k % 4 != 0; the filter grows by the zero columns."""
+    g = CONV_CASES["im2col_k9_first_layer_odd_oc"]()
+    src = generate_c(g, target="cortex-m4")["model.c"]
+    assert ".filter_layout = PM_FILTER_K4" in src
+    assert "PM_FILTER_K4" not in generate_c(g, target="cortex-m0plus")["model.c"]
+    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["valid_dilated"](), target="cortex-m4")["model.c"]  # k = 36
+    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["pointwise_odd_c_tail"](), target="cortex-m4")["model.c"]
+    # 5 channels x 12 values as 15 int32 words
+    assert "model_l0_filter[15]" in src
+
 
 DW_CASES = {
     "3x3_c64_interior_and_border": lambda: dw_graph((1, 6, 5, 64), 3, 3),

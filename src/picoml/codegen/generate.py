@@ -212,6 +212,10 @@ def conv_uses_gemm(x_shape: tuple[int, ...], filter_shape: tuple[int, ...]) -> b
     return ic == x_shape[3] and 2 * kh * kw * ic <= IM2COL_MAX
 
 
+def _round4(n: int) -> int:
+    return (n + 3) & ~3
+
+
 def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
     """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
     zp = int(op.inputs[0].zero_point[0])
@@ -292,7 +296,6 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         dw4 = c.isa == "armv7em" and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
-    prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
     k = int(np.prod(p.filter.shape[1:]))
     if packed:
@@ -301,8 +304,18 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
     if sw is None:
         if packed and c.isa == "armv7em":
+            filt = p.filter
+            pointwise = kh == kw == 1 and p.stride_h == p.stride_w == 1 and pad_h == pad_w == 0
+            pointwise = pointwise and tuple(y.shape[1:3]) == tuple(x.shape[1:3])  # as pm_conv2d_s8 tests
+            if k % 4 and 8 * _round4(k) <= W16_MAX and not pointwise:
+                # PM_FILTER_K4: rows padded with zero weights to a multiple of 4, for the 4x2 kernel
+                rows = p.filter.reshape(p.filter.shape[0], -1)
+                k = _round4(k)
+                filt = np.pad(rows, ((0, 0), (0, k - rows.shape[1])))
+                fields["filter_layout"] = "PM_FILTER_K4"
+                c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
-            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, p.filter)))}"
+            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)))}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
         elif dw4:
@@ -311,6 +324,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
             if packed and c.isa in ("armv6m", "vector"):
                 w = f"(const int8_t *){w}"
+    prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
     _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
     b = c.const_array(f"l{i}_bias", bias)

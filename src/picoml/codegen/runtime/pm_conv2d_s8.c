@@ -155,15 +155,17 @@ static inline void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
   for (; n > 0; --n) *dst++ = v;
 }
 
-/* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp.
- * The valid columns [kx_lo, kx_hi) are found once; each window row is then a fill, a copy
- * (one contiguous run of (kx_hi - kx_lo) * c bytes without dilation) and a fill. */
+/* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp, then
+ * zeros up to kp values (PM_FILTER_K4; kp = kh*kw*c otherwise). The valid columns
+ * [kx_lo, kx_hi) are found once; each window row is then a fill, a copy (one contiguous run of
+ * (kx_hi - kx_lo) * c bytes without dilation) and a fill. */
 static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
-                      int32_t b, int32_t oy, int32_t ox, int8_t *col) {
+                      int32_t kp, int32_t b, int32_t oy, int32_t ox, int8_t *col) {
   const int32_t c = in_dims->c, in_w = in_dims->w, dw = p->dilation_w, row = kw * c;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
   const int8_t zp = (int8_t)p->input_zp;
   int32_t ky, kx, kx_lo = 0, kx_hi = kw;
+  pm_fill_s8(col + kh * row, 0, kp - kh * row);
   while (kx_lo < kw && x0 + kx_lo * dw < 0) ++kx_lo;
   while (kx_hi > kx_lo && x0 + (kx_hi - 1) * dw >= in_w) --kx_hi;
   PM_NO_UNROLL
@@ -263,46 +265,49 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     int8_t *const col = (int8_t *)col_words;
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
+    /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4: zero-padded rows) */
+    const int32_t kp = p->filter_layout == PM_FILTER_K4 ? (k + 3) & ~3 : k;
     int32_t i = 0;
+    if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
 #if PM_CONV_4X2
-    if (pm_conv_uses_4x2(k, filter)) {
+    if (pm_conv_uses_4x2(kp, filter)) {
       int32_t xw[PM_CONV_W16_MAX / 4];
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
           const int32_t b = (i + r) / per_image, rr = (i + r) % per_image;
-          pm_im2col(p, in_dims, in, kh, kw, b, rr / out_dims->w, rr % out_dims->w, col);
-          pm_widen_row_s8(col, k >> 2, r, xw);
+          pm_im2col(p, in_dims, in, kh, kw, kp, b, rr / out_dims->w, rr % out_dims->w, col);
+          pm_widen_row_s8(col, kp >> 2, r, xw);
         }
         if (out_c % 2) {
-          /* an odd last channel needs the plain rows: rebuild them in the (2k-byte) buffer */
+          /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
           int8_t *o = out + i * out_c;
           for (r = 0; r < 4; r += 2) {
             const int32_t b0 = (i + r) / per_image, r0 = (i + r) % per_image;
             const int32_t b1 = (i + r + 1) / per_image, r1 = (i + r + 1) % per_image;
-            pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
-            pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
-            o[r * out_c + out_c - 1] = pm_requant_s8(pm_dot_1x1_s8(col, filter + (out_c - 1) * k, k, bias[out_c - 1]),
+            pm_im2col(p, in_dims, in, kh, kw, kp, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+            pm_im2col(p, in_dims, in, kh, kw, kp, b1, r1 / out_dims->w, r1 % out_dims->w, col + kp);
+            o[r * out_c + out_c - 1] = pm_requant_s8(pm_dot_1x1_s8(col, filter + (out_c - 1) * kp, kp, bias[out_c - 1]),
                                                      &q[out_c - 1], p->output_zp, p->act_min, p->act_max);
             o[(r + 1) * out_c + out_c - 1] =
-                pm_requant_s8(pm_dot_1x1_s8(col + k, filter + (out_c - 1) * k, k, bias[out_c - 1]), &q[out_c - 1],
+                pm_requant_s8(pm_dot_1x1_s8(col + kp, filter + (out_c - 1) * kp, kp, bias[out_c - 1]), &q[out_c - 1],
                               p->output_zp, p->act_min, p->act_max);
           }
         }
-        pm_conv_rows4(p, q, xw, NULL, k, filter, bias, out_c, out + i * out_c);
+        pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c);
       }
     }
 #endif
     for (; i < total; i += 2) {
       const int32_t b0 = i / per_image, r0 = i % per_image;
       int8_t *o0 = out + i * out_c;
-      pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      pm_im2col(p, in_dims, in, kh, kw, kp, b0, r0 / out_dims->w, r0 % out_dims->w, col);
       if (i + 1 < total) {
         const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
-        pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
-        pm_conv_rows(p, q, col, col + k, k, filter, bias, out_c, o0, o0 + out_c);
+        pm_im2col(p, in_dims, in, kh, kw, kp, b1, r1 / out_dims->w, r1 % out_dims->w, col + kp);
+        pm_conv_rows(p, q, col, col + kp, kp, filter, bias, out_c, o0, o0 + out_c);
       } else {
-        pm_conv_rows(p, q, col, col, k, filter, bias, out_c, o0, NULL);
+        pm_conv_rows(p, q, col, col, kp, filter, bias, out_c, o0, NULL);
       }
     }
   }
@@ -348,10 +353,10 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
     for (i = 0; i < total; i += 2) {
       const int32_t b0 = i / per_image, r0 = i % per_image;
       int8_t *o0 = out + i * out_c;
-      pm_im2col(p, in_dims, in, kh, kw, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      pm_im2col(p, in_dims, in, kh, kw, k, b0, r0 / out_dims->w, r0 % out_dims->w, col);
       if (i + 1 < total) {
         const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
-        pm_im2col(p, in_dims, in, kh, kw, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
+        pm_im2col(p, in_dims, in, kh, kw, k, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
         pm_conv_sparse_rows(p, q, encoding, col, col + k, k, filter, bias, out_c, o0, o0 + out_c);
       } else {
         pm_conv_sparse_rows(p, q, encoding, col, NULL, k, filter, bias, out_c, o0, NULL);

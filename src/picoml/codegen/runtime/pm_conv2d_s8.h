@@ -13,7 +13,7 @@ typedef struct {
   int16_t pad_h;      /* rows of padding above the input */
   int16_t pad_w;      /* columns of padding left of the input */
   int16_t depth_multiplier; /* depthwise only: output channels per input channel */
-  int16_t filter_layout;    /* PM_FILTER_PLAIN, or PM_FILTER_DW4 (depthwise, see below) */
+  int16_t filter_layout;    /* PM_FILTER_PLAIN, PM_FILTER_DW4 (depthwise) or PM_FILTER_K4, see below */
   int32_t input_zp;   /* value of padded taps; bias already holds -input_zp * sum(filter) */
   int32_t output_zp;  /* added after rescaling */
   int32_t act_min;    /* fused activation clamp, int8 range */
@@ -26,6 +26,10 @@ typedef struct {
  * offsets: byte (ch / 4) * 4 * taps + 4 * t + ch % 4 holds tap t of channel ch. */
 #define PM_FILTER_PLAIN 0
 #define PM_FILTER_DW4 1
+/* K4 (CONV_2D on the im2col path, Armv7E-M): every GEMM row of k = kh*kw*ic values is padded with
+ * zero weights to a multiple of 4 (kp), and im2col rows with zeros, so a first layer with
+ * ic = 1 or 3 (k = 9, 27) runs on the 4-row SIMD kernel, which needs k % 4 == 0. */
+#define PM_FILTER_K4 2
 
 /* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).
