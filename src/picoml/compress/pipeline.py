@@ -360,7 +360,13 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
     fn = getattr(cg, "layer_encodings", None)
     if fn is not None:
         out["encodings"] = [
-            {k: e.get(k) for k in ("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes")}
+            {
+                k: e.get(k)
+                for k in (
+                    *("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes"),
+                    *("requant_bytes", "dense_requant_bytes"),
+                )
+            }
             for e in fn(q, target=target, sparse=sparse)
         ]
     return out
