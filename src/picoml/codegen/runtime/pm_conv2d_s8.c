@@ -155,6 +155,13 @@ static inline void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
   for (; n > 0; --n) *dst++ = v;
 }
 
+/* n taps of c values, step apart in the input, into dst (dilated windows); out of line so the
+ * common undilated im2col stays small. */
+PM_KERNEL void pm_copy_taps_s8(int8_t *dst, const int8_t *src, int32_t n, int32_t c, int32_t step) {
+  PM_NO_UNROLL
+  for (; n > 0; --n, src += step, dst += c) pm_copy_s8(dst, src, c);
+}
+
 /* Window of output pixel (oy, ox) of batch b into col: kh*kw*c values, padded taps = zp, then
  * zeros up to kp values (PM_FILTER_K4; kp = kh*kw*c otherwise). The valid columns
  * [kx_lo, kx_hi) are found once; each window row is then a fill, a copy (one contiguous run of
@@ -163,28 +170,31 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
                       int32_t kp, int32_t b, int32_t oy, int32_t ox, int8_t *col) {
   const int32_t c = in_dims->c, in_w = in_dims->w, dw = p->dilation_w, row = kw * c;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int32_t dy = p->dilation_h * in_w * c; /* input offset between window rows */
   const int8_t zp = (int8_t)p->input_zp;
-  int32_t ky, kx, kx_lo = 0, kx_hi = kw;
+  int32_t ky, kx_lo = 0, kx_hi = kw, off, lead, run, tail, y = y0;
   pm_fill_s8(col + kh * row, 0, kp - kh * row);
-  while (kx_lo < kw && x0 + kx_lo * dw < 0) ++kx_lo;
-  while (kx_hi > kx_lo && x0 + (kx_hi - 1) * dw >= in_w) --kx_hi;
+  /* valid taps: 0 <= x0 + kx * dw < in_w; interior pixels take neither branch */
+  if (x0 < 0) kx_lo = pm_min_i32((dw - 1 - x0) / dw, kw);
+  if (x0 + (kw - 1) * dw >= in_w) kx_hi = in_w > x0 ? (in_w - x0 + dw - 1) / dw : 0;
+  kx_hi = pm_max_i32(kx_hi, kx_lo);
+  lead = kx_lo * c;
+  run = (kx_hi - kx_lo) * c;
+  tail = row - lead - run;
+  /* input offset of the first valid tap of window row 0 (a pointer is formed only for valid rows) */
+  off = ((b * in_dims->h + y0) * in_w + x0 + kx_lo * dw) * c;
   PM_NO_UNROLL
-  for (ky = 0; ky < kh; ++ky, col += row) {
-    const int32_t y = y0 + ky * p->dilation_h;
-    if (y < 0 || y >= in_dims->h || kx_lo == kx_hi) {
+  for (ky = 0; ky < kh; ++ky, col += row, off += dy, y += p->dilation_h) {
+    if (y < 0 || y >= in_dims->h || run == 0) {
       pm_fill_s8(col, zp, row);
-      continue;
-    }
-    {
-      const int8_t *src = in + ((b * in_dims->h + y) * in_w + x0 + kx_lo * dw) * c; /* first valid tap */
-      pm_fill_s8(col, zp, kx_lo * c);
+    } else {
+      pm_fill_s8(col, zp, lead);
       if (dw == 1) {
-        pm_copy_s8(col + kx_lo * c, src, (kx_hi - kx_lo) * c);
+        pm_copy_s8(col + lead, in + off, run);
       } else {
-        PM_NO_UNROLL
-        for (kx = kx_lo; kx < kx_hi; ++kx, src += dw * c) pm_copy_s8(col + kx * c, src, c);
+        pm_copy_taps_s8(col + lead, in + off, kx_hi - kx_lo, c, dw * c);
       }
-      pm_fill_s8(col + kx_hi * c, zp, (kw - kx_hi) * c);
+      pm_fill_s8(col + lead + run, zp, tail);
     }
   }
 }
