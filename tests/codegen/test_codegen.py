@@ -87,6 +87,15 @@ def test_cortex_m7_bit_exact(name):
     assert rep.instructions and rep.instructions > rep.macs
 
 
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_size_builds_bit_exact(name, target):
+    """-Os builds take other paths (PM_SPECIALIZE 0: no 4x2 kernel, no SSAT copy, single-copy
+    helpers): they must give the same outputs."""
+    rep = verify(_model(name), target, n_inputs=3, counted_runs=0, opt="-Os")
+    assert rep.bit_exact, rep.first_mismatch
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_cortex_m0plus_build_is_float_free(name, tmp_path):
     write_c(_model(name), tmp_path / "src")

@@ -30,15 +30,16 @@ VARIANTS = [
     ("host", "cortex-m4"),  # Armv7E-M layouts (word-packed pairs, DW4 groups) through the portable C
     ("cortex-m0plus", "cortex-m0plus"),
     ("cortex-m4", "cortex-m4"),
+    ("cortex-m4", "cortex-m4", "-Os"),  # size build: PM_SPECIALIZE 0 (no 4x2 kernel, single-copy helpers)
 ]
 
 
-def run(g, target, codegen_target, monkeypatch, n=6, seed=0):
+def run(g, target, codegen_target, monkeypatch, n=6, seed=0, opt=None):
     monkeypatch.setattr(picoml.codegen, "write_c", functools.partial(gen.write_c, target=codegen_target))
     xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
     xs[0] = -128  # extremes: the accumulator bound and the offset-binary correction at their largest
     xs[1] = 127
-    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1)
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1, opt=opt)
     assert rep.bit_exact, f"{target}/{codegen_target}: {rep.mismatches} mismatches; {rep.first_mismatch}"
     return rep
 
@@ -256,11 +257,11 @@ def test_sparse_cases_are_stored_sparse_with_compact_requantization(case):
     assert "const pm_sparse_quant model_l0_rq = {" in src and "pm_requant model_l0_rq" not in src
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}-{v[1] or 'portable'}")
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}-{v[1] or 'portable'}" + "".join(v[2:]))
 @pytest.mark.parametrize("case", sorted(ALL_CASES))
 def test_layer_variants_bit_exact(case, variant, monkeypatch):
-    target, codegen_target = variant
-    run(ALL_CASES[case](), target, codegen_target, monkeypatch)
+    target, codegen_target, *opt = variant
+    run(ALL_CASES[case](), target, codegen_target, monkeypatch, opt=opt[0] if opt else None)
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m0plus", "cortex-m4"])

@@ -128,7 +128,7 @@ typedef uint32_t __attribute__((__may_alias__)) pm_word_u32;
 
 /* n bytes from src to dst (n small: a window row): words where unaligned loads are legal, or
  * where both ends are word-aligned (Armv6-M faults on unaligned words). */
-static inline void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
 #if PM_SIMD32
   PM_NO_UNROLL
   for (; n >= 4; n -= 4) {
@@ -150,7 +150,7 @@ static inline void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
   for (; n > 0; --n) *dst++ = *src++;
 }
 
-static inline void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
+PM_HOT void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
   PM_NO_UNROLL
   for (; n > 0; --n) *dst++ = v;
 }
