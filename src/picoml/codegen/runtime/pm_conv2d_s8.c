@@ -155,6 +155,7 @@ PM_HOT void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
   for (; n > 0; --n) *dst++ = v;
 }
 
+#if PM_SPECIALIZE
 /* n taps of c values, step apart in the input, into dst (dilated windows); out of line so the
  * common undilated im2col stays small. */
 PM_KERNEL void pm_copy_taps_s8(int8_t *dst, const int8_t *src, int32_t n, int32_t c, int32_t step) {
@@ -198,6 +199,27 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
     }
   }
 }
+#else
+/* Size builds (-Os): the same window, tap by tap, in a third of the code. */
+static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh, int32_t kw,
+                      int32_t kp, int32_t b, int32_t oy, int32_t ox, int8_t *col) {
+  const int32_t c = in_dims->c;
+  const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  int32_t ky, kx;
+  pm_fill_s8(col + kh * kw * c, 0, kp - kh * kw * c);
+  for (ky = 0; ky < kh; ++ky) {
+    const int32_t y = y0 + ky * p->dilation_h;
+    for (kx = 0; kx < kw; ++kx, col += c) {
+      const int32_t x = x0 + kx * p->dilation_w;
+      if (y < 0 || y >= in_dims->h || x < 0 || x >= in_dims->w) {
+        pm_fill_s8(col, (int8_t)p->input_zp, c);
+      } else {
+        pm_copy_s8(col, in + ((b * in_dims->h + y) * in_dims->w + x) * c, c);
+      }
+    }
+  }
+}
+#endif
 
 /* Direct loop nest: grouped convolutions and windows too large for the im2col buffer. */
 static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
