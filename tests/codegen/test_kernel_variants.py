@@ -152,6 +152,12 @@ CONV_CASES = {
     # PM_FILTER_K4 on Armv7E-M: k = 9 and 27 padded to 12 and 28 (odd channel count: the plain-row path too)
     "im2col_k9_first_layer_odd_oc": lambda: conv_graph((1, 7, 6, 1), 5, 3, 3, seed=10, act="NONE", big_shift=True),
     "im2col_k27_stride2": lambda: conv_graph((1, 9, 9, 3), 8, 3, 3, stride=2, seed=11),
+    # 1-D (kh = 1): interior windows read straight from the input (pm_window), border ones copied;
+    # k = 30 is K4-padded on Armv7E-M, so the last windows' 2-byte tails would leave the input
+    "conv1d_k5_same_k4_odd_oc": lambda: conv_graph((1, 1, 20, 6), 7, 1, 5, seed=12, act="NONE", big_shift=True),
+    "conv1d_k3_valid_stride2_to_the_end": lambda: conv_graph(
+        (1, 1, 17, 8), 8, 1, 3, stride=2, padding="VALID", seed=13
+    ),
 }
 
 

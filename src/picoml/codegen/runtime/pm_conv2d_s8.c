@@ -221,6 +221,26 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
 }
 #endif
 
+/* The GEMM row (kp values) of output pixel i: a pointer into the input when the window is one
+ * contiguous run there (kh == 1, no dilation, no padded tap, and the kp - k tail of a
+ * PM_FILTER_K4 row, which meets zero weights, still inside the input), else the window copied
+ * into col. 1-D convolutions over time series then skip the copy on every interior pixel.
+ * Streaming plans stay safe: a block's outputs lie below every input byte the block reads. */
+static const int8_t *pm_window(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh,
+                               int32_t kw, int32_t kp, int32_t i, const pm_dims *out_dims, int8_t *col) {
+  const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, r = i % per_image;
+  const int32_t oy = r / out_dims->w, ox = r % out_dims->w;
+  if (kh == 1 && p->dilation_w == 1) {
+    const int32_t y = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    if (y >= 0 && y < in_dims->h && x0 >= 0 && x0 + kw <= in_dims->w) {
+      const int32_t off = ((b * in_dims->h + y) * in_dims->w + x0) * in_dims->c;
+      if (off + kp <= in_dims->n * in_dims->h * in_dims->w * in_dims->c) return in + off;
+    }
+  }
+  pm_im2col(p, in_dims, in, kh, kw, kp, b, oy, ox, col);
+  return col;
+}
+
 /* Direct loop nest: grouped convolutions and windows too large for the im2col buffer. */
 static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                              const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
@@ -306,24 +326,18 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
       int32_t xw[PM_CONV_W16_MAX / 4];
       for (; i + 3 < total; i += 4) {
         int32_t r;
-        for (r = 0; r < 4; ++r) {
-          const int32_t b = (i + r) / per_image, rr = (i + r) % per_image;
-          pm_im2col(p, in_dims, in, kh, kw, kp, b, rr / out_dims->w, rr % out_dims->w, col);
-          pm_widen_row_s8(col, kp >> 2, r, xw);
-        }
+        for (r = 0; r < 4; ++r) pm_widen_row_s8(pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col), kp >> 2, r, xw);
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
-          int8_t *o = out + i * out_c;
+          int8_t *o = out + i * out_c + out_c - 1;
+          const int8_t *f = filter + (out_c - 1) * kp;
           for (r = 0; r < 4; r += 2) {
-            const int32_t b0 = (i + r) / per_image, r0 = (i + r) % per_image;
-            const int32_t b1 = (i + r + 1) / per_image, r1 = (i + r + 1) % per_image;
-            pm_im2col(p, in_dims, in, kh, kw, kp, b0, r0 / out_dims->w, r0 % out_dims->w, col);
-            pm_im2col(p, in_dims, in, kh, kw, kp, b1, r1 / out_dims->w, r1 % out_dims->w, col + kp);
-            o[r * out_c + out_c - 1] = pm_requant_s8(pm_dot_1x1_s8(col, filter + (out_c - 1) * kp, kp, bias[out_c - 1]),
-                                                     &q[out_c - 1], p->output_zp, p->act_min, p->act_max);
-            o[(r + 1) * out_c + out_c - 1] =
-                pm_requant_s8(pm_dot_1x1_s8(col + kp, filter + (out_c - 1) * kp, kp, bias[out_c - 1]), &q[out_c - 1],
-                              p->output_zp, p->act_min, p->act_max);
+            const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col);
+            const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + r + 1, out_dims, col + kp);
+            o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w0, f, kp, bias[out_c - 1]), &q[out_c - 1], p->output_zp,
+                                         p->act_min, p->act_max);
+            o[(r + 1) * out_c] = pm_requant_s8(pm_dot_1x1_s8(w1, f, kp, bias[out_c - 1]), &q[out_c - 1],
+                                               p->output_zp, p->act_min, p->act_max);
           }
         }
         pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c);
@@ -331,15 +345,13 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     }
 #endif
     for (; i < total; i += 2) {
-      const int32_t b0 = i / per_image, r0 = i % per_image;
       int8_t *o0 = out + i * out_c;
-      pm_im2col(p, in_dims, in, kh, kw, kp, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i, out_dims, col);
       if (i + 1 < total) {
-        const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
-        pm_im2col(p, in_dims, in, kh, kw, kp, b1, r1 / out_dims->w, r1 % out_dims->w, col + kp);
-        pm_conv_rows(p, q, col, col + kp, kp, filter, bias, out_c, o0, o0 + out_c);
+        const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + 1, out_dims, col + kp);
+        pm_conv_rows(p, q, w0, w1, kp, filter, bias, out_c, o0, o0 + out_c);
       } else {
-        pm_conv_rows(p, q, col, col, kp, filter, bias, out_c, o0, NULL);
+        pm_conv_rows(p, q, w0, w0, kp, filter, bias, out_c, o0, NULL);
       }
     }
   }
