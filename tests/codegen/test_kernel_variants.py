@@ -240,6 +240,7 @@ def sparsified(g, density=0.2, seed=0):
 SPARSE_CASES = {
     "pointwise_bitmask": lambda: sparsified(conv_graph((1, 3, 3, 40), 11, 1, 1, big_shift=True, act="NONE")),
     "im2col_bitmask": lambda: sparsified(conv_graph((1, 9, 7, 5), 17, 3, 3, stride=2, seed=2, big_shift=True)),
+    "conv1d_bitmask": lambda: sparsified(conv_graph((1, 1, 20, 16), 9, 1, 5, seed=4, big_shift=True)),
     "fc_bitmask": lambda: sparsified(fc_graph(64, 19, big_shift=True, seed=1)),
     "fc_csr": lambda: sparsified(fc_graph(600, 9, big_shift=True, seed=3), density=0.02),
 }

@@ -326,7 +326,9 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
       int32_t xw[PM_CONV_W16_MAX / 4];
       for (; i + 3 < total; i += 4) {
         int32_t r;
-        for (r = 0; r < 4; ++r) pm_widen_row_s8(pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col), kp >> 2, r, xw);
+        for (r = 0; r < 4; ++r) {
+          pm_widen_row_s8(pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col), kp >> 2, r, xw);
+        }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
           int8_t *o = out + i * out_c + out_c - 1;
@@ -395,15 +397,13 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
     for (i = 0; i < total; i += 2) {
-      const int32_t b0 = i / per_image, r0 = i % per_image;
       int8_t *o0 = out + i * out_c;
-      pm_im2col(p, in_dims, in, kh, kw, k, b0, r0 / out_dims->w, r0 % out_dims->w, col);
+      const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, k, i, out_dims, col);
       if (i + 1 < total) {
-        const int32_t b1 = (i + 1) / per_image, r1 = (i + 1) % per_image;
-        pm_im2col(p, in_dims, in, kh, kw, k, b1, r1 / out_dims->w, r1 % out_dims->w, col + k);
-        pm_conv_sparse_rows(p, q, encoding, col, col + k, k, filter, bias, out_c, o0, o0 + out_c);
+        const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, k, i + 1, out_dims, col + k);
+        pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
       } else {
-        pm_conv_sparse_rows(p, q, encoding, col, NULL, k, filter, bias, out_c, o0, NULL);
+        pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);
       }
     }
   }
