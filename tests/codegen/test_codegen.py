@@ -188,3 +188,20 @@ def test_packed_weights_odd_channels_and_tails(target):
             g = single_op_graph(op_type, [x, w, b], y)
         rep = verify(g, target, n_inputs=6, counted_runs=1)
         assert rep.bit_exact, (op_type, w_shape, rep.first_mismatch)
+
+
+def test_wide_4x2_layers_get_arena_scratch_without_growing_the_arena():
+    """ResNet-8's 3x3 convolutions over 32 and 64 channels (k = 288, 576) are too wide for the
+    stack block of the Armv7E-M 4-row kernel; their widened rows go to arena scratch where the
+    arena has room, so the arena keeps the size plan_memory gives without scratch."""
+    from picoml.plan import plan_memory
+
+    g = _model("resnet8")
+    src = generate_c(g, target="cortex-m4")
+    calls = re.findall(r"pm_conv2d_s8\(.*?\);", src["model.c"])
+    scratch = [c for c in calls if "(int32_t *)(void *)(pm_arena.bytes + " in c]
+    assert len(scratch) >= 2 and all(c.endswith(", NULL);") for c in calls if c not in scratch)
+    assert f"#define MODEL_ARENA_SIZE {plan_memory(g).arena_bytes}\n" in src["model.h"]
+    # only Armv7E-M has the 4-row kernel
+    m0 = generate_c(g, target="cortex-m0plus")["model.c"]
+    assert all(c.endswith(", NULL);") for c in re.findall(r"pm_conv2d_s8\(.*?\);", m0))

@@ -104,6 +104,7 @@ class _Ctx:
     dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
     dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
+    w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -216,6 +217,29 @@ def _round4(n: int) -> int:
     return (n + 3) & ~3
 
 
+def _w16_scratch(g: Graph, isa: str, sparse: bool, arena_bytes: int) -> dict[int, int]:
+    """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
+    the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
+    speed that costs no RAM. Layers the generator stores sparsely or that miss the 4x2 kernel's
+    conditions (k % 4 == 0, the GEMM path) get none."""
+    if isa != "armv7em":
+        return {}
+    scratch: dict[int, int] = {}
+    for i, op in enumerate(g.ops):
+        if op.type != "CONV_2D":
+            continue
+        f = op.inputs[1]
+        k = int(np.prod(f.shape[1:]))
+        if k % 4 or 8 * k <= W16_MAX or not conv_uses_gemm(op.inputs[0].shape, f.shape):
+            continue
+        if sparse and choose_encoding(KERNELS[op.type].prepare(op).filter) != "dense":
+            continue
+        trial = {**scratch, i: 8 * k}
+        if plan_memory(g, trial).arena_bytes <= arena_bytes:
+            scratch = trial
+    return scratch
+
+
 def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
     """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
     zp = int(op.inputs[0].zero_point[0])
@@ -318,6 +342,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)))}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
+            elif i in c.w16_scratch:
+                c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
         else:
@@ -343,8 +369,16 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             f"{c.ptr(y)});"
         )
         return
-    fn = "pm_depthwise_conv2d_s8" if depthwise else "pm_conv2d_s8"
-    c.body.append(f"status |= {fn}(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});")
+    if depthwise:
+        c.body.append(
+            f"status |= pm_depthwise_conv2d_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, "
+            f"{c.ptr(y)});"
+        )
+        return
+    w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
+    c.body.append(
+        f"status |= pm_conv2d_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}, {w16});"
+    )
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
@@ -600,7 +634,10 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
     if bad:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
     plan = plan_memory(g)
-    c = _Ctx(g, name, plan, isa, sparse)
+    w16_scratch = _w16_scratch(g, isa, sparse, plan.arena_bytes)
+    if w16_scratch:
+        plan = plan_memory(g, w16_scratch)
+    c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")

@@ -79,6 +79,13 @@ class MemoryPlan:
     def offset_of(self, t: Tensor) -> int:
         return self.offsets[id(t)]
 
+    def scratch_offset(self, op_index: int) -> int:
+        """Arena offset of the kernel scratch planned for op ``op_index`` (``plan_memory(scratch=)``)."""
+        for b in self.buffers:
+            if b.scratch_of and not b.tensors and b.first == op_index:
+                return b.offset
+        raise KeyError(f"no scratch planned for op {op_index}")
+
     def summary(self) -> dict:
         return {
             "arena_bytes": self.arena_bytes,

@@ -117,8 +117,8 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 }
 
 /* 1: this layer runs four rows at a time on widened rows */
-static int pm_conv_uses_4x2(int32_t k, const int8_t *filter) {
-  return k % 4 == 0 && 8 * k <= PM_CONV_W16_MAX && ((uintptr_t)filter & 3u) == 0;
+static int pm_conv_uses_4x2(int32_t k, const int8_t *filter, const int32_t *w16) {
+  return k % 4 == 0 && (w16 || 8 * k <= PM_CONV_W16_MAX) && ((uintptr_t)filter & 3u) == 0;
 }
 #endif
 
@@ -281,8 +281,9 @@ static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const
 
 int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
                  const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
-                 int8_t *out) {
+                 int8_t *out, int32_t *w16) {
   const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
+  (void)w16; /* used by the 4-row kernel only (speed builds on Armv7E-M) */
   const int32_t out_c = out_dims->c;
   if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) {
     pm_conv2d_direct(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
@@ -294,8 +295,9 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
 #if PM_CONV_4X2
-    if (pm_conv_uses_4x2(k, filter)) {
-      int32_t xw[PM_CONV_W16_MAX / 4];
+    if (pm_conv_uses_4x2(k, filter, w16)) {
+      int32_t xw_stack[PM_CONV_W16_MAX / 4];
+      int32_t *const xw = w16 ? w16 : xw_stack;
       for (; i + 3 < pixels; i += 4) {
         const int8_t *rows[4];
         int32_t r;
@@ -322,8 +324,9 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     int32_t i = 0;
     if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
 #if PM_CONV_4X2
-    if (pm_conv_uses_4x2(kp, filter)) {
-      int32_t xw[PM_CONV_W16_MAX / 4];
+    if (pm_conv_uses_4x2(kp, filter, w16)) {
+      int32_t xw_stack[PM_CONV_W16_MAX / 4];
+      int32_t *const xw = w16 ? w16 : xw_stack;
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {

@@ -33,10 +33,13 @@ typedef struct {
 
 /* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).
- * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL). */
+ * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL).
+ * w16: NULL, or arena scratch of 8 * k bytes (word-aligned) for the widened rows of the Armv7E-M
+ * 4-row kernel when they exceed the stack block PM_CONV_W16_MAX (the code generator plans it where
+ * the arena has room during this layer). */
 int pm_conv2d_s8(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
                  const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                 const pm_dims *out_dims, int8_t *out);
+                 const pm_dims *out_dims, int8_t *out, int32_t *w16);
 
 /* The same for an ungrouped convolution whose window fits PM_CONV_IM2COL_MAX (the GEMM paths), with
  * the filter [O][H*W*I] in a sparse encoding (PM_SPARSE_BITMASK or PM_SPARSE_CSR, pm_sparse_s8.h);
