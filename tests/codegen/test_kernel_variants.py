@@ -243,6 +243,7 @@ SPARSE_CASES = {
     "conv1d_bitmask": lambda: sparsified(conv_graph((1, 1, 20, 16), 9, 1, 5, seed=4, big_shift=True)),
     "fc_bitmask": lambda: sparsified(fc_graph(64, 19, big_shift=True, seed=1)),
     "fc_csr": lambda: sparsified(fc_graph(600, 9, big_shift=True, seed=3), density=0.02),
+    "im2col_csr": lambda: sparsified(conv_graph((1, 5, 4, 64), 6, 3, 3, seed=5, big_shift=True), density=0.02),
 }
 
 ALL_CASES = {**{f"conv_{k}": v for k, v in CONV_CASES.items()}, **{f"dw_{k}": v for k, v in DW_CASES.items()}}

@@ -326,6 +326,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         c.im2col_bytes = max(c.im2col_bytes, 2 * k)
         c.max_oc = max(c.max_oc, int(p.filter.shape[0]))
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
+    if sw is not None and c.isa != "armv6m" and 4 * k <= IM2COL_MAX:
+        c.im2col_bytes = max(c.im2col_bytes, 4 * k)  # PM_SPARSE_ROWS4: four windows per decode
     if sw is None:
         if packed and c.isa == "armv7em":
             filt = p.filter
@@ -749,6 +751,8 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
             "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",
             f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
+            "/* 1: sparse convolutions decode each weight row once for four pixels (pm_sparse_s8.h) */",
+            f"#define PM_SPARSE_ROWS4 {int(c.sparse_layers > 0 and c.isa != 'armv6m')}",
             "",
             "#endif /* PM_CONFIG_H */",
             "",

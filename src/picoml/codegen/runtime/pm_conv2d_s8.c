@@ -384,30 +384,36 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
                         const pm_dims *out_dims, int8_t *out) {
   const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
   const int32_t out_c = out_dims->c;
-  int32_t i;
+  const int pointwise = kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+                        p->pad_w == 0 && out_dims->h == in_dims->h && out_dims->w == in_dims->w;
+  const int32_t total = out_dims->n * out_dims->h * out_dims->w;
+  int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
+  int8_t *const col = (int8_t *)col_words;
+  int32_t i = 0;
   if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR;
-  if (kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-      out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
-    const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
-    for (i = 0; i + 1 < pixels; i += 2) {
-      pm_conv_sparse_rows(p, q, encoding, in + i * k, in + (i + 1) * k, k, filter, bias, out_c, out + i * out_c,
-                          out + (i + 1) * out_c);
-    }
-    if (i < pixels) pm_conv_sparse_rows(p, q, encoding, in + i * k, NULL, k, filter, bias, out_c, out + i * out_c, NULL);
-  } else {
-    int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
-    int8_t *const col = (int8_t *)col_words;
-    const int32_t per_image = out_dims->h * out_dims->w;
-    const int32_t total = in_dims->n * per_image;
-    for (i = 0; i < total; i += 2) {
-      int8_t *o0 = out + i * out_c;
-      const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, k, i, out_dims, col);
-      if (i + 1 < total) {
-        const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, k, i + 1, out_dims, col + k);
-        pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
-      } else {
-        pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);
+#if PM_SPARSE_ROWS4
+  /* four pixels per decode of the weights (im2col windows need 4k bytes of buffer) */
+  if (pointwise || 4 * k <= PM_CONV_IM2COL_MAX) {
+    for (; i + 3 < total; i += 4) {
+      const int8_t *x[4];
+      int8_t *o[4];
+      int32_t r;
+      for (r = 0; r < 4; ++r) {
+        x[r] = pointwise ? in + (i + r) * k : pm_window(p, in_dims, in, kh, kw, k, i + r, out_dims, col + r * k);
+        o[r] = out + (i + r) * out_c;
       }
+      pm_sparse_rows_4_s8(encoding, x, k, filter, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o);
+    }
+  }
+#endif
+  for (; i < total; i += 2) {
+    int8_t *o0 = out + i * out_c;
+    const int8_t *w0 = pointwise ? in + i * k : pm_window(p, in_dims, in, kh, kw, k, i, out_dims, col);
+    if (i + 1 < total) {
+      const int8_t *w1 = pointwise ? in + (i + 1) * k : pm_window(p, in_dims, in, kh, kw, k, i + 1, out_dims, col + k);
+      pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
+    } else {
+      pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);
     }
   }
   return PM_OK;

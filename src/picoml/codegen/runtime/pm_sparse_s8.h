@@ -118,6 +118,45 @@ PM_KERNEL const int8_t *pm_sparse_bitmask_2x1_s8(const int8_t *x0, const int8_t 
   return p;
 }
 
+/* PM_SPARSE_ROWS4 (pm_config.h): four input rows share one decode of the row. The code generator
+ * sets it for every ISA but Armv6-M, whose eight low registers cannot hold the four row pointers
+ * and sums (it keeps two), and sizes the im2col buffer for four windows. */
+#ifndef PM_SPARSE_ROWS4
+#define PM_SPARSE_ROWS4 0
+#endif
+
+#if PM_SPARSE_ROWS4
+/* s[r] += x[r] . row for r < 4, one bitmask row at p; returns the next row. */
+PM_KERNEL const int8_t *pm_sparse_bitmask_4x1_s8(const int8_t *const *x, int32_t k, const int8_t *p, int32_t *s) {
+  const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], rest;
+  PM_NO_UNROLL
+  for (rest = k; rest > 0; rest -= 32, x0 += 32, x1 += 32, x2 += 32, x3 += 32) {
+    uint32_t m;
+    if (rest >= 32) {
+      m = pm_sparse_mask32(p);
+      p += 4;
+    } else {
+      m = pm_sparse_mask_tail(p, rest);
+      p += (rest + 7) >> 3;
+    }
+    PM_NO_UNROLL
+    while (m) {
+      const int32_t j = pm_sparse_pop(&m), v = *p++;
+      s0 += x0[j] * v;
+      s1 += x1[j] * v;
+      s2 += x2[j] * v;
+      s3 += x3[j] * v;
+    }
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  return p;
+}
+#endif
+
 static inline uint32_t pm_sparse_csr_count(const int8_t *p) {
   return (uint32_t)(uint8_t)p[0] | ((uint32_t)(uint8_t)p[1] << 8);
 }
@@ -154,6 +193,46 @@ PM_KERNEL const int8_t *pm_sparse_csr_2x1_s8(const int8_t *x0, const int8_t *x1,
   s[1] = s1;
   return p;
 }
+
+#if PM_SPARSE_ROWS4
+/* s[r] += x[r] . row for r < 4, one CSR row. */
+PM_KERNEL const int8_t *pm_sparse_csr_4x1_s8(const int8_t *const *x, const int8_t *p, int32_t *s) {
+  const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], j = 0;
+  uint32_t n = pm_sparse_csr_count(p);
+  p += 2;
+  PM_NO_UNROLL
+  for (; n > 0; --n) {
+    const int32_t v = p[1];
+    j += (uint8_t)p[0];
+    s0 += x0[j] * v;
+    s1 += x1[j] * v;
+    s2 += x2[j] * v;
+    s3 += x3[j] * v;
+    p += 2;
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  return p;
+}
+
+/* o[r][c] = requant(bias[c] + x[r] . row_c) for r < 4 and all n rows of one encoded matrix:
+ * each row is decoded, and its requantization unpacked, once for four outputs. */
+static inline void pm_sparse_rows_4_s8(int32_t encoding, const int8_t *const *x, int32_t k, const int8_t *w,
+                                       const int32_t *bias, const pm_sparse_quant *sq, int32_t n, int32_t zp,
+                                       int32_t lo, int32_t hi, int8_t *const *o) {
+  int32_t c, r;
+  for (c = 0; c < n; ++c) {
+    const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
+    int32_t s[4];
+    s[0] = s[1] = s[2] = s[3] = bias[c];
+    w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_4x1_s8(x, k, w, s) : pm_sparse_csr_4x1_s8(x, w, s);
+    for (r = 0; r < 4; ++r) o[r][c] = pm_requant_s8(s[r], &q, zp, lo, hi);
+  }
+}
+#endif
 
 /* o[c] = requant(bias[c] + x . row_c) for all n rows of one encoded matrix. Requantization is
  * stored compactly, as the reference kernel's multiplier and shift per channel (pm_requant_unpack:
