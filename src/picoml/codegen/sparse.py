@@ -57,10 +57,11 @@ def encoding_sizes(w: np.ndarray) -> dict[str, int | None]:
 
 
 #: A sparse encoding must be at most this fraction of the dense bytes to be chosen. Decoding
-#: costs ~8 instructions per non-zero on Cortex-M4 and ~16 on M0+ against the dense SIMD loop's
-#: ~1.4 per weight, so a few percent of flash saved on a lightly sparse layer (stock models
-#: often have 20-30 % zeros) would cost ~40 % more instructions; at 80 % sparsity (0.325 bytes
-#: per weight) the sparse form wins by far. Measured on AD: tests/codegen/test_sparse.py.
+#: costs ~3.5 instructions per non-zero and output on Cortex-M4 (four pixels per decode; ~8 with
+#: the two-row kernels of fully connected layers and Armv6-M) against the dense SIMD loop's
+#: ~1-1.4 per weight, so a few percent of flash saved on a lightly sparse layer (stock models
+#: often have 20-30 % zeros) would cost many more instructions; at 80 % sparsity (0.325 bytes
+#: per weight) the sparse form wins on flash and, for convolutions, on speed too.
 MAX_SPARSE_RATIO = 0.75
 
 
