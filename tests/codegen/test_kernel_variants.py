@@ -142,6 +142,8 @@ CONV_CASES = {
     "im2col_stride2_odd": lambda: conv_graph((1, 9, 7, 5), 17, 3, 3, stride=2, seed=2, big_shift=True),
     "im2col_10x4_first_layer": lambda: conv_graph((1, 12, 6, 1), 8, 10, 4, stride=2, seed=3),
     "valid_dilated": lambda: conv_graph((1, 8, 8, 4), 6, 3, 3, padding="VALID", dilation=2, seed=4),
+    # dilation with padded borders: im2col's closed-form valid columns and its tap-by-tap copies
+    "same_dilated_3_borders": lambda: conv_graph((1, 7, 9, 3), 5, 3, 3, dilation=3, seed=14),
     "large_window_direct": lambda: conv_graph((1, 4, 4, 300), 3, 3, 3, seed=5, act="NONE"),  # 2k > 4096
     # Armv7E-M 4x2 kernel (k % 4 == 0): blocks of 4 rows plus 1-3 left over, odd channel counts,
     # full-range clamp (act NONE, SSAT path) and narrower clamps (RELU with a non-minimal zero point)
