@@ -122,39 +122,6 @@ static int pm_conv_uses_4x2(int32_t k, const int8_t *filter, const int32_t *w16)
 }
 #endif
 
-#if !PM_SIMD32 && defined(__GNUC__)
-typedef uint32_t __attribute__((__may_alias__)) pm_word_u32;
-#endif
-
-/* n bytes from src to dst (n small: a window row): words where unaligned loads are legal, or
- * where both ends are word-aligned (Armv6-M faults on unaligned words). */
-PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
-#if PM_SIMD32
-  PM_NO_UNROLL
-  for (; n >= 4; n -= 4) {
-    *(pm_unaligned_i32 *)(void *)dst = pm_read_s8x4(src);
-    dst += 4;
-    src += 4;
-  }
-#elif defined(__GNUC__)
-  if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
-    PM_NO_UNROLL
-    for (; n >= 4; n -= 4) {
-      *(pm_word_u32 *)(void *)dst = *(const pm_word_u32 *)(const void *)src;
-      dst += 4;
-      src += 4;
-    }
-  }
-#endif
-  PM_NO_UNROLL
-  for (; n > 0; --n) *dst++ = *src++;
-}
-
-PM_HOT void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
-  PM_NO_UNROLL
-  for (; n > 0; --n) *dst++ = v;
-}
-
 #if PM_SPECIALIZE
 /* n taps of c values, step apart in the input, into dst (dilated windows); out of line so the
  * common undilated im2col stays small. */

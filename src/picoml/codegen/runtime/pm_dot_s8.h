@@ -1,4 +1,5 @@
-/* int8 dot-product micro-kernels shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED.
+/* int8 dot-product micro-kernels shared by CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, and the
+ * small byte-copy helpers (pm_copy_s8, pm_fill_s8) that convolution and pooling share.
  *
  * On cores with the Armv7E-M DSP extension (__ARM_FEATURE_SIMD32: Cortex-M4/M7) four int8
  * values are loaded as one word, widened in pairs with SXTB16 (even lanes; odd lanes after
@@ -45,9 +46,43 @@
 /* Unaligned 32-bit loads are legal on ARMv7-M; may_alias keeps strict aliasing honest. */
 typedef int32_t __attribute__((__may_alias__, __aligned__(1))) pm_unaligned_i32;
 static inline int32_t pm_read_s8x4(const int8_t *p) { return *(const pm_unaligned_i32 *)(const void *)p; }
+static inline void pm_write_s8x4(int8_t *p, uint32_t v) { *(pm_unaligned_i32 *)(void *)p = (int32_t)v; }
 #else
 #define PM_SIMD32 0
 #endif
+
+#if !PM_SIMD32 && defined(__GNUC__)
+typedef uint32_t __attribute__((__may_alias__)) pm_word_u32;
+#endif
+
+/* n bytes from src to dst (n small: a window row, a pixel's channels): words where unaligned
+ * loads are legal, or where both ends are word-aligned (Armv6-M faults on unaligned words). */
+PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
+#if PM_SIMD32
+  PM_NO_UNROLL
+  for (; n >= 4; n -= 4) {
+    pm_write_s8x4(dst, (uint32_t)pm_read_s8x4(src));
+    dst += 4;
+    src += 4;
+  }
+#elif defined(__GNUC__)
+  if ((((uintptr_t)dst | (uintptr_t)src) & 3u) == 0) {
+    PM_NO_UNROLL
+    for (; n >= 4; n -= 4) {
+      *(pm_word_u32 *)(void *)dst = *(const pm_word_u32 *)(const void *)src;
+      dst += 4;
+      src += 4;
+    }
+  }
+#endif
+  PM_NO_UNROLL
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
+PM_HOT void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
+  PM_NO_UNROLL
+  for (; n > 0; --n) *dst++ = v;
+}
 
 /* s += a . w over k elements. */
 PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int32_t s) {

@@ -11,13 +11,11 @@
  * (and re-reading) the current pixel's output row never touches input still to be read. */
 #include "pm_pool_s8.h"
 
-#include "pm_dot_s8.h" /* PM_SIMD32, pm_read_s8x4, PM_NO_UNROLL */
+#include "pm_dot_s8.h" /* PM_SIMD32, pm_read_s8x4 / pm_write_s8x4, pm_copy_s8, PM_NO_UNROLL */
 
 #define PM_POOL_BLOCK 32
 
 #if PM_SIMD32
-static inline void pm_write_s8x4(int8_t *p, uint32_t v) { *(pm_unaligned_i32 *)(void *)p = (int32_t)v; }
-
 /* lane-wise signed maximum of four int8 lanes: SSUB8 sets GE[i] where a_i >= b_i, SEL picks */
 static inline uint32_t pm_max_s8x4(uint32_t a, uint32_t b) {
   uint32_t r;
@@ -25,20 +23,6 @@ static inline uint32_t pm_max_s8x4(uint32_t a, uint32_t b) {
   return r;
 }
 #endif
-
-/* o[j] = x[j] for j < c */
-static void pm_pool_copy(int8_t *o, const int8_t *x, int32_t c) {
-#if PM_SIMD32
-  PM_NO_UNROLL
-  for (; c >= 4; c -= 4) {
-    pm_write_s8x4(o, (uint32_t)pm_read_s8x4(x));
-    o += 4;
-    x += 4;
-  }
-#endif
-  PM_NO_UNROLL
-  for (; c > 0; --c) *o++ = *x++;
-}
 
 /* o[j] = max(o[j], x[j]) for j < c */
 static void pm_max_row(int8_t *o, const int8_t *x, int32_t c) {
@@ -87,7 +71,7 @@ int pm_max_pool2d_s8(const pm_pool_params *p, const pm_dims *in_dims, const int8
         const pm_pool_window w = pm_pool_window_at(p, in_dims, in, b, oy, ox);
         int8_t *o = out + ((b * out_dims->h + oy) * out_dims->w + ox) * c;
         if (!w.first) return PM_ERROR;
-        pm_pool_copy(o, w.first, c); /* the first valid tap starts the maximum */
+        pm_copy_s8(o, w.first, c); /* the first valid tap starts the maximum */
         for (y = 0; y < w.h; ++y) {
           const int8_t *ip = w.first + y * row;
           for (x = y == 0 ? 1 : 0; x < w.w; ++x) pm_max_row(o, ip + x * c, c);
