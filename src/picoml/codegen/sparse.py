@@ -56,12 +56,12 @@ def encoding_sizes(w: np.ndarray) -> dict[str, int | None]:
     return {"dense": rows * k, "bitmask": rows * (-(-k // 8)) + nnz, "csr": csr}
 
 
-#: A sparse encoding must be at most this fraction of the dense bytes to be chosen. Decoding
-#: costs ~3.5 instructions per non-zero and output on Cortex-M4 (four pixels per decode; ~8 with
-#: the two-row kernels of fully connected layers and Armv6-M) against the dense SIMD loop's
-#: ~1-1.4 per weight, so a few percent of flash saved on a lightly sparse layer (stock models
-#: often have 20-30 % zeros) would cost many more instructions; at 80 % sparsity (0.325 bytes
-#: per weight) the sparse form wins on flash and, for convolutions, on speed too.
+#: A sparse encoding must be at most this fraction of the dense bytes to be chosen. The bitmask
+#: inner loop on Cortex-M4 is 14 instructions per non-zero for four pixels (11 for two, in fully
+#: connected layers) against the dense SIMD loop's ~1-1.4 per weight, so a few percent of flash
+#: saved on a lightly sparse layer (stock models often have 20-30 % zeros) would cost many more
+#: instructions; at 80 % sparsity (0.325 bytes per weight) the sparse form wins on flash, and
+#: on the 80 %-sparse digits CNN it runs in 0.86x the dense instructions (bench_compression.py).
 MAX_SPARSE_RATIO = 0.75
 
 
