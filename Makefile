@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP_CORE := $(VENV)/.core-installed
 STAMP_DEV  := $(VENV)/.dev-installed
 STAMP_DEMO := $(VENV)/.demo-installed
-MODELS ?= ../shared/models
+# The MLPerf Tiny models (relative: from this directory), passed to tests and benchmarks as
+# PICOML_MODELS; `make test MODELS=dir` or PICOML_MODELS=dir in the environment sets it
+MODELS ?= $(or $(PICOML_MODELS),../shared/models)
 
 .PHONY: demo test test-slow bench lint clean
 
@@ -30,14 +32,14 @@ demo: $(STAMP_DEMO)
 
 test: $(STAMP_DEV)
 	$(PY) -m ruff check src tests benchmarks examples
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	PICOML_MODELS="$(MODELS)" $(PY) -m pytest -n 2 -m "not slow" tests
 
 test-slow: $(STAMP_DEV)
-	$(PY) -m pytest -n 2 -m slow tests
+	PICOML_MODELS="$(MODELS)" $(PY) -m pytest -n 2 -m slow tests
 
 bench: $(STAMP_DEV)
-	$(PY) benchmarks/bench_interpreter.py
-	$(PY) benchmarks/bench_codegen.py
+	PICOML_MODELS="$(MODELS)" $(PY) benchmarks/bench_interpreter.py
+	PICOML_MODELS="$(MODELS)" $(PY) benchmarks/bench_codegen.py
 	$(PY) benchmarks/bench_quantization.py
 
 lint: $(STAMP_DEV)

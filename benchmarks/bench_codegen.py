@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_codegen.py [--models DIR] [--quick] [--out DIR]
 
-For every ``*_int8.tflite`` in --models (default ../shared/models: KWS, ResNet-8, AD):
+For every ``*_int8.tflite`` in --models (default $PICOML_MODELS, else ../shared/models: KWS, ResNet-8, AD):
 
 RAM     picoml on emulated cortex-m4 at -O2 (``picoml.targets.verify``): .data + .bss (the
         planned arena and the harness's input/output buffers) + peak stack measured in the
@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
+# $PICOML_MODELS (relative: from the repository root, as in the Makefile and tests/oracles.py), default ../shared/models
+MODELS = (ROOT / Path(os.environ.get("PICOML_MODELS") or Path("..", "shared", "models")).expanduser()).resolve()
 OUT = ROOT / "benchmarks" / "results"
 
 LABELS = {"kws": "KWS", "resnet8": "ResNet-8", "ad": "AD"}  # shipped models, in this order

@@ -5,13 +5,15 @@
 For each int8 model: the same N random inputs go through picoml in one batched call and
 through tflite-micro (PyPI ``tflite-micro``, reference kernels) one invoke per sample;
 outputs are checked equal, wall time is the best of ``--repeat`` runs. Prints a table and
-writes benchmarks/results/interpreter.json.
+writes benchmarks/results/interpreter.json. The models are read from $PICOML_MODELS (default
+../shared/models).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -20,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
+# $PICOML_MODELS (relative: from the repository root, as in the Makefile and tests/oracles.py), default ../shared/models
+MODELS = (ROOT / Path(os.environ.get("PICOML_MODELS") or Path("..", "shared", "models")).expanduser()).resolve()
 
 
 def best_of(fn, repeat: int) -> float:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,37 @@ from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import default_attrs
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS_DIR = (ROOT / ".." / "shared" / "models").resolve()
+# The MLPerf Tiny models: $PICOML_MODELS (a relative path is taken from the repository root, as
+# the Makefile's MODELS), default ../shared/models. Tests that read them are marked `models`;
+# conftest.py skips those, all with MODELS_SKIP_REASON, when a model file is missing.
+MODELS_DIR = (ROOT / Path(os.environ.get("PICOML_MODELS") or Path("..", "shared", "models")).expanduser()).resolve()
 MODEL_NAMES = ["kws", "resnet8", "ad"]
+MODEL_KINDS = ["int8", "float"]
+MISSING_MODELS = [
+    f"{name}_{kind}.tflite"
+    for name in MODEL_NAMES
+    for kind in MODEL_KINDS
+    if not (MODELS_DIR / f"{name}_{kind}.tflite").is_file()
+]
+MODELS_SKIP_REASON = (
+    f"MLPerf Tiny models not found at {MODELS_DIR} (set PICOML_MODELS)"
+    if len(MISSING_MODELS) == len(MODEL_NAMES) * len(MODEL_KINDS)
+    else f"MLPerf Tiny models incomplete at {MODELS_DIR}: no {', '.join(MISSING_MODELS)} (set PICOML_MODELS)"
+)
+MODELS_AVAILABLE = not MISSING_MODELS
+
+# Set by conftest.py while a test that is not marked `models` runs (its node id): model_path then
+# fails, so a test that reads the models without the marker fails here, where they are present,
+# instead of only on machines without them.
+unmarked_test: str | None = None
 
 
 def model_path(name: str, kind: str) -> Path:
+    if unmarked_test is not None:
+        raise AssertionError(
+            f"{unmarked_test} reads the MLPerf Tiny models ({name}_{kind}) but is not marked "
+            "@pytest.mark.models: it would fail, not skip, where the models are missing"
+        )
     return MODELS_DIR / f"{name}_{kind}.tflite"
 
 

@@ -119,7 +119,12 @@ def test_convert_errors_are_one_line(tmp_path, capsys, data):
         (["convert", onnx_path, "--calibration", nan, "--out", tmp_path / "o.tflite"], "NaN"),
         (["convert", onnx_path, "--calibration", nan, "--out", tmp_path / "o.bin"], ".tflite suffix"),
         (["convert", tmp_path / "missing.onnx", "--calibration", good, "--out", tmp_path / "o.tflite"], "no such file"),
-        (["convert", "nosuchpkg:make", "--calibration", good, "--out", tmp_path / "o.tflite"], "cannot import module"),
+        (
+            ["convert", "nosuchpkg:make", "--calibration", good, "--out", tmp_path / "o.tflite", "--random-weights"],
+            "cannot import module",
+        ),
+        # a factory spec without --weights would ship random weights: refused unless asked for
+        (["convert", "nosuchpkg:make", "--calibration", good, "--out", tmp_path / "o.tflite"], "--random-weights"),
         (["evaluate", onnx_path, "--data", tmp_path / "none.npz", "--calibration", good], "no such file"),
     ]
     for args, msg in cases:

@@ -80,10 +80,9 @@ def test_evaluate_ad_anomaly_and_regression():
     assert r2.metric == "mse" and r2.float_value > 0 and 0 <= r2.agreement <= 1
 
 
+@pytest.mark.models
 def test_evaluate_rejects_bad_data():
-    g = picoml.load(model_path("ad", "float")) if model_path("ad", "float").exists() else None
-    if g is None:
-        pytest.skip("shared models not found")
+    g = picoml.load(model_path("ad", "float"))
     with pytest.raises(InputError, match="per-sample shape"):
         evaluate(g, g, np.zeros((2, 3), np.float32), np.zeros(2))
     with pytest.raises(InputError, match="labels"):

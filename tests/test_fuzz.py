@@ -5,8 +5,14 @@ vector lengths and vtables, wrong formats, ...), then:
 
 1. ``read_tflite_bytes`` — may raise only a PicomlError naming the file;
 2. ``graph.validate()`` — may raise only a PicomlError;
-3. if it loads: ``op_macs`` of every op, and, when the activations are small, one
-   ``picoml.run`` on zeros — again only PicomlError (a valid but weird graph).
+3. if it loads: ``op_macs`` of every op, and one ``picoml.run`` on zeros under a
+   ``RUN_MEMORY`` limit — again only PicomlError (a valid but weird graph). A graph that needs
+   more memory than that (a mutated shape is the cheapest memory bomb) must be refused by the
+   limit before anything is allocated; it is not skipped.
+
+The CLI contract is fuzzed too: cases go through ``picoml info`` and ``picoml verify --target
+host`` in a fresh process under a 2 GB address-space limit, and each must exit 0, 1 or 2, with
+exactly one stderr line on 2.
 
 Every PicomlError message must be one non-empty line. A case slower than CASE_LIMIT fails; a
 watchdog turns a case stuck for HANG_LIMIT into a failure naming the case, and pytest-timeout
@@ -19,15 +25,16 @@ picks another seed for the whole run, default 0).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import importlib.util
-import math
+import io
 import os
 import random
+import shutil
 import signal
 import struct
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -38,12 +45,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import picoml
+from picoml.cli import main as cli_main
 from picoml.errors import PicomlError
 from picoml.frontends.tflite import read_tflite_bytes
 from picoml.graph import Tensor
 from picoml.graph.ops import op_macs
+from picoml.reference.interpreter import Interpreter
 
+from adversarial import run_cli
 from fuzz_mutators import WRONG_FORMATS, Field, case_rng, make_case, redirect_string, redirect_vector, walk
 from oracles import MODEL_NAMES, model_path, single_op_graph, to_tflite
 
@@ -56,10 +65,11 @@ SLOW_SHARDS = 20
 SLOW_CASES_PER_SHARD = 840  # 6 models x 20 shards x 840 -> 100,800 cases
 SLOW_FIRST_INDEX = 1_000_000  # the slow run never repeats the CI cases
 
-CASE_LIMIT = 2.0  # seconds one case may take
+CASE_LIMIT = 4.0  # seconds one case may take (a case that verifies builds and runs C)
+CLI_VERIFY_PER_RUN = 4  # loadable, novel cases per _fuzz run that `picoml verify --target host` builds
 HANG_LIMIT = 20.0  # seconds after which the watchdog interrupts a case
-RUN_MAX_ACTIVATION_BYTES = 4 << 20  # run the interpreter only on graphs this small ...
-RUN_MAX_MACS = 50_000_000  # ... and this cheap
+RUN_MEMORY = 32 << 20  # the interpreter's memory limit in a fuzz run: bigger graphs must be refused
+RUN_MAX_MACS = 50_000_000  # graphs within the limit but with more MACs are only loaded (time)
 MAX_REPORTED = 8  # distinct failures listed per test
 
 
@@ -74,11 +84,6 @@ def _check_message(e: PicomlError, stage: str) -> None:
     assert len(msg.splitlines()) == 1, f"{stage}: {type(e).__name__} message is not one line: {msg!r}"
     if stage == "parse":  # validate() messages get the file name from read_tflite()
         assert msg.startswith(WHERE), f"parse: message does not name the file: {msg!r}"
-
-
-def _activation_bytes(g) -> int:
-    # exact Python ints: a corrupted shape can overflow numpy's int64 products
-    return sum(math.prod(t.shape) * t.np_dtype.itemsize for t in g.tensors if t.data is None)
 
 
 def _signature(g) -> tuple:
@@ -112,15 +117,20 @@ def run_case(data: bytes, skip_run: tuple | None = None) -> str:
         _check_message(e, "validate")
         return f"validate: {type(e).__name__}"
     macs = sum(op_macs(op) for op in g.ops)
-    if _activation_bytes(g) >= RUN_MAX_ACTIVATION_BYTES or macs >= RUN_MAX_MACS:
-        return "loaded (too big to run)"
+    try:
+        ip = Interpreter(g, max_memory=RUN_MEMORY)  # memory bombs are refused here, before inputs exist
+    except PicomlError as e:
+        _check_message(e, "run")
+        return f"run: {type(e).__name__}"
+    if macs >= RUN_MAX_MACS:
+        return "loaded (too many MACs to run)"
     if skip_run is not None and _signature(g) == skip_run:
         return "loaded (as shipped but for int8 data)"
     xs = [np.zeros(t.shape, t.np_dtype) for t in g.inputs]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # inf/nan weights make numpy warn; that is not a failure
-            picoml.run(g, xs[0] if len(xs) == 1 else xs)
+            ip.run(xs[0] if len(xs) == 1 else xs)
     except PicomlError as e:
         _check_message(e, "run")
         return f"run: {type(e).__name__}"
@@ -190,12 +200,52 @@ def _where(e: BaseException) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno}"
 
 
+def _main(*args) -> tuple[int, str, str]:
+    """The `picoml` command in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_contract(case: bytes, path: Path, outcome: str, verify_budget: list[int]) -> str:
+    """`picoml info` and `picoml verify --target host` on one case: exit 0, 1 or 2; on 2 exactly one
+    stderr line naming the file. verify compiles and runs C only for graphs that ran in-process
+    while ``verify_budget`` lasts (each build takes a second or two); other loadable cases are
+    checked through info alone."""
+    path.write_bytes(case)
+    checks = [("info", path)]
+    loaded = outcome == "ran" or outcome.startswith("loaded")
+    if not loaded:
+        checks.append(("verify", path, "--target", "host", "--inputs", 2))
+    elif outcome == "ran" and verify_budget[0] > 0:
+        verify_budget[0] -= 1
+        checks.append(("verify", path, "--target", "host", "--inputs", 2))
+    for args in checks:
+        code, _, err = _main(*args)
+        lines = err.splitlines()
+        assert code in (0, 1, 2), f"cli {args[0]}: exit code {code}, stderr {err!r}"
+        if code == 2:
+            assert len(lines) == 1 and lines[0].startswith("picoml: error: "), f"cli {args[0]}: {err!r}"
+            assert str(path) in lines[0], f"cli {args[0]}: message does not name the file: {err!r}"
+        else:
+            assert err == "", f"cli {args[0]}: exit {code} with stderr {err!r}"
+        if args[0] == "info":  # the CLI agrees with the in-process outcome
+            refused = outcome.startswith(("parse", "validate"))
+            over_limit = outcome.startswith("run") and code == 2 and "memory limit" in err
+            if (code == 2) != refused and not over_limit:
+                raise AssertionError(f"cli info: exit {code} but in-process outcome {outcome!r}: {err!r}")
+    return outcome
+
+
 def _fuzz(model: str, indices: range) -> Counter:
     data, lay = _model(model)
     pristine = _pristine_signature(model)
     failures: dict[tuple, str] = {}
     n_failed = 0
     outcomes: Counter = Counter()
+    verify_budget = [CLI_VERIFY_PER_RUN]
+    tmp = Path(tempfile.mkdtemp(prefix="picoml-fuzz-"))
     with _Watchdog() as dog:
         for i in indices:
             case, desc = make_case(data, lay, case_rng(SEED, model, i))
@@ -203,6 +253,7 @@ def _fuzz(model: str, indices: range) -> Counter:
             dog.case()
             try:
                 outcome = run_case(case, pristine)
+                cli_contract(case, tmp / "fuzz.tflite", outcome, verify_budget)
                 problem = key = None
             except CaseHang as e:
                 outcome, problem = "hang", f"still running after {HANG_LIMIT:.0f} s:\n" + traceback.format_exc()
@@ -226,6 +277,7 @@ def _fuzz(model: str, indices: range) -> Counter:
                         f"reproduce: PICOML_FUZZ_SEED={SEED} PICOML_FUZZ_CASE={model}:{i} "
                         f"pytest tests/test_fuzz.py -k reproduce -s\n{problem}"
                     )
+    shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         pytest.fail(
             f"{n_failed} of {len(indices)} fuzz cases of {model} failed ({len(failures)} distinct shown):\n"
@@ -444,6 +496,61 @@ def test_crafted_corruption(name):
 
 
 # ----------------------------------------------------------------------------- the CLI
+CLI_ADDRESS_SPACE = 2 << 30  # every CLI fuzz case runs under this RLIMIT_AS
+CLI_CASES_PER_MODEL = 40  # random fuzz cases per int8 model through both commands
+
+
+def _cli(*args, timeout: float = 120) -> subprocess.CompletedProcess:
+    return run_cli(*args, limit_as=CLI_ADDRESS_SPACE, timeout=timeout)
+
+
+def _check_cli_contract(what: str, r: subprocess.CompletedProcess, path: Path) -> None:
+    """Exit 0, 1 or 2; on 2 exactly one stderr line naming the file; never a traceback."""
+    lines = r.stderr.splitlines()
+    assert r.returncode in (0, 1, 2), f"{what}: exit code {r.returncode}, stderr {r.stderr!r}"
+    assert "Traceback" not in r.stderr, f"{what}: {r.stderr!r}"
+    if r.returncode == 2:
+        assert len(lines) == 1 and lines[0].startswith("picoml: error: "), (
+            f"{what}: stderr is not one line: {r.stderr!r}"
+        )
+    else:
+        assert r.stderr == "", f"{what}: exit {r.returncode} with stderr {r.stderr!r}"
+
+
+@pytest.mark.models
+def test_cli_reports_bad_models_in_one_line(tmp_path):
+    """`picoml info BAD` and `picoml verify BAD --target host` exit 2 with exactly one line on stderr,
+    naming the file, and no traceback."""
+    for k, (what, case) in enumerate(_cli_cases()):
+        p = tmp_path / f"bad{k}.tflite"
+        p.write_bytes(case)
+        for cmd in (["info", p], ["verify", p, "--target", "host", "--inputs", 2]):
+            r = _cli(*cmd)
+            _check_cli_contract(f"{what} ({cmd[0]})", r, p)
+            assert r.returncode == 2, f"{what} ({cmd[0]}): exit code {r.returncode}"
+            assert str(p) in r.stderr, f"{what} ({cmd[0]}): {r.stderr!r}"
+
+
+@pytest.mark.models
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("model", [f"{n}_int8" for n in MODEL_NAMES])
+def test_cli_contract_on_fuzz_cases(model, tmp_path):
+    """Random fuzz cases (the loader's, so most are refused, some load and some run) through
+    `picoml info` and `picoml verify --target host` in a fresh process under 2 GB: exit 0, 1 or 2,
+    one stderr line on 2, and a case that loads in-process must not be refused by the CLI."""
+    data, lay = _model(model)
+    seen: Counter = Counter()
+    for i in range(CLI_CASES_PER_MODEL):
+        case, desc = make_case(data, lay, case_rng(SEED, f"cli-{model}", i))
+        p = tmp_path / f"case{i}.tflite"
+        p.write_bytes(case)
+        for cmd in (["info", p], ["verify", p, "--target", "host", "--inputs", 2]):
+            r = _cli(*cmd)
+            _check_cli_contract(f"{model}:{i} {desc} ({cmd[0]})", r, p)
+            seen[(cmd[0], r.returncode)] += 1
+    assert seen[("info", 2)] > 0 and seen[("info", 0)] + seen[("info", 2)] == CLI_CASES_PER_MODEL, seen
+
+
 def _cli_cases() -> list[tuple[str, bytes]]:
     data, lay = _model("kws_int8")
     cases = [
@@ -464,23 +571,3 @@ def _cli_cases() -> list[tuple[str, bytes]]:
         if not want:
             break
     return cases + [(f"crafted: {name}", make()) for name, make in sorted(CRAFTED.items())]
-
-
-@pytest.mark.models
-@pytest.mark.skipif(importlib.util.find_spec("picoml.cli") is None, reason="picoml.cli does not exist yet")
-def test_cli_reports_bad_models_in_one_line(tmp_path):
-    """`picoml info BAD` exits 2 with exactly one line on stderr, naming the file, and no traceback."""
-    for k, (what, case) in enumerate(_cli_cases()):
-        p = tmp_path / f"bad{k}.tflite"
-        p.write_bytes(case)
-        r = subprocess.run(
-            [sys.executable, "-m", "picoml.cli", "info", str(p)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={name: v for name, v in os.environ.items() if name != "PICOML_DEBUG"},
-        )
-        lines = r.stderr.splitlines()
-        assert r.returncode == 2, f"{what}: exit code {r.returncode}, stderr {r.stderr!r}"
-        assert len(lines) == 1 and lines[0].strip(), f"{what}: stderr is not one line: {r.stderr!r}"
-        assert "Traceback" not in r.stderr and str(p) in lines[0], f"{what}: {r.stderr!r}"

@@ -130,6 +130,7 @@ def test_residual_block_reaches_bound_and_add_runs_in_place():
     assert plan.offset_of(s) == plan.offset_of(h2)
 
 
+@pytest.mark.models
 def test_reshape_aliases_input():
     g = picoml.load(model_path("kws", "int8"))
     plan = plan_memory(g)
@@ -137,6 +138,7 @@ def test_reshape_aliases_input():
     assert plan.offset_of(reshape.outputs[0]) == plan.offset_of(reshape.inputs[0])
 
 
+@pytest.mark.models
 def test_scratch_is_planned():
     g = picoml.load(model_path("ad", "int8"))
     plan = plan_memory(g, scratch={3: 100})

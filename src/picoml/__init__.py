@@ -21,18 +21,22 @@ from picoml.reference.interpreter import Interpreter, run
 __version__ = "0.1.0"
 
 
-def load(path: str | Path) -> Graph:
-    """Read a model file into a validated Graph (.tflite, or .onnx through the ONNX front-end)."""
+def load(path: str | Path, max_memory: int | None = None) -> Graph:
+    """Read a model file into a validated Graph (.tflite, or .onnx through the ONNX front-end).
+
+    A model file is untrusted input: only a regular file is read, and a file or graph that
+    needs more than ``max_memory`` bytes (default 256 MiB, ``picoml.graph.limits``) is refused
+    with an UnsupportedError naming the tensor or op, before anything that size is allocated."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".tflite" or suffix == "":
         from picoml.frontends.tflite import read_tflite
 
-        return read_tflite(p)
+        return read_tflite(p, max_memory=max_memory)
     if suffix == ".onnx":
         from picoml.frontends.onnx import from_onnx as _from_onnx
 
-        return _from_onnx(p)
+        return _from_onnx(p, max_memory=max_memory)
     raise ModelFormatError(
         f"{p}: unknown model format {suffix!r} (picoml.load reads .tflite and .onnx; "
         "PyTorch models: picoml.from_torch or `picoml convert`)"

@@ -1,24 +1,54 @@
 """The ``picoml`` command.
 
-Every user error ends in one line on stderr and exit code 2; nothing the user gave is
-overwritten. Set PICOML_DEBUG=1 to see tracebacks of internal errors.
+Exit codes: 0 success; 1 a check that ran and failed (``verify`` found a mismatch, or the model
+does not fit the chosen board; ``fit`` found nothing that fits); 2 a user error, with exactly
+one line on stderr naming the file, op, tensor or option; 3 only a bug in picoml. Library
+warnings never reach stderr. Nothing the user gave is overwritten; outputs are written
+atomically (``picoml.outputs``). Set PICOML_DEBUG=1 to see tracebacks of internal errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import io
 import json
+import logging
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from picoml.errors import InputError, PicomlError
+from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
+from picoml.outputs import check_output_file, write_file, write_tree
+from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
 
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}  success
+  {EXIT_CHECK_FAILED}  a check ran and failed: verify found a mismatch or the model does not fit the board;
+     fit found nothing that fits
+  {EXIT_USER_ERROR}  a user error (bad model, data, option or path): one line on stderr names it
+  {EXIT_INTERNAL_ERROR}  a bug in picoml (please report it; PICOML_DEBUG=1 shows the traceback)
+"""
+# errno values that mean the machine or the user's files, not picoml, stopped the command
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.EMFILE,
+    errno.ENAMETOOLONG,
+}
 
 
 # ----------------------------------------------------------------------------- info
@@ -97,6 +127,22 @@ def model_summary(g) -> dict:
     }
 
 
+@contextlib.contextmanager
+def _naming(path: str | Path):
+    """Errors raised while working on a loaded model name its file (the CLI's one-line rule)."""
+    try:
+        yield
+    except PicomlError as e:
+        shown = for_terminal(path)
+        if str(e).startswith(shown):
+            raise
+        raise type(e)(f"{shown}: {e}") from None
+
+
+def _limit(args: argparse.Namespace) -> int:
+    return getattr(args, "max_memory", None) or DEFAULT_MAX_MEMORY
+
+
 def _io(t) -> dict:
     d = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
     if t.quantized:
@@ -110,11 +156,11 @@ def _fmt_int(n: int) -> str:
 
 
 def _print_info(path: Path, s: dict) -> None:
-    print(f"model   {path}")
+    print(f"model   {for_terminal(path)}")
     for kind in ("inputs", "outputs"):
         for t in s[kind]:
             q = f"  scale={t['scale']:.6g} zero_point={t['zero_point']}" if "scale" in t else ""
-            print(f"{kind[:-1]:7s} {t['name']}  {t['shape']} {t['dtype']}{q}")
+            print(f"{kind[:-1]:7s} {for_terminal(t['name'])}  {t['shape']} {t['dtype']}{q}")
     print()
     rows = [("#", "op", "output", "params", "MACs", "options")]
     for o in s["ops"]:
@@ -187,81 +233,89 @@ def _print_info(path: Path, s: dict) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     import picoml
 
-    g = picoml.load(args.model)
-    s = model_summary(g)
+    g = picoml.load(args.model, max_memory=_limit(args))
+    with _naming(args.model):
+        s = model_summary(g)
     if args.json:
         json.dump(s, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _print_info(Path(args.model), s)
-    return 0
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- run
-def _load_npy(path: Path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError):
-        raise InputError(f"{path}: not a readable .npy array file (save one with numpy.save)") from None
+def _load_npy(path: Path, limit: int = DEFAULT_MAX_MEMORY):
+    return load_npy(path, limit)
 
 
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:120] or "tensor"
 
 
-def _check_output_path(out: Path, inputs: list[Path]) -> None:
-    for p in inputs:
-        if p.exists() and out.exists() and os.path.samefile(out, p):
-            raise InputError(f"{out}: output would overwrite an input file; choose another path")
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import picoml
 
+    limit = _limit(args)
     model = Path(args.model)
     inp = Path(args.input)
     out = Path(args.output)
-    _check_output_path(out, [model, inp])
-    g = picoml.load(model)
-    x = _load_npy(inp)
-    if len(g.inputs) != 1:
-        raise InputError(f"{model}: the model has {len(g.inputs)} inputs; `picoml run` feeds one")
-    try:
-        result = picoml.run(g, x, all_tensors=bool(args.all_tensors))
-    except InputError as e:
-        raise InputError(f"{inp}: {e}") from None
+    check_output_file(out, (model, inp))
     if args.all_tensors:
         d = Path(args.all_tensors)
         if d.exists() and not d.is_dir():
-            raise InputError(f"{d}: exists and is not a directory")
-        d.mkdir(parents=True, exist_ok=True)
+            raise InputError(f"{for_terminal(d)}: exists and is not a directory")
+    g = picoml.load(model, max_memory=limit)
+    x = _load_npy(inp, limit)
+    if len(g.inputs) != 1:
+        raise InputError(f"{for_terminal(model)}: the model has {len(g.inputs)} inputs; `picoml run` feeds one")
+    try:
+        with _naming(model):
+            interpreter = picoml.Interpreter(g, max_memory=limit)
+        result = interpreter.run(x, all_tensors=bool(args.all_tensors))
+    except InputError as e:
+        raise InputError(f"{for_terminal(inp)}: {e}") from None
+    except PicomlError as e:
+        raise type(e)(f"{for_terminal(model)}: {e}") from None
+    if args.all_tensors:
+        files: dict[str, str | bytes] = {}
         index = {}
         for i, t in enumerate(g.tensors):
             if t.name not in result:
                 continue
             fname = f"{i:04d}_{_safe_name(t.name)}.npy"
-            np.save(d / fname, result[t.name])
+            files[fname] = _npy_bytes(result[t.name])
             index[t.name] = fname
-        (d / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+        files["index.json"] = json.dumps(index, indent=1) + "\n"
+        write_tree(args.all_tensors, files, force=args.force)
         y = result[g.outputs[0].name]
     else:
         y = result if isinstance(result, np.ndarray) else result[0]
-    tmp = out.with_name(out.name + ".tmp.npy")
-    np.save(tmp, y)
-    tmp.replace(out)
+    write_file(out, _npy_bytes(y))
     print(
-        f"wrote {out}: {list(y.shape)} {y.dtype}" + (f"; all tensors in {args.all_tensors}" if args.all_tensors else "")
+        f"wrote {for_terminal(out)}: {list(y.shape)} {y.dtype}"
+        + (f"; all tensors in {for_terminal(args.all_tensors)}" if args.all_tensors else "")
     )
-    return 0
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- convert / evaluate
-def _load_source(source: str, example, weights):
+def _load_source(args: argparse.Namespace, example):
     from picoml.frontends import load_model
 
-    return load_model(source, example_input=example, weights=weights)
+    return load_model(
+        args.model,
+        example_input=example,
+        weights=args.weights,
+        random_weights=args.random_weights,
+        max_memory=_limit(args),
+    )
 
 
 def _to_graph(source: str, x):
@@ -270,8 +324,8 @@ def _to_graph(source: str, x):
     return to_graph_layout(x) if source_layout(source) == "nchw" else x
 
 
-def _calibration(path: Path):
-    x = _load_npy(path)
+def _calibration(path: Path, limit: int = DEFAULT_MAX_MEMORY):
+    x = _load_npy(path, limit)
     if x.dtype.kind != "f":
         raise InputError(f"{path}: calibration data must be float (got {x.dtype}); save float32 model inputs")
     if x.ndim < 2 or len(x) == 0:
@@ -289,11 +343,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".tflite":
-        raise InputError(f"{out}: picoml writes .tflite files; use a .tflite suffix")
+        raise InputError(f"{for_terminal(out)}: picoml writes .tflite files; use a .tflite suffix")
     given = [Path(p) for p in (args.model, args.calibration, args.weights) if p]
-    _check_output_path(out, given)
-    calib = _calibration(Path(args.calibration)) if args.calibration else None
-    g = _load_source(args.model, calib, args.weights)
+    check_output_file(out, tuple(given))
+    calib = _calibration(Path(args.calibration), _limit(args)) if args.calibration else None
+    g = _load_source(args, calib)
     is_float = any(t.dtype == "float32" for t in g.inputs + g.outputs)
     if args.float_only:
         write_tflite(g, out)
@@ -312,25 +366,17 @@ def cmd_convert(args: argparse.Namespace) -> int:
         f"wrote {out}: int8, {len(q.ops)} ops, weights {wbytes:,} B (float {fbytes:,} B, {fbytes / max(wbytes, 1):.2f}x)"
     )
     print(
-        f"input  {tin.name!r} {list(tin.shape)} {tin.dtype} scale {float(tin.scale[0]):.9g} zero_point {int(tin.zero_point[0])}"
+        f"input  {for_terminal(tin.name)!r} {list(tin.shape)} {tin.dtype} scale {float(tin.scale[0]):.9g} zero_point {int(tin.zero_point[0])}"
     )
     print(
-        f"output {tout.name!r} {list(tout.shape)} {tout.dtype} scale {float(tout.scale[0]):.9g} zero_point {int(tout.zero_point[0])}"
+        f"output {for_terminal(tout.name)!r} {list(tout.shape)} {tout.dtype} scale {float(tout.scale[0]):.9g} zero_point {int(tout.zero_point[0])}"
     )
-    return 0
+    return EXIT_OK
 
 
-def _load_npz(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            if not {"x", "y"} <= keys:
-                raise InputError(f"{path}: needs arrays 'x' (inputs) and 'y' (labels/targets); has {sorted(keys)}")
-            return z["x"], z["y"]
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError):
-        raise InputError(f"{path}: not a readable .npz file (save one with numpy.savez(path, x=..., y=...))") from None
+def _load_npz(path: Path, limit: int = DEFAULT_MAX_MEMORY):
+    z = load_npz(path, ("x", "y"), limit)
+    return z["x"], z["y"]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -338,15 +384,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from picoml.evaluate import evaluate
 
     data = Path(args.data)
-    x, y = _load_npz(data)
+    limit = _limit(args)
+    x, y = _load_npz(data, limit)
     if x.dtype.kind != "f":
-        raise InputError(f"{data}: 'x' must hold float model inputs (got {x.dtype})")
-    calib = _calibration(Path(args.calibration)) if args.calibration else None
-    g = _load_source(args.model, calib if calib is not None else x.astype(np.float32), args.weights)
+        raise InputError(f"{for_terminal(data)}: 'x' must hold float model inputs (got {x.dtype})")
+    if not np.isfinite(x).all():
+        raise InputError(f"{for_terminal(data)}: 'x' contains NaN or infinity")
+    calib = _calibration(Path(args.calibration), limit) if args.calibration else None
+    g = _load_source(args, calib if calib is not None else x.astype(np.float32))
     if not all(t.dtype == "float32" for t in g.inputs):
-        raise InputError(f"{args.model}: give the float model; the int8 one goes in --int8")
+        raise InputError(f"{for_terminal(args.model)}: give the float model; the int8 one goes in --int8")
     if args.int8:
-        q = picoml.load(args.int8)
+        q = picoml.load(args.int8, max_memory=limit)
     elif calib is not None:
         q = picoml.quantize(g, _to_graph(args.model, calib))
     else:
@@ -355,12 +404,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(r.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
-    print(f"{r.kind} on {r.samples} samples of {data}")
+        return EXIT_OK
+    print(f"{r.kind} on {r.samples} samples of {for_terminal(data)}")
     print(f"{'':12} {'float':>10} {'int8':>10}")
     print(f"{r.metric:12} {r.float_value:10.4f} {r.int8_value:10.4f}")
     print(f"agreement    {r.agreement:10.4f}  ({r.agreement_kind})")
-    return 0
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- compress / fit
@@ -368,7 +417,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from picoml.compress.pipeline import run_pipeline_config
 
     run_pipeline_config(args.config, out_dir=args.out)
-    return 0
+    return EXIT_OK
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -387,58 +436,72 @@ def cmd_fit(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(r.table())
-    return 0 if r.pick is not None else 1
+    return EXIT_OK if r.pick is not None else EXIT_CHECK_FAILED
 
 
 # ----------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     from picoml.demo import run_demo
+    from picoml.outputs import check_writable_dir
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory")
+    out = check_writable_dir(args.out)
     run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs)
-    return 0
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- compile / verify / targets
 def cmd_compile(args: argparse.Namespace) -> int:
     import picoml
-    from picoml.codegen import write_c
+    from picoml.codegen.cemit import check_identifier
     from picoml.targets import get_target
 
+    check_identifier(args.name)
     get_target(args.target)
-    g = picoml.load(args.model)
     out = Path(args.out)
-    model_file = Path(args.model).resolve()
-    if out.exists() and any(p.resolve() == model_file for p in out.glob("*")):
-        raise InputError(f"{out}: holds the input model; choose another output directory")
+    model_file = Path(args.model)
+    if (
+        out.is_dir()
+        and model_file.exists()
+        and any(os.path.samefile(p, model_file) for p in out.rglob("*") if p.is_file())
+    ):
+        raise InputError(f"{for_terminal(out)}: holds the input model; choose another output directory")
+    g = picoml.load(model_file, max_memory=_limit(args))
+    with _naming(model_file):
+        files, what = _compile(g, out, args)
+    from picoml.plan import plan_memory
+
+    plan = plan_memory(g)
+    print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
+    print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
+    return EXIT_OK
+
+
+def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
+    from picoml.codegen import write_c
+
     if args.format == "arduino":
         from picoml.export.firmware import write_arduino
 
-        files = write_arduino(g, out, name=args.name, target=args.target)
+        files = write_arduino(g, out, name=args.name, target=args.target, force=args.force)
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
         from picoml.export.firmware import write_cmake
 
-        files = write_cmake(g, out, name=args.name, target=args.target)
+        files = write_cmake(g, out, name=args.name, target=args.target, force=args.force)
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(g, out, name=args.name, target=args.target, sparse=not args.dense)
+        files = write_c(g, out, name=args.name, target=args.target, sparse=not args.dense, force=args.force)
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
-    from picoml.plan import plan_memory
-
-    plan = plan_memory(g)
-    print(f"wrote {len(files)} files to {out}: {what}")
-    print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
-    return 0
+    return files, what
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import picoml
+    from picoml.targets import get_target
     from picoml.targets.verify import verify
 
-    g = picoml.load(args.model)
+    get_target(args.target)
+    g = picoml.load(args.model, max_memory=_limit(args))
     progress = None
     if not args.json and sys.stderr.isatty():
 
@@ -447,13 +510,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if i == n:
                 sys.stderr.write("\n")
 
-    rep = verify(g, args.target, n_inputs=args.inputs, sanitize=args.sanitize, progress=progress)
+    with _naming(args.model):
+        rep = verify(
+            g, args.target, n_inputs=args.inputs, sanitize=args.sanitize, progress=progress, max_memory=_limit(args)
+        )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _print_verify(rep)
-    return 0 if rep.bit_exact else 1
+    # a model that computes exactly but does not fit the board has failed the check the user asked for
+    return EXIT_OK if rep.bit_exact and rep.fits is not False else EXIT_CHECK_FAILED
 
 
 def _print_verify(r) -> None:
@@ -461,7 +528,10 @@ def _print_verify(r) -> None:
     print(f"target        {r.target}" + (f" (board {r.board})" if r.board else ""))
     print(f"result        {status} on {r.inputs} inputs vs the reference interpreter")
     if r.instructions is not None:
-        print(f"instructions  {r.instructions:,} per inference, {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)")
+        per_mac = (
+            f", {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)" if r.instructions_per_mac else " (no MACs)"
+        )
+        print(f"instructions  {r.instructions:,} per inference{per_mac}")
         if r.latency_ms_lower_bound is not None:
             print(f"latency       >= {r.latency_ms_lower_bound:.2f} ms on {r.board} (1 instruction/cycle lower bound)")
         print(f"flash         {r.flash_code_bytes:,} B code + {r.flash_weights_bytes:,} B weights")
@@ -526,54 +596,119 @@ def cmd_targets(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- main
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse's own convention too)
-        self.exit(EXIT_USER_ERROR, f"picoml: error: {message} (see `picoml --help`)\n")
+        self.exit(EXIT_USER_ERROR, f"picoml: error: {one_line(message)} (see `picoml --help`)\n")
+
+
+def _count(lo: int, hi: int):
+    """An argparse type: an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is out of range: give {lo} to {hi:,}")
+        return v
+
+    parse.__name__ = "count"
+    return parse
+
+
+def _number(lo: float, hi: float):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not lo < v <= hi:
+            raise argparse.ArgumentTypeError(f"{v:g} is out of range: give more than {lo:g}, at most {hi:g}")
+        return v
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _memory(text: str) -> int:
+    try:
+        return parse_size(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+_memory.__name__ = "size"
 
 
 def build_parser() -> argparse.ArgumentParser:
     from picoml import __version__
 
-    p = _Parser(prog="picoml", description="Take a trained neural network to a microcontroller.")
+    p = _Parser(
+        prog="picoml",
+        description="Take a trained neural network to a microcontroller.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"picoml {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # every command that reads a model holds it against one memory limit (picoml.graph.limits)
+    mem = argparse.ArgumentParser(add_help=False)
+    mem.add_argument(
+        "--max-memory",
+        type=_memory,
+        metavar="SIZE",
+        help=f"largest model file, tensor or working set to accept (default {DEFAULT_MAX_MEMORY >> 20}M; e.g. 1G)",
+    )
 
-    s = sub.add_parser("info", help="op table, parameters, MACs and activation sizes of a model")
+    def add(name: str, help: str, model: bool = False) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            parents=[mem] if model else [],
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    s = add("info", "op table, parameters, MACs and activation sizes of a model", model=True)
     s.add_argument("model", help="a .tflite model")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("run", help="run the reference interpreter on inputs from a .npy file")
+    s = add("run", "run the reference interpreter on inputs from a .npy file", model=True)
     s.add_argument("model", help="a .tflite model")
     s.add_argument("--input", required=True, help=".npy with one input of the model's shape or a batch [N, ...]")
-    s.add_argument("--output", required=True, help=".npy to write the output to")
+    s.add_argument("--output", required=True, help=".npy to write the output to (its directory must exist)")
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
+    s.add_argument("--force", action="store_true", help="write --all-tensors into a directory holding other files")
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("compress", help="run a compression pipeline from a TOML config (distill, prune, QAT, ...)")
+    s = add("compress", "run a compression pipeline from a TOML config (distill, prune, QAT, ...)")
     s.add_argument("config", help="a TOML file (see examples/compress_digits.toml)")
     s.add_argument("--out", help="output directory (overrides the file's `out`)")
     s.set_defaults(func=cmd_compress)
 
-    s = sub.add_parser("fit", help="find the most accurate model of a task that fits a board's RAM and flash")
+    s = add("fit", "find the most accurate model of a task that fits a board's RAM and flash")
     s.add_argument("task", help="a bundled task: digits, activity, vowels, sine")
     s.add_argument("--target", help="a board (see `picoml targets`) or a budget: small-32k, atmega328p")
-    s.add_argument("--ram", type=float, help="custom budget: RAM in KB")
-    s.add_argument("--flash", type=float, help="custom budget: flash in KB")
+    s.add_argument("--ram", type=_number(0, 1 << 30), help="custom budget: RAM in KB")
+    s.add_argument("--flash", type=_number(0, 1 << 30), help="custom budget: flash in KB")
     s.add_argument("--core", default="cortex-m0plus", help="core for a custom budget (default cortex-m0plus)")
-    s.add_argument("--max-drop", type=float, help="accuracy points the pick may lose against the best candidate")
-    s.add_argument("--jobs", type=int, default=2, help="parallel trials on this machine (default 2)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--max-drop", type=_number(-1, 100), help="accuracy points the pick may lose against the best candidate"
+    )
+    s.add_argument("--jobs", type=_count(1, 64), default=2, help="parallel trials on this machine (default 2)")
+    s.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
     s.add_argument("--quick", action="store_true", help="few candidates and epochs (a smoke run)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("demo", help="the whole pipeline on the bundled digits task, with an HTML report")
+    s = add("demo", "the whole pipeline on the bundled digits task, with an HTML report")
     s.add_argument("--out", default="build/demo", help="report directory (default build/demo)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
     s.add_argument("--quick", action="store_true", help="few epochs (a smoke run)")
-    s.add_argument("--inputs", type=int, default=20, help="test digits to verify on each emulated core")
+    s.add_argument("--inputs", type=_count(1, 360), default=20, help="test digits to verify on each emulated core")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("convert", help="float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite")
+    s = add("convert", "float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite", model=True)
     s.add_argument("model", help="a float model file or a Python `pkg.module:factory` spec")
     s.add_argument(
         "--calibration", help=".npy batch of representative float inputs (framework layout: NCHW for PyTorch/ONNX)"
@@ -581,27 +716,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="the .tflite file to write")
     s.add_argument("--weights", help="state dict (.pt) for a module:factory spec")
     s.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="convert a module:factory spec with its random initial weights (no --weights)",
+    )
+    s.add_argument(
         "--method", default="minmax", choices=("minmax", "percentile", "mse"), help="activation range estimate"
     )
-    s.add_argument("--percentile", type=float, default=99.99, help="for --method percentile (default 99.99)")
+    s.add_argument("--percentile", type=_number(50, 100), default=99.99, help="for --method percentile (default 99.99)")
     s.add_argument("--float-only", action="store_true", help="write the imported float model, do not quantize")
     s.set_defaults(func=cmd_convert)
 
-    s = sub.add_parser("evaluate", help="float vs int8 metric side by side, and their agreement")
+    s = add("evaluate", "float vs int8 metric side by side, and their agreement", model=True)
     s.add_argument("model", help="the float model (file or module:factory spec)")
     s.add_argument("--data", required=True, help=".npz with 'x' (float inputs) and 'y' (labels or targets)")
     s.add_argument("--int8", help="the int8 .tflite to compare (else quantize with --calibration)")
     s.add_argument("--calibration", help=".npy of float inputs to quantize the float model with")
     s.add_argument("--weights", help="state dict (.pt) for a module:factory spec")
+    s.add_argument("--random-weights", action="store_true", help="evaluate a module:factory spec as initialised")
     s.add_argument("--kind", default="auto", choices=("auto", "classification", "regression", "anomaly"))
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("compile", help="generate a C99 library (header, model source, kernels)")
+    s = add("compile", "generate a C99 library (header, model source, kernels)", model=True)
     s.add_argument("model", help="an int8 .tflite model")
-    s.add_argument("--out", required=True, help="output directory (created)")
+    s.add_argument("--out", required=True, help="output directory (created; holds only this output)")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
-    s.add_argument("--name", default="model", help="C identifier prefixing every symbol (default: model)")
+    s.add_argument(
+        "--name",
+        default="model",
+        help="C identifier prefixing every symbol and file (default: model; not a C keyword, not pm_...)",
+    )
     s.add_argument("--dense", action="store_true", help="store every layer's weights densely (no sparse encodings)")
     s.add_argument(
         "--format",
@@ -609,43 +754,84 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("c", "arduino", "cmake"),
         help="plain C files, an Arduino library, or a CMake project",
     )
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a directory that holds files picoml did not write there (they are left in place)",
+    )
     s.set_defaults(func=cmd_compile)
 
-    s = sub.add_parser("verify", help="compile, run on an emulated core (or the host), compare, measure")
+    s = add("verify", "compile, run on an emulated core (or the host), compare, measure", model=True)
     s.add_argument("model", help="an int8 .tflite model")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
-    s.add_argument("--inputs", type=int, default=20, help="random inputs to compare (default 20)")
+    s.add_argument("--inputs", type=_count(1, 100_000), default=20, help="random inputs to compare (default 20)")
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.set_defaults(func=cmd_verify)
 
-    s = sub.add_parser("targets", help="list cores and boards with their budgets")
+    s = add("targets", "list cores and boards with their budgets")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_targets)
 
-    s = sub.add_parser("ops", help="list the supported ops")
-    s.set_defaults(func=lambda a: (print("\n".join(__import__("picoml").supported_ops())), 0)[1])
+    s = add("ops", "list the supported ops")
+    s.set_defaults(func=lambda a: (print("\n".join(__import__("picoml").supported_ops())), EXIT_OK)[1])
     return p
+
+
+def _error(message: object) -> None:
+    print(f"picoml: error: {one_line(message)}", file=sys.stderr)
+
+
+class _Quiet(logging.NullHandler):
+    """Stands in for logging's last-resort handler, which would print library warnings to stderr."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    root = logging.getLogger()
+    quiet = None if any(isinstance(h, _Quiet) for h in root.handlers) else _Quiet()
+    if quiet is not None:
+        root.addHandler(quiet)
+    try:
+        # Library warnings (numpy, torch, onnx) never add stderr lines: stderr carries picoml's one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _dispatch(args)
+    finally:
+        if quiet is not None:
+            root.removeHandler(quiet)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except PicomlError as e:
-        msg = " ".join(str(e).split("\n"))
-        print(f"picoml: error: {msg}", file=sys.stderr)
+        _error(e)
+        return EXIT_USER_ERROR
+    except MemoryError:
+        _error(
+            "out of memory: the machine cannot hold what this command needs (lower --max-memory so that picoml refuses it early, or give fewer inputs)"
+        )
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("picoml: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        return EXIT_OK
+    except OSError as e:
+        if e.errno not in _ENVIRONMENT_ERRNOS or os.environ.get("PICOML_DEBUG"):
+            if os.environ.get("PICOML_DEBUG"):
+                raise
+            _error(f"internal error: {type(e).__name__}: {e} (set PICOML_DEBUG=1 for a traceback)")
+            return EXIT_INTERNAL_ERROR
+        where = f"{for_terminal(e.filename)}: " if e.filename else ""
+        _error(f"{where}{e.strerror or e}")
+        return EXIT_USER_ERROR
     except Exception as e:  # an internal bug: still one line, but a distinct exit code
         if os.environ.get("PICOML_DEBUG"):
             raise
-        print(f"picoml: internal error: {type(e).__name__}: {e} (set PICOML_DEBUG=1 for a traceback)", file=sys.stderr)
+        _error(f"internal error: {type(e).__name__}: {e} (set PICOML_DEBUG=1 for a traceback)")
         return EXIT_INTERNAL_ERROR
 
 

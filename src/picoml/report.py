@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 
 from picoml.errors import PicomlError
+from picoml.untrusted import printable
 
 
 def _plt():
@@ -79,7 +80,7 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
             ax.text(
                 (b["first"] + b["last"]) / 2,
                 b["offset"] + b["size"] / 2,
-                b["name"][:18],
+                printable(b["name"], 18),  # a model's tensor name: no mathtext ($), no control characters
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -104,7 +105,7 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
     ax2.bar(range(len(ops)), memory["live_bytes"], color="#4477aa")
     ax2.set_ylabel("live bytes")
     ax2.set_xticks(range(len(ops)))
-    ax2.set_xticklabels([o[:22] for o in ops], rotation=60, ha="right", fontsize=7)
+    ax2.set_xticklabels([printable(o, 22) for o in ops], rotation=60, ha="right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -116,7 +117,7 @@ def plot_layer_instructions(targets: dict, path: Path) -> None:
     if not names:
         raise PicomlError("no per-layer instruction counts to plot (verify on an emulated core first)")
     layers = targets[names[0]]["layer_instructions"]
-    labels = [f"{i} {lay['op']}" for i, lay in enumerate(layers)]
+    labels = [f"{i} {printable(lay['op'], 30)}" for i, lay in enumerate(layers)]
     fig, ax = plt.subplots(figsize=(6.8, max(3.0, 0.32 * len(labels) * len(names) + 1.2)))
     h = 0.8 / len(names)
     for k, t in enumerate(names):

@@ -11,6 +11,7 @@ stride 2, dilation, depth multipliers > 1 and per-channel scales with large and 
 from __future__ import annotations
 
 import functools
+import subprocess
 
 import numpy as np
 import pytest
@@ -338,3 +339,41 @@ def test_requant_rows_match_the_reference_pipeline():
         ml, mh = row["multiplier"] & 0xFFFF, row["multiplier"] >> 16
         split = 2 * ah * mh + ((ah * ml + al * mh + ((al * ml) >> 16) + (1 << 14)) >> 15)
         assert (split == v).all(), (mult, shift)
+
+
+def _depthwise_only_generic(multiplier: int) -> picoml.Graph:
+    rng = np.random.default_rng(multiplier)
+    oc = 3 * multiplier
+    x = qtensor("x", (1, 5, 5, 3), 0.1, 0)
+    w = qtensor(
+        "w", (1, 3, 3, oc), [0.01] * oc, [0] * oc, data=rng.integers(-127, 128, (1, 3, 3, oc), dtype=np.int8), axis=3
+    )
+    b = qtensor("b", (oc,), [0.001] * oc, [0] * oc, dtype="int32", data=rng.integers(-500, 500, oc, dtype=np.int32))
+    y = qtensor("y", (1, 5, 5, oc), 0.1, 0)
+    return single_op_graph(
+        "DEPTHWISE_CONV_2D", [x, w, b], y, padding="SAME", stride_h=1, stride_w=1, depth_multiplier=multiplier
+    )
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus", "riscv32", None])
+def test_depthwise_without_fast_path_layers_is_warning_free(target, tmp_path):
+    """A model whose depthwise layers all take the generic loop (depth multiplier 2): the fast path
+    is compiled out (PM_DW_FAST 0). gcc -O2 used to warn that its tap tables may be unset, which
+    broke -Werror builds, the CMake export's default included."""
+    g = _depthwise_only_generic(2)
+    files = generate_c(g, "m", target)
+    assert "#define PM_DW_FAST 0" in files["pm_config.h"]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    for opt in ("-O1", "-O2", "-O3", "-Os"):
+        r = subprocess.run(
+            ["gcc", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", opt, "-c", "pm_depthwise_conv2d_s8.c"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+    if target in ("host", "cortex-m0plus"):
+        assert verify(g, target, n_inputs=4).bit_exact
+    fast = generate_c(_depthwise_only_generic(1), "m", target)["pm_config.h"]
+    assert "#define PM_DW_FAST 1" in fast

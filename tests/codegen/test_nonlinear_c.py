@@ -296,16 +296,18 @@ def _all_op_graphs():
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ the kernels must not call soft-float or
     division helpers (no divide instruction there)."""
-    for name, g in _all_op_graphs().items():
-        write_c(g, tmp_path, name=f"m_{name}")
+    for name, g in _all_op_graphs().items():  # one library per directory: an output never mixes models
+        write_c(g, tmp_path / name, name=f"m_{name}")
     t = get_target(target)
     base = zig_cc() + ["-target", t.zig_target, *t.cflags, *WARNINGS, "-ffreestanding"]
-    base += ["-I", str(harness_dir() / "include"), "-I", str(tmp_path)]
+    base += ["-I", str(harness_dir() / "include")]
+    objs = tmp_path / "obj"
+    objs.mkdir()
     jobs = []
     for opt in ("-O2", "-Os"):
-        for src in sorted(tmp_path.glob("*.c")):  # one object per source (zig cc -c keeps only the last)
-            obj = tmp_path / f"{src.stem}{opt}.o"
-            cmd = base + [opt, "-c", str(src), "-o", str(obj)]
+        for src in sorted(tmp_path.glob("*/*.c")):  # one object per source (zig cc -c keeps only the last)
+            obj = objs / f"{src.stem}{opt}.o"
+            cmd = base + ["-I", str(src.parent), opt, "-c", str(src), "-o", str(obj)]
             jobs.append((obj, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
     for obj, proc in jobs:
         _, err = proc.communicate()
@@ -315,7 +317,7 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
         assert len(kernels) == 2 * len(NONLINEAR_FILES)
         helpers = sorted({n for o in kernels for n in _undefined_symbols(o) if _is_slow_helper(n)})
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
-        assert "__aeabi_lmul" in _undefined_symbols(tmp_path / "pm_softmax_s8-O2.o")  # the scan sees helpers
+        assert "__aeabi_lmul" in _undefined_symbols(objs / "pm_softmax_s8-O2.o")  # the scan sees helpers
 
 
 def _undefined_symbols(obj):

@@ -138,6 +138,7 @@ def _verify(g, target, monkeypatch, sparse=True):
     return rep
 
 
+@pytest.mark.models
 def test_layer_encodings_report_and_generated_calls():
     g = _pruned("kws", 0.95)
     rows = layer_encodings(g, "cortex-m4")
@@ -158,6 +159,7 @@ def test_layer_encodings_report_and_generated_calls():
     assert all(r["encoding"] == "dense" for r in layer_encodings(g, sparse=False))
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("fraction", [0.5, 0.8, 0.95])
 def test_pruned_ad_bit_exact_on_host_with_sanitizers(fraction, monkeypatch):
     g = _pruned("ad", fraction)
@@ -166,11 +168,13 @@ def test_pruned_ad_bit_exact_on_host_with_sanitizers(fraction, monkeypatch):
     _verify(g, "host", monkeypatch)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("fraction", [0.8, 0.95])
 def test_pruned_kws_bit_exact_on_host_with_sanitizers(fraction, monkeypatch):
     _verify(_pruned("kws", fraction), "host", monkeypatch)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
 def test_pruned_ad_on_mcu_flash_and_exactness(target, monkeypatch):
     g = _pruned("ad", 0.8)
@@ -188,11 +192,13 @@ def test_pruned_ad_on_mcu_flash_and_exactness(target, monkeypatch):
     assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 8 * len(sparse_layers)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
 def test_pruned_kws_on_mcu_bit_exact(target, monkeypatch):
     _verify(_pruned("kws", 0.95 if target == "cortex-m4" else 0.8), target, monkeypatch)
 
 
+@pytest.mark.models
 def test_pruned_ad_95_on_mcu_bit_exact_and_faster(monkeypatch):
     """At 95% the kernels that skip zeros also run fewer instructions than dense."""
     g = _pruned("ad", 0.95)

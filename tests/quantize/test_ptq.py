@@ -173,6 +173,7 @@ def test_shipped_model_int8_compiles_to_bit_exact_c(name):
     assert rep.inputs == 20
 
 
+@pytest.mark.models
 def test_hybrid_weights_become_per_channel_int8():
     """KWS float stores its conv weights as int8 (dynamic-range); PTQ re-quantizes them per channel."""
     g, x = _model_inputs("kws", 16, seed=0)
@@ -419,10 +420,9 @@ def test_boundary_quantize_dequantize_are_stripped():
     check_tflm(q, samples(g, N_ORACLE, 25))
 
 
+@pytest.mark.models
 def test_calibration_is_streamed_independent_of_batch_size():
-    g, x = _model_inputs("ad", 50, seed=1) if model_path("ad", "float").exists() else (None, None)
-    if g is None:
-        pytest.skip("shared models missing")
+    g, x = _model_inputs("ad", 50, seed=1)
     a = picoml.quantize(g, x, batch_size=7, method="percentile", percentile=99.0)
     c = picoml.quantize(g, x, batch_size=256, method="percentile", percentile=99.0)
     assert a.equals(c)
@@ -461,10 +461,9 @@ def test_percentile_and_mse_clip_outliers():
 
 
 # ------------------------------------------------------------------ errors: one line, PicomlError
+@pytest.mark.models
 def test_error_non_float_graph():
-    g = picoml.load(model_path("ad", "int8")) if model_path("ad", "int8").exists() else None
-    if g is None:
-        pytest.skip("shared models missing")
+    g = picoml.load(model_path("ad", "int8"))
     with pytest.raises(UnsupportedError, match="float graph") as e:
         picoml.quantize(g, np.zeros((4, 1, 640), np.float32))
     assert_one_line_error(e)

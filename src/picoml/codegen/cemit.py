@@ -6,45 +6,45 @@ import re
 
 import numpy as np
 
-from picoml.errors import PicomlError
+from picoml.errors import InputError
+from picoml.untrusted import for_terminal, printable
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_C_KEYWORDS = {
-    "auto",
-    "break",
-    "case",
-    "char",
-    "const",
-    "continue",
-    "default",
-    "do",
-    "double",
-    "else",
-    "enum",
-    "extern",
-    "float",
-    "for",
-    "goto",
-    "if",
-    "inline",
-    "int",
-    "long",
-    "register",
-    "restrict",
-    "return",
-    "short",
-    "signed",
-    "sizeof",
-    "static",
-    "struct",
-    "switch",
-    "typedef",
-    "union",
-    "unsigned",
-    "void",
-    "volatile",
-    "while",
-}
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# C99 and C11 keywords (a model name is also a symbol prefix; no leading underscore is allowed,
+# so every reserved _X and __x name is refused before this list is looked at).
+C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if inline int long "
+    "register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while "
+    "asm fortran bool true false".split()
+)
+# Target names CMake reserves (add_library(all ...) fails) and names the exported projects use.
+RESERVED_NAMES = frozenset(
+    "all clean help install preinstall test package package_source edit_cache rebuild_cache list_install_components "
+    "zero_check all_build run_tests main".split()
+)
+NAME_MAX = 40
+
+
+def check_identifier(name: str, what: str = "model name") -> str:
+    """The model name prefixes every generated symbol, macro and file: it must be a plain C
+    identifier (letters, digits, _, starting with a letter, at most 40 characters), not a C
+    keyword, and it may not start with ``pm`` (the runtime's prefix: ``pm_config`` would replace
+    ``pm_config.h``, ``PM_COMMON`` its header guard) nor be a name CMake reserves."""
+    if not isinstance(name, str):
+        raise InputError(f"{what} must be a string, got {type(name).__name__}")
+    shown = repr(for_terminal(name, 60))
+    if not _IDENT.fullmatch(name) or len(name) > NAME_MAX:
+        raise InputError(
+            f"{what} {shown} is not a valid C identifier (a letter, then letters, digits or _; at most {NAME_MAX} chars)"
+        )
+    if name in C_KEYWORDS:
+        raise InputError(f"{what} {shown} is a C keyword; choose another name")
+    if name.lower() == "pm" or name.lower().startswith("pm_"):
+        raise InputError(f"{what} {shown}: the pm_ prefix belongs to picoml's runtime files; choose another name")
+    if name.lower() in RESERVED_NAMES:
+        raise InputError(f"{what} {shown} is reserved (CMake target or entry point); choose another name")
+    return name
+
 
 C_TYPES = {
     np.dtype(np.int8): "int8_t",
@@ -52,13 +52,6 @@ C_TYPES = {
     np.dtype(np.int16): "int16_t",
     np.dtype(np.int32): "int32_t",
 }
-
-
-def check_identifier(name: str, what: str = "model name") -> str:
-    """Reject anything that is not a plain C identifier (it prefixes every generated symbol)."""
-    if not _IDENT.match(name) or name in _C_KEYWORDS or len(name) > 40:
-        raise PicomlError(f"{what} {name!r} is not a valid C identifier (letters, digits, _; at most 40 chars)")
-    return name
 
 
 def c_int(v: int) -> str:
@@ -100,4 +93,7 @@ def struct_array(ctype: str, name: str, rows: list[dict[str, int]], static: bool
 
 
 def comment(text: str) -> str:
-    return "/* " + text.replace("*/", "* /") + " */"
+    """A one-line C comment. Text that may come from a model file (op and tensor names) is reduced
+    to ``untrusted.printable``'s subset: it cannot end the comment, splice the next line or form
+    a trigraph."""
+    return "/* " + printable(text, 110) + " */"

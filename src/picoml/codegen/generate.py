@@ -31,8 +31,9 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_FILES,
 )
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding, requant_record_bytes
-from picoml.errors import PicomlError, UnsupportedError
+from picoml.errors import UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.outputs import write_tree
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.quantize.fixedpoint import wrap_int32
 from picoml.reference import KERNELS
@@ -103,6 +104,7 @@ class _Ctx:
     max_oc: int = 2  # PM_CONV_MAX_OC: most output channels of a GEMM convolution ("vector" accumulator rows)
     dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
     dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
+    dw_fast: bool = False  # PM_DW_FAST: some depthwise layer takes the fast path
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     decls: list[str] = field(default_factory=list)
@@ -317,6 +319,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     dw4 = False
     if depthwise and fields["depth_multiplier"] == 1 and ch <= DW_MAX_C and taps <= DW_MAX_TAPS:
         c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # pm_depthwise fast path
+        c.dw_fast = True
         dw4 = c.isa == "armv7em" and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
@@ -645,7 +648,7 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
         lut = isa != "portable" and op.type in LUT_OPS
         c.files.update((LUT_FILE,) if lut else KERNEL_FILES[op.type])
-        c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"[:110]))
+        c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
         EMITTERS[op.type](c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")
 
@@ -749,6 +752,8 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             "/* depthwise fast path: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
+            "/* 1: some depthwise layer takes that fast path; 0: every one runs the generic loop */",
+            f"#define PM_DW_FAST {int(c.dw_fast)}",
             "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",
             f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
             "/* 1: sparse convolutions decode each weight row once for four pixels (pm_sparse_s8.h) */",
@@ -777,14 +782,16 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
 
 
 def write_c(
-    g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None, sparse: bool = True
+    g: Graph,
+    out_dir: str | Path,
+    name: str = "model",
+    target: str | None = None,
+    sparse: bool = True,
+    force: bool = False,
 ) -> dict[str, str]:
-    """Generate and write the library into out_dir (created; only our files are replaced)."""
+    """Generate and write the library into out_dir (``picoml.outputs.write_tree``: created if
+    needed; picoml's earlier outputs there are replaced, stale ones removed; a directory holding
+    files picoml did not write is refused unless ``force``)."""
     files = generate_c(g, name, target, sparse)
-    d = Path(out_dir)
-    if d.exists() and not d.is_dir():
-        raise PicomlError(f"{d}: exists and is not a directory")
-    d.mkdir(parents=True, exist_ok=True)
-    for fname, text in files.items():
-        (d / fname).write_text(text)
+    write_tree(out_dir, files, force=force)
     return files

@@ -59,6 +59,10 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import InputError, PicomlError
+from picoml.outputs import check_writable_dir
+from picoml.untrusted import for_terminal, read_file
+
+CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
 
 # ------------------------------------------------------------------------------------- schema
 # key -> (allowed types, default). ``None`` default = optional and absent. Types are checked
@@ -127,6 +131,27 @@ _CHOICES = {
     "method": ("minmax", "percentile", "mse"),
     "lr_schedule": ("constant", "cosine"),
 }
+# Inclusive ranges of numeric keys, checked with the types before any work starts: a value out
+# of range would otherwise run for ever (epochs = 1e9) or allocate without bound (width = 1e8).
+# A key listed with a float lower bound excludes it (lr > 0).
+_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 10_000),
+    "lr": (0.0, 10.0),
+    "batch_size": (1, 65_536),
+    "temperature": (0.0, 1000.0),
+    "calibration_samples": (1, 1_000_000),
+    "inputs": (1, 100_000),
+    "verify_inputs": (1, 100_000),
+    "threads": (1, 256),
+    "seed": (0, 2**32 - 1),
+    "shift": (0, 64),
+    "noise": (0, 100),
+    "min_channels": (1, 65_536),
+    "alpha": (0, 1),
+}
+# build_model keywords of the bundled tasks
+_MODEL_RANGES: dict[str, tuple[int, int]] = {"width": (1, 1024), "depth": (1, 64)}
+MAX_MODEL_PARAMS = 10_000_000  # a bundled task's model, teacher or student; far above any MCU model
 # training defaults per task (those of each task's own ``train``)
 TRAIN_DEFAULTS = {
     "digits": {"lr": 3e-3, "batch_size": 64, "epochs": 20},
@@ -165,9 +190,38 @@ def _check_keys(src: str, where: str, table: dict, schema: dict, extra: tuple[st
                 raise InputError(
                     f"{src}: {where}: key {key!r} must be one of {', '.join(_CHOICES[key])}, got {value!r}"
                 )
+            _in_range(src, where, key, value, _RANGES)
     out = {k: d for k, (_, d) in schema.items() if d is not None}
     out.update(table)
     return out
+
+
+def _in_range(src: str, where: str, key: str, value: Any, ranges: dict) -> None:
+    if key not in ranges or isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    lo, hi = ranges[key]
+    ok = (lo < value if isinstance(lo, float) else lo <= value) and value <= hi
+    if not ok or value != value:  # NaN
+        low = f"more than {lo:g}" if isinstance(lo, float) else f"{lo:,}"
+        raise InputError(f"{src}: {where}: key {key!r} must be {low} to {hi:,}, got {value!r}")
+
+
+def _check_model_size(src: str, where: str, task: Any, kw: dict) -> None:
+    """Build the model a config describes (cheap: no training) so that a keyword the task's
+    ``build_model`` rejects, or a model far too big, is reported before any work starts."""
+    try:
+        model = task.build_model(**kw)
+        n = sum(p.numel() for p in model.parameters())
+    except ImportError:
+        return  # torch missing: the pipeline reports that itself
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise InputError(
+            f"{src}: {where}: cannot build the model with {kw}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
+    if n > MAX_MODEL_PARAMS:
+        raise InputError(
+            f"{src}: {where}: the model {kw} has {n:,} parameters; picoml compress handles up to {MAX_MODEL_PARAMS:,}"
+        )
 
 
 def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str, ...] = ()) -> dict:
@@ -187,6 +241,7 @@ def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str
             types = _NUM if type(default) is float else (type(default),)
             if not _type_ok(value, types):
                 raise InputError(f"{src}: {where}: key {key!r} must be {_type_name(types)}, got {value!r}")
+        _in_range(src, where, key, value, _MODEL_RANGES)
         kw[key] = value
     return kw
 
@@ -215,6 +270,7 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
     _check_keys(src, "[model]", {k: v for k, v in model.items() if k in _MODEL}, _MODEL)
     kw = _model_kwargs(src, "[model]", task, model, allow=tuple(_MODEL))
     _positive(src, "[model]", model, ("epochs", "lr", "batch_size"))
+    _check_model_size(src, "[model]", task, kw)
     cfg["model"] = {"build": kw, **{k: v for k, v in model.items() if k in _MODEL}}
     steps = []
     seen_int8 = seen_masks = False
@@ -235,6 +291,7 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             if "student" not in st:
                 raise InputError(f"{src}: {where}: missing key 'student' (build_model keywords, e.g. {{ width = 8 }})")
             s["student"] = _model_kwargs(src, f"{where} student", task, st["student"])
+            _check_model_size(src, f"{where} student", task, s["student"])
             if "epochs" not in st:
                 raise InputError(f"{src}: {where}: missing key 'epochs'")
             for key in ("shift", "noise"):
@@ -267,6 +324,13 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
         for key in ("exclude", "targets"):
             if key in s and not all(isinstance(v, str) for v in s[key]):
                 raise InputError(f"{src}: {where}: key {key!r} must be a list of strings, got {s[key]!r}")
+        if kind == "compile" and "name" in st:
+            from picoml.codegen.cemit import check_identifier
+
+            try:
+                check_identifier(st["name"])
+            except PicomlError as e:
+                raise InputError(f"{src}: {where}: key 'name': {e}") from None
         if kind == "verify":
             from picoml.targets.catalog import get_target
 
@@ -289,15 +353,15 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
 def load_config(path: str | Path) -> dict:
     """Read and validate a TOML pipeline config; every mistake is one ``InputError`` line."""
     p = Path(path)
+    shown = for_terminal(p)
+    data = read_file(p, "TOML config", CONFIG_LIMIT)
     try:
-        text = p.read_text()
-    except OSError as e:
-        raise InputError(f"{p}: cannot read the config ({e.strerror or e})") from None
-    try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML: {e}") from None
-    cfg = validate_config(raw, str(p))
+        raise InputError(f"{shown}: not valid TOML: {e}") from None
+    cfg = validate_config(raw, shown)
     cfg["source"] = str(p)
     return cfg
 
@@ -497,10 +561,11 @@ def run_pipeline(cfg: dict, *, out_dir: str | Path | None = None, progress: Call
     """Run a config already checked by ``validate_config`` / ``load_config`` (see ``run_pipeline_config``)."""
     import torch
 
+    out = check_writable_dir(out_dir if out_dir is not None else cfg["out"])  # before any training
     prev = torch.get_num_threads()
     torch.set_num_threads(max(1, min(cfg["threads"], prev)))
     try:
-        return _run(cfg, Path(out_dir if out_dir is not None else cfg["out"]), progress)
+        return _run(cfg, out, progress)
     finally:
         torch.set_num_threads(prev)
 
@@ -535,6 +600,8 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
     # step 0: the starting model
     t0 = time.perf_counter()
     m = cfg["model"]
+    if not m.get("state_dict"):
+        progress(f"[0] model          training {st.training(m)['epochs']} epochs ...")
     st.model = _build(task, m["build"], seed)
     tr = st.training(m)
     if m.get("state_dict"):
@@ -562,6 +629,7 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
         kind = s["kind"]
         d = out / f"{i:02d}_{kind}"
         note = ""
+        progress(f"[{i}] {kind:<14} running (step {i} of {n_steps}) ...")  # long steps show where they are
         if kind in FLOAT_STEPS:
             note = _float_step(st, s, seed + i)
             g = st.export_float()

@@ -11,10 +11,11 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 
-from picoml.errors import GraphError, PicomlError
+from picoml.errors import PicomlError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OP_SET, OpDef
+from picoml.outputs import write_file
 
 # Lowest op versions TFLite assigns for what picoml writes (int8 needs the newer kernels).
 _VERSIONS_INT8 = {
@@ -229,14 +230,7 @@ def write_tflite(g: Graph, path: str | Path) -> None:
         g.validate()
     except PicomlError as e:
         raise type(e)(f"cannot save {p}: {e}") from None
-    data = write_tflite_bytes(g)
-    tmp = p.with_name(p.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(p)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise GraphError(f"cannot write {p}: {e.strerror}") from None
+    write_file(p, write_tflite_bytes(g))  # atomic; a bad path is one InputError line
 
 
 __all__ = ["write_tflite", "write_tflite_bytes", "Tensor"]

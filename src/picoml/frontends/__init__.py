@@ -31,6 +31,8 @@ import numpy as np
 
 from picoml.errors import InputError, ModelFormatError, PicomlError, UnsupportedError
 from picoml.graph import Graph
+from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory
+from picoml.untrusted import for_terminal, read_file
 
 _SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -79,7 +81,7 @@ def _need_torch(what: str):
     return torch
 
 
-def _load_factory(spec: str, weights: str | Path | None):
+def _load_factory(spec: str, weights: str | Path | None, limit: int = DEFAULT_MAX_MEMORY):
     torch = _need_torch(spec)
     mod_name, fn_name = spec.split(":")
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
@@ -96,10 +98,9 @@ def _load_factory(spec: str, weights: str | Path | None):
         raise InputError(f"{spec}: {fn_name}() returned {type(module).__name__}, not a torch.nn.Module")
     if weights is not None:
         wp = Path(weights)
-        if not wp.is_file():
-            raise InputError(f"{wp}: no such weights file")
+        data = read_file(wp, "weights", limit)
         try:
-            state = torch.load(wp, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as e:  # torch raises many types for a bad file
             raise ModelFormatError(f"{wp}: not a PyTorch state dict ({type(e).__name__})") from None
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -112,13 +113,13 @@ def _load_factory(spec: str, weights: str | Path | None):
     return module
 
 
-def _torchscript_via_onnx(path: Path, example: np.ndarray) -> Graph:
+def _torchscript_via_onnx(path: Path, data: bytes, example: np.ndarray) -> Graph:
     """TorchScript cannot be re-traced by torch.fx; its legacy ONNX export is the faithful route."""
     torch = _need_torch(str(path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            module = torch.jit.load(str(path), map_location="cpu")
+            module = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as e:
         raise ModelFormatError(f"{path}: not a TorchScript file (torch.jit.save) ({type(e).__name__})") from None
     buf = io.BytesIO()
@@ -137,55 +138,79 @@ def _torchscript_via_onnx(path: Path, example: np.ndarray) -> Graph:
 
 
 def load_model(
-    source: str | Path, *, example_input: np.ndarray | None = None, weights: str | Path | None = None
+    source: str | Path,
+    *,
+    example_input: np.ndarray | None = None,
+    weights: str | Path | None = None,
+    random_weights: bool = False,
+    max_memory: int | None = None,
 ) -> Graph:
     """Read any supported source into a Graph (see the module table).
 
     ``example_input`` (framework layout, batch of ≥ 1) is needed to trace PyTorch sources;
-    only its first sample is used.
+    only its first sample is used. A ``module:factory`` spec needs ``weights`` (a state dict)
+    unless ``random_weights`` says the factory's own initialisation is wanted. Every graph is
+    held against ``max_memory`` (``picoml.graph.limits``, default 256 MiB).
     """
+    limit = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     s = str(source)
     if is_factory_spec(s):
         if example_input is None:
             raise InputError(f"{s}: tracing a PyTorch model needs example data (--calibration)")
+        if weights is None and not random_weights:
+            raise InputError(
+                f"{s}: no --weights given: the factory's randomly initialised model would be converted; "
+                "pass --weights STATE_DICT.pt, or --random-weights if that is what you want"
+            )
         torch = _need_torch(s)
         from picoml.frontends.torch import from_torch
 
-        module = _load_factory(s, weights)
-        return from_torch(module, torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=fn_safe(s))
+        module = _load_factory(s, weights, limit)
+        g = from_torch(module, torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=fn_safe(s))
+        check_memory(g, limit, s)
+        return g
     p = Path(s)
+    where = for_terminal(p)
     if not p.exists():
-        raise InputError(f"{p}: no such file")
+        raise InputError(f"{where}: no such file")
     if p.is_dir():
-        raise InputError(f"{p}: is a directory, not a model file")
+        raise InputError(f"{where}: is a directory, not a model file")
     suffix = p.suffix.lower()
     if suffix in (".tflite", ""):
         from picoml.frontends.tflite import read_tflite
 
-        return read_tflite(p)
+        return read_tflite(p, max_memory=limit)
     if suffix == ".onnx":
         from picoml.frontends.onnx import from_onnx
 
-        return from_onnx(p)
+        return from_onnx(p, max_memory=limit)
     if suffix in (".pt", ".pth", ".pt2"):
-        if example_input is None:
-            raise InputError(f"{p}: tracing a PyTorch model needs example data (--calibration)")
-        if suffix == ".pt2":
-            torch = _need_torch(str(p))
-            from picoml.frontends.torch import from_torch
-
-            try:
-                ep = torch.export.load(str(p))
-            except Exception as e:
-                raise ModelFormatError(
-                    f"{p}: not a torch.export program (torch.export.save) ({type(e).__name__})"
-                ) from None
-            return from_torch(ep.module(), torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=p.stem)
-        return _torchscript_via_onnx(p, np.asarray(example_input[:1], np.float32))
+        data = read_file(p, "PyTorch model", limit, ModelFormatError)  # a regular file within the limit
+        g = _load_torch_file(p, suffix, data, example_input)
+        check_memory(g, limit, where)
+        return g
     raise ModelFormatError(
-        f"{p}: unknown model format {suffix!r} (picoml reads .tflite, .onnx, TorchScript .pt, torch.export .pt2, "
+        f"{where}: unknown model format {suffix!r} (picoml reads .tflite, .onnx, TorchScript .pt, torch.export .pt2, "
         "or a Python module:factory spec)"
     )
+
+
+def _load_torch_file(p: Path, suffix: str, data: bytes, example_input: np.ndarray | None) -> Graph:
+    """A TorchScript (.pt) or torch.export (.pt2) file, from the bytes already read and checked."""
+    if example_input is None:
+        raise InputError(f"{for_terminal(p)}: tracing a PyTorch model needs example data (--calibration)")
+    if suffix == ".pt2":
+        torch = _need_torch(str(p))
+        from picoml.frontends.torch import from_torch
+
+        try:
+            ep = torch.export.load(io.BytesIO(data))
+        except Exception as e:
+            raise ModelFormatError(
+                f"{for_terminal(p)}: not a torch.export program (torch.export.save) ({type(e).__name__})"
+            ) from None
+        return from_torch(ep.module(), torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=p.stem)
+    return _torchscript_via_onnx(p, data, np.asarray(example_input[:1], np.float32))
 
 
 def fn_safe(spec: str) -> str:

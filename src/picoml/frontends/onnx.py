@@ -42,7 +42,9 @@ import numpy as np
 from picoml.errors import GraphError, InputError, ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import from_graph_layout, to_graph_layout
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory
 from picoml.graph.ops import default_attrs, infer_output_shapes
+from picoml.untrusted import for_terminal, read_file, size_text
 
 if TYPE_CHECKING:
     import onnx
@@ -129,10 +131,11 @@ class _Padding:
 
 # ----------------------------------------------------------------------------- the importer
 class _Importer:
-    def __init__(self, onnx_mod, model: onnx.ModelProto, label: str) -> None:
+    def __init__(self, onnx_mod, model: onnx.ModelProto, label: str, max_memory: int = DEFAULT_MAX_MEMORY) -> None:
         self.onnx = onnx_mod
         self.model = model
         self.label = label
+        self.max_memory = max_memory
         self.opset = 1
         for imp in model.opset_import:
             if imp.domain in ("", "ai.onnx"):
@@ -193,6 +196,11 @@ class _Importer:
         return out
 
     def to_array(self, tp) -> np.ndarray:
+        if tp.data_location == self.onnx.TensorProto.EXTERNAL:  # a path in an untrusted file: never followed
+            raise UnsupportedError(
+                f"{self.label}: tensor {for_terminal(tp.name)!r} keeps its data in an external file; "
+                "picoml reads self-contained .onnx files (save with onnx.save(model, path, save_as_external_data=False))"
+            )
         try:
             return np.asarray(self.onnx.numpy_helper.to_array(tp))
         except Exception as e:  # external data missing, bad raw_data length, ...
@@ -415,6 +423,7 @@ class _Importer:
         op = node.op_type
         all_const = all(not isinstance(v, _Act) for v in vals)
         if all_const and op in _FOLDERS:
+            self.check_fold(op, vals)
             outs = _FOLDERS[op](self, [v for v in vals])
             for i, v in enumerate(outs):
                 if i < len(node.output) and node.output[i]:
@@ -426,6 +435,34 @@ class _Importer:
         if op in _FOLDERS:
             raise self.unsupported("is supported only on constants (shape computations), not on run-time values")
         raise self.unsupported("is not supported (see picoml.frontends.onnx.supported_onnx_ops())")
+
+    def check_fold(self, op: str, vals: list) -> None:
+        """Refuse a constant fold whose result would exceed the memory limit, before numpy builds it:
+        a few bytes of ConstantOfShape, Range, Expand or a broadcast can declare gigabytes."""
+        arrays = [np.asarray(v) for v in vals if v is not None]
+        try:
+            if op == "ConstantOfShape":
+                n = math.prod(int(d) for d in arrays[0].reshape(-1)) if arrays else 1
+            elif op == "Range":
+                start, end, step = (float(np.asarray(v).reshape(-1)[0]) for v in arrays[:3])
+                n = max(math.ceil((end - start) / step), 0) if step else 0
+            elif op == "Expand":
+                n = math.prod(np.broadcast_shapes(arrays[0].shape, tuple(int(d) for d in arrays[1].reshape(-1))))
+            elif op in ("Concat",):
+                n = sum(a.size for a in arrays)
+            elif op == "Gather":
+                n = arrays[1].size * (arrays[0].size // max(arrays[0].shape[int(self.attrs().get("axis", 0))], 1))
+            elif len(arrays) >= 2:  # elementwise folds broadcast their inputs
+                n = math.prod(np.broadcast_shapes(*(a.shape for a in arrays)))
+            else:
+                n = max((a.size for a in arrays), default=0)
+        except (ValueError, IndexError, OverflowError, TypeError, ZeroDivisionError):
+            return  # malformed: the fold itself reports it
+        if n * 8 > self.max_memory:
+            raise UnsupportedError(
+                f"{self.where()}: folding this {op} would build a constant of {n:,} elements, more than the "
+                f"{size_text(self.max_memory)} memory limit (raise it with --max-memory or max_memory=)"
+            )
 
     # ------------------------------------------------------------------ padding
     def padding(
@@ -1507,7 +1544,7 @@ def _collapse_reshapes(g: Graph) -> None:
 
 
 # ----------------------------------------------------------------------------- entry point
-def _load(onnx_mod, path_or_model) -> tuple[onnx.ModelProto, str, str]:
+def _load(onnx_mod, path_or_model, max_memory: int) -> tuple[onnx.ModelProto, str, str]:
     if isinstance(path_or_model, onnx_mod.ModelProto):
         m = onnx_mod.ModelProto()
         m.CopyFrom(path_or_model)  # the caller's model is never modified
@@ -1516,13 +1553,14 @@ def _load(onnx_mod, path_or_model) -> tuple[onnx.ModelProto, str, str]:
     if not isinstance(path_or_model, str | Path):
         raise InputError(f"from_onnx: expected a path or onnx.ModelProto, got {type(path_or_model).__name__}")
     p = Path(path_or_model)
-    if not p.is_file():
-        raise InputError(f"{p}: no such file")
+    where = for_terminal(p)
+    # From bytes, never from the path: onnx.load would follow external-data references to other files.
+    data = read_file(p, "ONNX model", max_memory)
     try:
-        m = onnx_mod.load(str(p))
-    except Exception as e:  # protobuf DecodeError, truncated external data, ...
-        raise ModelFormatError(f"{p}: not a readable ONNX model ({type(e).__name__}: {_first_line(e)})") from None
-    return m, str(p), p.stem
+        m = onnx_mod.load_from_string(data)
+    except Exception as e:  # protobuf DecodeError, ...
+        raise ModelFormatError(f"{where}: not a readable ONNX model ({type(e).__name__}: {_first_line(e)})") from None
+    return m, where, p.stem
 
 
 def _input_shapes(model, label: str, input_shape: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
@@ -1570,7 +1608,11 @@ def _input_shapes(model, label: str, input_shape: tuple[int, ...] | None) -> dic
 
 
 def from_onnx(
-    path_or_model: str | Path | onnx.ModelProto, *, name: str = "", input_shape: tuple[int, ...] | None = None
+    path_or_model: str | Path | onnx.ModelProto,
+    *,
+    name: str = "",
+    input_shape: tuple[int, ...] | None = None,
+    max_memory: int | None = None,
 ) -> Graph:
     """Import an ONNX model as a validated float32 Graph in picoml's channels-last layout.
 
@@ -1582,7 +1624,8 @@ def from_onnx(
     options picoml cannot express exactly (naming node, op type and file).
     """
     onnx = _need_onnx()
-    model, label, stem = _load(onnx, path_or_model)
+    limit = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+    model, label, stem = _load(onnx, path_or_model, limit)
     shapes = _input_shapes(model, label, input_shape)
     unknown = [
         (i, n) for i, n in enumerate(model.graph.node) if n.op_type not in _HANDLERS and n.op_type not in _FOLDERS
@@ -1604,7 +1647,7 @@ def from_onnx(
         model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as e:
         raise ModelFormatError(f"{label}: ONNX shape inference failed: {_first_line(e)}") from None
-    imp = _Importer(onnx, model, label)
+    imp = _Importer(onnx, model, label, limit)
     inputs, outputs = imp.run(shapes)
     g = Graph(
         imp.tensors,
@@ -1623,4 +1666,5 @@ def from_onnx(
         g.validate()
     except PicomlError as e:
         raise type(e)(f"{label}: {e}") from None
+    check_memory(g, limit, label)
     return g

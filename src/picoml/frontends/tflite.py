@@ -17,9 +17,13 @@ import numpy as np
 from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
 from picoml.graph.ops import BY_CODE, OpDef
+from picoml.untrusted import for_terminal, read_model_file
 
 MAX_RANK = 8  # well above the ranks TFLite's kernels handle; guards messages against corrupted shapes
+MAX_SUBGRAPHS = 1024  # only the first is read; more are refused after counting
+MAX_OP_TENSORS = 1024  # inputs or outputs of one operator
 
 _U8 = struct.Struct("<B")
 _I8 = struct.Struct("<b")
@@ -129,11 +133,13 @@ class _Table:
         start, count = self.buf.vector(p, 1, f"{self.what}.{what}")
         return self.buf.b[start : start + count].decode("utf-8", errors="replace")
 
-    def tables(self, slot: int, what: str) -> list[_Table]:
+    def tables(self, slot: int, what: str, limit: int) -> list[_Table]:
         p = self.ref(slot, what)
         if p is None:
             return []
         start, count = self.buf.vector(p, 4, f"{self.what}.{what}")
+        if count > limit:  # before building a Python object per entry
+            raise UnsupportedError(f"{self.buf.where}: the model has {count:,} {what}; picoml handles up to {limit:,}")
         return [self.buf.table(self.buf.deref(start + 4 * i, what), f"{what}[{i}]") for i in range(count)]
 
 
@@ -191,12 +197,12 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         raise UnsupportedError(f"{where}: schema version {version} is not supported (expected {S.SCHEMA_VERSION})")
 
     opcodes = []
-    for oc in model.tables(S.MODEL_OPERATOR_CODES, "operator_codes"):
+    for oc in model.tables(S.MODEL_OPERATOR_CODES, "operator_codes", MAX_OPS):
         code = max(oc.i8(S.OPCODE_DEPRECATED_BUILTIN), oc.i32(S.OPCODE_BUILTIN))
         opcodes.append((code, oc.string(S.OPCODE_CUSTOM, "custom_code")))
 
     buffers: list[np.ndarray | None] = []
-    for i, bt in enumerate(model.tables(S.MODEL_BUFFERS, "buffers")):
+    for i, bt in enumerate(model.tables(S.MODEL_BUFFERS, "buffers", MAX_TENSORS + 1)):
         arr = bt.array(S.B_DATA, "u1", f"buffers[{i}].data")
         off, size = bt.i64(S.B_OFFSET), bt.i64(S.B_SIZE)
         if (arr is None or arr.size == 0) and off > 1:
@@ -205,7 +211,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             arr = np.frombuffer(data, np.uint8, size, off).copy()
         buffers.append(arr if arr is not None and arr.size else None)
 
-    subgraphs = model.tables(S.MODEL_SUBGRAPHS, "subgraphs")
+    subgraphs = model.tables(S.MODEL_SUBGRAPHS, "subgraphs", MAX_SUBGRAPHS)
     if not subgraphs:
         raise ModelFormatError(f"{where}: model has no subgraph")
     if len(subgraphs) > 1:
@@ -214,7 +220,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
 
     tensors: list[Tensor] = []
     seen: dict[str, int] = {}
-    for i, tt in enumerate(sg.tables(S.SG_TENSORS, "tensors")):
+    for i, tt in enumerate(sg.tables(S.SG_TENSORS, "tensors", MAX_TENSORS)):
         name = tt.string(S.T_NAME, "name") or f"tensor_{i}"
         if name in seen:
             name = f"{name}#{i}"
@@ -271,6 +277,10 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
 
     def tensor_list(arr: np.ndarray | None, what: str, allow_missing: bool = False) -> list[Tensor | None]:
         out: list[Tensor | None] = []
+        if arr is not None and arr.size > MAX_OP_TENSORS and not what.startswith("subgraph"):
+            raise UnsupportedError(
+                f"{where}: {what} list has {arr.size:,} entries; picoml handles up to {MAX_OP_TENSORS}"
+            )
         for v in [] if arr is None else arr.tolist():
             if v == -1 and allow_missing:
                 out.append(None)
@@ -282,7 +292,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
 
     ops: list[Op] = []
     unsupported: list[str] = []
-    for i, ot in enumerate(sg.tables(S.SG_OPERATORS, "operators")):
+    for i, ot in enumerate(sg.tables(S.SG_OPERATORS, "operators", MAX_OPS)):
         idx = ot.u32(S.OP_OPCODE_INDEX)
         if idx >= len(opcodes):
             raise ModelFormatError(f"{where}: operator {i} uses opcode {idx}, the model has {len(opcodes)}")
@@ -321,20 +331,17 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     return g
 
 
-def read_tflite(path: str | Path) -> Graph:
-    """Read and validate a .tflite file."""
+def read_tflite(path: str | Path, max_memory: int | None = None) -> Graph:
+    """Read and validate a .tflite file: a regular file of at most ``max_memory`` bytes whose
+    graph needs at most ``max_memory`` bytes (``picoml.graph.limits``; default 256 MiB)."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ModelFormatError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFormatError(f"{p}: is a directory, expected a .tflite file") from None
-    except OSError as e:
-        raise ModelFormatError(f"{p}: cannot read: {e.strerror}") from None
-    g = read_tflite_bytes(data, str(p))
+    limit = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+    where = for_terminal(p)
+    data = read_model_file(p, limit)
+    g = read_tflite_bytes(data, where)
     try:
         g.validate()
     except PicomlError as e:
-        raise type(e)(f"{p}: {e}") from None
+        raise type(e)(f"{where}: {e}") from None
+    check_memory(g, limit, where)
     return g

@@ -31,6 +31,7 @@ import random
 from dataclasses import dataclass, field
 
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.limits import lifetimes
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
 
@@ -160,23 +161,8 @@ def stream_lag(op: Op) -> int | None:
 
 
 def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buffer]:
-    n = len(g.ops)
     acts = [t for t in g.tensors if t.data is None]
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for t in g.inputs:
-        first[id(t)] = 0
-        last[id(t)] = 0
-    for i, op in enumerate(g.ops):
-        for t in op.outputs:
-            first.setdefault(id(t), i)
-            last[id(t)] = max(last.get(id(t), i), i)
-        for t in op.inputs:
-            if t is not None and t.data is None:
-                first.setdefault(id(t), i)
-                last[id(t)] = i
-    for t in g.outputs:
-        last[id(t)] = n - 1 if n else 0
+    first, last = lifetimes(g)
 
     # union-find over tensors that share storage
     parent: dict[int, int] = {id(t): id(t) for t in acts}

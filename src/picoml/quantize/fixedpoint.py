@@ -19,16 +19,23 @@ import math
 
 import numpy as np
 
+from picoml.errors import UnsupportedError
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
-    """QuantizeMultiplier (quantization_util.cc): real = q * 2^shift, q a Q31 int32.
+    """QuantizeMultiplier (quantization_util.cc, double-rounding build): real = q * 2^shift.
 
     ``frexp`` gives real = f * 2^e with f in [0.5, 1); q = round(f * 2^31) rounding half
-    away from zero (std::round). f rounding up to exactly 1.0 bumps the exponent.
-    Exponents below -31 flush to zero; above 30 saturate (TFLM's guard).
+    away from zero (std::round), a Q31 int32. f rounding up to exactly 1.0 bumps the
+    exponent. Exponents below -31 flush to (0, 0), as TFLM does (a multiplier below about
+    2^-32 then gives 0 for every input: well defined, matched). The shift is *not*
+    clamped: the single-rounding guard ``shift > 30 -> (INT32_MAX, 30)`` is not compiled
+    into the TFLM reference build, which applies such a shift as ``x * (1 << shift)``,
+    undefined in C for shift >= 31. Kernels refuse those multipliers at prepare time
+    (``check_multiplier_shift``).
     """
     if real == 0.0:
         return 0, 0
@@ -39,14 +46,49 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
-        return INT32_MAX, 30
     return int(q), int(shift)
+
+
+#: largest left shift MultiplyByQuantizedMultiplier applies with defined behaviour: TFLM
+#: computes ``x * (1 << shift)`` in int, so a shift of 31 or more is undefined in C.
+MAX_LEFT_SHIFT = 30
+
+
+def check_multiplier_shift(real, shift, where: str, formula: str = "") -> None:
+    """Refuse a requantization multiplier whose shift TFLite Micro cannot apply.
+
+    ``real``/``shift`` are scalars or per-channel arrays (the first offending channel is
+    named); ``where`` starts the one-line message (op and tensor, e.g. ``"CONV_2D 'c1':
+    output 'y'"``), ``formula`` says what the multiplier is. A shift above MAX_LEFT_SHIFT
+    means real >= 2^30: TFLM applies it as ``x * (1 << shift)``, undefined in C for 31 and
+    more, so its result is not a specification picoml can match; the model is refused.
+    """
+    sh = np.asarray(shift, np.int64).reshape(-1)
+    bad = np.flatnonzero(sh > MAX_LEFT_SHIFT)
+    if bad.size:
+        i = int(bad[0])
+        r = np.asarray(real, np.float64).reshape(-1)
+        value = float(r[i] if r.size > 1 else r[0])
+        channel = f" channel {i}" if sh.size > 1 else ""
+        what = f" ({formula})" if formula else ""
+        raise UnsupportedError(
+            f"{where}{channel}: requantization multiplier {value:.6g}{what} is 2^30 or more (shift {int(sh[i])} > "
+            f"{MAX_LEFT_SHIFT}); TFLite Micro would shift int32 values left by {int(sh[i])} bits, which is "
+            "undefined in C"
+        )
+
+
+def quantize_multiplier_checked(real: float, where: str, formula: str = "") -> tuple[int, int]:
+    """quantize_multiplier, refusing (UnsupportedError) a shift TFLM cannot apply."""
+    m, s = quantize_multiplier(real)
+    check_multiplier_shift(real, s, where, formula)
+    return m, s
 
 
 def quantize_multiplier_array(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """quantize_multiplier over an array of doubles -> (int32 multipliers, int32 shifts)."""
-    pairs = [quantize_multiplier(float(r)) for r in np.asarray(reals, np.float64).reshape(-1)]
+    reals = np.asarray(reals, np.float64).reshape(-1)
+    pairs = [quantize_multiplier(float(r)) for r in reals]
     m = np.array([p[0] for p in pairs], np.int64).astype(np.int32)
     s = np.array([p[1] for p in pairs], np.int32)
     return m, s
@@ -152,25 +194,6 @@ def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
 # ============================================================================
 
 INT32_ONE_Q0 = INT32_MAX  # FixedPoint<int32, 0>::One() is the largest raw value
-
-
-def quantize_multiplier_unclamped(real: float) -> tuple[int, int]:
-    """QuantizeMultiplier exactly as double-rounding TFLite builds do it: no shift clamp.
-
-    Unlike ``quantize_multiplier`` (which also applies the single-rounding guard
-    ``shift > 30 -> (INT32_MAX, 30)``), the shift may be 31 or more here, as in the
-    TFLM reference build; exponents below -31 still flush to (0, 0).
-    """
-    if real == 0.0:
-        return 0, 0
-    f, shift = math.frexp(real)
-    q = _round_half_away(f * (1 << 31))
-    if q == 1 << 31:
-        q //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return int(q), int(shift)
 
 
 def count_leading_zeros_u32(x: np.ndarray) -> np.ndarray:

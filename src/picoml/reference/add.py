@@ -48,7 +48,7 @@ def prepare(op: Op) -> AddParams:
     m1, sh1 = quantize_multiplier_smaller_than_one_exp(s1 / twice_max)
     m2, sh2 = quantize_multiplier_smaller_than_one_exp(s2 / twice_max)
     mo, sho = quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << LEFT_SHIFT) * so))
-    lo, hi = activation_range_int8(act, y)
+    lo, hi = activation_range_int8(act, y, op.label)
     return AddParams(
         True, lo, hi, int(a.zero_point[0]), int(b.zero_point[0]), int(y.zero_point[0]), m1, sh1, m2, sh2, mo, sho
     )

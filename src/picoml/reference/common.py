@@ -10,9 +10,18 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from picoml.errors import UnsupportedError
 from picoml.graph.ir import Tensor
 from picoml.graph.ops import out_size, same_padding
-from picoml.quantize.fixedpoint import round_half_away
+from picoml.quantize.fixedpoint import (
+    INT32_MAX,
+    INT32_MIN,
+    check_multiplier_shift,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier_array,
+    round_half_away,
+    wrap_int32,
+)
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -23,17 +32,42 @@ def quantize_value(f: float, t: Tensor) -> int:
     return int(t.zero_point[0]) + int(q)
 
 
-def activation_range_int8(act: str, out: Tensor) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized (kernel_util.cc) for an int8 output."""
+def quantize_value_checked(f: float, t: Tensor, where: str) -> int:
+    """quantize_value, refusing values TFLite cannot hold in an int32 (UnsupportedError).
+
+    TFLite's Quantize (kernel_util.cc) rounds f / scale in float32 and fails Prepare when
+    that is outside [INT32_MIN, float(INT32_MAX)] (inf for a tiny scale included); the
+    remaining edge (exactly 2^31, or the zero point pushing the sum out of int32) is an
+    undefined conversion/overflow in C. Either way picoml refuses the model.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        q = round_half_away(np.float32(f) / np.float32(t.scale[0]))
+    v = int(t.zero_point[0]) + int(q) if np.isfinite(q) and -(2.0**31) <= q < 2.0**31 else None
+    if v is None or not INT32_MIN <= v <= INT32_MAX:
+        raise UnsupportedError(
+            f"{where}: {f:g} / scale {float(t.scale[0]):.6g} of {t.name!r} is outside int32, so "
+            "TFLite Micro cannot quantize that bound (check the scale)"
+        )
+    return v
+
+
+def activation_range_int8(act: str, out: Tensor, label: str | None = None) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized (kernel_util.cc) for an int8 output.
+
+    Each bound quantizes 0, 6, -1 or 1 with TFLite's Quantize; where that cannot be held in
+    an int32 (a tiny output scale with RELU6 / RELU_N1_TO_1) TFLM fails Prepare (or, in
+    pooling, which ignores the failure, clamps with uninitialised bounds): refused here.
+    """
+    where = f"{label or 'op'}: fused {act}"
     lo, hi = INT8_MIN, INT8_MAX
     if act == "RELU":
-        lo = max(lo, quantize_value(0.0, out))
+        lo = max(lo, quantize_value_checked(0.0, out, where))
     elif act == "RELU6":
-        lo = max(lo, quantize_value(0.0, out))
-        hi = min(hi, quantize_value(6.0, out))
+        lo = max(lo, quantize_value_checked(0.0, out, where))
+        hi = min(hi, quantize_value_checked(6.0, out, where))
     elif act == "RELU_N1_TO_1":
-        lo = max(lo, quantize_value(-1.0, out))
-        hi = min(hi, quantize_value(1.0, out))
+        lo = max(lo, quantize_value_checked(-1.0, out, where))
+        hi = min(hi, quantize_value_checked(1.0, out, where))
     return lo, hi
 
 
@@ -98,7 +132,6 @@ def requantize_output(acc: np.ndarray, p, bias: np.ndarray | None = None) -> np.
     for why SRDHM is (a*m + 2^30) >> 31 and RoundingDivideByPOT an add and a shift), then
     + output_zp and the clamp. Done block by block, in place, so it runs at cache speed.
     """
-    from picoml.quantize.fixedpoint import INT32_MIN, wrap_int32
 
     c = acc.shape[-1] if acc.ndim else 1
     flat = acc.reshape(-1, c)
@@ -106,8 +139,6 @@ def requantize_output(acc: np.ndarray, p, bias: np.ndarray | None = None) -> np.
     mult = np.broadcast_to(np.asarray(p.multiplier, np.int64), (c,))
     shift = np.broadcast_to(np.asarray(p.shift, np.int64), (c,))
     if np.any(mult == INT32_MIN):  # cannot come from quantize_multiplier; keep the exact general path
-        from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier
-
         a = flat.astype(np.int64) + (0 if bias is None else np.asarray(bias, np.int64))
         v = multiply_by_quantized_multiplier(wrap_int32(a), mult, shift) + p.output_zp
         return np.clip(v, p.act_min, p.act_max).astype(np.int8).reshape(acc.shape)
@@ -146,18 +177,29 @@ def exact_float_dtype(terms: int) -> type:
     return np.float32 if 255 * 128 * terms < (1 << 24) else np.float64
 
 
-def channel_multipliers(in_scale: float, w: Tensor, out_scale: float, channels: int):
+def channel_multipliers(
+    in_scale: float, w: Tensor, out_scale: float, channels: int, label: str | None = None, out_name: str = ""
+):
     """PopulateConvolutionQuantizationParams: effective scale per output channel, in double.
 
-    effective = double(input_scale) * double(filter_scale[c]) / double(output_scale).
+    effective = double(input_scale) * double(filter_scale[c]) / double(output_scale),
+    quantized with QuantizeMultiplier: below ~2^-32 it flushes to 0 (that channel outputs
+    the zero point, as in TFLM); at 2^30 or more it is refused (UnsupportedError naming
+    ``label`` and, for per-channel weights, the channel): TFLM would shift left by 31 or more.
     """
-    from picoml.quantize.fixedpoint import quantize_multiplier_array
-
     ws = w.scale.astype(np.float64)
-    if ws.size == 1:
+    per_channel = ws.size > 1
+    if not per_channel:
         ws = np.full(channels, ws[0])
     real = np.float64(np.float32(in_scale)) * ws / np.float64(np.float32(out_scale))
-    return quantize_multiplier_array(real)
+    m, s = quantize_multiplier_array(real)
+    where = f"{label or 'op'}: output {out_name!r}" if out_name else (label or "op")
+    formula = "input scale × weight scale / output scale"
+    if per_channel:
+        check_multiplier_shift(real, s, where, formula)
+    else:
+        check_multiplier_shift(real[:1], s[:1], where, formula)
+    return m, s
 
 
 def align_ranks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

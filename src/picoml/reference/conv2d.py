@@ -216,8 +216,8 @@ def prepare_window_op(op: Op, depthwise: bool):
         quantized=quantized,
     )
     if quantized:
-        mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], oc)
-        lo, hi = activation_range_int8(a["fused_activation"], y)
+        mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], oc, op.label, y.name)
+        lo, hi = activation_range_int8(a["fused_activation"], y, op.label)
         kw.update(
             input_zp=int(x.zero_point[0]),
             output_zp=int(y.zero_point[0]),

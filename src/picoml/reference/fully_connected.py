@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
-from picoml.graph.ir import Op
+from picoml.graph.ir import Op, Tensor
 from picoml.reference.common import (
     activation_range_float,
     activation_range_int8,
@@ -57,6 +57,24 @@ class FullyConnectedParams:
     filter_scale: np.ndarray | None = None  # hybrid: [1] or [out] float32
 
 
+BIAS_SCALE_TOLERANCE = 0.02  # GetQuantizedConvolutionMultipler (kernel_util.cc)
+
+
+def check_bias_scale(op: Op, x: Tensor, w: Tensor, b: Tensor, y: Tensor) -> None:
+    """TFLM's per-tensor int8 FULLY_CONNECTED Prepare: |input·weight scale - bias scale| /
+    output scale <= 0.02 (in double), else Prepare fails. With an extreme output scale even
+    a bias scale that is float32(input · weight scale) fails it, by that float rounding."""
+    product = float(np.float32(x.scale[0])) * float(np.float32(w.scale[0]))
+    bias_scale = float(np.float32(b.scale[0]))
+    ratio = abs(product - bias_scale) / float(np.float32(y.scale[0]))
+    if not ratio <= BIAS_SCALE_TOLERANCE:
+        raise UnsupportedError(
+            f"{op.label}: bias {b.name!r} scale {bias_scale:.6g} differs from input × weight scale {product:.6g} "
+            f"by {ratio:.3g} output steps; TFLite Micro's per-tensor int8 FULLY_CONNECTED allows at most "
+            f"{BIAS_SCALE_TOLERANCE}"
+        )
+
+
 def prepare(op: Op) -> FullyConnectedParams:
     x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
     b = op.inputs[2] if len(op.inputs) > 2 else None
@@ -84,8 +102,10 @@ def prepare(op: Op) -> FullyConnectedParams:
                 filter_scale=w.scale.astype(F32),
             )
         return FullyConnectedParams(w.data, bias, y.shape, False, act_min=lo, act_max=hi)
-    mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], units)
-    lo, hi = activation_range_int8(act, y)
+    if b is not None and w.scale.size == 1:
+        check_bias_scale(op, x, w, b, y)
+    mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], units, op.label, y.name)
+    lo, hi = activation_range_int8(act, y, op.label)
     return FullyConnectedParams(
         w.data,
         bias,

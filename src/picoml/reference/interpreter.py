@@ -1,36 +1,101 @@
-"""Run a Graph on numpy arrays, batched: N independent inferences in one call."""
+"""Run a Graph on numpy arrays, batched: N independent inferences in one call.
+
+Memory is bounded before anything runs: the graph is held against the memory limit
+(``picoml.graph.limits``), the working memory of one inference is estimated per op
+(``working_bytes``), and a batch runs in chunks small enough that a chunk's working memory
+stays within the limit.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from picoml.errors import InputError
-from picoml.graph.ir import Graph, Tensor
+from picoml.errors import InputError, UnsupportedError
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory, live_bytes, tensor_bytes
+from picoml.untrusted import for_terminal, size_text
 
-# Inferences per chunk: bounds peak memory of im2col windows on big batches.
+# Inferences per chunk at most: bounds peak memory of im2col windows on big batches.
 CHUNK = 256
+_WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
+
+
+def _op_temporaries(op: Op) -> int:
+    """Bytes of temporaries one inference of ``op`` may need in the reference kernels: float64 or
+    int64 copies of its inputs and output, and for window ops the unfolded windows."""
+    elems = sum(math.prod(t.shape) for t in op.inputs if t is not None and t.data is None)
+    elems += 2 * math.prod(op.outputs[0].shape)
+    if op.type in _WINDOW_OPS and len(op.outputs[0].shape) == 4 and op.inputs[0] is not None:
+        _, oh, ow, _ = op.outputs[0].shape
+        cin = op.inputs[0].shape[-1] if op.inputs[0].shape else 1
+        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            kh, kw = op.inputs[1].shape[1:3]
+        else:
+            kh, kw = op.attrs.get("filter_h", 1), op.attrs.get("filter_w", 1)
+        elems += oh * ow * kh * kw * cin
+    return 8 * elems
+
+
+def working_bytes(graph: Graph, keep_all: bool = False) -> tuple[int, int]:
+    """(bytes, op index): the reference interpreter's estimated peak memory for one inference
+    and the op where it peaks. ``keep_all`` keeps every activation (``all_tensors=True``)."""
+    live = live_bytes(graph)
+    if keep_all:
+        kept = sum(tensor_bytes(t) for t in graph.tensors if t.data is None)
+        live = [kept] * len(live)
+    best, at = 0, 0
+    for i, op in enumerate(graph.ops):
+        b = live[i] + _op_temporaries(op)
+        if b > best:
+            best, at = b, i
+    return best, at
 
 
 class Interpreter:
-    """Validates and prepares a graph once; ``run`` evaluates batches of inputs."""
+    """Validates and prepares a graph once; ``run`` evaluates batches of inputs.
 
-    def __init__(self, graph: Graph) -> None:
+    ``max_memory`` (bytes, default 256 MiB) bounds what one inference may need; larger
+    batches run in chunks that stay within it."""
+
+    def __init__(self, graph: Graph, max_memory: int | None = None) -> None:
         from picoml.reference import KERNELS
 
         graph.validate()
+        self.max_memory = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
+        check_memory(graph, self.max_memory)
         self.graph = graph
+        self._check_working(False)
         self.steps = [(op, KERNELS[op.type].evaluate, KERNELS[op.type].prepare(op)) for op in graph.ops]
+
+    def _check_working(self, keep_all: bool) -> int:
+        """Inferences per chunk that keep the working memory within the limit (refuses one that cannot)."""
+        need, at = working_bytes(self.graph, keep_all)
+        if need > self.max_memory:
+            op = self.graph.ops[at]
+            raise UnsupportedError(
+                f"op {at} ({op.type} {for_terminal(op.name)!r}): one inference needs about {size_text(need)} in the "
+                f"reference interpreter, more than the {size_text(self.max_memory)} memory limit "
+                "(raise it with --max-memory or max_memory=)"
+            )
+        return max(1, min(CHUNK, self.max_memory // max(need, 1)))
 
     # --------------------------------------------------------------- input checks
     @staticmethod
     def _batch(t: Tensor, x: np.ndarray) -> tuple[np.ndarray, str]:
         """Return x as (N,)+t.shape and how the caller laid it out ('single', 'full', 'squeezed')."""
+        name = for_terminal(t.name)
+        if isinstance(x, np.ma.MaskedArray):
+            raise InputError(f"input {name!r}: a masked array; pass plain values (x.filled(value))")
         if not isinstance(x, np.ndarray):
-            raise InputError(f"input {t.name!r}: expected a numpy array, got {type(x).__name__}")
+            raise InputError(f"input {name!r}: expected a numpy array, got {type(x).__name__}")
         if x.dtype != t.np_dtype:
-            raise InputError(f"input {t.name!r}: dtype is {x.dtype}, the model expects {t.dtype}")
+            raise InputError(f"input {name!r}: dtype is {x.dtype}, the model expects {t.dtype}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            raise InputError(f"input {name!r}: holds NaN or infinity (first at index {list(bad)}); give finite values")
         if x.shape == t.shape:
             return x[None], "single"
         if x.ndim == len(t.shape) + 1 and x.shape[1:] == t.shape:
@@ -38,29 +103,34 @@ class Interpreter:
         if t.shape and t.shape[0] == 1 and x.ndim == len(t.shape) and x.shape[1:] == t.shape[1:]:
             return x.reshape((x.shape[0],) + t.shape), "squeezed"
         raise InputError(
-            f"input {t.name!r}: shape {list(x.shape)} does not match the model's {list(t.shape)} "
+            f"input {name!r}: shape {list(x.shape)} does not match the model's {list(t.shape)} "
             f"(give one input of that shape or a batch [N, ...])"
         )
 
     def _inputs(self, x) -> tuple[list[np.ndarray], str]:
         g = self.graph
         if isinstance(x, Mapping):
-            missing = [t.name for t in g.inputs if t.name not in x]
+            missing = [for_terminal(t.name) for t in g.inputs if t.name not in x]
             if missing:
                 raise InputError(f"missing inputs: {', '.join(missing)}")
             xs = [x[t.name] for t in g.inputs]
         elif isinstance(x, np.ndarray):
             xs = [x]
-        elif isinstance(x, Sequence):
+        elif isinstance(x, Sequence) and not isinstance(x, str | bytes):
             xs = list(x)
         else:
             raise InputError(f"expected a numpy array, got {type(x).__name__}")
         if len(xs) != len(g.inputs):
             raise InputError(f"the model has {len(g.inputs)} inputs, got {len(xs)}")
-        batched = [
-            self._batch(t, np.asarray(v) if not isinstance(v, np.ndarray) else v)
-            for t, v in zip(g.inputs, xs, strict=True)
-        ]
+        arrays = []
+        for t, v in zip(g.inputs, xs, strict=True):
+            if not isinstance(v, np.ndarray):
+                try:
+                    v = np.asarray(v)
+                except (ValueError, TypeError) as e:
+                    raise InputError(f"input {for_terminal(t.name)!r}: not an array ({for_terminal(e, 120)})") from None
+            arrays.append(v)
+        batched = [self._batch(t, v) for t, v in zip(g.inputs, arrays, strict=True)]
         ns = {b.shape[0] for b, _ in batched}
         if len(ns) != 1:
             raise InputError(f"inputs have different batch sizes {sorted(ns)}")
@@ -93,9 +163,17 @@ class Interpreter:
         xs, layout = self._inputs(x)
         n = xs[0].shape[0]
         g = self.graph
+        chunk = self._check_working(all_tensors)
+        if all_tensors:  # every tensor of every inference is returned: the whole batch must fit
+            kept = sum(tensor_bytes(t) for t in g.tensors if t.data is None)
+            if n * kept > self.max_memory:
+                raise InputError(
+                    f"all_tensors on {n:,} inputs keeps {size_text(n * kept)} of tensors, more than the "
+                    f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
+                )
         chunks = []
-        for s in range(0, max(n, 1), CHUNK):
-            chunks.append(self._eval([v[s : s + CHUNK] for v in xs], all_tensors))
+        for s in range(0, max(n, 1), chunk):
+            chunks.append(self._eval([v[s : s + chunk] for v in xs], all_tensors))
 
         def gather(t: Tensor) -> np.ndarray:
             if t.data is not None:
@@ -113,10 +191,11 @@ class Interpreter:
         return outs[0] if len(outs) == 1 else outs
 
 
-def run(graph: Graph, x, all_tensors: bool = False):
+def run(graph: Graph, x, all_tensors: bool = False, max_memory: int | None = None):
     """Run ``graph`` on ``x``: one input of the model's shape, or a batch with a leading N.
 
     Returns the output array (a list for several outputs), or with ``all_tensors`` a dict
-    of every tensor by name. Batched results keep the leading N.
+    of every tensor by name. Batched results keep the leading N. ``max_memory`` bounds the
+    memory one inference may need (default 256 MiB; ``Interpreter``).
     """
-    return Interpreter(graph).run(x, all_tensors=all_tensors)
+    return Interpreter(graph, max_memory=max_memory).run(x, all_tensors=all_tensors)

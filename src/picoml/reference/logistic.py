@@ -18,6 +18,9 @@ int8 → int8 in TFLM is the gemmlowp fixed-point path (not a lookup table):
   ``MultiplyByQuantizedMultiplier(v, m, shift)`` (double rounding) gives Q4.27,
   gemmlowp logistic gives Q0.31, ``RoundingDivideByPOT(·, 23) - 128`` clamped to int8.
   The |v| < radius guard keeps the Q4.27 value in range, so nothing overflows.
+  CalculateInputRadius shifts by ``shift``: negative (input scale < 2^-28) or above 62
+  (input scale >= 2^35) is undefined in C, so picoml refuses those scales; from 31 to 62
+  the radius is 0 and every input saturates (v <= 0 → -128, else 127), as in TFLM.
 
 float32: the exact sigmoid, rounded once to float32. This matches LiteRT (the float
 oracle) to float rounding. TFLM's float reference_ops::Logistic instead returns exp(x)
@@ -43,6 +46,7 @@ from picoml.quantize.fixedpoint import (
 )
 
 INPUT_INTEGER_BITS = 4
+MAX_RADIUS_SHIFT = 62  # 1LL << 63 overflows int64
 OUTPUT_INTEGER_BITS = 8
 
 
@@ -63,7 +67,17 @@ def tanh_logistic_input_params(op: Op) -> tuple[int, int, int]:
     if shift < 0:
         # CalculateInputRadius would shift by a negative amount (undefined in C).
         raise UnsupportedError(
-            f"{op.label}: input scale {float(x.scale[0])!r} is too small for TFLite Micro's int8 kernel"
+            f"{op.label}: input {x.name!r} scale {float(x.scale[0])!r} is too small for TFLite Micro's int8 kernel "
+            f"(input multiplier shift {shift} < 0: its input radius shifts an int64 by a negative amount, "
+            "undefined in C)"
+        )
+    if shift > MAX_RADIUS_SHIFT:
+        # CalculateInputRadius divides by (1LL << shift): undefined in C from 63 on. Up to 62 the
+        # radius is 0 for shift >= 31, every input saturates and the multiplier is never applied.
+        raise UnsupportedError(
+            f"{op.label}: input {x.name!r} scale {float(x.scale[0])!r} is too large for TFLite Micro's int8 kernel "
+            f"(input multiplier shift {shift} > {MAX_RADIUS_SHIFT}: its input radius shifts an int64 by {shift} bits, "
+            "undefined in C)"
         )
     multiplier = int(round_half_away(np.float64(q) * (1 << 31)))
     return multiplier, shift, calculate_input_radius(INPUT_INTEGER_BITS, shift, 31)

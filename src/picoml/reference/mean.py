@@ -16,7 +16,8 @@ exact), so picoml follows the oracle.
   (frexp, round half away; no clamp of the shift).
 - 1/n is folded into the multiplier, with n the number of reduced elements:
   ``s = min(floor(log2 n), 32, 31 + shift)``; ``m' = (int64(m) << s) / n`` (int64
-  division, truncating: m' <= m < 2^31), ``shift' = shift - s`` (>= -31).
+  division, truncating: m' <= m < 2^31), ``shift' = shift - s`` (>= -31). A ``shift' > 30``
+  (scale ratio over count >= 2^30) is refused: TFLM would shift left by 31+ bits (undefined).
 - Eval: the raw int8 values are summed in an int32 accumulator; for every output
   ``MultiplyByQuantizedMultiplier(int32(sum - input_zp · n), m', shift') + output_zp``
   (double rounding: SRDHM then round-half-away right shift), clamped to int8.
@@ -36,7 +37,12 @@ import numpy as np
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
 from picoml.graph.ops import reduce_axes
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_unclamped, wrap_int32
+from picoml.quantize.fixedpoint import (
+    check_multiplier_shift,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    wrap_int32,
+)
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,17 @@ def prepare(op: Op) -> MeanParams:
         raise UnsupportedError(f"{op.label}: int8 MEAN only supports an int8 output, not {y.dtype}")
     in_scale, out_scale = np.float32(x.scale[0]), np.float32(y.scale[0])
     in_zp, out_zp = int(x.zero_point[0]), int(y.zero_point[0])
-    m, shift = quantize_multiplier_unclamped(float(in_scale) / float(out_scale))
+    real = float(in_scale) / float(out_scale)
+    m, shift = quantize_multiplier(real)
     if count > 0:
         # QuantizedMeanOrSum folds 1/count into the multiplier (its "compute_sum=false" branch).
         s = min(count.bit_length() - 1, 32, 31 + shift)
         m = (m << s) // count
         shift -= s
-    if shift > 30:
-        raise UnsupportedError(f"{op.label}: input/output scale ratio {float(in_scale / out_scale):.3g} is too large")
+    # the folded shift is what MultiplyByQuantizedMultiplier applies: refuse a left shift of 31+
+    check_multiplier_shift(
+        real / max(count, 1), shift, f"{op.label}: output {y.name!r}", "input scale / output scale / element count"
+    )
     return MeanParams(True, axes, keep, tuple(y.shape), count, in_zp, out_zp, int(m), int(shift))
 
 

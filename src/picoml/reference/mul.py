@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
 
 
@@ -34,8 +34,10 @@ def prepare(op: Op) -> MulParams:
         lo, hi = activation_range_float(act)
         return MulParams(False, lo, hi)
     real = float(np.float32(a.scale[0])) * float(np.float32(b.scale[0])) / float(np.float32(y.scale[0]))
-    m, s = quantize_multiplier(real)
-    lo, hi = activation_range_int8(act, y)
+    m, s = quantize_multiplier_checked(
+        real, f"{op.label}: output {y.name!r}", "input scale × input scale / output scale"
+    )
+    lo, hi = activation_range_int8(act, y, op.label)
     return MulParams(True, lo, hi, int(a.zero_point[0]), int(b.zero_point[0]), int(y.zero_point[0]), m, s)
 
 

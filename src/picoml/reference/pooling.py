@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
 from picoml.reference.common import activation_range_float, activation_range_int8, patches, to_nhwc
 
@@ -27,11 +28,24 @@ class PoolParams:
     act_max: float
 
 
+POOL_SCALE_TOLERANCE = 1e-6  # PoolingPrepare (pooling_common.cc): absolute, in double
+
+
 def prepare(op: Op) -> PoolParams:
     a = op.attrs
-    y = op.outputs[0]
-    if op.inputs[0].dtype == "int8":
-        lo, hi = activation_range_int8(a["fused_activation"], y)
+    x, y = op.inputs[0], op.outputs[0]
+    if x.dtype == "int8":
+        # TFLM pools raw int8 values without rescaling and fails Prepare unless input and output
+        # share the quantization (scales within 1e-6, equal zero points)
+        sx, sy = float(np.float32(x.scale[0])), float(np.float32(y.scale[0]))
+        zx, zy = int(x.zero_point[0]), int(y.zero_point[0])
+        if not abs(sx - sy) <= POOL_SCALE_TOLERANCE or zx != zy:
+            raise UnsupportedError(
+                f"{op.label}: int8 {op.type} needs the input's quantization on its output "
+                f"(input {x.name!r}: scale {sx:.6g}, zero point {zx}; output: scale {sy:.6g}, zero point {zy}), "
+                "as TFLite Micro requires"
+            )
+        lo, hi = activation_range_int8(a["fused_activation"], y, op.label)
         q = True
     else:
         lo, hi = activation_range_float(a["fused_activation"])

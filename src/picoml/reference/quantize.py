@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
+from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked, round_half_away
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ def prepare(op: Op) -> QuantizeParams:
     x, y = op.inputs[0], op.outputs[0]
     if x.dtype == "float32":
         return QuantizeParams(True, y.dtype, float(y.scale[0]), int(y.zero_point[0]))
-    m, s = quantize_multiplier(float(np.float32(x.scale[0])) / float(np.float32(y.scale[0])))
+    real = float(np.float32(x.scale[0])) / float(np.float32(y.scale[0]))
+    m, s = quantize_multiplier_checked(real, f"{op.label}: output {y.name!r}", "input scale / output scale")
     return QuantizeParams(False, y.dtype, 0.0, int(y.zero_point[0]), int(x.zero_point[0]), m, s)
 
 

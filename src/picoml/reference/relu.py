@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
-from picoml.reference.common import INT8_MAX, INT8_MIN, quantize_value
+from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
+from picoml.reference.common import INT8_MAX, INT8_MIN, quantize_value, quantize_value_checked
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,11 @@ def _prepare(op: Op, six: bool) -> ReluParams:
         return ReluParams(six, False)
     if six:
         lo = int(x.zero_point[0])
-        hi = min(INT8_MAX, max(INT8_MIN, quantize_value(6.0, x)))
+        # FloatToQuantizedType(6, input scale, zp): an int32 conversion, undefined beyond int32
+        hi = min(INT8_MAX, max(INT8_MIN, quantize_value_checked(6.0, x, f"{op.label}: RELU6 bound")))
         return ReluParams(True, True, act_min=lo, act_max=hi)
-    m, s = quantize_multiplier(float(np.float32(x.scale[0])) / float(np.float32(y.scale[0])))
+    real = float(np.float32(x.scale[0])) / float(np.float32(y.scale[0]))
+    m, s = quantize_multiplier_checked(real, f"{op.label}: output {y.name!r}", "input scale / output scale")
     lo = max(INT8_MIN, quantize_value(0.0, y))
     return ReluParams(False, True, int(x.zero_point[0]), int(y.zero_point[0]), m, s, lo, INT8_MAX)
 

@@ -44,7 +44,7 @@ from picoml.quantize.fixedpoint import (
     fp_mul,
     get_reciprocal,
     multiply_by_quantized_multiplier_greater_than_one,
-    quantize_multiplier_unclamped,
+    quantize_multiplier,
     rescale,
     rounding_divide_by_pot,
     wrap_int32,
@@ -82,10 +82,10 @@ def prepare(op: Op) -> SoftmaxParams:
     real = min(beta * float(np.float32(x.scale[0])) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
     if not real > 1.0:
         raise UnsupportedError(
-            f"{op.label}: beta × input scale = {real / (1 << 26):.3g} is too small for TFLite Micro's int8 SOFTMAX "
-            "(QuantizeMultiplierGreaterThanOne needs > 2^-26)"
+            f"{op.label}: beta × scale of input {x.name!r} = {real / (1 << 26):.3g} is too small for TFLite "
+            "Micro's int8 SOFTMAX (QuantizeMultiplierGreaterThanOne needs > 2^-26)"
         )
-    m, shift = quantize_multiplier_unclamped(real)
+    m, shift = quantize_multiplier(real)  # real <= 2^31 - 1: shift <= 31
     diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, shift)
     return SoftmaxParams(op.label, True, beta, m, shift, diff_min)
 

@@ -122,6 +122,7 @@ def verify(
     progress=None,
     counted_runs: int = COUNTED_RUNS,
     sparse: bool = True,
+    max_memory: int | None = None,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
@@ -138,7 +139,7 @@ def verify(
         raise PicomlError("verify supports models with one input and one output")
     if xs is None:
         xs = random_inputs(g, n_inputs)
-    expected = picoml.run(g, xs).reshape(len(xs), -1)
+    expected = picoml.run(g, xs, max_memory=max_memory).reshape(len(xs), -1)
     tmp = tempfile.TemporaryDirectory() if work_dir is None else None
     d = Path(tmp.name if tmp else work_dir)
     try:

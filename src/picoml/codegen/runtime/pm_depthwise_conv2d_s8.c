@@ -14,6 +14,9 @@
 #ifndef PM_DW_MAX_C
 #define PM_DW_MAX_C 512 /* channels of the zero-point row on the stack (pm_config.h sets the model's) */
 #endif
+#ifndef PM_DW_FAST
+#define PM_DW_FAST 1 /* some layer uses the fast path (pm_config.h says whether the model's does) */
+#endif
 #ifndef PM_DW_MAX_TAPS
 #define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
@@ -218,7 +221,9 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
   const int8_t *tap[PM_DW_MAX_TAPS];
   int32_t off[PM_DW_MAX_TAPS];
   int32_t b, oy, ox, i, t, ky, kx;
-  if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
+  /* PM_DW_FAST 0 (no layer of this model takes the fast path) lets the compiler drop it whole:
+   * gcc -O2 would otherwise warn about its tap tables, sized for no layer, as maybe unset. */
+  if (!PM_DW_FAST || p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
     if (p->filter_layout != PM_FILTER_PLAIN) return PM_ERROR; /* the generator groups only fast-path layers */
     pm_depthwise_generic(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
     return PM_OK;
