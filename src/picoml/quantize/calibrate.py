@@ -112,11 +112,12 @@ def _batches(xs: list[np.ndarray], batch_size: int) -> Iterator[list[np.ndarray]
 
 
 def _run_batches(graph: Graph, xs: list[np.ndarray], batch_size: int, names: set[str]):
-    """Yield {name: values} of the requested tensors for each batch (one float interpreter, prepared once)."""
+    """Yield {name: values} of the requested tensors for each batch (one float interpreter, prepared
+    once; batches no larger than the interpreter's memory limit allows with every tensor kept)."""
     from picoml.reference.interpreter import Interpreter
 
     ip = Interpreter(graph)
-    for b in _batches(xs, batch_size):
+    for b in _batches(xs, min(batch_size, ip.max_batch(all_tensors=True))):
         values = ip.run(b if len(b) > 1 else b[0], all_tensors=True)
         yield {k: v for k, v in values.items() if k in names}
 

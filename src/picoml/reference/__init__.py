@@ -28,19 +28,30 @@ from picoml.reference import (
     softmax,
     tanh,
 )
+from picoml.reference.common import no_windows, window_elems
 
 
 class Kernel(NamedTuple):
     prepare: Callable[[Any], Any]
     evaluate: Callable[[Any, list], Any]
+    # elements of unfolded windows one inference needs (the interpreter's memory estimate)
+    windows: Callable[[Any], int] = no_windows
+
+
+def _filter_windows(op) -> int:  # CONV_2D / DEPTHWISE_CONV_2D: the window is the filter's H×W
+    return window_elems(op, *op.inputs[1].shape[1:3])
+
+
+def _pool_windows(op) -> int:
+    return window_elems(op, op.attrs["filter_h"], op.attrs["filter_w"])
 
 
 KERNELS: dict[str, Kernel] = {
-    "CONV_2D": Kernel(conv2d.prepare, conv2d.evaluate),
-    "DEPTHWISE_CONV_2D": Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate),
+    "CONV_2D": Kernel(conv2d.prepare, conv2d.evaluate, _filter_windows),
+    "DEPTHWISE_CONV_2D": Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate, _filter_windows),
     "FULLY_CONNECTED": Kernel(fully_connected.prepare, fully_connected.evaluate),
-    "AVERAGE_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_average),
-    "MAX_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_max),
+    "AVERAGE_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_average, _pool_windows),
+    "MAX_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_max, _pool_windows),
     "ADD": Kernel(add.prepare, add.evaluate),
     "MUL": Kernel(mul.prepare, mul.evaluate),
     "RESHAPE": Kernel(reshape.prepare, reshape.evaluate),

@@ -95,6 +95,20 @@ def window_geometry(h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int,
     return oh, ow, 0, 0
 
 
+def no_windows(op) -> int:
+    """Unfolded-window elements of an op that has none (the ``Kernel.windows`` default)."""
+    return 0
+
+
+def window_elems(op, kh: int, kw: int) -> int:
+    """Elements ``patches`` unfolds for one inference of a window op with a kh×kw window:
+    output pixels × window taps × input channels (its float64 temporaries are 8× that)."""
+    y, x = op.outputs[0].shape, op.inputs[0].shape
+    if len(y) != 4 or not x:
+        return 0
+    return y[1] * y[2] * kh * kw * x[-1]
+
+
 def patches(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, padding: str, fill) -> np.ndarray:
     """Sliding windows of an NHWC array: (M, OH, OW, KH, KW, C), positions outside the input = fill.
 

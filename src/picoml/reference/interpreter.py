@@ -16,26 +16,18 @@ import numpy as np
 from picoml.errors import InputError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory, live_bytes, tensor_bytes
+from picoml.reference import KERNELS
 from picoml.untrusted import for_terminal, size_text
 
 # Inferences per chunk at most: bounds peak memory of im2col windows on big batches.
 CHUNK = 256
-_WINDOW_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
 
 
 def _op_temporaries(op: Op) -> int:
     """Bytes of temporaries one inference of ``op`` may need in the reference kernels: float64 or
-    int64 copies of its inputs and output, and for window ops the unfolded windows."""
+    int64 copies of its inputs and output, and the unfolded windows its kernel declares."""
     elems = sum(math.prod(t.shape) for t in op.inputs if t is not None and t.data is None)
-    elems += 2 * math.prod(op.outputs[0].shape)
-    if op.type in _WINDOW_OPS and len(op.outputs[0].shape) == 4 and op.inputs[0] is not None:
-        _, oh, ow, _ = op.outputs[0].shape
-        cin = op.inputs[0].shape[-1] if op.inputs[0].shape else 1
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            kh, kw = op.inputs[1].shape[1:3]
-        else:
-            kh, kw = op.attrs.get("filter_h", 1), op.attrs.get("filter_w", 1)
-        elems += oh * ow * kh * kw * cin
+    elems += 2 * math.prod(op.outputs[0].shape) + KERNELS[op.type].windows(op)
     return 8 * elems
 
 
@@ -61,14 +53,20 @@ class Interpreter:
     batches run in chunks that stay within it."""
 
     def __init__(self, graph: Graph, max_memory: int | None = None) -> None:
-        from picoml.reference import KERNELS
-
         graph.validate()
         self.max_memory = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
         check_memory(graph, self.max_memory)
         self.graph = graph
         self._check_working(False)
         self.steps = [(op, KERNELS[op.type].evaluate, KERNELS[op.type].prepare(op)) for op in graph.ops]
+
+    def max_batch(self, all_tensors: bool = False) -> int:
+        """Most inputs one ``run`` call takes: unbounded (chunked) for outputs only; with
+        ``all_tensors`` every activation of every input is returned, so as many as fit the limit."""
+        if not all_tensors:
+            return 1 << 62
+        kept = sum(tensor_bytes(t) for t in self.graph.tensors if t.data is None)
+        return max(1, self.max_memory // max(kept, 1))
 
     def _check_working(self, keep_all: bool) -> int:
         """Inferences per chunk that keep the working memory within the limit (refuses one that cannot)."""
@@ -164,13 +162,12 @@ class Interpreter:
         n = xs[0].shape[0]
         g = self.graph
         chunk = self._check_working(all_tensors)
-        if all_tensors:  # every tensor of every inference is returned: the whole batch must fit
+        if all_tensors and n > self.max_batch(all_tensors=True):  # every tensor of every inference is returned
             kept = sum(tensor_bytes(t) for t in g.tensors if t.data is None)
-            if n * kept > self.max_memory:
-                raise InputError(
-                    f"all_tensors on {n:,} inputs keeps {size_text(n * kept)} of tensors, more than the "
-                    f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
-                )
+            raise InputError(
+                f"all_tensors on {n:,} inputs keeps {size_text(n * kept)} of tensors, more than the "
+                f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
+            )
         chunks = []
         for s in range(0, max(n, 1), chunk):
             chunks.append(self._eval([v[s : s + chunk] for v in xs], all_tensors))
