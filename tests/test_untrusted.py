@@ -602,6 +602,14 @@ def test_all_tensors_directory_is_one_output(small, tmp_path):
     r = cli("run", m, "--input", x, "--output", tmp_path / "y.npy", "--all-tensors", d, "--force")
     assert r.returncode == 0, r.stderr
     assert (d / "keep.txt").read_text() == "mine" and (d / "index.json").exists()
+    # an input that sits where a tensor file goes is never overwritten, not even with --force
+    other = tmp_path / "other"
+    other.mkdir()
+    trap = other / sorted(p.name for p in d.glob("0000_*.npy"))[0]
+    np.save(trap, np.load(x))
+    r = cli("run", m, "--input", trap, "--output", tmp_path / "y2.npy", "--all-tensors", other, "--force")
+    assert_user_error(r, "is an input of this command")
+    np.testing.assert_array_equal(np.load(trap), np.load(x))
 
 
 def test_exit_codes_are_documented():

@@ -25,7 +25,7 @@ import numpy as np
 
 from picoml.errors import InputError, PicomlError
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
-from picoml.outputs import check_output_file, write_file, write_tree
+from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
 from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
 
 EXIT_OK = 0
@@ -275,14 +275,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     x = _load_npy(inp, limit)
     if len(g.inputs) != 1:
         raise InputError(f"{for_terminal(model)}: the model has {len(g.inputs)} inputs; `picoml run` feeds one")
+    with _naming(model):  # the model's own problems name the model ...
+        interpreter = picoml.Interpreter(g, max_memory=limit)
     try:
-        with _naming(model):
-            interpreter = picoml.Interpreter(g, max_memory=limit)
         result = interpreter.run(x, all_tensors=bool(args.all_tensors))
-    except InputError as e:
+    except InputError as e:  # ... and the data's name the data
         raise InputError(f"{for_terminal(inp)}: {e}") from None
-    except PicomlError as e:
-        raise type(e)(f"{for_terminal(model)}: {e}") from None
     if args.all_tensors:
         files: dict[str, str | bytes] = {}
         index = {}
@@ -293,7 +291,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             files[fname] = _npy_bytes(result[t.name])
             index[t.name] = fname
         files["index.json"] = json.dumps(index, indent=1) + "\n"
-        write_tree(args.all_tensors, files, force=args.force)
+        write_tree(args.all_tensors, files, force=args.force, protect=(model, inp))
         y = result[g.outputs[0].name]
     else:
         y = result if isinstance(result, np.ndarray) else result[0]
@@ -442,7 +440,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     from picoml.demo import run_demo
-    from picoml.outputs import check_writable_dir
 
     out = check_writable_dir(args.out)
     run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs)
@@ -459,12 +456,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
     get_target(args.target)
     out = Path(args.out)
     model_file = Path(args.model)
-    if (
-        out.is_dir()
-        and model_file.exists()
-        and any(os.path.samefile(p, model_file) for p in out.rglob("*") if p.is_file())
-    ):
-        raise InputError(f"{for_terminal(out)}: holds the input model; choose another output directory")
     g = picoml.load(model_file, max_memory=_limit(args))
     with _naming(model_file):
         files, what = _compile(g, out, args)
@@ -482,15 +473,17 @@ def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
     if args.format == "arduino":
         from picoml.export.firmware import write_arduino
 
-        files = write_arduino(g, out, name=args.name, target=args.target, force=args.force)
+        files = write_arduino(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
         from picoml.export.firmware import write_cmake
 
-        files = write_cmake(g, out, name=args.name, target=args.target, force=args.force)
+        files = write_cmake(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(g, out, name=args.name, target=args.target, sparse=not args.dense, force=args.force)
+        files = write_c(
+            g, out, name=args.name, target=args.target, sparse=not args.dense, force=args.force, protect=(args.model,)
+        )
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
     return files, what
 
@@ -599,34 +592,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"picoml: error: {one_line(message)} (see `picoml --help`)\n")
 
 
-def _count(lo: int, hi: int):
-    """An argparse type: an integer in [lo, hi]."""
+def _fmt_num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e18 else f"{v:g}"
 
-    def parse(text: str) -> int:
+
+def _ranged(kind: type, lo: float, hi: float, open_low: bool = False):
+    """An argparse type: an ``int`` or ``float`` from lo (excluded when ``open_low``) to hi."""
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str):
         try:
-            v = int(text)
+            v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{v} is out of range: give {lo} to {hi:,}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not (lo < v if open_low else lo <= v) or not v <= hi:
+            low = f"more than {_fmt_num(lo)}" if open_low else _fmt_num(lo)
+            raise argparse.ArgumentTypeError(f"{_fmt_num(v)} is out of range: give {low} to {_fmt_num(hi)}")
         return v
 
-    parse.__name__ = "count"
+    parse.__name__ = kind.__name__
     return parse
+
+
+def _count(lo: int, hi: int):
+    return _ranged(int, lo, hi)
 
 
 def _number(lo: float, hi: float):
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not lo < v <= hi:
-            raise argparse.ArgumentTypeError(f"{v:g} is out of range: give more than {lo:g}, at most {hi:g}")
-        return v
-
-    parse.__name__ = "number"
-    return parse
+    return _ranged(float, lo, hi, open_low=True)
 
 
 def _memory(text: str) -> int:

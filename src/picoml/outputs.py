@@ -110,27 +110,33 @@ def _safe_rel(rel: str) -> bool:
     return bool(rel) and not p.is_absolute() and ".." not in p.parts and "\\" not in rel and rel != MANIFEST
 
 
-def _existing(d: Path) -> list[str]:
-    """Every file under ``d`` (relative, posix), symlinks included, the manifest excluded."""
-    out = []
+def _foreign(d: Path, ours: dict[str, str], limit: int = 5) -> list[str]:
+    """Up to ``limit`` files (or symlinks) under ``d`` that picoml did not write there. Stops at
+    the first few: a directory of a million files is refused as fast as one of two."""
+    out: list[str] = []
     for root, dirs, files in os.walk(d):
         r = Path(root)
-        for name in files + [x for x in dirs if (r / x).is_symlink()]:
+        for name in sorted(files) + sorted(x for x in dirs if (r / x).is_symlink()):
             rel = (r / name).relative_to(d).as_posix()
-            if rel != MANIFEST:
+            if rel != MANIFEST and (rel not in ours or (r / name).is_symlink()):
                 out.append(rel)
-    return sorted(out)
+                if len(out) >= limit:
+                    return out
+    return out
 
 
 def _listing(rels: list[str]) -> str:
     shown = ", ".join(for_terminal(r, 60) for r in rels[:4])
-    return shown + (f" and {len(rels) - 4} more" if len(rels) > 4 else "")
+    return shown + (" and more" if len(rels) > 4 else "")
 
 
-def write_tree(out_dir: str | Path, files: dict[str, str | bytes], force: bool = False) -> list[str]:
+def write_tree(
+    out_dir: str | Path, files: dict[str, str | bytes], force: bool = False, protect: tuple[str | Path, ...] = ()
+) -> list[str]:
     """Write ``files`` ({relative posix path: content}) into ``out_dir`` as one output.
 
-    Returns the relative paths written. See the module docstring for the rules."""
+    ``protect``: the command's inputs; a file to be written that is one of them is refused even
+    with ``force``. Returns the relative paths written. See the module docstring for the rules."""
     d = Path(out_dir)
     shown = for_terminal(d)
     for rel in files:
@@ -141,25 +147,30 @@ def write_tree(out_dir: str | Path, files: dict[str, str | bytes], force: bool =
     if d.is_symlink():
         raise InputError(f"{shown}: is a symbolic link; give a real directory")
     old = _read_manifest(d) if d.is_dir() else {}
-    present = _existing(d) if d.is_dir() else []
-    foreign, changed = [], []
-    for rel in present:
+    changed, gone = [], []
+    for rel, digest in old.items():  # picoml's own files: still as it wrote them?
         p = d / rel
-        if rel not in old or p.is_symlink():
-            foreign.append(rel)
-        else:
+        if p.is_symlink() or (p.exists() and not p.is_file()):
+            gone.append(rel)  # replaced by something else: not picoml's any more
+        elif p.is_file():
             try:
-                same = _sha(p.read_bytes()) == old[rel]
+                same = _sha(p.read_bytes()) == digest
             except OSError:
                 same = False
             if not same:
                 changed.append(rel)
+    for rel in files:
+        target = d / rel
+        for q in map(Path, protect):
+            if target.exists() and q.exists() and os.path.samefile(target, q):
+                raise InputError(f"{for_terminal(target)}: is an input of this command; choose another directory")
     if not force:
         if changed:
             raise InputError(
                 f"{shown}: {_listing(changed)} changed since picoml wrote it; move your changes elsewhere "
                 "or pass --force to replace picoml's files"
             )
+        foreign = _foreign(d, old) if d.is_dir() else []
         if foreign:
             raise InputError(
                 f"{shown}: holds files picoml did not write there ({_listing(foreign)}); choose an empty or new "
@@ -180,7 +191,7 @@ def write_tree(out_dir: str | Path, files: dict[str, str | bytes], force: bool =
     except OSError as e:
         raise InputError(f"{shown}: cannot create: {e.strerror or e}") from None
     new = {rel: _bytes(c) for rel, c in files.items()}
-    keep_old = {rel: h for rel, h in old.items() if rel not in changed and rel not in foreign}
+    keep_old = {rel: h for rel, h in old.items() if rel not in changed and rel not in gone}
     # The manifest first lists old and new files, so that an interrupted write still knows them all.
     _write_manifest(d, {**keep_old, **{rel: _sha(b) for rel, b in new.items()}})
     for rel, data in sorted(new.items()):

@@ -788,10 +788,11 @@ def write_c(
     target: str | None = None,
     sparse: bool = True,
     force: bool = False,
+    protect: tuple[str | Path, ...] = (),
 ) -> dict[str, str]:
     """Generate and write the library into out_dir (``picoml.outputs.write_tree``: created if
     needed; picoml's earlier outputs there are replaced, stale ones removed; a directory holding
-    files picoml did not write is refused unless ``force``)."""
+    files picoml did not write is refused unless ``force``; ``protect``: inputs never overwritten)."""
     files = generate_c(g, name, target, sparse)
-    write_tree(out_dir, files, force=force)
+    write_tree(out_dir, files, force=force, protect=protect)
     return files

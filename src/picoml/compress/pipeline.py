@@ -133,7 +133,8 @@ _CHOICES = {
 }
 # Inclusive ranges of numeric keys, checked with the types before any work starts: a value out
 # of range would otherwise run for ever (epochs = 1e9) or allocate without bound (width = 1e8).
-# A key listed with a float lower bound excludes it (lr > 0).
+# A key listed with a float lower bound excludes it (lr > 0). Checked by _check_keys for every
+# table (top level, [model], each step).
 _RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 10_000),
     "lr": (0.0, 10.0),
@@ -246,12 +247,6 @@ def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str
     return kw
 
 
-def _positive(src: str, where: str, cfg: dict, keys: tuple[str, ...]) -> None:
-    for k in keys:
-        if k in cfg and not cfg[k] > 0:
-            raise InputError(f"{src}: {where}: key {k!r} must be > 0, got {cfg[k]!r}")
-
-
 def validate_config(raw: dict, src: str = "<config>") -> dict:
     """Check a parsed config (see the module docstring); returns it normalized, defaults filled in."""
     from picoml.tasks import TASKS
@@ -264,12 +259,10 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             f"{src}: top level: key 'task': unknown task {cfg['task']!r}; one of {', '.join(sorted(TASKS))}"
         )
     task = TASKS[cfg["task"]]
-    _positive(src, "top level", cfg, ("threads", "calibration_samples", "verify_inputs"))
     cfg["out"] = cfg.get("out") or f"build/compress/{cfg['task']}"
     model = dict(cfg["model"])
     _check_keys(src, "[model]", {k: v for k, v in model.items() if k in _MODEL}, _MODEL)
     kw = _model_kwargs(src, "[model]", task, model, allow=tuple(_MODEL))
-    _positive(src, "[model]", model, ("epochs", "lr", "batch_size"))
     _check_model_size(src, "[model]", task, kw)
     cfg["model"] = {"build": kw, **{k: v for k, v in model.items() if k in _MODEL}}
     steps = []
@@ -286,7 +279,6 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             raise InputError(f"{src}: step {i}: unknown kind {kind!r}{hint}; one of {', '.join(_STEPS)}")
         where = f"step {i} ({kind})"
         s = _check_keys(src, where, st, _STEPS[kind])
-        _positive(src, where, s, ("epochs", "lr", "batch_size", "temperature", "calibration_samples", "inputs"))
         if kind == "distill":
             if "student" not in st:
                 raise InputError(f"{src}: {where}: missing key 'student' (build_model keywords, e.g. {{ width = 8 }})")
@@ -294,11 +286,6 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             _check_model_size(src, f"{where} student", task, s["student"])
             if "epochs" not in st:
                 raise InputError(f"{src}: {where}: missing key 'epochs'")
-            for key in ("shift", "noise"):
-                if key in s and not s[key] >= 0:
-                    raise InputError(f"{src}: {where}: key {key!r} must be >= 0, got {s[key]!r}")
-        if kind in ("distill", "prune", "prune_channels") and not 0 <= s.get("alpha", 0) <= 1:
-            raise InputError(f"{src}: {where}: key 'alpha' must be in [0, 1], got {s['alpha']!r}")
         if kind == "train" and "epochs" not in st:
             raise InputError(f"{src}: {where}: missing key 'epochs'")
         if kind == "prune":

@@ -164,7 +164,12 @@ set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -ffunction-sect
 
 
 def write_arduino(
-    g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None, force: bool = False
+    g: Graph,
+    out_dir: str | Path,
+    name: str = "model",
+    target: str | None = None,
+    force: bool = False,
+    protect: tuple[str | Path, ...] = (),
 ) -> dict[str, str]:
     """Write an Arduino library for ``g`` into ``out_dir``; returns {relative path: text}.
 
@@ -188,12 +193,17 @@ def write_arduino(
     demo = f"examples/{name}_demo"
     written[f"{demo}/{name}_sample.h"] = sample_header(g, name)
     written[f"{demo}/{name}_demo.ino"] = INO.format(version=__version__, name=name, up=name.upper())
-    write_tree(out_dir, written, force=force)
+    write_tree(out_dir, written, force=force, protect=protect)
     return written
 
 
 def write_cmake(
-    g: Graph, out_dir: str | Path, name: str = "model", target: str | None = None, force: bool = False
+    g: Graph,
+    out_dir: str | Path,
+    name: str = "model",
+    target: str | None = None,
+    force: bool = False,
+    protect: tuple[str | Path, ...] = (),
 ) -> dict[str, str]:
     """Write a CMake project (static library + demo) for ``g`` into ``out_dir`` (one output:
     ``picoml.outputs.write_tree``; ``force`` as there)."""
@@ -209,5 +219,5 @@ def write_cmake(
     written[f"example/{name}_sample.h"] = sample_header(g, name)
     written["example/main.c"] = MAIN_C.format(version=__version__, name=name, up=up)
     written["cmake/arm-none-eabi-cortex-m4.cmake"] = TOOLCHAIN.format(up=up)
-    write_tree(out_dir, written, force=force)
+    write_tree(out_dir, written, force=force, protect=protect)
     return written

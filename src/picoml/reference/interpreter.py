@@ -57,6 +57,8 @@ class Interpreter:
         self.max_memory = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
         check_memory(graph, self.max_memory)
         self.graph = graph
+        self._kept = sum(tensor_bytes(t) for t in graph.tensors if t.data is None)  # all activations, once
+        self._chunk: dict[bool, int] = {}
         self._check_working(False)
         self.steps = [(op, KERNELS[op.type].evaluate, KERNELS[op.type].prepare(op)) for op in graph.ops]
 
@@ -65,11 +67,13 @@ class Interpreter:
         ``all_tensors`` every activation of every input is returned, so as many as fit the limit."""
         if not all_tensors:
             return 1 << 62
-        kept = sum(tensor_bytes(t) for t in self.graph.tensors if t.data is None)
-        return max(1, self.max_memory // max(kept, 1))
+        return max(1, self.max_memory // max(self._kept, 1))
 
     def _check_working(self, keep_all: bool) -> int:
-        """Inferences per chunk that keep the working memory within the limit (refuses one that cannot)."""
+        """Inferences per chunk that keep the working memory within the limit (refuses one that cannot);
+        computed once per mode."""
+        if keep_all in self._chunk:
+            return self._chunk[keep_all]
         need, at = working_bytes(self.graph, keep_all)
         if need > self.max_memory:
             op = self.graph.ops[at]
@@ -78,7 +82,8 @@ class Interpreter:
                 f"reference interpreter, more than the {size_text(self.max_memory)} memory limit "
                 "(raise it with --max-memory or max_memory=)"
             )
-        return max(1, min(CHUNK, self.max_memory // max(need, 1)))
+        self._chunk[keep_all] = max(1, min(CHUNK, self.max_memory // max(need, 1)))
+        return self._chunk[keep_all]
 
     # --------------------------------------------------------------- input checks
     @staticmethod
@@ -163,9 +168,8 @@ class Interpreter:
         g = self.graph
         chunk = self._check_working(all_tensors)
         if all_tensors and n > self.max_batch(all_tensors=True):  # every tensor of every inference is returned
-            kept = sum(tensor_bytes(t) for t in g.tensors if t.data is None)
             raise InputError(
-                f"all_tensors on {n:,} inputs keeps {size_text(n * kept)} of tensors, more than the "
+                f"all_tensors on {n:,} inputs keeps {size_text(n * self._kept)} of tensors, more than the "
                 f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
             )
         chunks = []
