@@ -4,7 +4,7 @@
 
 For every ``*_int8.tflite`` in --models (default $PICOML_MODELS, else ../shared/models: KWS, ResNet-8, AD):
 
-RAM     picoml on emulated cortex-m4 at -O2 (``picoml.targets.verify``): .data + .bss (the
+RAM     picoml on emulated cortex-m4 at -O2 (``picoml.flows.verify``): .data + .bss (the
         planned arena and the harness's input/output buffers) + peak stack measured in the
         emulator, vs the arena bytes tflite-micro reports with ``print_allocations()`` after one
         invoke (captured at the file-descriptor level: the C++ side prints, not Python).
@@ -232,7 +232,7 @@ def elf_breakdown(elf_path: Path, src_dir: Path) -> dict:
 def emulate(g, x: np.ndarray, target: str, opt: str, work: Path) -> dict:
     """One inference of x on an emulated core via verify (instructions counted), checked
     bit-exact with the reference interpreter, with the ELF's size breakdown."""
-    from picoml.targets.verify import verify
+    from picoml.flows.verify import verify
 
     wd = work / f"{target}{opt}"
     wd.mkdir(parents=True)
@@ -483,7 +483,7 @@ def lite_shape(lite) -> tuple[int, ...]:
 def bench_inputs(g, quick: bool) -> np.ndarray:
     """The random int8 inputs of a model (seed 0): [0] is the counted and timed one, all are
     checked on the host."""
-    from picoml.targets.verify import random_inputs
+    from picoml.flows.verify import random_inputs
 
     return random_inputs(g, 4 if quick else 16, seed=0)
 
@@ -726,7 +726,7 @@ def markdown(results: list[dict], meta: dict) -> str:
     )
     add(
         "Counted by unicorn + capstone per basic block, one inference per model and target (exact and "
-        f"deterministic), as `picoml.targets.verify` builds it; kernel variants it generated ({variants}). "
+        f"deterministic), as `picoml.flows.verify` builds it; kernel variants it generated ({variants}). "
         f"CMSIS-NN: {c['source']}. Cycles on silicon (X-CUBE-AI) are not instructions: "
         "loads, multiplies and taken branches may take more than one cycle, and flash adds wait states."
     )

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import generate as _gen
-from picoml.compress.pipeline import run_pipeline, validate_config
+from picoml.flows.compress import run_pipeline, validate_config
 from picoml.tasks import get_task
 
 HERE = Path(__file__).resolve().parent
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}, {platform.python_version()}, torch 1 thread"
         + (" — QUICK run: a few epochs, figures are a smoke test, not the result" if args.quick else ""),
         "",
-        "Every figure below goes through `picoml.compress.pipeline` (the `picoml compress` config "
+        "Every figure below goes through `picoml.flows.compress` (the `picoml compress` config "
         "runner): a teacher (width "
         + ", ".join(f"{SETTINGS[t]['width']} on {t}" for t in args.tasks)
         + ") trained on labels; from its saved weights: 80% global "

@@ -115,7 +115,7 @@ def table(rows: list[tuple[Case, PipelineResult]]) -> list[str]:
 def agreement(r: PipelineResult, x_test: np.ndarray) -> dict[str, int]:
     """Test samples on which each int8 graph predicts the float graph's class."""
     import picoml
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
 
     xg = to_graph_layout(x_test)
     ref = picoml.run(r.graphs["float"], xg).reshape(len(xg), -1).argmax(1)
@@ -132,7 +132,7 @@ def ptq_runner_up(r: PipelineResult, case: Case, seed: int) -> tuple[float, int]
     output range alone recovers from what QAT's training does."""
     import picoml
     from picoml.compress.qat import runner_up_floor
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
 
     split = TASKS[case.task].load(seed)
     g = r.graphs["float"]
@@ -148,7 +148,7 @@ def ptq_runner_up(r: PipelineResult, case: Case, seed: int) -> tuple[float, int]
 def near_ties(r: PipelineResult, x_test: np.ndarray) -> str:
     """Why the QAT int8 graph's class differs from the float graph's on the test samples where it does."""
     import picoml
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
     from picoml.quantize.ptq import quantize_input
 
     xg = to_graph_layout(x_test)

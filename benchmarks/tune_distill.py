@@ -1,7 +1,7 @@
 """Pick a distillation recipe per task on VALIDATION accuracy only (seeds 10-12; never 0-2, never test).
 
 For every task and seed, the teacher is trained exactly as ``bench_compression.py`` trains it
-(``picoml.compress.pipeline``'s starting model: ``_build`` seeds torch and builds the task's
+(``picoml.flows.compress``'s starting model: ``_build`` seeds torch and builds the task's
 model at the SETTINGS width, then ``tasks.train.fit`` with the task's ``TRAIN_DEFAULTS`` lr /
 batch size for the SETTINGS "teacher" epochs). Then, for every candidate recipe, a student is
 built and distilled exactly as the pipeline's ``distill`` step does it (step 1: student init and
@@ -43,7 +43,7 @@ import torch
 
 from bench_compression import DISTILL, SETTINGS, STUDENT_WIDTH
 from picoml.compress.distill import augmentation, distill
-from picoml.compress.pipeline import TRAIN_DEFAULTS, _build, layer_params, stripped_copy
+from picoml.flows.compress import TRAIN_DEFAULTS, _build, layer_params, stripped_copy
 from picoml.tasks import get_task
 from picoml.tasks.train import fit
 

@@ -20,7 +20,7 @@ import torch
 
 import picoml
 from picoml.compress.qat import qat_finetune
-from picoml.frontends import to_graph_layout
+from picoml.frontends.lowering import to_graph_layout
 from picoml.quantize.ptq import dequantize_output, quantize_input
 from picoml.tasks import QAT_SETTINGS, calibration_subset, digits, graph_macs, graph_weight_bytes
 from picoml.tasks.train import count_params, predict, score

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from picoml.export.tflite import write_tflite_bytes
+from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import default_attrs
 

@@ -87,7 +87,7 @@ def test_run_refuses_to_overwrite_its_input(tmp_path):
 
 def test_unsupported_op_is_named(tmp_path):
     g = picoml.load(model_path("ad", "int8"))
-    from picoml.export.tflite import write_tflite_bytes
+    from picoml.frontends.tflite_writer import write_tflite_bytes
 
     data = bytearray(write_tflite_bytes(g))
     # the writer stores FULLY_CONNECTED (9) as both deprecated and new builtin code; make it SQUEEZE (43)

@@ -44,7 +44,7 @@ def data():
 
 def _check_int8(path, net, x):
     import picoml
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
     from picoml.quantize.ptq import dequantize_output, quantize_input
 
     q = picoml.load(path)

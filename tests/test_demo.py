@@ -14,7 +14,7 @@ pytest.importorskip("matplotlib")
 
 
 def test_demo_quick(tmp_path):
-    from picoml.demo import Progress, run_demo
+    from picoml.flows.demo import Progress, run_demo
 
     log = io.StringIO()
     data = run_demo(tmp_path, quick=True, n_verify=3, progress=Progress(log))

@@ -1,4 +1,4 @@
-"""picoml.evaluate: metrics against scikit-learn/scipy, task inference, float vs int8 on real models."""
+"""picoml.flows.evaluate: metrics against scikit-learn/scipy, task inference, float vs int8 on real models."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 import picoml
 from picoml.errors import InputError
-from picoml.evaluate import evaluate, infer_kind, roc_auc, spearman
+from picoml.flows.evaluate import evaluate, infer_kind, roc_auc, spearman
 
 from oracles import model_path
 

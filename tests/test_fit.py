@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from picoml.errors import InputError  # noqa: E402
-from picoml.fit import (  # noqa: E402
+from picoml.flows.fit import (  # noqa: E402
     BUDGETS,
     Budget,
     LocalRunner,

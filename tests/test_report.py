@@ -8,8 +8,8 @@ import struct
 import pytest
 
 import picoml
+from picoml.flows.report import write_report
 from picoml.plan import plan_memory
-from picoml.report import write_report
 
 from oracles import model_path
 
@@ -39,7 +39,7 @@ def memory_section(g) -> dict:
 
 def test_report_from_a_verified_model(tmp_path):
     pytest.importorskip("matplotlib")
-    from picoml.targets.verify import verify
+    from picoml.flows.verify import verify
 
     g = picoml.load(model_path("ad", "int8"))
     rep = verify(g, "cortex-m4", n_inputs=2)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import picoml
-from picoml.export.tflite import write_tflite_bytes
 from picoml.frontends.tflite import read_tflite_bytes
+from picoml.frontends.tflite_writer import write_tflite_bytes
 
 from oracles import MODEL_NAMES, model_path, random_input, tflm_run
 

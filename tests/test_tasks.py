@@ -242,8 +242,8 @@ FLOAT_GRAPH_RTOL = 1e-4
 def test_digits_end_to_end_quick(splits, tmp_path):
     """PyTorch → float Graph → PTQ int8 → .tflite, and tflite-micro's int8 outputs equal picoml's on every test sample."""
     import picoml
-    from picoml.export.tflite import write_tflite_bytes
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
+    from picoml.frontends.tflite_writer import write_tflite_bytes
     from picoml.tasks import calibration_subset, int8_outputs
     from picoml.tasks.train import predict
 

@@ -31,10 +31,10 @@ from hypothesis import strategies as st
 import picoml
 from picoml.cli import main
 from picoml.errors import InputError, UnsupportedError
-from picoml.export.tflite import write_tflite_bytes
+from picoml.flows.verify import verify
+from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.outputs import MANIFEST
 from picoml.targets.toolchain import WARNINGS, zig_cc
-from picoml.targets.verify import verify
 from picoml.untrusted import SAFE_PUNCTUATION, for_terminal, one_line, printable
 
 from adversarial import (
@@ -233,7 +233,7 @@ def test_hostile_names_in_error_messages(tmp_path):
 
 
 def test_hostile_names_in_the_html_report(tmp_path):
-    from picoml.report import write_report
+    from picoml.flows.report import write_report
 
     evil = HOSTILE_NAMES["html"] + HOSTILE_NAMES["bidi controls"] + "$x^2$"
     data = {

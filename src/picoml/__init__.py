@@ -15,10 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from picoml.errors import GraphError, InputError, ModelFormatError, PicomlError, UnsupportedError
+from picoml.frontends.onnx import from_onnx
+from picoml.frontends.tflite import read_tflite
+from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.torch import from_torch
 from picoml.graph import Graph, Op, Tensor, supported_ops
+from picoml.quantize.ptq import quantize
 from picoml.reference.interpreter import Interpreter, run
-
-__version__ = "0.1.0"
+from picoml.version import __version__
 
 
 def load(path: str | Path, max_memory: int | None = None) -> Graph:
@@ -30,13 +34,9 @@ def load(path: str | Path, max_memory: int | None = None) -> Graph:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".tflite" or suffix == "":
-        from picoml.frontends.tflite import read_tflite
-
         return read_tflite(p, max_memory=max_memory)
     if suffix == ".onnx":
-        from picoml.frontends.onnx import from_onnx as _from_onnx
-
-        return _from_onnx(p, max_memory=max_memory)
+        return from_onnx(p, max_memory=max_memory)
     raise ModelFormatError(
         f"{p}: unknown model format {suffix!r} (picoml.load reads .tflite and .onnx; "
         "PyTorch models: picoml.from_torch or `picoml convert`)"
@@ -48,30 +48,7 @@ def save(graph: Graph, path: str | Path) -> None:
     p = Path(path)
     if p.suffix.lower() != ".tflite":
         raise ModelFormatError(f"{p}: picoml writes .tflite files; use a .tflite suffix")
-    from picoml.export.tflite import write_tflite
-
     write_tflite(graph, p)
-
-
-def from_torch(module, example_input, **kwargs) -> Graph:
-    """Trace a PyTorch ``nn.Module`` into a float Graph (see ``picoml.frontends.torch``)."""
-    from picoml.frontends.torch import from_torch as _from_torch
-
-    return _from_torch(module, example_input, **kwargs)
-
-
-def from_onnx(path_or_model, **kwargs) -> Graph:
-    """Import an ONNX model (path or ``onnx.ModelProto``) into a float Graph (see ``picoml.frontends.onnx``)."""
-    from picoml.frontends.onnx import from_onnx as _from_onnx
-
-    return _from_onnx(path_or_model, **kwargs)
-
-
-def quantize(graph: Graph, calibration_data, **kwargs) -> Graph:
-    """Post-training full-int8 quantization of a float Graph (see ``picoml.quantize.ptq``)."""
-    from picoml.quantize.ptq import quantize as _quantize
-
-    return _quantize(graph, calibration_data, **kwargs)
 
 
 __all__ = [

@@ -23,10 +23,26 @@ from pathlib import Path
 
 import numpy as np
 
+import picoml
+from picoml.codegen import layer_encodings, write_c
+from picoml.codegen.cemit import check_identifier
+from picoml.codegen.firmware import write_arduino, write_cmake
 from picoml.errors import InputError, PicomlError
+from picoml.flows.compress import run_pipeline_config
+from picoml.flows.demo import run_demo
+from picoml.flows.evaluate import evaluate
+from picoml.flows.fit import Budget, fit
+from picoml.flows.verify import verify
+from picoml.frontends import load_model, source_layout
+from picoml.frontends.lowering import to_graph_layout
+from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
+from picoml.graph.ops import op_macs
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
+from picoml.plan import plan_memory
+from picoml.targets import BOARDS, TARGETS, get_target
 from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
+from picoml.version import __version__
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -54,7 +70,6 @@ _ENVIRONMENT_ERRNOS = {
 # ----------------------------------------------------------------------------- info
 def model_summary(g) -> dict:
     """Per-op table and totals of a graph (what ``picoml info --json`` prints)."""
-    from picoml.graph.ops import op_macs
 
     shape_args = {("RESHAPE", 1), ("PAD", 1), ("MEAN", 1)}
     counted: set[int] = set()
@@ -89,15 +104,12 @@ def model_summary(g) -> dict:
         for t in g.tensors
         if t.data is None
     ]
-    from picoml.plan import plan_memory
 
     plan = plan_memory(g)
     for o, live in zip(ops, plan.live_bytes, strict=False):
         o["live_bytes"] = live
     encodings = []
     if all(t.dtype == "int8" for t in g.inputs + g.outputs):
-        from picoml.codegen import layer_encodings
-
         encodings = [
             {
                 k: e[k]
@@ -231,7 +243,6 @@ def _print_info(path: Path, s: dict) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    import picoml
 
     g = picoml.load(args.model, max_memory=_limit(args))
     with _naming(args.model):
@@ -260,7 +271,6 @@ def _npy_bytes(a: np.ndarray) -> bytes:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import picoml
 
     limit = _limit(args)
     model = Path(args.model)
@@ -305,7 +315,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- convert / evaluate
 def _load_source(args: argparse.Namespace, example):
-    from picoml.frontends import load_model
 
     return load_model(
         args.model,
@@ -317,7 +326,6 @@ def _load_source(args: argparse.Namespace, example):
 
 
 def _to_graph(source: str, x):
-    from picoml.frontends import source_layout, to_graph_layout
 
     return to_graph_layout(x) if source_layout(source) == "nchw" else x
 
@@ -336,8 +344,6 @@ def _calibration(path: Path, limit: int = DEFAULT_MAX_MEMORY):
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    import picoml
-    from picoml.export.tflite import write_tflite
 
     out = Path(args.out)
     if out.suffix.lower() != ".tflite":
@@ -378,8 +384,6 @@ def _load_npz(path: Path, limit: int = DEFAULT_MAX_MEMORY):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import picoml
-    from picoml.evaluate import evaluate
 
     data = Path(args.data)
     limit = _limit(args)
@@ -412,14 +416,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- compress / fit
 def cmd_compress(args: argparse.Namespace) -> int:
-    from picoml.compress.pipeline import run_pipeline_config
 
     run_pipeline_config(args.config, out_dir=args.out)
     return EXIT_OK
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from picoml.fit import Budget, fit
 
     board: object = args.target
     if args.ram is not None or args.flash is not None:
@@ -439,7 +441,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
-    from picoml.demo import run_demo
 
     out = check_writable_dir(args.out)
     run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs)
@@ -448,9 +449,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- compile / verify / targets
 def cmd_compile(args: argparse.Namespace) -> int:
-    import picoml
-    from picoml.codegen.cemit import check_identifier
-    from picoml.targets import get_target
 
     check_identifier(args.name)
     get_target(args.target)
@@ -459,7 +457,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
     g = picoml.load(model_file, max_memory=_limit(args))
     with _naming(model_file):
         files, what = _compile(g, out, args)
-    from picoml.plan import plan_memory
 
     plan = plan_memory(g)
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
@@ -468,16 +465,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
-    from picoml.codegen import write_c
 
     if args.format == "arduino":
-        from picoml.export.firmware import write_arduino
-
         files = write_arduino(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
-        from picoml.export.firmware import write_cmake
-
         files = write_cmake(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
@@ -489,9 +481,6 @@ def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    import picoml
-    from picoml.targets import get_target
-    from picoml.targets.verify import verify
 
     get_target(args.target)
     g = picoml.load(args.model, max_memory=_limit(args))
@@ -540,7 +529,6 @@ def _print_verify(r) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    from picoml.targets import BOARDS, TARGETS
 
     if args.json:
         json.dump(
@@ -633,7 +621,6 @@ _memory.__name__ = "size"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from picoml import __version__
 
     p = _Parser(
         prog="picoml",

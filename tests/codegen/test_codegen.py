@@ -11,9 +11,9 @@ import pytest
 import picoml
 from picoml.codegen import generate_c, layer_encodings, write_c
 from picoml.errors import PicomlError, UnsupportedError
+from picoml.flows.verify import random_inputs, soft_float_symbols, verify
 from picoml.targets import get_target
 from picoml.targets.toolchain import WARNINGS, build, zig_cc
-from picoml.targets.verify import random_inputs, soft_float_symbols, verify
 
 from oracles import MODEL_NAMES, model_path
 

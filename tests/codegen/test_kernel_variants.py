@@ -19,7 +19,7 @@ import pytest
 import picoml.codegen
 from picoml.codegen import generate as gen
 from picoml.codegen.generate import generate_c, kernel_isa, pack_offset_binary, requant_rows
-from picoml.targets.verify import verify
+from picoml.flows.verify import verify
 
 from oracles import qtensor, single_op_graph
 
@@ -313,7 +313,7 @@ def test_offset_binary_layout():
 def test_requant_rows_match_the_reference_pipeline():
     """pm_requant_s8's arithmetic (SMMULR form, then the doubled-numerator rounding) in numpy
     against TFLite's MultiplyByQuantizedMultiplier, over the accumulator range the generator allows."""
-    from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier
+    from picoml.fixedpoint import multiply_by_quantized_multiplier
 
     rng = np.random.default_rng(7)
     for mult, shift in [

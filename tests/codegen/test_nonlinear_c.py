@@ -24,10 +24,10 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_FILES,
     mean_index_spaces,
 )
+from picoml.flows.verify import verify
 from picoml.graph import Tensor
 from picoml.targets import get_target
 from picoml.targets.toolchain import WARNINGS, harness_dir, host_cc, zig_cc
-from picoml.targets.verify import verify
 
 from oracles import qtensor, single_op_graph
 
@@ -392,10 +392,10 @@ int main(int argc, char **argv) {
 
 
 def test_fixedpoint_math_matches_python(tmp_path):
-    """Each pm_ function of pm_fixedpoint_math.h against its twin in picoml.quantize.fixedpoint,
+    """Each pm_ function of pm_fixedpoint_math.h against its twin in picoml.fixedpoint,
     over uniform and log-uniform int32 samples of the whole domain plus the edges, under
     ASan/UBSan (no signed overflow, no bad shift anywhere in the domain)."""
-    from picoml.quantize import fixedpoint as fp
+    from picoml import fixedpoint as fp
 
     runtime = resources.files("picoml.codegen.runtime")
     for f in ("pm_common.h", FIXEDPOINT_HEADER):

@@ -17,7 +17,7 @@ import picoml
 import picoml.codegen
 from picoml.codegen import generate_c, layer_encodings
 from picoml.codegen.sparse import ENCODERS, choose_encoding, decode, encoding_sizes
-from picoml.targets.verify import verify
+from picoml.flows.verify import verify
 
 from oracles import model_path
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from picoml.compress.pipeline import c_weight_bytes, load_config, run_pipeline_config, sparse_ideal_bytes
 from picoml.errors import InputError
+from picoml.flows.compress import c_weight_bytes, load_config, run_pipeline_config, sparse_ideal_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,7 +156,7 @@ def test_quick_pipeline_on_digits(tmp_path):
     pytest.importorskip("sklearn")
     import picoml
     from picoml.compress import prune as P
-    from picoml.frontends import to_graph_layout
+    from picoml.frontends.lowering import to_graph_layout
     from picoml.tasks import digits, int8_outputs, score
 
     text = GOOD.replace("epochs = 2\n", "epochs = 2\nskip_first_last = false\n")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import picoml
-from picoml.export.firmware import sample, write_arduino, write_cmake
+from picoml.codegen.firmware import sample, write_arduino, write_cmake
 from picoml.targets.catalog import get_target
 from picoml.targets.emulator import Emulator
 from picoml.targets.toolchain import WARNINGS, harness_dir

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 import picoml
 from picoml.errors import UnsupportedError
+from picoml.fixedpoint import quantize_multiplier
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import default_attrs
-from picoml.quantize.fixedpoint import quantize_multiplier
 
 from oracles import assert_int_equal, qtensor, random_input, tflm_run, to_tflite
 
@@ -333,7 +333,7 @@ def test_add_output_multiplier_above_one_is_refused_at_validate():
 def test_generated_c_handles_flushed_multipliers(case):
     """Multipliers flushed to (0, 0) and denormal weight scales generate C that is bit-exact
     with the interpreter (which the cases above hold to TFLM)."""
-    from picoml.targets.verify import verify
+    from picoml.flows.verify import verify
 
     rep = verify(MATCH[case](), "host", n_inputs=N, counted_runs=1)
     assert rep.bit_exact, rep.first_mismatch

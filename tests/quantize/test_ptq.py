@@ -13,14 +13,9 @@ import picoml
 from picoml.errors import InputError, PicomlError, UnsupportedError
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import default_attrs, infer_output_shapes
+from picoml.qparams import BIAS_LIMIT, activation_qparams, representable_range
 from picoml.quantize.calibrate import HIST_BINS, TensorStats, mse_range, percentile_range
-from picoml.quantize.ptq import (
-    BIAS_LIMIT,
-    activation_qparams,
-    dequantize_output,
-    quantize_input,
-    representable_range,
-)
+from picoml.quantize.ptq import dequantize_output, quantize_input
 
 from oracles import MODEL_NAMES, assert_int_equal, model_path, tflm_run, to_tflite
 
@@ -164,7 +159,7 @@ def test_shipped_model_dequantized_outputs_track_float(name):
 @pytest.mark.models
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_shipped_model_int8_compiles_to_bit_exact_c(name):
-    from picoml.targets.verify import verify
+    from picoml.flows.verify import verify
 
     g, x = _model_inputs(name, 32, seed=3)
     q = picoml.quantize(g, x, method="mse" if name == "kws" else "minmax")

@@ -31,38 +31,20 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_FILES,
 )
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding, requant_record_bytes
+from picoml.codegen.variants import IM2COL_MAX, conv_uses_gemm, kernel_isa
 from picoml.errors import UnsupportedError
+from picoml.fixedpoint import wrap_int32
+from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import concat_axis
 from picoml.outputs import write_tree
 from picoml.plan import MemoryPlan, plan_memory
-from picoml.quantize.fixedpoint import wrap_int32
 from picoml.reference import KERNELS
+from picoml.reference.add import LEFT_SHIFT
 from picoml.reference.common import window_geometry
+from picoml.version import __version__
 
 RUNTIME = "picoml.codegen.runtime"
-
-# Kernel variants per instruction set. The portable C runs everywhere (and picks the Armv7E-M
-# DSP instructions by itself where the compiler reports them); the others also change weight
-# layouts, so their output is for that build only: "armv6m" offset-binary GEMM blocks,
-# "armv7em" word-aligned packed pairs and depthwise channel groups, "vector" (hosts with SIMD
-# units, the ``host`` target) plain weight rows and loops written for auto-vectorization.
-ISAS = ("portable", "armv6m", "armv7em", "vector")
-
-
-def kernel_isa(target: str | None) -> str:
-    """The kernel variant set for a target name (a core or board of ``picoml targets``), or for
-    an ISA name from ISAS; None means portable C."""
-    if target is None or target in ISAS:
-        return target or "portable"
-    from picoml.targets.catalog import get_target
-
-    t = get_target(target)
-    if t.name == "cortex-m0plus":
-        return "armv6m"
-    if t.name == "host":
-        return "vector"
-    return "armv7em" if t.dsp else "portable"
-
 
 # op type -> runtime files (besides pm_common.h) its kernel needs
 KERNEL_FILES: dict[str, tuple[str, ...]] = {
@@ -156,7 +138,6 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
-IM2COL_MAX = 4096  # largest PM_CONV_IM2COL_MAX (stack bytes) the generator configures
 DW_MAX_C, DW_MAX_TAPS = 512, 64  # depthwise fast path: channels and window taps (pm_depthwise_conv2d_s8.c)
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
 
@@ -206,13 +187,6 @@ def requant_rows(multiplier, shift, n: int) -> list[dict[str, int]]:
         e = min(max(-int(si), 0), 30)
         rows.append({"multiplier": int(mi), "round": 1 << e, "left": max(int(si), 0) + 1, "right": e + 1})
     return rows
-
-
-def conv_uses_gemm(x_shape: tuple[int, ...], filter_shape: tuple[int, ...]) -> bool:
-    """Mirror of the dispatch in pm_conv2d_s8(): ungrouped and a window that fits im2col
-    (PM_CONV_IM2COL_MAX is then configured to cover it)."""
-    oc, kh, kw, ic = filter_shape
-    return ic == x_shape[3] and 2 * kh * kw * ic <= IM2COL_MAX
 
 
 def _round4(n: int) -> int:
@@ -484,8 +458,6 @@ def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
     a = _operand(c, op.inputs[0], f"l{i}_a")
     b = _operand(c, op.inputs[1], f"l{i}_b")
     if op.type == "ADD":
-        from picoml.reference.add import LEFT_SHIFT
-
         fields = {
             "input1_zp": p.input1_zp,
             "input2_zp": p.input2_zp,
@@ -574,7 +546,6 @@ def _emit_pad(c: _Ctx, op: Op, i: int) -> None:
 
 
 def _emit_concat(c: _Ctx, op: Op, i: int) -> None:
-    from picoml.graph.ops import concat_axis
 
     ax = concat_axis(op)
     y = op.outputs[0]
@@ -605,7 +576,6 @@ EMITTERS.update(NONLINEAR_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
-    from picoml.export.tflite import write_tflite_bytes
 
     return hashlib.sha256(write_tflite_bytes(g)).hexdigest()[:16]
 
@@ -625,7 +595,6 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
     ``sparse`` lets each FULLY_CONNECTED and GEMM-path CONV_2D layer store its weights in the
     smallest of dense, bitmask and CSR (``picoml.codegen.sparse``; ``layer_encodings`` lists
     the choices); False keeps every layer dense."""
-    from picoml import __version__
 
     cemit.check_identifier(name)
     isa = kernel_isa(target)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.variants import conv_uses_gemm, kernel_isa
 from picoml.graph.ir import Graph, Op
 
 ENCODINGS = ("dense", "bitmask", "csr")  # tie order: the first smallest wins
@@ -156,7 +157,6 @@ def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
 
 def sparse_candidate(op: Op) -> bool:
     """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, and CONV_2D on its GEMM paths."""
-    from picoml.codegen.generate import conv_uses_gemm
 
     if op.type == "FULLY_CONNECTED":
         return True
@@ -182,7 +182,6 @@ def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) ->
     ``pm_sparse_quant`` form, 5 bytes per channel, a dense one ``pm_requant`` records,
     ``requant_record_bytes(isa)`` each). Biases are not included (int32 per channel
     whatever the encoding)."""
-    from picoml.codegen.generate import conv_uses_gemm, kernel_isa
 
     isa = kernel_isa(target)
     out = []

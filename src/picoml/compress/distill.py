@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from picoml.compress.prune import _as_tensor, _eval_mode, _is_arrays, iter_batches, torch_threads
 from picoml.errors import InputError
 
 if TYPE_CHECKING:
@@ -231,8 +232,6 @@ def distill(
     over all the steps, per step; an iterable ``data`` must then have a ``len()``).
     """
     import torch
-
-    from picoml.compress.prune import _as_tensor, _eval_mode, _is_arrays, iter_batches, torch_threads
 
     if loss not in LOSSES:
         raise InputError(f"loss must be one of {LOSSES}, got {loss!r}")

@@ -52,23 +52,22 @@ import torch.nn.functional as F
 from picoml.errors import InputError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
+from picoml.qparams import INT32_MAX, WEIGHT_QMAX, weight_scales
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
     FIXED_OUTPUT,
-    INT32_MAX,
     SHAPE_ARGS,
     SHARED_IO,
     WEIGHT_OPS,
-    WEIGHT_QMAX,
     ActivationPlan,
     activation_names,
     plan_activations,
     prepare_float_graph,
     quantize,
-    weight_scales,
 )
 from picoml.reference import KERNELS
 from picoml.reference.common import activation_range_int8, channel_multipliers, requantize_output
+from picoml.reference.interpreter import run
 
 LOSSES = ("cross_entropy", "mse")
 
@@ -150,7 +149,6 @@ def runner_up_floor(outputs) -> float:
 
 def picoml_run(g: Graph, inputs: list[np.ndarray]) -> np.ndarray:
     """The float graph's first output on the calibration inputs (picoml's reference interpreter)."""
-    from picoml.reference.interpreter import run
 
     out = run(g, inputs[0] if len(inputs) == 1 else inputs)
     return out[0] if isinstance(out, list) else out

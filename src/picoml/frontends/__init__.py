@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from picoml.errors import InputError, ModelFormatError, PicomlError, UnsupportedError
+from picoml.frontends.onnx import from_onnx
+from picoml.frontends.tflite import read_tflite
+from picoml.frontends.torch import from_torch
 from picoml.graph import Graph
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory
 from picoml.untrusted import for_terminal, read_file
@@ -48,29 +51,6 @@ def source_layout(source: str | Path) -> str:
     if is_factory_spec(s):
         return "nchw"
     return "nhwc" if Path(s).suffix.lower() in (".tflite", "") else "nchw"
-
-
-def to_graph_layout(x: np.ndarray) -> np.ndarray:
-    """Channels-first framework data → the graph's channels-last layout.
-
-    (N,C,H,W) → (N,H,W,C); (N,C,L) → (N,L,C); other ranks unchanged.
-    """
-    x = np.asarray(x)
-    if x.ndim == 4:
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    if x.ndim == 3:
-        return np.ascontiguousarray(x.transpose(0, 2, 1))
-    return x
-
-
-def from_graph_layout(y: np.ndarray) -> np.ndarray:
-    """Inverse of ``to_graph_layout``."""
-    y = np.asarray(y)
-    if y.ndim == 4:
-        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
-    if y.ndim == 3:
-        return np.ascontiguousarray(y.transpose(0, 2, 1))
-    return y
 
 
 def _need_torch(what: str):
@@ -132,8 +112,6 @@ def _torchscript_via_onnx(path: Path, data: bytes, example: np.ndarray) -> Graph
         raise UnsupportedError(f"{path}: TorchScript model could not be lowered through ONNX: {first}") from None
     import onnx
 
-    from picoml.frontends.onnx import from_onnx
-
     return from_onnx(onnx.load_from_string(buf.getvalue()), name=path.stem)
 
 
@@ -163,7 +141,6 @@ def load_model(
                 "pass --weights STATE_DICT.pt, or --random-weights if that is what you want"
             )
         torch = _need_torch(s)
-        from picoml.frontends.torch import from_torch
 
         module = _load_factory(s, weights, limit)
         g = from_torch(module, torch.from_numpy(np.ascontiguousarray(example_input[:1])), name=fn_safe(s))
@@ -177,12 +154,8 @@ def load_model(
         raise InputError(f"{where}: is a directory, not a model file")
     suffix = p.suffix.lower()
     if suffix in (".tflite", ""):
-        from picoml.frontends.tflite import read_tflite
-
         return read_tflite(p, max_memory=limit)
     if suffix == ".onnx":
-        from picoml.frontends.onnx import from_onnx
-
         return from_onnx(p, max_memory=limit)
     if suffix in (".pt", ".pth", ".pt2"):
         data = read_file(p, "PyTorch model", limit, ModelFormatError)  # a regular file within the limit
@@ -201,7 +174,6 @@ def _load_torch_file(p: Path, suffix: str, data: bytes, example_input: np.ndarra
         raise InputError(f"{for_terminal(p)}: tracing a PyTorch model needs example data (--calibration)")
     if suffix == ".pt2":
         torch = _need_torch(str(p))
-        from picoml.frontends.torch import from_torch
 
         try:
             ep = torch.export.load(io.BytesIO(data))

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picoml.errors import GraphError, InputError, ModelFormatError, PicomlError, UnsupportedError
-from picoml.frontends import from_graph_layout, to_graph_layout
+from picoml.frontends.lowering import from_graph_layout, to_graph_layout
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory
 from picoml.graph.ops import default_attrs, infer_output_shapes

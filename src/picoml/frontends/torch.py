@@ -45,10 +45,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picoml.errors import GraphError, InputError, PicomlError, UnsupportedError
-from picoml.frontends import from_graph_layout, to_graph_layout
+from picoml.frontends.lowering import from_graph_layout, to_graph_layout
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import default_attrs, infer_output_shapes, out_size, same_padding
 from picoml.passes import fold_batchnorm, fuse_activations
+from picoml.reference.interpreter import Interpreter
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -1671,7 +1672,6 @@ def _examples(torch, example_input: Any) -> tuple:
 
 def _self_check(graph: Graph, xs: tuple, expected: list, model: str) -> None:
     """Run the graph on the example input and compare with PyTorch (see SELF_CHECK_RTOL)."""
-    from picoml.reference.interpreter import Interpreter
 
     ip = Interpreter(graph)
     feed = [to_graph_layout(x.detach().cpu().float().numpy()) for x in xs]

@@ -1,6 +1,6 @@
 """Graph IR: tensors, ops, the op set, shape inference and validation."""
 
-from picoml.graph.ir import DTYPES, Graph, Op, Tensor
-from picoml.graph.ops import OP_SET, OpDef, supported_ops
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import DTYPES, OP_SET, OpDef, OpType, supported_ops
 
-__all__ = ["DTYPES", "Graph", "Op", "OpDef", "OP_SET", "Tensor", "supported_ops"]
+__all__ = ["DTYPES", "Graph", "Op", "OpDef", "OpType", "OP_SET", "Tensor", "supported_ops"]

@@ -19,16 +19,8 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
-
-#: dtype name -> numpy dtype. These are the element types the IR knows.
-DTYPES: dict[str, np.dtype] = {
-    "float32": np.dtype(np.float32),
-    "int8": np.dtype(np.int8),
-    "uint8": np.dtype(np.uint8),
-    "int16": np.dtype(np.int16),
-    "int32": np.dtype(np.int32),
-    "int64": np.dtype(np.int64),
-}
+from picoml.graph.ops import DTYPES, infer_output_shapes
+from picoml.graph.validate import validate_graph
 
 
 @dataclass(eq=False)
@@ -214,7 +206,6 @@ class Graph:
     # ---------------------------------------------------------------- checks
     def infer_shapes(self) -> None:
         """Recompute every op output's shape from its inputs (in execution order)."""
-        from picoml.graph.ops import infer_output_shapes
 
         for op in self.ops:
             shapes = infer_output_shapes(op)
@@ -223,7 +214,6 @@ class Graph:
 
     def validate(self) -> None:
         """Raise GraphError/UnsupportedError naming the first offending op and tensor."""
-        from picoml.graph.validate import validate_graph
 
         validate_graph(self)
 

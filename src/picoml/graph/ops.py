@@ -9,13 +9,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
 
+#: dtype name -> numpy dtype. These are the element types the IR knows.
+DTYPES: dict[str, np.dtype] = {
+    "float32": np.dtype(np.float32),
+    "int8": np.dtype(np.int8),
+    "uint8": np.dtype(np.uint8),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+    "int64": np.dtype(np.int64),
+}
+
+
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
 PADDINGS = ("SAME", "VALID")
+
+
+class OpType(StrEnum):
+    """The closed op set. Every table keyed by op (reference kernels, quantization rules, C
+    emitters, front-end mappings) uses these members, and tests/test_registry.py checks that
+    they all cover the same ops. A member equals its TFLite builtin name as a string."""
+
+    CONV_2D = "CONV_2D"
+    DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
+    FULLY_CONNECTED = "FULLY_CONNECTED"
+    AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
+    MAX_POOL_2D = "MAX_POOL_2D"
+    ADD = "ADD"
+    MUL = "MUL"
+    RESHAPE = "RESHAPE"
+    SOFTMAX = "SOFTMAX"
+    LOGISTIC = "LOGISTIC"
+    TANH = "TANH"
+    RELU = "RELU"
+    RELU6 = "RELU6"
+    PAD = "PAD"
+    MEAN = "MEAN"
+    CONCATENATION = "CONCATENATION"
+    QUANTIZE = "QUANTIZE"
+    DEQUANTIZE = "DEQUANTIZE"
 
 
 @dataclass(frozen=True)
@@ -32,7 +69,7 @@ class Attr:
 class OpDef:
     """Static facts about one op type."""
 
-    type: str
+    type: OpType
     builtin_code: int
     options_type: int  # BuiltinOptions union tag; 0 = no options table
     attrs: tuple[Attr, ...]
@@ -279,10 +316,10 @@ _POOL_ATTRS = (
 )
 
 _DEFS = [
-    OpDef("CONV_2D", 3, 1, _CONV_ATTRS, 2, 3, _infer_conv, "2-D convolution, OHWI filter, optional bias"),
-    OpDef("DEPTHWISE_CONV_2D", 4, 2, _DW_ATTRS, 2, 3, _infer_conv, "depthwise convolution, 1HWO filter"),
+    OpDef(OpType.CONV_2D, 3, 1, _CONV_ATTRS, 2, 3, _infer_conv, "2-D convolution, OHWI filter, optional bias"),
+    OpDef(OpType.DEPTHWISE_CONV_2D, 4, 2, _DW_ATTRS, 2, 3, _infer_conv, "depthwise convolution, 1HWO filter"),
     OpDef(
-        "FULLY_CONNECTED",
+        OpType.FULLY_CONNECTED,
         9,
         8,
         (
@@ -296,10 +333,10 @@ _DEFS = [
         _infer_fc,
         "dense layer, [out, in] weights",
     ),
-    OpDef("AVERAGE_POOL_2D", 1, 5, _POOL_ATTRS, 1, 1, _infer_pool, "average pooling"),
-    OpDef("MAX_POOL_2D", 17, 5, _POOL_ATTRS, 1, 1, _infer_pool, "max pooling"),
+    OpDef(OpType.AVERAGE_POOL_2D, 1, 5, _POOL_ATTRS, 1, 1, _infer_pool, "average pooling"),
+    OpDef(OpType.MAX_POOL_2D, 17, 5, _POOL_ATTRS, 1, 1, _infer_pool, "max pooling"),
     OpDef(
-        "ADD",
+        OpType.ADD,
         0,
         11,
         (_act(0), Attr("pot_scale_int16", "bool", True, 1)),
@@ -308,17 +345,17 @@ _DEFS = [
         _infer_binary,
         "elementwise add (broadcast)",
     ),
-    OpDef("MUL", 18, 21, (_act(0),), 2, 2, _infer_binary, "elementwise multiply (broadcast)"),
-    OpDef("RESHAPE", 22, 17, (Attr("new_shape", "i32[]", None, 0),), 1, 2, _infer_reshape, "reshape"),
-    OpDef("SOFTMAX", 25, 9, (Attr("beta", "f32", 0.0, 0),), 1, 1, _infer_same, "softmax over the last axis"),
-    OpDef("LOGISTIC", 14, 0, (), 1, 1, _infer_same, "sigmoid"),
-    OpDef("TANH", 28, 0, (), 1, 1, _infer_same, "tanh"),
-    OpDef("RELU", 19, 0, (), 1, 1, _infer_same, "max(x, 0)"),
-    OpDef("RELU6", 21, 0, (), 1, 1, _infer_same, "min(max(x, 0), 6)"),
-    OpDef("PAD", 34, 22, (), 2, 2, _infer_pad, "constant padding with the zero point"),
-    OpDef("MEAN", 40, 27, (Attr("keep_dims", "bool", False, 0),), 2, 2, _infer_mean, "mean over axes"),
+    OpDef(OpType.MUL, 18, 21, (_act(0),), 2, 2, _infer_binary, "elementwise multiply (broadcast)"),
+    OpDef(OpType.RESHAPE, 22, 17, (Attr("new_shape", "i32[]", None, 0),), 1, 2, _infer_reshape, "reshape"),
+    OpDef(OpType.SOFTMAX, 25, 9, (Attr("beta", "f32", 0.0, 0),), 1, 1, _infer_same, "softmax over the last axis"),
+    OpDef(OpType.LOGISTIC, 14, 0, (), 1, 1, _infer_same, "sigmoid"),
+    OpDef(OpType.TANH, 28, 0, (), 1, 1, _infer_same, "tanh"),
+    OpDef(OpType.RELU, 19, 0, (), 1, 1, _infer_same, "max(x, 0)"),
+    OpDef(OpType.RELU6, 21, 0, (), 1, 1, _infer_same, "min(max(x, 0), 6)"),
+    OpDef(OpType.PAD, 34, 22, (), 2, 2, _infer_pad, "constant padding with the zero point"),
+    OpDef(OpType.MEAN, 40, 27, (Attr("keep_dims", "bool", False, 0),), 2, 2, _infer_mean, "mean over axes"),
     OpDef(
-        "CONCATENATION",
+        OpType.CONCATENATION,
         2,
         10,
         (Attr("axis", "i32", 0, 0), _act(1)),
@@ -327,11 +364,11 @@ _DEFS = [
         _infer_concat,
         "concatenate along an axis",
     ),
-    OpDef("QUANTIZE", 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization"),
-    OpDef("DEQUANTIZE", 6, 38, (), 1, 1, _infer_same, "int8→float"),
+    OpDef(OpType.QUANTIZE, 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization"),
+    OpDef(OpType.DEQUANTIZE, 6, 38, (), 1, 1, _infer_same, "int8→float"),
 ]
 
-OP_SET: dict[str, OpDef] = {d.type: d for d in _DEFS}
+OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
 
 

@@ -10,13 +10,16 @@ with zero point 0.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
-from picoml.graph.ir import DTYPES, Graph, Op, Tensor
-from picoml.graph.ops import OP_SET, PADDINGS, infer_output_shapes, supported_ops
-from picoml.quantize.fixedpoint import quantize_multiplier
+from picoml.fixedpoint import quantize_multiplier
+from picoml.graph.ops import DTYPES, OP_SET, PADDINGS, infer_output_shapes, supported_ops
+
+if TYPE_CHECKING:  # annotations only: ir imports this module to run Graph.validate()
+    from picoml.graph.ir import Graph, Op, Tensor
 
 MAX_ELEMENTS = 2**31 - 1  # per tensor
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
+from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
 
@@ -135,7 +136,6 @@ def stream_lag(op: Op) -> int | None:
     x, y = op.inputs[0], op.outputs[0]
     if len(x.shape) != 4 or len(y.shape) != 4 or x.np_dtype.itemsize != 1 or y.np_dtype.itemsize != 1:
         return None
-    from picoml.reference.common import window_geometry
 
     n, ih, iw, ic = x.shape
     _, oh, ow, oc = y.shape

@@ -28,6 +28,8 @@ import numpy as np
 
 from picoml.errors import InputError
 from picoml.graph.ir import Graph, Tensor
+from picoml.qparams import activation_qparams
+from picoml.reference.interpreter import Interpreter
 
 METHODS = ("minmax", "percentile", "mse")
 HIST_BINS = 2048
@@ -114,7 +116,6 @@ def _batches(xs: list[np.ndarray], batch_size: int) -> Iterator[list[np.ndarray]
 def _run_batches(graph: Graph, xs: list[np.ndarray], batch_size: int, names: set[str]):
     """Yield {name: values} of the requested tensors for each batch (one float interpreter, prepared
     once; batches no larger than the interpreter's memory limit allows with every tensor kept)."""
-    from picoml.reference.interpreter import Interpreter
 
     ip = Interpreter(graph)
     for b in _batches(xs, min(batch_size, ip.max_batch(all_tensors=True))):
@@ -191,7 +192,6 @@ def mse_range(s: TensorStats) -> tuple[float, float]:
     range widened to 0, float32 scale, nudged zero point) and the histogram's bin centres are
     rounded half away from zero and clamped to [-128, 127]; the error is weighted by bin counts.
     """
-    from picoml.quantize.ptq import activation_qparams
 
     if s.hist is None or s.hi <= s.lo:
         return s.lo, s.hi

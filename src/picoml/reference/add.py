@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import (
+from picoml.fixedpoint import (
     multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm_lt1,
 )
-from picoml.quantize.fixedpoint import quantize_multiplier_smaller_than_one_exp
+from picoml.fixedpoint import quantize_multiplier_smaller_than_one_exp
+from picoml.graph.ir import Op
 from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
 
 LEFT_SHIFT = 20

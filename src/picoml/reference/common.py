@@ -11,9 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from picoml.errors import UnsupportedError
-from picoml.graph.ir import Tensor
-from picoml.graph.ops import out_size, same_padding
-from picoml.quantize.fixedpoint import (
+from picoml.fixedpoint import (
     INT32_MAX,
     INT32_MIN,
     check_multiplier_shift,
@@ -22,6 +20,8 @@ from picoml.quantize.fixedpoint import (
     round_half_away,
     wrap_int32,
 )
+from picoml.graph.ir import Tensor
+from picoml.graph.ops import out_size, same_padding
 
 INT8_MIN, INT8_MAX = -128, 127
 

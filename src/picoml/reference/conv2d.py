@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
+from picoml.fixedpoint import round_half_away
 from picoml.graph.ir import Op, Tensor
-from picoml.quantize.fixedpoint import round_half_away
 from picoml.reference.common import (
     activation_range_float,
     activation_range_int8,

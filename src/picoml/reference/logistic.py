@@ -36,14 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import UnsupportedError
-from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import (
+from picoml.fixedpoint import (
     calculate_input_radius,
     fixedpoint_logistic,
     multiply_by_quantized_multiplier,
     round_half_away,
     rounding_divide_by_pot,
 )
+from picoml.graph.ir import Op
 
 INPUT_INTEGER_BITS = 4
 MAX_RADIUS_SHIFT = 62  # 1LL << 63 overflows int64

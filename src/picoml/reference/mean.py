@@ -35,14 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import UnsupportedError
-from picoml.graph.ir import Op
-from picoml.graph.ops import reduce_axes
-from picoml.quantize.fixedpoint import (
+from picoml.fixedpoint import (
     check_multiplier_shift,
     multiply_by_quantized_multiplier,
     quantize_multiplier,
     wrap_int32,
 )
+from picoml.graph.ir import Op
+from picoml.graph.ops import reduce_axes
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked, round_half_away
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked, round_half_away
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.reference.common import INT8_MAX, INT8_MIN, quantize_value, quantize_value_checked
 
 

@@ -37,8 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import UnsupportedError
-from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import (
+from picoml.fixedpoint import (
     calculate_input_radius,
     exp_on_negative_values,
     fp_mul,
@@ -49,6 +48,7 @@ from picoml.quantize.fixedpoint import (
     rounding_divide_by_pot,
     wrap_int32,
 )
+from picoml.graph.ir import Op
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12

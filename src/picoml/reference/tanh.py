@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.errors import UnsupportedError
+from picoml.fixedpoint import fixedpoint_tanh, multiply_by_quantized_multiplier, rounding_divide_by_pot
 from picoml.graph.ir import Op
-from picoml.quantize.fixedpoint import fixedpoint_tanh, multiply_by_quantized_multiplier, rounding_divide_by_pot
 from picoml.reference.logistic import INPUT_INTEGER_BITS, tanh_logistic_input_params
 
 OUTPUT_FRACTIONAL_BITS = 7

@@ -30,6 +30,13 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import InputError
+from picoml.frontends.lowering import to_graph_layout
+from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.torch import from_torch
+from picoml.graph.ops import op_macs
+from picoml.quantize.ptq import dequantize_output, quantize_input
+from picoml.quantize.ptq import quantize as quantize_graph
+from picoml.reference import interpreter
 from picoml.tasks import activity, digits, sine, vowels
 from picoml.tasks.train import History, Split, count_params, is_better, predict, score
 
@@ -119,7 +126,6 @@ class PipelineResult:
 
 def graph_macs(graph: Any) -> int:
     """Multiply-accumulates of one inference (the counts ``picoml info`` reports)."""
-    from picoml.graph.ops import op_macs
 
     return int(sum(op_macs(op) for op in graph.ops))
 
@@ -131,10 +137,8 @@ def graph_weight_bytes(graph: Any) -> int:
 
 def int8_outputs(q: Any, x_graph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int8 outputs, dequantized float outputs) of an int8 graph on float inputs in graph layout."""
-    import picoml
-    from picoml.quantize.ptq import dequantize_output, quantize_input
 
-    yq = picoml.run(q, quantize_input(q, x_graph))
+    yq = interpreter.run(q, quantize_input(q, x_graph))
     return yq, dequantize_output(q, yq)
 
 
@@ -200,9 +204,6 @@ def _pipeline(
 ):
     import torch
 
-    import picoml
-    from picoml.frontends import to_graph_layout
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     data = task.load(seed)
@@ -215,10 +216,10 @@ def _pipeline(
     t0 = time.perf_counter()
     x_test_g = to_graph_layout(data.x_test)
     float_torch = score(task.METRIC, predict(model, data.x_test), data.y_test)
-    g = picoml.from_torch(model, torch.from_numpy(data.x_train[:1]))
-    float_graph = score(task.METRIC, picoml.run(g, x_test_g), data.y_test)
+    g = from_torch(model, torch.from_numpy(data.x_train[:1]))
+    float_graph = score(task.METRIC, interpreter.run(g, x_test_g), data.y_test)
     calib = to_graph_layout(calibration_subset(data.x_train, calibration_samples, seed))
-    q = picoml.quantize(g, calib)
+    q = quantize_graph(g, calib)
     ptq = score(task.METRIC, int8_outputs(q, x_test_g)[1], data.y_test)
     timings["convert+ptq"] = time.perf_counter() - t0
     graphs = {"float": g, "ptq": q}
@@ -260,7 +261,7 @@ def _pipeline(
         out.mkdir(parents=True, exist_ok=True)
         for kind, graph in graphs.items():
             files[kind] = out / f"{kind}.tflite"
-            picoml.save(graph, files[kind])
+            write_tflite(graph, files[kind])
 
     return PipelineResult(
         task=name,

@@ -20,7 +20,21 @@ from typing import Any
 
 import numpy as np
 
+from picoml.compress.distill import distill
+from picoml.compress.prune import prune_channels
 from picoml.errors import PicomlError
+from picoml.flows.report import write_report
+from picoml.flows.verify import fit_check, verify
+from picoml.frontends.lowering import to_graph_layout
+from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.torch import from_torch
+from picoml.graph.ops import op_macs
+from picoml.plan import plan_memory
+from picoml.quantize.ptq import dequantize_output, quantize, quantize_input
+from picoml.reference.interpreter import run
+from picoml.targets.catalog import BOARDS
+from picoml.tasks import digits
+from picoml.tasks.train import count_params, fit
 
 DEMO_TARGETS = ("cortex-m0plus", "cortex-m4")
 
@@ -69,8 +83,6 @@ def _epochs_bar(progress: Progress, label: str, epochs: int):
 
 
 def _float_row(step: str, model: Any, g: Any, value: float, note: str = "") -> dict:
-    from picoml.graph.ops import op_macs
-    from picoml.tasks.train import count_params
 
     wbytes = sum(t.nbytes for t in g.constants)
     return {
@@ -109,19 +121,6 @@ def _run_demo(
 ) -> dict:
     torch = _need("torch")
     _need("sklearn", "examples")
-    from picoml.compress.distill import distill
-    from picoml.compress.prune import prune_channels
-    from picoml.frontends import to_graph_layout
-    from picoml.frontends.torch import from_torch
-    from picoml.graph.ops import op_macs
-    from picoml.plan import plan_memory
-    from picoml.quantize.ptq import dequantize_output, quantize, quantize_input
-    from picoml.reference.interpreter import run
-    from picoml.report import write_report
-    from picoml.targets.catalog import BOARDS
-    from picoml.targets.verify import fit_check, verify
-    from picoml.tasks import digits
-    from picoml.tasks.train import count_params, fit
 
     p = progress or Progress()
     out = Path(out_dir)
@@ -253,7 +252,6 @@ def _run_demo(
         f"[4/6] int8: weights {steps[-1]['weight_bytes']:,} B, accuracy {100 * acc_q:.2f} % ({note}; "
         f"{time.perf_counter() - t0:.0f} s)"
     )
-    from picoml.export.tflite import write_tflite
 
     write_tflite(q, out / "digits_int8.tflite")
 

@@ -30,15 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
+from picoml.codegen import generate_c
 from picoml.graph import Graph
 from picoml.outputs import write_tree
+from picoml.reference.interpreter import run
+from picoml.version import __version__
 
 FORMATS = ("c", "arduino", "cmake")
 
 
 def sample(g: Graph, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A deterministic int8 sample input and the reference interpreter's output for it."""
-    from picoml.reference.interpreter import run
 
     t = g.inputs[0]
     x = np.random.default_rng(seed).integers(-128, 128, (1,) + t.shape, dtype=np.int8)
@@ -54,7 +56,6 @@ def _c_array(name: str, data: np.ndarray, per_line: int = 16) -> str:
 
 
 def sample_header(g: Graph, name: str, seed: int = 0) -> str:
-    from picoml import __version__
 
     x, y = sample(g, seed)
     up = name.upper()
@@ -69,7 +70,6 @@ def sample_header(g: Graph, name: str, seed: int = 0) -> str:
 
 
 def _library_files(g: Graph, name: str, target: str | None) -> dict[str, str]:
-    from picoml.codegen import generate_c
 
     return generate_c(g, name, target=target)
 
@@ -176,7 +176,6 @@ def write_arduino(
     ``target=None`` keeps the portable kernels (an Arduino library declares ``architectures=*``);
     name a core to get its fast paths, at the price of tying the library to it. The directory
     is written as one output (``picoml.outputs.write_tree``; ``force`` as there)."""
-    from picoml import __version__
 
     lib = _library_files(g, name, target)
     written: dict[str, str] = {}
@@ -207,7 +206,6 @@ def write_cmake(
 ) -> dict[str, str]:
     """Write a CMake project (static library + demo) for ``g`` into ``out_dir`` (one output:
     ``picoml.outputs.write_tree``; ``force`` as there)."""
-    from picoml import __version__
 
     lib = _library_files(g, name, target)
     written: dict[str, str] = {}

@@ -40,7 +40,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from picoml.compress.distill import distill
+from picoml.compress.prune import fine_tune, prune, prune_channels, strip
 from picoml.errors import InputError, PicomlError
+from picoml.flows.verify import elf_sizes, random_inputs, verify
+from picoml.frontends.lowering import to_graph_layout
+from picoml.frontends.torch import from_torch
+from picoml.graph.ops import op_macs
+from picoml.plan import plan_memory
+from picoml.quantize.ptq import quantize, quantize_input
+from picoml.targets.catalog import BOARDS, TARGETS
+from picoml.tasks import TASKS, calibration_subset, get_task, int8_outputs
+from picoml.tasks.train import count_params, predict, score
+from picoml.tasks.train import fit as train_fit
 
 # --------------------------------------------------------------------------------- budgets
 
@@ -63,7 +75,6 @@ class Budget:
     @classmethod
     def custom(cls, ram_kb: float, flash_kb: float, core: str = "cortex-m0plus", name: str = "") -> Budget:
         """A budget from ``--ram KB --flash KB`` (1 KB = 1,024 bytes)."""
-        from picoml.targets.catalog import TARGETS
 
         for what, v in (("ram", ram_kb), ("flash", flash_kb)):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
@@ -86,7 +97,6 @@ BUDGETS: dict[str, Budget] = {
 
 def get_budget(board: str | Budget) -> Budget:
     """A ``Budget`` from a built-in name (``small-32k``, ``atmega328p``) or a catalog board name."""
-    from picoml.targets.catalog import BOARDS
 
     if isinstance(board, Budget):
         if board.ram_bytes <= 0 or board.flash_bytes <= 0:
@@ -147,7 +157,7 @@ class LocalRunner:
                 return list(pool.map(fn, configs))
         except BrokenProcessPool:
             raise PicomlError(
-                "a trial worker process died (out of memory, or a script that calls picoml.fit without "
+                "a trial worker process died (out of memory, or a script that calls picoml.flows.fit without "
                 "an `if __name__ == '__main__':` guard); retry with jobs=1"
             ) from None
 
@@ -198,7 +208,6 @@ class Candidate:
 
 
 def default_width(task_name: str) -> int:
-    from picoml.tasks import get_task
 
     p = inspect.signature(get_task(task_name).build_model).parameters.get("width")
     if p is None or not isinstance(p.default, int):
@@ -244,7 +253,6 @@ def _torch1():
 def _build(cfg: dict, task: Any, example: Any) -> Any:
     """The candidate's model before training: width, then channel pruning (sizes only), then masks."""
     torch = _torch1()
-    from picoml.compress.prune import prune, prune_channels, strip
 
     torch.manual_seed(cfg["seed"])
     model = task.build_model(width=cfg["width"])
@@ -266,7 +274,6 @@ def measure(q: Any, core: str, xs: np.ndarray, counted_runs: int = 0) -> dict:
 
     RAM = .data + .bss (arena, the harness's input/output buffers) + peak stack, as ``picoml
     verify`` counts it; flash = code + weights + .data initializers."""
-    from picoml.targets.verify import elf_sizes, verify
 
     with tempfile.TemporaryDirectory() as d:
         rep = verify(q, core, xs=xs, work_dir=Path(d), counted_runs=counted_runs)
@@ -288,14 +295,6 @@ def measure(q: Any, core: str, xs: np.ndarray, counted_runs: int = 0) -> dict:
 
 def size_trial(cfg: dict) -> dict:
     """Stages 1-2 for one architecture: lower bound, then (if it may fit, or ``measure``) measured sizes."""
-    from picoml.frontends import to_graph_layout
-    from picoml.frontends.torch import from_torch
-    from picoml.graph.ops import op_macs
-    from picoml.plan import plan_memory
-    from picoml.quantize.ptq import quantize
-    from picoml.targets.verify import random_inputs
-    from picoml.tasks import get_task
-    from picoml.tasks.train import count_params
 
     task = get_task(cfg["task"])
     example = _example(task)
@@ -320,10 +319,6 @@ def size_trial(cfg: dict) -> dict:
 
 
 def _train_loop(model: Any, split: Any, teacher: Any, cfg: dict, epochs: int, lr: float, step_callback=None) -> None:
-    from picoml.compress.distill import distill
-    from picoml.compress.prune import fine_tune
-    from picoml.tasks import get_task
-    from picoml.tasks.train import fit
 
     metric = get_task(cfg["task"]).METRIC
     bs = BATCH_SIZES.get(cfg["task"], 32)
@@ -358,7 +353,7 @@ def _train_loop(model: Any, split: Any, teacher: Any, cfg: dict, epochs: int, lr
             threads=1,
         )
     else:
-        fit(model, split, metric=metric, epochs=epochs, lr=lr, batch_size=bs, seed=cfg["seed"], threads=1)
+        train_fit(model, split, metric=metric, epochs=epochs, lr=lr, batch_size=bs, seed=cfg["seed"], threads=1)
 
 
 def train_trial(cfg: dict) -> dict:
@@ -373,12 +368,6 @@ def train_trial(cfg: dict) -> dict:
 
 def _train_trial(cfg: dict, t0: float) -> dict:
     torch = _torch1()
-    from picoml.compress.prune import prune, prune_channels, strip
-    from picoml.frontends import to_graph_layout
-    from picoml.frontends.torch import from_torch
-    from picoml.quantize.ptq import quantize
-    from picoml.tasks import calibration_subset, get_task, int8_outputs
-    from picoml.tasks.train import predict, score
 
     task = get_task(cfg["task"])
     split = task.load(cfg["seed"])
@@ -570,7 +559,6 @@ def fit(
     (selection is on validation accuracy); when no fitting candidate is that close, there is no
     pick and the message says so. ``runner``: where trials run (default ``LocalRunner(jobs)``).
     ``quick``: six candidates, a few epochs (smoke tests)."""
-    from picoml.tasks import TASKS, get_task
 
     if not isinstance(task, str) or task not in TASKS:
         raise InputError(f"fit searches a bundled task's model family: unknown task {task!r} (one of {sorted(TASKS)})")
@@ -750,8 +738,6 @@ def fit(
     # ---- stage 4: verify the best few on the emulated core with real test inputs
     t0 = time.perf_counter()
     split = mod.load(seed)
-    from picoml.frontends import to_graph_layout
-    from picoml.quantize.ptq import quantize_input
 
     xg = to_graph_layout(split.x_test[:n_verify])
     top = rank[:top_k]

@@ -9,10 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from picoml.codegen import layer_encodings, write_c
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
 from picoml.graph.ops import op_macs
+from picoml.plan import plan_memory
+from picoml.reference import interpreter
 from picoml.targets.catalog import Board, Target, board_for, get_target
+from picoml.targets.emulator import Emulator
+from picoml.targets.toolchain import build
 
 COUNTED_RUNS = 2  # inferences run with instruction counting; the rest run at full speed
 
@@ -128,10 +133,6 @@ def verify(
 
     The first ``counted_runs`` inferences count instructions (reported as their mean); the
     rest run at full emulator speed and only check outputs."""
-    import picoml
-    from picoml.codegen import write_c
-    from picoml.plan import plan_memory
-    from picoml.targets.toolchain import build
 
     target: Target = get_target(target_name)
     board = board_for(target_name)
@@ -139,7 +140,7 @@ def verify(
         raise PicomlError("verify supports models with one input and one output")
     if xs is None:
         xs = random_inputs(g, n_inputs)
-    expected = picoml.run(g, xs, max_memory=max_memory).reshape(len(xs), -1)
+    expected = interpreter.run(g, xs, max_memory=max_memory).reshape(len(xs), -1)
     tmp = tempfile.TemporaryDirectory() if work_dir is None else None
     d = Path(tmp.name if tmp else work_dir)
     try:
@@ -164,7 +165,6 @@ def verify(
             if board is not None and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
-        from picoml.codegen import layer_encodings
 
         rep.weights_encoding = [
             {
@@ -216,7 +216,6 @@ def _run_emulated(
     progress,
     counted_runs: int = COUNTED_RUNS,
 ):
-    from picoml.targets.emulator import Emulator
 
     em = Emulator(exe, target.emulator, target.name, g.inputs[0].size, g.outputs[0].size)
     outs, counts, layers, stack = [], [], None, 0

@@ -6,7 +6,7 @@
     {"title": str, "task": str, "metric": "accuracy" | "mse" | ...,
      "steps":  [{"step", "value", "params", "macs", "weight_bytes", "arena_bytes",
                  "instructions": {target: n} | None, "note"}],
-     "targets": {target: verify report dict (picoml.targets.verify.VerifyReport.as_dict())},
+     "targets": {target: verify report dict (picoml.flows.verify.VerifyReport.as_dict())},
      "boards":  [{"board", "ram_kb", "flash_kb", "fits", "message", "latency_ms"}],
      "memory":  {"ops": [label], "live_bytes": [n], "arena_bytes", "lower_bound",
                  "buffers": [{"name", "offset", "size", "first", "last"}]}}

@@ -58,8 +58,26 @@ from typing import Any
 
 import numpy as np
 
+import picoml.codegen as cg
+from picoml.codegen.cemit import check_identifier
+from picoml.codegen.generate import model_hash
+from picoml.compress import prune as P
+from picoml.compress.distill import augmentation, distill
+from picoml.compress.prune import hold_zeros, load_state_dict
 from picoml.errors import InputError, PicomlError
+from picoml.flows.verify import verify
+from picoml.frontends.lowering import to_graph_layout
+from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.torch import from_torch
 from picoml.outputs import check_writable_dir
+from picoml.plan import plan_memory
+from picoml.quantize.calibrate import calibration_inputs
+from picoml.quantize.ptq import quantize as quantize_graph
+from picoml.quantize.ptq import quantize_input
+from picoml.reference import interpreter
+from picoml.targets.catalog import get_target
+from picoml.tasks import TASKS, calibration_subset, get_task, graph_macs, int8_outputs, score
+from picoml.tasks.train import fit
 from picoml.untrusted import for_terminal, read_file
 
 CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
@@ -249,7 +267,6 @@ def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str
 
 def validate_config(raw: dict, src: str = "<config>") -> dict:
     """Check a parsed config (see the module docstring); returns it normalized, defaults filled in."""
-    from picoml.tasks import TASKS
 
     cfg = _check_keys(src, "top level", raw, _TOP)
     if "task" not in raw:
@@ -312,15 +329,11 @@ def validate_config(raw: dict, src: str = "<config>") -> dict:
             if key in s and not all(isinstance(v, str) for v in s[key]):
                 raise InputError(f"{src}: {where}: key {key!r} must be a list of strings, got {s[key]!r}")
         if kind == "compile" and "name" in st:
-            from picoml.codegen.cemit import check_identifier
-
             try:
                 check_identifier(st["name"])
             except PicomlError as e:
                 raise InputError(f"{src}: {where}: key 'name': {e}") from None
         if kind == "verify":
-            from picoml.targets.catalog import get_target
-
             for t in s["targets"]:
                 try:
                     get_target(t)
@@ -363,7 +376,7 @@ def c_weight_bytes(files: dict[str, str], name: str = "model") -> int:
     total = 0
     for ctype, _sym, n in _C_ARRAY.findall(files[f"{name}.c"]):
         if ctype not in _C_SIZES:
-            raise PicomlError(f"generated C: unknown array type {ctype!r} (update picoml.compress.pipeline)")
+            raise PicomlError(f"generated C: unknown array type {ctype!r} (update picoml.flows.compress)")
         total += _C_SIZES[ctype] * int(n)
     return total
 
@@ -400,7 +413,6 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
     """The generated C and its weight bytes: ``files``, ``bytes`` (as generated), ``dense_bytes``
     (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)
     where picoml.codegen has sparse storage; else ``bytes == dense_bytes`` and ``encodings`` None."""
-    import picoml.codegen as cg
 
     has_sparse = "sparse" in inspect.signature(cg.generate_c).parameters
     files = cg.generate_c(q, name, target, sparse=sparse) if has_sparse else cg.generate_c(q, name, target)
@@ -426,7 +438,6 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
 # --------------------------------------------------------------------------------- pipeline
 def stripped_copy(model: Any) -> Any:
     """A copy of ``model`` with its pruning masks baked in as plain weights; ``model`` keeps its masks."""
-    from picoml.compress import prune as P
 
     return P.strip(copy.deepcopy(model))
 
@@ -445,34 +456,24 @@ class _State:
 
     # graphs and scores
     def export_float(self) -> Any:
-        import picoml
 
         m = stripped_copy(self.model).eval()
-        self.float_graph = picoml.from_torch(m, self.example)
+        self.float_graph = from_torch(m, self.example)
         return self.float_graph
 
     def score(self, g: Any) -> float:
-        import picoml
-        from picoml.frontends import to_graph_layout
-        from picoml.tasks import int8_outputs, score
 
         x = to_graph_layout(self.split.x_test)
         if g.inputs[0].dtype == "int8":
             return score(self.metric, int8_outputs(g, x)[1], self.split.y_test)
-        return score(self.metric, picoml.run(g, x), self.split.y_test)
+        return score(self.metric, interpreter.run(g, x), self.split.y_test)
 
     def calibration(self, n: int | None) -> np.ndarray:
-        from picoml.frontends import to_graph_layout
-        from picoml.tasks import calibration_subset
 
         n = n or self.cfg["calibration_samples"]
         return to_graph_layout(calibration_subset(self.split.x_train, n, self.cfg["seed"]))
 
     def verify(self, target: str, n: int) -> dict:
-        from picoml.codegen.generate import model_hash
-        from picoml.frontends import to_graph_layout
-        from picoml.quantize.ptq import quantize_input
-        from picoml.targets.verify import verify
 
         key = (model_hash(self.q), target, n)
         if key not in self.verify_cache:
@@ -494,8 +495,6 @@ def _build(task: Any, kwargs: dict, seed: int) -> Any:
 
 
 def _row(st: _State, index: int, kind: str, g: Any, seconds: float, note: str, weight_bytes: int, kind_bytes: str):
-    from picoml.plan import plan_memory
-    from picoml.tasks import graph_macs
 
     lp = layer_params(g)
     row = {
@@ -560,18 +559,14 @@ def run_pipeline(cfg: dict, *, out_dir: str | Path | None = None, progress: Call
 def _save_float(st: _State, d: Path, g: Any) -> dict[str, str]:
     import torch
 
-    import picoml
-
     d.mkdir(parents=True, exist_ok=True)
     torch.save(st.model.state_dict(), d / "model.pt")
-    picoml.save(g, d / "model.tflite")
+    write_tflite(g, d / "model.tflite")
     return {"state_dict": str(d / "model.pt"), "tflite": str(d / "model.tflite")}
 
 
 def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
     import torch
-
-    from picoml.tasks import get_task
 
     t_all = time.perf_counter()
     seed = cfg["seed"]
@@ -592,8 +587,6 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
     st.model = _build(task, m["build"], seed)
     tr = st.training(m)
     if m.get("state_dict"):
-        from picoml.compress.prune import load_state_dict
-
         try:
             sd = torch.load(m["state_dict"], map_location="cpu", weights_only=True)
             load_state_dict(st.model, sd)
@@ -601,8 +594,6 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
             raise InputError(f"{cfg.get('source', '<config>')}: [model]: key 'state_dict': {e}") from None
         note = f"loaded {m['state_dict']}"
     else:
-        from picoml.tasks.train import fit
-
         fit(st.model, split, metric=st.metric, epochs=tr["epochs"], lr=tr["lr"], batch_size=tr["batch_size"], seed=seed)
         note = f"trained {tr['epochs']} epochs"
     g = st.export_float()
@@ -624,9 +615,7 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
             r["files"] = _save_float(st, d, g)
         else:
             if kind == "quantize":
-                import picoml
-
-                st.q = picoml.quantize(st.float_graph, st.calibration(s.get("calibration_samples")), method=s["method"])
+                st.q = quantize_graph(st.float_graph, st.calibration(s.get("calibration_samples")), method=s["method"])
                 note = f"PTQ ({s['method']})"
             elif kind == "qat":
                 note = _qat(st, s, seed)
@@ -639,9 +628,8 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
                 r["layer_encodings"] = cg["encodings"]
             files = cg["files"]
             d.mkdir(parents=True, exist_ok=True)
-            import picoml
 
-            picoml.save(st.q, d / "model.tflite")
+            write_tflite(st.q, d / "model.tflite")
             r["files"] = {"tflite": str(d / "model.tflite")}
             if kind == "compile":
                 for fname, text in files.items():
@@ -693,9 +681,6 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
 def _float_step(st: _State, s: dict, seed: int) -> str:
     """Run one PyTorch-side step on ``st.model``; returns a note for the row."""
 
-    from picoml.compress import prune as P
-    from picoml.compress.distill import distill
-
     kind, split = s["kind"], st.split
     tr = st.training(s)
     data = (split.x_train, split.y_train)
@@ -721,8 +706,6 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
             P.fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
 
     if kind == "train":
-        from picoml.tasks.train import fit
-
         if P.get_masks(st.model):
             P.fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
         else:
@@ -737,8 +720,6 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
             )
         return f"{tr['epochs']} more epochs on labels"
     if kind == "distill":
-        from picoml.compress.distill import augmentation
-
         teacher = st.model
         student = _build(st.task, s["student"], seed)
         schedule = s.get("lr_schedule") or "constant"
@@ -811,10 +792,7 @@ def _qat(st: _State, s: dict, seed: int) -> str:
     """Quantization-aware training of the exported float graph, pruning zeros held; sets ``st.q``."""
     import torch
 
-    from picoml.compress import qat as Q
-    from picoml.compress.prune import hold_zeros
-    from picoml.frontends import to_graph_layout
-    from picoml.quantize.calibrate import calibration_inputs
+    from picoml.compress import qat as Q  # imports torch: loaded only when a qat step runs
 
     tr = st.training(s)
     epochs = s.get("epochs") or 3

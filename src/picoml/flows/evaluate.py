@@ -22,6 +22,7 @@ import numpy as np
 
 from picoml.errors import InputError
 from picoml.graph import Graph
+from picoml.reference.interpreter import run
 
 KINDS = ("classification", "regression", "anomaly")
 
@@ -103,7 +104,6 @@ def _io_quant(graph: Graph, x: np.ndarray) -> np.ndarray:
 
 def evaluate(float_graph: Graph, int8_graph: Graph, x: np.ndarray, y: np.ndarray, *, kind: str = "auto") -> Evaluation:
     """Run both graphs on ``x`` (graph layout, float) and score them against ``y``."""
-    from picoml.reference.interpreter import run
 
     x = np.asarray(x, np.float32)
     y = np.asarray(y)
