@@ -1,6 +1,6 @@
 """Field ids and enums of TFLite's ``schema.fbs`` that picoml reads and writes.
 
-Shared by the reader (``frontends/tflite.py``) and the writer (``export/tflite.py``) so
+Shared by the reader (``frontends/tflite.py``) and the writer (``frontends/tflite_writer.py``) so
 the two cannot drift apart. Field ids are the order of fields in schema.fbs (vtable slot).
 """
 
