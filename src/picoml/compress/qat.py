@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
@@ -747,28 +748,20 @@ def qat_finetune(
     xt = torch.from_numpy(x)
     logits = loss == "cross_entropy"
     teacher = _float_outputs(model, xt, logits) if distill > 0 else None
-    gen = torch.Generator().manual_seed(seed)
     groups = [{"params": [p for p in model.weights.parameters() if p.requires_grad], "lr": lr}]
     if model.range_scales is not None:
         groups.append({"params": [model.range_scales], "lr": range_lr if range_lr is not None else lr})
-    opt = torch.optim.Adam(groups, lr=lr)
-    total = epochs * -(-len(x) // batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" and total else None
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for s in range(0, len(x), batch_size):
-            idx = order[s : s + batch_size]
-            out = model(xt[idx], logits=logits)
-            value = _loss(model, out, y[idx], loss) if distill < 1 else out.new_zeros(())
-            if teacher is not None:
-                value = (1.0 - distill) * value + distill * _distill_loss(model, out, teacher[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-    model.eval()
+
+    def batch_loss(xb: torch.Tensor, yb: torch.Tensor, *tb: torch.Tensor) -> torch.Tensor:
+        out = model(xb, logits=logits)
+        value = _loss(model, out, yb, loss) if distill < 1 else out.new_zeros(())
+        if tb:
+            value = (1.0 - distill) * value + distill * _distill_loss(model, out, tb[0], loss)
+        return value
+
+    data = (xt, y) if teacher is None else (xt, y, teacher)
+    kw = {"params": groups, "lr_schedule": schedule, "seed": seed}
+    train_loop(model, data, batch_loss, epochs=epochs, lr=lr, batch_size=batch_size, **kw)
     return model.to_int8()
 
 
