@@ -51,9 +51,10 @@ import torch.nn.functional as F
 
 from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
+from picoml.fixedpoint import round_half_away
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
-from picoml.qparams import INT32_MAX, WEIGHT_QMAX, weight_scales
+from picoml.qparams import INT32_MAX, WEIGHT_QMAX, quantize_array, weight_scales
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
     FIXED_OUTPUT,
@@ -85,13 +86,6 @@ class _Requant:
 
 
 # ======================================================================= fake quantization
-def round_half_away(v: torch.Tensor) -> torch.Tensor:
-    """Round half away from zero (std::round, what the int8 kernels do); exact, unlike floor(v + 0.5)."""
-    a = v.abs()
-    f = a.floor()
-    return torch.copysign(f + (a - f >= 0.5).to(v.dtype), v)
-
-
 def _ste(x: torch.Tensor, y: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
     """Forward ``y``; backward identity where ``inside``, zero elsewhere (clipped straight-through)."""
     return torch.where(inside, x - x.detach() + y, y)
@@ -485,8 +479,7 @@ class QATModel(torch.nn.Module):
     @staticmethod
     def _ints(v: torch.Tensor, s: float, z: int) -> np.ndarray:
         """The int8 values of a fake-quantized tensor (exact: v is s · (q - zp) up to float rounding)."""
-        a = v.detach().cpu().numpy().astype(np.float64) / float(s)
-        return np.clip(np.copysign(np.floor(np.abs(a) + 0.5), a) + int(z), -128, 127).astype(np.int8)
+        return quantize_array(v.detach().cpu().numpy(), float(s), int(z), precision=np.float64)
 
     def _int8_output(self, k: int, op: Op, values, pre: torch.Tensor | None, plan: ActivationPlan) -> np.ndarray:
         """The int8 output of op ``k`` on the int8 values of its (fake-quantized) inputs.
@@ -507,7 +500,7 @@ class QATModel(torch.nn.Module):
             c = out.shape[-1]
             acc_scale = s_in * np.broadcast_to(np.asarray(ws, np.float64), (c,))
             a = pre.detach().cpu().numpy().astype(np.float64) / acc_scale
-            acc = np.copysign(np.floor(np.abs(a) + 0.5), a)
+            acc = round_half_away(a)
             wshell = Tensor("w", (np.size(ws),), "int8", np.asarray(ws), np.zeros(np.size(ws), np.int64))
             mult, shift = channel_multipliers(s_in, wshell, float(so), c)
             lo, hi = activation_range_int8(op.attrs["fused_activation"], oshell)
