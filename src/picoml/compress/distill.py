@@ -44,6 +44,7 @@ from picoml.compress.train import (
     _eval_mode,
     _is_arrays,
     batched_outputs,
+    check_pairs,
     torch_threads,
     train_loop,
 )
@@ -236,6 +237,7 @@ def distill(
         return batched_outputs(teacher, x, bs) if use_teacher else None
 
     t0 = time.perf_counter()
+    check_pairs(data)
     with torch_threads(threads), _eval_mode(teacher):
         train_data = data
         if _is_arrays(data):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +143,16 @@ def iter_batches(
                 raise InputError("data: an iterable must yield (inputs, targets) batches")
             xb, yb = _as_tensor(batch[0]), _as_tensor(batch[1])
             yield (xb if augment is None else augment(xb, generator)), yb
+
+
+def check_pairs(data: Any) -> None:
+    """A user's ``data`` is an ``(x, y)`` pair of arrays or an iterable of pairs, never ``(x, y, z)`` arrays.
+
+    (``train_loop`` itself takes extra arrays — cached teacher outputs — after ``y``; a caller's
+    ``data`` must not reach it as such.)
+    """
+    if isinstance(data, (tuple, list)) and not _is_arrays(data) and all(hasattr(a, "shape") for a in data):
+        raise InputError("data: an iterable must yield (inputs, targets) batches")
 
 
 def _steps_per_epoch(data: Any, batch_size: int) -> int:
@@ -273,8 +283,7 @@ def fine_tune(
     """
     if epochs < 1:
         raise InputError(f"epochs must be >= 1, got {epochs}")
-    if isinstance(data, (tuple, list)) and not _is_arrays(data) and all(hasattr(a, "shape") for a in data):
-        raise InputError("data: an iterable must yield (inputs, targets) batches")
+    check_pairs(data)
     loss_fn = loss_function(loss)
     hist = train_loop(
         model,
@@ -299,9 +308,11 @@ def batched_outputs(model: Any, x: torch.Tensor, batch_size: int, **kwargs: Any)
         return torch.cat([model(x[i : i + batch_size], **kwargs) for i in range(0, len(x), batch_size)])
 
 
-__all__: Sequence[str] = [
+__all__ = [
     "History",
     "LR_SCHEDULES",
+    "batched_outputs",
+    "check_pairs",
     "fine_tune",
     "improved",
     "is_better",
