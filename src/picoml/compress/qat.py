@@ -49,10 +49,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
+from picoml.fixedpoint import round_half_away
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
-from picoml.qparams import INT32_MAX, WEIGHT_QMAX, weight_scales
+from picoml.qparams import INT32_MAX, WEIGHT_QMAX, quantize_array, weight_scales
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
     FIXED_OUTPUT,
@@ -84,13 +86,6 @@ class _Requant:
 
 
 # ======================================================================= fake quantization
-def round_half_away(v: torch.Tensor) -> torch.Tensor:
-    """Round half away from zero (std::round, what the int8 kernels do); exact, unlike floor(v + 0.5)."""
-    a = v.abs()
-    f = a.floor()
-    return torch.copysign(f + (a - f >= 0.5).to(v.dtype), v)
-
-
 def _ste(x: torch.Tensor, y: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
     """Forward ``y``; backward identity where ``inside``, zero elsewhere (clipped straight-through)."""
     return torch.where(inside, x - x.detach() + y, y)
@@ -484,8 +479,7 @@ class QATModel(torch.nn.Module):
     @staticmethod
     def _ints(v: torch.Tensor, s: float, z: int) -> np.ndarray:
         """The int8 values of a fake-quantized tensor (exact: v is s · (q - zp) up to float rounding)."""
-        a = v.detach().cpu().numpy().astype(np.float64) / float(s)
-        return np.clip(np.copysign(np.floor(np.abs(a) + 0.5), a) + int(z), -128, 127).astype(np.int8)
+        return quantize_array(v.detach().cpu().numpy(), float(s), int(z), precision=np.float64)
 
     def _int8_output(self, k: int, op: Op, values, pre: torch.Tensor | None, plan: ActivationPlan) -> np.ndarray:
         """The int8 output of op ``k`` on the int8 values of its (fake-quantized) inputs.
@@ -506,7 +500,7 @@ class QATModel(torch.nn.Module):
             c = out.shape[-1]
             acc_scale = s_in * np.broadcast_to(np.asarray(ws, np.float64), (c,))
             a = pre.detach().cpu().numpy().astype(np.float64) / acc_scale
-            acc = np.copysign(np.floor(np.abs(a) + 0.5), a)
+            acc = round_half_away(a)
             wshell = Tensor("w", (np.size(ws),), "int8", np.asarray(ws), np.zeros(np.size(ws), np.int64))
             mult, shift = channel_multipliers(s_in, wshell, float(so), c)
             lo, hi = activation_range_int8(op.attrs["fused_activation"], oshell)
@@ -747,28 +741,20 @@ def qat_finetune(
     xt = torch.from_numpy(x)
     logits = loss == "cross_entropy"
     teacher = _float_outputs(model, xt, logits) if distill > 0 else None
-    gen = torch.Generator().manual_seed(seed)
     groups = [{"params": [p for p in model.weights.parameters() if p.requires_grad], "lr": lr}]
     if model.range_scales is not None:
         groups.append({"params": [model.range_scales], "lr": range_lr if range_lr is not None else lr})
-    opt = torch.optim.Adam(groups, lr=lr)
-    total = epochs * -(-len(x) // batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" and total else None
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for s in range(0, len(x), batch_size):
-            idx = order[s : s + batch_size]
-            out = model(xt[idx], logits=logits)
-            value = _loss(model, out, y[idx], loss) if distill < 1 else out.new_zeros(())
-            if teacher is not None:
-                value = (1.0 - distill) * value + distill * _distill_loss(model, out, teacher[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-    model.eval()
+
+    def batch_loss(xb: torch.Tensor, yb: torch.Tensor, *tb: torch.Tensor) -> torch.Tensor:
+        out = model(xb, logits=logits)
+        value = _loss(model, out, yb, loss) if distill < 1 else out.new_zeros(())
+        if tb:
+            value = (1.0 - distill) * value + distill * _distill_loss(model, out, tb[0], loss)
+        return value
+
+    data = (xt, y) if teacher is None else (xt, y, teacher)
+    kw = {"params": groups, "lr_schedule": schedule, "seed": seed}
+    train_loop(model, data, batch_loss, epochs=epochs, lr=lr, batch_size=batch_size, **kw)
     return model.to_int8()
 
 

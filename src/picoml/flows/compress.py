@@ -64,6 +64,7 @@ from picoml.codegen.generate import model_hash
 from picoml.compress import prune as P
 from picoml.compress.distill import augmentation, distill
 from picoml.compress.prune import hold_zeros, load_state_dict
+from picoml.compress.train import fine_tune, train_loop
 from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import verify
 from picoml.frontends.lowering import to_graph_layout
@@ -703,11 +704,11 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
                 **common,
             )
         else:
-            P.fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
+            fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
 
     if kind == "train":
         if P.get_masks(st.model):
-            P.fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
+            fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
         else:
             fit(
                 st.model,
@@ -803,19 +804,17 @@ def _qat(st: _State, s: dict, seed: int) -> str:
     held = hold_zeros(model)
     x = torch.from_numpy(calibration_inputs(model.graph, to_graph_layout(st.split.x_train))[0])
     y = Q._targets(model, st.split.y_train, len(x), loss)
-    gen = torch.Generator().manual_seed(seed)
     lr = s.get("lr") or 5e-4
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), tr["batch_size"]):
-            idx = order[i : i + tr["batch_size"]]
-            value = Q._loss(model, model(x[idx], logits=loss == "cross_entropy"), y[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-    model.eval()
+    logits = loss == "cross_entropy"
+    train_loop(
+        model,
+        (x, y),
+        lambda xb, yb: Q._loss(model, model(xb, logits=logits), yb, loss),
+        epochs=epochs,
+        lr=lr,
+        batch_size=tr["batch_size"],
+        seed=seed,
+    )
     st.q = model.to_int8()
     return f"QAT {epochs} epochs (lr {lr:g})" + (f", zeros held in {len(held)} weight tensors" if held else "")
 

@@ -41,7 +41,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from picoml.compress.distill import distill
-from picoml.compress.prune import fine_tune, prune, prune_channels, strip
+from picoml.compress.prune import prune, prune_channels, strip
+from picoml.compress.train import fine_tune
 from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import elf_sizes, random_inputs, verify
 from picoml.frontends.lowering import to_graph_layout

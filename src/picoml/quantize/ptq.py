@@ -42,13 +42,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from picoml.errors import InputError, PicomlError, UnsupportedError
-from picoml.fixedpoint import quantize_multiplier, round_half_away
+from picoml.fixedpoint import quantize_multiplier
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.passes import fuse_activations
 from picoml.qparams import (
-    INT8_MAX,
-    INT8_MIN,
     activation_qparams,
+    dequantize_array,
+    quantize_array,
     quantize_bias,
     quantize_weights,
     representable_range,
@@ -394,8 +394,7 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
             t = op.inputs[i]
             if t.is_const and t.dtype == "float32":
                 s, z = plan.params[t.name]
-                q = round_half_away(np.asarray(t.data, np.float64) / np.float64(s)) + z
-                t.data = np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+                t.data = quantize_array(t.data, s, z, precision=np.float64)
                 t.dtype, t.scale, t.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
     for t in g.tensors:
         if id(t) in act_ids and not t.is_const:
@@ -504,10 +503,7 @@ def quantize_input(graph: Graph, x: np.ndarray, index: int = 0) -> np.ndarray:
     xf = np.asarray(x, np.float32)
     if np.isnan(xf).any():
         raise InputError(f"input {t.name!r}: NaN cannot be quantized")
-    with np.errstate(over="ignore"):
-        q = round_half_away(xf / np.float32(t.scale[0]))
-    q = np.clip(q.astype(np.float64), -(2.0**31), 2.0**31) + int(t.zero_point[0])
-    return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+    return quantize_array(xf, t.scale[0], int(t.zero_point[0]))
 
 
 def dequantize_output(graph: Graph, y: np.ndarray, index: int = 0) -> np.ndarray:
@@ -516,7 +512,7 @@ def dequantize_output(graph: Graph, y: np.ndarray, index: int = 0) -> np.ndarray
     y = np.asarray(y)
     if y.dtype.kind not in "iu":
         raise InputError(f"output {t.name!r}: expected int8 values, got {y.dtype}")
-    return (np.float64(np.float32(t.scale[0])) * (y.astype(np.int64) - int(t.zero_point[0]))).astype(np.float32)
+    return dequantize_array(y, t.scale[0], int(t.zero_point[0]))
 
 
 __all__ = [
