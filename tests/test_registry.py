@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from picoml.codegen import emit_nonlinear as nl
 from picoml.codegen import generate as gen
+from picoml.compress import qat
 from picoml.frontends import tflite_schema as S
 from picoml.frontends.tflite import _op_name, read_tflite_bytes
 from picoml.frontends.tflite_writer import write_tflite_bytes
@@ -44,11 +46,19 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
 }
 
 
+#: ops QAT deliberately has no float computation for, and why
+NOT_IN_QAT: dict[OpType, str] = {
+    OpType.QUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary QUANTIZE and refuses others",
+    OpType.DEQUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary DEQUANTIZE and refuses others",
+}
+
+
 def op_tables() -> dict[str, tuple[Mapping, Mapping[OpType, str]]]:
     """Every table keyed by op: name -> (table, ops it deliberately lacks -> reason)."""
     return {
         "graph.ops.OP_SET": (OP_SET, {}),
         "reference.KERNELS": (KERNELS, {}),
+        "compress.qat.FLOAT_OPS": (qat.FLOAT_OPS, NOT_IN_QAT),
         "codegen.generate.EMITTERS": (gen.EMITTERS, NOT_GENERATED_IN_C),
         "codegen.generate.KERNEL_FILES": (gen.KERNEL_FILES, NOT_GENERATED_IN_C),
     }
@@ -64,7 +74,7 @@ def partial_tables() -> dict[str, tuple[object, Mapping]]:
 
 
 #: tables whose keys must be OpType members, not strings (codegen is being converted: issue 13)
-TYPED_KEYS = ("graph.ops.OP_SET", "reference.KERNELS")
+TYPED_KEYS = ("graph.ops.OP_SET", "reference.KERNELS", "compress.qat.FLOAT_OPS")
 
 
 def registry_problems(tables, partial=None, typed=TYPED_KEYS) -> list[str]:
@@ -177,8 +187,15 @@ def test_every_op_type_is_in_every_op_table():
     assert registry_problems(op_tables(), partial_tables()) == []
 
 
-def test_not_generated_in_c_states_a_reason():
-    assert all(reason.strip() for reason in NOT_GENERATED_IN_C.values())
+def test_exemptions_state_a_reason():
+    assert all(reason.strip() for reason in (*NOT_GENERATED_IN_C.values(), *NOT_IN_QAT.values()))
+
+
+def test_op_holds_the_member_for_a_known_name():
+    x, y = Tensor("x", (1, 4)), Tensor("y", (1, 4))
+    assert type(Op("RELU", [x], [y]).type) is OpType
+    assert Op("RELU", [x], [y]).type == OpType.RELU == "RELU"
+    assert type(Op("LEAKY_RELU", [x], [y]).type) is str  # unknown: left for validate to report
 
 
 def test_nonlinear_emitters_are_the_generators_own():
@@ -297,6 +314,19 @@ def test_every_op_runs_in_the_reference(op):
     ]
     y = run(g, xs if len(xs) > 1 else xs[0])
     assert np.asarray(y[0] if isinstance(y, list) else y).shape == (2, *g.outputs[0].shape)
+
+
+@pytest.mark.parametrize("op", sorted(qat.FLOAT_OPS))
+def test_every_qat_float_op_matches_the_reference(op):
+    g = sample_op(op)
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((8, *t.shape)).astype(np.float32) for t in g.inputs]
+    x = xs if len(xs) > 1 else xs[0]
+    model = qat.QATModel(g, x)
+    model.fake_quant = False
+    with torch.no_grad():
+        y = model(x)
+    np.testing.assert_allclose(y.numpy(), run(g, x), rtol=1e-5, atol=1e-5)
 
 
 # ============================================================================ the checks can fail

@@ -42,7 +42,7 @@ PyTorch is imported by this module only; ``picoml.compress`` loads it on first u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,6 +198,106 @@ def _pool_windows(x: torch.Tensor, op: Op, fill: float) -> tuple[torch.Tensor, d
     pw = _same_pads(w, a["filter_w"], a["stride_w"], 1, a["padding"])
     xp = F.pad(x, (pw[0], pw[1], ph[0], ph[1]), value=fill)
     return xp, dict(kernel_size=(a["filter_h"], a["filter_w"]), stride=(a["stride_h"], a["stride_w"]))
+
+
+# ======================================================================= float ops
+# Each takes (model, op, input 0's value, values, plan) and returns the op's float output from
+# (fake-quantized) inputs; the layers with weights get theirs from model._layer_params.
+def _float_conv(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    a = op.attrs
+    w, b = m._layer_params(op, plan)
+    xc, lead = _nchw(x)
+    kh, kw_ = (w.shape[1], w.shape[2])
+    ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
+    pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
+    xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
+    if op.type == OpType.CONV_2D:
+        wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
+    else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
+        wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
+    y = F.conv2d(
+        xc,
+        wk,
+        b,
+        stride=(a["stride_h"], a["stride_w"]),
+        dilation=(a["dilation_h"], a["dilation_w"]),
+        groups=groups,
+    )
+    return _nhwc(y, lead)  # the fused activation is applied by _run_op
+
+
+def _float_fc(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    w, b = m._layer_params(op, plan)
+    y = x.reshape(-1, w.shape[1]) @ w.T
+    if b is not None:
+        y = y + b
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_pool(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    xc, lead = _nchw(x)
+    if op.type == OpType.MAX_POOL_2D:
+        xp, kw = _pool_windows(xc, op, float("-inf"))
+        y = F.max_pool2d(xp, **kw)
+    else:
+        xp, kw = _pool_windows(xc, op, 0.0)
+        ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
+        y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
+    return _clamp_act(_nhwc(y, lead), op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    b = m._value(op.inputs[1], values, plan, like=x)
+    x, b = _align(x, b)
+    return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_reshape(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_softmax(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return torch.softmax(x * float(np.float32(op.attrs["beta"])), dim=-1)
+
+
+def _float_pad(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
+    flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
+    return F.pad(x, tuple(flat))
+
+
+def _float_mean(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    axes = [ax + 1 for ax in reduce_axes(op)]
+    y = x.mean(dim=axes, keepdim=bool(op.attrs["keep_dims"])) if axes else x
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_concat(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    parts = [m._value(i, values, plan, like=x) for i in op.inputs]
+    n = max(p.shape[0] for p in parts)
+    parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
+    return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), op.attrs.get("fused_activation", Activation.NONE))
+
+
+#: op -> its float computation in QAT (QUANTIZE / DEQUANTIZE: QAT trains float graphs, see QATModel)
+FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
+    OpType.CONV_2D: _float_conv,
+    OpType.DEPTHWISE_CONV_2D: _float_conv,
+    OpType.FULLY_CONNECTED: _float_fc,
+    OpType.AVERAGE_POOL_2D: _float_pool,
+    OpType.MAX_POOL_2D: _float_pool,
+    OpType.ADD: _float_add_mul,
+    OpType.MUL: _float_add_mul,
+    OpType.RESHAPE: _float_reshape,
+    OpType.SOFTMAX: _float_softmax,
+    OpType.LOGISTIC: lambda m, op, x, values, plan: torch.sigmoid(x),
+    OpType.TANH: lambda m, op, x, values, plan: torch.tanh(x),
+    OpType.RELU: lambda m, op, x, values, plan: torch.relu(x),
+    OpType.RELU6: lambda m, op, x, values, plan: x.clamp(0.0, 6.0),
+    OpType.PAD: _float_pad,
+    OpType.MEAN: _float_mean,
+    OpType.CONCATENATION: _float_concat,
+}
 
 
 class QATModel(torch.nn.Module):
@@ -570,76 +670,11 @@ class QATModel(torch.nn.Module):
         return y, None
 
     def _float_op(self, op: Op, values: dict[int, torch.Tensor], plan: ActivationPlan | None) -> torch.Tensor:
-        t = op.type
-        a = op.attrs
-        act = a.get("fused_activation", Activation.NONE)
         x = self._value(op.inputs[0], values, plan)
-        if t in (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D):
-            w, b = self._layer_params(op, plan)
-            xc, lead = _nchw(x)
-            kh, kw_ = (w.shape[1], w.shape[2])
-            ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
-            pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
-            xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
-            if t == OpType.CONV_2D:
-                wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
-            else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
-                wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
-            y = F.conv2d(
-                xc,
-                wk,
-                b,
-                stride=(a["stride_h"], a["stride_w"]),
-                dilation=(a["dilation_h"], a["dilation_w"]),
-                groups=groups,
-            )
-            return _nhwc(y, lead)  # the fused activation is applied by _run_op
-        if t == OpType.FULLY_CONNECTED:
-            w, b = self._layer_params(op, plan)
-            y = x.reshape(-1, w.shape[1]) @ w.T
-            if b is not None:
-                y = y + b
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t in (OpType.AVERAGE_POOL_2D, OpType.MAX_POOL_2D):
-            xc, lead = _nchw(x)
-            if t == OpType.MAX_POOL_2D:
-                xp, kw = _pool_windows(xc, op, float("-inf"))
-                y = F.max_pool2d(xp, **kw)
-            else:
-                xp, kw = _pool_windows(xc, op, 0.0)
-                ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
-                y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
-            return _clamp_act(_nhwc(y, lead), act)
-        if t in (OpType.ADD, OpType.MUL):
-            b = self._value(op.inputs[1], values, plan, like=x)
-            x, b = _align(x, b)
-            return _clamp_act(x + b if t == OpType.ADD else x * b, act)
-        if t == OpType.RESHAPE:
-            return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == OpType.SOFTMAX:
-            return torch.softmax(x * float(np.float32(a["beta"])), dim=-1)
-        if t == OpType.LOGISTIC:
-            return torch.sigmoid(x)
-        if t == OpType.TANH:
-            return torch.tanh(x)
-        if t == OpType.RELU:
-            return torch.relu(x)
-        if t == OpType.RELU6:
-            return x.clamp(0.0, 6.0)
-        if t == OpType.PAD:
-            pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
-            flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
-            return F.pad(x, tuple(flat))
-        if t == OpType.MEAN:
-            axes = [ax + 1 for ax in reduce_axes(op)]
-            y = x.mean(dim=axes, keepdim=bool(a["keep_dims"])) if axes else x
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == OpType.CONCATENATION:
-            parts = [self._value(i, values, plan, like=x) for i in op.inputs]
-            n = max(p.shape[0] for p in parts)
-            parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
-            return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), act)
-        raise UnsupportedError(f"QAT: {op.label} is not supported")
+        fn = FLOAT_OPS.get(op.type)
+        if fn is None:
+            raise UnsupportedError(f"QAT: {op.label} is not supported")
+        return fn(self, op, x, values, plan)
 
     # ------------------------------------------------------------------ export
     def to_graph(self) -> Graph:
