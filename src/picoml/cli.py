@@ -37,7 +37,7 @@ from picoml.frontends import load_model, source_layout
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
-from picoml.graph.ops import op_macs
+from picoml.graph.ops import OP_SET, op_macs
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
 from picoml.plan import plan_memory
 from picoml.targets import BOARDS, TARGETS, get_target
@@ -71,14 +71,14 @@ _ENVIRONMENT_ERRNOS = {
 def model_summary(g) -> dict:
     """Per-op table and totals of a graph (what ``picoml info --json`` prints)."""
 
-    shape_args = {("RESHAPE", 1), ("PAD", 1), ("MEAN", 1)}
     counted: set[int] = set()
     ops = []
     for i, op in enumerate(g.ops):
         params = 0
         wbytes = 0
+        shape_args = OP_SET[op.type].shape_inputs  # integer shape/axis arguments are not parameters
         for k, t in enumerate(op.inputs):
-            if t is None or t.data is None or (op.type, k) in shape_args:
+            if t is None or t.data is None or k in shape_args:
                 continue
             if id(t) not in counted:
                 counted.add(id(t))

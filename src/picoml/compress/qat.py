@@ -42,7 +42,7 @@ PyTorch is imported by this module only; ``picoml.compress`` loads it on first u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,14 +53,10 @@ from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
 from picoml.fixedpoint import round_half_away
 from picoml.graph.ir import Graph, Op, Tensor
-from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
+from picoml.graph.ops import OP_SET, Activation, Int8Output, OpType, concat_axis, out_size, reduce_axes, same_padding
 from picoml.qparams import INT32_MAX, WEIGHT_QMAX, quantize_array, weight_scales
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
-    FIXED_OUTPUT,
-    SHAPE_ARGS,
-    SHARED_IO,
-    WEIGHT_OPS,
     ActivationPlan,
     activation_names,
     plan_activations,
@@ -173,11 +169,11 @@ def _nhwc(y: torch.Tensor, lead: tuple[int, ...]) -> torch.Tensor:
 
 
 def _clamp_act(y: torch.Tensor, act: str) -> torch.Tensor:
-    if act == "RELU":
+    if act == Activation.RELU:
         return torch.relu(y)
-    if act == "RELU6":
+    if act == Activation.RELU6:
         return y.clamp(0.0, 6.0)
-    if act == "RELU_N1_TO_1":
+    if act == Activation.RELU_N1_TO_1:
         return y.clamp(-1.0, 1.0)
     return y
 
@@ -197,6 +193,106 @@ def _pool_windows(x: torch.Tensor, op: Op, fill: float) -> tuple[torch.Tensor, d
     pw = _same_pads(w, a["filter_w"], a["stride_w"], 1, a["padding"])
     xp = F.pad(x, (pw[0], pw[1], ph[0], ph[1]), value=fill)
     return xp, dict(kernel_size=(a["filter_h"], a["filter_w"]), stride=(a["stride_h"], a["stride_w"]))
+
+
+# ======================================================================= float ops
+# Each takes (model, op, input 0's value, values, plan) and returns the op's float output from
+# (fake-quantized) inputs; the layers with weights get theirs from model._layer_params.
+def _float_conv(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    a = op.attrs
+    w, b = m._layer_params(op, plan)
+    xc, lead = _nchw(x)
+    kh, kw_ = (w.shape[1], w.shape[2])
+    ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
+    pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
+    xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
+    if op.type == OpType.CONV_2D:
+        wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
+    else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
+        wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
+    y = F.conv2d(
+        xc,
+        wk,
+        b,
+        stride=(a["stride_h"], a["stride_w"]),
+        dilation=(a["dilation_h"], a["dilation_w"]),
+        groups=groups,
+    )
+    return _nhwc(y, lead)  # the fused activation is applied by _run_op
+
+
+def _float_fc(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    w, b = m._layer_params(op, plan)
+    y = x.reshape(-1, w.shape[1]) @ w.T
+    if b is not None:
+        y = y + b
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_pool(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    xc, lead = _nchw(x)
+    if op.type == OpType.MAX_POOL_2D:
+        xp, kw = _pool_windows(xc, op, float("-inf"))
+        y = F.max_pool2d(xp, **kw)
+    else:
+        xp, kw = _pool_windows(xc, op, 0.0)
+        ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
+        y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
+    return _clamp_act(_nhwc(y, lead), op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    b = m._value(op.inputs[1], values, plan, like=x)
+    x, b = _align(x, b)
+    return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_reshape(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_softmax(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return torch.softmax(x * float(np.float32(op.attrs["beta"])), dim=-1)
+
+
+def _float_pad(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
+    flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
+    return F.pad(x, tuple(flat))
+
+
+def _float_mean(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    axes = [ax + 1 for ax in reduce_axes(op)]
+    y = x.mean(dim=axes, keepdim=bool(op.attrs["keep_dims"])) if axes else x
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_concat(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    parts = [m._value(i, values, plan, like=x) for i in op.inputs]
+    n = max(p.shape[0] for p in parts)
+    parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
+    return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), op.attrs.get("fused_activation", Activation.NONE))
+
+
+#: op -> its float computation in QAT (QUANTIZE / DEQUANTIZE: QAT trains float graphs, see QATModel)
+FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
+    OpType.CONV_2D: _float_conv,
+    OpType.DEPTHWISE_CONV_2D: _float_conv,
+    OpType.FULLY_CONNECTED: _float_fc,
+    OpType.AVERAGE_POOL_2D: _float_pool,
+    OpType.MAX_POOL_2D: _float_pool,
+    OpType.ADD: _float_add_mul,
+    OpType.MUL: _float_add_mul,
+    OpType.RESHAPE: _float_reshape,
+    OpType.SOFTMAX: _float_softmax,
+    OpType.LOGISTIC: lambda m, op, x, values, plan: torch.sigmoid(x),
+    OpType.TANH: lambda m, op, x, values, plan: torch.tanh(x),
+    OpType.RELU: lambda m, op, x, values, plan: torch.relu(x),
+    OpType.RELU6: lambda m, op, x, values, plan: x.clamp(0.0, 6.0),
+    OpType.PAD: _float_pad,
+    OpType.MEAN: _float_mean,
+    OpType.CONCATENATION: _float_concat,
+}
 
 
 class QATModel(torch.nn.Module):
@@ -233,7 +329,7 @@ class QATModel(torch.nn.Module):
             raise InputError(f"ema_decay must be in [0, 1), is {ema_decay}")
         g = prepare_float_graph(graph)
         for op in g.ops:
-            if op.type in ("QUANTIZE", "DEQUANTIZE"):
+            if op.type in (OpType.QUANTIZE, OpType.DEQUANTIZE):
                 raise UnsupportedError(f"QAT: {op.label} is not supported in a float graph")
         self.graph = g
         self.calibration = calibration_inputs(g, calibration_data)
@@ -243,7 +339,7 @@ class QATModel(torch.nn.Module):
         self.argmax_output = bool(argmax_output)
         if self.argmax_output:
             prod = g.producers().get(id(g.outputs[0]))
-            if len(g.outputs) != 1 or (prod is not None and prod.type in FIXED_OUTPUT):
+            if len(g.outputs) != 1 or (prod is not None and OP_SET[prod.type].fixed_qparams is not None):
                 raise InputError("QAT argmax_output: needs one output whose int8 parameters are not fixed")
             out = g.outputs[0].name
             init[out] = (runner_up_floor(picoml_run(g, self.calibration)), init[out][1])
@@ -256,10 +352,12 @@ class QATModel(torch.nn.Module):
         self.fake_quant = True
         self.steps = 0
         # learned ranges: one (log lo-factor, log hi-factor) per group of tensors that share int8
-        # parameters (SHARED_IO ops), so a group's range moves as one
+        # parameters (Int8Output.SHARED ops), so a group's range moves as one
         self._group = self._range_groups(g)
         self._fixed = {
-            op.outputs[0].name for op in g.ops if op.type in FIXED_OUTPUT and op.outputs[0].name in self._slot
+            op.outputs[0].name
+            for op in g.ops
+            if OP_SET[op.type].fixed_qparams is not None and op.outputs[0].name in self._slot
         }
         self.range_scales = (
             torch.nn.Parameter(
@@ -277,9 +375,9 @@ class QATModel(torch.nn.Module):
         self._param: dict[str, tuple[str, int]] = {}
         for op in g.ops:
             trainable = set()
-            if op.type in WEIGHT_OPS:
-                wi, _, bi = WEIGHT_OPS[op.type]
-                trainable = {wi, bi}
+            wts = OP_SET[op.type].weights
+            if wts is not None:
+                trainable = {wts.input, wts.bias}
             for i, t in enumerate(op.inputs):
                 if t is None or not t.is_const or t.dtype != "float32" or t.name in self._param:
                     continue
@@ -293,10 +391,10 @@ class QATModel(torch.nn.Module):
     def softmax_beta(self) -> float:
         """beta of the SOFTMAX producing the (first) output, 1.0 if there is none."""
         prod = self.graph.producers().get(id(self.graph.outputs[0]))
-        return float(np.float32(prod.attrs["beta"])) if prod is not None and prod.type == "SOFTMAX" else 1.0
+        return float(np.float32(prod.attrs["beta"])) if prod is not None and prod.type == OpType.SOFTMAX else 1.0
 
     def _range_groups(self, g: Graph) -> np.ndarray:
-        """Group index of every activation: tensors joined by a SHARED_IO op share one group."""
+        """Group index of every activation: tensors joined by an Int8Output.SHARED op share one group."""
         parent = list(range(len(self.names)))
 
         def find(i: int) -> int:
@@ -306,7 +404,11 @@ class QATModel(torch.nn.Module):
             return i
 
         for op in g.ops:
-            if op.type in SHARED_IO and op.inputs[0].name in self._slot and op.outputs[0].name in self._slot:
+            if (
+                OP_SET[op.type].int8_output == Int8Output.SHARED
+                and op.inputs[0].name in self._slot
+                and op.outputs[0].name in self._slot
+            ):
                 a, b = find(self._slot[op.inputs[0].name]), find(self._slot[op.outputs[0].name])
                 parent[max(a, b)] = min(a, b)
         roots = [find(i) for i in range(len(self.names))]
@@ -395,7 +497,7 @@ class QATModel(torch.nn.Module):
         self._step_scales: dict[int, np.ndarray] = {}
         for k, op in enumerate(g.ops):
             out = op.outputs[0]
-            if logits and op.type == "SOFTMAX" and id(out) in out_ids:
+            if logits and op.type == OpType.SOFTMAX and id(out) in out_ids:
                 stop[id(out)] = values[id(op.inputs[0])]
             y, pre = self._run_op(op, values, plan)
             if observe:
@@ -494,7 +596,7 @@ class QATModel(torch.nn.Module):
         out = op.outputs[0]
         so, zo = plan.params[out.name]
         oshell = Tensor(out.name, out.shape, "int8", np.array([so]), np.array([zo]))
-        if op.type in WEIGHT_OPS:
+        if OP_SET[op.type].weights is not None:
             s_in = float(plan.params[op.inputs[0].name][0])
             ws = self._step_scales[id(op)]
             c = out.shape[-1]
@@ -510,7 +612,7 @@ class QATModel(torch.nn.Module):
         for i, t in enumerate(op.inputs):
             if t is None:
                 continue
-            if i in SHAPE_ARGS.get(op.type, ()):
+            if i in OP_SET[op.type].shape_inputs:
                 shells.append(t)
                 ins.append(t.data[None])
                 continue
@@ -518,8 +620,8 @@ class QATModel(torch.nn.Module):
             q = self._ints(self._value(t, values, plan), float(s), int(z))
             shell = Tensor(t.name, t.shape, "int8", np.array([s]), np.array([z]))
             if i in requant:  # the int8 graph's QUANTIZE into the output's parameters
-                rq = KERNELS["QUANTIZE"]
-                q = rq.evaluate(rq.prepare(Op("QUANTIZE", [shell], [oshell], {})), [q])
+                rq = KERNELS[OpType.QUANTIZE]
+                q = rq.evaluate(rq.prepare(Op(OpType.QUANTIZE, [shell], [oshell], {})), [q])
                 shell = oshell
             shells.append(shell)
             ins.append(q)
@@ -527,7 +629,8 @@ class QATModel(torch.nn.Module):
         return kern.evaluate(kern.prepare(Op(op.type, shells, [oshell], dict(op.attrs), name=op.name)), ins)
 
     def _layer_params(self, op: Op, plan: ActivationPlan | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        wi, axis, bi = WEIGHT_OPS[op.type]
+        wts = OP_SET[op.type].weights
+        wi, axis, bi = wts.input, wts.axis, wts.bias
         wt = op.inputs[wi]
         bt = op.inputs[bi] if len(op.inputs) > bi else None
         w = self._const(wt, torch.zeros(0))[0]
@@ -535,7 +638,7 @@ class QATModel(torch.nn.Module):
         if plan is None:
             return w, b
         s_in = plan.params[op.inputs[0].name][0]
-        ax = None if (op.type == "FULLY_CONNECTED" and not self.per_channel_fc) else axis
+        ax = None if (op.type == OpType.FULLY_CONNECTED and not self.per_channel_fc) else axis
         bias_np = None if b is None else b.detach().cpu().numpy().astype(np.float32)
         ws = weight_scales(w.detach().cpu().numpy().astype(np.float32), ax, bias_np, s_in)
         self._step_scales[id(op)] = ws
@@ -556,81 +659,16 @@ class QATModel(torch.nn.Module):
     def _run_op(self, op: Op, values: dict[int, torch.Tensor], plan: ActivationPlan | None):
         """(output, pre-activation output of a layer with weights or None), in float from fake-quantized inputs."""
         y = self._float_op(op, values, plan)
-        if op.type in WEIGHT_OPS:
+        if OP_SET[op.type].weights is not None:
             return _clamp_act(y, op.attrs["fused_activation"]), y
         return y, None
 
     def _float_op(self, op: Op, values: dict[int, torch.Tensor], plan: ActivationPlan | None) -> torch.Tensor:
-        t = op.type
-        a = op.attrs
-        act = a.get("fused_activation", "NONE")
         x = self._value(op.inputs[0], values, plan)
-        if t in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            w, b = self._layer_params(op, plan)
-            xc, lead = _nchw(x)
-            kh, kw_ = (w.shape[1], w.shape[2])
-            ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
-            pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
-            xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
-            if t == "CONV_2D":
-                wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
-            else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
-                wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
-            y = F.conv2d(
-                xc,
-                wk,
-                b,
-                stride=(a["stride_h"], a["stride_w"]),
-                dilation=(a["dilation_h"], a["dilation_w"]),
-                groups=groups,
-            )
-            return _nhwc(y, lead)  # the fused activation is applied by _run_op
-        if t == "FULLY_CONNECTED":
-            w, b = self._layer_params(op, plan)
-            y = x.reshape(-1, w.shape[1]) @ w.T
-            if b is not None:
-                y = y + b
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-            xc, lead = _nchw(x)
-            if t == "MAX_POOL_2D":
-                xp, kw = _pool_windows(xc, op, float("-inf"))
-                y = F.max_pool2d(xp, **kw)
-            else:
-                xp, kw = _pool_windows(xc, op, 0.0)
-                ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
-                y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
-            return _clamp_act(_nhwc(y, lead), act)
-        if t in ("ADD", "MUL"):
-            b = self._value(op.inputs[1], values, plan, like=x)
-            x, b = _align(x, b)
-            return _clamp_act(x + b if t == "ADD" else x * b, act)
-        if t == "RESHAPE":
-            return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == "SOFTMAX":
-            return torch.softmax(x * float(np.float32(a["beta"])), dim=-1)
-        if t == "LOGISTIC":
-            return torch.sigmoid(x)
-        if t == "TANH":
-            return torch.tanh(x)
-        if t == "RELU":
-            return torch.relu(x)
-        if t == "RELU6":
-            return x.clamp(0.0, 6.0)
-        if t == "PAD":
-            pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
-            flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
-            return F.pad(x, tuple(flat))
-        if t == "MEAN":
-            axes = [ax + 1 for ax in reduce_axes(op)]
-            y = x.mean(dim=axes, keepdim=bool(a["keep_dims"])) if axes else x
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == "CONCATENATION":
-            parts = [self._value(i, values, plan, like=x) for i in op.inputs]
-            n = max(p.shape[0] for p in parts)
-            parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
-            return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), act)
-        raise UnsupportedError(f"QAT: {op.label} is not supported")
+        fn = FLOAT_OPS.get(op.type)
+        if fn is None:
+            raise UnsupportedError(f"QAT: {op.label} is not supported")
+        return fn(self, op, x, values, plan)
 
     # ------------------------------------------------------------------ export
     def to_graph(self) -> Graph:

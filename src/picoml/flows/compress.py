@@ -70,6 +70,7 @@ from picoml.flows.verify import verify
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.frontends.torch import from_torch
+from picoml.graph.ops import OP_SET
 from picoml.outputs import check_writable_dir
 from picoml.plan import plan_memory
 from picoml.quantize.calibrate import calibration_inputs
@@ -386,10 +387,11 @@ def layer_params(g: Any) -> list[tuple[str, int, int, int]]:
     """(op name, weight count, non-zero weights, bias count) of every conv/dense layer of a graph."""
     rows = []
     for op in g.ops:
-        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        d = OP_SET.get(op.type)
+        if d is None or d.weights is None:
             continue
-        w = op.inputs[1]
-        b = op.inputs[2] if len(op.inputs) > 2 else None
+        w = op.inputs[d.weights.input]
+        b = op.inputs[d.weights.bias] if len(op.inputs) > d.weights.bias else None
         wd = np.asarray(w.data) if w is not None and w.data is not None else np.zeros(0)
         nb = int(b.data.size) if b is not None and b.data is not None else 0
         rows.append((op.name, int(wd.size), int(np.count_nonzero(wd)), nb))
@@ -403,8 +405,9 @@ def sparse_ideal_bytes(q: Any, dense_c_bytes: int) -> int:
     one byte per non-zero weight; biases and requantization rows unchanged."""
     dense = sparse = 0
     for op in q.ops:
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            w = np.asarray(op.inputs[1].data)
+        d = OP_SET.get(op.type)
+        if d is not None and d.weights is not None:
+            w = np.asarray(op.inputs[d.weights.input].data)
             dense += w.size
             sparse += (w.size + 7) // 8 + int(np.count_nonzero(w))
     return dense_c_bytes - dense + sparse

@@ -11,12 +11,12 @@ int8 graph the quantizer makes from it: fewer ops, fewer requantizations.
 from __future__ import annotations
 
 from picoml.graph.ir import Graph
+from picoml.graph.ops import OP_SET, Activation
 from picoml.passes.fold_bn import fold_batchnorm
 
-#: producers whose TFLite options carry a fused activation and that front-ends fuse into
-FUSABLE_PRODUCERS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
-#: standalone activation op -> the fused_activation value that computes the same clamp
-FUSABLE_ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6"}
+# Which producers absorb an activation (``OpDef.fuses_activation``) and which standalone ops
+# are activations (``OpDef.as_activation``: the fused_activation value with the same clamp)
+# are facts of the op registry.
 
 
 def fuse_activations(graph: Graph) -> int:
@@ -34,20 +34,22 @@ def fuse_activations(graph: Graph) -> int:
     consumers = graph.consumers()
     outputs = {id(t) for t in graph.outputs}
     for act in list(graph.ops):
-        if act.type not in FUSABLE_ACTIVATIONS:
+        d = OP_SET.get(act.type)
+        if d is None or d.as_activation is None:
             continue
         x = act.inputs[0]
         prod = producers.get(id(x))
+        pd = None if prod is None else OP_SET.get(prod.type)
         if (
-            prod is None
-            or prod.type not in FUSABLE_PRODUCERS
-            or prod.attrs.get("fused_activation", "NONE") != "NONE"
+            pd is None
+            or not pd.fuses_activation
+            or prod.attrs.get("fused_activation", Activation.NONE) != Activation.NONE
             or x.dtype != "float32"
             or id(x) in outputs
             or len(consumers.get(id(x), [])) != 1
         ):
             continue
-        prod.attrs["fused_activation"] = FUSABLE_ACTIVATIONS[act.type]
+        prod.attrs["fused_activation"] = d.as_activation.value  # attrs hold plain strings, as the reader stores them
         prod.outputs[0] = act.outputs[0]
         producers[id(act.outputs[0])] = prod
         graph.ops.remove(act)
@@ -57,4 +59,4 @@ def fuse_activations(graph: Graph) -> int:
     return fused
 
 
-__all__ = ["FUSABLE_ACTIVATIONS", "FUSABLE_PRODUCERS", "fold_batchnorm", "fuse_activations"]
+__all__ = ["fold_batchnorm", "fuse_activations"]

@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OP_SET, Activation, OpType
 
-#: op type -> axis of its weight tensor that indexes output channels (OHWI, 1HWO, [out, in])
-OUTPUT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+# A foldable layer is one with weights (``OpDef.weights``); ``weights.axis`` indexes its output
+# channels (OHWI, 1HWO, [out, in]).
 
 
 def _channel_vector(c: Tensor, out: Tensor) -> np.ndarray | None:
@@ -37,16 +38,21 @@ def _channel_vector(c: Tensor, out: Tensor) -> np.ndarray | None:
 
 def _foldable(graph: Graph, op: Op, consumers: dict[int, list[Op]], producers: dict[int, Op]):
     """(producer, per-channel constant) when ``op`` is a MUL/ADD by a constant after a foldable layer."""
-    if op.type not in ("MUL", "ADD") or op.attrs.get("fused_activation", "NONE") != "NONE" or len(op.inputs) != 2:
+    if (
+        op.type not in (OpType.MUL, OpType.ADD)
+        or op.attrs.get("fused_activation", Activation.NONE) != Activation.NONE
+        or len(op.inputs) != 2
+    ):
         return None
     a, b = op.inputs
     x, c = (a, b) if b is not None and b.is_const else (b, a)
     if x is None or c is None or x.is_const or not c.is_const:
         return None
     prod = producers.get(id(x))
-    if prod is None or prod.type not in OUTPUT_AXIS or prod.attrs.get("fused_activation", "NONE") != "NONE":
+    pd = None if prod is None else OP_SET.get(prod.type)
+    if pd is None or pd.weights is None or prod.attrs.get("fused_activation", Activation.NONE) != Activation.NONE:
         return None
-    w = prod.inputs[1]
+    w = prod.inputs[pd.weights.input]
     if x.dtype != "float32" or w is None or w.dtype != "float32" or w.data is None:
         return None  # hybrid (int8-weight) and quantized layers keep their arithmetic
     if len(consumers.get(id(x), [])) != 1 or any(t is x for t in graph.outputs):
@@ -94,12 +100,13 @@ def fold_batchnorm(graph: Graph) -> int:
             if found is None:
                 continue
             prod, vec = found
-            axis = OUTPUT_AXIS[prod.type]
+            wts = OP_SET[prod.type].weights
+            axis = wts.axis
             oc = prod.outputs[0].shape[-1]
-            bias = prod.inputs[2] if len(prod.inputs) > 2 else None
+            bias = prod.inputs[wts.bias] if len(prod.inputs) > wts.bias else None
             b = np.zeros(oc) if bias is None else np.asarray(bias.data, np.float64).reshape(-1)
-            if op.type == "MUL":
-                w = _own(graph, prod, 1, consumers, "folded")
+            if op.type == OpType.MUL:
+                w = _own(graph, prod, wts.input, consumers, "folded")
                 shape = [1] * len(w.shape)
                 shape[axis] = oc
                 w.data = (np.asarray(w.data, np.float64) * vec.reshape(shape)).astype(np.float32)
@@ -114,9 +121,9 @@ def fold_batchnorm(graph: Graph) -> int:
                     k += 1
                     name = f"{prod.name or prod.outputs[0].name}.bias{k}"
                 bias = graph.add_tensor(Tensor(name, (oc,), "float32", data=np.zeros(oc, np.float32)))
-                prod.inputs = list(prod.inputs[:2]) + [bias]
+                prod.inputs = list(prod.inputs[: wts.bias]) + [bias]
             else:
-                bias = _own(graph, prod, 2, consumers, "folded")
+                bias = _own(graph, prod, wts.bias, consumers, "folded")
             bias.data = b.astype(np.float32).reshape(bias.shape)
             prod.outputs[0] = op.outputs[0]
             graph.ops.remove(op)
