@@ -14,29 +14,29 @@ import numpy as np
 from picoml.errors import PicomlError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
-from picoml.graph.ops import OP_SET, OpDef
+from picoml.graph.ops import OP_SET, OpDef, OpType
 from picoml.outputs import write_file
 
 # Lowest op versions TFLite assigns for what picoml writes (int8 needs the newer kernels).
 _VERSIONS_INT8 = {
-    "CONV_2D": 3,
-    "DEPTHWISE_CONV_2D": 3,
-    "FULLY_CONNECTED": 4,
-    "AVERAGE_POOL_2D": 2,
-    "MAX_POOL_2D": 2,
-    "ADD": 2,
-    "MUL": 2,
-    "SOFTMAX": 2,
-    "LOGISTIC": 2,
-    "TANH": 2,
-    "RELU": 2,
-    "RELU6": 2,
-    "PAD": 2,
-    "MEAN": 2,
-    "CONCATENATION": 2,
-    "QUANTIZE": 2,
-    "DEQUANTIZE": 2,
-    "RESHAPE": 1,
+    OpType.CONV_2D: 3,
+    OpType.DEPTHWISE_CONV_2D: 3,
+    OpType.FULLY_CONNECTED: 4,
+    OpType.AVERAGE_POOL_2D: 2,
+    OpType.MAX_POOL_2D: 2,
+    OpType.ADD: 2,
+    OpType.MUL: 2,
+    OpType.SOFTMAX: 2,
+    OpType.LOGISTIC: 2,
+    OpType.TANH: 2,
+    OpType.RELU: 2,
+    OpType.RELU6: 2,
+    OpType.PAD: 2,
+    OpType.MEAN: 2,
+    OpType.CONCATENATION: 2,
+    OpType.QUANTIZE: 2,
+    OpType.DEQUANTIZE: 2,
+    OpType.RESHAPE: 1,
 }
 
 
@@ -91,13 +91,15 @@ def _with_explicit_bias(g: Graph) -> Graph:
     missing = [
         op
         for op in g.ops
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and (len(op.inputs) < 3 or op.inputs[2] is None)
+        if op.type in (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D) and (len(op.inputs) < 3 or op.inputs[2] is None)
     ]
     if not missing:
         return g
     g = g.copy()
     for op in g.ops:
-        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D") or (len(op.inputs) > 2 and op.inputs[2] is not None):
+        if op.type not in (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D) or (
+            len(op.inputs) > 2 and op.inputs[2] is not None
+        ):
             continue
         x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
         n = y.shape[-1]

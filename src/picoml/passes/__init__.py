@@ -3,6 +3,13 @@
 - ``fold_batchnorm`` (``fold_bn.py``): per-channel MUL/ADD constants (a lowered BatchNorm) into
   the preceding conv / dense layer's weights and bias.
 - ``fuse_activations``: a RELU/RELU6 op into the ``fused_activation`` of the layer before it.
+- ``collapse_reshapes`` (``reshapes.py``): back-to-back RESHAPEs merge, a RESHAPE that changes
+  nothing disappears.
+
+The first two look through one RESHAPE between the layer and the op they remove: a 1-D
+convolution runs as its 2-D form on (N, 1, L, C) and a RESHAPE brings the result back to
+(N, L, C), and an elementwise clamp (or a per-channel constant, when the RESHAPE keeps the
+channel axis last) commutes with it.
 
 Both keep a float graph's values (up to float32 rounding of the folded weights) and shrink the
 int8 graph the quantizer makes from it: fewer ops, fewer requantizations.
@@ -11,7 +18,8 @@ int8 graph the quantizer makes from it: fewer ops, fewer requantizations.
 from __future__ import annotations
 
 from picoml.graph.ir import Graph
-from picoml.passes.fold_bn import fold_batchnorm
+from picoml.passes.fold_bn import fold_batchnorm, sole_reader
+from picoml.passes.reshapes import collapse_reshapes
 
 #: producers whose TFLite options carry a fused activation and that front-ends fuse into
 FUSABLE_PRODUCERS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
@@ -27,7 +35,9 @@ def fuse_activations(graph: Graph) -> int:
     does (``max(x, 0)``, ``min(max(x, 0), 6)``); in the int8 graph the clamp then happens inside
     the layer's requantization instead of costing another op (and another rounding). Float
     graphs only: in an int8 graph a separate RELU may requantize to a different scale.
-    Fuses only when the producer's output feeds nothing else and is not a graph output.
+    Fuses only when the producer's output feeds nothing else and is not a graph output. One
+    RESHAPE between the producer and the activation is looked through (the clamp commutes with
+    it) when it, too, is the only reader of its input.
     """
     fused = 0
     producers = graph.producers()
@@ -37,19 +47,19 @@ def fuse_activations(graph: Graph) -> int:
         if act.type not in FUSABLE_ACTIVATIONS:
             continue
         x = act.inputs[0]
+        if x.dtype != "float32" or not sole_reader(x, consumers, outputs):
+            continue
         prod = producers.get(id(x))
-        if (
-            prod is None
-            or prod.type not in FUSABLE_PRODUCERS
-            or prod.attrs.get("fused_activation", "NONE") != "NONE"
-            or x.dtype != "float32"
-            or id(x) in outputs
-            or len(consumers.get(id(x), [])) != 1
-        ):
+        through = None
+        if prod is not None and prod.type == "RESHAPE":
+            through, prod = prod, producers.get(id(prod.inputs[0]))
+            if not sole_reader(through.inputs[0], consumers, outputs):
+                continue
+        if prod is None or prod.type not in FUSABLE_PRODUCERS or prod.attrs.get("fused_activation", "NONE") != "NONE":
             continue
         prod.attrs["fused_activation"] = FUSABLE_ACTIVATIONS[act.type]
-        prod.outputs[0] = act.outputs[0]
-        producers[id(act.outputs[0])] = prod
+        (through or prod).outputs[0] = act.outputs[0]
+        producers[id(act.outputs[0])] = through or prod
         graph.ops.remove(act)
         fused += 1
     if fused:
@@ -57,4 +67,4 @@ def fuse_activations(graph: Graph) -> int:
     return fused
 
 
-__all__ = ["FUSABLE_ACTIVATIONS", "FUSABLE_PRODUCERS", "fold_batchnorm", "fuse_activations"]
+__all__ = ["FUSABLE_ACTIVATIONS", "FUSABLE_PRODUCERS", "collapse_reshapes", "fold_batchnorm", "fuse_activations"]
