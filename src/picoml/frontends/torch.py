@@ -56,7 +56,7 @@ from picoml.frontends.torch_ops import (
 )
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _std_gshape
 from picoml.graph.ir import Graph, Tensor
-from picoml.passes import fold_batchnorm, fuse_activations
+from picoml.passes import drop_dead_ops, fold_batchnorm, fuse_activations
 from picoml.reference.interpreter import Interpreter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -326,7 +326,7 @@ def _convert(torch, gm, values: dict, xs: tuple, model: str) -> Graph:
             )
         outs.append(b.std(v))
     graph = Graph(b.tensors, b.ops, inputs, outs, name=model, description="converted by picoml.from_torch")
-    _drop_dead(graph)
+    drop_dead_ops(graph)
     fold_batchnorm(graph)
     fuse_activations(graph)
     graph.toposort()
@@ -350,24 +350,6 @@ def _normalize(b: TorchBuilder, c: Call, v: Val, model: str) -> Val:
             raise GraphError(f"{model}: {c.where}: graph shape {list(g)} does not hold PyTorch shape {list(shape)}")
         return Val(b.view(v, _std_gshape(shape) if v.order is None else shape), shape, v.order, v.nonneg, v.origin)
     return v
-
-
-def _drop_dead(graph: Graph) -> None:
-    """Remove ops whose results reach no output (e.g. unused branches of forward)."""
-    producers = graph.producers()
-    live: set[int] = set()
-    stack = [producers[id(t)] for t in graph.outputs if id(t) in producers]
-    while stack:
-        op = stack.pop()
-        if id(op) in live:
-            continue
-        live.add(id(op))
-        stack.extend(producers[id(t)] for t in op.inputs if t is not None and id(t) in producers)
-    graph.ops = [op for op in graph.ops if id(op) in live]
-    graph.prune_unused()
-    for t in graph.inputs:  # an unused input stays an input
-        if all(t is not u for u in graph.tensors):
-            graph.tensors.insert(0, t)
 
 
 def _examples(torch, example_input: Any) -> tuple:

@@ -4,7 +4,7 @@
   the preceding conv / dense layer's weights and bias.
 - ``fuse_activations``: a RELU/RELU6 op into the ``fused_activation`` of the layer before it.
 - ``collapse_reshapes`` (``reshapes.py``): back-to-back RESHAPEs merge, a RESHAPE that changes
-  nothing disappears.
+  nothing disappears; ``drop_dead_ops``: ops whose results reach no output go.
 
 The first two look through one RESHAPE between the layer and the op they remove: a 1-D
 convolution runs as its 2-D form on (N, 1, L, C) and a RESHAPE brings the result back to
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from picoml.graph.ir import Graph
 from picoml.passes.fold_bn import fold_batchnorm, sole_reader
-from picoml.passes.reshapes import collapse_reshapes
+from picoml.passes.reshapes import collapse_reshapes, drop_dead_ops
 
 #: producers whose TFLite options carry a fused activation and that front-ends fuse into
 FUSABLE_PRODUCERS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
@@ -67,4 +67,11 @@ def fuse_activations(graph: Graph) -> int:
     return fused
 
 
-__all__ = ["FUSABLE_ACTIVATIONS", "FUSABLE_PRODUCERS", "collapse_reshapes", "fold_batchnorm", "fuse_activations"]
+__all__ = [
+    "FUSABLE_ACTIVATIONS",
+    "FUSABLE_PRODUCERS",
+    "collapse_reshapes",
+    "drop_dead_ops",
+    "fold_batchnorm",
+    "fuse_activations",
+]

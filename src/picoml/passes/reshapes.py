@@ -1,5 +1,5 @@
-"""Collapse RESHAPE chains: a RESHAPE of a RESHAPE reads the first one's input, a RESHAPE to the
-same shape disappears.
+"""Structural clean-ups: collapse RESHAPE chains (a RESHAPE of a RESHAPE reads the first one's
+input, a RESHAPE to the same shape disappears) and drop ops whose results reach no output.
 
 Front-ends that keep 1-D values in their 2-D (N, 1, L, C) form around convolutions and pooling
 emit such chains (``(N,1,L,C) → (N,L,C) → (N,1,L,C)``); a RESHAPE moves no data, so the chain is
@@ -59,3 +59,24 @@ def collapse_reshapes(g: Graph) -> int:
                 break
         n += changed
     return n
+
+
+def drop_dead_ops(graph: Graph) -> int:
+    """Remove ops whose results reach no output (e.g. unused branches of a traced ``forward``);
+    an unused graph input stays an input. Returns how many ops were removed."""
+    producers = graph.producers()
+    live: set[int] = set()
+    stack = [producers[id(t)] for t in graph.outputs if id(t) in producers]
+    while stack:
+        op = stack.pop()
+        if id(op) in live:
+            continue
+        live.add(id(op))
+        stack.extend(producers[id(t)] for t in op.inputs if t is not None and id(t) in producers)
+    before = len(graph.ops)
+    graph.ops = [op for op in graph.ops if id(op) in live]
+    graph.prune_unused()
+    for t in graph.inputs:  # an unused input stays an input
+        if all(t is not u for u in graph.tensors):
+            graph.tensors.insert(0, t)
+    return before - len(graph.ops)
