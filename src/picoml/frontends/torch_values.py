@@ -391,7 +391,7 @@ class TorchBuilder(GraphBuilder):
             else:
                 ta, tb = self.std(a), self.std(b)
             y = self.emit(kind, [ta, tb], c.name)
-            nonneg = kind == "MUL" and a.nonneg and b.nonneg or kind == "ADD" and a.nonneg and b.nonneg
+            nonneg = kind in (OpType.MUL, OpType.ADD) and a.nonneg and b.nonneg
             return Val(y, out_shape, a.order, nonneg, a.origin)
         if tuple(a.shape) != out_shape:
             raise UnsupportedError(

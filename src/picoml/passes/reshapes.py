@@ -9,6 +9,7 @@ one RESHAPE or none.
 from __future__ import annotations
 
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OpType
 
 
 def _rewire(g: Graph, old: Tensor, new: Tensor) -> None:
@@ -34,10 +35,10 @@ def collapse_reshapes(g: Graph) -> int:
         changed = False
         producers = g.producers()
         for op in list(g.ops):
-            if op.type != "RESHAPE":
+            if op.type != OpType.RESHAPE:
                 continue
             p = producers.get(id(op.inputs[0]))
-            if p is not None and p.type == "RESHAPE":
+            if p is not None and p.type == OpType.RESHAPE:
                 op.inputs[0] = p.inputs[0]
                 if not any(p.outputs[0] is t for o in g.ops for t in o.inputs) and p.outputs[0] not in g.outputs:
                     g.ops.remove(p)
