@@ -30,7 +30,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
-from picoml.codegen.isa import Isa, get_isa
+from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding
 from picoml.codegen.variants import (
     CONV_1X1,
@@ -86,7 +86,7 @@ class _Ctx:
     graph: Graph
     name: str
     plan: MemoryPlan
-    isa: Isa = field(default_factory=get_isa)
+    isa: Isa = PORTABLE
     sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
     sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs

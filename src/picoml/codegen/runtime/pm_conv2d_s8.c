@@ -212,8 +212,18 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
  * PM_FILTER_K4 row, which meets zero weights, still inside the input), else the window copied
  * into col. 1-D convolutions over time series then skip the copy on every interior pixel.
  * Streaming plans stay safe: a block's outputs lie below every input byte the block reads. */
-static const int8_t *pm_window(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh,
-                               int32_t kw, int32_t kp, int32_t i, const pm_dims *out_dims, int8_t *col) {
+typedef struct { /* one layer's windows: pm_window's arguments that stay fixed over the layer */
+  const pm_conv_params *p;
+  const pm_dims *in_dims, *out_dims;
+  const int8_t *in;
+  int32_t kh, kw, kp;
+} pm_windows;
+
+static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
+  const int8_t *in = wd->in;
+  const int32_t kh = wd->kh, kw = wd->kw, kp = wd->kp;
   const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, r = i % per_image;
   const int32_t oy = r / out_dims->w, ox = r % out_dims->w;
   if (kh == 1 && p->dilation_w == 1) {
@@ -323,7 +333,15 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4: zero-padded rows) */
     const int32_t kp = p->filter_layout == PM_FILTER_K4 ? (k + 3) & ~3 : k;
     int32_t i = 0;
+    pm_windows wd;
     if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
+    wd.p = p;
+    wd.in_dims = in_dims;
+    wd.out_dims = out_dims;
+    wd.in = in;
+    wd.kh = kh;
+    wd.kw = kw;
+    wd.kp = kp;
 #if PM_CONV_4X2
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
@@ -331,15 +349,15 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
-          pm_widen_row_s8(pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col), kp >> 2, r, xw);
+          pm_widen_row_s8(pm_window(&wd, i + r, col), kp >> 2, r, xw);
         }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
           int8_t *o = out + i * out_c + out_c - 1;
           const int8_t *f = filter + (out_c - 1) * kp;
           for (r = 0; r < 4; r += 2) {
-            const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col);
-            const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + r + 1, out_dims, col + kp);
+            const int8_t *w0 = pm_window(&wd, i + r, col);
+            const int8_t *w1 = pm_window(&wd, i + r + 1, col + kp);
             o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w0, f, kp, bias[out_c - 1]), &q[out_c - 1], p->output_zp,
                                          p->act_min, p->act_max);
             o[(r + 1) * out_c] = pm_requant_s8(pm_dot_1x1_s8(w1, f, kp, bias[out_c - 1]), &q[out_c - 1],
@@ -352,9 +370,9 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
 #endif
     for (; i < total; i += 2) {
       int8_t *o0 = out + i * out_c;
-      const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i, out_dims, col);
+      const int8_t *w0 = pm_window(&wd, i, col);
       if (i + 1 < total) {
-        const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + 1, out_dims, col + kp);
+        const int8_t *w1 = pm_window(&wd, i + 1, col + kp);
         pm_conv_rows(p, q, w0, w1, kp, filter, bias, out_c, o0, o0 + out_c);
       } else {
         pm_conv_rows(p, q, w0, w0, kp, filter, bias, out_c, o0, NULL);
@@ -392,7 +410,15 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
   int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
   int8_t *const col = (int8_t *)col_words;
   int32_t i = 0;
+  pm_windows wd;
   if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR;
+  wd.p = p;
+  wd.in_dims = in_dims;
+  wd.out_dims = out_dims;
+  wd.in = in;
+  wd.kh = kh;
+  wd.kw = kw;
+  wd.kp = k;
 #if PM_SPARSE_ROWS4
   /* four pixels per decode of the weights (im2col windows need 4k bytes of buffer) */
   if (pointwise || 4 * k <= PM_CONV_IM2COL_MAX) {
@@ -401,7 +427,7 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
       int8_t *o[4];
       int32_t r;
       for (r = 0; r < 4; ++r) {
-        x[r] = pointwise ? in + (i + r) * k : pm_window(p, in_dims, in, kh, kw, k, i + r, out_dims, col + r * k);
+        x[r] = pointwise ? in + (i + r) * k : pm_window(&wd, i + r, col + r * k);
         o[r] = out + (i + r) * out_c;
       }
       pm_sparse_rows_4_s8(encoding, x, k, filter, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o);
@@ -410,9 +436,9 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
 #endif
   for (; i < total; i += 2) {
     int8_t *o0 = out + i * out_c;
-    const int8_t *w0 = pointwise ? in + i * k : pm_window(p, in_dims, in, kh, kw, k, i, out_dims, col);
+    const int8_t *w0 = pointwise ? in + i * k : pm_window(&wd, i, col);
     if (i + 1 < total) {
-      const int8_t *w1 = pointwise ? in + (i + 1) * k : pm_window(p, in_dims, in, kh, kw, k, i + 1, out_dims, col + k);
+      const int8_t *w1 = pointwise ? in + (i + 1) * k : pm_window(&wd, i + 1, col + k);
       pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
     } else {
       pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);
