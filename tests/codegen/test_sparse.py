@@ -142,7 +142,7 @@ def _verify(g, target, monkeypatch, sparse=True):
 @pytest.mark.models
 def test_layer_encodings_report_and_generated_calls():
     g = _pruned("kws", 0.95)
-    rows = layer_encodings(g, "cortex-m4")
+    rows = layer_encodings(g, "armv7em")
     weighted = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
     assert [(r["op"], r["type"]) for r in rows] == [(i, op.type) for i, op in enumerate(g.ops) if op.type in weighted]
     by_type = {}

@@ -201,12 +201,12 @@ def _round4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _w16_scratch(g: Graph, isa: Isa, sparse: bool, arena_bytes: int) -> dict[int, int]:
+def _w16_scratch(g: Graph, isa: Isa | str, sparse: bool, arena_bytes: int) -> dict[int, int]:
     """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
     the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
     speed that costs no RAM. Layers the generator stores sparsely or that miss the 4x2 kernel's
     conditions (k % 4 == 0, the GEMM path) get none."""
-    if not isa.has("gemm4x2"):
+    if not get_isa(isa).has("gemm4x2"):
         return {}
     scratch: dict[int, int] = {}
     for i, op in enumerate(g.ops):
