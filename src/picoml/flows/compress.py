@@ -418,12 +418,11 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
     (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)
     where picoml.codegen has sparse storage; else ``bytes == dense_bytes`` and ``encodings`` None."""
 
+    isa = get_target(target).isa if target is not None else None
     has_sparse = "sparse" in inspect.signature(cg.generate_c).parameters
-    files = cg.generate_c(q, name, target, sparse=sparse) if has_sparse else cg.generate_c(q, name, target)
+    files = cg.generate_c(q, name, isa, sparse=sparse) if has_sparse else cg.generate_c(q, name, isa)
     out = {"files": files, "bytes": c_weight_bytes(files, name), "encodings": None}
-    out["dense_bytes"] = (
-        c_weight_bytes(cg.generate_c(q, name, target, sparse=False), name) if has_sparse else out["bytes"]
-    )
+    out["dense_bytes"] = c_weight_bytes(cg.generate_c(q, name, isa, sparse=False), name) if has_sparse else out["bytes"]
     fn = getattr(cg, "layer_encodings", None)
     if fn is not None:
         out["encodings"] = [
@@ -434,7 +433,7 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
                     *("requant_bytes", "dense_requant_bytes"),
                 )
             }
-            for e in fn(q, target=target, sparse=sparse)
+            for e in fn(q, isa, sparse=sparse)
         ]
     return out
 
