@@ -415,27 +415,18 @@ def sparse_ideal_bytes(q: Any, dense_c_bytes: int) -> int:
 
 def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bool = True) -> dict:
     """The generated C and its weight bytes: ``files``, ``bytes`` (as generated), ``dense_bytes``
-    (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)
-    where picoml.codegen has sparse storage; else ``bytes == dense_bytes`` and ``encodings`` None."""
-
+    (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)."""
     isa = get_target(target).isa if target is not None else None
-    has_sparse = "sparse" in inspect.signature(cg.generate_c).parameters
-    files = cg.generate_c(q, name, isa, sparse=sparse) if has_sparse else cg.generate_c(q, name, isa)
-    out = {"files": files, "bytes": c_weight_bytes(files, name), "encodings": None}
-    out["dense_bytes"] = c_weight_bytes(cg.generate_c(q, name, isa, sparse=False), name) if has_sparse else out["bytes"]
-    fn = getattr(cg, "layer_encodings", None)
-    if fn is not None:
-        out["encodings"] = [
-            {
-                k: e.get(k)
-                for k in (
-                    *("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes"),
-                    *("requant_bytes", "dense_requant_bytes"),
-                )
-            }
-            for e in fn(q, isa, sparse=sparse)
-        ]
-    return out
+    files = cg.generate_c(q, name, isa, sparse=sparse)
+    keys = ("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes", "requant_bytes")
+    return {
+        "files": files,
+        "bytes": c_weight_bytes(files, name),
+        "dense_bytes": c_weight_bytes(cg.generate_c(q, name, isa, sparse=False), name),
+        "encodings": [
+            {k: e.get(k) for k in (*keys, "dense_requant_bytes")} for e in cg.layer_encodings(q, isa, sparse=sparse)
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------- pipeline
