@@ -10,22 +10,8 @@ Two kinds of pruning serve a microcontroller differently:
   layers smaller, so parameters, MACs and activation memory all drop on any dense kernel —
   which is what picoml's C kernels are. ``prune_channels`` / ``channel_groups`` / ``model_cost``.
 
-Masks are a ``torch.nn.utils.parametrize`` parametrization: ``module.weight`` is computed as
-``where(mask, original, 0)`` on every access. Why this and not re-applying the mask after each
-optimizer step (``torch.nn.utils.prune`` uses a forward pre-hook; TF-MOT assigns
-``weight * mask`` after each step): the pruned weights are zero *by construction* in every
-forward pass, whatever optimizer, weight decay or momentum the training loop uses, and
-whether or not anyone remembered to call a hook; the gradient of a pruned weight is zero, so
-it cannot grow back. The mask is a buffer, so it follows ``state_dict``, ``deepcopy`` and
-``.to(device)``; a QAT wrapper that fake-quantizes ``module.weight`` sees the zeros (an
-int8 weight scale with zero point 0 maps 0.0 to 0 exactly). ``strip`` bakes the masks into
-plain weights with exact zeros for export.
-
-Sources: magnitude pruning and the polynomial schedule follow TF-MOT's
-``prune_low_magnitude`` / ``PolynomialDecay`` (Zhu & Gupta 2017, "To prune, or not to
-prune", arXiv:1710.01878); global magnitude ranking follows PyTorch's
-``torch.nn.utils.prune.global_unstructured``; N:M sparsity follows NVIDIA's 2:4 scheme
-(Mishra et al. 2021, arXiv:2104.08378) and TF-MOT's ``sparsity_m_by_n``. Channel ranking:
+Why masks are a parametrization, and the sources of the schedules and N:M patterns: see
+``picoml.compress.sparsity``. Channel ranking:
 L1 norm of filters (Li et al. 2017, "Pruning Filters for Efficient ConvNets"), |BatchNorm γ|
 (Liu et al. 2017, "Network Slimming"); dependency groups as in Fang et al. 2023,
 "DepGraph" (Torch-Pruning), here derived from a torch.fx trace.

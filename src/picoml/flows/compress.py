@@ -51,7 +51,6 @@ import inspect
 import json
 import re
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,7 @@ from picoml.reference import interpreter
 from picoml.targets.catalog import get_target
 from picoml.tasks import TASKS, calibration_subset, get_task, graph_macs, int8_outputs, score
 from picoml.tasks.train import fit
-from picoml.untrusted import for_terminal, read_file
+from picoml.untrusted import for_terminal, read_toml
 
 CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
 
@@ -356,13 +355,7 @@ def load_config(path: str | Path) -> dict:
     """Read and validate a TOML pipeline config; every mistake is one ``InputError`` line."""
     p = Path(path)
     shown = for_terminal(p)
-    data = read_file(p, "TOML config", CONFIG_LIMIT)
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{shown}: not valid TOML: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{shown}: not valid TOML: {e}") from None
+    raw = read_toml(p, "TOML config", CONFIG_LIMIT)
     cfg = validate_config(raw, shown)
     cfg["source"] = str(p)
     return cfg

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from picoml.codegen.isa import ARMV6M, ARMV7EM, PORTABLE, VECTOR, Isa
 from picoml.errors import InputError, PicomlError
-from picoml.untrusted import for_terminal, printable, read_file
+from picoml.untrusted import for_terminal, printable, read_toml
 
 
 @dataclass(frozen=True)
@@ -201,13 +200,7 @@ def load_boards(path: str | Path) -> dict[str, Board]:
     """
     p = Path(path)
     shown = for_terminal(p)
-    data = read_file(p, "board data", BOARDS_FILE_LIMIT)
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{shown}: not valid TOML: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{shown}: not valid TOML: {e}") from None
+    raw = read_toml(p, "board data", BOARDS_FILE_LIMIT)
     extra = sorted(set(raw) - {"boards"})
     if extra:
         raise InputError(f"{shown}: unknown table {printable(extra[0])} (a board data file has only [boards.NAME])")
