@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from picoml.codegen import generate as _gen
 from picoml.flows.compress import run_pipeline, validate_config
 from picoml.tasks import get_task
 
@@ -141,13 +140,10 @@ def figures(r: dict) -> dict:
         ver = r[name][-1]["verify"]
         exact[name] = {t: v["bit_exact"] for t, v in ver.items()}
     sparse_c = sp_q["weight_bytes"]
-    enc = sp_q.get("layer_encodings")
-    if enc:  # the weight tensors alone, as codegen encodes them (no biases, no requantization rows)
-        w_sparse, w_dense = sum(e["bytes"] for e in enc), sum(e["dense_bytes"] for e in enc)
-        rq_sparse = sum(e.get("requant_bytes") or 0 for e in enc)
-        rq_dense = sum(e.get("dense_requant_bytes") or 0 for e in enc)
-    else:
-        w_sparse = w_dense = rq_sparse = rq_dense = None
+    enc = sp_q["layer_encodings"]  # the weight tensors alone, as codegen encoded them (no biases)
+    w_sparse, w_dense = sum(e["bytes"] for e in enc), sum(e["dense_bytes"] for e in enc)
+    rq_sparse = sum(e["requant_bytes"] for e in enc)
+    rq_dense = sum(e["dense_requant_bytes"] for e in enc)
     return {
         "teacher_float": t_f["value"],
         "teacher_int8": t_q["value"],
@@ -162,7 +158,6 @@ def figures(r: dict) -> dict:
         "sparse_dense_c_bytes": sp_q["weight_bytes_dense_c"],
         "sparse_m4": r["sparse"][-1]["verify"]["cortex-m4"]["instructions"],
         "sparse_ideal_bytes": sp_q.get("sparse_ideal_bytes"),
-        "sparse_layer_encodings": "layer_encodings" in sp_q,
         "sparse_weight_tensor_bytes": w_sparse,
         "dense_weight_tensor_bytes": w_dense,
         "sparse_requant_bytes": rq_sparse,
@@ -196,16 +191,11 @@ def report(task: str, rows: list[dict]) -> tuple[list[str], dict]:
     m = {k: mean(rows, k) for k in rows[0] if isinstance(rows[0][k], (int, float)) and rows[0][k] is not None}
     n_test = int(m["n_test"])
     seeds = len(rows)
-    generated = rows[0]["sparse_layer_encodings"]
-    sparse_bytes = m["sparse_c_bytes"] if generated else m["sparse_ideal_bytes"]
-    flash_ratio = sparse_bytes / m["teacher_c_bytes"]
+    flash_ratio = m["sparse_c_bytes"] / m["teacher_c_bytes"]
     flash_label = (
         f"generated C with sparse storage (codegen's choice per layer); for comparison, bitmask+values "
-        f"computed for every filter with dense 12-B requantization rows {m['sparse_ideal_bytes']:,.0f} B; cortex-m4 instructions {m['sparse_m4']:,.0f} vs dense teacher "
-        f"{m['teacher_m4']:,.0f}"
-        if generated
-        else "COMPUTED bitmask+values (ceil(n/8) + non-zeros per filter), NOT generated: sparse storage is "
-        f"not in picoml.codegen; generated dense C {m['sparse_c_bytes']:,.0f} B"
+        f"computed for every filter with dense 12-B requantization rows {m['sparse_ideal_bytes']:,.0f} B; "
+        f"cortex-m4 instructions {m['sparse_m4']:,.0f} vs dense teacher {m['teacher_m4']:,.0f}"
     )
     mac_ratio = m["teacher_macs"] / m["channels_macs"]
     ins_ratio = m["teacher_m4"] / m["channels_m4"]
@@ -228,9 +218,7 @@ def report(task: str, rows: list[dict]) -> tuple[list[str], dict]:
             f"CANNOT BE MEASURED on this task: teacher, distilled and alone are all 100% on every seed's {n_test} "
             f"test samples, so no gain can show. " + gain_text
         )
-    w_ratio = (
-        m["sparse_weight_tensor_bytes"] / m["dense_weight_tensor_bytes"] if "sparse_weight_tensor_bytes" in m else None
-    )
+    w_ratio = m["sparse_weight_tensor_bytes"] / m["dense_weight_tensor_bytes"]
     checks = [
         (
             "80% unstructured sparsity, ≤ 1 point drop (float; int8)",
@@ -241,19 +229,15 @@ def report(task: str, rows: list[dict]) -> tuple[list[str], dict]:
         ),
         (
             "sparse weight flash ≤ 0.40× dense int8",
-            f"{sparse_bytes:,.0f} B vs {m['teacher_c_bytes']:,.0f} B dense int8 C = {flash_ratio:.3f}× [{flash_label}]",
+            f"{m['sparse_c_bytes']:,.0f} B vs {m['teacher_c_bytes']:,.0f} B dense int8 C = {flash_ratio:.3f}× [{flash_label}]",
             flash_ratio <= 0.40,
         ),
         (
             "(for information, not the done-when figure) the int8 weight tensors alone, sparse vs dense",
-            (
-                f"{m['sparse_weight_tensor_bytes']:,.0f} B vs {m['dense_weight_tensor_bytes']:,.0f} B = {w_ratio:.3f}×; "
-                f"requantization {m['sparse_requant_bytes']:,.0f} B (sparse layers keep 5 B per channel) vs "
-                f"{m['dense_requant_bytes']:,.0f} B (12-B records); int32 biases "
-                f"{m['teacher_c_bytes'] - m['dense_weight_tensor_bytes'] - m['dense_requant_bytes']:,.0f} B either way"
-                if w_ratio is not None
-                else "not available (picoml.codegen has no layer_encodings)"
-            ),
+            f"{m['sparse_weight_tensor_bytes']:,.0f} B vs {m['dense_weight_tensor_bytes']:,.0f} B = {w_ratio:.3f}×; "
+            f"requantization {m['sparse_requant_bytes']:,.0f} B (sparse layers keep 5 B per channel) vs "
+            f"{m['dense_requant_bytes']:,.0f} B (12-B records); int32 biases "
+            f"{m['teacher_c_bytes'] - m['dense_weight_tensor_bytes'] - m['dense_requant_bytes']:,.0f} B either way",
             None,
         ),
         (
@@ -392,11 +376,6 @@ def main(argv: list[str] | None = None) -> int:
         md += lines
     total = time.perf_counter() - t_start
     md.append(f"Total runtime: {total:.0f} s ({total / 60:.1f} min).")
-    md.append("")
-    sparse_in_codegen = hasattr(_gen, "layer_encodings") or hasattr(sys.modules["picoml.codegen"], "layer_encodings")
-    md.append(
-        "Sparse storage in picoml.codegen at run time: " + ("yes (layer_encodings)" if sparse_in_codegen else "no")
-    )
     md.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(md))

@@ -185,17 +185,20 @@ def test_stream_lag_hand_computed():
 def test_codegen_scratch_plan_is_valid_and_keeps_the_arena():
     """The Armv7E-M code generator's arena scratch for wide 4x2 layers (generate._w16_scratch):
     a valid plan, each scratch buffer at its op's offset, the arena as without scratch."""
+    from picoml.codegen import compile_c
     from picoml.codegen.generate import _w16_scratch
 
     g = picoml.load(model_path("resnet8", "int8"))
     base = plan_memory(g)
-    scratch = _w16_scratch(g, "armv7em", True, base.arena_bytes)
+    scratch = _w16_scratch(g, "armv7em", {}, base.arena_bytes)  # {}: every layer dense
     assert scratch and all(size == 8 * int(np.prod(g.ops[i].inputs[1].shape[1:])) for i, size in scratch.items())
     plan = plan_memory(g, scratch)
     assert_valid(plan)
     assert plan.arena_bytes == base.arena_bytes
     for i in scratch:
         assert plan.scratch_offset(i) % 16 == 0
-    assert _w16_scratch(g, "armv6m", True, base.arena_bytes) == {}
+    assert _w16_scratch(g, "armv6m", {}, base.arena_bytes) == {}
+    compiled = compile_c(g, isa="armv7em").plan  # the plan the generator wrote: this one
+    assert [compiled.scratch_offset(i) for i in scratch] == [plan.scratch_offset(i) for i in scratch]
     with pytest.raises(KeyError):
         base.scratch_offset(next(iter(scratch)))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import picoml
-from picoml.codegen import layer_encodings, write_c
+from picoml.codegen import compile_c, layer_encodings
 from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
 from picoml.errors import InputError, PicomlError
@@ -39,7 +39,7 @@ from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
 from picoml.graph.ops import OP_SET, op_macs
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
-from picoml.plan import plan_memory
+from picoml.plan import MemoryPlan, plan_memory
 from picoml.targets import BOARDS, TARGETS, get_target
 from picoml.targets.catalog import add_boards
 from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
@@ -466,27 +466,27 @@ def cmd_compile(args: argparse.Namespace) -> int:
     model_file = Path(args.model)
     g = picoml.load(model_file, max_memory=_limit(args))
     with _naming(model_file):
-        files, what = _compile(g, out, args)
+        files, what, plan = _compile(g, out, args)
 
-    plan = plan_memory(g)
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
     print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
     return EXIT_OK
 
 
-def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
-
-    isa = get_target(args.target).isa
+def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str, MemoryPlan]:
+    """Compile once, write in the chosen format; (files written, what they are, the arena plan)."""
+    compiled = compile_c(g, args.name, get_target(args.target).isa, sparse=not args.dense)
+    keep = {"force": args.force, "protect": (args.model,)}
     if args.format == "arduino":
-        files = write_arduino(g, out, name=args.name, isa=isa, force=args.force, protect=(args.model,))
+        files = write_arduino(g, out, compiled=compiled, **keep)
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
-        files = write_cmake(g, out, name=args.name, isa=isa, force=args.force, protect=(args.model,))
+        files = write_cmake(g, out, compiled=compiled, **keep)
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(g, out, name=args.name, isa=isa, sparse=not args.dense, force=args.force, protect=(args.model,))
+        files = compiled.write(out, **keep)
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
-    return files, what
+    return files, what, compiled.plan
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

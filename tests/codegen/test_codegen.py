@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import picoml
-from picoml.codegen import generate_c, layer_encodings, write_c
+from picoml.codegen import compile_c, generate_c, layer_encodings, write_c
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.flows.verify import random_inputs, soft_float_symbols, verify
 from picoml.targets import get_target
@@ -205,3 +205,47 @@ def test_wide_4x2_layers_get_arena_scratch_without_growing_the_arena():
     # only Armv7E-M has the 4-row kernel
     m0 = generate_c(g, isa="armv6m")["model.c"]
     assert all(c.endswith(", NULL);") for c in re.findall(r"pm_conv2d_s8_(?:1x1|im2col)\(.*?\);", m0))
+
+
+_C_ARRAY = re.compile(r"^(?:static )?const \w+ (\w+)\[\d+\] = \{", re.M)
+
+
+@pytest.mark.parametrize("isa", [None, "vector", "armv6m"])
+def test_compiled_model_describes_its_own_files(isa, tmp_path):
+    """compile_c computes the plan, the encodings and the constant bytes once; each agrees with
+    what an independent reader finds: the arena macro in the header, a fresh layer_encodings,
+    and the sizes gcc gives the ``static const`` arrays of the source (nm -S)."""
+    g = _model("kws")
+    c = compile_c(g, "kws", isa=isa)
+    assert c.files == generate_c(g, "kws", isa=isa)
+    assert f"#define KWS_ARENA_SIZE {c.arena_bytes}\n" in c.files["kws.h"]
+    assert list(c.encodings) == layer_encodings(g, isa)
+    assert c.digest == g.digest() and f"from model {c.digest}." in c.files["kws.c"]
+    (tmp_path / "src").mkdir()
+    c.write(tmp_path / "src")
+    obj = tmp_path / "kws.o"
+    subprocess.run(
+        ["gcc", "-std=c99", "-c", "-O0", "-I", str(tmp_path / "src"), str(tmp_path / "src" / "kws.c"), "-o", str(obj)],
+        check=True,
+    )
+    arrays = set(_C_ARRAY.findall(c.files["kws.c"]))
+    nm = subprocess.run(["nm", "-S", "--defined-only", str(obj)], check=True, capture_output=True, text=True).stdout
+    sizes = {f[3]: int(f[1], 16) for f in (line.split() for line in nm.splitlines()) if len(f) == 4}
+    assert arrays and arrays <= set(sizes)
+    assert c.const_bytes == sum(sizes[a] for a in arrays)
+
+
+def test_graph_digest_follows_the_model():
+    """Graph.digest: equal for equal graphs (a reload, a copy), different after any change that
+    changes the generated C (a weight, a scale, an attribute)."""
+    g = _model("kws")
+    assert g.digest() == _model("kws").digest() == g.copy().digest()
+    w = g.copy()
+    conv = next(op for op in w.ops if op.inputs[1] is not None and op.inputs[1].data is not None)
+    conv.inputs[1].data = conv.inputs[1].data.copy()
+    conv.inputs[1].data.flat[0] ^= 1
+    s = g.copy()
+    s.ops[0].outputs[0].scale = s.ops[0].outputs[0].scale * 2
+    a = g.copy()
+    a.ops[0].attrs["stride_w"] = a.ops[0].attrs["stride_w"] + 1
+    assert len({g.digest(), w.digest(), s.digest(), a.digest()}) == 4

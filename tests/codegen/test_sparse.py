@@ -158,6 +158,33 @@ def test_layer_encodings_report_and_generated_calls():
     assert "sparse" not in dense["model.c"] and "pm_sparse_s8.h" not in dense
     assert "#define PM_SPARSE_WEIGHTS 0" in dense["pm_config.h"]
     assert all(r["encoding"] == "dense" for r in layer_encodings(g, sparse=False))
+    assert {r["layout"] for r in layer_encodings(g, "vector", sparse=False)} == {"plain-int16", "plain"}
+
+
+@pytest.mark.models
+def test_firmware_formats_follow_the_dense_flag_and_take_a_compiled_library(tmp_path):
+    """``picoml compile --format arduino|cmake --dense`` stores every layer densely, as the C
+    format does; the library is compiled once and handed to the firmware writers."""
+    from picoml.cli import main
+    from picoml.codegen import compile_c
+    from picoml.codegen.firmware import write_arduino, write_cmake
+
+    g = _pruned("kws", 0.95)
+    model = tmp_path / "kws95.tflite"
+    picoml.save(g, model)
+    for fmt, src in (("arduino", "src"), ("cmake", "src")):
+        for dense in (False, True):
+            out = tmp_path / f"{fmt}{dense}"
+            args = ["compile", str(model), "--target", "cortex-m4", "--format", fmt, "--out", str(out)]
+            assert main(args + (["--dense"] if dense else [])) == 0
+            config = (out / src / "pm_config.h").read_text()
+            assert f"#define PM_SPARSE_WEIGHTS {int(not dense)}" in config, (fmt, dense)
+    c = compile_c(g, "kws", "armv7em", sparse=False)
+    files = write_cmake(g, tmp_path / "cm", compiled=c)
+    assert files["src/kws.c"] == c.files["kws.c"]
+    other = picoml.load(model_path("ad", "int8"))
+    with pytest.raises(ValueError, match="not the C library of this graph"):
+        write_arduino(other, tmp_path / "ar", compiled=c)
 
 
 @pytest.mark.models

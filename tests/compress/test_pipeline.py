@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from picoml.errors import InputError
-from picoml.flows.compress import c_weight_bytes, load_config, run_pipeline_config, sparse_ideal_bytes
+from picoml.flows.compress import load_config, run_pipeline_config, sparse_ideal_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -136,16 +136,6 @@ def test_each_mistake_is_one_line_naming_file_step_and_key(tmp_path, case):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="nope.toml: no such file"):
         load_config(tmp_path / "nope.toml")
-
-
-def test_c_weight_bytes_counts_the_arrays_of_the_generated_source():
-    src = (
-        "static const int8_t model_w0[10] = {\n  1\n};\n"
-        "static const int32_t model_b0[3] = {\n  1\n};\n"
-        "static const pm_requant model_rq0[3] = {\n  {.multiplier = 1, .shift = 0}\n};\n"
-        "static const pm_conv_params model_p0 = {\n  .n = 1,\n};\n"
-    )
-    assert c_weight_bytes({"model.c": src}) == 10 + 12 + 36
 
 
 def test_quick_pipeline_on_digits(tmp_path):

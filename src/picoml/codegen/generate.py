@@ -14,7 +14,6 @@ Layout of the output directory::
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,7 +30,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_FILES,
 )
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
-from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding
+from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
     DW_MULT1,
@@ -43,7 +42,6 @@ from picoml.codegen.variants import (
 )
 from picoml.errors import UnsupportedError
 from picoml.fixedpoint import wrap_int32
-from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
@@ -102,6 +100,7 @@ class _Ctx:
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
     weight_bytes: int = 0
+    encoding: dict[int, str] = field(default_factory=dict)  # op index -> weight encoding (layer_encodings)
 
     def ptr(self, t: Tensor, const: bool = False) -> str:
         if t.data is not None:
@@ -201,11 +200,11 @@ def _round4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _w16_scratch(g: Graph, isa: Isa | str, sparse: bool, arena_bytes: int) -> dict[int, int]:
+def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes: int) -> dict[int, int]:
     """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
     the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
-    speed that costs no RAM. Layers the generator stores sparsely or that miss the 4x2 kernel's
-    conditions (k % 4 == 0, the GEMM path) get none."""
+    speed that costs no RAM. Layers stored sparsely (``encoding``: op index -> encoding) or that
+    miss the 4x2 kernel's conditions (k % 4 == 0, the GEMM path) get none."""
     if not get_isa(isa).has("gemm4x2"):
         return {}
     scratch: dict[int, int] = {}
@@ -215,7 +214,7 @@ def _w16_scratch(g: Graph, isa: Isa | str, sparse: bool, arena_bytes: int) -> di
         k = int(np.prod(op.inputs[1].shape[1:]))
         if k % 4 or 8 * k <= W16_MAX:
             continue
-        if sparse and choose_encoding(KERNELS[op.type].prepare(op).filter) != "dense":
+        if encoding.get(i, "dense") != "dense":
             continue
         trial = {**scratch, i: 8 * k}
         if plan_memory(g, trial).arena_bytes <= arena_bytes:
@@ -264,9 +263,7 @@ def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
 
 def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
     """(array, PM_SPARSE_* constant) if this GEMM layer's weights are smaller sparse, else None."""
-    if not c.sparse:
-        return None
-    enc = choose_encoding(w)
+    enc = c.encoding.get(i, "dense")
     if enc == "dense":
         return None
     c.sparse_layers += 1
@@ -578,8 +575,40 @@ EMITTERS.update(NONLINEAR_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
+    """The model's digest as generated files and caches name it (``Graph.digest``)."""
+    return g.digest()
 
-    return hashlib.sha256(write_tflite_bytes(g)).hexdigest()[:16]
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """One graph compiled to a C library, computed once and passed on: ``write`` puts it on disk,
+    and verify, ``picoml info``, the compression pipeline and the benchmarks read the plan and
+    the weight encodings from here instead of computing them again.
+
+    ``plan`` is the arena as generated (kernel scratch included); ``encodings`` the per-layer
+    rows of ``codegen.sparse.layer_encodings`` the generator followed; ``const_bytes`` the bytes
+    of the ``static const`` data of ``<name>.c`` (weights, biases, requantization records and
+    tables); ``digest`` the model's ``Graph.digest`` named in every file's banner."""
+
+    name: str
+    isa: Isa
+    sparse: bool
+    digest: str
+    files: dict[str, str]
+    plan: MemoryPlan
+    encodings: tuple[dict, ...]
+    const_bytes: int
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.arena_bytes
+
+    def write(self, out_dir: str | Path, force: bool = False, protect: tuple[str | Path, ...] = ()) -> dict[str, str]:
+        """Write the files into out_dir (``picoml.outputs.write_tree``: created if needed; picoml's
+        earlier outputs there are replaced, stale ones removed; a directory holding files picoml
+        did not write is refused unless ``force``; ``protect``: inputs never overwritten)."""
+        write_tree(out_dir, self.files, force=force, protect=protect)
+        return self.files
 
 
 def _runtime_text(fname: str) -> str:
@@ -587,7 +616,12 @@ def _runtime_text(fname: str) -> str:
 
 
 def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True) -> dict[str, str]:
-    """All files of the C library for ``g`` as {filename: text}. Deterministic.
+    """All files of the C library for ``g`` as {filename: text} (``compile_c(...).files``)."""
+    return compile_c(g, name, isa, sparse).files
+
+
+def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True) -> CompiledModel:
+    """The C library for ``g`` with its arena plan and weight encodings. Deterministic.
 
     ``isa`` (an ``Isa`` such as a core's ``Target.isa``, or an ISA name of ``codegen.isa.ISAS``)
     selects kernel variants and weight layouts; None gives portable C (bit-exact everywhere, and
@@ -609,11 +643,13 @@ def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spar
     bad = sorted({op.type for op in g.ops if op.type not in EMITTERS})
     if bad:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
+    encodings = tuple(layer_encodings(g, isa, sparse))
+    encoding = {e["op"]: e["encoding"] for e in encodings}
     plan = plan_memory(g)
-    w16_scratch = _w16_scratch(g, isa, sparse, plan.arena_bytes)
+    w16_scratch = _w16_scratch(g, isa, encoding, plan.arena_bytes)
     if w16_scratch:
         plan = plan_memory(g, w16_scratch)
-    c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch)
+    c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
@@ -625,7 +661,7 @@ def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spar
 
     up = name.upper()
     x, y = g.inputs[0], g.outputs[0]
-    digest = model_hash(g)
+    digest = g.digest()
     banner = f"/* Generated by picoml {__version__} from model {digest}. Do not edit. */\n"
 
     def io_macros(kind: str, t: Tensor) -> list[str]:
@@ -755,7 +791,7 @@ def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spar
         out["pm_dot_s8.c"] = _runtime_text("pm_dot_s8.c")  # Armv6-M assembly; empty elsewhere
     if c.files & FIXEDPOINT_USERS:
         out[FIXEDPOINT_HEADER] = _runtime_text(FIXEDPOINT_HEADER)
-    return out
+    return CompiledModel(name, isa, sparse, digest, out, plan, encodings, c.weight_bytes)
 
 
 def write_c(
@@ -767,9 +803,5 @@ def write_c(
     force: bool = False,
     protect: tuple[str | Path, ...] = (),
 ) -> dict[str, str]:
-    """Generate and write the library into out_dir (``picoml.outputs.write_tree``: created if
-    needed; picoml's earlier outputs there are replaced, stale ones removed; a directory holding
-    files picoml did not write is refused unless ``force``; ``protect``: inputs never overwritten)."""
-    files = generate_c(g, name, isa, sparse)
-    write_tree(out_dir, files, force=force, protect=protect)
-    return files
+    """Generate the library and write it into out_dir (``CompiledModel.write``); the files."""
+    return compile_c(g, name, isa, sparse).write(out_dir, force=force, protect=protect)

@@ -189,7 +189,7 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
         sizes = encoding_sizes(w) if eligible else {"dense": int(w.size), "bitmask": None, "csr": None}
         enc = choose_encoding(w) if eligible else "dense"
         gemm = op.type == OpType.FULLY_CONNECTED or uses_gemm(op)
-        layout = ("offset-binary" if isa.gemm_layout == "offset-binary" else "packed-pairs") if gemm else "plain"
+        layout = isa.gemm_layout if gemm else "plain"
         nnz = int(np.count_nonzero(w))
         channels = int(w.shape[3] if op.type == OpType.DEPTHWISE_CONV_2D else w.shape[0])
         dense_rq = isa.requant_record_bytes * channels

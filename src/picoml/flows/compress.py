@@ -49,7 +49,6 @@ import copy
 import difflib
 import inspect
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -362,20 +361,6 @@ def load_config(path: str | Path) -> dict:
 
 
 # ------------------------------------------------------------------------------ measurements
-_C_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4, "pm_requant": 12}
-_C_ARRAY = re.compile(r"^(?:static )?const (\w+) (\w+)\[(\d+)\] = \{", re.M)
-
-
-def c_weight_bytes(files: dict[str, str], name: str = "model") -> int:
-    """Bytes of the ``static const`` arrays (weights, biases, requantization rows) of a generated ``<name>.c``."""
-    total = 0
-    for ctype, _sym, n in _C_ARRAY.findall(files[f"{name}.c"]):
-        if ctype not in _C_SIZES:
-            raise PicomlError(f"generated C: unknown array type {ctype!r} (update picoml.flows.compress)")
-        total += _C_SIZES[ctype] * int(n)
-    return total
-
-
 def layer_params(g: Any) -> list[tuple[str, int, int, int]]:
     """(op name, weight count, non-zero weights, bias count) of every conv/dense layer of a graph."""
     rows = []
@@ -410,15 +395,14 @@ def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bo
     """The generated C and its weight bytes: ``files``, ``bytes`` (as generated), ``dense_bytes``
     (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)."""
     isa = get_target(target).isa if target is not None else None
-    files = cg.generate_c(q, name, isa, sparse=sparse)
+    compiled = cg.compile_c(q, name, isa, sparse=sparse)
+    dense = compiled if not sparse else cg.compile_c(q, name, isa, sparse=False)
     keys = ("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes", "requant_bytes")
     return {
-        "files": files,
-        "bytes": c_weight_bytes(files, name),
-        "dense_bytes": c_weight_bytes(cg.generate_c(q, name, isa, sparse=False), name),
-        "encodings": [
-            {k: e.get(k) for k in (*keys, "dense_requant_bytes")} for e in cg.layer_encodings(q, isa, sparse=sparse)
-        ],
+        "files": compiled.files,
+        "bytes": compiled.const_bytes,
+        "dense_bytes": dense.const_bytes,
+        "encodings": [{k: e.get(k) for k in (*keys, "dense_requant_bytes")} for e in compiled.encodings],
     }
 
 
@@ -611,8 +595,7 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
             r = _row(st, i, kind, st.q, 0.0, note, cg["bytes"], f"int8 C for {target}")
             r["weight_bytes_dense_c"] = cg["dense_bytes"]
             r["sparse_ideal_bytes"] = sparse_ideal_bytes(st.q, cg["dense_bytes"])
-            if cg["encodings"] is not None:
-                r["layer_encodings"] = cg["encodings"]
+            r["layer_encodings"] = cg["encodings"]
             files = cg["files"]
             d.mkdir(parents=True, exist_ok=True)
 
@@ -807,7 +790,6 @@ def _qat(st: _State, s: dict, seed: int) -> str:
 
 __all__ = [
     "FLOAT_STEPS",
-    "c_weight_bytes",
     "layer_params",
     "load_config",
     "run_pipeline",

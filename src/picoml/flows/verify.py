@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from picoml.codegen import layer_encodings, write_c
+from picoml.codegen import compile_c
 from picoml.codegen.isa import Isa
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
 from picoml.graph.ops import op_macs
-from picoml.plan import plan_memory
 from picoml.reference import interpreter
 from picoml.targets.catalog import Board, Target, board_for, get_target
 from picoml.targets.emulator import Emulator
@@ -152,11 +151,12 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        write_c(g, src, name="model", isa=isa, sparse=sparse)
+        compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
+        compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
         macs = sum(op_macs(op) for op in g.ops)
-        arena = plan_memory(g).arena_bytes
+        arena = compiled.arena_bytes
         if target.emulator is None:
             got = _run_host(exe, xs, d).reshape(len(xs), -1)
             rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
@@ -187,7 +187,7 @@ def verify(
                     "dense_requant_bytes",
                 )
             }
-            for e in layer_encodings(g, isa, sparse)
+            for e in compiled.encodings
         ]
         bad = np.argwhere(got != expected)
         rep.mismatches = int(len(bad))

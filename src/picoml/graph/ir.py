@@ -11,6 +11,7 @@ Conventions (stated once, kept everywhere):
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,47 @@ class Graph:
         for op in self.ops:
             used.update(id(t) for t in op.inputs + op.outputs if t is not None)
         self.tensors = [t for t in self.tensors if id(t) in used]
+
+    def digest(self) -> str:
+        """16 hex digits of SHA-256 over everything that defines the model: every tensor (name,
+        shape, dtype, quantization, constant bytes), every op (type, name, attributes, operands
+        by position) and the inputs and outputs. Equal graphs give equal digests; it streams the
+        arrays into the hash instead of serializing the model first."""
+        h = hashlib.sha256()
+        index = {id(t): i for i, t in enumerate(self.tensors)}
+
+        def put(*parts: object) -> None:
+            h.update(repr(parts).encode())
+
+        def arr(a: np.ndarray | None) -> None:
+            if a is None:
+                put(None)
+                return
+            a = np.ascontiguousarray(a)
+            put(a.dtype.str, a.shape)
+            h.update(a.tobytes())
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, np.generic):
+                return v.item()
+            if isinstance(v, np.ndarray):
+                return ("array", v.dtype.str, v.shape, v.tobytes())
+            if isinstance(v, (tuple, list)):
+                return tuple(plain(x) for x in v)
+            return v
+
+        put("picoml-graph", 1, len(self.tensors), len(self.ops))
+        for t in self.tensors:
+            put("T", t.name, tuple(t.shape), t.dtype, int(t.quantized_dimension))
+            arr(np.asarray(t.scale, np.float64))
+            arr(np.asarray(t.zero_point, np.int64))
+            arr(t.data)
+        for op in self.ops:
+            put("O", str(op.type), op.name, sorted((k, plain(v)) for k, v in op.attrs.items()))
+            put([None if t is None else index.get(id(t), -1) for t in op.inputs])
+            put([index.get(id(t), -1) for t in op.outputs])
+        put("IO", [index.get(id(t), -1) for t in self.inputs], [index.get(id(t), -1) for t in self.outputs])
+        return h.hexdigest()[:16]
 
     def copy(self) -> Graph:
         """A deep copy (tensor data included) that shares nothing with this graph."""

@@ -1,6 +1,6 @@
 /* picoml C runtime: shared types and TFLite Micro's fixed-point arithmetic.
  *
- * The functions here are the C twins of picoml/quantize/fixedpoint.py and carry the same
+ * The functions here are the C twins of picoml/fixedpoint.py and carry the same
  * names (pm_ prefix). Rounding is TFLite Micro's double rounding (gemmlowp
  * SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT). Shift convention:
  * shift > 0 shifts left, shift < 0 shifts right. No float anywhere.

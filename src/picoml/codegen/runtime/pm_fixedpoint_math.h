@@ -2,7 +2,7 @@
  * GetReciprocal, for SOFTMAX, LOGISTIC and TANH.
  *
  * C twins of the section "gemmlowp fixedpoint.h math functions" of
- * picoml/quantize/fixedpoint.py, with the same names (pm_ prefix). A gemmlowp
+ * picoml/fixedpoint.py, with the same names (pm_ prefix). A gemmlowp
  * FixedPoint<int32, N> is its raw int32: real = raw / 2^(31 - N); `integer_bits`
  * arguments play the role of the template parameter N (callers pass constants, so the
  * branches on it fold away once inlined). Products of fixed-point values are
