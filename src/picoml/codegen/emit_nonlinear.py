@@ -1,4 +1,4 @@
-"""C emitters for the int8 SOFTMAX, LOGISTIC, TANH and MEAN kernels.
+"""C emitters for the int8 SOFTMAX, LOGISTIC, TANH, MEAN and LEAKY_RELU kernels.
 
 Same pattern as the emitters in ``generate.py``: the parameters come from the reference
 kernel's ``prepare`` (bit-exact with TFLite Micro) and are written as ``static const``
@@ -26,6 +26,7 @@ NONLINEAR_FILES: dict[str, tuple[str, ...]] = {
     "LOGISTIC": ("pm_logistic_s8",),
     "TANH": ("pm_tanh_s8",),
     "MEAN": ("pm_mean_s8",),
+    "LEAKY_RELU": ("pm_lut_s8",),  # LUT_FILE: a table on every ISA, portable C included
 }
 
 # elementwise ops that MCU targets compute through a 256-entry table (pm_lut_s8); portable C
@@ -83,6 +84,15 @@ def _emit_logistic_tanh(c, op: Op, i: int, ctype: str, fn: str) -> None:
     }
     prm = c.struct(ctype, f"l{i}_params", fields)
     c.body.append(f"status |= {fn}(&{prm}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+
+
+def emit_leaky_relu(c, op: Op, i: int) -> None:
+    """int8 LEAKY_RELU on every ISA: the reference kernel on all 256 codes, one pm_lut_s8 call."""
+    p = KERNELS[op.type].prepare(op)
+    _quantized(op, p)
+    x, y = op.inputs[0], op.outputs[0]
+    lut = c.const_array(f"l{i}_lut", KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]))
+    c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 
 def emit_logistic(c, op: Op, i: int) -> None:
@@ -152,6 +162,7 @@ NONLINEAR_EMITTERS = {
     "LOGISTIC": emit_logistic,
     "TANH": emit_tanh,
     "MEAN": emit_mean,
+    "LEAKY_RELU": emit_leaky_relu,
 }
 
 __all__ = [
@@ -161,6 +172,7 @@ __all__ = [
     "LUT_OPS",
     "NONLINEAR_EMITTERS",
     "NONLINEAR_FILES",
+    "emit_leaky_relu",
     "emit_logistic",
     "emit_mean",
     "emit_softmax",

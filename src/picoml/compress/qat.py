@@ -623,6 +623,8 @@ class QATModel(torch.nn.Module):
             return torch.relu(x)
         if t == "RELU6":
             return x.clamp(0.0, 6.0)
+        if t == "LEAKY_RELU":
+            return F.leaky_relu(x, float(np.float32(a["alpha"])))
         if t == "PAD":
             pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
             flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]

@@ -797,6 +797,13 @@ class _Importer:
         else:
             raise self.unsupported(f"Clip({lo:g}, {hi:g}) is not supported; only Clip(0, 6) and Clip(0, +inf)")
 
+    def op_leaky_relu(self) -> None:
+        """LeakyRelu (x ≥ 0 ? x : αx, α default 0.01) → LEAKY_RELU; α is a float32 in both formats."""
+        x = self.act(0)
+        alpha = float(np.float32(self.attrs().get("alpha", 0.01)))
+        y = self.emit("LEAKY_RELU", [x.t], self.out_name(), alpha=alpha)
+        self.set_out(_Act(y, x.shape, x.perm, x.cols))
+
     def op_hard_sigmoid(self) -> None:
         """max(0, min(1, αx + β)) = RELU6(6αx + 6β) / 6; PyTorch's α = 1/6, β = 1/2 needs no MUL by 6α."""
         x = self.act(0)
@@ -1353,6 +1360,7 @@ _HANDLERS: dict[str, Callable[[_Importer], None]] = {
     "Tanh": lambda imp: imp.unary("TANH"),
     "HardSwish": _Importer.op_hard_swish,
     "HardSigmoid": _Importer.op_hard_sigmoid,
+    "LeakyRelu": _Importer.op_leaky_relu,
     "MaxPool": _Importer.op_pool,
     "AveragePool": _Importer.op_pool,
     "GlobalAveragePool": _Importer.op_global_pool,

@@ -37,6 +37,7 @@ _VERSIONS_INT8 = {
     "QUANTIZE": 2,
     "DEQUANTIZE": 2,
     "RESHAPE": 1,
+    "LEAKY_RELU": 1,  # op_version.cc: 2 only for int16
 }
 
 

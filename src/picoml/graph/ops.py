@@ -53,6 +53,7 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    LEAKY_RELU = "LEAKY_RELU"
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,7 @@ _DEFS = [
     ),
     OpDef(OpType.QUANTIZE, 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization"),
     OpDef(OpType.DEQUANTIZE, 6, 38, (), 1, 1, _infer_same, "int8→float"),
+    OpDef(OpType.LEAKY_RELU, 98, 75, (Attr("alpha", "f32", 0.0, 0),), 1, 1, _infer_same, "x > 0 ? x : alpha·x"),
 ]
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}

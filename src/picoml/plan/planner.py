@@ -37,7 +37,7 @@ from picoml.reference.common import window_geometry
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
 
 RANDOM_ORDERS = 64  # extra placement orders tried when the classic ones miss the bound
-INPLACE_OPS = {"ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE"}
+INPLACE_OPS = {"ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "LEAKY_RELU"}
 
 
 def _align(n: int) -> int:

@@ -17,6 +17,7 @@ from picoml.reference import (
     depthwise_conv2d,
     dequantize,
     fully_connected,
+    leaky_relu,
     logistic,
     mean,
     mul,
@@ -65,4 +66,5 @@ KERNELS: dict[str, Kernel] = {
     "CONCATENATION": Kernel(concatenation.prepare, concatenation.evaluate),
     "QUANTIZE": Kernel(quantize.prepare, quantize.evaluate),
     "DEQUANTIZE": Kernel(dequantize.prepare, dequantize.evaluate),
+    "LEAKY_RELU": Kernel(leaky_relu.prepare, leaky_relu.evaluate),
 }
