@@ -292,10 +292,11 @@ int bench_loop(const int8_t *input, int8_t *output, int n) {
 def build_host_library(g, d: Path) -> tuple[Path, list[str]]:
     """Generate the C (host target: the "vector" kernels), add the wrapper, build a shared library with the host cc."""
     from picoml.codegen import write_c
+    from picoml.targets import get_target
     from picoml.targets.toolchain import WARNINGS, host_cc
 
     src = d / "src"
-    write_c(g, src, name="model", target="host")
+    write_c(g, src, name="model", isa=get_target("host").isa)
     (src / "bench_wrapper.c").write_text(WRAPPER)
     lib = d / "libpicoml_model.so"
     sources = sorted(str(p) for p in src.glob("*.c"))

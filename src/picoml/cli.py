@@ -37,13 +37,15 @@ from picoml.frontends import load_model, source_layout
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
-from picoml.graph.ops import op_macs
+from picoml.graph.ops import OP_SET, op_macs
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
 from picoml.plan import plan_memory
 from picoml.targets import BOARDS, TARGETS, get_target
+from picoml.targets.catalog import add_boards
 from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
 from picoml.version import __version__
 
+BOARDS_HELP = "a TOML file of more boards ([boards.NAME]: core, ram_kb, flash_kb, clock_mhz, ...; docs/targets.md)"
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USER_ERROR = 2
@@ -71,14 +73,14 @@ _ENVIRONMENT_ERRNOS = {
 def model_summary(g) -> dict:
     """Per-op table and totals of a graph (what ``picoml info --json`` prints)."""
 
-    shape_args = {("RESHAPE", 1), ("PAD", 1), ("MEAN", 1)}
     counted: set[int] = set()
     ops = []
     for i, op in enumerate(g.ops):
         params = 0
         wbytes = 0
+        shape_args = OP_SET[op.type].shape_inputs  # integer shape/axis arguments are not parameters
         for k, t in enumerate(op.inputs):
-            if t is None or t.data is None or (op.type, k) in shape_args:
+            if t is None or t.data is None or k in shape_args:
                 continue
             if id(t) not in counted:
                 counted.add(id(t))
@@ -421,8 +423,15 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _boards(args: argparse.Namespace) -> None:
+    """Add the boards of --boards FILE to the catalogue for this command."""
+    if getattr(args, "boards", None):
+        add_boards(args.boards)
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
 
+    _boards(args)
     board: object = args.target
     if args.ram is not None or args.flash is not None:
         if args.ram is None or args.flash is None:
@@ -451,6 +460,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
 
     check_identifier(args.name)
+    _boards(args)
     get_target(args.target)
     out = Path(args.out)
     model_file = Path(args.model)
@@ -466,22 +476,22 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str]:
 
+    isa = get_target(args.target).isa
     if args.format == "arduino":
-        files = write_arduino(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
+        files = write_arduino(g, out, name=args.name, isa=isa, force=args.force, protect=(args.model,))
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
-        files = write_cmake(g, out, name=args.name, target=args.target, force=args.force, protect=(args.model,))
+        files = write_cmake(g, out, name=args.name, isa=isa, force=args.force, protect=(args.model,))
         what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
     else:
-        files = write_c(
-            g, out, name=args.name, target=args.target, sparse=not args.dense, force=args.force, protect=(args.model,)
-        )
+        files = write_c(g, out, name=args.name, isa=isa, sparse=not args.dense, force=args.force, protect=(args.model,))
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
     return files, what
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
 
+    _boards(args)
     get_target(args.target)
     g = picoml.load(args.model, max_memory=_limit(args))
     progress = None
@@ -530,6 +540,7 @@ def _print_verify(r) -> None:
 
 def cmd_targets(args: argparse.Namespace) -> int:
 
+    _boards(args)
     if args.json:
         json.dump(
             {
@@ -540,6 +551,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                         "features": list(t.features),
                         "dsp": t.dsp,
                         "fpu": t.fpu,
+                        "isa": t.isa.name,
                     }
                     for t in TARGETS.values()
                 ],
@@ -550,6 +562,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                         "ram_bytes": b.ram_bytes,
                         "flash_bytes": b.flash_bytes,
                         "clock_hz": b.clock_hz,
+                        "flash_wait_states": b.flash_wait_states,
                         "note": b.note,
                     }
                     for b in BOARDS.values()
@@ -567,9 +580,9 @@ def cmd_targets(args: argparse.Namespace) -> int:
     print(f"boards {'(latency estimate = instructions / clock: a lower bound)'}")
     print(f"  {'board':10s} {'core':14s} {'RAM':>8s} {'flash':>8s} {'clock':>8s}")
     for b in BOARDS.values():
+        clock = f"{b.clock_hz / 1e6:>5.0f} MHz" if b.clock_hz else f"{'budget':>9s}"
         print(
-            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB "
-            f"{b.clock_hz / 1e6:>5.0f} MHz  {b.note}"
+            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB {clock}  {b.note}"
         )
     return 0
 
@@ -672,6 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ram", type=_number(0, 1 << 30), help="custom budget: RAM in KB")
     s.add_argument("--flash", type=_number(0, 1 << 30), help="custom budget: flash in KB")
     s.add_argument("--core", default="cortex-m0plus", help="core for a custom budget (default cortex-m0plus)")
+    s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument(
         "--max-drop", type=_number(-1, 100), help="accuracy points the pick may lose against the best candidate"
     )
@@ -722,6 +736,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="an int8 .tflite model")
     s.add_argument("--out", required=True, help="output directory (created; holds only this output)")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
+    s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument(
         "--name",
         default="model",
@@ -744,6 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("verify", "compile, run on an emulated core (or the host), compare, measure", model=True)
     s.add_argument("model", help="an int8 .tflite model")
     s.add_argument("--target", default="host", help="core or board (see `picoml targets`)")
+    s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument("--inputs", type=_count(1, 100_000), default=20, help="random inputs to compare (default 20)")
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
     s.add_argument("--json", action="store_true", help="machine-readable report")
@@ -751,6 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = add("targets", "list cores and boards with their budgets")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.set_defaults(func=cmd_targets)
 
     s = add("ops", "list the supported ops")

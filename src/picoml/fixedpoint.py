@@ -40,7 +40,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     f, shift = math.frexp(real)
-    q = _round_half_away(f * (1 << 31))
+    q = int(round_half_away(np.float64(f * (1 << 31))))
     if q == 1 << 31:
         q //= 2
         shift += 1
@@ -94,13 +94,17 @@ def quantize_multiplier_array(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return m, s
 
 
-def _round_half_away(x: float) -> int:
-    """std::round on a double."""
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
-
-
 def round_half_away(x: np.ndarray) -> np.ndarray:
-    """Vectorized std::round / TfLiteRound: halves away from zero (np.round rounds to even)."""
+    """Vectorized std::round / TfLiteRound: halves away from zero (np.round rounds to even).
+
+    picoml's one rounding helper. A torch tensor (QAT's fake quantization) is rounded by the same
+    three steps with its own methods, staying a tensor on its device (this module never imports
+    torch: a tensor is recognised by its ``copysign`` method, which numpy arrays do not have).
+    """
+    if hasattr(x, "copysign"):  # torch.Tensor
+        a = x.abs()
+        fl = a.floor()
+        return (fl + (a - fl >= 0.5).to(x.dtype)).copysign(x)
     x = np.asarray(x)
     a = np.abs(x)
     fl = np.floor(a)

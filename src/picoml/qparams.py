@@ -87,6 +87,52 @@ def weight_scales(
     return np.atleast_1d(s).astype(np.float32)
 
 
+def quantize_array(
+    x: np.ndarray,
+    scale: float | np.ndarray,
+    zero_point: int | np.ndarray = 0,
+    qmin: int = INT8_MIN,
+    qmax: int = INT8_MAX,
+    *,
+    precision: type = np.float32,
+    dtype: type = np.int8,
+) -> np.ndarray:
+    """float → integer, TFLite's AffineQuantize: ``clamp(round(x / scale) + zero_point, qmin, qmax)``.
+
+    Rounding is ``fixedpoint.round_half_away`` (std::round). ``scale`` and ``zero_point``
+    broadcast against ``x`` (per-channel or per-candidate arrays). ``precision`` is the type the
+    division is done in, the one way the two kinds of conversion genuinely differ:
+
+    * ``np.float32`` — TFLite's QUANTIZE kernel at run time (``x`` and ``scale`` cast to float32,
+      ``static_cast<float>(x) / scale``): graph inputs, the reference QUANTIZE kernel;
+    * ``np.float64`` — constants quantized once by the converter, in double: weights, biases,
+      constant operands, the MSE range search, the integers QAT recovers from float values.
+
+    The rounded quotient is added to the zero point and clamped in float64 (exact for every
+    quotient that is not clamped anyway). NaN has no integer value (TFLite's cast is undefined
+    there): it maps to the zero point; ±inf and overflowing quotients clamp to qmax / qmin.
+
+    Not routed through here, on purpose: QAT's fake quantization does the same arithmetic on
+    torch tensors (``compress/qat.py``, with the same ``round_half_away``) so that gradients flow;
+    the hybrid kernels' per-row input quantizers (``reference/conv2d.py``) model LiteRT's NEON
+    quantizers, which multiply by a float32 reciprocal and round with ``trunc(p ± 0.5)``.
+    """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        q = round_half_away(np.asarray(x, precision) / np.asarray(scale, precision))
+    q = np.nan_to_num(np.asarray(q, np.float64), nan=0.0) + np.asarray(zero_point, np.float64)
+    return np.clip(q, qmin, qmax).astype(dtype)
+
+
+def dequantize_array(q: np.ndarray, scale: float | np.ndarray, zero_point: int | np.ndarray = 0) -> np.ndarray:
+    """integer → float32, TFLite's DEQUANTIZE: ``scale · (q − zero_point)`` with the float32 scale.
+
+    The product of a float32 scale and an integer below 2^29 is exact in float64, so the one
+    rounding is the final one to float32 (the correctly rounded float32 product).
+    """
+    s = np.asarray(scale, np.float32).astype(np.float64)
+    return (s * (np.asarray(q).astype(np.int64) - np.asarray(zero_point, np.int64))).astype(np.float32)
+
+
 def quantize_weights(w: np.ndarray, scales: np.ndarray, axis: int | None) -> np.ndarray:
     """int8 ``clamp(round(w / scale), -127, 127)`` with the scale broadcast along ``axis``."""
     w64 = np.asarray(w, np.float64)
@@ -97,7 +143,7 @@ def quantize_weights(w: np.ndarray, scales: np.ndarray, axis: int | None) -> np.
         s = s.reshape(shape)
     else:
         s = s.reshape(())
-    return np.clip(round_half_away(w64 / s), -WEIGHT_QMAX, WEIGHT_QMAX).astype(np.int8)
+    return quantize_array(w64, s, 0, -WEIGHT_QMAX, WEIGHT_QMAX, precision=np.float64)
 
 
 def quantize_bias(b: np.ndarray, input_scale: float, w_scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +155,7 @@ def quantize_bias(b: np.ndarray, input_scale: float, w_scales: np.ndarray) -> tu
     b64 = np.asarray(b, np.float64).reshape(-1)
     prod = float(np.float32(input_scale)) * np.asarray(w_scales, np.float64).reshape(-1)
     prod = np.broadcast_to(prod, b64.shape)
-    q = np.clip(round_half_away(b64 / prod), -INT32_MAX, INT32_MAX).astype(np.int32)
+    q = quantize_array(b64, prod, 0, -INT32_MAX, INT32_MAX, precision=np.float64, dtype=np.int32)
     return q.reshape(np.shape(b)), prod.astype(np.float32)
 
 

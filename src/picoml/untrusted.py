@@ -29,6 +29,7 @@ import math
 import os
 import re
 import stat
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -246,3 +247,16 @@ def load_npz(path: str | Path, keys: tuple[str, ...], limit: int) -> dict[str, n
         total += len(member)
         out[k] = _npy_from(io.BytesIO(member), f"{shown}: array {k!r}", len(member), limit)
     return out
+
+
+def read_toml(path: str | Path, what: str, limit: int) -> dict:
+    """A TOML file as a dict: a regular file of at most ``limit`` bytes (``read_file``), UTF-8,
+    valid TOML; every failure is one InputError line naming the file."""
+    shown = for_terminal(Path(path))
+    data = read_file(path, what, limit)
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not valid TOML: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{shown}: not valid TOML: {e}") from None

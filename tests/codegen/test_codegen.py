@@ -71,7 +71,7 @@ def test_emulated_bit_exact(name, target):
     assert len(rep.layer_instructions) == len(g.ops)
     assert sum(lay["instructions"] for lay in rep.layer_instructions) <= rep.instructions
     # int8 weights may be stored sparsely (layer_encodings' bytes); the other constants as they are
-    enc = layer_encodings(g, target)
+    enc = layer_encodings(g, get_target(target).isa)
     encoded = {id(g.ops[e["op"]].inputs[1]) for e in enc}
     others = sum(t.nbytes for t in g.tensors if t.data is not None and t.dtype == "int8" and id(t) not in encoded)
     assert rep.flash_weights_bytes >= sum(e["bytes"] for e in enc) + others
@@ -197,11 +197,11 @@ def test_wide_4x2_layers_get_arena_scratch_without_growing_the_arena():
     from picoml.plan import plan_memory
 
     g = _model("resnet8")
-    src = generate_c(g, target="cortex-m4")
-    calls = re.findall(r"pm_conv2d_s8\(.*?\);", src["model.c"])
+    src = generate_c(g, isa="armv7em")
+    calls = re.findall(r"pm_conv2d_s8_(?:1x1|im2col)\(.*?\);", src["model.c"])
     scratch = [c for c in calls if "(int32_t *)(void *)(pm_arena.bytes + " in c]
     assert len(scratch) >= 2 and all(c.endswith(", NULL);") for c in calls if c not in scratch)
     assert f"#define MODEL_ARENA_SIZE {plan_memory(g).arena_bytes}\n" in src["model.h"]
     # only Armv7E-M has the 4-row kernel
-    m0 = generate_c(g, target="cortex-m0plus")["model.c"]
-    assert all(c.endswith(", NULL);") for c in re.findall(r"pm_conv2d_s8\(.*?\);", m0))
+    m0 = generate_c(g, isa="armv6m")["model.c"]
+    assert all(c.endswith(", NULL);") for c in re.findall(r"pm_conv2d_s8_(?:1x1|im2col)\(.*?\);", m0))

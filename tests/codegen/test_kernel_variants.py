@@ -1,6 +1,6 @@
 """Per-target kernel variants of the generated C, bit-exact with the reference interpreter.
 
-``generate_c(..., target=...)`` picks kernels and weight layouts per instruction set: the
+``generate_c(..., isa=...)`` picks kernels and weight layouts per instruction set: the
 Armv6-M offset-binary GEMM blocks (with the assembly loop on Cortex-M0+), the Armv7E-M
 SMMULR requantization and 3x3 depthwise block, the 16-bit split multiply of Armv6-M, and
 256-entry tables for LOGISTIC/TANH. Every case runs on the host (ASan/UBSan; the Armv6-M
@@ -10,38 +10,38 @@ stride 2, dilation, depth multipliers > 1 and per-channel scales with large and 
 
 from __future__ import annotations
 
-import functools
 import subprocess
 
 import numpy as np
 import pytest
 
-import picoml.codegen
+import picoml
 from picoml.codegen import generate as gen
-from picoml.codegen.generate import generate_c, kernel_isa, pack_offset_binary, requant_rows
+from picoml.codegen.generate import generate_c, pack_offset_binary, requant_rows
+from picoml.codegen.isa import ISAS, PORTABLE, get_isa
 from picoml.flows.verify import verify
+from picoml.targets import get_target
 
 from oracles import qtensor, single_op_graph
 
-# (verify target, codegen target): the portable C, and each MCU variant on host and its core
+# (verify target, ISA generated for): the portable C, and each MCU variant on host and its core
 VARIANTS = [
-    ("host", None),
+    ("host", "portable"),
     ("host", "armv6m"),
-    ("host", "host"),  # the "vector" ISA: int16 weight rows, auto-vectorized loops and requantization
-    ("host", "cortex-m4"),  # Armv7E-M layouts (word-packed pairs, DW4 groups) through the portable C
-    ("cortex-m0plus", "cortex-m0plus"),
-    ("cortex-m4", "cortex-m4"),
-    ("cortex-m4", "cortex-m4", "-Os"),  # size build: PM_SPECIALIZE 0 (no 4x2 kernel, single-copy helpers)
+    ("host", "vector"),  # the host's ISA: int16 weight rows, auto-vectorized loops and requantization
+    ("host", "armv7em"),  # Armv7E-M layouts (word-packed pairs, DW4 groups) through the portable C
+    ("cortex-m0plus", "armv6m"),
+    ("cortex-m4", "armv7em"),
+    ("cortex-m4", "armv7em", "-Os"),  # size build: PM_SPECIALIZE 0 (no 4x2 kernel, single-copy helpers)
 ]
 
 
-def run(g, target, codegen_target, monkeypatch, n=6, seed=0, opt=None):
-    monkeypatch.setattr(picoml.codegen, "write_c", functools.partial(gen.write_c, target=codegen_target))
+def run(g, target, isa, n=6, seed=0, opt=None):
     xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
     xs[0] = -128  # extremes: the accumulator bound and the offset-binary correction at their largest
     xs[1] = 127
-    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1, opt=opt)
-    assert rep.bit_exact, f"{target}/{codegen_target}: {rep.mismatches} mismatches; {rep.first_mismatch}"
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1, opt=opt, isa=isa)
+    assert rep.bit_exact, f"{target}/{isa}: {rep.mismatches} mismatches; {rep.first_mismatch}"
     return rep
 
 
@@ -167,11 +167,11 @@ CONV_CASES = {
 def test_small_k_rows_are_padded_to_a_multiple_of_4_on_armv7em():
     """PM_FILTER_K4: only Armv7E-M, only the im2col path, only k % 4 != 0; the filter grows by the zero columns."""
     g = CONV_CASES["im2col_k9_first_layer_odd_oc"]()
-    src = generate_c(g, target="cortex-m4")["model.c"]
+    src = generate_c(g, isa="armv7em")["model.c"]
     assert ".filter_layout = PM_FILTER_K4" in src
-    assert "PM_FILTER_K4" not in generate_c(g, target="cortex-m0plus")["model.c"]
-    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["valid_dilated"](), target="cortex-m4")["model.c"]  # k = 36
-    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["pointwise_odd_c_tail"](), target="cortex-m4")["model.c"]
+    assert "PM_FILTER_K4" not in generate_c(g, isa="armv6m")["model.c"]
+    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["valid_dilated"](), isa="armv7em")["model.c"]  # k = 36
+    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["pointwise_odd_c_tail"](), isa="armv7em")["model.c"]
     # 5 channels x 12 values as 15 int32 words
     assert "model_l0_filter[15]" in src
 
@@ -260,45 +260,45 @@ def test_sparse_cases_are_stored_sparse_with_compact_requantization(case):
     from picoml.codegen import layer_encodings
 
     g = SPARSE_CASES[case]()
-    (enc,) = layer_encodings(g, "cortex-m4")
+    (enc,) = layer_encodings(g, "armv7em")
     assert enc["encoding"] == ("csr" if case.endswith("csr") else "bitmask")
     channels = g.ops[0].inputs[1].shape[0]
     assert (enc["requant_bytes"], enc["dense_requant_bytes"]) == (5 * channels, 12 * channels)
-    src = generate_c(g, target="cortex-m4")["model.c"]
+    src = generate_c(g, isa="armv7em")["model.c"]
     assert "const pm_sparse_quant model_l0_rq = {" in src and "pm_requant model_l0_rq" not in src
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: f"{v[0]}-{v[1] or 'portable'}" + "".join(v[2:]))
 @pytest.mark.parametrize("case", sorted(ALL_CASES))
-def test_layer_variants_bit_exact(case, variant, monkeypatch):
-    target, codegen_target, *opt = variant
-    run(ALL_CASES[case](), target, codegen_target, monkeypatch, opt=opt[0] if opt else None)
+def test_layer_variants_bit_exact(case, variant):
+    target, isa, *opt = variant
+    run(ALL_CASES[case](), target, isa, opt=opt[0] if opt else None)
 
 
 @pytest.mark.parametrize("target", ["host", "cortex-m0plus", "cortex-m4"])
 @pytest.mark.parametrize("op_type", ["LOGISTIC", "TANH"])
-def test_lookup_tables_cover_every_code(op_type, target, monkeypatch):
+def test_lookup_tables_cover_every_code(op_type, target):
     """LOGISTIC/TANH through pm_lut_s8 on MCU targets: every int8 code, vs the reference."""
     out_q = (1 / 256, -128) if op_type == "LOGISTIC" else (1 / 128, 0)
     g = single_op_graph(op_type, [qtensor("x", (1, 256), 0.0625, -7)], qtensor("y", (1, 256), *out_q))
     codes = np.arange(-128, 128, dtype=np.int8)
     xs = np.stack([codes, codes[::-1]]).reshape(2, 1, 256)
-    codegen_target = "armv6m" if target == "host" else target
-    monkeypatch.setattr(picoml.codegen, "write_c", functools.partial(gen.write_c, target=codegen_target))
-    files = gen.generate_c(g, target=codegen_target)
+    isa = get_isa("armv6m") if target == "host" else get_target(target).isa
+    files = gen.generate_c(g, isa=isa)
     assert "pm_lut_s8.c" in files and "pm_logistic_s8.c" not in files and "pm_tanh_s8.c" not in files
-    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1)
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1, isa=isa)
     assert rep.bit_exact, rep.first_mismatch
 
 
 def test_kernel_isa_mapping():
-    assert kernel_isa(None) == "portable"
-    assert kernel_isa("host") == "vector"
-    assert kernel_isa("riscv32") == "portable"
-    assert kernel_isa("cortex-m0plus") == "armv6m"
-    assert kernel_isa("rp2040") == "armv6m"
-    assert kernel_isa("cortex-m4") == "armv7em"
-    assert kernel_isa("cortex-m7") == "armv7em"
+    """Each core's (and board's) kernel variant set is its Target.isa record."""
+    assert get_isa(None) is PORTABLE and get_isa("armv6m") is ISAS["armv6m"]
+    assert get_target("host").isa.name == "vector"
+    assert get_target("riscv32").isa.name == "portable"
+    assert get_target("cortex-m0plus").isa.name == "armv6m"
+    assert get_target("rp2040").isa.name == "armv6m"
+    assert get_target("cortex-m4").isa.name == "armv7em"
+    assert get_target("cortex-m7").isa.name == "armv7em"
 
 
 def test_offset_binary_layout():
@@ -358,11 +358,12 @@ def _depthwise_only_generic(multiplier: int) -> picoml.Graph:
 @pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus", "riscv32", None])
 def test_depthwise_without_fast_path_layers_is_warning_free(target, tmp_path):
     """A model whose depthwise layers all take the generic loop (depth multiplier 2): the fast path
-    is compiled out (PM_DW_FAST 0). gcc -O2 used to warn that its tap tables may be unset, which
+    is compiled out (PM_DEPTHWISE_CONV2D_S8_MULT1 0). gcc -O2 used to warn that its tap tables may be unset, which
     broke -Werror builds, the CMake export's default included."""
     g = _depthwise_only_generic(2)
-    files = generate_c(g, "m", target)
-    assert "#define PM_DW_FAST 0" in files["pm_config.h"]
+    isa = get_target(target).isa if target else None
+    files = generate_c(g, "m", isa)
+    assert "#define PM_DEPTHWISE_CONV2D_S8_MULT1 0" in files["pm_config.h"]
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     for opt in ("-O1", "-O2", "-O3", "-Os"):
@@ -375,5 +376,5 @@ def test_depthwise_without_fast_path_layers_is_warning_free(target, tmp_path):
         assert r.returncode == 0, r.stderr
     if target in ("host", "cortex-m0plus"):
         assert verify(g, target, n_inputs=4).bit_exact
-    fast = generate_c(_depthwise_only_generic(1), "m", target)["pm_config.h"]
-    assert "#define PM_DW_FAST 1" in fast
+    fast = generate_c(_depthwise_only_generic(1), "m", isa)["pm_config.h"]
+    assert "#define PM_DEPTHWISE_CONV2D_S8_MULT1 1" in fast

@@ -47,8 +47,8 @@ def nonlinear_registered(monkeypatch):
             monkeypatch.setitem(gen.KERNEL_FILES, op_type, NONLINEAR_FILES[op_type])
     original = gen.generate_c
 
-    def generate_with_header(g, name="model", target=None, sparse=True):
-        files = original(g, name, target, sparse)
+    def generate_with_header(g, name="model", isa=None, sparse=True):
+        files = original(g, name, isa, sparse)
         if FIXEDPOINT_HEADER not in files and any(f"{u}.h" in files for u in FIXEDPOINT_USERS):
             files[FIXEDPOINT_HEADER] = gen._runtime_text(FIXEDPOINT_HEADER)
         return files

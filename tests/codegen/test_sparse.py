@@ -18,6 +18,7 @@ import picoml.codegen
 from picoml.codegen import generate_c, layer_encodings
 from picoml.codegen.sparse import ENCODERS, choose_encoding, decode, encoding_sizes
 from picoml.flows.verify import verify
+from picoml.targets import get_target
 
 from oracles import model_path
 
@@ -141,7 +142,7 @@ def _verify(g, target, monkeypatch, sparse=True):
 @pytest.mark.models
 def test_layer_encodings_report_and_generated_calls():
     g = _pruned("kws", 0.95)
-    rows = layer_encodings(g, "cortex-m4")
+    rows = layer_encodings(g, "armv7em")
     weighted = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
     assert [(r["op"], r["type"]) for r in rows] == [(i, op.type) for i, op in enumerate(g.ops) if op.type in weighted]
     by_type = {}
@@ -151,9 +152,9 @@ def test_layer_encodings_report_and_generated_calls():
         by_type.setdefault(r["type"], set()).add(r["encoding"])
     assert by_type["DEPTHWISE_CONV_2D"] == {"dense"}  # no sparse depthwise kernel
     assert by_type["CONV_2D"] <= {"bitmask", "csr"} and "csr" in by_type["CONV_2D"]
-    src = generate_c(g, target="cortex-m4")
+    src = generate_c(g, isa="armv7em")
     assert "pm_conv2d_sparse_s8(" in src["model.c"] and "#define PM_SPARSE_WEIGHTS 1" in src["pm_config.h"]
-    dense = generate_c(g, target="cortex-m4", sparse=False)
+    dense = generate_c(g, isa="armv7em", sparse=False)
     assert "sparse" not in dense["model.c"] and "pm_sparse_s8.h" not in dense
     assert "#define PM_SPARSE_WEIGHTS 0" in dense["pm_config.h"]
     assert all(r["encoding"] == "dense" for r in layer_encodings(g, sparse=False))
@@ -182,7 +183,7 @@ def test_pruned_ad_on_mcu_flash_and_exactness(target, monkeypatch):
     dense = _verify(g, target, monkeypatch, sparse=False)
     ratio = sparse.flash_weights_bytes / dense.flash_weights_bytes
     assert ratio <= 0.40, f"weight flash {sparse.flash_weights_bytes} / {dense.flash_weights_bytes} = {ratio:.3f}"
-    enc = layer_encodings(g, target)
+    enc = layer_encodings(g, get_target(target).isa)
     sparse_layers = [r for r in enc if r["encoding"] != "dense"]
     assert sparse_layers and all(r["requant_bytes"] < r["dense_requant_bytes"] for r in sparse_layers)
     assert all(r["requant_bytes"] == r["dense_requant_bytes"] for r in enc if r["encoding"] == "dense")

@@ -347,7 +347,7 @@ def test_modules_import_without_torch():
     src = Path(P.__file__).parent
     code = (
         "import importlib.util, sys\n"
-        f"for name in ('prune', 'distill'):\n"
+        f"for name in ('prune', 'sparsity', 'channels', 'cost', 'train', 'distill'):\n"
         f"    spec = importlib.util.spec_from_file_location('m_' + name, r'{src}/' + name + '.py')\n"
         "    sys.modules[spec.name] = mod = importlib.util.module_from_spec(spec)\n"
         "    spec.loader.exec_module(mod)\n"

@@ -847,3 +847,25 @@ def test_passes_leave_shared_and_output_tensors():
     g = picoml.from_torch(m, _x(1, 3, 4, 4))
     assert types(g) == ["CONV_2D", "MUL", "ADD"]
     assert fold_batchnorm(g) == 0 and fuse_activations(g) == 0
+
+
+def test_passes_look_through_a_reshape():
+    """A RELU after a flatten fuses into the conv before it; a BatchNorm1d after a reshape that keeps
+    the channels last folds into the conv (the clamp and a per-channel constant commute with the
+    RESHAPE). ONNX's Conv1d results reach their BatchNorm and Relu the same way."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.ReLU(), nn.Linear(4 * 4 * 4, 3))
+    g = check(m, _x(2, 3, 6, 6))
+    assert types(g) == ["CONV_2D", "RESHAPE", "FULLY_CONNECTED"]
+    assert g.ops[0].attrs["fused_activation"] == "RELU"
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(3, 4, 3)
+            self.bn = nn.BatchNorm1d(4)
+
+        def forward(self, x):
+            return self.bn(self.c(x).flatten(2))  # (N, C, H·W): channels stay last in the graph
+
+    g = check(_bn_stats(M()), _x(2, 3, 6, 6))
+    assert types(g) == ["CONV_2D", "RESHAPE"]

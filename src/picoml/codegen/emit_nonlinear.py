@@ -70,7 +70,7 @@ def _emit_logistic_tanh(c, op: Op, i: int, ctype: str, fn: str) -> None:
     p = KERNELS[op.type].prepare(op)
     _quantized(op, p)
     x, y = op.inputs[0], op.outputs[0]
-    if getattr(c, "isa", "portable") != "portable":
+    if c.isa.has("lut"):
         # the reference kernel on every int8 code: exact by construction, 256 bytes of flash
         table = KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]).astype(np.int8)
         lut = c.const_array(f"l{i}_lut", table)

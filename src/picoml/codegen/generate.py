@@ -30,13 +30,22 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
-from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding, requant_record_bytes
-from picoml.codegen.variants import IM2COL_MAX, conv_uses_gemm, kernel_isa
+from picoml.codegen.isa import PORTABLE, Isa, get_isa
+from picoml.codegen.sparse import C_ENCODING, ENCODERS, choose_encoding
+from picoml.codegen.variants import (
+    CONV_1X1,
+    DW_MULT1,
+    GEMM_VARIANTS,
+    IM2COL_MAX,
+    VARIANT_FUNCTIONS,
+    kernel_variant,
+    uses_gemm,
+)
 from picoml.errors import UnsupportedError
 from picoml.fixedpoint import wrap_int32
 from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.graph.ir import Graph, Op, Tensor
-from picoml.graph.ops import concat_axis
+from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.reference import KERNELS
@@ -48,19 +57,19 @@ RUNTIME = "picoml.codegen.runtime"
 
 # op type -> runtime files (besides pm_common.h) its kernel needs
 KERNEL_FILES: dict[str, tuple[str, ...]] = {
-    "CONV_2D": ("pm_conv2d_s8",),
-    "DEPTHWISE_CONV_2D": ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),  # shares pm_conv_params
-    "FULLY_CONNECTED": ("pm_fully_connected_s8",),
-    "AVERAGE_POOL_2D": ("pm_pool_s8",),
-    "MAX_POOL_2D": ("pm_pool_s8",),
-    "ADD": ("pm_add_s8",),
-    "MUL": ("pm_mul_s8",),
-    "RELU": ("pm_requantize_s8",),
-    "RELU6": ("pm_requantize_s8",),
-    "QUANTIZE": ("pm_requantize_s8",),
-    "PAD": ("pm_data_s8",),
-    "CONCATENATION": ("pm_data_s8",),
-    "RESHAPE": (),
+    OpType.CONV_2D: ("pm_conv2d_s8",),
+    OpType.DEPTHWISE_CONV_2D: ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),  # shares pm_conv_params
+    OpType.FULLY_CONNECTED: ("pm_fully_connected_s8",),
+    OpType.AVERAGE_POOL_2D: ("pm_pool_s8",),
+    OpType.MAX_POOL_2D: ("pm_pool_s8",),
+    OpType.ADD: ("pm_add_s8",),
+    OpType.MUL: ("pm_mul_s8",),
+    OpType.RELU: ("pm_requantize_s8",),
+    OpType.RELU6: ("pm_requantize_s8",),
+    OpType.QUANTIZE: ("pm_requantize_s8",),
+    OpType.PAD: ("pm_data_s8",),
+    OpType.CONCATENATION: ("pm_data_s8",),
+    OpType.RESHAPE: (),
 }
 KERNEL_FILES.update(NONLINEAR_FILES)
 
@@ -77,7 +86,7 @@ class _Ctx:
     graph: Graph
     name: str
     plan: MemoryPlan
-    isa: str = "portable"
+    isa: Isa = PORTABLE
     sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
     sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
@@ -86,7 +95,7 @@ class _Ctx:
     max_oc: int = 2  # PM_CONV_MAX_OC: most output channels of a GEMM convolution ("vector" accumulator rows)
     dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
     dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
-    dw_fast: bool = False  # PM_DW_FAST: some depthwise layer takes the fast path
+    variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     decls: list[str] = field(default_factory=list)
@@ -110,7 +119,7 @@ class _Ctx:
         name = f"{self.name}_{sym}"
         rows = requant_rows(multiplier, shift, n)
         self.decls.append(cemit.struct_array("pm_requant", name, rows))
-        self.weight_bytes += requant_record_bytes(self.isa) * len(rows)
+        self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
 
     def requant_compact(self, sym: str, multiplier, shift, n: int) -> str:
@@ -138,7 +147,6 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
-DW_MAX_C, DW_MAX_TAPS = 512, 64  # depthwise fast path: channels and window taps (pm_depthwise_conv2d_s8.c)
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
 
 
@@ -193,20 +201,19 @@ def _round4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _w16_scratch(g: Graph, isa: str, sparse: bool, arena_bytes: int) -> dict[int, int]:
+def _w16_scratch(g: Graph, isa: Isa | str, sparse: bool, arena_bytes: int) -> dict[int, int]:
     """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
     the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
     speed that costs no RAM. Layers the generator stores sparsely or that miss the 4x2 kernel's
     conditions (k % 4 == 0, the GEMM path) get none."""
-    if isa != "armv7em":
+    if not get_isa(isa).has("gemm4x2"):
         return {}
     scratch: dict[int, int] = {}
     for i, op in enumerate(g.ops):
-        if op.type != "CONV_2D":
+        if not uses_gemm(op):
             continue
-        f = op.inputs[1]
-        k = int(np.prod(f.shape[1:]))
-        if k % 4 or 8 * k <= W16_MAX or not conv_uses_gemm(op.inputs[0].shape, f.shape):
+        k = int(np.prod(op.inputs[1].shape[1:]))
+        if k % 4 or 8 * k <= W16_MAX:
             continue
         if sparse and choose_encoding(KERNELS[op.type].prepare(op).filter) != "dense":
             continue
@@ -243,16 +250,16 @@ def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.
 
 def _as_words(b: np.ndarray) -> np.ndarray:
     """int8 bytes as little-endian int32 words (zero-padded to a multiple of 4): a C array of
-    words is word-aligned without compiler extensions. All picoml targets are little-endian."""
+    words is word-aligned without compiler extensions. Every Isa is little-endian (codegen/isa.py)."""
     b = np.asarray(b, np.int8).reshape(-1)
     return np.concatenate([b, np.zeros(-len(b) % 4, np.int8)]).view("<i4")
 
 
 def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
-    if c.isa == "vector":
+    if c.isa.gemm_layout == "plain-int16":
         return np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)  # int16 rows: PMADDWD-friendly
-    return pack_offset_binary(w) if c.isa == "armv6m" else pack_pairs(w)
+    return pack_offset_binary(w) if c.isa.gemm_layout == "offset-binary" else pack_pairs(w)
 
 
 def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
@@ -270,7 +277,9 @@ def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str]
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
-    depthwise = op.type == "DEPTHWISE_CONV_2D"
+    depthwise = op.type == OpType.DEPTHWISE_CONV_2D
+    variant = kernel_variant(op)
+    assert variant is not None
     kh, kw = (p.filter.shape[1], p.filter.shape[2])
     _, _, pad_h, pad_w = window_geometry(
         x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.padding
@@ -291,26 +300,23 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     }
     taps, ch = kh * kw, int(p.filter.shape[3])
     dw4 = False
-    if depthwise and fields["depth_multiplier"] == 1 and ch <= DW_MAX_C and taps <= DW_MAX_TAPS:
-        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # pm_depthwise fast path
-        c.dw_fast = True
-        dw4 = c.isa == "armv7em" and ch % 4 == 0
+    if variant == DW_MULT1:
+        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # its stack tables
+        dw4 = c.isa.has("dw4") and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
-    packed = not depthwise and conv_uses_gemm(x.shape, p.filter.shape)
+    packed = variant in GEMM_VARIANTS
     k = int(np.prod(p.filter.shape[1:]))
     if packed:
         c.im2col_bytes = max(c.im2col_bytes, 2 * k)
         c.max_oc = max(c.max_oc, int(p.filter.shape[0]))
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
-    if sw is not None and c.isa != "armv6m" and 4 * k <= IM2COL_MAX:
+    if sw is not None and c.isa.has("sparse_rows4") and 4 * k <= IM2COL_MAX:
         c.im2col_bytes = max(c.im2col_bytes, 4 * k)  # PM_SPARSE_ROWS4: four windows per decode
     if sw is None:
-        if packed and c.isa == "armv7em":
+        if packed and c.isa.has("gemm4x2"):
             filt = p.filter
-            pointwise = kh == kw == 1 and p.stride_h == p.stride_w == 1 and pad_h == pad_w == 0
-            pointwise = pointwise and tuple(y.shape[1:3]) == tuple(x.shape[1:3])  # as pm_conv2d_s8 tests
-            if k % 4 and 8 * _round4(k) <= W16_MAX and not pointwise:
+            if c.isa.has("k4") and k % 4 and 8 * _round4(k) <= W16_MAX and variant != CONV_1X1:
                 # PM_FILTER_K4: rows padded with zero weights to a multiple of 4, for the 4x2 kernel
                 rows = p.filter.reshape(p.filter.shape[0], -1)
                 k = _round4(k)
@@ -327,7 +333,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
         else:
             w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
-            if packed and c.isa in ("armv6m", "vector"):
+            if packed and c.isa.gemm_layout != "packed-pairs":
                 w = f"(const int8_t *){w}"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     bias = _folded_bias(op, p.bias, p.filter, depthwise)
@@ -348,16 +354,12 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             f"{c.ptr(y)});"
         )
         return
-    if depthwise:
-        c.body.append(
-            f"status |= pm_depthwise_conv2d_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, "
-            f"{c.ptr(y)});"
-        )
-        return
-    w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
-    c.body.append(
-        f"status |= pm_conv2d_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}, {w16});"
-    )
+    c.variants.add(variant)
+    args = f"&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}"
+    if variant in GEMM_VARIANTS:  # w16: arena scratch for the widened rows of the 4-row kernel
+        w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
+        args += f", {w16}"
+    c.body.append(f"status |= {variant}({args});")
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
@@ -376,9 +378,9 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     sw = _sparse_weights(c, i, "weights", p.weights)
     if sw is None:
         w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
-        if c.isa in ("armv6m", "vector"):
+        if c.isa.gemm_layout != "packed-pairs":
             w = f"(const int8_t *){w}"
-        if c.isa == "vector":
+        if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
     bias = _folded_bias(op, p.bias, p.weights, False)
     _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
@@ -415,7 +417,7 @@ def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
     prm = c.struct("pm_pool_params", f"l{i}_params", fields)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
-    fn = "pm_average_pool2d_s8" if op.type == "AVERAGE_POOL_2D" else "pm_max_pool2d_s8"
+    fn = "pm_average_pool2d_s8" if op.type == OpType.AVERAGE_POOL_2D else "pm_max_pool2d_s8"
     c.body.append(f"status |= {fn}(&{prm}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});")
 
 
@@ -457,7 +459,7 @@ def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
     bc = _broadcast(c, op, i)
     a = _operand(c, op.inputs[0], f"l{i}_a")
     b = _operand(c, op.inputs[1], f"l{i}_b")
-    if op.type == "ADD":
+    if op.type == OpType.ADD:
         fields = {
             "input1_zp": p.input1_zp,
             "input2_zp": p.input2_zp,
@@ -492,12 +494,12 @@ def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
 def _emit_requantize(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
-    if op.type == "RELU6":
+    if op.type == OpType.RELU6:
         c.body.append(
             f"status |= pm_clamp_s8({int(p.act_min)}, {int(p.act_max)}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});"
         )
         return
-    if op.type == "QUANTIZE":
+    if op.type == OpType.QUANTIZE:
         if x.dtype != "int8" or y.dtype != "int8":
             raise UnsupportedError(f"{op.label}: only int8 → int8 QUANTIZE compiles to C")
         fields = {
@@ -558,19 +560,19 @@ def _emit_concat(c: _Ctx, op: Op, i: int) -> None:
 
 
 EMITTERS = {
-    "CONV_2D": _emit_conv,
-    "DEPTHWISE_CONV_2D": _emit_conv,
-    "FULLY_CONNECTED": _emit_fc,
-    "AVERAGE_POOL_2D": _emit_pool,
-    "MAX_POOL_2D": _emit_pool,
-    "ADD": _emit_add_mul,
-    "MUL": _emit_add_mul,
-    "RELU": _emit_requantize,
-    "RELU6": _emit_requantize,
-    "QUANTIZE": _emit_requantize,
-    "RESHAPE": _emit_reshape,
-    "PAD": _emit_pad,
-    "CONCATENATION": _emit_concat,
+    OpType.CONV_2D: _emit_conv,
+    OpType.DEPTHWISE_CONV_2D: _emit_conv,
+    OpType.FULLY_CONNECTED: _emit_fc,
+    OpType.AVERAGE_POOL_2D: _emit_pool,
+    OpType.MAX_POOL_2D: _emit_pool,
+    OpType.ADD: _emit_add_mul,
+    OpType.MUL: _emit_add_mul,
+    OpType.RELU: _emit_requantize,
+    OpType.RELU6: _emit_requantize,
+    OpType.QUANTIZE: _emit_requantize,
+    OpType.RESHAPE: _emit_reshape,
+    OpType.PAD: _emit_pad,
+    OpType.CONCATENATION: _emit_concat,
 }
 EMITTERS.update(NONLINEAR_EMITTERS)
 
@@ -584,20 +586,20 @@ def _runtime_text(fname: str) -> str:
     return resources.files(RUNTIME).joinpath(fname).read_text()
 
 
-def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse: bool = True) -> dict[str, str]:
+def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True) -> dict[str, str]:
     """All files of the C library for ``g`` as {filename: text}. Deterministic.
 
-    ``target`` (a core or board name, or an ISA of ``ISAS``) selects kernel variants and weight
-    layouts tuned for that core; None gives portable C (bit-exact everywhere, and it uses the
-    Armv7E-M DSP instructions on its own where available). Output for a target is only
-    meant for builds for that target's ISA (``pm_config.h`` says which).
+    ``isa`` (an ``Isa`` such as a core's ``Target.isa``, or an ISA name of ``codegen.isa.ISAS``)
+    selects kernel variants and weight layouts; None gives portable C (bit-exact everywhere, and
+    it uses the Armv7E-M DSP instructions on its own where available). Output for an ISA is only
+    meant for builds for it (``pm_config.h`` says which).
 
     ``sparse`` lets each FULLY_CONNECTED and GEMM-path CONV_2D layer store its weights in the
     smallest of dense, bitmask and CSR (``picoml.codegen.sparse``; ``layer_encodings`` lists
     the choices); False keeps every layer dense."""
 
     cemit.check_identifier(name)
-    isa = kernel_isa(target)
+    isa = get_isa(isa)
     g.validate()
     for t in g.inputs + g.outputs:
         if t.dtype != "int8":
@@ -615,7 +617,7 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
-        lut = isa != "portable" and op.type in LUT_OPS
+        lut = isa.has("lut") and op.type in LUT_OPS
         c.files.update((LUT_FILE,) if lut else KERNEL_FILES[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
         EMITTERS[op.type](c, op, i)
@@ -694,21 +696,27 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             "",
         ]
     )
+    variant_macros = [
+        f"#define {v.upper()} {int(v in c.variants)}"
+        for f in files
+        if f in VARIANT_FUNCTIONS
+        for v in VARIANT_FUNCTIONS[f]
+    ]
     config = "\n".join(
         [
             banner.rstrip(),
-            f"/* Kernel variants and weight layouts of this library: generated for {isa}. */",
+            f"/* Kernel variants and weight layouts of this library: generated for {isa.name}. */",
             "#ifndef PM_CONFIG_H",
             "#define PM_CONFIG_H",
             "",
             "/* 1: GEMM weights are offset-binary blocks of 4 channels (pm_dot_s8.h); 0: packed pairs */",
-            f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa == 'armv6m')}",
+            f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa.gemm_layout == 'offset-binary')}",
             "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
-            f"#define PM_PLAIN_WEIGHTS {int(isa == 'vector')}",
+            f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (they use up to 14 core",
             " * registers: build with the frame pointer omitted, as GCC does from -O1 and picoml's",
             " * zig/clang builds do with -fomit-frame-pointer); 0: plain C only */",
-            f"#define PM_USE_ASM {int(isa in ('armv6m', 'armv7em'))}",
+            f"#define PM_USE_ASM {int(isa.has('asm'))}",
             "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
             f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
             "/* stack bytes for 4 rows widened to 16 bits (Armv7E-M 4x2 GEMM kernel); 0: kernel unused */",
@@ -718,15 +726,15 @@ def generate_c(g: Graph, name: str = "model", target: str | None = None, sparse:
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
-            "/* depthwise fast path: zero-point row and tap table on the stack, sized for this model */",
+            "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
-            "/* 1: some depthwise layer takes that fast path; 0: every one runs the generic loop */",
-            f"#define PM_DW_FAST {int(c.dw_fast)}",
+            "/* named kernel variants: 1 for those some layer calls, the others are compiled out */",
+            *variant_macros,
             "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",
             f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
             "/* 1: sparse convolutions decode each weight row once for four pixels (pm_sparse_s8.h) */",
-            f"#define PM_SPARSE_ROWS4 {int(c.sparse_layers > 0 and c.isa != 'armv6m')}",
+            f"#define PM_SPARSE_ROWS4 {int(c.sparse_layers > 0 and isa.has('sparse_rows4'))}",
             "",
             "#endif /* PM_CONFIG_H */",
             "",
@@ -754,7 +762,7 @@ def write_c(
     g: Graph,
     out_dir: str | Path,
     name: str = "model",
-    target: str | None = None,
+    isa: Isa | str | None = None,
     sparse: bool = True,
     force: bool = False,
     protect: tuple[str | Path, ...] = (),
@@ -762,6 +770,6 @@ def write_c(
     """Generate and write the library into out_dir (``picoml.outputs.write_tree``: created if
     needed; picoml's earlier outputs there are replaced, stale ones removed; a directory holding
     files picoml did not write is refused unless ``force``; ``protect``: inputs never overwritten)."""
-    files = generate_c(g, name, target, sparse)
+    files = generate_c(g, name, isa, sparse)
     write_tree(out_dir, files, force=force, protect=protect)
     return files

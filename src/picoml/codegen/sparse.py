@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from picoml.codegen.variants import conv_uses_gemm, kernel_isa
+from picoml.codegen.isa import Isa, get_isa
+from picoml.codegen.variants import uses_gemm
 from picoml.graph.ir import Graph, Op
+from picoml.graph.ops import OpType
 
 ENCODINGS = ("dense", "bitmask", "csr")  # tie order: the first smallest wins
 C_ENCODING = {"bitmask": "PM_SPARSE_BITMASK", "csr": "PM_SPARSE_CSR"}
@@ -156,49 +158,41 @@ def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
 
 
 def sparse_candidate(op: Op) -> bool:
-    """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, and CONV_2D on its GEMM paths."""
+    """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, and CONV_2D on a GEMM variant."""
 
-    if op.type == "FULLY_CONNECTED":
-        return True
-    if op.type == "CONV_2D":
-        return conv_uses_gemm(op.inputs[0].shape, op.inputs[1].shape)
-    return False
+    return op.type == OpType.FULLY_CONNECTED or uses_gemm(op)
 
 
 COMPACT_REQUANT_BYTES = 5  # pm_sparse_quant: int32 multiplier + int8 shift per channel
 
 
-def requant_record_bytes(isa: str) -> int:
-    """sizeof(pm_requant) (pm_common.h): four int32 on "vector" hosts, else 2 x int32 + 2 x int16."""
-    return 16 if isa == "vector" else 12
+WEIGHTED = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D, OpType.FULLY_CONNECTED)
 
 
-def layer_encodings(g: Graph, target: str | None = None, sparse: bool = True) -> list[dict]:
+def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True) -> list[dict]:
     """Per weighted layer (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) the encoding ``generate_c``
     picks for its weights and their bytes: op index, name, type, weights, nonzeros, density,
     encoding, bytes, dense_bytes, candidates ({encoding: bytes}, None where inapplicable) and
-    layout (the dense layout of ``target``'s kernels), and requant_bytes / dense_requant_bytes:
+    layout (the dense layout of ``isa``'s kernels), and requant_bytes / dense_requant_bytes:
     the layer's requantization data as emitted (a sparse layer stores the compact
     ``pm_sparse_quant`` form, 5 bytes per channel, a dense one ``pm_requant`` records,
-    ``requant_record_bytes(isa)`` each). Biases are not included (int32 per channel
+    ``Isa.requant_record_bytes`` each). Biases are not included (int32 per channel
     whatever the encoding)."""
 
-    isa = kernel_isa(target)
+    isa = get_isa(isa)
     out = []
     for i, op in enumerate(g.ops):
-        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        if op.type not in WEIGHTED:
             continue
         w = np.asarray(op.inputs[1].data)
         eligible = sparse and sparse_candidate(op)
         sizes = encoding_sizes(w) if eligible else {"dense": int(w.size), "bitmask": None, "csr": None}
         enc = choose_encoding(w) if eligible else "dense"
-        gemm = op.type == "FULLY_CONNECTED" or (
-            op.type == "CONV_2D" and conv_uses_gemm(op.inputs[0].shape, op.inputs[1].shape)
-        )
-        layout = ("offset-binary" if isa == "armv6m" else "packed-pairs") if gemm else "plain"
+        gemm = op.type == OpType.FULLY_CONNECTED or uses_gemm(op)
+        layout = ("offset-binary" if isa.gemm_layout == "offset-binary" else "packed-pairs") if gemm else "plain"
         nnz = int(np.count_nonzero(w))
-        channels = int(w.shape[3] if op.type == "DEPTHWISE_CONV_2D" else w.shape[0])
-        dense_rq = requant_record_bytes(isa) * channels
+        channels = int(w.shape[3] if op.type == OpType.DEPTHWISE_CONV_2D else w.shape[0])
+        dense_rq = isa.requant_record_bytes * channels
         out.append(
             {
                 "op": i,

@@ -1,36 +1,71 @@
-"""Which kernel variant set a target gets, and which convolution path a layer takes."""
+"""Which named kernel variant a layer calls (runtime/pm_conv2d_s8.h, pm_depthwise_conv2d_s8.h).
+
+The C runtime has no dispatcher: each variant states its constraint in its header comment, the
+generator picks one per layer here and emits a direct call to it, and pm_config.h compiles
+only the variants some layer calls. A variant is named ``pm_<op>_s8_<variant>``.
+"""
 
 from __future__ import annotations
 
-from picoml.targets.catalog import get_target
-
-# Kernel variants per instruction set. The portable C runs everywhere (and picks the Armv7E-M
-# DSP instructions by itself where the compiler reports them); the others also change weight
-# layouts, so their output is for that build only: "armv6m" offset-binary GEMM blocks,
-# "armv7em" word-aligned packed pairs and depthwise channel groups, "vector" (hosts with SIMD
-# units, the ``host`` target) plain weight rows and loops written for auto-vectorization.
-ISAS = ("portable", "armv6m", "armv7em", "vector")
-
-
-def kernel_isa(target: str | None) -> str:
-    """The kernel variant set for a target name (a core or board of ``picoml targets``), or for
-    an ISA name from ISAS; None means portable C."""
-    if target is None or target in ISAS:
-        return target or "portable"
-
-    t = get_target(target)
-    if t.name == "cortex-m0plus":
-        return "armv6m"
-    if t.name == "host":
-        return "vector"
-    return "armv7em" if t.dsp else "portable"
-
+from picoml.graph.ir import Op
+from picoml.graph.ops import OpType
 
 IM2COL_MAX = 4096  # largest PM_CONV_IM2COL_MAX (stack bytes) the generator configures
+DW_MAX_C, DW_MAX_TAPS = 512, 64  # pm_depthwise_conv2d_s8_mult1: channels and window taps
+
+CONV_1X1 = "pm_conv2d_s8_1x1"
+CONV_IM2COL = "pm_conv2d_s8_im2col"
+CONV_GENERIC = "pm_conv2d_s8_generic"
+DW_MULT1 = "pm_depthwise_conv2d_s8_mult1"
+DW_GENERIC = "pm_depthwise_conv2d_s8_generic"
+
+#: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)
+VARIANT_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "pm_conv2d_s8": (CONV_1X1, CONV_IM2COL, CONV_GENERIC),
+    "pm_depthwise_conv2d_s8": (DW_MULT1, DW_GENERIC),
+}
+
+#: the GEMM variants: packed weights, and a sparse twin (pm_conv2d_sparse_s8)
+GEMM_VARIANTS = frozenset({CONV_1X1, CONV_IM2COL})
 
 
-def conv_uses_gemm(x_shape: tuple[int, ...], filter_shape: tuple[int, ...]) -> bool:
-    """Mirror of the dispatch in pm_conv2d_s8(): ungrouped and a window that fits im2col
-    (PM_CONV_IM2COL_MAX is then configured to cover it)."""
-    oc, kh, kw, ic = filter_shape
-    return ic == x_shape[3] and 2 * kh * kw * ic <= IM2COL_MAX
+def _pointwise(op: Op) -> bool:
+    """1x1, stride 1, no padding, output the input's size (so VALID and SAME agree)."""
+    f, x, y = op.inputs[1], op.inputs[0], op.outputs[0]
+    a = op.attrs
+    return (
+        f.shape[1] == f.shape[2] == 1
+        and a.get("stride_h", 1) == a.get("stride_w", 1) == 1
+        and tuple(y.shape[1:3]) == tuple(x.shape[1:3])
+    )
+
+
+def conv_variant(op: Op) -> str:
+    """The pm_conv2d_s8_* variant of a CONV_2D layer: ungrouped windows that fit the im2col buffer
+    take a GEMM variant (1x1 or im2col), others the direct loop nest."""
+    x_shape, (_, kh, kw, ic) = op.inputs[0].shape, op.inputs[1].shape
+    if ic != x_shape[3] or 2 * kh * kw * ic > IM2COL_MAX:
+        return CONV_GENERIC
+    return CONV_1X1 if _pointwise(op) else CONV_IM2COL
+
+
+def depthwise_variant(op: Op) -> str:
+    """The pm_depthwise_conv2d_s8_* variant of a DEPTHWISE_CONV_2D layer."""
+    _, kh, kw, ch = op.inputs[1].shape
+    if op.attrs.get("depth_multiplier", 1) == 1 and ch <= DW_MAX_C and kh * kw <= DW_MAX_TAPS:
+        return DW_MULT1
+    return DW_GENERIC
+
+
+def kernel_variant(op: Op) -> str | None:
+    """The named variant a layer calls, or None for ops with a single kernel."""
+    if op.type == OpType.CONV_2D:
+        return conv_variant(op)
+    if op.type == OpType.DEPTHWISE_CONV_2D:
+        return depthwise_variant(op)
+    return None
+
+
+def uses_gemm(op: Op) -> bool:
+    """CONV_2D on a GEMM variant (packed weights, a sparse twin)."""
+    return op.type == OpType.CONV_2D and conv_variant(op) in GEMM_VARIANTS

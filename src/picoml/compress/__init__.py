@@ -1,5 +1,8 @@
 """Model compression tools that train in PyTorch: QAT (qat.py), pruning (prune.py), distillation (distill.py).
 
+Pruning is in ``sparsity.py`` (unstructured), ``channels.py`` (structured) and ``cost.py``;
+``prune.py`` gathers their names. ``train.py`` is the one training loop every trainer runs.
+
 PyTorch is optional for picoml (the core installs with numpy only), so nothing here imports it
 until a tool is used: ``picoml.compress.QATModel`` loads ``picoml.compress.qat`` on first access.
 """
@@ -15,20 +18,14 @@ _LAZY = {
     "QATModel": "qat",
     "qat_finetune": "qat",
     **{
-        n: "prune"
-        for n in (
-            "PolynomialDecay",
-            "ConstantSparsity",
-            "Pruner",
-            "prune_channels",
-            "channel_groups",
-            "model_cost",
-            "strip",
-            "hold_zeros",
-            "sparsity_report",
-            "fine_tune",
-        )
+        n: "sparsity"
+        for n in ("PolynomialDecay", "ConstantSparsity", "Pruner", "strip", "hold_zeros", "sparsity_report")
     },
+    "prune_channels": "channels",
+    "channel_groups": "channels",
+    "model_cost": "cost",
+    "fine_tune": "train",
+    "train_loop": "train",
     "kd_loss": "distill",
     "mse_distill_loss": "distill",
 }

@@ -33,20 +33,27 @@ torch is imported inside the functions, so importing this module needs numpy onl
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from picoml.compress.prune import _as_tensor, _eval_mode, _is_arrays, iter_batches, torch_threads
+from picoml.compress.train import (
+    LR_SCHEDULES,
+    History,
+    _as_tensor,
+    _eval_mode,
+    _is_arrays,
+    batched_outputs,
+    check_pairs,
+    torch_threads,
+    train_loop,
+)
 from picoml.errors import InputError
 
 if TYPE_CHECKING:
     import torch
 
 LOSSES = ("kd", "mse")
-LR_SCHEDULES = ("constant", "cosine")
 
 
 def kd_loss(
@@ -154,37 +161,8 @@ def augmentation(shift: int = 0, noise: float = 0.0) -> Callable[[torch.Tensor, 
     return augment
 
 
-@dataclass
-class DistillHistory:
-    """Per-epoch record of a ``distill`` run (``best_epoch`` is 0-based; -1 without ``val_data``).
-
-    ``val_metric`` is the student's accuracy on the labels (``kd``) or its MSE to the targets
-    (``mse``) on ``val_data``; ``val_loss`` is the distillation loss there.
-    """
-
-    metric: str
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_metric: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-    seconds: float = 0.0
-
-
-def _improved(hist: DistillHistory) -> bool:
-    """Is the last epoch the best so far (metric first, then the lower validation loss)?"""
-    b, m, v = hist.best_epoch, hist.val_metric, hist.val_loss
-    if b < 0:
-        return True
-    better = m[-1] > m[b] if hist.metric == "accuracy" else m[-1] < m[b]
-    return better or (m[-1] == m[b] and v[-1] < v[b])
-
-
-def _outputs(model: Any, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Model outputs in eval mode without gradients (the caller restores the mode)."""
-    import torch
-
-    with torch.no_grad():
-        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+#: ``distill``'s history is the training loop's (kept under this name for existing callers)
+DistillHistory = History
 
 
 def distill(
@@ -231,8 +209,6 @@ def distill(
     ``lr_schedule``: ``"constant"`` (Adam at ``lr``) or ``"cosine"`` (annealed from ``lr`` to 0
     over all the steps, per step; an iterable ``data`` must then have a ``len()``).
     """
-    import torch
-
     if loss not in LOSSES:
         raise InputError(f"loss must be one of {LOSSES}, got {loss!r}")
     if epochs < 1:
@@ -258,92 +234,63 @@ def distill(
         return mse_distill_loss(s_out, t_out, y, alpha)
 
     def teacher_out(x: torch.Tensor, bs: int) -> torch.Tensor | None:
-        return _outputs(teacher, x, bs) if use_teacher else None
+        return batched_outputs(teacher, x, bs) if use_teacher else None
 
-    hist = DistillHistory(metric=metric)
     t0 = time.perf_counter()
-    best_state = None
+    check_pairs(data)
     with torch_threads(threads), _eval_mode(teacher):
-        gen = torch.Generator().manual_seed(seed)
-        cached = None
+        train_data = data
         if _is_arrays(data):
             x_all, y_all = (_as_tensor(a) for a in data)
             if len(x_all) != len(y_all):
                 raise InputError(f"data: {len(x_all)} inputs but {len(y_all)} targets")
             # without augmentation the teacher's outputs on the training inputs never change
             t_all = teacher_out(x_all, max(256, batch_size)) if augment is None else None
-            cached = (x_all, y_all, t_all)
+            train_data = (x_all, y_all) if t_all is None else (x_all, y_all, t_all)
+        evaluate = None
         if val_data is not None:
             if not _is_arrays(val_data):
                 raise InputError("val_data must be an (x, y) pair of arrays or tensors")
             xv, yv = (_as_tensor(a) for a in val_data)
             tv = teacher_out(xv, max(256, batch_size))
-        params = [p for p in student.parameters() if p.requires_grad]
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-        sched = None
-        if lr_schedule == "cosine":
-            if cached is not None:
-                per_epoch = -(-len(cached[0]) // batch_size)
-            elif hasattr(data, "__len__"):
-                per_epoch = len(data)
-            else:
-                raise InputError("lr_schedule='cosine' needs (x, y) arrays or batches with a len()")
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * per_epoch))
 
-        def batches():
-            """(inputs, labels, teacher outputs or None) of one epoch."""
-            if cached is not None:
-                x_all, y_all, t_all = cached
-                order = torch.randperm(len(x_all), generator=gen)
-                for b in torch.split(order, batch_size):
-                    if augment is None:
-                        yield x_all[b], y_all[b], None if t_all is None else t_all[b]
-                    else:
-                        xb = augment(x_all[b], gen)
-                        yield xb, y_all[b], teacher_out(xb, len(xb))
-            else:
-                for xb, yb in iter_batches(data, batch_size, gen):
-                    if augment is not None:
-                        xb = augment(xb, gen)
-                    yield xb, yb, teacher_out(xb, len(xb))
-
-        for epoch in range(epochs):
-            student.train()
-            total, count = 0.0, 0
-            for xb, yb, tb in batches():
-                opt.zero_grad(set_to_none=True)
-                value = objective(student(xb), tb, yb)
-                value.backward()
-                opt.step()
-                if sched is not None:
-                    sched.step()
-                if step_callback is not None:
-                    step_callback()
-                total += float(value.detach()) * len(xb)
-                count += len(xb)
-            hist.train_loss.append(total / max(1, count))
-            if val_data is not None:
-                with _eval_mode(student):
-                    sv = _outputs(student, xv, max(256, batch_size))
-                hist.val_loss.append(float(objective(sv, tv, yv)))
+            def evaluate() -> tuple[float, float]:
+                sv = batched_outputs(student, xv, max(256, batch_size))
+                vloss = float(objective(sv, tv, yv))
                 if metric == "accuracy":
-                    hist.val_metric.append(float((sv.argmax(dim=1) == yv).float().mean()))
-                else:
-                    hist.val_metric.append(float(((sv - yv) ** 2).mean()))
-                if _improved(hist):
-                    hist.best_epoch = epoch
-                    if restore_best:
-                        best_state = copy.deepcopy(student.state_dict())
-            if verbose:
-                extra = (
-                    f"  val loss {hist.val_loss[-1]:.4f}  val {metric} {hist.val_metric[-1]:.4f}"
-                    if val_data is not None
-                    else ""
-                )
-                print(f"distill epoch {epoch + 1:3d}  train loss {hist.train_loss[-1]:.4f}{extra}")
-    if best_state is not None:
-        student.load_state_dict(best_state)
-    student.eval()
+                    return vloss, float((sv.argmax(dim=1) == yv).float().mean())
+                return vloss, float(((sv - yv) ** 2).mean())
+
+        def batch_loss(xb: torch.Tensor, yb: torch.Tensor, tb: torch.Tensor | None = None) -> torch.Tensor:
+            if tb is None:  # augmented or streamed batches: the teacher sees every one
+                tb = teacher_out(xb, len(xb))
+            return objective(student(xb), tb, yb)
+
+        def report(hist: History) -> None:
+            extra = (
+                f"  val loss {hist.val_loss[-1]:.4f}  val {metric} {hist.val_metric[-1]:.4f}"
+                if val_data is not None
+                else ""
+            )
+            print(f"distill epoch {len(hist.train_loss):3d}  train loss {hist.train_loss[-1]:.4f}{extra}")
+
+        hist = train_loop(
+            student,
+            train_data,
+            batch_loss,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            lr_schedule=lr_schedule,
+            seed=seed,
+            augment=augment,
+            step_callback=step_callback,
+            evaluate=evaluate,
+            metric=metric,
+            restore_best=restore_best,
+            on_epoch=report if verbose else None,
+        )
     hist.seconds = time.perf_counter() - t0
     return hist
 

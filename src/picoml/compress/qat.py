@@ -42,23 +42,21 @@ PyTorch is imported by this module only; ``picoml.compress`` loads it on first u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
+from picoml.fixedpoint import round_half_away
 from picoml.graph.ir import Graph, Op, Tensor
-from picoml.graph.ops import concat_axis, out_size, reduce_axes, same_padding
-from picoml.qparams import INT32_MAX, WEIGHT_QMAX, weight_scales
+from picoml.graph.ops import OP_SET, Activation, Int8Output, OpType, concat_axis, out_size, reduce_axes, same_padding
+from picoml.qparams import INT32_MAX, WEIGHT_QMAX, quantize_array, weight_scales
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.quantize.ptq import (
-    FIXED_OUTPUT,
-    SHAPE_ARGS,
-    SHARED_IO,
-    WEIGHT_OPS,
     ActivationPlan,
     activation_names,
     plan_activations,
@@ -84,13 +82,6 @@ class _Requant:
 
 
 # ======================================================================= fake quantization
-def round_half_away(v: torch.Tensor) -> torch.Tensor:
-    """Round half away from zero (std::round, what the int8 kernels do); exact, unlike floor(v + 0.5)."""
-    a = v.abs()
-    f = a.floor()
-    return torch.copysign(f + (a - f >= 0.5).to(v.dtype), v)
-
-
 def _ste(x: torch.Tensor, y: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
     """Forward ``y``; backward identity where ``inside``, zero elsewhere (clipped straight-through)."""
     return torch.where(inside, x - x.detach() + y, y)
@@ -178,11 +169,11 @@ def _nhwc(y: torch.Tensor, lead: tuple[int, ...]) -> torch.Tensor:
 
 
 def _clamp_act(y: torch.Tensor, act: str) -> torch.Tensor:
-    if act == "RELU":
+    if act == Activation.RELU:
         return torch.relu(y)
-    if act == "RELU6":
+    if act == Activation.RELU6:
         return y.clamp(0.0, 6.0)
-    if act == "RELU_N1_TO_1":
+    if act == Activation.RELU_N1_TO_1:
         return y.clamp(-1.0, 1.0)
     return y
 
@@ -202,6 +193,107 @@ def _pool_windows(x: torch.Tensor, op: Op, fill: float) -> tuple[torch.Tensor, d
     pw = _same_pads(w, a["filter_w"], a["stride_w"], 1, a["padding"])
     xp = F.pad(x, (pw[0], pw[1], ph[0], ph[1]), value=fill)
     return xp, dict(kernel_size=(a["filter_h"], a["filter_w"]), stride=(a["stride_h"], a["stride_w"]))
+
+
+# ======================================================================= float ops
+# Each takes (model, op, input 0's value, values, plan) and returns the op's float output from
+# (fake-quantized) inputs; the layers with weights get theirs from model._layer_params.
+def _float_conv(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    a = op.attrs
+    w, b = m._layer_params(op, plan)
+    xc, lead = _nchw(x)
+    kh, kw_ = (w.shape[1], w.shape[2])
+    ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
+    pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
+    xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
+    if op.type == OpType.CONV_2D:
+        wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
+    else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
+        wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
+    y = F.conv2d(
+        xc,
+        wk,
+        b,
+        stride=(a["stride_h"], a["stride_w"]),
+        dilation=(a["dilation_h"], a["dilation_w"]),
+        groups=groups,
+    )
+    return _nhwc(y, lead)  # the fused activation is applied by _run_op
+
+
+def _float_fc(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    w, b = m._layer_params(op, plan)
+    y = x.reshape(-1, w.shape[1]) @ w.T
+    if b is not None:
+        y = y + b
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_pool(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    xc, lead = _nchw(x)
+    if op.type == OpType.MAX_POOL_2D:
+        xp, kw = _pool_windows(xc, op, float("-inf"))
+        y = F.max_pool2d(xp, **kw)
+    else:
+        xp, kw = _pool_windows(xc, op, 0.0)
+        ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
+        y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
+    return _clamp_act(_nhwc(y, lead), op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    b = m._value(op.inputs[1], values, plan, like=x)
+    x, b = _align(x, b)
+    return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
+
+
+def _float_reshape(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_softmax(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return torch.softmax(x * float(np.float32(op.attrs["beta"])), dim=-1)
+
+
+def _float_pad(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
+    flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
+    return F.pad(x, tuple(flat))
+
+
+def _float_mean(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    axes = [ax + 1 for ax in reduce_axes(op)]
+    y = x.mean(dim=axes, keepdim=bool(op.attrs["keep_dims"])) if axes else x
+    return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
+
+
+def _float_concat(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    parts = [m._value(i, values, plan, like=x) for i in op.inputs]
+    n = max(p.shape[0] for p in parts)
+    parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
+    return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), op.attrs.get("fused_activation", Activation.NONE))
+
+
+#: op -> its float computation in QAT (QUANTIZE / DEQUANTIZE: QAT trains float graphs, see QATModel)
+FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
+    OpType.CONV_2D: _float_conv,
+    OpType.DEPTHWISE_CONV_2D: _float_conv,
+    OpType.FULLY_CONNECTED: _float_fc,
+    OpType.AVERAGE_POOL_2D: _float_pool,
+    OpType.MAX_POOL_2D: _float_pool,
+    OpType.ADD: _float_add_mul,
+    OpType.MUL: _float_add_mul,
+    OpType.RESHAPE: _float_reshape,
+    OpType.SOFTMAX: _float_softmax,
+    OpType.LOGISTIC: lambda m, op, x, values, plan: torch.sigmoid(x),
+    OpType.TANH: lambda m, op, x, values, plan: torch.tanh(x),
+    OpType.RELU: lambda m, op, x, values, plan: torch.relu(x),
+    OpType.RELU6: lambda m, op, x, values, plan: x.clamp(0.0, 6.0),
+    OpType.LEAKY_RELU: lambda m, op, x, values, plan: F.leaky_relu(x, float(np.float32(op.attrs["alpha"]))),
+    OpType.PAD: _float_pad,
+    OpType.MEAN: _float_mean,
+    OpType.CONCATENATION: _float_concat,
+}
 
 
 class QATModel(torch.nn.Module):
@@ -238,7 +330,7 @@ class QATModel(torch.nn.Module):
             raise InputError(f"ema_decay must be in [0, 1), is {ema_decay}")
         g = prepare_float_graph(graph)
         for op in g.ops:
-            if op.type in ("QUANTIZE", "DEQUANTIZE"):
+            if op.type in (OpType.QUANTIZE, OpType.DEQUANTIZE):
                 raise UnsupportedError(f"QAT: {op.label} is not supported in a float graph")
         self.graph = g
         self.calibration = calibration_inputs(g, calibration_data)
@@ -248,7 +340,7 @@ class QATModel(torch.nn.Module):
         self.argmax_output = bool(argmax_output)
         if self.argmax_output:
             prod = g.producers().get(id(g.outputs[0]))
-            if len(g.outputs) != 1 or (prod is not None and prod.type in FIXED_OUTPUT):
+            if len(g.outputs) != 1 or (prod is not None and OP_SET[prod.type].fixed_qparams is not None):
                 raise InputError("QAT argmax_output: needs one output whose int8 parameters are not fixed")
             out = g.outputs[0].name
             init[out] = (runner_up_floor(picoml_run(g, self.calibration)), init[out][1])
@@ -261,10 +353,12 @@ class QATModel(torch.nn.Module):
         self.fake_quant = True
         self.steps = 0
         # learned ranges: one (log lo-factor, log hi-factor) per group of tensors that share int8
-        # parameters (SHARED_IO ops), so a group's range moves as one
+        # parameters (Int8Output.SHARED ops), so a group's range moves as one
         self._group = self._range_groups(g)
         self._fixed = {
-            op.outputs[0].name for op in g.ops if op.type in FIXED_OUTPUT and op.outputs[0].name in self._slot
+            op.outputs[0].name
+            for op in g.ops
+            if OP_SET[op.type].fixed_qparams is not None and op.outputs[0].name in self._slot
         }
         self.range_scales = (
             torch.nn.Parameter(
@@ -282,9 +376,9 @@ class QATModel(torch.nn.Module):
         self._param: dict[str, tuple[str, int]] = {}
         for op in g.ops:
             trainable = set()
-            if op.type in WEIGHT_OPS:
-                wi, _, bi = WEIGHT_OPS[op.type]
-                trainable = {wi, bi}
+            wts = OP_SET[op.type].weights
+            if wts is not None:
+                trainable = {wts.input, wts.bias}
             for i, t in enumerate(op.inputs):
                 if t is None or not t.is_const or t.dtype != "float32" or t.name in self._param:
                     continue
@@ -298,10 +392,10 @@ class QATModel(torch.nn.Module):
     def softmax_beta(self) -> float:
         """beta of the SOFTMAX producing the (first) output, 1.0 if there is none."""
         prod = self.graph.producers().get(id(self.graph.outputs[0]))
-        return float(np.float32(prod.attrs["beta"])) if prod is not None and prod.type == "SOFTMAX" else 1.0
+        return float(np.float32(prod.attrs["beta"])) if prod is not None and prod.type == OpType.SOFTMAX else 1.0
 
     def _range_groups(self, g: Graph) -> np.ndarray:
-        """Group index of every activation: tensors joined by a SHARED_IO op share one group."""
+        """Group index of every activation: tensors joined by an Int8Output.SHARED op share one group."""
         parent = list(range(len(self.names)))
 
         def find(i: int) -> int:
@@ -311,7 +405,11 @@ class QATModel(torch.nn.Module):
             return i
 
         for op in g.ops:
-            if op.type in SHARED_IO and op.inputs[0].name in self._slot and op.outputs[0].name in self._slot:
+            if (
+                OP_SET[op.type].int8_output == Int8Output.SHARED
+                and op.inputs[0].name in self._slot
+                and op.outputs[0].name in self._slot
+            ):
                 a, b = find(self._slot[op.inputs[0].name]), find(self._slot[op.outputs[0].name])
                 parent[max(a, b)] = min(a, b)
         roots = [find(i) for i in range(len(self.names))]
@@ -400,7 +498,7 @@ class QATModel(torch.nn.Module):
         self._step_scales: dict[int, np.ndarray] = {}
         for k, op in enumerate(g.ops):
             out = op.outputs[0]
-            if logits and op.type == "SOFTMAX" and id(out) in out_ids:
+            if logits and op.type == OpType.SOFTMAX and id(out) in out_ids:
                 stop[id(out)] = values[id(op.inputs[0])]
             y, pre = self._run_op(op, values, plan)
             if observe:
@@ -484,8 +582,7 @@ class QATModel(torch.nn.Module):
     @staticmethod
     def _ints(v: torch.Tensor, s: float, z: int) -> np.ndarray:
         """The int8 values of a fake-quantized tensor (exact: v is s · (q - zp) up to float rounding)."""
-        a = v.detach().cpu().numpy().astype(np.float64) / float(s)
-        return np.clip(np.copysign(np.floor(np.abs(a) + 0.5), a) + int(z), -128, 127).astype(np.int8)
+        return quantize_array(v.detach().cpu().numpy(), float(s), int(z), precision=np.float64)
 
     def _int8_output(self, k: int, op: Op, values, pre: torch.Tensor | None, plan: ActivationPlan) -> np.ndarray:
         """The int8 output of op ``k`` on the int8 values of its (fake-quantized) inputs.
@@ -500,13 +597,13 @@ class QATModel(torch.nn.Module):
         out = op.outputs[0]
         so, zo = plan.params[out.name]
         oshell = Tensor(out.name, out.shape, "int8", np.array([so]), np.array([zo]))
-        if op.type in WEIGHT_OPS:
+        if OP_SET[op.type].weights is not None:
             s_in = float(plan.params[op.inputs[0].name][0])
             ws = self._step_scales[id(op)]
             c = out.shape[-1]
             acc_scale = s_in * np.broadcast_to(np.asarray(ws, np.float64), (c,))
             a = pre.detach().cpu().numpy().astype(np.float64) / acc_scale
-            acc = np.copysign(np.floor(np.abs(a) + 0.5), a)
+            acc = round_half_away(a)
             wshell = Tensor("w", (np.size(ws),), "int8", np.asarray(ws), np.zeros(np.size(ws), np.int64))
             mult, shift = channel_multipliers(s_in, wshell, float(so), c)
             lo, hi = activation_range_int8(op.attrs["fused_activation"], oshell)
@@ -516,7 +613,7 @@ class QATModel(torch.nn.Module):
         for i, t in enumerate(op.inputs):
             if t is None:
                 continue
-            if i in SHAPE_ARGS.get(op.type, ()):
+            if i in OP_SET[op.type].shape_inputs:
                 shells.append(t)
                 ins.append(t.data[None])
                 continue
@@ -524,8 +621,8 @@ class QATModel(torch.nn.Module):
             q = self._ints(self._value(t, values, plan), float(s), int(z))
             shell = Tensor(t.name, t.shape, "int8", np.array([s]), np.array([z]))
             if i in requant:  # the int8 graph's QUANTIZE into the output's parameters
-                rq = KERNELS["QUANTIZE"]
-                q = rq.evaluate(rq.prepare(Op("QUANTIZE", [shell], [oshell], {})), [q])
+                rq = KERNELS[OpType.QUANTIZE]
+                q = rq.evaluate(rq.prepare(Op(OpType.QUANTIZE, [shell], [oshell], {})), [q])
                 shell = oshell
             shells.append(shell)
             ins.append(q)
@@ -533,7 +630,8 @@ class QATModel(torch.nn.Module):
         return kern.evaluate(kern.prepare(Op(op.type, shells, [oshell], dict(op.attrs), name=op.name)), ins)
 
     def _layer_params(self, op: Op, plan: ActivationPlan | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        wi, axis, bi = WEIGHT_OPS[op.type]
+        wts = OP_SET[op.type].weights
+        wi, axis, bi = wts.input, wts.axis, wts.bias
         wt = op.inputs[wi]
         bt = op.inputs[bi] if len(op.inputs) > bi else None
         w = self._const(wt, torch.zeros(0))[0]
@@ -541,7 +639,7 @@ class QATModel(torch.nn.Module):
         if plan is None:
             return w, b
         s_in = plan.params[op.inputs[0].name][0]
-        ax = None if (op.type == "FULLY_CONNECTED" and not self.per_channel_fc) else axis
+        ax = None if (op.type == OpType.FULLY_CONNECTED and not self.per_channel_fc) else axis
         bias_np = None if b is None else b.detach().cpu().numpy().astype(np.float32)
         ws = weight_scales(w.detach().cpu().numpy().astype(np.float32), ax, bias_np, s_in)
         self._step_scales[id(op)] = ws
@@ -562,83 +660,16 @@ class QATModel(torch.nn.Module):
     def _run_op(self, op: Op, values: dict[int, torch.Tensor], plan: ActivationPlan | None):
         """(output, pre-activation output of a layer with weights or None), in float from fake-quantized inputs."""
         y = self._float_op(op, values, plan)
-        if op.type in WEIGHT_OPS:
+        if OP_SET[op.type].weights is not None:
             return _clamp_act(y, op.attrs["fused_activation"]), y
         return y, None
 
     def _float_op(self, op: Op, values: dict[int, torch.Tensor], plan: ActivationPlan | None) -> torch.Tensor:
-        t = op.type
-        a = op.attrs
-        act = a.get("fused_activation", "NONE")
         x = self._value(op.inputs[0], values, plan)
-        if t in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            w, b = self._layer_params(op, plan)
-            xc, lead = _nchw(x)
-            kh, kw_ = (w.shape[1], w.shape[2])
-            ph = _same_pads(xc.shape[2], kh, a["stride_h"], a["dilation_h"], a["padding"])
-            pw = _same_pads(xc.shape[3], kw_, a["stride_w"], a["dilation_w"], a["padding"])
-            xc = F.pad(xc, (pw[0], pw[1], ph[0], ph[1]))
-            if t == "CONV_2D":
-                wk, groups = w.permute(0, 3, 1, 2), xc.shape[1] // w.shape[3]
-            else:  # 1HWO -> (O, 1, H, W); output channel o reads input channel o // depth_multiplier
-                wk, groups = w[0].permute(2, 0, 1)[:, None], xc.shape[1]
-            y = F.conv2d(
-                xc,
-                wk,
-                b,
-                stride=(a["stride_h"], a["stride_w"]),
-                dilation=(a["dilation_h"], a["dilation_w"]),
-                groups=groups,
-            )
-            return _nhwc(y, lead)  # the fused activation is applied by _run_op
-        if t == "FULLY_CONNECTED":
-            w, b = self._layer_params(op, plan)
-            y = x.reshape(-1, w.shape[1]) @ w.T
-            if b is not None:
-                y = y + b
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-            xc, lead = _nchw(x)
-            if t == "MAX_POOL_2D":
-                xp, kw = _pool_windows(xc, op, float("-inf"))
-                y = F.max_pool2d(xp, **kw)
-            else:
-                xp, kw = _pool_windows(xc, op, 0.0)
-                ones, _ = _pool_windows(torch.ones_like(xc[:1, :1]), op, 0.0)
-                y = F.avg_pool2d(xp, divisor_override=1, **kw) / F.avg_pool2d(ones, divisor_override=1, **kw)
-            return _clamp_act(_nhwc(y, lead), act)
-        if t in ("ADD", "MUL"):
-            b = self._value(op.inputs[1], values, plan, like=x)
-            x, b = _align(x, b)
-            return _clamp_act(x + b if t == "ADD" else x * b, act)
-        if t == "RESHAPE":
-            return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == "SOFTMAX":
-            return torch.softmax(x * float(np.float32(a["beta"])), dim=-1)
-        if t == "LOGISTIC":
-            return torch.sigmoid(x)
-        if t == "TANH":
-            return torch.tanh(x)
-        if t == "RELU":
-            return torch.relu(x)
-        if t == "RELU6":
-            return x.clamp(0.0, 6.0)
-        if t == "LEAKY_RELU":
-            return F.leaky_relu(x, float(np.float32(a["alpha"])))
-        if t == "PAD":
-            pads = np.asarray(op.inputs[1].data).reshape(-1, 2)
-            flat = [int(v) for lo_hi in pads[::-1] for v in lo_hi]
-            return F.pad(x, tuple(flat))
-        if t == "MEAN":
-            axes = [ax + 1 for ax in reduce_axes(op)]
-            y = x.mean(dim=axes, keepdim=bool(a["keep_dims"])) if axes else x
-            return y.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
-        if t == "CONCATENATION":
-            parts = [self._value(i, values, plan, like=x) for i in op.inputs]
-            n = max(p.shape[0] for p in parts)
-            parts = [p.expand((n,) + tuple(p.shape[1:])) for p in parts]
-            return _clamp_act(torch.cat(parts, dim=concat_axis(op) + 1), act)
-        raise UnsupportedError(f"QAT: {op.label} is not supported")
+        fn = FLOAT_OPS.get(op.type)
+        if fn is None:
+            raise UnsupportedError(f"QAT: {op.label} is not supported")
+        return fn(self, op, x, values, plan)
 
     # ------------------------------------------------------------------ export
     def to_graph(self) -> Graph:
@@ -749,28 +780,20 @@ def qat_finetune(
     xt = torch.from_numpy(x)
     logits = loss == "cross_entropy"
     teacher = _float_outputs(model, xt, logits) if distill > 0 else None
-    gen = torch.Generator().manual_seed(seed)
     groups = [{"params": [p for p in model.weights.parameters() if p.requires_grad], "lr": lr}]
     if model.range_scales is not None:
         groups.append({"params": [model.range_scales], "lr": range_lr if range_lr is not None else lr})
-    opt = torch.optim.Adam(groups, lr=lr)
-    total = epochs * -(-len(x) // batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" and total else None
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for s in range(0, len(x), batch_size):
-            idx = order[s : s + batch_size]
-            out = model(xt[idx], logits=logits)
-            value = _loss(model, out, y[idx], loss) if distill < 1 else out.new_zeros(())
-            if teacher is not None:
-                value = (1.0 - distill) * value + distill * _distill_loss(model, out, teacher[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-    model.eval()
+
+    def batch_loss(xb: torch.Tensor, yb: torch.Tensor, *tb: torch.Tensor) -> torch.Tensor:
+        out = model(xb, logits=logits)
+        value = _loss(model, out, yb, loss) if distill < 1 else out.new_zeros(())
+        if tb:
+            value = (1.0 - distill) * value + distill * _distill_loss(model, out, tb[0], loss)
+        return value
+
+    data = (xt, y) if teacher is None else (xt, y, teacher)
+    kw = {"params": groups, "lr_schedule": schedule, "seed": seed}
+    train_loop(model, data, batch_loss, epochs=epochs, lr=lr, batch_size=batch_size, **kw)
     return model.to_int8()
 
 

@@ -51,7 +51,6 @@ import inspect
 import json
 import re
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,11 +63,13 @@ from picoml.codegen.generate import model_hash
 from picoml.compress import prune as P
 from picoml.compress.distill import augmentation, distill
 from picoml.compress.prune import hold_zeros, load_state_dict
+from picoml.compress.train import fine_tune, train_loop
 from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import verify
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.frontends.torch import from_torch
+from picoml.graph.ops import OP_SET
 from picoml.outputs import check_writable_dir
 from picoml.plan import plan_memory
 from picoml.quantize.calibrate import calibration_inputs
@@ -78,7 +79,7 @@ from picoml.reference import interpreter
 from picoml.targets.catalog import get_target
 from picoml.tasks import TASKS, calibration_subset, get_task, graph_macs, int8_outputs, score
 from picoml.tasks.train import fit
-from picoml.untrusted import for_terminal, read_file
+from picoml.untrusted import for_terminal, read_toml
 
 CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
 
@@ -354,13 +355,7 @@ def load_config(path: str | Path) -> dict:
     """Read and validate a TOML pipeline config; every mistake is one ``InputError`` line."""
     p = Path(path)
     shown = for_terminal(p)
-    data = read_file(p, "TOML config", CONFIG_LIMIT)
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{shown}: not valid TOML: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{shown}: not valid TOML: {e}") from None
+    raw = read_toml(p, "TOML config", CONFIG_LIMIT)
     cfg = validate_config(raw, shown)
     cfg["source"] = str(p)
     return cfg
@@ -385,10 +380,11 @@ def layer_params(g: Any) -> list[tuple[str, int, int, int]]:
     """(op name, weight count, non-zero weights, bias count) of every conv/dense layer of a graph."""
     rows = []
     for op in g.ops:
-        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        d = OP_SET.get(op.type)
+        if d is None or d.weights is None:
             continue
-        w = op.inputs[1]
-        b = op.inputs[2] if len(op.inputs) > 2 else None
+        w = op.inputs[d.weights.input]
+        b = op.inputs[d.weights.bias] if len(op.inputs) > d.weights.bias else None
         wd = np.asarray(w.data) if w is not None and w.data is not None else np.zeros(0)
         nb = int(b.data.size) if b is not None and b.data is not None else 0
         rows.append((op.name, int(wd.size), int(np.count_nonzero(wd)), nb))
@@ -402,8 +398,9 @@ def sparse_ideal_bytes(q: Any, dense_c_bytes: int) -> int:
     one byte per non-zero weight; biases and requantization rows unchanged."""
     dense = sparse = 0
     for op in q.ops:
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            w = np.asarray(op.inputs[1].data)
+        d = OP_SET.get(op.type)
+        if d is not None and d.weights is not None:
+            w = np.asarray(op.inputs[d.weights.input].data)
             dense += w.size
             sparse += (w.size + 7) // 8 + int(np.count_nonzero(w))
     return dense_c_bytes - dense + sparse
@@ -411,28 +408,18 @@ def sparse_ideal_bytes(q: Any, dense_c_bytes: int) -> int:
 
 def _codegen_weights(q: Any, target: str | None, name: str = "model", sparse: bool = True) -> dict:
     """The generated C and its weight bytes: ``files``, ``bytes`` (as generated), ``dense_bytes``
-    (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)
-    where picoml.codegen has sparse storage; else ``bytes == dense_bytes`` and ``encodings`` None."""
-
-    has_sparse = "sparse" in inspect.signature(cg.generate_c).parameters
-    files = cg.generate_c(q, name, target, sparse=sparse) if has_sparse else cg.generate_c(q, name, target)
-    out = {"files": files, "bytes": c_weight_bytes(files, name), "encodings": None}
-    out["dense_bytes"] = (
-        c_weight_bytes(cg.generate_c(q, name, target, sparse=False), name) if has_sparse else out["bytes"]
-    )
-    fn = getattr(cg, "layer_encodings", None)
-    if fn is not None:
-        out["encodings"] = [
-            {
-                k: e.get(k)
-                for k in (
-                    *("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes"),
-                    *("requant_bytes", "dense_requant_bytes"),
-                )
-            }
-            for e in fn(q, target=target, sparse=sparse)
-        ]
-    return out
+    (the same model generated with dense weights) and ``encodings`` (codegen's per-layer report)."""
+    isa = get_target(target).isa if target is not None else None
+    files = cg.generate_c(q, name, isa, sparse=sparse)
+    keys = ("name", "type", "weights", "nonzeros", "encoding", "bytes", "dense_bytes", "requant_bytes")
+    return {
+        "files": files,
+        "bytes": c_weight_bytes(files, name),
+        "dense_bytes": c_weight_bytes(cg.generate_c(q, name, isa, sparse=False), name),
+        "encodings": [
+            {k: e.get(k) for k in (*keys, "dense_requant_bytes")} for e in cg.layer_encodings(q, isa, sparse=sparse)
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------- pipeline
@@ -703,11 +690,11 @@ def _float_step(st: _State, s: dict, seed: int) -> str:
                 **common,
             )
         else:
-            P.fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
+            fine_tune(model, data, epochs=epochs, loss="ce" if loss == "kd" else "mse", step_callback=cb, **common)
 
     if kind == "train":
         if P.get_masks(st.model):
-            P.fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
+            fine_tune(st.model, data, epochs=tr["epochs"], loss="ce" if loss == "kd" else "mse", **common)
         else:
             fit(
                 st.model,
@@ -803,19 +790,17 @@ def _qat(st: _State, s: dict, seed: int) -> str:
     held = hold_zeros(model)
     x = torch.from_numpy(calibration_inputs(model.graph, to_graph_layout(st.split.x_train))[0])
     y = Q._targets(model, st.split.y_train, len(x), loss)
-    gen = torch.Generator().manual_seed(seed)
     lr = s.get("lr") or 5e-4
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), tr["batch_size"]):
-            idx = order[i : i + tr["batch_size"]]
-            value = Q._loss(model, model(x[idx], logits=loss == "cross_entropy"), y[idx], loss)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-    model.eval()
+    logits = loss == "cross_entropy"
+    train_loop(
+        model,
+        (x, y),
+        lambda xb, yb: Q._loss(model, model(xb, logits=logits), yb, loss),
+        epochs=epochs,
+        lr=lr,
+        batch_size=tr["batch_size"],
+        seed=seed,
+    )
     st.q = model.to_int8()
     return f"QAT {epochs} epochs (lr {lr:g})" + (f", zeros held in {len(held)} weight tensors" if held else "")
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from picoml.errors import InputError
 from picoml.graph import Graph
+from picoml.qparams import dequantize_array, quantize_array
 from picoml.reference.interpreter import run
 
 KINDS = ("classification", "regression", "anomaly")
@@ -90,7 +91,7 @@ def _io_dequant(graph: Graph, y: np.ndarray) -> np.ndarray:
     t = graph.outputs[0]
     if not t.quantized:
         return np.asarray(y, np.float32)
-    return (y.astype(np.float32) - float(t.zero_point[0])) * float(t.scale[0])
+    return dequantize_array(y, t.scale[0], int(t.zero_point[0]))
 
 
 def _io_quant(graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -98,8 +99,7 @@ def _io_quant(graph: Graph, x: np.ndarray) -> np.ndarray:
     if not t.quantized or t.dtype == "float32":
         return np.asarray(x, np.float32)
     info = np.iinfo(t.np_dtype)
-    q = np.round(np.asarray(x, np.float64) / float(t.scale[0])) + int(t.zero_point[0])
-    return np.clip(q, info.min, info.max).astype(t.np_dtype)
+    return quantize_array(x, t.scale[0], int(t.zero_point[0]), info.min, info.max, dtype=t.np_dtype)
 
 
 def evaluate(float_graph: Graph, int8_graph: Graph, x: np.ndarray, y: np.ndarray, *, kind: str = "auto") -> Evaluation:

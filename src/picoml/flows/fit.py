@@ -41,7 +41,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from picoml.compress.distill import distill
-from picoml.compress.prune import fine_tune, prune, prune_channels, strip
+from picoml.compress.prune import prune, prune_channels, strip
+from picoml.compress.train import fine_tune
 from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import elf_sizes, random_inputs, verify
 from picoml.frontends.lowering import to_graph_layout
@@ -49,17 +50,12 @@ from picoml.frontends.torch import from_torch
 from picoml.graph.ops import op_macs
 from picoml.plan import plan_memory
 from picoml.quantize.ptq import quantize, quantize_input
-from picoml.targets.catalog import BOARDS, TARGETS
+from picoml.targets.catalog import BOARDS, TARGETS, Board
 from picoml.tasks import TASKS, calibration_subset, get_task, int8_outputs
 from picoml.tasks.train import count_params, predict, score
 from picoml.tasks.train import fit as train_fit
 
 # --------------------------------------------------------------------------------- budgets
-
-AVR_NOTE = (
-    "AVR is not a picoml target: sizes measured on cortex-m0plus as a stand-in "
-    "(AVR code size and stack use differ; the arena and the weights do not)"
-)
 
 
 @dataclass(frozen=True)
@@ -89,10 +85,13 @@ class Budget:
         return s + (f" ({self.note})" if self.note else "")
 
 
-BUDGETS: dict[str, Budget] = {
-    "small-32k": Budget("small-32k", 32 * 1024, 128 * 1024, "cortex-m4", "a small Cortex-M4 part"),
-    "atmega328p": Budget("atmega328p", 2 * 1024, 32 * 1024, "cortex-m0plus", AVR_NOTE),
-}
+def board_budget(b: Board) -> Budget:
+    """The budget of a catalogue board (picoml.targets.catalog: boards and fit's named budgets)."""
+    return Budget(b.name, b.ram_bytes, b.flash_bytes, b.core, b.note)
+
+
+#: the named budgets (catalogue entries without a clock: small-32k, atmega328p)
+BUDGETS: dict[str, Budget] = {b.name: board_budget(b) for b in BOARDS.values() if b.clock_hz is None}
 
 
 def get_budget(board: str | Budget) -> Budget:
@@ -104,12 +103,9 @@ def get_budget(board: str | Budget) -> Budget:
         return board
     if not isinstance(board, str):
         raise InputError(f"board must be a name or a Budget, got {type(board).__name__}")
-    if board in BUDGETS:
-        return BUDGETS[board]
     if board in BOARDS:
-        b = BOARDS[board]
-        return Budget(b.name, b.ram_bytes, b.flash_bytes, b.core, b.note)
-    known = sorted(BUDGETS) + sorted(BOARDS)
+        return board_budget(BOARDS[board])
+    known = sorted(BUDGETS) + sorted(set(BOARDS) - set(BUDGETS))
     raise InputError(f"unknown board {board!r} (known: {', '.join(known)}; or give --ram KB --flash KB)")
 
 

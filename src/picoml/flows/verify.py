@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import layer_encodings, write_c
+from picoml.codegen.isa import Isa
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
 from picoml.graph.ops import op_macs
@@ -128,14 +129,20 @@ def verify(
     counted_runs: int = COUNTED_RUNS,
     sparse: bool = True,
     max_memory: int | None = None,
+    isa: Isa | str | None = None,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
+
+    ``isa``: the kernel variant set to generate (default the target's ``Target.isa``); another
+    one runs only where it is a subset of the core's (portable C anywhere, Armv6-M layouts
+    through their portable C twins on the host, ...), which the kernel-variant tests use.
 
     The first ``counted_runs`` inferences count instructions (reported as their mean); the
     rest run at full emulator speed and only check outputs."""
 
     target: Target = get_target(target_name)
     board = board_for(target_name)
+    isa = target.isa if isa is None else isa
     if len(g.inputs) != 1 or len(g.outputs) != 1:
         raise PicomlError("verify supports models with one input and one output")
     if xs is None:
@@ -145,7 +152,7 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        write_c(g, src, name="model", target=target.name, sparse=sparse)
+        write_c(g, src, name="model", isa=isa, sparse=sparse)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
         macs = sum(op_macs(op) for op in g.ops)
@@ -162,7 +169,7 @@ def verify(
             rep.fits, rep.fit_message = fit_check(
                 board, sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes, rep.ram_bytes
             )
-            if board is not None and rep.instructions:
+            if board is not None and board.clock_hz and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
 
@@ -180,7 +187,7 @@ def verify(
                     "dense_requant_bytes",
                 )
             }
-            for e in layer_encodings(g, target.name, sparse)
+            for e in layer_encodings(g, isa, sparse)
         ]
         bad = np.argwhere(got != expected)
         rep.mismatches = int(len(bad))

@@ -6,6 +6,8 @@ the two cannot drift apart. Field ids are the order of fields in schema.fbs (vta
 
 from __future__ import annotations
 
+from picoml.graph.ops import ACTIVATIONS
+
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
 
@@ -58,7 +60,7 @@ TENSOR_TYPE_NAMES = {
 
 PADDING = {0: "SAME", 1: "VALID"}
 PADDING_CODES = {v: k for k, v in PADDING.items()}
-ACTIVATION = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+ACTIVATION = dict(enumerate(ACTIVATIONS))  # "NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT"
 ACTIVATION_CODES = {v: k for k, v in ACTIVATION.items()}
 
 # Names of builtin ops picoml does not run, so "unsupported op" errors can name them.

@@ -14,31 +14,11 @@ import numpy as np
 from picoml.errors import PicomlError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
-from picoml.graph.ops import OP_SET, OpDef
+from picoml.graph.ops import OP_SET, OpDef, OpType
 from picoml.outputs import write_file
 
-# Lowest op versions TFLite assigns for what picoml writes (int8 needs the newer kernels).
-_VERSIONS_INT8 = {
-    "CONV_2D": 3,
-    "DEPTHWISE_CONV_2D": 3,
-    "FULLY_CONNECTED": 4,
-    "AVERAGE_POOL_2D": 2,
-    "MAX_POOL_2D": 2,
-    "ADD": 2,
-    "MUL": 2,
-    "SOFTMAX": 2,
-    "LOGISTIC": 2,
-    "TANH": 2,
-    "RELU": 2,
-    "RELU6": 2,
-    "PAD": 2,
-    "MEAN": 2,
-    "CONCATENATION": 2,
-    "QUANTIZE": 2,
-    "DEQUANTIZE": 2,
-    "RESHAPE": 1,
-    "LEAKY_RELU": 1,  # op_version.cc: 2 only for int16
-}
+# LiteRT's CONV_2D/DEPTHWISE_CONV_2D kernels require a bias input (FULLY_CONNECTED's is optional)
+_BIAS_REQUIRED = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
 
 
 def _vector(b: flatbuffers.Builder, values, kind: str) -> int:
@@ -83,22 +63,19 @@ def _options(b: flatbuffers.Builder, d: OpDef, attrs: dict) -> int | None:
 
 
 def _op_version(op: Op) -> int:
+    """The lowest version TFLite assigns for what picoml writes (int8 needs the newer kernels)."""
     x = op.inputs[0]
-    return _VERSIONS_INT8[op.type] if x is not None and x.dtype == "int8" else 1
+    return OP_SET[op.type].int8_version if x is not None and x.dtype == "int8" else 1
 
 
 def _with_explicit_bias(g: Graph) -> Graph:
     """LiteRT's CONV_2D/DEPTHWISE_CONV_2D require a bias input: add zeros where it is absent."""
-    missing = [
-        op
-        for op in g.ops
-        if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and (len(op.inputs) < 3 or op.inputs[2] is None)
-    ]
+    missing = [op for op in g.ops if op.type in _BIAS_REQUIRED and (len(op.inputs) < 3 or op.inputs[2] is None)]
     if not missing:
         return g
     g = g.copy()
     for op in g.ops:
-        if op.type not in ("CONV_2D", "DEPTHWISE_CONV_2D") or (len(op.inputs) > 2 and op.inputs[2] is not None):
+        if op.type not in _BIAS_REQUIRED or (len(op.inputs) > 2 and op.inputs[2] is not None):
             continue
         x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
         n = y.shape[-1]

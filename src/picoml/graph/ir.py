@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
-from picoml.graph.ops import DTYPES, infer_output_shapes
+from picoml.graph.ops import DTYPES, OP_SET, OpType, infer_output_shapes
 from picoml.graph.validate import validate_graph
 
 
@@ -79,19 +79,23 @@ class Tensor:
 
 @dataclass(eq=False)
 class Op:
-    """One operation. ``type`` is the TFLite builtin name (e.g. ``"CONV_2D"``).
+    """One operation. ``type`` is an ``OpType`` member (e.g. ``OpType.CONV_2D``, equal to the TFLite
+    builtin name ``"CONV_2D"``); a known op's name given as a string becomes its member, an unknown
+    name stays a string for ``Graph.validate`` to report.
 
     ``inputs`` may hold ``None`` for an omitted optional input (e.g. a missing bias).
     ``attrs`` holds the op's options with the names and defaults of ``picoml.graph.ops``.
     """
 
-    type: str
+    type: OpType | str
     inputs: list[Tensor | None]
     outputs: list[Tensor]
     attrs: dict[str, Any] = field(default_factory=dict)
     name: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.type, str) and not isinstance(self.type, OpType) and self.type in OP_SET:
+            self.type = OP_SET[self.type].type
         # A trailing omitted input is the same as no input (TFLite kernels count inputs).
         self.inputs = list(self.inputs)
         while self.inputs and self.inputs[-1] is None:

@@ -1,4 +1,10 @@
-"""The closed op set: each op's options, arity, shape inference and MAC count.
+"""The closed op set: one ``OpDef`` per op holds every declarative fact about it.
+
+Options, arity, shape inference and MAC count; which inputs are weights, bias and integer
+shape arguments; the int8 output rule; how the memory planner may alias its output; its
+.tflite builtin code and version. Layers above read these fields instead of keeping their
+own per-op tables; tables of higher-layer code (reference ``KERNELS``, codegen ``EMITTERS``)
+are keyed by ``OpType``, and tests/test_registry.py checks that every table covers the same ops.
 
 Option names and defaults follow the TFLite schema (``schema.fbs``), so a missing option
 table in a ``.tflite`` file means the schema defaults. ``slot`` is the field id in the
@@ -10,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +33,19 @@ DTYPES: dict[str, np.dtype] = {
 }
 
 
-ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
+class Activation(StrEnum):
+    """Values of the ``fused_activation`` option (TFLite's ActivationFunctionType, in code order)."""
+
+    NONE = "NONE"
+    RELU = "RELU"
+    RELU_N1_TO_1 = "RELU_N1_TO_1"
+    RELU6 = "RELU6"
+    TANH = "TANH"
+    SIGN_BIT = "SIGN_BIT"
+
+
+#: fused_activation values by TFLite code (plain strings: what the reader stores in ``Op.attrs``)
+ACTIVATIONS: tuple[str, ...] = tuple(a.value for a in Activation)
 PADDINGS = ("SAME", "VALID")
 
 
@@ -48,12 +67,12 @@ class OpType(StrEnum):
     TANH = "TANH"
     RELU = "RELU"
     RELU6 = "RELU6"
+    LEAKY_RELU = "LEAKY_RELU"
     PAD = "PAD"
     MEAN = "MEAN"
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
-    LEAKY_RELU = "LEAKY_RELU"
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,29 @@ class Attr:
     kind: str
     default: object
     slot: int
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A layer's constant weights: their input index, the axis of output channels in them (the
+    per-channel quantization axis: 0 of OHWI and [out, in], 3 of 1HWO) and the bias input."""
+
+    input: int
+    axis: int
+    bias: int
+
+
+class Int8Output(StrEnum):
+    """How an op's int8 output gets its (scale, zero point)."""
+
+    FREE = "free"  # from the output's own calibrated range
+    SHARED = "shared"  # input 0's: the int8 kernel copies, compares or clamps in the input's units
+    FIXED = "fixed"  # OpDef.fixed_qparams (the spec; TFLM's int8 kernels check or assume them)
+    JOINED = "joined"  # inputs join the output's parameters where that loses nothing, others are requantized
+
+
+def _no_macs(op) -> int:
+    return 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +120,35 @@ class OpDef:
     max_inputs: int
     infer: Callable[..., list[tuple[int, ...]]]
     doc: str
+    #: lowest TFLite op version with int8 kernels (what the writer records for int8 ops; float ops are version 1)
+    int8_version: int = 2
+    #: multiply-accumulates of one inference (0 for data movement)
+    macs: Callable[[Any], int] = _no_macs
+    #: constant weights and bias of a layer (None: the op has no weights)
+    weights: Weights | None = None
+    #: inputs that may be omitted (``None``)
+    optional_inputs: frozenset[int] = frozenset()
+    #: inputs that are integer shape or axis arguments: constant, never quantized
+    shape_inputs: frozenset[int] = frozenset()
+    #: the int8 output's parameters, and the fixed (scale, zero point) for Int8Output.FIXED
+    int8_output: Int8Output = Int8Output.FREE
+    fixed_qparams: tuple[float, int] | None = None
+    #: moves values without arithmetic, so it accepts any numeric dtype
+    any_dtype: bool = False
+    #: its fused_activation may absorb a following standalone RELU / RELU6 (passes.fuse_activations)
+    fuses_activation: bool = False
+    #: a standalone activation op: the fused_activation value that computes the same clamp
+    as_activation: Activation | None = None
+    #: memory plan: the output is input 0's bytes with a new shape
+    aliases_input: bool = False
+    #: memory plan: elementwise, may write over a same-shape input that dies at this op
+    in_place: bool = False
+    #: memory plan: window op reading its input in row-major order (output may overlap it, stream_lag)
+    streams: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
+            raise AssertionError(f"{self.type}: fixed_qparams goes with int8_output=FIXED, and only with it")
 
 
 def _pad(slot: int) -> Attr:
@@ -136,7 +207,7 @@ def _infer_conv(op) -> list[tuple[int, ...]]:
     _need_rank(op, w, 4, "filter")
     a = op.attrs
     n, h, wd, c = x.shape
-    if op.type == "CONV_2D":
+    if op.type == OpType.CONV_2D:
         oc, kh, kw, ic = w.shape
         if ic <= 0 or c % ic != 0:
             raise GraphError(f"{op.label}: input has {c} channels, filter {w.name!r} expects {ic}")
@@ -316,9 +387,66 @@ _POOL_ATTRS = (
     _act(5),
 )
 
+
+# ----------------------------------------------------------------- MAC counts
+def _conv_macs(op) -> int:  # OHWI filter: H·W·I taps per output value
+    w = op.inputs[1].shape
+    return int(op.outputs[0].size * (w[1] * w[2] * w[3]))
+
+
+def _depthwise_macs(op) -> int:  # 1HWO filter: H·W taps per output value
+    w = op.inputs[1].shape
+    return int(op.outputs[0].size * (w[1] * w[2] * 1))
+
+
+def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
+    return int(op.outputs[0].size * op.inputs[1].shape[1])
+
+
+def _elementwise_macs(op) -> int:
+    return int(op.outputs[0].size)
+
+
+# weights at input 1, bias at input 2 (optional); the axis is the one of output channels
+_OHWI = Weights(input=1, axis=0, bias=2)
+_1HWO = Weights(input=1, axis=3, bias=2)
+_OUT_IN = Weights(input=1, axis=0, bias=2)
+_BIAS_OPTIONAL = frozenset({2})
+_SHAPE_ARG_1 = frozenset({1})
+
 _DEFS = [
-    OpDef(OpType.CONV_2D, 3, 1, _CONV_ATTRS, 2, 3, _infer_conv, "2-D convolution, OHWI filter, optional bias"),
-    OpDef(OpType.DEPTHWISE_CONV_2D, 4, 2, _DW_ATTRS, 2, 3, _infer_conv, "depthwise convolution, 1HWO filter"),
+    OpDef(
+        OpType.CONV_2D,
+        3,
+        1,
+        _CONV_ATTRS,
+        2,
+        3,
+        _infer_conv,
+        "2-D convolution, OHWI filter, optional bias",
+        int8_version=3,
+        macs=_conv_macs,
+        weights=_OHWI,
+        optional_inputs=_BIAS_OPTIONAL,
+        fuses_activation=True,
+        streams=True,
+    ),
+    OpDef(
+        OpType.DEPTHWISE_CONV_2D,
+        4,
+        2,
+        _DW_ATTRS,
+        2,
+        3,
+        _infer_conv,
+        "depthwise convolution, 1HWO filter",
+        int8_version=3,
+        macs=_depthwise_macs,
+        weights=_1HWO,
+        optional_inputs=_BIAS_OPTIONAL,
+        fuses_activation=True,
+        streams=True,
+    ),
     OpDef(
         OpType.FULLY_CONNECTED,
         9,
@@ -333,9 +461,37 @@ _DEFS = [
         3,
         _infer_fc,
         "dense layer, [out, in] weights",
+        int8_version=4,
+        macs=_fc_macs,
+        weights=_OUT_IN,
+        optional_inputs=_BIAS_OPTIONAL,
+        fuses_activation=True,
     ),
-    OpDef(OpType.AVERAGE_POOL_2D, 1, 5, _POOL_ATTRS, 1, 1, _infer_pool, "average pooling"),
-    OpDef(OpType.MAX_POOL_2D, 17, 5, _POOL_ATTRS, 1, 1, _infer_pool, "max pooling"),
+    OpDef(
+        OpType.AVERAGE_POOL_2D,
+        1,
+        5,
+        _POOL_ATTRS,
+        1,
+        1,
+        _infer_pool,
+        "average pooling",
+        int8_output=Int8Output.SHARED,
+        streams=True,
+    ),
+    OpDef(
+        OpType.MAX_POOL_2D,
+        17,
+        5,
+        _POOL_ATTRS,
+        1,
+        1,
+        _infer_pool,
+        "max pooling",
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        streams=True,
+    ),
     OpDef(
         OpType.ADD,
         0,
@@ -345,16 +501,112 @@ _DEFS = [
         2,
         _infer_binary,
         "elementwise add (broadcast)",
+        fuses_activation=True,
+        in_place=True,
     ),
-    OpDef(OpType.MUL, 18, 21, (_act(0),), 2, 2, _infer_binary, "elementwise multiply (broadcast)"),
-    OpDef(OpType.RESHAPE, 22, 17, (Attr("new_shape", "i32[]", None, 0),), 1, 2, _infer_reshape, "reshape"),
-    OpDef(OpType.SOFTMAX, 25, 9, (Attr("beta", "f32", 0.0, 0),), 1, 1, _infer_same, "softmax over the last axis"),
-    OpDef(OpType.LOGISTIC, 14, 0, (), 1, 1, _infer_same, "sigmoid"),
-    OpDef(OpType.TANH, 28, 0, (), 1, 1, _infer_same, "tanh"),
-    OpDef(OpType.RELU, 19, 0, (), 1, 1, _infer_same, "max(x, 0)"),
-    OpDef(OpType.RELU6, 21, 0, (), 1, 1, _infer_same, "min(max(x, 0), 6)"),
-    OpDef(OpType.PAD, 34, 22, (), 2, 2, _infer_pad, "constant padding with the zero point"),
-    OpDef(OpType.MEAN, 40, 27, (Attr("keep_dims", "bool", False, 0),), 2, 2, _infer_mean, "mean over axes"),
+    OpDef(
+        OpType.MUL,
+        18,
+        21,
+        (_act(0),),
+        2,
+        2,
+        _infer_binary,
+        "elementwise multiply (broadcast)",
+        macs=_elementwise_macs,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.RESHAPE,
+        22,
+        17,
+        (Attr("new_shape", "i32[]", None, 0),),
+        1,
+        2,
+        _infer_reshape,
+        "reshape",
+        int8_version=1,
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        aliases_input=True,
+    ),
+    OpDef(
+        OpType.SOFTMAX,
+        25,
+        9,
+        (Attr("beta", "f32", 0.0, 0),),
+        1,
+        1,
+        _infer_same,
+        "softmax over the last axis",
+        int8_output=Int8Output.FIXED,
+        fixed_qparams=(1.0 / 256, -128),
+    ),
+    OpDef(
+        OpType.LOGISTIC,
+        14,
+        0,
+        (),
+        1,
+        1,
+        _infer_same,
+        "sigmoid",
+        int8_output=Int8Output.FIXED,
+        fixed_qparams=(1.0 / 256, -128),
+        in_place=True,
+    ),
+    OpDef(
+        OpType.TANH,
+        28,
+        0,
+        (),
+        1,
+        1,
+        _infer_same,
+        "tanh",
+        int8_output=Int8Output.FIXED,
+        fixed_qparams=(1.0 / 128, 0),
+        in_place=True,
+    ),
+    OpDef(OpType.RELU, 19, 0, (), 1, 1, _infer_same, "max(x, 0)", as_activation=Activation.RELU, in_place=True),
+    OpDef(
+        OpType.RELU6,
+        21,
+        0,
+        (),
+        1,
+        1,
+        _infer_same,
+        "min(max(x, 0), 6)",
+        int8_output=Int8Output.SHARED,  # TFLM clamps in the input's units
+        as_activation=Activation.RELU6,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.PAD,
+        34,
+        22,
+        (),
+        2,
+        2,
+        _infer_pad,
+        "constant padding with the zero point",
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+    ),
+    OpDef(
+        OpType.MEAN,
+        40,
+        27,
+        (Attr("keep_dims", "bool", False, 0),),
+        2,
+        2,
+        _infer_mean,
+        "mean over axes",
+        shape_inputs=_SHAPE_ARG_1,
+    ),
     OpDef(
         OpType.CONCATENATION,
         2,
@@ -364,10 +616,23 @@ _DEFS = [
         1 << 16,
         _infer_concat,
         "concatenate along an axis",
+        int8_output=Int8Output.JOINED,
+        any_dtype=True,
     ),
-    OpDef(OpType.QUANTIZE, 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization"),
-    OpDef(OpType.DEQUANTIZE, 6, 38, (), 1, 1, _infer_same, "int8→float"),
-    OpDef(OpType.LEAKY_RELU, 98, 75, (Attr("alpha", "f32", 0.0, 0),), 1, 1, _infer_same, "x > 0 ? x : alpha·x"),
+    OpDef(OpType.QUANTIZE, 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization", in_place=True),
+    OpDef(OpType.DEQUANTIZE, 6, 38, (), 1, 1, _infer_same, "int8→float", in_place=True),
+    OpDef(
+        OpType.LEAKY_RELU,
+        98,
+        75,
+        (Attr("alpha", "f32", 0.0, 0),),
+        1,
+        1,
+        _infer_same,
+        "x > 0 ? x : alpha·x",
+        int8_version=1,  # op_version.cc: 2 only for int16
+        in_place=True,
+    ),
 ]
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
@@ -389,15 +654,6 @@ def infer_output_shapes(op) -> list[tuple[int, ...]]:
 
 
 def op_macs(op) -> int:
-    """Multiply-accumulates of one inference of ``op`` (0 for data movement)."""
-    t = op.type
-    if t in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        w = op.inputs[1].shape
-        out = op.outputs[0].size
-        per_out = w[1] * w[2] * (w[3] if t == "CONV_2D" else 1)
-        return int(out * per_out)
-    if t == "FULLY_CONNECTED":
-        return int(op.outputs[0].size * op.inputs[1].shape[1])
-    if t == "MUL":
-        return int(op.outputs[0].size)
-    return 0
+    """Multiply-accumulates of one inference of ``op`` (0 for data movement and unknown ops)."""
+    d = OP_SET.get(op.type)
+    return d.macs(op) if d is not None else 0

@@ -16,18 +16,13 @@ import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
 from picoml.fixedpoint import quantize_multiplier
-from picoml.graph.ops import DTYPES, OP_SET, PADDINGS, infer_output_shapes, supported_ops
+from picoml.graph.ops import DTYPES, OP_SET, PADDINGS, Activation, OpType, infer_output_shapes, supported_ops
 
 if TYPE_CHECKING:  # annotations only: ir imports this module to run Graph.validate()
     from picoml.graph.ir import Graph, Op, Tensor
 
 MAX_ELEMENTS = 2**31 - 1  # per tensor
-
-# op -> index of the weight input and its quantized axis
-WEIGHT_AXIS = {"CONV_2D": (1, 0), "DEPTHWISE_CONV_2D": (1, 3), "FULLY_CONNECTED": (1, 0)}
-_OPTIONAL_INPUTS = {"CONV_2D": {2}, "DEPTHWISE_CONV_2D": {2}, "FULLY_CONNECTED": {2}}
-# ops that carry data of any numeric type (no arithmetic on values)
-_MOVERS = {"RESHAPE", "CONCATENATION", "PAD", "MAX_POOL_2D"}
+_FUSED_ACTIVATIONS = (Activation.NONE, Activation.RELU, Activation.RELU6, Activation.RELU_N1_TO_1)
 
 
 def _check_tensor(t: Tensor) -> None:
@@ -67,10 +62,12 @@ def _check_tensor(t: Tensor) -> None:
 
 def is_hybrid_weights(op: Op, i: int) -> bool:
     """True for the int8 weights of a float (\"hybrid\", dynamic-range quantized) layer."""
+    d = OP_SET.get(op.type)
     w = op.inputs[i] if i < len(op.inputs) else None
     return (
-        op.type in WEIGHT_AXIS
-        and i == 1
+        d is not None
+        and d.weights is not None
+        and i == d.weights.input
         and op.inputs[0] is not None
         and op.inputs[0].dtype == "float32"
         and w is not None
@@ -85,7 +82,9 @@ def _check_op_types(op: Op) -> None:
     x = op.inputs[0]
     y = op.outputs[0]
     t = op.type
-    if t == "QUANTIZE":
+    d = OP_SET[t]
+    wts = d.weights
+    if t == OpType.QUANTIZE:
         if x.dtype not in ("float32", "int8", "int16", "uint8") or y.dtype not in ("int8", "int16", "uint8"):
             raise UnsupportedError(f"{op.label}: QUANTIZE {x.dtype}→{y.dtype} is not supported")
         if not y.quantized or y.per_axis:
@@ -93,18 +92,18 @@ def _check_op_types(op: Op) -> None:
         if x.dtype != "float32" and not x.quantized:
             raise GraphError(f"{op.label}: input {x.name!r} needs quantization parameters")
         return
-    if t == "DEQUANTIZE":
+    if t == OpType.DEQUANTIZE:
         if x.dtype not in ("int8", "int16", "uint8") or y.dtype != "float32" or not x.quantized:
             raise UnsupportedError(f"{op.label}: DEQUANTIZE {x.dtype}→{y.dtype} is not supported")
         return
-    if t in WEIGHT_AXIS:
+    if wts is not None:
         # the kernels read weights and bias at prepare time, for every dtype (a non-constant float
         # bias was an AttributeError; found by tests/test_fuzz.py)
-        for i, what in ((1, "weights"), (2, "bias")):
+        for i, what in ((wts.input, "weights"), (wts.bias, "bias")):
             w = op.inputs[i] if i < len(op.inputs) else None
             if w is not None and w.data is None:
                 raise UnsupportedError(f"{op.label}: {what} {w.name!r} must be constant")
-    if t in _MOVERS and x.dtype != "float32":
+    if d.any_dtype and x.dtype != "float32":
         act = x.dtype
     else:
         act = x.dtype
@@ -113,8 +112,8 @@ def _check_op_types(op: Op) -> None:
     for i, inp in enumerate(op.inputs):
         if inp is None:
             continue
-        is_shape_arg = t in ("RESHAPE", "PAD", "MEAN") and i == 1
-        is_bias = t in WEIGHT_AXIS and i == 2
+        is_shape_arg = i in d.shape_inputs
+        is_bias = wts is not None and i == wts.bias
         if is_shape_arg:
             continue
         want = ("int32" if act == "int8" else "float32") if is_bias else act
@@ -129,7 +128,7 @@ def _check_op_types(op: Op) -> None:
         return
     # int8 quantization rules
     for i, inp in enumerate(op.inputs):
-        if inp is None or (t in ("RESHAPE", "PAD", "MEAN") and i == 1):
+        if inp is None or i in d.shape_inputs:
             continue
         if not inp.quantized:
             raise GraphError(f"{op.label}: int8 tensor {inp.name!r} has no quantization parameters")
@@ -139,18 +138,18 @@ def _check_op_types(op: Op) -> None:
     for i, inp in enumerate(op.inputs):
         if inp is None or not inp.quantized:
             continue
-        if t in WEIGHT_AXIS and i == 1:
+        if wts is not None and i == wts.input:
             if (inp.zero_point != 0).any():
                 raise GraphError(f"{op.label}: weights {inp.name!r} must be symmetric (zero point 0)")
-            axis = WEIGHT_AXIS[t][1]
+            axis = wts.axis
             if inp.per_axis and inp.quantized_dimension != axis:
                 raise GraphError(f"{op.label}: weights {inp.name!r} must be quantized along axis {axis}")
-        elif t in WEIGHT_AXIS and i == 2:
+        elif wts is not None and i == wts.bias:
             if (inp.zero_point != 0).any():
                 raise GraphError(f"{op.label}: bias {inp.name!r} must have zero point 0")
         elif inp.per_axis:
             raise GraphError(f"{op.label}: activation {inp.name!r} must be per-tensor quantized")
-    if t == "ADD":
+    if t == OpType.ADD:
         # TFLite's int8 ADD rescales the sum by 2·max(input scales) / (2^20 · output scale) with
         # QuantizeMultiplierSmallerThanOneExp, which needs that below 1 (TFLite aborts; picoml's
         # kernel raised ValueError; found by tests/test_fuzz.py)
@@ -192,7 +191,7 @@ def validate_graph(g: Graph) -> None:
             raise GraphError(f"{op.label}: must have exactly one output, has {len(op.outputs)}")
         for i, t in enumerate(op.inputs):
             if t is None:
-                if i not in _OPTIONAL_INPUTS.get(op.type, ()):
+                if i not in d.optional_inputs:
                     raise GraphError(f"{op.label}: input {i} is missing")
                 continue
             if id(t) not in known:
@@ -202,14 +201,14 @@ def validate_graph(g: Graph) -> None:
         for k, v in op.attrs.items():
             if k == "padding" and v not in PADDINGS:
                 raise GraphError(f"{op.label}: padding {v!r} is not one of {PADDINGS}")
-            if k == "fused_activation" and v not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+            if k == "fused_activation" and v not in _FUSED_ACTIVATIONS:
                 raise UnsupportedError(f"{op.label}: fused activation {v} is not supported")
         want = {a.name for a in d.attrs}
         if set(op.attrs) != want:
             raise GraphError(f"{op.label}: attributes {sorted(op.attrs)} != expected {sorted(want)}")
-        if op.type == "FULLY_CONNECTED" and op.attrs["weights_format"] != 0:
+        if op.type == OpType.FULLY_CONNECTED and op.attrs["weights_format"] != 0:
             raise UnsupportedError(f"{op.label}: shuffled weights format is not supported")
-        if op.type == "SOFTMAX" and not (np.isfinite(op.attrs["beta"]) and op.attrs["beta"] > 0):
+        if op.type == OpType.SOFTMAX and not (np.isfinite(op.attrs["beta"]) and op.attrs["beta"] > 0):
             raise GraphError(f"{op.label}: softmax beta must be positive, is {op.attrs['beta']}")
         _check_op_types(op)
         shapes = infer_output_shapes(op)
@@ -224,12 +223,8 @@ def validate_graph(g: Graph) -> None:
                 raise GraphError(f"{op.label}: output {t.name!r} has shape {list(t.shape)}, inferred {list(s)}")
             produced.add(id(t))
             ready.add(id(t))
-        if (
-            op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-            and len(op.inputs) > 2
-            and op.inputs[2] is not None
-        ):
-            b = op.inputs[2]
+        if d.weights is not None and len(op.inputs) > d.weights.bias and op.inputs[d.weights.bias] is not None:
+            b = op.inputs[d.weights.bias]
             n_out = op.outputs[0].shape[-1]
             if b.size != n_out:
                 raise GraphError(f"{op.label}: bias {b.name!r} has {b.size} values, output has {n_out} channels")

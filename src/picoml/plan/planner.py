@@ -5,11 +5,11 @@ Model. Every non-constant tensor (graph inputs and outputs included: the generat
 write to its last read, in op order. Kernel scratch is a buffer live during its one op.
 
 Aliasing. Tensors that may share storage are merged into one *buffer* before placement:
-- RESHAPE's output *is* its input (same bytes, new shape);
-- an elementwise op (same shape in and out, no broadcast) may write over an input that
-  dies at that op — the kernels read element i before writing element i.
+- an ``OpDef.aliases_input`` op's output *is* its input (RESHAPE: same bytes, new shape);
+- an ``OpDef.in_place`` elementwise op (same shape in and out, no broadcast) may write over an
+  input that dies at that op — the kernels read element i before writing element i.
 
-Streaming. A window op (CONV_2D, DEPTHWISE_CONV_2D, pooling) reads its input in row-major
+Streaming. An ``OpDef.streams`` window op (CONV_2D, DEPTHWISE_CONV_2D, pooling) reads its input in row-major
 order and writes each block of output pixels only after reading everything that block
 needs, so its output may overlap an input that dies at that op, provided the output starts
 at least ``lag`` bytes below the input: every block's writes then stay below the first input
@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
+from picoml.graph.ops import OP_SET
 from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
 
 RANDOM_ORDERS = 64  # extra placement orders tried when the classic ones miss the bound
-INPLACE_OPS = {"ADD", "MUL", "RELU", "RELU6", "LOGISTIC", "TANH", "QUANTIZE", "DEQUANTIZE", "LEAKY_RELU"}
 
 
 def _align(n: int) -> int:
@@ -121,7 +121,6 @@ def _elementwise_same_shape(op: Op) -> bool:
     )
 
 
-STREAM_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
 STREAM_BLOCK = 4  # output pixels a kernel may write together after reading their windows (GEMM 4x2)
 
 
@@ -131,7 +130,8 @@ def stream_lag(op: Op) -> int | None:
     pixels in row-major order, the block's writes end at ``end * out_pixel_bytes``; the first
     input byte the block (and every later one) reads is its first pixel's top-left valid tap.
     The lag is the largest difference."""
-    if op.type not in STREAM_OPS or not op.inputs or op.inputs[0] is None or op.inputs[0].data is not None:
+    d = OP_SET.get(op.type)
+    if d is None or not d.streams or not op.inputs or op.inputs[0] is None or op.inputs[0].data is not None:
         return None
     x, y = op.inputs[0], op.outputs[0]
     if len(x.shape) != 4 or len(y.shape) != 4 or x.np_dtype.itemsize != 1 or y.np_dtype.itemsize != 1:
@@ -140,8 +140,9 @@ def stream_lag(op: Op) -> int | None:
     n, ih, iw, ic = x.shape
     _, oh, ow, oc = y.shape
     a = op.attrs
-    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        kh, kw = op.inputs[1].shape[1], op.inputs[1].shape[2]
+    if d.weights is not None:  # a convolution: the window is the filter's H×W
+        w = op.inputs[d.weights.input]
+        kh, kw = w.shape[1], w.shape[2]
         dh, dw = a.get("dilation_h", 1), a.get("dilation_w", 1)
     else:
         kh, kw, dh, dw = a["filter_h"], a["filter_w"], 1, 1
@@ -176,9 +177,12 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
     graph_io = {id(t) for t in g.inputs} | {id(t) for t in g.outputs}
     for i, op in enumerate(g.ops):
         y = op.outputs[0]
-        if op.type == "RESHAPE" and op.inputs[0].data is None:
+        d = OP_SET.get(op.type)
+        if d is None:
+            continue
+        if d.aliases_input and op.inputs[0].data is None:
             parent[find(id(y))] = find(id(op.inputs[0]))
-        elif inplace and op.type in INPLACE_OPS and _elementwise_same_shape(op):
+        elif inplace and d.in_place and _elementwise_same_shape(op):
             for t in op.inputs:
                 if t is None or t.data is not None or id(t) in graph_io:
                     continue

@@ -28,7 +28,7 @@ import numpy as np
 
 from picoml.errors import InputError
 from picoml.graph.ir import Graph, Tensor
-from picoml.qparams import activation_qparams
+from picoml.qparams import activation_qparams, quantize_array
 from picoml.reference.interpreter import Interpreter
 
 METHODS = ("minmax", "percentile", "mse")
@@ -207,16 +207,12 @@ def mse_range(s: TensorStats) -> tuple[float, float]:
         scales, zps = zip(*(activation_qparams(lo, hi) for hi in his), strict=True)
         sc = np.asarray(scales, np.float64)[:, None]
         zp = np.asarray(zps, np.float64)[:, None]
-        q = np.clip(_round_half_away(x[None] / sc) + zp, -128, 127)
+        q = quantize_array(x[None], sc, zp, precision=np.float64)
         err = ((x[None] - (q - zp) * sc) ** 2 * w[None]).sum(axis=1)
         k = int(np.argmin(err))
         if err[k] < best_err:
             best_err, best = float(err[k]), (float(lo), float(his[k]))
     return best
-
-
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    return np.copysign(np.floor(np.abs(x) + 0.5), x)
 
 
 def choose_range(s: TensorStats, method: str, percentile: float) -> tuple[float, float]:

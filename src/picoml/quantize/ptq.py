@@ -42,31 +42,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from picoml.errors import InputError, PicomlError, UnsupportedError
-from picoml.fixedpoint import quantize_multiplier, round_half_away
+from picoml.fixedpoint import quantize_multiplier
 from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OP_SET, Activation, Int8Output, OpType
 from picoml.passes import fuse_activations
 from picoml.qparams import (
-    INT8_MAX,
-    INT8_MIN,
     activation_qparams,
+    dequantize_array,
+    quantize_array,
     quantize_bias,
     quantize_weights,
     representable_range,
     weight_scales,
 )
 from picoml.quantize.calibrate import calibrate, calibration_inputs
+from picoml.reference.common import activation_range_float
 from picoml.reference.interpreter import Interpreter
 
-#: op -> (weight input, its per-channel axis, bias input)
-WEIGHT_OPS = {"CONV_2D": (1, 0, 2), "DEPTHWISE_CONV_2D": (1, 3, 2), "FULLY_CONNECTED": (1, 0, 2)}
-#: op -> inputs that are integer shape/axis arguments, never quantized
-SHAPE_ARGS = {"RESHAPE": {1}, "PAD": {1}, "MEAN": {1}}
-#: op -> fixed (scale, zero point) of its int8 output (the spec; TFLM's kernels check or assume them)
-FIXED_OUTPUT = {"SOFTMAX": (1.0 / 256, -128), "LOGISTIC": (1.0 / 256, -128), "TANH": (1.0 / 128, 0)}
-#: int8 kernels that copy, compare or clamp values in the input's units: input 0 and output share parameters
-SHARED_IO = ("MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "RELU6")
-#: a fused activation's clamp on the float output range
-ACT_CLAMP = {"NONE": (-np.inf, np.inf), "RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+# Per-op rules come from the op registry (picoml.graph.ops.OpDef): ``weights`` (weight input,
+# its per-channel axis, bias input), ``shape_inputs`` (integer shape/axis arguments, never
+# quantized), ``int8_output`` and ``fixed_qparams`` (fixed, shared with input 0, joined, free).
 ADD_MAX_RATIO = 0.99  # 2·max(in scales) / (2^20 · out scale) must round below 1 in quantize_multiplier
 
 
@@ -85,23 +80,23 @@ def _strip_qdq(g: Graph) -> None:
         ins, outs = {id(t) for t in g.inputs}, {id(t) for t in g.outputs}
         for op in list(g.ops):
             x, y = op.inputs[0], op.outputs[0]
-            if op.type == "DEQUANTIZE" and x.is_const:
+            if op.type == OpType.DEQUANTIZE and x.is_const:
                 y.data = dequantize_constant(x)  # the op's output becomes the float constant
                 g.ops.remove(op)
-            elif op.type == "DEQUANTIZE" and id(x) in ins and len(consumers.get(id(x), [])) == 1:
+            elif op.type == OpType.DEQUANTIZE and id(x) in ins and len(consumers.get(id(x), [])) == 1:
                 g.inputs[[id(t) for t in g.inputs].index(id(x))] = y
                 g.ops.remove(op)
                 g.tensors = [t for t in g.tensors if t is not x]
                 y.name = x.name  # the model keeps its input's name
-            elif op.type == "QUANTIZE" and x.dtype == "float32" and id(y) in outs and not consumers.get(id(y)):
+            elif op.type == OpType.QUANTIZE and x.dtype == "float32" and id(y) in outs and not consumers.get(id(y)):
                 g.outputs[[id(t) for t in g.outputs].index(id(y))] = x
                 g.ops.remove(op)
                 g.tensors = [t for t in g.tensors if t is not y]
                 if id(x) not in outs and not any(t.name == y.name for t in g.tensors):
                     x.name = y.name  # ... and its output's
-            elif op.type == "QUANTIZE" and x.dtype == "float32":
+            elif op.type == OpType.QUANTIZE and x.dtype == "float32":
                 users = consumers.get(id(y), [])
-                if id(y) in outs or not users or any(u.type != "DEQUANTIZE" for u in users):
+                if id(y) in outs or not users or any(u.type != OpType.DEQUANTIZE for u in users):
                     continue
                 for u in users:
                     _bypass(g, u.outputs[0], x)
@@ -195,10 +190,11 @@ def prepare_float_graph(graph: Graph) -> Graph:
                 f"quantize needs a float graph: input {t.name!r} is {t.dtype} (is the model already quantized?)"
             )
     for op in g.ops:
-        if op.type in ("QUANTIZE", "DEQUANTIZE"):
+        if op.type in (OpType.QUANTIZE, OpType.DEQUANTIZE):
             raise UnsupportedError(f"quantize needs a float graph: {op.label} converts inside the model")
+        shape_args = [op.inputs[i] for i in OP_SET[op.type].shape_inputs]
         for t in op.inputs + op.outputs:
-            if t is None or (op.type in SHAPE_ARGS and t is op.inputs[1]):
+            if t is None or any(t is a for a in shape_args):
                 continue
             if t.dtype != "float32":
                 raise UnsupportedError(f"quantize needs a float graph: {op.label} tensor {t.name!r} is {t.dtype}")
@@ -211,10 +207,10 @@ def prepare_float_graph(graph: Graph) -> Graph:
 # ======================================================================= activation plan
 def value_inputs(op: Op) -> list[int]:
     """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias or shapes)."""
-    skip = set(SHAPE_ARGS.get(op.type, ()))
-    if op.type in WEIGHT_OPS:
-        wi, _, bi = WEIGHT_OPS[op.type]
-        skip |= {wi, bi}
+    d = OP_SET[op.type]
+    skip = set(d.shape_inputs)
+    if d.weights is not None:
+        skip |= {d.weights.input, d.weights.bias}
     return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip]
 
 
@@ -292,7 +288,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
 
     ``ranges`` must hold a float (lo, hi) for every name of ``activation_names(g)``; float
     constants in activation positions use their own min/max. Applies, in order: fused-activation
-    clamps, fixed outputs, shared groups (SHARED_IO, then CONCATENATION), the TFLite parameter
+    clamps, fixed outputs, shared groups (Int8Output.SHARED, then JOINED), the TFLite parameter
     formula per group, and the ADD output-scale constraint.
     """
     groups = _Groups()
@@ -303,12 +299,13 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
         prod = producers.get(id(t))
         fixed = None
         if prod is not None:
-            clo, chi = ACT_CLAMP[prod.attrs.get("fused_activation", "NONE")]
-            if prod.type in ("RELU", "RELU6"):  # standalone activations clamp like fused ones
-                clo, chi = ACT_CLAMP[prod.type]
+            d = OP_SET[prod.type]
+            clo, chi = activation_range_float(prod.attrs.get("fused_activation", Activation.NONE))
+            if d.as_activation is not None:  # standalone activations clamp like fused ones
+                clo, chi = activation_range_float(d.as_activation)
             lo, hi = min(max(lo, clo), chi), max(min(hi, chi), clo)
-            if prod.type in FIXED_OUTPUT:
-                s, z = FIXED_OUTPUT[prod.type]
+            if d.fixed_qparams is not None:
+                s, z = d.fixed_qparams
                 fixed = (float(np.float32(s)), z)
         groups.add(name, lo, hi, fixed)
     for op in g.ops:
@@ -319,10 +316,10 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                 groups.add(t.name, float(v.min()) if v.size else 0.0, float(v.max()) if v.size else 0.0, None)
     plan = ActivationPlan()
     for op in g.ops:
-        if op.type in SHARED_IO:
+        if OP_SET[op.type].int8_output == Int8Output.SHARED:
             groups.union(op.outputs[0].name, op.inputs[0].name)
     for k, op in enumerate(g.ops):
-        if op.type != "CONCATENATION":
+        if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue
         out = op.outputs[0].name
         order = sorted(range(len(op.inputs)), key=lambda i: groups.fixed[groups.find(op.inputs[i].name)] is not None)
@@ -350,7 +347,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     for _ in range(len(g.ops) + 1):  # widen ADD outputs until every ADD's rescale is below 1
         widened = False
         for op in g.ops:
-            if op.type != "ADD":
+            if op.type != OpType.ADD:
                 continue
             s1, s2 = (float(plan.params[t.name][0]) for t in op.inputs)
             so = float(plan.params[op.outputs[0].name][0])
@@ -375,13 +372,14 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
     """Rewrite the prepared float graph ``g`` in place into the int8 graph ``plan`` describes."""
     act_ids = {id(g.tensor(n)) for n in plan.params}
     for op in g.ops:
-        if op.type in WEIGHT_OPS:
-            wi, axis, bi = WEIGHT_OPS[op.type]
+        wts = OP_SET[op.type].weights
+        if wts is not None:
+            wi, axis, bi = wts.input, wts.axis, wts.bias
             x = op.inputs[0]
             s_in = plan.params[x.name][0]
             w = op.inputs[wi]
             b = op.inputs[bi] if len(op.inputs) > bi else None
-            ax = None if (op.type == "FULLY_CONNECTED" and not per_channel_fc) else axis
+            ax = None if (op.type == OpType.FULLY_CONNECTED and not per_channel_fc) else axis
             ws = weight_scales(w.data, ax, None if b is None else b.data, s_in)
             w.data = quantize_weights(w.data, ws, ax)
             w.dtype, w.scale, w.zero_point = "int8", ws, np.zeros(ws.size, np.int64)
@@ -394,8 +392,7 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
             t = op.inputs[i]
             if t.is_const and t.dtype == "float32":
                 s, z = plan.params[t.name]
-                q = round_half_away(np.asarray(t.data, np.float64) / np.float64(s)) + z
-                t.data = np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+                t.data = quantize_array(t.data, s, z, precision=np.float64)
                 t.dtype, t.scale, t.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
     for t in g.tensors:
         if id(t) in act_ids and not t.is_const:
@@ -412,7 +409,7 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
         names.add(name)
         r = Tensor(name, x.shape, "int8", y.scale.copy(), y.zero_point.copy())
         g.tensors.append(r)
-        g.ops.insert(k, Op("QUANTIZE", [x], [r], {}, name=name))
+        g.ops.insert(k, Op(OpType.QUANTIZE, [x], [r], {}, name=name))
         op.inputs[i] = r
     return g
 
@@ -504,10 +501,7 @@ def quantize_input(graph: Graph, x: np.ndarray, index: int = 0) -> np.ndarray:
     xf = np.asarray(x, np.float32)
     if np.isnan(xf).any():
         raise InputError(f"input {t.name!r}: NaN cannot be quantized")
-    with np.errstate(over="ignore"):
-        q = round_half_away(xf / np.float32(t.scale[0]))
-    q = np.clip(q.astype(np.float64), -(2.0**31), 2.0**31) + int(t.zero_point[0])
-    return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+    return quantize_array(xf, t.scale[0], int(t.zero_point[0]))
 
 
 def dequantize_output(graph: Graph, y: np.ndarray, index: int = 0) -> np.ndarray:
@@ -516,7 +510,7 @@ def dequantize_output(graph: Graph, y: np.ndarray, index: int = 0) -> np.ndarray
     y = np.asarray(y)
     if y.dtype.kind not in "iu":
         raise InputError(f"output {t.name!r}: expected int8 values, got {y.dtype}")
-    return (np.float64(np.float32(t.scale[0])) * (y.astype(np.int64) - int(t.zero_point[0]))).astype(np.float32)
+    return dequantize_array(y, t.scale[0], int(t.zero_point[0]))
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from picoml.graph.ops import OpType
 from picoml.reference import (
     add,
     concatenation,
@@ -47,24 +48,24 @@ def _pool_windows(op) -> int:
     return window_elems(op, op.attrs["filter_h"], op.attrs["filter_w"])
 
 
-KERNELS: dict[str, Kernel] = {
-    "CONV_2D": Kernel(conv2d.prepare, conv2d.evaluate, _filter_windows),
-    "DEPTHWISE_CONV_2D": Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate, _filter_windows),
-    "FULLY_CONNECTED": Kernel(fully_connected.prepare, fully_connected.evaluate),
-    "AVERAGE_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_average, _pool_windows),
-    "MAX_POOL_2D": Kernel(pooling.prepare, pooling.evaluate_max, _pool_windows),
-    "ADD": Kernel(add.prepare, add.evaluate),
-    "MUL": Kernel(mul.prepare, mul.evaluate),
-    "RESHAPE": Kernel(reshape.prepare, reshape.evaluate),
-    "SOFTMAX": Kernel(softmax.prepare, softmax.evaluate),
-    "LOGISTIC": Kernel(logistic.prepare, logistic.evaluate),
-    "TANH": Kernel(tanh.prepare, tanh.evaluate),
-    "RELU": Kernel(relu.prepare_relu, relu.evaluate),
-    "RELU6": Kernel(relu.prepare_relu6, relu.evaluate),
-    "PAD": Kernel(pad.prepare, pad.evaluate),
-    "MEAN": Kernel(mean.prepare, mean.evaluate),
-    "CONCATENATION": Kernel(concatenation.prepare, concatenation.evaluate),
-    "QUANTIZE": Kernel(quantize.prepare, quantize.evaluate),
-    "DEQUANTIZE": Kernel(dequantize.prepare, dequantize.evaluate),
-    "LEAKY_RELU": Kernel(leaky_relu.prepare, leaky_relu.evaluate),
+KERNELS: dict[OpType, Kernel] = {
+    OpType.CONV_2D: Kernel(conv2d.prepare, conv2d.evaluate, _filter_windows),
+    OpType.DEPTHWISE_CONV_2D: Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate, _filter_windows),
+    OpType.FULLY_CONNECTED: Kernel(fully_connected.prepare, fully_connected.evaluate),
+    OpType.AVERAGE_POOL_2D: Kernel(pooling.prepare, pooling.evaluate_average, _pool_windows),
+    OpType.MAX_POOL_2D: Kernel(pooling.prepare, pooling.evaluate_max, _pool_windows),
+    OpType.ADD: Kernel(add.prepare, add.evaluate),
+    OpType.MUL: Kernel(mul.prepare, mul.evaluate),
+    OpType.RESHAPE: Kernel(reshape.prepare, reshape.evaluate),
+    OpType.SOFTMAX: Kernel(softmax.prepare, softmax.evaluate),
+    OpType.LOGISTIC: Kernel(logistic.prepare, logistic.evaluate),
+    OpType.TANH: Kernel(tanh.prepare, tanh.evaluate),
+    OpType.RELU: Kernel(relu.prepare_relu, relu.evaluate),
+    OpType.RELU6: Kernel(relu.prepare_relu6, relu.evaluate),
+    OpType.PAD: Kernel(pad.prepare, pad.evaluate),
+    OpType.MEAN: Kernel(mean.prepare, mean.evaluate),
+    OpType.CONCATENATION: Kernel(concatenation.prepare, concatenation.evaluate),
+    OpType.QUANTIZE: Kernel(quantize.prepare, quantize.evaluate),
+    OpType.DEQUANTIZE: Kernel(dequantize.prepare, dequantize.evaluate),
+    OpType.LEAKY_RELU: Kernel(leaky_relu.prepare, leaky_relu.evaluate),
 }

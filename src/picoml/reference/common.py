@@ -21,7 +21,7 @@ from picoml.fixedpoint import (
     wrap_int32,
 )
 from picoml.graph.ir import Tensor
-from picoml.graph.ops import out_size, same_padding
+from picoml.graph.ops import Activation, out_size, same_padding
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -60,12 +60,12 @@ def activation_range_int8(act: str, out: Tensor, label: str | None = None) -> tu
     """
     where = f"{label or 'op'}: fused {act}"
     lo, hi = INT8_MIN, INT8_MAX
-    if act == "RELU":
+    if act == Activation.RELU:
         lo = max(lo, quantize_value_checked(0.0, out, where))
-    elif act == "RELU6":
+    elif act == Activation.RELU6:
         lo = max(lo, quantize_value_checked(0.0, out, where))
         hi = min(hi, quantize_value_checked(6.0, out, where))
-    elif act == "RELU_N1_TO_1":
+    elif act == Activation.RELU_N1_TO_1:
         lo = max(lo, quantize_value_checked(-1.0, out, where))
         hi = min(hi, quantize_value_checked(1.0, out, where))
     return lo, hi
@@ -74,10 +74,10 @@ def activation_range_int8(act: str, out: Tensor, label: str | None = None) -> tu
 def activation_range_float(act: str) -> tuple[float, float]:
     """CalculateActivationRange for float outputs."""
     return {
-        "NONE": (-np.inf, np.inf),
-        "RELU": (0.0, np.inf),
-        "RELU6": (0.0, 6.0),
-        "RELU_N1_TO_1": (-1.0, 1.0),
+        Activation.NONE: (-np.inf, np.inf),
+        Activation.RELU: (0.0, np.inf),
+        Activation.RELU6: (0.0, 6.0),
+        Activation.RELU_N1_TO_1: (-1.0, 1.0),
     }[act]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from picoml.graph.ir import Op
+from picoml.qparams import dequantize_array
 
 
 @dataclass(frozen=True)
@@ -22,4 +23,4 @@ def prepare(op: Op) -> DequantizeParams:
 
 def evaluate(p: DequantizeParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
-    return (np.float64(p.scale) * (x.astype(np.int64) - p.zero_point)).astype(np.float32)
+    return dequantize_array(x, p.scale, p.zero_point)

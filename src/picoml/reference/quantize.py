@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked, round_half_away
+from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.graph.ir import Op
+from picoml.qparams import quantize_array
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,8 @@ def evaluate(p: QuantizeParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     info = np.iinfo(p.out_dtype)
     if p.from_float:
-        with np.errstate(invalid="ignore", over="ignore"):
-            q = round_half_away(x.astype(np.float32) / np.float32(p.scale))
-            q = np.nan_to_num(q, nan=0.0)  # NaN has no integer value; TFLite's cast is UB
-            q = np.clip(q, -(2.0**31), 2.0**31 - 1).astype(np.int64) + p.output_zp
+        # NaN has no integer value (TFLite's cast is UB): quantize_array maps it to the zero point
+        return quantize_array(x, p.scale, p.output_zp, info.min, info.max, dtype=p.out_dtype)
     else:
         q = multiply_by_quantized_multiplier(x.astype(np.int64) - p.input_zp, p.multiplier, p.shift) + p.output_zp
     return np.clip(q, info.min, info.max).astype(p.out_dtype)

@@ -1,4 +1,10 @@
-"""Cores picoml compiles for and boards with their budgets.
+"""The one catalogue of cores and boards: what picoml compiles for and the budgets it checks.
+
+A core (``Target``) carries its instruction set as a description (``Target.isa``, a
+``picoml.codegen.isa.Isa``): the generator reads that record, never the core's name. A board
+is a core with RAM, flash, a clock and flash wait states; fit's named budgets (``small-32k``,
+``atmega328p``) are boards without a clock. Users add boards from a TOML data file
+(``load_boards``; ``picoml ... --boards FILE``, docs/targets.md).
 
 A board's latency estimate is instructions per inference ÷ clock: a lower bound, since
 loads, branches and multiplies can take more than one cycle and flash has wait states.
@@ -6,9 +12,14 @@ loads, branches and multiplies can take more than one cycle and flash has wait s
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from picoml.errors import PicomlError
+from picoml.codegen.isa import ARMV6M, ARMV7EM, PORTABLE, VECTOR, Isa
+from picoml.errors import InputError, PicomlError
+from picoml.untrusted import for_terminal, printable, read_toml
 
 
 @dataclass(frozen=True)
@@ -17,12 +28,13 @@ class Board:
     core: str  # a Target name
     ram_bytes: int
     flash_bytes: int
-    clock_hz: int
+    clock_hz: int | None  # None: a budget (RAM and flash only), no latency estimate
     note: str = ""
+    flash_wait_states: int = 0
 
-    def latency_ms(self, instructions: int) -> float:
-        """Lower bound on latency: one instruction per cycle."""
-        return instructions / self.clock_hz * 1e3
+    def latency_ms(self, instructions: int) -> float | None:
+        """Lower bound on latency: one instruction per cycle (None without a clock)."""
+        return None if not self.clock_hz else instructions / self.clock_hz * 1e3
 
 
 @dataclass(frozen=True)
@@ -33,15 +45,20 @@ class Target:
     cflags: tuple[str, ...]
     features: tuple[str, ...]
     emulator: str | None  # 'arm-thumb' | 'riscv32' | None
-    dsp: bool = False  # ARMv7E-M DSP extension: __smlad, __sxtb16 fast paths
+    isa: Isa = PORTABLE  # the kernel variant set and core facts the generator uses
     fpu: bool = False
     default_board: str = ""
+
+    @property
+    def dsp(self) -> bool:
+        """ARMv7E-M DSP extension (SIMD32: SXTB16, SMLAD)."""
+        return self.isa.simd == "dsp32"
 
 
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in [
-        Target("host", "this machine, system C compiler", None, ("-O2",), ("native",), None),
+        Target("host", "this machine, system C compiler", None, ("-O2",), ("native",), None, isa=VECTOR),
         Target(
             "cortex-m0plus",
             "Arm Cortex-M0+ (ARMv6-M, Thumb-1, no FPU, no DSP)",
@@ -49,6 +66,7 @@ TARGETS: dict[str, Target] = {
             ("-mcpu=cortex_m0plus", "-mfloat-abi=soft"),
             ("thumb", "mul32"),
             "arm-thumb",
+            isa=ARMV6M,
             default_board="rp2040",
         ),
         Target(
@@ -58,7 +76,7 @@ TARGETS: dict[str, Target] = {
             ("-mcpu=cortex_m4",),
             ("thumb2", "dsp", "fpv4-sp"),
             "arm-thumb",
-            dsp=True,
+            isa=ARMV7EM,
             fpu=True,
             default_board="nrf52840",
         ),
@@ -69,7 +87,7 @@ TARGETS: dict[str, Target] = {
             ("-mcpu=cortex_m7",),
             ("thumb2", "dsp", "fpv5"),
             "arm-thumb",
-            dsp=True,
+            isa=ARMV7EM,
             fpu=True,
             default_board="stm32f746",
         ),
@@ -85,6 +103,11 @@ TARGETS: dict[str, Target] = {
     ]
 }
 
+AVR_NOTE = (
+    "AVR is not a picoml target: sizes measured on cortex-m0plus as a stand-in "
+    "(AVR code size and stack use differ; the arena and the weights do not)"
+)
+
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in [
@@ -94,6 +117,9 @@ BOARDS: dict[str, Board] = {
         Board("stm32l476", "cortex-m4", 128 * 1024, 1024 * 1024, 80_000_000, "ST STM32L4"),
         Board("stm32f746", "cortex-m7", 320 * 1024, 1024 * 1024, 216_000_000, "ST STM32F7 Discovery"),
         Board("esp32c3", "riscv32", 400 * 1024, 4 * 1024 * 1024, 160_000_000, "Espressif ESP32-C3"),
+        # budgets of `picoml fit` (RAM and flash only)
+        Board("small-32k", "cortex-m4", 32 * 1024, 128 * 1024, None, "a small Cortex-M4 part"),
+        Board("atmega328p", "cortex-m0plus", 2 * 1024, 32 * 1024, None, AVR_NOTE),
     ]
 }
 
@@ -112,3 +138,82 @@ def board_for(name: str) -> Board | None:
         return BOARDS[name]
     t = TARGETS.get(name)
     return BOARDS.get(t.default_board) if t and t.default_board else None
+
+
+# ----------------------------------------------------------------------------- user boards
+BOARDS_FILE_LIMIT = 1 << 20  # bytes of a board data file
+BOARD_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
+#: key -> (unit factor, low, high); a board data file gives these and nothing else
+_NUMBERS = {
+    "ram_kb": (1024, 1, 1 << 22),  # up to 4 GiB
+    "flash_kb": (1024, 1, 1 << 22),
+    "clock_mhz": (1_000_000, 0.001, 10_000),
+}
+_KEYS = ("core", *_NUMBERS, "flash_wait_states", "note")
+
+
+def _board(name: object, entry: object, where: str) -> Board:
+    if not isinstance(name, str) or not BOARD_NAME.fullmatch(name):
+        raise InputError(
+            f"{where}: board name {printable(name)} must be 1-40 of a-z 0-9 . _ - (starting with a letter or digit)"
+        )
+    at = f"{where}: board {name!r}"
+    if name in TARGETS or name in BOARDS:
+        raise InputError(f"{at}: already in the catalogue (see `picoml targets`); choose another name")
+    if not isinstance(entry, dict):
+        raise InputError(f"{at}: must be a table of {', '.join(_KEYS)}")
+    unknown = sorted(set(entry) - set(_KEYS))
+    if unknown:
+        raise InputError(f"{at}: unknown key {printable(unknown[0])} (known: {', '.join(_KEYS)})")
+    missing = [k for k in ("core", "ram_kb", "flash_kb", "clock_mhz") if k not in entry]
+    if missing:
+        raise InputError(f"{at}: missing key {missing[0]!r}")
+    core = entry["core"]
+    if not isinstance(core, str) or core not in TARGETS:
+        raise InputError(f"{at}: core {printable(core)} is not a picoml core (one of {', '.join(TARGETS)})")
+    vals: dict[str, int] = {}
+    for key, (unit, lo, hi) in _NUMBERS.items():
+        v = entry[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+            raise InputError(f"{at}: {key} must be a number from {lo:g} to {hi:g}, got {printable(v)}")
+        vals[key] = round(v * unit)
+    ws = entry.get("flash_wait_states", 0)
+    if isinstance(ws, bool) or not isinstance(ws, int) or not 0 <= ws <= 15:
+        raise InputError(f"{at}: flash_wait_states must be an integer from 0 to 15, got {printable(ws)}")
+    note = entry.get("note", "")
+    if not isinstance(note, str) or len(note) > 200 or not note.isprintable():
+        raise InputError(f"{at}: note must be printable text of at most 200 characters")
+    return Board(name, core, vals["ram_kb"], vals["flash_kb"], vals["clock_mhz"], note, ws)
+
+
+def load_boards(path: str | Path) -> dict[str, Board]:
+    """Boards from a TOML data file (untrusted: every field is checked; a mistake is one
+    ``InputError`` line)::
+
+        [boards.my-board]
+        core = "cortex-m4"      # a core of `picoml targets`
+        ram_kb = 128
+        flash_kb = 512
+        clock_mhz = 80
+        flash_wait_states = 4   # optional, default 0
+        note = "my product"     # optional
+    """
+    p = Path(path)
+    shown = for_terminal(p)
+    raw = read_toml(p, "board data", BOARDS_FILE_LIMIT)
+    extra = sorted(set(raw) - {"boards"})
+    if extra:
+        raise InputError(f"{shown}: unknown table {printable(extra[0])} (a board data file has only [boards.NAME])")
+    boards = raw.get("boards")
+    if not isinstance(boards, dict) or not boards:
+        raise InputError(f"{shown}: no boards (give [boards.NAME] tables)")
+    if len(boards) > 1000:
+        raise InputError(f"{shown}: {len(boards)} boards; at most 1000")
+    return {name: _board(name, entry, shown) for name, entry in boards.items()}
+
+
+def add_boards(path: str | Path) -> dict[str, Board]:
+    """Load a board data file into the catalogue (for this process) and return its boards."""
+    boards = load_boards(path)
+    BOARDS.update(boards)
+    return boards

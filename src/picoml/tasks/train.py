@@ -1,6 +1,7 @@
-"""Shared pieces of the example tasks: the data split, metrics, and one seeded training loop.
+"""Shared pieces of the example tasks: the data split, metrics, and the tasks' training recipe.
 
-Why one loop for every task: the benchmark compares float, PTQ and QAT models of four tasks,
+``fit`` runs picoml's one training loop (``picoml.compress.train.train_loop``) with one recipe.
+Why one recipe for every task: the benchmark compares float, PTQ and QAT models of four tasks,
 and that comparison only means something if every float model was trained the same way —
 same optimizer, same schedule, same rule for picking the epoch that is kept. The rule is
 *best validation epoch*: after every epoch the model is scored on the validation split, and
@@ -13,13 +14,13 @@ numpy-only install (the loaders need scikit-learn or aeon, not torch).
 
 from __future__ import annotations
 
-import copy
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from picoml.compress.train import History, train_loop
+from picoml.compress.train import is_better as is_better  # re-exported: picoml.tasks uses it
 from picoml.errors import InputError, PicomlError
 
 METRICS = ("accuracy", "mse")
@@ -47,22 +48,6 @@ class Split:
         return len(self.x_train), len(self.x_val), len(self.x_test)
 
 
-@dataclass
-class History:
-    """What one training run did, epoch by epoch (``best_epoch`` is 0-based)."""
-
-    metric: str
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_metric: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-    seconds: float = 0.0
-
-    @property
-    def best_val_metric(self) -> float:
-        return self.val_metric[self.best_epoch]
-
-
 def score(metric: str, outputs: np.ndarray, targets: np.ndarray) -> float:
     """The task metric of model outputs: accuracy of the arg-max class, or mean squared error."""
     outputs = np.asarray(outputs)
@@ -75,11 +60,6 @@ def score(metric: str, outputs: np.ndarray, targets: np.ndarray) -> float:
         t = targets.astype(np.float64).reshape(len(targets), -1)
         return float(np.mean((o - t) ** 2))
     raise InputError(f"unknown metric {metric!r}; one of {METRICS}")
-
-
-def is_better(metric: str, a: float, b: float) -> bool:
-    """True when metric value ``a`` is strictly better than ``b``."""
-    return a > b if metric == "accuracy" else a < b
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> tuple[np.ndarray, ...]:
@@ -166,6 +146,7 @@ def fit(
     on one machine. One thread is the default: these models are so small that a second thread
     only adds synchronization, and on a shared 2-core machine spinning threads made training
     4–5× slower in wall time (measured on 5 digits and 30 sine epochs). Loss: cross-entropy on logits for ``accuracy`` tasks, MSE for ``mse`` tasks.
+    The loop is picoml's one training loop, ``picoml.compress.train.train_loop``.
     """
     import torch
     import torch.nn.functional as F
@@ -174,60 +155,39 @@ def fit(
         raise InputError(f"unknown metric {metric!r}; one of {METRICS}")
     if epochs < 1:
         raise InputError(f"epochs must be >= 1, got {epochs}")
-    prev_threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(threads, prev_threads)))
-    t0 = time.perf_counter()
-    try:
-        gen = torch.Generator().manual_seed(seed)
-        x = torch.from_numpy(np.ascontiguousarray(split.x_train))
-        y = torch.from_numpy(np.ascontiguousarray(split.y_train))
-        xv = torch.from_numpy(np.ascontiguousarray(split.x_val))
-        yv = torch.from_numpy(np.ascontiguousarray(split.y_val))
+    x = torch.from_numpy(np.ascontiguousarray(split.x_train))
+    y = torch.from_numpy(np.ascontiguousarray(split.y_train))
+    xv = torch.from_numpy(np.ascontiguousarray(split.x_val))
+    yv = torch.from_numpy(np.ascontiguousarray(split.y_val))
 
-        def loss_fn(out, target):
-            return F.cross_entropy(out, target) if metric == "accuracy" else F.mse_loss(out, target)
+    def loss_fn(out, target):
+        return F.cross_entropy(out, target) if metric == "accuracy" else F.mse_loss(out, target)
 
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        steps_per_epoch = (len(x) + batch_size - 1) // batch_size
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
-        hist = History(metric=metric)
-        best_state = None
-        for _epoch in range(epochs):
-            model.train()
-            order = torch.randperm(len(x), generator=gen)
-            total = 0.0
-            for i in range(0, len(x), batch_size):
-                b = order[i : i + batch_size]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x[b]), y[b])
-                loss.backward()
-                opt.step()
-                sched.step()
-                total += loss.item() * len(b)
-            model.eval()
-            with torch.no_grad():
-                out_v = model(xv)
-                vloss = float(loss_fn(out_v, yv))
-            vmetric = score(metric, out_v.numpy(), split.y_val)
-            hist.train_loss.append(total / len(x))
-            hist.val_loss.append(vloss)
-            hist.val_metric.append(vmetric)
-            b_ = hist.best_epoch
-            if (
-                b_ < 0
-                or is_better(metric, vmetric, hist.val_metric[b_])
-                or (vmetric == hist.val_metric[b_] and vloss < hist.val_loss[b_])
-            ):
-                hist.best_epoch = len(hist.val_metric) - 1
-                best_state = copy.deepcopy(model.state_dict())
-            if verbose:
-                print(
-                    f"epoch {len(hist.val_metric):3d}  train loss {hist.train_loss[-1]:.4f}  "
-                    f"val loss {vloss:.4f}  val {metric} {vmetric:.4f}"
-                )
-        model.load_state_dict(best_state)
-        model.eval()
-        hist.seconds = time.perf_counter() - t0
-        return hist
-    finally:
-        torch.set_num_threads(prev_threads)
+    def evaluate() -> tuple[float, float]:
+        with torch.no_grad():
+            out_v = model(xv)
+            vloss = float(loss_fn(out_v, yv))
+        return vloss, score(metric, out_v.numpy(), split.y_val)
+
+    def report(hist: History) -> None:
+        print(
+            f"epoch {len(hist.val_metric):3d}  train loss {hist.train_loss[-1]:.4f}  "
+            f"val loss {hist.val_loss[-1]:.4f}  val {metric} {hist.val_metric[-1]:.4f}"
+        )
+
+    return train_loop(
+        model,
+        (x, y),
+        lambda xb, yb: loss_fn(model(xb), yb),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        lr_schedule="cosine",
+        seed=seed,
+        evaluate=evaluate,
+        metric=metric,
+        restore_best=True,
+        threads=threads,
+        on_epoch=report if verbose else None,
+    )

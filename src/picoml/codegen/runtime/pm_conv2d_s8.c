@@ -1,10 +1,13 @@
 /* CONV_2D int8. The input zero point is folded into the bias by the code generator, so a
- * padded tap reads the zero point and every path below is a plain int8 dot product:
+ * padded tap reads the zero point and every variant below is a plain int8 dot product:
  *   sum over valid taps of (x - zp) * w  ==  bias_fold + sum over all taps of x' * w.
- * Paths: 1x1 stride-1 convolutions are a GEMM over pixels; other ungrouped convolutions
- * copy two pixels' windows (im2col, on the stack) and run the same GEMM micro-kernel, both
- * on packed weights (pm_dot_s8.h); grouped or very large windows take the direct loop nest
- * on plain OHWI weights. The code generator packs exactly when pm_conv2d_uses_gemm(). */
+ * Named variants, each with its constraint (the code generator picks one per layer,
+ * codegen/variants.py, and calls it directly; pm_config.h compiles only the variants called):
+ *   pm_conv2d_s8_1x1     pointwise (1x1, stride 1, no padding): a GEMM over pixels;
+ *   pm_conv2d_s8_im2col  other ungrouped windows: two pixels' windows copied (im2col, on the
+ *                        stack) into the same GEMM micro-kernel; both on packed weights (pm_dot_s8.h);
+ *   pm_conv2d_s8_generic any convolution, grouped or with windows too large for the im2col
+ *                        buffer: the direct loop nest on plain OHWI weights. */
 #include "pm_conv2d_s8.h"
 
 #include "pm_dot_s8.h"
@@ -18,13 +21,26 @@
 #ifndef PM_CONV_W16_MAX
 #define PM_CONV_W16_MAX 0 /* stack bytes for 4 widened rows of the 4x2 kernel; 0: not built */
 #endif
-#if PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE /* speed builds; -Os keeps the 2x2 paths only */
+#ifndef PM_CONV2D_S8_1X1
+#define PM_CONV2D_S8_1X1 1 /* pm_config.h: 1 when some layer calls the variant */
+#endif
+#ifndef PM_CONV2D_S8_IM2COL
+#define PM_CONV2D_S8_IM2COL 1
+#endif
+#ifndef PM_CONV2D_S8_GENERIC
+#define PM_CONV2D_S8_GENERIC 1
+#endif
+#define PM_CONV_GEMM (PM_CONV2D_S8_1X1 || PM_CONV2D_S8_IM2COL)       /* pm_conv_rows */
+#define PM_CONV_WINDOWS (PM_CONV2D_S8_IM2COL || PM_SPARSE_WEIGHTS) /* pm_window */
+#if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE /* speed builds; -Os keeps the 2x2 paths only */
 #define PM_CONV_4X2 1
 #else
 #define PM_CONV_4X2 0
 #endif
 
-#if PM_PLAIN_WEIGHTS
+#if !PM_CONV_GEMM
+/* no GEMM variant in this library */
+#elif PM_PLAIN_WEIGHTS
 /* Two rows r0, r1 (r1 may equal r0 when o1 is NULL) against every output channel: int16 OHWI
  * weight rows, the input rows widened once, accumulator rows requantized in one vectorized
  * pass (pm_dot_s8.h). */
@@ -122,7 +138,9 @@ static int pm_conv_uses_4x2(int32_t k, const int8_t *filter, const int32_t *w16)
 }
 #endif
 
-#if PM_SPECIALIZE
+#if !PM_CONV_WINDOWS
+/* no im2col window in this library */
+#elif PM_SPECIALIZE
 /* n taps of c values, step apart in the input, into dst (dilated windows); out of line so the
  * common undilated im2col stays small. */
 PM_KERNEL void pm_copy_taps_s8(int8_t *dst, const int8_t *src, int32_t n, int32_t c, int32_t step) {
@@ -188,13 +206,24 @@ static void pm_im2col(const pm_conv_params *p, const pm_dims *in_dims, const int
 }
 #endif
 
+#if PM_CONV_WINDOWS
 /* The GEMM row (kp values) of output pixel i: a pointer into the input when the window is one
  * contiguous run there (kh == 1, no dilation, no padded tap, and the kp - k tail of a
  * PM_FILTER_K4 row, which meets zero weights, still inside the input), else the window copied
  * into col. 1-D convolutions over time series then skip the copy on every interior pixel.
  * Streaming plans stay safe: a block's outputs lie below every input byte the block reads. */
-static const int8_t *pm_window(const pm_conv_params *p, const pm_dims *in_dims, const int8_t *in, int32_t kh,
-                               int32_t kw, int32_t kp, int32_t i, const pm_dims *out_dims, int8_t *col) {
+typedef struct { /* one layer's windows: pm_window's arguments that stay fixed over the layer */
+  const pm_conv_params *p;
+  const pm_dims *in_dims, *out_dims;
+  const int8_t *in;
+  int32_t kh, kw, kp;
+} pm_windows;
+
+static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
+  const int8_t *in = wd->in;
+  const int32_t kh = wd->kh, kw = wd->kw, kp = wd->kp;
   const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, r = i % per_image;
   const int32_t oy = r / out_dims->w, ox = r % out_dims->w;
   if (kh == 1 && p->dilation_w == 1) {
@@ -207,11 +236,12 @@ static const int8_t *pm_window(const pm_conv_params *p, const pm_dims *in_dims, 
   pm_im2col(p, in_dims, in, kh, kw, kp, b, oy, ox, col);
   return col;
 }
+#endif
 
-/* Direct loop nest: grouped convolutions and windows too large for the im2col buffer. */
-static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
-                             const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                             const pm_dims *out_dims, int8_t *out) {
+#if PM_CONV2D_S8_GENERIC
+int pm_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
+                         const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                         int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, f_c = f_dims->c;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
@@ -244,20 +274,22 @@ static void pm_conv2d_direct(const pm_conv_params *p, const pm_requant *q, const
       }
     }
   }
+  return PM_OK;
 }
+#endif
 
-int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
-                 const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
-                 int8_t *out, int32_t *w16) {
-  const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
+#if PM_CONV2D_S8_1X1
+int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
+                     const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                     int8_t *out, int32_t *w16) {
+  const int32_t k = f_dims->c, out_c = out_dims->c;
   (void)w16; /* used by the 4-row kernel only (speed builds on Armv7E-M) */
-  const int32_t out_c = out_dims->c;
-  if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) {
-    pm_conv2d_direct(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
-    return PM_OK;
+  if (f_dims->h != 1 || f_dims->w != 1 || f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX ||
+      p->stride_h != 1 || p->stride_w != 1 || p->pad_h != 0 || p->pad_w != 0 || out_dims->h != in_dims->h ||
+      out_dims->w != in_dims->w) {
+    return PM_ERROR; /* never: the generator calls this variant only for such layers */
   }
-  if (kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
-      out_dims->h == in_dims->h && out_dims->w == in_dims->w) {
+  {
     /* pointwise: pixels are contiguous rows of k = in_c values */
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
@@ -280,8 +312,20 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
       pm_conv_rows(p, q, in + i * k, in + (i + 1) * k, k, filter, bias, out_c, out + i * out_c, out + (i + 1) * out_c);
     }
     if (i < pixels) pm_conv_rows(p, q, in + i * k, in + i * k, k, filter, bias, out_c, out + i * out_c, NULL);
-    return PM_OK;
-  } else {
+  }
+  return PM_OK;
+}
+#endif
+
+#if PM_CONV2D_S8_IM2COL
+int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
+                        const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                        int8_t *out, int32_t *w16) {
+  const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c;
+  const int32_t out_c = out_dims->c;
+  (void)w16; /* used by the 4-row kernel only (speed builds on Armv7E-M) */
+  if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: see the generator */
+  {
     int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
     int8_t *const col = (int8_t *)col_words;
     const int32_t per_image = out_dims->h * out_dims->w;
@@ -289,7 +333,15 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
     /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4: zero-padded rows) */
     const int32_t kp = p->filter_layout == PM_FILTER_K4 ? (k + 3) & ~3 : k;
     int32_t i = 0;
+    pm_windows wd;
     if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
+    wd.p = p;
+    wd.in_dims = in_dims;
+    wd.out_dims = out_dims;
+    wd.in = in;
+    wd.kh = kh;
+    wd.kw = kw;
+    wd.kp = kp;
 #if PM_CONV_4X2
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
@@ -297,15 +349,15 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
-          pm_widen_row_s8(pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col), kp >> 2, r, xw);
+          pm_widen_row_s8(pm_window(&wd, i + r, col), kp >> 2, r, xw);
         }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
           int8_t *o = out + i * out_c + out_c - 1;
           const int8_t *f = filter + (out_c - 1) * kp;
           for (r = 0; r < 4; r += 2) {
-            const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i + r, out_dims, col);
-            const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + r + 1, out_dims, col + kp);
+            const int8_t *w0 = pm_window(&wd, i + r, col);
+            const int8_t *w1 = pm_window(&wd, i + r + 1, col + kp);
             o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w0, f, kp, bias[out_c - 1]), &q[out_c - 1], p->output_zp,
                                          p->act_min, p->act_max);
             o[(r + 1) * out_c] = pm_requant_s8(pm_dot_1x1_s8(w1, f, kp, bias[out_c - 1]), &q[out_c - 1],
@@ -318,9 +370,9 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
 #endif
     for (; i < total; i += 2) {
       int8_t *o0 = out + i * out_c;
-      const int8_t *w0 = pm_window(p, in_dims, in, kh, kw, kp, i, out_dims, col);
+      const int8_t *w0 = pm_window(&wd, i, col);
       if (i + 1 < total) {
-        const int8_t *w1 = pm_window(p, in_dims, in, kh, kw, kp, i + 1, out_dims, col + kp);
+        const int8_t *w1 = pm_window(&wd, i + 1, col + kp);
         pm_conv_rows(p, q, w0, w1, kp, filter, bias, out_c, o0, o0 + out_c);
       } else {
         pm_conv_rows(p, q, w0, w0, kp, filter, bias, out_c, o0, NULL);
@@ -329,6 +381,7 @@ int pm_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in
   }
   return PM_OK;
 }
+#endif
 
 #if PM_SPARSE_WEIGHTS
 #include "pm_sparse_s8.h"
@@ -344,8 +397,8 @@ static void pm_conv_sparse_rows(const pm_conv_params *p, const pm_sparse_quant *
   }
 }
 
-/* The GEMM paths of pm_conv2d_s8 (pointwise rows, or two im2col rows at a time) on sparse rows;
- * the generator encodes a filter sparsely only where pm_conv2d_s8 would take those paths. */
+/* pm_conv2d_s8_1x1 and pm_conv2d_s8_im2col (pointwise rows, or two im2col rows at a time) on
+ * sparse rows; the generator encodes a filter sparsely only for layers of those two variants. */
 int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32_t encoding, const pm_dims *in_dims,
                         const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                         const pm_dims *out_dims, int8_t *out) {
@@ -357,7 +410,15 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
   int32_t col_words[(PM_CONV_IM2COL_MAX + 3) / 4]; /* word-aligned: row copies by words */
   int8_t *const col = (int8_t *)col_words;
   int32_t i = 0;
+  pm_windows wd;
   if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR;
+  wd.p = p;
+  wd.in_dims = in_dims;
+  wd.out_dims = out_dims;
+  wd.in = in;
+  wd.kh = kh;
+  wd.kw = kw;
+  wd.kp = k;
 #if PM_SPARSE_ROWS4
   /* four pixels per decode of the weights (im2col windows need 4k bytes of buffer) */
   if (pointwise || 4 * k <= PM_CONV_IM2COL_MAX) {
@@ -366,7 +427,7 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
       int8_t *o[4];
       int32_t r;
       for (r = 0; r < 4; ++r) {
-        x[r] = pointwise ? in + (i + r) * k : pm_window(p, in_dims, in, kh, kw, k, i + r, out_dims, col + r * k);
+        x[r] = pointwise ? in + (i + r) * k : pm_window(&wd, i + r, col + r * k);
         o[r] = out + (i + r) * out_c;
       }
       pm_sparse_rows_4_s8(encoding, x, k, filter, bias, q, out_c, p->output_zp, p->act_min, p->act_max, o);
@@ -375,9 +436,9 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
 #endif
   for (; i < total; i += 2) {
     int8_t *o0 = out + i * out_c;
-    const int8_t *w0 = pointwise ? in + i * k : pm_window(p, in_dims, in, kh, kw, k, i, out_dims, col);
+    const int8_t *w0 = pointwise ? in + i * k : pm_window(&wd, i, col);
     if (i + 1 < total) {
-      const int8_t *w1 = pointwise ? in + (i + 1) * k : pm_window(p, in_dims, in, kh, kw, k, i + 1, out_dims, col + k);
+      const int8_t *w1 = pointwise ? in + (i + 1) * k : pm_window(&wd, i + 1, col + k);
       pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
     } else {
       pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);

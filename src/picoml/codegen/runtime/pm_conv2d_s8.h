@@ -31,17 +31,35 @@ typedef struct {
  * ic = 1 or 3 (k = 9, 27) runs on the 4-row SIMD kernel, which needs k % 4 == 0. */
 #define PM_FILTER_K4 2
 
-/* out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
- * filter: OHWI, f_dims = {O, H, W, I}; I may divide in_dims->c (grouped convolution).
+/* Every variant computes out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL).
- * w16: NULL, or arena scratch of 8 * k bytes (word-aligned) for the widened rows of the Armv7E-M
- * 4-row kernel when they exceed the stack block PM_CONV_W16_MAX (the code generator plans it where
- * the arena has room during this layer). */
-int pm_conv2d_s8(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
-                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                 const pm_dims *out_dims, int8_t *out, int32_t *w16);
+ * The code generator picks the variant per layer (codegen/variants.py: conv_variant) and calls it
+ * directly; a variant returns PM_ERROR for a layer outside its constraint. pm_config.h compiles
+ * only the variants the model calls (PM_CONV2D_S8_1X1, PM_CONV2D_S8_IM2COL, PM_CONV2D_S8_GENERIC). */
 
-/* The same for an ungrouped convolution whose window fits PM_CONV_IM2COL_MAX (the GEMM paths), with
+/* 1x1, stride 1, no padding, ungrouped, 2 * in_c <= PM_CONV_IM2COL_MAX: a GEMM over pixels.
+ * filter: the GEMM layout of the library's ISA (packed pairs, offset-binary blocks or int16 rows,
+ * pm_dot_s8.h). w16: NULL, or arena scratch of 8 * k bytes (word-aligned) for the widened rows
+ * of the Armv7E-M 4-row kernel when they exceed the stack block PM_CONV_W16_MAX (the code
+ * generator plans it where the arena has room during this layer). */
+int pm_conv2d_s8_1x1(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                     const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                     const pm_dims *out_dims, int8_t *out, int32_t *w16);
+
+/* Ungrouped, window k = kh * kw * in_c with 2 * k <= PM_CONV_IM2COL_MAX (PM_FILTER_K4: 2 * k
+ * rounded up to 4): two pixels' windows at a time (im2col, on the stack) into the GEMM
+ * micro-kernels; filter and w16 as pm_conv2d_s8_1x1. */
+int pm_conv2d_s8_im2col(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                        const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                        const pm_dims *out_dims, int8_t *out, int32_t *w16);
+
+/* Any convolution: the direct loop nest. filter: plain OHWI, f_dims = {O, H, W, I}; I may divide
+ * in_dims->c (grouped convolution). For grouped layers and windows too large for im2col. */
+int pm_conv2d_s8_generic(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                         const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                         const pm_dims *out_dims, int8_t *out);
+
+/* pm_conv2d_s8_1x1 or pm_conv2d_s8_im2col layers (the GEMM variants, ungrouped, window within PM_CONV_IM2COL_MAX) with
  * the filter [O][H*W*I] in a sparse encoding (PM_SPARSE_BITMASK or PM_SPARSE_CSR, pm_sparse_s8.h);
  * compiled when the library has sparse layers (PM_SPARSE_WEIGHTS in pm_config.h). */
 int pm_conv2d_sparse_s8(const pm_conv_params *params, const pm_sparse_quant *quant, int32_t encoding,

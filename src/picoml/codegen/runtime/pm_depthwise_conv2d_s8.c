@@ -1,5 +1,9 @@
 /* DEPTHWISE_CONV_2D int8. Padded taps read the input zero point (folded bias, see conv).
- * Fast path (depth multiplier 1, channels <= PM_DW_MAX_C): per output pixel, a table of tap
+ * Named variants (the code generator picks one per layer and calls it directly; pm_config.h
+ * compiles only the variants called):
+ *   pm_depthwise_conv2d_s8_mult1    depth multiplier 1, channels <= PM_DW_MAX_C, taps <= PM_DW_MAX_TAPS;
+ *   pm_depthwise_conv2d_s8_generic  any depthwise layer (plain 1HWO weights), one MAC at a time.
+ * pm_depthwise_conv2d_s8_mult1: per output pixel, a table of tap
  * pointers (interior pixels: the window corner plus offsets computed once per call; border
  * pixels: into the input, or into a row of zero points for padded taps), then four channels
  * at a time accumulate over all taps. With the DSP extension one word load brings four
@@ -14,16 +18,20 @@
 #ifndef PM_DW_MAX_C
 #define PM_DW_MAX_C 512 /* channels of the zero-point row on the stack (pm_config.h sets the model's) */
 #endif
-#ifndef PM_DW_FAST
-#define PM_DW_FAST 1 /* some layer uses the fast path (pm_config.h says whether the model's does) */
+#ifndef PM_DEPTHWISE_CONV2D_S8_MULT1
+#define PM_DEPTHWISE_CONV2D_S8_MULT1 1 /* pm_config.h: 1 when some layer calls the variant */
+#endif
+#ifndef PM_DEPTHWISE_CONV2D_S8_GENERIC
+#define PM_DEPTHWISE_CONV2D_S8_GENERIC 1
 #endif
 #ifndef PM_DW_MAX_TAPS
 #define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
 
-static void pm_depthwise_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
-                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                                 const pm_dims *out_dims, int8_t *out) {
+#if PM_DEPTHWISE_CONV2D_S8_GENERIC
+int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
@@ -51,8 +59,11 @@ static void pm_depthwise_generic(const pm_conv_params *p, const pm_requant *q, c
       }
     }
   }
+  return PM_OK;
 }
+#endif
 
+#if PM_DEPTHWISE_CONV2D_S8_MULT1
 #if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
 #define PM_DW_ASM 1
 /* One tap of 4 channels: 4 inputs (one word) and the group's 4 weights of this tap (one word),
@@ -208,9 +219,9 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
   }
 }
 
-int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
-                           const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                           const pm_dims *out_dims, int8_t *out) {
+int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
   const int32_t dh = p->dilation_h, dw = p->dilation_w;
@@ -221,12 +232,8 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
   const int8_t *tap[PM_DW_MAX_TAPS];
   int32_t off[PM_DW_MAX_TAPS];
   int32_t b, oy, ox, i, t, ky, kx;
-  /* PM_DW_FAST 0 (no layer of this model takes the fast path) lets the compiler drop it whole:
-   * gcc -O2 would otherwise warn about its tap tables, sized for no layer, as maybe unset. */
-  if (!PM_DW_FAST || p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
-    if (p->filter_layout != PM_FILTER_PLAIN) return PM_ERROR; /* the generator groups only fast-path layers */
-    pm_depthwise_generic(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
-    return PM_OK;
+  if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
+    return PM_ERROR; /* never: the generator calls this variant only for such layers */
   }
   if (p->filter_layout == PM_FILTER_DW4 && c % 4 != 0) return PM_ERROR;
   for (i = 0; i < c; ++i) zrow[i] = (int8_t)p->input_zp;
@@ -268,3 +275,4 @@ int pm_depthwise_conv2d_s8(const pm_conv_params *p, const pm_requant *q, const p
   }
   return PM_OK;
 }
+#endif /* PM_DEPTHWISE_CONV2D_S8_MULT1 */

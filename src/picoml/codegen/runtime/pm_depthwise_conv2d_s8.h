@@ -4,10 +4,22 @@
 
 #include "pm_conv2d_s8.h"
 
-/* filter: 1HWO with O = in_c * depth_multiplier; output channel c*m + k reads input channel c.
- * bias holds -input_zp * sum(filter[..., o]) folded in (never NULL). */
-int pm_depthwise_conv2d_s8(const pm_conv_params *params, const pm_requant *quant,
-                           const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
-                           const int8_t *filter, const int32_t *bias, const pm_dims *out_dims, int8_t *out);
+/* Every variant: filter 1HWO with O = in_c * depth_multiplier; output channel c*m + k reads input
+ * channel c. bias holds -input_zp * sum(filter[..., o]) folded in (never NULL). The code generator
+ * picks the variant per layer (codegen/variants.py: depthwise_variant) and calls it directly; a
+ * variant returns PM_ERROR for a layer outside its constraint. pm_config.h compiles only the
+ * variants the model calls (PM_DEPTHWISE_CONV2D_S8_MULT1, PM_DEPTHWISE_CONV2D_S8_GENERIC). */
+
+/* Depth multiplier 1, channels <= PM_DW_MAX_C, kh * kw <= PM_DW_MAX_TAPS: four channels at a time
+ * over a table of tap pointers (3x3 interior pixels of PM_FILTER_DW4 layers: one assembly block on
+ * Armv7E-M speed builds). filter: PM_FILTER_PLAIN, or PM_FILTER_DW4 when channels % 4 == 0. */
+int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out);
+
+/* Any depthwise layer (PM_FILTER_PLAIN weights): the direct loop nest, one MAC at a time. */
+int pm_depthwise_conv2d_s8_generic(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
+                                   const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 
 #endif /* PM_DEPTHWISE_CONV2D_S8_H */

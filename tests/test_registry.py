@@ -1,0 +1,413 @@
+"""The op registry: one ``OpDef`` per ``OpType``, every op-keyed table covers the same ops, and no
+module outside ``graph/ops.py`` names an op by a bare string (issue 13: one home per concept).
+
+Each check is a function returning the problems it finds, so the tests below can also prove it
+fails: a table with an op dropped or a stray entry added, a duplicated builtin code, a bare
+``"CONV_2D"`` in source must each be reported, and reported exactly.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from picoml.codegen import emit_nonlinear as nl
+from picoml.codegen import generate as gen
+from picoml.compress import qat
+from picoml.frontends import tflite_schema as S
+from picoml.frontends.tflite import _op_name, read_tflite_bytes
+from picoml.frontends.tflite_writer import write_tflite_bytes
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import (
+    ACTIVATIONS,
+    BY_CODE,
+    OP_SET,
+    Activation,
+    Int8Output,
+    OpDef,
+    OpType,
+    Weights,
+    default_attrs,
+)
+from picoml.reference import KERNELS
+from picoml.reference.interpreter import run
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
+
+#: ops the C generator deliberately does not emit, and why
+NOT_GENERATED_IN_C: dict[OpType, str] = {
+    OpType.DEQUANTIZE: "generated C is int8 end to end (generate_c refuses float tensors); the caller "
+    "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
+}
+
+
+#: ops QAT deliberately has no float computation for, and why
+NOT_IN_QAT: dict[OpType, str] = {
+    OpType.QUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary QUANTIZE and refuses others",
+    OpType.DEQUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary DEQUANTIZE and refuses others",
+}
+
+
+def op_tables() -> dict[str, tuple[Mapping, Mapping[OpType, str]]]:
+    """Every table keyed by op: name -> (table, ops it deliberately lacks -> reason)."""
+    return {
+        "graph.ops.OP_SET": (OP_SET, {}),
+        "reference.KERNELS": (KERNELS, {}),
+        "compress.qat.FLOAT_OPS": (qat.FLOAT_OPS, NOT_IN_QAT),
+        "codegen.generate.EMITTERS": (gen.EMITTERS, NOT_GENERATED_IN_C),
+        "codegen.generate.KERNEL_FILES": (gen.KERNEL_FILES, NOT_GENERATED_IN_C),
+    }
+
+
+#: tables that cover only some ops: name -> (keys, the full table they must agree with)
+def partial_tables() -> dict[str, tuple[object, Mapping]]:
+    return {
+        "codegen.emit_nonlinear.NONLINEAR_EMITTERS": (nl.NONLINEAR_EMITTERS, gen.EMITTERS),
+        "codegen.emit_nonlinear.NONLINEAR_FILES": (nl.NONLINEAR_FILES, gen.KERNEL_FILES),
+        "codegen.emit_nonlinear.LUT_OPS": (nl.LUT_OPS, gen.EMITTERS),
+    }
+
+
+#: tables whose keys must be OpType members, not strings (codegen is being converted: issue 13)
+TYPED_KEYS = ("graph.ops.OP_SET", "reference.KERNELS", "compress.qat.FLOAT_OPS")
+
+
+def registry_problems(tables, partial=None, typed=TYPED_KEYS) -> list[str]:
+    """What is wrong between the op tables and OpType: missing ops, unknown keys, stale exemptions."""
+    ops = set(OpType)
+    problems = []
+    for name, (table, exempt) in tables.items():
+        keys = set(table)
+        for op in sorted(ops - keys - set(exempt)):
+            problems.append(f"{name}: no entry for {op}")
+        for k in sorted(map(str, keys - ops)):
+            problems.append(f"{name}: {k} is not an OpType")
+        for op in sorted(set(exempt) & keys):
+            problems.append(f"{name}: {op} is exempt but has an entry (drop the exemption)")
+        if name in typed:
+            for k in sorted(str(k) for k in keys if type(k) is not OpType):
+                problems.append(f"{name}: key {k!r} is a bare string, not an OpType member")
+    for name, (keys, full) in (partial or {}).items():
+        for k in sorted(map(str, keys)):
+            if k not in ops:
+                problems.append(f"{name}: {k} is not an OpType")
+            elif k not in full:
+                problems.append(f"{name}: {k} is missing from the full table")
+    return problems
+
+
+def builtin_code_problems(defs: Mapping[OpType, OpDef]) -> list[str]:
+    """Builtin codes: one per op, unique, not the code of a builtin picoml names as unsupported."""
+    problems = []
+    seen: dict[int, OpType] = {}
+    for op, d in defs.items():
+        if d.type != op:
+            problems.append(f"{op}: OpDef.type is {d.type}")
+        if d.builtin_code in seen:
+            problems.append(f"{op}: builtin code {d.builtin_code} is also {seen[d.builtin_code]}'s")
+        seen.setdefault(d.builtin_code, op)
+        if d.builtin_code in S.OTHER_BUILTINS:
+            problems.append(
+                f"{op}: builtin code {d.builtin_code} is {S.OTHER_BUILTINS[d.builtin_code]} in tflite_schema"
+            )
+    return problems
+
+
+def fact_problems(defs: Mapping[OpType, OpDef]) -> list[str]:
+    """OpDef fields that contradict each other or the op's arity."""
+    problems = []
+    for op, d in defs.items():
+        used = set(d.shape_inputs) | set(d.optional_inputs)
+        if d.weights is not None:
+            used |= {d.weights.input, d.weights.bias}
+            if d.weights.bias not in d.optional_inputs:
+                problems.append(f"{op}: the bias input is not optional")
+            if len({0, d.weights.input, d.weights.bias}) != 3:
+                problems.append(f"{op}: weights, bias and input 0 must be distinct inputs")
+        if any(not 0 < i < d.max_inputs for i in used):
+            problems.append(f"{op}: weights/bias/shape/optional inputs {sorted(used)} outside 1..{d.max_inputs - 1}")
+        if d.shape_inputs & d.optional_inputs:
+            problems.append(f"{op}: a shape argument is optional")
+        if sum((d.aliases_input, d.in_place, d.streams)) > 1:
+            problems.append(f"{op}: aliases_input, in_place and streams exclude each other")
+        if d.as_activation is not None and d.max_inputs != 1:
+            problems.append(f"{op}: an activation op takes one input")
+        if d.fuses_activation and "fused_activation" not in {a.name for a in d.attrs}:
+            problems.append(f"{op}: fuses_activation without a fused_activation option")
+    return problems
+
+
+def bare_op_strings(source: str) -> list[tuple[int, str]]:
+    """(line, value) of every string constant equal to an OpType value, docstrings excepted."""
+    tree = ast.parse(source)
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docs.add(id(first.value))
+    names = {op.value for op in OpType}
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in names
+        and id(node) not in docs
+    )
+
+
+#: where bare op names may still appear: the registry itself, and modules other engineers are
+#: converting to OpType in issue 13 (drop each entry when its module is converted)
+SCAN_ALLOWED = (
+    "graph/ops.py",  # the registry: OpType's values are defined here
+    "frontends/torch.py",  # being rewritten (front-end tables)
+    "frontends/onnx.py",  # being rewritten (front-end tables)
+    "codegen/",  # being restructured; EMITTERS / KERNEL_FILES still have string keys
+)
+
+
+def source_problems(root: Path = SRC, allowed=SCAN_ALLOWED) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if any(rel == a or (a.endswith("/") and rel.startswith(a)) for a in allowed):
+            continue
+        out += [f"src/picoml/{rel}:{line}: bare {v!r}" for line, v in bare_op_strings(path.read_text())]
+    return out
+
+
+# ============================================================================ the registry holds
+def test_every_op_type_is_in_every_op_table():
+    assert registry_problems(op_tables(), partial_tables()) == []
+
+
+def test_exemptions_state_a_reason():
+    assert all(reason.strip() for reason in (*NOT_GENERATED_IN_C.values(), *NOT_IN_QAT.values()))
+
+
+def test_op_holds_the_member_for_a_known_name():
+    x, y = Tensor("x", (1, 4)), Tensor("y", (1, 4))
+    assert type(Op("RELU", [x], [y]).type) is OpType
+    assert Op("RELU", [x], [y]).type == OpType.RELU == "RELU"
+    assert type(Op("GELU", [x], [y]).type) is str  # unknown: left for validate to report
+
+
+def test_nonlinear_emitters_are_the_generators_own():
+    for op, fn in nl.NONLINEAR_EMITTERS.items():
+        assert gen.EMITTERS[op] is fn
+        assert gen.KERNEL_FILES[op] == nl.NONLINEAR_FILES[op]
+    assert set(nl.NONLINEAR_EMITTERS) == set(nl.NONLINEAR_FILES)
+
+
+def test_op_type_values_are_their_names():
+    # StrEnum members hash and compare as their value; the tables rely on value == name
+    assert all(op.name == op.value for op in OpType)
+    assert all(a.name == a.value for a in Activation)
+
+
+def test_builtin_codes_are_unique_and_known():
+    assert builtin_code_problems(OP_SET) == []
+    assert {d.type for d in BY_CODE.values()} == set(OpType) and len(BY_CODE) == len(OpType)
+    for op, d in OP_SET.items():
+        assert _op_name(d.builtin_code, "") == op
+
+
+def test_op_facts_are_consistent():
+    assert fact_problems(OP_SET) == []
+
+
+def test_activation_codes_follow_the_schema():
+    assert S.ACTIVATION == {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
+    assert ACTIVATIONS == tuple(S.ACTIVATION.values())
+    assert all(type(a) is str for a in ACTIVATIONS)  # Op.attrs hold plain strings, as the reader stores them
+
+
+def test_no_bare_op_strings_in_source():
+    assert source_problems() == []
+
+
+# ============================================================================ .tflite round trip
+def _f(name, shape, data=None, dtype="float32"):
+    return Tensor(name, shape, dtype, data=None if data is None else np.asarray(data, dtype))
+
+
+def _q(name, shape):
+    return Tensor(name, shape, "int8", np.array([0.05], np.float32), np.array([3]))
+
+
+def sample_op(op: OpType) -> Graph:
+    """A small valid float graph of one ``op`` (QUANTIZE / DEQUANTIZE convert to / from int8)."""
+    rng = np.random.default_rng(0)
+
+    def const(name, shape):
+        return _f(name, shape, rng.standard_normal(shape).astype(np.float32))
+
+    nhwc, vec = _f("x", (1, 4, 4, 2)), _f("x", (1, 4))
+    attrs: dict = {}
+    consts: list[Tensor] = []
+    extra_inputs: list[Tensor] = []
+    if op == OpType.CONV_2D:
+        x, y = nhwc, _f("y", (1, 4, 4, 3))
+        consts = [const("w", (3, 1, 1, 2)), const("b", (3,))]
+        attrs = {"stride_h": 1, "stride_w": 1}
+    elif op == OpType.DEPTHWISE_CONV_2D:
+        x, y = nhwc, _f("y", (1, 4, 4, 2))
+        consts = [const("w", (1, 1, 1, 2)), const("b", (2,))]
+        attrs = {"stride_h": 1, "stride_w": 1, "depth_multiplier": 1}
+    elif op == OpType.FULLY_CONNECTED:
+        x, y = vec, _f("y", (1, 3))
+        consts = [const("w", (3, 4)), const("b", (3,))]
+    elif op in (OpType.AVERAGE_POOL_2D, OpType.MAX_POOL_2D):
+        x, y = nhwc, _f("y", (1, 2, 2, 2))
+        attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
+    elif op in (OpType.ADD, OpType.MUL):
+        x, y = vec, _f("y", (1, 4))
+        extra_inputs = [_f("x2", (1, 4))]
+    elif op == OpType.RESHAPE:
+        x, y = vec, _f("y", (2, 2))
+        consts = [_f("shape", (2,), [2, 2], "int32")]
+    elif op == OpType.PAD:
+        x, y = vec, _f("y", (1, 6))
+        consts = [_f("paddings", (2, 2), [[0, 0], [1, 1]], "int32")]
+    elif op == OpType.MEAN:
+        x, y = nhwc, _f("y", (1, 2))
+        consts = [_f("axes", (2,), [1, 2], "int32")]
+    elif op == OpType.CONCATENATION:
+        x, y = vec, _f("y", (1, 7))
+        extra_inputs = [_f("x2", (1, 3))]
+        attrs = {"axis": 1}
+    elif op == OpType.QUANTIZE:
+        x, y = vec, _q("y", (1, 4))
+    elif op == OpType.DEQUANTIZE:
+        x, y = _q("x", (1, 4)), _f("y", (1, 4))
+    else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
+        x, y = vec, _f("y", (1, 4))
+        attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}
+    inputs = [x, *extra_inputs, *consts]
+    g = Graph([*inputs, y], [Op(op, inputs, [y], {**default_attrs(op), **attrs}, name="op")], [x, *extra_inputs], [y])
+    g.validate()
+    return g
+
+
+@pytest.mark.parametrize("op", list(OpType))
+def test_every_op_round_trips_through_tflite(op):
+    g = sample_op(op)
+    data = write_tflite_bytes(g)
+    g2 = read_tflite_bytes(data)
+    g2.validate()
+    assert [o.type for o in g2.ops] == [op] and type(g2.ops[0].type) is OpType
+    assert g.diff(g2) == []
+    assert write_tflite_bytes(g2) == data
+
+
+@pytest.mark.parametrize("op", list(OpType))
+def test_every_op_runs_in_the_reference(op):
+    g = sample_op(op)
+    xs = [
+        np.zeros((2, *t.shape), np.int8) if t.dtype == "int8" else np.ones((2, *t.shape), np.float32) for t in g.inputs
+    ]
+    y = run(g, xs if len(xs) > 1 else xs[0])
+    assert np.asarray(y[0] if isinstance(y, list) else y).shape == (2, *g.outputs[0].shape)
+
+
+@pytest.mark.parametrize("op", sorted(qat.FLOAT_OPS))
+def test_every_qat_float_op_matches_the_reference(op):
+    g = sample_op(op)
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((8, *t.shape)).astype(np.float32) for t in g.inputs]
+    x = xs if len(xs) > 1 else xs[0]
+    model = qat.QATModel(g, x)
+    model.fake_quant = False
+    with torch.no_grad():
+        y = model(x)
+    np.testing.assert_allclose(y.numpy(), run(g, x), rtol=1e-5, atol=1e-5)
+
+
+# ============================================================================ the checks can fail
+def test_check_reports_an_op_dropped_from_a_table(monkeypatch):
+    monkeypatch.delitem(KERNELS, OpType.MEAN)
+    assert registry_problems(op_tables(), partial_tables()) == ["reference.KERNELS: no entry for MEAN"]
+
+
+def test_check_reports_an_op_missing_from_the_generator(monkeypatch):
+    monkeypatch.delitem(gen.EMITTERS, "PAD")
+    assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.EMITTERS: no entry for PAD"]
+
+
+def test_check_reports_an_entry_for_an_unknown_op(monkeypatch):
+    monkeypatch.setitem(gen.KERNEL_FILES, "GELU", ("pm_gelu_s8",))
+    assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.KERNEL_FILES: GELU is not an OpType"]
+
+
+def test_check_reports_a_stale_exemption(monkeypatch):
+    monkeypatch.setitem(gen.EMITTERS, OpType.DEQUANTIZE, lambda c, op, i: None)
+    assert registry_problems(op_tables(), partial_tables()) == [
+        "codegen.generate.EMITTERS: DEQUANTIZE is exempt but has an entry (drop the exemption)"
+    ]
+
+
+def test_check_reports_a_string_key_in_a_converted_table(monkeypatch):
+    kernel = KERNELS[OpType.RELU]
+    monkeypatch.delitem(KERNELS, OpType.RELU)
+    monkeypatch.setitem(KERNELS, "RELU", kernel)
+    assert registry_problems(op_tables(), partial_tables()) == [
+        "reference.KERNELS: key 'RELU' is a bare string, not an OpType member"
+    ]
+
+
+def test_check_reports_a_partial_table_out_of_step(monkeypatch):
+    monkeypatch.setitem(nl.NONLINEAR_EMITTERS, "GELU", lambda c, op, i: None)
+    monkeypatch.delitem(gen.EMITTERS, "TANH")
+    tables = {k: v for k, v in op_tables().items() if k != "codegen.generate.EMITTERS"}
+    assert registry_problems(tables, partial_tables()) == [
+        "codegen.emit_nonlinear.NONLINEAR_EMITTERS: GELU is not an OpType",
+        "codegen.emit_nonlinear.NONLINEAR_EMITTERS: TANH is missing from the full table",
+        "codegen.emit_nonlinear.LUT_OPS: TANH is missing from the full table",
+    ]
+
+
+def test_builtin_code_check_reports_a_duplicate():
+    defs = dict(OP_SET)
+    defs[OpType.MUL] = OpDef(**{**vars(OP_SET[OpType.MUL]), "builtin_code": OP_SET[OpType.ADD].builtin_code})
+    assert builtin_code_problems(defs) == ["MUL: builtin code 0 is also ADD's"]
+
+
+def test_fact_check_reports_a_required_bias():
+    defs = {OpType.CONV_2D: OpDef(**{**vars(OP_SET[OpType.CONV_2D]), "optional_inputs": frozenset()})}
+    assert fact_problems(defs) == ["CONV_2D: the bias input is not optional"]
+    bad = Weights(input=1, axis=0, bias=5)
+    defs = {OpType.FULLY_CONNECTED: OpDef(**{**vars(OP_SET[OpType.FULLY_CONNECTED]), "weights": bad})}
+    assert fact_problems(defs) == [
+        "FULLY_CONNECTED: the bias input is not optional",
+        "FULLY_CONNECTED: weights/bias/shape/optional inputs [1, 2, 5] outside 1..2",
+    ]
+
+
+def test_op_def_refuses_fixed_parameters_without_the_fixed_rule():
+    with pytest.raises(AssertionError, match="fixed_qparams"):
+        OpDef(**{**vars(OP_SET[OpType.SOFTMAX]), "int8_output": Int8Output.FREE})
+
+
+def test_source_scan_reports_a_bare_op_string(tmp_path):
+    src = '''"""Module doc naming CONV_2D is fine."""
+
+
+def f(op):
+    """A docstring "CONV_2D" is fine too."""
+    msg = f"{op.label}: CONV_2D needs weights"  # part of a longer string: fine
+    return op.type == "CONV_2D" or op.type in ("MEAN", OpType.PAD), msg
+'''
+    assert bare_op_strings(src) == [(7, "CONV_2D"), (7, "MEAN")]
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "m.py").write_text(src)
+    (tmp_path / "m.py").write_text(src)
+    assert source_problems(tmp_path, allowed=("ok/",)) == [
+        "src/picoml/m.py:7: bare 'CONV_2D'",
+        "src/picoml/m.py:7: bare 'MEAN'",
+    ]
