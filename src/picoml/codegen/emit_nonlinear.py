@@ -15,23 +15,24 @@ import numpy as np
 
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
+from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
 
 MAX_DIMS = 6  # PM_MAX_DIMS in pm_common.h
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 # op type -> runtime file stems (besides pm_common.h) its kernel needs (.h and .c each)
-NONLINEAR_FILES: dict[str, tuple[str, ...]] = {
-    "SOFTMAX": ("pm_softmax_s8",),
-    "LOGISTIC": ("pm_logistic_s8",),
-    "TANH": ("pm_tanh_s8",),
-    "MEAN": ("pm_mean_s8",),
-    "LEAKY_RELU": ("pm_lut_s8",),  # LUT_FILE: a table on every ISA, portable C included
+NONLINEAR_FILES: dict[OpType, tuple[str, ...]] = {
+    OpType.SOFTMAX: ("pm_softmax_s8",),
+    OpType.LOGISTIC: ("pm_logistic_s8",),
+    OpType.TANH: ("pm_tanh_s8",),
+    OpType.MEAN: ("pm_mean_s8",),
+    OpType.LEAKY_RELU: ("pm_lut_s8",),  # LUT_FILE: a table on every ISA, portable C included
 }
 
 # elementwise ops that MCU targets compute through a 256-entry table (pm_lut_s8); portable C
 # keeps the gemmlowp kernels
-LUT_OPS = ("LOGISTIC", "TANH")
+LUT_OPS = (OpType.LOGISTIC, OpType.TANH)
 LUT_FILE = "pm_lut_s8"
 
 # header-only runtime file and the kernels that include it
@@ -158,11 +159,11 @@ def emit_mean(c, op: Op, i: int) -> None:
 
 
 NONLINEAR_EMITTERS = {
-    "SOFTMAX": emit_softmax,
-    "LOGISTIC": emit_logistic,
-    "TANH": emit_tanh,
-    "MEAN": emit_mean,
-    "LEAKY_RELU": emit_leaky_relu,
+    OpType.SOFTMAX: emit_softmax,
+    OpType.LOGISTIC: emit_logistic,
+    OpType.TANH: emit_tanh,
+    OpType.MEAN: emit_mean,
+    OpType.LEAKY_RELU: emit_leaky_relu,
 }
 
 __all__ = [
