@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import picoml
 from picoml.cli import main
 
 torch = pytest.importorskip("torch")
@@ -132,3 +133,42 @@ def test_convert_errors_are_one_line(tmp_path, capsys, data):
         assert code == 2, (args, err)
         assert msg in err and len(err.strip().splitlines()) == 1, (args, err)
     assert not (tmp_path / "o.tflite").exists()
+
+
+class LeakyNet(torch.nn.Module):
+    """A small CNN whose activations are LeakyReLU: PyTorch's default slope, a negative one and one above 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.act1 = torch.nn.LeakyReLU()
+        self.conv2 = torch.nn.Conv2d(4, 4, 3, stride=2)
+        self.fc = torch.nn.Linear(4 * 2 * 2, 3)
+
+    def forward(self, x):
+        y = self.conv2(self.act1(self.conv(x)))
+        y = torch.nn.functional.leaky_relu(y, -0.25) + torch.nn.functional.leaky_relu(y, 1.5)
+        return self.fc(torch.flatten(y, 1))
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m0plus"])
+def test_convert_and_verify_leaky_relu(tmp_path, capsys, target):
+    """PyTorch LeakyReLU end to end: TorchScript file → `picoml convert` (PTQ) → `picoml verify`:
+    the generated C (a 256-entry table per LEAKY_RELU) is bit-exact with the reference interpreter
+    on the host under ASan/UBSan and on an emulated Cortex-M0+."""
+    torch.manual_seed(0)
+    net = LeakyNet().eval()
+    x = np.random.default_rng(1).normal(size=(64, 1, 6, 6)).astype(np.float32)
+    np.save(tmp_path / "calib.npy", x[:32])
+    torch.jit.trace(net, torch.from_numpy(x[:1])).save(str(tmp_path / "leaky.pt"))
+    out = tmp_path / "leaky_int8.tflite"
+    code, _, err = cli(capsys, "convert", tmp_path / "leaky.pt", "--calibration", tmp_path / "calib.npy", "--out", out)
+    assert code == 0, err
+    q = picoml.load(out)
+    assert [op.type for op in q.ops].count("LEAKY_RELU") == 3
+    _check_int8(out, net, x)  # the int8 model's decisions follow the float model's
+    extra = ["--sanitize"] if target == "host" else []
+    code, text, err = cli(capsys, "verify", out, "--target", target, "--inputs", 8, "--json", *extra)
+    assert code == 0, err
+    rep = json.loads(text)
+    assert rep["bit_exact"] is True and rep["inputs"] == 8, rep

@@ -73,11 +73,7 @@ def partial_tables() -> dict[str, tuple[object, Mapping]]:
     }
 
 
-#: tables whose keys must be OpType members, not strings (codegen is being converted: issue 13)
-TYPED_KEYS = ("graph.ops.OP_SET", "reference.KERNELS", "compress.qat.FLOAT_OPS")
-
-
-def registry_problems(tables, partial=None, typed=TYPED_KEYS) -> list[str]:
+def registry_problems(tables, partial=None) -> list[str]:
     """What is wrong between the op tables and OpType: missing ops, unknown keys, stale exemptions."""
     ops = set(OpType)
     problems = []
@@ -89,10 +85,11 @@ def registry_problems(tables, partial=None, typed=TYPED_KEYS) -> list[str]:
             problems.append(f"{name}: {k} is not an OpType")
         for op in sorted(set(exempt) & keys):
             problems.append(f"{name}: {op} is exempt but has an entry (drop the exemption)")
-        if name in typed:
-            for k in sorted(str(k) for k in keys if type(k) is not OpType):
-                problems.append(f"{name}: key {k!r} is a bare string, not an OpType member")
+        for k in sorted(str(k) for k in keys if type(k) is not OpType and k in ops):
+            problems.append(f"{name}: key {k!r} is a bare string, not an OpType member")
     for name, (keys, full) in (partial or {}).items():
+        for k in sorted(str(k) for k in keys if type(k) is not OpType and k in ops):
+            problems.append(f"{name}: key {k!r} is a bare string, not an OpType member")
         for k in sorted(map(str, keys)):
             if k not in ops:
                 problems.append(f"{name}: {k} is not an OpType")
@@ -162,13 +159,9 @@ def bare_op_strings(source: str) -> list[tuple[int, str]]:
     )
 
 
-#: where bare op names may still appear: the registry itself, and modules other engineers are
-#: converting to OpType in issue 13 (drop each entry when its module is converted)
+#: where bare op names may appear: the registry itself (everywhere else: OpType members)
 SCAN_ALLOWED = (
     "graph/ops.py",  # the registry: OpType's values are defined here
-    "frontends/torch.py",  # being rewritten (front-end tables)
-    "frontends/onnx.py",  # being rewritten (front-end tables)
-    "codegen/",  # being restructured; EMITTERS / KERNEL_FILES still have string keys
 )
 
 
@@ -195,7 +188,7 @@ def test_op_holds_the_member_for_a_known_name():
     x, y = Tensor("x", (1, 4)), Tensor("y", (1, 4))
     assert type(Op("RELU", [x], [y]).type) is OpType
     assert Op("RELU", [x], [y]).type == OpType.RELU == "RELU"
-    assert type(Op("LEAKY_RELU", [x], [y]).type) is str  # unknown: left for validate to report
+    assert type(Op("GELU", [x], [y]).type) is str  # unknown: left for validate to report
 
 
 def test_nonlinear_emitters_are_the_generators_own():
@@ -336,15 +329,13 @@ def test_check_reports_an_op_dropped_from_a_table(monkeypatch):
 
 
 def test_check_reports_an_op_missing_from_the_generator(monkeypatch):
-    monkeypatch.delitem(gen.EMITTERS, "PAD")
+    monkeypatch.delitem(gen.EMITTERS, OpType.PAD)
     assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.EMITTERS: no entry for PAD"]
 
 
 def test_check_reports_an_entry_for_an_unknown_op(monkeypatch):
-    monkeypatch.setitem(gen.KERNEL_FILES, "LEAKY_RELU", ("pm_leaky_relu_s8",))
-    assert registry_problems(op_tables(), partial_tables()) == [
-        "codegen.generate.KERNEL_FILES: LEAKY_RELU is not an OpType"
-    ]
+    monkeypatch.setitem(gen.KERNEL_FILES, "GELU", ("pm_gelu_s8",))
+    assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.KERNEL_FILES: GELU is not an OpType"]
 
 
 def test_check_reports_a_stale_exemption(monkeypatch):
@@ -363,9 +354,16 @@ def test_check_reports_a_string_key_in_a_converted_table(monkeypatch):
     ]
 
 
+def test_check_reports_a_string_key_in_a_codegen_table(monkeypatch):
+    monkeypatch.setattr(nl, "LUT_OPS", ("LOGISTIC", OpType.TANH))
+    assert registry_problems(op_tables(), partial_tables()) == [
+        "codegen.emit_nonlinear.LUT_OPS: key 'LOGISTIC' is a bare string, not an OpType member"
+    ]
+
+
 def test_check_reports_a_partial_table_out_of_step(monkeypatch):
     monkeypatch.setitem(nl.NONLINEAR_EMITTERS, "GELU", lambda c, op, i: None)
-    monkeypatch.delitem(gen.EMITTERS, "TANH")
+    monkeypatch.delitem(gen.EMITTERS, OpType.TANH)
     tables = {k: v for k, v in op_tables().items() if k != "codegen.generate.EMITTERS"}
     assert registry_problems(tables, partial_tables()) == [
         "codegen.emit_nonlinear.NONLINEAR_EMITTERS: GELU is not an OpType",

@@ -1,4 +1,4 @@
-"""Generated C for int8 SOFTMAX, LOGISTIC, TANH and MEAN: bit-exact with the reference
+"""Generated C for int8 SOFTMAX, LOGISTIC, TANH, MEAN and LEAKY_RELU: bit-exact with the reference
 interpreter (itself bit-exact with TFLite Micro) on the host under ASan/UBSan and on an
 emulated Cortex-M0+, warning-free for every MCU target, float-free.
 
@@ -110,6 +110,42 @@ def test_logistic_tanh_all_codes_host(op_type, q):
 def test_logistic_tanh_all_codes_cortex_m0plus(op_type):
     g = _elementwise_graph(op_type, (1, 256), (0.0625, -7))
     check(g, all_codes((1, 256), np.random.default_rng(0), extra=0), "cortex-m0plus", op_type)
+
+
+# ------------------------------------------------------------------------------- LEAKY_RELU
+
+# (input quantization, output quantization, alpha): PyTorch's default slope, negative (a
+# negative multiplier, with ties), zero, above 1, tiny (multiplier flushed to 0), a left shift
+LEAKY_CASES = [
+    ((0.05, 3), (0.04, -20), f32(0.01)),
+    ((1.0, 0), (1.0, 0), -0.5),
+    ((f32(1 / 64), -128), (f32(1 / 32), 17), 0.0),
+    ((0.1, 100), (0.3, 0), 2.5),
+    ((0.02, -7), (0.02, -7), f32(-1.7)),
+    ((0.01, 0), (0.5, 5), f32(1e-30)),
+    ((0.5, -3), (f32(1e-3), 0), f32(0.2)),
+]
+
+
+def _leaky_graph(shape, q_in, q_out, alpha):
+    return single_op_graph("LEAKY_RELU", [qtensor("x", shape, *q_in)], qtensor("y", shape, *q_out), alpha=alpha)
+
+
+@pytest.mark.parametrize("case", LEAKY_CASES, ids=lambda c: f"s{c[0][0]:.3g}_a{c[2]:.3g}")
+def test_leaky_relu_all_codes_host(case):
+    """Portable C (the host build under ASan/UBSan): a 256-entry table, no gemmlowp header."""
+    q_in, q_out, alpha = case
+    shape = (2, 8, 16) if q_in[1] % 2 else (256,)
+    g = _leaky_graph(shape, q_in, q_out, alpha)
+    files = gen.generate_c(g)
+    assert "pm_lut_s8.c" in files and FIXEDPOINT_HEADER not in files
+    check(g, all_codes(shape, np.random.default_rng(abs(q_in[1]))), what=f"LEAKY_RELU {case}")
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])
+def test_leaky_relu_all_codes_emulated(target):
+    g = _leaky_graph((1, 256), (1.0, 0), (1.0, 0), -0.5)
+    check(g, all_codes((1, 256), np.random.default_rng(0), extra=1), target, "LEAKY_RELU")
 
 
 # ---------------------------------------------------------------------------------- SOFTMAX
@@ -289,6 +325,7 @@ def _all_op_graphs():
         "tanh": _elementwise_graph("TANH", (16,), (0.05, 3)),
         "softmax": _softmax_graph((2, 8), (0.1, 0), 1.0),
         "mean": _mean_graph((1, 4, 4, 3), [1, 2], True, QI, QO),
+        "leaky_relu": _leaky_graph((16,), (0.05, 3), (0.04, -20), f32(-0.3)),
     }
 
 
@@ -346,7 +383,7 @@ def test_runtime_files_are_float_free_and_use_allowed_headers():
 def test_generated_files_include_fixedpoint_header():
     for name, g in _all_op_graphs().items():
         files = gen.generate_c(g)  # as write_c sees it (header copying registered)
-        assert (FIXEDPOINT_HEADER in files) == (name != "mean"), name
+        assert (FIXEDPOINT_HEADER in files) == (name not in ("mean", "leaky_relu")), name
         for fname, text in files.items():
             for inc in re.findall(r'#include "([^"]+)"', text):
                 assert inc in files, (name, fname, inc)

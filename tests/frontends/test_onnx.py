@@ -143,7 +143,8 @@ def test_layout_helpers_are_the_channels_last_permutations():
 
 def test_supported_ops_table_lists_run_time_and_folded_ops():
     t = supported_onnx_ops()
-    assert t["Conv"] == "run time" and t["Gather"] == "constants only" and "LeakyRelu" not in t
+    assert t["Conv"] == "run time" and t["Gather"] == "constants only" and "Elu" not in t
+    assert t["LeakyRelu"] == "run time"
 
 
 # ----------------------------------------------------------------------------- Conv
@@ -388,13 +389,56 @@ def test_relu_fused_into_residual_add():
         ("HardSwish", {}, ["ADD", "MUL", "MUL"]),  # x · relu6(x + 3) / 6, RELU6 fused into the ADD
         ("HardSigmoid", dict(alpha=1 / 6, beta=0.5), ["ADD", "MUL"]),
         ("HardSigmoid", {}, ["MUL", "ADD", "MUL"]),  # ONNX defaults alpha 0.2, beta 0.5
+        ("LeakyRelu", {}, ["LEAKY_RELU"]),  # ONNX default alpha 0.01
+        ("LeakyRelu", dict(alpha=0.2), ["LEAKY_RELU"]),
+        ("LeakyRelu", dict(alpha=-0.5), ["LEAKY_RELU"]),
+        ("LeakyRelu", dict(alpha=2.5), ["LEAKY_RELU"]),
+        ("LeakyRelu", dict(alpha=0.0), ["LEAKY_RELU"]),
     ],
-    ids=["relu", "sigmoid", "tanh", "hardswish", "hardsigmoid_pytorch", "hardsigmoid_default"],
+    ids=[
+        "relu",
+        "sigmoid",
+        "tanh",
+        "hardswish",
+        "hardsigmoid_pytorch",
+        "hardsigmoid_default",
+        "leakyrelu_default",
+        "leakyrelu_0.2",
+        "leakyrelu_negative",
+        "leakyrelu_above_1",
+        "leakyrelu_0",
+    ],
 )
 def test_unary(op, attrs, want):
     model = make_model([node(op, ["x"], ["y"], **attrs)], {"x": (1, 3, 4, 5)}, ["y"])
     g = check(model, rnd((1, 3, 4, 5), 5, 4.0))
     assert types(g) == want
+    if op == "LeakyRelu":  # one float32 multiply in picoml and onnxruntime: exact, not just 1e-5
+        x = rnd((1, 3, 4, 5), 5, 4.0)
+        got = from_graph_layout(picoml.run(g, to_graph_layout(x)))
+        np.testing.assert_array_equal(got, ort_run(model, [x]))
+        assert g.ops[0].attrs["alpha"] == float(np.float32(attrs.get("alpha", 0.01)))
+
+
+def test_leaky_relu_from_pytorch():
+    """nn.LeakyReLU / F.leaky_relu exported by PyTorch (legacy exporter) → LEAKY_RELU, vs
+    onnxruntime and PyTorch within 1e-5 (the convolution's float32 sums), LiteRT too."""
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = torch.nn.Conv2d(3, 4, 3)
+            self.a = torch.nn.LeakyReLU(-0.25)
+
+        def forward(self, x):
+            y = self.c(x)
+            return torch.cat([self.a(y), torch.nn.functional.leaky_relu(y)], 1)
+
+    torch.manual_seed(0)
+    m = M().eval()
+    x = rnd((1, 3, 6, 6), 8)
+    g = check(export(m, torch.from_numpy(x)), x, torch_module=m)
+    assert [op.attrs["alpha"] for op in g.ops if op.type == "LEAKY_RELU"] == [np.float32(-0.25), np.float32(0.01)]
 
 
 def test_unsupported_clip_range():
@@ -874,16 +918,16 @@ def test_batch_of_inputs_and_file_path(tmp_path):
 # ----------------------------------------------------------------------------- errors
 def test_unsupported_op_names_node_op_and_file(tmp_path):
     model = make_model(
-        [node("Relu", ["x"], ["r"]), helper.make_node("LeakyRelu", ["r"], ["y"], name="leaky1", alpha=0.1)],
+        [node("Relu", ["x"], ["r"]), helper.make_node("Elu", ["r"], ["y"], name="elu1", alpha=0.1)],
         {"x": (1, 4)},
         ["y"],
     )
-    p = tmp_path / "leaky.onnx"
+    p = tmp_path / "elu.onnx"
     onnx.save(model, p)
     with pytest.raises(UnsupportedError) as e:
         from_onnx(p)
     msg = str(e.value)
-    assert "leaky1" in msg and "LeakyRelu" in msg and str(p) in msg and "\n" not in msg
+    assert "elu1" in msg and "Elu" in msg and str(p) in msg and "\n" not in msg
 
 
 def test_unsupported_op_from_pytorch():

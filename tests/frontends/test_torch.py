@@ -240,6 +240,53 @@ def test_activations():
         assert want in t
 
 
+class Leaky(nn.Module):
+    SLOPES = (0.01, 0.2, -0.5, 3.0, 0.0, 0.01, 0.3, -1.25)  # in the order forward applies them
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3)
+        self.mods = nn.ModuleList([nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.LeakyReLU(-0.5), nn.LeakyReLU(3.0)])
+        self.inplace = nn.LeakyReLU(0.0, inplace=True)
+
+    def forward(self, x):
+        y = self.c(x)
+        out = [m(y) for m in self.mods] + [self.inplace(self.c(x))]
+        out += [F.leaky_relu(y), F.leaky_relu(y, 0.3), F.leaky_relu(y, negative_slope=-1.25)]
+        return torch.cat(out, 1)
+
+
+def test_leaky_relu():
+    """nn.LeakyReLU and F.leaky_relu (fx) and aten leaky_relu (torch.export) → LEAKY_RELU with
+    alpha = negative_slope as float32; vs PyTorch within 1e-5 (the convolution's float32 sums)."""
+    torch.manual_seed(0)
+    m = Leaky()
+    x = _x(2, 3, 6, 6) * 2
+    for g in (check(m, x), picoml.from_torch(torch.export.export(m.eval(), (x[:1],)).module(), x[:1])):
+        alphas = [op.attrs["alpha"] for op in g.ops if op.type == "LEAKY_RELU"]
+        assert alphas == [float(np.float32(s)) for s in Leaky.SLOPES]
+
+
+@pytest.mark.parametrize("slope", [0.01, -0.5, 2.0, 0.0, 1e-6])
+def test_leaky_relu_alone_is_exact(slope):
+    """LEAKY_RELU is one float32 multiply in picoml and PyTorch alike: exact equality."""
+    m = nn.LeakyReLU(slope).eval()
+    x = _x(3, 4, 5, seed=2) * 3
+    g = picoml.from_torch(m, x[:1])
+    assert types(g) == ["LEAKY_RELU"]
+    with torch.no_grad():
+        np.testing.assert_array_equal(from_graph_layout(picoml.run(g, to_graph_layout(x.numpy()))), m(x).numpy())
+
+
+def test_leaky_relu_slope_must_be_a_number():
+    class M(nn.Module):
+        def forward(self, x):
+            return F.leaky_relu(x, torch.tensor(0.1))  # a tensor slope, folded to a constant
+
+    with pytest.raises(UnsupportedError, match="negative_slope"):
+        picoml.from_torch(M(), _x(1, 4))
+
+
 def test_hardswish_is_add_relu6_mul():
     g = check(nn.Sequential(nn.Linear(8, 8), nn.Hardswish()), _x(4, 8) * 4)
     # x · relu6(x + 3) / 6, the RELU6 fused into the ADD

@@ -87,7 +87,17 @@ def zoo_graph(seed: int = 2) -> picoml.Graph:
     return b.graph(b.op("SOFTMAX", [fc(b, h, 4, "logits", rng)], "probs", beta=0.5))
 
 
-GRAPHS = {"cnn": cnn_graph, "mlp": mlp_graph, "zoo": zoo_graph}
+def leaky_graph(seed: int = 3) -> picoml.Graph:
+    """LEAKY_RELU with PyTorch's slope, a negative one (negative int8 multiplier) and one above 1."""
+    rng = np.random.default_rng(seed)
+    b = Builder(x=(1, 6, 6, 2))
+    y = b.op("LEAKY_RELU", [conv(b, b.inputs[0], 4, 3, "c1", rng)], "leaky1", alpha=float(np.float32(0.01)))
+    y = b.op("RESHAPE", [y, b.const("shape", [1, 144], "int32")], "flat")
+    h = b.op("LEAKY_RELU", [fc(b, y, 8, "h1", rng)], "leaky2", alpha=-0.5)
+    return b.graph(b.op("LEAKY_RELU", [fc(b, h, 3, "out", rng)], "leaky3", alpha=1.5))
+
+
+GRAPHS = {"cnn": cnn_graph, "mlp": mlp_graph, "zoo": zoo_graph, "leaky": leaky_graph}
 
 
 def data(g: picoml.Graph, n: int, seed: int, scale: float = 1.0) -> np.ndarray:

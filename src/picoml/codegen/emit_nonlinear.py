@@ -1,4 +1,4 @@
-"""C emitters for the int8 SOFTMAX, LOGISTIC, TANH and MEAN kernels.
+"""C emitters for the int8 SOFTMAX, LOGISTIC, TANH, MEAN and LEAKY_RELU kernels.
 
 Same pattern as the emitters in ``generate.py``: the parameters come from the reference
 kernel's ``prepare`` (bit-exact with TFLite Micro) and are written as ``static const``
@@ -15,22 +15,24 @@ import numpy as np
 
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
+from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
 
 MAX_DIMS = 6  # PM_MAX_DIMS in pm_common.h
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 # op type -> runtime file stems (besides pm_common.h) its kernel needs (.h and .c each)
-NONLINEAR_FILES: dict[str, tuple[str, ...]] = {
-    "SOFTMAX": ("pm_softmax_s8",),
-    "LOGISTIC": ("pm_logistic_s8",),
-    "TANH": ("pm_tanh_s8",),
-    "MEAN": ("pm_mean_s8",),
+NONLINEAR_FILES: dict[OpType, tuple[str, ...]] = {
+    OpType.SOFTMAX: ("pm_softmax_s8",),
+    OpType.LOGISTIC: ("pm_logistic_s8",),
+    OpType.TANH: ("pm_tanh_s8",),
+    OpType.MEAN: ("pm_mean_s8",),
+    OpType.LEAKY_RELU: ("pm_lut_s8",),  # LUT_FILE: a table on every ISA, portable C included
 }
 
 # elementwise ops that MCU targets compute through a 256-entry table (pm_lut_s8); portable C
 # keeps the gemmlowp kernels
-LUT_OPS = ("LOGISTIC", "TANH")
+LUT_OPS = (OpType.LOGISTIC, OpType.TANH)
 LUT_FILE = "pm_lut_s8"
 
 # header-only runtime file and the kernels that include it
@@ -83,6 +85,15 @@ def _emit_logistic_tanh(c, op: Op, i: int, ctype: str, fn: str) -> None:
     }
     prm = c.struct(ctype, f"l{i}_params", fields)
     c.body.append(f"status |= {fn}(&{prm}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
+
+
+def emit_leaky_relu(c, op: Op, i: int) -> None:
+    """int8 LEAKY_RELU on every ISA: the reference kernel on all 256 codes, one pm_lut_s8 call."""
+    p = KERNELS[op.type].prepare(op)
+    _quantized(op, p)
+    x, y = op.inputs[0], op.outputs[0]
+    lut = c.const_array(f"l{i}_lut", KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]))
+    c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 
 def emit_logistic(c, op: Op, i: int) -> None:
@@ -148,10 +159,11 @@ def emit_mean(c, op: Op, i: int) -> None:
 
 
 NONLINEAR_EMITTERS = {
-    "SOFTMAX": emit_softmax,
-    "LOGISTIC": emit_logistic,
-    "TANH": emit_tanh,
-    "MEAN": emit_mean,
+    OpType.SOFTMAX: emit_softmax,
+    OpType.LOGISTIC: emit_logistic,
+    OpType.TANH: emit_tanh,
+    OpType.MEAN: emit_mean,
+    OpType.LEAKY_RELU: emit_leaky_relu,
 }
 
 __all__ = [
@@ -161,6 +173,7 @@ __all__ = [
     "LUT_OPS",
     "NONLINEAR_EMITTERS",
     "NONLINEAR_FILES",
+    "emit_leaky_relu",
     "emit_logistic",
     "emit_mean",
     "emit_softmax",

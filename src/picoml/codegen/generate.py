@@ -54,7 +54,7 @@ from picoml.version import __version__
 RUNTIME = "picoml.codegen.runtime"
 
 # op type -> runtime files (besides pm_common.h) its kernel needs
-KERNEL_FILES: dict[str, tuple[str, ...]] = {
+KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.CONV_2D: ("pm_conv2d_s8",),
     OpType.DEPTHWISE_CONV_2D: ("pm_conv2d_s8", "pm_depthwise_conv2d_s8"),  # shares pm_conv_params
     OpType.FULLY_CONNECTED: ("pm_fully_connected_s8",),

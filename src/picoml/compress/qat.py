@@ -289,6 +289,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.TANH: lambda m, op, x, values, plan: torch.tanh(x),
     OpType.RELU: lambda m, op, x, values, plan: torch.relu(x),
     OpType.RELU6: lambda m, op, x, values, plan: x.clamp(0.0, 6.0),
+    OpType.LEAKY_RELU: lambda m, op, x, values, plan: F.leaky_relu(x, float(np.float32(op.attrs["alpha"]))),
     OpType.PAD: _float_pad,
     OpType.MEAN: _float_mean,
     OpType.CONCATENATION: _float_concat,

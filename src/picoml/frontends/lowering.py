@@ -322,6 +322,11 @@ class GraphBuilder:
         """−x as MUL by −1 (exact in IEEE arithmetic)."""
         return self.emit(OpType.MUL, [x, self.scalar(self.name(name, "minus_one"), -1.0, x)], self.name(name, "neg"))
 
+    def emit_leaky_relu(self, x: Tensor, alpha: float, name: str) -> Tensor:
+        """x ≥ 0 ? x : αx. α is stored as the float32 both TFLite and the source frameworks use
+        (PyTorch multiplies a float32 tensor by the slope in float32; ONNX's attribute is a float)."""
+        return self.emit(OpType.LEAKY_RELU, [x], name, alpha=float(np.float32(alpha)))
+
     def emit_hard_sigmoid(self, x: Tensor, out: str, base: str, alpha: float = 1.0 / 6.0, beta: float = 0.5) -> Tensor:
         """max(0, min(1, αx + β)) = RELU6(6αx + 6β) / 6; PyTorch's α = 1/6, β = 1/2 needs no MUL by 6α.
         ``out`` names the result, ``base`` the steps."""

@@ -210,6 +210,13 @@ def op_clip(imp: Importer) -> None:
         raise imp.unsupported(f"Clip({lo:g}, {hi:g}) is not supported; only Clip(0, 6) and Clip(0, +inf)")
 
 
+def op_leaky_relu(imp: Importer) -> None:
+    """LeakyRelu (x ≥ 0 ? x : αx, α default 0.01) → LEAKY_RELU."""
+    x = imp.act(0)
+    alpha = imp.attrs().get("alpha", 0.01)
+    imp.set_out(Act(imp.emit_leaky_relu(x.t, alpha, imp.out_name()), x.shape, x.perm, x.cols))
+
+
 def op_hard_sigmoid(imp: Importer) -> None:
     """max(0, min(1, αx + β)) = RELU6(6αx + 6β) / 6; PyTorch's α = 1/6, β = 1/2 needs no MUL by 6α."""
     x = imp.act(0)
@@ -681,6 +688,7 @@ HANDLERS: dict[str, Handler] = {
     "Tanh": lambda imp: imp.unary(OpType.TANH),
     "HardSwish": op_hard_swish,
     "HardSigmoid": op_hard_sigmoid,
+    "LeakyRelu": op_leaky_relu,
     "MaxPool": op_pool,
     "AveragePool": op_pool,
     "GlobalAveragePool": op_global_pool,

@@ -204,6 +204,18 @@ def _f_relu6(b: TorchBuilder, c: Call) -> Val:
     return b.unary(c, _x(c, "input", ("inplace", False)), OpType.RELU6)
 
 
+def _f_leaky_relu(b: TorchBuilder, c: Call) -> Val:
+    """nn.LeakyReLU, F.leaky_relu, aten leaky_relu: LEAKY_RELU with alpha = negative_slope."""
+    if c.mod is not None:  # the module: its attribute
+        x, slope = _x(c, "input"), c.mod.negative_slope
+    else:
+        spec = ("input", ("negative_slope", 0.01), ("inplace", False))
+        x, slope = _x(c, *spec), c.bind(*spec)["negative_slope"]
+    if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+        raise UnsupportedError(f"{c.where}: negative_slope must be a number, is {type(slope).__name__}")
+    return Val(b.emit_leaky_relu(x.t, slope, c.name), c.out_shape, x.order, False, x.origin)
+
+
 def _f_hardtanh(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", ("min_val", -1.0), ("max_val", 1.0), ("inplace", False))
     return b.clamp(c, a["input"], a["min_val"], a["max_val"])
@@ -441,6 +453,7 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.ReLU: _m_unary(OpType.RELU),
         nn.ReLU6: _m_unary(OpType.RELU6),
         nn.Hardtanh: _m_hardtanh,
+        nn.LeakyReLU: _f_leaky_relu,
         nn.Sigmoid: _m_unary(OpType.LOGISTIC),
         nn.Tanh: _m_unary(OpType.TANH),
         nn.Hardswish: lambda b, c: b.hardswish(c, _x(c, "input")),
@@ -484,6 +497,7 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.relu: _f_unary(OpType.RELU),
         F.relu6: _f_relu6,
         F.hardtanh: _f_hardtanh,
+        F.leaky_relu: _f_leaky_relu,
         torch.clamp: _f_clamp,
         torch.clip: _f_clamp,
         torch.sigmoid: sigmoid,
@@ -557,6 +571,8 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "relu6.default": _f_relu6,
         "hardtanh.default": _f_hardtanh,
         "hardtanh_.default": _f_hardtanh,
+        "leaky_relu.default": _f_leaky_relu,
+        "leaky_relu_.default": _f_leaky_relu,
         "clamp.default": _f_clamp,
         "sigmoid.default": _f_unary(OpType.LOGISTIC),
         "tanh.default": _f_unary(OpType.TANH),

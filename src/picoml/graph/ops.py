@@ -67,6 +67,7 @@ class OpType(StrEnum):
     TANH = "TANH"
     RELU = "RELU"
     RELU6 = "RELU6"
+    LEAKY_RELU = "LEAKY_RELU"
     PAD = "PAD"
     MEAN = "MEAN"
     CONCATENATION = "CONCATENATION"
@@ -620,6 +621,18 @@ _DEFS = [
     ),
     OpDef(OpType.QUANTIZE, 114, 89, (), 1, 1, _infer_same, "float→int8 or int8 requantization", in_place=True),
     OpDef(OpType.DEQUANTIZE, 6, 38, (), 1, 1, _infer_same, "int8→float", in_place=True),
+    OpDef(
+        OpType.LEAKY_RELU,
+        98,
+        75,
+        (Attr("alpha", "f32", 0.0, 0),),
+        1,
+        1,
+        _infer_same,
+        "x > 0 ? x : alpha·x",
+        int8_version=1,  # op_version.cc: 2 only for int16
+        in_place=True,
+    ),
 ]
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}

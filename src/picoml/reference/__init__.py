@@ -18,6 +18,7 @@ from picoml.reference import (
     depthwise_conv2d,
     dequantize,
     fully_connected,
+    leaky_relu,
     logistic,
     mean,
     mul,
@@ -66,4 +67,5 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.CONCATENATION: Kernel(concatenation.prepare, concatenation.evaluate),
     OpType.QUANTIZE: Kernel(quantize.prepare, quantize.evaluate),
     OpType.DEQUANTIZE: Kernel(dequantize.prepare, dequantize.evaluate),
+    OpType.LEAKY_RELU: Kernel(leaky_relu.prepare, leaky_relu.evaluate),
 }

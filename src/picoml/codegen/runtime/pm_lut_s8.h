@@ -1,7 +1,8 @@
-/* Elementwise int8 -> int8 through a 256-entry table (LOGISTIC, TANH on MCU targets). The code
- * generator fills the table by running the reference kernel on all 256 inputs, so the result
- * is exact by construction and costs a load per element instead of gemmlowp's fixed-point
- * exp (hundreds of instructions per element on Cortex-M0+). */
+/* Elementwise int8 -> int8 through a 256-entry table (LOGISTIC, TANH on MCU targets; LEAKY_RELU
+ * on every target). The code generator fills the table by running the reference kernel on all
+ * 256 inputs, so the result is exact by construction and costs a load per element instead of
+ * gemmlowp's fixed-point exp (hundreds of instructions per element on Cortex-M0+) or two
+ * requantizations. */
 #ifndef PM_LUT_S8_H
 #define PM_LUT_S8_H
 
