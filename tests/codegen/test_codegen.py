@@ -249,3 +249,14 @@ def test_graph_digest_follows_the_model():
     a = g.copy()
     a.ops[0].attrs["stride_w"] = a.ops[0].attrs["stride_w"] + 1
     assert len({g.digest(), w.digest(), s.digest(), a.digest()}) == 4
+
+
+def test_verify_reports_the_library_it_ran():
+    """verify keeps the CompiledModel it built (reports read its plan), outside the JSON."""
+    g = _model("ad")
+    rep = verify(g, "host", n_inputs=2)
+    assert rep.compiled is not None and rep.compiled.digest == g.digest()
+    assert rep.arena_bytes == rep.compiled.arena_bytes
+    assert rep.weights_encoding == [{k: e[k] for k in rep.weights_encoding[0]} for e in rep.compiled.encodings]
+    j = rep.to_json()
+    assert "compiled" not in j and j["arena_bytes"] == rep.arena_bytes

@@ -29,7 +29,6 @@ from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.frontends.torch import from_torch
 from picoml.graph.ops import op_macs
-from picoml.plan import plan_memory
 from picoml.quantize.ptq import dequantize_output, quantize, quantize_input
 from picoml.reference.interpreter import run
 from picoml.targets.catalog import BOARDS
@@ -235,7 +234,6 @@ def _run_demo(
         acc_qat = int8_acc(q_qat)
         if acc_qat > acc_q:
             q, acc_q, note = q_qat, acc_qat, "quantization-aware training (PTQ lost more than 0.5 points)"
-    plan = plan_memory(q)
     steps.append(
         {
             "step": "int8",
@@ -243,7 +241,7 @@ def _run_demo(
             "params": steps[-1]["params"],
             "macs": int(sum(op_macs(op) for op in q.ops)),
             "weight_bytes": int(sum(t.nbytes for t in q.constants)),
-            "arena_bytes": plan.arena_bytes,
+            "arena_bytes": None,  # from the compiled library, after verify
             "instructions": None,
             "note": note,
         }
@@ -265,6 +263,8 @@ def _run_demo(
             raise PicomlError(f"demo: {target} output differs from the reference ({rep.first_mismatch})")
         reports[target] = rep.to_json()
     steps[-1]["instructions"] = {t: r["instructions"] for t, r in reports.items()}
+    plan = rep.compiled.plan  # the arena of the library just verified (the same size on every target)
+    steps[-1]["arena_bytes"] = plan.arena_bytes
     p.step(f"[5/6] compiled and verified bit-exact on {', '.join(DEMO_TARGETS)} ({time.perf_counter() - t0:.0f} s)")
 
     boards = []

@@ -4,12 +4,12 @@ and report instructions, flash, RAM and whether the model fits the board."""
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from picoml.codegen import compile_c
+from picoml.codegen import CompiledModel, compile_c
 from picoml.codegen.isa import Isa
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
@@ -51,9 +51,13 @@ class VerifyReport:
     latency_ms_lower_bound: float | None = None
     first_mismatch: str = ""
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
+    #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
+    compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(replace(self, compiled=None))
+        del d["compiled"]
+        return d
 
 
 def elf_sizes(elf_path: Path, weight_prefix: str) -> SizeReport:
@@ -195,6 +199,7 @@ def verify(
         if len(bad):
             i, j = bad[0]
             rep.first_mismatch = f"input {i} output[{j}]: got {got[i, j]}, reference {expected[i, j]}"
+        rep.compiled = compiled
         return rep
     finally:
         if tmp is not None:
