@@ -284,9 +284,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         if d.exists() and not d.is_dir():
             raise InputError(f"{for_terminal(d)}: exists and is not a directory")
     g = picoml.load(model, max_memory=limit)
-    x = _load_npy(inp, limit)
-    if len(g.inputs) != 1:
-        raise InputError(f"{for_terminal(model)}: the model has {len(g.inputs)} inputs; `picoml run` feeds one")
+    n_in, n_out = len(g.inputs), len(g.outputs)
+    if n_in == 1 and inp.suffix.lower() != ".npz":
+        x = _load_npy(inp, limit)
+    else:  # several inputs: one .npz with input0, input1, ... in the model's order
+        keys = tuple(f"input{i}" for i in range(n_in))
+        if inp.suffix.lower() != ".npz":
+            raise InputError(
+                f"{for_terminal(inp)}: the model has {n_in} inputs; give a .npz with arrays {', '.join(keys)}"
+            )
+        x = [load_npz(inp, keys, limit)[k] for k in keys]
+    if n_out > 1 and out.suffix.lower() != ".npz":
+        raise InputError(f"{for_terminal(out)}: the model has {n_out} outputs; write them to a .npz (output0, ...)")
     with _naming(model):  # the model's own problems name the model ...
         interpreter = picoml.Interpreter(g, max_memory=limit)
     try:
@@ -304,12 +313,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             index[t.name] = fname
         files["index.json"] = json.dumps(index, indent=1) + "\n"
         write_tree(args.all_tensors, files, force=args.force, protect=(model, inp))
-        y = result[g.outputs[0].name]
+        ys = [result[t.name] for t in g.outputs]
     else:
-        y = result if isinstance(result, np.ndarray) else result[0]
-    write_file(out, _npy_bytes(y))
+        ys = [result] if isinstance(result, np.ndarray) else list(result)
+    if out.suffix.lower() == ".npz":
+        buf = io.BytesIO()
+        np.savez(buf, **{f"output{i}": y for i, y in enumerate(ys)})
+        write_file(out, buf.getvalue())
+    else:
+        write_file(out, _npy_bytes(ys[0]))
+    shapes = "; ".join(f"{list(y.shape)} {y.dtype}" for y in ys)
     print(
-        f"wrote {for_terminal(out)}: {list(y.shape)} {y.dtype}"
+        f"wrote {for_terminal(out)}: {shapes}"
         + (f"; all tensors in {for_terminal(args.all_tensors)}" if args.all_tensors else "")
     )
     return EXIT_OK
@@ -668,8 +683,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = add("run", "run the reference interpreter on inputs from a .npy file", model=True)
     s.add_argument("model", help="a .tflite model")
-    s.add_argument("--input", required=True, help=".npy with one input of the model's shape or a batch [N, ...]")
-    s.add_argument("--output", required=True, help=".npy to write the output to (its directory must exist)")
+    s.add_argument(
+        "--input",
+        required=True,
+        help=".npy with one input of the model's shape or a batch [N, ...]; several inputs: "
+        "a .npz with arrays input0, input1, ... (the model's order)",
+    )
+    s.add_argument(
+        "--output",
+        required=True,
+        help=".npy to write the output to, or .npz (output0, output1, ...; needed for several outputs)",
+    )
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
     s.add_argument("--force", action="store_true", help="write --all-tensors into a directory holding other files")
     s.set_defaults(func=cmd_run)

@@ -115,16 +115,69 @@ def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, s
     )
 
 
-def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray:
-    t = g.inputs[0]
-    return np.random.default_rng(seed).integers(-128, 128, (n,) + t.shape, dtype=np.int8)
+def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarray]:
+    """n random int8 inputs: an array (n, *shape) for a one-input model, else one such per input."""
+    rng = np.random.default_rng(seed)
+    xs = [rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8) for t in g.inputs]
+    return xs[0] if len(xs) == 1 else xs
+
+
+def _batches(g: Graph, xs) -> list[np.ndarray]:
+    """The inputs as one int8 array (n, *shape) per model input."""
+    arrs = [xs] if isinstance(xs, np.ndarray) else list(xs)
+    if len(arrs) != len(g.inputs):
+        raise PicomlError(f"verify: the model has {len(g.inputs)} inputs, got {len(arrs)} arrays")
+    out = []
+    for t, a in zip(g.inputs, arrs, strict=True):
+        a = np.asarray(a)
+        if t.shape and t.shape[0] == 1 and tuple(a.shape[1:]) == tuple(t.shape[1:]):
+            a = a.reshape((a.shape[0],) + tuple(t.shape))  # samples given without the batch axis of 1
+        ok = a.dtype.kind in "iu" and tuple(a.shape[1:]) == tuple(t.shape)
+        if not ok or (a.size and (a.min() < -128 or a.max() > 127)):
+            raise PicomlError(
+                f"verify: input {t.name!r} needs int8 values of shape (N, {', '.join(map(str, t.shape))}), "
+                f"got {a.dtype} {list(a.shape)}"
+            )
+        out.append(a.astype(np.int8))
+    if len({a.shape[0] for a in out}) != 1:
+        raise PicomlError("verify: the inputs have different numbers of samples")
+    return out
+
+
+def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
+    """-D flags that map the harness's byte buffers (every input, then every output, back to back)
+    to ``<name>_invoke``'s arguments; none for one input and one output (the harness default)."""
+    if len(g.inputs) == 1 and len(g.outputs) == 1:
+        return ()
+    args, off = [], 0
+    for t in g.inputs:
+        args.append(f"(in) + {off}")
+        off += t.nbytes
+    n_in, off = off, 0
+    for t in g.outputs:
+        args.append(f"(out) + {off}")
+        off += t.nbytes
+    return (
+        f"-DPM_HARNESS_IN_BYTES={n_in}",
+        f"-DPM_HARNESS_OUT_BYTES={off}",
+        f"-DPM_HARNESS_INVOKE(in,out)={name}_invoke({', '.join(args)})",
+    )
+
+
+def _where(g: Graph, j: int) -> str:
+    """Output ``j`` of the outputs laid back to back, as the model names it."""
+    for k, t in enumerate(g.outputs):
+        if j < t.size:
+            return f"output[{j}]" if len(g.outputs) == 1 else f"output {k} ({t.name!r})[{j}]"
+        j -= t.size
+    return f"output[{j}]"
 
 
 def verify(
     g: Graph,
     target_name: str,
     n_inputs: int = 20,
-    xs: np.ndarray | None = None,
+    xs: np.ndarray | list[np.ndarray] | None = None,
     opt: str | None = None,
     sanitize: bool = False,
     work_dir: Path | None = None,
@@ -136,6 +189,9 @@ def verify(
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
+    ``xs``: int8 inputs, an array (N, *shape) for a one-input model, else one per input (the
+    model's order); default ``random_inputs``. Several outputs are compared together.
+
     ``isa``: the kernel variant set to generate (default the target's ``Target.isa``); another
     one runs only where it is a subset of the core's (portable C anywhere, Armv6-M layouts
     through their portable C twins on the host, ...), which the kernel-variant tests use.
@@ -146,11 +202,12 @@ def verify(
     target: Target = get_target(target_name)
     board = board_for(target_name)
     isa = target.isa if isa is None else isa
-    if len(g.inputs) != 1 or len(g.outputs) != 1:
-        raise PicomlError("verify supports models with one input and one output")
-    if xs is None:
-        xs = random_inputs(g, n_inputs)
-    expected = interpreter.run(g, xs, max_memory=max_memory).reshape(len(xs), -1)
+    arrs = _batches(g, random_inputs(g, n_inputs) if xs is None else xs)
+    n = arrs[0].shape[0]
+    ref = interpreter.run(g, arrs if len(arrs) > 1 else arrs[0], max_memory=max_memory)
+    ref = ref if isinstance(ref, list) else [ref]
+    expected = np.concatenate([np.asarray(r).reshape(n, -1) for r in ref], axis=1)
+    xs = np.concatenate([a.reshape(n, -1) for a in arrs], axis=1)  # one row of bytes per inference
     tmp = tempfile.TemporaryDirectory() if work_dir is None else None
     d = Path(tmp.name if tmp else work_dir)
     try:
@@ -158,7 +215,7 @@ def verify(
         compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
         compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
-        build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize)
+        build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize, extra=harness_defines(g))
         macs = sum(op_macs(op) for op in g.ops)
         arena = compiled.arena_bytes
         if target.emulator is None:
@@ -198,7 +255,7 @@ def verify(
         rep.bit_exact = rep.mismatches == 0
         if len(bad):
             i, j = bad[0]
-            rep.first_mismatch = f"input {i} output[{j}]: got {got[i, j]}, reference {expected[i, j]}"
+            rep.first_mismatch = f"input {i} {_where(g, int(j))}: got {got[i, j]}, reference {expected[i, j]}"
         rep.compiled = compiled
         return rep
     finally:
@@ -229,7 +286,7 @@ def _run_emulated(
     counted_runs: int = COUNTED_RUNS,
 ):
 
-    em = Emulator(exe, target.emulator, target.name, g.inputs[0].size, g.outputs[0].size)
+    em = Emulator(exe, target.emulator, target.name, xs.shape[1], sum(t.nbytes for t in g.outputs))
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
         counted = i < counted_runs

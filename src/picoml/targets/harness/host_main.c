@@ -1,19 +1,28 @@
-/* Host verification harness: model_run INPUTS.bin OUTPUTS.bin — raw int8 samples in, out. */
+/* Host verification harness: model_run INPUTS.bin OUTPUTS.bin — raw int8 samples in, out.
+ * A sample is every input of one inference back to back; the outputs are written the same way.
+ * PM_HARNESS_INVOKE(in, out) maps the two byte buffers to model_invoke's arguments: by default
+ * one input and one output; the verifier defines it (-D) for models with several. */
 #include <stdio.h>
 
 #include "model.h"
 
+#ifndef PM_HARNESS_INVOKE
+#define PM_HARNESS_IN_BYTES MODEL_INPUT_SIZE
+#define PM_HARNESS_OUT_BYTES MODEL_OUTPUT_SIZE
+#define PM_HARNESS_INVOKE(in, out) model_invoke((in), (out))
+#endif
+
 int main(int argc, char **argv) {
-  static int8_t in[MODEL_INPUT_SIZE];
-  static int8_t out[MODEL_OUTPUT_SIZE];
+  static int8_t in[PM_HARNESS_IN_BYTES];
+  static int8_t out[PM_HARNESS_OUT_BYTES];
   FILE *fi, *fo;
   if (argc != 3) return 2;
   fi = fopen(argv[1], "rb");
   fo = fopen(argv[2], "wb");
   if (!fi || !fo) return 2;
-  while (fread(in, 1, MODEL_INPUT_SIZE, fi) == MODEL_INPUT_SIZE) {
-    if (model_invoke(in, out) != 0) return 1;
-    if (fwrite(out, 1, MODEL_OUTPUT_SIZE, fo) != MODEL_OUTPUT_SIZE) return 2;
+  while (fread(in, 1, PM_HARNESS_IN_BYTES, fi) == PM_HARNESS_IN_BYTES) {
+    if (PM_HARNESS_INVOKE(in, out) != 0) return 1;
+    if (fwrite(out, 1, PM_HARNESS_OUT_BYTES, fo) != PM_HARNESS_OUT_BYTES) return 2;
   }
   fclose(fi);
   return fclose(fo) == 0 ? 0 : 2;

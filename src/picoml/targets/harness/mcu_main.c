@@ -1,6 +1,8 @@
 /* Bare-metal verification harness: the emulator writes one input into pm_input, starts at
  * pm_start with a fresh stack, and stops when the status word is written to PM_MMIO_DONE.
- * PM_LAYER_DONE(i) writes i to PM_MMIO_LAYER so the emulator can split instruction counts. */
+ * PM_LAYER_DONE(i) writes i to PM_MMIO_LAYER so the emulator can split instruction counts.
+ * pm_input holds every input of one inference back to back, pm_output every output;
+ * PM_HARNESS_INVOKE as in host_main.c. */
 #include <stdint.h>
 
 #include "model.h"
@@ -8,11 +10,17 @@
 #define PM_MMIO_LAYER ((volatile uint32_t *)0x4F000000u)
 #define PM_MMIO_DONE ((volatile uint32_t *)0x4F000004u)
 
-int8_t pm_input[MODEL_INPUT_SIZE];
-int8_t pm_output[MODEL_OUTPUT_SIZE];
+#ifndef PM_HARNESS_INVOKE
+#define PM_HARNESS_IN_BYTES MODEL_INPUT_SIZE
+#define PM_HARNESS_OUT_BYTES MODEL_OUTPUT_SIZE
+#define PM_HARNESS_INVOKE(in, out) model_invoke((in), (out))
+#endif
+
+int8_t pm_input[PM_HARNESS_IN_BYTES];
+int8_t pm_output[PM_HARNESS_OUT_BYTES];
 
 void pm_start(void) {
-  const int status = model_invoke(pm_input, pm_output);
+  const int status = PM_HARNESS_INVOKE(pm_input, pm_output);
   *PM_MMIO_DONE = (uint32_t)status;
   for (;;) {
   }
