@@ -302,11 +302,14 @@ def _infer_same(op) -> list[tuple[int, ...]]:
 
 
 def _infer_prelu(op) -> list[tuple[int, ...]]:
-    """The broadcast of input and alpha, rank at most 4 (TFLM's BroadcastPrelu4DSlow)."""
-    out = broadcast_shape(op, _shape(op.inputs[0]), _shape(op.inputs[1]))
-    if len(out) > 4:
-        raise UnsupportedError(f"{op.label}: PRELU of rank {len(out)} (TFLite Micro supports up to 4)")
-    return [out]
+    """The input's shape: alpha broadcasts into it (LiteRT's Prepare requires output shape =
+    input shape), rank at most 4 (TFLM's BroadcastPrelu4DSlow)."""
+    x = _shape(op.inputs[0])
+    if broadcast_shape(op, x, _shape(op.inputs[1])) != x:
+        raise GraphError(f"{op.label}: alpha of shape {list(op.inputs[1].shape)} does not broadcast to input {list(x)}")
+    if len(x) > 4:
+        raise UnsupportedError(f"{op.label}: PRELU of rank {len(x)} (TFLite Micro supports up to 4)")
+    return [x]
 
 
 def _const_ints(op, idx: int, what: str) -> np.ndarray:

@@ -8,7 +8,8 @@ reference functions they call.
 float32, as TFLM and LiteRT compute it: one IEEE float32 operation per element (``-x``, ``|x|``,
 ``x·x``, ``sqrt``, ``floor``, ``ceil``; ``1 / sqrt(x)`` as two), the C library's ``expf`` /
 ``logf`` / ``sinf`` / ``cosf`` (``reference/cmath.py``), and ROUND to nearest with ties to even
-(TFLite's RoundToNearest; NaN and ±inf pass through).
+(TFLite's RoundToNearest, which gives +0 for a negative value that rounds to zero; NaN
+and ±inf pass through).
 
 int8, where tflite-micro has a kernel (``OpDef.int8_kernel``):
 
@@ -52,7 +53,13 @@ F32 = np.float32
 
 
 def _round_half_even(x: np.ndarray) -> np.ndarray:
-    return np.rint(x)
+    """TFLite's RoundToNearest: floor(x), plus 1 when x - floor(x) is above 0.5 or exactly 0.5
+    with an odd floor. Not np.rint: a negative x that rounds to zero gives +0 (-1 + 1), not -0."""
+    with np.errstate(invalid="ignore"):
+        f = np.floor(x)
+        d = x - f
+        keep = (d < F32(0.5)) | ((d == F32(0.5)) & (np.fmod(f, F32(2)) == 0))
+        return np.where(keep, f, f + F32(1)).astype(np.float32)
 
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:
