@@ -21,7 +21,7 @@ def test_api_shapes_and_tensors():
     act = g.ops[0].outputs[0]
     assert act.data is None and act.scale.size == 1
     assert all(isinstance(t.scale, np.ndarray) for t in g.tensors)
-    assert "CONV_2D" in picoml.supported_ops() and len(picoml.supported_ops()) == 19
+    assert "CONV_2D" in picoml.supported_ops() and len(picoml.supported_ops()) == 34
     assert "LEAKY_RELU" in picoml.supported_ops()
 
 

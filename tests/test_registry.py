@@ -39,10 +39,14 @@ from picoml.reference.interpreter import run
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
 
+#: ops that run in float32 only (OpDef.int8_kernel False: tflite-micro has no int8 kernel)
+FLOAT_ONLY = tuple(op for op in OpType if not OP_SET[op].int8_kernel)
+
 #: ops the C generator deliberately does not emit, and why
 NOT_GENERATED_IN_C: dict[OpType, str] = {
     OpType.DEQUANTIZE: "generated C is int8 end to end (generate_c refuses float tensors); the caller "
     "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
+    **{op: "float32 only (no int8 kernel in tflite-micro) and generated C is int8" for op in FLOAT_ONLY},
 }
 
 
@@ -50,6 +54,7 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
 NOT_IN_QAT: dict[OpType, str] = {
     OpType.QUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary QUANTIZE and refuses others",
     OpType.DEQUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary DEQUANTIZE and refuses others",
+    **{op: "float32 only (no int8 kernel in tflite-micro): nothing to fake-quantize" for op in FLOAT_ONLY},
 }
 
 
@@ -279,6 +284,9 @@ def sample_op(op: OpType) -> Graph:
         x, y = vec, _q("y", (1, 4))
     elif op == OpType.DEQUANTIZE:
         x, y = _q("x", (1, 4)), _f("y", (1, 4))
+    elif op == OpType.PRELU:
+        x, y = vec, _f("y", (1, 4))
+        consts = [const("alpha", (4,))]
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}
@@ -314,6 +322,8 @@ def test_every_qat_float_op_matches_the_reference(op):
     g = sample_op(op)
     rng = np.random.default_rng(1)
     xs = [rng.standard_normal((8, *t.shape)).astype(np.float32) for t in g.inputs]
+    if op == OpType.RSQRT:  # defined for positive inputs only
+        xs = [np.abs(v) + np.float32(0.1) for v in xs]
     x = xs if len(xs) > 1 else xs[0]
     model = qat.QATModel(g, x)
     model.fake_quant = False

@@ -374,3 +374,55 @@ def multiply_by_quantized_multiplier_greater_than_one(x: np.ndarray, multiplier:
     """
     x = np.asarray(x, np.int64)
     return saturating_rounding_doubling_high_mul(wrap_int32(x * (np.int64(1) << left_shift)), multiplier)
+
+
+# ----------------------------------------------------------------- int16 fixed point (HARD_SWISH)
+INT16_MIN = -(1 << 15)
+INT16_MAX = (1 << 15) - 1
+
+
+def downscale_int32_to_int16_multiplier(m: int) -> int:
+    """DownScaleInt32ToInt16Multiplier (common.h): a non-negative Q31 multiplier to Q15, rounding
+    half up; values within 2^15 of INT32_MAX give INT16_MAX."""
+    if m >= INT32_MAX - (1 << 15):
+        return INT16_MAX
+    return (m + (1 << 15)) >> 16
+
+
+def saturating_rounding_doubling_high_mul_int16(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16: (a·b ± 2^14) / 2^15 truncated toward
+    zero (the nudge is 2^14 for a·b ≥ 0, 1 - 2^14 below), INT16_MIN² saturating to INT16_MAX. As in
+    the int32 form, both cases are one arithmetic shift of a·b + 2^14."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    q = (a * b + (1 << 14)) >> 15
+    return np.where((a == INT16_MIN) & (b == INT16_MIN), np.int64(INT16_MAX), q)
+
+
+def saturating_doubling_high_mul_int16(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """TFLite's SaturatingDoublingHighMul (reference/hard_swish.h, like Arm SQDMULH): a·b / 2^15
+    truncated toward zero, INT16_MIN² saturating to INT16_MAX."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    q = np.where(ab < 0, -((-ab) >> 15), ab >> 15)
+    return np.where((a == INT16_MIN) & (b == INT16_MIN), np.int64(INT16_MAX), q)
+
+
+def saturating_left_shift_int16(x: np.ndarray, amount: int) -> np.ndarray:
+    """TFLite's SaturatingLeftShift (reference/hard_swish.h): x · 2^amount clamped to int16."""
+    return np.clip(np.asarray(x, np.int64) << amount, INT16_MIN, INT16_MAX)
+
+
+def rounding_divide_by_pot_int16(x: np.ndarray, exponent: int) -> np.ndarray:
+    """gemmlowp RoundingDivideByPOT with int16 values, exponent in [0, 31].
+
+    Up to 15 it is the rounding shift of ``rounding_divide_by_pot``. From 16 on gemmlowp's int16
+    mask ``(1 << exponent) - 1`` truncates to -1 (all ones), so the remainder is x itself and the
+    threshold -1 + [x < 0]: the result is +1 for every x ≥ 0 (zero included) and -1 below. That
+    is what the C computes; HARD_SWISH reaches it with an output multiplier below 2^-16.
+    """
+    x = np.asarray(x, np.int64)
+    if exponent <= 15:
+        return rounding_divide_by_pot(x, exponent)
+    return np.where(x >= 0, np.int64(1), np.int64(-1))

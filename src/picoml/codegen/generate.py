@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import cemit
+from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
     FIXEDPOINT_USERS,
@@ -70,6 +71,7 @@ KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.RESHAPE: (),
 }
 KERNEL_FILES.update(NONLINEAR_FILES)
+KERNEL_FILES.update(ACTIVATION_FILES)
 
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
@@ -572,6 +574,7 @@ EMITTERS = {
     OpType.CONCATENATION: _emit_concat,
 }
 EMITTERS.update(NONLINEAR_EMITTERS)
+EMITTERS.update(ACTIVATION_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

@@ -247,6 +247,12 @@ def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.
     return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
 
 
+def _float_prelu(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    a = m._value(op.inputs[1], values, plan, like=x)
+    x, a = _align(x, a)
+    return torch.where(x >= 0, x, x * a)
+
+
 def _float_reshape(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
     return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
 
@@ -293,6 +299,11 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.PAD: _float_pad,
     OpType.MEAN: _float_mean,
     OpType.CONCATENATION: _float_concat,
+    OpType.HARD_SWISH: lambda m, op, x, values, plan: F.hardswish(x),
+    OpType.PRELU: _float_prelu,
+    OpType.ELU: lambda m, op, x, values, plan: F.elu(x),
+    OpType.ABS: lambda m, op, x, values, plan: torch.abs(x),
+    OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
 }
 
 

@@ -11,7 +11,7 @@ What lives here, used by both ``frontends/torch*.py`` and ``frontends/onnx*.py``
 - ``GraphBuilder``: tensor / constant / op emission with shape inference, and the lowerings of
   layers that do not depend on how a front-end tracks its values: RESHAPE, PAD, convolution
   (CONV_2D / DEPTHWISE_CONV_2D with OIHW → OHWI / 1HWO filters), FULLY_CONNECTED, MEAN, SOFTMAX,
-  negation, hard-sigmoid / hard-swish (ADD, RELU6, MUL), inference BatchNorm as per-channel
+  negation, hard-sigmoid (ADD, RELU6, MUL), hard-swish (HARD_SWISH), ELU, inference BatchNorm as per-channel
   MUL + ADD constants (``batchnorm_affine``), and ``clamp_activation`` (which clamps are
   RELU / RELU6).
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from picoml.errors import PicomlError
+from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType, default_attrs, infer_output_shapes, out_size, same_padding
 
@@ -340,6 +340,12 @@ class GraphBuilder:
         return self.emit(OpType.MUL, [y, self.scalar(self.name(base, "hsig.sixth"), 1.0 / 6.0, x)], out)
 
     def emit_hard_swish(self, x: Tensor, name: str) -> Tensor:
-        """x · hard_sigmoid(x) (PyTorch: x · relu6(x + 3) / 6; ONNX HardSwish: α = 1/6, β = 1/2)."""
-        h = self.emit_hard_sigmoid(x, self.name(name, "hswish.hsig_out"), self.name(name, "hswish.hsig"))
-        return self.emit(OpType.MUL, [x, h], name)
+        """x · relu6(x + 3) / 6 (PyTorch Hardswish, ONNX HardSwish) as TFLite's one HARD_SWISH op,
+        what the TFLite converter emits (hard-sigmoid has no TFLite op and stays a chain)."""
+        return self.emit(OpType.HARD_SWISH, [x], name)
+
+    def emit_elu(self, x: Tensor, alpha: float, name: str, where: str) -> Tensor:
+        """x < 0 ? exp(x) - 1 : x; TFLite's ELU has no alpha, so only alpha = 1 maps to it."""
+        if float(alpha) != 1.0:
+            raise UnsupportedError(f"{where}: ELU with alpha={alpha:g} is not supported (TFLite's ELU has alpha 1)")
+        return self.emit(OpType.ELU, [x], name)

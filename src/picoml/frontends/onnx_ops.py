@@ -233,6 +233,28 @@ def op_hard_swish(imp: Importer) -> None:
     imp.set_out(Act(imp.emit_hard_swish(x.t, name), x.shape, x.perm, x.cols))
 
 
+def op_elu(imp: Importer) -> None:
+    """Elu (x < 0 ? α(exp(x) - 1) : x) → ELU, α = 1 only (TFLite's ELU has no α)."""
+    x = imp.act(0)
+    alpha = float(imp.attrs().get("alpha", 1.0))
+    imp.set_out(Act(imp.emit_elu(x.t, alpha, imp.out_name(), imp.where()), x.shape, x.perm, x.cols))
+
+
+def op_prelu(imp: Importer) -> None:
+    """PRelu (x < 0 ? slope·x : x, slope a constant broadcast to x) → PRELU."""
+    x = imp.act(0)
+    slope = np.asarray(imp.const_input(1, "slope"), np.float32)
+    name = imp.out_name()
+    ca = imp.align_const(slope, x, f"slope {imp.node.input[1]!r}")
+    imp.set_out(imp.apply(OpType.PRELU, x, name, imp.const(f"{name}/alpha", ca)))
+
+
+def op_neg(imp: Importer) -> None:
+    """Neg → MUL by -1 (exact; TFLite's NEG has no int8 kernel in tflite-micro)."""
+    x = imp.act(0)
+    imp.set_out(Act(imp.emit_negate(x.t, imp.out_name()), x.shape, x.perm, x.cols))
+
+
 def op_softmax(imp: Importer) -> None:
     x = imp.act(0)
     at = imp.attrs()
@@ -711,6 +733,18 @@ HANDLERS: dict[str, Handler] = {
     "Cast": op_cast,
     "Shape": op_shape,
     "Size": op_shape,
+    "Elu": op_elu,
+    "PRelu": op_prelu,
+    "Neg": op_neg,
+    "Abs": lambda imp: imp.unary(OpType.ABS),
+    "Exp": lambda imp: imp.unary(OpType.EXP),
+    "Log": lambda imp: imp.unary(OpType.LOG),
+    "Sqrt": lambda imp: imp.unary(OpType.SQRT),
+    "Sin": lambda imp: imp.unary(OpType.SIN),
+    "Cos": lambda imp: imp.unary(OpType.COS),
+    "Floor": lambda imp: imp.unary(OpType.FLOOR),
+    "Ceil": lambda imp: imp.unary(OpType.CEIL),
+    "Round": lambda imp: imp.unary(OpType.ROUND),
 }
 
 

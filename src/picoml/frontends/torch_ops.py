@@ -236,6 +236,54 @@ def _f_special(kind: str) -> Handler:
     return h
 
 
+def _f_elu(b: TorchBuilder, c: Call) -> Val:
+    """nn.ELU, F.elu (alpha 1 only: TFLite's ELU has no alpha)."""
+    if c.mod is not None:
+        return b.elu(c, _x(c, "input"), c.mod.alpha)
+    spec = ("input", ("alpha", 1.0), ("inplace", False))
+    return b.elu(c, _x(c, *spec), c.bind(*spec)["alpha"])
+
+
+def _aten_elu(b: TorchBuilder, c: Call) -> Val:  # aten.elu(self, alpha, scale, input_scale)
+    spec = ("input", ("alpha", 1.0), ("scale", 1.0), ("input_scale", 1.0))
+    a = c.bind(*spec)
+    if float(a["scale"]) != 1.0 or float(a["input_scale"]) != 1.0:
+        raise UnsupportedError(f"{c.where}: ELU with scale or input_scale other than 1 is not supported")
+    return b.elu(c, _x(c, *spec), a["alpha"])
+
+
+def _f_prelu(b: TorchBuilder, c: Call) -> Val:
+    """nn.PReLU (num_parameters 1 or C), F.prelu, aten prelu: PRELU with a constant alpha."""
+    if c.mod is not None:
+        return b.prelu(c, _x(c, "input"), c.mod.weight)
+    a = c.bind("input", "weight")
+    if isinstance(a["weight"], Val):
+        raise UnsupportedError(f"{c.where}: PReLU slopes computed from the input are not supported")
+    return b.prelu(c, _x(c, "input", "weight"), a["weight"])
+
+
+def _f_round(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("input", ("decimals", 0))
+    if a["decimals"]:
+        raise UnsupportedError(f"{c.where}: round with decimals={a['decimals']} is not supported")
+    return b.unary(c, _x(c, "input", ("decimals", 0)), OpType.ROUND)
+
+
+#: torch functions / Tensor methods / ATen overloads (name.default) with a one-op unary mapping
+_UNARY = {
+    "abs": OpType.ABS,
+    "exp": OpType.EXP,
+    "log": OpType.LOG,
+    "sqrt": OpType.SQRT,
+    "rsqrt": OpType.RSQRT,
+    "square": OpType.SQUARE,
+    "sin": OpType.SIN,
+    "cos": OpType.COS,
+    "floor": OpType.FLOOR,
+    "ceil": OpType.CEIL,
+}
+
+
 def _f_identity(b: TorchBuilder, c: Call) -> Val:
     return _x(c, "input", ("memory_format", None))
 
@@ -459,6 +507,8 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.Hardswish: lambda b, c: b.hardswish(c, _x(c, "input")),
         nn.Hardsigmoid: lambda b, c: b.hardsigmoid(c, _x(c, "input")),
         nn.SiLU: lambda b, c: b.silu(c, _x(c, "input")),
+        nn.ELU: _f_elu,
+        nn.PReLU: _f_prelu,
         nn.MaxPool1d: _m_pool("max", 1),
         nn.MaxPool2d: _m_pool("max", 2),
         nn.AvgPool1d: _m_pool("avg", 1),
@@ -549,6 +599,13 @@ def _function_table(torch) -> dict[Any, Handler]:
         F.dropout2d: _f_dropout,
         F.pad: _f_pad,
         operator.getitem: _f_getitem,
+        F.elu: _f_elu,
+        F.prelu: _f_prelu,
+        torch.prelu: _f_prelu,
+        torch.neg: lambda b, c: b.negate(c, _x(c, "input")),
+        torch.negative: lambda b, c: b.negate(c, _x(c, "input")),
+        torch.round: _f_round,
+        **{getattr(torch, n): _f_unary(op) for n, op in _UNARY.items()},
     }
     t.update(_aten_table(torch))
     return t
@@ -614,6 +671,12 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "_softmax.default": lambda b, c: b.softmax(c, c.args[0], c.args[1]),
         "constant_pad_nd.default": _aten_constant_pad,
         "pad.default": _f_pad,
+        "elu.default": _aten_elu,
+        "elu_.default": _aten_elu,
+        "prelu.default": _f_prelu,
+        "_prelu_kernel.default": _f_prelu,
+        "round.default": _f_round,
+        **{f"{n}.default": _f_unary(op) for n, op in _UNARY.items()},
     }
     out: dict[Any, Handler] = {}
     for name, h in spec.items():
@@ -652,6 +715,8 @@ _METHODS: dict[str, Handler] = {
     "mul": _f_mul,
     "div": _f_div,
     "neg": lambda b, c: b.negate(c, c.args[0]),
+    "round": _f_round,
+    **{n: _f_unary(op) for n, op in _UNARY.items()},
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

@@ -564,8 +564,22 @@ class TorchBuilder(GraphBuilder):
         return Val(self.emit_pad(x.t, tuple(map(tuple, pads)), c.name), c.out_shape, None, x.nonneg)
 
     def hardswish(self, c: Call, x: Val) -> Val:
-        """PyTorch: x · relu6(x + 3) / 6 (ADD, RELU6, MUL by 1/6, MUL)."""
+        """PyTorch: x · relu6(x + 3) / 6 (HARD_SWISH)."""
         return Val(self.emit_hard_swish(x.t, c.name), c.out_shape, x.order, False, x.origin)
+
+    def elu(self, c: Call, x: Val, alpha: Any) -> Val:
+        return Val(self.emit_elu(x.t, float(alpha), c.name, c.where), c.out_shape, x.order, False, x.origin)
+
+    def prelu(self, c: Call, x: Val, weight: Any) -> Val:
+        """PReLU with one slope or one per channel (PyTorch dim 1), as a PRELU constant alpha."""
+        w = np.asarray(_np(weight), np.float32).reshape(-1)
+        if w.size == 1:
+            alpha = self.const(f"{c.name}.alpha", w.reshape((1,)))
+        elif len(x.shape) >= 2 and x.shape[1] == w.size:
+            alpha = self.channel_const(c, x, w, "alpha")
+        else:
+            raise UnsupportedError(f"{c.where}: {w.size} PReLU slopes for an input of shape {list(x.shape)}")
+        return Val(self.emit(OpType.PRELU, [x.t, alpha], c.name), c.out_shape, x.order, False, x.origin)
 
     def hardsigmoid(self, c: Call, x: Val) -> Val:
         """PyTorch: relu6(x + 3) / 6."""

@@ -68,6 +68,21 @@ class OpType(StrEnum):
     RELU = "RELU"
     RELU6 = "RELU6"
     LEAKY_RELU = "LEAKY_RELU"
+    HARD_SWISH = "HARD_SWISH"
+    PRELU = "PRELU"
+    ELU = "ELU"
+    ABS = "ABS"
+    NEG = "NEG"
+    EXP = "EXP"
+    LOG = "LOG"
+    SQRT = "SQRT"
+    RSQRT = "RSQRT"
+    SQUARE = "SQUARE"
+    SIN = "SIN"
+    COS = "COS"
+    FLOOR = "FLOOR"
+    CEIL = "CEIL"
+    ROUND = "ROUND"
     PAD = "PAD"
     MEAN = "MEAN"
     CONCATENATION = "CONCATENATION"
@@ -145,6 +160,8 @@ class OpDef:
     in_place: bool = False
     #: memory plan: window op reading its input in row-major order (output may overlap it, stream_lag)
     streams: bool = False
+    #: tflite-micro has an int8 kernel (False: float32 only; validate and PTQ refuse int8)
+    int8_kernel: bool = True
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -282,6 +299,17 @@ def _infer_binary(op) -> list[tuple[int, ...]]:
 
 def _infer_same(op) -> list[tuple[int, ...]]:
     return [_shape(op.inputs[0])]
+
+
+def _infer_prelu(op) -> list[tuple[int, ...]]:
+    """The input's shape: alpha broadcasts into it (LiteRT's Prepare requires output shape =
+    input shape), rank at most 4 (TFLM's BroadcastPrelu4DSlow)."""
+    x = _shape(op.inputs[0])
+    if broadcast_shape(op, x, _shape(op.inputs[1])) != x:
+        raise GraphError(f"{op.label}: alpha of shape {list(op.inputs[1].shape)} does not broadcast to input {list(x)}")
+    if len(x) > 4:
+        raise UnsupportedError(f"{op.label}: PRELU of rank {len(x)} (TFLite Micro supports up to 4)")
+    return [x]
 
 
 def _const_ints(op, idx: int, what: str) -> np.ndarray:
@@ -633,6 +661,33 @@ _DEFS = [
         int8_version=1,  # op_version.cc: 2 only for int16
         in_place=True,
     ),
+    OpDef(OpType.HARD_SWISH, 117, 91, (), 1, 1, _infer_same, "x·relu6(x + 3)/6", int8_version=1, in_place=True),
+    OpDef(
+        OpType.PRELU,
+        54,
+        0,
+        (),
+        2,
+        2,
+        _infer_prelu,
+        "x ≥ 0 ? x : alpha·x, alpha a constant broadcast into x's shape",
+        int8_version=1,
+        macs=_elementwise_macs,
+        in_place=True,
+    ),
+    OpDef(OpType.ELU, 111, 0, (), 1, 1, _infer_same, "x < 0 ? exp(x) - 1 : x", int8_version=1, in_place=True),
+    OpDef(OpType.ABS, 101, 78, (), 1, 1, _infer_same, "|x|", in_place=True),
+    OpDef(OpType.NEG, 59, 42, (), 1, 1, _infer_same, "-x", int8_kernel=False, in_place=True),
+    OpDef(OpType.EXP, 47, 33, (), 1, 1, _infer_same, "exp(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.LOG, 73, 0, (), 1, 1, _infer_same, "log(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.SQRT, 75, 0, (), 1, 1, _infer_same, "sqrt(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.RSQRT, 76, 0, (), 1, 1, _infer_same, "1 / sqrt(x)", in_place=True),
+    OpDef(OpType.SQUARE, 92, 66, (), 1, 1, _infer_same, "x·x", int8_kernel=False, in_place=True),
+    OpDef(OpType.SIN, 66, 0, (), 1, 1, _infer_same, "sin(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.COS, 108, 84, (), 1, 1, _infer_same, "cos(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.FLOOR, 8, 0, (), 1, 1, _infer_same, "floor(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.CEIL, 104, 0, (), 1, 1, _infer_same, "ceil(x)", int8_kernel=False, in_place=True),
+    OpDef(OpType.ROUND, 116, 0, (), 1, 1, _infer_same, "round half to even", int8_kernel=False, in_place=True),
 ]
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}

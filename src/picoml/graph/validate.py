@@ -124,8 +124,13 @@ def _check_op_types(op: Op) -> None:
     for o in op.outputs:
         if o.dtype != act:
             raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {act}")
+    if t == OpType.PRELU and op.inputs[1].data is None:
+        # TFLM accepts a computed alpha; picoml's C kernel and PTQ take alpha as a constant
+        raise UnsupportedError(f"{op.label}: alpha {op.inputs[1].name!r} must be a constant tensor")
     if act != "int8":
         return
+    if not d.int8_kernel:
+        raise UnsupportedError(f"{op.label}: int8 {t} is not supported (TFLite Micro has no int8 kernel for it)")
     # int8 quantization rules
     for i, inp in enumerate(op.inputs):
         if inp is None or i in d.shape_inputs:

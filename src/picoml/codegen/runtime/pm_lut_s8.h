@@ -11,4 +11,8 @@
 /* out[i] = table[in[i] + 128]; writing over the input in place is safe. */
 int pm_lut_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out);
 
+/* pm_lut_s8 for inputs from first_code on (RSQRT: TFLM fails an inference with an input below
+ * the zero point): PM_ERROR if any in[i] < first_code, checked before anything is written. */
+int pm_lut_from_s8(const int8_t *table, int32_t first_code, int32_t size, const int8_t *in, int8_t *out);
+
 #endif /* PM_LUT_S8_H */
