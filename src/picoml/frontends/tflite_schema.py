@@ -125,7 +125,6 @@ OTHER_BUILTINS = {
     74: "SUM",
     75: "SQRT",
     76: "RSQRT",
-    77: "SHAPE",
     78: "POW",
     79: "ARG_MIN",
     80: "FAKE_QUANT",

@@ -68,6 +68,7 @@ class OpType(StrEnum):
     RELU = "RELU"
     RELU6 = "RELU6"
     LEAKY_RELU = "LEAKY_RELU"
+    SHAPE = "SHAPE"
     PAD = "PAD"
     MEAN = "MEAN"
     CONCATENATION = "CONCATENATION"
@@ -145,6 +146,8 @@ class OpDef:
     in_place: bool = False
     #: memory plan: window op reading its input in row-major order (output may overlap it, stream_lag)
     streams: bool = False
+    #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
+    output_dtype: Callable[[Any], str] | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -291,6 +294,22 @@ def _const_ints(op, idx: int, what: str) -> np.ndarray:
     if t.dtype not in ("int32", "int64"):
         raise GraphError(f"{op.label}: {what} {t.name!r} must be int32, is {t.dtype}")
     return np.asarray(t.data).astype(np.int64)
+
+
+#: TensorType codes of the dtypes SHAPE may return: INT32 (2) only, as in tflite-micro (its
+#: shape.cc fails Eval on INT64 = 4)
+SHAPE_OUT_TYPES = {2: "int32"}
+
+
+def _shape_out_dtype(op) -> str:
+    code = op.attrs.get("out_type", 2)
+    if code not in SHAPE_OUT_TYPES:
+        raise GraphError(f"{op.label}: out_type {code} is not supported (INT32 = 2 only, as in tflite-micro)")
+    return SHAPE_OUT_TYPES[code]
+
+
+def _infer_shape(op) -> list[tuple[int, ...]]:
+    return [(len(op.inputs[0].shape),)]
 
 
 def _infer_reshape(op) -> list[tuple[int, ...]]:
@@ -632,6 +651,19 @@ _DEFS = [
         "x > 0 ? x : alpha·x",
         int8_version=1,  # op_version.cc: 2 only for int16
         in_place=True,
+    ),
+    OpDef(
+        OpType.SHAPE,
+        77,
+        55,
+        (Attr("out_type", "i8", 2, 0),),
+        1,
+        1,
+        _infer_shape,
+        "the input's shape as an int32 vector; folded to a constant at load",
+        int8_version=1,
+        any_dtype=True,
+        output_dtype=_shape_out_dtype,
     ),
 ]
 

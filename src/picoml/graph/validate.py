@@ -121,10 +121,11 @@ def _check_op_types(op: Op) -> None:
             continue  # float activations with int8 weights: TFLite's hybrid kernels
         if inp.dtype != want:
             raise GraphError(f"{op.label}: input {i} {inp.name!r} is {inp.dtype}, expected {want}")
+    out_dtype = act if d.output_dtype is None else d.output_dtype(op)
     for o in op.outputs:
-        if o.dtype != act:
-            raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {act}")
-    if act != "int8":
+        if o.dtype != out_dtype:
+            raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {out_dtype}")
+    if act != "int8" or d.output_dtype is not None:
         return
     # int8 quantization rules
     for i, inp in enumerate(op.inputs):

@@ -27,6 +27,7 @@ from picoml.reference import (
     quantize,
     relu,
     reshape,
+    shape,
     softmax,
     tanh,
 )
@@ -68,4 +69,5 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.QUANTIZE: Kernel(quantize.prepare, quantize.evaluate),
     OpType.DEQUANTIZE: Kernel(dequantize.prepare, dequantize.evaluate),
     OpType.LEAKY_RELU: Kernel(leaky_relu.prepare, leaky_relu.evaluate),
+    OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
 }
