@@ -47,6 +47,7 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
     OpType.DEQUANTIZE: "generated C is int8 end to end (generate_c refuses float tensors); the caller "
     "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
     **{op: "float32 only (no int8 kernel in tflite-micro) and generated C is int8" for op in FLOAT_ONLY},
+    OpType.SHAPE: "shapes are static on the device: reference.fold folds SHAPE to a constant at load",
 }
 
 
@@ -55,6 +56,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.QUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary QUANTIZE and refuses others",
     OpType.DEQUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary DEQUANTIZE and refuses others",
     **{op: "float32 only (no int8 kernel in tflite-micro): nothing to fake-quantize" for op in FLOAT_ONLY},
+    OpType.SHAPE: "no gradient flows through a shape; reference.fold folds it to a constant at load",
 }
 
 
@@ -280,6 +282,8 @@ def sample_op(op: OpType) -> Graph:
         x, y = vec, _f("y", (1, 7))
         extra_inputs = [_f("x2", (1, 3))]
         attrs = {"axis": 1}
+    elif op == OpType.SHAPE:
+        x, y = nhwc, _f("y", (4,), dtype="int32")
     elif op == OpType.QUANTIZE:
         x, y = vec, _q("y", (1, 4))
     elif op == OpType.DEQUANTIZE:

@@ -19,6 +19,7 @@ from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
 from picoml.graph.ops import BY_CODE, OpDef
+from picoml.reference.fold import fold_constants
 from picoml.untrusted import for_terminal, read_model_file
 
 MAX_RANK = 8  # well above the ranks TFLite's kernels handle; guards messages against corrupted shapes
@@ -344,4 +345,8 @@ def read_tflite(path: str | Path, max_memory: int | None = None) -> Graph:
     except PicomlError as e:
         raise type(e)(f"{where}: {e}") from None
     check_memory(g, limit, where)
+    try:
+        fold_constants(g)  # shape arithmetic of variable-batch exports: static on the device
+    except PicomlError as e:
+        raise type(e)(f"{where}: {e}") from None
     return g

@@ -117,7 +117,6 @@ OTHER_BUILTINS = {
     71: "EQUAL",
     72: "NOT_EQUAL",
     74: "SUM",
-    77: "SHAPE",
     78: "POW",
     79: "ARG_MIN",
     80: "FAKE_QUANT",

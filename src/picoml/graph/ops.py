@@ -83,6 +83,7 @@ class OpType(StrEnum):
     FLOOR = "FLOOR"
     CEIL = "CEIL"
     ROUND = "ROUND"
+    SHAPE = "SHAPE"
     PAD = "PAD"
     MEAN = "MEAN"
     CONCATENATION = "CONCATENATION"
@@ -162,6 +163,8 @@ class OpDef:
     streams: bool = False
     #: tflite-micro has an int8 kernel (False: float32 only; validate and PTQ refuse int8)
     int8_kernel: bool = True
+    #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
+    output_dtype: Callable[[Any], str] | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -319,6 +322,22 @@ def _const_ints(op, idx: int, what: str) -> np.ndarray:
     if t.dtype not in ("int32", "int64"):
         raise GraphError(f"{op.label}: {what} {t.name!r} must be int32, is {t.dtype}")
     return np.asarray(t.data).astype(np.int64)
+
+
+#: TensorType codes of the dtypes SHAPE may return: INT32 (2) only, as in tflite-micro (its
+#: shape.cc fails Eval on INT64 = 4)
+SHAPE_OUT_TYPES = {2: "int32"}
+
+
+def _shape_out_dtype(op) -> str:
+    code = op.attrs.get("out_type", 2)
+    if code not in SHAPE_OUT_TYPES:
+        raise GraphError(f"{op.label}: out_type {code} is not supported (INT32 = 2 only, as in tflite-micro)")
+    return SHAPE_OUT_TYPES[code]
+
+
+def _infer_shape(op) -> list[tuple[int, ...]]:
+    return [(len(op.inputs[0].shape),)]
 
 
 def _infer_reshape(op) -> list[tuple[int, ...]]:
@@ -688,6 +707,19 @@ _DEFS = [
     OpDef(OpType.FLOOR, 8, 0, (), 1, 1, _infer_same, "floor(x)", int8_kernel=False, in_place=True),
     OpDef(OpType.CEIL, 104, 0, (), 1, 1, _infer_same, "ceil(x)", int8_kernel=False, in_place=True),
     OpDef(OpType.ROUND, 116, 0, (), 1, 1, _infer_same, "round half to even", int8_kernel=False, in_place=True),
+    OpDef(
+        OpType.SHAPE,
+        77,
+        55,
+        (Attr("out_type", "i8", 2, 0),),
+        1,
+        1,
+        _infer_shape,
+        "the input's shape as an int32 vector; folded to a constant at load",
+        int8_version=1,
+        any_dtype=True,
+        output_dtype=_shape_out_dtype,
+    ),
 ]
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}

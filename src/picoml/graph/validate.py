@@ -121,13 +121,14 @@ def _check_op_types(op: Op) -> None:
             continue  # float activations with int8 weights: TFLite's hybrid kernels
         if inp.dtype != want:
             raise GraphError(f"{op.label}: input {i} {inp.name!r} is {inp.dtype}, expected {want}")
+    out_dtype = act if d.output_dtype is None else d.output_dtype(op)
     for o in op.outputs:
-        if o.dtype != act:
-            raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {act}")
+        if o.dtype != out_dtype:
+            raise GraphError(f"{op.label}: output {o.name!r} is {o.dtype}, expected {out_dtype}")
     if t == OpType.PRELU and op.inputs[1].data is None:
         # TFLM accepts a computed alpha; picoml's C kernel and PTQ take alpha as a constant
         raise UnsupportedError(f"{op.label}: alpha {op.inputs[1].name!r} must be a constant tensor")
-    if act != "int8":
+    if act != "int8" or d.output_dtype is not None:
         return
     if not d.int8_kernel:
         raise UnsupportedError(f"{op.label}: int8 {t} is not supported (TFLite Micro has no int8 kernel for it)")

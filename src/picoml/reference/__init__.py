@@ -30,6 +30,7 @@ from picoml.reference import (
     quantize,
     relu,
     reshape,
+    shape,
     softmax,
     tanh,
     unary,
@@ -87,4 +88,5 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.FLOOR: Kernel(unary.prepare, unary.evaluate),
     OpType.CEIL: Kernel(unary.prepare, unary.evaluate),
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
+    OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
 }
