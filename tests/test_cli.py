@@ -117,3 +117,17 @@ def test_targets_lists_budgets():
     assert {"host", "cortex-m0plus", "cortex-m4", "cortex-m7", "riscv32"} <= names
     rp = next(b for b in d["boards"] if b["name"] == "rp2040")
     assert rp["ram_bytes"] == 264 * 1024 and rp["flash_bytes"] == 2 * 1024 * 1024
+
+
+def test_ops_lists_every_registered_op_with_what_runs_it(capsys):
+    from picoml.cli import main
+    from picoml.graph.ops import OpType
+
+    assert main(["ops", "--json"]) == 0
+    rows = {r["op"]: r for r in json.loads(capsys.readouterr().out)["ops"]}
+    assert set(rows) == {str(o) for o in OpType}
+    assert rows["CONV_2D"]["c_int8"] and rows["CONV_2D"]["int8"] and rows["CONV_2D"]["builtin_code"] == 3
+    assert not rows["NEG"]["int8"] and not rows["NEG"]["c_int8"]  # float32 only, as in tflite-micro
+    assert main(["ops"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith(f"{len(OpType)} ops:")

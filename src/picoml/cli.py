@@ -27,6 +27,7 @@ import picoml
 from picoml.codegen import compile_c, layer_encodings
 from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
+from picoml.codegen.generate import EMITTERS
 from picoml.errors import InputError, PicomlError
 from picoml.flows.compress import run_pipeline_config
 from picoml.flows.demo import run_demo
@@ -553,6 +554,44 @@ def _print_verify(r) -> None:
                 print(f"{i:>3}  {lay['op']:18s} {lay['instructions']:>13,} {lay['macs']:>10,} {ipm:>9s}")
 
 
+def ops_table() -> list[dict]:
+    """One row per registered op: what picoml runs it on (interpreter dtypes, generated C)."""
+    rows = []
+    for op, d in sorted(OP_SET.items()):
+        rows.append(
+            {
+                "op": str(op),
+                "builtin_code": d.builtin_code,
+                "float32": True,
+                "int8": d.int8_kernel,
+                "c_int8": op in EMITTERS,
+                "description": d.doc,
+            }
+        )
+    return rows
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    rows = ops_table()
+    if args.json:
+        json.dump({"ops": rows}, sys.stdout, indent=1)
+        print()
+        return EXIT_OK
+
+    def mark(v: bool) -> str:
+        return "yes" if v else "-"
+
+    print(f"{'op':<24} {'code':>4}  {'float32':<7} {'int8':<4}  {'C int8':<6}  description")
+    for r in rows:
+        print(
+            f"{r['op']:<24} {r['builtin_code']:>4}  {mark(r['float32']):<7} {mark(r['int8']):<4}  "
+            f"{mark(r['c_int8']):<6}  {r['description']}"
+        )
+    n_c = sum(r["c_int8"] for r in rows)
+    print(f"{len(rows)} ops: all run in the reference interpreter; {n_c} compile to int8 C")
+    return EXIT_OK
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
 
     _boards(args)
@@ -794,8 +833,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.set_defaults(func=cmd_targets)
 
-    s = add("ops", "list the supported ops")
-    s.set_defaults(func=lambda a: (print("\n".join(__import__("picoml").supported_ops())), EXIT_OK)[1])
+    s = add("ops", "list the supported ops: interpreter dtypes, generated C")
+    s.add_argument("--json", action="store_true", help="machine-readable table")
+    s.set_defaults(func=cmd_ops)
     return p
 
 
