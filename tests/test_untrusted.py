@@ -633,7 +633,7 @@ def test_warnings_never_reach_stderr(tmp_path):
 
 def test_picoml_bug_is_exit_3(monkeypatch, small, capsys):
     """Only an unexpected exception is exit 3, in one line."""
-    import picoml.cli as c
+    import picoml.cli.info as c
 
     monkeypatch.setattr(c, "model_summary", lambda g: 1 / 0)
     code, _, err = run_main(capsys, "info", small / "m.tflite")

@@ -53,10 +53,12 @@ class VerifyReport:
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
     compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
+    #: what the C computed: one row per inference, every output's int8 values back to back; not in to_json
+    outputs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
-        d = asdict(replace(self, compiled=None))
-        del d["compiled"]
+        d = asdict(replace(self, compiled=None, outputs=None))
+        del d["compiled"], d["outputs"]
         return d
 
 
@@ -256,7 +258,7 @@ def verify(
         if len(bad):
             i, j = bad[0]
             rep.first_mismatch = f"input {i} {_where(g, int(j))}: got {got[i, j]}, reference {expected[i, j]}"
-        rep.compiled = compiled
+        rep.compiled, rep.outputs = compiled, got
         return rep
     finally:
         if tmp is not None:

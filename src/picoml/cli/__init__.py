@@ -10,8 +10,6 @@ atomically (``picoml.outputs``). Set PICOML_DEBUG=1 to see tracebacks of interna
 from __future__ import annotations
 
 import argparse
-import contextlib
-import errno
 import io
 import json
 import logging
@@ -24,10 +22,23 @@ from pathlib import Path
 import numpy as np
 
 import picoml
-from picoml.codegen import compile_c, layer_encodings
+from picoml.cli.common import (
+    BOARDS_HELP,
+    ENVIRONMENT_ERRNOS,
+    EXIT_CHECK_FAILED,
+    EXIT_CODES,
+    EXIT_INTERNAL_ERROR,
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    apply_boards,
+    load_array,
+    memory_limit,
+    naming_errors,
+)
+from picoml.cli.info import cmd_info, cmd_ops, cmd_targets
+from picoml.codegen import compile_c
 from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
-from picoml.codegen.generate import EMITTERS
 from picoml.errors import InputError, PicomlError
 from picoml.flows.compress import run_pipeline_config
 from picoml.flows.demo import run_demo
@@ -38,231 +49,14 @@ from picoml.frontends import load_model, source_layout
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
-from picoml.graph.ops import OP_SET, op_macs
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
-from picoml.plan import MemoryPlan, plan_memory
-from picoml.targets import BOARDS, TARGETS, get_target
-from picoml.targets.catalog import add_boards
-from picoml.untrusted import for_terminal, load_npy, load_npz, one_line
+from picoml.plan import MemoryPlan
+from picoml.targets import get_target
+from picoml.untrusted import for_terminal, load_npz, one_line
 from picoml.version import __version__
-
-BOARDS_HELP = "a TOML file of more boards ([boards.NAME]: core, ram_kb, flash_kb, clock_mhz, ...; docs/targets.md)"
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_USER_ERROR = 2
-EXIT_INTERNAL_ERROR = 3
-EXIT_CODES = f"""exit codes:
-  {EXIT_OK}  success
-  {EXIT_CHECK_FAILED}  a check ran and failed: verify found a mismatch or the model does not fit the board;
-     fit found nothing that fits
-  {EXIT_USER_ERROR}  a user error (bad model, data, option or path): one line on stderr names it
-  {EXIT_INTERNAL_ERROR}  a bug in picoml (please report it; PICOML_DEBUG=1 shows the traceback)
-"""
-# errno values that mean the machine or the user's files, not picoml, stopped the command
-_ENVIRONMENT_ERRNOS = {
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EROFS,
-    errno.EMFILE,
-    errno.ENAMETOOLONG,
-}
-
-
-# ----------------------------------------------------------------------------- info
-def model_summary(g) -> dict:
-    """Per-op table and totals of a graph (what ``picoml info --json`` prints)."""
-
-    counted: set[int] = set()
-    ops = []
-    for i, op in enumerate(g.ops):
-        params = 0
-        wbytes = 0
-        shape_args = OP_SET[op.type].shape_inputs  # integer shape/axis arguments are not parameters
-        for k, t in enumerate(op.inputs):
-            if t is None or t.data is None or k in shape_args:
-                continue
-            if id(t) not in counted:
-                counted.add(id(t))
-                params += t.size
-                wbytes += t.nbytes
-        y = op.outputs[0]
-        ops.append(
-            {
-                "index": i,
-                "type": op.type,
-                "name": op.name,
-                "inputs": [list(t.shape) if t is not None else None for t in op.inputs if t is None or t.data is None],
-                "output": list(y.shape),
-                "dtype": y.dtype,
-                "params": params,
-                "weight_bytes": wbytes,
-                "macs": op_macs(op),
-                "attrs": {k: (list(v) if isinstance(v, tuple) else v) for k, v in op.attrs.items()},
-            }
-        )
-    acts = [
-        {"name": t.name, "shape": list(t.shape), "dtype": t.dtype, "bytes": t.nbytes}
-        for t in g.tensors
-        if t.data is None
-    ]
-
-    plan = plan_memory(g)
-    for o, live in zip(ops, plan.live_bytes, strict=False):
-        o["live_bytes"] = live
-    encodings = []
-    if all(t.dtype == "int8" for t in g.inputs + g.outputs):
-        encodings = [
-            {
-                k: e[k]
-                for k in (
-                    *("op", "type", "weights", "nonzeros", "density", "encoding", "bytes", "dense_bytes"),
-                    *("requant_bytes", "dense_requant_bytes"),
-                )
-            }
-            for e in layer_encodings(g)
-        ]
-    return {
-        "weights_encoding": encodings,
-        "arena_bytes": plan.arena_bytes,
-        "arena_lower_bound_bytes": plan.lower_bound,
-        "arena_streamed": plan.summary()["streamed"],
-        "scratch_bytes": plan.scratch_bytes,
-        "ops": ops,
-        "op_count": len(ops),
-        "params": sum(o["params"] for o in ops),
-        "weight_bytes": sum(o["weight_bytes"] for o in ops),
-        "macs": sum(o["macs"] for o in ops),
-        "inputs": [_io(t) for t in g.inputs],
-        "outputs": [_io(t) for t in g.outputs],
-        "activations": acts,
-        "activation_bytes": sum(a["bytes"] for a in acts),
-        "largest_activation_bytes": max((a["bytes"] for a in acts), default=0),
-    }
-
-
-@contextlib.contextmanager
-def _naming(path: str | Path):
-    """Errors raised while working on a loaded model name its file (the CLI's one-line rule)."""
-    try:
-        yield
-    except PicomlError as e:
-        shown = for_terminal(path)
-        if str(e).startswith(shown):
-            raise
-        raise type(e)(f"{shown}: {e}") from None
-
-
-def _limit(args: argparse.Namespace) -> int:
-    return getattr(args, "max_memory", None) or DEFAULT_MAX_MEMORY
-
-
-def _io(t) -> dict:
-    d = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
-    if t.quantized:
-        d["scale"] = float(t.scale[0])
-        d["zero_point"] = int(t.zero_point[0])
-    return d
-
-
-def _fmt_int(n: int) -> str:
-    return f"{n:,}"
-
-
-def _print_info(path: Path, s: dict) -> None:
-    print(f"model   {for_terminal(path)}")
-    for kind in ("inputs", "outputs"):
-        for t in s[kind]:
-            q = f"  scale={t['scale']:.6g} zero_point={t['zero_point']}" if "scale" in t else ""
-            print(f"{kind[:-1]:7s} {for_terminal(t['name'])}  {t['shape']} {t['dtype']}{q}")
-    print()
-    rows = [("#", "op", "output", "params", "MACs", "options")]
-    for o in s["ops"]:
-        a = o["attrs"]
-        opts = []
-        if "filter_h" in a:
-            opts.append(f"{a['filter_h']}x{a['filter_w']}")
-        if "stride_h" in a:
-            opts.append(f"s{a['stride_h']}x{a['stride_w']}")
-        if a.get("dilation_h", 1) != 1 or a.get("dilation_w", 1) != 1:
-            opts.append(f"d{a['dilation_h']}x{a['dilation_w']}")
-        if "padding" in a:
-            opts.append(a["padding"])
-        if a.get("depth_multiplier", 1) not in (0, 1):
-            opts.append(f"dm{a['depth_multiplier']}")
-        if a.get("fused_activation", "NONE") != "NONE":
-            opts.append(a["fused_activation"])
-        rows.append(
-            (
-                str(o["index"]),
-                o["type"],
-                "x".join(map(str, o["output"])) + " " + o["dtype"],
-                _fmt_int(o["params"]),
-                _fmt_int(o["macs"]),
-                " ".join(opts),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print(
-            "  ".join(
-                c.rjust(w) if i in (0, 3, 4) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            ).rstrip()
-        )
-    print()
-    print(f"ops               {s['op_count']}")
-    print(f"params            {_fmt_int(s['params'])}")
-    print(f"weight bytes      {_fmt_int(s['weight_bytes'])}")
-    print(f"MACs              {_fmt_int(s['macs'])}")
-    print(
-        f"activation bytes  {_fmt_int(s['activation_bytes'])} in {len(s['activations'])} tensors "
-        f"(largest {_fmt_int(s['largest_activation_bytes'])})"
-    )
-    print(
-        f"arena             {_fmt_int(s['arena_bytes'])} B planned, op-at-a-time bound "
-        f"{_fmt_int(s['arena_lower_bound_bytes'])} B"
-        + (
-            f" ({len(s['arena_streamed'])} window ops write their output over their dying input)"
-            if s["arena_streamed"]
-            else ""
-        )
-    )
-    if s["weights_encoding"]:
-        print()
-        print("weights in the generated C (portable kernels; sparse when it saves at least a quarter)")
-        for e in s["weights_encoding"]:
-            print(
-                f"{e['op']:>3} {e['type']:18s} density {100 * e['density']:5.1f} %  {e['encoding']:8s}"
-                f" {e['bytes']:>9,} B (dense {e['dense_bytes']:,} B); requantization {e['requant_bytes']:,} B"
-                f" (dense {e['dense_requant_bytes']:,} B)"
-            )
-    print()
-    print("live memory per op (bytes that must coexist while the op runs)")
-    peak = max((o["live_bytes"] for o in s["ops"]), default=0) or 1
-    for o in s["ops"]:
-        bar = "#" * max(1, round(40 * o["live_bytes"] / peak)) if o["live_bytes"] else ""
-        print(f"{o['index']:>3} {o['type']:18s} {o['live_bytes']:>9,} {bar}")
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-
-    g = picoml.load(args.model, max_memory=_limit(args))
-    with _naming(args.model):
-        s = model_summary(g)
-    if args.json:
-        json.dump(s, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _print_info(Path(args.model), s)
-    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- run
-def _load_npy(path: Path, limit: int = DEFAULT_MAX_MEMORY):
-    return load_npy(path, limit)
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:120] or "tensor"
 
@@ -275,7 +69,7 @@ def _npy_bytes(a: np.ndarray) -> bytes:
 
 def cmd_run(args: argparse.Namespace) -> int:
 
-    limit = _limit(args)
+    limit = memory_limit(args)
     model = Path(args.model)
     inp = Path(args.input)
     out = Path(args.output)
@@ -287,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     g = picoml.load(model, max_memory=limit)
     n_in, n_out = len(g.inputs), len(g.outputs)
     if n_in == 1 and inp.suffix.lower() != ".npz":
-        x = _load_npy(inp, limit)
+        x = load_array(inp, limit)
     else:  # several inputs: one .npz with input0, input1, ... in the model's order
         keys = tuple(f"input{i}" for i in range(n_in))
         if inp.suffix.lower() != ".npz":
@@ -297,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         x = [load_npz(inp, keys, limit)[k] for k in keys]
     if n_out > 1 and out.suffix.lower() != ".npz":
         raise InputError(f"{for_terminal(out)}: the model has {n_out} outputs; write them to a .npz (output0, ...)")
-    with _naming(model):  # the model's own problems name the model ...
+    with naming_errors(model):  # the model's own problems name the model ...
         interpreter = picoml.Interpreter(g, max_memory=limit)
     try:
         result = interpreter.run(x, all_tensors=bool(args.all_tensors))
@@ -339,7 +133,7 @@ def _load_source(args: argparse.Namespace, example):
         example_input=example,
         weights=args.weights,
         random_weights=args.random_weights,
-        max_memory=_limit(args),
+        max_memory=memory_limit(args),
     )
 
 
@@ -349,7 +143,7 @@ def _to_graph(source: str, x):
 
 
 def _calibration(path: Path, limit: int = DEFAULT_MAX_MEMORY):
-    x = _load_npy(path, limit)
+    x = load_array(path, limit)
     if x.dtype.kind != "f":
         raise InputError(f"{path}: calibration data must be float (got {x.dtype}); save float32 model inputs")
     if x.ndim < 2 or len(x) == 0:
@@ -368,7 +162,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise InputError(f"{for_terminal(out)}: picoml writes .tflite files; use a .tflite suffix")
     given = [Path(p) for p in (args.model, args.calibration, args.weights) if p]
     check_output_file(out, tuple(given))
-    calib = _calibration(Path(args.calibration), _limit(args)) if args.calibration else None
+    calib = _calibration(Path(args.calibration), memory_limit(args)) if args.calibration else None
     g = _load_source(args, calib)
     is_float = any(t.dtype == "float32" for t in g.inputs + g.outputs)
     if args.float_only:
@@ -404,7 +198,7 @@ def _load_npz(path: Path, limit: int = DEFAULT_MAX_MEMORY):
 def cmd_evaluate(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
-    limit = _limit(args)
+    limit = memory_limit(args)
     x, y = _load_npz(data, limit)
     if x.dtype.kind != "f":
         raise InputError(f"{for_terminal(data)}: 'x' must hold float model inputs (got {x.dtype})")
@@ -439,15 +233,9 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _boards(args: argparse.Namespace) -> None:
-    """Add the boards of --boards FILE to the catalogue for this command."""
-    if getattr(args, "boards", None):
-        add_boards(args.boards)
-
-
 def cmd_fit(args: argparse.Namespace) -> int:
 
-    _boards(args)
+    apply_boards(args)
     board: object = args.target
     if args.ram is not None or args.flash is not None:
         if args.ram is None or args.flash is None:
@@ -476,12 +264,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
 
     check_identifier(args.name)
-    _boards(args)
+    apply_boards(args)
     get_target(args.target)
     out = Path(args.out)
     model_file = Path(args.model)
-    g = picoml.load(model_file, max_memory=_limit(args))
-    with _naming(model_file):
+    g = picoml.load(model_file, max_memory=memory_limit(args))
+    with naming_errors(model_file):
         files, what, plan = _compile(g, out, args)
 
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
@@ -507,9 +295,9 @@ def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str, MemoryP
 
 def cmd_verify(args: argparse.Namespace) -> int:
 
-    _boards(args)
+    apply_boards(args)
     get_target(args.target)
-    g = picoml.load(args.model, max_memory=_limit(args))
+    g = picoml.load(args.model, max_memory=memory_limit(args))
     progress = None
     if not args.json and sys.stderr.isatty():
 
@@ -518,9 +306,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if i == n:
                 sys.stderr.write("\n")
 
-    with _naming(args.model):
+    with naming_errors(args.model):
         rep = verify(
-            g, args.target, n_inputs=args.inputs, sanitize=args.sanitize, progress=progress, max_memory=_limit(args)
+            g,
+            args.target,
+            n_inputs=args.inputs,
+            sanitize=args.sanitize,
+            progress=progress,
+            max_memory=memory_limit(args),
         )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
@@ -552,93 +345,6 @@ def _print_verify(r) -> None:
             for i, lay in enumerate(r.layer_instructions):
                 ipm = f"{lay['instructions_per_mac']:.2f}" if lay["instructions_per_mac"] else ""
                 print(f"{i:>3}  {lay['op']:18s} {lay['instructions']:>13,} {lay['macs']:>10,} {ipm:>9s}")
-
-
-def ops_table() -> list[dict]:
-    """One row per registered op: what picoml runs it on (interpreter dtypes, generated C)."""
-    rows = []
-    for op, d in sorted(OP_SET.items()):
-        rows.append(
-            {
-                "op": str(op),
-                "builtin_code": d.builtin_code,
-                "float32": True,
-                "int8": d.int8_kernel,
-                "c_int8": op in EMITTERS,
-                "description": d.doc,
-            }
-        )
-    return rows
-
-
-def cmd_ops(args: argparse.Namespace) -> int:
-    rows = ops_table()
-    if args.json:
-        json.dump({"ops": rows}, sys.stdout, indent=1)
-        print()
-        return EXIT_OK
-
-    def mark(v: bool) -> str:
-        return "yes" if v else "-"
-
-    print(f"{'op':<24} {'code':>4}  {'float32':<7} {'int8':<4}  {'C int8':<6}  description")
-    for r in rows:
-        print(
-            f"{r['op']:<24} {r['builtin_code']:>4}  {mark(r['float32']):<7} {mark(r['int8']):<4}  "
-            f"{mark(r['c_int8']):<6}  {r['description']}"
-        )
-    n_c = sum(r["c_int8"] for r in rows)
-    print(f"{len(rows)} ops: all run in the reference interpreter; {n_c} compile to int8 C")
-    return EXIT_OK
-
-
-def cmd_targets(args: argparse.Namespace) -> int:
-
-    _boards(args)
-    if args.json:
-        json.dump(
-            {
-                "targets": [
-                    {
-                        "name": t.name,
-                        "description": t.description,
-                        "features": list(t.features),
-                        "dsp": t.dsp,
-                        "fpu": t.fpu,
-                        "isa": t.isa.name,
-                    }
-                    for t in TARGETS.values()
-                ],
-                "boards": [
-                    {
-                        "name": b.name,
-                        "core": b.core,
-                        "ram_bytes": b.ram_bytes,
-                        "flash_bytes": b.flash_bytes,
-                        "clock_hz": b.clock_hz,
-                        "flash_wait_states": b.flash_wait_states,
-                        "note": b.note,
-                    }
-                    for b in BOARDS.values()
-                ],
-            },
-            sys.stdout,
-            indent=2,
-        )
-        sys.stdout.write("\n")
-        return 0
-    print("cores")
-    for t in TARGETS.values():
-        print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}")
-    print()
-    print(f"boards {'(latency estimate = instructions / clock: a lower bound)'}")
-    print(f"  {'board':10s} {'core':14s} {'RAM':>8s} {'flash':>8s} {'clock':>8s}")
-    for b in BOARDS.values():
-        clock = f"{b.clock_hz / 1e6:>5.0f} MHz" if b.clock_hz else f"{'budget':>9s}"
-        print(
-            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB {clock}  {b.note}"
-        )
-    return 0
 
 
 # ----------------------------------------------------------------------------- main
@@ -881,7 +587,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except OSError as e:
-        if e.errno not in _ENVIRONMENT_ERRNOS or os.environ.get("PICOML_DEBUG"):
+        if e.errno not in ENVIRONMENT_ERRNOS or os.environ.get("PICOML_DEBUG"):
             if os.environ.get("PICOML_DEBUG"):
                 raise
             _error(f"internal error: {type(e).__name__}: {e} (set PICOML_DEBUG=1 for a traceback)")
