@@ -36,6 +36,7 @@ from picoml.cli.common import (
     naming_errors,
 )
 from picoml.cli.info import cmd_info, cmd_ops, cmd_targets
+from picoml.cli.validate import add_parser as add_validate_parser
 from picoml.codegen import compile_c
 from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
@@ -533,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.set_defaults(func=cmd_verify)
+
+    add_validate_parser(add, BOARDS_HELP, _count)
 
     s = add("targets", "list cores and boards with their budgets")
     s.add_argument("--json", action="store_true")

@@ -113,6 +113,8 @@ def validate(
     if y is not None:
         preds = {"c": dequantize_output(g, c_q), "reference": dequantize_output(g, ref_q)}
         if float_graph is not None:
+            if np.asarray(x).dtype == np.int8:
+                raise InputError("data: x is int8; comparing with the float model needs the float data")
             xf = np.asarray(x, np.float32).reshape((n,) + tuple(float_graph.inputs[0].shape))
             preds["float"] = np.asarray(interpreter.run(float_graph, xf))
         _metrics(rep, preds, np.asarray(y))
