@@ -37,6 +37,7 @@ from picoml.cli.common import (
 )
 from picoml.cli.info import cmd_info, cmd_ops, cmd_targets
 from picoml.cli.validate import add_parser as add_validate_parser
+from picoml.cli.validate import add_report_parser
 from picoml.codegen import compile_c
 from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
@@ -536,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_verify)
 
     add_validate_parser(add, BOARDS_HELP, _count)
+    add_report_parser(add, BOARDS_HELP, _count)
 
     s = add("targets", "list cores and boards with their budgets")
     s.add_argument("--json", action="store_true")

@@ -1,5 +1,5 @@
-"""``picoml validate MODEL --data TEST.npz --target T``: the generated C on the user's test set
-(``picoml.flows.validate``), with the task's metrics; exit 1 when the C and the reference differ."""
+"""``picoml validate`` (the generated C on the user's test set, ``picoml.flows.validate``; exit 1
+when the C and the reference differ) and ``picoml report`` (``picoml.flows.model_report``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ import numpy as np
 import picoml
 from picoml.cli.common import EXIT_CHECK_FAILED, EXIT_OK, apply_boards, memory_limit, naming_errors
 from picoml.errors import InputError
+from picoml.flows.model_report import DEFAULT_TARGETS, build_model_report
+from picoml.flows.report import write_report
 from picoml.flows.validate import ValidateReport, validate
 from picoml.frontends.lowering import to_graph_layout
+from picoml.outputs import check_writable_dir
 from picoml.targets import get_target
 from picoml.untrusted import for_terminal, load_npz
 
@@ -107,3 +110,40 @@ def add_parser(add, boards_help: str, count) -> None:
     s.add_argument("--limit", type=count(1, 10_000_000), help="only the first N samples")
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.set_defaults(func=cmd_validate)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    apply_boards(args)
+    targets = args.target or list(DEFAULT_TARGETS)
+    for t in targets:
+        get_target(t)
+    out = Path(args.out)
+    check_writable_dir(out)
+    limit = memory_limit(args)
+    g = picoml.load(args.model, max_memory=limit)
+    fg = picoml.load(args.float, max_memory=limit) if args.float else None
+    x = y = None
+    if args.data:
+        x, y = load_test_set(Path(args.data), limit)
+        if args.nchw:
+            x = to_graph_layout(np.asarray(x))
+    with naming_errors(args.model):
+        data = build_model_report(g, Path(args.model).stem, targets, x, y, fg, n_inputs=args.inputs)
+    page = write_report(out, data)
+    print(f"wrote {for_terminal(page)} (+ report.json and plots)")
+    for a in data["advice"][:3]:
+        print(f"  {100 * a['gain']:5.1f} %  {a['text']}")
+    return EXIT_OK if all(r["bit_exact"] for r in data["targets"].values()) else EXIT_CHECK_FAILED
+
+
+def add_report_parser(add, boards_help: str, count) -> None:
+    s = add("report", "an HTML report for any int8 model: boards, flash/RAM/time per layer, advice", model=True)
+    s.add_argument("model", help="an int8 .tflite model")
+    s.add_argument("--out", required=True, help="directory for index.html, report.json and the plots")
+    s.add_argument("--target", action="append", help="core or board, repeatable (default cortex-m0plus, cortex-m4)")
+    s.add_argument("--data", help=".npz with x and labels y (or x_test, y_test): accuracy or RMSE on your data")
+    s.add_argument("--float", metavar="MODEL", help="the float model, for its accuracy on the same data")
+    s.add_argument("--nchw", action="store_true", help="x is channels-first (PyTorch): transpose to the model's layout")
+    s.add_argument("--inputs", type=count(1, 1000), default=8, help="inputs run on each core (default 8)")
+    s.add_argument("--boards", metavar="FILE", help=boards_help)
+    s.set_defaults(func=cmd_report)

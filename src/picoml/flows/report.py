@@ -7,7 +7,11 @@
      "steps":  [{"step", "value", "params", "macs", "weight_bytes", "arena_bytes",
                  "instructions": {target: n} | None, "note"}],
      "targets": {target: verify report dict (picoml.flows.verify.VerifyReport.as_dict())},
-     "boards":  [{"board", "ram_kb", "flash_kb", "fits", "message", "latency_ms"}],
+     "boards":  [{"board", "ram_kb", "flash_kb", "fits", "message", "latency_ms",
+                 "ram_headroom_bytes"?, "flash_headroom_bytes"?}],
+     "flash":   {target: {"code", "weights", "requantization", "biases_and_tables"}}   (optional)
+     "quality": {"task", "samples", "accuracy": {source: v}, "rmse": {source: v}}    (optional)
+     "advice":  [{"gain", "kind", "text"}], largest gain first                       (optional)
      "memory":  {"ops": [label], "live_bytes": [n], "arena_bytes", "lower_bound",
                  "buffers": [{"name", "offset", "size", "first", "last"}]}}
 
@@ -76,11 +80,11 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
                 alpha=0.85,
             )
         )
-        if b["size"] >= memory["arena_bytes"] * 0.08:
+        if b["size"] >= memory["arena_bytes"] * 0.04:
             ax.text(
                 (b["first"] + b["last"]) / 2,
                 b["offset"] + b["size"] / 2,
-                printable(b["name"], 18),  # a model's tensor name: no mathtext ($), no control characters
+                f"b{i}",  # the buffers table of the page names it (a tensor name can be long)
                 ha="center",
                 va="center",
                 fontsize=7,
@@ -98,10 +102,7 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
     ax.set_xlim(-0.6, len(ops) - 0.4)
     ax.set_ylim(0, memory["arena_bytes"] * 1.12 + 1)
     ax.set_ylabel("arena offset (bytes)")
-    ax.set_title(
-        f"Static arena plan: {memory['arena_bytes']:,} B (op-at-a-time bound {memory['lower_bound']:,} B; "
-        "window ops may write over their dying input and go below it)"
-    )
+    ax.set_title(f"Arena {memory['arena_bytes']:,} B (op-at-a-time bound {memory['lower_bound']:,} B)", fontsize=10)
     ax2.bar(range(len(ops)), memory["live_bytes"], color="#4477aa")
     ax2.set_ylabel("live bytes")
     ax2.set_xticks(range(len(ops)))
@@ -135,9 +136,10 @@ def plot_layer_instructions(targets: dict, path: Path) -> None:
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
+    """A table that scrolls sideways on a narrow screen instead of running off it."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def _fmt(v, kind: str = "int") -> str:
@@ -149,7 +151,7 @@ def _fmt(v, kind: str = "int") -> str:
 
 
 CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
-color:#222;padding:0 1em}h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
+color:#222;padding:0 1em}.scroll{overflow-x:auto;max-width:100%}ol.advice li{margin:0.4em 0}h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:4px 9px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}
 .ok{color:#0a7a2f;font-weight:600}.no{color:#b00020;font-weight:600}p.note{color:#555}"""
@@ -235,6 +237,8 @@ def write_report(out_dir: str | Path, data: dict) -> Path:
                 f"{b['ram_kb']:g}",
                 f"{b['flash_kb']:g}",
                 "fits" if b["fits"] else "does not fit",
+                _fmt(b.get("ram_headroom_bytes")),
+                _fmt(b.get("flash_headroom_bytes")),
                 f"≥ {b['latency_ms']:.2f}" if b.get("latency_ms") is not None else "–",
                 b.get("message", ""),
             ]
@@ -242,13 +246,59 @@ def write_report(out_dir: str | Path, data: dict) -> Path:
         ]
         parts += [
             "<h2>Boards</h2>",
-            _table(rows, ["board", "RAM KB", "flash KB", "fit", "latency ms", "detail"]),
+            _table(rows, ["board", "RAM KB", "flash KB", "fit", "RAM left B", "flash left B", "latency ms", "detail"]),
             '<p class="note">Latency is instructions ÷ clock: a lower bound (no wait states or stalls).</p>',
+        ]
+    if data.get("quality"):
+        q = data["quality"]
+        names = {"c": "int8 (C = reference)", "float": "float model"}
+        vals = q.get("accuracy") or q.get("rmse") or {}
+        kind = "accuracy" if q.get("accuracy") else "RMSE"
+        rows = [[names.get(k, k), _fmt(v, "metric") if kind == "accuracy" else f"{v:.6g}"] for k, v in vals.items()]
+        parts += [f"<h2>Quality on your data ({q['samples']:,} samples)</h2>", _table(rows, ["model", kind])]
+    if data.get("advice"):
+        items = "".join(f"<li><b>{100 * a['gain']:.1f} %</b> — {html.escape(a['text'])}</li>" for a in data["advice"])
+        parts += [
+            "<h2>What to change, largest measured gain first</h2>",
+            f"<ol class='advice'>{items}</ol>",
+            '<p class="note">Gain: the share of the instructions the pattern costs on the first target '
+            "(for pruning: the share of the flash it would save).</p>",
+        ]
+    if data.get("flash"):
+        rows = [
+            [t, _fmt(f["code"]), _fmt(f["weights"]), _fmt(f["requantization"]), _fmt(f["biases_and_tables"])]
+            for t, f in data["flash"].items()
+        ]
+        parts += [
+            "<h2>Flash</h2>",
+            _table(
+                rows,
+                [
+                    "target",
+                    "code bytes",
+                    "weight bytes",
+                    "requantization bytes",
+                    "biases, tables, layer parameters bytes",
+                ],
+            ),
         ]
     for src, cap in imgs:
         parts.append(f"<h2>{html.escape(cap)}</h2><img src='{src}' alt='{html.escape(cap)}'>")
+        if src == "memory_timeline.png":
+            mem = data["memory"]
+            rows = [
+                [f"b{i}", b["name"], _fmt(b["size"]), _fmt(b["offset"]), f"{b['first']}–{b['last']}"]
+                for i, b in enumerate(mem["buffers"])
+            ]
+            parts += [
+                '<p class="note">Each rectangle is one buffer of the arena from the first to the last layer that '
+                "uses it; window ops may write over their dying input, which is how the plan goes below the "
+                "op-at-a-time bound.</p>",
+                _table(rows, ["buffer", "tensors", "bytes", "offset", "layers"]),
+            ]
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(data.get('title', 'picoml report'))}</title><style>{CSS}</style></head><body>"
         + "\n".join(parts)
         + "<p class='note'>Data: <a href='report.json'>report.json</a>. Generated by picoml.</p></body></html>\n"

@@ -58,7 +58,8 @@ def model_inputs(g: Graph, x: np.ndarray) -> np.ndarray:
     return quantize_input(g, x.astype(np.float32))
 
 
-def _metrics(rep: ValidateReport, preds: dict[str, np.ndarray], y: np.ndarray) -> None:
+def task_metrics(rep: ValidateReport, preds: dict[str, np.ndarray], y: np.ndarray) -> None:
+    """Fill the task, accuracy / confusion or RMSE of ``rep`` from predictions by source."""
     n = rep.samples
     flat = {k: v.reshape(n, -1) for k, v in preds.items()}
     width = flat["c"].shape[1]
@@ -117,5 +118,5 @@ def validate(
                 raise InputError("data: x is int8; comparing with the float model needs the float data")
             xf = np.asarray(x, np.float32).reshape((n,) + tuple(float_graph.inputs[0].shape))
             preds["float"] = np.asarray(interpreter.run(float_graph, xf))
-        _metrics(rep, preds, np.asarray(y))
+        task_metrics(rep, preds, np.asarray(y))
     return rep
