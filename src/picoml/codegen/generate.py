@@ -22,6 +22,7 @@ import numpy as np
 
 from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
+from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
     FIXEDPOINT_USERS,
@@ -657,9 +658,10 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
         lut = isa.has("lut") and op.type in LUT_OPS
-        c.files.update((LUT_FILE,) if lut else KERNEL_FILES[op.type])
+        tables = uses_channel_tables(op)
+        c.files.update((LUT_FILE,) if lut or tables else KERNEL_FILES[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
-        EMITTERS[op.type](c, op, i)
+        (emit_channel_tables if tables else EMITTERS[op.type])(c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")
 
     up = name.upper()

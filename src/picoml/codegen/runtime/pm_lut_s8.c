@@ -14,3 +14,32 @@ int pm_lut_from_s8(const int8_t *table, int32_t first_code, int32_t size, const 
   }
   return pm_lut_s8(table, size, in, out);
 }
+
+int pm_lut_channels_s8(const int8_t *tables, int32_t channels, int32_t pixels, const int8_t *in, int8_t *out) {
+  int32_t c;
+  /* channel by channel: the table stays in one base register; four pixels per iteration, read
+   * before written (in place is safe: every element is read, then written at its own index) */
+  for (c = 0; c < channels; ++c) {
+    const int8_t *t = tables + c * 256 + 128;
+    const int8_t *src = in + c;
+    int8_t *dst = out + c;
+    const int32_t step = channels;
+    int32_t p = pixels;
+    while (p >= 4) {
+      const int8_t a = src[0], b = src[step], d = src[2 * step], e = src[3 * step];
+      dst[0] = t[a];
+      dst[step] = t[b];
+      dst[2 * step] = t[d];
+      dst[3 * step] = t[e];
+      src += 4 * step;
+      dst += 4 * step;
+      p -= 4;
+    }
+    while (p-- > 0) {
+      *dst = t[*src];
+      src += step;
+      dst += step;
+    }
+  }
+  return PM_OK;
+}
