@@ -131,3 +131,38 @@ def test_ops_lists_every_registered_op_with_what_runs_it(capsys):
     assert main(["ops"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith(f"{len(OpType)} ops:")
+
+
+def test_run_quantizes_inputs_and_dequantizes_outputs(tmp_path, capsys):
+    """--quantize-input / --dequantize-output: float data in, float results out, equal to doing
+    TFLite's QUANTIZE and DEQUANTIZE by hand around the int8 run."""
+    from picoml.cli import main
+    from picoml.quantize.ptq import dequantize_output, quantize_input
+
+    from oracles import qtensor, single_op_graph
+
+    g = single_op_graph("RELU", [qtensor("x", (1, 6), 0.05, -3)], qtensor("y", (1, 6), 0.05, -3))
+    picoml.save(g, tmp_path / "relu.tflite")
+    xf = np.linspace(-2, 4, 12, dtype=np.float32).reshape(2, 1, 6)
+    np.save(tmp_path / "x.npy", xf)
+    args = ["run", str(tmp_path / "relu.tflite"), "--input", str(tmp_path / "x.npy"), "--output"]
+    assert main(args + [str(tmp_path / "y.npy"), "--quantize-input", "--dequantize-output"]) == 0
+    want = dequantize_output(g, picoml.run(g, quantize_input(g, xf)))
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), want)
+    assert np.load(tmp_path / "y.npy").dtype == np.float32
+    np.save(tmp_path / "xi.npy", quantize_input(g, xf))
+    bad = ["run", str(tmp_path / "relu.tflite"), "--input", str(tmp_path / "xi.npy"), "--output", str(tmp_path / "z.npy")]
+    assert main(bad + ["--quantize-input"]) == 2  # already integers: a user error, one line
+    assert "give float values" in capsys.readouterr().err
+
+
+def test_ops_lists_a_frontends_layers(capsys):
+    from picoml.cli import main
+
+    assert main(["ops", "--frontend", "onnx", "--json"]) == 0
+    onnx = json.loads(capsys.readouterr().out)["onnx"]
+    assert onnx["Conv"] == "run time" and onnx["LeakyRelu"] == "run time"
+    pytest.importorskip("torch")
+    assert main(["ops", "--frontend", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert "modules:" in out and "  Conv2d" in out and "  LeakyReLU" in out

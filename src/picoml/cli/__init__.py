@@ -53,6 +53,7 @@ from picoml.frontends.tflite_writer import write_tflite
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, parse_size
 from picoml.outputs import check_output_file, check_writable_dir, write_file, write_tree
 from picoml.plan import MemoryPlan
+from picoml.quantize.ptq import dequantize_output, quantize_input
 from picoml.targets import get_target
 from picoml.untrusted import for_terminal, load_npz, one_line
 from picoml.version import __version__
@@ -67,6 +68,16 @@ def _npy_bytes(a: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, a, allow_pickle=False)
     return buf.getvalue()
+
+
+def _quantized_input(g, k: int, v: np.ndarray) -> np.ndarray:
+    """Float data for a quantized input k, as the model's integers (TFLite's QUANTIZE)."""
+    t = g.inputs[k]
+    if not t.quantized:
+        return v
+    if np.asarray(v).dtype.kind != "f":
+        raise InputError(f"--quantize-input: input {k} is {np.asarray(v).dtype}; give float values")
+    return quantize_input(g, v, k)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -96,6 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with naming_errors(model):  # the model's own problems name the model ...
         interpreter = picoml.Interpreter(g, max_memory=limit)
     try:
+        if args.quantize_input:
+            xs = [x] if n_in == 1 else x
+            xs = [_quantized_input(g, k, v) for k, v in enumerate(xs)]
+            x = xs[0] if n_in == 1 else xs
         result = interpreter.run(x, all_tensors=bool(args.all_tensors))
     except InputError as e:  # ... and the data's name the data
         raise InputError(f"{for_terminal(inp)}: {e}") from None
@@ -113,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         ys = [result[t.name] for t in g.outputs]
     else:
         ys = [result] if isinstance(result, np.ndarray) else list(result)
+    if args.dequantize_output:
+        ys = [dequantize_output(g, y, k) if g.outputs[k].quantized else y for k, y in enumerate(ys)]
     if out.suffix.lower() == ".npz":
         buf = io.BytesIO()
         np.savez(buf, **{f"output{i}": y for i, y in enumerate(ys)})
@@ -443,6 +460,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--all-tensors", metavar="DIR", help="also write every tensor to DIR (one .npy each + index.json)")
     s.add_argument("--force", action="store_true", help="write --all-tensors into a directory holding other files")
+    s.add_argument(
+        "--quantize-input",
+        action="store_true",
+        help="the input is float: quantize it with the model's input parameters",
+    )
+    s.add_argument(
+        "--dequantize-output", action="store_true", help="write the output as float (scale · (q - zero point))"
+    )
     s.set_defaults(func=cmd_run)
 
     s = add("compress", "run a compression pipeline from a TOML config (distill, prune, QAT, ...)")
@@ -544,8 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.set_defaults(func=cmd_targets)
 
-    s = add("ops", "list the supported ops: interpreter dtypes, generated C")
+    s = add("ops", "list the supported ops: interpreter dtypes, generated C; or a front-end's layers")
     s.add_argument("--json", action="store_true", help="machine-readable table")
+    s.add_argument(
+        "--frontend", choices=("torch", "onnx"), help="list the PyTorch modules/functions or ONNX ops picoml converts"
+    )
     s.set_defaults(func=cmd_ops)
     return p
 

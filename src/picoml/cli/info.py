@@ -12,6 +12,8 @@ import picoml
 from picoml.cli.common import EXIT_OK, apply_boards, memory_limit, naming_errors
 from picoml.codegen import layer_encodings
 from picoml.codegen.generate import EMITTERS
+from picoml.frontends.onnx import supported_onnx_ops
+from picoml.frontends.torch import supported_torch
 from picoml.graph.ops import OP_SET, op_macs
 from picoml.plan import plan_memory
 from picoml.targets import BOARDS, TARGETS
@@ -206,7 +208,26 @@ def ops_table() -> list[dict]:
     return rows
 
 
+def _frontend_ops(kind: str) -> dict:
+    """What a front-end converts: PyTorch modules/functions/methods, or ONNX ops (run time or folded)."""
+    if kind == "torch":
+        return supported_torch()  # needs the torch extra; its error says how to install it
+    return {"onnx": supported_onnx_ops()}
+
+
 def cmd_ops(args: argparse.Namespace) -> int:
+    if args.frontend:
+        table = _frontend_ops(args.frontend)
+        if args.json:
+            json.dump(table, sys.stdout, indent=1)
+            print()
+            return EXIT_OK
+        for group, names in table.items():
+            print(f"{group}:")
+            items = names.items() if isinstance(names, dict) else ((n, "") for n in names)
+            for n, how in items:
+                print(f"  {n}" + (f"  ({how})" if how else ""))
+        return EXIT_OK
     rows = ops_table()
     if args.json:
         json.dump({"ops": rows}, sys.stdout, indent=1)
