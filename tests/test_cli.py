@@ -151,7 +151,14 @@ def test_run_quantizes_inputs_and_dequantizes_outputs(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), want)
     assert np.load(tmp_path / "y.npy").dtype == np.float32
     np.save(tmp_path / "xi.npy", quantize_input(g, xf))
-    bad = ["run", str(tmp_path / "relu.tflite"), "--input", str(tmp_path / "xi.npy"), "--output", str(tmp_path / "z.npy")]
+    bad = [
+        "run",
+        str(tmp_path / "relu.tflite"),
+        "--input",
+        str(tmp_path / "xi.npy"),
+        "--output",
+        str(tmp_path / "z.npy"),
+    ]
     assert main(bad + ["--quantize-input"]) == 2  # already integers: a user error, one line
     assert "give float values" in capsys.readouterr().err
 
