@@ -86,20 +86,28 @@ def _seven_scales(g):
 
 
 @pytest.mark.parametrize(
-    "tensor,fields,message",
+    "tensor,fields,message,tflm_runs",
     [
-        # a 1-D bias with fewer scales than elements: no axis fits
-        ("b", _seven_scales, r"tensor 'b': 7 per-axis scales do not match dimension 3 of shape \[8\]"),
-        # weights' per-axis scales along an axis of another length
-        ("w", {"quantized_dimension": 1}, r"tensor 'w': 8 per-axis scales do not match dimension 1 of shape"),
+        # a 1-D bias with fewer scales than elements: no axis fits. tflite-micro runs it anyway
+        # (its int8 kernels never read a bias's scales); picoml refuses the inconsistent file.
+        ("b", _seven_scales, r"tensor 'b': 7 per-axis scales do not match dimension 3 of shape \[8\]", True),
+        # weights' per-axis scales along an axis of another length (tflite-micro fails Prepare)
+        ("w", {"quantized_dimension": 1}, r"tensor 'w': 8 per-axis scales do not match dimension 1 of shape", False),
         # along an axis the tensor does not have
-        ("w", {"quantized_dimension": 4}, r"tensor 'w': 8 per-axis scales do not match dimension 4 of shape"),
+        ("w", {"quantized_dimension": 4}, r"tensor 'w': 8 per-axis scales do not match dimension 4 of shape", None),
     ],
     ids=["bias-7-scales-of-8", "weights-wrong-axis", "weights-axis-out-of-range"],
 )
-def test_inconsistent_quantization_is_still_refused(tensor, fields, message, tmp_path):
+def test_inconsistent_quantization_is_still_refused(tensor, fields, message, tflm_runs, tmp_path):
     g = depthwise()
     data = file_with(g, tensor, **(fields(g) if callable(fields) else fields))
     with pytest.raises(PicomlError, match=message) as e:
         load(data, tmp_path)
     assert "\n" not in str(e.value)
+    if tflm_runs is not None:
+        xs = np.zeros((1, 1, 6, 6, 8), np.int8)
+        if tflm_runs:
+            assert tflm_run(data, xs).shape == (1, 1, 6, 6, 8)
+        else:
+            with pytest.raises(RuntimeError):
+                tflm_run(data, xs)
