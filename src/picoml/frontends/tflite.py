@@ -260,6 +260,12 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                         raise ModelFormatError(
                             f"{where}: tensor {name!r} has {scale.size} scales but {zp.size} zero points"
                         )
+                if len(shape) == 1 and scale.size > 1 and shape[0] == scale.size:
+                    # a 1-D tensor's per-axis scales can only run along its one axis, whatever axis
+                    # the file states: converters copy the weights' (3 for a depthwise bias, as in
+                    # tflite-micro's person-detection model) and tflite-micro reads a bias's
+                    # scales by their count. Anything else inconsistent is refused by validate.
+                    qdim = 0
         bidx = tt.u32(S.T_BUFFER)
         if bidx >= max(len(buffers), 1) and bidx != 0:
             raise ModelFormatError(f"{where}: tensor {name!r} refers to buffer {bidx}, the model has {len(buffers)}")
