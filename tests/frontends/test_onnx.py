@@ -640,17 +640,6 @@ def test_transpose_of_unit_axes_is_a_reshape():
     assert types(check(model, rnd((1, 4, 3, 3), 5))) == ["MEAN", "RESHAPE"]
 
 
-def test_transpose_that_cannot_fold_is_refused():
-    model = make_model(
-        [node("Transpose", ["x"], ["t"], perm=[0, 1, 3, 2]), node("Conv", ["t", "W"], ["y"])],
-        {"x": (1, 3, 4, 5)},
-        ["y"],
-        {"W": rnd((2, 3, 1, 1))},
-    )
-    with pytest.raises(UnsupportedError, match=r"\(Conv\).*TRANSPOSE"):
-        from_onnx(model)
-
-
 def test_concat_channels_and_residual_add_sub_mul():
     model = make_model(
         [
