@@ -343,17 +343,24 @@ class GraphBuilder:
     def emit_pack(self, ts: list[Tensor], axis: int, name: str) -> Tensor:
         return self.emit(OpType.PACK, ts, name, values_count=len(ts), axis=axis)
 
+    def emit_permutation(self, t: Tensor, q: np.ndarray, shape: tuple[int, ...], name: str) -> Tensor | None:
+        """``t``'s elements reordered, element i of the result (flat) being element ``q[i]`` of ``t``,
+        with shape ``shape``: RESHAPE → TRANSPOSE → RESHAPE (dimensions that move together merged);
+        None when ``q`` is no transpose (or one of more than 6 dimensions)."""
+        f = transpose_factors(q)
+        if f is None or len(f[0]) > 6:
+            return None
+        dims, perm = f
+        u = self.emit_reshape(t, dims, f"{name}/unflat", f"{name}/unflat_shape")
+        u = self.emit_transpose(u, perm, f"{name}/transpose")
+        return self.emit_reshape(u, tuple(shape), f"{name}/flat", f"{name}/flat_shape")
+
     def emit_gather_order(self, t: Tensor, q: np.ndarray, name: str) -> Tensor | None:
         """Rank-2 ``t`` (rows × features) with its features reordered: column i of the result is
-        column ``q[i]`` of ``t``, as RESHAPE → TRANSPOSE → RESHAPE; None if ``q`` is no transpose."""
-        f = transpose_factors(q)
-        if f is None:
-            return None
-        shape, perm = f
-        n = t.shape[0]
-        u = self.emit_reshape(t, (n, *shape), f"{name}/unflat", f"{name}/unflat_shape")
-        u = self.emit_transpose(u, [0] + [p + 1 for p in perm], f"{name}/transpose")
-        return self.emit_reshape(u, tuple(t.shape), f"{name}/flat", f"{name}/flat_shape")
+        column ``q[i]`` of ``t``; None if ``q`` is no transpose."""
+        n, f = t.shape
+        full = (np.arange(n)[:, None] * f + np.asarray(q)[None, :]).reshape(-1)
+        return self.emit_permutation(t, full, tuple(t.shape), name)
 
     def emit_reshape(self, t: Tensor, shape: tuple[int, ...], name: str, shape_name: str) -> Tensor:
         """``t`` as ``shape`` (a RESHAPE; none when the shape is already that)."""

@@ -319,11 +319,11 @@ def _convert(torch, gm, values: dict, xs: tuple, model: str) -> Graph:
     for i, v in enumerate(outputs):
         if not isinstance(v, Val):
             raise UnsupportedError(f"{model}: output {i} does not depend on the input (a constant output)")
-        if v.order is not None:
-            raise UnsupportedError(
-                f"{model}: output {i} comes from {v.origin}, which flattens a channels-last tensor; its order would "
-                "differ from PyTorch's (picoml has no TRANSPOSE op): flatten after global pooling or end in a Linear"
-            )
+        if v.order is not None:  # a flattened channels-last tensor: into PyTorch's order (a TRANSPOSE)
+            try:
+                v = b.materialize(Call(f"output {i}", f"output{i}", (), {}, None), v)
+            except PicomlError as e:
+                raise UnsupportedError(f"{model}: {e}") from None
         outs.append(b.std(v))
     graph = Graph(b.tensors, b.ops, inputs, outs, name=model, description="converted by picoml.from_torch")
     drop_dead_ops(graph)
