@@ -250,3 +250,66 @@ def test_runtime_files_are_float_free_and_use_allowed_headers():
         assert not re.search(r"\b(float|double|malloc|free)\b|(?<![\w.])\d+\.\d*(e\d+)?f?\b(?![.\w])", code), fname
         for inc in re.findall(r"#include <([^>]+)>", code):
             assert inc in ("stdint.h", "stddef.h", "string.h"), (fname, inc)
+
+
+# ---------------------------------------------------------------------------- end to end
+class _Net:
+    """A PyTorch model whose data movement becomes every new op: chunk (SPLIT), unbind (UNPACK),
+    stack (PACK), slicing (STRIDED_SLICE), transpose (TRANSPOSE), unsqueeze / squeeze."""
+
+    @staticmethod
+    def build():
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                torch.manual_seed(0)
+                self.conv = nn.Conv2d(3, 8, 3, padding=1)
+                self.head = nn.Linear(4 * 4 * 3, 5)
+
+            def forward(self, x):
+                y = torch.relu(self.conv(x))  # (N, 8, 6, 6)
+                a, b = torch.chunk(y, 2, dim=1)  # SPLIT on the channel axis
+                rows = torch.unbind(a[:, :, 1:5], dim=2)  # STRIDED_SLICE, UNPACK: 4 × (N, 4, 6)
+                s = torch.stack([rows[0], rows[3], rows[1], rows[2]], dim=3)  # PACK: (N, 4, 6, 4)
+                t = b[:, :, ::2, 1:5].transpose(2, 3) + s.transpose(2, 3)[:, :, :, :3]
+                return self.head(t.flatten(1)), s[:, :2]
+
+        return Net().eval()
+
+
+def test_quantized_pytorch_model_end_to_end():
+    """from_torch → PTQ → tflite-micro (int8, every output) == picoml == generated C (host,
+    sanitizers): the several-output ops get their input's parameters, PACK's inputs the output's."""
+    import torch
+
+    import picoml
+    from picoml.frontends.onnx import to_graph_layout
+
+    from oracles import tflm_interpreter, to_tflite
+
+    net = _Net.build()
+    x = torch.randn(16, 3, 6, 6, generator=torch.Generator().manual_seed(1))
+    g = picoml.from_torch(net, x[:1])
+    kinds = {op.type for op in g.ops}
+    assert {OpType.SPLIT, OpType.UNPACK, OpType.PACK, OpType.STRIDED_SLICE, OpType.TRANSPOSE} <= kinds
+    q = picoml.quantize(g, to_graph_layout(x.numpy()))
+    for op in q.ops:
+        if op.type in (OpType.SPLIT, OpType.UNPACK, OpType.STRIDED_SLICE, OpType.TRANSPOSE):
+            for y in op.outputs:
+                assert (y.scale[0], y.zero_point[0]) == (op.inputs[0].scale[0], op.inputs[0].zero_point[0])
+        if op.type == OpType.PACK:
+            for t in op.inputs:
+                assert (t.scale[0], t.zero_point[0]) == (op.outputs[0].scale[0], op.outputs[0].zero_point[0])
+    xq = np.random.default_rng(2).integers(-128, 128, (6, *q.inputs[0].shape)).astype(np.int8)
+    got = picoml.run(q, xq)
+    ip = tflm_interpreter(to_tflite(q))
+    for i in range(len(xq)):
+        ip.set_input(xq[i], 0)
+        ip.invoke()
+        for k in range(len(q.outputs)):
+            np.testing.assert_array_equal(ip.get_output(k), got[k][i], err_msg=f"sample {i} output {k}")
+    rep = verify(q, "host", xs=xq, sanitize=True, counted_runs=1)
+    assert rep.bit_exact, rep.first_mismatch
