@@ -27,8 +27,9 @@ run as their 2-D ops with a 1-row image — and (N,F) as is. ``to_graph_layout``
 ``view``/``flatten``/``permute`` whose result the channels-last data already holds in order
 becomes a RESHAPE; a flatten of a channels-last feature map gives an (N,F) value whose columns
 are a known permutation of PyTorch's (C,H,W) order, which a following Linear absorbs by
-permuting its weight columns (no transpose at run time); anything else would need a TRANSPOSE,
-which picoml does not have, and is refused naming the module.
+permuting its weight columns (no transpose at run time); anything else gets a TRANSPOSE.
+Slicing, narrow/select, chunk/split/unbind and stack become STRIDED_SLICE, SPLIT/SPLIT_V/UNPACK
+and PACK (``torch_values.TorchBuilder.gather``, ``split_parts``, ``stack``).
 """
 
 from __future__ import annotations
