@@ -698,10 +698,9 @@ def test_softmax(shape, axis, opset):
     assert t == (["RESHAPE", "SOFTMAX", "RESHAPE"] if axis == 3 else ["SOFTMAX"])
 
 
-def test_softmax_over_height_is_refused():
+def test_softmax_over_height_is_a_transpose():
     model = make_model([node("Softmax", ["x"], ["y"], axis=2)], {"x": (1, 5, 3, 4)}, ["y"])
-    with pytest.raises(UnsupportedError, match=r"\(Softmax\).*TRANSPOSE"):
-        from_onnx(model)
+    assert types(check(model, rnd((1, 5, 3, 4), 7, 3.0))) == ["TRANSPOSE", "SOFTMAX", "TRANSPOSE"]
 
 
 def test_pad_op_and_constant_nodes():

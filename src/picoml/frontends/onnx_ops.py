@@ -262,7 +262,8 @@ def op_softmax(imp: Importer) -> None:
     if imp.opset < 13 and any(d != 1 for d in x.shape[axis + 1 :]):
         # opset < 13 normalizes over all axes from `axis` on (flattened); equal to one axis only here
         raise imp.unsupported(f"softmax over the flattened axes {axis}.. of {list(x.shape)} is not supported")
-    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank))]
+    moved = tuple(p for p in x.perm if p != axis) + (axis,)  # the axis last: a TRANSPOSE if nothing cheaper
+    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank)), moved]
     for perm in cands:
         if perm[-1] != axis:
             continue
@@ -270,7 +271,7 @@ def op_softmax(imp: Importer) -> None:
         if y is not None:
             imp.set_out(Act(imp.emit_softmax(y.t, imp.out_name()), y.shape, y.perm, y.cols))
             return
-    raise imp.unsupported(f"softmax over axis {axis} needs a TRANSPOSE in picoml's layout")
+    raise imp.unsupported(f"softmax over axis {axis} of a flattened channels-last tensor is not supported")
 
 
 def op_binary(imp: Importer) -> None:
