@@ -97,7 +97,27 @@ def leaky_graph(seed: int = 3) -> picoml.Graph:
     return b.graph(b.op("LEAKY_RELU", [fc(b, h, 3, "out", rng)], "leaky3", alpha=1.5))
 
 
-GRAPHS = {"cnn": cnn_graph, "mlp": mlp_graph, "zoo": zoo_graph, "leaky": leaky_graph}
+def movement_graph(seed: int = 4) -> picoml.Graph:
+    """Data movement with several outputs inside: SPLIT (chunk), UNPACK (unbind), STRIDED_SLICE,
+    PACK (stack), TRANSPOSE, between a convolution and a dense layer."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(seed)
+            self.conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+            self.fc = torch.nn.Linear(2 * 3 * 4, 3)
+
+        def forward(self, x):
+            a, b = torch.chunk(self.conv(x), 2, dim=1)  # (N, 2, 4, 4) each
+            rows = torch.unbind(a[:, :, 1:], dim=2)  # 3 × (N, 2, 4)
+            s = torch.stack([rows[2], rows[0], rows[1]], dim=2)  # (N, 2, 3, 4)
+            return self.fc((s + b[:, :, ::2][:, :, :1]).transpose(2, 3).flatten(1))
+
+    return picoml.from_torch(Net().eval(), torch.zeros(1, 2, 4, 4))
+
+
+GRAPHS = {"cnn": cnn_graph, "mlp": mlp_graph, "zoo": zoo_graph, "leaky": leaky_graph, "movement": movement_graph}
 
 
 def data(g: picoml.Graph, n: int, seed: int, scale: float = 1.0) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
+from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
     FIXEDPOINT_USERS,
@@ -75,6 +76,7 @@ KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
 }
 KERNEL_FILES.update(NONLINEAR_FILES)
 KERNEL_FILES.update(ACTIVATION_FILES)
+KERNEL_FILES.update(MOVEMENT_FILES)
 
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
@@ -554,6 +556,7 @@ EMITTERS = {
 }
 EMITTERS.update(NONLINEAR_EMITTERS)
 EMITTERS.update(ACTIVATION_EMITTERS)
+EMITTERS.update(MOVEMENT_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

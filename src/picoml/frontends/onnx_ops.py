@@ -262,7 +262,8 @@ def op_softmax(imp: Importer) -> None:
     if imp.opset < 13 and any(d != 1 for d in x.shape[axis + 1 :]):
         # opset < 13 normalizes over all axes from `axis` on (flattened); equal to one axis only here
         raise imp.unsupported(f"softmax over the flattened axes {axis}.. of {list(x.shape)} is not supported")
-    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank))]
+    moved = tuple(p for p in x.perm if p != axis) + (axis,)  # the axis last: a TRANSPOSE if nothing cheaper
+    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank)), moved]
     for perm in cands:
         if perm[-1] != axis:
             continue
@@ -270,7 +271,7 @@ def op_softmax(imp: Importer) -> None:
         if y is not None:
             imp.set_out(Act(imp.emit_softmax(y.t, imp.out_name()), y.shape, y.perm, y.cols))
             return
-    raise imp.unsupported(f"softmax over axis {axis} needs a TRANSPOSE in picoml's layout")
+    raise imp.unsupported(f"softmax over axis {axis} of a flattened channels-last tensor is not supported")
 
 
 def op_binary(imp: Importer) -> None:
@@ -404,6 +405,59 @@ def op_reshape(imp: Importer) -> None:
     else:  # Squeeze
         shape = _squeeze_shape(x.shape, imp._axes(at), imp)
     imp.set_out(imp.reshape_act(x, shape))
+
+
+def _plain(imp: Importer, i: int = 0) -> Act:
+    """Input ``i``, with a permuted feature axis (a flatten) brought back to ONNX's order."""
+    x = imp.act(i)
+    return imp.need_layout(x, tuple(range(x.rank)), i) if x.cols is not None else x
+
+
+def op_slice(imp: Importer) -> None:
+    """Slice → STRIDED_SLICE on picoml's axes (numpy's start/end clamping, negative steps too)."""
+    x = _plain(imp)
+    at = imp.attrs()
+    if imp.opset >= 10:
+        starts, ends = imp.const_input(1, "starts"), imp.const_input(2, "ends")
+        axes, steps = imp.const_input(3, "axes", required=False), imp.const_input(4, "steps", required=False)
+    else:
+        starts, ends, axes, steps = at["starts"], at["ends"], at.get("axes"), None
+    starts, ends = [int(v) for v in np.reshape(starts, -1)], [int(v) for v in np.reshape(ends, -1)]
+    axes = list(range(len(starts))) if axes is None else [int(v) for v in np.reshape(axes, -1)]
+    steps = [1] * len(starts) if steps is None else [int(v) for v in np.reshape(steps, -1)]
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise imp.unsupported("starts, ends, axes and steps differ in length")
+    index = [np.arange(n) for n in x.shape]
+    for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+        if not -x.rank <= a < x.rank or st == 0:
+            raise imp.unsupported(f"axis {a} (rank {x.rank}) with step {st}")
+        index[a % x.rank] = np.arange(x.shape[a % x.rank])[slice(s, e, st)]
+    if any(len(ix) == 0 for ix in index):
+        raise imp.unsupported("the slice is empty")
+    y = imp.emit_slice(x.t, [index[p] for p in x.perm], imp.out_name())
+    imp.set_out(Act(y, tuple(len(ix) for ix in index), x.perm))
+
+
+def op_split(imp: Importer) -> None:
+    """Split → SPLIT (equal parts) or SPLIT_V on picoml's axis."""
+    x = _plain(imp)
+    at = imp.attrs()
+    ax = int(at.get("axis", 0))
+    if not -x.rank <= ax < x.rank:
+        raise imp.unsupported(f"axis {ax} out of range for rank {x.rank}")
+    ax %= x.rank
+    n, k = x.shape[ax], len(imp.node.output)
+    split = imp.const_input(1, "split", required=False) if imp.opset >= 13 else at.get("split")
+    if split is None:  # equal parts; opset 18's num_outputs: the last part may be smaller
+        size = -(-n // int(at.get("num_outputs", k)))
+        sizes = [size] * (k - 1) + [n - size * (k - 1)]
+    else:
+        sizes = [int(v) for v in np.reshape(split, -1)]
+    if len(sizes) != k or sum(sizes) != n or min(sizes) <= 0:
+        raise imp.unsupported(f"split {sizes} of axis {ax} (size {n}) into {k} outputs")
+    ys = imp.emit_split(x.t, x.perm.index(ax), sizes, [imp.out_name(i) for i in range(k)])
+    for i, (y, s) in enumerate(zip(ys, sizes, strict=True)):
+        imp.set_out(Act(y, tuple(s if d == ax else m for d, m in enumerate(x.shape)), x.perm), i)
 
 
 def op_pad(imp: Importer) -> None:
@@ -721,6 +775,8 @@ HANDLERS: dict[str, Handler] = {
     "Squeeze": op_reshape,
     "Unsqueeze": op_reshape,
     "Transpose": op_transpose,
+    "Slice": op_slice,
+    "Split": op_split,
     "Add": op_binary,
     "Sub": op_binary,
     "Mul": op_binary,

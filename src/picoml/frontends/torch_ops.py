@@ -480,6 +480,37 @@ def _aten_constant_pad(b: TorchBuilder, c: Call) -> Val:
     return b.pad(c, a["input"], a["pad"], "constant", a["value"])
 
 
+def _movement(fn: Callable[..., Any]) -> Handler:
+    """A PyTorch call that only moves values (slicing, narrow, select, chunk, split, unbind, ...): the
+    call itself, run on a tensor of flat indices in place of the traced value, says which input
+    element each output element is; ``TorchBuilder.gather`` / ``split_parts`` lower that to
+    STRIDED_SLICE (and a TRANSPOSE if the layout needs one) or SPLIT, SPLIT_V, UNPACK."""
+
+    def h(b: TorchBuilder, c: Call) -> Any:
+        torch = _need_torch()
+        vals = [a for a in (*c.args, *c.kwargs.values()) if isinstance(a, Val)]
+        if len(vals) != 1:
+            raise UnsupportedError(f"{c.where}: expects one tensor that depends on the model input")
+        v = vals[0]
+        idx = torch.arange(math.prod(v.shape), dtype=torch.int64).reshape(v.shape)
+
+        def sub(a: Any) -> Any:
+            return idx if a is v else a
+
+        o = fn(*[sub(a) for a in c.args], **{k: sub(a) for k, a in c.kwargs.items()})
+        if isinstance(o, (tuple, list)):
+            return b.split_parts(c, v, [np.asarray(p.numpy()) for p in o])
+        if not hasattr(o, "numpy"):
+            raise UnsupportedError(f"{c.where}: does not return a tensor")
+        return b.gather(c, v, np.asarray(o.numpy()))
+
+    return h
+
+
+def _method(name: str) -> Handler:
+    return _movement(lambda x, *a, **k: getattr(x, name)(*a, **k))
+
+
 def _f_getitem(b: TorchBuilder, c: Call) -> Any:
     obj, key = c.args
     if isinstance(obj, (tuple, list)):
@@ -487,7 +518,17 @@ def _f_getitem(b: TorchBuilder, c: Call) -> Any:
         if v is None:
             raise UnsupportedError(f"{c.where}: uses a statistic output of batch_norm, which is not supported")
         return v
-    raise UnsupportedError(f"{c.where}: indexing or slicing a tensor is not supported")
+    if isinstance(obj, Val) and not any(isinstance(k, Val) for k in (key if isinstance(key, tuple) else (key,))):
+        return _movement(operator.getitem)(b, c)  # basic indexing: ints, slices, None, ...
+    raise UnsupportedError(f"{c.where}: indexing a tensor with a tensor is not supported")
+
+
+def _f_stack(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("tensors", ("dim", 0))
+    vals = list(a["tensors"])
+    if not all(isinstance(v, Val) for v in vals):
+        raise UnsupportedError(f"{c.where}: stacks a constant with the model's values (only computed values)")
+    return b.stack(c, vals, int(a["dim"]))
 
 
 def _module_table(torch) -> dict[type, Handler]:
@@ -599,6 +640,14 @@ def _function_table(torch) -> dict[Any, Handler]:
         F.dropout2d: _f_dropout,
         F.pad: _f_pad,
         operator.getitem: _f_getitem,
+        torch.narrow: _movement(torch.narrow),
+        torch.select: _movement(torch.select),
+        torch.chunk: _movement(torch.chunk),
+        torch.split: _movement(torch.split),
+        torch.unbind: _movement(torch.unbind),
+        torch.movedim: _movement(torch.movedim),
+        torch.swapaxes: _movement(torch.swapaxes),
+        torch.stack: _f_stack,
         F.elu: _f_elu,
         F.prelu: _f_prelu,
         torch.prelu: _f_prelu,
@@ -653,6 +702,14 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "unsqueeze.default": _f_reshape_like,
         "permute.default": _f_permute,
         "transpose.int": _f_transpose,
+        "slice.Tensor": _movement(torch.ops.aten.slice.Tensor),
+        "select.int": _movement(torch.ops.aten.select.int),
+        "narrow.default": _movement(torch.ops.aten.narrow.default),
+        "split.Tensor": _movement(torch.ops.aten.split.Tensor),
+        "split_with_sizes.default": _movement(torch.ops.aten.split_with_sizes.default),
+        "chunk.default": _movement(torch.ops.aten.chunk.default),
+        "unbind.int": _movement(torch.ops.aten.unbind.int),
+        "stack.default": _f_stack,
         "clone.default": _f_identity,
         "alias.default": lambda b, c: _first(c),
         "detach.default": lambda b, c: _first(c),
@@ -699,6 +756,7 @@ _METHODS: dict[str, Handler] = {
     "reshape_as": _f_reshape_like,
     "permute": _f_permute,
     "transpose": _f_transpose,
+    **{m: _method(m) for m in ("narrow", "select", "chunk", "split", "unbind", "movedim", "swapaxes")},
     "contiguous": _f_identity,
     "clone": _f_identity,
     "detach": lambda b, c: _first(c),

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
+from picoml.graph import shape_ops as so
 
 #: dtype name -> numpy dtype. These are the element types the IR knows.
 DTYPES: dict[str, np.dtype] = {
@@ -89,6 +90,15 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    STRIDED_SLICE = "STRIDED_SLICE"
+    SLICE = "SLICE"
+    SPLIT = "SPLIT"
+    SPLIT_V = "SPLIT_V"
+    UNPACK = "UNPACK"
+    PACK = "PACK"
+    TRANSPOSE = "TRANSPOSE"
+    SQUEEZE = "SQUEEZE"
+    EXPAND_DIMS = "EXPAND_DIMS"
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,11 @@ class OpDef:
     int8_kernel: bool = True
     #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
     output_dtype: Callable[[Any], str] | None = None
+    #: most outputs (SPLIT, SPLIT_V, UNPACK: one per part; ``infer`` checks the exact count)
+    max_outputs: int = 1
+    #: the .tflite operator's input order as IR input indices, when it differs (SPLIT lists the axis
+    #: first; picoml keeps the data input first for every op, the reader and writer swap them)
+    tflite_inputs: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -460,6 +475,10 @@ _1HWO = Weights(input=1, axis=3, bias=2)
 _OUT_IN = Weights(input=1, axis=0, bias=2)
 _BIAS_OPTIONAL = frozenset({2})
 _SHAPE_ARG_1 = frozenset({1})
+_SHAPE_ARGS_12 = frozenset({1, 2})
+_MANY = 1 << 16  # inputs of PACK / outputs of SPLIT, SPLIT_V, UNPACK at most (as CONCATENATION's inputs)
+# data movement with constant int32 arguments: any dtype, int8 copies bytes in the input's units
+_MOVE = {"any_dtype": True, "int8_output": Int8Output.SHARED, "int8_version": 2}
 
 _DEFS = [
     OpDef(
@@ -719,6 +738,120 @@ _DEFS = [
         int8_version=1,
         any_dtype=True,
         output_dtype=_shape_out_dtype,
+    ),
+    OpDef(
+        OpType.STRIDED_SLICE,
+        45,
+        32,
+        (
+            Attr("begin_mask", "i32", 0, 0),
+            Attr("end_mask", "i32", 0, 1),
+            Attr("ellipsis_mask", "i32", 0, 2),
+            Attr("new_axis_mask", "i32", 0, 3),
+            Attr("shrink_axis_mask", "i32", 0, 4),
+            Attr("offset", "bool", False, 5),
+        ),
+        4,
+        4,
+        so.infer_strided_slice,
+        "numpy-style strided slice (constant begin/end/strides, every mask)",
+        shape_inputs=frozenset({1, 2, 3}),
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.SLICE,
+        65,
+        48,
+        (),
+        3,
+        3,
+        so.infer_slice,
+        "slice (constant begin/size)",
+        shape_inputs=_SHAPE_ARGS_12,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.SPLIT,
+        49,
+        35,
+        (Attr("num_splits", "i32", 0, 0),),
+        2,
+        2,
+        so.infer_split,
+        "split into equal parts along an axis; IR inputs (input, axis)",
+        shape_inputs=_SHAPE_ARG_1,
+        max_outputs=_MANY,
+        tflite_inputs=(1, 0),
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.SPLIT_V,
+        102,
+        79,
+        (Attr("num_splits", "i32", 0, 0),),
+        3,
+        3,
+        so.infer_split,
+        "split into given sizes along an axis",
+        shape_inputs=_SHAPE_ARGS_12,
+        max_outputs=_MANY,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.UNPACK,
+        88,
+        64,
+        (Attr("num", "i32", 0, 0), Attr("axis", "i32", 0, 1)),
+        1,
+        1,
+        so.infer_unpack,
+        "one output per index along an axis",
+        max_outputs=_MANY,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.PACK,
+        83,
+        59,
+        (Attr("values_count", "i32", 0, 0), Attr("axis", "i32", 0, 1)),
+        1,
+        _MANY,
+        so.infer_pack,
+        "stack same-shape inputs along a new axis",
+        any_dtype=True,
+        int8_output=Int8Output.JOINED,
+    ),
+    OpDef(
+        OpType.TRANSPOSE, 39, 26, (), 2, 2, so.infer_transpose, "permute dimensions", shape_inputs=_SHAPE_ARG_1, **_MOVE
+    ),
+    OpDef(
+        OpType.SQUEEZE,
+        43,
+        30,
+        (Attr("squeeze_dims", "i32[]", None, 0),),
+        1,
+        1,
+        so.infer_squeeze,
+        "drop dimensions of size 1",
+        int8_version=1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        aliases_input=True,
+    ),
+    OpDef(
+        OpType.EXPAND_DIMS,
+        70,
+        52,
+        (),
+        2,
+        2,
+        so.infer_expand_dims,
+        "insert a dimension of size 1",
+        int8_version=1,
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        aliases_input=True,
     ),
 ]
 

@@ -193,8 +193,9 @@ def validate_graph(g: Graph) -> None:
         d = OP_SET[op.type]
         if not d.min_inputs <= len(op.inputs) <= d.max_inputs:
             raise GraphError(f"{op.label}: takes {d.min_inputs}..{d.max_inputs} inputs, has {len(op.inputs)}")
-        if len(op.outputs) != 1:
-            raise GraphError(f"{op.label}: must have exactly one output, has {len(op.outputs)}")
+        if not 1 <= len(op.outputs) <= d.max_outputs:
+            want = "exactly one output" if d.max_outputs == 1 else f"1..{d.max_outputs} outputs"
+            raise GraphError(f"{op.label}: must have {want}, has {len(op.outputs)}")
         for i, t in enumerate(op.inputs):
             if t is None:
                 if i not in d.optional_inputs:

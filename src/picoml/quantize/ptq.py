@@ -317,7 +317,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     plan = ActivationPlan()
     for op in g.ops:
         if OP_SET[op.type].int8_output == Int8Output.SHARED:
-            groups.union(op.outputs[0].name, op.inputs[0].name)
+            for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
+                groups.union(out.name, op.inputs[0].name)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue

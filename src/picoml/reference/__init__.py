@@ -31,7 +31,9 @@ from picoml.reference import (
     relu,
     reshape,
     shape,
+    slicing,
     softmax,
+    split,
     tanh,
     unary,
 )
@@ -89,4 +91,13 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.CEIL: Kernel(unary.prepare, unary.evaluate),
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
     OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
+    OpType.STRIDED_SLICE: Kernel(slicing.prepare_strided_slice, slicing.evaluate),
+    OpType.SLICE: Kernel(slicing.prepare_slice, slicing.evaluate),
+    OpType.TRANSPOSE: Kernel(slicing.prepare_transpose, slicing.evaluate),
+    OpType.SPLIT: Kernel(split.prepare_split, split.evaluate_split),
+    OpType.SPLIT_V: Kernel(split.prepare_split, split.evaluate_split),
+    OpType.UNPACK: Kernel(split.prepare_unpack, split.evaluate_split),
+    OpType.PACK: Kernel(split.prepare_pack, split.evaluate_pack),
+    OpType.SQUEEZE: Kernel(reshape.prepare, reshape.evaluate),
+    OpType.EXPAND_DIMS: Kernel(reshape.prepare, reshape.evaluate),
 }
