@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
+from picoml.graph import resize_ops as ro
 
 #: dtype name -> numpy dtype. These are the element types the IR knows.
 DTYPES: dict[str, np.dtype] = {
@@ -89,6 +90,11 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,10 @@ class OpDef:
     int8_kernel: bool = True
     #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
     output_dtype: Callable[[Any], str] | None = None
+    #: the .tflite operator's input order as IR input indices, when it differs: file input k is IR
+    #: input ``tflite_inputs[k]`` (TRANSPOSE_CONV lists output_shape first; picoml keeps the data
+    #: input first for every op, the reader and writer swap them; a shorter list permutes its prefix)
+    tflite_inputs: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -450,6 +460,11 @@ def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
     return int(op.outputs[0].size * op.inputs[1].shape[1])
 
 
+def _transpose_conv_macs(op) -> int:  # every input value meets every tap of every output channel
+    oc, kh, kw, _ = op.inputs[1].shape
+    return int(op.inputs[0].size * kh * kw * oc)
+
+
 def _elementwise_macs(op) -> int:
     return int(op.outputs[0].size)
 
@@ -719,6 +734,76 @@ _DEFS = [
         int8_version=1,
         any_dtype=True,
         output_dtype=_shape_out_dtype,
+    ),
+]
+
+_RESIZE = {"int8_output": Int8Output.SHARED, "shape_inputs": _SHAPE_ARG_1}  # int8 kernels move raw values
+_DEFS += [
+    OpDef(
+        OpType.RESIZE_NEAREST_NEIGHBOR,
+        97,
+        74,
+        (Attr("align_corners", "bool", False, 0), Attr("half_pixel_centers", "bool", False, 1)),
+        2,
+        2,
+        ro.infer_resize_nearest,
+        "nearest-neighbour resize of H and W to a constant size",
+        **_RESIZE,
+    ),
+    OpDef(
+        OpType.RESIZE_BILINEAR,
+        23,
+        15,
+        (Attr("align_corners", "bool", False, 2), Attr("half_pixel_centers", "bool", False, 3)),
+        2,
+        2,
+        ro.infer_resize_bilinear,
+        "bilinear resize of H and W to a constant size",
+        **_RESIZE,
+    ),
+    OpDef(
+        OpType.TRANSPOSE_CONV,
+        67,
+        49,
+        (
+            _pad(0),
+            Attr("stride_w", "i32", 0, 1),
+            Attr("stride_h", "i32", 0, 2),
+            _act(3),
+            Attr("quantized_bias_type", "i8", 0, 4),
+        ),
+        3,
+        4,
+        ro.infer_transpose_conv,
+        "transposed convolution, OHWI filter; IR inputs (input, weights, output_shape, bias)",
+        int8_version=3,  # op_version.cc: 2 for int8, 3 with a bias (what the converter writes)
+        macs=_transpose_conv_macs,
+        weights=Weights(input=ro.TC_WEIGHTS, axis=0, bias=ro.TC_BIAS),
+        optional_inputs=frozenset({ro.TC_BIAS}),
+        shape_inputs=frozenset({ro.TC_SHAPE}),
+        tflite_inputs=(ro.TC_SHAPE, ro.TC_WEIGHTS, ro.TC_INPUT, ro.TC_BIAS),
+    ),
+    OpDef(
+        OpType.DEPTH_TO_SPACE,
+        5,
+        94,
+        (Attr("block_size", "i32", 0, 0),),
+        1,
+        1,
+        ro.infer_depth_to_space,
+        "move channel blocks into block_size x block_size spatial blocks (TensorFlow's DCR order)",
+        int8_output=Int8Output.SHARED,
+    ),
+    OpDef(
+        OpType.SPACE_TO_DEPTH,
+        26,
+        19,
+        (Attr("block_size", "i32", 0, 0),),
+        1,
+        1,
+        ro.infer_space_to_depth,
+        "move block_size x block_size spatial blocks into channels (inverse of DEPTH_TO_SPACE)",
+        int8_output=Int8Output.SHARED,
     ),
 ]
 

@@ -15,6 +15,7 @@ from picoml.reference import (
     add,
     concatenation,
     conv2d,
+    depth_space,
     depthwise_conv2d,
     dequantize,
     elu,
@@ -30,9 +31,11 @@ from picoml.reference import (
     quantize,
     relu,
     reshape,
+    resize,
     shape,
     softmax,
     tanh,
+    transpose_conv,
     unary,
 )
 from picoml.reference.common import no_windows, window_elems
@@ -89,4 +92,9 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.CEIL: Kernel(unary.prepare, unary.evaluate),
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
     OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
+    OpType.RESIZE_NEAREST_NEIGHBOR: Kernel(resize.prepare, resize.evaluate),
+    OpType.RESIZE_BILINEAR: Kernel(resize.prepare, resize.evaluate),
+    OpType.TRANSPOSE_CONV: Kernel(transpose_conv.prepare, transpose_conv.evaluate),
+    OpType.DEPTH_TO_SPACE: Kernel(depth_space.prepare, depth_space.evaluate),
+    OpType.SPACE_TO_DEPTH: Kernel(depth_space.prepare, depth_space.evaluate),
 }
