@@ -80,8 +80,10 @@ def emit_resize(c, op: Op, i: int) -> None:
 def emit_depth_space(c, op: Op, i: int) -> None:
     p = _prepared(op)
     x, y = op.inputs[0], op.outputs[0]
-    di = _dims(c, f"l{i}_in_dims", x.shape)
-    c.body.append(f"status |= pm_depth_space_s8({int(p.to_space)}, {p.block}, &{di}, {c.ptr(x, True)}, {c.ptr(y)});")
+    di, do = _dims(c, f"l{i}_in_dims", x.shape), _dims(c, f"l{i}_out_dims", y.shape)
+    c.body.append(
+        f"status |= pm_depth_space_s8({int(p.to_space)}, {p.block}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});"
+    )
 
 
 def transpose_conv_bound(p) -> np.ndarray:

@@ -50,10 +50,11 @@ int pm_resize_bilinear_s8(const pm_dims *in_dims, const int8_t *in, const pm_dim
   return PM_OK;
 }
 
-int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, const int8_t *in, int8_t *out) {
+int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, const int8_t *in, const pm_dims *out_dims,
+                      int8_t *out) {
   int32_t b, h, w, i, j;
   if (to_space) {
-    const int32_t c = in_dims->c / (block * block); /* output channels */
+    const int32_t c = out_dims->c;
     const int32_t out_row = in_dims->w * block * c; /* bytes of one output row */
     for (b = 0; b < in_dims->n; ++b) {
       for (h = 0; h < in_dims->h; ++h) {
@@ -71,7 +72,7 @@ int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, c
   } else {
     const int32_t c = in_dims->c;
     const int32_t in_row = in_dims->w * c;
-    const int32_t oh = in_dims->h / block, ow = in_dims->w / block;
+    const int32_t oh = out_dims->h, ow = out_dims->w;
     for (b = 0; b < in_dims->n; ++b) {
       for (h = 0; h < oh; ++h) {
         const int8_t *rows = in + ((b * in_dims->h) + h * block) * in_row;

@@ -30,7 +30,8 @@ int pm_resize_bilinear_s8(const pm_dims *in_dims, const int8_t *in, const pm_dim
                           const pm_bilinear_tables *t, int8_t *out);
 
 /* DEPTH_TO_SPACE (to_space = 1): out[b, h*k + i, w*k + j, c] = in[b, h, w, (i*k + j)*C + c];
- * SPACE_TO_DEPTH (to_space = 0) is its inverse. in_dims are the input's extents. */
-int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, const int8_t *in, int8_t *out);
+ * SPACE_TO_DEPTH (to_space = 0) is its inverse. */
+int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, const int8_t *in, const pm_dims *out_dims,
+                      int8_t *out);
 
 #endif /* PM_RESIZE_S8_H */
