@@ -781,6 +781,7 @@ _DEFS += [
         weights=Weights(input=ro.TC_WEIGHTS, axis=0, bias=ro.TC_BIAS),
         optional_inputs=frozenset({ro.TC_BIAS}),
         shape_inputs=frozenset({ro.TC_SHAPE}),
+        fuses_activation=True,
         tflite_inputs=(ro.TC_SHAPE, ro.TC_WEIGHTS, ro.TC_INPUT, ro.TC_BIAS),
     ),
     OpDef(
