@@ -30,10 +30,10 @@ from picoml.frontends.upsample import (
     floor_indices,
     nearest_flags,
     pixel_shuffle_perm,
+    reorder_producer_channels,
     tflite_scale,
 )
-from picoml.graph.ir import Op
-from picoml.graph.ops import OP_SET, OpType
+from picoml.graph.ops import OpType
 
 F32 = np.float32
 
@@ -177,35 +177,18 @@ def _f_conv_transpose(b: TorchBuilder, c: Call) -> Val:
     )
 
 
-def _producer(b: TorchBuilder, t) -> Op | None:
-    return next((op for op in b.ops if op.outputs[0] is t), None)
-
-
 def depth_to_space(b: TorchBuilder, c: Call, x: Val, r: int) -> Val:
     xt = b.as4d(c, x, 2)
     ch = xt.shape[3]
     if r <= 0 or ch % (r * r):
         raise UnsupportedError(f"{c.where}: {ch} channels are not a multiple of upscale_factor² = {r * r}")
-    if ch != r * r and r > 1:
-        # PyTorch's channel order is not TFLite's: re-emit the layer before it with permuted outputs
-        prod = _producer(b, xt)
-        ok = prod is not None and prod.type in (OpType.CONV_2D, OpType.TRANSPOSE_CONV)
-        if ok and prod.type == OpType.CONV_2D:
-            ok = prod.inputs[1].shape[3] == prod.inputs[0].shape[3]  # groups = 1
-        if not ok:
+    if ch != r * r and r > 1:  # PyTorch's channel order is not TFLite's: reorder in the layer before
+        xt = reorder_producer_channels(b, xt, pixel_shuffle_perm(ch, r))
+        if xt is None:
             raise UnsupportedError(
                 f"{c.where}: PixelShuffle of {ch // (r * r)} > 1 channels needs its input channels reordered for "
                 "TFLite's DEPTH_TO_SPACE; picoml does that in a convolution right before it, which is not there"
             )
-        perm = pixel_shuffle_perm(ch, r)
-        wts = OP_SET[prod.type].weights
-        inputs = list(prod.inputs)
-        w = inputs[wts.input]
-        inputs[wts.input] = b.const(f"{w.name}_pixel_shuffle", np.take(w.data, perm, axis=wts.axis))
-        if len(inputs) > wts.bias and inputs[wts.bias] is not None:
-            bt = inputs[wts.bias]
-            inputs[wts.bias] = b.const(f"{bt.name}_pixel_shuffle", bt.data[perm])
-        xt = b.emit(prod.type, inputs, f"{prod.outputs[0].name}_pixel_shuffle", **prod.attrs)
     y = b.emit(OpType.DEPTH_TO_SPACE, [xt], c.name, block_size=int(r))
     return Val(y, c.out_shape, None, x.nonneg)
 

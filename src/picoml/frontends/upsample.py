@@ -21,7 +21,7 @@ import numpy as np
 
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Tensor
-from picoml.graph.ops import OpType
+from picoml.graph.ops import OP_SET, OpType
 from picoml.reference.resize import nearest_indices
 
 F32 = np.float32
@@ -130,3 +130,31 @@ def pixel_shuffle_perm(channels: int, r: int) -> np.ndarray:
     k = np.arange(channels)
     ij, c = k // c_out, k % c_out
     return c * r * r + ij
+
+
+def reorder_producer_channels(b, t: Tensor, perm: np.ndarray, in_place: bool = False) -> Tensor | None:
+    """``t`` with its channels reordered (channel k = old channel perm[k]) by giving the layer that
+    computes it permuted output channels (weights along their output axis, and the bias): a
+    CONV_2D without groups or a TRANSPOSE_CONV. None when ``t`` comes from anything else.
+
+    ``in_place``: the caller knows nothing else reads ``t``, so the layer itself changes;
+    otherwise a permuted copy of the layer is emitted (the front-end drops the original if
+    nothing else reads it)."""
+    prod = next((op for op in b.ops if op.outputs[0] is t), None)
+    if prod is None or prod.type not in (OpType.CONV_2D, OpType.TRANSPOSE_CONV):
+        return None
+    if prod.type == OpType.CONV_2D and prod.inputs[1].shape[3] != prod.inputs[0].shape[3]:
+        return None  # grouped: output channel groups read their own input channels
+    if in_place and any(u is t for op in b.ops for u in op.inputs):
+        in_place = False
+    wts = OP_SET[prod.type].weights
+    inputs = list(prod.inputs)
+    w = inputs[wts.input]
+    inputs[wts.input] = b.const(f"{w.name}_reordered", np.take(w.data, perm, axis=wts.axis))
+    if len(inputs) > wts.bias and inputs[wts.bias] is not None:
+        bt = inputs[wts.bias]
+        inputs[wts.bias] = b.const(f"{bt.name}_reordered", np.asarray(bt.data)[perm])
+    if in_place:
+        prod.inputs = inputs
+        return t
+    return b.emit(prod.type, inputs, f"{t.name}_reordered", **prod.attrs)
