@@ -181,3 +181,31 @@ def test_refuses_hybrid_weights():
     )
     with pytest.raises(UnsupportedError, match="hybrid"):
         picoml.run(g, np.zeros((1, 1, 2, 2, 3), np.float32))
+
+
+def test_huge_filter_is_bounded_by_the_memory_limit(monkeypatch):
+    """A 4160x4160 int8 filter (17 MB) that a 1x1 input scatters into a 2048x2048 output: the
+    reference accumulates over the taps' extent, 4160² int64 values (138 MB), far more than the
+    output. ``transpose_conv.windows`` declares it, so a 128 MiB limit refuses the graph in one
+    line; without the declaration the estimate would let it through. (The reference loops over
+    the one input pixel here, not over the 17 M taps.)"""
+    from picoml.reference import KERNELS, Kernel, no_windows
+    from picoml.reference.interpreter import working_bytes
+
+    k, out = 4160, 2048
+    w = qtensor("w", (1, k, k, 1), [0.01], [0], data=np.zeros((1, k, k, 1), np.int8))
+    shape = Tensor("output_shape", (4,), "int32", data=np.array([1, out, out, 1], np.int32))
+    x, y = qtensor("x", (1, 1, 1, 1), 0.1, 0), qtensor("y", (1, out, out, 1), 0.1, 0)
+    g = single_op_graph(OpType.TRANSPOSE_CONV, [x, w, shape], y, stride_h=out, stride_w=out)
+    with pytest.raises(picoml.PicomlError, match="memory"):
+        picoml.run(g, np.zeros((1, 1, 1, 1, 1), np.int8), max_memory=128 << 20)
+    kern = KERNELS[OpType.TRANSPOSE_CONV]
+    monkeypatch.setitem(KERNELS, OpType.TRANSPOSE_CONV, Kernel(kern.prepare, kern.evaluate, no_windows))
+    assert working_bytes(g)[0] < 128 << 20
+
+
+def test_large_filter_path_vs_tflite_micro():
+    """Filters with more taps than the input has pixels take the per-input-pixel loop."""
+    for seed, (ih, k, s) in enumerate([(1, 3, 2), (2, 5, 2), (2, 4, 1)]):
+        g = tc_graph("int8", 1, ih, ih, 3, 4, k, k, s, s, "VALID", "NONE", seed=seed)
+        check_against_oracle(g, random_input(g.inputs[0], 3, np.random.default_rng(seed)))

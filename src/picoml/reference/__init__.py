@@ -56,6 +56,10 @@ def _pool_windows(op) -> int:
     return window_elems(op, op.attrs["filter_h"], op.attrs["filter_w"])
 
 
+def _resize_windows(op) -> int:  # bilinear: four int64 corner gathers and the weighted sum per output value
+    return 6 * op.outputs[0].size if op.type == OpType.RESIZE_BILINEAR else 0
+
+
 KERNELS: dict[OpType, Kernel] = {
     OpType.CONV_2D: Kernel(conv2d.prepare, conv2d.evaluate, _filter_windows),
     OpType.DEPTHWISE_CONV_2D: Kernel(depthwise_conv2d.prepare, depthwise_conv2d.evaluate, _filter_windows),
@@ -93,8 +97,8 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
     OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
     OpType.RESIZE_NEAREST_NEIGHBOR: Kernel(resize.prepare, resize.evaluate),
-    OpType.RESIZE_BILINEAR: Kernel(resize.prepare, resize.evaluate),
-    OpType.TRANSPOSE_CONV: Kernel(transpose_conv.prepare, transpose_conv.evaluate),
+    OpType.RESIZE_BILINEAR: Kernel(resize.prepare, resize.evaluate, _resize_windows),
+    OpType.TRANSPOSE_CONV: Kernel(transpose_conv.prepare, transpose_conv.evaluate, transpose_conv.windows),
     OpType.DEPTH_TO_SPACE: Kernel(depth_space.prepare, depth_space.evaluate),
     OpType.SPACE_TO_DEPTH: Kernel(depth_space.prepare, depth_space.evaluate),
 }

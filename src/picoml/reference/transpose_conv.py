@@ -97,6 +97,19 @@ def prepare(op: Op) -> TransposeConvParams:
     return TransposeConvParams(**kw)
 
 
+def windows(op: Op) -> int:
+    """Elements of ``accumulate``'s temporaries for one inference (the interpreter's memory
+    estimate): the accumulator over the full extent of the taps and one tap's products."""
+    _, ih, iw, _ = op.inputs[TC_INPUT].shape
+    oc, kh, kw, _ = op.inputs[TC_WEIGHTS].shape
+    _, oh, ow, _ = op.outputs[0].shape
+    pad_h, pad_w = transpose_conv_padding(op)
+    a = op.attrs
+    full_h = max((ih - 1) * a["stride_h"] + kh, pad_h + oh)
+    full_w = max((iw - 1) * a["stride_w"] + kw, pad_w + ow)
+    return full_h * full_w * oc + ih * iw * oc
+
+
 def accumulate(p: TransposeConvParams, xs: np.ndarray) -> np.ndarray:
     """Σ x · w scattered to the output, (M, out_h, out_w, O) in xs's float dtype (exact for integers)."""
     m, ih, iw, _ = xs.shape
@@ -105,12 +118,19 @@ def accumulate(p: TransposeConvParams, xs: np.ndarray) -> np.ndarray:
     full_h = max((ih - 1) * sh + kh, p.pad_h + p.out_h)
     full_w = max((iw - 1) * sw + kw, p.pad_w + p.out_w)
     acc = np.zeros((m, full_h, full_w, oc), xs.dtype)
-    rows = xs.reshape(-1, xs.shape[-1])
     w = p.filter.astype(xs.dtype)
-    for ky in range(kh):
-        for kx in range(kw):
-            part = (rows @ w[:, ky, kx, :].T).reshape(m, ih, iw, oc)
-            acc[:, ky : ky + (ih - 1) * sh + 1 : sh, kx : kx + (iw - 1) * sw + 1 : sw] += part
+    if kh * kw <= ih * iw:  # one matrix product per filter tap, scattered with the stride
+        rows = xs.reshape(-1, xs.shape[-1])
+        for ky in range(kh):
+            for kx in range(kw):
+                part = (rows @ w[:, ky, kx, :].T).reshape(m, ih, iw, oc)
+                acc[:, ky : ky + (ih - 1) * sh + 1 : sh, kx : kx + (iw - 1) * sw + 1 : sw] += part
+    else:  # large filters: one product per input pixel, its whole footprint at once
+        wmat = w.transpose(3, 1, 2, 0).reshape(w.shape[3], kh * kw * oc)
+        for iy in range(ih):
+            for ix in range(iw):
+                part = (xs[:, iy, ix, :] @ wmat).reshape(m, kh, kw, oc)
+                acc[:, iy * sh : iy * sh + kh, ix * sw : ix * sw + kw] += part
     return acc[:, p.pad_h : p.pad_h + p.out_h, p.pad_w : p.pad_w + p.out_w]
 
 
