@@ -325,6 +325,20 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.EXPAND_DIMS:
         x, y = vec, _f("y", (1, 4, 1))
         consts = [_f("axis", (1,), [-1], "int32")]
+    elif op in (OpType.RESIZE_NEAREST_NEIGHBOR, OpType.RESIZE_BILINEAR):
+        x, y = nhwc, _f("y", (1, 6, 3, 2))
+        consts = [_f("size", (2,), [6, 3], "int32")]
+        attrs = {"half_pixel_centers": True}
+    elif op == OpType.TRANSPOSE_CONV:
+        x, y = nhwc, _f("y", (1, 8, 8, 3))
+        consts = [const("w", (3, 3, 3, 2)), _f("output_shape", (4,), [1, 8, 8, 3], "int32"), const("b", (3,))]
+        attrs = {"stride_h": 2, "stride_w": 2}
+    elif op == OpType.DEPTH_TO_SPACE:
+        x, y = _f("x", (1, 2, 2, 8)), _f("y", (1, 4, 4, 2))
+        attrs = {"block_size": 2}
+    elif op == OpType.SPACE_TO_DEPTH:
+        x, y = nhwc, _f("y", (1, 2, 2, 8))
+        attrs = {"block_size": 2}
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

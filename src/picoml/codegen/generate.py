@@ -32,6 +32,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
+from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
@@ -77,6 +78,7 @@ KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
 KERNEL_FILES.update(NONLINEAR_FILES)
 KERNEL_FILES.update(ACTIVATION_FILES)
 KERNEL_FILES.update(MOVEMENT_FILES)
+KERNEL_FILES.update(RESIZE_FILES)
 
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
@@ -557,6 +559,7 @@ EMITTERS = {
 EMITTERS.update(NONLINEAR_EMITTERS)
 EMITTERS.update(ACTIVATION_EMITTERS)
 EMITTERS.update(MOVEMENT_EMITTERS)
+EMITTERS.update(RESIZE_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 
 from picoml.compress.qat_movement import MOVEMENT_FLOAT_OPS
+from picoml.compress.qat_resize import RESIZE_FLOAT_OPS
 from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
 from picoml.fixedpoint import round_half_away
@@ -307,6 +308,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
     **MOVEMENT_FLOAT_OPS,
 }
+FLOAT_OPS.update(RESIZE_FLOAT_OPS)
 
 
 class QATModel(torch.nn.Module):

@@ -25,6 +25,7 @@ from picoml.frontends.lowering import (
     pool_padding,
 )
 from picoml.frontends.onnx_importer import F32, Act, Folder, Handler, Importer
+from picoml.frontends.onnx_resize import RESIZE_HANDLERS
 from picoml.graph.ir import Tensor
 from picoml.graph.ops import OpType
 
@@ -802,6 +803,7 @@ HANDLERS: dict[str, Handler] = {
     "Ceil": lambda imp: imp.unary(OpType.CEIL),
     "Round": lambda imp: imp.unary(OpType.ROUND),
 }
+HANDLERS.update(RESIZE_HANDLERS)
 
 
 def supported_onnx_ops() -> dict[str, str]:

@@ -310,9 +310,9 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         d = BY_CODE[code]
         label = f"{where}: operator {i} ({d.type})"
         inputs = tensor_list(ot.array(S.OP_INPUTS, "<i4", "inputs"), f"{d.type} operator {i} input", True)
-        if d.tflite_inputs is not None and len(inputs) == len(d.tflite_inputs):
+        if d.tflite_inputs is not None and sorted(d.tflite_inputs[: len(inputs)]) == list(range(len(inputs))):
             ir_inputs: list[Tensor | None] = [None] * len(inputs)
-            for k, j in enumerate(d.tflite_inputs):  # file input k is IR input j (SPLIT: axis first)
+            for k, j in enumerate(d.tflite_inputs[: len(inputs)]):  # file input k is IR input j
                 ir_inputs[j] = inputs[k]
             inputs = ir_inputs
         outputs = tensor_list(ot.array(S.OP_OUTPUTS, "<i4", "outputs"), f"{d.type} operator {i} output")

@@ -65,7 +65,6 @@ ACTIVATION_CODES = {v: k for k, v in ACTIVATION.items()}
 
 # Names of builtin ops picoml does not run, so "unsupported op" errors can name them.
 OTHER_BUILTINS = {
-    5: "DEPTH_TO_SPACE",
     7: "EMBEDDING_LOOKUP",
     10: "HASHTABLE_LOOKUP",
     11: "L2_NORMALIZATION",
@@ -74,9 +73,7 @@ OTHER_BUILTINS = {
     15: "LSH_PROJECTION",
     16: "LSTM",
     20: "RELU_N1_TO_1",
-    23: "RESIZE_BILINEAR",
     24: "RNN",
-    26: "SPACE_TO_DEPTH",
     27: "SVDF",
     29: "CONCAT_EMBEDDINGS",
     30: "SKIP_GRAM",
@@ -105,7 +102,6 @@ OTHER_BUILTINS = {
     62: "GREATER_EQUAL",
     63: "LESS_EQUAL",
     64: "SELECT",
-    67: "TRANSPOSE_CONV",
     68: "SPARSE_TO_DENSE",
     69: "TILE",
     71: "EQUAL",
@@ -127,7 +123,6 @@ OTHER_BUILTINS = {
     94: "FILL",
     95: "FLOOR_MOD",
     96: "RANGE",
-    97: "RESIZE_NEAREST_NEIGHBOR",
     99: "SQUARED_DIFFERENCE",
     100: "MIRROR_PAD",
     103: "UNIQUE",

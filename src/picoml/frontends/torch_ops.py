@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
+from picoml.frontends import torch_resize
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -567,6 +568,7 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.Dropout2d: _m_identity,
         nn.AlphaDropout: _m_identity,
     }
+    t.update(torch_resize.module_table(torch))
     return t
 
 
@@ -657,6 +659,7 @@ def _function_table(torch) -> dict[Any, Handler]:
         **{getattr(torch, n): _f_unary(op) for n, op in _UNARY.items()},
     }
     t.update(_aten_table(torch))
+    t.update(torch_resize.function_table(torch))
     return t
 
 

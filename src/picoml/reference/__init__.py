@@ -15,6 +15,7 @@ from picoml.reference import (
     add,
     concatenation,
     conv2d,
+    depth_space,
     depthwise_conv2d,
     dequantize,
     elu,
@@ -30,11 +31,13 @@ from picoml.reference import (
     quantize,
     relu,
     reshape,
+    resize,
     shape,
     slicing,
     softmax,
     split,
     tanh,
+    transpose_conv,
     unary,
 )
 from picoml.reference.common import no_windows, window_elems
@@ -53,6 +56,10 @@ def _filter_windows(op) -> int:  # CONV_2D / DEPTHWISE_CONV_2D: the window is th
 
 def _pool_windows(op) -> int:
     return window_elems(op, op.attrs["filter_h"], op.attrs["filter_w"])
+
+
+def _resize_windows(op) -> int:  # bilinear: four int64 corner gathers and the weighted sum per output value
+    return 6 * op.outputs[0].size if op.type == OpType.RESIZE_BILINEAR else 0
 
 
 KERNELS: dict[OpType, Kernel] = {
@@ -100,4 +107,9 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.PACK: Kernel(split.prepare_pack, split.evaluate_pack),
     OpType.SQUEEZE: Kernel(reshape.prepare, reshape.evaluate),
     OpType.EXPAND_DIMS: Kernel(reshape.prepare, reshape.evaluate),
+    OpType.RESIZE_NEAREST_NEIGHBOR: Kernel(resize.prepare, resize.evaluate),
+    OpType.RESIZE_BILINEAR: Kernel(resize.prepare, resize.evaluate, _resize_windows),
+    OpType.TRANSPOSE_CONV: Kernel(transpose_conv.prepare, transpose_conv.evaluate, transpose_conv.windows),
+    OpType.DEPTH_TO_SPACE: Kernel(depth_space.prepare, depth_space.evaluate),
+    OpType.SPACE_TO_DEPTH: Kernel(depth_space.prepare, depth_space.evaluate),
 }
