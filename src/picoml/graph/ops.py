@@ -89,6 +89,11 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    SUB = "SUB"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    DIV = "DIV"
 
 
 @dataclass(frozen=True)
@@ -298,6 +303,24 @@ def broadcast_shape(op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ..
 
 def _infer_binary(op) -> list[tuple[int, ...]]:
     return [broadcast_shape(op, _shape(op.inputs[0]), _shape(op.inputs[1]))]
+
+
+def _broadcast_limited(max_rank: int) -> Callable[..., list[tuple[int, ...]]]:
+    """Shape inference of a binary op whose tflite-micro kernel broadcasts over at most ``max_rank``
+    dimensions (its NdArrayDesc<N>; beyond it the kernel reads out of bounds): a larger broadcast is
+    refused. Operands of equal shape run elementwise at any rank."""
+
+    def infer(op) -> list[tuple[int, ...]]:
+        a, b = _shape(op.inputs[0]), _shape(op.inputs[1])
+        out = broadcast_shape(op, a, b)
+        if a != b and len(out) > max_rank:
+            raise UnsupportedError(
+                f"{op.label}: broadcasting {list(a)} with {list(b)} over {len(out)} dimensions "
+                f"(TFLite Micro's {op.type} broadcasts over at most {max_rank})"
+            )
+        return [out]
+
+    return infer
 
 
 def _infer_same(op) -> list[tuple[int, ...]]:
@@ -719,6 +742,71 @@ _DEFS = [
         int8_version=1,
         any_dtype=True,
         output_dtype=_shape_out_dtype,
+    ),
+]
+
+_DEFS += [
+    # binary elementwise ops with broadcasting (issue 14); options from schema.fbs
+    OpDef(
+        OpType.SUB,
+        41,
+        28,
+        (_act(0), Attr("pot_scale_int16", "bool", True, 1)),
+        2,
+        2,
+        _broadcast_limited(6),  # sub.h BroadcastSubCommon: kMaxBroadcastDim = 6
+        "elementwise subtract (broadcast)",
+        fuses_activation=True,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MAXIMUM,
+        55,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),  # maximum_minimum.h: NdArrayDesc<5>
+        "elementwise maximum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MINIMUM,
+        57,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),
+        "elementwise minimum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.SQUARED_DIFFERENCE,
+        99,
+        76,
+        (),
+        2,
+        2,
+        _broadcast_limited(4),  # squared_difference.cc: BroadcastBinaryFunction4DSlow
+        "(a - b)^2 elementwise (broadcast)",
+        macs=_elementwise_macs,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.DIV,
+        42,
+        29,
+        (_act(0),),
+        2,
+        2,
+        _broadcast_limited(5),  # div.h: BroadcastDivSlow<N = 5>
+        "elementwise divide (broadcast)",
+        macs=_elementwise_macs,
+        fuses_activation=True,
+        in_place=True,
     ),
 ]
 
