@@ -266,7 +266,15 @@ def sample_op(op: OpType) -> Graph:
     elif op in (OpType.AVERAGE_POOL_2D, OpType.MAX_POOL_2D):
         x, y = nhwc, _f("y", (1, 2, 2, 2))
         attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
-    elif op in (OpType.ADD, OpType.MUL):
+    elif op in (
+        OpType.ADD,
+        OpType.MUL,
+        OpType.SUB,
+        OpType.MAXIMUM,
+        OpType.MINIMUM,
+        OpType.SQUARED_DIFFERENCE,
+        OpType.DIV,
+    ):
         x, y = vec, _f("y", (1, 4))
         extra_inputs = [_f("x2", (1, 4))]
     elif op == OpType.RESHAPE:

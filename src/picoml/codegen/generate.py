@@ -23,6 +23,7 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
+from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
@@ -79,6 +80,7 @@ KERNEL_FILES.update(NONLINEAR_FILES)
 KERNEL_FILES.update(ACTIVATION_FILES)
 KERNEL_FILES.update(MOVEMENT_FILES)
 KERNEL_FILES.update(RESIZE_FILES)
+KERNEL_FILES.update(BINARY_FILES)
 
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
@@ -403,44 +405,11 @@ def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
     c.body.append(f"status |= {fn}(&{prm}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});")
 
 
-def _broadcast(c: _Ctx, op: Op, i: int) -> str:
-    a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
-    rank = max(len(y.shape), 1)
-    if rank > 6:
-        raise UnsupportedError(f"{op.label}: broadcasting over more than 6 dimensions")
-    shape = (1,) * (rank - len(y.shape)) + tuple(y.shape)
-
-    def strides(t: Tensor) -> list[int]:
-        s = (1,) * (rank - len(t.shape)) + tuple(t.shape)
-        st, acc = [0] * rank, 1
-        for d in range(rank - 1, -1, -1):
-            st[d] = 0 if s[d] == 1 and shape[d] != 1 else acc
-            acc *= s[d]
-        return st
-
-    pad = [0] * (6 - rank)
-    fields = {
-        "rank": rank,
-        "size": y.size,
-        "shape": list(shape) + pad,
-        "stride_a": strides(a) + pad,
-        "stride_b": strides(b) + pad,
-        "same_shape": int(a.shape == b.shape == y.shape),
-    }
-    return c.struct("pm_broadcast", f"l{i}_bcast", fields)
-
-
-def _operand(c: _Ctx, t: Tensor, sym: str) -> str:
-    if t.data is not None:
-        return c.const_array(sym, t.data)
-    return c.ptr(t, True)
-
-
 def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
-    bc = _broadcast(c, op, i)
-    a = _operand(c, op.inputs[0], f"l{i}_a")
-    b = _operand(c, op.inputs[1], f"l{i}_b")
+    bc = broadcast_struct(c, op, i)
+    a = operand(c, op.inputs[0], f"l{i}_a")
+    b = operand(c, op.inputs[1], f"l{i}_b")
     if op.type == OpType.ADD:
         fields = {
             "input1_zp": p.input1_zp,
@@ -536,7 +505,7 @@ def _emit_concat(c: _Ctx, op: Op, i: int) -> None:
     outer = int(np.prod(y.shape[:ax], dtype=np.int64))
     inner = [int(np.prod(t.shape[ax:], dtype=np.int64)) for t in op.inputs]
     sizes = c.const_array(f"l{i}_inner", np.array(inner, np.int32))
-    ptrs = ", ".join(_operand(c, t, f"l{i}_in{k}") for k, t in enumerate(op.inputs))
+    ptrs = ", ".join(operand(c, t, f"l{i}_in{k}") for k, t in enumerate(op.inputs))
     c.body.append(f"{{ const int8_t *const ins[{len(op.inputs)}] = {{{ptrs}}};")
     c.body.append(f"  status |= pm_concatenation_s8({len(op.inputs)}, {outer}, {sizes}, ins, {c.ptr(y)}); }}")
 
@@ -560,6 +529,7 @@ EMITTERS.update(NONLINEAR_EMITTERS)
 EMITTERS.update(ACTIVATION_EMITTERS)
 EMITTERS.update(MOVEMENT_EMITTERS)
 EMITTERS.update(RESIZE_EMITTERS)
+EMITTERS.update(BINARY_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

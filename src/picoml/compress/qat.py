@@ -249,6 +249,21 @@ def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.
     return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
 
 
+_BINARY_FLOAT = {
+    OpType.SUB: torch.sub,
+    OpType.DIV: torch.div,
+    OpType.MAXIMUM: torch.maximum,
+    OpType.MINIMUM: torch.minimum,
+    OpType.SQUARED_DIFFERENCE: lambda a, b: (a - b) * (a - b),
+}
+
+
+def _float_binary(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    b = m._value(op.inputs[1], values, plan, like=x)
+    x, b = _align(x, b)
+    return _clamp_act(_BINARY_FLOAT[op.type](x, b), op.attrs.get("fused_activation", Activation.NONE))
+
+
 def _float_prelu(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
     a = m._value(op.inputs[1], values, plan, like=x)
     x, a = _align(x, a)
@@ -307,6 +322,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.ABS: lambda m, op, x, values, plan: torch.abs(x),
     OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
     **MOVEMENT_FLOAT_OPS,
+    **{op: _float_binary for op in _BINARY_FLOAT},
 }
 FLOAT_OPS.update(RESIZE_FLOAT_OPS)
 

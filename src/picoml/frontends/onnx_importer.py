@@ -548,6 +548,13 @@ class Importer(GraphBuilder):
     def mul_acts(self, a: Act, b: Act, name: str) -> Act:
         return self._binary_acts(OpType.MUL, a, b, name)
 
+    def ordered_acts(self, op_type: OpType, a: Act, b: Act, name: str) -> Act:
+        """op(a, b) of two run-time values in this order (SUB, DIV, MAXIMUM, MINIMUM)."""
+        a, b = self.match_layouts(a, b)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        lead = b if b.cols is not None and a.cols is None else a
+        return Act(self.emit(op_type, [a.t, b.t], name), shape, lead.perm, lead.cols)
+
     def _binary_acts(self, op_type: OpType, a: Act, b: Act, name: str) -> Act:
         a, b = self.match_layouts(a, b)
         shape = tuple(np.broadcast_shapes(a.shape, b.shape))

@@ -275,6 +275,10 @@ def op_softmax(imp: Importer) -> None:
     raise imp.unsupported(f"softmax over axis {axis} of a flattened channels-last tensor is not supported")
 
 
+_NON_COMMUTATIVE = {"Sub": OpType.SUB, "Div": OpType.DIV}
+_MAX_MIN = {"Max": OpType.MAXIMUM, "Min": OpType.MINIMUM}
+
+
 def op_binary(imp: Importer) -> None:
     kind = imp.node.op_type
     a, b = imp.inp(0), imp.inp(1)
@@ -284,11 +288,8 @@ def op_binary(imp: Importer) -> None:
             imp.set_out(imp.add_acts(a, b, name))
         elif kind == "Mul":
             imp.set_out(imp.mul_acts(a, b, name))
-        elif kind == "Sub":  # a - b = a + (-1)·b exactly: negation is exact in IEEE arithmetic
-            nb = Act(imp.emit_negate(b.t, name), b.shape, b.perm, b.cols)
-            imp.set_out(imp.add_acts(a, nb, name))
-        else:
-            raise imp.unsupported("division of two run-time values is not supported (no DIV op)")
+        else:  # Sub, Div: operands keep their order
+            imp.set_out(imp.ordered_acts(_NON_COMMUTATIVE[kind], a, b, name))
         return
     if isinstance(a, Act):
         x, c, const_first = a, np.asarray(b), False
@@ -301,15 +302,40 @@ def op_binary(imp: Importer) -> None:
     elif kind == "Mul":
         imp.set_out(imp.apply(OpType.MUL, x, name, imp.const(f"{name}/const", ca)))
     elif kind == "Sub" and not const_first:
+        # x - c = x + (-c) exactly in float; ADD by a per-channel constant runs as tables in C
         imp.set_out(imp.apply(OpType.ADD, x, name, imp.const(f"{name}/const", -ca.astype(np.float64))))
-    elif kind == "Sub":  # c - x = (-1)·x + c
-        nx = Act(imp.emit_negate(x.t, name), x.shape, x.perm, x.cols)
-        imp.set_out(imp.apply(OpType.ADD, nx, name, imp.const(f"{name}/const", ca)))
     elif kind == "Div" and not const_first:
-        # x / c as x · (1/c): not bit-identical to a division (one extra float32 rounding of 1/c)
+        # x / c as x · (1/c): not bit-identical to a division (one extra float32 rounding of 1/c),
+        # and a MUL on the device instead of int8 DIV's reciprocal arithmetic
         imp.set_out(imp.apply(OpType.MUL, x, name, imp.const(f"{name}/const", 1.0 / ca.astype(np.float64))))
-    else:
-        raise imp.unsupported("dividing a constant by a run-time value is not supported (no DIV op)")
+    else:  # c - x, c / x: SUB / DIV with the constant first
+        y = imp.emit(_NON_COMMUTATIVE[kind], [imp.const(f"{name}/const", ca), x.t], name)
+        imp.set_out(Act(y, x.shape, x.perm, x.cols))
+
+
+def op_max_min(imp: Importer) -> None:
+    """Max / Min of one or more inputs (broadcasting): a chain of MAXIMUM / MINIMUM."""
+    kind = _MAX_MIN[imp.node.op_type]
+    name = imp.out_name()
+    vals = [imp.inp(i) for i in range(len(imp.node.input))]
+    acts = [v for v in vals if isinstance(v, Act)]
+    if not acts:
+        raise imp.unsupported("needs a run-time input")
+    consts = [np.asarray(v) for v in vals if not isinstance(v, Act) and v is not None]
+    acc = acts[0]
+    if len(vals) == 1:
+        imp.set_out(acc)
+        return
+    steps = len(acts) - 1 + (1 if consts else 0)
+    for k, other in enumerate(acts[1:]):
+        acc = imp.ordered_acts(kind, acc, other, name if k == steps - 1 else f"{name}/{k}")
+    if consts:
+        c = consts[0]
+        for more in consts[1:]:
+            c = (np.maximum if kind == OpType.MAXIMUM else np.minimum)(c, more)
+        ca = imp.align_const(c, acc, "constant operand")
+        acc = imp.apply(kind, acc, name, imp.const(f"{name}/const", ca))
+    imp.set_out(acc)
 
 
 def op_batchnorm(imp: Importer) -> None:
@@ -782,6 +808,8 @@ HANDLERS: dict[str, Handler] = {
     "Sub": op_binary,
     "Mul": op_binary,
     "Div": op_binary,
+    "Max": op_max_min,
+    "Min": op_max_min,
     "Concat": op_concat,
     "Softmax": op_softmax,
     "Pad": op_pad,

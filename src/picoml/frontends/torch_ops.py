@@ -341,16 +341,19 @@ def _f_sub(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("alpha", 1))
     x, y, alpha = a["input"], a["other"], float(a["alpha"])
     if not isinstance(y, Val):
-        return b.binary(c, OpType.ADD, x, -alpha * _np(y))  # x − c == x + (−c) exactly in float
-    ny = b.binary(_sub_call(c, "neg", y.shape), OpType.MUL, y, -alpha)
-    return b.binary(c, OpType.ADD, x, ny)
+        # x − c == x + (−c) exactly in float; ADD by a per-channel constant runs as tables in C
+        return b.binary(c, OpType.ADD, x, -alpha * _np(y))
+    if alpha != 1:
+        y = b.binary(_sub_call(c, "alpha", y.shape), OpType.MUL, y, alpha)
+    return b.binary(c, OpType.SUB, x, y)
 
 
 def _f_rsub(b: TorchBuilder, c: Call) -> Val:  # c − x (operator.sub with the constant first, torch.rsub)
     a = c.bind("input", "other", ("alpha", 1))
-    x, k = a["input"], a["other"]
-    nx = b.binary(_sub_call(c, "neg", x.shape), OpType.MUL, x, -float(a["alpha"]))
-    return b.binary(c, OpType.ADD, nx, k)
+    x, k, alpha = a["input"], a["other"], float(a["alpha"])
+    if alpha != 1:
+        x = b.binary(_sub_call(c, "alpha", x.shape), OpType.MUL, x, alpha)
+    return b.binary(c, OpType.SUB, k, x)
 
 
 def _op_sub(b: TorchBuilder, c: Call) -> Val:
@@ -367,10 +370,58 @@ def _f_mul(b: TorchBuilder, c: Call) -> Val:
 
 def _f_div(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("rounding_mode", None))
-    if a["rounding_mode"] is not None or isinstance(a["other"], Val) or not isinstance(a["input"], Val):
-        raise UnsupportedError(f"{c.where}: only division of a tensor by a constant is supported")
-    # x / k as x · (1/k): within an ulp of PyTorch's division
-    return b.binary(c, OpType.MUL, a["input"], 1.0 / _np(a["other"]))
+    x, y = a["input"], a["other"]
+    if a["rounding_mode"] is not None:
+        raise UnsupportedError(f"{c.where}: division with rounding_mode={a['rounding_mode']!r} is not supported")
+    if not isinstance(x, Val) and not isinstance(y, Val):
+        raise UnsupportedError(f"{c.where}: division of two constants is not supported")
+    if not isinstance(y, Val):
+        # x / k as x · (1/k): within an ulp of PyTorch's division, and a MUL (or per-channel tables)
+        # instead of int8 DIV's reciprocal arithmetic on the device
+        return b.binary(c, OpType.MUL, x, 1.0 / _np(y))
+    return b.binary(c, OpType.DIV, x, y)  # a run-time divisor (or a constant dividend): DIV
+
+
+def _f_reciprocal(b: TorchBuilder, c: Call) -> Val:
+    """1 / x (torch.reciprocal; aten's form of a number divided by a tensor) as DIV(1, x)."""
+    return b.binary(c, OpType.DIV, np.float32(1.0), _first(c))
+
+
+def _op_truediv(b: TorchBuilder, c: Call) -> Val:
+    x, y = c.args[:2]
+    if isinstance(x, Val) or not isinstance(y, Val) or np.ndim(x) != 0:
+        return _f_div(b, Call(c.where, c.name, (x, y), {}, c.out))
+    # number / tensor: PyTorch's __rtruediv__ is reciprocal(y) · number; the same two roundings
+    r = _f_reciprocal(b, Call(c.where, f"{c.name}_reciprocal", (y,), {}, c.out, c.mod))
+    return r if float(x) == 1.0 else b.binary(c, OpType.MUL, r, float(x))
+
+
+def _f_max_min(kind: OpType) -> Handler:
+    """torch.maximum / torch.minimum and the two-tensor forms of torch.max / torch.min."""
+
+    def handler(b: TorchBuilder, c: Call) -> Val:
+        a = c.bind("input", "other")
+        if not isinstance(a["other"], Val) and not isinstance(a["input"], Val):
+            raise UnsupportedError(f"{c.where}: {kind.lower()} of two constants is not supported")
+        return b.binary(c, kind, a["input"], a["other"])
+
+    return handler
+
+
+def _f_max_min_any(kind: OpType, reduce: str) -> Handler:
+    """torch.max / torch.min: the elementwise form of two tensors only (the reductions are refused)."""
+    pair = _f_max_min(kind)
+
+    def handler(b: TorchBuilder, c: Call) -> Val:
+        if len(c.args) + len(c.kwargs) == 2 and "dim" not in c.kwargs and not isinstance(_arg(c, 1), int):
+            return pair(b, c)
+        raise UnsupportedError(f"{c.where}: torch.{reduce} as a reduction is not supported")
+
+    return handler
+
+
+def _arg(c: Call, i: int):
+    return c.args[i] if len(c.args) > i else c.kwargs.get("other")
 
 
 def _sub_call(c: Call, suffix: str, shape: tuple[int, ...] | None = None) -> Call:
@@ -629,8 +680,14 @@ def _function_table(torch) -> dict[Any, Handler]:
         operator.mul: lambda b, c: b.binary(c, OpType.MUL, *c.args),
         operator.imul: lambda b, c: b.binary(c, OpType.MUL, *c.args),
         torch.mul: _f_mul,
-        operator.truediv: lambda b, c: _f_div(b, Call(c.where, c.name, c.args[:2], {}, c.out)),
+        operator.truediv: _op_truediv,
+        torch.reciprocal: _f_reciprocal,
         torch.div: _f_div,
+        torch.true_divide: _f_div,
+        torch.maximum: _f_max_min(OpType.MAXIMUM),
+        torch.minimum: _f_max_min(OpType.MINIMUM),
+        torch.max: _f_max_min_any(OpType.MAXIMUM, "max"),
+        torch.min: _f_max_min_any(OpType.MINIMUM, "min"),
         operator.neg: lambda b, c: b.negate(c, c.args[0]),
         torch.cat: _f_cat,
         torch.concat: _f_cat,
@@ -725,6 +782,11 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "mul.Tensor": _f_mul,
         "mul_.Tensor": _f_mul,
         "div.Tensor": _f_div,
+        "maximum.default": _f_max_min(OpType.MAXIMUM),
+        "minimum.default": _f_max_min(OpType.MINIMUM),
+        "max.other": _f_max_min(OpType.MAXIMUM),
+        "min.other": _f_max_min(OpType.MINIMUM),
+        "reciprocal.default": _f_reciprocal,
         "neg.default": lambda b, c: b.negate(c, c.args[0]),
         "cat.default": _f_cat,
         "softmax.int": _aten_softmax,
@@ -775,6 +837,8 @@ _METHODS: dict[str, Handler] = {
     "sub": _f_sub,
     "mul": _f_mul,
     "div": _f_div,
+    "maximum": _f_max_min(OpType.MAXIMUM),
+    "minimum": _f_max_min(OpType.MINIMUM),
     "neg": lambda b, c: b.negate(c, c.args[0]),
     "round": _f_round,
     **{n: _f_unary(op) for n, op in _UNARY.items()},

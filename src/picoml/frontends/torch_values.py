@@ -490,8 +490,10 @@ class TorchBuilder(GraphBuilder):
         )
 
     def binary(self, c: Call, kind: str, a: Any, b: Any) -> Val:
-        """ADD / MUL with PyTorch broadcasting; a constant operand is laid out like the other one."""
-        if not isinstance(a, Val):
+        """A binary elementwise op with PyTorch broadcasting; a constant operand is laid out like the
+        other one and keeps its side (SUB, DIV, ... are not commutative)."""
+        const_first = not isinstance(a, Val)
+        if const_first:
             a, b = b, a
         out_shape = c.out_shape
         if isinstance(b, Val):
@@ -522,7 +524,8 @@ class TorchBuilder(GraphBuilder):
                 f"{c.where}: constant operand grows the input {list(a.shape)} to {list(out_shape)} by broadcasting"
             )
         k = self.const(f"{c.name}.const", self.layout_const(c, a, b))
-        return Val(self.emit(kind, [a.t, k], c.name), out_shape, a.order, False, a.origin)
+        ins = [k, a.t] if const_first else [a.t, k]
+        return Val(self.emit(kind, ins, c.name), out_shape, a.order, False, a.origin)
 
     def negate(self, c: Call, v: Val) -> Val:
         y = self.emit_negate(v.t, c.name)

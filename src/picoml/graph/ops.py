@@ -25,6 +25,7 @@ from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
 from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
     SHAPE_OUT_TYPES,
+    _broadcast_limited,
     _check_window_extent,
     _const_ints,
     _infer_binary,
@@ -128,6 +129,11 @@ class OpType(StrEnum):
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
     DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
     SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    SUB = "SUB"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    DIV = "DIV"
 
 
 @dataclass(frozen=True)
@@ -766,6 +772,71 @@ _DEFS += [
         ro.infer_space_to_depth,
         "move block_size x block_size spatial blocks into channels (inverse of DEPTH_TO_SPACE)",
         int8_output=Int8Output.SHARED,
+    ),
+]
+
+_DEFS += [
+    # binary elementwise ops with broadcasting (issue 14); options from schema.fbs
+    OpDef(
+        OpType.SUB,
+        41,
+        28,
+        (_act(0), Attr("pot_scale_int16", "bool", True, 1)),
+        2,
+        2,
+        _broadcast_limited(6),  # sub.h BroadcastSubCommon: kMaxBroadcastDim = 6
+        "elementwise subtract (broadcast)",
+        fuses_activation=True,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MAXIMUM,
+        55,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),  # maximum_minimum.h: NdArrayDesc<5>
+        "elementwise maximum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MINIMUM,
+        57,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),
+        "elementwise minimum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.SQUARED_DIFFERENCE,
+        99,
+        76,
+        (),
+        2,
+        2,
+        _broadcast_limited(4),  # squared_difference.cc: BroadcastBinaryFunction4DSlow
+        "(a - b)^2 elementwise (broadcast)",
+        macs=_elementwise_macs,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.DIV,
+        42,
+        29,
+        (_act(0),),
+        2,
+        2,
+        _broadcast_limited(5),  # div.h: BroadcastDivSlow<N = 5>
+        "elementwise divide (broadcast)",
+        macs=_elementwise_macs,
+        fuses_activation=True,
+        in_place=True,
     ),
 ]
 

@@ -6,6 +6,8 @@ window helpers the reference kernels and the generator share. ``ops.py`` registe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
@@ -203,3 +205,19 @@ def _infer_concat(op) -> list[tuple[int, ...]]:
     return [tuple(total if i == ax else d for i, d in enumerate(first))]
 
 
+def _broadcast_limited(max_rank: int) -> Callable[..., list[tuple[int, ...]]]:
+    """Shape inference of a binary op whose tflite-micro kernel broadcasts over at most ``max_rank``
+    dimensions (its NdArrayDesc<N>; beyond it the kernel reads out of bounds): a larger broadcast is
+    refused. Operands of equal shape run elementwise at any rank."""
+
+    def infer(op) -> list[tuple[int, ...]]:
+        a, b = _shape(op.inputs[0]), _shape(op.inputs[1])
+        out = broadcast_shape(op, a, b)
+        if a != b and len(out) > max_rank:
+            raise UnsupportedError(
+                f"{op.label}: broadcasting {list(a)} with {list(b)} over {len(out)} dimensions "
+                f"(TFLite Micro's {op.type} broadcasts over at most {max_rank})"
+            )
+        return [out]
+
+    return infer

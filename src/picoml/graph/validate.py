@@ -155,8 +155,8 @@ def _check_op_types(op: Op) -> None:
                 raise GraphError(f"{op.label}: bias {inp.name!r} must have zero point 0")
         elif inp.per_axis:
             raise GraphError(f"{op.label}: activation {inp.name!r} must be per-tensor quantized")
-    if t == OpType.ADD:
-        # TFLite's int8 ADD rescales the sum by 2·max(input scales) / (2^20 · output scale) with
+    if t in (OpType.ADD, OpType.SUB):
+        # TFLite's int8 ADD (and SUB, the same Prepare) rescales the sum by 2·max(input scales) / (2^20 · output scale) with
         # QuantizeMultiplierSmallerThanOneExp, which needs that below 1 (TFLite aborts; picoml's
         # kernel raised ValueError; found by tests/test_fuzz.py)
         s1, s2, so = (float(np.float32(v.scale[0])) for v in (op.inputs[0], op.inputs[1], y))
@@ -164,7 +164,7 @@ def _check_op_types(op: Op) -> None:
         if shift > 0:
             raise UnsupportedError(
                 f"{op.label}: output scale {so:g} of {y.name!r} is too small for input scales {s1:g} and {s2:g} "
-                f"(int8 ADD needs 2·max input scale < 2^20 · output scale)"
+                f"(int8 {t} needs 2·max input scale < 2^20 · output scale)"
             )
 
 

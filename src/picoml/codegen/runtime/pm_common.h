@@ -262,4 +262,23 @@ static inline void pm_broadcast_next(const pm_broadcast *bc, int32_t *idx, int32
   }
 }
 
+/* out[i] = ONE(a[.], b[.]) for every output element i of bc, where ONE is a function-like macro
+ * of two int32_t operands: one flat loop when the shapes are equal, else the broadcast walk. out
+ * may be a or b (the planner places an output exactly on a same-shape input, never partly over
+ * one, and element i is read before it is written). */
+#define PM_BROADCAST_EACH(bc, a, b, out, ONE)                                  \
+  do {                                                                         \
+    int32_t i_;                                                                \
+    if ((bc)->same_shape) {                                                    \
+      for (i_ = 0; i_ < (bc)->size; ++i_) (out)[i_] = ONE((a)[i_], (b)[i_]);   \
+    } else {                                                                   \
+      int32_t idx_[PM_MAX_DIMS] = {0, 0, 0, 0, 0, 0};                          \
+      int32_t oa_ = 0, ob_ = 0;                                                \
+      for (i_ = 0; i_ < (bc)->size; ++i_) {                                    \
+        (out)[i_] = ONE((a)[oa_], (b)[ob_]);                                   \
+        pm_broadcast_next((bc), idx_, &oa_, &ob_);                             \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
+
 #endif /* PM_COMMON_H */
