@@ -303,6 +303,10 @@ def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path) -> dict:
             arena = tflm_arena_bytes(model, xs)
             out["tflm_arena_bytes"] = arena
             out["ram_ratio"] = ram / arena
+            # verify's RAM counts the harness's input and output buffers, which tflite-micro's arena
+            # holds as tensors anyway: the ratio without them, as bench_codegen.py reports it too
+            io = sum(t.nbytes for t in g.inputs + g.outputs)
+            out["ram_ratio_without_harness_io"] = (ram - io) / arena
         except (Exception, SystemExit) as e:  # noqa: BLE001 - parse_allocations exits on odd output
             out["tflm_arena_bytes"] = None
             out["ram_ratio_error"] = one_line(str(e))
@@ -335,11 +339,44 @@ def c_cell(r: dict, target: str) -> str:
     return "**bit-exact**" if c["result"] == "bit-exact" else c["result"]
 
 
-def ratio_cell(r: dict) -> str:
+def ratio_cell(r: dict, bytes_too: bool = True) -> str:
     c = r.get("c", {})
-    if c.get("ram_ratio"):
-        return f"{c['ram_ratio']:.2f} ({c['cortex-m4']['ram_bytes']:,} / {c['tflm_arena_bytes']:,})"
-    return "—"
+    if not c.get("ram_ratio"):
+        return "—"
+    text = f"{c['ram_ratio']:.2f}"
+    if bytes_too:
+        text += f" ({c['cortex-m4']['ram_bytes']:,} / {c['tflm_arena_bytes']:,})"
+    return text + f"; {c['ram_ratio_without_harness_io']:.2f} w/o I/O"
+
+
+def short(cell: str) -> str:
+    """A table cell's gist: the status word(s) and, for a refusal, its reason."""
+    cell = cell.replace("**", "")
+    if cell.startswith("exact") or cell.startswith("bit-exact"):
+        return cell.split(" (")[0]
+    if cell.startswith("within tol."):
+        return "within tol. " + cell.split("(")[1].split(";")[0]
+    return cell.replace("refused: unsupported ops: ", "refused, missing: ")
+
+
+def model_table(rows: list[dict]) -> list[str]:
+    """One line per model: its three files side by side, the C of the int8 file."""
+    by_model: dict[str, dict] = defaultdict(dict)
+    for r in rows:
+        by_model[r["model"]][KIND_LABEL[(r["kind"], r["interface"])]] = r
+    L = [
+        "| model | group | int8 | int8, float I/O | float32 | C int8: cortex-m4 / cortex-m0plus | RAM / tflite-micro arena |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model, v in by_model.items():
+        cells = [esc(short(interp_cell(v[k]))) if k in v else "—" for k in KIND_LABEL.values()]
+        cells = [cells[0]] + ["same" if c == cells[0] and c.startswith("refused") else c for c in cells[1:]]
+        i8 = v.get("int8", {})
+        c4, c0 = short(c_cell(i8, TARGETS[0])), short(c_cell(i8, TARGETS[1]))
+        cc = c4 if c4 == c0 else f"{c4} / {c0}"
+        group = next(iter(v.values())).get("group", "")
+        L.append(f"| {model} | {group} | " + " | ".join(cells) + f" | {esc(cc)} | {ratio_cell(i8, False)} |")
+    return L
 
 
 def esc(text: str) -> str:
@@ -421,7 +458,7 @@ def markdown(rows: list[dict], meta: dict, summ: dict) -> str:
         f"within {FLOAT_RTOL:g} of the tensor's largest magnitude (float32 vs float64 accumulation order). "
         "C: `picoml.flows.verify` on the emulated core, bit-exact against the interpreter. "
         "RAM ratio: verify's RAM on cortex-m4 (.data + .bss + measured stack) / tflite-micro's arena "
-        "(`print_allocations`).",
+        "(`print_allocations`); w/o I/O: less the harness's input and output buffers.",
         "",
         "## Summary",
         "",
@@ -456,6 +493,7 @@ def markdown(rows: list[dict], meta: dict, summ: dict) -> str:
     if summ["other_refusals"]:
         L += ["", "Other refusals:", ""]
         L += [f"- {k}× {esc(msg)}" for msg, k in summ["other_refusals"].items()]
+    L += ["", "## Per model", ""] + model_table(rows)
     L += [
         "",
         "## Every file",
