@@ -15,6 +15,10 @@ import numpy as np
 import pytest
 
 import picoml
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OpType, default_attrs
+
+from oracles import qtensor
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -85,6 +89,27 @@ def test_the_check_sees_one_changed_weight(tmp_path):
     r = CR.compare_all_tensors(g, (C.CORPUS / file).read_bytes(), xs)
     assert r["status"] == "mismatch", r
     assert "picoml" in r["detail"] and "tflite-micro" in r["detail"]
+
+
+def test_shape_arithmetic_folded_at_load_is_compared(tmp_path):
+    """A tensor the file computes (SHAPE's output) but picoml folded to a constant at load is compared
+    once per input with tflite-micro's computed value (the variable-batch chains fold so)."""
+    x = qtensor("x", (1, 4, 4, 2), 0.05, -3)
+    like = Tensor("like", (1, 32), "int8", np.array([1.0]), np.array([0]), data=np.zeros((1, 32), np.int8))
+    sh = Tensor("flat_shape", (2,), "int32")
+    y = qtensor("y", (1, 32), 0.05, -3)
+    ops = [
+        Op(OpType.SHAPE, [like], [sh], default_attrs(OpType.SHAPE), name="shape"),
+        Op(OpType.RESHAPE, [x, sh], [y], default_attrs(OpType.RESHAPE), name="flatten"),
+    ]
+    g = Graph([x, like, sh, y], ops, [x], [y], name="varbatch")
+    picoml.save(g, tmp_path / "vb.tflite")
+    assert picoml.load(tmp_path / "vb.tflite").tensor("flat_shape").data is not None  # folded
+    entry = {"model": "vb", "file": "vb.tflite", "kind": "int8", "interface": "int8", "data": {"dist": "normal"}}
+    r = CR.check_model(entry, tmp_path, 10, False, tmp_path)
+    assert r["status"] == "exact", r
+    assert r["tensors_compared"] == 3  # x, flat_shape, y
+    assert r["integer_tensors"] == 3
 
 
 def test_a_refusal_is_one_row(tmp_path):
