@@ -3,7 +3,7 @@ exact (values are copied: no rounding anywhere, float included)."""
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import picoml
@@ -46,7 +46,7 @@ def slice_specs(draw, rank: int, count: int, extra_masks: bool):
     return begin, end, strides, masks
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(shape=SHAPES, data=st.data(), seed=st.integers(0, 2**31))
 def test_strided_slice_float_every_option(shape, data, seed):
     """LiteRT with every mask (ellipsis, new_axis, shrink, negative strides, offset), ranks 1-5 and
@@ -61,7 +61,7 @@ def test_strided_slice_float_every_option(shape, data, seed):
     check(g, samples(g, 2, np.random.default_rng(seed)), f"{shape} {begin} {end} {strides} {masks}")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), q=act_quant(), data=st.data(), seed=st.integers(0, 2**31)
 )
@@ -76,7 +76,7 @@ def test_strided_slice_int8(shape, q, data, seed):
     check(g, samples(g, 2, np.random.default_rng(seed)), f"{shape} {begin} {end} {strides} {masks}")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=4), data=st.data(), seed=st.integers(0, 2**31))
 def test_strided_slice_int8_ellipsis_new_axis_offset(shape, data, seed):
     """tflite-micro ignores ellipsis_mask, new_axis_mask and offset. picoml runs an int8 slice with
@@ -139,7 +139,7 @@ def test_strided_slice_refusals():
 
 
 # ------------------------------------------------------------------ SLICE
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(dtype=DTYPES, shape=SHAPES, q=act_quant(), data=st.data(), seed=st.integers(0, 2**31))
 def test_slice(dtype, shape, q, data, seed):
     begin = [data.draw(st.integers(0, n - 1)) for n in shape]
@@ -159,7 +159,7 @@ def test_slice_refusals():
 
 
 # ------------------------------------------------------------------ TRANSPOSE
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(dtype=DTYPES, shape=SHAPES, q=act_quant(), data=st.data(), seed=st.integers(0, 2**31))
 def test_transpose(dtype, shape, q, data, seed):
     perm = data.draw(st.permutations(range(len(shape))))
@@ -180,7 +180,7 @@ def test_transpose_refusals():
 
 
 # ------------------------------------------------------------------ SQUEEZE, EXPAND_DIMS
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
     dtype=DTYPES, shape=st.lists(st.sampled_from([1, 1, 2, 3]), min_size=1, max_size=6), q=act_quant(), data=st.data()
 )
@@ -193,7 +193,7 @@ def test_squeeze(dtype, shape, q, data):
     check(g, samples(g, 2, np.random.default_rng(0)), f"{shape} {dims}")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(dtype=DTYPES, shape=st.lists(st.integers(1, 4), min_size=0, max_size=4), q=act_quant(), data=st.data())
 def test_expand_dims(dtype, shape, q, data):
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
