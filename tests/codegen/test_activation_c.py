@@ -5,9 +5,7 @@ warning-free (-Werror, gcc and zig clang) and free of soft-float and division he
 
 from __future__ import annotations
 
-import re
 import subprocess
-from importlib import resources
 
 import numpy as np
 import pytest
@@ -20,9 +18,9 @@ from picoml.flows.verify import verify
 from picoml.graph import Graph, Op
 from picoml.graph.ops import default_attrs
 from picoml.plan import plan_memory
-from picoml.targets import get_target
-from picoml.targets.toolchain import WARNINGS, harness_dir, host_cc, zig_cc
+from picoml.targets.toolchain import WARNINGS, host_cc
 
+from mcu_build import assert_runtime_float_free, build_objects, kernels, slow_helpers
 from oracles import qtensor, single_op_graph
 
 RUNTIME_FILES = sorted({f"{s}.{e}" for stems in ACTIVATION_FILES.values() for s in stems for e in "hc"})
@@ -160,44 +158,16 @@ def _all_op_graphs():
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ no soft-float or division helper."""
-    for name, g in _all_op_graphs().items():
-        write_c(g, tmp_path / name, name=f"m_{name}")
-    t = get_target(target)
-    base = zig_cc() + ["-target", t.zig_target, *t.cflags, *WARNINGS, "-ffreestanding"]
-    base += ["-I", str(harness_dir() / "include")]
-    objs = tmp_path / "obj"
-    objs.mkdir()
-    jobs = []
-    for opt in ("-O2", "-Os"):
-        for src in sorted(tmp_path.glob("*/*.c")):
-            obj = objs / f"{src.parent.name}_{src.stem}{opt}.o"
-            cmd = base + ["-I", str(src.parent), opt, "-c", str(src), "-o", str(obj)]
-            jobs.append((obj, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    for obj, proc in jobs:
-        _, err = proc.communicate()
-        assert proc.returncode == 0, f"{obj.name}: {err}"
+    objs = build_objects(_all_op_graphs(), target, tmp_path)
     if target == "cortex-m0plus":
-        from elftools.elf.elffile import ELFFile
-
-        def undefined(o):
-            with open(o, "rb") as f:
-                symtab = ELFFile(f).get_section_by_name(".symtab")
-                return {s.name for s in symtab.iter_symbols() if s.name and s["st_shndx"] == "SHN_UNDEF"}
-
-        kernels = [o for o, _ in jobs if "_pm_" in o.name]
-        assert any("pm_prelu_s8" in o.name for o in kernels) and any("pm_lut_s8" in o.name for o in kernels)
-        slow = re.compile(r"__aeabi_[fd]|__aeabi_.*div|__.*(sf|df)\d|__.*div.i3|__.*mod.i3")
-        helpers = sorted({n for o in kernels for n in undefined(o) if slow.match(n)})
+        ks = kernels(objs)
+        assert any(o.stem == "pm_prelu_s8" for o in ks) and any(o.stem == "pm_lut_s8" for o in ks)
+        helpers = slow_helpers(ks)
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
 
 
 def test_runtime_files_are_float_free_and_use_allowed_headers():
-    runtime = resources.files("picoml.codegen.runtime")
-    for fname in RUNTIME_FILES:
-        code = re.sub(r"/\*.*?\*/", "", runtime.joinpath(fname).read_text(), flags=re.S)
-        assert not re.search(r"\b(float|double|malloc|free)\b|(?<![\w.])\d+\.\d*(e\d+)?f?\b(?![.\w])", code), fname
-        for inc in re.findall(r"#include <([^>]+)>", code):
-            assert inc in ("stdint.h", "stddef.h", "string.h"), (fname, inc)
+    assert_runtime_float_free(RUNTIME_FILES)
 
 
 def test_prelu_in_place():

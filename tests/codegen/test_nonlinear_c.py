@@ -26,9 +26,9 @@ from picoml.codegen.emit_nonlinear import (
 )
 from picoml.flows.verify import verify
 from picoml.graph import Tensor
-from picoml.targets import get_target
-from picoml.targets.toolchain import WARNINGS, harness_dir, host_cc, zig_cc
+from picoml.targets.toolchain import WARNINGS, host_cc
 
+from mcu_build import assert_runtime_float_free, build_objects, kernels, slow_helpers, undefined_symbols
 from oracles import qtensor, single_op_graph
 
 RUNTIME_FILES = ["pm_fixedpoint_math.h"] + [
@@ -333,51 +333,18 @@ def _all_op_graphs():
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ the kernels must not call soft-float or
     division helpers (no divide instruction there)."""
-    for name, g in _all_op_graphs().items():  # one library per directory: an output never mixes models
-        write_c(g, tmp_path / name, name=f"m_{name}")
-    t = get_target(target)
-    base = zig_cc() + ["-target", t.zig_target, *t.cflags, *WARNINGS, "-ffreestanding"]
-    base += ["-I", str(harness_dir() / "include")]
-    objs = tmp_path / "obj"
-    objs.mkdir()
-    jobs = []
-    for opt in ("-O2", "-Os"):
-        for src in sorted(tmp_path.glob("*/*.c")):  # one object per source (zig cc -c keeps only the last)
-            obj = objs / f"{src.stem}{opt}.o"
-            cmd = base + ["-I", str(src.parent), opt, "-c", str(src), "-o", str(obj)]
-            jobs.append((obj, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    for obj, proc in jobs:
-        _, err = proc.communicate()
-        assert proc.returncode == 0, f"{obj.name}: {err}"
+    objs = build_objects(_all_op_graphs(), target, tmp_path)
     if target == "cortex-m0plus":
-        kernels = [obj for obj, _ in jobs if obj.name.startswith("pm_")]
-        assert len(kernels) == 2 * len(NONLINEAR_FILES)
-        helpers = sorted({n for o in kernels for n in _undefined_symbols(o) if _is_slow_helper(n)})
+        ks = kernels(objs)
+        assert len({(o.stem, o.opt) for o in ks}) == 2 * len(NONLINEAR_FILES)
+        helpers = slow_helpers(ks)
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
-        assert "__aeabi_lmul" in _undefined_symbols(objs / "pm_softmax_s8-O2.o")  # the scan sees helpers
-
-
-def _undefined_symbols(obj):
-    from elftools.elf.elffile import ELFFile
-
-    with open(obj, "rb") as f:
-        symtab = ELFFile(f).get_section_by_name(".symtab")
-        return {s.name for s in symtab.iter_symbols() if s.name and s["st_shndx"] == "SHN_UNDEF"}
-
-
-def _is_slow_helper(name):
-    """Soft-float (__aeabi_f*, __aeabi_d*, __*sf*, __*df*) and division (__aeabi_*div*,
-    __*divsi3, __*divdi3, ...) helpers of the Arm EABI run-time."""
-    return bool(re.match(r"__aeabi_[fd]|__aeabi_.*div|__.*(sf|df)\d|__.*div.i3|__.*mod.i3", name))
+        softmax = next(o for o in ks if o.stem == "pm_softmax_s8" and o.opt == "-O2")
+        assert "__aeabi_lmul" in undefined_symbols(softmax.path)  # the scan sees helpers
 
 
 def test_runtime_files_are_float_free_and_use_allowed_headers():
-    runtime = resources.files("picoml.codegen.runtime")
-    for fname in RUNTIME_FILES:
-        code = re.sub(r"/\*.*?\*/", "", runtime.joinpath(fname).read_text(), flags=re.S)
-        assert not re.search(r"\b(float|double|malloc|free)\b|(?<![\w.])\d+\.\d*(e\d+)?f?\b(?![.\w])", code), fname
-        for inc in re.findall(r"#include <([^>]+)>", code):
-            assert inc in ("stdint.h", "stddef.h", "string.h"), (fname, inc)
+    assert_runtime_float_free(RUNTIME_FILES)
 
 
 def test_generated_files_include_fixedpoint_header():

@@ -7,23 +7,18 @@ proves its accumulator bound like the convolutions."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-from importlib import resources
-
 import numpy as np
 import pytest
 
-from picoml.codegen import compile_c, write_c
+from picoml.codegen import compile_c
 from picoml.codegen.emit_resize import RESIZE_FILES, transpose_conv_bound
 from picoml.errors import UnsupportedError
 from picoml.flows.verify import verify
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType, default_attrs
 from picoml.reference import KERNELS
-from picoml.targets import get_target
-from picoml.targets.toolchain import WARNINGS, harness_dir, zig_cc
 
+from mcu_build import assert_runtime_float_free, build_objects, slow_helpers
 from oracles import qtensor, single_op_graph
 
 RUNTIME_FILES = sorted({f"{s}.{e}" for stems in RESIZE_FILES.values() for s in stems for e in "hc"})
@@ -263,40 +258,13 @@ def test_transpose_conv_refuses_an_unbounded_accumulator():
 @pytest.mark.parametrize("target", TARGETS)
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ no soft-float or division helper."""
-    write_c(chain_graph(), tmp_path / "chain", name="m_chain")
-    t = get_target(target)
-    base = zig_cc() + ["-target", t.zig_target, *t.cflags, *WARNINGS, "-ffreestanding"]
-    base += ["-I", str(harness_dir() / "include")]
-    objs = tmp_path / "obj"
-    objs.mkdir()
-    jobs = []
-    for opt in ("-O2", "-Os"):
-        for src in sorted(tmp_path.glob("*/*.c")):
-            obj = objs / f"{src.stem}{opt}.o"
-            cmd = base + ["-I", str(src.parent), opt, "-c", str(src), "-o", str(obj)]
-            jobs.append((obj, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    for obj, proc in jobs:
-        _, err = proc.communicate()
-        assert proc.returncode == 0, f"{obj.name}: {err}"
+    objs = build_objects({"chain": chain_graph()}, target, tmp_path)
     if target == "cortex-m0plus":
-        from elftools.elf.elffile import ELFFile
-
-        def undefined(o):
-            with open(o, "rb") as f:
-                symtab = ELFFile(f).get_section_by_name(".symtab")
-                return {s.name for s in symtab.iter_symbols() if s.name and s["st_shndx"] == "SHN_UNDEF"}
-
-        kernels = [o for o, _ in jobs if o.name.startswith(("pm_resize", "pm_transpose"))]
-        assert len(kernels) == 4
-        slow = re.compile(r"__aeabi_[fd]|__aeabi_.*div|__.*(sf|df)\d|__.*div.i3|__.*mod.i3")
-        helpers = sorted({n for o in kernels for n in undefined(o) if slow.match(n)})
+        ks = [o for o in objs if o.stem.startswith(("pm_resize", "pm_transpose"))]
+        assert len(ks) == 4
+        helpers = slow_helpers(ks)
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
 
 
 def test_runtime_files_are_float_free_and_use_allowed_headers():
-    runtime = resources.files("picoml.codegen.runtime")
-    for fname in RUNTIME_FILES:
-        code = re.sub(r"/\*.*?\*/", "", runtime.joinpath(fname).read_text(), flags=re.S)
-        assert not re.search(r"\b(float|double|malloc|free)\b|(?<![\w.])\d+\.\d*(e\d+)?f?\b(?![.\w])", code), fname
-        for inc in re.findall(r"#include <([^>]+)>", code):
-            assert inc in ("stdint.h", "stddef.h", "string.h"), (fname, inc)
+    assert_runtime_float_free(RUNTIME_FILES)
