@@ -30,6 +30,7 @@ from picoml.cli.common import (
     EXIT_INTERNAL_ERROR,
     EXIT_OK,
     EXIT_USER_ERROR,
+    add_build_options,
     apply_boards,
     load_array,
     memory_limit,
@@ -333,6 +334,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             sanitize=args.sanitize,
             progress=progress,
             max_memory=memory_limit(args),
+            toolchain=args.toolchain,
+            opt=args.opt,
+            float_abi=args.float_abi,
         )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
@@ -347,6 +351,10 @@ def _print_verify(r) -> None:
     status = "bit-exact" if r.bit_exact else f"MISMATCH ({r.mismatches} values; {r.first_mismatch})"
     print(f"target        {r.target}" + (f" (board {r.board})" if r.board else ""))
     print(f"result        {status} on {r.inputs} inputs vs the reference interpreter")
+    b = r.build
+    if b:
+        abi = f", {b['float_abi']}-float ABI" if b.get("float_abi") else ""
+        print(f"built with    {b['toolchain']} ({b['compiler']}), {b['opt']}{abi}")
     if r.instructions is not None:
         per_mac = (
             f", {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)" if r.instructions_per_mac else " (no MACs)"
@@ -558,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument("--inputs", type=_count(1, 100_000), default=20, help="random inputs to compare (default 20)")
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
+    add_build_options(s)
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.set_defaults(func=cmd_verify)
 

@@ -64,7 +64,7 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
 #endif
 
 #if PM_DEPTHWISE_CONV2D_S8_MULT1
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_ASM_DSP /* pm_dot_s8.h */
 #define PM_DW_ASM 1
 /* One tap of 4 channels: 4 inputs (one word) and the group's 4 weights of this tap (one word),
  * widened in pairs with SXTB16, SMLABB/SMLATT into 4 accumulators. ADDR is the input word's
@@ -128,8 +128,8 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
         const int8_t *x = tap[t] + ch;
 #if PM_SIMD32
         const uint32_t xv = (uint32_t)pm_read_s8x4(x), wv = (uint32_t)pm_read_s8x4(w);
-        const int32_t xe = (int32_t)__sxtb16(xv), xo = (int32_t)__sxtb16(__ror(xv, 8));
-        const int32_t we = (int32_t)__sxtb16(wv), wo = (int32_t)__sxtb16(__ror(wv, 8));
+        const int32_t xe = (int32_t)__sxtb16(xv), xo = pm_sxtb16_ror8(xv);
+        const int32_t we = (int32_t)__sxtb16(wv), wo = pm_sxtb16_ror8(wv);
         s0 = __smlabb(xe, we, s0);
         s2 = __smlatt(xe, we, s2);
         s1 = __smlabb(xo, wo, s1);
@@ -147,7 +147,9 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
   return ch;
 }
 
-#if PM_DW_ASM && PM_SPECIALIZE /* speed builds; at -Os interior pixels take the tap-table path too */
+#if PM_DW_ASM && PM_ASM_WIDE && PM_SPECIALIZE
+/* speed builds with all core registers free (pm_dot_s8.h); else interior pixels take the
+ * tap-table path too */
 #define PM_DW_ROWS3X3 1
 /* All channels (c % 4 == 0, grouped weights) of an interior output pixel of a 3x3, dilation-1
  * window whose top-left input is at corner; rs = bytes per input row. The three window rows
