@@ -125,7 +125,7 @@ TARGETS: dict[str, Target] = {
             "cortex-m33",
             "Arm Cortex-M33 (ARMv8-M Mainline, DSP SIMD, single-precision FPU)",
             "thumb-freestanding-eabihf",
-            ("-mcpu=cortex_m33",),
+            ("-mcpu=cortex_m33+dsp",),  # zig's cortex_m33 leaves the DSP extension out
             ("thumb2", "dsp", "fpv5-sp"),
             "arm-thumb",
             isa=ARMV7EM,  # the DSP extension's SIMD32 instructions, as on Armv7E-M

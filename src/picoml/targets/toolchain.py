@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from picoml.codegen.firmware import DEFAULT_CROSS, CrossFile
 from picoml.errors import PicomlError
 from picoml.targets.catalog import Target
 
@@ -82,9 +83,14 @@ class Toolchain:
     bare_cflags: tuple[str, ...]  # every bare-metal build (harness and model)
     link_flags: tuple[str, ...] = ()  # before the objects
     libs: tuple[str, ...] = ()  # after the objects
+    speed_flags: tuple[str, ...] = ()  # recommended for the library too (part of bare_cflags)
 
     def compiler(self, target: Target) -> list[str]:
         raise NotImplementedError
+
+    def shown_compiler(self, target: Target) -> list[str]:
+        """The compiler as a user types it."""
+        return self.compiler(target)
 
     def target_flags(self, target: Target, float_abi: str) -> list[str]:
         raise NotImplementedError
@@ -101,6 +107,9 @@ class ZigToolchain(Toolchain):
 
     def compiler(self, target: Target) -> list[str]:
         return zig_cc()
+
+    def shown_compiler(self, target: Target) -> list[str]:
+        return ["python", "-m", "ziglang", "cc"]
 
     def target_flags(self, target: Target, float_abi: str) -> list[str]:
         if target.fpu and float_abi == "soft":
@@ -120,6 +129,8 @@ class GccToolchain(Toolchain):
     drivers: dict[str, str] = field(default_factory=dict)  # Target.arch -> cross compiler
     packages: dict[str, str] = field(default_factory=dict)  # Target.arch -> Debian packages
     float_abi_flag: dict[str, str] = field(default_factory=dict)  # Target.arch -> flag template
+    processors: dict[str, str] = field(default_factory=dict)  # Target.arch -> CMAKE_SYSTEM_PROCESSOR
+    notes: dict[str, str] = field(default_factory=dict)  # Target.arch -> what a user's build needs besides
 
     def compiler(self, target: Target) -> list[str]:
         return [self.drivers[target.arch]]
@@ -143,11 +154,13 @@ class GccToolchain(Toolchain):
 BARE = ("-ffreestanding", "-g", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables")
 BARE += ("-ffunction-sections", "-fdata-sections")
 
+#: clang keeps the frame pointer unless told: omitted, the widest assembly loops take every register
+ZIG_SPEED = ("-fomit-frame-pointer", "-DPM_ASM_ALL_REGS=1")
 ZIG = ZigToolchain(
     "zig",
     "zig cc (clang) from the ziglang PyPI package",
-    # the frame pointer omitted, so the widest assembly loops may take every core register
-    bare_cflags=(*BARE, "-fomit-frame-pointer", "-DPM_ASM_ALL_REGS=1"),
+    bare_cflags=(*BARE, *ZIG_SPEED),
+    speed_flags=ZIG_SPEED,
 )
 GCC = GccToolchain(
     "gcc",
@@ -158,6 +171,8 @@ GCC = GccToolchain(
     drivers={"arm": "arm-none-eabi-gcc", "riscv": "riscv64-unknown-elf-gcc"},
     packages={"arm": "gcc-arm-none-eabi libnewlib-arm-none-eabi", "riscv": "gcc-riscv64-unknown-elf"},
     float_abi_flag={"arm": "-mfloat-abi={}"},
+    processors={"arm": "arm", "riscv": "riscv"},
+    notes={"riscv": "a C library for <string.h> (Debian: picolibc-riscv64-unknown-elf)"},
 )
 TOOLCHAINS: dict[str, Toolchain] = {t.name: t for t in (ZIG, GCC)}
 DEFAULT_TOOLCHAIN = "zig"
@@ -192,6 +207,13 @@ class BuildConfig:
             return [self.opt, *WARNINGS]
         return [*self.toolchain.target_flags(self.target, str(self.float_abi)), self.opt, *WARNINGS]
 
+    def toolchain_command(self) -> list[str]:
+        """The compiler and flags to build the generated library with (what ``compile`` prints)."""
+        if self.toolchain is None:
+            return ["cc", *self.cflags()]
+        tc = self.toolchain
+        return [*tc.shown_compiler(self.target), *self.cflags(), *tc.speed_flags]
+
     def describe(self) -> dict:
         """What was used, for reports: toolchain, compiler (its --version line), flags."""
         return {
@@ -204,10 +226,15 @@ class BuildConfig:
 
 
 def configure(
-    target: Target, toolchain: str | None = None, opt: str | None = None, float_abi: str | None = None
+    target: Target,
+    toolchain: str | None = None,
+    opt: str | None = None,
+    float_abi: str | None = None,
+    installed: bool = True,
 ) -> BuildConfig:
     """Check a build choice and describe it: one ``BuildError`` line for a choice that cannot work
-    (an unknown toolchain or -O level, hard float on a core without an FPU, a missing compiler)."""
+    (an unknown toolchain or -O level, hard float on a core without an FPU, and with
+    ``installed`` a compiler that is missing)."""
     flag = opt_flag(opt)
     if target.zig_target is None:
         if toolchain is not None or float_abi is not None:
@@ -223,7 +250,7 @@ def configure(
         has = "has no FPU" if not target.fpu else f"takes {' or '.join(target.float_abis)}"
         raise BuildError(f"--float-abi {abi}: {target.name} {has} (float ABIs: {', '.join(target.float_abis)})")
     tc = TOOLCHAINS[name]
-    problem = tc.missing(target)
+    problem = tc.missing(target) if installed else None
     if problem:
         raise BuildError(problem)
     return BuildConfig(target, tc, flag, abi)
@@ -270,3 +297,26 @@ def build(
     cmd += [f"-Wl,-T,{h / 'link.ld'}", "-Wl,-e,pm_start", "-Wl,--gc-sections", *tc.libs, "-o", str(out)]
     _run(cmd, f"{target.name} build of {src_dir} ({tc.name}, {cfg.opt})")
     return out
+
+
+def cmake_cross(target: Target) -> tuple[CrossFile, ...]:
+    """The GCC toolchain files of a CMake export for ``target``: one per float ABI of the core
+    (hard and soft on FPU cores); the Cortex-M4F pair for a core GCC does not build (the host)."""
+    if target.arch not in GCC.drivers:
+        return DEFAULT_CROSS
+    driver = GCC.drivers[target.arch]
+    triple = driver.removesuffix("-gcc")
+    files = []
+    for abi in target.float_abis:
+        if not target.fpu:
+            name, title = f"{triple}-{target.name}.cmake", target.name
+        elif abi == "hard":
+            name = f"{triple}-{target.name}-hard.cmake"
+            title = f"{target.name}, hard-float ABI (float arguments in FPU registers: -mfloat-abi=hard applications)"
+        else:
+            name = f"{triple}-{target.name}-soft.cmake"
+            title = f"{target.name}, soft-float ABI (-mfloat-abi=soft applications)"
+        note = GCC.notes.get(target.arch)
+        title += f"; needs {note}" if note else ""
+        files.append(CrossFile(name, title, GCC.processors[target.arch], driver, tuple(GCC.target_flags(target, abi))))
+    return tuple(files)
