@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_kernel_variants  # the kernel-variant cases (this directory is on sys.path under pytest)
 
 import picoml
 from picoml.codegen import compile_c
@@ -338,6 +339,36 @@ def test_small_model_other_levels_bit_exact_on_cortex_m4(toolchain, opt, extra, 
     rep = verify(g, "cortex-m4", xs=_xs(g), toolchain=toolchain, opt=opt, counted_runs=0)
     assert rep.bit_exact, rep.first_mismatch
     assert rep.build["opt"] == opt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])
+@pytest.mark.parametrize("case", sorted(test_kernel_variants.ALL_CASES))
+def test_kernel_variant_cases_gcc_bit_exact(case, target):
+    """Every kernel-variant case (odd channels, k % 4 tails, borders, strides, dilation, depth
+    multipliers, sparse encodings) built by gcc for the core's ISA, against the reference."""
+    config_or_skip(target, "gcc")
+    g = test_kernel_variants.ALL_CASES[case]()
+    rep = verify(g, target, xs=_xs(g), toolchain="gcc", counted_runs=0)
+    assert rep.bit_exact, rep.first_mismatch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(test_kernel_variants.ALL_CASES))
+def test_kernel_variant_cases_gcc_warning_free_at_every_level(case, tmp_path):
+    """The library of every kernel-variant case, for each core's ISA, at every level: its
+    pm_config.h sizes the stack arrays and compiles paths in and out, which moves GCC's
+    register allocation and its may-be-uninitialized analysis."""
+    g = test_kernel_variants.ALL_CASES[case]()
+    h = harness_dir()
+    for target, abi in CORES:
+        src = tmp_path / f"src_{target}"
+        if not src.exists():
+            compile_c(g, "model", get_target(target).isa).write(src)
+        sources = sorted(src.glob("*.c")) + [h / "mcu_main.c", h / "pm_libc.c"]
+        for level in LEVELS:
+            cfg = config_or_skip(target, "gcc", level, abi)
+            compile_warning_free(cfg, sources, tmp_path / f"obj_{target}{abi}{level}", _bare(cfg))
 
 
 # ----------------------------------------------------------------------------- MLPerf Tiny models

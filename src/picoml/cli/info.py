@@ -262,6 +262,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                         "dsp": t.dsp,
                         "fpu": t.fpu,
                         "isa": t.isa.name,
+                        "float_abis": list(t.float_abis),
                     }
                     for t in TARGETS.values()
                 ],
@@ -283,7 +284,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    print("cores")
+    print("cores (C built with --toolchain zig, the default, or gcc: docs/targets.md)")
     for t in TARGETS.values():
         print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}")
     print()

@@ -54,7 +54,6 @@ class Target:
     default_board: str = ""
     arch: str = ""  # 'arm' | 'riscv': which GNU cross compiler builds for it ('': the host)
     gcc_cflags: tuple[str, ...] = ()  # its target flags, without the float ABI
-    build_only: str = ""  # why a core without an emulator is not run (it is still built)
 
     @property
     def dsp(self) -> bool:
