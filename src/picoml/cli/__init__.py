@@ -30,6 +30,7 @@ from picoml.cli.common import (
     EXIT_INTERNAL_ERROR,
     EXIT_OK,
     EXIT_USER_ERROR,
+    add_build_options,
     apply_boards,
     load_array,
     memory_limit,
@@ -55,6 +56,7 @@ from picoml.outputs import check_output_file, check_writable_dir, write_file, wr
 from picoml.plan import MemoryPlan
 from picoml.quantize.ptq import dequantize_output, quantize_input
 from picoml.targets import get_target
+from picoml.targets.toolchain import cmake_cross, configure
 from picoml.untrusted import for_terminal, load_npz, one_line
 from picoml.version import __version__
 
@@ -284,7 +286,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     check_identifier(args.name)
     apply_boards(args)
-    get_target(args.target)
+    target = get_target(args.target)
+    # the build the user means to make (checked now; the compiler need not be installed here)
+    config = (
+        None
+        if target.zig_target is None
+        else configure(target, args.toolchain, args.opt, args.float_abi, installed=False)
+    )
     out = Path(args.out)
     model_file = Path(args.model)
     g = picoml.load(model_file, max_memory=memory_limit(args))
@@ -293,6 +301,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
     print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
+    if config is not None:
+        print(f"build with    {' '.join(config.toolchain_command())}")
     return EXIT_OK
 
 
@@ -304,8 +314,12 @@ def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str, MemoryP
         files = write_arduino(g, out, compiled=compiled, **keep)
         what = f"an Arduino library (library.properties, src/, examples/{args.name}_demo/)"
     elif args.format == "cmake":
-        files = write_cmake(g, out, compiled=compiled, **keep)
-        what = f"a CMake project (static library {args.name!r}, {args.name}_demo, cmake/ toolchain file)"
+        cross = cmake_cross(get_target(args.target))
+        files = write_cmake(g, out, compiled=compiled, cross=cross, opt=args.opt, **keep)
+        what = (
+            f"a CMake project (static library {args.name!r}, {args.name}_demo, "
+            f"toolchain files {', '.join('cmake/' + c.file for c in cross)})"
+        )
     else:
         files = compiled.write(out, **keep)
         what = f"{args.name}.h, {args.name}.c and {len(files) - 2} runtime files"
@@ -333,6 +347,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             sanitize=args.sanitize,
             progress=progress,
             max_memory=memory_limit(args),
+            toolchain=args.toolchain,
+            opt=args.opt,
+            float_abi=args.float_abi,
         )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
@@ -347,6 +364,10 @@ def _print_verify(r) -> None:
     status = "bit-exact" if r.bit_exact else f"MISMATCH ({r.mismatches} values; {r.first_mismatch})"
     print(f"target        {r.target}" + (f" (board {r.board})" if r.board else ""))
     print(f"result        {status} on {r.inputs} inputs vs the reference interpreter")
+    b = r.build
+    if b:
+        abi = f", {b['float_abi']}-float ABI" if b.get("float_abi") else ""
+        print(f"built with    {b['toolchain']} ({b['compiler']}), {b['opt']}{abi}")
     if r.instructions is not None:
         per_mac = (
             f", {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)" if r.instructions_per_mac else " (no MACs)"
@@ -556,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write into a directory that holds files picoml did not write there (they are left in place)",
     )
+    add_build_options(s)
     s.set_defaults(func=cmd_compile)
 
     s = add("verify", "compile, run on an emulated core (or the host), compare, measure", model=True)
@@ -564,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument("--inputs", type=_count(1, 100_000), default=20, help="random inputs to compare (default 20)")
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
+    add_build_options(s)
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.set_defaults(func=cmd_verify)
 

@@ -49,6 +49,24 @@ def naming_errors(path: str | Path):
         raise type(e)(f"{shown}: {e}") from None
 
 
+def add_build_options(s: argparse.ArgumentParser) -> None:
+    """--toolchain, --opt and --float-abi: how the generated C is built for an MCU core."""
+    s.add_argument(
+        "--toolchain",
+        choices=("zig", "gcc"),
+        help="MCU C compiler: zig (clang from the ziglang package; the default) or gcc "
+        "(arm-none-eabi-gcc, riscv64-unknown-elf-gcc)",
+    )
+    s.add_argument(
+        "--opt", choices=("speed", "size"), default="speed", help="optimize for speed (-O2, default) or size (-Os)"
+    )
+    s.add_argument(
+        "--float-abi",
+        choices=("hard", "soft"),
+        help="FPU cores (cortex-m4, -m7, -m33): hard (default) or soft float ABI",
+    )
+
+
 def memory_limit(args: argparse.Namespace) -> int:
     return getattr(args, "max_memory", None) or DEFAULT_MAX_MEMORY
 

@@ -263,6 +263,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                         "dsp": t.dsp,
                         "fpu": t.fpu,
                         "isa": t.isa.name,
+                        "float_abis": list(t.float_abis),
                     }
                     for t in TARGETS.values()
                 ],
@@ -285,7 +286,10 @@ def cmd_targets(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    print("cores (estimated cycles: each core's published instruction timings, zero-wait memory)")
+    print(
+        "cores (C built with --toolchain zig, the default, or gcc: docs/targets.md; estimated cycles: "
+        "each core's published instruction timings, zero-wait memory)"
+    )
     for t in TARGETS.values():
         timing = timing_for(t.name)
         how = f"; cycles: {timing.reference}" if timing else ""

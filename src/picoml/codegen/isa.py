@@ -73,9 +73,16 @@ ARMV6M = Isa(
     gemm_layout="offset-binary",
     variants=frozenset({"asm", "lut"}),
 )
+ARMV7M = Isa(
+    "armv7m",
+    "Armv7-M without the DSP extension (Thumb-2, 32x32->64 multiplies): word-packed pairs in C",
+    multiplies=("mul32", "mul64"),
+    variants=frozenset({"lut"}),
+)
 ARMV7EM = Isa(
     "armv7em",
-    "Armv7E-M (DSP extension): word-packed pairs, SMLAD 4-row GEMM, depthwise channel groups",
+    "Armv7E-M and Armv8-M Mainline with the DSP extension: word-packed pairs, SMLAD 4-row GEMM, "
+    "depthwise channel groups",
     simd="dsp32",
     multiplies=("mul32", "mul64", "smlad"),
     variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4"}),
@@ -90,7 +97,7 @@ VECTOR = Isa(
     variants=frozenset({"lut", "sparse_rows4"}),
 )
 
-ISAS: dict[str, Isa] = {i.name: i for i in (PORTABLE, ARMV6M, ARMV7EM, VECTOR)}
+ISAS: dict[str, Isa] = {i.name: i for i in (PORTABLE, ARMV6M, ARMV7M, ARMV7EM, VECTOR)}
 
 
 def get_isa(isa: Isa | str | None) -> Isa:

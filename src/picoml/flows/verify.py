@@ -18,7 +18,7 @@ from picoml.reference import interpreter
 from picoml.targets.catalog import Board, Target, board_for, get_target
 from picoml.targets.cycles import timing_for
 from picoml.targets.emulator import Emulator
-from picoml.targets.toolchain import build
+from picoml.targets.toolchain import build, configure
 
 COUNTED_RUNS = 2  # inferences run with instruction counting; the rest run at full speed
 
@@ -59,6 +59,8 @@ class VerifyReport:
     redirects: int = 0  # taken branches, calls and returns per inference (what flash wait states delay)
     first_mismatch: str = ""
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
+    #: how the C was built: toolchain, compiler (its --version line), opt (-O flag), float_abi, cflags
+    build: dict = field(default_factory=dict)
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
     compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
     #: what the C computed: one row per inference, every output's int8 values back to back; not in to_json
@@ -196,6 +198,8 @@ def verify(
     sparse: bool = True,
     max_memory: int | None = None,
     isa: Isa | str | None = None,
+    toolchain: str | None = None,
+    float_abi: str | None = None,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
@@ -206,10 +210,16 @@ def verify(
     one runs only where it is a subset of the core's (portable C anywhere, Armv6-M layouts
     through their portable C twins on the host, ...), which the kernel-variant tests use.
 
+    ``toolchain`` (``zig``, the default, or ``gcc``), ``opt`` (``speed``: -O2, the default;
+    ``size``: -Os; or an -O flag) and ``float_abi`` (``hard``, the default on FPU cores, or
+    ``soft``) choose the build (``picoml.targets.toolchain.configure``); the report's ``build``
+    says what was used.
+
     The first ``counted_runs`` inferences count instructions (reported as their mean); the
     rest run at full emulator speed and only check outputs."""
 
     target: Target = get_target(target_name)
+    config = configure(target, toolchain, opt, float_abi)  # a choice that cannot build fails here, first
     board = board_for(target_name)
     isa = target.isa if isa is None else isa
     arrs = _batches(g, random_inputs(g, n_inputs) if xs is None else xs)
@@ -225,7 +235,7 @@ def verify(
         compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
         compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
-        build(src, target, exe, opt=opt or ("-O2"), sanitize=sanitize, extra=harness_defines(g))
+        build(src, target, exe, sanitize=sanitize, extra=harness_defines(g), config=config)
         macs = sum(op_macs(op) for op in g.ops)
         arena = compiled.arena_bytes
         if target.emulator is None:
@@ -268,6 +278,7 @@ def verify(
         if len(bad):
             i, j = bad[0]
             rep.first_mismatch = f"input {i} {_where(g, int(j))}: got {got[i, j]}, reference {expected[i, j]}"
+        rep.build = config.describe()
         rep.compiled, rep.outputs = compiled, got
         return rep
     finally:

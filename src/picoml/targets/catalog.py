@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from picoml.codegen.isa import ARMV6M, ARMV7EM, PORTABLE, VECTOR, Isa
+from picoml.codegen.isa import ARMV6M, ARMV7EM, ARMV7M, PORTABLE, VECTOR, Isa
 from picoml.errors import InputError, PicomlError
 from picoml.untrusted import for_terminal, printable, read_toml
 
@@ -49,20 +49,31 @@ class Board:
 
 @dataclass(frozen=True)
 class Target:
+    """A core. Its C compilers are described in ``picoml.targets.toolchain`` (zig's clang, GCC),
+    which read the flags here: ``zig_target`` and ``cflags`` for zig, ``arch`` and ``gcc_cflags``
+    for the GNU cross compiler of that architecture."""
+
     name: str
     description: str
     zig_target: str | None  # None: the host C compiler
-    cflags: tuple[str, ...]
+    cflags: tuple[str, ...]  # zig cc's target flags (with zig_target: the core's default float ABI)
     features: tuple[str, ...]
     emulator: str | None  # 'arm-thumb' | 'riscv32' | None
     isa: Isa = PORTABLE  # the kernel variant set and core facts the generator uses
     fpu: bool = False
     default_board: str = ""
+    arch: str = ""  # 'arm' | 'riscv': which GNU cross compiler builds for it ('': the host)
+    gcc_cflags: tuple[str, ...] = ()  # its target flags, without the float ABI
 
     @property
     def dsp(self) -> bool:
         """ARMv7E-M DSP extension (SIMD32: SXTB16, SMLAD)."""
         return self.isa.simd == "dsp32"
+
+    @property
+    def float_abis(self) -> tuple[str, ...]:
+        """Float ABIs a build may use: hard (FPU registers) or soft; the first is the default."""
+        return ("hard", "soft") if self.fpu else ("soft",)
 
 
 TARGETS: dict[str, Target] = {
@@ -78,6 +89,20 @@ TARGETS: dict[str, Target] = {
             "arm-thumb",
             isa=ARMV6M,
             default_board="rp2040",
+            arch="arm",
+            gcc_cflags=("-mcpu=cortex-m0plus", "-mthumb"),
+        ),
+        Target(
+            "cortex-m3",
+            "Arm Cortex-M3 (ARMv7-M, Thumb-2, no DSP, no FPU)",
+            "thumb-freestanding-eabi",
+            ("-mcpu=cortex_m3", "-mfloat-abi=soft"),
+            ("thumb2", "mul64"),
+            "arm-thumb",
+            isa=ARMV7M,
+            default_board="stm32f207",
+            arch="arm",
+            gcc_cflags=("-mcpu=cortex-m3", "-mthumb"),
         ),
         Target(
             "cortex-m4",
@@ -89,6 +114,8 @@ TARGETS: dict[str, Target] = {
             isa=ARMV7EM,
             fpu=True,
             default_board="nrf52840",
+            arch="arm",
+            gcc_cflags=("-mcpu=cortex-m4", "-mthumb"),
         ),
         Target(
             "cortex-m7",
@@ -100,6 +127,21 @@ TARGETS: dict[str, Target] = {
             isa=ARMV7EM,
             fpu=True,
             default_board="stm32f746",
+            arch="arm",
+            gcc_cflags=("-mcpu=cortex-m7", "-mthumb"),
+        ),
+        Target(
+            "cortex-m33",
+            "Arm Cortex-M33 (ARMv8-M Mainline, DSP SIMD, single-precision FPU)",
+            "thumb-freestanding-eabihf",
+            ("-mcpu=cortex_m33+dsp",),  # zig's cortex_m33 leaves the DSP extension out
+            ("thumb2", "dsp", "fpv5-sp"),
+            "arm-thumb",
+            isa=ARMV7EM,  # the DSP extension's SIMD32 instructions, as on Armv7E-M
+            fpu=True,
+            default_board="nrf5340",
+            arch="arm",
+            gcc_cflags=("-mcpu=cortex-m33", "-mthumb"),
         ),
         Target(
             "riscv32",
@@ -109,6 +151,8 @@ TARGETS: dict[str, Target] = {
             ("rv32i", "m", "c"),
             "riscv32",
             default_board="esp32c3",
+            arch="riscv",
+            gcc_cflags=("-march=rv32imc", "-mabi=ilp32"),
         ),
     ]
 }
@@ -125,6 +169,7 @@ BOARDS: dict[str, Board] = {
         # (XIP cache, ART accelerator, nRF cache) hides them from sequential code
         Board("rp2040", "cortex-m0plus", 264 * 1024, 2 * 1024 * 1024, 133_000_000, "Raspberry Pi Pico", 0),
         Board("stm32g071", "cortex-m0plus", 36 * 1024, 128 * 1024, 64_000_000, "ST STM32G0", 2),
+        Board("stm32f207", "cortex-m3", 128 * 1024, 1024 * 1024, 120_000_000, "ST STM32F2", 3),
         Board("nrf52840", "cortex-m4", 256 * 1024, 1024 * 1024, 64_000_000, "Nordic nRF52840", 0),
         Board("stm32l476", "cortex-m4", 128 * 1024, 1024 * 1024, 80_000_000, "ST STM32L4", 4),
         Board(
@@ -137,6 +182,8 @@ BOARDS: dict[str, Board] = {
             5,
         ),
         Board("stm32f746", "cortex-m7", 320 * 1024, 1024 * 1024, 216_000_000, "ST STM32F7 Discovery", 7),
+        # wait states not listed: its instruction cache hides them
+        Board("nrf5340", "cortex-m33", 512 * 1024, 1024 * 1024, 128_000_000, "Nordic nRF5340 (application core)"),
         Board("esp32c3", "riscv32", 400 * 1024, 4 * 1024 * 1024, 160_000_000, "Espressif ESP32-C3"),
         # budgets of `picoml fit` (RAM and flash only)
         Board("small-32k", "cortex-m4", 32 * 1024, 128 * 1024, None, "a small Cortex-M4 part"),

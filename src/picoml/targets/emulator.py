@@ -57,8 +57,10 @@ class Emulator:
             self.mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
             model = {
                 "cortex-m0plus": uc.arm_const.UC_CPU_ARM_CORTEX_M0,
+                "cortex-m3": uc.arm_const.UC_CPU_ARM_CORTEX_M3,
                 "cortex-m4": uc.arm_const.UC_CPU_ARM_CORTEX_M4,
                 "cortex-m7": uc.arm_const.UC_CPU_ARM_CORTEX_M7,
+                "cortex-m33": uc.arm_const.UC_CPU_ARM_CORTEX_M33,
             }[cpu]
             self.mu.ctl_set_cpu_model(model)
             self.cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)

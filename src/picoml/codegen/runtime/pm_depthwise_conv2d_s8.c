@@ -64,7 +64,7 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
 #endif
 
 #if PM_DEPTHWISE_CONV2D_S8_MULT1
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_ASM_DSP /* pm_dot_s8.h */
 #define PM_DW_ASM 1
 /* One tap of 4 channels: 4 inputs (one word) and the group's 4 weights of this tap (one word),
  * widened in pairs with SXTB16, SMLABB/SMLATT into 4 accumulators. ADDR is the input word's
@@ -81,6 +81,14 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
   "smlatt %[s2], %[xe], %[we], %[s2]\n\t"                                                                   \
   "smlabb %[s1], %[x], %[w], %[s1]\n\t"                                                                     \
   "smlatt %[s3], %[x], %[w], %[s3]\n\t"
+/* the three taps of window row ROW (its columns [ROW], [ROW, c], [ROW, c, lsl #1]) whose weights
+ * are at byte offsets W0, W1, W2 of the group: pm_dw_3x3_pixel's locals */
+#define PM_DW_ROW_ASM(ROW, W0, W1, W2)                                                                   \
+  __asm__(PM_DW_TAP("[%[r]]", W0) PM_DW_TAP("[%[r], %[c]]", W1) PM_DW_TAP("[%[r], %[c], lsl #1]", W2)       \
+          : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "=&r"(x), [xe] "=&r"(xe),         \
+            [w] "=&r"(wv), [we] "=&r"(we)                                                                 \
+          : [r] "r"(ROW), [c] "r"(c), [wp] "r"(w)                                                         \
+          : "memory")
 /* a tap whose input address comes from the pointer table (border pixels): one more load */
 #define PM_DW_TAP_T(TOFF, WOFF) "ldr %[x], [%[tt], #" #TOFF "]\n\t" PM_DW_TAP("[%[x], %[ch]]", WOFF)
 #else
@@ -112,7 +120,7 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
     int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
     const int8_t *w = grouped ? filter + ch * taps : filter + ch;
 #if PM_DW_ASM
-    if (grouped && taps == 9) {
+    if (PM_DW_MAX_TAPS >= 9 && grouped && taps == 9) { /* (compiled out where no layer has 9 taps) */
       int32_t x, xe, wv, we;
       __asm__(PM_DW_TAP_T(0, 0) PM_DW_TAP_T(4, 4) PM_DW_TAP_T(8, 8) PM_DW_TAP_T(12, 12) PM_DW_TAP_T(16, 16)
                   PM_DW_TAP_T(20, 20) PM_DW_TAP_T(24, 24) PM_DW_TAP_T(28, 28) PM_DW_TAP_T(32, 32)
@@ -128,8 +136,8 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
         const int8_t *x = tap[t] + ch;
 #if PM_SIMD32
         const uint32_t xv = (uint32_t)pm_read_s8x4(x), wv = (uint32_t)pm_read_s8x4(w);
-        const int32_t xe = (int32_t)__sxtb16(xv), xo = (int32_t)__sxtb16(__ror(xv, 8));
-        const int32_t we = (int32_t)__sxtb16(wv), wo = (int32_t)__sxtb16(__ror(wv, 8));
+        const int32_t xe = (int32_t)__sxtb16(xv), xo = pm_sxtb16_ror8(xv);
+        const int32_t we = (int32_t)__sxtb16(wv), wo = pm_sxtb16_ror8(wv);
         s0 = __smlabb(xe, we, s0);
         s2 = __smlatt(xe, we, s2);
         s1 = __smlabb(xo, wo, s1);
@@ -147,7 +155,9 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
   return ch;
 }
 
-#if PM_DW_ASM && PM_SPECIALIZE /* speed builds; at -Os interior pixels take the tap-table path too */
+#if PM_DW_ASM && PM_ASM_WIDE && PM_SPECIALIZE
+/* speed builds with all core registers free (pm_dot_s8.h); else interior pixels take the
+ * tap-table path too */
 #define PM_DW_ROWS3X3 1
 /* All channels (c % 4 == 0, grouped weights) of an interior output pixel of a 3x3, dilation-1
  * window whose top-left input is at corner; rs = bytes per input row. The three window rows
@@ -160,13 +170,11 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
     int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
     const int8_t *r0 = corner + ch, *r1 = r0 + rs, *r2 = r1 + rs, *w = filter + 9 * ch;
     int32_t x, xe, wv, we;
-    __asm__(PM_DW_TAP("[%[r0]]", 0) PM_DW_TAP("[%[r0], %[c]]", 4) PM_DW_TAP("[%[r0], %[c], lsl #1]", 8)
-                PM_DW_TAP("[%[r1]]", 12) PM_DW_TAP("[%[r1], %[c]]", 16) PM_DW_TAP("[%[r1], %[c], lsl #1]", 20)
-                    PM_DW_TAP("[%[r2]]", 24) PM_DW_TAP("[%[r2], %[c]]", 28) PM_DW_TAP("[%[r2], %[c], lsl #1]", 32)
-            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "=&r"(x), [xe] "=&r"(xe),
-              [w] "=&r"(wv), [we] "=&r"(we)
-            : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [c] "r"(c), [wp] "r"(w)
-            : "memory");
+    /* one statement per window row: 11 operands each (13 in one statement: GCC with an FPU
+     * cannot always allocate them); the same instructions */
+    PM_DW_ROW_ASM(r0, 0, 4, 8);
+    PM_DW_ROW_ASM(r1, 12, 16, 20);
+    PM_DW_ROW_ASM(r2, 24, 28, 32);
     pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
 }
@@ -232,14 +240,20 @@ int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, c
   const int8_t *tap[PM_DW_MAX_TAPS];
   int32_t off[PM_DW_MAX_TAPS];
   int32_t b, oy, ox, i, t, ky, kx;
-  if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps > PM_DW_MAX_TAPS) {
+  if (p->depth_multiplier != 1 || c > PM_DW_MAX_C || taps < 1 || taps > PM_DW_MAX_TAPS) {
     return PM_ERROR; /* never: the generator calls this variant only for such layers */
   }
   if (p->filter_layout == PM_FILTER_DW4 && c % 4 != 0) return PM_ERROR;
   for (i = 0; i < c; ++i) zrow[i] = (int8_t)p->input_zp;
-  /* input offsets of the taps from the window's top-left corner (valid for interior pixels) */
-  for (ky = 0, t = 0; ky < kh; ++ky) {
-    for (kx = 0; kx < kw; ++kx, ++t) off[t] = (ky * dh * in_w + kx * dw) * c;
+  for (t = 0; t < PM_DW_MAX_TAPS; ++t) tap[t] = zrow; /* every tap is set before use; GCC cannot always see it */
+  /* input offsets of the taps from the window's top-left corner (valid for interior pixels);
+   * one loop over t < taps, as every use, so that GCC sees each read entry written */
+  for (t = 0, ky = 0, kx = 0; t < taps; ++t) {
+    off[t] = (ky * dh * in_w + kx * dw) * c;
+    if (++kx == kw) {
+      kx = 0;
+      ++ky;
+    }
   }
   for (b = 0; b < in_dims->n; ++b) {
     for (oy = 0; oy < out_dims->h; ++oy) {

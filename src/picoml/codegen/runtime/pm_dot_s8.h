@@ -47,8 +47,46 @@
 typedef int32_t __attribute__((__may_alias__, __aligned__(1))) pm_unaligned_i32;
 static inline int32_t pm_read_s8x4(const int8_t *p) { return *(const pm_unaligned_i32 *)(const void *)p; }
 static inline void pm_write_s8x4(int8_t *p, uint32_t v) { *(pm_unaligned_i32 *)(void *)p = (int32_t)v; }
+/* SXTB16 of v rotated right by 8: bytes 1 and 3 sign-extended to two halfwords, one instruction.
+ * ACLE has no rotated form (and __ror is not in every compiler's arm_acle.h): clang folds a
+ * plain C rotate into SXTB16; GCC does not, so there the instruction is written out. */
+static inline int32_t pm_sxtb16_ror8(uint32_t v) {
+#if defined(__clang__)
+  return (int32_t)__sxtb16((int32_t)((v >> 8) | (v << 24)));
+#else
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+#endif
+}
 #else
 #define PM_SIMD32 0
+#endif
+
+/* Armv7E-M inline-assembly loops (PM_USE_ASM; Thumb-2 with the DSP extension). The three widest
+ * (the 2x2 and 4x2 GEMM kernels, the 3x3 depthwise block) hold 13-14 values in core registers,
+ * r0-r12 and lr: they need the frame pointer omitted, as GCC does when optimizing. Where it is
+ * kept (GCC at -O0; clang unless the build says -fomit-frame-pointer and defines
+ * PM_ASM_ALL_REGS=1, as picoml's own builds do) those three take their C paths: the same
+ * results, slower (no 4x2 kernel: KWS on Cortex-M4 +60% instructions under clang, +25% under
+ * GCC). A GCC build that keeps the frame pointer while optimizing
+ * (-fno-omit-frame-pointer) defines PM_ASM_ALL_REGS=0. */
+#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#define PM_ASM_DSP 1
+#else
+#define PM_ASM_DSP 0
+#endif
+#ifndef PM_ASM_ALL_REGS
+#if defined(__OPTIMIZE__) && !defined(__clang__)
+#define PM_ASM_ALL_REGS 1
+#else
+#define PM_ASM_ALL_REGS 0
+#endif
+#endif
+#if PM_ASM_DSP && PM_ASM_ALL_REGS
+#define PM_ASM_WIDE 1
+#else
+#define PM_ASM_WIDE 0
 #endif
 
 #if !PM_SIMD32 && defined(__GNUC__)
@@ -91,7 +129,7 @@ PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int
   for (; k >= 4; k -= 4) {
     const int32_t x = pm_read_s8x4(a), y = pm_read_s8x4(w);
     s = __smlad((int32_t)__sxtb16((uint32_t)x), (int32_t)__sxtb16((uint32_t)y), s);
-    s = __smlad((int32_t)__sxtb16(__ror((uint32_t)x, 8)), (int32_t)__sxtb16(__ror((uint32_t)y, 8)), s);
+    s = __smlad(pm_sxtb16_ror8((uint32_t)x), pm_sxtb16_ror8((uint32_t)y), s);
     a += 4;
     w += 4;
   }
@@ -157,7 +195,7 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
   int32_t n = k >> 2;
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_ASM_WIDE
   if (n > 0) {
     int32_t ya, yb, yae, ybe, x, xe;
     /* 22 instructions per 16 MACs: each weight word is widened once and used for both rows */
@@ -190,6 +228,23 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
           [x] "=&r"(x), [xe] "=&r"(xe)
         :
         : "cc", "memory");
+  }
+#elif PM_SIMD32
+  PM_NO_UNROLL
+  for (; n > 0; --n) {
+    const uint32_t ya = (uint32_t)pm_read_s8x4(wp), yb = (uint32_t)pm_read_s8x4(wp + 4);
+    const uint32_t x0 = (uint32_t)pm_read_s8x4(a0), x1 = (uint32_t)pm_read_s8x4(a1);
+    const int32_t yae = (int32_t)__sxtb16(ya), yao = pm_sxtb16_ror8(ya);
+    const int32_t ybe = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
+    const int32_t x0e = (int32_t)__sxtb16(x0), x0o = pm_sxtb16_ror8(x0);
+    const int32_t x1e = (int32_t)__sxtb16(x1), x1o = pm_sxtb16_ror8(x1);
+    s00 = __smlad(x0o, yao, __smlad(x0e, yae, s00));
+    s01 = __smlad(x0o, ybo, __smlad(x0e, ybe, s01));
+    s10 = __smlad(x1o, yao, __smlad(x1e, yae, s10));
+    s11 = __smlad(x1o, ybo, __smlad(x1e, ybe, s11));
+    a0 += 4;
+    a1 += 4;
+    wp += 8;
   }
 #else
   PM_NO_UNROLL
@@ -225,7 +280,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s0 = s[0], s1 = s[1];
   int32_t n = k >> 2;
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_ASM_DSP /* 10 registers: valid at any -O, with or without a frame pointer */
   if (n > 0) {
     int32_t ya, yb, t, x, xe;
     __asm__ volatile(
@@ -281,7 +336,7 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
  * the word rotated by 8: values 1 and 3). The pair's weight words are widened the same way,
  * once per 4 rows. 32 instructions per 32 MACs. Needs k % 4 == 0 and a word-aligned weight
  * pair (LDRD): the code generator emits packed weights of this ISA as 32-bit words. */
-#if PM_USE_ASM && PM_SIMD32 && defined(__GNUC__) && defined(__thumb2__)
+#if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
 /* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw. */
@@ -290,7 +345,7 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   for (; k4 > 0; --k4) {
     const uint32_t v = (uint32_t)pm_read_s8x4(r);
     xw[0] = (int32_t)__sxtb16(v);
-    xw[4] = (int32_t)__sxtb16(__ror(v, 8));
+    xw[4] = pm_sxtb16_ror8(v);
     r += 4;
     xw += 8;
   }

@@ -2,6 +2,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC would turn these loops into calls to memset/memcpy: themselves */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
 void *memcpy(void *dst, const void *src, size_t n) {
   unsigned char *d = (unsigned char *)dst;
   const unsigned char *s = (const unsigned char *)src;
