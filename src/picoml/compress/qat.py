@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.qat_reduce import REDUCE_FLOAT_OPS
 from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
 from picoml.fixedpoint import round_half_away
@@ -305,6 +306,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.ABS: lambda m, op, x, values, plan: torch.abs(x),
     OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
 }
+FLOAT_OPS.update(REDUCE_FLOAT_OPS)
 
 
 class QATModel(torch.nn.Module):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
+from picoml.graph import reduce_ops as ro
 
 #: dtype name -> numpy dtype. These are the element types the IR knows.
 DTYPES: dict[str, np.dtype] = {
@@ -89,6 +90,12 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    REDUCE_MAX = "REDUCE_MAX"
+    REDUCE_MIN = "REDUCE_MIN"
+    SUM = "SUM"
+    ARG_MAX = "ARG_MAX"
+    ARG_MIN = "ARG_MIN"
+    BATCH_MATMUL = "BATCH_MATMUL"
 
 
 @dataclass(frozen=True)
@@ -370,7 +377,7 @@ def _infer_pad(op) -> list[tuple[int, ...]]:
 
 
 def reduce_axes(op) -> list[int]:
-    """Normalized, sorted, unique axes of MEAN."""
+    """Normalized, sorted, unique axes of MEAN, SUM, REDUCE_MAX and REDUCE_MIN."""
     x = op.inputs[0]
     axes = _const_ints(op, 1, "axes").reshape(-1)
     r = len(x.shape)
@@ -719,6 +726,80 @@ _DEFS = [
         int8_version=1,
         any_dtype=True,
         output_dtype=_shape_out_dtype,
+    ),
+    OpDef(
+        OpType.REDUCE_MAX,
+        82,
+        27,
+        (Attr("keep_dims", "bool", False, 0),),
+        2,
+        2,
+        _infer_mean,
+        "max over axes",
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,  # tflite-micro's int8 kernel requires the input's scale and zero point
+    ),
+    OpDef(
+        OpType.REDUCE_MIN,
+        89,
+        27,
+        (Attr("keep_dims", "bool", False, 0),),
+        2,
+        2,
+        _infer_mean,
+        "min over axes",
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,
+    ),
+    OpDef(
+        OpType.SUM,
+        74,
+        27,
+        (Attr("keep_dims", "bool", False, 0),),
+        2,
+        2,
+        _infer_mean,
+        "sum over axes",
+        shape_inputs=_SHAPE_ARG_1,
+    ),
+    OpDef(
+        OpType.ARG_MAX,
+        56,
+        40,
+        (Attr("output_type", "i8", 2, 0),),
+        2,
+        2,
+        ro.infer_arg,
+        "index of the largest value along an axis (int32; the first on ties)",
+        shape_inputs=_SHAPE_ARG_1,
+        output_dtype=ro.arg_out_dtype,
+    ),
+    OpDef(
+        OpType.ARG_MIN,
+        79,
+        57,
+        (Attr("output_type", "i8", 2, 0),),
+        2,
+        2,
+        ro.infer_arg,
+        "index of the smallest value along an axis (int32; the first on ties)",
+        shape_inputs=_SHAPE_ARG_1,
+        output_dtype=ro.arg_out_dtype,
+    ),
+    OpDef(
+        OpType.BATCH_MATMUL,
+        126,
+        101,
+        (
+            Attr("adj_x", "bool", False, 0),
+            Attr("adj_y", "bool", False, 1),
+            Attr("asymmetric_quantize_inputs", "bool", False, 2),
+        ),
+        2,
+        2,
+        ro.infer_batch_matmul,
+        "matrix product of two tensors (either may be an activation), batch dimensions broadcast",
+        macs=ro.batch_matmul_macs,
     ),
 ]
 

@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 from picoml.graph.ops import OpType
 from picoml.reference import (
     add,
+    arg_min_max,
+    batch_matmul,
     concatenation,
     conv2d,
     depthwise_conv2d,
@@ -28,6 +30,7 @@ from picoml.reference import (
     pooling,
     prelu,
     quantize,
+    reduce,
     relu,
     reshape,
     shape,
@@ -89,4 +92,10 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.CEIL: Kernel(unary.prepare, unary.evaluate),
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
     OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
+    OpType.REDUCE_MAX: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
+    OpType.REDUCE_MIN: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
+    OpType.SUM: Kernel(reduce.prepare_sum, reduce.evaluate_sum),
+    OpType.ARG_MAX: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
+    OpType.ARG_MIN: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
+    OpType.BATCH_MATMUL: Kernel(batch_matmul.prepare, batch_matmul.evaluate),
 }
