@@ -319,6 +319,9 @@ def _convert(torch, gm, values: dict, xs: tuple, model: str) -> Graph:
     for i, v in enumerate(outputs):
         if not isinstance(v, Val):
             raise UnsupportedError(f"{model}: output {i} does not depend on the input (a constant output)")
+        if isinstance(v.twin, str):
+            raise UnsupportedError(f"{model}: {v.twin}")
+        v = v.twin if v.twin is not None else v  # a product kept in PyTorch's order: its channels-last twin
         if v.order is not None:
             raise UnsupportedError(
                 f"{model}: output {i} comes from {v.origin}, which flattens a channels-last tensor; its order would "

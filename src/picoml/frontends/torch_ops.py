@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
+from picoml.frontends import torch_reduce
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -325,6 +326,11 @@ def _f_transpose(b: TorchBuilder, c: Call) -> Val:
     return b.rearrange(c, x, idx)
 
 
+# a rank-3 swap of the last two dimensions that would need a TRANSPOSE continues in PyTorch's order
+# for a matrix product (frontends/torch_reduce.py)
+_t_permute, _t_transpose = torch_reduce.transposed(_f_permute), torch_reduce.transposed(_f_transpose)
+
+
 def _f_add(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("alpha", 1))
     x, y, alpha = a["input"], a["other"], a["alpha"]
@@ -574,8 +580,8 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.reshape: _f_reshape_like,
         torch.squeeze: _f_reshape_like,
         torch.unsqueeze: _f_reshape_like,
-        torch.permute: _f_permute,
-        torch.transpose: _f_transpose,
+        torch.permute: _t_permute,
+        torch.transpose: _t_transpose,
         operator.add: lambda b, c: b.binary(c, OpType.ADD, *c.args),
         operator.iadd: lambda b, c: b.binary(c, OpType.ADD, *c.args),
         torch.add: _f_add,
@@ -607,6 +613,7 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.round: _f_round,
         **{getattr(torch, n): _f_unary(op) for n, op in _UNARY.items()},
     }
+    t.update(torch_reduce.functions(torch))  # reductions, arg-max/min, products of two tensors
     t.update(_aten_table(torch))
     return t
 
@@ -651,8 +658,8 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "squeeze.dims": _f_reshape_like,
         "squeeze.default": _f_reshape_like,
         "unsqueeze.default": _f_reshape_like,
-        "permute.default": _f_permute,
-        "transpose.int": _f_transpose,
+        "permute.default": _t_permute,
+        "transpose.int": _t_transpose,
         "clone.default": _f_identity,
         "alias.default": lambda b, c: _first(c),
         "detach.default": lambda b, c: _first(c),
@@ -677,6 +684,7 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "_prelu_kernel.default": _f_prelu,
         "round.default": _f_round,
         **{f"{n}.default": _f_unary(op) for n, op in _UNARY.items()},
+        **torch_reduce.ATEN,
     }
     out: dict[Any, Handler] = {}
     for name, h in spec.items():
@@ -697,8 +705,8 @@ _METHODS: dict[str, Handler] = {
     "unflatten": _f_reshape_like,
     "view_as": _f_reshape_like,
     "reshape_as": _f_reshape_like,
-    "permute": _f_permute,
-    "transpose": _f_transpose,
+    "permute": _t_permute,
+    "transpose": _t_transpose,
     "contiguous": _f_identity,
     "clone": _f_identity,
     "detach": lambda b, c: _first(c),
@@ -717,6 +725,7 @@ _METHODS: dict[str, Handler] = {
     "neg": lambda b, c: b.negate(c, c.args[0]),
     "round": _f_round,
     **{n: _f_unary(op) for n, op in _UNARY.items()},
+    **torch_reduce.METHODS,
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

@@ -95,6 +95,9 @@ class Val:
     order: np.ndarray | None = None
     nonneg: bool = False  # every value >= 0 (zero padding is then neutral for max pooling)
     origin: str = ""  # who made ``order`` (for messages)
+    #: a value kept in PyTorch's order (``torch_reduce``) as a model output: its twin in the standard
+    #: layout (a Val; the unused one is dropped), or the one-line error to raise (a str)
+    twin: Any = None
 
 
 @dataclass

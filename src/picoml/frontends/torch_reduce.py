@@ -1,0 +1,284 @@
+"""PyTorch handlers for reductions, arg-max/min and products of two computed tensors: merged into
+``frontends/torch_ops.py``'s tables (``REDUCE_FUNCTIONS``, ``REDUCE_ATEN``, ``REDUCE_METHODS``).
+
+- ``torch.amax`` / ``amin`` / ``sum`` and ``max`` / ``min`` without a second tensor → REDUCE_MAX,
+  REDUCE_MIN, SUM over the matching graph axes (kept as size-1 axes, then reshaped as PyTorch
+  shapes the result; a result whose order would need a transpose of channels-last data is refused);
+  ``max(x, dim)`` / ``min(x, dim)`` give (values, indices): REDUCE_MAX / REDUCE_MIN and ARG_MAX /
+  ARG_MIN, each emitted only if used. Reducing the batch dimension (dim 0) is refused, as for mean.
+- ``torch.argmax`` / ``argmin`` with a ``dim`` → ARG_MAX / ARG_MIN (int32 indices; PyTorch's are
+  int64, the same values; ties take the first index in both).
+- ``torch.matmul``, ``@``, ``torch.bmm``, ``torch.mm`` of two computed tensors (attention's scores
+  and context) or of a tensor of rank ≠ 2 and a constant → BATCH_MATMUL. The graph keeps rank-3
+  values transposed ((N, C, L) as (N, L, C)); the product is taken on the stored operands with
+  ``adj_x`` / ``adj_y``, so no data moves. A rank-3 product continues as a value in PyTorch's own
+  order (its ``order`` is the identity; elementwise ops and a softmax over the last dim accept it,
+  and so does another product); as a model output it is replaced by its twin in the standard
+  layout, out^T = B^T · A^T, emitted beside it (the unused one is dropped). ``x.transpose(1, 2)``
+  of a rank-3 value is such a value too (the stored data is already in that order). Rank-4
+  operands (channels-last NHWC in the graph) are refused. A rank-1/2 input times a constant 2-D
+  matrix stays FULLY_CONNECTED (``torch_ops._f_matmul``).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from picoml.errors import UnsupportedError
+from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
+from picoml.graph.ops import OpType
+
+_REDUCE = {"max": OpType.REDUCE_MAX, "min": OpType.REDUCE_MIN, "sum": OpType.SUM}
+_ARG = {"max": OpType.ARG_MAX, "min": OpType.ARG_MIN}
+
+
+class ValuesIndices(NamedTuple):
+    """What ``torch.max(x, dim)`` / ``min`` return (``torch.return_types.max``)."""
+
+    values: Val
+    indices: Val
+
+
+def _val(c: Call, v: Any) -> Val:
+    if not isinstance(v, Val):
+        raise UnsupportedError(f"{c.where}: expects a tensor that depends on the model input")
+    return v
+
+
+def _dims(c: Call, x: Val, dim: Any) -> list[int]:
+    """PyTorch dims to reduce, normalized; None or an empty tuple: all of them."""
+    r = len(x.shape)
+    if dim is None or (isinstance(dim, (list, tuple)) and len(dim) == 0):
+        dims = list(range(r))
+    else:
+        raw = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
+        if any(not -r <= int(d) < r for d in raw):
+            raise UnsupportedError(f"{c.where}: dim {dim} out of range for rank {r}")
+        dims = sorted({int(d) % r for d in raw})
+    if 0 in dims:
+        raise UnsupportedError(f"{c.where}: reducing over the batch dimension is not supported")
+    return dims
+
+
+def _squeezed(b: TorchBuilder, c: Call, v: Val, dims: list[int], keepdim: bool, suffix: str = "") -> Val:
+    """``v`` (a reduction result with size-1 ``dims``) as PyTorch shapes it."""
+    if keepdim:
+        return v
+    shape = tuple(n for i, n in enumerate(v.shape) if i not in dims)
+    sub = Call(c.where, f"{c.name}{suffix}_squeeze", (), {}, np.zeros(shape, np.float32), c.mod)
+    return b.reshape(sub, v, shape)
+
+
+def reduce(b: TorchBuilder, c: Call, kind: str, x: Val, dim: Any, keepdim: bool) -> Val:
+    b.plain(c, x, "a reduction")
+    dims = _dims(c, x, dim)
+    axes = sorted(b.gaxis(c, x, d) for d in dims)
+    keep_shape = tuple(1 if i in dims else n for i, n in enumerate(x.shape))
+    t = b.emit_reduce(_REDUCE[kind], x.t, axes, True, c.name)
+    return _squeezed(b, c, Val(t, keep_shape, None, x.nonneg), dims, keepdim)
+
+
+def arg(b: TorchBuilder, c: Call, kind: str, x: Val, dim: Any, keepdim: bool, suffix: str = "") -> Val:
+    b.plain(c, x, "an arg-max/min")
+    if dim is None:
+        raise UnsupportedError(f"{c.where}: arg{kind} over all elements (dim=None) is not supported; give a dim")
+    dims = _dims(c, x, int(dim))
+    ax = b.gaxis(c, x, dims[0])
+    name = f"{c.name}{suffix}"
+    y = b.emit_arg(_ARG[kind], x.t, ax, name)
+    kept_g = tuple(1 if i == ax else n for i, n in enumerate(x.t.shape))
+    y = b.emit_reshape(y, kept_g, f"{name}_keep", f"{name}_keep_shape")
+    keep_shape = tuple(1 if i in dims else n for i, n in enumerate(x.shape))
+    return _squeezed(b, c, Val(y, keep_shape, None, True), dims, keepdim, suffix)
+
+
+def _f_reduce(kind: str):
+    """torch.amax / amin (dim, keepdim), torch.sum (dim, keepdim, dtype)."""
+
+    def h(b: TorchBuilder, c: Call) -> Val:
+        spec = ("input", ("dim", None), ("keepdim", False)) + ((("dtype", None),) if kind == "sum" else ())
+        a = c.bind(*spec)
+        if a.get("dtype") is not None:
+            raise UnsupportedError(f"{c.where}: sum with dtype={a['dtype']} is not supported")
+        return reduce(b, c, kind, _val(c, a["input"]), a["dim"], bool(a["keepdim"]))
+
+    return h
+
+
+def _f_min_max(kind: str):
+    """torch.max / min: of all elements, along a dim ((values, indices)), never of two tensors."""
+
+    def h(b: TorchBuilder, c: Call) -> Any:
+        a = c.bind("input", ("dim", None), ("keepdim", False))
+        x, dim = _val(c, a["input"]), a["dim"]
+        if dim is None:
+            return reduce(b, c, kind, x, None, False)
+        if not isinstance(dim, (int, np.integer)):
+            raise UnsupportedError(f"{c.where}: the elementwise {kind}imum of two tensors is not supported")
+        keep = bool(a["keepdim"])
+        vals = Call(c.where, c.name, (), {}, c.out[0], c.mod)
+        return ValuesIndices(reduce(b, vals, kind, x, int(dim), keep), arg(b, c, kind, x, int(dim), keep, "_indices"))
+
+    return h
+
+
+def _f_arg(kind: str):
+    def h(b: TorchBuilder, c: Call) -> Val:
+        a = c.bind("input", ("dim", None), ("keepdim", False))
+        return arg(b, c, kind, _val(c, a["input"]), a["dim"], bool(a["keepdim"]))
+
+    return h
+
+
+def _f_getattr(b: TorchBuilder, c: Call) -> Any:
+    """``.values`` / ``.indices`` of max(x, dim) / min(x, dim); ``.T`` / ``.mT`` of a matrix."""
+    obj, name = c.args[0], c.args[1]
+    if isinstance(obj, ValuesIndices) and name in ValuesIndices._fields:
+        return getattr(obj, name)
+    if isinstance(obj, Val) and (name == "mT" or (name == "T" and len(obj.shape) == 2)):
+        return _swap_last(b, c, obj)
+    raise UnsupportedError(f"{c.where}: reading attribute {name!r} of a computed value is not supported")
+
+
+def _swap_last(b: TorchBuilder, c: Call, x: Val) -> Val:
+    """x with its last two dimensions swapped."""
+    idx = np.swapaxes(np.arange(math.prod(x.shape), dtype=np.int64).reshape(x.shape), -1, -2)
+    return transposed(lambda b, c: b.rearrange(c, x, idx))(b, Call(c.where, c.name, (x,), {}, c.out, c.mod))
+
+
+# ---------------------------------------------------------------- products
+def _stored(b: TorchBuilder, c: Call, v: Val) -> tuple[Any, bool] | None:
+    """A value's graph data as a matrix operand: (graph tensor shaped as PyTorch's shape or with its
+    last two dimensions swapped, swapped?), or None when its order is neither."""
+    shape = tuple(v.shape)
+    swapped = shape[:-2] + (shape[-1], shape[-2])
+    if v.order is None:
+        return (b.std(v), True) if len(shape) == 3 else (b.std(v), False)
+    idx = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+    if np.array_equal(v.order, idx.ravel()):
+        return b.view(v, shape), False
+    if np.array_equal(v.order, np.swapaxes(idx, -1, -2).ravel()):
+        return b.view(v, swapped), True
+    return None
+
+
+def transposed(fallback):
+    """Tensor.transpose / torch.transpose / permute: ``fallback`` (torch_ops' handler), and where that
+    would need a TRANSPOSE, a rank-3 swap of the last two dimensions as a value in PyTorch's order
+    (the channels-last data is already that order): only a matrix product reads such a value."""
+
+    def h(b: TorchBuilder, c: Call) -> Val:
+        try:
+            return fallback(b, c)
+        except UnsupportedError as e:
+            x = c.args[0] if c.args else None
+            if not isinstance(x, Val) or x.order is not None or len(x.shape) != 3:
+                raise
+            if tuple(c.out_shape) != (x.shape[0], x.shape[2], x.shape[1]):
+                raise
+            order = np.arange(math.prod(x.shape), dtype=np.int64)
+            return Val(b.std(x), c.out_shape, order, x.nonneg, c.where, twin=str(e))
+
+    return h
+
+
+def _operand(b: TorchBuilder, c: Call, v: Any, role: str) -> tuple[Any, bool, int]:
+    """(graph tensor, stored transposed?, PyTorch rank) of a matmul operand."""
+    if isinstance(v, Val):
+        r = len(v.shape)
+        if r < 2 or (r == 4 and v.order is None):
+            why = "a 1-D operand" if r < 2 else "a 4-D operand (stored channels-last in the graph)"
+            raise UnsupportedError(f"{c.where}: a matrix product with {why} is not supported")
+        stored = _stored(b, c, v)
+        if stored is None:
+            b.plain(c, v, "a matrix product")
+        return stored[0], stored[1], r
+    arr = _np(v)
+    if arr.ndim < 2:
+        raise UnsupportedError(f"{c.where}: a matrix product with a 1-D constant is not supported")
+    return b.const(f"{c.name}.{role}", arr.astype(np.float32)), False, arr.ndim
+
+
+def batch_matmul(b: TorchBuilder, c: Call, x: Any, y: Any) -> Val:
+    (ta, at, ra), (tb, bt, rb) = _operand(b, c, x, "lhs"), _operand(b, c, y, "rhs")
+    r = max(ra, rb)
+    if r == 4:
+        raise UnsupportedError(f"{c.where}: a 4-D matrix product (stored channels-last in the graph) is not supported")
+    if r != 3:
+        return Val(b.emit_batch_matmul(ta, tb, at, bt, c.name), c.out_shape)
+    # rank 3: the standard layout is the result transposed, out^T = B^T · A^T on the stored operands;
+    # the value continues in PyTorch's order (a softmax over its last dim reads the graph's last axis)
+    # and becomes the standard twin only where it is a model output
+    torch_order = b.emit_batch_matmul(ta, tb, at, bt, c.name)
+    std = Val(b.emit_batch_matmul(tb, ta, not bt, not at, f"{c.name}_t"), c.out_shape)
+    order = np.arange(math.prod(c.out_shape), dtype=np.int64)
+    return Val(torch_order, c.out_shape, order, False, c.where, twin=std)
+
+
+def _f_matmul(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("input", "other")
+    x, y = a["input"], a["other"]
+    if isinstance(x, Val) and not isinstance(y, Val) and _np(y).ndim == 2 and len(x.shape) <= 2:
+        return b.linear(c, x, _np(y).T, None)  # FULLY_CONNECTED with the constant as weights
+    return batch_matmul(b, c, x, y)
+
+
+def _f_bmm(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("input", "mat2")
+    return batch_matmul(b, c, a["input"], a["mat2"])
+
+
+def functions(torch) -> dict[Any, Any]:
+    return {
+        torch.amax: _f_reduce("max"),
+        torch.amin: _f_reduce("min"),
+        torch.sum: _f_reduce("sum"),
+        torch.max: _f_min_max("max"),
+        torch.min: _f_min_max("min"),
+        torch.argmax: _f_arg("max"),
+        torch.argmin: _f_arg("min"),
+        torch.matmul: _f_matmul,
+        operator.matmul: _f_matmul,
+        torch.bmm: _f_bmm,
+        torch.mm: _f_bmm,
+        getattr: _f_getattr,
+    }
+
+
+ATEN: dict[str, Any] = {
+    "amax.default": _f_reduce("max"),
+    "amin.default": _f_reduce("min"),
+    "sum.dim_IntList": _f_reduce("sum"),
+    "sum.default": lambda b, c: reduce(b, c, "sum", _val(c, c.args[0]), None, False),
+    "max.default": lambda b, c: reduce(b, c, "max", _val(c, c.args[0]), None, False),
+    "min.default": lambda b, c: reduce(b, c, "min", _val(c, c.args[0]), None, False),
+    "max.dim": _f_min_max("max"),
+    "min.dim": _f_min_max("min"),
+    "argmax.default": _f_arg("max"),
+    "argmin.default": _f_arg("min"),
+    "matmul.default": _f_matmul,
+    "bmm.default": _f_bmm,
+    "mm.default": _f_bmm,
+    "numpy_T.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
+    "t.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
+    "mT.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
+}
+
+METHODS: dict[str, Any] = {
+    "amax": _f_reduce("max"),
+    "amin": _f_reduce("min"),
+    "sum": _f_reduce("sum"),
+    "max": _f_min_max("max"),
+    "min": _f_min_max("min"),
+    "argmax": _f_arg("max"),
+    "argmin": _f_arg("min"),
+    "matmul": _f_matmul,
+    "bmm": _f_bmm,
+    "mm": _f_bmm,
+}
+
+__all__ = ["ATEN", "METHODS", "ValuesIndices", "arg", "batch_matmul", "functions", "reduce"]
