@@ -148,3 +148,24 @@ def test_products_refused():
         picoml.from_torch(Fn(lambda a, b: a @ b), (_x(1, 2, 3, 3), _x(1, 2, 3, 3)))
     with pytest.raises(UnsupportedError, match="a 1-D constant"):
         picoml.from_torch(Fn(lambda a: a @ torch.ones(4)), _x(1, 3, 4))
+
+
+class SingleHeadAttention(nn.Module):
+    """Self-attention over (tokens, features): projections, softmax(q k^T / 2) v."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = nn.Linear(8, 4), nn.Linear(8, 4), nn.Linear(8, 4)
+
+    def forward(self, x):
+        return torch.softmax(self.q(x) @ self.k(x).T * 0.5, dim=-1) @ self.v(x)
+
+
+def test_single_head_attention_over_tokens():
+    torch.manual_seed(0)
+    m = SingleHeadAttention().eval()
+    x = _x(6, 8, seed=4)
+    g = picoml.from_torch(m, x)
+    assert sorted(types(g)) == sorted(["FULLY_CONNECTED"] * 3 + ["BATCH_MATMUL", "MUL", "SOFTMAX", "BATCH_MATMUL"])
+    with torch.no_grad():
+        assert_float_close(np.asarray(picoml.run(g, x.numpy())), m(x).numpy())

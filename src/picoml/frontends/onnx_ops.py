@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from picoml.frontends import onnx_reduce
 from picoml.frontends.lowering import (
     batchnorm_affine,
     channels_last_perm,
@@ -746,6 +747,7 @@ HANDLERS: dict[str, Handler] = {
     "Ceil": lambda imp: imp.unary(OpType.CEIL),
     "Round": lambda imp: imp.unary(OpType.ROUND),
 }
+HANDLERS.update(onnx_reduce.handlers(op_matmul))  # ReduceMax/Min/Sum, ArgMax/Min, MatMul of two values
 
 
 def supported_onnx_ops() -> dict[str, str]:
