@@ -300,6 +300,10 @@ def sample_op(op: OpType) -> Graph:
     elif op in (OpType.ARG_MAX, OpType.ARG_MIN):
         x, y = nhwc, _f("y", (1, 4, 4), dtype="int32")
         consts = [_f("axis", (1,), [3], "int32")]
+    elif op == OpType.GATHER:
+        x, y = nhwc, _f("y", (1, 4, 3, 2))
+        consts = [_f("positions", (3,), [3, 0, 3], "int32")]
+        attrs = {"axis": -2}
     elif op == OpType.BATCH_MATMUL:
         x, y = nhwc, _f("y", (1, 4, 2, 2))
         extra_inputs = [_f("x2", (4, 4, 2))]

@@ -15,6 +15,7 @@ import pytest
 from picoml.codegen import generate as gen
 from picoml.codegen import write_c
 from picoml.codegen.emit_reduce import REDUCE_FILES
+from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import harness_defines, verify
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.reduce_ops import infer_batch_matmul
@@ -221,6 +222,75 @@ def test_batch_matmul_accumulator_wraps_host():
     check(g, xs, what="wrapping accumulator")
 
 
+# ------------------------------------------------------------------------------------ GATHER
+def gather_graph(shape, pos_shape, axis, batch_dims=0, positions=None, table=None):
+    x = qtensor("x", shape, 0.1, 3, data=table)
+    pos = Tensor("pos", pos_shape, "int32", data=positions)
+    out = tuple(shape[:axis]) + tuple(pos_shape[batch_dims:]) + tuple(shape[axis + 1 :])
+    return single_op_graph("GATHER", [x, pos], qtensor("y", out, 0.1, 3), axis=axis, batch_dims=batch_dims)
+
+
+def test_gather_host():
+    """Constant positions, positions as an int32 model input, a constant table (an embedding)
+    gathered at model-input token ids, batch_dims, and positions computed by ARG_MAX."""
+    rng = np.random.default_rng(8)
+    table = rng.integers(-128, 128, (10, 6)).astype(np.int8)
+    graphs = {
+        "const": gather_graph((2, 5, 3), (4,), 1, positions=np.array([4, 0, 0, 2], np.int32)),
+        "input": gather_graph((2, 5, 3), (2, 3), 1, 1),
+        "embedding": gather_graph((10, 6), (1, 7), 0, table=table),
+    }
+    x = qtensor("x", (3, 5), 0.1, 3)
+    ax = Tensor("ax", (1,), "int32", data=np.array([1], np.int32))
+    k, y = Tensor("k", (3,), "int32"), qtensor("y", (3, 3), 0.1, 3)
+    ops = [
+        Op("ARG_MAX", [x, ax], [k], {"output_type": 2}, name="k"),
+        Op("GATHER", [x, k], [y], {"axis": 1, "batch_dims": 0}, name="y"),
+    ]
+    argmax = Graph([x, ax, k, y], ops, [x], [y])
+    argmax.validate()
+    graphs["argmax"] = argmax
+    g = combine(graphs)
+    xs = []
+    for t in g.inputs:
+        if t.dtype == "int32":
+            limit = 10 if t.name.startswith("embedding") else 5
+            xs.append(rng.integers(0, limit, (4,) + t.shape).astype(np.int32))
+        else:
+            xs.append(ints(rng, t.shape, 4))
+    assert "const int32_t *input" in gen.generate_c(g)["model.h"]
+    check(g, xs, what="GATHER")
+    check(g, xs, "cortex-m0plus", "GATHER")
+
+
+def test_gather_position_out_of_range_fails_invoke():
+    """tflite-micro fails the inference; so do picoml.run (InputError) and the C (status != 0)."""
+    g = gather_graph((4, 3), (2,), 0)
+    xs = [np.zeros((1, 4, 3), np.int8), np.array([[1, 4]], np.int32)]
+    with pytest.raises(InputError, match="position 4 is out of range"):
+        verify(g, "host", xs=xs)
+    ok = verify(g, "host", xs=[xs[0], np.array([[1, 3]], np.int32)])
+    assert ok.bit_exact
+    with pytest.raises(PicomlError, match="host model run failed"):
+        _run_host_only(g, xs)
+
+
+def _run_host_only(g, xs):
+    """The host build on inputs the reference refuses (the C must report failure, not write out of bounds)."""
+    import tempfile
+    from pathlib import Path
+
+    from picoml.flows.verify import _run_host, _to_bytes
+    from picoml.targets.toolchain import build
+
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        write_c(g, d / "src", name="model")
+        exe = d / "model_host"
+        build(d / "src", get_target("host"), exe, opt="-O1", sanitize=True, extra=harness_defines(g))
+        return _run_host(exe, _to_bytes(g.inputs, xs, 1), d)
+
+
 # --------------------------------------------------------------------------- emulated cores
 def _emulated_graphs():
     rng = np.random.default_rng(7)
@@ -237,6 +307,7 @@ def _emulated_graphs():
             (2, 5, 8),
         ),
         "matmul_wide": (matmul_graph((1, 300), (300, 3), False, False, (1.0, 127), (1.0, -128), (256.0, 0)), None),
+        "gather": (gather_graph((2, 5, 3), (4,), 1, positions=np.array([4, 0, 0, 2], np.int32)), (2, 5, 3)),
     }
 
 

@@ -1,4 +1,4 @@
-"""C emitters for the int8 REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN and BATCH_MATMUL kernels
+"""C emitters for the int8 REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL and GATHER kernels
 (merged into ``generate.EMITTERS`` / ``KERNEL_FILES`` like ``emit_nonlinear``'s tables).
 
 Every parameter comes from the reference kernel's ``prepare`` (bit-exact with tflite-micro):
@@ -14,7 +14,9 @@ Every parameter comes from the reference kernel's ``prepare`` (bit-exact with tf
   bound |acc| ≤ depth · max|lhs - zp| · max|rhs - zp| (per column for a constant rhs) is proven
   below 2^29 (after the multiplier's left shift) to requantize with the pm_requant record, the
   fast path of every other layer; a layer that may exceed it keeps TFLite's general
-  MultiplyByQuantizedMultiplier (``pm_scale_to_s8``), exact for any int32 accumulator.
+  MultiplyByQuantizedMultiplier (``pm_scale_to_s8``), exact for any int32 accumulator;
+- GATHER copies slices (``pm_gather_s8``) from an activation or a constant table (an embedding)
+  at int32 positions, constant or computed; a position out of range makes invoke() fail.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ REDUCE_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.ARG_MAX: ("pm_arg_min_max_s8",),
     OpType.ARG_MIN: ("pm_arg_min_max_s8",),
     OpType.BATCH_MATMUL: ("pm_batch_matmul_s8",),
+    OpType.GATHER: ("pm_gather_s8",),
 }
 
 
@@ -135,6 +138,24 @@ def emit_batch_matmul(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_batch_matmul_s8(&{prm}, {rq}, {left}, {rhs_arg}, {c.ptr(y)});")
 
 
+def emit_gather(c, op: Op, i: int) -> None:
+    """GATHER: the input (an activation or a constant table in flash) and the positions (int32: a
+    constant array, or an activation such as ARG_MAX's output or a model input)."""
+    p = KERNELS[op.type].prepare(op)
+    x, pos, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    if x.dtype != "int8":
+        raise UnsupportedError(f"{op.label}: only int8 GATHER compiles to C")
+    g = p.geometry
+    fields = {"batch": g.batch, "outer": g.outer, "axis_size": g.axis_size, "coords": g.coords, "inner": g.inner}
+    prm = c.struct("pm_gather_params", f"l{i}_params", fields)
+    src = c.const_array(f"l{i}_table", np.asarray(x.data).astype(np.int8)) if x.data is not None else c.ptr(x, True)
+    if pos.data is not None:
+        positions = c.const_array(f"l{i}_positions", np.asarray(pos.data).astype(np.int32).reshape(-1))
+    else:
+        positions = f"(const int32_t *)(const void *)(pm_arena.bytes + {c.plan.offset_of(pos)})"
+    c.body.append(f"status |= pm_gather_s8(&{prm}, {src}, {positions}, {c.ptr(y)});")
+
+
 REDUCE_EMITTERS = {
     OpType.REDUCE_MAX: emit_min_max,
     OpType.REDUCE_MIN: emit_min_max,
@@ -142,4 +163,5 @@ REDUCE_EMITTERS = {
     OpType.ARG_MAX: emit_arg,
     OpType.ARG_MIN: emit_arg,
     OpType.BATCH_MATMUL: emit_batch_matmul,
+    OpType.GATHER: emit_gather,
 }

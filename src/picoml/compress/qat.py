@@ -626,7 +626,7 @@ class QATModel(torch.nn.Module):
         for i, t in enumerate(op.inputs):
             if t is None:
                 continue
-            if i in OP_SET[op.type].shape_inputs:
+            if i in OP_SET[op.type].shape_inputs or i in OP_SET[op.type].index_inputs:
                 shells.append(t)
                 ins.append(t.data[None])
                 continue

@@ -96,6 +96,7 @@ class OpType(StrEnum):
     ARG_MAX = "ARG_MAX"
     ARG_MIN = "ARG_MIN"
     BATCH_MATMUL = "BATCH_MATMUL"
+    GATHER = "GATHER"
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ class OpDef:
     int8_kernel: bool = True
     #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
     output_dtype: Callable[[Any], str] | None = None
+    #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
+    index_inputs: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -800,6 +803,18 @@ _DEFS = [
         ro.infer_batch_matmul,
         "matrix product of two tensors (either may be an activation), batch dimensions broadcast",
         macs=ro.batch_matmul_macs,
+    ),
+    OpDef(
+        OpType.GATHER,
+        36,
+        23,
+        (Attr("axis", "i32", 0, 0), Attr("batch_dims", "i32", 0, 1)),
+        2,
+        2,
+        ro.infer_gather,
+        "slices of input 0 at int32 positions (input 1, constant or computed) along an axis",
+        int8_output=Int8Output.SHARED,  # tflite-micro copies the bytes
+        index_inputs=frozenset({1}),
     ),
 ]
 

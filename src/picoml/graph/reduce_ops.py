@@ -1,4 +1,4 @@
-"""Shape inference and resolved geometry of ARG_MAX / ARG_MIN and BATCH_MATMUL.
+"""Shape inference and resolved geometry of ARG_MAX / ARG_MIN, BATCH_MATMUL and GATHER.
 
 ``graph/ops.py`` registers the ops (their ``OpDef.infer`` is here; REDUCE_MAX, REDUCE_MIN and SUM
 share MEAN's ``reduce_axes`` and inference there); the reference kernels and the C emitters read
@@ -6,12 +6,14 @@ the same resolved geometry (``arg_axis``, ``batch_matmul_geometry``), so the sha
 declares, the values the interpreter computes and the loops the C runs come from one computation.
 
 Rules are tflite-micro's (``micro/kernels/arg_min_max.cc`` with ``reference/arg_min_max.h``,
-``micro/kernels/batch_matmul.cc`` and ``batch_matmul_common.cc``); every argument is checked
+``micro/kernels/batch_matmul.cc`` and ``batch_matmul_common.cc``, ``micro/kernels/gather.cc``);
+every argument is checked
 before it is used, with a one-line error naming the op.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,3 +146,64 @@ def batch_matmul_macs(op) -> int:
     lhs = op.inputs[0]
     depth = lhs.shape[-2] if op.attrs["adj_x"] else lhs.shape[-1]
     return int(op.outputs[0].size * depth)
+
+
+# ----------------------------------------------------------------- GATHER
+@dataclass(frozen=True)
+class GatherGeometry:
+    """GATHER as loops (tflite-micro's gather.cc): input 0 viewed as [batch, outer, axis_size, inner],
+    the positions as [batch, coords]; out[b, o, c, :] = in[b, o, positions[b, c], :]."""
+
+    axis: int
+    batch_dims: int
+    batch: int
+    outer: int
+    axis_size: int
+    coords: int
+    inner: int
+
+
+def gather_geometry(op) -> GatherGeometry:
+    x, idx = op.inputs[0], op.inputs[1]
+    r, ri = len(x.shape), len(idx.shape)
+    if idx.dtype != "int32":
+        raise UnsupportedError(f"{op.label}: positions {idx.name!r} are {idx.dtype}; tflite-micro takes int32 only")
+    axis, bd = int(op.attrs["axis"]), int(op.attrs["batch_dims"])
+    if not -r <= axis < r:
+        raise GraphError(f"{op.label}: axis {axis} out of range for an input of rank {r}")
+    axis %= r
+    if bd < 0:
+        bd += ri
+    if not (0 <= bd <= axis and bd < r and bd <= ri):
+        raise GraphError(
+            f"{op.label}: batch_dims {op.attrs['batch_dims']} must be in [0, axis {axis}] and at most the "
+            f"positions' rank {ri}"
+        )
+    if tuple(x.shape[:bd]) != tuple(idx.shape[:bd]):
+        raise GraphError(
+            f"{op.label}: the first {bd} dimensions of {list(x.shape)} and positions {list(idx.shape)} must agree"
+        )
+    prod = math.prod
+    return GatherGeometry(
+        axis,
+        bd,
+        prod(x.shape[:bd]),
+        prod(x.shape[bd:axis]),
+        x.shape[axis],
+        prod(idx.shape[bd:]),
+        prod(x.shape[axis + 1 :]),
+    )
+
+
+def infer_gather(op) -> list[tuple[int, ...]]:
+    g = gather_geometry(op)
+    x, idx = op.inputs[0], op.inputs[1]
+    if idx.data is not None:
+        v = np.asarray(idx.data)
+        bad = (v < 0) | (v >= g.axis_size)
+        if bad.any():
+            raise GraphError(
+                f"{op.label}: position {int(v[bad].reshape(-1)[0])} in {idx.name!r} is out of range "
+                f"[0, {g.axis_size}) (tflite-micro fails the inference)"
+            )
+    return [tuple(x.shape[: g.axis]) + tuple(idx.shape[g.batch_dims :]) + tuple(x.shape[g.axis + 1 :])]

@@ -21,6 +21,7 @@ from picoml.reference import (
     dequantize,
     elu,
     fully_connected,
+    gather,
     hard_swish,
     leaky_relu,
     logistic,
@@ -98,4 +99,5 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.ARG_MAX: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
     OpType.ARG_MIN: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
     OpType.BATCH_MATMUL: Kernel(batch_matmul.prepare, batch_matmul.evaluate),
+    OpType.GATHER: Kernel(gather.prepare, gather.evaluate),
 }
