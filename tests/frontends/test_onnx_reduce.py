@@ -190,3 +190,29 @@ def test_matmul_refusals():
     m = make_model([node("MatMul", ["a", "b"], ["y"])], {"a": (1, 3, 4, 4), "b": (1, 3, 4, 4)}, ["y"])
     with pytest.raises(UnsupportedError, match="transposed layout"):  # NCHW inputs are stored NHWC
         from_onnx(m)
+
+
+# ------------------------------------------------------------------------------ Gather
+@pytest.mark.parametrize(
+    "shape,indices,axis",
+    [
+        ((2, 7), [3, 0, -1], 1),
+        ((1, 3, 4, 5), [2, 0], 1),  # the channel axis: picoml's last
+        ((1, 3, 4, 5), [1, 1, 0], 2),
+        ((1, 6, 5), [4], 1),
+        ((2, 6), 2, 1),  # a scalar index drops the axis
+    ],
+)
+def test_gather_constant_indices(shape, indices, axis):
+    inits = {"i": np.array(indices, np.int64)}
+    model = make_model([node("Gather", ["x", "i"], ["y"], axis=axis)], {"x": shape}, ["y"], inits)
+    g = check(model, rnd(shape, 3), exact=True)
+    assert types(g) == ["GATHER"]
+
+
+def test_gather_at_argmax():
+    """A constant table looked up at an ArgMax (int64 in ONNX, int32 in picoml)."""
+    inits = {"table": rnd((5, 3), 4)}
+    nodes = [node("ArgMax", ["x"], ["k"], axis=1, keepdims=0), node("Gather", ["table", "k"], ["y"], axis=0)]
+    g = check(make_model(nodes, {"x": (4, 5)}, ["y"], inits), rnd((4, 5), 5), exact=True)
+    assert types(g) == ["ARG_MAX", "GATHER"]

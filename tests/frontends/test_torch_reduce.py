@@ -169,3 +169,39 @@ def test_single_head_attention_over_tokens():
     assert sorted(types(g)) == sorted(["FULLY_CONNECTED"] * 3 + ["BATCH_MATMUL", "MUL", "SOFTMAX", "BATCH_MATMUL"])
     with torch.no_grad():
         assert_float_close(np.asarray(picoml.run(g, x.numpy())), m(x).numpy())
+
+
+# ---------------------------------------------------------------------- GATHER
+GATHERS = {
+    "index_select_const": (lambda x: x.index_select(1, torch.tensor([3, 0, 3])), (3, 4, 5, 6), ["GATHER"]),
+    "index_select_last": (lambda x: torch.index_select(x, -1, torch.tensor([5, 1])), (3, 4, 5, 6), ["GATHER"]),
+    "index_select_rank3": (lambda x: x.index_select(2, torch.tensor([0, 0, 2])), (3, 4, 5), ["GATHER"]),
+    "gather_argmax": (
+        lambda x: torch.gather(x, 1, torch.argmax(x, dim=1, keepdim=True)),
+        (3, 7),
+        ["ARG_MAX", "GATHER"],
+    ),
+    "gather_const": (lambda x: torch.gather(x, -1, torch.tensor([[0, 6]]).expand(1, 2)), (1, 7), ["GATHER"]),
+}
+
+
+@pytest.mark.parametrize("export", [False, True], ids=["fx", "export"])
+@pytest.mark.parametrize("case", sorted(GATHERS))
+def test_gather(case, export):
+    fn, shape, ops = GATHERS[case]
+    g = run(fn, _x(*shape, seed=5), export=export, exact=True)
+    assert types(g) == ops
+
+
+def test_embedding_of_an_argmax():
+    """An embedding looked up at computed ids (a classifier's argmax): ARG_MAX → GATHER of the table."""
+    emb = nn.Embedding(7, 4)
+    g = run(lambda x: emb(torch.argmax(x, dim=1)), _x(5, 7, seed=6), exact=True)
+    assert types(g) == ["ARG_MAX", "GATHER"] and g.ops[-1].inputs[0].data is not None
+
+
+def test_gather_refused():
+    with pytest.raises(UnsupportedError, match="last dim of an \\(N, K\\) tensor only"):
+        picoml.from_torch(Fn(lambda x: torch.gather(x, 1, torch.zeros(1, 2, 4, dtype=torch.long))), _x(1, 3, 4))
+    with pytest.raises(UnsupportedError, match="selecting along the batch dimension"):
+        picoml.from_torch(Fn(lambda x: x.index_select(0, torch.tensor([0]))), _x(1, 3))

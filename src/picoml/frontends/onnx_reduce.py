@@ -1,5 +1,5 @@
-"""ONNX handlers for ReduceMax, ReduceMin, ReduceSum, ArgMax, ArgMin and MatMul of two computed
-values, merged into ``frontends/onnx_ops.py``'s ``HANDLERS`` (``REDUCE_HANDLERS``).
+"""ONNX handlers for ReduceMax, ReduceMin, ReduceSum, ArgMax, ArgMin, MatMul of two computed
+values and Gather, merged into ``frontends/onnx_ops.py``'s ``HANDLERS`` (``REDUCE_HANDLERS``).
 
 - ReduceMax / ReduceMin / ReduceSum → REDUCE_MAX / REDUCE_MIN / SUM over the picoml axes that hold
   the ONNX axes (``axes`` an attribute, or an input from opset 18 — 13 for ReduceSum; none: every
@@ -13,6 +13,9 @@ values, merged into ``frontends/onnx_ops.py``'s ``HANDLERS`` (``REDUCE_HANDLERS`
   ``adj_y``; the product is kept in ONNX order, or transposed (out^T = B^T · A^T) for a rank-3
   graph output, which picoml stores channels-last. A computed value by a constant 2-D matrix stays
   ``onnx_ops.op_matmul`` (FULLY_CONNECTED).
+- Gather of a run-time value (constant or run-time indices) or of a constant table at run-time
+  indices (an ArgMax) → GATHER along the picoml axis holding ONNX's ``axis``. Gather of constants
+  only is still folded (``onnx_ops.FOLDERS``).
 """
 
 from __future__ import annotations
@@ -122,6 +125,54 @@ def op_matmul_any(imp: Importer, fallback) -> None:
     imp.set_out(Act(y, (n, d2, d1), (0, 2, 1)))
 
 
+def op_gather(imp: Importer) -> None:
+    """Gather with a run-time input or run-time indices → GATHER (int32 positions; constant negative
+    indices count from the end, as ONNX's)."""
+    data, ind = imp.inp(0), imp.inp(1)
+    axis = int(imp.attrs().get("axis", 0))
+    if isinstance(data, Act):
+        r = data.rank
+        if not -r <= axis < r:
+            raise imp.unsupported(f"axis {axis} out of range for rank {r}")
+        axis %= r
+        if data.cols is not None:
+            data = imp.need_layout(data, tuple(range(r)))
+        x, perm, shape = data.t, data.perm, data.shape
+    else:
+        arr = np.asarray(data)
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise imp.unsupported(f"a Gather table of dtype {arr.dtype} is not supported (float only)")
+        r = arr.ndim
+        axis %= r
+        x, perm, shape = imp.const(f"{imp.out_name()}/table", arr.astype(F32)), tuple(range(r)), arr.shape
+    if isinstance(ind, Act):
+        ind = imp.need_layout(ind, tuple(range(ind.rank)), 1)
+        if ind.t.dtype != "int32":
+            raise imp.unsupported("run-time indices must be integers computed in the model (an ArgMax)")
+        pos, pshape = ind.t, ind.shape
+    else:
+        v = np.asarray(ind).astype(np.int64)
+        v = np.where(v < 0, v + shape[axis], v)
+        pos, pshape = imp.const(f"{imp.out_name()}/positions", v.astype(np.int32), "int32"), v.shape
+    pa = perm.index(axis)
+    ri = len(pshape)
+    if ri == 0:  # a scalar index: gather one position, then drop the axis (a RESHAPE)
+        if tuple(pos.shape) != (1,):  # (a constant is stored 1-D already)
+            pos = imp.reshape(pos, (1,), f"{imp.out_name()}/position")
+        y = imp.emit(OpType.GATHER, [x, pos], f"{imp.out_name()}/gather", axis=pa, batch_dims=0)
+        y = imp.reshape(y, tuple(d for i, d in enumerate(y.shape) if i != pa), imp.out_name())
+    else:
+        y = imp.emit(OpType.GATHER, [x, pos], imp.out_name(), axis=pa, batch_dims=0)
+
+    def renum(p: int) -> int:
+        return p if p < axis else p + ri - 1
+
+    out_perm = tuple(renum(p) for p in perm[:pa]) + tuple(axis + k for k in range(ri))
+    out_perm += tuple(renum(p) for p in perm[pa + 1 :])
+    out_shape = tuple(shape[:axis]) + tuple(pshape) + tuple(shape[axis + 1 :])
+    imp.set_out(Act(y, out_shape, out_perm))
+
+
 def handlers(op_matmul) -> dict:
     """The handler table entries; ``op_matmul``: onnx_ops' FULLY_CONNECTED lowering of MatMul."""
     return {
@@ -131,4 +182,5 @@ def handlers(op_matmul) -> dict:
         "ArgMax": op_arg,
         "ArgMin": op_arg,
         "MatMul": lambda imp: op_matmul_any(imp, op_matmul),
+        "Gather": op_gather,
     }

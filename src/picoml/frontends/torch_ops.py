@@ -532,6 +532,7 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.Dropout2d: _m_identity,
         nn.AlphaDropout: _m_identity,
     }
+    t.update(torch_reduce.modules(torch))  # nn.Embedding
     return t
 
 

@@ -18,6 +18,10 @@
   of a rank-3 value is such a value too (the stored data is already in that order). Rank-4
   operands (channels-last NHWC in the graph) are refused. A rank-1/2 input times a constant 2-D
   matrix stays FULLY_CONNECTED (``torch_ops._f_matmul``).
+- ``index_select`` (constant or computed 1-D index, any dim but the batch's), ``torch.gather`` along
+  the last dim of an (N, K) tensor (batch_dims 1), ``nn.Embedding`` / ``F.embedding`` of a constant
+  table at computed (N,) ids → GATHER. PyTorch's int64 indices are int32 positions in the graph; the
+  model's inputs are float, so ids come from inside the model (an argmax) or are constants.
 """
 
 from __future__ import annotations
@@ -232,8 +236,99 @@ def _f_bmm(b: TorchBuilder, c: Call) -> Val:
     return batch_matmul(b, c, a["input"], a["mat2"])
 
 
+# ---------------------------------------------------------------- GATHER
+def _positions(b: TorchBuilder, c: Call, v: Any, role: str) -> Any:
+    """GATHER positions: a computed int32 value (an argmax) or a constant, as a graph tensor."""
+    if isinstance(v, Val):
+        if v.t.dtype != "int32":
+            raise UnsupportedError(f"{c.where}: {role} must be integer indices (an argmax or a constant)")
+        return _stored_plain(b, c, v, role)
+    arr = np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v)
+    if arr.dtype.kind not in "iu":
+        raise UnsupportedError(f"{c.where}: {role} must be integers, not {arr.dtype}")
+    return b.const(f"{c.name}.{role}", arr.astype(np.int32), "int32")
+
+
+def _stored_plain(b: TorchBuilder, c: Call, v: Val, role: str) -> Any:
+    """A value whose graph tensor holds PyTorch's order (rank ≤ 2, or rank ≥ 5)."""
+    if v.order is not None or len(v.shape) in (3, 4):
+        raise UnsupportedError(f"{c.where}: {role} of rank {len(v.shape)} is not supported (rank 1 or 2 only)")
+    return b.std(v)
+
+
+def _f_index_select(b: TorchBuilder, c: Call) -> Val:
+    """x.index_select(dim, index) → GATHER along the graph axis holding ``dim``."""
+    a = c.bind("input", "dim", "index")
+    x = _val(c, a["input"])
+    b.plain(c, x, "index_select")
+    r = len(x.shape)
+    d = int(a["dim"]) % r
+    if d == 0:
+        raise UnsupportedError(f"{c.where}: selecting along the batch dimension is not supported")
+    pos = _positions(b, c, a["index"], "index")
+    if len(pos.shape) != 1:
+        raise UnsupportedError(f"{c.where}: index must be 1-D")
+    y = b.emit(OpType.GATHER, [x.t, pos], c.name, axis=b.gaxis(c, x, d), batch_dims=0)
+    return Val(y, c.out_shape, None, x.nonneg)
+
+
+def _f_gather(b: TorchBuilder, c: Call) -> Val:
+    """torch.gather(x, -1, index) on (N, K) with index (N, k) → GATHER(axis=1, batch_dims=1)."""
+    a = c.bind("input", "dim", "index", ("sparse_grad", False))
+    x = _val(c, a["input"])
+    b.plain(c, x, "gather")
+    if len(x.shape) != 2 or int(a["dim"]) % 2 != 1:
+        raise UnsupportedError(f"{c.where}: gather is supported along the last dim of an (N, K) tensor only")
+    pos = _positions(b, c, a["index"], "index")
+    if len(pos.shape) != 2 or pos.shape[0] != x.shape[0]:
+        raise UnsupportedError(f"{c.where}: index {list(pos.shape)} must be (N, k) for an input {list(x.shape)}")
+    return Val(b.emit(OpType.GATHER, [x.t, pos], c.name, axis=1, batch_dims=1), c.out_shape, None, x.nonneg)
+
+
+def embedding(b: TorchBuilder, c: Call, ids: Any, weight: Any) -> Val:
+    """Embedding rows of a constant table at computed (N,) ids → GATHER(axis 0)."""
+    if isinstance(weight, Val):
+        raise UnsupportedError(f"{c.where}: an embedding table computed from the input is not supported")
+    if not isinstance(ids, Val) or len(ids.shape) != 1:
+        raise UnsupportedError(f"{c.where}: embedding ids must be a computed (N,) index tensor (e.g. an argmax)")
+    pos = _positions(b, c, ids, "ids")
+    table = b.const(f"{c.name}.weight", _np(weight).astype(np.float32))
+    return Val(b.emit(OpType.GATHER, [table, pos], c.name, axis=0, batch_dims=0), c.out_shape)
+
+
+def _f_embedding(b: TorchBuilder, c: Call) -> Val:
+    if c.mod is not None:
+        m = c.mod
+        if m.max_norm is not None:
+            raise UnsupportedError(f"{c.where}: max_norm renormalizes rows at run time; not supported")
+        return embedding(b, c, c.args[0] if c.args else c.kwargs.get("input"), m.weight)
+    a = c.bind(
+        "input",
+        "weight",
+        ("padding_idx", None),
+        ("max_norm", None),
+        ("norm_type", 2.0),
+        ("scale_grad_by_freq", False),
+        ("sparse", False),
+    )
+    if a["max_norm"] is not None:
+        raise UnsupportedError(f"{c.where}: max_norm renormalizes rows at run time; not supported")
+    return embedding(b, c, a["input"], a["weight"])
+
+
+def _aten_embedding(b: TorchBuilder, c: Call) -> Val:  # aten.embedding(weight, indices, ...)
+    return embedding(b, c, c.args[1], c.args[0])
+
+
+def modules(torch) -> dict[Any, Any]:
+    return {torch.nn.Embedding: _f_embedding}
+
+
 def functions(torch) -> dict[Any, Any]:
     return {
+        torch.index_select: _f_index_select,
+        torch.gather: _f_gather,
+        torch.nn.functional.embedding: _f_embedding,
         torch.amax: _f_reduce("max"),
         torch.amin: _f_reduce("min"),
         torch.sum: _f_reduce("sum"),
@@ -266,6 +361,9 @@ ATEN: dict[str, Any] = {
     "numpy_T.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
     "t.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
     "mT.default": lambda b, c: _swap_last(b, c, _val(c, c.args[0])),
+    "index_select.default": _f_index_select,
+    "gather.default": _f_gather,
+    "embedding.default": _aten_embedding,
 }
 
 METHODS: dict[str, Any] = {
@@ -279,6 +377,8 @@ METHODS: dict[str, Any] = {
     "matmul": _f_matmul,
     "bmm": _f_bmm,
     "mm": _f_bmm,
+    "index_select": _f_index_select,
+    "gather": _f_gather,
 }
 
-__all__ = ["ATEN", "METHODS", "ValuesIndices", "arg", "batch_matmul", "functions", "reduce"]
+__all__ = ["ATEN", "METHODS", "ValuesIndices", "arg", "batch_matmul", "embedding", "functions", "modules", "reduce"]
