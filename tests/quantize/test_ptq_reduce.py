@@ -3,11 +3,11 @@ the whole path: the int8 graph equals tflite-micro and its generated C is bit-ex
 (ASan/UBSan) and on emulated cores.
 
 What PTQ must do (TFLite's quantizer, operator_property.cc, and tflite-micro's kernels):
-REDUCE_MAX / REDUCE_MIN outputs share their input's parameters (tflite-micro's int8 kernel requires
+REDUCE_MAX / REDUCE_MIN and GATHER outputs share their input's parameters (tflite-micro's int8 kernel requires
 it: ``Int8Output.SHARED``); SUM and BATCH_MATMUL outputs take their own calibrated range; a constant
 BATCH_MATMUL operand is quantized per tensor from its own range (``quantize_input_as_activations``,
 asymmetric: tflite-micro reads one scale and zero point per operand); ARG_MAX's int32 indices are not
-quantized."""
+quantized, nor are GATHER's int32 positions."""
 
 from __future__ import annotations
 
@@ -68,6 +68,31 @@ def classifier_graph(seed: int = 0) -> Graph:
     return g
 
 
+def lookup_graph(seed: int = 0) -> Graph:
+    """x (1, 6, 5) → GATHER of tokens 4, 0, 4 (constant positions) and of a constant table at ARG_MAX of
+    the token scores: an embedding looked up by a computed class."""
+    rng = np.random.default_rng(seed)
+    x, sel, k, e, y = (
+        Tensor("x", (1, 6, 5)),
+        Tensor("sel", (1, 3, 5)),
+        Tensor("k", (1, 6), "int32"),
+        Tensor("e", (1, 6, 5)),
+        Tensor("y", (1, 6, 5)),
+    )
+    pos = Tensor("pos", (3,), "int32", data=np.array([4, 0, 4], np.int32))
+    table = Tensor("table", (5, 5), data=rng.standard_normal((5, 5)).astype(np.float32))
+    ax = Tensor("ax", (1,), "int32", data=np.array([2], np.int32))
+    ops = [
+        _op("GATHER", [x, pos], sel, axis=1),
+        _op("ARG_MAX", [x, ax], k),
+        _op("GATHER", [table, k], e, axis=0),
+        _op("ADD", [x, e], y),
+    ]
+    g = Graph([x, pos, sel, table, ax, k, e, y], ops, [x], [y, sel], name="lookup")
+    g.validate()
+    return g
+
+
 def data(g, n, seed):
     return np.random.default_rng(seed).standard_normal((n,) + g.inputs[0].shape).astype(np.float32)
 
@@ -105,18 +130,45 @@ def test_ptq_attention_is_exact_with_tflite_micro_and_close_to_float():
     assert err < 0.05 * np.abs(picoml.run(g, x[:16])).max()
 
 
+def test_ptq_gather_shares_parameters_and_is_exact():
+    g = lookup_graph()
+    x = data(g, 64, 8)
+    q = picoml.quantize(g, x)
+    t = {v.name: v for v in q.tensors}
+    assert (t["sel"].scale[0], t["sel"].zero_point[0]) == (t["x"].scale[0], t["x"].zero_point[0])
+    assert (t["e"].scale[0], t["e"].zero_point[0]) == (t["table"].scale[0], t["table"].zero_point[0])
+    assert t["k"].dtype == "int32" and t["pos"].dtype == "int32" and not t["pos"].quantized
+    xq = quantize_input(q, x[:16])
+    got = picoml.run(q, xq)
+    want = tflm_run(to_tflite(q), xq)  # the first output
+    assert_int_equal(got[0], want, "int8 lookup vs tflite-micro")
+
+
 @pytest.mark.parametrize("target", ["host", "cortex-m0plus", "riscv32"])
 def test_int8_models_are_bit_exact_in_c(target):
-    for g in (attention_graph(), classifier_graph()):
+    for g in (attention_graph(), classifier_graph(), lookup_graph()):
         x = data(g, 32, 4)
         q = picoml.quantize(g, x)
         rep = verify(q, target, xs=quantize_input(q, x[:6]), sanitize=target == "host", counted_runs=1)
         assert rep.bit_exact, f"{g.name} on {target}: {rep.first_mismatch}"
 
 
-def test_qat_forward_is_the_int8_graph():
+def select_graph() -> Graph:
+    """x (1, 6, 5) → GATHER of tokens 4, 0, 4 → a (1, 3, 5) constant weighting (MUL) → SUM over tokens."""
+    x, sel, m, y = Tensor("x", (1, 6, 5)), Tensor("sel", (1, 3, 5)), Tensor("m", (1, 3, 5)), Tensor("y", (1, 5))
+    pos = Tensor("pos", (3,), "int32", data=np.array([4, 0, 4], np.int32))
+    w = Tensor("w", (1, 3, 1), data=np.array([0.5, -1.0, 2.0], np.float32).reshape(1, 3, 1))
+    ax = Tensor("ax", (1,), "int32", data=np.array([1], np.int32))
+    ops = [_op("GATHER", [x, pos], sel, axis=1), _op("MUL", [sel, w], m), _op("SUM", [m, ax], y)]
+    g = Graph([x, pos, sel, w, m, ax, y], ops, [x], [y], name="select")
+    g.validate()
+    return g
+
+
+@pytest.mark.parametrize("make", [attention_graph, select_graph])
+def test_qat_forward_is_the_int8_graph(make):
     """QAT's fake-quantized forward (float64) equals the int8 graph its to_int8() makes."""
-    g = attention_graph()
+    g = make()
     x = data(g, 128, 5)
     model = QATModel(g, x[:64])
     model.fake_quant = False
