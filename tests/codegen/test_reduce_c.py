@@ -6,6 +6,7 @@ float and division helpers on Cortex-M0+."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from importlib import resources
 
@@ -15,6 +16,7 @@ import pytest
 from picoml.codegen import generate as gen
 from picoml.codegen import write_c
 from picoml.codegen.emit_reduce import REDUCE_FILES
+from picoml.codegen.firmware import sample, write_cmake
 from picoml.errors import InputError, PicomlError
 from picoml.flows.verify import harness_defines, verify
 from picoml.graph import Graph, Op, Tensor
@@ -375,3 +377,17 @@ def test_float_reductions_do_not_compile():
     )
     with pytest.raises(Exception, match="tensor 'x' is float32: C generation needs an int8 model"):
         gen.generate_c(g)
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+def test_cmake_demo_of_an_argmax_model(tmp_path):
+    """The CMake export's demo prints int32 indices and checks them against the reference."""
+    g = arg_graph("ARG_MAX", (2, 10), 1)
+    proj, build = tmp_path / "proj", tmp_path / "build"
+    write_cmake(g, proj, name="net")
+    for cmd in (["cmake", "-S", str(proj), "-B", str(build)], ["cmake", "--build", str(build), "-j", "2"]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([str(build / "net_demo")], capture_output=True, text=True, timeout=60)
+    _, y = sample(g)
+    assert r.returncode == 0 and r.stdout.splitlines()[1] == "output " + " ".join(map(str, y)), r.stdout
