@@ -123,9 +123,9 @@ def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarr
     (an int32 input, which holds indices, gets zeros)."""
     rng = np.random.default_rng(seed)
     xs = [
-        rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
-        if t.dtype == "int8"
-        else np.zeros((n,) + t.shape, t.np_dtype)
+        np.zeros((n,) + t.shape, np.int32)
+        if t.dtype == "int32"
+        else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
         for t in g.inputs
     ]
     return xs[0] if len(xs) == 1 else xs
@@ -142,13 +142,14 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
         if t.shape and t.shape[0] == 1 and tuple(a.shape[1:]) == tuple(t.shape[1:]):
             a = a.reshape((a.shape[0],) + tuple(t.shape))  # samples given without the batch axis of 1
         ok = a.dtype.kind in "iu" and tuple(a.shape[1:]) == tuple(t.shape)
-        info = np.iinfo(t.np_dtype)
+        want = np.dtype(np.int32 if t.dtype == "int32" else np.int8)  # int32: positions (GATHER)
+        info = np.iinfo(want)
         if not ok or (a.size and (a.min() < info.min or a.max() > info.max)):
             raise PicomlError(
-                f"verify: input {t.name!r} needs {t.dtype} values of shape (N, {', '.join(map(str, t.shape))}), "
+                f"verify: input {t.name!r} needs {want.name} values of shape (N, {', '.join(map(str, t.shape))}), "
                 f"got {a.dtype} {list(a.shape)}"
             )
-        out.append(a.astype(t.np_dtype))
+        out.append(a.astype(want))
     if len({a.shape[0] for a in out}) != 1:
         raise PicomlError("verify: the inputs have different numbers of samples")
     return out
