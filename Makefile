@@ -9,7 +9,13 @@ STAMP_DEMO := $(VENV)/.demo-installed
 # PICOML_MODELS; `make test MODELS=dir` or PICOML_MODELS=dir in the environment sets it
 MODELS ?= $(or $(PICOML_MODELS),../shared/models)
 
-.PHONY: demo test test-slow bench lint clean
+# The conformance corpus is made with TensorFlow's own converter, in a venv of its own (.venv-tf:
+# TensorFlow pins numpy and friends, so it never goes into .venv)
+TF_VENV := .venv-tf
+TF_PY   := $(TF_VENV)/bin/python
+STAMP_TF := $(TF_VENV)/.tf-installed
+
+.PHONY: demo test test-slow bench lint clean conformance-corpus conformance
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +47,20 @@ bench: $(STAMP_DEV)
 	PICOML_MODELS="$(MODELS)" $(PY) benchmarks/bench_interpreter.py
 	PICOML_MODELS="$(MODELS)" $(PY) benchmarks/bench_codegen.py
 	$(PY) benchmarks/bench_quantization.py
+
+$(STAMP_TF): pyproject.toml
+	$(PYTHON) -m venv $(TF_VENV)
+	$(TF_PY) -m pip install -q --upgrade pip
+	$(TF_PY) -m pip install -q 'tensorflow-cpu==2.21.0'
+	touch $@
+
+# Rebuild tests/data/conformance (the .tflite files and manifest.json) with TensorFlow
+conformance-corpus: $(STAMP_TF)
+	$(TF_PY) benchmarks/conformance.py build
+
+# Every corpus model through picoml vs tflite-micro, and its C on emulated cores
+conformance: $(STAMP_DEV)
+	$(PY) benchmarks/conformance.py run
 
 lint: $(STAMP_DEV)
 	$(PY) -m ruff check src tests benchmarks examples

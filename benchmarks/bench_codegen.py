@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from picoml.targets import BOARDS
+
 ROOT = Path(__file__).resolve().parents[1]
 # $PICOML_MODELS (relative: from the repository root, as in the Makefile and tests/oracles.py), default ../shared/models
 MODELS = (ROOT / Path(os.environ.get("PICOML_MODELS") or Path("..", "shared", "models")).expanduser()).resolve()
@@ -81,7 +83,15 @@ QUOTED = {
         "cycles_per_mac": 1.95,
         "unit": "cycles (not instructions) per MAC, approximate",
     },
+    # best published MLPerf Tiny v1.x latencies on the reference board (STM32L4R5, Cortex-M4F at
+    # 120 MHz), as quoted in issue 17: milliseconds per inference, measured on the board
+    "mlperf_tiny_stm32l4r5_ms": {
+        "kws": ("X-CUBE-AI", 43.2),
+        "resnet8": ("X-CUBE-AI", 165.1),
+        "ad": ("Plumerai", 4.05),
+    },
 }
+REFERENCE_BOARD = "stm32l4r5"
 
 
 # ---------------------------------------------------------------- capture C/C++ output
@@ -256,6 +266,8 @@ def emulate(g, x: np.ndarray, target: str, opt: str, work: Path) -> dict:
         "instructions": rep.instructions,
         "macs": rep.macs,
         "instructions_per_mac": rep.instructions_per_mac,
+        "cycles": rep.cycles,  # estimated: picoml.targets.cycles (the core's published timings)
+        "cycles_per_mac": rep.cycles_per_mac,
         "layers": rep.layer_instructions,
         "flash_code_bytes": rep.flash_code_bytes,  # verify: .text + .rodata - model_* constants
         "flash_code_model_kernels_bytes": own,  # symbols of model.c and pm_*.c only
@@ -542,6 +554,8 @@ def bench_model(name: str, path: Path, work: Path, quick: bool, log: Callable[[s
         t: {
             "instructions": run(t, SPEED_OPT)["instructions"],
             "instructions_per_mac": run(t, SPEED_OPT)["instructions_per_mac"],
+            "cycles": run(t, SPEED_OPT)["cycles"],
+            "cycles_per_mac": run(t, SPEED_OPT)["cycles_per_mac"],
             "kernel_variant": run(t, SPEED_OPT)["kernel_variant"],
             "code_bytes": run(t, SPEED_OPT)["flash_code_bytes"],
             "ram_bytes": run(t, SPEED_OPT)["ram_bytes"],
@@ -720,6 +734,35 @@ def markdown(results: list[dict], meta: dict) -> str:
     add(
         f"| ST X-CUBE-AI, KWS ({QUOTED_NOTE}) | {kws_macs} | — | ≈ {QUOTED['x_cube_ai_kws']['cycles_per_mac']:.2f} "
         "cycles/MAC on a real M4 | — | — | — | — |"
+    )
+    add("")
+    add(f"## Estimated cycles, emulated, {SPEED_OPT}, vs the best published MLPerf Tiny results")
+    add("")
+    board = BOARDS[REFERENCE_BOARD]
+    add(
+        "| model | "
+        + " | ".join(f"{t} est. cycles | {t} cycles/MAC" for t in SPEED_TARGETS)
+        + f" | est. ms on {REFERENCE_BOARD} | best published ms on {REFERENCE_BOARD} | ratio |"
+    )
+    add("|---|" + "---:|---:|" * len(SPEED_TARGETS) + "---:|---|---:|")
+    for r in results:
+        cells = []
+        for t in SPEED_TARGETS:
+            sp = r["speed"][t]
+            cells += [_n(sp["cycles"]), f"{sp['cycles_per_mac']:.2f}" if sp["cycles_per_mac"] else "—"]
+        m4 = r["speed"].get("cortex-m4", {}).get("cycles")
+        ms = board.estimated_ms(m4) if m4 else None
+        pub = QUOTED["mlperf_tiny_stm32l4r5_ms"].get(r["model"])
+        pub_s = f"{pub[0]} {pub[1]:.2f}" if pub else "—"
+        ratio = f"{ms / pub[1]:.2f}×" if pub and ms else "—"
+        add(f"| {r['label']} | " + " | ".join(cells) + f" | {ms:.2f} | {pub_s} | {ratio} |")
+    add("")
+    add(
+        "Cycles are an ESTIMATE (`picoml.targets.cycles`): each core's published instruction timings applied to "
+        "the executed instructions (Cortex-M0+ and Cortex-M4 TRMs; RV32: lowRISC Ibex with the single-cycle "
+        "multiplier), zero-wait memory. Milliseconds on the board: those cycles at its 120 MHz clock; its flash "
+        "wait states are taken as hidden by the ART accelerator. The published figures were measured on the "
+        "board (they include every memory effect); ratio > 1 means picoml is estimated slower."
     )
     add("")
     variants = ", ".join(

@@ -90,24 +90,24 @@ def test_unsupported_op_is_named(tmp_path):
     from picoml.frontends.tflite_writer import write_tflite_bytes
 
     data = bytearray(write_tflite_bytes(g))
-    # the writer stores FULLY_CONNECTED (9) as both deprecated and new builtin code; make it SQUEEZE (43)
+    # the writer stores FULLY_CONNECTED (9) as both deprecated and new builtin code; make it DELEGATE (51)
     from picoml.frontends.tflite import read_tflite_bytes
 
     i = data.find(bytes([9, 0, 0, 0]))
     while i >= 0:
         trial = bytearray(data)
-        trial[i] = 43
+        trial[i] = 51
         try:
             read_tflite_bytes(bytes(trial))
         except picoml.UnsupportedError as e:
-            if "SQUEEZE" in str(e):
+            if "DELEGATE" in str(e):
                 (tmp_path / "m.tflite").write_bytes(trial)
                 break
         except picoml.PicomlError:
             pass
         i = data.find(bytes([9, 0, 0, 0]), i + 1)
     r = cli("info", tmp_path / "m.tflite")
-    assert r.returncode == 2 and "unsupported ops: SQUEEZE" in r.stderr
+    assert r.returncode == 2 and "unsupported ops: DELEGATE" in r.stderr
 
 
 def test_targets_lists_budgets():
@@ -151,7 +151,14 @@ def test_run_quantizes_inputs_and_dequantizes_outputs(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), want)
     assert np.load(tmp_path / "y.npy").dtype == np.float32
     np.save(tmp_path / "xi.npy", quantize_input(g, xf))
-    bad = ["run", str(tmp_path / "relu.tflite"), "--input", str(tmp_path / "xi.npy"), "--output", str(tmp_path / "z.npy")]
+    bad = [
+        "run",
+        str(tmp_path / "relu.tflite"),
+        "--input",
+        str(tmp_path / "xi.npy"),
+        "--output",
+        str(tmp_path / "z.npy"),
+    ]
     assert main(bad + ["--quantize-input"]) == 2  # already integers: a user error, one line
     assert "give float values" in capsys.readouterr().err
 

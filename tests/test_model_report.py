@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import picoml
-from browser import chromium, render
 from picoml.cli import main
 from picoml.flows.verify import verify
 
+from browser import chromium, render
 from oracles import MODEL_NAMES, model_path
 
 

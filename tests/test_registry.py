@@ -268,7 +268,15 @@ def sample_op(op: OpType) -> Graph:
     elif op in (OpType.AVERAGE_POOL_2D, OpType.MAX_POOL_2D):
         x, y = nhwc, _f("y", (1, 2, 2, 2))
         attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
-    elif op in (OpType.ADD, OpType.MUL):
+    elif op in (
+        OpType.ADD,
+        OpType.MUL,
+        OpType.SUB,
+        OpType.MAXIMUM,
+        OpType.MINIMUM,
+        OpType.SQUARED_DIFFERENCE,
+        OpType.DIV,
+    ):
         x, y = vec, _f("y", (1, 4))
         extra_inputs = [_f("x2", (1, 4))]
     elif op == OpType.RESHAPE:
@@ -293,6 +301,54 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.PRELU:
         x, y = vec, _f("y", (1, 4))
         consts = [const("alpha", (4,))]
+    elif op == OpType.STRIDED_SLICE:
+        x, y = nhwc, _f("y", (1, 2, 4, 1))
+        consts = [_f(n, (4,), v, "int32") for n, v in (("b", [0, 3, 0, 1]), ("e", [1, 0, 4, 2]), ("s", [1, -2, 1, 1]))]
+        attrs = {"end_mask": 1}
+    elif op == OpType.SLICE:
+        x, y = nhwc, _f("y", (1, 2, 3, 2))
+        consts = [_f("begin", (4,), [0, 1, 1, 0], "int32"), _f("size", (4,), [-1, 2, 3, -1], "int32")]
+    elif op in (OpType.SPLIT, OpType.SPLIT_V, OpType.UNPACK):
+        x, ys = nhwc, [_f(f"y{k}", (1, 4, 2, 2) if op != OpType.UNPACK else (1, 4, 2)) for k in range(2)]
+        if op == OpType.SPLIT_V:
+            ys[0], ys[1] = _f("y0", (1, 4, 1, 2)), _f("y1", (1, 4, 3, 2))
+            consts = [_f("size_splits", (2,), [1, -1], "int32"), _f("axis", (1,), [2], "int32")]
+        elif op == OpType.SPLIT:
+            consts = [_f("axis", (), -2, "int32")]
+        else:
+            x = _f("x", (1, 4, 2, 2))
+        attrs = {"num_splits": 2} if op != OpType.UNPACK else {"num": 2, "axis": -1}
+        inputs = [x, *consts]
+        g = Graph([*inputs, *ys], [Op(op, inputs, ys, {**default_attrs(op), **attrs}, name="op")], [x], ys)
+        g.validate()
+        return g
+    elif op == OpType.PACK:
+        x, y = vec, _f("y", (1, 4, 2))
+        extra_inputs = [_f("x2", (1, 4))]
+        attrs = {"values_count": 2, "axis": -1}
+    elif op == OpType.TRANSPOSE:
+        x, y = nhwc, _f("y", (2, 4, 1, 4))
+        consts = [_f("perm", (4,), [3, 1, 0, 2], "int32")]
+    elif op == OpType.SQUEEZE:
+        x, y = _f("x", (1, 4, 1, 2)), _f("y", (1, 4, 2))
+        attrs = {"squeeze_dims": (2,)}
+    elif op == OpType.EXPAND_DIMS:
+        x, y = vec, _f("y", (1, 4, 1))
+        consts = [_f("axis", (1,), [-1], "int32")]
+    elif op in (OpType.RESIZE_NEAREST_NEIGHBOR, OpType.RESIZE_BILINEAR):
+        x, y = nhwc, _f("y", (1, 6, 3, 2))
+        consts = [_f("size", (2,), [6, 3], "int32")]
+        attrs = {"half_pixel_centers": True}
+    elif op == OpType.TRANSPOSE_CONV:
+        x, y = nhwc, _f("y", (1, 8, 8, 3))
+        consts = [const("w", (3, 3, 3, 2)), _f("output_shape", (4,), [1, 8, 8, 3], "int32"), const("b", (3,))]
+        attrs = {"stride_h": 2, "stride_w": 2}
+    elif op == OpType.DEPTH_TO_SPACE:
+        x, y = _f("x", (1, 2, 2, 8)), _f("y", (1, 4, 4, 2))
+        attrs = {"block_size": 2}
+    elif op == OpType.SPACE_TO_DEPTH:
+        x, y = nhwc, _f("y", (1, 2, 2, 8))
+        attrs = {"block_size": 2}
     elif op in (OpType.REDUCE_MAX, OpType.REDUCE_MIN, OpType.SUM):
         x, y = nhwc, _f("y", (1, 4, 1, 2))
         consts = [_f("axes", (1,), [-2], "int32")]
@@ -350,7 +406,11 @@ def test_every_qat_float_op_matches_the_reference(op):
     model.fake_quant = False
     with torch.no_grad():
         y = model(x)
-    np.testing.assert_allclose(y.numpy(), run(g, x), rtol=1e-5, atol=1e-5)
+    ys, refs = (y if isinstance(y, tuple) else (y,)), run(g, x)  # one per output (SPLIT: several)
+    refs = refs if isinstance(refs, list) else [refs]
+    assert len(ys) == len(refs)
+    for a, b in zip(ys, refs, strict=True):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-5)
 
 
 # ============================================================================ the checks can fail

@@ -294,11 +294,13 @@ def _newton_reciprocal_half_denominator(half_denominator: np.ndarray) -> np.ndar
     constant_48_over_17 = _const_q(1515870810)
     constant_neg_32_over_17 = _const_q(-1010580540)
     one_q2 = np.int64(1) << 29
-    x = constant_48_over_17 + fp_mul(half_denominator, constant_neg_32_over_17)
+    # FixedPoint + and - are int32 additions that wrap (as pm_wrap_add / pm_wrap_sub in C); in
+    # range they never do, but DIV's reciprocal of a zero divisor (x = -1.0) overflows them
+    x = wrap_int32(constant_48_over_17 + fp_mul(half_denominator, constant_neg_32_over_17))
     for _ in range(3):
         half_denominator_times_x = fp_mul(half_denominator, x)  # Q2
-        one_minus = one_q2 - half_denominator_times_x
-        x = x + rescale(fp_mul(x, one_minus), 4, 2)
+        one_minus = wrap_int32(one_q2 - half_denominator_times_x)
+        x = wrap_int32(x + rescale(fp_mul(x, one_minus), 4, 2))
     return x
 
 

@@ -641,17 +641,6 @@ def test_transpose_of_unit_axes_is_a_reshape():
     assert types(check(model, rnd((1, 4, 3, 3), 5))) == ["MEAN", "RESHAPE"]
 
 
-def test_transpose_that_cannot_fold_is_refused():
-    model = make_model(
-        [node("Transpose", ["x"], ["t"], perm=[0, 1, 3, 2]), node("Conv", ["t", "W"], ["y"])],
-        {"x": (1, 3, 4, 5)},
-        ["y"],
-        {"W": rnd((2, 3, 1, 1))},
-    )
-    with pytest.raises(UnsupportedError, match=r"\(Conv\).*TRANSPOSE"):
-        from_onnx(model)
-
-
 def test_concat_channels_and_residual_add_sub_mul():
     model = make_model(
         [
@@ -710,10 +699,9 @@ def test_softmax(shape, axis, opset):
     assert t == (["RESHAPE", "SOFTMAX", "RESHAPE"] if axis == 3 else ["SOFTMAX"])
 
 
-def test_softmax_over_height_is_refused():
+def test_softmax_over_height_is_a_transpose():
     model = make_model([node("Softmax", ["x"], ["y"], axis=2)], {"x": (1, 5, 3, 4)}, ["y"])
-    with pytest.raises(UnsupportedError, match=r"\(Softmax\).*TRANSPOSE"):
-        from_onnx(model)
+    assert types(check(model, rnd((1, 5, 3, 4), 7, 3.0))) == ["TRANSPOSE", "SOFTMAX", "TRANSPOSE"]
 
 
 def test_pad_op_and_constant_nodes():

@@ -97,16 +97,21 @@ def test_rank2_reductions_and_classifier_argmax():
     run(lambda x: (x.max(dim=1).values, x.sum(1), x.amin(-1, keepdim=True)), _x(6, 8, seed=3))
 
 
+def test_argmax_over_channels_to_rank3():
+    """(N, C, H, W) → (N, H, W): the graph's (N, H, W) indices are not the standard layout of a rank-3
+    value ((N, W, H)): a TRANSPOSE moves them."""
+    g = run(lambda x: torch.argmax(x, dim=1), _ties(2, 3, 4, 5, seed=2))
+    assert types(g) == ["ARG_MAX", "TRANSPOSE"]
+
+
 def test_reductions_refused():
     x = _x(1, 4, 5, 6)
     with pytest.raises(UnsupportedError, match="reducing over the batch dimension is not supported"):
         picoml.from_torch(Fn(lambda x: x.sum()), x)
     with pytest.raises(UnsupportedError, match=r"argmax over all elements \(dim=None\)"):
         picoml.from_torch(Fn(lambda x: torch.argmax(x)), x)
-    with pytest.raises(UnsupportedError, match="max"):
-        picoml.from_torch(Fn(lambda x: torch.max(x, x * 2)), x)
-    with pytest.raises(UnsupportedError, match="would need a transpose"):  # (N, H, W) from NHWC
-        picoml.from_torch(Fn(lambda x: torch.argmax(x, dim=1)), x)
+    assert "MAXIMUM" in types(run(lambda x: torch.max(x, x * 2), _x(3, 4, 5, 6)))  # two tensors: elementwise
+    assert "MINIMUM" in types(run(lambda x: x.min(x * 2), _x(3, 4, 5, 6)))
     with pytest.raises(UnsupportedError, match="sum with dtype"):
         picoml.from_torch(Fn(lambda x: torch.sum(x, 1, dtype=torch.float64)), x)
 

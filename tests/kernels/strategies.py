@@ -54,3 +54,23 @@ def output_scale(rng: np.random.Generator, in_scale: float, w: Tensor, fan_in: i
     """An output scale that keeps typical accumulators inside int8 (random factor of 10 either way)."""
     typical = in_scale * float(np.mean(w.scale)) * 128 * 40 * np.sqrt(fan_in)
     return float(np.float32(typical / 128 * 10 ** rng.uniform(-1, 1)))
+
+
+@st.composite
+def broadcast_pair(draw, max_rank: int = 4, max_dim: int = 5):
+    """Two shapes that broadcast (TFLite's trailing-aligned rules): b keeps or collapses each of a's
+    dimensions to 1, may drop leading ones (lower rank); the two may be swapped."""
+    rank = draw(st.integers(1, max_rank))
+    a = [draw(st.integers(1, max_dim)) for _ in range(rank)]
+    b = [d if draw(st.booleans()) else 1 for d in a]
+    if draw(st.booleans()):
+        b = b[draw(st.integers(0, rank - 1)) :]  # lower rank
+    if draw(st.booleans()):
+        a, b = b, a
+    return tuple(a), tuple(b)
+
+
+def all_code_pairs() -> tuple[np.ndarray, np.ndarray]:
+    """Every (a, b) pair of int8 codes as two (1, 65536) arrays: one sample of a (65536,) tensor each."""
+    codes = np.arange(-128, 128, dtype=np.int8)
+    return np.repeat(codes, 256)[None], np.tile(codes, 256)[None]

@@ -94,3 +94,49 @@ def test_fold_keeps_outputs_and_ops_fed_by_inputs():
     g = variable_batch_flatten()
     assert fold_constants(g) == 1 and fold_constants(g) == 0  # RESHAPE reads x: stays
     assert [t.name for t in g.tensors] == ["x", "flat_shape", "y", "r"]  # "like" went with SHAPE
+
+
+def keras_variable_batch_flatten() -> Graph:
+    """The chain the TFLite converter emits for Flatten with a variable batch size:
+    SHAPE(x) → STRIDED_SLICE (the batch, shrunk to a scalar) → PACK(batch, 32) → RESHAPE."""
+    x = qtensor("x", (1, 4, 4, 2), 0.05, -3)
+    sh = Tensor("shape", (4,), "int32")
+    i32 = lambda name, v: Tensor(name, (len(v),), "int32", data=np.asarray(v, np.int32))  # noqa: E731
+    batch = Tensor("batch", (), "int32")
+    flat = Tensor("flat", (), "int32", data=np.asarray(32, np.int32))
+    new_shape = Tensor("new_shape", (2,), "int32")
+    y = qtensor("y", (1, 32), 0.05, -3)
+    r = qtensor("r", (1, 32), 0.05, -128)
+    begin, end, strides = i32("begin", [0]), i32("end", [1]), i32("strides", [1])
+    ops = [
+        Op(OpType.SHAPE, [x], [sh], default_attrs(OpType.SHAPE), name="shape"),
+        Op(
+            OpType.STRIDED_SLICE,
+            [sh, begin, end, strides],
+            [batch],
+            {**default_attrs(OpType.STRIDED_SLICE), "shrink_axis_mask": 1},
+            name="batch",
+        ),
+        Op(OpType.PACK, [batch, flat], [new_shape], {**default_attrs(OpType.PACK), "values_count": 2}, name="pack"),
+        Op(OpType.RESHAPE, [x, new_shape], [y], default_attrs(OpType.RESHAPE), name="flatten"),
+        Op(OpType.RELU, [y], [r], default_attrs(OpType.RELU), name="relu"),
+    ]
+    g = Graph([x, sh, begin, end, strides, batch, flat, new_shape, y, r], ops, [x], [r], name="keras_flatten")
+    g.validate()
+    return g
+
+
+def test_keras_variable_batch_chain_folds_at_load(tmp_path):
+    """The whole shape computation becomes one constant; tflite-micro runs the file as written
+    and agrees with picoml's folded graph, in the interpreter and in C."""
+    from picoml.flows.verify import verify
+
+    path = tmp_path / "keras_flatten.tflite"
+    picoml.save(keras_variable_batch_flatten(), path)
+    loaded = picoml.load(path)
+    assert [op.type for op in loaded.ops] == [OpType.RESHAPE, OpType.RELU]
+    np.testing.assert_array_equal(loaded.tensor("new_shape").data, [1, 32])
+    xs = np.random.default_rng(2).integers(-128, 128, (4, 1, 4, 4, 2), dtype=np.int8)
+    np.testing.assert_array_equal(picoml.run(loaded, xs), tflm_run(path.read_bytes(), xs))
+    rep = verify(loaded, "cortex-m0plus", n_inputs=3)
+    assert rep.bit_exact, rep.first_mismatch

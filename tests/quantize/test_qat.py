@@ -97,7 +97,50 @@ def leaky_graph(seed: int = 3) -> picoml.Graph:
     return b.graph(b.op("LEAKY_RELU", [fc(b, h, 3, "out", rng)], "leaky3", alpha=1.5))
 
 
-GRAPHS = {"cnn": cnn_graph, "mlp": mlp_graph, "zoo": zoo_graph, "leaky": leaky_graph}
+def movement_graph(seed: int = 4) -> picoml.Graph:
+    """Data movement with several outputs inside: SPLIT (chunk), UNPACK (unbind), STRIDED_SLICE,
+    PACK (stack), TRANSPOSE, between a convolution and a dense layer."""
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(seed)
+            self.conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+            self.fc = torch.nn.Linear(2 * 3 * 4, 3)
+
+        def forward(self, x):
+            a, b = torch.chunk(self.conv(x), 2, dim=1)  # (N, 2, 4, 4) each
+            rows = torch.unbind(a[:, :, 1:], dim=2)  # 3 × (N, 2, 4)
+            s = torch.stack([rows[2], rows[0], rows[1]], dim=2)  # (N, 2, 3, 4)
+            return self.fc((s + b[:, :, ::2][:, :, :1]).transpose(2, 3).flatten(1))
+
+    return picoml.from_torch(Net().eval(), torch.zeros(1, 2, 4, 4))
+
+
+def upsample_graph(seed: int = 4) -> picoml.Graph:
+    """TRANSPOSE_CONV (fused RELU), both resizes, DEPTH_TO_SPACE and SPACE_TO_DEPTH."""
+    rng = np.random.default_rng(seed)
+    b = Builder(x=(1, 3, 3, 2))
+    y = conv(b, b.inputs[0], 4, 3, "c1", rng)
+    w, tb = b.const("tw", rng.standard_normal((4, 3, 3, 4)) * 0.4), b.const("tb", rng.standard_normal(4) * 0.1)
+    shape = b.const("tshape", [1, 6, 6, 4], "int32")
+    t = b.op("TRANSPOSE_CONV", [y, w, shape, tb], "up", padding="SAME", stride_h=2, stride_w=2, fused_activation="RELU")
+    r = b.op("RESIZE_BILINEAR", [t, b.const("s1", [8, 8], "int32")], "bil", half_pixel_centers=True)
+    d = b.op("SPACE_TO_DEPTH", [r], "s2d", block_size=2)
+    d = b.op("DEPTH_TO_SPACE", [d], "d2s", block_size=2)
+    n = b.op("RESIZE_NEAREST_NEIGHBOR", [d, b.const("s2", [5, 5], "int32")], "near", align_corners=True)
+    f = b.op("RESHAPE", [n, b.const("shape", [1, 100], "int32")], "flat")
+    return b.graph(fc(b, f, 3, "out", rng))
+
+
+GRAPHS = {
+    "cnn": cnn_graph,
+    "mlp": mlp_graph,
+    "zoo": zoo_graph,
+    "leaky": leaky_graph,
+    "movement": movement_graph,
+    "upsample": upsample_graph,
+}
 
 
 def data(g: picoml.Graph, n: int, seed: int, scale: float = 1.0) -> np.ndarray:

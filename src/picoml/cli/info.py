@@ -17,6 +17,7 @@ from picoml.frontends.torch import supported_torch
 from picoml.graph.ops import OP_SET, op_macs
 from picoml.plan import plan_memory
 from picoml.targets import BOARDS, TARGETS
+from picoml.targets.cycles import timing_for
 from picoml.untrusted import for_terminal
 
 
@@ -273,6 +274,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
                         "flash_bytes": b.flash_bytes,
                         "clock_hz": b.clock_hz,
                         "flash_wait_states": b.flash_wait_states,
+                        "flash_cache": b.flash_cache,
                         "note": b.note,
                     }
                     for b in BOARDS.values()
@@ -283,15 +285,19 @@ def cmd_targets(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    print("cores")
+    print("cores (estimated cycles: each core's published instruction timings, zero-wait memory)")
     for t in TARGETS.values():
-        print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}")
+        timing = timing_for(t.name)
+        how = f"; cycles: {timing.reference}" if timing else ""
+        print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}{how}")
     print()
-    print(f"boards {'(latency estimate = instructions / clock: a lower bound)'}")
-    print(f"  {'board':10s} {'core':14s} {'RAM':>8s} {'flash':>8s} {'clock':>8s}")
+    print("boards (latency: estimated cycles / clock; flash wait states (WS) count only where no cache hides them)")
+    print(f"  {'board':10s} {'core':14s} {'RAM':>8s} {'flash':>8s} {'clock':>8s} {'flash':>14s}")
     for b in BOARDS.values():
         clock = f"{b.clock_hz / 1e6:>5.0f} MHz" if b.clock_hz else f"{'budget':>9s}"
+        ws = f"{b.flash_wait_states} WS" + (" (cached)" if b.flash_cache and b.flash_wait_states else "")
         print(
-            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB {clock}  {b.note}"
+            f"  {b.name:10s} {b.core:14s} {b.ram_bytes // 1024:>5d} KB {b.flash_bytes // 1024:>5d} KB {clock} "
+            f"{ws if b.clock_hz else '':>14s}  {b.note}"
         )
     return 0

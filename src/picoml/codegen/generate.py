@@ -23,6 +23,8 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
+from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
     FIXEDPOINT_USERS,
@@ -32,11 +34,15 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_FILES,
 )
 from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
+from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
+from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
     DW_MULT1,
+    EXACT,
+    EXACT_SOURCES,
     GEMM_VARIANTS,
     IM2COL_MAX,
     VARIANT_FUNCTIONS,
@@ -44,7 +50,6 @@ from picoml.codegen.variants import (
     uses_gemm,
 )
 from picoml.errors import UnsupportedError
-from picoml.fixedpoint import wrap_int32
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
@@ -74,6 +79,9 @@ KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
 }
 KERNEL_FILES.update(NONLINEAR_FILES)
 KERNEL_FILES.update(ACTIVATION_FILES)
+KERNEL_FILES.update(MOVEMENT_FILES)
+KERNEL_FILES.update(RESIZE_FILES)
+KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
 
 
@@ -95,6 +103,7 @@ class _Ctx:
     isa: Isa = PORTABLE
     sparse: bool = True  # allow sparse weight encodings (runtime/pm_sparse_s8.h) where smaller
     sparse_layers: int = 0  # layers emitted with a sparse encoding (PM_SPARSE_WEIGHTS)
+    sparse_exact: bool = False  # some sparse layer requantizes exactly (PM_SPARSE_EXACT)
     im2col_bytes: int = 4  # PM_CONV_IM2COL_MAX: largest im2col buffer a GEMM layer needs
     fc_max_depth: int = 1  # PM_FC_MAX_DEPTH: input values of the deepest FULLY_CONNECTED ("vector")
     fc_max_units: int = 1  # PM_FC_MAX_UNITS: units of the widest FULLY_CONNECTED ("vector")
@@ -122,9 +131,9 @@ class _Ctx:
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
-    def requant(self, sym: str, multiplier, shift, n: int) -> str:
+    def requant(self, sym: str, multiplier, shift, n: int, exact: bool = False) -> str:
         name = f"{self.name}_{sym}"
-        rows = requant_rows(multiplier, shift, n)
+        rows = requant_rows(multiplier, shift, n, exact)
         self.decls.append(cemit.struct_array("pm_requant", name, rows))
         self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
@@ -191,19 +200,6 @@ def pack_offset_binary(w: np.ndarray) -> np.ndarray:
     return np.concatenate(blocks).astype(np.uint8) if blocks else np.zeros(0, np.uint8)
 
 
-def requant_rows(multiplier, shift, n: int) -> list[dict[str, int]]:
-    """pm_requant records (pm_common.h) from the reference kernel's multiplier and shift: left
-    shift + 1, and the final right shift e as e + 1 with its rounding term 2^e. A shift below -30
-    becomes -30, exact because |acc| < 2^29 rounds to 0 either way."""
-    m = np.broadcast_to(np.asarray(multiplier), (n,))
-    sh = np.broadcast_to(np.asarray(shift), (n,))
-    rows = []
-    for mi, si in zip(m.tolist(), sh.tolist(), strict=True):
-        e = min(max(-int(si), 0), 30)
-        rows.append({"multiplier": int(mi), "round": 1 << e, "left": max(int(si), 0) + 1, "right": e + 1})
-    return rows
-
-
 def _round4(n: int) -> int:
     return (n + 3) & ~3
 
@@ -230,31 +226,6 @@ def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes
     return scratch
 
 
-def _folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
-    """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
-    zp = int(op.inputs[0].zero_point[0])
-    if depthwise:
-        sums = w.astype(np.int64).sum(axis=(0, 1, 2))
-    else:
-        sums = w.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
-    return wrap_int32(bias.astype(np.int64) - zp * sums).astype(np.int32)
-
-
-def _check_accumulator_bound(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.ndarray, depthwise: bool) -> None:
-    """pm_requant_s8 is exact for |acc << left| < 2^29; prove it for this layer.
-
-    |acc| <= |bias_fold| + 128 * sum|w| per output channel (inputs are int8, padded taps read the
-    zero point, also int8)."""
-    a = np.abs(w.astype(np.int64))
-    sums = a.sum(axis=(0, 1, 2)) if depthwise else a.reshape(a.shape[0], -1).sum(axis=1)
-    bound = (np.abs(bias.astype(np.int64)) + 128 * sums) << np.maximum(np.broadcast_to(shift, sums.shape), 0)
-    if (bound >= (1 << 29)).any():
-        raise UnsupportedError(
-            f"{op.label}: accumulator range {int(bound.max())} exceeds 2^29; the C kernels cannot "
-            f"guarantee TFLite's rounding for it"
-        )
-
-
 def _as_words(b: np.ndarray) -> np.ndarray:
     """int8 bytes as little-endian int32 words (zero-padded to a multiple of 4): a C array of
     words is word-aligned without compiler extensions. Every Isa is little-endian (codegen/isa.py)."""
@@ -277,6 +248,17 @@ def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str]
     c.sparse_layers += 1
     c.files.add("pm_sparse_s8")
     return c.const_array(f"l{i}_{sym}", ENCODERS[enc](w)), C_ENCODING[enc]
+
+
+def _requant_mode(c: _Ctx, op: Op, exact: bool, sparse: bool) -> str:
+    """The kernel-name suffix of the layer's requantization ("" fast, EXACT: the _exact twin,
+    codegen/requant.py), noting the twins' source file and, for a sparse layer, PM_SPARSE_EXACT."""
+    if not exact:
+        return ""
+    c.files.add(EXACT_SOURCES[op.type])
+    c.sparse_exact |= sparse
+    c.body.append("/* |acc << shift| not provably below 2^29: the exact requantization twin */")
+    return EXACT
 
 
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
@@ -341,12 +323,12 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             if packed and c.isa.gemm_layout != "packed-pairs":
                 w = f"(const int8_t *){w}"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
-    bias = _folded_bias(op, p.bias, p.filter, depthwise)
-    _check_accumulator_bound(op, bias, p.filter, p.shift, depthwise)
+    bias = folded_bias(op, p.bias, p.filter, depthwise)
+    exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
     b = c.const_array(f"l{i}_bias", bias)
     n_rq = p.multiplier.size
     if sw is None:
-        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq)
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq, exact)
     else:  # sparse: flash is what it is for, so the compact 5-byte form
         q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, n_rq)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
@@ -355,16 +337,16 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     if sw is not None:
         w, enc = sw
         c.body.append(
-            f"status |= pm_conv2d_sparse_s8(&{prm}, {q}, {enc}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, "
-            f"{c.ptr(y)});"
+            f"status |= pm_conv2d_sparse_s8{exact}(&{prm}, {q}, {enc}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, "
+            f"&{do}, {c.ptr(y)});"
         )
         return
-    c.variants.add(variant)
+    c.variants.add(variant + exact)
     args = f"&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}"
     if variant in GEMM_VARIANTS:  # w16: arena scratch for the widened rows of the 4-row kernel
         w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
         args += f", {w16}"
-    c.body.append(f"status |= {variant}({args});")
+    c.body.append(f"status |= {variant}{exact}({args});")
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
@@ -387,20 +369,22 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
-    bias = _folded_bias(op, p.bias, p.weights, False)
-    _check_accumulator_bound(op, bias, p.weights, np.broadcast_to(p.shift, (units,)), False)
+    bias = folded_bias(op, p.bias, p.weights, False)
+    shift = np.broadcast_to(p.shift, (units,))
+    exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
     b = c.const_array(f"l{i}_bias", bias)
     if sw is None:
-        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units)
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units, exact)
     else:  # sparse: the compact 5-byte requantization form
         q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, units)
     if sw is not None:
         w, enc = sw
         c.body.append(
-            f"status |= pm_fully_connected_sparse_s8(&{prm}, {q}, {enc}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});"
+            f"status |= pm_fully_connected_sparse_s8{exact}(&{prm}, {q}, {enc}, {c.ptr(x, True)}, {w}, {b}, "
+            f"{c.ptr(y)});"
         )
         return
-    c.body.append(f"status |= pm_fully_connected_s8(&{prm}, {q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
+    c.body.append(f"status |= pm_fully_connected_s8{exact}(&{prm}, {q}, {c.ptr(x, True)}, {w}, {b}, {c.ptr(y)});")
 
 
 def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
@@ -426,44 +410,11 @@ def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
     c.body.append(f"status |= {fn}(&{prm}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});")
 
 
-def _broadcast(c: _Ctx, op: Op, i: int) -> str:
-    a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
-    rank = max(len(y.shape), 1)
-    if rank > 6:
-        raise UnsupportedError(f"{op.label}: broadcasting over more than 6 dimensions")
-    shape = (1,) * (rank - len(y.shape)) + tuple(y.shape)
-
-    def strides(t: Tensor) -> list[int]:
-        s = (1,) * (rank - len(t.shape)) + tuple(t.shape)
-        st, acc = [0] * rank, 1
-        for d in range(rank - 1, -1, -1):
-            st[d] = 0 if s[d] == 1 and shape[d] != 1 else acc
-            acc *= s[d]
-        return st
-
-    pad = [0] * (6 - rank)
-    fields = {
-        "rank": rank,
-        "size": y.size,
-        "shape": list(shape) + pad,
-        "stride_a": strides(a) + pad,
-        "stride_b": strides(b) + pad,
-        "same_shape": int(a.shape == b.shape == y.shape),
-    }
-    return c.struct("pm_broadcast", f"l{i}_bcast", fields)
-
-
-def _operand(c: _Ctx, t: Tensor, sym: str) -> str:
-    if t.data is not None:
-        return c.const_array(sym, t.data)
-    return c.ptr(t, True)
-
-
 def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
-    bc = _broadcast(c, op, i)
-    a = _operand(c, op.inputs[0], f"l{i}_a")
-    b = _operand(c, op.inputs[1], f"l{i}_b")
+    bc = broadcast_struct(c, op, i)
+    a = operand(c, op.inputs[0], f"l{i}_a")
+    b = operand(c, op.inputs[1], f"l{i}_b")
     if op.type == OpType.ADD:
         fields = {
             "input1_zp": p.input1_zp,
@@ -559,7 +510,7 @@ def _emit_concat(c: _Ctx, op: Op, i: int) -> None:
     outer = int(np.prod(y.shape[:ax], dtype=np.int64))
     inner = [int(np.prod(t.shape[ax:], dtype=np.int64)) for t in op.inputs]
     sizes = c.const_array(f"l{i}_inner", np.array(inner, np.int32))
-    ptrs = ", ".join(_operand(c, t, f"l{i}_in{k}") for k, t in enumerate(op.inputs))
+    ptrs = ", ".join(operand(c, t, f"l{i}_in{k}") for k, t in enumerate(op.inputs))
     c.body.append(f"{{ const int8_t *const ins[{len(op.inputs)}] = {{{ptrs}}};")
     c.body.append(f"  status |= pm_concatenation_s8({len(op.inputs)}, {outer}, {sizes}, ins, {c.ptr(y)}); }}")
 
@@ -581,6 +532,9 @@ EMITTERS = {
 }
 EMITTERS.update(NONLINEAR_EMITTERS)
 EMITTERS.update(ACTIVATION_EMITTERS)
+EMITTERS.update(MOVEMENT_EMITTERS)
+EMITTERS.update(RESIZE_EMITTERS)
+EMITTERS.update(BINARY_EMITTERS)
 EMITTERS.update(REDUCE_EMITTERS)
 
 
@@ -742,7 +696,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         ]
     )
     files = sorted(c.files)
-    includes = "\n".join(f'#include "{f}.h"' for f in files)
+    exact_sources = set(EXACT_SOURCES.values())
+    includes = "\n".join(f'#include "{f}.h"' for f in files if f not in exact_sources)
     source = "\n".join(
         [
             banner.rstrip(),
@@ -816,6 +771,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"#define PM_SPARSE_WEIGHTS {int(c.sparse_layers > 0)}",
             "/* 1: sparse convolutions decode each weight row once for four pixels (pm_sparse_s8.h) */",
             f"#define PM_SPARSE_ROWS4 {int(c.sparse_layers > 0 and isa.has('sparse_rows4'))}",
+            "/* 1: some sparse layers requantize exactly (their _exact kernel twins are built) */",
+            f"#define PM_SPARSE_EXACT {int(c.sparse_exact)}",
             "",
             "#endif /* PM_CONFIG_H */",
             "",
@@ -828,7 +785,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         "pm_config.h": config,
     }
     for f in files:
-        out[f"{f}.h"] = _runtime_text(f"{f}.h")
+        if f not in exact_sources:
+            out[f"{f}.h"] = _runtime_text(f"{f}.h")
         if f not in HEADER_ONLY:
             out[f"{f}.c"] = _runtime_text(f"{f}.c")
     if c.files & DOT_USERS:

@@ -19,10 +19,22 @@ CONV_GENERIC = "pm_conv2d_s8_generic"
 DW_MULT1 = "pm_depthwise_conv2d_s8_mult1"
 DW_GENERIC = "pm_depthwise_conv2d_s8_generic"
 
+EXACT = "_exact"  # suffix of a kernel function's exact-requantization twin (codegen/requant.py)
+
+#: the runtime source of each op's _exact kernel twins: its kernel file compiled again (a .c with
+#: no header of its own; the kernel file's header declares the twins)
+EXACT_SOURCES: dict[OpType, str] = {
+    OpType.CONV_2D: "pm_conv2d_s8_exact",
+    OpType.DEPTHWISE_CONV_2D: "pm_depthwise_conv2d_s8_exact",
+    OpType.FULLY_CONNECTED: "pm_fully_connected_s8_exact",
+}
+
 #: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)
 VARIANT_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "pm_conv2d_s8": (CONV_1X1, CONV_IM2COL, CONV_GENERIC),
     "pm_depthwise_conv2d_s8": (DW_MULT1, DW_GENERIC),
+    "pm_conv2d_s8_exact": tuple(v + EXACT for v in (CONV_1X1, CONV_IM2COL, CONV_GENERIC)),
+    "pm_depthwise_conv2d_s8_exact": tuple(v + EXACT for v in (DW_MULT1, DW_GENERIC)),
 }
 
 #: the GEMM variants: packed weights, and a sparse twin (pm_conv2d_sparse_s8)

@@ -49,7 +49,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.qat_movement import MOVEMENT_FLOAT_OPS
 from picoml.compress.qat_reduce import REDUCE_FLOAT_OPS
+from picoml.compress.qat_resize import RESIZE_FLOAT_OPS
 from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
 from picoml.fixedpoint import round_half_away
@@ -248,6 +250,21 @@ def _float_add_mul(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.
     return _clamp_act(x + b if op.type == OpType.ADD else x * b, op.attrs.get("fused_activation", Activation.NONE))
 
 
+_BINARY_FLOAT = {
+    OpType.SUB: torch.sub,
+    OpType.DIV: torch.div,
+    OpType.MAXIMUM: torch.maximum,
+    OpType.MINIMUM: torch.minimum,
+    OpType.SQUARED_DIFFERENCE: lambda a, b: (a - b) * (a - b),
+}
+
+
+def _float_binary(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    b = m._value(op.inputs[1], values, plan, like=x)
+    x, b = _align(x, b)
+    return _clamp_act(_BINARY_FLOAT[op.type](x, b), op.attrs.get("fused_activation", Activation.NONE))
+
+
 def _float_prelu(m: QATModel, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
     a = m._value(op.inputs[1], values, plan, like=x)
     x, a = _align(x, a)
@@ -305,7 +322,10 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.ELU: lambda m, op, x, values, plan: F.elu(x),
     OpType.ABS: lambda m, op, x, values, plan: torch.abs(x),
     OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
+    **MOVEMENT_FLOAT_OPS,
+    **{op: _float_binary for op in _BINARY_FLOAT},
 }
+FLOAT_OPS.update(RESIZE_FLOAT_OPS)
 FLOAT_OPS.update(REDUCE_FLOAT_OPS)
 
 
@@ -418,13 +438,14 @@ class QATModel(torch.nn.Module):
             return i
 
         for op in g.ops:
-            if (
-                OP_SET[op.type].int8_output == Int8Output.SHARED
-                and op.inputs[0].name in self._slot
-                and op.outputs[0].name in self._slot
-            ):
-                a, b = find(self._slot[op.inputs[0].name]), find(self._slot[op.outputs[0].name])
-                parent[max(a, b)] = min(a, b)
+            for out in op.outputs:
+                if (
+                    OP_SET[op.type].int8_output == Int8Output.SHARED
+                    and op.inputs[0].name in self._slot
+                    and out.name in self._slot
+                ):
+                    a, b = find(self._slot[op.inputs[0].name]), find(self._slot[out.name])
+                    parent[max(a, b)] = min(a, b)
         roots = [find(i) for i in range(len(self.names))]
         index = {r: k for k, r in enumerate(dict.fromkeys(roots))}
         return np.array([index[r] for r in roots], np.int64)
@@ -510,22 +531,26 @@ class QATModel(torch.nn.Module):
         stop: dict[int, torch.Tensor] = {}
         self._step_scales: dict[int, np.ndarray] = {}
         for k, op in enumerate(g.ops):
-            out = op.outputs[0]
-            if logits and op.type == OpType.SOFTMAX and id(out) in out_ids:
-                stop[id(out)] = values[id(op.inputs[0])]
+            if logits and op.type == OpType.SOFTMAX and id(op.outputs[0]) in out_ids:
+                stop[id(op.outputs[0])] = values[id(op.inputs[0])]
             y, pre = self._run_op(op, values, plan)
-            if observe:
-                lo = runner_up_floor(y.detach()) if self.argmax_output and id(out) in out_ids else y.detach().min()
-                seen[out.name] = (float(lo), float(y.detach().max()))
-            if plan is not None:
-                q = self._int8_output(k, op, values, pre, plan)
-                s, z = plan.params[out.name]
-                yq = (torch.from_numpy(q.astype(np.float64)).to(y.dtype) - int(z)) * float(s)
-                with torch.no_grad():
-                    r = y / float(s) + int(z)
-                    inside = (r >= -128.5) & (r <= 127.5)
-                y = _ste(y, yq.reshape(y.shape), inside) + self._range_term(out.name, y, plan)
-            values[id(out)] = y
+            several = len(op.outputs) > 1  # SPLIT, SPLIT_V, UNPACK: a list of values, one per output
+            qs = None if plan is None else self._int8_output(k, op, values, pre, plan)
+            for j, out in enumerate(op.outputs):
+                yj = y[j] if several else y
+                if observe:
+                    big = yj.detach()
+                    lo = runner_up_floor(big) if self.argmax_output and id(out) in out_ids else big.min()
+                    seen[out.name] = (float(lo), float(big.max()))
+                if plan is not None:
+                    q = qs[j] if several else qs
+                    s, z = plan.params[out.name]
+                    yq = (torch.from_numpy(q.astype(np.float64)).to(yj.dtype) - int(z)) * float(s)
+                    with torch.no_grad():
+                        r = yj / float(s) + int(z)
+                        inside = (r >= -128.5) & (r <= 127.5)
+                    yj = _ste(yj, yq.reshape(yj.shape), inside) + self._range_term(out.name, yj, plan)
+                values[id(out)] = yj
         if observe:
             self._update_ranges(seen)
         if self.training:
@@ -610,6 +635,10 @@ class QATModel(torch.nn.Module):
         out = op.outputs[0]
         so, zo = plan.params[out.name]
         oshell = Tensor(out.name, out.shape, "int8", np.array([so]), np.array([zo]))
+        oshells = [oshell] + [
+            Tensor(t.name, t.shape, "int8", np.array([plan.params[t.name][0]]), np.array([plan.params[t.name][1]]))
+            for t in op.outputs[1:]
+        ]
         if OP_SET[op.type].weights is not None:
             s_in = float(plan.params[op.inputs[0].name][0])
             ws = self._step_scales[id(op)]
@@ -640,7 +669,7 @@ class QATModel(torch.nn.Module):
             shells.append(shell)
             ins.append(q)
         kern = KERNELS[op.type]
-        return kern.evaluate(kern.prepare(Op(op.type, shells, [oshell], dict(op.attrs), name=op.name)), ins)
+        return kern.evaluate(kern.prepare(Op(op.type, shells, oshells, dict(op.attrs), name=op.name)), ins)
 
     def _layer_params(self, op: Op, plan: ActivationPlan | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         wts = OP_SET[op.type].weights

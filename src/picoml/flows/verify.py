@@ -16,6 +16,7 @@ from picoml.graph.ir import Graph
 from picoml.graph.ops import op_macs
 from picoml.reference import interpreter
 from picoml.targets.catalog import Board, Target, board_for, get_target
+from picoml.targets.cycles import timing_for
 from picoml.targets.emulator import Emulator
 from picoml.targets.toolchain import build
 
@@ -49,6 +50,13 @@ class VerifyReport:
     fits: bool | None = None
     fit_message: str = ""
     latency_ms_lower_bound: float | None = None
+    #: estimated cycles per inference (picoml.targets.cycles: the core's published timings on the
+    #: executed instructions, zero-wait memory) and on the board: with its flash wait states
+    cycles: int | None = None
+    cycles_per_mac: float | None = None
+    cycle_model: str = ""
+    latency_ms: float | None = None
+    redirects: int = 0  # taken branches, calls and returns per inference (what flash wait states delay)
     first_mismatch: str = ""
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
@@ -280,6 +288,8 @@ def verify(
             if board is not None and board.clock_hz and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
+                if rep.cycles is not None:
+                    rep.latency_ms = board.estimated_ms(rep.cycles, rep.redirects)
 
         rep.weights_encoding = [
             {
@@ -333,6 +343,9 @@ def _run_emulated(
     counted_runs: int = COUNTED_RUNS,
 ):
 
+    cycles: list[int] = []
+    redirects: list[int] = []
+    layer_cycles: list[int] = []
     em = Emulator(exe, target.emulator, target.name, xs.shape[1], io_layout(g.outputs)[1])
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
@@ -345,11 +358,16 @@ def _run_emulated(
         if counted:
             counts.append(r.instructions)
             layers = r.layer_instructions
+            if r.cycles is not None:
+                cycles.append(r.cycles)
+                redirects.append(r.redirects)
+                layer_cycles = r.layer_cycles
         if progress:
             progress(i + 1, len(xs))
     instr = int(round(np.mean(counts))) if counts else None
+    cyc = int(round(np.mean(cycles))) if cycles else None
     per_layer = []
-    for op, n in zip(g.ops, layers or [], strict=False):
+    for k, (op, n) in enumerate(zip(g.ops, layers or [], strict=False)):
         m = op_macs(op)
         per_layer.append(
             {
@@ -358,6 +376,7 @@ def _run_emulated(
                 "instructions": n,
                 "macs": m,
                 "instructions_per_mac": (n / m) if m else None,
+                "cycles": layer_cycles[k] if k < len(layer_cycles) else None,
             }
         )
     rep = VerifyReport(
@@ -373,4 +392,11 @@ def _run_emulated(
         arena_bytes=arena,
         stack_bytes=stack,
     )
+    timing = timing_for(target.name)
+    if cyc is not None and timing is not None:
+        rep.cycles, rep.cycles_per_mac = cyc, (cyc / macs) if macs else None
+        rep.redirects = int(round(np.mean(redirects)))
+        rep.cycle_model = f"estimate from {timing.reference} timings, zero-wait memory" + (
+            "; dual issue not modelled: an upper bound" if timing.upper_bound else ""
+        )
     return np.stack(outs), rep

@@ -177,6 +177,34 @@ def is_depthwise(groups: int, in_channels: int) -> bool:
 
 
 # ====================================================================== graph builder
+def transpose_factors(q: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(shape, perm) with ``arange(n).reshape(shape).transpose(perm).ravel() == q``, or None when the
+    permutation ``q`` is no transpose. Read innermost first: each output dimension is a run of
+    constant input step; the input shape orders the dimensions by step."""
+    q = np.asarray(q, np.int64).reshape(-1)
+    dims: list[tuple[int, int]] = []  # (extent, input step), innermost output dimension first
+    cur = q
+    while cur.size > 1:
+        d = int(cur[1] - cur[0])
+        run = 1
+        while run < cur.size and cur[run] - cur[0] == run * d:
+            run += 1
+        while cur.size % run:
+            run -= 1
+        if run == 1:
+            return None
+        dims.append((run, d))
+        cur = cur[::run]
+    if q.size == 0 or q[0] != 0 or any(step <= 0 for _, step in dims):
+        return None
+    order = sorted(range(len(dims)), key=lambda k: -dims[k][1])  # input dimensions, outermost first
+    shape = tuple(dims[k][0] for k in order)
+    perm = tuple(order.index(k) for k in reversed(range(len(dims))))
+    if not np.array_equal(np.arange(q.size).reshape(shape or (1,)).transpose(perm or (0,)).ravel(), q):
+        return None
+    return shape, perm
+
+
 class GraphBuilder:
     """Emits graph tensors and ops with shape inference; subclasses track framework values."""
 
@@ -258,7 +286,87 @@ class GraphBuilder:
         self.ops.append(op)
         return out
 
+    def emit_multi(self, op_type: OpType, inputs: list[Tensor | None], names: list[str], **attrs: Any) -> list[Tensor]:
+        """An op with one output per name (SPLIT, SPLIT_V, UNPACK)."""
+        a = default_attrs(op_type)
+        assert set(attrs) <= set(a), (op_type, attrs)
+        a.update(attrs)
+        outs = [Tensor(self.unique(n), ()) for n in names]
+        op = Op(op_type, inputs, outs, a, name=self.op_name(outs[0]))
+        try:
+            shapes = infer_output_shapes(op)
+        except PicomlError as e:
+            raise self.shape_error(e) from None
+        for t, shape in zip(outs, shapes, strict=True):
+            t.shape = tuple(shape)
+        self.tensors += outs
+        self.ops.append(op)
+        return outs
+
     # ------------------------------------------------------------ data movement
+    def emit_transpose(self, t: Tensor, perm: Any, name: str) -> Tensor:
+        """TRANSPOSE: output axis k is input axis perm[k] (none for the identity)."""
+        perm = [int(p) for p in perm]
+        if perm == list(range(len(perm))):
+            return t
+        return self.emit(OpType.TRANSPOSE, [t, self.const(f"{name}/perm", np.array(perm, np.int32), "int32")], name)
+
+    def emit_slice(self, t: Tensor, index: list[np.ndarray], name: str) -> Tensor:
+        """The elements of ``t`` at ``index[k]`` (strictly monotonic arithmetic progressions) along
+        each axis k: a STRIDED_SLICE (none when every axis is whole). A backward run that ends at
+        index 0 uses end_mask (end -1 would count from the end)."""
+        if all(len(ix) == n and (ix == np.arange(n)).all() for ix, n in zip(index, t.shape, strict=True)):
+            return t
+        begin, end, strides, end_mask = [], [], [], 0
+        for k, ix in enumerate(index):
+            step = int(ix[1] - ix[0]) if len(ix) > 1 else 1
+            begin.append(int(ix[0]))
+            strides.append(step)
+            last = int(ix[-1])
+            if step < 0 and last + step < 0:
+                end.append(0)
+                end_mask |= 1 << k
+            else:
+                end.append(last + step)
+        args = [
+            self.const(f"{name}/{w}", np.array(v, np.int32), "int32")
+            for w, v in zip(("begin", "end", "strides"), (begin, end, strides), strict=True)
+        ]
+        return self.emit(OpType.STRIDED_SLICE, [t, *args], name, end_mask=end_mask)
+
+    def emit_split(self, t: Tensor, axis: int, sizes: list[int], names: list[str]) -> list[Tensor]:
+        """Parts of ``sizes`` along ``axis``: SPLIT when they are equal, else SPLIT_V."""
+        ax = self.const(f"{names[0]}/axis", np.array([axis], np.int32), "int32")
+        if len(set(sizes)) == 1:
+            return self.emit_multi(OpType.SPLIT, [t, ax], names, num_splits=len(sizes))
+        sz = self.const(f"{names[0]}/sizes", np.array(sizes, np.int32), "int32")
+        return self.emit_multi(OpType.SPLIT_V, [t, sz, ax], names, num_splits=len(sizes))
+
+    def emit_unpack(self, t: Tensor, axis: int, names: list[str]) -> list[Tensor]:
+        return self.emit_multi(OpType.UNPACK, [t], names, num=t.shape[axis], axis=axis)
+
+    def emit_pack(self, ts: list[Tensor], axis: int, name: str) -> Tensor:
+        return self.emit(OpType.PACK, ts, name, values_count=len(ts), axis=axis)
+
+    def emit_permutation(self, t: Tensor, q: np.ndarray, shape: tuple[int, ...], name: str) -> Tensor | None:
+        """``t``'s elements reordered, element i of the result (flat) being element ``q[i]`` of ``t``,
+        with shape ``shape``: RESHAPE → TRANSPOSE → RESHAPE (dimensions that move together merged);
+        None when ``q`` is no transpose (or one of more than 6 dimensions)."""
+        f = transpose_factors(q)
+        if f is None or len(f[0]) > 6:
+            return None
+        dims, perm = f
+        u = self.emit_reshape(t, dims, f"{name}/unflat", f"{name}/unflat_shape")
+        u = self.emit_transpose(u, perm, f"{name}/transpose")
+        return self.emit_reshape(u, tuple(shape), f"{name}/flat", f"{name}/flat_shape")
+
+    def emit_gather_order(self, t: Tensor, q: np.ndarray, name: str) -> Tensor | None:
+        """Rank-2 ``t`` (rows × features) with its features reordered: column i of the result is
+        column ``q[i]`` of ``t``; None if ``q`` is no transpose."""
+        n, f = t.shape
+        full = (np.arange(n)[:, None] * f + np.asarray(q)[None, :]).reshape(-1)
+        return self.emit_permutation(t, full, tuple(t.shape), name)
+
     def emit_reshape(self, t: Tensor, shape: tuple[int, ...], name: str, shape_name: str) -> Tensor:
         """``t`` as ``shape`` (a RESHAPE; none when the shape is already that)."""
         shape = tuple(int(d) for d in shape)

@@ -1,7 +1,7 @@
 """ONNX front-end: an ``.onnx`` file or ``onnx.ModelProto`` → a validated float32 ``Graph``, channels-last.
 
 Why a converter and not a one-to-one op mapping: ONNX is channels-first (NCHW) and picoml, like
-TFLite, is channels-last (NHWC) with no TRANSPOSE op. The importer (``frontends/onnx_importer.py``)
+TFLite, is channels-last (NHWC), and a TRANSPOSE copies the tensor. The importer (``frontends/onnx_importer.py``)
 tracks every run-time ONNX value with its layout; graph inputs and outputs are channels-last
 ((N,C,H,W)→(N,H,W,C), (N,C,L)→(N,L,C), other ranks as is, see ``to_graph_layout``). Each node
 goes through an explicit table keyed by ONNX op type (``frontends/onnx_ops.py``): ``HANDLERS``

@@ -1,12 +1,11 @@
 """The ONNX importer: walks an ONNX graph node by node, folding what is known before run time
 and lowering the rest onto picoml ops (handlers in ``frontends/onnx_ops.py``).
 
-ONNX is channels-first (NCHW) and picoml, like TFLite, is channels-last (NHWC) with no TRANSPOSE
-op. Every ONNX value that lives at run time is therefore tracked as an ``Act``: the picoml tensor
-that holds it plus the permutation relating the two orders (``perm``: picoml axis ``k`` holds
-ONNX axis ``perm[k]``). An ONNX ``Transpose`` only changes ``perm`` and emits nothing; an op that
-needs another order gets a RESHAPE when the permutation only moves size-1 axes, and an
-``UnsupportedError`` otherwise. Flattening a channels-first tensor into a dense layer is absorbed
+ONNX is channels-first (NCHW) and picoml, like TFLite, is channels-last (NHWC). Every ONNX value
+that lives at run time is therefore tracked as an ``Act``: the picoml tensor that holds it plus
+the permutation relating the two orders (``perm``: picoml axis ``k`` holds ONNX axis ``perm[k]``).
+An ONNX ``Transpose`` only changes ``perm`` and emits nothing; an op that needs another order gets
+a RESHAPE when the permutation only moves size-1 axes, and a TRANSPOSE otherwise. Flattening a channels-first tensor into a dense layer is absorbed
 by permuting the dense layer's weight columns (``Act.cols``) instead of moving data.
 """
 
@@ -233,15 +232,22 @@ class Importer(GraphBuilder):
 
     # ------------------------------------------------------------------ layouts
     def relayout(self, a: Act, perm: tuple[int, ...]) -> Act | None:
-        """``a`` in layout ``perm`` via a RESHAPE when only size-1 axes move; None when a TRANSPOSE is needed."""
+        """``a`` in layout ``perm``: a RESHAPE when only size-1 axes move, else a TRANSPOSE (a flattened
+        value with permuted features, ``cols``, is brought to ONNX's order first); None when that
+        order is no transpose."""
         if a.cols is not None:
             if not np.array_equal(a.cols, np.arange(a.cols.size)):
-                return None
+                t = self.emit_gather_order(a.t, np.argsort(a.cols), f"{a.t.name}/onnx_order")
+                if t is None:
+                    return None
+                a = Act(t, a.shape, a.perm)
             a = Act(a.t, a.shape, a.perm)
         if tuple(a.perm) == tuple(perm):
             return a
         if _nonunit(a.shape, a.perm) != _nonunit(a.shape, perm):
-            return None
+            inv = {p: j for j, p in enumerate(a.perm)}  # a.t axis j holds ONNX axis a.perm[j]
+            t = self.emit_transpose(a.t, [inv[p] for p in perm], f"{a.t.name}/transpose")
+            return Act(t, a.shape, tuple(perm))
         t = self.reshape(a.t, a.pshape(perm), f"{a.t.name}/relayout")
         return Act(t, a.shape, tuple(perm))
 
@@ -250,8 +256,8 @@ class Importer(GraphBuilder):
         if r is None:
             name = self.node.input[i] if self.node is not None else a.t.name
             raise self.unsupported(
-                f"input {name!r} reaches this node in a transposed layout picoml cannot undo "
-                "(it has no TRANSPOSE op): only Transposes that cancel out or move size-1 axes are supported"
+                f"input {name!r} reaches this node as a flattened channels-last tensor (its features in picoml's "
+                "order, which only a dense layer absorbs): flatten after the layers that need the ONNX order"
             )
         return r
 
@@ -334,8 +340,8 @@ class Importer(GraphBuilder):
             r = self.relayout(v, channels_last_perm(v.rank))
             if r is None:
                 raise UnsupportedError(
-                    f"{self.label}: output {vo.name!r} of shape {list(v.shape)} is in a transposed layout that "
-                    "picoml cannot bring to channels-last without a TRANSPOSE op"
+                    f"{self.label}: output {vo.name!r} of shape {list(v.shape)} is a flattened channels-last tensor "
+                    "whose features picoml holds in another order than ONNX"
                 )
             if r.t in inputs:
                 raise UnsupportedError(f"{self.label}: output {vo.name!r} is a graph input; nothing to compute")
@@ -542,6 +548,13 @@ class Importer(GraphBuilder):
     def mul_acts(self, a: Act, b: Act, name: str) -> Act:
         return self._binary_acts(OpType.MUL, a, b, name)
 
+    def ordered_acts(self, op_type: OpType, a: Act, b: Act, name: str) -> Act:
+        """op(a, b) of two run-time values in this order (SUB, DIV, MAXIMUM, MINIMUM)."""
+        a, b = self.match_layouts(a, b)
+        shape = tuple(np.broadcast_shapes(a.shape, b.shape))
+        lead = b if b.cols is not None and a.cols is None else a
+        return Act(self.emit(op_type, [a.t, b.t], name), shape, lead.perm, lead.cols)
+
     def _binary_acts(self, op_type: OpType, a: Act, b: Act, name: str) -> Act:
         a, b = self.match_layouts(a, b)
         shape = tuple(np.broadcast_shapes(a.shape, b.shape))
@@ -584,8 +597,10 @@ class Importer(GraphBuilder):
             cols = inner.transpose([p - 1 for p in x.perm[1:]]).reshape(-1)
             t = self.reshape(x.t, shape, name)
             return Act(t, shape, (0, 1), cols)
+        if x.cols is None:  # bring the data to ONNX's row-major order (a TRANSPOSE), then reshape
+            return self.reshape_act(self.need_layout(x, tuple(range(x.rank))), shape)
         raise self.unsupported(
-            f"reshaping {list(x.shape)} to {list(shape)} would need a TRANSPOSE of picoml's channels-last data"
+            f"reshaping {list(x.shape)} to {list(shape)} would need a gather of a flattened channels-last tensor"
         )
 
     def _axes(self, at: dict[str, Any]) -> list[int] | None:

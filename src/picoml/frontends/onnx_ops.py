@@ -26,6 +26,7 @@ from picoml.frontends.lowering import (
     pool_padding,
 )
 from picoml.frontends.onnx_importer import F32, Act, Folder, Handler, Importer
+from picoml.frontends.onnx_resize import RESIZE_HANDLERS
 from picoml.graph.ir import Tensor
 from picoml.graph.ops import OpType
 
@@ -263,7 +264,8 @@ def op_softmax(imp: Importer) -> None:
     if imp.opset < 13 and any(d != 1 for d in x.shape[axis + 1 :]):
         # opset < 13 normalizes over all axes from `axis` on (flattened); equal to one axis only here
         raise imp.unsupported(f"softmax over the flattened axes {axis}.. of {list(x.shape)} is not supported")
-    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank))]
+    moved = tuple(p for p in x.perm if p != axis) + (axis,)  # the axis last: a TRANSPOSE if nothing cheaper
+    cands = [x.perm, channels_last_perm(x.rank), tuple(range(x.rank)), moved]
     for perm in cands:
         if perm[-1] != axis:
             continue
@@ -271,7 +273,11 @@ def op_softmax(imp: Importer) -> None:
         if y is not None:
             imp.set_out(Act(imp.emit_softmax(y.t, imp.out_name()), y.shape, y.perm, y.cols))
             return
-    raise imp.unsupported(f"softmax over axis {axis} needs a TRANSPOSE in picoml's layout")
+    raise imp.unsupported(f"softmax over axis {axis} of a flattened channels-last tensor is not supported")
+
+
+_NON_COMMUTATIVE = {"Sub": OpType.SUB, "Div": OpType.DIV}
+_MAX_MIN = {"Max": OpType.MAXIMUM, "Min": OpType.MINIMUM}
 
 
 def op_binary(imp: Importer) -> None:
@@ -283,11 +289,8 @@ def op_binary(imp: Importer) -> None:
             imp.set_out(imp.add_acts(a, b, name))
         elif kind == "Mul":
             imp.set_out(imp.mul_acts(a, b, name))
-        elif kind == "Sub":  # a - b = a + (-1)·b exactly: negation is exact in IEEE arithmetic
-            nb = Act(imp.emit_negate(b.t, name), b.shape, b.perm, b.cols)
-            imp.set_out(imp.add_acts(a, nb, name))
-        else:
-            raise imp.unsupported("division of two run-time values is not supported (no DIV op)")
+        else:  # Sub, Div: operands keep their order
+            imp.set_out(imp.ordered_acts(_NON_COMMUTATIVE[kind], a, b, name))
         return
     if isinstance(a, Act):
         x, c, const_first = a, np.asarray(b), False
@@ -300,15 +303,40 @@ def op_binary(imp: Importer) -> None:
     elif kind == "Mul":
         imp.set_out(imp.apply(OpType.MUL, x, name, imp.const(f"{name}/const", ca)))
     elif kind == "Sub" and not const_first:
+        # x - c = x + (-c) exactly in float; ADD by a per-channel constant runs as tables in C
         imp.set_out(imp.apply(OpType.ADD, x, name, imp.const(f"{name}/const", -ca.astype(np.float64))))
-    elif kind == "Sub":  # c - x = (-1)·x + c
-        nx = Act(imp.emit_negate(x.t, name), x.shape, x.perm, x.cols)
-        imp.set_out(imp.apply(OpType.ADD, nx, name, imp.const(f"{name}/const", ca)))
     elif kind == "Div" and not const_first:
-        # x / c as x · (1/c): not bit-identical to a division (one extra float32 rounding of 1/c)
+        # x / c as x · (1/c): not bit-identical to a division (one extra float32 rounding of 1/c),
+        # and a MUL on the device instead of int8 DIV's reciprocal arithmetic
         imp.set_out(imp.apply(OpType.MUL, x, name, imp.const(f"{name}/const", 1.0 / ca.astype(np.float64))))
-    else:
-        raise imp.unsupported("dividing a constant by a run-time value is not supported (no DIV op)")
+    else:  # c - x, c / x: SUB / DIV with the constant first
+        y = imp.emit(_NON_COMMUTATIVE[kind], [imp.const(f"{name}/const", ca), x.t], name)
+        imp.set_out(Act(y, x.shape, x.perm, x.cols))
+
+
+def op_max_min(imp: Importer) -> None:
+    """Max / Min of one or more inputs (broadcasting): a chain of MAXIMUM / MINIMUM."""
+    kind = _MAX_MIN[imp.node.op_type]
+    name = imp.out_name()
+    vals = [imp.inp(i) for i in range(len(imp.node.input))]
+    acts = [v for v in vals if isinstance(v, Act)]
+    if not acts:
+        raise imp.unsupported("needs a run-time input")
+    consts = [np.asarray(v) for v in vals if not isinstance(v, Act) and v is not None]
+    acc = acts[0]
+    if len(vals) == 1:
+        imp.set_out(acc)
+        return
+    steps = len(acts) - 1 + (1 if consts else 0)
+    for k, other in enumerate(acts[1:]):
+        acc = imp.ordered_acts(kind, acc, other, name if k == steps - 1 else f"{name}/{k}")
+    if consts:
+        c = consts[0]
+        for more in consts[1:]:
+            c = (np.maximum if kind == OpType.MAXIMUM else np.minimum)(c, more)
+        ca = imp.align_const(c, acc, "constant operand")
+        acc = imp.apply(kind, acc, name, imp.const(f"{name}/const", ca))
+    imp.set_out(acc)
 
 
 def op_batchnorm(imp: Importer) -> None:
@@ -405,6 +433,59 @@ def op_reshape(imp: Importer) -> None:
     else:  # Squeeze
         shape = _squeeze_shape(x.shape, imp._axes(at), imp)
     imp.set_out(imp.reshape_act(x, shape))
+
+
+def _plain(imp: Importer, i: int = 0) -> Act:
+    """Input ``i``, with a permuted feature axis (a flatten) brought back to ONNX's order."""
+    x = imp.act(i)
+    return imp.need_layout(x, tuple(range(x.rank)), i) if x.cols is not None else x
+
+
+def op_slice(imp: Importer) -> None:
+    """Slice → STRIDED_SLICE on picoml's axes (numpy's start/end clamping, negative steps too)."""
+    x = _plain(imp)
+    at = imp.attrs()
+    if imp.opset >= 10:
+        starts, ends = imp.const_input(1, "starts"), imp.const_input(2, "ends")
+        axes, steps = imp.const_input(3, "axes", required=False), imp.const_input(4, "steps", required=False)
+    else:
+        starts, ends, axes, steps = at["starts"], at["ends"], at.get("axes"), None
+    starts, ends = [int(v) for v in np.reshape(starts, -1)], [int(v) for v in np.reshape(ends, -1)]
+    axes = list(range(len(starts))) if axes is None else [int(v) for v in np.reshape(axes, -1)]
+    steps = [1] * len(starts) if steps is None else [int(v) for v in np.reshape(steps, -1)]
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise imp.unsupported("starts, ends, axes and steps differ in length")
+    index = [np.arange(n) for n in x.shape]
+    for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+        if not -x.rank <= a < x.rank or st == 0:
+            raise imp.unsupported(f"axis {a} (rank {x.rank}) with step {st}")
+        index[a % x.rank] = np.arange(x.shape[a % x.rank])[slice(s, e, st)]
+    if any(len(ix) == 0 for ix in index):
+        raise imp.unsupported("the slice is empty")
+    y = imp.emit_slice(x.t, [index[p] for p in x.perm], imp.out_name())
+    imp.set_out(Act(y, tuple(len(ix) for ix in index), x.perm))
+
+
+def op_split(imp: Importer) -> None:
+    """Split → SPLIT (equal parts) or SPLIT_V on picoml's axis."""
+    x = _plain(imp)
+    at = imp.attrs()
+    ax = int(at.get("axis", 0))
+    if not -x.rank <= ax < x.rank:
+        raise imp.unsupported(f"axis {ax} out of range for rank {x.rank}")
+    ax %= x.rank
+    n, k = x.shape[ax], len(imp.node.output)
+    split = imp.const_input(1, "split", required=False) if imp.opset >= 13 else at.get("split")
+    if split is None:  # equal parts; opset 18's num_outputs: the last part may be smaller
+        size = -(-n // int(at.get("num_outputs", k)))
+        sizes = [size] * (k - 1) + [n - size * (k - 1)]
+    else:
+        sizes = [int(v) for v in np.reshape(split, -1)]
+    if len(sizes) != k or sum(sizes) != n or min(sizes) <= 0:
+        raise imp.unsupported(f"split {sizes} of axis {ax} (size {n}) into {k} outputs")
+    ys = imp.emit_split(x.t, x.perm.index(ax), sizes, [imp.out_name(i) for i in range(k)])
+    for i, (y, s) in enumerate(zip(ys, sizes, strict=True)):
+        imp.set_out(Act(y, tuple(s if d == ax else m for d, m in enumerate(x.shape)), x.perm), i)
 
 
 def op_pad(imp: Importer) -> None:
@@ -722,10 +803,14 @@ HANDLERS: dict[str, Handler] = {
     "Squeeze": op_reshape,
     "Unsqueeze": op_reshape,
     "Transpose": op_transpose,
+    "Slice": op_slice,
+    "Split": op_split,
     "Add": op_binary,
     "Sub": op_binary,
     "Mul": op_binary,
     "Div": op_binary,
+    "Max": op_max_min,
+    "Min": op_max_min,
     "Concat": op_concat,
     "Softmax": op_softmax,
     "Pad": op_pad,
@@ -747,6 +832,7 @@ HANDLERS: dict[str, Handler] = {
     "Ceil": lambda imp: imp.unary(OpType.CEIL),
     "Round": lambda imp: imp.unary(OpType.ROUND),
 }
+HANDLERS.update(RESIZE_HANDLERS)
 HANDLERS.update(onnx_reduce.handlers(op_matmul))  # ReduceMax/Min/Sum, ArgMax/Min, MatMul of two values
 
 

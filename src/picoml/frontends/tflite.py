@@ -260,6 +260,12 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                         raise ModelFormatError(
                             f"{where}: tensor {name!r} has {scale.size} scales but {zp.size} zero points"
                         )
+                if len(shape) == 1 and scale.size > 1 and shape[0] == scale.size:
+                    # a 1-D tensor's per-axis scales can only run along its one axis, whatever axis
+                    # the file states: converters copy the weights' (3 for a depthwise bias, as in
+                    # tflite-micro's person-detection model) and tflite-micro reads a bias's
+                    # scales by their count. Anything else inconsistent is refused by validate.
+                    qdim = 0
         bidx = tt.u32(S.T_BUFFER)
         if bidx >= max(len(buffers), 1) and bidx != 0:
             raise ModelFormatError(f"{where}: tensor {name!r} refers to buffer {bidx}, the model has {len(buffers)}")
@@ -304,6 +310,11 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         d = BY_CODE[code]
         label = f"{where}: operator {i} ({d.type})"
         inputs = tensor_list(ot.array(S.OP_INPUTS, "<i4", "inputs"), f"{d.type} operator {i} input", True)
+        if d.tflite_inputs is not None and sorted(d.tflite_inputs[: len(inputs)]) == list(range(len(inputs))):
+            ir_inputs: list[Tensor | None] = [None] * len(inputs)
+            for k, j in enumerate(d.tflite_inputs[: len(inputs)]):  # file input k is IR input j
+                ir_inputs[j] = inputs[k]
+            inputs = ir_inputs
         outputs = tensor_list(ot.array(S.OP_OUTPUTS, "<i4", "outputs"), f"{d.type} operator {i} output")
         otype = ot.u8(S.OP_OPTIONS_TYPE)
         opt = None

@@ -161,6 +161,8 @@ def write_tflite_bytes(g: Graph) -> bytes:
         inputs = list(op.inputs)
         while inputs and inputs[-1] is None:  # LiteRT rejects a trailing -1 (e.g. absent bias)
             inputs.pop()
+        if d.tflite_inputs is not None and sorted(d.tflite_inputs[: len(inputs)]) == list(range(len(inputs))):
+            inputs = [inputs[j] for j in d.tflite_inputs[: len(inputs)]]  # the file's order
         ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in inputs], "i32")
         outs = _vector(b, [tensor_index[id(t)] for t in op.outputs], "i32")
         opt = _options(b, d, op.attrs)

@@ -27,8 +27,9 @@ run as their 2-D ops with a 1-row image — and (N,F) as is. ``to_graph_layout``
 ``view``/``flatten``/``permute`` whose result the channels-last data already holds in order
 becomes a RESHAPE; a flatten of a channels-last feature map gives an (N,F) value whose columns
 are a known permutation of PyTorch's (C,H,W) order, which a following Linear absorbs by
-permuting its weight columns (no transpose at run time); anything else would need a TRANSPOSE,
-which picoml does not have, and is refused naming the module.
+permuting its weight columns (no transpose at run time); anything else gets a TRANSPOSE.
+Slicing, narrow/select, chunk/split/unbind and stack become STRIDED_SLICE, SPLIT/SPLIT_V/UNPACK
+and PACK (``torch_values.TorchBuilder.gather``, ``split_parts``, ``stack``).
 """
 
 from __future__ import annotations
@@ -319,14 +320,13 @@ def _convert(torch, gm, values: dict, xs: tuple, model: str) -> Graph:
     for i, v in enumerate(outputs):
         if not isinstance(v, Val):
             raise UnsupportedError(f"{model}: output {i} does not depend on the input (a constant output)")
-        if isinstance(v.twin, str):
-            raise UnsupportedError(f"{model}: {v.twin}")
-        v = v.twin if v.twin is not None else v  # a product kept in PyTorch's order: its channels-last twin
-        if v.order is not None:
-            raise UnsupportedError(
-                f"{model}: output {i} comes from {v.origin}, which flattens a channels-last tensor; its order would "
-                "differ from PyTorch's (picoml has no TRANSPOSE op): flatten after global pooling or end in a Linear"
-            )
+        if isinstance(v.twin, Val):
+            v = v.twin  # a product kept in PyTorch's order: its twin in the standard layout
+        if v.order is not None:  # a flattened channels-last tensor: into PyTorch's order (a TRANSPOSE)
+            try:
+                v = b.materialize(Call(f"output {i}", f"output{i}", (), {}, None), v)
+            except PicomlError as e:
+                raise UnsupportedError(f"{model}: {e}") from None
         outs.append(b.std(v))
     graph = Graph(b.tensors, b.ops, inputs, outs, name=model, description="converted by picoml.from_torch")
     drop_dead_ops(graph)

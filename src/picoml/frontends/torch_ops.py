@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
-from picoml.frontends import torch_reduce
+from picoml.frontends import torch_reduce, torch_resize
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -326,11 +326,6 @@ def _f_transpose(b: TorchBuilder, c: Call) -> Val:
     return b.rearrange(c, x, idx)
 
 
-# a rank-3 swap of the last two dimensions that would need a TRANSPOSE continues in PyTorch's order
-# for a matrix product (frontends/torch_reduce.py)
-_t_permute, _t_transpose = torch_reduce.transposed(_f_permute), torch_reduce.transposed(_f_transpose)
-
-
 def _f_add(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("alpha", 1))
     x, y, alpha = a["input"], a["other"], a["alpha"]
@@ -346,16 +341,19 @@ def _f_sub(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("alpha", 1))
     x, y, alpha = a["input"], a["other"], float(a["alpha"])
     if not isinstance(y, Val):
-        return b.binary(c, OpType.ADD, x, -alpha * _np(y))  # x − c == x + (−c) exactly in float
-    ny = b.binary(_sub_call(c, "neg", y.shape), OpType.MUL, y, -alpha)
-    return b.binary(c, OpType.ADD, x, ny)
+        # x − c == x + (−c) exactly in float; ADD by a per-channel constant runs as tables in C
+        return b.binary(c, OpType.ADD, x, -alpha * _np(y))
+    if alpha != 1:
+        y = b.binary(_sub_call(c, "alpha", y.shape), OpType.MUL, y, alpha)
+    return b.binary(c, OpType.SUB, x, y)
 
 
 def _f_rsub(b: TorchBuilder, c: Call) -> Val:  # c − x (operator.sub with the constant first, torch.rsub)
     a = c.bind("input", "other", ("alpha", 1))
-    x, k = a["input"], a["other"]
-    nx = b.binary(_sub_call(c, "neg", x.shape), OpType.MUL, x, -float(a["alpha"]))
-    return b.binary(c, OpType.ADD, nx, k)
+    x, k, alpha = a["input"], a["other"], float(a["alpha"])
+    if alpha != 1:
+        x = b.binary(_sub_call(c, "alpha", x.shape), OpType.MUL, x, alpha)
+    return b.binary(c, OpType.SUB, k, x)
 
 
 def _op_sub(b: TorchBuilder, c: Call) -> Val:
@@ -372,10 +370,58 @@ def _f_mul(b: TorchBuilder, c: Call) -> Val:
 
 def _f_div(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "other", ("rounding_mode", None))
-    if a["rounding_mode"] is not None or isinstance(a["other"], Val) or not isinstance(a["input"], Val):
-        raise UnsupportedError(f"{c.where}: only division of a tensor by a constant is supported")
-    # x / k as x · (1/k): within an ulp of PyTorch's division
-    return b.binary(c, OpType.MUL, a["input"], 1.0 / _np(a["other"]))
+    x, y = a["input"], a["other"]
+    if a["rounding_mode"] is not None:
+        raise UnsupportedError(f"{c.where}: division with rounding_mode={a['rounding_mode']!r} is not supported")
+    if not isinstance(x, Val) and not isinstance(y, Val):
+        raise UnsupportedError(f"{c.where}: division of two constants is not supported")
+    if not isinstance(y, Val):
+        # x / k as x · (1/k): within an ulp of PyTorch's division, and a MUL (or per-channel tables)
+        # instead of int8 DIV's reciprocal arithmetic on the device
+        return b.binary(c, OpType.MUL, x, 1.0 / _np(y))
+    return b.binary(c, OpType.DIV, x, y)  # a run-time divisor (or a constant dividend): DIV
+
+
+def _f_reciprocal(b: TorchBuilder, c: Call) -> Val:
+    """1 / x (torch.reciprocal; aten's form of a number divided by a tensor) as DIV(1, x)."""
+    return b.binary(c, OpType.DIV, np.float32(1.0), _first(c))
+
+
+def _op_truediv(b: TorchBuilder, c: Call) -> Val:
+    x, y = c.args[:2]
+    if isinstance(x, Val) or not isinstance(y, Val) or np.ndim(x) != 0:
+        return _f_div(b, Call(c.where, c.name, (x, y), {}, c.out))
+    # number / tensor: PyTorch's __rtruediv__ is reciprocal(y) · number; the same two roundings
+    r = _f_reciprocal(b, Call(c.where, f"{c.name}_reciprocal", (y,), {}, c.out, c.mod))
+    return r if float(x) == 1.0 else b.binary(c, OpType.MUL, r, float(x))
+
+
+def _f_max_min(kind: OpType) -> Handler:
+    """torch.maximum / torch.minimum and the two-tensor forms of torch.max / torch.min."""
+
+    def handler(b: TorchBuilder, c: Call) -> Val:
+        a = c.bind("input", "other")
+        if not isinstance(a["other"], Val) and not isinstance(a["input"], Val):
+            raise UnsupportedError(f"{c.where}: {kind.lower()} of two constants is not supported")
+        return b.binary(c, kind, a["input"], a["other"])
+
+    return handler
+
+
+def _f_max_min_any(kind: OpType, reduce: str) -> Handler:
+    """torch.max / torch.min: the elementwise form of two tensors only (the reductions are refused)."""
+    pair = _f_max_min(kind)
+
+    def handler(b: TorchBuilder, c: Call) -> Val:
+        if len(c.args) + len(c.kwargs) == 2 and "dim" not in c.kwargs and not isinstance(_arg(c, 1), int):
+            return pair(b, c)
+        raise UnsupportedError(f"{c.where}: torch.{reduce} as a reduction is not supported")
+
+    return handler
+
+
+def _arg(c: Call, i: int):
+    return c.args[i] if len(c.args) > i else c.kwargs.get("other")
 
 
 def _sub_call(c: Call, suffix: str, shape: tuple[int, ...] | None = None) -> Call:
@@ -486,6 +532,37 @@ def _aten_constant_pad(b: TorchBuilder, c: Call) -> Val:
     return b.pad(c, a["input"], a["pad"], "constant", a["value"])
 
 
+def _movement(fn: Callable[..., Any]) -> Handler:
+    """A PyTorch call that only moves values (slicing, narrow, select, chunk, split, unbind, ...): the
+    call itself, run on a tensor of flat indices in place of the traced value, says which input
+    element each output element is; ``TorchBuilder.gather`` / ``split_parts`` lower that to
+    STRIDED_SLICE (and a TRANSPOSE if the layout needs one) or SPLIT, SPLIT_V, UNPACK."""
+
+    def h(b: TorchBuilder, c: Call) -> Any:
+        torch = _need_torch()
+        vals = [a for a in (*c.args, *c.kwargs.values()) if isinstance(a, Val)]
+        if len(vals) != 1:
+            raise UnsupportedError(f"{c.where}: expects one tensor that depends on the model input")
+        v = vals[0]
+        idx = torch.arange(math.prod(v.shape), dtype=torch.int64).reshape(v.shape)
+
+        def sub(a: Any) -> Any:
+            return idx if a is v else a
+
+        o = fn(*[sub(a) for a in c.args], **{k: sub(a) for k, a in c.kwargs.items()})
+        if isinstance(o, (tuple, list)):
+            return b.split_parts(c, v, [np.asarray(p.numpy()) for p in o])
+        if not hasattr(o, "numpy"):
+            raise UnsupportedError(f"{c.where}: does not return a tensor")
+        return b.gather(c, v, np.asarray(o.numpy()))
+
+    return h
+
+
+def _method(name: str) -> Handler:
+    return _movement(lambda x, *a, **k: getattr(x, name)(*a, **k))
+
+
 def _f_getitem(b: TorchBuilder, c: Call) -> Any:
     obj, key = c.args
     if isinstance(obj, (tuple, list)):
@@ -493,7 +570,17 @@ def _f_getitem(b: TorchBuilder, c: Call) -> Any:
         if v is None:
             raise UnsupportedError(f"{c.where}: uses a statistic output of batch_norm, which is not supported")
         return v
-    raise UnsupportedError(f"{c.where}: indexing or slicing a tensor is not supported")
+    if isinstance(obj, Val) and not any(isinstance(k, Val) for k in (key if isinstance(key, tuple) else (key,))):
+        return _movement(operator.getitem)(b, c)  # basic indexing: ints, slices, None, ...
+    raise UnsupportedError(f"{c.where}: indexing a tensor with a tensor is not supported")
+
+
+def _f_stack(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("tensors", ("dim", 0))
+    vals = list(a["tensors"])
+    if not all(isinstance(v, Val) for v in vals):
+        raise UnsupportedError(f"{c.where}: stacks a constant with the model's values (only computed values)")
+    return b.stack(c, vals, int(a["dim"]))
 
 
 def _module_table(torch) -> dict[type, Handler]:
@@ -532,6 +619,7 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.Dropout2d: _m_identity,
         nn.AlphaDropout: _m_identity,
     }
+    t.update(torch_resize.module_table(torch))
     t.update(torch_reduce.modules(torch))  # nn.Embedding
     return t
 
@@ -581,8 +669,8 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.reshape: _f_reshape_like,
         torch.squeeze: _f_reshape_like,
         torch.unsqueeze: _f_reshape_like,
-        torch.permute: _t_permute,
-        torch.transpose: _t_transpose,
+        torch.permute: _f_permute,
+        torch.transpose: _f_transpose,
         operator.add: lambda b, c: b.binary(c, OpType.ADD, *c.args),
         operator.iadd: lambda b, c: b.binary(c, OpType.ADD, *c.args),
         torch.add: _f_add,
@@ -593,8 +681,14 @@ def _function_table(torch) -> dict[Any, Handler]:
         operator.mul: lambda b, c: b.binary(c, OpType.MUL, *c.args),
         operator.imul: lambda b, c: b.binary(c, OpType.MUL, *c.args),
         torch.mul: _f_mul,
-        operator.truediv: lambda b, c: _f_div(b, Call(c.where, c.name, c.args[:2], {}, c.out)),
+        operator.truediv: _op_truediv,
+        torch.reciprocal: _f_reciprocal,
         torch.div: _f_div,
+        torch.true_divide: _f_div,
+        torch.maximum: _f_max_min(OpType.MAXIMUM),
+        torch.minimum: _f_max_min(OpType.MINIMUM),
+        torch.max: _f_max_min_any(OpType.MAXIMUM, "max"),
+        torch.min: _f_max_min_any(OpType.MINIMUM, "min"),
         operator.neg: lambda b, c: b.negate(c, c.args[0]),
         torch.cat: _f_cat,
         torch.concat: _f_cat,
@@ -606,6 +700,14 @@ def _function_table(torch) -> dict[Any, Handler]:
         F.dropout2d: _f_dropout,
         F.pad: _f_pad,
         operator.getitem: _f_getitem,
+        torch.narrow: _movement(torch.narrow),
+        torch.select: _movement(torch.select),
+        torch.chunk: _movement(torch.chunk),
+        torch.split: _movement(torch.split),
+        torch.unbind: _movement(torch.unbind),
+        torch.movedim: _movement(torch.movedim),
+        torch.swapaxes: _movement(torch.swapaxes),
+        torch.stack: _f_stack,
         F.elu: _f_elu,
         F.prelu: _f_prelu,
         torch.prelu: _f_prelu,
@@ -614,8 +716,11 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.round: _f_round,
         **{getattr(torch, n): _f_unary(op) for n, op in _UNARY.items()},
     }
-    t.update(torch_reduce.functions(torch))  # reductions, arg-max/min, products of two tensors
+    # reductions, arg-max/min, products of two tensors, gathers; max/min of two tensors stay MAXIMUM/MINIMUM
+    pairs = {"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}
+    t.update(torch_reduce.functions(torch, pairs))
     t.update(_aten_table(torch))
+    t.update(torch_resize.function_table(torch))
     return t
 
 
@@ -659,8 +764,16 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "squeeze.dims": _f_reshape_like,
         "squeeze.default": _f_reshape_like,
         "unsqueeze.default": _f_reshape_like,
-        "permute.default": _t_permute,
-        "transpose.int": _t_transpose,
+        "permute.default": _f_permute,
+        "transpose.int": _f_transpose,
+        "slice.Tensor": _movement(torch.ops.aten.slice.Tensor),
+        "select.int": _movement(torch.ops.aten.select.int),
+        "narrow.default": _movement(torch.ops.aten.narrow.default),
+        "split.Tensor": _movement(torch.ops.aten.split.Tensor),
+        "split_with_sizes.default": _movement(torch.ops.aten.split_with_sizes.default),
+        "chunk.default": _movement(torch.ops.aten.chunk.default),
+        "unbind.int": _movement(torch.ops.aten.unbind.int),
+        "stack.default": _f_stack,
         "clone.default": _f_identity,
         "alias.default": lambda b, c: _first(c),
         "detach.default": lambda b, c: _first(c),
@@ -673,6 +786,11 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "mul.Tensor": _f_mul,
         "mul_.Tensor": _f_mul,
         "div.Tensor": _f_div,
+        "maximum.default": _f_max_min(OpType.MAXIMUM),
+        "minimum.default": _f_max_min(OpType.MINIMUM),
+        "max.other": _f_max_min(OpType.MAXIMUM),
+        "min.other": _f_max_min(OpType.MINIMUM),
+        "reciprocal.default": _f_reciprocal,
         "neg.default": lambda b, c: b.negate(c, c.args[0]),
         "cat.default": _f_cat,
         "softmax.int": _aten_softmax,
@@ -706,8 +824,9 @@ _METHODS: dict[str, Handler] = {
     "unflatten": _f_reshape_like,
     "view_as": _f_reshape_like,
     "reshape_as": _f_reshape_like,
-    "permute": _t_permute,
-    "transpose": _t_transpose,
+    "permute": _f_permute,
+    "transpose": _f_transpose,
+    **{m: _method(m) for m in ("narrow", "select", "chunk", "split", "unbind", "movedim", "swapaxes")},
     "contiguous": _f_identity,
     "clone": _f_identity,
     "detach": lambda b, c: _first(c),
@@ -723,10 +842,12 @@ _METHODS: dict[str, Handler] = {
     "sub": _f_sub,
     "mul": _f_mul,
     "div": _f_div,
+    "maximum": _f_max_min(OpType.MAXIMUM),
+    "minimum": _f_max_min(OpType.MINIMUM),
     "neg": lambda b, c: b.negate(c, c.args[0]),
     "round": _f_round,
     **{n: _f_unary(op) for n, op in _UNARY.items()},
-    **torch_reduce.METHODS,
+    **torch_reduce.methods({"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}),
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

@@ -1,11 +1,12 @@
-"""PyTorch handlers for reductions, arg-max/min and products of two computed tensors: merged into
-``frontends/torch_ops.py``'s tables (``REDUCE_FUNCTIONS``, ``REDUCE_ATEN``, ``REDUCE_METHODS``).
+"""PyTorch handlers for reductions, arg-max/min, products of two computed tensors and gathers: merged
+into ``frontends/torch_ops.py``'s tables (``functions``, ``ATEN``, ``methods``, ``modules``).
 
 - ``torch.amax`` / ``amin`` / ``sum`` and ``max`` / ``min`` without a second tensor → REDUCE_MAX,
   REDUCE_MIN, SUM over the matching graph axes (kept as size-1 axes, then reshaped as PyTorch
-  shapes the result; a result whose order would need a transpose of channels-last data is refused);
+  shapes the result, with a TRANSPOSE where the channels-last data is not in that order);
   ``max(x, dim)`` / ``min(x, dim)`` give (values, indices): REDUCE_MAX / REDUCE_MIN and ARG_MAX /
-  ARG_MIN, each emitted only if used. Reducing the batch dimension (dim 0) is refused, as for mean.
+  ARG_MIN, each emitted only if used; ``max(x, y)`` of two tensors stays MAXIMUM / MINIMUM. Reducing
+  the batch dimension (dim 0) is refused, as for mean.
 - ``torch.argmax`` / ``argmin`` with a ``dim`` → ARG_MAX / ARG_MIN (int32 indices; PyTorch's are
   int64, the same values; ties take the first index in both).
 - ``torch.matmul``, ``@``, ``torch.bmm``, ``torch.mm`` of two computed tensors (attention's scores
@@ -14,9 +15,10 @@
   ``adj_x`` / ``adj_y``, so no data moves. A rank-3 product continues as a value in PyTorch's own
   order (its ``order`` is the identity; elementwise ops and a softmax over the last dim accept it,
   and so does another product); as a model output it is replaced by its twin in the standard
-  layout, out^T = B^T · A^T, emitted beside it (the unused one is dropped). ``x.transpose(1, 2)``
-  of a rank-3 value is such a value too (the stored data is already in that order). Rank-4
-  operands (channels-last NHWC in the graph) are refused. A rank-1/2 input times a constant 2-D
+  layout, out^T = B^T · A^T, emitted beside it (the unused one is dropped). An operand that a
+  TRANSPOSE of the last two axes made (``k.transpose(1, 2)``) is read before it, with adj_x /
+  adj_y flipped (the TRANSPOSE is dropped when nothing else reads it). Rank-4 operands
+  (channels-last NHWC in the graph) are refused. A rank-1/2 input times a constant 2-D
   matrix stays FULLY_CONNECTED (``torch_ops._f_matmul``).
 - ``index_select`` (constant or computed 1-D index, any dim but the batch's), ``torch.gather`` along
   the last dim of an (N, K) tensor (batch_dims 1), ``nn.Embedding`` / ``F.embedding`` of a constant
@@ -113,16 +115,18 @@ def _f_reduce(kind: str):
     return h
 
 
-def _f_min_max(kind: str):
-    """torch.max / min: of all elements, along a dim ((values, indices)), never of two tensors."""
+def _f_min_max(kind: str, pair):
+    """torch.max / min: of all elements, along a dim ((values, indices)); of two tensors: ``pair``
+    (torch_ops' MAXIMUM / MINIMUM lowering)."""
 
     def h(b: TorchBuilder, c: Call) -> Any:
+        second = c.args[1] if len(c.args) > 1 else c.kwargs.get("dim", c.kwargs.get("other"))
+        if "other" in c.kwargs or (second is not None and not isinstance(second, (int, np.integer))):
+            return pair(b, c)
         a = c.bind("input", ("dim", None), ("keepdim", False))
         x, dim = _val(c, a["input"]), a["dim"]
         if dim is None:
             return reduce(b, c, kind, x, None, False)
-        if not isinstance(dim, (int, np.integer)):
-            raise UnsupportedError(f"{c.where}: the elementwise {kind}imum of two tensors is not supported")
         keep = bool(a["keepdim"])
         vals = Call(c.where, c.name, (), {}, c.out[0], c.mod)
         return ValuesIndices(reduce(b, vals, kind, x, int(dim), keep), arg(b, c, kind, x, int(dim), keep, "_indices"))
@@ -151,43 +155,50 @@ def _f_getattr(b: TorchBuilder, c: Call) -> Any:
 def _swap_last(b: TorchBuilder, c: Call, x: Val) -> Val:
     """x with its last two dimensions swapped."""
     idx = np.swapaxes(np.arange(math.prod(x.shape), dtype=np.int64).reshape(x.shape), -1, -2)
-    return transposed(lambda b, c: b.rearrange(c, x, idx))(b, Call(c.where, c.name, (x,), {}, c.out, c.mod))
+    return b.rearrange(c, x, idx)
 
 
 # ---------------------------------------------------------------- products
+def _transpose_source(b: TorchBuilder, t: Any) -> Any:
+    """The data ``t`` was moved from by RESHAPEs and TRANSPOSEs (``k.transpose(1, 2)`` of a rank-3
+    value), viewed with ``t``'s last two axes swapped, when those moves amount to exactly that swap;
+    else None. A matrix product reads that source with adj_x / adj_y flipped instead, and the moves
+    are dropped when nothing else reads them."""
+    made = {id(op.outputs[0]): op for op in b.ops}
+    chain, src = [], t
+    while id(src) in made and made[id(src)].type in (OpType.RESHAPE, OpType.TRANSPOSE):
+        chain.append(made[id(src)])
+        src = chain[-1].inputs[0]
+    if not any(op.type == OpType.TRANSPOSE for op in chain):
+        return None
+    idx = np.arange(src.size, dtype=np.int64).reshape(src.shape)
+    for op in reversed(chain):
+        if op.type == OpType.RESHAPE:
+            idx = idx.reshape(op.outputs[0].shape)
+        else:
+            idx = idx.transpose([int(p) for p in np.asarray(op.inputs[1].data).reshape(-1)])
+    shape = tuple(t.shape)
+    swapped = shape[:-2] + (shape[-1], shape[-2])
+    if not np.array_equal(idx, np.swapaxes(np.arange(t.size, dtype=np.int64).reshape(swapped), -1, -2)):
+        return None
+    return b.emit_reshape(src, swapped, f"{src.name}_as_matrix", f"{src.name}_as_matrix_shape")
+
+
 def _stored(b: TorchBuilder, c: Call, v: Val) -> tuple[Any, bool] | None:
     """A value's graph data as a matrix operand: (graph tensor shaped as PyTorch's shape or with its
     last two dimensions swapped, swapped?), or None when its order is neither."""
     shape = tuple(v.shape)
     swapped = shape[:-2] + (shape[-1], shape[-2])
     if v.order is None:
-        return (b.std(v), True) if len(shape) == 3 else (b.std(v), False)
+        t, swapped_std = b.std(v), len(shape) == 3
+        src = _transpose_source(b, t)
+        return (src, not swapped_std) if src is not None else (t, swapped_std)
     idx = np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
     if np.array_equal(v.order, idx.ravel()):
         return b.view(v, shape), False
     if np.array_equal(v.order, np.swapaxes(idx, -1, -2).ravel()):
         return b.view(v, swapped), True
     return None
-
-
-def transposed(fallback):
-    """Tensor.transpose / torch.transpose / permute: ``fallback`` (torch_ops' handler), and where that
-    would need a TRANSPOSE, a rank-3 swap of the last two dimensions as a value in PyTorch's order
-    (the channels-last data is already that order): only a matrix product reads such a value."""
-
-    def h(b: TorchBuilder, c: Call) -> Val:
-        try:
-            return fallback(b, c)
-        except UnsupportedError as e:
-            x = c.args[0] if c.args else None
-            if not isinstance(x, Val) or x.order is not None or len(x.shape) != 3:
-                raise
-            if tuple(c.out_shape) != (x.shape[0], x.shape[2], x.shape[1]):
-                raise
-            order = np.arange(math.prod(x.shape), dtype=np.int64)
-            return Val(b.std(x), c.out_shape, order, x.nonneg, c.where, twin=str(e))
-
-    return h
 
 
 def _operand(b: TorchBuilder, c: Call, v: Any, role: str) -> tuple[Any, bool, int]:
@@ -324,7 +335,8 @@ def modules(torch) -> dict[Any, Any]:
     return {torch.nn.Embedding: _f_embedding}
 
 
-def functions(torch) -> dict[Any, Any]:
+def functions(torch, pairs: dict) -> dict[Any, Any]:
+    """The function-table entries; ``pairs``: torch_ops' max / min of two tensors (MAXIMUM / MINIMUM)."""
     return {
         torch.index_select: _f_index_select,
         torch.gather: _f_gather,
@@ -332,8 +344,8 @@ def functions(torch) -> dict[Any, Any]:
         torch.amax: _f_reduce("max"),
         torch.amin: _f_reduce("min"),
         torch.sum: _f_reduce("sum"),
-        torch.max: _f_min_max("max"),
-        torch.min: _f_min_max("min"),
+        torch.max: _f_min_max("max", pairs["max"]),
+        torch.min: _f_min_max("min", pairs["min"]),
         torch.argmax: _f_arg("max"),
         torch.argmin: _f_arg("min"),
         torch.matmul: _f_matmul,
@@ -351,8 +363,8 @@ ATEN: dict[str, Any] = {
     "sum.default": lambda b, c: reduce(b, c, "sum", _val(c, c.args[0]), None, False),
     "max.default": lambda b, c: reduce(b, c, "max", _val(c, c.args[0]), None, False),
     "min.default": lambda b, c: reduce(b, c, "min", _val(c, c.args[0]), None, False),
-    "max.dim": _f_min_max("max"),
-    "min.dim": _f_min_max("min"),
+    "max.dim": _f_min_max("max", None),
+    "min.dim": _f_min_max("min", None),
     "argmax.default": _f_arg("max"),
     "argmin.default": _f_arg("min"),
     "matmul.default": _f_matmul,
@@ -366,19 +378,23 @@ ATEN: dict[str, Any] = {
     "embedding.default": _aten_embedding,
 }
 
-METHODS: dict[str, Any] = {
-    "amax": _f_reduce("max"),
-    "amin": _f_reduce("min"),
-    "sum": _f_reduce("sum"),
-    "max": _f_min_max("max"),
-    "min": _f_min_max("min"),
-    "argmax": _f_arg("max"),
-    "argmin": _f_arg("min"),
-    "matmul": _f_matmul,
-    "bmm": _f_bmm,
-    "mm": _f_bmm,
-    "index_select": _f_index_select,
-    "gather": _f_gather,
-}
 
-__all__ = ["ATEN", "METHODS", "ValuesIndices", "arg", "batch_matmul", "embedding", "functions", "modules", "reduce"]
+def methods(pairs: dict) -> dict[str, Any]:
+    """Tensor-method entries; ``pairs`` as for ``functions``."""
+    return {
+        "amax": _f_reduce("max"),
+        "amin": _f_reduce("min"),
+        "sum": _f_reduce("sum"),
+        "max": _f_min_max("max", pairs["max"]),
+        "min": _f_min_max("min", pairs["min"]),
+        "argmax": _f_arg("max"),
+        "argmin": _f_arg("min"),
+        "matmul": _f_matmul,
+        "bmm": _f_bmm,
+        "mm": _f_bmm,
+        "index_select": _f_index_select,
+        "gather": _f_gather,
+    }
+
+
+__all__ = ["ATEN", "ValuesIndices", "arg", "batch_matmul", "embedding", "functions", "methods", "modules", "reduce"]

@@ -95,8 +95,8 @@ class Val:
     order: np.ndarray | None = None
     nonneg: bool = False  # every value >= 0 (zero padding is then neutral for max pooling)
     origin: str = ""  # who made ``order`` (for messages)
-    #: a value kept in PyTorch's order (``torch_reduce``) as a model output: its twin in the standard
-    #: layout (a Val; the unused one is dropped), or the one-line error to raise (a str)
+    #: a product kept in PyTorch's order (``torch_reduce``): its twin in the standard layout, which a
+    #: model output uses (the unused one is dropped)
     twin: Any = None
 
 
@@ -203,8 +203,8 @@ class TorchBuilder(GraphBuilder):
         if v.order is not None:
             raise UnsupportedError(
                 f"{c.where}: {what} needs PyTorch's element order, but its input comes from {v.origin}, which "
-                "flattens a channels-last tensor (picoml has no TRANSPOSE op); feed the flatten straight to a "
-                "Linear (its weights absorb the order) or flatten after global pooling"
+                "flattens a channels-last tensor; feed the flatten straight to a Linear (its weights absorb the "
+                "order) or flatten after global pooling"
             )
 
     def cols(self, c: Call, v: Val) -> np.ndarray:
@@ -258,10 +258,134 @@ class TorchBuilder(GraphBuilder):
                 order = None
             origin = v.origin if v.order is not None else c.where
             return Val(self.view(v, out_shape), out_shape, order, v.nonneg, origin)
-        raise UnsupportedError(
-            f"{c.where}: reshaping/permuting PyTorch shape {list(v.shape)} to {list(out_shape)} would need a "
-            "transpose of the channels-last data, and picoml has no TRANSPOSE op"
-        )
+        inv = np.empty(idx_out.size, np.int64)
+        inv[idx_out.ravel()] = np.arange(idx_out.size)
+        src, gin = self.source(c, v)
+        return self.place(c, src, inv[gin], out_shape, v.nonneg)
+
+    # ------------------------------------------------------------ data movement (gathers)
+    def source(self, c: Call, v: Val) -> tuple[Tensor, np.ndarray]:
+        """``v``'s graph tensor in its graph shape and the PyTorch flat index each of its elements
+        holds (graph memory order)."""
+        if v.order is not None:
+            return v.t, v.order
+        return self.std(v), _std_order(v.shape)
+
+    def place(self, c: Call, t: Tensor, order: np.ndarray, out_shape: tuple[int, ...], nonneg: bool = False) -> Val:
+        """The value of PyTorch shape ``out_shape`` held by graph tensor ``t``, whose element i (memory
+        order) is the value's PyTorch element ``order[i]``: a view when that is the standard layout,
+        a permuted rank-≤2 value (dense layers absorb it), else a TRANSPOSE into the standard layout."""
+        out_shape = tuple(int(d) for d in out_shape)
+        want = _std_order(out_shape)
+        if np.array_equal(order, want):
+            return Val(self.view(Val(t, out_shape), _std_gshape(out_shape)), out_shape, None, nonneg)
+        if len(out_shape) <= 2:
+            return Val(self.view(Val(t, out_shape), out_shape), out_shape, order, nonneg, c.where)
+        inv = np.empty(order.size, np.int64)
+        inv[order] = np.arange(order.size)
+        y = self.emit_permutation(t, inv[want], _std_gshape(out_shape), f"{c.name}_layout")
+        if y is None:
+            raise UnsupportedError(f"{c.where}: the result's element order is no transpose of the input's")
+        return Val(y, out_shape, None, nonneg)
+
+    def materialize(self, c: Call, v: Val) -> Val:
+        """``v`` in the standard layout: a permuted rank-≤2 value (a flattened channels-last tensor) is
+        moved into PyTorch's order with a TRANSPOSE."""
+        if v.order is None:
+            return v
+        inv = np.empty(v.order.size, np.int64)
+        inv[v.order] = np.arange(v.order.size)
+        y = self.emit_permutation(v.t, inv, tuple(v.t.shape), f"{v.t.name}_torch_order")
+        if y is None:
+            raise UnsupportedError(
+                f"{c.where}: needs PyTorch's element order, but its input comes from {v.origin}, whose order is no "
+                "transpose of PyTorch's"
+            )
+        return Val(y, v.shape, None, v.nonneg)
+
+    @staticmethod
+    def _box(m: np.ndarray, o: np.ndarray) -> list[np.ndarray] | None:
+        """Per axis of graph index array ``m``, the coordinates holding the PyTorch elements ``o``
+        reads, if they form a box of arithmetic progressions (a STRIDED_SLICE); else None."""
+        used = np.zeros(m.size, bool)
+        used[o.ravel()] = True
+        mask = used[m]
+        sel = [np.flatnonzero(mask.any(axis=tuple(a for a in range(m.ndim) if a != k))) for k in range(m.ndim)]
+        if int(mask.sum()) != math.prod(len(x) for x in sel) or not mask[np.ix_(*sel)].all():
+            return None
+        for x in sel:
+            if len(x) > 1 and not (np.diff(x) == x[1] - x[0]).all():
+                return None
+        return sel
+
+    @staticmethod
+    def _inverse(o: np.ndarray, n: int) -> np.ndarray | None:
+        """Output flat index of each input element ``o`` reads (None if one is read twice)."""
+        if np.unique(o).size != o.size:
+            return None
+        inv = np.full(n, -1, np.int64)
+        inv[o.ravel()] = np.arange(o.size)
+        return inv
+
+    def gather(self, c: Call, v: Val, o: np.ndarray) -> Val:
+        """The value whose PyTorch element j is ``v``'s element ``o.flat[j]`` (``o`` of the output's
+        shape): a STRIDED_SLICE of the elements it reads (none if all), then ``place``."""
+        src, gin = self.source(c, v)
+        m = gin.reshape(src.shape)
+        sel, inv = self._box(m, o), self._inverse(o, gin.size)
+        if inv is None:
+            raise UnsupportedError(f"{c.where}: reads an element twice (only slices and permutations are supported)")
+        if sel is None:
+            if v.order is not None:
+                return self.gather(c, self.materialize(c, v), o)
+            raise UnsupportedError(f"{c.where}: the elements it reads are no strided box of the input")
+        r = self.emit_slice(src, sel, c.name)
+        return self.place(c, r, inv[m[np.ix_(*sel)].ravel()], o.shape, v.nonneg)
+
+    def split_parts(self, c: Call, v: Val, parts: list[np.ndarray]) -> tuple[Val, ...]:
+        """chunk / split / unbind: parts along one axis as SPLIT, SPLIT_V or UNPACK (one gather per
+        part when they are not)."""
+        v = self.materialize(c, v)
+        src, gin = self.source(c, v)
+        m = gin.reshape(src.shape)
+        names = [f"{c.name}_{i}" for i in range(len(parts))]
+        boxes = [self._box(m, o) for o in parts]
+        axis = None
+        if all(b is not None for b in boxes):
+            moving = [k for k in range(m.ndim) if any(not np.array_equal(b[k], boxes[0][k]) for b in boxes)]
+            k = moving[0] if len(moving) == 1 else (int(np.argmax(m.shape)) if len(parts) == 1 else None)
+            if k is not None and all(len(b[j]) == m.shape[j] for b in boxes for j in range(m.ndim) if j != k):
+                flat = np.concatenate([b[k] for b in boxes])
+                if np.array_equal(flat, np.arange(m.shape[k])) and all((np.diff(b[k]) == 1).all() for b in boxes):
+                    axis = k
+        if axis is None:
+            return tuple(self.gather(Call(c.where, n, (), {}, o), v, o) for n, o in zip(names, parts, strict=True))
+        sizes = [len(b[axis]) for b in boxes]
+        unbind = all(o.ndim == len(v.shape) - 1 for o in parts)
+        ts = self.emit_unpack(src, axis, names) if unbind else self.emit_split(src, axis, sizes, names)
+        out, lo = [], 0
+        for t, o, n, size in zip(ts, parts, names, sizes, strict=True):
+            mi = m.take(lo, axis=axis) if unbind else m.take(np.arange(lo, lo + size), axis=axis)
+            inv = self._inverse(o, gin.size)
+            out.append(self.place(Call(c.where, n, (), {}, o), t, inv[mi.ravel()], o.shape, v.nonneg))
+            lo += size
+        return tuple(out)
+
+    def stack(self, c: Call, vals: list[Val], dim: int) -> Val:
+        """torch.stack: PACK of the inputs' graph tensors on the graph axis that keeps the standard
+        layout when there is one (else the last, and ``place`` transposes)."""
+        out_shape = c.out_shape
+        r = len(out_shape)
+        d = dim % r
+        vals = [self.materialize(c, v) for v in vals]
+        srcs = [self.std(v) for v in vals]
+        gin = _std_order(vals[0].shape)
+        grid = np.arange(math.prod(out_shape), dtype=np.int64).reshape(out_shape)
+        orders = [grid.take(i, axis=d).ravel()[gin].reshape(srcs[0].shape) for i in range(len(vals))]
+        want = _std_order(out_shape)
+        best = next((a for a in range(r) if np.array_equal(np.stack(orders, axis=a).ravel(), want)), r - 1)
+        y = self.emit_pack(srcs, best, c.name)
+        return self.place(c, y, np.stack(orders, axis=best).ravel(), out_shape, all(v.nonneg for v in vals))
 
     def reshape(self, c: Call, v: Val, out_shape: tuple[int, ...]) -> Val:
         return self.rearrange(c, v, np.arange(math.prod(out_shape), dtype=np.int64).reshape(out_shape))
@@ -369,8 +493,10 @@ class TorchBuilder(GraphBuilder):
         )
 
     def binary(self, c: Call, kind: str, a: Any, b: Any) -> Val:
-        """ADD / MUL with PyTorch broadcasting; a constant operand is laid out like the other one."""
-        if not isinstance(a, Val):
+        """A binary elementwise op with PyTorch broadcasting; a constant operand is laid out like the
+        other one and keeps its side (SUB, DIV, ... are not commutative)."""
+        const_first = not isinstance(a, Val)
+        if const_first:
             a, b = b, a
         out_shape = c.out_shape
         if isinstance(b, Val):
@@ -401,7 +527,8 @@ class TorchBuilder(GraphBuilder):
                 f"{c.where}: constant operand grows the input {list(a.shape)} to {list(out_shape)} by broadcasting"
             )
         k = self.const(f"{c.name}.const", self.layout_const(c, a, b))
-        return Val(self.emit(kind, [a.t, k], c.name), out_shape, a.order, False, a.origin)
+        ins = [k, a.t] if const_first else [a.t, k]
+        return Val(self.emit(kind, ins, c.name), out_shape, a.order, False, a.origin)
 
     def negate(self, c: Call, v: Val) -> Val:
         y = self.emit_negate(v.t, c.name)

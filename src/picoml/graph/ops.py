@@ -20,8 +20,34 @@ from typing import Any
 
 import numpy as np
 
-from picoml.errors import GraphError, UnsupportedError
-from picoml.graph import reduce_ops as ro
+from picoml.errors import GraphError
+from picoml.graph import reduce_ops as rd
+from picoml.graph import resize_ops as ro
+from picoml.graph import shape_ops as so
+from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
+    SHAPE_OUT_TYPES,
+    _broadcast_limited,
+    _check_window_extent,
+    _const_ints,
+    _infer_binary,
+    _infer_concat,
+    _infer_fc,
+    _infer_mean,
+    _infer_pad,
+    _infer_pool,
+    _infer_prelu,
+    _infer_reshape,
+    _infer_same,
+    _infer_shape,
+    _need_rank,
+    _shape,
+    _shape_out_dtype,
+    broadcast_shape,
+    concat_axis,
+    out_size,
+    reduce_axes,
+    same_padding,
+)
 
 #: dtype name -> numpy dtype. These are the element types the IR knows.
 DTYPES: dict[str, np.dtype] = {
@@ -90,6 +116,25 @@ class OpType(StrEnum):
     CONCATENATION = "CONCATENATION"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    STRIDED_SLICE = "STRIDED_SLICE"
+    SLICE = "SLICE"
+    SPLIT = "SPLIT"
+    SPLIT_V = "SPLIT_V"
+    UNPACK = "UNPACK"
+    PACK = "PACK"
+    TRANSPOSE = "TRANSPOSE"
+    SQUEEZE = "SQUEEZE"
+    EXPAND_DIMS = "EXPAND_DIMS"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    SUB = "SUB"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    DIV = "DIV"
     REDUCE_MAX = "REDUCE_MAX"
     REDUCE_MIN = "REDUCE_MIN"
     SUM = "SUM"
@@ -173,6 +218,12 @@ class OpDef:
     int8_kernel: bool = True
     #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
     output_dtype: Callable[[Any], str] | None = None
+    #: most outputs (SPLIT, SPLIT_V, UNPACK: one per part; ``infer`` checks the exact count)
+    max_outputs: int = 1
+    #: the .tflite operator's input order as IR input indices, when it differs: file input k is IR
+    #: input ``tflite_inputs[k]`` (TRANSPOSE_CONV lists output_shape first; picoml keeps the data
+    #: input first for every op, the reader and writer swap them; a shorter list permutes its prefix)
+    tflite_inputs: tuple[int, ...] | None = None
     #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
     index_inputs: frozenset[int] = frozenset()
 
@@ -189,48 +240,7 @@ def _act(slot: int) -> Attr:
     return Attr("fused_activation", "act", "NONE", slot)
 
 
-# ----------------------------------------------------------------- shape helpers
-def out_size(size: int, filt: int, stride: int, dilation: int, padding: str) -> int:
-    """TFLite's ComputeOutSize."""
-    eff = (filt - 1) * dilation + 1
-    if padding == "SAME":
-        return (size + stride - 1) // stride
-    return (size - eff + stride) // stride
-
-
-def same_padding(size: int, filt: int, stride: int, dilation: int, out: int) -> int:
-    """Leading padding for SAME (TFLite ComputePaddingWithOffset; the extra row goes at the end)."""
-    eff = (filt - 1) * dilation + 1
-    total = max((out - 1) * stride + eff - size, 0)
-    return total // 2
-
-
-def _check_window_extent(op, what: str, size: int, filt: int, dilation: int) -> None:
-    """Reject a (dilated) window far larger than its input.
-
-    With SAME padding the output size does not depend on the window, so a corrupted filter size or
-    dilation (e.g. 50331639) passes shape inference; the reference kernels would then pad the
-    input out to the window (gigabytes). TFLite accepts such windows, but they read almost only
-    padding; real models (e.g. DeepLab's atrous rates) stay well below this bound. (Found by
-    tests/test_fuzz.py.)
-    """
-    eff = (filt - 1) * dilation + 1
-    if eff > 2 * size + 64:
-        raise UnsupportedError(
-            f"{op.label}: window of {filt} taps with dilation {dilation} spans {eff} along {what}, "
-            f"more than picoml supports for an input of {size} (at most {2 * size + 64})"
-        )
-
-
-def _shape(t) -> tuple[int, ...]:
-    return tuple(t.shape)
-
-
-def _need_rank(op, t, rank: int, what: str) -> None:
-    if len(t.shape) != rank:
-        raise GraphError(f"{op.label}: {what} {t.name!r} must have rank {rank}, has shape {list(t.shape)}")
-
-
+# ----------------------------------------------------------------- shape helpers (shape_infer.py)
 def _infer_conv(op) -> list[tuple[int, ...]]:
     x, w = op.inputs[0], op.inputs[1]
     _need_rank(op, x, 4, "input")
@@ -265,157 +275,6 @@ def _infer_conv(op) -> list[tuple[int, ...]]:
     _check_window_extent(op, "the height", h, kh, a["dilation_h"])
     _check_window_extent(op, "the width", wd, kw, a["dilation_w"])
     return [(n, oh, ow, oc)]
-
-
-def _infer_pool(op) -> list[tuple[int, ...]]:
-    x = op.inputs[0]
-    _need_rank(op, x, 4, "input")
-    a = op.attrs
-    n, h, w, c = x.shape
-    for k in ("stride_h", "stride_w", "filter_h", "filter_w"):
-        if a[k] <= 0:
-            raise GraphError(f"{op.label}: {k} must be positive, is {a[k]}")
-    oh = out_size(h, a["filter_h"], a["stride_h"], 1, a["padding"])
-    ow = out_size(w, a["filter_w"], a["stride_w"], 1, a["padding"])
-    if oh <= 0 or ow <= 0:
-        raise GraphError(f"{op.label}: pool {a['filter_h']}x{a['filter_w']} does not fit input {h}x{w}")
-    _check_window_extent(op, "the height", h, a["filter_h"], 1)
-    _check_window_extent(op, "the width", w, a["filter_w"], 1)
-    return [(n, oh, ow, c)]
-
-
-def _infer_fc(op) -> list[tuple[int, ...]]:
-    x, w = op.inputs[0], op.inputs[1]
-    _need_rank(op, w, 2, "weights")
-    units, depth = w.shape
-    if depth <= 0 or x.size % depth != 0:
-        raise GraphError(f"{op.label}: input {x.name!r} of {x.size} values is not a multiple of weights depth {depth}")
-    if op.attrs["keep_num_dims"]:
-        if not x.shape:  # a rank-0 input has no last dim (was an IndexError; found by tests/test_fuzz.py)
-            raise GraphError(f"{op.label}: keep_num_dims needs an input of rank >= 1, {x.name!r} is a scalar")
-        if x.shape[-1] != depth:
-            raise GraphError(f"{op.label}: keep_num_dims needs input last dim {depth}, has {x.shape[-1]}")
-        return [tuple(x.shape[:-1]) + (units,)]
-    return [(x.size // depth, units)]
-
-
-def broadcast_shape(op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    try:
-        return tuple(np.broadcast_shapes(a, b))
-    except ValueError:
-        raise GraphError(f"{op.label}: input shapes {list(a)} and {list(b)} do not broadcast") from None
-
-
-def _infer_binary(op) -> list[tuple[int, ...]]:
-    return [broadcast_shape(op, _shape(op.inputs[0]), _shape(op.inputs[1]))]
-
-
-def _infer_same(op) -> list[tuple[int, ...]]:
-    return [_shape(op.inputs[0])]
-
-
-def _infer_prelu(op) -> list[tuple[int, ...]]:
-    """The input's shape: alpha broadcasts into it (LiteRT's Prepare requires output shape =
-    input shape), rank at most 4 (TFLM's BroadcastPrelu4DSlow)."""
-    x = _shape(op.inputs[0])
-    if broadcast_shape(op, x, _shape(op.inputs[1])) != x:
-        raise GraphError(f"{op.label}: alpha of shape {list(op.inputs[1].shape)} does not broadcast to input {list(x)}")
-    if len(x) > 4:
-        raise UnsupportedError(f"{op.label}: PRELU of rank {len(x)} (TFLite Micro supports up to 4)")
-    return [x]
-
-
-def _const_ints(op, idx: int, what: str) -> np.ndarray:
-    t = op.inputs[idx]
-    if t is None or t.data is None:
-        raise GraphError(f"{op.label}: {what} (input {idx}) must be a constant tensor")
-    if t.dtype not in ("int32", "int64"):
-        raise GraphError(f"{op.label}: {what} {t.name!r} must be int32, is {t.dtype}")
-    return np.asarray(t.data).astype(np.int64)
-
-
-#: TensorType codes of the dtypes SHAPE may return: INT32 (2) only, as in tflite-micro (its
-#: shape.cc fails Eval on INT64 = 4)
-SHAPE_OUT_TYPES = {2: "int32"}
-
-
-def _shape_out_dtype(op) -> str:
-    code = op.attrs.get("out_type", 2)
-    if code not in SHAPE_OUT_TYPES:
-        raise GraphError(f"{op.label}: out_type {code} is not supported (INT32 = 2 only, as in tflite-micro)")
-    return SHAPE_OUT_TYPES[code]
-
-
-def _infer_shape(op) -> list[tuple[int, ...]]:
-    return [(len(op.inputs[0].shape),)]
-
-
-def _infer_reshape(op) -> list[tuple[int, ...]]:
-    x = op.inputs[0]
-    if len(op.inputs) > 1 and op.inputs[1] is not None and op.inputs[1].data is not None:
-        new = [int(v) for v in _const_ints(op, 1, "shape").reshape(-1)]
-    elif op.attrs.get("new_shape"):
-        new = [int(v) for v in op.attrs["new_shape"]]
-    else:
-        # Shape unknown from constants: trust the output tensor (TFLite does the same).
-        new = list(op.outputs[0].shape)
-    if new.count(-1) > 1:
-        raise GraphError(f"{op.label}: new shape {new} has more than one -1")
-    known = int(np.prod([d for d in new if d != -1], dtype=np.int64))
-    if -1 in new:
-        if known <= 0 or x.size % known:
-            raise GraphError(f"{op.label}: cannot reshape {list(x.shape)} to {new}")
-        new[new.index(-1)] = x.size // known
-    if any(d < 0 for d in new) or int(np.prod(new, dtype=np.int64)) != x.size:
-        raise GraphError(f"{op.label}: cannot reshape {list(x.shape)} ({x.size} values) to {new}")
-    return [tuple(new)]
-
-
-def _infer_pad(op) -> list[tuple[int, ...]]:
-    x = op.inputs[0]
-    p = _const_ints(op, 1, "paddings")
-    if p.shape != (len(x.shape), 2) or (p < 0).any():
-        raise GraphError(f"{op.label}: paddings must be a non-negative [{len(x.shape)}, 2] tensor, got {p.tolist()}")
-    return [tuple(int(d + lo + hi) for d, (lo, hi) in zip(x.shape, p, strict=True))]
-
-
-def reduce_axes(op) -> list[int]:
-    """Normalized, sorted, unique axes of MEAN, SUM, REDUCE_MAX and REDUCE_MIN."""
-    x = op.inputs[0]
-    axes = _const_ints(op, 1, "axes").reshape(-1)
-    r = len(x.shape)
-    if ((axes < -r) | (axes >= r)).any():
-        raise GraphError(f"{op.label}: axes {axes.tolist()} out of range for rank {r}")
-    return sorted({int(a) % r for a in axes})
-
-
-def _infer_mean(op) -> list[tuple[int, ...]]:
-    x = op.inputs[0]
-    axes = reduce_axes(op)
-    if op.attrs["keep_dims"]:
-        return [tuple(1 if i in axes else d for i, d in enumerate(x.shape))]
-    return [tuple(d for i, d in enumerate(x.shape) if i not in axes)]
-
-
-def concat_axis(op) -> int:
-    r = len(op.inputs[0].shape)
-    ax = op.attrs["axis"]
-    if not -r <= ax < r:
-        raise GraphError(f"{op.label}: axis {ax} out of range for rank {r}")
-    return ax % r
-
-
-def _infer_concat(op) -> list[tuple[int, ...]]:
-    ax = concat_axis(op)
-    first = op.inputs[0].shape
-    total = 0
-    for t in op.inputs:
-        if len(t.shape) != len(first) or any(
-            d != e for i, (d, e) in enumerate(zip(t.shape, first, strict=True)) if i != ax
-        ):
-            raise GraphError(f"{op.label}: input {t.name!r} shape {list(t.shape)} does not match {list(first)}")
-        total += t.shape[ax]
-    return [tuple(total if i == ax else d for i, d in enumerate(first))]
 
 
 _CONV_ATTRS = (
@@ -460,6 +319,11 @@ def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
     return int(op.outputs[0].size * op.inputs[1].shape[1])
 
 
+def _transpose_conv_macs(op) -> int:  # every input value meets every tap of every output channel
+    oc, kh, kw, _ = op.inputs[1].shape
+    return int(op.inputs[0].size * kh * kw * oc)
+
+
 def _elementwise_macs(op) -> int:
     return int(op.outputs[0].size)
 
@@ -470,6 +334,10 @@ _1HWO = Weights(input=1, axis=3, bias=2)
 _OUT_IN = Weights(input=1, axis=0, bias=2)
 _BIAS_OPTIONAL = frozenset({2})
 _SHAPE_ARG_1 = frozenset({1})
+_SHAPE_ARGS_12 = frozenset({1, 2})
+_MANY = 1 << 16  # inputs of PACK / outputs of SPLIT, SPLIT_V, UNPACK at most (as CONCATENATION's inputs)
+# data movement with constant int32 arguments: any dtype, int8 copies bytes in the input's units
+_MOVE = {"any_dtype": True, "int8_output": Int8Output.SHARED, "int8_version": 2}
 
 _DEFS = [
     OpDef(
@@ -731,92 +599,259 @@ _DEFS = [
         output_dtype=_shape_out_dtype,
     ),
     OpDef(
-        OpType.REDUCE_MAX,
-        82,
-        27,
-        (Attr("keep_dims", "bool", False, 0),),
-        2,
-        2,
-        _infer_mean,
-        "max over axes",
-        shape_inputs=_SHAPE_ARG_1,
-        int8_output=Int8Output.SHARED,  # tflite-micro's int8 kernel requires the input's scale and zero point
+        OpType.STRIDED_SLICE,
+        45,
+        32,
+        (
+            Attr("begin_mask", "i32", 0, 0),
+            Attr("end_mask", "i32", 0, 1),
+            Attr("ellipsis_mask", "i32", 0, 2),
+            Attr("new_axis_mask", "i32", 0, 3),
+            Attr("shrink_axis_mask", "i32", 0, 4),
+            Attr("offset", "bool", False, 5),
+        ),
+        4,
+        4,
+        so.infer_strided_slice,
+        "numpy-style strided slice (constant begin/end/strides, every mask)",
+        shape_inputs=frozenset({1, 2, 3}),
+        **_MOVE,
     ),
     OpDef(
-        OpType.REDUCE_MIN,
-        89,
-        27,
-        (Attr("keep_dims", "bool", False, 0),),
+        OpType.SLICE,
+        65,
+        48,
+        (),
+        3,
+        3,
+        so.infer_slice,
+        "slice (constant begin/size)",
+        shape_inputs=_SHAPE_ARGS_12,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.SPLIT,
+        49,
+        35,
+        (Attr("num_splits", "i32", 0, 0),),
         2,
         2,
-        _infer_mean,
-        "min over axes",
+        so.infer_split,
+        "split into equal parts along an axis; IR inputs (input, axis)",
         shape_inputs=_SHAPE_ARG_1,
+        max_outputs=_MANY,
+        tflite_inputs=(1, 0),
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.SPLIT_V,
+        102,
+        79,
+        (Attr("num_splits", "i32", 0, 0),),
+        3,
+        3,
+        so.infer_split,
+        "split into given sizes along an axis",
+        shape_inputs=_SHAPE_ARGS_12,
+        max_outputs=_MANY,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.UNPACK,
+        88,
+        64,
+        (Attr("num", "i32", 0, 0), Attr("axis", "i32", 0, 1)),
+        1,
+        1,
+        so.infer_unpack,
+        "one output per index along an axis",
+        max_outputs=_MANY,
+        **_MOVE,
+    ),
+    OpDef(
+        OpType.PACK,
+        83,
+        59,
+        (Attr("values_count", "i32", 0, 0), Attr("axis", "i32", 0, 1)),
+        1,
+        _MANY,
+        so.infer_pack,
+        "stack same-shape inputs along a new axis",
+        any_dtype=True,
+        int8_output=Int8Output.JOINED,
+    ),
+    OpDef(
+        OpType.TRANSPOSE, 39, 26, (), 2, 2, so.infer_transpose, "permute dimensions", shape_inputs=_SHAPE_ARG_1, **_MOVE
+    ),
+    OpDef(
+        OpType.SQUEEZE,
+        43,
+        30,
+        (Attr("squeeze_dims", "i32[]", None, 0),),
+        1,
+        1,
+        so.infer_squeeze,
+        "drop dimensions of size 1",
+        int8_version=1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        aliases_input=True,
+    ),
+    OpDef(
+        OpType.EXPAND_DIMS,
+        70,
+        52,
+        (),
+        2,
+        2,
+        so.infer_expand_dims,
+        "insert a dimension of size 1",
+        int8_version=1,
+        shape_inputs=_SHAPE_ARG_1,
+        int8_output=Int8Output.SHARED,
+        any_dtype=True,
+        aliases_input=True,
+    ),
+]
+
+_RESIZE = {"int8_output": Int8Output.SHARED, "shape_inputs": _SHAPE_ARG_1}  # int8 kernels move raw values
+_DEFS += [
+    OpDef(
+        OpType.RESIZE_NEAREST_NEIGHBOR,
+        97,
+        74,
+        (Attr("align_corners", "bool", False, 0), Attr("half_pixel_centers", "bool", False, 1)),
+        2,
+        2,
+        ro.infer_resize_nearest,
+        "nearest-neighbour resize of H and W to a constant size",
+        **_RESIZE,
+    ),
+    OpDef(
+        OpType.RESIZE_BILINEAR,
+        23,
+        15,
+        (Attr("align_corners", "bool", False, 2), Attr("half_pixel_centers", "bool", False, 3)),
+        2,
+        2,
+        ro.infer_resize_bilinear,
+        "bilinear resize of H and W to a constant size",
+        **_RESIZE,
+    ),
+    OpDef(
+        OpType.TRANSPOSE_CONV,
+        67,
+        49,
+        (
+            _pad(0),
+            Attr("stride_w", "i32", 0, 1),
+            Attr("stride_h", "i32", 0, 2),
+            _act(3),
+            Attr("quantized_bias_type", "i8", 0, 4),
+        ),
+        3,
+        4,
+        ro.infer_transpose_conv,
+        "transposed convolution, OHWI filter; IR inputs (input, weights, output_shape, bias)",
+        int8_version=3,  # op_version.cc: 2 for int8, 3 with a bias (what the converter writes)
+        macs=_transpose_conv_macs,
+        weights=Weights(input=ro.TC_WEIGHTS, axis=0, bias=ro.TC_BIAS),
+        optional_inputs=frozenset({ro.TC_BIAS}),
+        shape_inputs=frozenset({ro.TC_SHAPE}),
+        fuses_activation=True,
+        tflite_inputs=(ro.TC_SHAPE, ro.TC_WEIGHTS, ro.TC_INPUT, ro.TC_BIAS),
+    ),
+    OpDef(
+        OpType.DEPTH_TO_SPACE,
+        5,
+        94,
+        (Attr("block_size", "i32", 0, 0),),
+        1,
+        1,
+        ro.infer_depth_to_space,
+        "move channel blocks into block_size x block_size spatial blocks (TensorFlow's DCR order)",
         int8_output=Int8Output.SHARED,
     ),
     OpDef(
-        OpType.SUM,
-        74,
-        27,
-        (Attr("keep_dims", "bool", False, 0),),
-        2,
-        2,
-        _infer_mean,
-        "sum over axes",
-        shape_inputs=_SHAPE_ARG_1,
-    ),
-    OpDef(
-        OpType.ARG_MAX,
-        56,
-        40,
-        (Attr("output_type", "i8", 2, 0),),
-        2,
-        2,
-        ro.infer_arg,
-        "index of the largest value along an axis (int32; the first on ties)",
-        shape_inputs=_SHAPE_ARG_1,
-        output_dtype=ro.arg_out_dtype,
-    ),
-    OpDef(
-        OpType.ARG_MIN,
-        79,
-        57,
-        (Attr("output_type", "i8", 2, 0),),
-        2,
-        2,
-        ro.infer_arg,
-        "index of the smallest value along an axis (int32; the first on ties)",
-        shape_inputs=_SHAPE_ARG_1,
-        output_dtype=ro.arg_out_dtype,
-    ),
-    OpDef(
-        OpType.BATCH_MATMUL,
-        126,
-        101,
-        (
-            Attr("adj_x", "bool", False, 0),
-            Attr("adj_y", "bool", False, 1),
-            Attr("asymmetric_quantize_inputs", "bool", False, 2),
-        ),
-        2,
-        2,
-        ro.infer_batch_matmul,
-        "matrix product of two tensors (either may be an activation), batch dimensions broadcast",
-        macs=ro.batch_matmul_macs,
-    ),
-    OpDef(
-        OpType.GATHER,
-        36,
-        23,
-        (Attr("axis", "i32", 0, 0), Attr("batch_dims", "i32", 0, 1)),
-        2,
-        2,
-        ro.infer_gather,
-        "slices of input 0 at int32 positions (input 1, constant or computed) along an axis",
-        int8_output=Int8Output.SHARED,  # tflite-micro copies the bytes
-        index_inputs=frozenset({1}),
+        OpType.SPACE_TO_DEPTH,
+        26,
+        19,
+        (Attr("block_size", "i32", 0, 0),),
+        1,
+        1,
+        ro.infer_space_to_depth,
+        "move block_size x block_size spatial blocks into channels (inverse of DEPTH_TO_SPACE)",
+        int8_output=Int8Output.SHARED,
     ),
 ]
+
+_DEFS += [
+    # binary elementwise ops with broadcasting (issue 14); options from schema.fbs
+    OpDef(
+        OpType.SUB,
+        41,
+        28,
+        (_act(0), Attr("pot_scale_int16", "bool", True, 1)),
+        2,
+        2,
+        _broadcast_limited(6),  # sub.h BroadcastSubCommon: kMaxBroadcastDim = 6
+        "elementwise subtract (broadcast)",
+        fuses_activation=True,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MAXIMUM,
+        55,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),  # maximum_minimum.h: NdArrayDesc<5>
+        "elementwise maximum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.MINIMUM,
+        57,
+        39,
+        (),
+        2,
+        2,
+        _broadcast_limited(5),
+        "elementwise minimum (broadcast), int8 codes compared as they are",
+        int8_output=Int8Output.JOINED,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.SQUARED_DIFFERENCE,
+        99,
+        76,
+        (),
+        2,
+        2,
+        _broadcast_limited(4),  # squared_difference.cc: BroadcastBinaryFunction4DSlow
+        "(a - b)^2 elementwise (broadcast)",
+        macs=_elementwise_macs,
+        in_place=True,
+    ),
+    OpDef(
+        OpType.DIV,
+        42,
+        29,
+        (_act(0),),
+        2,
+        2,
+        _broadcast_limited(5),  # div.h: BroadcastDivSlow<N = 5>
+        "elementwise divide (broadcast)",
+        macs=_elementwise_macs,
+        fuses_activation=True,
+        in_place=True,
+    ),
+]
+
+# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
+_DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}

@@ -207,3 +207,32 @@ def infer_gather(op) -> list[tuple[int, ...]]:
                 f"[0, {g.axis_size}) (tflite-micro fails the inference)"
             )
     return [tuple(x.shape[: g.axis]) + tuple(idx.shape[g.batch_dims :]) + tuple(x.shape[g.axis + 1 :])]
+
+
+# ----------------------------------------------------------------- the registry entries
+def op_defs(OpDef, OpType, Attr, Int8Output, infer_mean, shape_arg_1) -> list:  # noqa: N803 (classes)
+    """The ``OpDef``s of REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL and GATHER, which
+    ``graph/ops.py`` appends to its table (its classes are passed in: it imports this module)."""
+    keep = (Attr("keep_dims", "bool", False, 0),)  # MEAN's ReducerOptions; the axes are constant input 1
+    arg = {"shape_inputs": shape_arg_1, "output_dtype": arg_out_dtype}
+    return [
+        # tflite-micro's int8 REDUCE_MAX / REDUCE_MIN require the output quantized as the input
+        OpDef(OpType.REDUCE_MAX, 82, 27, keep, 2, 2, infer_mean, "max over axes", shape_inputs=shape_arg_1,
+              int8_output=Int8Output.SHARED),
+        OpDef(OpType.REDUCE_MIN, 89, 27, keep, 2, 2, infer_mean, "min over axes", shape_inputs=shape_arg_1,
+              int8_output=Int8Output.SHARED),
+        OpDef(OpType.SUM, 74, 27, keep, 2, 2, infer_mean, "sum over axes", shape_inputs=shape_arg_1),
+        OpDef(OpType.ARG_MAX, 56, 40, (Attr("output_type", "i8", 2, 0),), 2, 2, infer_arg,
+              "int32 index of the largest value along an axis (the first on ties)", **arg),
+        OpDef(OpType.ARG_MIN, 79, 57, (Attr("output_type", "i8", 2, 0),), 2, 2, infer_arg,
+              "int32 index of the smallest value along an axis (the first on ties)", **arg),
+        OpDef(OpType.BATCH_MATMUL, 126, 101,
+              (Attr("adj_x", "bool", False, 0), Attr("adj_y", "bool", False, 1),
+               Attr("asymmetric_quantize_inputs", "bool", False, 2)),
+              2, 2, infer_batch_matmul, "matrix product of two tensors (either may be computed), batches broadcast",
+              macs=batch_matmul_macs),
+        # tflite-micro copies GATHER's bytes
+        OpDef(OpType.GATHER, 36, 23, (Attr("axis", "i32", 0, 0), Attr("batch_dims", "i32", 0, 1)), 2, 2,
+              infer_gather, "slices at int32 positions (input 1, constant or computed) along an axis",
+              int8_output=Int8Output.SHARED, index_inputs=frozenset({1})),
+    ]  # fmt: skip

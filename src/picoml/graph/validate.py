@@ -159,8 +159,8 @@ def _check_op_types(op: Op) -> None:
                 raise GraphError(f"{op.label}: bias {inp.name!r} must have zero point 0")
         elif inp.per_axis:
             raise GraphError(f"{op.label}: activation {inp.name!r} must be per-tensor quantized")
-    if t == OpType.ADD:
-        # TFLite's int8 ADD rescales the sum by 2·max(input scales) / (2^20 · output scale) with
+    if t in (OpType.ADD, OpType.SUB):
+        # TFLite's int8 ADD (and SUB, the same Prepare) rescales the sum by 2·max(input scales) / (2^20 · output scale) with
         # QuantizeMultiplierSmallerThanOneExp, which needs that below 1 (TFLite aborts; picoml's
         # kernel raised ValueError; found by tests/test_fuzz.py)
         s1, s2, so = (float(np.float32(v.scale[0])) for v in (op.inputs[0], op.inputs[1], y))
@@ -168,7 +168,7 @@ def _check_op_types(op: Op) -> None:
         if shift > 0:
             raise UnsupportedError(
                 f"{op.label}: output scale {so:g} of {y.name!r} is too small for input scales {s1:g} and {s2:g} "
-                f"(int8 ADD needs 2·max input scale < 2^20 · output scale)"
+                f"(int8 {t} needs 2·max input scale < 2^20 · output scale)"
             )
 
 
@@ -197,8 +197,9 @@ def validate_graph(g: Graph) -> None:
         d = OP_SET[op.type]
         if not d.min_inputs <= len(op.inputs) <= d.max_inputs:
             raise GraphError(f"{op.label}: takes {d.min_inputs}..{d.max_inputs} inputs, has {len(op.inputs)}")
-        if len(op.outputs) != 1:
-            raise GraphError(f"{op.label}: must have exactly one output, has {len(op.outputs)}")
+        if not 1 <= len(op.outputs) <= d.max_outputs:
+            want = "exactly one output" if d.max_outputs == 1 else f"1..{d.max_outputs} outputs"
+            raise GraphError(f"{op.label}: must have {want}, has {len(op.outputs)}")
         for i, t in enumerate(op.inputs):
             if t is None:
                 if i not in d.optional_inputs:

@@ -319,7 +319,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     plan = ActivationPlan()
     for op in g.ops:
         if OP_SET[op.type].int8_output == Int8Output.SHARED:
-            groups.union(op.outputs[0].name, op.inputs[0].name)
+            for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
+                groups.union(out.name, op.inputs[0].name)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue
@@ -346,10 +347,10 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
             plan.ranges[name] = groups.range[r]
 
     assign()
-    for _ in range(len(g.ops) + 1):  # widen ADD outputs until every ADD's rescale is below 1
+    for _ in range(len(g.ops) + 1):  # widen ADD/SUB outputs until every one's rescale is below 1
         widened = False
         for op in g.ops:
-            if op.type != OpType.ADD:
+            if op.type not in (OpType.ADD, OpType.SUB):  # SUB: ADD's Prepare
                 continue
             s1, s2 = (float(plan.params[t.name][0]) for t in op.inputs)
             so = float(plan.params[op.outputs[0].name][0])

@@ -17,14 +17,17 @@ from picoml.reference import (
     batch_matmul,
     concatenation,
     conv2d,
+    depth_space,
     depthwise_conv2d,
     dequantize,
+    div,
     elu,
     fully_connected,
     gather,
     hard_swish,
     leaky_relu,
     logistic,
+    maximum_minimum,
     mean,
     mul,
     pad,
@@ -34,9 +37,15 @@ from picoml.reference import (
     reduce,
     relu,
     reshape,
+    resize,
     shape,
+    slicing,
     softmax,
+    split,
+    squared_difference,
+    sub,
     tanh,
+    transpose_conv,
     unary,
 )
 from picoml.reference.common import no_windows, window_elems
@@ -55,6 +64,10 @@ def _filter_windows(op) -> int:  # CONV_2D / DEPTHWISE_CONV_2D: the window is th
 
 def _pool_windows(op) -> int:
     return window_elems(op, op.attrs["filter_h"], op.attrs["filter_w"])
+
+
+def _resize_windows(op) -> int:  # bilinear: four int64 corner gathers and the weighted sum per output value
+    return 6 * op.outputs[0].size if op.type == OpType.RESIZE_BILINEAR else 0
 
 
 KERNELS: dict[OpType, Kernel] = {
@@ -93,6 +106,25 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.CEIL: Kernel(unary.prepare, unary.evaluate),
     OpType.ROUND: Kernel(unary.prepare, unary.evaluate),
     OpType.SHAPE: Kernel(shape.prepare, shape.evaluate),
+    OpType.STRIDED_SLICE: Kernel(slicing.prepare_strided_slice, slicing.evaluate),
+    OpType.SLICE: Kernel(slicing.prepare_slice, slicing.evaluate),
+    OpType.TRANSPOSE: Kernel(slicing.prepare_transpose, slicing.evaluate),
+    OpType.SPLIT: Kernel(split.prepare_split, split.evaluate_split),
+    OpType.SPLIT_V: Kernel(split.prepare_split, split.evaluate_split),
+    OpType.UNPACK: Kernel(split.prepare_unpack, split.evaluate_split),
+    OpType.PACK: Kernel(split.prepare_pack, split.evaluate_pack),
+    OpType.SQUEEZE: Kernel(reshape.prepare, reshape.evaluate),
+    OpType.EXPAND_DIMS: Kernel(reshape.prepare, reshape.evaluate),
+    OpType.RESIZE_NEAREST_NEIGHBOR: Kernel(resize.prepare, resize.evaluate),
+    OpType.RESIZE_BILINEAR: Kernel(resize.prepare, resize.evaluate, _resize_windows),
+    OpType.TRANSPOSE_CONV: Kernel(transpose_conv.prepare, transpose_conv.evaluate, transpose_conv.windows),
+    OpType.DEPTH_TO_SPACE: Kernel(depth_space.prepare, depth_space.evaluate),
+    OpType.SPACE_TO_DEPTH: Kernel(depth_space.prepare, depth_space.evaluate),
+    OpType.SUB: Kernel(sub.prepare, sub.evaluate),
+    OpType.MAXIMUM: Kernel(maximum_minimum.prepare, maximum_minimum.evaluate),
+    OpType.MINIMUM: Kernel(maximum_minimum.prepare, maximum_minimum.evaluate),
+    OpType.SQUARED_DIFFERENCE: Kernel(squared_difference.prepare, squared_difference.evaluate),
+    OpType.DIV: Kernel(div.prepare, div.evaluate),
     OpType.REDUCE_MAX: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
     OpType.REDUCE_MIN: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
     OpType.SUM: Kernel(reduce.prepare_sum, reduce.evaluate_sum),

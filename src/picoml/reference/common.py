@@ -81,6 +81,17 @@ def activation_range_float(act: str) -> tuple[float, float]:
     }[act]
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def activation_clamp_float(act: str) -> tuple[float, float]:
+    """The float clamp of LiteRT's arithmetic kernels (ADD, SUB, MUL, DIV): CalculateActivationRange
+    gives NONE and RELU the bounds lowest() / max() of float, so an overflow to ±inf comes out as
+    ±FLT_MAX (NaN passes)."""
+    lo, hi = activation_range_float(act)
+    return max(lo, -FLOAT32_MAX), min(hi, FLOAT32_MAX)
+
+
 def to_nhwc(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     """Fold the interpreter batch axis into the tensor's own batch: (N, B, H, W, C) -> (N*B, H, W, C)."""
     return x.reshape((-1,) + x.shape[2:]), x.shape[:2]

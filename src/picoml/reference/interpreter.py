@@ -27,7 +27,7 @@ def _op_temporaries(op: Op) -> int:
     """Bytes of temporaries one inference of ``op`` may need in the reference kernels: float64 or
     int64 copies of its inputs and output, and the unfolded windows its kernel declares."""
     elems = sum(math.prod(t.shape) for t in op.inputs if t is not None and t.data is None)
-    elems += 2 * math.prod(op.outputs[0].shape) + KERNELS[op.type].windows(op)
+    elems += 2 * sum(math.prod(t.shape) for t in op.outputs) + KERNELS[op.type].windows(op)
     return 8 * elems
 
 
@@ -155,7 +155,11 @@ class Interpreter:
                 if t is None:
                     continue
                 args.append(t.data[None] if t.data is not None else values[id(t)])
-            values[id(op.outputs[0])] = evaluate(params, args)
+            y = evaluate(params, args)
+            if len(op.outputs) == 1:
+                values[id(op.outputs[0])] = y
+            else:  # SPLIT, SPLIT_V, UNPACK: one array per output
+                values.update((id(t), v) for t, v in zip(op.outputs, y, strict=True))
             if not keep:  # free activations nobody reads any more
                 for t in op.inputs:
                     if t is not None and t.data is None and last_use.get(id(t)) == i and id(t) not in outs:

@@ -12,7 +12,7 @@ import numpy as np
 
 from picoml.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier_checked
 from picoml.graph.ir import Op
-from picoml.reference.common import activation_range_float, activation_range_int8, align_ranks
+from picoml.reference.common import activation_clamp_float, activation_range_int8, align_ranks
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def prepare(op: Op) -> MulParams:
     a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
     act = op.attrs["fused_activation"]
     if a.dtype != "int8":
-        lo, hi = activation_range_float(act)
+        lo, hi = activation_clamp_float(act)
         return MulParams(False, lo, hi)
     real = float(np.float32(a.scale[0])) * float(np.float32(b.scale[0])) / float(np.float32(y.scale[0]))
     m, s = quantize_multiplier_checked(

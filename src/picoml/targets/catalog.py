@@ -31,10 +31,20 @@ class Board:
     clock_hz: int | None  # None: a budget (RAM and flash only), no latency estimate
     note: str = ""
     flash_wait_states: int = 0
+    #: a prefetch buffer or cache (ST's ART accelerator, ...) hides the wait states of code fetches
+    flash_cache: bool = True
 
     def latency_ms(self, instructions: int) -> float | None:
         """Lower bound on latency: one instruction per cycle (None without a clock)."""
         return None if not self.clock_hz else instructions / self.clock_hz * 1e3
+
+    def estimated_ms(self, cycles: int, redirects: int = 0) -> float | None:
+        """Estimated latency from estimated core cycles: without a cache or prefetch buffer every
+        fetch from a new address (a taken branch, a call, a return) waits ``flash_wait_states``."""
+        if not self.clock_hz:
+            return None
+        stalls = 0 if self.flash_cache else self.flash_wait_states * redirects
+        return (cycles + stalls) / self.clock_hz * 1e3
 
 
 @dataclass(frozen=True)
@@ -111,11 +121,22 @@ AVR_NOTE = (
 BOARDS: dict[str, Board] = {
     b.name: b
     for b in [
-        Board("rp2040", "cortex-m0plus", 264 * 1024, 2 * 1024 * 1024, 133_000_000, "Raspberry Pi Pico"),
-        Board("stm32g071", "cortex-m0plus", 36 * 1024, 128 * 1024, 64_000_000, "ST STM32G0"),
-        Board("nrf52840", "cortex-m4", 256 * 1024, 1024 * 1024, 64_000_000, "Nordic nRF52840"),
-        Board("stm32l476", "cortex-m4", 128 * 1024, 1024 * 1024, 80_000_000, "ST STM32L4"),
-        Board("stm32f746", "cortex-m7", 320 * 1024, 1024 * 1024, 216_000_000, "ST STM32F7 Discovery"),
+        # flash wait states at the listed clock (datasheets); each part's cache or prefetch buffer
+        # (XIP cache, ART accelerator, nRF cache) hides them from sequential code
+        Board("rp2040", "cortex-m0plus", 264 * 1024, 2 * 1024 * 1024, 133_000_000, "Raspberry Pi Pico", 0),
+        Board("stm32g071", "cortex-m0plus", 36 * 1024, 128 * 1024, 64_000_000, "ST STM32G0", 2),
+        Board("nrf52840", "cortex-m4", 256 * 1024, 1024 * 1024, 64_000_000, "Nordic nRF52840", 0),
+        Board("stm32l476", "cortex-m4", 128 * 1024, 1024 * 1024, 80_000_000, "ST STM32L4", 4),
+        Board(
+            "stm32l4r5",
+            "cortex-m4",
+            640 * 1024,
+            2 * 1024 * 1024,
+            120_000_000,
+            "ST STM32L4R5, the MLPerf Tiny reference board (Cortex-M4F)",
+            5,
+        ),
+        Board("stm32f746", "cortex-m7", 320 * 1024, 1024 * 1024, 216_000_000, "ST STM32F7 Discovery", 7),
         Board("esp32c3", "riscv32", 400 * 1024, 4 * 1024 * 1024, 160_000_000, "Espressif ESP32-C3"),
         # budgets of `picoml fit` (RAM and flash only)
         Board("small-32k", "cortex-m4", 32 * 1024, 128 * 1024, None, "a small Cortex-M4 part"),
@@ -149,7 +170,7 @@ _NUMBERS = {
     "flash_kb": (1024, 1, 1 << 22),
     "clock_mhz": (1_000_000, 0.001, 10_000),
 }
-_KEYS = ("core", *_NUMBERS, "flash_wait_states", "note")
+_KEYS = ("core", *_NUMBERS, "flash_wait_states", "flash_cache", "note")
 
 
 def _board(name: object, entry: object, where: str) -> Board:
@@ -180,10 +201,13 @@ def _board(name: object, entry: object, where: str) -> Board:
     ws = entry.get("flash_wait_states", 0)
     if isinstance(ws, bool) or not isinstance(ws, int) or not 0 <= ws <= 15:
         raise InputError(f"{at}: flash_wait_states must be an integer from 0 to 15, got {printable(ws)}")
+    cache = entry.get("flash_cache", True)
+    if not isinstance(cache, bool):
+        raise InputError(f"{at}: flash_cache must be true or false, got {printable(cache)}")
     note = entry.get("note", "")
     if not isinstance(note, str) or len(note) > 200 or not note.isprintable():
         raise InputError(f"{at}: note must be printable text of at most 200 characters")
-    return Board(name, core, vals["ram_kb"], vals["flash_kb"], vals["clock_mhz"], note, ws)
+    return Board(name, core, vals["ram_kb"], vals["flash_kb"], vals["clock_mhz"], note, ws, cache)
 
 
 def load_boards(path: str | Path) -> dict[str, Board]:
@@ -196,6 +220,7 @@ def load_boards(path: str | Path) -> dict[str, Board]:
         flash_kb = 512
         clock_mhz = 80
         flash_wait_states = 4   # optional, default 0
+        flash_cache = false     # optional, default true: a cache/prefetch buffer hides the wait states
         note = "my product"     # optional
     """
     p = Path(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.errors import PicomlError
+from picoml.targets.cycles import block_cost, timing_for
 
 FLASH_BASE, FLASH_SIZE = 0x00000000, 16 << 20
 RAM_BASE, RAM_SIZE = 0x20000000, 8 << 20
@@ -35,6 +36,9 @@ class RunResult:
     instructions: int | None
     layer_instructions: list[int] = field(default_factory=list)
     stack_bytes: int = 0
+    cycles: int | None = None  # estimated (picoml.targets.cycles); None without a timing model
+    layer_cycles: list[int] = field(default_factory=list)
+    redirects: int = 0  # taken branches, calls and returns (each refetches from a new address)
 
 
 class Emulator:
@@ -91,25 +95,37 @@ class Emulator:
         self.output_addr = self.symbols.get("pm_output", 0)
         self.text = bytearray()
         self.input_size, self.output_size = input_size, output_size
-        self.block_insns: dict[int, int] = {}
+        self.block_insns: dict[int, tuple[int, int, int]] = {}  # address -> (instructions, cycles, taken extra)
+        self.timing = timing_for(cpu)
         self.count = 0
+        self.cycles = 0
+        self.redirects = 0  # fetches from a new place: taken branches, calls, returns
+        self._next, self._taken = -1, 0  # where the last block falls through to, and what taking it adds
         self.marks: list[int] = []
+        self.cycle_marks: list[int] = []
         self.status: int | None = None
         self.mu.hook_add(uc.UC_HOOK_MEM_WRITE, self._on_mmio, begin=MMIO_BASE, end=MMIO_BASE + MMIO_SIZE - 1)
         self._block_hook = None
 
     # ------------------------------------------------------------------ hooks
     def _on_block(self, mu, address, size, _user) -> None:
-        n = self.block_insns.get(address)
-        if n is None:
+        b = self.block_insns.get(address)
+        if b is None:
             code = bytes(mu.mem_read(address, size))
-            n = sum(1 for _ in self.cs.disasm_lite(code, address))
-            self.block_insns[address] = n
-        self.count += n
+            insns = list(self.cs.disasm_lite(code, address))
+            cost, taken = block_cost(self.timing, insns) if self.timing else (0, 0)
+            b = self.block_insns[address] = (len(insns), cost, taken)
+        if address != self._next:
+            self.cycles += self._taken  # the previous block ended in a taken branch (or a call, a return)
+            self.redirects += 1
+        self.count += b[0]
+        self.cycles += b[1]
+        self._next, self._taken = address + size, b[2]
 
     def _on_mmio(self, mu, _access, address, _size, value, _user) -> None:
         if address == MMIO_LAYER:
             self.marks.append(self.count)
+            self.cycle_marks.append(self.cycles)
         elif address == MMIO_DONE:
             self.status = value
             mu.emu_stop()
@@ -128,6 +144,7 @@ class Emulator:
         self.mu.mem_write(STACK_TOP - STACK_PAINT, bytes([PAINT]) * STACK_PAINT)
         self.mu.reg_write(self.sp_reg, STACK_TOP)
         self.count, self.marks, self.status = 0, [], None
+        self.cycles, self.cycle_marks, self._next, self._taken, self.redirects = 0, [], -1, 0, 0
         start = self.entry | 1 if self.arch == "arm-thumb" else self.entry
         try:
             self.mu.emu_start(start, 0xFFFFFFFF, count=MAX_INSTRUCTIONS)
@@ -151,10 +168,18 @@ class Emulator:
         out = np.frombuffer(bytes(self.mu.mem_read(self.output_addr, self.output_size)), np.int8).copy()
         stack = bytes(self.mu.mem_read(STACK_TOP - STACK_PAINT, STACK_PAINT))
         used = next((STACK_PAINT - i for i, b in enumerate(stack) if b != PAINT), 0)
-        layers = []
+        layers, layer_cycles = [], []
         if count:
-            prev = 0
-            for m in self.marks:
-                layers.append(m - prev)
-                prev = m
-        return RunResult(out, int(self.status), self.count if count else None, layers, used)
+            layers = list(np.diff([0, *self.marks]))
+            layer_cycles = list(np.diff([0, *self.cycle_marks]))
+        cycles = self.cycles if count and self.timing else None
+        return RunResult(
+            out,
+            int(self.status),
+            self.count if count else None,
+            [int(v) for v in layers],
+            used,
+            cycles,
+            [int(v) for v in layer_cycles] if cycles is not None else [],
+            self.redirects if count else 0,
+        )

@@ -61,3 +61,21 @@ int pm_add_s8(const pm_add_params *p, const pm_broadcast *bc, const int8_t *a, c
   }
   return PM_OK;
 }
+
+static inline int8_t pm_sub_one(const pm_add_params *p, int32_t a, int32_t b) {
+  const int32_t sa = (a - p->input1_zp) * (1 << p->left_shift);
+  const int32_t sb = (b - p->input2_zp) * (1 << p->left_shift);
+  const int32_t ra = pm_rounding_divide_by_pot(pm_srdhm_bounded(sa, p->input1_multiplier), -p->input1_shift);
+  const int32_t rb = pm_rounding_divide_by_pot(pm_srdhm_bounded(sb, p->input2_multiplier), -p->input2_shift);
+  const int32_t o =
+      pm_rounding_divide_by_pot(pm_srdhm_bounded(ra - rb, p->output_multiplier), -p->output_shift) + p->output_zp;
+  return (int8_t)pm_clamp_i32(o, p->act_min, p->act_max);
+}
+
+int pm_sub_s8(const pm_add_params *p, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out) {
+  const pm_add_params q = *p;
+#define PM_SUB_ONE(x, y) pm_sub_one(&q, (x), (y))
+  PM_BROADCAST_EACH(bc, a, b, out, PM_SUB_ONE);
+#undef PM_SUB_ONE
+  return PM_OK;
+}

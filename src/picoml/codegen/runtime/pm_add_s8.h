@@ -1,4 +1,5 @@
-/* ADD, int8 (reference_integer_ops::Add with TFLM's left_shift = 20 scheme, bit-exact). */
+/* ADD and SUB, int8 (reference_integer_ops::Add and reference_ops::Sub with TFLM's left_shift = 20
+ * scheme, bit-exact; SUB shares ADD's parameters). */
 #ifndef PM_ADD_S8_H
 #define PM_ADD_S8_H
 
@@ -20,5 +21,8 @@ typedef struct {
 } pm_add_params;
 
 int pm_add_s8(const pm_add_params *params, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out);
+
+/* a - b: the scaled second input is subtracted from the scaled first (not negated before scaling). */
+int pm_sub_s8(const pm_add_params *params, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out);
 
 #endif /* PM_ADD_S8_H */

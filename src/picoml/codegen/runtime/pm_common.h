@@ -96,7 +96,7 @@ static inline int32_t pm_multiply_by_quantized_multiplier(int32_t x, int32_t mul
 
 /* pm_high_mul_doubled(a2, m) = (a2 * m + 2^31) >> 32 = SaturatingRoundingDoublingHighMul(a2 / 2, m)
  * for even a2, |a2| < 2^30 (pm_requant_high_mul: a2 = acc << left (the code generator proves |acc << (left - 1)| < 2^29 for
- * every layer from its weights and bias): then m >= 0 never saturates, and gemmlowp's nudge and
+ * every layer it keeps on this path, from its weights and bias): then m >= 0 never saturates, and gemmlowp's nudge and
  * truncating division by 2^31 equal a floor division of (a*m + 2^30) by 2^31 = (a2*m + 2^31) / 2^32.
  * Armv7E-M: that is exactly SMMULR. Armv6-M has no 32x32->64 multiply (a 64-bit product is an
  * __aeabi_lmul call): split a = ah*2^16 + al and m = mh*2^16 + ml (al, ml 16-bit) and combine three
@@ -143,6 +143,91 @@ static inline int8_t pm_requant_s8(int32_t acc, const pm_requant *q, int32_t out
   return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Exact requantization: the _exact kernel variants.
+ *
+ * pm_requant_s8 above is exact only for |acc << shift| < 2^29, which the code generator proves
+ * per layer from its weights and bias (codegen/requant.py). A layer where it cannot call the
+ * _exact twin of its kernel variant (pm_conv2d_s8_1x1_exact, pm_depthwise_conv2d_s8_mult1_exact,
+ * pm_fully_connected_s8_exact, ...): the same kernel source compiled a second time, by
+ * pm_<op>_s8_exact.c, with PM_REQUANT_EXACT 1, where pm_requant_s8 is pm_requant_exact_s8
+ * (TFLite's MultiplyByQuantizedMultiplier for every int32 accumulator) and pm_requant_unpack
+ * is pm_requant_unpack_exact. The generator picks fast or exact per layer; nothing is decided
+ * at run time. Records of exact layers (requant_rows(..., exact=True)) hold
+ *   multiplier  Q31 in [2^30, 2^31) or 0 (never INT32_MIN: SRDHM never saturates),
+ *   round       2^e - 1, e = max(-shift, 0) in [0, 31] (RoundingDivideByPOT's mask),
+ *   left        max(shift, 0) in [0, 30],
+ *   right       e. */
+#ifndef PM_REQUANT_EXACT
+#define PM_REQUANT_EXACT 0 /* 1 in the pm_<op>_s8_exact.c translation units */
+#endif
+
+/* SaturatingRoundingDoublingHighMul(x, m) for any int32 x and 0 <= m < 2^31 (no saturation
+ * case): floor((x*m + 2^30) / 2^31), from 32-bit products only (Armv6-M has no 32x32->64
+ * multiply; a 64-bit product there is an __aeabi_lmul call). With x = xh*2^16 + xl and
+ * m = mh*2^16 + ml (xl, ml in [0, 2^16); xh in [-2^15, 2^15), mh in [0, 2^15)):
+ *   x*m + 2^30 = xh*mh*2^32 + (a + b)*2^16 + (lo mod 2^16),
+ *   lo = xl*ml < 2^32 (uint32), a = xh*ml in (-2^31, 2^31), b = xl*mh + (lo >> 16) + 2^14 < 2^31,
+ * and as lo mod 2^16 < 2^16 never carries into 2^31,
+ *   floor((x*m + 2^30) / 2^31) = 2*xh*mh + floor((a + b) / 2^15)
+ *                              = 2*xh*mh + (a >> 15) + (b >> 15) + (((a & 0x7fff) + (b & 0x7fff)) >> 15),
+ * every term within int32 (|2*xh*mh| < 2^31); their sum is the result, which fits int32, so
+ * adding them modulo 2^32 (uint32, no overflow) gives it exactly. */
+static inline int32_t pm_srdhm_halves(int32_t x, int32_t m) {
+  const int32_t xh = x >> 16, mh = m >> 16;
+  const uint32_t xl = (uint32_t)x & 0xffffu, ml = (uint32_t)m & 0xffffu;
+  const uint32_t lo = xl * ml;
+  const int32_t a = xh * (int32_t)ml;
+  const int32_t b = (int32_t)(xl * (uint32_t)mh + (lo >> 16) + (1u << 14));
+  const uint32_t carry = (((uint32_t)a & 0x7fffu) + ((uint32_t)b & 0x7fffu)) >> 15;
+  return (int32_t)((uint32_t)(2 * xh * mh) + (uint32_t)(a >> 15) + (uint32_t)(b >> 15) + carry);
+}
+
+/* The same, with the core's 32x32->64 multiply where it has one (Armv7-M SMULL, RV32M MUL and
+ * MULH, hosts). Exact for every int32 x: |x*m| < 2^62. */
+static inline int32_t pm_srdhm_exact(int32_t x, int32_t m) {
+#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
+  return pm_srdhm_halves(x, m);
+#else
+  return (int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31);
+#endif
+}
+
+/* Accumulator -> int8 output for any int32 acc: x = acc << left (wrapping like the reference's
+ * int32 arithmetic), v = SRDHM(x, m), then gemmlowp's RoundingDivideByPOT(v, e) with the mask
+ * 2^e - 1 precomputed: (v >> e) + [(v & mask) > (mask >> 1) + (v < 0)], valid for every int32 v
+ * and e in [0, 31]. The result r can reach 2^31 - 1, so r + zp could overflow: cores with SSAT
+ * saturate r to [-256, 255] first (any r beyond gives the same output, as |zp| <= 128 and the
+ * clamp bounds are int8) and clamp r + zp as pm_requant_s8 does (two SSATs with constant
+ * bounds); the others clamp r to [lo - zp, hi - zp], which is the same. */
+static inline int8_t pm_requant_exact_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                         int32_t act_max) {
+  const int32_t v = pm_srdhm_exact((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  const int32_t mask = q->round;
+  const int32_t r = (v >> q->right) + ((v & mask) > (mask >> 1) + (int32_t)((uint32_t)v >> 31) ? 1 : 0);
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+  return (int8_t)pm_clamp_i32(pm_clamp_i32(r, -256, 255) + output_zp, act_min, act_max);
+#else
+  return (int8_t)(pm_clamp_i32(r, act_min - output_zp, act_max - output_zp) + output_zp);
+#endif
+}
+
+/* pm_requant_unpack for exact layers (sparse layers store the multiplier and shift compactly). */
+static inline pm_requant pm_requant_unpack_exact(int32_t multiplier, int32_t shift) {
+  pm_requant q;
+  const int32_t e = shift >= 0 ? 0 : (shift < -31 ? 31 : -shift);
+  q.multiplier = multiplier;
+  q.round = (int32_t)((1u << e) - 1u);
+  q.left = shift > 0 ? shift : 0;
+  q.right = e;
+  return q;
+}
+
+#if PM_REQUANT_EXACT /* the kernel source compiled as the _exact variants */
+#define pm_requant_s8 pm_requant_exact_s8
+#define pm_requant_unpack pm_requant_unpack_exact
+#endif
+
 /* The general form (any acc), kept for ops whose inputs are not bounded. */
 static inline int8_t pm_scale_to_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
                                     int32_t act_min, int32_t act_max) {
@@ -176,5 +261,24 @@ static inline void pm_broadcast_next(const pm_broadcast *bc, int32_t *idx, int32
     --d;
   }
 }
+
+/* out[i] = ONE(a[.], b[.]) for every output element i of bc, where ONE is a function-like macro
+ * of two int32_t operands: one flat loop when the shapes are equal, else the broadcast walk. out
+ * may be a or b (the planner places an output exactly on a same-shape input, never partly over
+ * one, and element i is read before it is written). */
+#define PM_BROADCAST_EACH(bc, a, b, out, ONE)                                  \
+  do {                                                                         \
+    int32_t i_;                                                                \
+    if ((bc)->same_shape) {                                                    \
+      for (i_ = 0; i_ < (bc)->size; ++i_) (out)[i_] = ONE((a)[i_], (b)[i_]);   \
+    } else {                                                                   \
+      int32_t idx_[PM_MAX_DIMS] = {0, 0, 0, 0, 0, 0};                          \
+      int32_t oa_ = 0, ob_ = 0;                                                \
+      for (i_ = 0; i_ < (bc)->size; ++i_) {                                    \
+        (out)[i_] = ONE((a)[oa_], (b)[ob_]);                                   \
+        pm_broadcast_next((bc), idx_, &oa_, &ob_);                             \
+      }                                                                        \
+    }                                                                          \
+  } while (0)
 
 #endif /* PM_COMMON_H */

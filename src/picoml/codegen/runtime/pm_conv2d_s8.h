@@ -66,4 +66,20 @@ int pm_conv2d_sparse_s8(const pm_conv_params *params, const pm_sparse_quant *qua
                         const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
                         const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 
+/* The _exact twins (pm_conv2d_s8_exact.c): the same arguments and constraints, with TFLite's
+ * requantization for any int32 accumulator (pm_requant_exact_s8 and its records, pm_common.h).
+ * The code generator calls them for layers whose accumulator it cannot bound below 2^29. */
+int pm_conv2d_s8_1x1_exact(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                           const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                           const pm_dims *out_dims, int8_t *out, int32_t *w16);
+int pm_conv2d_s8_im2col_exact(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                              const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                              const pm_dims *out_dims, int8_t *out, int32_t *w16);
+int pm_conv2d_s8_generic_exact(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                               const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                               const pm_dims *out_dims, int8_t *out);
+int pm_conv2d_sparse_s8_exact(const pm_conv_params *params, const pm_sparse_quant *quant, int32_t encoding,
+                              const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
+                              const int32_t *bias, const pm_dims *out_dims, int8_t *out);
+
 #endif /* PM_CONV2D_S8_H */

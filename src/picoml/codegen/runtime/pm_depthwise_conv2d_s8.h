@@ -22,4 +22,16 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *params, const pm_requan
                                    const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
                                    const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 
+/* The _exact twins (pm_depthwise_conv2d_s8_exact.c): the same arguments and constraints, with
+ * TFLite's requantization for any int32 accumulator (pm_requant_exact_s8 and its records,
+ * pm_common.h), for layers whose accumulator the code generator cannot bound below 2^29. */
+int pm_depthwise_conv2d_s8_mult1_exact(const pm_conv_params *params, const pm_requant *quant,
+                                       const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
+                                       const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                                       int8_t *out);
+int pm_depthwise_conv2d_s8_generic_exact(const pm_conv_params *params, const pm_requant *quant,
+                                         const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
+                                         const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                                         int8_t *out);
+
 #endif /* PM_DEPTHWISE_CONV2D_S8_H */

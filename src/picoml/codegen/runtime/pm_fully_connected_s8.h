@@ -24,4 +24,13 @@ int pm_fully_connected_sparse_s8(const pm_fully_connected_params *params, const 
                                  int32_t encoding, const int8_t *in, const int8_t *weights, const int32_t *bias,
                                  int8_t *out);
 
+/* The _exact twins (pm_fully_connected_s8_exact.c): the same arguments, with TFLite's
+ * requantization for any int32 accumulator (pm_requant_exact_s8 and its records, pm_common.h),
+ * for layers whose accumulator the code generator cannot bound below 2^29. */
+int pm_fully_connected_s8_exact(const pm_fully_connected_params *params, const pm_requant *quant,
+                                const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out);
+int pm_fully_connected_sparse_s8_exact(const pm_fully_connected_params *params, const pm_sparse_quant *quant,
+                                       int32_t encoding, const int8_t *in, const int8_t *weights,
+                                       const int32_t *bias, int8_t *out);
+
 #endif /* PM_FULLY_CONNECTED_S8_H */

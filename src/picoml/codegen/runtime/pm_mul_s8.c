@@ -7,16 +7,8 @@ static inline int8_t pm_mul_one(const pm_mul_params *p, int32_t a, int32_t b) {
 }
 
 int pm_mul_s8(const pm_mul_params *p, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out) {
-  int32_t i;
-  if (bc->same_shape) {
-    for (i = 0; i < bc->size; ++i) out[i] = pm_mul_one(p, a[i], b[i]);
-  } else {
-    int32_t idx[PM_MAX_DIMS] = {0, 0, 0, 0, 0, 0};
-    int32_t oa = 0, ob = 0;
-    for (i = 0; i < bc->size; ++i) {
-      out[i] = pm_mul_one(p, a[oa], b[ob]);
-      pm_broadcast_next(bc, idx, &oa, &ob);
-    }
-  }
+#define PM_MUL_ONE(x, y) pm_mul_one(p, (x), (y))
+  PM_BROADCAST_EACH(bc, a, b, out, PM_MUL_ONE);
+#undef PM_MUL_ONE
   return PM_OK;
 }
