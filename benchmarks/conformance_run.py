@@ -278,10 +278,10 @@ def check_model(entry: dict, corpus: Path, n: int, do_c: bool, work: Path) -> di
 
 def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path) -> dict:
     out: dict = {}
-    if any(t.dtype != "int8" for t in g.inputs + g.outputs):
+    if any(t.dtype not in ("int8", "int32") for t in g.inputs + g.outputs):  # int32: ARG_MAX / GATHER indices
         try:
             compile_c(g, name="model")
-            msg = "refused: verify compares int8 inputs and outputs; this model has " + ", ".join(
+            msg = "refused: verify compares int8 and int32 inputs and outputs; this model has " + ", ".join(
                 sorted({t.dtype for t in g.inputs + g.outputs})
             )
         except Exception as e:  # noqa: BLE001

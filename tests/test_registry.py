@@ -57,6 +57,8 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.DEQUANTIZE: "QAT trains float graphs: prepare_float_graph strips boundary DEQUANTIZE and refuses others",
     **{op: "float32 only (no int8 kernel in tflite-micro): nothing to fake-quantize" for op in FLOAT_ONLY},
     OpType.SHAPE: "no gradient flows through a shape; reference.fold folds it to a constant at load",
+    OpType.ARG_MAX: "its output is an int32 index: nothing to fake-quantize, no gradient",
+    OpType.ARG_MIN: "its output is an int32 index: nothing to fake-quantize, no gradient",
 }
 
 
@@ -347,6 +349,21 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.SPACE_TO_DEPTH:
         x, y = nhwc, _f("y", (1, 2, 2, 8))
         attrs = {"block_size": 2}
+    elif op in (OpType.REDUCE_MAX, OpType.REDUCE_MIN, OpType.SUM):
+        x, y = nhwc, _f("y", (1, 4, 1, 2))
+        consts = [_f("axes", (1,), [-2], "int32")]
+        attrs = {"keep_dims": True}
+    elif op in (OpType.ARG_MAX, OpType.ARG_MIN):
+        x, y = nhwc, _f("y", (1, 4, 4), dtype="int32")
+        consts = [_f("axis", (1,), [3], "int32")]
+    elif op == OpType.GATHER:
+        x, y = nhwc, _f("y", (1, 4, 3, 2))
+        consts = [_f("positions", (3,), [3, 0, 3], "int32")]
+        attrs = {"axis": -2}
+    elif op == OpType.BATCH_MATMUL:
+        x, y = nhwc, _f("y", (1, 4, 2, 2))
+        extra_inputs = [_f("x2", (4, 4, 2))]
+        attrs = {"adj_x": True}
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

@@ -33,6 +33,7 @@ from picoml.codegen.emit_nonlinear import (
     NONLINEAR_EMITTERS,
     NONLINEAR_FILES,
 )
+from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
 from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
@@ -81,7 +82,11 @@ KERNEL_FILES.update(ACTIVATION_FILES)
 KERNEL_FILES.update(MOVEMENT_FILES)
 KERNEL_FILES.update(RESIZE_FILES)
 KERNEL_FILES.update(BINARY_FILES)
+KERNEL_FILES.update(REDUCE_FILES)
 
+
+# C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
+IO_CTYPES = {"int8": "int8_t", "int32": "int32_t"}
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -530,6 +535,7 @@ EMITTERS.update(ACTIVATION_EMITTERS)
 EMITTERS.update(MOVEMENT_EMITTERS)
 EMITTERS.update(RESIZE_EMITTERS)
 EMITTERS.update(BINARY_EMITTERS)
+EMITTERS.update(REDUCE_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
@@ -594,7 +600,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     isa = get_isa(isa)
     g.validate()
     for t in g.inputs + g.outputs:
-        if t.dtype != "int8":
+        if t.dtype not in IO_CTYPES:  # int32: indices (ARG_MAX's output)
             raise UnsupportedError(
                 f"tensor {t.name!r} is {t.dtype}: C generation needs an int8 model (quantize it first)"
             )
@@ -633,15 +639,24 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"#define {up}_{kind}_SIZE {t.size}",
             f"#define {up}_{kind}_RANK {len(t.shape)}",
             f"#define {up}_{kind}_SHAPE {{{', '.join(map(str, t.shape))}}}",
-            f"#define {up}_{kind}_SCALE {float(t.scale[0])!r}f",
-            f"#define {up}_{kind}_ZERO_POINT {int(t.zero_point[0])}",
+            *(
+                (
+                    f"#define {up}_{kind}_SCALE {float(t.scale[0])!r}f",
+                    f"#define {up}_{kind}_ZERO_POINT {int(t.zero_point[0])}",
+                )
+                if t.quantized
+                else (cemit.comment(f"{kind.lower()}: {IO_CTYPES[t.dtype]} values, not quantized"),)
+            ),
         ]
 
     if single:
         in_names, out_names = ["input"], ["output"]
     else:
         in_names, out_names = [f"input{i}" for i in range(len(ins))], [f"output{i}" for i in range(len(outs))]
-    signature = ", ".join([f"const int8_t *{n}" for n in in_names] + [f"int8_t *{n}" for n in out_names])
+    signature = ", ".join(
+        [f"const {IO_CTYPES[t.dtype]} *{n}" for n, t in zip(in_names, ins, strict=True)]
+        + [f"{IO_CTYPES[t.dtype]} *{n}" for n, t in zip(out_names, outs, strict=True)]
+    )
     header = "\n".join(
         [
             banner.rstrip(),

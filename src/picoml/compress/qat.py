@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 
 from picoml.compress.qat_movement import MOVEMENT_FLOAT_OPS
+from picoml.compress.qat_reduce import REDUCE_FLOAT_OPS
 from picoml.compress.qat_resize import RESIZE_FLOAT_OPS
 from picoml.compress.train import train_loop
 from picoml.errors import InputError, UnsupportedError
@@ -325,6 +326,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     **{op: _float_binary for op in _BINARY_FLOAT},
 }
 FLOAT_OPS.update(RESIZE_FLOAT_OPS)
+FLOAT_OPS.update(REDUCE_FLOAT_OPS)
 
 
 class QATModel(torch.nn.Module):
@@ -653,7 +655,7 @@ class QATModel(torch.nn.Module):
         for i, t in enumerate(op.inputs):
             if t is None:
                 continue
-            if i in OP_SET[op.type].shape_inputs:
+            if i in OP_SET[op.type].shape_inputs or i in OP_SET[op.type].index_inputs:
                 shells.append(t)
                 ins.append(t.data[None])
                 continue

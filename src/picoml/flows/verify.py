@@ -63,7 +63,8 @@ class VerifyReport:
     build: dict = field(default_factory=dict)
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
     compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
-    #: what the C computed: one row per inference, every output's int8 values back to back; not in to_json
+    #: what the C computed: one row per inference, every output's values back to back (int8; int64 if an
+    #: output is int32); not in to_json
     outputs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
@@ -128,9 +129,15 @@ def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, s
 
 
 def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarray]:
-    """n random int8 inputs: an array (n, *shape) for a one-input model, else one such per input."""
+    """n random int8 inputs: an array (n, *shape) for a one-input model, else one such per input
+    (an int32 input, which holds indices, gets zeros)."""
     rng = np.random.default_rng(seed)
-    xs = [rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8) for t in g.inputs]
+    xs = [
+        np.zeros((n,) + t.shape, np.int32)
+        if t.dtype == "int32"
+        else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
+        for t in g.inputs
+    ]
     return xs[0] if len(xs) == 1 else xs
 
 
@@ -145,35 +152,72 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
         if t.shape and t.shape[0] == 1 and tuple(a.shape[1:]) == tuple(t.shape[1:]):
             a = a.reshape((a.shape[0],) + tuple(t.shape))  # samples given without the batch axis of 1
         ok = a.dtype.kind in "iu" and tuple(a.shape[1:]) == tuple(t.shape)
-        if not ok or (a.size and (a.min() < -128 or a.max() > 127)):
+        want = np.dtype(np.int32 if t.dtype == "int32" else np.int8)  # int32: positions (GATHER)
+        info = np.iinfo(want)
+        if not ok or (a.size and (a.min() < info.min or a.max() > info.max)):
             raise PicomlError(
-                f"verify: input {t.name!r} needs int8 values of shape (N, {', '.join(map(str, t.shape))}), "
+                f"verify: input {t.name!r} needs {want.name} values of shape (N, {', '.join(map(str, t.shape))}), "
                 f"got {a.dtype} {list(a.shape)}"
             )
-        out.append(a.astype(np.int8))
+        out.append(a.astype(want))
     if len({a.shape[0] for a in out}) != 1:
         raise PicomlError("verify: the inputs have different numbers of samples")
     return out
 
 
+def io_layout(ts: list) -> tuple[list[int], int]:
+    """Byte offsets of tensors laid back to back in a harness buffer, each aligned to its element
+    size (int32 indices on 4 bytes), and the buffer's size."""
+    offsets, off = [], 0
+    for t in ts:
+        off = -(-off // t.np_dtype.itemsize) * t.np_dtype.itemsize
+        offsets.append(off)
+        off += t.nbytes
+    return offsets, off
+
+
 def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
-    """-D flags that map the harness's byte buffers (every input, then every output, back to back)
-    to ``<name>_invoke``'s arguments; none for one input and one output (the harness default)."""
-    if len(g.inputs) == 1 and len(g.outputs) == 1:
+    """-D flags that map the harness's byte buffers (every input, then every output, back to back,
+    ``io_layout``) to ``<name>_invoke``'s arguments; none for one int8 input and one int8 output
+    (the harness default)."""
+    if len(g.inputs) == 1 and len(g.outputs) == 1 and g.inputs[0].dtype == g.outputs[0].dtype == "int8":
         return ()
-    args, off = [], 0
-    for t in g.inputs:
-        args.append(f"(in) + {off}")
-        off += t.nbytes
-    n_in, off = off, 0
-    for t in g.outputs:
-        args.append(f"(out) + {off}")
-        off += t.nbytes
+
+    def arg(buf: str, t, off: int) -> str:
+        return f"({buf}) + {off}" if t.dtype == "int8" else f"(int32_t *)(void *)(({buf}) + {off})"
+
+    (in_offs, n_in), (out_offs, n_out) = io_layout(g.inputs), io_layout(g.outputs)
+    args = [arg("in", t, o) for t, o in zip(g.inputs, in_offs, strict=True)]
+    args += [arg("out", t, o) for t, o in zip(g.outputs, out_offs, strict=True)]
     return (
         f"-DPM_HARNESS_IN_BYTES={n_in}",
-        f"-DPM_HARNESS_OUT_BYTES={off}",
+        f"-DPM_HARNESS_OUT_BYTES={n_out}",
         f"-DPM_HARNESS_INVOKE(in,out)={name}_invoke({', '.join(args)})",
     )
+
+
+def _to_bytes(ts: list, arrs: list[np.ndarray], n: int) -> np.ndarray:
+    """Rows of harness bytes (``io_layout``) from one array per tensor with a leading axis of n."""
+    offsets, total = io_layout(ts)
+    rows = np.zeros((n, total), np.int8)
+    for t, a, off in zip(ts, arrs, offsets, strict=True):
+        rows[:, off : off + t.nbytes] = (
+            np.ascontiguousarray(a.astype(t.np_dtype.newbyteorder("<"))).reshape(n, -1).view(np.int8)
+        )
+    return rows
+
+
+def _from_bytes(ts: list, rows: np.ndarray) -> np.ndarray:
+    """Harness bytes back to every tensor's values, back to back per row (int8 if all are int8)."""
+    offsets, _ = io_layout(ts)
+    n = rows.shape[0]
+    parts = [
+        np.ascontiguousarray(rows[:, off : off + t.nbytes]).view(t.np_dtype.newbyteorder("<")).reshape(n, -1)
+        for t, off in zip(ts, offsets, strict=True)
+    ]
+    if all(t.dtype == "int8" for t in ts):
+        return np.concatenate(parts, axis=1)
+    return np.concatenate([p.astype(np.int64) for p in parts], axis=1)
 
 
 def _where(g: Graph, j: int) -> str:
@@ -226,8 +270,8 @@ def verify(
     n = arrs[0].shape[0]
     ref = interpreter.run(g, arrs if len(arrs) > 1 else arrs[0], max_memory=max_memory)
     ref = ref if isinstance(ref, list) else [ref]
-    expected = np.concatenate([np.asarray(r).reshape(n, -1) for r in ref], axis=1)
-    xs = np.concatenate([a.reshape(n, -1) for a in arrs], axis=1)  # one row of bytes per inference
+    expected = np.concatenate([np.asarray(r).reshape(n, -1).astype(np.int64) for r in ref], axis=1)
+    xs = _to_bytes(g.inputs, arrs, n)  # one row of bytes per inference
     tmp = tempfile.TemporaryDirectory() if work_dir is None else None
     d = Path(tmp.name if tmp else work_dir)
     try:
@@ -239,10 +283,11 @@ def verify(
         macs = sum(op_macs(op) for op in g.ops)
         arena = compiled.arena_bytes
         if target.emulator is None:
-            got = _run_host(exe, xs, d).reshape(len(xs), -1)
+            got = _from_bytes(g.outputs, _run_host(exe, xs, d).reshape(len(xs), -1))
             rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
         else:
             got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress, counted_runs)
+            got = _from_bytes(g.outputs, got)
             sizes = elf_sizes(exe, "model_")
             rep.flash_code_bytes = sizes.flash_code_bytes
             rep.flash_weights_bytes = sizes.flash_weights_bytes
@@ -312,7 +357,7 @@ def _run_emulated(
     cycles: list[int] = []
     redirects: list[int] = []
     layer_cycles: list[int] = []
-    em = Emulator(exe, target.emulator, target.name, xs.shape[1], sum(t.nbytes for t in g.outputs))
+    em = Emulator(exe, target.emulator, target.name, xs.shape[1], io_layout(g.outputs)[1])
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
         counted = i < counted_runs

@@ -29,7 +29,7 @@ import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.graph.ir import Op, Tensor
-from picoml.graph.ops import OpType, default_attrs, infer_output_shapes, out_size, same_padding
+from picoml.graph.ops import OP_SET, OpType, default_attrs, infer_output_shapes, out_size, same_padding
 
 #: ops whose output is never negative (zero padding is then neutral for max pooling)
 NONNEGATIVE_OPS = (OpType.RELU, OpType.RELU6, OpType.LOGISTIC)
@@ -274,6 +274,11 @@ class GraphBuilder:
         op = Op(op_type, inputs, [out], a, name=self.op_name(out))
         try:
             (shape,) = infer_output_shapes(op)
+            d = OP_SET[op_type]
+            if d.output_dtype is not None:  # ARG_MAX: int32 indices
+                out.dtype = d.output_dtype(op)
+            elif d.any_dtype and inputs and inputs[0] is not None:  # data movement keeps the dtype
+                out.dtype = inputs[0].dtype
         except PicomlError as e:
             raise self.shape_error(e) from None
         out.shape = tuple(shape)
@@ -422,6 +427,20 @@ class GraphBuilder:
         """MEAN over graph axes ``axes``."""
         ax = self.const(self.name(name, "axes"), np.array(sorted(axes), np.int32), "int32")
         return self.emit(OpType.MEAN, [x, ax], name, keep_dims=keep_dims)
+
+    def emit_reduce(self, op_type: OpType, x: Tensor, axes: list[int], keep_dims: bool, name: str) -> Tensor:
+        """REDUCE_MAX, REDUCE_MIN or SUM over graph axes ``axes``."""
+        ax = self.const(self.name(name, "axes"), np.array(sorted(axes), np.int32), "int32")
+        return self.emit(op_type, [x, ax], name, keep_dims=keep_dims)
+
+    def emit_arg(self, op_type: OpType, x: Tensor, axis: int, name: str) -> Tensor:
+        """ARG_MAX or ARG_MIN along graph axis ``axis``: int32 indices, the axis dropped."""
+        ax = self.const(self.name(name, "axes"), np.array([axis], np.int32), "int32")
+        return self.emit(op_type, [x, ax], name, output_type=2)
+
+    def emit_batch_matmul(self, a: Tensor, b: Tensor, adj_x: bool, adj_y: bool, name: str) -> Tensor:
+        """BATCH_MATMUL (either operand may be a constant tensor)."""
+        return self.emit(OpType.BATCH_MATMUL, [a, b], name, adj_x=bool(adj_x), adj_y=bool(adj_y))
 
     def emit_softmax(self, x: Tensor, name: str) -> Tensor:
         return self.emit(OpType.SOFTMAX, [x], name, beta=1.0)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from picoml.frontends import onnx_reduce
 from picoml.frontends.lowering import (
     batchnorm_affine,
     channels_last_perm,
@@ -832,6 +833,7 @@ HANDLERS: dict[str, Handler] = {
     "Round": lambda imp: imp.unary(OpType.ROUND),
 }
 HANDLERS.update(RESIZE_HANDLERS)
+HANDLERS.update(onnx_reduce.handlers(op_matmul))  # ReduceMax/Min/Sum, ArgMax/Min, MatMul of two values
 
 
 def supported_onnx_ops() -> dict[str, str]:

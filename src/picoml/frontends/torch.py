@@ -320,6 +320,8 @@ def _convert(torch, gm, values: dict, xs: tuple, model: str) -> Graph:
     for i, v in enumerate(outputs):
         if not isinstance(v, Val):
             raise UnsupportedError(f"{model}: output {i} does not depend on the input (a constant output)")
+        if isinstance(v.twin, Val):
+            v = v.twin  # a product kept in PyTorch's order: its twin in the standard layout
         if v.order is not None:  # a flattened channels-last tensor: into PyTorch's order (a TRANSPOSE)
             try:
                 v = b.materialize(Call(f"output {i}", f"output{i}", (), {}, None), v)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
-from picoml.frontends import torch_resize
+from picoml.frontends import torch_reduce, torch_resize
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -620,6 +620,7 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.AlphaDropout: _m_identity,
     }
     t.update(torch_resize.module_table(torch))
+    t.update(torch_reduce.modules(torch))  # nn.Embedding
     return t
 
 
@@ -715,6 +716,9 @@ def _function_table(torch) -> dict[Any, Handler]:
         torch.round: _f_round,
         **{getattr(torch, n): _f_unary(op) for n, op in _UNARY.items()},
     }
+    # reductions, arg-max/min, products of two tensors, gathers; max/min of two tensors stay MAXIMUM/MINIMUM
+    pairs = {"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}
+    t.update(torch_reduce.functions(torch, pairs))
     t.update(_aten_table(torch))
     t.update(torch_resize.function_table(torch))
     return t
@@ -799,6 +803,7 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "_prelu_kernel.default": _f_prelu,
         "round.default": _f_round,
         **{f"{n}.default": _f_unary(op) for n, op in _UNARY.items()},
+        **torch_reduce.ATEN,
     }
     out: dict[Any, Handler] = {}
     for name, h in spec.items():
@@ -842,6 +847,7 @@ _METHODS: dict[str, Handler] = {
     "neg": lambda b, c: b.negate(c, c.args[0]),
     "round": _f_round,
     **{n: _f_unary(op) for n, op in _UNARY.items()},
+    **torch_reduce.methods({"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}),
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

@@ -95,6 +95,9 @@ class Val:
     order: np.ndarray | None = None
     nonneg: bool = False  # every value >= 0 (zero padding is then neutral for max pooling)
     origin: str = ""  # who made ``order`` (for messages)
+    #: a product kept in PyTorch's order (``torch_reduce``): its twin in the standard layout, which a
+    #: model output uses (the unused one is dropped)
+    twin: Any = None
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
+from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
 from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
@@ -134,6 +135,13 @@ class OpType(StrEnum):
     MINIMUM = "MINIMUM"
     SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
     DIV = "DIV"
+    REDUCE_MAX = "REDUCE_MAX"
+    REDUCE_MIN = "REDUCE_MIN"
+    SUM = "SUM"
+    ARG_MAX = "ARG_MAX"
+    ARG_MIN = "ARG_MIN"
+    BATCH_MATMUL = "BATCH_MATMUL"
+    GATHER = "GATHER"
 
 
 @dataclass(frozen=True)
@@ -216,6 +224,8 @@ class OpDef:
     #: input ``tflite_inputs[k]`` (TRANSPOSE_CONV lists output_shape first; picoml keeps the data
     #: input first for every op, the reader and writer swap them; a shorter list permutes its prefix)
     tflite_inputs: tuple[int, ...] | None = None
+    #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
+    index_inputs: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -839,6 +849,9 @@ _DEFS += [
         in_place=True,
     ),
 ]
+
+# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
+_DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}

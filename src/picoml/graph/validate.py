@@ -116,6 +116,10 @@ def _check_op_types(op: Op) -> None:
         is_bias = wts is not None and i == wts.bias
         if is_shape_arg:
             continue
+        if i in d.index_inputs:  # int32 positions (GATHER), computed or constant
+            if inp.dtype != "int32":
+                raise GraphError(f"{op.label}: input {i} {inp.name!r} is {inp.dtype}, expected int32 positions")
+            continue
         want = ("int32" if act == "int8" else "float32") if is_bias else act
         if is_hybrid_weights(op, i):
             continue  # float activations with int8 weights: TFLite's hybrid kernels
@@ -134,7 +138,7 @@ def _check_op_types(op: Op) -> None:
         raise UnsupportedError(f"{op.label}: int8 {t} is not supported (TFLite Micro has no int8 kernel for it)")
     # int8 quantization rules
     for i, inp in enumerate(op.inputs):
-        if inp is None or i in d.shape_inputs:
+        if inp is None or i in d.shape_inputs or i in d.index_inputs:
             continue
         if not inp.quantized:
             raise GraphError(f"{op.label}: int8 tensor {inp.name!r} has no quantization parameters")

@@ -192,9 +192,10 @@ def prepare_float_graph(graph: Graph) -> Graph:
     for op in g.ops:
         if op.type in (OpType.QUANTIZE, OpType.DEQUANTIZE):
             raise UnsupportedError(f"quantize needs a float graph: {op.label} converts inside the model")
-        shape_args = [op.inputs[i] for i in OP_SET[op.type].shape_inputs]
+        shape_args = [op.inputs[i] for i in OP_SET[op.type].shape_inputs | OP_SET[op.type].index_inputs]
+        typed = op.outputs if OP_SET[op.type].output_dtype is not None else []  # ARG_MAX: int32 indices
         for t in op.inputs + op.outputs:
-            if t is None or any(t is a for a in shape_args):
+            if t is None or any(t is a for a in shape_args + typed):
                 continue
             if t.dtype != "float32":
                 raise UnsupportedError(f"quantize needs a float graph: {op.label} tensor {t.name!r} is {t.dtype}")
@@ -208,18 +209,19 @@ def prepare_float_graph(graph: Graph) -> Graph:
 def value_inputs(op: Op) -> list[int]:
     """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias or shapes)."""
     d = OP_SET[op.type]
-    skip = set(d.shape_inputs)
+    skip = set(d.shape_inputs) | set(d.index_inputs)
     if d.weights is not None:
         skip |= {d.weights.input, d.weights.bias}
     return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip]
 
 
 def activation_names(g: Graph) -> list[str]:
-    """Names of the float activations (non-constant tensors) of a prepared graph, in tensor order."""
+    """Names of the float activations (non-constant tensors) of a prepared graph, in tensor order
+    (integer results such as ARG_MAX's indices are not quantized)."""
     used = {id(t) for t in g.inputs}
     for op in g.ops:
         used.update(id(t) for t in op.outputs)
-    return [t.name for t in g.tensors if id(t) in used and not t.is_const]
+    return [t.name for t in g.tensors if id(t) in used and not t.is_const and t.dtype == "float32"]
 
 
 @dataclass

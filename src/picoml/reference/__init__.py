@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 from picoml.graph.ops import OpType
 from picoml.reference import (
     add,
+    arg_min_max,
+    batch_matmul,
     concatenation,
     conv2d,
     depth_space,
@@ -21,6 +23,7 @@ from picoml.reference import (
     div,
     elu,
     fully_connected,
+    gather,
     hard_swish,
     leaky_relu,
     logistic,
@@ -31,6 +34,7 @@ from picoml.reference import (
     pooling,
     prelu,
     quantize,
+    reduce,
     relu,
     reshape,
     resize,
@@ -121,4 +125,11 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.MINIMUM: Kernel(maximum_minimum.prepare, maximum_minimum.evaluate),
     OpType.SQUARED_DIFFERENCE: Kernel(squared_difference.prepare, squared_difference.evaluate),
     OpType.DIV: Kernel(div.prepare, div.evaluate),
+    OpType.REDUCE_MAX: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
+    OpType.REDUCE_MIN: Kernel(reduce.prepare_min_max, reduce.evaluate_min_max),
+    OpType.SUM: Kernel(reduce.prepare_sum, reduce.evaluate_sum),
+    OpType.ARG_MAX: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
+    OpType.ARG_MIN: Kernel(arg_min_max.prepare, arg_min_max.evaluate),
+    OpType.BATCH_MATMUL: Kernel(batch_matmul.prepare, batch_matmul.evaluate),
+    OpType.GATHER: Kernel(gather.prepare, gather.evaluate),
 }

@@ -23,7 +23,14 @@ typedef struct {
 } pm_mean_params;
 
 /* One output per kept index. Writing over the input in place (out == in) is safe: output o
- * is written after its inputs are read, and later outputs read only positions > o. */
+ * is written after its inputs are read, and later outputs read only positions > o.
+ * SUM runs this kernel too: its multiplier and shift are in_scale / out_scale without 1/count. */
 int pm_mean_s8(const pm_mean_params *params, const int8_t *in, int8_t *out);
+
+/* REDUCE_MAX (is_min 0) and REDUCE_MIN (is_min 1) over the same two index spaces: the largest
+ * (smallest) raw code of each output's reduced elements, in the input's quantization (TFLite
+ * Micro's int8 kernel requires the output's to equal it). Only the index-space fields of params
+ * are read; count 0 (an empty reduction) is not generated. In place as pm_mean_s8. */
+int pm_reduce_min_max_s8(const pm_mean_params *params, int32_t is_min, const int8_t *in, int8_t *out);
 
 #endif /* PM_MEAN_S8_H */

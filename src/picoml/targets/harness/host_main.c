@@ -13,16 +13,23 @@
 #endif
 
 int main(int argc, char **argv) {
-  static int8_t in[PM_HARNESS_IN_BYTES];
-  static int8_t out[PM_HARNESS_OUT_BYTES];
+  /* word-aligned: int32 inputs and outputs (indices) sit at offsets aligned to 4 */
+  static union {
+    int32_t align;
+    int8_t bytes[PM_HARNESS_IN_BYTES];
+  } in;
+  static union {
+    int32_t align;
+    int8_t bytes[PM_HARNESS_OUT_BYTES];
+  } out;
   FILE *fi, *fo;
   if (argc != 3) return 2;
   fi = fopen(argv[1], "rb");
   fo = fopen(argv[2], "wb");
   if (!fi || !fo) return 2;
-  while (fread(in, 1, PM_HARNESS_IN_BYTES, fi) == PM_HARNESS_IN_BYTES) {
-    if (PM_HARNESS_INVOKE(in, out) != 0) return 1;
-    if (fwrite(out, 1, PM_HARNESS_OUT_BYTES, fo) != PM_HARNESS_OUT_BYTES) return 2;
+  while (fread(in.bytes, 1, PM_HARNESS_IN_BYTES, fi) == PM_HARNESS_IN_BYTES) {
+    if (PM_HARNESS_INVOKE(in.bytes, out.bytes) != 0) return 1;
+    if (fwrite(out.bytes, 1, PM_HARNESS_OUT_BYTES, fo) != PM_HARNESS_OUT_BYTES) return 2;
   }
   fclose(fi);
   return fclose(fo) == 0 ? 0 : 2;

@@ -16,11 +16,20 @@
 #define PM_HARNESS_INVOKE(in, out) model_invoke((in), (out))
 #endif
 
-int8_t pm_input[PM_HARNESS_IN_BYTES];
-int8_t pm_output[PM_HARNESS_OUT_BYTES];
+/* word-aligned: int32 inputs and outputs (indices) sit at offsets aligned to 4 */
+union pm_harness_in {
+  int32_t align;
+  int8_t bytes[PM_HARNESS_IN_BYTES];
+};
+union pm_harness_out {
+  int32_t align;
+  int8_t bytes[PM_HARNESS_OUT_BYTES];
+};
+union pm_harness_in pm_input;
+union pm_harness_out pm_output;
 
 void pm_start(void) {
-  const int status = PM_HARNESS_INVOKE(pm_input, pm_output);
+  const int status = PM_HARNESS_INVOKE(pm_input.bytes, pm_output.bytes);
   *PM_MMIO_DONE = (uint32_t)status;
   for (;;) {
   }
