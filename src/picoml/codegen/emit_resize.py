@@ -9,9 +9,11 @@ Same pattern as ``emit_nonlinear.py``; ``generate.py`` merges ``RESIZE_FILES`` a
   lower and upper index and the weight in 1/1024) as int16 arrays, so the C only gathers and
   weighs; no float, no division (``pm_resize_s8``);
 - TRANSPOSE_CONV is a gather over output pixels (``pm_transpose_conv_s8``): no scratch buffer
-  (tflite-micro's scatter needs 4 bytes per output value), one register accumulator per output
-  value. ``check_transpose_conv_bound`` proves per layer that ``|acc + bias| << left < 2^29``
-  (what ``pm_requant_s8`` needs, as the conv layers' "exceeds 2^29" proof in generate.py);
+  (tflite-micro's scatter needs 4 bytes per output value), register accumulators for 4 output
+  channels at a time (int8 dot products, SMLAD on Armv7E-M, less the input zero point times each
+  tap's weight sum, a flash table of O·kh·kw int32). ``check_transpose_conv_bound`` proves per
+  layer that ``|acc + bias| << left < 2^29`` (what ``pm_requant_s8`` needs, as the conv layers'
+  "exceeds 2^29" proof in generate.py; the partial sums then stay below 2^30);
 - DEPTH_TO_SPACE / SPACE_TO_DEPTH copy channel runs (``pm_depth_space_s8``).
 """
 
@@ -129,12 +131,14 @@ def emit_transpose_conv(c, op: Op, i: int) -> None:
     oc = p.filter.shape[0]
     q = c.requant(f"l{i}_rq", p.multiplier, p.shift, oc)
     w = c.const_array(f"l{i}_filter", p.filter.astype(np.int8))
+    sums = c.const_array(f"l{i}_tap_sums", p.filter.astype(np.int64).sum(axis=3).astype(np.int32))
     b = c.const_array(f"l{i}_bias", p.bias.astype(np.int32))
     di = _dims(c, f"l{i}_in_dims", x.shape)
     df = _dims(c, f"l{i}_f_dims", p.filter.shape)
     do = _dims(c, f"l{i}_out_dims", y.shape)
     c.body.append(
-        f"status |= pm_transpose_conv_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});"
+        f"status |= pm_transpose_conv_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {sums}, {b}, &{do}, "
+        f"{c.ptr(y)});"
     )
 
 

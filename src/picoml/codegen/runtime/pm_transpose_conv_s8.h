@@ -1,6 +1,6 @@
 /* int8 TRANSPOSE_CONV, tflite-micro's arithmetic as a gather: each output pixel sums
  * (x - input_zp) * w over the input pixels and filter taps that scatter into it, in an int32
- * accumulator, adds the bias and requantizes per output channel (pm_requant_s8). tflite-micro
+ * accumulator (as x * w, less input_zp times each tap's weight sum: partial sums stay below 2^30), adds the bias and requantizes per output channel (pm_requant_s8). tflite-micro
  * scatters into an int32 scratch buffer as large as the output (4 bytes per output value); the
  * gather needs no scratch at all: one accumulator in a register. Integer addition is exact, and the
  * code generator proves |acc + bias| < 2^29 for the layer, so the order of the sum changes nothing.
@@ -22,8 +22,10 @@ typedef struct {
   int32_t act_max;
 } pm_transpose_conv_params;
 
+/* tap_sums[(o * kh + ky) * kw + kx]: the sum of the filter's weights at that tap over the input
+ * channels (the input zero point's share is subtracted once per tap, not per product). */
 int pm_transpose_conv_s8(const pm_transpose_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
-                         const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
-                         const pm_dims *out_dims, int8_t *out);
+                         const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *tap_sums,
+                         const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 
 #endif /* PM_TRANSPOSE_CONV_S8_H */
