@@ -26,7 +26,9 @@ from picoml.targets.toolchain import WARNINGS, harness_dir, zig_cc
 
 from oracles import qtensor, single_op_graph
 
-RUNTIME_FILES = sorted({f"{s}.{e}" for stems in RESIZE_FILES.values() for s in stems for e in "hc"})
+RUNTIME_FILES = sorted(
+    {f"{s}.{e}" for stems in RESIZE_FILES.values() for s in stems for e in "hc"} | {"pm_transpose_conv_s8_exact.c"}
+)
 TARGETS = ["cortex-m0plus", "cortex-m4", "riscv32"]
 
 
@@ -246,17 +248,37 @@ def test_transpose_conv_bound_is_per_stride_phase():
     p = KERNELS[OpType.TRANSPOSE_CONV].prepare(g.ops[0])
     w = np.abs(p.filter.astype(np.int64))[0, :, :, 0]
     phases = [w[r::2, s::2].sum() for r in range(2) for s in range(2)]
-    assert transpose_conv_bound(p)[0] == (255 * max(phases)) << max(int(p.shift[0]), 0)
+    final, partial = transpose_conv_bound(p)
+    assert final[0] == (255 * max(phases)) << max(int(p.shift[0]), 0)
+    assert partial[0] == 256 * max(phases)
 
 
-def test_transpose_conv_refuses_an_unbounded_accumulator():
+def _big_bias_graph(bias: int):
     rng = np.random.default_rng(0)
-    g = tc_graph(rng, 1, 2, 2, 64, 1, 5, 5, 1, 1, "SAME", zp_in=-128)
+    g = tc_graph(rng, 1, 2, 2, 64, 2, 5, 5, 1, 1, "SAME", zp_in=-128)
     g.ops[0].inputs[1].data[...] = 127
-    b = g.ops[0].inputs[3]
-    b.data[...] = 2**29 - 2**20  # + 255 · 127 · 25 · 64 taps passes 2^29
-    with pytest.raises(UnsupportedError, match="exceeds 2\\^29"):
-        compile_c(g)
+    g.ops[0].inputs[3].data[...] = [bias, -bias]
+    return g
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m0plus"])
+def test_transpose_conv_exact_twin_beyond_2_29(target):
+    """|bias| + 255 · 127 · 25 · 64 taps passes 2^29: the layer calls pm_transpose_conv_s8_exact
+    (pm_requant_exact_s8: 32-bit halves on Armv6-M) and stays bit-exact."""
+    g = _big_bias_graph(2**29 - 2**20)
+    files = compile_c(g).files
+    assert "pm_transpose_conv_s8_exact.c" in files and "pm_transpose_conv_s8_exact(" in files["model.c"]
+    xs = inputs(g, 4, 0)
+    xs[0] = -128  # the extreme accumulators
+    xs[1] = 127
+    check(g, xs, target, "exact twin")
+    plain = compile_c(_big_bias_graph(1000)).files
+    assert "pm_transpose_conv_s8_exact.c" not in plain and "pm_transpose_conv_s8(" in plain["model.c"]
+
+
+def test_transpose_conv_refuses_sums_that_could_overflow_int32():
+    with pytest.raises(UnsupportedError, match="reaches 2\\^31"):
+        compile_c(_big_bias_graph(2**31 - 2**21))
 
 
 # ------------------------------------------------------------------------- portability
@@ -264,6 +286,7 @@ def test_transpose_conv_refuses_an_unbounded_accumulator():
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ no soft-float or division helper."""
     write_c(chain_graph(), tmp_path / "chain", name="m_chain")
+    write_c(_big_bias_graph(2**29), tmp_path / "exact", name="m_exact")  # the _exact twin
     t = get_target(target)
     base = zig_cc() + ["-target", t.zig_target, *t.cflags, *WARNINGS, "-ffreestanding"]
     base += ["-I", str(harness_dir() / "include")]
@@ -272,7 +295,7 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     jobs = []
     for opt in ("-O2", "-Os"):
         for src in sorted(tmp_path.glob("*/*.c")):
-            obj = objs / f"{src.stem}{opt}.o"
+            obj = objs / f"{src.parent.name}_{src.stem}{opt}.o"
             cmd = base + ["-I", str(src.parent), opt, "-c", str(src), "-o", str(obj)]
             jobs.append((obj, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
     for obj, proc in jobs:
@@ -286,8 +309,8 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
                 symtab = ELFFile(f).get_section_by_name(".symtab")
                 return {s.name for s in symtab.iter_symbols() if s.name and s["st_shndx"] == "SHN_UNDEF"}
 
-        kernels = [o for o, _ in jobs if o.name.startswith(("pm_resize", "pm_transpose"))]
-        assert len(kernels) == 4
+        kernels = [o for o, _ in jobs if "_pm_resize" in o.name or "_pm_transpose" in o.name]
+        assert len(kernels) == 8 and any("_exact" in o.name for o in kernels)
         slow = re.compile(r"__aeabi_[fd]|__aeabi_.*div|__.*(sf|df)\d|__.*div.i3|__.*mod.i3")
         helpers = sorted({n for o in kernels for n in undefined(o) if slow.match(n)})
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
