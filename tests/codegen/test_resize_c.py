@@ -21,7 +21,9 @@ from picoml.reference import KERNELS
 from mcu_build import assert_runtime_float_free, build_objects, slow_helpers
 from oracles import qtensor, single_op_graph
 
-RUNTIME_FILES = sorted({f"{s}.{e}" for stems in RESIZE_FILES.values() for s in stems for e in "hc"})
+RUNTIME_FILES = sorted(
+    {f"{s}.{e}" for stems in RESIZE_FILES.values() for s in stems for e in "hc"} | {"pm_transpose_conv_s8_exact.c"}
+)
 TARGETS = ["cortex-m0plus", "cortex-m4", "riscv32"]
 
 
@@ -148,7 +150,7 @@ def test_bilinear_every_code_host():
     check(g, xs, what="bilinear every code")
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(6))
 def test_transpose_conv_host(seed):
     """Random layers: strides 1-3, filters 1-5, SAME and VALID (with the extra rows VALID may have),
     fused activations, zero points at the extremes, per-tensor weights, no bias."""
@@ -241,27 +243,48 @@ def test_transpose_conv_bound_is_per_stride_phase():
     p = KERNELS[OpType.TRANSPOSE_CONV].prepare(g.ops[0])
     w = np.abs(p.filter.astype(np.int64))[0, :, :, 0]
     phases = [w[r::2, s::2].sum() for r in range(2) for s in range(2)]
-    assert transpose_conv_bound(p)[0] == (255 * max(phases)) << max(int(p.shift[0]), 0)
+    final, partial = transpose_conv_bound(p)
+    assert final[0] == (255 * max(phases)) << max(int(p.shift[0]), 0)
+    assert partial[0] == 256 * max(phases)
 
 
-def test_transpose_conv_refuses_an_unbounded_accumulator():
+def _big_bias_graph(bias: int):
     rng = np.random.default_rng(0)
-    g = tc_graph(rng, 1, 2, 2, 64, 1, 5, 5, 1, 1, "SAME", zp_in=-128)
+    g = tc_graph(rng, 1, 2, 2, 64, 2, 5, 5, 1, 1, "SAME", zp_in=-128)
     g.ops[0].inputs[1].data[...] = 127
-    b = g.ops[0].inputs[3]
-    b.data[...] = 2**29 - 2**20  # + 255 · 127 · 25 · 64 taps passes 2^29
-    with pytest.raises(UnsupportedError, match="exceeds 2\\^29"):
-        compile_c(g)
+    g.ops[0].inputs[3].data[...] = [bias, -bias]
+    return g
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m0plus"])
+def test_transpose_conv_exact_twin_beyond_2_29(target):
+    """|bias| + 255 · 127 · 25 · 64 taps passes 2^29: the layer calls pm_transpose_conv_s8_exact
+    (pm_requant_exact_s8: 32-bit halves on Armv6-M) and stays bit-exact."""
+    g = _big_bias_graph(2**29 - 2**20)
+    files = compile_c(g).files
+    assert "pm_transpose_conv_s8_exact.c" in files and "pm_transpose_conv_s8_exact(" in files["model.c"]
+    xs = inputs(g, 4, 0)
+    xs[0] = -128  # the extreme accumulators
+    xs[1] = 127
+    check(g, xs, target, "exact twin")
+    plain = compile_c(_big_bias_graph(1000)).files
+    assert "pm_transpose_conv_s8_exact.c" not in plain and "pm_transpose_conv_s8(" in plain["model.c"]
+
+
+def test_transpose_conv_refuses_sums_that_could_overflow_int32():
+    with pytest.raises(UnsupportedError, match="reaches 2\\^31"):
+        compile_c(_big_bias_graph(2**31 - 2**21))
 
 
 # ------------------------------------------------------------------------- portability
 @pytest.mark.parametrize("target", TARGETS)
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     """zig clang, -Werror, -O2 and -Os; on Cortex-M0+ no soft-float or division helper."""
-    objs = build_objects({"chain": chain_graph()}, target, tmp_path)
+    graphs = {"chain": chain_graph(), "exact": _big_bias_graph(2**29)}  # "exact": the _exact twin
+    objs = build_objects(graphs, target, tmp_path)
     if target == "cortex-m0plus":
         ks = [o for o in objs if o.stem.startswith(("pm_resize", "pm_transpose"))]
-        assert len(ks) == 4
+        assert len(ks) == 8 and any(o.stem.endswith("_exact") for o in ks)
         helpers = slow_helpers(ks)
         assert helpers == [], f"kernels call soft-float or division helpers {helpers}"
 

@@ -171,3 +171,13 @@ def test_depth_to_space_crd_after_a_convolution():
     crd = make_model([node("DepthToSpace", ["x"], ["y"], blocksize=2, mode="CRD")], {"x": (1, 8, 2, 2)}, ["y"])
     with pytest.raises(UnsupportedError, match="CRD"):
         from_onnx(crd)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_upsample_opset9(mode):
+    """The deprecated Upsample (opset 9): asymmetric coordinates, integer part for nearest."""
+    inits = {"scales": np.array([1, 1, 2, 3], np.float32)}
+    m = make_model([node("Upsample", ["x", "scales"], ["y"], mode=mode)], {"x": (1, 2, 3, 4)}, ["y"], inits, opset=9)
+    g = check(m, rnd((1, 2, 3, 4), 10))
+    a = g.ops[0].attrs
+    assert not a["align_corners"] and not a["half_pixel_centers"]

@@ -7,6 +7,7 @@ resizes and depth/space moves: output parameters equal to the input's) and the i
 makes are run on tflite-micro, exactly."""
 
 import numpy as np
+import pytest
 from test_ptq import N_ORACLE, Builder, check_tflm, conv, samples
 
 import picoml
@@ -83,3 +84,43 @@ def test_upsampling_chain_shares_parameters_and_runs_exactly():
     assert compile_c(q).plan.scratch_bytes == 0
     rep = verify(q, "host", xs=quantize_input(q, xs[:4]), sanitize=True, counted_runs=1)
     assert rep.bit_exact
+
+
+def test_pytorch_decoder_end_to_end():
+    """A PyTorch decoder (Conv, ConvTranspose k3 s2 p1 op1 + BatchNorm + ReLU — a 4x4 SAME filter
+    with zero taps in TFLite —, bilinear Upsample, Conv, PixelShuffle) through from_torch, PTQ,
+    tflite-micro (exact) and the generated C on the host and an emulated Cortex-M4 (exact)."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(
+        nn.Conv2d(2, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+        nn.Conv2d(4, 8, 3, padding=1),
+        nn.PixelShuffle(2),
+    ).eval()
+    with torch.no_grad():
+        m[3].running_mean.uniform_(-0.5, 0.5)
+        m[3].running_var.uniform_(0.5, 2)
+    x = torch.randn(64, 2, 4, 4, generator=torch.Generator().manual_seed(1))
+    g = picoml.from_torch(m, x[:1])
+    kinds = [op.type for op in g.ops]
+    assert kinds == [
+        OpType.CONV_2D,
+        OpType.TRANSPOSE_CONV,
+        OpType.RESIZE_BILINEAR,
+        OpType.CONV_2D,
+        OpType.DEPTH_TO_SPACE,
+    ]
+    assert g.ops[1].inputs[1].shape[1:3] == (4, 4) and g.ops[1].attrs["padding"] == "SAME"
+    xs = np.ascontiguousarray(x.numpy().transpose(0, 2, 3, 1))[:, None]  # samples of the (1, H, W, C) input
+    q = picoml.quantize(g, xs)
+    check_tflm(q, xs[:N_ORACLE])
+    xq = quantize_input(q, xs[:4])
+    for target in ("host", "cortex-m4"):
+        rep = verify(q, target, xs=xq, sanitize=target == "host", counted_runs=1)
+        assert rep.bit_exact, (target, rep.first_mismatch)

@@ -9,9 +9,13 @@ Same pattern as ``emit_nonlinear.py``; ``generate.py`` merges ``RESIZE_FILES`` a
   lower and upper index and the weight in 1/1024) as int16 arrays, so the C only gathers and
   weighs; no float, no division (``pm_resize_s8``);
 - TRANSPOSE_CONV is a gather over output pixels (``pm_transpose_conv_s8``): no scratch buffer
-  (tflite-micro's scatter needs 4 bytes per output value), one register accumulator per output
-  value. ``check_transpose_conv_bound`` proves per layer that ``|acc + bias| << left < 2^29``
-  (what ``pm_requant_s8`` needs, as the conv layers' "exceeds 2^29" proof in generate.py);
+  (tflite-micro's scatter needs 4 bytes per output value), register accumulators for 4 output
+  channels at a time (int8 dot products, SMLAD on Armv7E-M, less the input zero point times each
+  tap's weight sum, a flash table of O·kh·kw int32). ``transpose_conv_bound`` bounds, per
+  stride phase, the accumulator and the kernel's partial sums: a layer whose partial sums could
+  reach 2^31 is refused, one whose ``|acc + bias| << left`` may reach 2^29 calls the ``_exact``
+  twin (``pm_requant_exact_s8``), the others requantize with ``pm_requant_s8``, as the
+  convolutions do (codegen/requant.py);
 - DEPTH_TO_SPACE / SPACE_TO_DEPTH copy channel runs (``pm_depth_space_s8``).
 """
 
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.requant import ACC_LIMIT, FAST_LIMIT
+from picoml.codegen.variants import EXACT, EXACT_SOURCES
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op
 from picoml.graph.ops import OpType
@@ -33,8 +39,6 @@ RESIZE_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.DEPTH_TO_SPACE: ("pm_resize_s8",),
     OpType.SPACE_TO_DEPTH: ("pm_resize_s8",),
 }
-
-ACC_LIMIT = 1 << 29  # pm_requant_s8 is exact for |acc << (left - 1)| below this
 
 
 def _prepared(op: Op):
@@ -86,35 +90,45 @@ def emit_depth_space(c, op: Op, i: int) -> None:
     )
 
 
-def transpose_conv_bound(p) -> np.ndarray:
-    """Largest |acc + bias| << max(shift, 0) per output channel of an int8 TRANSPOSE_CONV.
+def transpose_conv_bound(p) -> tuple[np.ndarray, np.ndarray]:
+    """(final, partial) bounds per output channel of an int8 TRANSPOSE_CONV in the C kernel.
 
     An output pixel gathers the filter taps of one stride phase, ``ky ≡ r (mod stride_h)`` and
     ``kx ≡ s (mod stride_w)`` (at the edges a subset of them), each times an input value minus the
-    zero point, at most ``max(127 - zp, zp + 128)`` in magnitude. So the bound is |bias| plus that
-    times the largest sum of |w| over one phase."""
+    zero point, at most ``span = max(127 - zp, zp + 128)`` in magnitude; with S the largest sum of
+    |w| over one phase, ``final = (|bias| + span · S) << max(shift, 0)`` bounds what
+    ``pm_requant_s8`` sees. The kernel sums ``x · w`` and subtracts ``zp · Σw`` tap by tap, so its
+    partial sums stay within ``partial = |bias| + 256 · S``."""
     w = np.abs(p.filter.astype(np.int64))  # OHWI
     sums = np.zeros(w.shape[0], np.int64)
     for r in range(min(p.stride_h, w.shape[1])):
         for s in range(min(p.stride_w, w.shape[2])):
             sums = np.maximum(sums, w[:, r :: p.stride_h, s :: p.stride_w, :].sum(axis=(1, 2, 3)))
     span = max(127 - p.input_zp, p.input_zp + 128)
-    return (np.abs(p.bias.astype(np.int64)) + span * sums) << np.maximum(np.asarray(p.shift, np.int64), 0)
+    bias = np.abs(p.bias.astype(np.int64))
+    final = (bias + span * sums) << np.maximum(np.asarray(p.shift, np.int64), 0)
+    return final, bias + 256 * sums
 
 
-def check_transpose_conv_bound(op: Op, p) -> None:
-    bound = transpose_conv_bound(p)
-    if (bound >= ACC_LIMIT).any():
+def transpose_conv_exact(op: Op, p) -> bool:
+    """True when the layer needs the _exact requantization twin (its bound reaches 2^29, as for
+    the convolutions: codegen/requant.py); refuses a layer whose int32 sums could overflow."""
+    final, partial = transpose_conv_bound(p)
+    if (partial >= ACC_LIMIT).any():
         raise UnsupportedError(
-            f"{op.label}: accumulator range {int(bound.max())} exceeds 2^29; the C kernels cannot "
-            f"guarantee TFLite's rounding for it"
+            f"{op.label}: accumulator range {int(partial.max())} reaches 2^31; the C kernel's int32 sums "
+            f"could overflow (undefined in C)"
         )
+    return bool((final >= FAST_LIMIT).any())
 
 
 def emit_transpose_conv(c, op: Op, i: int) -> None:
     p = _prepared(op)
     x, y = op.inputs[TC_INPUT], op.outputs[0]
-    check_transpose_conv_bound(op, p)
+    exact = transpose_conv_exact(op, p)
+    if exact:
+        c.files.add(EXACT_SOURCES[op.type])
+        c.body.append("/* |acc << shift| not provably below 2^29: the exact requantization twin */")
     fields = {
         "stride_h": p.stride_h,
         "stride_w": p.stride_w,
@@ -127,14 +141,17 @@ def emit_transpose_conv(c, op: Op, i: int) -> None:
     }
     prm = c.struct("pm_transpose_conv_params", f"l{i}_params", fields)
     oc = p.filter.shape[0]
-    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, oc)
+    q = c.requant(f"l{i}_rq", p.multiplier, p.shift, oc, exact)
     w = c.const_array(f"l{i}_filter", p.filter.astype(np.int8))
+    sums = c.const_array(f"l{i}_tap_sums", p.filter.astype(np.int64).sum(axis=3).astype(np.int32))
     b = c.const_array(f"l{i}_bias", p.bias.astype(np.int32))
     di = _dims(c, f"l{i}_in_dims", x.shape)
     df = _dims(c, f"l{i}_f_dims", p.filter.shape)
     do = _dims(c, f"l{i}_out_dims", y.shape)
     c.body.append(
-        f"status |= pm_transpose_conv_s8(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)});"
+        f"status |= pm_transpose_conv_s8{EXACT if exact else ''}(&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, "
+        f"{sums}, {b}, &{do}, "
+        f"{c.ptr(y)});"
     )
 
 

@@ -93,6 +93,7 @@ HEADER_ONLY = {"pm_sparse_s8"}
 
 # kernels built on the header-only micro-kernels and SIMD helpers of pm_dot_s8.h
 DOT_USERS = {"pm_conv2d_s8", "pm_depthwise_conv2d_s8", "pm_fully_connected_s8", "pm_pool_s8"}
+DOT_USERS |= {"pm_transpose_conv_s8", "pm_resize_s8"}
 
 
 @dataclass

@@ -27,6 +27,7 @@ EXACT_SOURCES: dict[OpType, str] = {
     OpType.CONV_2D: "pm_conv2d_s8_exact",
     OpType.DEPTHWISE_CONV_2D: "pm_depthwise_conv2d_s8_exact",
     OpType.FULLY_CONNECTED: "pm_fully_connected_s8_exact",
+    OpType.TRANSPOSE_CONV: "pm_transpose_conv_s8_exact",
 }
 
 #: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)

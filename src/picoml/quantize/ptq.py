@@ -4,7 +4,7 @@ The scheme is the TFLite int8 quantization spec
 (https://ai.google.dev/edge/litert/models/quantization_spec), real = scale · (q - zero_point):
 
 - weights: int8 symmetric (zero point 0) in [-127, 127], one scale per output channel:
-  axis 0 of CONV_2D's OHWI and FULLY_CONNECTED's [out, in], axis 3 of DEPTHWISE_CONV_2D's
+  axis 0 of CONV_2D's and TRANSPOSE_CONV's OHWI and FULLY_CONNECTED's [out, in], axis 3 of DEPTHWISE_CONV_2D's
   1HWO (picoml's reference and tflite-micro both run per-channel FULLY_CONNECTED; checked by
   tests/quantize/test_ptq.py). ``scale[c] = max|w[c]| / 127``; ``q = round(w / scale)``
   (tools/optimize/quantization_utils.cc SymmetricPerChannelQuantization);

@@ -1,6 +1,6 @@
-#include <string.h>
-
 #include "pm_resize_s8.h"
+
+#include "pm_dot_s8.h" /* pm_copy_s8: short runs inline, no memcpy call per pixel */
 
 int pm_resize_nearest_s8(const pm_dims *in_dims, const int8_t *in, const pm_dims *out_dims, const int16_t *rows,
                          const int16_t *cols, int8_t *out) {
@@ -12,7 +12,7 @@ int pm_resize_nearest_s8(const pm_dims *in_dims, const int8_t *in, const pm_dims
     for (y = 0; y < out_dims->h; ++y) {
       const int8_t *row = image + rows[y] * row_bytes;
       for (x = 0; x < out_dims->w; ++x) {
-        memcpy(out, row + cols[x] * c, (size_t)c);
+        pm_copy_s8(out, row + cols[x] * c, c);
         out += c;
       }
     }
@@ -52,36 +52,33 @@ int pm_resize_bilinear_s8(const pm_dims *in_dims, const int8_t *in, const pm_dim
 
 int pm_depth_space_s8(int32_t to_space, int32_t block, const pm_dims *in_dims, const int8_t *in, const pm_dims *out_dims,
                       int8_t *out) {
-  int32_t b, h, w, i, j;
+  /* the block_size pixels j = 0..block-1 of one block row are contiguous on both sides: one run
+   * of block * C bytes each (C: the channels of the spatial side) */
+  int32_t b, h, w, i;
   if (to_space) {
-    const int32_t c = out_dims->c;
-    const int32_t out_row = in_dims->w * block * c; /* bytes of one output row */
+    const int32_t c = out_dims->c, run = block * c;
+    const int32_t out_row = out_dims->w * c; /* bytes of one output row */
     for (b = 0; b < in_dims->n; ++b) {
       for (h = 0; h < in_dims->h; ++h) {
         int8_t *rows = out + ((b * in_dims->h + h) * block) * out_row;
         for (w = 0; w < in_dims->w; ++w) {
           for (i = 0; i < block; ++i) {
-            for (j = 0; j < block; ++j) {
-              memcpy(rows + i * out_row + (w * block + j) * c, in, (size_t)c);
-              in += c;
-            }
+            pm_copy_s8(rows + i * out_row + w * run, in, run);
+            in += run;
           }
         }
       }
     }
   } else {
-    const int32_t c = in_dims->c;
+    const int32_t c = in_dims->c, run = block * c;
     const int32_t in_row = in_dims->w * c;
-    const int32_t oh = out_dims->h, ow = out_dims->w;
-    for (b = 0; b < in_dims->n; ++b) {
-      for (h = 0; h < oh; ++h) {
+    for (b = 0; b < out_dims->n; ++b) {
+      for (h = 0; h < out_dims->h; ++h) {
         const int8_t *rows = in + ((b * in_dims->h) + h * block) * in_row;
-        for (w = 0; w < ow; ++w) {
+        for (w = 0; w < out_dims->w; ++w) {
           for (i = 0; i < block; ++i) {
-            for (j = 0; j < block; ++j) {
-              memcpy(out, rows + i * in_row + (w * block + j) * c, (size_t)c);
-              out += c;
-            }
+            pm_copy_s8(out, rows + i * in_row + w * run, run);
+            out += run;
           }
         }
       }
