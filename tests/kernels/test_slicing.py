@@ -147,7 +147,12 @@ def test_slice(dtype, shape, q, data, seed):
         data.draw(st.sampled_from([-1, data.draw(st.integers(1, n - b))])) for n, b in zip(shape, begin, strict=True)
     ]
     out = [n - b if s == -1 else s for n, b, s in zip(shape, begin, size, strict=True)]
-    g = graph(OpType.SLICE, [act("x", shape, dtype, q), ints("begin", begin), ints("size", size)], [out], dtype, q)
+    wide = data.draw(st.booleans())  # begin/size may be int64 (tflite-micro and LiteRT read both)
+    args = [
+        Tensor(n, (len(v),), "int64", data=np.array(v, np.int64)) if wide else ints(n, v)
+        for n, v in (("begin", begin), ("size", size))
+    ]
+    g = graph(OpType.SLICE, [act("x", shape, dtype, q), *args], [out], dtype, q)
     check(g, samples(g, 2, np.random.default_rng(seed)), f"{shape} {begin} {size}")
 
 
