@@ -66,9 +66,9 @@ def test_bad_input_is_one_line_error(call, words):
 def _cfgs():
     base = {"task": "digits", "seed": 0, "core": "cortex-m0plus", "ram_bytes": 2048, "flash_bytes": 32768}
     return [
-        {**base, "width": 4, "prune": 0.0, "sparsity": 0.0},  # may fit: compiled and measured
-        {**base, "width": 16, "prune": 0.0, "sparsity": 0.0},  # arena + I/O > 2 KB: lower bound only
-        {**base, "width": 8, "prune": 0.0, "sparsity": 0.5, "measure": True},
+        {**base, "arch": {"width": 4}, "prune": 0.0, "sparsity": 0.0},  # may fit: compiled and measured
+        {**base, "arch": {"width": 16}, "prune": 0.0, "sparsity": 0.0},  # arena + I/O > 2 KB: lower bound only
+        {**base, "arch": {"width": 8}, "prune": 0.0, "sparsity": 0.5, "measure": True},
     ]
 
 
@@ -115,7 +115,7 @@ def test_table_lists_every_candidate(quick_fit):
     for c in r.candidates:
         assert re.search(rf"^\s*{c.id} {re.escape(c.label())}\s", table, re.M), c.label()
     d = json.loads(json.dumps(r.as_dict()))  # JSON-ready (`picoml fit --json`)
-    assert len(d["candidates"]) == 6 and d["pick"]["id"] == r.pick.id and d["weight_bits"] == 8
+    assert len(d["trials"]) == 6 and d["pick"]["id"] == r.pick.id and d["weight_bits"] == 8
     # every candidate is accounted for: trained with scores, or a reason why not
     for c in r.candidates:
         assert (c.val is not None and c.test is not None) or c.why.startswith("not trained")

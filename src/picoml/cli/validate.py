@@ -85,7 +85,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.nchw:
         x = to_graph_layout(np.asarray(x))
     with naming_errors(args.model):
-        rep = validate(g, args.target, x, y, float_graph=fg, progress=None if args.json else _progress(args.target))
+        rep = validate(
+            g, args.target, x, y, float_graph=fg, progress=None if args.json or args.quiet else _progress(args.target)
+        )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -109,6 +111,7 @@ def add_parser(add, boards_help: str, count) -> None:
     s.add_argument("--nchw", action="store_true", help="x is channels-first (PyTorch): transpose to the model's layout")
     s.add_argument("--limit", type=count(1, 10_000_000), help="only the first N samples")
     s.add_argument("--json", action="store_true", help="machine-readable report")
+    s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     s.set_defaults(func=cmd_validate)
 
 

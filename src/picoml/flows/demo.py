@@ -41,11 +41,14 @@ DEMO_TARGETS = ("cortex-m0plus", "cortex-m4")
 class Progress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream=None, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+        self.quiet = quiet  # --quiet: nothing at all
 
     def bar(self, label: str, i: int, n: int) -> None:
+        if self.quiet:
+            return
         if not self.tty:
             if i == n:
                 self.stream.write(f"  {label}: {n}/{n}\n")
@@ -58,6 +61,8 @@ class Progress:
         self.stream.flush()
 
     def step(self, text: str) -> None:
+        if self.quiet:
+            return
         self.stream.write(text + "\n")
         self.stream.flush()
 
