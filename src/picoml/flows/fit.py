@@ -700,7 +700,17 @@ def fit(
     for what, v in (("trials", trials), ("epochs", epochs)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_TRIALS):
             raise InputError(f"--{what} must be an integer 1 … {MAX_TRIALS}, got {v!r}")
+    own = runner is None
     runner = runner if runner is not None else LocalRunner(jobs)
+    try:
+        return _fit(task, mod, budget, runner, progress, max_drop, seed, jobs, quick, n_verify, top_k, trials, epochs)
+    finally:
+        if own:
+            runner.close()
+
+
+def _fit(task, mod, budget, runner, progress, max_drop, seed, jobs, quick, n_verify, top_k, trials, epochs):
+    metric = mod.METRIC
     say = progress or (lambda _m: None)
     sign = -1.0 if metric == "accuracy" else 1.0
     top_k = top_k or (1 if quick else 3)

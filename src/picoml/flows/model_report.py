@@ -193,6 +193,7 @@ def build_model_report(
             ],
         },
         "advice": advice(g, first) if first.layer_instructions else [],
+        "folded": [f.describe() for f in first.compiled.folds] if first.compiled is not None else [],
     }
     if x is not None and y is not None:
         n = len(xq)

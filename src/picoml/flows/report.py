@@ -12,6 +12,7 @@
      "flash":   {target: {"code", "weights", "requantization", "biases_and_tables"}}   (optional)
      "quality": {"task", "samples", "accuracy": {source: v}, "rmse": {source: v}}    (optional)
      "advice":  [{"gain", "kind", "text"}], largest gain first                       (optional)
+     "folded":  [str], explicit PADs folded into convolutions in the generated C       (optional)
      "memory":  {"ops": [label], "live_bytes": [n], "arena_bytes", "lower_bound",
                  "buffers": [{"name", "offset", "size", "first", "last"}]}}
 
@@ -264,6 +265,9 @@ def write_report(out_dir: str | Path, data: dict) -> Path:
             '<p class="note">Gain: the share of the instructions the pattern costs on the first target '
             "(for pruning: the share of the flash it would save).</p>",
         ]
+    if data.get("folded"):
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in data["folded"])
+        parts += ["<h2>Folded in the generated C (bit-exact)</h2>", f"<ul>{items}</ul>"]
     if data.get("flash"):
         rows = [
             [t, _fmt(f["code"]), _fmt(f["weights"]), _fmt(f["requantization"]), _fmt(f["biases_and_tables"])]

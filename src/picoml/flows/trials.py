@@ -66,27 +66,41 @@ def _worker_init() -> None:
 
 
 class LocalRunner:
-    """Trials in ``jobs`` worker processes on this machine (spawned; one torch thread each)."""
+    """Trials in ``jobs`` worker processes on this machine (spawned; one torch thread each). The
+    workers live from the first parallel ``map`` to ``close`` (Optuna's small batches would
+    otherwise pay a process start and a torch import each)."""
 
     def __init__(self, jobs: int = 2) -> None:
         if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
             raise InputError(f"jobs must be an integer >= 1, got {jobs!r}")
         self.jobs = jobs
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def map(self, fn: Callable[[dict], dict], configs: Sequence[dict]) -> list[dict]:
         configs = list(configs)
         if len(configs) <= 1 or self.jobs == 1:
             return SerialRunner().map(fn, configs)
-        ctx = multiprocessing.get_context("spawn")
-        n = min(self.jobs, len(configs))
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_worker_init)
         try:
-            with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init) as pool:
-                return list(pool.map(fn, configs))
+            return list(self._pool.map(fn, configs))
         except BrokenProcessPool:
+            self._pool = None
             raise PicomlError(
                 "a trial worker process died (out of memory, or a script that calls picoml.flows.fit without "
                 "an `if __name__ == '__main__':` guard); retry with jobs=1"
             ) from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __del__(self) -> None:  # a runner dropped without close(): do not wait for the workers
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class RayRunner:
