@@ -434,7 +434,8 @@ def quantize(
     the calibration statistics ("minmax", "percentile" at ``percentile`` per side, or "mse"; see
     ``picoml.quantize.calibrate``). ``ranges``: tensor name -> (lo, hi) overriding calibration
     (QAT passes its trained ranges); when it covers every activation, the float graph is not
-    run at all. ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
+    run at all. ``batch_size``: calibration samples the float graph runs per call (bounds the
+    memory calibration needs). ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
     picoml and tflite-micro run them; False gives TFLite's converter's per-tensor layout).
 
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use
