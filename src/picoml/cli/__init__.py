@@ -308,7 +308,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
 
     out = check_writable_dir(args.out)
-    run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs, progress=Progress(quiet=args.quiet))
+    run_demo(
+        out,
+        seed=args.seed,
+        quick=args.quick,
+        n_verify=args.inputs,
+        progress=Progress(quiet=args.quiet),
+        force=args.force,
+    )
     return EXIT_OK
 
 
@@ -568,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="few epochs (a smoke run)")
     s.add_argument("--inputs", type=_count(1, 360), default=20, help="test digits to verify on each emulated core")
     s.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
+    s.add_argument("--force", action="store_true", help="write into a directory holding files picoml did not write")
     s.set_defaults(func=cmd_demo)
 
     s = add("convert", "float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite", model=True)

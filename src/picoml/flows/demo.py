@@ -26,7 +26,7 @@ from picoml.errors import PicomlError
 from picoml.flows.report import write_report
 from picoml.flows.verify import fit_check, verify
 from picoml.frontends.lowering import to_graph_layout
-from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.frontends.torch import from_torch
 from picoml.graph.ops import op_macs
 from picoml.quantize.ptq import dequantize_output, quantize, quantize_input
@@ -105,7 +105,8 @@ def run_demo(out_dir: str | Path = "build/demo", **kwargs: Any) -> dict:
     """Run the demo pipeline on the digits task; returns the report data (also written to out_dir).
 
     Keyword arguments: ``seed`` (0), ``quick`` (False: a few epochs only), ``n_verify`` (20 test
-    digits per emulated core), ``progress`` (a ``Progress``)."""
+    digits per emulated core), ``progress`` (a ``Progress``), ``force`` (write into a directory
+    holding files picoml did not write there; ``picoml.outputs.write_tree``)."""
     torch = _need("torch")
     prev = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: one thread beats two (no synchronization; CI shares 2 cores)
@@ -122,6 +123,7 @@ def _run_demo(
     quick: bool = False,
     n_verify: int = 20,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> dict:
     torch = _need("torch")
     _need("sklearn", "examples")
@@ -256,7 +258,7 @@ def _run_demo(
         f"{time.perf_counter() - t0:.0f} s)"
     )
 
-    write_tflite(q, out / "digits_int8.tflite")
+    model_file = write_tflite_bytes(q)  # written with the report: one output directory, one manifest
 
     # 5 + 6. compile and verify on emulated cores, with real test digits as inputs
     t0 = time.perf_counter()
@@ -320,7 +322,7 @@ def _run_demo(
             ],
         },
     }
-    page = write_report(out, data)
+    page = write_report(out, data, force=force, extra={"digits_int8.tflite": model_file})
     p.step(f"[6/6] report: {page} (+ report.json, 3 plots)\n")
     print_table(data)
     return data
