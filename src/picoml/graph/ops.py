@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
+from picoml.graph import logic_ops as lo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
@@ -57,6 +58,7 @@ DTYPES: dict[str, np.dtype] = {
     "int16": np.dtype(np.int16),
     "int32": np.dtype(np.int32),
     "int64": np.dtype(np.int64),
+    "bool": np.dtype(np.bool_),  # comparison results, masks (one byte, 0 or 1)
 }
 
 
@@ -142,6 +144,22 @@ class OpType(StrEnum):
     ARG_MIN = "ARG_MIN"
     BATCH_MATMUL = "BATCH_MATMUL"
     GATHER = "GATHER"
+    EQUAL = "EQUAL"
+    NOT_EQUAL = "NOT_EQUAL"
+    GREATER = "GREATER"
+    GREATER_EQUAL = "GREATER_EQUAL"
+    LESS = "LESS"
+    LESS_EQUAL = "LESS_EQUAL"
+    LOGICAL_AND = "LOGICAL_AND"
+    LOGICAL_OR = "LOGICAL_OR"
+    LOGICAL_NOT = "LOGICAL_NOT"
+    SELECT_V2 = "SELECT_V2"
+    CAST = "CAST"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    FILL = "FILL"
+    BROADCAST_TO = "BROADCAST_TO"
+    FLOOR_DIV = "FLOOR_DIV"
+    FLOOR_MOD = "FLOOR_MOD"
 
 
 @dataclass(frozen=True)
@@ -226,6 +244,8 @@ class OpDef:
     tflite_inputs: tuple[int, ...] | None = None
     #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
     index_inputs: frozenset[int] = frozenset()
+    #: the op's own dtype and quantization rules, replacing validate's generic ones (graph/logic_ops.py)
+    check_types: Callable[[Any], None] | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -852,6 +872,8 @@ _DEFS += [
 
 # REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
+# comparisons, logical ops, SELECT_V2, CAST, ZEROS_LIKE, FILL, BROADCAST_TO, FLOOR_DIV/MOD: graph/logic_ops.py
+_DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
