@@ -258,7 +258,7 @@ def op_defs(OpDef, OpType, Attr, Int8Output) -> list:  # noqa: N803 (classes)
               check_types=check_fill, int8_version=1, shape_inputs=frozenset({1}), tflite_inputs=(1, 0), **move),
         OpDef(OpType.BROADCAST_TO, 130, 104, (), 2, 2, infer_broadcast_to,
               "repeat the input along broadcast dimensions to a constant shape",
-              check_types=check_broadcast_to, int8_version=1, shape_inputs=frozenset({1}), **move),
+              check_types=check_broadcast_to, int8_version=2, version=2, shape_inputs=frozenset({1}), **move),
         OpDef(OpType.FLOOR_DIV, 90, 65, (), 2, 2, infer_binary4, "floor(a / b) elementwise (broadcast)",
               check_types=check_floor, int8_kernel=False, in_place=True),
         OpDef(OpType.FLOOR_MOD, 95, 72, (), 2, 2, infer_binary4, "a - floor(a / b)·b elementwise (broadcast)",

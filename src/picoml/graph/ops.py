@@ -246,6 +246,7 @@ class OpDef:
     index_inputs: frozenset[int] = frozenset()
     #: the op's own dtype and quantization rules, replacing validate's generic ones (graph/logic_ops.py)
     check_types: Callable[[Any], None] | None = None
+    version: int = 1  # the lowest TFLite op version of every dtype (BROADCAST_TO: 2)
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -870,9 +871,8 @@ _DEFS += [
     ),
 ]
 
-# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
+# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: graph/reduce_ops.py; logic: logic_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
-# comparisons, logical ops, SELECT_V2, CAST, ZEROS_LIKE, FILL, BROADCAST_TO, FLOOR_DIV/MOD: graph/logic_ops.py
 _DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
