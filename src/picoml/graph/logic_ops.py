@@ -223,11 +223,13 @@ def elements(op) -> int:
 # ----------------------------------------------------------------- the registry entries
 def op_defs(OpDef, OpType, Attr, Int8Output) -> list:  # noqa: N803 (classes)
     """The ``OpDef``s of this module's ops, which ``graph/ops.py`` appends to its table."""
+    # PTQ joins the inputs' parameters where that loses nothing (a constant operand takes the other's)
     cmp = {
         "check_types": check_comparison(COMPARE_DTYPES),
         "output_dtype": _bool_out,
         "int8_version": 2,
         "in_place": True,
+        "int8_output": Int8Output.JOINED,
     }
     eq = {**cmp, "check_types": check_comparison(EQUALITY_DTYPES)}
     logic = {"check_types": check_logical, "output_dtype": _bool_out, "int8_version": 1, "in_place": True}
@@ -250,9 +252,11 @@ def op_defs(OpDef, OpType, Attr, Int8Output) -> list:  # noqa: N803 (classes)
         OpDef(OpType.CAST, 53, 37,
               (Attr("in_data_type", "i8", 0, 0), Attr("out_data_type", "i8", 0, 1)), 1, 1, infer_same,
               "convert between bool, int8, int32 and float32 (C casts: no quantization)",
-              check_types=check_cast, output_dtype=_cast_out, int8_version=1),
+              check_types=check_cast, output_dtype=_cast_out, int8_version=1, int8_output=Int8Output.SHARED),
+        # int8 writes the code 0: PTQ gives the output zero point 0, so that code means the real 0
         OpDef(OpType.ZEROS_LIKE, 93, 67, (), 1, 1, infer_same, "zeros of the input's shape (int8: code 0)",
-              check_types=check_zeros_like, int8_version=1, **move),
+              check_types=check_zeros_like, int8_version=1, int8_output=Int8Output.FIXED,
+              fixed_qparams=(1.0 / 128, 0)),
         OpDef(OpType.FILL, 94, 68, (), 2, 2, infer_fill,
               "a scalar repeated to a constant shape; IR inputs (value, dims)",
               check_types=check_fill, int8_version=1, shape_inputs=frozenset({1}), tflite_inputs=(1, 0), **move),
