@@ -120,10 +120,10 @@ def _f_where(b: TorchBuilder, c: Call) -> Val:
 
 def _f_zeros_like(b: TorchBuilder, c: Call) -> Val:
     x = c.args[0] if c.args else c.kwargs.get("input")
-    if not isinstance(x, Val) or set(c.kwargs) - {"input", "dtype", "memory_format"} or len(c.args) > 1:
-        raise UnsupportedError(f"{c.where}: zeros_like of a computed tensor, without options, is supported")
-    if c.kwargs.get("dtype") not in (None, getattr(c.out, "dtype", None)) or str(c.out.dtype) != "torch.float32":
-        raise UnsupportedError(f"{c.where}: zeros_like to another dtype is not supported")
+    if not isinstance(x, Val) or len(c.args) > 1:
+        raise UnsupportedError(f"{c.where}: zeros_like of a computed tensor is supported")
+    if str(c.out.dtype) != "torch.float32" or x.t.dtype != "float32":
+        raise UnsupportedError(f"{c.where}: zeros_like to or from another dtype than float32 is not supported")
     return Val(b.emit(OpType.ZEROS_LIKE, [x.t], c.name), x.shape, x.order, True, x.origin)
 
 
@@ -152,6 +152,14 @@ def _f_float(b: TorchBuilder, c: Call) -> Val:
         y.dtype = "float32"
         return Val(y, x.shape, x.order, True, x.origin)
     return x
+
+
+def _aten_to(b: TorchBuilder, c: Call) -> Val:
+    """aten.to.dtype / _to_copy to float32 (``mask.float()`` under torch.export)."""
+    dtype = c.args[1] if len(c.args) > 1 else c.kwargs.get("dtype")
+    if str(dtype) != "torch.float32":
+        raise UnsupportedError(f"{c.where}: conversion to {dtype} is not supported (to float32 only)")
+    return _f_float(b, Call(c.where, c.name, c.args[:1], {}, c.out, c.mod))
 
 
 def functions(torch) -> dict[Any, Any]:
@@ -187,8 +195,12 @@ ATEN: dict[str, Any] = {
     "bitwise_and.Tensor": _logical(OpType.LOGICAL_AND),
     "bitwise_or.Tensor": _logical(OpType.LOGICAL_OR),
     "bitwise_not.default": _logical(OpType.LOGICAL_NOT),
+    "__and__.Tensor": _logical(OpType.LOGICAL_AND),
+    "__or__.Tensor": _logical(OpType.LOGICAL_OR),
     **{f"where.{k}": _f_where for k in ("self", "ScalarOther", "ScalarSelf", "Scalar")},
     "zeros_like.default": _f_zeros_like,
+    "to.dtype": _aten_to,
+    "_to_copy.default": _aten_to,
     "expand.default": _f_expand,
     "floor_divide.default": _binary(OpType.FLOOR_DIV),
     "remainder.Tensor": _binary(OpType.FLOOR_MOD),
