@@ -130,6 +130,18 @@ def test_comparison_output_overwrites_its_dying_input():
     check(g, what="in place")
 
 
+def test_plan_sizes_bool_one_byte_int32_four_aligned():
+    """The planner sizes a bool buffer at one byte a value, an int32 one at four, every buffer on a
+    16-byte boundary (the int32 kernels cast the arena pointer)."""
+    g = _everything_graph()
+    plan = plan_memory(g)
+    sizes = {t.name: b.size for b in plan.buffers for t in b.tensors}
+    assert sizes["c1"] == 24 and sizes["z"] == 96 and sizes["s"] == 24
+    assert all(off % 16 == 0 for off in plan.offsets.values())
+    # live bytes never exceed the arena
+    assert max(plan.live_bytes) <= plan.arena_bytes
+
+
 def test_float_graphs_refused():
     g = single_op_graph(OpType.LESS, [Tensor("a", (4,)), Tensor("b", (4,))], Tensor("y", (4,), "bool"))
     with pytest.raises(UnsupportedError, match="float32"):

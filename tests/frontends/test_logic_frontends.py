@@ -289,3 +289,30 @@ def test_where_model_cortex_m0plus():
     q = picoml.quantize(picoml.from_torch(m, torch.randn(1, 3, 6, 6)), xs)
     rep = verify(q, "cortex-m0plus", xs=quantize_input(q, xs)[:8], counted_runs=1)
     assert rep.bit_exact, rep.first_mismatch
+
+
+def test_argmax_cast_to_float():
+    """An ArgMax's int32 indices made float (ONNX Cast, PyTorch .float()) → CAST int32 → float32."""
+    nodes = [
+        _node("ArgMax", ["x"], ["i"], axis=1, keepdims=1),
+        _node("Cast", ["i"], ["f"], to=TensorProto.FLOAT),
+        _node("Mul", ["f", "x"], ["y"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "argmax_cast",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    x = _x(2, 5, seed=5).numpy() + np.arange(5, dtype=np.float32) * 0.01  # no ties
+    pg = from_onnx(model)
+    assert OpType.CAST in [op.type for op in pg.ops]
+    np.testing.assert_array_equal(np.asarray(picoml.run(pg, x)).reshape(2, 5), _ort(model, [x]))
+
+    class M(nn.Module):
+        def forward(self, x):
+            return x * x.argmax(1, keepdim=True).float()
+
+    _torch_check(M(), torch.from_numpy(x))

@@ -6,7 +6,8 @@ constant folds of the ones ``onnx_ops.FOLDERS`` lacks; merged into ``onnx_ops.HA
   And, Or, Not on bool values → LOGICAL_AND / OR / NOT;
 - Where(condition, X, Y) → SELECT_V2 (constants X / Y laid out like the run-time values);
 - Expand of a run-time value to a constant shape of the same rank → BROADCAST_TO;
-- Cast of a bool value to float → CAST; other casts keep ``onnx_ops.op_cast``'s rule;
+- Cast of a bool or int32 value (a comparison's, an ArgMax's) to float → CAST; other casts keep
+  ``onnx_ops.op_cast``'s rule;
 - Mod with fmod=0 (floor modulo, float) → FLOOR_MOD.
 """
 
@@ -109,17 +110,19 @@ def op_expand(imp: Importer) -> None:
 
 
 def cast_handler(fallback):
-    """Cast: a bool value to float → CAST; everything else as ``fallback`` (onnx_ops.op_cast)."""
+    """Cast: a bool or int32 value to float → CAST; everything else as ``fallback`` (onnx_ops.op_cast)."""
 
     def op_cast(imp: Importer) -> None:
         x = imp.inp(0)
-        if isinstance(x, Act) and x.t.dtype == "bool":
-            if int(imp.attrs().get("to", 0)) == imp.onnx.TensorProto.BOOL:
-                imp.set_out(x)
+        if isinstance(x, Act) and x.t.dtype in ("bool", "int32"):
+            to = int(imp.attrs().get("to", 0))
+            same = {"bool": imp.onnx.TensorProto.BOOL, "int32": imp.onnx.TensorProto.INT32}[x.t.dtype]
+            if to in (same, imp.onnx.TensorProto.INT64) and x.t.dtype == "int32" or to == same:
+                imp.set_out(x)  # int64 indices stay int32 in the graph (as ArgMax's)
                 return
-            if int(imp.attrs().get("to", 0)) != imp.onnx.TensorProto.FLOAT:
-                raise imp.unsupported("a bool value casts to float32 or bool only")
-            codes = {"in_data_type": TENSOR_TYPE_CODES["bool"], "out_data_type": TENSOR_TYPE_CODES["float32"]}
+            if to != imp.onnx.TensorProto.FLOAT:
+                raise imp.unsupported(f"a run-time {x.t.dtype} value casts to float32 only")
+            codes = {"in_data_type": TENSOR_TYPE_CODES[x.t.dtype], "out_data_type": TENSOR_TYPE_CODES["float32"]}
             y = imp.emit(OpType.CAST, [x.t], imp.out_name(), **codes)
             y.dtype = "float32"
             imp.set_out(Act(y, x.shape, x.perm, x.cols))

@@ -11,7 +11,8 @@
 - ``torch.zeros_like`` → ZEROS_LIKE; ``x.expand(...)`` / ``torch.broadcast_to`` at the same rank →
   BROADCAST_TO; ``torch.floor_divide`` / ``//`` → FLOOR_DIV, ``torch.remainder`` / ``%`` → FLOOR_MOD
   (float graphs: tflite-micro has them in float32 only);
-- ``mask.float()`` of a bool tensor → CAST (other ``.float()`` calls stay the identity).
+- ``mask.float()`` of a bool (or an argmax's int32) tensor → CAST (other ``.float()`` calls stay
+  the identity).
 """
 
 from __future__ import annotations
@@ -146,8 +147,8 @@ def _f_expand(b: TorchBuilder, c: Call) -> Val:
 
 def _f_float(b: TorchBuilder, c: Call) -> Val:
     x = c.args[0] if c.args else None
-    if isinstance(x, Val) and x.t.dtype == "bool":
-        codes = {"in_data_type": TENSOR_TYPE_CODES["bool"], "out_data_type": TENSOR_TYPE_CODES["float32"]}
+    if isinstance(x, Val) and x.t.dtype in ("bool", "int32"):  # a mask, an argmax
+        codes = {"in_data_type": TENSOR_TYPE_CODES[x.t.dtype], "out_data_type": TENSOR_TYPE_CODES["float32"]}
         y = b.emit(OpType.CAST, [x.t], c.name, **codes)
         y.dtype = "float32"
         return Val(y, x.shape, x.order, True, x.origin)
