@@ -162,21 +162,40 @@ int pm_cast(int32_t size, int32_t src, int32_t dst, const void *in, void *out) {
   return PM_OK;
 }
 
+/* Elements are 1 byte (int8, bool) or 4 (int32, on 4-byte boundaries in the arena and in flash). */
 int pm_fill(int32_t count, int32_t elem_size, const void *value, void *out) {
   int32_t i;
-  uint8_t *o = (uint8_t *)out;
-  for (i = 0; i < count; ++i) memcpy(o + (size_t)i * (size_t)elem_size, value, (size_t)elem_size);
+  if (elem_size == 1) {
+    memset(out, *(const uint8_t *)value, (size_t)count);
+  } else if (elem_size == 4) {
+    const int32_t v = *(const int32_t *)value;
+    int32_t *o = (int32_t *)out;
+    for (i = 0; i < count; ++i) o[i] = v;
+  } else {
+    return PM_ERROR;
+  }
   return PM_OK;
 }
 
 int pm_broadcast_to(const pm_broadcast *bc, int32_t elem_size, const void *in, void *out) {
-  const uint8_t *src = (const uint8_t *)in;
-  uint8_t *dst = (uint8_t *)out;
   int32_t idx[PM_MAX_DIMS] = {0, 0, 0, 0, 0, 0};
   int32_t i, oa = 0, ob = 0;
-  for (i = 0; i < bc->size; ++i) {
-    memcpy(dst + (size_t)i * (size_t)elem_size, src + (size_t)oa * (size_t)elem_size, (size_t)elem_size);
-    pm_broadcast_next(bc, idx, &oa, &ob);
+  if (elem_size == 1) {
+    const uint8_t *src = (const uint8_t *)in;
+    uint8_t *dst = (uint8_t *)out;
+    for (i = 0; i < bc->size; ++i) {
+      dst[i] = src[oa];
+      pm_broadcast_next(bc, idx, &oa, &ob);
+    }
+  } else if (elem_size == 4) {
+    const int32_t *src = (const int32_t *)in;
+    int32_t *dst = (int32_t *)out;
+    for (i = 0; i < bc->size; ++i) {
+      dst[i] = src[oa];
+      pm_broadcast_next(bc, idx, &oa, &ob);
+    }
+  } else {
+    return PM_ERROR;
   }
   return PM_OK;
 }

@@ -48,10 +48,10 @@ int pm_select_s8(const pm_select_broadcast *bc, const uint8_t *cond, const int8_
 /* C's conversion; int32 -> int8 keeps the low byte (two's complement), bool reads as 0 / 1. */
 int pm_cast(int32_t size, int32_t src, int32_t dst, const void *in, void *out);
 
-/* FILL / ZEROS_LIKE: count elements of elem_size bytes, each a copy of value. */
+/* FILL / ZEROS_LIKE: count elements of elem_size bytes (1 or 4), each a copy of value. */
 int pm_fill(int32_t count, int32_t elem_size, const void *value, void *out);
 
-/* BROADCAST_TO: out (bc->shape) from in read at bc->stride_a (elements of elem_size bytes). */
+/* BROADCAST_TO: out (bc->shape) from in read at bc->stride_a (elements of elem_size bytes, 1 or 4). */
 int pm_broadcast_to(const pm_broadcast *bc, int32_t elem_size, const void *in, void *out);
 
 #endif /* PM_LOGIC_H */
