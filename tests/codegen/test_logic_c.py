@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from picoml.codegen import generate as gen
 from picoml.codegen.emit_logic import LOGIC_FILES, rank_tables
@@ -102,6 +104,52 @@ def test_every_op_bit_exact(target):
     xs = _everything_inputs(g, 12)
     assert xs[3].dtype == np.bool_ and set(np.unique(xs[3])) <= {False, True}  # verify feeds 0 / 1
     check(g, xs, target, what="logic graph")
+
+
+@st.composite
+def _broadcast_case(draw, max_rank=5, max_dim=3):
+    """Shapes of a, b (rank <= 4 broadcast, as the comparisons) and of SELECT_V2's condition, x, y
+    (rank <= 5), each keeping or collapsing output dimensions and dropping leading ones."""
+    rank = draw(st.integers(1, max_rank))
+    out = [draw(st.integers(1, max_dim)) for _ in range(rank)]
+
+    def part():
+        s = [d if draw(st.booleans()) else 1 for d in out]
+        return tuple(s[draw(st.integers(0, rank)) :]) or (1,)
+
+    return tuple(out), [part() for _ in range(3)], draw(st.sampled_from(list(COMPARE))), draw(st.integers(0, 2**31))
+
+
+def _broadcast_graph(out, shapes, cmp):
+    """cmp(a, b) → SELECT_V2(cond, x, y) with three independently broadcast operands (a, b in the
+    comparisons' rank-4 limit unless their shapes are equal)."""
+    a = qtensor("a", shapes[0], 0.05, 3)
+    b = qtensor("b", shapes[1] if len(out) <= 4 else shapes[0], 0.03, -7)
+    cs = tuple(np.broadcast_shapes(a.shape, b.shape))
+    x, y = qtensor("x", shapes[2], 0.1, 0), qtensor("y", out, 0.2, 5)
+    ts, ops = [a, b, x, y], []
+    c = _op(ts, ops, cmp, [a, b], Tensor("c", cs, "bool"))
+    s = _op(ts, ops, OpType.SELECT_V2, [c, x, y], qtensor("s", tuple(np.broadcast_shapes(cs, x.shape, out)), 0.1, 0))
+    g = Graph(ts, ops, [a, b, x, y], [s], name="bc")
+    g.validate()
+    return g
+
+
+@settings(max_examples=4, deadline=None)
+@given(case=_broadcast_case())
+def test_broadcast_shapes_host(case):
+    out, shapes, cmp, seed = case
+    g = _broadcast_graph(out, shapes, cmp)
+    check(g, random_inputs(g, 6, seed), what=f"{cmp} {shapes} -> {out}")
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(case=_broadcast_case())
+def test_broadcast_shapes_host_long(case):
+    out, shapes, cmp, seed = case
+    g = _broadcast_graph(out, shapes, cmp)
+    check(g, random_inputs(g, 6, seed), what=f"{cmp} {shapes} -> {out}")
 
 
 def test_c_api_types_bool_and_int32():
