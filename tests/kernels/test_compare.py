@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from picoml.errors import GraphError, UnsupportedError
+from picoml.frontends.tflite import read_tflite_bytes
 from picoml.graph import Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
@@ -250,3 +251,14 @@ def test_select_v2_condition_must_be_bool():
     ins = [Tensor("c", (4,), "float32"), Tensor("x", (4,), "float32"), Tensor("y", (4,), "float32")]
     with pytest.raises(GraphError, match="expected bool"):
         single_op_graph(OpType.SELECT_V2, ins, Tensor("o", (4,), "float32"))
+
+
+def test_bool_constant_operand_round_trips():
+    """A constant bool mask is written as TensorType BOOL (one byte a value) and read back; tflite-micro
+    and LiteRT run it."""
+    mask = Tensor("mask", (2, 3), "bool", data=np.array([[1, 0, 1], [0, 0, 1]], np.bool_))
+    g = single_op_graph(OpType.LOGICAL_OR, [Tensor("a", (2, 3), "bool"), mask], Tensor("y", (2, 3), "bool"))
+    g2 = read_tflite_bytes(to_tflite(g))
+    assert g.diff(g2) == [] and g2.tensor("mask").data.dtype == np.bool_
+    x = _values(g.inputs[0], 4, np.random.default_rng(2))
+    assert_int_equal(_against_oracles(g, [x]), x | mask.data)
