@@ -1,5 +1,5 @@
 """EQUAL, NOT_EQUAL, GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, LOGICAL_AND / OR / NOT and SELECT_V2 vs
-tflite-micro (int8, int32, bool: exact) and LiteRT (float32, int32, bool: exact — a comparison or a
+tflite-micro and LiteRT (int8, int32, bool, float32: exact — a comparison or a
 selection has no rounding, so no tolerance).
 
 int8 comparisons rescale each input by its own scale (comparisons.cc), even when both inputs share
@@ -58,13 +58,11 @@ def _run(g, xs):
 
 
 def _against_oracles(g, xs, what=""):
-    """Exact against tflite-micro, and against LiteRT too except for int8 (LiteRT's int8
-    comparisons are not tflite-micro's: it is only the int8 oracle for float-free paths)."""
+    """Exact against tflite-micro and LiteRT (whose int8 comparisons rescale the same way)."""
     got = _run(g, xs)
     model = to_tflite(g)
     assert_int_equal(got, tflm_run(model, xs), f"{what} tflite-micro")
-    if g.ops[0].inputs[0].dtype != "int8":
-        assert_int_equal(got, litert_run(model, xs), f"{what} LiteRT")
+    assert_int_equal(got, litert_run(model, xs), f"{what} LiteRT")
     return got
 
 
@@ -226,18 +224,14 @@ def select_shapes(draw, max_rank=5, max_dim=3):
     seed=st.integers(0, 2**31),
 )
 def test_select_v2(dtype, shapes, qx, qy, qo, seed):
-    """int8 copies the chosen code whatever the three tensors' parameters (select.cc)."""
+    """int8 copies the chosen code whatever the three tensors' parameters (select.cc; LiteRT too)."""
     rng = np.random.default_rng(seed)
     out = tuple(np.broadcast_shapes(*shapes))
     c = Tensor("c", shapes[0], "bool")
     g = single_op_graph(OpType.SELECT_V2, [c, _t("x", shapes[1], dtype, qx), _t("y", shapes[2], dtype, qy)],
                         _t("o", out, dtype, qo))  # fmt: skip
     xs = [_values(t, 3, rng) for t in g.inputs]
-    got = _run(g, xs)
-    model = to_tflite(g)
-    if dtype == "float32":
-        np.testing.assert_array_equal(got, litert_run(model, xs))
-    assert_int_equal(got, tflm_run(model, xs), "SELECT_V2")
+    _against_oracles(g, xs, "SELECT_V2")  # LiteRT's int8 SELECT_V2 copies codes too
 
 
 def test_select_v2_int32_refused():
