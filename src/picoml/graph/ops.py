@@ -30,6 +30,10 @@ from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also re
     _broadcast_limited,
     _check_window_extent,
     _const_ints,
+    _conv_macs,
+    _depthwise_macs,
+    _elementwise_macs,
+    _fc_macs,
     _infer_binary,
     _infer_concat,
     _infer_fc,
@@ -41,8 +45,10 @@ from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also re
     _infer_same,
     _infer_shape,
     _need_rank,
+    _no_macs,
     _shape,
     _shape_out_dtype,
+    _transpose_conv_macs,
     broadcast_shape,
     concat_axis,
     out_size,
@@ -191,10 +197,6 @@ class Int8Output(StrEnum):
     JOINED = "joined"  # inputs join the output's parameters where that loses nothing, others are requantized
 
 
-def _no_macs(op) -> int:
-    return 0
-
-
 @dataclass(frozen=True)
 class OpDef:
     """Static facts about one op type."""
@@ -323,30 +325,6 @@ _POOL_ATTRS = (
     Attr("filter_h", "i32", 0, 4),
     _act(5),
 )
-
-
-# ----------------------------------------------------------------- MAC counts
-def _conv_macs(op) -> int:  # OHWI filter: H·W·I taps per output value
-    w = op.inputs[1].shape
-    return int(op.outputs[0].size * (w[1] * w[2] * w[3]))
-
-
-def _depthwise_macs(op) -> int:  # 1HWO filter: H·W taps per output value
-    w = op.inputs[1].shape
-    return int(op.outputs[0].size * (w[1] * w[2] * 1))
-
-
-def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
-    return int(op.outputs[0].size * op.inputs[1].shape[1])
-
-
-def _transpose_conv_macs(op) -> int:  # every input value meets every tap of every output channel
-    oc, kh, kw, _ = op.inputs[1].shape
-    return int(op.inputs[0].size * kh * kw * oc)
-
-
-def _elementwise_macs(op) -> int:
-    return int(op.outputs[0].size)
 
 
 # weights at input 1, bias at input 2 (optional); the axis is the one of output channels
