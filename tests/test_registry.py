@@ -35,6 +35,7 @@ from picoml.graph.ops import (
     default_attrs,
 )
 from picoml.reference import KERNELS
+from picoml.reference.compare import COMPARE
 from picoml.reference.interpreter import run
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
@@ -59,6 +60,15 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.SHAPE: "no gradient flows through a shape; reference.fold folds it to a constant at load",
     OpType.ARG_MAX: "its output is an int32 index: nothing to fake-quantize, no gradient",
     OpType.ARG_MIN: "its output is an int32 index: nothing to fake-quantize, no gradient",
+    **{
+        op: "its output is bool: nothing to fake-quantize, no gradient"
+        for op in (*COMPARE, OpType.LOGICAL_AND, OpType.LOGICAL_OR, OpType.LOGICAL_NOT)
+    },
+    OpType.SELECT_V2: "QAT does not carry bool conditions yet (PTQ quantizes SELECT_V2 graphs)",
+    OpType.CAST: "a dtype conversion: nothing to fake-quantize, and int8 CAST ignores quantization",
+    OpType.ZEROS_LIKE: "a constant result: no gradient",
+    OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
+    OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
 }
 
 
@@ -364,6 +374,29 @@ def sample_op(op: OpType) -> Graph:
         x, y = nhwc, _f("y", (1, 4, 2, 2))
         extra_inputs = [_f("x2", (4, 4, 2))]
         attrs = {"adj_x": True}
+    elif op in COMPARE:
+        x, y = vec, _f("y", (2, 4), dtype="bool")
+        extra_inputs = [_f("x2", (2, 1))]
+    elif op in (OpType.LOGICAL_AND, OpType.LOGICAL_OR, OpType.LOGICAL_NOT):
+        x, y = _f("x", (2, 4), dtype="bool"), _f("y", (2, 4), dtype="bool")
+        extra_inputs = [] if op == OpType.LOGICAL_NOT else [_f("x2", (4,), dtype="bool")]
+    elif op == OpType.SELECT_V2:
+        x, y = _f("x", (2, 1), dtype="bool"), _f("y", (2, 4))
+        extra_inputs = [_f("x2", (1, 4)), _f("x3", (2, 4))]
+    elif op == OpType.CAST:
+        x, y = vec, _f("y", (1, 4), dtype="int32")
+        attrs = {"in_data_type": 0, "out_data_type": 2}
+    elif op == OpType.ZEROS_LIKE:
+        x, y = vec, _f("y", (1, 4))
+    elif op == OpType.FILL:
+        x, y = _f("x", ()), _f("y", (2, 3))
+        consts = [_f("dims", (2,), [2, 3], "int32")]
+    elif op == OpType.BROADCAST_TO:
+        x, y = vec, _f("y", (3, 1, 4))
+        consts = [_f("shape", (3,), [3, 1, 4], "int32")]
+    elif op in (OpType.FLOOR_DIV, OpType.FLOOR_MOD):
+        x, y = vec, _f("y", (2, 4))
+        extra_inputs = [_f("x2", (2, 1))]
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}
@@ -388,7 +421,7 @@ def test_every_op_round_trips_through_tflite(op):
 def test_every_op_runs_in_the_reference(op):
     g = sample_op(op)
     xs = [
-        np.zeros((2, *t.shape), np.int8) if t.dtype == "int8" else np.ones((2, *t.shape), np.float32) for t in g.inputs
+        np.zeros((2, *t.shape), np.int8) if t.dtype == "int8" else np.ones((2, *t.shape), t.np_dtype) for t in g.inputs
     ]
     y = run(g, xs if len(xs) > 1 else xs[0])
     assert np.asarray(y[0] if isinstance(y, list) else y).shape == (2, *g.outputs[0].shape)

@@ -24,6 +24,7 @@ from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
@@ -84,10 +85,11 @@ KERNEL_FILES.update(MOVEMENT_FILES)
 KERNEL_FILES.update(RESIZE_FILES)
 KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
+KERNEL_FILES.update(LOGIC_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t"}
+IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t"}  # bool: masks, one byte 0 / 1
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -541,6 +543,7 @@ EMITTERS.update(MOVEMENT_EMITTERS)
 EMITTERS.update(RESIZE_EMITTERS)
 EMITTERS.update(BINARY_EMITTERS)
 EMITTERS.update(REDUCE_EMITTERS)
+EMITTERS.update(LOGIC_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
@@ -624,7 +627,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         plan = plan_memory(g, w16_scratch)
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
-        if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
+        if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
         if i in folded:
             c.body.append(cemit.comment(f"{i}: {folded[i].describe()}"))

@@ -130,11 +130,13 @@ def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, s
 
 def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarray]:
     """n random int8 inputs: an array (n, *shape) for a one-input model, else one such per input
-    (an int32 input, which holds indices, gets zeros)."""
+    (an int32 input, which holds indices, gets zeros; a bool input random 0 / 1)."""
     rng = np.random.default_rng(seed)
     xs = [
         np.zeros((n,) + t.shape, np.int32)
         if t.dtype == "int32"
+        else rng.integers(0, 2, (n,) + t.shape).astype(np.bool_)  # a mask: 0 or 1
+        if t.dtype == "bool"
         else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
         for t in g.inputs
     ]
@@ -151,10 +153,11 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
         a = np.asarray(a)
         if t.shape and t.shape[0] == 1 and tuple(a.shape[1:]) == tuple(t.shape[1:]):
             a = a.reshape((a.shape[0],) + tuple(t.shape))  # samples given without the batch axis of 1
-        ok = a.dtype.kind in "iu" and tuple(a.shape[1:]) == tuple(t.shape)
-        want = np.dtype(np.int32 if t.dtype == "int32" else np.int8)  # int32: positions (GATHER)
-        info = np.iinfo(want)
-        if not ok or (a.size and (a.min() < info.min or a.max() > info.max)):
+        ok = a.dtype.kind in "iub" and tuple(a.shape[1:]) == tuple(t.shape)
+        # int32: positions (GATHER); bool: masks, given as bool or as 0 / 1
+        want = np.dtype({"int32": np.int32, "bool": np.bool_}.get(t.dtype, np.int8))
+        lo, hi = (0, 1) if t.dtype == "bool" else (np.iinfo(want).min, np.iinfo(want).max)
+        if not ok or (a.size and (a.min() < lo or a.max() > hi)):
             raise PicomlError(
                 f"verify: input {t.name!r} needs {want.name} values of shape (N, {', '.join(map(str, t.shape))}), "
                 f"got {a.dtype} {list(a.shape)}"
@@ -184,7 +187,9 @@ def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
         return ()
 
     def arg(buf: str, t, off: int) -> str:
-        return f"({buf}) + {off}" if t.dtype == "int8" else f"(int32_t *)(void *)(({buf}) + {off})"
+        if t.dtype == "int8":
+            return f"({buf}) + {off}"
+        return f"({'uint8_t' if t.dtype == 'bool' else 'int32_t'} *)(void *)(({buf}) + {off})"
 
     (in_offs, n_in), (out_offs, n_out) = io_layout(g.inputs), io_layout(g.outputs)
     args = [arg("in", t, o) for t, o in zip(g.inputs, in_offs, strict=True)]

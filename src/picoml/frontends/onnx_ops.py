@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from picoml.frontends import onnx_reduce
+from picoml.frontends import onnx_logic, onnx_reduce
 from picoml.frontends.lowering import (
     batchnorm_affine,
     channels_last_perm,
@@ -834,6 +834,8 @@ HANDLERS: dict[str, Handler] = {
 }
 HANDLERS.update(RESIZE_HANDLERS)
 HANDLERS.update(onnx_reduce.handlers(op_matmul))  # ReduceMax/Min/Sum, ArgMax/Min, MatMul of two values
+HANDLERS.update(onnx_logic.handlers(op_cast))  # comparisons, And/Or/Not, Where, Expand, Cast of bools, Mod
+FOLDERS.update(onnx_logic.FOLDERS)
 
 
 def supported_onnx_ops() -> dict[str, str]:

@@ -280,6 +280,8 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                     f"{where}: tensor {name!r} needs {nbytes} bytes of data, its buffer {bidx} has {raw.size}"
                 )
             t.data = raw.view(t.np_dtype).reshape(shape).copy()
+            if t.dtype == "bool":  # a byte other than 0 / 1 is true (C's bool conversion)
+                t.data = raw.view(np.uint8).reshape(shape) != 0
         tensors.append(t)
 
     def tensor_list(arr: np.ndarray | None, what: str, allow_missing: bool = False) -> list[Tensor | None]:

@@ -65,7 +65,8 @@ def _options(b: flatbuffers.Builder, d: OpDef, attrs: dict) -> int | None:
 def _op_version(op: Op) -> int:
     """The lowest version TFLite assigns for what picoml writes (int8 needs the newer kernels)."""
     x = op.inputs[0]
-    return OP_SET[op.type].int8_version if x is not None and x.dtype == "int8" else 1
+    d = OP_SET[op.type]
+    return max(d.int8_version if x is not None and x.dtype == "int8" else 1, d.version)
 
 
 def _with_explicit_bias(g: Graph) -> Graph:

@@ -185,7 +185,7 @@ def prepare_float_graph(graph: Graph) -> Graph:
     _strip_qdq(g)
     _dequantize_hybrid_weights(g)
     for t in g.inputs:
-        if t.dtype != "float32":
+        if t.dtype not in ("float32", "bool"):  # bool: masks, never quantized
             raise UnsupportedError(
                 f"quantize needs a float graph: input {t.name!r} is {t.dtype} (is the model already quantized?)"
             )
@@ -194,8 +194,14 @@ def prepare_float_graph(graph: Graph) -> Graph:
             raise UnsupportedError(f"quantize needs a float graph: {op.label} converts inside the model")
         shape_args = [op.inputs[i] for i in OP_SET[op.type].shape_inputs | OP_SET[op.type].index_inputs]
         typed = op.outputs if OP_SET[op.type].output_dtype is not None else []  # ARG_MAX: int32 indices
+        src = op.inputs[0].dtype
+        if op.type == OpType.CAST and src != "bool" and (src == "float32") != (op.outputs[0].dtype == "float32"):
+            raise UnsupportedError(
+                f"quantize: {op.label} converts {op.inputs[0].dtype} to {op.outputs[0].dtype}; an int8 CAST "
+                "converts codes, not real values"
+            )
         for t in op.inputs + op.outputs:
-            if t is None or any(t is a for a in shape_args + typed):
+            if t is None or t.dtype == "bool" or any(t is a for a in shape_args + typed):
                 continue
             if t.dtype != "float32":
                 raise UnsupportedError(f"quantize needs a float graph: {op.label} tensor {t.name!r} is {t.dtype}")
@@ -207,12 +213,13 @@ def prepare_float_graph(graph: Graph) -> Graph:
 
 # ======================================================================= activation plan
 def value_inputs(op: Op) -> list[int]:
-    """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias or shapes)."""
+    """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias, shapes,
+    nor bool or integer values such as SELECT_V2's condition)."""
     d = OP_SET[op.type]
     skip = set(d.shape_inputs) | set(d.index_inputs)
     if d.weights is not None:
         skip |= {d.weights.input, d.weights.bias}
-    return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip]
+    return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip and t.dtype == "float32"]
 
 
 def activation_names(g: Graph) -> list[str]:
@@ -309,6 +316,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
             if d.fixed_qparams is not None:
                 s, z = d.fixed_qparams
                 fixed = (float(np.float32(s)), z)
+            elif prod.type == OpType.CAST:  # a bool made float: the int8 CAST writes codes 0 / 1
+                fixed = (1.0, 0)
         groups.add(name, lo, hi, fixed)
     for op in g.ops:
         for i in value_inputs(op):
@@ -320,16 +329,22 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     for op in g.ops:
         if OP_SET[op.type].int8_output == Int8Output.SHARED:
             for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
-                groups.union(out.name, op.inputs[0].name)
+                if op.inputs[0].name in groups.parent:  # not a bool (CAST of a mask)
+                    groups.union(out.name, op.inputs[0].name)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue
         out = op.outputs[0].name
-        order = sorted(range(len(op.inputs)), key=lambda i: groups.fixed[groups.find(op.inputs[i].name)] is not None)
+        order = sorted(value_inputs(op), key=lambda i: groups.fixed[groups.find(op.inputs[i].name)] is not None)
+        bool_out = out not in groups.parent  # a comparison: its inputs join each other where they can
+        if bool_out and order:
+            out = op.inputs[order[0]].name
         for i in order:  # free-range inputs first, then fixed ones only if they fit
             name = op.inputs[i].name
             if groups.compatible(out, name):
                 groups.union(out, name)
+            elif bool_out:
+                continue  # the int8 comparison rescales each input by its own scale
             else:
                 plan.requantize.append((k, i))
                 r = groups.find(out)

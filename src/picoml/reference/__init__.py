@@ -15,6 +15,8 @@ from picoml.reference import (
     add,
     arg_min_max,
     batch_matmul,
+    cast,
+    compare,
     concatenation,
     conv2d,
     depth_space,
@@ -133,3 +135,19 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.BATCH_MATMUL: Kernel(batch_matmul.prepare, batch_matmul.evaluate),
     OpType.GATHER: Kernel(gather.prepare, gather.evaluate),
 }
+_COMPARE = Kernel(compare.prepare_compare, compare.evaluate_compare)
+_LOGICAL = Kernel(compare.prepare_logical, compare.evaluate_logical)
+_FLOOR = Kernel(cast.prepare_floor, cast.evaluate_floor)
+KERNELS.update(
+    {
+        **dict.fromkeys(compare.COMPARE, _COMPARE),
+        **dict.fromkeys(compare.LOGICAL, _LOGICAL),
+        OpType.SELECT_V2: Kernel(compare.prepare_select, compare.evaluate_select),
+        OpType.CAST: Kernel(cast.prepare_cast, cast.evaluate_cast),
+        OpType.ZEROS_LIKE: Kernel(cast.prepare_zeros_like, cast.evaluate_zeros_like),
+        OpType.FILL: Kernel(cast.prepare_fill, cast.evaluate_fill),
+        OpType.BROADCAST_TO: Kernel(cast.prepare_broadcast_to, cast.evaluate_broadcast_to),
+        OpType.FLOOR_DIV: _FLOOR,
+        OpType.FLOOR_MOD: _FLOOR,
+    }
+)
