@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
+from picoml.graph import extra_ops as xo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
@@ -142,6 +143,14 @@ class OpType(StrEnum):
     ARG_MIN = "ARG_MIN"
     BATCH_MATMUL = "BATCH_MATMUL"
     GATHER = "GATHER"
+    ADD_N = "ADD_N"
+    MIRROR_PAD = "MIRROR_PAD"
+    PADV2 = "PADV2"
+    REVERSE_V2 = "REVERSE_V2"
+    L2_NORMALIZATION = "L2_NORMALIZATION"
+    LOG_SOFTMAX = "LOG_SOFTMAX"
+    GELU = "GELU"
+    RELU_N1_TO_1 = "RELU_N1_TO_1"
 
 
 @dataclass(frozen=True)
@@ -852,6 +861,8 @@ _DEFS += [
 
 # REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
+# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, GELU, RELU_N1_TO_1: graph/extra_ops.py
+_DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}

@@ -285,6 +285,18 @@ class _Groups:
         self.fixed[ra] = self.fixed[ra] or self.fixed[rb]
 
 
+def _join_extra_inputs(op: Op, groups: _Groups) -> None:
+    """tflite-micro's rules on inputs: PADV2's pad value is quantized as its output; ADD_N's inputs
+    share one scale and zero point."""
+    if op.type == OpType.PADV2 and len(op.inputs) > 2 and op.inputs[2] is not None:
+        groups.union(op.outputs[0].name, op.inputs[2].name)
+    if op.type == OpType.ADD_N:
+        for t in op.inputs[1:]:
+            if not groups.compatible(op.inputs[0].name, t.name):
+                raise UnsupportedError(f"{op.label}: inputs have different fixed int8 parameters; ADD_N needs one set")
+            groups.union(op.inputs[0].name, t.name)
+
+
 def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> ActivationPlan:
     """Assign int8 parameters to every activation of the prepared float graph ``g``.
 
@@ -321,6 +333,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
         if OP_SET[op.type].int8_output == Int8Output.SHARED:
             for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
                 groups.union(out.name, op.inputs[0].name)
+        _join_extra_inputs(op, groups)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue

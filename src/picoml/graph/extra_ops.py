@@ -1,0 +1,200 @@
+"""Registry entries and shape inference of ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION,
+LOG_SOFTMAX, GELU and RELU_N1_TO_1 (issue 14).
+
+``graph/ops.py`` appends ``op_defs(...)`` to its table. The rules are tflite-micro's Prepare
+functions (``micro/kernels/add_n.cc``, ``mirror_pad.cc``, ``pad_common.cc``, ``reverse.cc``,
+``l2norm.cc``, ``log_softmax.cc``); GELU and RELU_N1_TO_1 have no tflite-micro kernel (its
+op resolver registers neither), so their rules are LiteRT's (``kernels/gelu.cc``,
+``kernels/activations.cc``). Every argument is checked before it is used, with a one-line error
+naming the op and the tensor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from picoml.errors import GraphError, UnsupportedError
+
+#: MirrorPadMode (schema.fbs): REFLECT = 0 (the edge is not repeated), SYMMETRIC = 1 (it is)
+MIRROR_MODES = {0: "REFLECT", 1: "SYMMETRIC"}
+#: ranks REVERSE_V2 takes (tflite-micro's reverse.cc: kMaxDims 8)
+REVERSE_MAX_RANK = 8
+#: ranks L2_NORMALIZATION takes (tflite-micro's l2norm.cc: NumDimensions(input) <= 4)
+L2NORM_MAX_RANK = 4
+#: the fixed int8 output parameters: L2_NORMALIZATION (1/128, 0) and LOG_SOFTMAX (16/256, 127)
+L2NORM_QPARAMS = (1.0 / 128, 0)
+LOG_SOFTMAX_QPARAMS = (16.0 / 256, 127)
+
+
+def _shape(t) -> tuple[int, ...]:
+    return tuple(int(d) for d in t.shape)
+
+
+def _const_ints(op, idx: int, what: str) -> np.ndarray:
+    t = op.inputs[idx] if idx < len(op.inputs) else None
+    if t is None or t.data is None:
+        raise UnsupportedError(f"{op.label}: {what} (input {idx}) must be a constant tensor")
+    if t.dtype not in ("int32", "int64"):
+        raise GraphError(f"{op.label}: {what} {t.name!r} must be int32 or int64, is {t.dtype}")
+    return np.asarray(t.data).astype(np.int64)
+
+
+# ----------------------------------------------------------------- ADD_N
+def infer_add_n(op) -> list[tuple[int, ...]]:
+    """Every input has input 0's shape and dtype; int8 inputs share one scale and zero point
+    (tflite-micro's add_n.cc Prepare)."""
+    x0 = op.inputs[0]
+    if len(op.inputs) < 2:
+        raise GraphError(f"{op.label}: ADD_N takes at least 2 inputs, has {len(op.inputs)}")
+    for t in op.inputs[1:]:
+        if _shape(t) != _shape(x0):
+            raise GraphError(f"{op.label}: input {t.name!r} has shape {list(t.shape)}, input 0 {list(x0.shape)}")
+        if x0.dtype == "int8" and t.quantized and x0.quantized:
+            same = np.float32(t.scale[0]) == np.float32(x0.scale[0]) and int(t.zero_point[0]) == int(x0.zero_point[0])
+            if not same:
+                raise UnsupportedError(
+                    f"{op.label}: input {t.name!r} is quantized ({float(t.scale[0]):g}, {int(t.zero_point[0])}), "
+                    f"input 0 ({float(x0.scale[0]):g}, {int(x0.zero_point[0])}); int8 ADD_N needs one scale and "
+                    "zero point for every input (tflite-micro's rule)"
+                )
+    return [_shape(x0)]
+
+
+# ----------------------------------------------------------------- MIRROR_PAD, PADV2
+def paddings(op) -> np.ndarray:
+    """The constant [rank, 2] paddings of MIRROR_PAD / PADV2 (int32 or int64), non-negative."""
+    x = op.inputs[0]
+    p = _const_ints(op, 1, "paddings")
+    if p.shape != (len(x.shape), 2) or (p < 0).any():
+        raise GraphError(f"{op.label}: paddings must be a non-negative [{len(x.shape)}, 2] tensor, got {p.tolist()}")
+    return p
+
+
+def infer_mirror_pad(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    mode = op.attrs["mode"]
+    if mode not in MIRROR_MODES:
+        raise GraphError(f"{op.label}: mode {mode} is not REFLECT (0) or SYMMETRIC (1)")
+    p = paddings(op)
+    edge = 1 if mode == 0 else 0  # REFLECT does not repeat the edge: at most dim - 1 values
+    for d, (n, (lo, hi)) in enumerate(zip(x.shape, p, strict=True)):
+        if max(lo, hi) > n - edge:
+            raise UnsupportedError(
+                f"{op.label}: padding ({lo}, {hi}) of dimension {d} (size {n}) of {x.name!r} exceeds "
+                f"{n - edge}, the most {MIRROR_MODES[mode]} padding can mirror (tflite-micro reads outside the input)"
+            )
+    return [tuple(int(n + lo + hi) for n, (lo, hi) in zip(x.shape, p, strict=True))]
+
+
+def infer_padv2(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    p = paddings(op)
+    if len(x.shape) > 5:  # pad_common.cc: PadKernelMaxDimensionCount() = 5
+        raise UnsupportedError(f"{op.label}: PADV2 of rank {len(x.shape)} (tflite-micro pads up to 5 dimensions)")
+    v = op.inputs[2] if len(op.inputs) > 2 else None
+    if v is not None:
+        if v.data is None:
+            raise UnsupportedError(f"{op.label}: constant_values {v.name!r} must be a constant tensor in picoml")
+        if v.size != 1:
+            raise GraphError(f"{op.label}: constant_values {v.name!r} must hold one value, holds {v.size}")
+        y = op.outputs[0] if op.outputs else None
+        if x.dtype == "int8" and v.quantized and y is not None and y.quantized:
+            if np.float32(v.scale[0]) != np.float32(y.scale[0]) or int(v.zero_point[0]) != int(y.zero_point[0]):
+                raise UnsupportedError(
+                    f"{op.label}: constant_values {v.name!r} must be quantized as the output {y.name!r} "
+                    "(tflite-micro's rule)"
+                )
+    return [tuple(int(n + lo + hi) for n, (lo, hi) in zip(x.shape, p, strict=True))]
+
+
+# ----------------------------------------------------------------- REVERSE_V2
+def reverse_axes(op) -> tuple[int, ...]:
+    """The normalized axes REVERSE_V2 flips: a constant int32 vector, negative counted from the end."""
+    x = op.inputs[0]
+    t = op.inputs[1]
+    if t.data is None:
+        raise UnsupportedError(f"{op.label}: axis {t.name!r} must be a constant tensor in picoml")
+    if t.dtype != "int32":
+        raise UnsupportedError(f"{op.label}: axis {t.name!r} is {t.dtype}; tflite-micro takes int32 only")
+    a = np.asarray(t.data).astype(np.int64).reshape(-1)
+    r = len(x.shape)
+    if r > REVERSE_MAX_RANK:
+        raise UnsupportedError(f"{op.label}: REVERSE_V2 of rank {r} (tflite-micro reverses up to {REVERSE_MAX_RANK})")
+    if a.size > r:
+        raise GraphError(f"{op.label}: {a.size} axes for an input of rank {r}")
+    if ((a < -r) | (a >= r)).any():
+        raise GraphError(f"{op.label}: axis {a.tolist()} out of range for an input of rank {r}")
+    norm = [int(v) % r for v in a]
+    if len(set(norm)) != len(norm):
+        raise GraphError(f"{op.label}: axis {a.tolist()} names a dimension twice")
+    return tuple(sorted(norm))
+
+
+def infer_reverse(op) -> list[tuple[int, ...]]:
+    reverse_axes(op)
+    return [_shape(op.inputs[0])]
+
+
+# ----------------------------------------------------------------- L2_NORMALIZATION, LOG_SOFTMAX
+def _fixed_int8_output(op, qparams: tuple[float, int]) -> None:
+    y = op.outputs[0] if op.outputs else None
+    if y is None or y.dtype != "int8" or not y.quantized:
+        return
+    s, z = qparams
+    if np.float32(y.scale[0]) != np.float32(s) or int(y.zero_point[0]) != z:
+        raise UnsupportedError(
+            f"{op.label}: int8 output {y.name!r} is quantized ({float(y.scale[0]):g}, {int(y.zero_point[0])}); "
+            f"{op.type} writes scale {s:g} and zero point {z}"
+        )
+
+
+def infer_l2norm(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    if len(x.shape) > L2NORM_MAX_RANK or len(x.shape) == 0:
+        raise UnsupportedError(f"{op.label}: input {x.name!r} of rank {len(x.shape)} (tflite-micro: 1 to 4)")
+    if op.attrs["fused_activation"] != "NONE":
+        raise UnsupportedError(f"{op.label}: fused activation {op.attrs['fused_activation']} (tflite-micro: NONE only)")
+    _fixed_int8_output(op, L2NORM_QPARAMS)
+    return [_shape(x)]
+
+
+def infer_log_softmax(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    if len(x.shape) == 0:
+        raise GraphError(f"{op.label}: input {x.name!r} is a scalar")
+    _fixed_int8_output(op, LOG_SOFTMAX_QPARAMS)
+    return [_shape(x)]
+
+
+def log_softmax_rows(op) -> tuple[int, int]:
+    x = op.inputs[0]
+    depth = int(x.shape[-1])
+    return math.prod(x.shape[:-1]), depth
+
+
+# ----------------------------------------------------------------- the registry entries
+def op_defs(OpDef, OpType, Attr, Int8Output, Activation, infer_same, many: int) -> list:  # noqa: N803 (classes)
+    """The ``OpDef``s of this module's ops, which ``graph/ops.py`` appends to its table."""
+    return [
+        OpDef(OpType.ADD_N, 106, 82, (), 2, many, infer_add_n, "elementwise sum of N same-shape tensors",
+              int8_version=1, in_place=True),
+        OpDef(OpType.MIRROR_PAD, 100, 77, (Attr("mode", "i8", 0, 0),), 2, 2, infer_mirror_pad,
+              "padding that mirrors the input (REFLECT without, SYMMETRIC with the edge)",
+              shape_inputs=frozenset({1}), int8_output=Int8Output.SHARED),
+        OpDef(OpType.PADV2, 60, 43, (), 2, 3, infer_padv2, "constant padding with a given value (input 2)",
+              shape_inputs=frozenset({1}), optional_inputs=frozenset({2}), int8_output=Int8Output.SHARED),
+        OpDef(OpType.REVERSE_V2, 105, 81, (), 2, 2, infer_reverse, "reverse the order along constant axes",
+              shape_inputs=frozenset({1}), int8_output=Int8Output.SHARED, any_dtype=True),
+        OpDef(OpType.L2_NORMALIZATION, 11, 12, (Attr("fused_activation", "act", "NONE", 0),), 1, 1, infer_l2norm,
+              "x / sqrt(sum(x^2)) over the last axis", int8_output=Int8Output.FIXED, fixed_qparams=L2NORM_QPARAMS),
+        OpDef(OpType.LOG_SOFTMAX, 50, 36, (), 1, 1, infer_log_softmax, "log(softmax(x)) over the last axis",
+              int8_output=Int8Output.FIXED, fixed_qparams=LOG_SOFTMAX_QPARAMS),
+        OpDef(OpType.GELU, 150, 116, (Attr("approximate", "bool", False, 0),), 1, 1, infer_same,
+              "x·Φ(x) (erf form, or the tanh approximation); no tflite-micro kernel: LiteRT's rules",
+              int8_version=1, in_place=True),
+        OpDef(OpType.RELU_N1_TO_1, 20, 0, (), 1, 1, infer_same,
+              "min(max(x, -1), 1); no tflite-micro kernel: LiteRT's rules", int8_version=1, in_place=True,
+              as_activation=Activation.RELU_N1_TO_1),
+    ]  # fmt: skip
