@@ -375,7 +375,7 @@ def sample_op(op: OpType) -> Graph:
         attrs = {"mode": 1} if op == OpType.MIRROR_PAD else {}
     elif op == OpType.REVERSE_V2:
         x, y = nhwc, _f("y", (1, 4, 4, 2))
-        consts = [_f("axis", (2,), [1, -1], "int32")]
+        consts = [_f("axis", (2,), [-2, 1], "int32")]
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}
@@ -441,7 +441,9 @@ def test_check_reports_an_op_missing_from_the_generator(monkeypatch):
 
 def test_check_reports_an_entry_for_an_unknown_op(monkeypatch):
     monkeypatch.setitem(gen.KERNEL_FILES, "LSH_PROJECTION", ("pm_lsh_s8",))
-    assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.KERNEL_FILES: LSH_PROJECTION is not an OpType"]
+    assert registry_problems(op_tables(), partial_tables()) == [
+        "codegen.generate.KERNEL_FILES: LSH_PROJECTION is not an OpType"
+    ]
 
 
 def test_check_reports_a_stale_exemption(monkeypatch):

@@ -111,7 +111,9 @@ def infer_padv2(op) -> list[tuple[int, ...]]:
 
 # ----------------------------------------------------------------- REVERSE_V2
 def reverse_axes(op) -> tuple[int, ...]:
-    """The normalized axes REVERSE_V2 flips: a constant int32 vector, negative counted from the end."""
+    """The normalized axes REVERSE_V2 flips: a constant int32 vector, negative counted from the end,
+    naming a non-empty run of adjacent dimensions in any order (tflite-micro's reverse.cc sorts them
+    and fails the inference on a gap, as LiteRT: "Non-contiguous `axes` not supported")."""
     x = op.inputs[0]
     t = op.inputs[1]
     if t.data is None:
@@ -126,10 +128,17 @@ def reverse_axes(op) -> tuple[int, ...]:
         raise GraphError(f"{op.label}: {a.size} axes for an input of rank {r}")
     if ((a < -r) | (a >= r)).any():
         raise GraphError(f"{op.label}: axis {a.tolist()} out of range for an input of rank {r}")
-    norm = [int(v) % r for v in a]
+    norm = sorted(int(v) % r for v in a)
+    if not norm:
+        raise UnsupportedError(f"{op.label}: axis {t.name!r} is empty (tflite-micro and LiteRT crash on it)")
     if len(set(norm)) != len(norm):
         raise GraphError(f"{op.label}: axis {a.tolist()} names a dimension twice")
-    return tuple(sorted(norm))
+    if norm[-1] - norm[0] + 1 != len(norm):
+        raise UnsupportedError(
+            f"{op.label}: axis {a.tolist()} of {t.name!r} are not adjacent dimensions; tflite-micro and LiteRT "
+            "reverse only a contiguous run of axes (their Eval fails otherwise)"
+        )
+    return tuple(norm)
 
 
 def infer_reverse(op) -> list[tuple[int, ...]]:
