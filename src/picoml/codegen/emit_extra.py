@@ -20,7 +20,7 @@ from picoml.errors import UnsupportedError
 from picoml.graph.extra_ops import log_softmax_rows
 from picoml.graph.ir import Op
 from picoml.graph.ops import OpType
-from picoml.reference import KERNELS
+from picoml.reference import KERNELS, axis_gather
 
 EXTRA_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.ADD_N: ("pm_add_n_s8",),
@@ -75,7 +75,7 @@ def emit_axis_gather(c, op: Op, i: int) -> None:
         "rank": rank,
         "out_shape": [len(t) for t in p.tables] + fill,
         "in_stride": [_int32(op, "stride", s) for s in strides] + fill,
-        "value": int(p.value) if p.padded else 0,
+        "value": int(axis_gather.pad_value(op)) if p.padded else 0,
     }
     prm = c.struct("pm_axis_gather_params", f"l{i}_params", fields)
     flat = [v for t in p.tables for v in t] or [0]

@@ -297,6 +297,20 @@ def _join_extra_inputs(op: Op, groups: _Groups) -> None:
             groups.union(op.inputs[0].name, t.name)
 
 
+def _center_add_n_inputs(g: Graph, groups: _Groups) -> None:
+    """ADD_N's inputs get zero point 0: tflite-micro's int8 sum carries an extra -zero point term
+    (reference/add_n.h starts its accumulator at the scaled input offset), which zero point 0 cancels.
+    The range (-m, m·127/128) gives scale m/128 and zero point 0."""
+    for op in g.ops:
+        if op.type != OpType.ADD_N:
+            continue
+        r = groups.find(op.inputs[0].name)
+        if groups.fixed[r] is None:
+            lo, hi = groups.range[r]
+            m = max(-lo, hi * 128 / 127, 0.0)
+            groups.range[r] = (-m, m * 127 / 128)
+
+
 def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> ActivationPlan:
     """Assign int8 parameters to every activation of the prepared float graph ``g``.
 
@@ -351,6 +365,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                     olo, ohi = groups.range[groups.find(name)]
                     groups.range[r] = (min(lo, olo), max(hi, ohi))
     plan.requantize.sort()
+    _center_add_n_inputs(g, groups)
 
     def assign() -> None:
         for name in groups.parent:

@@ -34,7 +34,7 @@ from picoml.graph.ops import OpType
 @dataclass(frozen=True)
 class AxisGatherParams:
     tables: tuple[tuple[int, ...], ...]  # per output dimension: input index, -1 for the pad value
-    value: float | int  # the pad value (int8 code or float32)
+    value: float | int  # the pad value without input 2 (int8 code or float32); input 2 is read by evaluate
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
 
@@ -50,12 +50,18 @@ def mirror_table(n: int, lo: int, hi: int, offset: int) -> list[int]:
 
 
 def _pad_value(op: Op) -> float | int:
+    """Without input 2: the output zero point (int8) or 0.0; with it, its value (read by evaluate)."""
     x, y = op.inputs[0], op.outputs[0]
-    v = op.inputs[2] if len(op.inputs) > 2 else None
-    if v is not None:
-        data = np.asarray(v.data).reshape(-1)[0]
-        return int(data) if x.dtype == "int8" else float(np.float32(data))
     return int(y.zero_point[0]) if x.dtype == "int8" and y.quantized else 0.0
+
+
+def pad_value(op: Op) -> float | int:
+    """PADV2's pad value as the generated C writes it: input 2's (a constant) or the default."""
+    v = op.inputs[2] if len(op.inputs) > 2 else None
+    if v is None:
+        return _pad_value(op)
+    data = np.asarray(v.data).reshape(-1)[0]
+    return int(data) if op.inputs[0].dtype == "int8" else float(np.float32(data))
 
 
 def prepare(op: Op) -> AxisGatherParams:
@@ -87,5 +93,9 @@ def evaluate(p: AxisGatherParams, inputs: list[np.ndarray]) -> np.ndarray:
             m = (idx < 0).reshape((1,) * (d + 1) + (-1,) + (1,) * (len(p.tables) - d - 1))
             mask = m if mask is None else (mask | m)
     if mask is not None:
-        out = np.where(mask, np.asarray(p.value).astype(x.dtype), out)
+        value = np.asarray(p.value).astype(x.dtype)
+        if len(inputs) > 2 and inputs[2] is not None:  # PADV2's value: one per sample (or a constant)
+            v = inputs[2]
+            value = v.reshape((v.shape[0],) + (1,) * len(p.tables)).astype(x.dtype)
+        out = np.where(mask, value, out)
     return np.ascontiguousarray(out)
