@@ -376,6 +376,24 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.REVERSE_V2:
         x, y = nhwc, _f("y", (1, 4, 4, 2))
         consts = [_f("axis", (2,), [-2, 1], "int32")]
+    elif op in (OpType.SPACE_TO_BATCH_ND, OpType.BATCH_TO_SPACE_ND):
+        s2b = op == OpType.SPACE_TO_BATCH_ND
+        x, y = (nhwc, _f("y", (4, 3, 2, 2))) if s2b else (_f("x", (4, 2, 2, 2)), _f("y", (1, 3, 4, 2)))
+        pads = [[1, 1], [0, 0]] if s2b else [[1, 0], [0, 0]]
+        consts = [_f("block", (2,), [2, 2], "int32"), _f("pads", (2, 2), pads, "int32")]
+    elif op == OpType.CUMSUM:
+        x, y = nhwc, _f("y", (1, 4, 4, 2))
+        consts = [_f("axis", (1,), [2], "int32")]
+        attrs = {"exclusive": True, "reverse": True}
+    elif op == OpType.GATHER_ND:
+        x, y = nhwc, _f("y", (3, 4, 2))
+        consts = [_f("indices", (3, 2), [[0, 1], [0, 3], [0, 0]], "int32")]
+    elif op == OpType.EMBEDDING_LOOKUP:
+        x, y = _f("x", (5, 4)), _f("y", (3, 4))
+        consts = [_f("ids", (3,), [4, 0, 2], "int32")]
+    elif op == OpType.L2_POOL_2D:
+        x, y = nhwc, _f("y", (1, 2, 2, 2))
+        attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}

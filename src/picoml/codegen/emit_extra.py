@@ -1,12 +1,19 @@
-"""C emitters of the int8 ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, GELU
-and RELU_N1_TO_1 kernels (merged into ``generate.EMITTERS`` / ``KERNEL_FILES`` like
+"""C emitters of the int8 ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, GELU,
+RELU_N1_TO_1, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, CUMSUM, GATHER_ND and EMBEDDING_LOOKUP kernels (merged into ``generate.EMITTERS`` / ``KERNEL_FILES`` like
 ``emit_nonlinear``'s tables). Every parameter comes from the reference kernel's ``prepare``:
 
 - ADD_N: ``pm_add_n_s8`` (one pointer per input, tflite-micro's 2^20 fixed-point sum);
 - MIRROR_PAD, PADV2, REVERSE_V2: ``pm_axis_gather_s8`` walks the reference's per-dimension index
   tables (flash: the sum of the output's dimensions, in int32);
 - L2_NORMALIZATION, LOG_SOFTMAX: row kernels in gemmlowp fixed point (``pm_fixedpoint_math.h``);
-- GELU, RELU_N1_TO_1: the reference kernel on all 256 codes, one ``pm_lut_s8`` call.
+- GELU, RELU_N1_TO_1: the reference kernel on all 256 codes, one ``pm_lut_s8`` call;
+- SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND: ``pm_pixel_copy_s8`` with the reference's table of source
+  pixels (one int32 per output pixel, channels copied as runs);
+- CUMSUM: ``pm_cumsum_s8`` (ADD_N's arithmetic along one axis);
+- GATHER_ND, EMBEDDING_LOOKUP: ``pm_gather_nd_s8`` (constant or computed int32 indices; a slice
+  outside the tensor makes invoke() fail, as tflite-micro's inference does).
+
+L2_POOL_2D is float32 only (tflite-micro has no int8 kernel): no C.
 
 Float graphs are refused here as everywhere in the generated C (``only int8 ... compiles to C``).
 """
@@ -31,6 +38,11 @@ EXTRA_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.LOG_SOFTMAX: ("pm_log_softmax_s8",),
     OpType.GELU: ("pm_lut_s8",),
     OpType.RELU_N1_TO_1: ("pm_lut_s8",),
+    OpType.SPACE_TO_BATCH_ND: ("pm_pixel_copy_s8",),
+    OpType.BATCH_TO_SPACE_ND: ("pm_pixel_copy_s8",),
+    OpType.CUMSUM: ("pm_cumsum_s8",),
+    OpType.GATHER_ND: ("pm_gather_nd_s8",),
+    OpType.EMBEDDING_LOOKUP: ("pm_gather_nd_s8",),
 }
 
 
@@ -119,6 +131,63 @@ def emit_lut(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 
+def _src(c, t, sym: str) -> str:
+    return c.const_array(sym, np.asarray(t.data).astype(np.int8)) if t.data is not None else c.ptr(t, True)
+
+
+def emit_pixel_copy(c, op: Op, i: int) -> None:
+    _int8_only(op)
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    table = c.const_array(f"l{i}_pixels", np.asarray(p.table, np.int32))
+    c.body.append(
+        f"status |= pm_pixel_copy_s8({len(p.table)}, {p.depth}, {table}, {int(p.value)}, "
+        f"{_src(c, x, f'l{i}_in')}, {c.ptr(y)});"
+    )
+
+
+def emit_cumsum(c, op: Op, i: int) -> None:
+    _int8_only(op)
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    fields = {
+        "outer": int(np.prod(x.shape[: p.axis], dtype=np.int64)),
+        "depth": int(x.shape[p.axis]),
+        "inner": int(np.prod(x.shape[p.axis + 1 :], dtype=np.int64)),
+        "exclusive": int(p.exclusive),
+        "reverse": int(p.reverse),
+        "input_zp": p.input_zp,
+        "output_zp": p.output_zp,
+        "input_multiplier": _int32(op, "multiplier", p.input_multiplier),
+        "input_shift": p.input_shift,
+        "output_multiplier": _int32(op, "multiplier", p.output_multiplier),
+        "output_shift": p.output_shift,
+    }
+    prm = c.struct("pm_cumsum_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_cumsum_s8(&{prm}, {_src(c, x, f'l{i}_in')}, {c.ptr(y)});")
+
+
+def emit_gather_nd(c, op: Op, i: int) -> None:
+    """GATHER_ND, EMBEDDING_LOOKUP: params an activation or a constant table (flash); the int32
+    indices a constant array or an activation (a model input, an ARG_MAX)."""
+    _int8_only(op)
+    p = KERNELS[op.type].prepare(op)
+    x, idx, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    fields = {
+        "count": int(idx.size // p.depth),
+        "depth": p.depth,
+        "stride": [_int32(op, "stride", s) for s in p.strides] + [0] * (5 - p.depth),
+        "slice": _int32(op, "slice", p.slice_size),
+        "total": _int32(op, "size", p.total),
+    }
+    prm = c.struct("pm_gather_nd_params", f"l{i}_params", fields)
+    if idx.data is not None:
+        ids = c.const_array(f"l{i}_indices", np.asarray(idx.data).astype(np.int32).reshape(-1))
+    else:
+        ids = f"(const int32_t *)(const void *)(pm_arena.bytes + {c.plan.offset_of(idx)})"
+    c.body.append(f"status |= pm_gather_nd_s8(&{prm}, {_src(c, x, f'l{i}_table')}, {ids}, {c.ptr(y)});")
+
+
 EXTRA_EMITTERS = {
     OpType.ADD_N: emit_add_n,
     OpType.MIRROR_PAD: emit_axis_gather,
@@ -128,4 +197,9 @@ EXTRA_EMITTERS = {
     OpType.LOG_SOFTMAX: emit_log_softmax,
     OpType.GELU: emit_lut,
     OpType.RELU_N1_TO_1: emit_lut,
+    OpType.SPACE_TO_BATCH_ND: emit_pixel_copy,
+    OpType.BATCH_TO_SPACE_ND: emit_pixel_copy,
+    OpType.CUMSUM: emit_cumsum,
+    OpType.GATHER_ND: emit_gather_nd,
+    OpType.EMBEDDING_LOOKUP: emit_gather_nd,
 }

@@ -65,9 +65,7 @@ ACTIVATION_CODES = {v: k for k, v in ACTIVATION.items()}
 
 # Names of builtin ops picoml does not run, so "unsupported op" errors can name them.
 OTHER_BUILTINS = {
-    7: "EMBEDDING_LOOKUP",
     10: "HASHTABLE_LOOKUP",
-    12: "L2_POOL_2D",
     13: "LOCAL_RESPONSE_NORMALIZATION",
     15: "LSH_PROJECTION",
     16: "LSTM",
@@ -79,8 +77,6 @@ OTHER_BUILTINS = {
     32: "CUSTOM",
     33: "EMBEDDING_LOOKUP_SPARSE",
     35: "UNIDIRECTIONAL_SEQUENCE_RNN",
-    37: "BATCH_TO_SPACE_ND",
-    38: "SPACE_TO_BATCH_ND",
     44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
     46: "BIDIRECTIONAL_SEQUENCE_RNN",
     48: "TOPK_V2",
@@ -110,7 +106,6 @@ OTHER_BUILTINS = {
     95: "FLOOR_MOD",
     96: "RANGE",
     103: "UNIQUE",
-    107: "GATHER_ND",
     109: "WHERE",
     110: "RANK",
     112: "REVERSE_SEQUENCE",

@@ -1,9 +1,11 @@
 """Registry entries and shape inference of ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION,
-LOG_SOFTMAX, GELU and RELU_N1_TO_1 (issue 14).
+LOG_SOFTMAX, GELU, RELU_N1_TO_1, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, CUMSUM, GATHER_ND,
+EMBEDDING_LOOKUP and L2_POOL_2D (issue 14).
 
 ``graph/ops.py`` appends ``op_defs(...)`` to its table. The rules are tflite-micro's Prepare
 functions (``micro/kernels/add_n.cc``, ``mirror_pad.cc``, ``pad_common.cc``, ``reverse.cc``,
-``l2norm.cc``, ``log_softmax.cc``); GELU and RELU_N1_TO_1 have no tflite-micro kernel (its
+``l2norm.cc``, ``log_softmax.cc``, ``space_to_batch_nd.cc``, ``batch_to_space_nd.cc``, ``cumsum.cc``,
+``gather_nd.cc``, ``embedding_lookup.cc``, ``l2_pool_2d.cc``: float32 only); GELU and RELU_N1_TO_1 have no tflite-micro kernel (its
 op resolver registers neither), so their rules are LiteRT's (``kernels/gelu.cc``,
 ``kernels/activations.cc``). Every argument is checked before it is used, with a one-line error
 naming the op and the tensor.
@@ -183,8 +185,107 @@ def log_softmax_rows(op) -> tuple[int, int]:
     return math.prod(x.shape[:-1]), depth
 
 
+# ----------------------------------------------------------------- SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND
+def block_geometry(op, what: str) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
+    """(block (bh, bw), pads-or-crops ((top, bottom), (left, right))) of SPACE_TO_BATCH_ND /
+    BATCH_TO_SPACE_ND on a rank-3 (NHC: W = 1) or rank-4 NHWC input (tflite-micro's limits)."""
+    x = op.inputs[0]
+    r = len(x.shape)
+    if r not in (3, 4):
+        raise UnsupportedError(f"{op.label}: input {x.name!r} of rank {r} (tflite-micro: 3 or 4)")
+    m = r - 2
+    b = _const_ints(op, 1, "block_shape").reshape(-1)
+    p = _const_ints(op, 2, what)
+    if b.shape != (m,) or (b < 1).any():
+        raise GraphError(f"{op.label}: block_shape must hold {m} positive values, got {b.tolist()}")
+    if p.shape != (m, 2) or (p < 0).any():
+        raise GraphError(f"{op.label}: {what} must be a non-negative [{m}, 2] tensor, got {p.tolist()}")
+    if (b > 1 << 12).any() or (p > 1 << 16).any():
+        raise UnsupportedError(f"{op.label}: block_shape {b.tolist()} or {what} {p.tolist()} too large")
+    block = (int(b[0]), int(b[1]) if m == 2 else 1)
+    pads = ((int(p[0, 0]), int(p[0, 1])), (int(p[1, 0]), int(p[1, 1])) if m == 2 else (0, 0))
+    return block, pads
+
+
+def infer_space_to_batch(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    (bh, bw), ((t, bo), (le, ri)) = block_geometry(op, "paddings")
+    h = x.shape[1] + t + bo
+    w = (x.shape[2] if len(x.shape) == 4 else 1) + le + ri
+    if h % bh or w % bw:
+        raise GraphError(f"{op.label}: padded size {h}x{w} of {x.name!r} is not a multiple of the block {bh}x{bw}")
+    out = (x.shape[0] * bh * bw, h // bh)
+    return [out + ((w // bw, x.shape[3]) if len(x.shape) == 4 else (x.shape[2],))]
+
+
+def infer_batch_to_space(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    (bh, bw), ((t, bo), (le, ri)) = block_geometry(op, "crops")
+    if x.shape[0] % (bh * bw):
+        raise GraphError(f"{op.label}: batch {x.shape[0]} of {x.name!r} is not a multiple of the block {bh}x{bw}")
+    h = x.shape[1] * bh - t - bo
+    w = (x.shape[2] if len(x.shape) == 4 else 1) * bw - le - ri
+    if h <= 0 or w <= 0:
+        raise GraphError(f"{op.label}: crops leave an empty output ({h}x{w})")
+    out = (x.shape[0] // (bh * bw), h)
+    return [out + ((w, x.shape[3]) if len(x.shape) == 4 else (x.shape[2],))]
+
+
+# ----------------------------------------------------------------- CUMSUM, GATHER_ND, EMBEDDING_LOOKUP
+def cumsum_axis(op) -> int:
+    x = op.inputs[0]
+    a = op.inputs[1]
+    if a.data is None:
+        raise UnsupportedError(f"{op.label}: axis {a.name!r} must be a constant tensor in picoml")
+    if a.dtype != "int32" or a.size != 1:
+        raise GraphError(f"{op.label}: axis {a.name!r} must be one int32 value (tflite-micro's rule)")
+    r = len(x.shape)
+    v = int(np.asarray(a.data).reshape(-1)[0])
+    if r == 0 or not -r <= v < r:
+        raise GraphError(f"{op.label}: axis {v} out of range for an input of rank {r}")
+    return v % r
+
+
+def infer_cumsum(op) -> list[tuple[int, ...]]:
+    cumsum_axis(op)
+    return [_shape(op.inputs[0])]
+
+
+#: tflite-micro's gather_nd.cc: MAX_INDICES_ND
+MAX_INDICES_ND = 5
+
+
+def infer_gather_nd(op) -> list[tuple[int, ...]]:
+    x, idx = op.inputs[0], op.inputs[1]
+    if idx.dtype != "int32":
+        raise UnsupportedError(f"{op.label}: indices {idx.name!r} are {idx.dtype}; picoml takes int32")
+    if len(x.shape) < 1 or len(idx.shape) < 1:
+        raise GraphError(f"{op.label}: params and indices must be at least vectors")
+    k = int(idx.shape[-1])
+    if k > len(x.shape) or k > MAX_INDICES_ND or k < 1:
+        raise UnsupportedError(
+            f"{op.label}: index depth {k} of {idx.name!r} must be 1..min(params rank {len(x.shape)}, "
+            f"{MAX_INDICES_ND}) (tflite-micro's limits)"
+        )
+    return [tuple(idx.shape[:-1]) + tuple(x.shape[k:])]
+
+
+def infer_embedding_lookup(op) -> list[tuple[int, ...]]:
+    value, ids = op.inputs[0], op.inputs[1]
+    if ids.dtype != "int32" or len(ids.shape) != 1:
+        raise GraphError(f"{op.label}: ids {ids.name!r} must be a 1-D int32 tensor (tflite-micro's rule)")
+    if len(value.shape) < 2:
+        raise GraphError(f"{op.label}: value {value.name!r} must have rank >= 2, has {len(value.shape)}")
+    if ids.data is not None:
+        v = np.asarray(ids.data)
+        bad = (v < 0) | (v >= value.shape[0])
+        if bad.any():
+            raise GraphError(f"{op.label}: id {int(v[bad][0])} in {ids.name!r} is out of range [0, {value.shape[0]})")
+    return [(ids.shape[0],) + tuple(value.shape[1:])]
+
+
 # ----------------------------------------------------------------- the registry entries
-def op_defs(OpDef, OpType, Attr, Int8Output, Activation, infer_same, many: int) -> list:  # noqa: N803 (classes)
+def op_defs(OpDef, OpType, Attr, Int8Output, Activation, infer_same, many: int, infer_pool, pool_attrs) -> list:  # noqa: N803
     """The ``OpDef``s of this module's ops, which ``graph/ops.py`` appends to its table."""
     return [
         OpDef(OpType.ADD_N, 106, 82, (), 2, many, infer_add_n, "elementwise sum of N same-shape tensors",
@@ -206,4 +307,22 @@ def op_defs(OpDef, OpType, Attr, Int8Output, Activation, infer_same, many: int) 
         OpDef(OpType.RELU_N1_TO_1, 20, 0, (), 1, 1, infer_same,
               "min(max(x, -1), 1); no tflite-micro kernel: LiteRT's rules", int8_version=1, in_place=True,
               as_activation=Activation.RELU_N1_TO_1),
+    ] + [
+        OpDef(OpType.SPACE_TO_BATCH_ND, 38, 25, (), 3, 3, infer_space_to_batch,
+              "zero-pad H, W and move block_shape blocks into the batch (NHWC or NHC)",
+              shape_inputs=frozenset({1, 2}), int8_output=Int8Output.SHARED),
+        OpDef(OpType.BATCH_TO_SPACE_ND, 37, 24, (), 3, 3, infer_batch_to_space,
+              "move batch blocks back into H, W and crop (inverse of SPACE_TO_BATCH_ND)",
+              shape_inputs=frozenset({1, 2}), int8_output=Int8Output.SHARED),
+        OpDef(OpType.CUMSUM, 128, 102, (Attr("exclusive", "bool", False, 0), Attr("reverse", "bool", False, 1)),
+              2, 2, infer_cumsum, "cumulative sum along a constant axis (exclusive, reverse)",
+              int8_version=1, shape_inputs=frozenset({1})),
+        OpDef(OpType.GATHER_ND, 107, 83, (), 2, 2, infer_gather_nd,
+              "slices at int32 index tuples (input 1, constant or computed; the last axis indexes params)",
+              int8_output=Int8Output.SHARED, index_inputs=frozenset({1})),
+        OpDef(OpType.EMBEDDING_LOOKUP, 7, 0, (), 2, 2, infer_embedding_lookup,
+              "rows of a table at int32 ids; IR inputs (value, ids), the .tflite order is (ids, value)",
+              int8_version=1, int8_output=Int8Output.SHARED, index_inputs=frozenset({1}), tflite_inputs=(1, 0)),
+        OpDef(OpType.L2_POOL_2D, 12, 5, pool_attrs, 1, 1, infer_pool, "sqrt of the mean of squares over windows",
+              int8_kernel=False),
     ]  # fmt: skip

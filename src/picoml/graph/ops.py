@@ -151,6 +151,12 @@ class OpType(StrEnum):
     LOG_SOFTMAX = "LOG_SOFTMAX"
     GELU = "GELU"
     RELU_N1_TO_1 = "RELU_N1_TO_1"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    CUMSUM = "CUMSUM"
+    GATHER_ND = "GATHER_ND"
+    EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
+    L2_POOL_2D = "L2_POOL_2D"
 
 
 @dataclass(frozen=True)
@@ -861,8 +867,8 @@ _DEFS += [
 
 # REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
-# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, GELU, RELU_N1_TO_1: graph/extra_ops.py
-_DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY)
+# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, ... L2_POOL_2D: graph/extra_ops.py
+_DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
