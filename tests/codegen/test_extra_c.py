@@ -77,12 +77,50 @@ def graphs() -> dict:
             "GELU", [qtensor("x", (256,), f32(0.03), 10)], qtensor("y", (256,), f32(0.02), -100), approximate=approx
         )
     g["relu1"] = single_op_graph("RELU_N1_TO_1", [qtensor("x", (256,), 0.02, 4)], qtensor("y", (256,), f32(1 / 127), 0))
+    q = (0.1, 5)
+    g["s2b4"] = single_op_graph(
+        "SPACE_TO_BATCH_ND",
+        [qtensor("x", (2, 3, 4, 3), *q), _i32("b", [2, 3]), _i32("p", [[1, 0], [1, 1]])],
+        qtensor("y", (12, 2, 2, 3), *q),
+    )
+    g["s2b3"] = single_op_graph(
+        "SPACE_TO_BATCH_ND",
+        [qtensor("x", (1, 5, 2), *q), _i32("b", [3]), _i32("p", [[0, 1]])],
+        qtensor("y", (3, 2, 2), *q),
+    )
+    g["b2s4"] = single_op_graph(
+        "BATCH_TO_SPACE_ND",
+        [qtensor("x", (12, 2, 2, 3), *q), _i32("b", [2, 3]), _i32("c", [[1, 0], [2, 1]])],
+        qtensor("y", (2, 3, 3, 3), *q),
+    )
+    for k, (axis, ex, rev, qo) in enumerate(
+        [(1, False, False, (0.3, -4)), (-1, True, True, (0.2, 0)), (0, False, True, (1.0, 9))]
+    ):
+        g[f"cumsum{k}"] = single_op_graph(
+            "CUMSUM",
+            [qtensor("x", (3, 4, 5), 0.05, 7), _i32("a", [axis])],
+            qtensor("y", (3, 4, 5), *qo),
+            exclusive=ex,
+            reverse=rev,
+        )
+    g["gnd_const"] = single_op_graph(
+        "GATHER_ND", [qtensor("x", (3, 4, 2), *q), _i32("i", [[2, 1], [0, 3], [1, 0]])], qtensor("y", (3, 2), *q)
+    )
+    table = qtensor("table", (6, 4), *q, data=np.arange(-60, 60, 5, dtype=np.int8).reshape(6, 4))
+    g["emb"] = single_op_graph("EMBEDDING_LOOKUP", [table, Tensor("ids", (4,), "int32")], qtensor("y", (4, 4), *q))
+    g["gnd"] = single_op_graph(
+        "GATHER_ND", [qtensor("x", (3, 4, 2), *q), Tensor("idx", (3, 2), "int32")], qtensor("y", (3, 2), *q)
+    )
     return g
 
 
 def inputs(g: Graph, rng, n=6):
     xs = []
     for t in g.inputs:
+        if t.dtype == "int32":  # EMBEDDING_LOOKUP ids in [0, 6), GATHER_ND (row < 3, column < 4)
+            hi = np.array([3, 4]) if t.name.startswith("gnd") else 6
+            xs.append((rng.integers(0, 1 << 20, (n,) + tuple(t.shape)) % hi).astype(np.int32))
+            continue
         v = rng.integers(-128, 128, (n,) + tuple(t.shape)).astype(np.int8)
         v[0], v[1], v[2] = -128, 127, int(t.zero_point[0])
         if t.size == 256:
