@@ -129,3 +129,18 @@ def test_from_pytorch():
     with torch.no_grad():
         want = m(torch.from_numpy(x)).numpy()
     assert_float_close(from_graph_layout(picoml.run(g, to_graph_layout(x))), want, "picoml vs PyTorch")
+
+
+@pytest.mark.parametrize("exclusive,reverse", [(0, 0), (1, 0), (0, 1), (1, 1)])
+def test_cumsum(exclusive, reverse):
+    nodes = [node("CumSum", ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)]
+    model = make_model(nodes, {"x": (1, 3, 4, 5)}, ["y"], {"axis": np.array(1, np.int32)}, opset=14)
+    assert types(check(model, rnd((1, 3, 4, 5), 4))) == ["CUMSUM"]
+
+
+def test_gather_nd():
+    inits = {"idx": np.array([[0, 2, 1], [0, -1, 3]], np.int64)}
+    model = make_model(
+        [node("Relu", ["x"], ["r"]), node("GatherND", ["r", "idx"], ["y"])], {"x": (1, 3, 4, 5)}, ["y"], inits
+    )
+    assert "GATHER_ND" in types(check(model, rnd((1, 3, 4, 5), 5)))

@@ -144,3 +144,13 @@ def test_refusals():
 
     with pytest.raises(UnsupportedError, match="not the channels-last graph's last axis"):
         picoml.from_torch(S(), _x(1, 3, 4, 4))
+
+
+class Cum(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(x, dim=1) + x.cumsum(-1)
+
+
+def test_cumsum():
+    for g in check(Cum(), _x(2, 3, 4, 5)):
+        assert types(g).count("CUMSUM") == 2

@@ -85,6 +85,40 @@ def act_graph(seed: int = 0) -> Graph:
     return g
 
 
+def block_graph(seed: int = 0) -> Graph:
+    """x (1, 4, 6, 3) → FC → SPACE_TO_BATCH_ND (2×2, padded) → BATCH_TO_SPACE_ND (cropped) → CUMSUM
+    (exclusive, reverse) → GATHER_ND at constant (row, column) pairs."""
+    rng = np.random.default_rng(seed)
+    x, h = Tensor("x", (1, 4, 6, 3)), Tensor("h", (1, 4, 6, 3))
+    w = Tensor("w", (3, 3), data=rng.standard_normal((3, 3)).astype(np.float32))
+    s, b, c, y = Tensor("s", (4, 3, 3, 3)), Tensor("b", (1, 5, 5, 3)), Tensor("c", (1, 5, 5, 3)), Tensor("y", (1, 4, 3))
+    ops = [
+        _op("FULLY_CONNECTED", [x, w, None], h, keep_num_dims=True),
+        _op("SPACE_TO_BATCH_ND", [h, _i32("bs", [2, 2]), _i32("pad", [[1, 1], [0, 0]])], s),
+        _op("BATCH_TO_SPACE_ND", [s, _i32("bb", [2, 2]), _i32("crop", [[0, 1], [1, 0]])], b),
+        _op("CUMSUM", [b, _i32("axis", [2])], c, exclusive=True, reverse=True),
+        _op("GATHER_ND", [c, _i32("idx", [[[0, 0, 1], [0, 4, 4], [0, 2, 0], [0, 1, 3]]])], y),
+    ]
+    ts = {t.name: t for op in ops for t in [*op.inputs, *op.outputs] if t is not None}
+    g = Graph(list(ts.values()), ops, [x], [y], name="blocks")
+    g.validate()
+    return g
+
+
+def test_ptq_block_graph_is_exact_with_tflite_micro():
+    g = block_graph()
+    x = data(g, 64, 6)
+    q = picoml.quantize(g, x)
+    t = {v.name: v for v in q.tensors}
+    assert int(t["h"].zero_point[0]) == 0 and int(t["b"].zero_point[0]) == 0  # SPACE_TO_BATCH_ND, CUMSUM inputs
+    assert (t["y"].scale[0], t["y"].zero_point[0]) == (t["c"].scale[0], t["c"].zero_point[0])  # GATHER_ND shares
+    xq = quantize_input(q, x[:16])
+    got = picoml.run(q, xq)
+    assert_int_equal(got, tflm_run(to_tflite(q), xq), "int8 block graph vs tflite-micro")
+    want = picoml.run(g, x[:16])
+    assert np.abs(dequantize_output(q, got) - want).max() < 0.05 * np.abs(want).max()
+
+
 def data(g, n, seed):
     return np.random.default_rng(seed).standard_normal((n,) + g.inputs[0].shape).astype(np.float32)
 
@@ -130,14 +164,14 @@ def test_ptq_activation_graph_is_exact_with_litert():
 
 @pytest.mark.parametrize("target", ["host", "cortex-m0plus", "riscv32"])
 def test_int8_models_are_bit_exact_in_c(target):
-    for g in (pad_graph(), act_graph()):
+    for g in (pad_graph(), act_graph(), block_graph()):
         x = data(g, 32, 4)
         q = picoml.quantize(g, x)
         rep = verify(q, target, xs=quantize_input(q, x[:6]), sanitize=target == "host", counted_runs=1)
         assert rep.bit_exact, f"{g.name} on {target}: {rep.first_mismatch}"
 
 
-@pytest.mark.parametrize("make", [pad_graph, act_graph])
+@pytest.mark.parametrize("make", [pad_graph, act_graph, block_graph])
 def test_qat_forward_is_the_int8_graph(make):
     """QAT's fake-quantized forward (float64) equals the int8 graph its to_int8() makes."""
     g = make()

@@ -11,6 +11,9 @@ into ``frontends/onnx_ops.py``'s ``HANDLERS`` (``handlers``). Clip(-1, 1) reache
 - LpNormalization ``p=2`` → L2_NORMALIZATION over the axis (ONNX divides by ‖x‖ with no epsilon,
   TFLite by max(‖x‖, 1e-6): they differ only for rows of norm below 1e-6).
 - Gelu (opset 20, ``approximate`` "none" or "tanh") → GELU.
+- CumSum (constant axis, ``exclusive``, ``reverse``) → CUMSUM on the picoml axis holding it.
+- GatherND (``batch_dims`` 0, constant indices; negative ones counted from the end) → GATHER_ND on
+  ONNX's own layout (a TRANSPOSE first if the value is stored channels-last).
 """
 
 from __future__ import annotations
@@ -138,6 +141,44 @@ def op_gelu(imp: Importer) -> None:
     imp.set_out(Act(y, x.shape, x.perm, x.cols))
 
 
+def op_cumsum(imp: Importer) -> None:
+    x = imp.act(0)
+    at = imp.attrs()
+    axis = int(np.asarray(imp.const_input(1, "axis")).reshape(-1)[0])
+    if not -x.rank <= axis < x.rank:
+        raise imp.unsupported(f"axis {axis} out of range for rank {x.rank}")
+    if x.cols is not None:
+        x = imp.need_layout(x, (0, 1))
+    name = imp.out_name()
+    ax = imp.const(f"{name}/axis", np.array([x.perm.index(axis % x.rank)], np.int32), "int32")
+    y = imp.emit(
+        OpType.CUMSUM, [x.t, ax], name, exclusive=bool(at.get("exclusive", 0)), reverse=bool(at.get("reverse", 0))
+    )
+    imp.set_out(Act(y, x.shape, x.perm, None))
+
+
+def op_gather_nd(imp: Importer) -> None:
+    """GatherND (batch_dims 0) of a run-time value at constant indices → GATHER_ND on ONNX's layout."""
+    if int(imp.attrs().get("batch_dims", 0)) != 0:
+        raise imp.unsupported("GatherND with batch_dims != 0 is not supported")
+    x = imp.act(0)
+    idx = np.asarray(imp.const_input(1, "indices"))
+    k = idx.shape[-1] if idx.ndim else 0
+    if idx.ndim < 1 or not 1 <= k <= x.rank:
+        raise imp.unsupported(f"indices of shape {list(idx.shape)} for data of rank {x.rank}")
+    idx = np.where(idx < 0, idx + np.array(x.shape[:k]), idx)
+    if ((idx < 0) | (idx >= np.array(x.shape[:k]))).any():
+        raise imp.unsupported("an index is out of range")
+    natural = tuple(range(x.rank))
+    if x.perm != natural or x.cols is not None:
+        x = imp.need_layout(x, natural)
+    name = imp.out_name()
+    it = imp.const(f"{name}/indices", idx.astype(np.int32), "int32")
+    y = imp.emit(OpType.GATHER_ND, [x.t, it], name)
+    out_shape = tuple(idx.shape[:-1]) + tuple(x.shape[k:])
+    imp.set_out(Act(y, out_shape, tuple(range(len(out_shape)))))
+
+
 def handlers(base_pad: Callable[[Importer], None]) -> dict[str, Callable[[Importer], None]]:
     """``base_pad``: onnx_ops' zero-padding handler, which Pad keeps for zeros."""
     return {
@@ -146,4 +187,6 @@ def handlers(base_pad: Callable[[Importer], None]) -> dict[str, Callable[[Import
         "LogSoftmax": op_log_softmax,
         "LpNormalization": op_lp_normalization,
         "Gelu": op_gelu,
+        "CumSum": op_cumsum,
+        "GatherND": op_gather_nd,
     }

@@ -17,6 +17,11 @@ includes the ATen overloads ``torch.export`` emits). RELU_N1_TO_1 needs no handl
   max(‖x‖, 1e-6): they differ only for rows of norm below 1e-6.
 - ``nn.LogSoftmax``, ``F.log_softmax``, ``torch.log_softmax`` over the last graph axis → LOG_SOFTMAX.
 - ``nn.GELU``, ``F.gelu`` (``approximate="none"`` or ``"tanh"``) → GELU.
+- ``torch.cumsum`` / ``Tensor.cumsum`` → CUMSUM on the graph axis of the dim.
+
+PyTorch has no counterpart of SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, GATHER_ND or L2_POOL_2D
+(``nn.LPPool2d`` is a root of a *sum*, L2_POOL_2D of a mean); ``nn.Embedding`` stays GATHER
+(torch_reduce), which computes what EMBEDDING_LOOKUP does.
 """
 
 from __future__ import annotations
@@ -139,6 +144,20 @@ def gelu(b: TorchBuilder, c: Call, x: Any, approximate: Any) -> Val:
     return Val(y, c.out_shape, x.order, False, x.origin)
 
 
+def cumsum(b: TorchBuilder, c: Call, x: Any, dim: Any) -> Val:
+    x = _val(c, x)
+    b.plain(c, x, "cumsum")
+    if dim is None:
+        raise UnsupportedError(f"{c.where}: cumsum needs a dim")
+    ax = b.const(f"{c.name}.axis", np.array([b.gaxis(c, x, int(dim))], np.int32), "int32")
+    return Val(b.emit(OpType.CUMSUM, [x.t, ax], c.name), c.out_shape, None, x.nonneg)
+
+
+def _f_cumsum(b: TorchBuilder, c: Call) -> Val:
+    a = c.bind("input", ("dim", None), ("dtype", None), ("out", None))
+    return cumsum(b, c, a["input"], a["dim"])
+
+
 def _f_flip(b: TorchBuilder, c: Call) -> Val:
     a = c.bind("input", "dims")
     return flip(b, c, a["input"], a["dims"])
@@ -180,6 +199,7 @@ def modules(torch) -> dict[Any, Any]:
 def _aten(torch) -> dict[Any, Any]:
     spec = {
         "flip.default": lambda b, c: flip(b, c, c.args[0], c.args[1]),
+        "cumsum.default": lambda b, c: cumsum(b, c, c.args[0], c.args[1]),
         "log_softmax.int": lambda b, c: log_softmax(b, c, c.args[0], c.args[1]),
         "_log_softmax.default": lambda b, c: log_softmax(b, c, c.args[0], c.args[1]),
         "gelu.default": lambda b, c: gelu(b, c, c.args[0], c.kwargs.get("approximate", "none")),
@@ -207,6 +227,7 @@ def functions(torch) -> dict[Any, Any]:
     return {
         F.pad: _f_pad,
         torch.flip: _f_flip,
+        torch.cumsum: _f_cumsum,
         F.log_softmax: _f_log_softmax,
         torch.log_softmax: _f_log_softmax,
         F.normalize: _f_normalize,
@@ -216,7 +237,7 @@ def functions(torch) -> dict[Any, Any]:
 
 
 def methods() -> dict[str, Any]:
-    return {"flip": _f_flip, "log_softmax": _f_log_softmax}
+    return {"flip": _f_flip, "log_softmax": _f_log_softmax, "cumsum": _f_cumsum}
 
 
-__all__ = ["flip", "functions", "gelu", "log_softmax", "methods", "modules", "normalize", "pad"]
+__all__ = ["cumsum", "flip", "functions", "gelu", "log_softmax", "methods", "modules", "normalize", "pad"]
