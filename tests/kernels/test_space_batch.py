@@ -1,8 +1,10 @@
-"""SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND vs tflite-micro (int8, float32) and LiteRT (float32): exact
-(values are copied; float32 bit for bit).
+"""SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND vs LiteRT (int8 and float32) and tflite-micro: exact (values
+are copied; float32 bit for bit).
 
-tflite-micro's int8 SPACE_TO_BATCH_ND pads with the code 0, not the zero point (LiteRT pads with the
-zero point): ``test_int8_padding_is_code_0_as_tflite_micro`` pins it."""
+tflite-micro's SPACE_TO_BATCH_ND fills its padding with an uninitialized byte (its Prepare never sets
+``SpaceToBatchParams.output_offset``): 0 in a fresh process, other bytes after other models ran.
+picoml pads with a real 0 (the zero point; 0.0), as LiteRT, and is compared with tflite-micro
+outside the padding; ``test_tflite_micro_padding_is_uninitialized`` pins the bug."""
 
 import numpy as np
 import pytest
@@ -12,8 +14,9 @@ from hypothesis import strategies as st
 import picoml
 from picoml.graph import Op, Tensor
 from picoml.graph.extra_ops import infer_batch_to_space, infer_space_to_batch
+from picoml.reference import KERNELS
 
-from oracles import assert_int_equal, litert_run, random_input, single_op_graph, tflm_run, to_tflite
+from oracles import assert_int_equal, litert_run, qtensor, random_input, single_op_graph, tflm_run, to_tflite
 from strategies import DTYPES, act_quant, act_tensor
 
 
@@ -70,13 +73,14 @@ def b2s_case(draw):
     return tuple(shape), block, crops
 
 
-def _check(g, x, rng, int8_litert):
+def _check(g, x, rng):
     xs = random_input(x, 2, rng)
     got = picoml.run(g, xs)
     model = to_tflite(g)
-    assert_int_equal(_bits(got), _bits(tflm_run(model, xs)), "tflite-micro")
-    if x.dtype == "float32" or int8_litert:
-        assert_int_equal(_bits(got), _bits(litert_run(model, xs)), "LiteRT")
+    assert_int_equal(_bits(got), _bits(litert_run(model, xs)), "LiteRT")
+    pad = np.asarray(KERNELS[g.ops[0].type].prepare(g.ops[0]).table) < 0  # per output pixel
+    keep = ~pad.reshape(got.shape[1:-1])
+    assert_int_equal(_bits(got)[:, keep], _bits(tflm_run(model, xs))[:, keep], "tflite-micro outside the padding")
 
 
 @settings(max_examples=80, deadline=None)
@@ -84,7 +88,7 @@ def _check(g, x, rng, int8_litert):
 def test_space_to_batch(dtype, case, q, seed):
     shape, block, pads = case
     g, x = graph("SPACE_TO_BATCH_ND", dtype, shape, block, pads, q)
-    _check(g, x, np.random.default_rng(seed), int8_litert=not any(v for p in pads for v in p) or q[1] == 0)
+    _check(g, x, np.random.default_rng(seed))
 
 
 @settings(max_examples=80, deadline=None)
@@ -92,17 +96,22 @@ def test_space_to_batch(dtype, case, q, seed):
 def test_batch_to_space(dtype, case, q, seed):
     shape, block, crops = case
     g, x = graph("BATCH_TO_SPACE_ND", dtype, shape, block, crops, q)
-    _check(g, x, np.random.default_rng(seed), int8_litert=True)
+    _check(g, x, np.random.default_rng(seed))
 
 
-def test_int8_padding_is_code_0_as_tflite_micro():
+def test_tflite_micro_padding_is_uninitialized():
+    """After another model ran in the process, tflite-micro's padding holds a stale byte (here 0x70 from
+    its arena), not the zero point: the same byte in int8 and, four times over, in float32."""
+    for _ in range(2):
+        dirty = single_op_graph("RELU", [qtensor("a", (1, 64, 64, 4), 0.05, 0)], qtensor("b", (1, 64, 64, 4), 0.05, 0))
+        tflm_run(to_tflite(dirty), np.full((1, 1, 64, 64, 4), 75, np.int8))
     g, x = graph("SPACE_TO_BATCH_ND", "int8", (1, 2, 2, 1), [2, 2], [[1, 1], [1, 1]], (0.05, 7))
     xs = np.full((1, 1, 2, 2, 1), 100, np.int8)
     got = picoml.run(g, xs)
     model = to_tflite(g)
-    assert_int_equal(got, tflm_run(model, xs), "tflite-micro")
-    assert sorted(set(got.reshape(-1).tolist())) == [0, 100]  # code 0, not the zero point 7
-    assert 7 in litert_run(model, xs)  # LiteRT pads with the zero point
+    assert_int_equal(got, litert_run(model, xs), "LiteRT")
+    assert sorted(set(got.reshape(-1).tolist())) == [7, 100]  # picoml and LiteRT: the zero point
+    assert 7 not in tflm_run(model, xs)  # tflite-micro: a stale byte
 
 
 def test_refusals():

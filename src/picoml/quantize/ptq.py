@@ -300,10 +300,9 @@ def _join_extra_inputs(op: Op, groups: _Groups) -> None:
 def _center_add_n_inputs(g: Graph, groups: _Groups) -> None:
     """ADD_N's and CUMSUM's inputs get zero point 0: tflite-micro's int8 sums carry an extra -zero
     point term (reference/add_n.h and cumsum.h start the accumulator at the scaled input offset),
-    which zero point 0 cancels; so does SPACE_TO_BATCH_ND's, whose int8 padding is the code 0.
-    The range (-m, m·127/128) gives scale m/128 and zero point 0."""
+    which zero point 0 cancels. The range (-m, m·127/128) gives scale m/128 and zero point 0."""
     for op in g.ops:
-        if op.type not in (OpType.ADD_N, OpType.CUMSUM, OpType.SPACE_TO_BATCH_ND):
+        if op.type not in (OpType.ADD_N, OpType.CUMSUM):
             continue
         r = groups.find(op.inputs[0].name)
         if groups.fixed[r] is None:

@@ -8,10 +8,12 @@ input pixel whose C values it copies, or -1 for the pad value; the interpreter a
 (``pm_pixel_copy_s8``, ``codegen/emit_extra.py``) both read that table.
 
 - SPACE_TO_BATCH_ND: output batch ``ob`` reads input batch ``ob % N`` at row ``oh·bh + (ob / N) / bw
-  - top`` and column ``ow·bw + (ob / N) % bw - left``; outside the input: the pad value, which
-  tflite-micro's int8 kernel sets to the code 0 — not the zero point, so the padding stands for
-  ``-zp·scale``, not 0 (LiteRT pads with the zero point; pinned in tests/kernels/test_space_batch.py;
-  PTQ gives SPACE_TO_BATCH_ND zero point 0, where the two agree); 0.0 for float32.
+  - top`` and column ``ow·bw + (ob / N) % bw - left``; outside the input: the pad value, a real 0 —
+  the output zero point for int8, 0.0 for float32, as LiteRT. tflite-micro's kernel ``memset``s the
+  padding with ``SpaceToBatchParams.output_offset``, which its Prepare never sets: the padding is
+  whatever byte the persistent buffer held (0 in a fresh process, other bytes — even in float32
+  outputs — after other models ran; pinned in tests/kernels/test_space_batch.py). picoml agrees with
+  tflite-micro everywhere else and with LiteRT everywhere.
 - BATCH_TO_SPACE_ND: input batch ``ib`` writes output batch ``ib % N_out`` at row ``ih·bh + (ib /
   N_out) / bw - top`` and column ``iw·bw + (ib / N_out) % bw - left``, cropped to the output.
 """
@@ -56,7 +58,7 @@ def prepare(op: Op) -> PixelCopyParams:
         iw = col * bw + shift % bw - left
         inside = (ih >= 0) & (ih < h) & (iw >= 0) & (iw < w)
         table = np.where(inside, ((ob % n) * h + ih) * w + iw, -1).reshape(-1)
-        value = 0  # tflite-micro: int8 code 0, not the zero point (LiteRT pads with the zero point)
+        value = int(y.zero_point[0]) if x.dtype == "int8" and y.quantized else 0.0  # a real 0, as LiteRT
     else:
         ib, r, col = np.meshgrid(np.arange(n), np.arange(h), np.arange(w), indexing="ij")
         shift = ib // on
