@@ -111,13 +111,19 @@ def builtin_code_problems(defs: Mapping[OpType, OpDef]) -> list[str]:
     """Builtin codes: one per op, unique, not the code of a builtin picoml names as unsupported."""
     problems = []
     seen: dict[int, OpType] = {}
+    seen_custom: set[str] = set()
     for op, d in defs.items():
         if d.type != op:
             problems.append(f"{op}: OpDef.type is {d.type}")
+        if d.custom_code is not None:  # custom ops share CUSTOM (32): unique by custom_code
+            if d.builtin_code != 32 or d.custom_code in seen_custom:
+                problems.append(f"{op}: custom op with builtin code {d.builtin_code} / custom code {d.custom_code!r}")
+            seen_custom.add(d.custom_code)
+            continue
         if d.builtin_code in seen:
             problems.append(f"{op}: builtin code {d.builtin_code} is also {seen[d.builtin_code]}'s")
         seen.setdefault(d.builtin_code, op)
-        if d.builtin_code in S.OTHER_BUILTINS:
+        if d.builtin_code in S.OTHER_BUILTINS and d.custom_code is None:
             problems.append(
                 f"{op}: builtin code {d.builtin_code} is {S.OTHER_BUILTINS[d.builtin_code]} in tflite_schema"
             )
@@ -215,9 +221,10 @@ def test_op_type_values_are_their_names():
 
 def test_builtin_codes_are_unique_and_known():
     assert builtin_code_problems(OP_SET) == []
-    assert {d.type for d in BY_CODE.values()} == set(OpType) and len(BY_CODE) == len(OpType)
+    builtin = {op for op, d in OP_SET.items() if d.custom_code is None}
+    assert {d.type for d in BY_CODE.values()} == builtin and len(BY_CODE) == len(builtin)
     for op, d in OP_SET.items():
-        assert _op_name(d.builtin_code, "") == op
+        assert _op_name(d.builtin_code, d.custom_code or "") == op
 
 
 def test_op_facts_are_consistent():
@@ -394,6 +401,15 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.L2_POOL_2D:
         x, y = nhwc, _f("y", (1, 2, 2, 2))
         attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
+    elif op == OpType.DETECTION_POSTPROCESS:
+        enc, cls = _f("enc", (1, 6, 4)), _f("cls", (1, 6, 3))
+        anchors = _f("anchors", (6, 4), np.tile(np.array([0.5, 0.5, 0.2, 0.2], np.float32), (6, 1)))
+        ys = [_f("boxes", (1, 3, 4)), _f("classes", (1, 3)), _f("scores", (1, 3)), _f("num", (1,))]
+        attrs = {"max_detections": 3, "num_classes": 2, "nms_score_threshold": 0.25, "use_regular_nms": True}
+        inputs = [enc, cls, anchors]
+        g = Graph([*inputs, *ys], [Op(op, inputs, ys, {**default_attrs(op), **attrs}, name="op")], [enc, cls], ys)
+        g.validate()
+        return g
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}

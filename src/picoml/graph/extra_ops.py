@@ -325,4 +325,63 @@ def op_defs(OpDef, OpType, Attr, Int8Output, Activation, infer_same, many: int, 
               int8_version=1, int8_output=Int8Output.SHARED, index_inputs=frozenset({1}), tflite_inputs=(1, 0)),
         OpDef(OpType.L2_POOL_2D, 12, 5, pool_attrs, 1, 1, infer_pool, "sqrt of the mean of squares over windows",
               int8_kernel=False),
+        # a custom op: builtin CUSTOM (32) with custom_code, its options a flexbuffer map (slot -1)
+        OpDef(OpType.DETECTION_POSTPROCESS, 32, 0,
+              (Attr("max_detections", "flex_i", 10, -1), Attr("max_classes_per_detection", "flex_i", 1, -1),
+               Attr("detections_per_class", "flex_i", 100, -1), Attr("use_regular_nms", "flex_b", False, -1),
+               Attr("nms_score_threshold", "flex_f", 0.0, -1), Attr("nms_iou_threshold", "flex_f", 0.5, -1),
+               Attr("num_classes", "flex_i", 1, -1), Attr("y_scale", "flex_f", 10.0, -1),
+               Attr("x_scale", "flex_f", 10.0, -1), Attr("h_scale", "flex_f", 5.0, -1), Attr("w_scale", "flex_f", 5.0, -1)),
+              3, 3, infer_detection_postprocess,
+              "SSD box decoding and non-max suppression (custom op TFLite_Detection_PostProcess); float32",
+              int8_kernel=False, max_outputs=4, custom_code=DETECTION_POSTPROCESS_CODE),
     ]  # fmt: skip
+
+
+# ----------------------------------------------------------------- DETECTION_POSTPROCESS
+#: the custom op's name in a .tflite file (OperatorCode.custom_code) and its flexbuffer options
+DETECTION_POSTPROCESS_CODE = "TFLite_Detection_PostProcess"
+#: the most anchors and detections picoml's reference loops over (an SSD head has a few thousand)
+MAX_ANCHORS = 1 << 16
+
+
+def detection_count(op) -> int:
+    """Detections per output: max_detections · max_classes_per_detection (LiteRT's Prepare)."""
+    a = op.attrs
+    return int(a["max_detections"]) * int(a["max_classes_per_detection"])
+
+
+def infer_detection_postprocess(op) -> list[tuple[int, ...]]:
+    """(boxes [1, D, 4], classes [1, D], scores [1, D], count [1]); tflite-micro's Prepare and Eval checks."""
+    boxes, scores, anchors = op.inputs[0], op.inputs[1], op.inputs[2]
+    a = op.attrs
+    if len(op.outputs) != 4:
+        raise GraphError(f"{op.label}: has {len(op.outputs)} outputs; DETECTION_POSTPROCESS writes 4")
+    if len(boxes.shape) != 3 or len(scores.shape) != 3 or len(anchors.shape) != 2:
+        raise GraphError(f"{op.label}: box encodings and class predictions must have rank 3, anchors rank 2")
+    n = boxes.shape[1]
+    if boxes.shape[0] != 1 or scores.shape[0] != 1:
+        raise UnsupportedError(f"{op.label}: batch {boxes.shape[0]} (tflite-micro takes batch 1)")
+    if boxes.shape[2] < 4 or anchors.shape != (n, 4) or scores.shape[1] != n or n > MAX_ANCHORS:
+        raise GraphError(
+            f"{op.label}: box encodings {list(boxes.shape)}, class predictions {list(scores.shape)} and anchors "
+            f"{list(anchors.shape)} do not describe the same anchors (at most {MAX_ANCHORS})"
+        )
+    nc = int(a["num_classes"])
+    if nc < 1 or scores.shape[2] - nc not in (0, 1):
+        raise GraphError(f"{op.label}: num_classes {nc} for class predictions of {scores.shape[2]} columns")
+    for k in ("max_detections", "max_classes_per_detection", "detections_per_class"):
+        if not 0 < int(a[k]) <= MAX_ANCHORS:
+            raise GraphError(f"{op.label}: {k} must be positive, is {a[k]}")
+    iou = float(np.float32(a["nms_iou_threshold"]))
+    if not 0.0 < iou <= 1.0:
+        raise GraphError(f"{op.label}: nms_iou_threshold {iou} must be in (0, 1] (tflite-micro fails otherwise)")
+    if not all(np.isfinite(float(a[k])) and float(a[k]) != 0 for k in ("y_scale", "x_scale", "h_scale", "w_scale")):
+        raise GraphError(f"{op.label}: box scales must be finite and non-zero")
+    if not a["use_regular_nms"] and min(int(a["max_classes_per_detection"]), nc) > 1:
+        raise UnsupportedError(
+            f"{op.label}: fast NMS with {min(int(a['max_classes_per_detection']), nc)} classes per detection: "
+            "tflite-micro writes those rows at a stride that runs past its outputs (use 1 or use_regular_nms)"
+        )
+    d = detection_count(op)
+    return [(1, d, 4), (1, d), (1, d), (1,)]

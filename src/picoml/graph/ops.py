@@ -157,6 +157,7 @@ class OpType(StrEnum):
     GATHER_ND = "GATHER_ND"
     EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
     L2_POOL_2D = "L2_POOL_2D"
+    DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,8 @@ class OpDef:
     tflite_inputs: tuple[int, ...] | None = None
     #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
     index_inputs: frozenset[int] = frozenset()
+    #: a custom op (builtin_code 32): its OperatorCode.custom_code; options are a flexbuffer map
+    custom_code: str | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -871,7 +874,7 @@ _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
 _DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
-BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
+BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}
 
 
 def supported_ops() -> list[str]:

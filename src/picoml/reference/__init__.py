@@ -23,6 +23,7 @@ from picoml.reference import (
     depth_space,
     depthwise_conv2d,
     dequantize,
+    detection_postprocess,
     div,
     elu,
     extra_activations,
@@ -155,4 +156,5 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.GATHER_ND: Kernel(gather_nd.prepare, gather_nd.evaluate),
     OpType.EMBEDDING_LOOKUP: Kernel(gather_nd.prepare, gather_nd.evaluate),
     OpType.L2_POOL_2D: Kernel(l2_pool.prepare, l2_pool.evaluate),
+    OpType.DETECTION_POSTPROCESS: Kernel(detection_postprocess.prepare, detection_postprocess.evaluate),
 }
