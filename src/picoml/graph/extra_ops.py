@@ -357,6 +357,12 @@ def infer_detection_postprocess(op) -> list[tuple[int, ...]]:
     a = op.attrs
     if len(op.outputs) != 4:
         raise GraphError(f"{op.label}: has {len(op.outputs)} outputs; DETECTION_POSTPROCESS writes 4")
+    if any(t is not None and len(t.shape) == 0 for t in op.outputs):
+        raise UnsupportedError(
+            f"{op.label}: output {next(t.name for t in op.outputs if len(t.shape) == 0)!r} has no static shape (the "
+            "TF converter leaves detection outputs dynamic); tflite-micro needs static output dimensions and "
+            "writes the detections past such a 4-byte buffer"
+        )
     if len(boxes.shape) != 3 or len(scores.shape) != 3 or len(anchors.shape) != 2:
         raise GraphError(f"{op.label}: box encodings and class predictions must have rank 3, anchors rank 2")
     n = boxes.shape[1]
