@@ -1,10 +1,11 @@
-"""The conformance corpus's files for MIRROR_PAD, L2_NORMALIZATION, LOG_SOFTMAX, GELU and RELU_N1_TO_1
+"""The conformance corpus's files for MIRROR_PAD, L2_NORMALIZATION, LOG_SOFTMAX, CUMSUM, GELU and RELU_N1_TO_1
 (made by TensorFlow's converter, tests/data/conformance). MIRROR_PAD, L2_NORMALIZATION and
 LOG_SOFTMAX: every tensor equal to tflite-micro's and the int8 files' generated C bit-exact on
 emulated Cortex-M4 and Cortex-M0+ (``benchmarks/conformance_run.check_model``). GELU and
 RELU_N1_TO_1: tflite-micro cannot run them (no kernel: the check reports "oracle refused"), so the
 files are compared with LiteRT instead (int8 exact, float32 within oracles.FLOAT_RTOL), and their
-int8 C is still bit-exact with picoml's interpreter."""
+int8 C is still bit-exact with picoml's interpreter. CUMSUM: the converter runs it in float (its
+"int8" file between DEQUANTIZE and QUANTIZE): every tensor exact in all three variants, no C (float)."""
 
 import json
 import sys
@@ -37,6 +38,12 @@ def test_int8_file_c_is_bit_exact(model, tmp_path):
     assert r["status"] == ("exact" if model in TFLM_OPS else "oracle refused"), r
     assert r["distinct_outputs"] >= 5, r
     assert {t: r["c"][t]["result"] for t in CR.TARGETS} == {t: "bit-exact" for t in CR.TARGETS}, r["c"]
+
+
+@pytest.mark.parametrize("variant", ["int8", "int8_fio", "float32"])
+def test_cumsum_files_are_exact(variant, tmp_path):
+    r = CR.check_model(ENTRIES[f"op_cumsum.{variant}.tflite"], C.CORPUS, 10, False, tmp_path)
+    assert r["status"] == "exact" and r["distinct_outputs"] >= 5, r
 
 
 @pytest.mark.parametrize("variant", ["int8_fio", "float32"])
