@@ -37,7 +37,7 @@ LUT_FILE = "pm_lut_s8"
 
 # header-only runtime file and the kernels that include it
 FIXEDPOINT_HEADER = "pm_fixedpoint_math.h"
-FIXEDPOINT_USERS = {"pm_softmax_s8", "pm_logistic_s8", "pm_tanh_s8"}
+FIXEDPOINT_USERS = {"pm_softmax_s8", "pm_logistic_s8", "pm_tanh_s8", "pm_l2norm_s8", "pm_log_softmax_s8"}
 
 
 def _int32(op: Op, what: str, v: int) -> int:

@@ -24,6 +24,7 @@ from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
@@ -86,6 +87,7 @@ KERNEL_FILES.update(RESIZE_FILES)
 KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
 KERNEL_FILES.update(LOGIC_FILES)
+KERNEL_FILES.update(EXTRA_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
@@ -544,6 +546,7 @@ EMITTERS.update(RESIZE_EMITTERS)
 EMITTERS.update(BINARY_EMITTERS)
 EMITTERS.update(REDUCE_EMITTERS)
 EMITTERS.update(LOGIC_EMITTERS)
+EMITTERS.update(EXTRA_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

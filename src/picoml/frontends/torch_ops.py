@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
-from picoml.frontends import torch_logic, torch_reduce, torch_resize
+from picoml.frontends import torch_extra, torch_logic, torch_reduce, torch_resize
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -621,6 +621,7 @@ def _module_table(torch) -> dict[type, Handler]:
     }
     t.update(torch_resize.module_table(torch))
     t.update(torch_reduce.modules(torch))  # nn.Embedding
+    t.update(torch_extra.modules(torch))  # padding, LogSoftmax, GELU
     return t
 
 
@@ -722,6 +723,7 @@ def _function_table(torch) -> dict[Any, Handler]:
     t.update(_aten_table(torch))
     t.update(torch_resize.function_table(torch))
     t.update(torch_logic.functions(torch))
+    t.update(torch_extra.functions(torch))  # F.pad reflect / value, flip, log_softmax, normalize, gelu
     return t
 
 
@@ -851,6 +853,7 @@ _METHODS: dict[str, Handler] = {
     **{n: _f_unary(op) for n, op in _UNARY.items()},
     **torch_reduce.methods({"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}),
     **torch_logic.METHODS,
+    **torch_extra.methods(),
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

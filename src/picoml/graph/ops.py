@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
+from picoml.graph import extra_ops as xo
 from picoml.graph import logic_ops as lo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
@@ -166,6 +167,21 @@ class OpType(StrEnum):
     BROADCAST_TO = "BROADCAST_TO"
     FLOOR_DIV = "FLOOR_DIV"
     FLOOR_MOD = "FLOOR_MOD"
+    ADD_N = "ADD_N"
+    MIRROR_PAD = "MIRROR_PAD"
+    PADV2 = "PADV2"
+    REVERSE_V2 = "REVERSE_V2"
+    L2_NORMALIZATION = "L2_NORMALIZATION"
+    LOG_SOFTMAX = "LOG_SOFTMAX"
+    GELU = "GELU"
+    RELU_N1_TO_1 = "RELU_N1_TO_1"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    CUMSUM = "CUMSUM"
+    GATHER_ND = "GATHER_ND"
+    EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
+    L2_POOL_2D = "L2_POOL_2D"
+    DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
 
 
 @dataclass(frozen=True)
@@ -249,6 +265,8 @@ class OpDef:
     #: the op's own dtype and quantization rules, replacing validate's generic ones (graph/logic_ops.py)
     check_types: Callable[[Any], None] | None = None
     version: int = 1  # the lowest TFLite op version of every dtype (BROADCAST_TO: 2)
+    #: a custom op (builtin_code 32): its OperatorCode.custom_code; options are a flexbuffer map
+    custom_code: str | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -852,9 +870,11 @@ _DEFS += [
 # REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: graph/reduce_ops.py; logic: logic_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
 _DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
+# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, ... L2_POOL_2D: graph/extra_ops.py
+_DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
-BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
+BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}
 
 
 def supported_ops() -> list[str]:

@@ -292,6 +292,32 @@ class _Groups:
         self.fixed[ra] = self.fixed[ra] or self.fixed[rb]
 
 
+def _join_extra_inputs(op: Op, groups: _Groups) -> None:
+    """tflite-micro's rules on inputs: PADV2's pad value is quantized as its output; ADD_N's inputs
+    share one scale and zero point."""
+    if op.type == OpType.PADV2 and len(op.inputs) > 2 and op.inputs[2] is not None:
+        groups.union(op.outputs[0].name, op.inputs[2].name)
+    if op.type == OpType.ADD_N:
+        for t in op.inputs[1:]:
+            if not groups.compatible(op.inputs[0].name, t.name):
+                raise UnsupportedError(f"{op.label}: inputs have different fixed int8 parameters; ADD_N needs one set")
+            groups.union(op.inputs[0].name, t.name)
+
+
+def _center_add_n_inputs(g: Graph, groups: _Groups) -> None:
+    """ADD_N's and CUMSUM's inputs get zero point 0: tflite-micro's int8 sums carry an extra -zero
+    point term (reference/add_n.h and cumsum.h start the accumulator at the scaled input offset),
+    which zero point 0 cancels. The range (-m, m·127/128) gives scale m/128 and zero point 0."""
+    for op in g.ops:
+        if op.type not in (OpType.ADD_N, OpType.CUMSUM):
+            continue
+        r = groups.find(op.inputs[0].name)
+        if groups.fixed[r] is None:
+            lo, hi = groups.range[r]
+            m = max(-lo, hi * 128 / 127, 0.0)
+            groups.range[r] = (-m, m * 127 / 128)
+
+
 def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> ActivationPlan:
     """Assign int8 parameters to every activation of the prepared float graph ``g``.
 
@@ -331,6 +357,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
             for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
                 if op.inputs[0].name in groups.parent:  # not a bool (CAST of a mask)
                     groups.union(out.name, op.inputs[0].name)
+        _join_extra_inputs(op, groups)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue
@@ -353,6 +380,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                     olo, ohi = groups.range[groups.find(name)]
                     groups.range[r] = (min(lo, olo), max(hi, ohi))
     plan.requantize.sort()
+    _center_add_n_inputs(g, groups)
 
     def assign() -> None:
         for name in groups.parent:
