@@ -385,7 +385,7 @@ def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, 
     rep.cycles, rep.cycles_per_mac = cyc, (cyc / macs) if macs else None
     rep.measured_cycles = True
     rep.cycle_model = (
-        f"measured: simavr's cycle counter, mean of {len(xs)} inferences "
+        f"simavr's cycle counter, mean of {len(xs)} inferences "
         f"({min(r.cycles):,}-{max(r.cycles):,}), at {clock / 1e6:g} MHz"
     )
     return r.outputs, rep

@@ -274,10 +274,15 @@ def configure(
     return BuildConfig(target, tc, flag, abi)
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str, part: str = "") -> None:
+    """Run a compiler; one ``BuildError`` line on failure (``part``: a program too large for its
+    memory, as the linker reports for a part's real memory map, says so)."""
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
+        full = next((ln for ln in lines if "not within region" in ln or "overflowed by" in ln), None)
+        if part and full:
+            raise BuildError(f"{what}: the program does not fit {part}: {full.split(': ', 1)[-1].strip()}")
         first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
         raise BuildError(f"{what} failed: {first.strip()}")
 
@@ -331,7 +336,9 @@ def build_avr(cfg: BuildConfig, sources: list[str], out: Path, extra: tuple[str,
     h = harness_dir()
     cmd = cfg.compiler() + cfg.cflags() + list(AVR_BARE) + [f"-D{AVR_LAYER_HOOK}", "-I", str(Path(sources[0]).parent)]
     cmd += list(extra) + sources + [str(h / "avr_main.c"), "-Wl,--gc-sections", "-o", str(out)]
-    _run(cmd, f"{cfg.target.name} build ({cfg.toolchain.name if cfg.toolchain else 'host'}, {cfg.opt})")
+    _run(
+        cmd, f"{cfg.target.name} build ({cfg.toolchain.name if cfg.toolchain else 'host'}, {cfg.opt})", cfg.target.name
+    )
     return out
 
 

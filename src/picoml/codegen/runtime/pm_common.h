@@ -252,6 +252,32 @@ static inline pm_requant pm_requant_unpack_exact(int32_t multiplier, int32_t shi
 #define pm_requant_unpack pm_requant_unpack_exact
 #endif
 
+/* pm_requant_ram_s8: pm_requant_s8 on a record built at run time in RAM (pm_requant_unpack, the
+ * sparse layers). pm_requant_s8 reads its record through PM_LD_*, from program memory on AVR;
+ * there this twin reads the RAM record as data. Elsewhere it is pm_requant_s8 itself. */
+#if PM_PROGMEM
+static inline int8_t pm_requant_ram_fast_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                            int32_t act_max) {
+  const int32_t v = pm_high_mul_doubled((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  const int32_t r = (int32_t)((uint32_t)v * 2u + (uint32_t)q->round + (uint32_t)(v >> 31)) >> q->right;
+  return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
+}
+static inline int8_t pm_requant_ram_exact_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                             int32_t act_max) {
+  const int32_t v = pm_srdhm_exact((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  const int32_t mask = q->round;
+  const int32_t r = (v >> q->right) + ((v & mask) > (mask >> 1) + (int32_t)((uint32_t)v >> 31) ? 1 : 0);
+  return (int8_t)(pm_clamp_i32(r, act_min - output_zp, act_max - output_zp) + output_zp);
+}
+#if PM_REQUANT_EXACT
+#define pm_requant_ram_s8 pm_requant_ram_exact_s8
+#else
+#define pm_requant_ram_s8 pm_requant_ram_fast_s8
+#endif
+#else
+#define pm_requant_ram_s8 pm_requant_s8
+#endif
+
 /* The general form (any acc), kept for ops whose inputs are not bounded. */
 static inline int8_t pm_scale_to_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_zp,
                                     int32_t act_min, int32_t act_max) {

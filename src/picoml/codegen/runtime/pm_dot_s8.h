@@ -97,6 +97,15 @@ static inline int32_t pm_sxtb16_ror8(uint32_t v) {
 typedef uint32_t __attribute__((__may_alias__)) pm_word_u32;
 #endif
 
+/* The type int8 operands are widened to before a multiply in the portable loops: an int8 x int8
+ * product fits int16, so on AVR (16-bit int) it is a hardware multiply instead of a call to the
+ * 32-bit multiply routine (~3x fewer cycles per MAC); int32 elsewhere (unchanged code). */
+#if defined(__AVR__)
+typedef int16_t pm_mul_t;
+#else
+typedef int32_t pm_mul_t;
+#endif
+
 /* n bytes from src to dst (n small: a window row, a pixel's channels): words where unaligned
  * loads are legal, or where both ends are word-aligned (Armv6-M faults on unaligned words). */
 PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
@@ -255,7 +264,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      const int32_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[j]), yb = PM_LD_S8(&wp[4 + j]);
+      const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[j]), yb = PM_LD_S8(&wp[4 + j]);
       s00 += x0 * ya;
       s01 += x0 * yb;
       s10 += x1 * ya;
@@ -267,7 +276,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   }
 #endif
   for (k &= 3; k > 0; --k) {
-    const int32_t x0 = *a0++, x1 = *a1++, ya = PM_LD_S8(wp), yb = PM_LD_S8(&wp[1]);
+    const pm_mul_t x0 = *a0++, x1 = *a1++, ya = PM_LD_S8(wp), yb = PM_LD_S8(&wp[1]);
     wp += 2;
     s00 += x0 * ya;
     s01 += x0 * yb;
@@ -322,7 +331,7 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   }
 #endif
   for (k &= 3; k > 0; --k) {
-    const int32_t x = *a++;
+    const pm_mul_t x = *a++;
     s0 += x * PM_LD_S8(wp);
     s1 += x * PM_LD_S8(&wp[1]);
     wp += 2;
