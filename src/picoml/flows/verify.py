@@ -336,7 +336,9 @@ def verify(
         bad = np.argwhere(got != expected)
         rep.mismatches = int(len(bad))
         rep.bit_exact = rep.mismatches == 0
-        if len(bad):
+        if rep.first_mismatch.startswith("not run"):  # an AVR program too large for its part
+            rep.bit_exact, rep.mismatches = False, int(expected.size)
+        elif len(bad):
             i, j = bad[0]
             rep.first_mismatch = f"input {i} {_where(g, int(j))}: got {got[i, j]}, reference {expected[i, j]}"
         rep.build = config.describe()
@@ -359,10 +361,30 @@ def _run_host(exe: Path, xs: np.ndarray, d: Path) -> np.ndarray:
     return np.fromfile(out, np.int8)
 
 
+def _not_run(g: Graph, target: Target, xs: np.ndarray, macs: int, arena: int, stack: int, why: str):
+    """The report of an AVR program that cannot run on the part (verify's sizes say by how much)."""
+    rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena, stack_bytes=stack)
+    rep.measured_cycles = True
+    rep.first_mismatch = f"not run on {target.name}: {why} (the model needs more SRAM than the part has)"
+    rep.cycle_model = "not measured: the program does not fit the part"
+    return np.zeros((len(xs), io_layout(g.outputs)[1]), np.int8), rep
+
+
 def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, arena: int, d: Path, board):
     """Every inference in simavr (picoml.targets.simavr): outputs, measured cycles, stack."""
     clock = board.clock_hz if board is not None and board.clock_hz else 16_000_000
+    sizes = elf_sizes(exe, "model_")
+    static_ram = sizes.data_bytes + sizes.bss_bytes
+    if board is not None and static_ram >= board.ram_bytes:  # nothing to run: it cannot start on the part
+        return _not_run(
+            g, target, xs, macs, arena, 0, f"its static data ({static_ram:,} B) exceeds {board.name}'s SRAM"
+        )
     r = simavr.run(exe, target.name, clock, xs, io_layout(g.outputs)[1], d)
+    if r.overflow:  # counted as one byte more than the part has: it does not fit
+        stack = max(r.stack_bytes, (board.ram_bytes - static_ram + 1) if board is not None else 0)
+        return _not_run(
+            g, target, xs, macs, arena, stack, f"the stack overflowed the {r.stack_bytes - 1:,} B left free"
+        )
     bad = [i for i, s in enumerate(r.status) if s != 0]
     if bad:
         raise PicomlError(f"model_invoke returned status {r.status[bad[0]]} on {target.name}")

@@ -328,6 +328,10 @@ def build(
 #: the simulator driver (harness/simavr_run.c) times
 AVR_LAYER_HOOK = "PM_LAYER_DONE(i)=(*(volatile unsigned char *)0x3E = (unsigned char)(i))"
 AVR_BARE = ("-g", "-ffunction-sections", "-fdata-sections")
+#: link a program larger than the part (up to 64 KB of data, 256 KB of flash) so that it can be
+#: sized: verify then reports that it does not fit instead of a linker error, and runs only
+#: programs whose static data fits the part's SRAM
+AVR_SIZING = ("-Wl,--defsym=__DATA_REGION_LENGTH__=0xfe00", "-Wl,--defsym=__TEXT_REGION_LENGTH__=0x40000")
 
 
 def build_avr(cfg: BuildConfig, sources: list[str], out: Path, extra: tuple[str, ...] = ()) -> Path:
@@ -335,7 +339,7 @@ def build_avr(cfg: BuildConfig, sources: list[str], out: Path, extra: tuple[str,
     linker script, so .progmem constants sit at the start of flash, after the vectors."""
     h = harness_dir()
     cmd = cfg.compiler() + cfg.cflags() + list(AVR_BARE) + [f"-D{AVR_LAYER_HOOK}", "-I", str(Path(sources[0]).parent)]
-    cmd += list(extra) + sources + [str(h / "avr_main.c"), "-Wl,--gc-sections", "-o", str(out)]
+    cmd += list(extra) + sources + [str(h / "avr_main.c"), "-Wl,--gc-sections", *AVR_SIZING, "-o", str(out)]
     _run(
         cmd, f"{cfg.target.name} build ({cfg.toolchain.name if cfg.toolchain else 'host'}, {cfg.opt})", cfg.target.name
     )

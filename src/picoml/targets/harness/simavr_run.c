@@ -10,7 +10,9 @@
  * inference is done. One line per inference on stdout:
  *   status cycles stack_bytes layer_cycles...
  * Cycles are the simulator's own count (avr->cycle) between the two writes. Exit status 0 when
- * every input ran, 2 on a usage or load error, 3 when the program crashed or ran out of cycles. */
+ * every input ran, 2 on a usage or load error, 3 when the program crashed or ran out of cycles,
+ * 4 when the stack reached the static data ("overflow FREE" on stdout, FREE the bytes that were
+ * free for it; the outputs written before it are dropped). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +33,10 @@
 static struct {
   unsigned char *in, *out;
   long n, next;
-  unsigned in_addr, in_bytes, out_addr, out_bytes, stack_lo, sp;
+  unsigned in_addr, in_bytes, out_addr, out_bytes, stack_lo, sp, min_sp;
   avr_cycle_count_t start, last;
   avr_cycle_count_t layer[MAX_LAYERS];
-  int layers;
+  int layers, overflow;
   FILE *outputs;
 } h;
 
@@ -48,6 +50,7 @@ static void on_ready(avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param) {
   memcpy(avr->data + h.in_addr, h.in + h.next * h.in_bytes, h.in_bytes);
   h.sp = avr->data[SPL] | (unsigned)avr->data[SPH] << 8;
   for (a = h.stack_lo; a <= h.sp; ++a) avr->data[a] = PAINT;
+  h.min_sp = h.sp;
   h.layers = 0;
   h.start = h.last = avr->cycle;
 }
@@ -62,9 +65,17 @@ static void on_done(avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param) {
   unsigned a = h.stack_lo;
   int i;
   (void)addr, (void)param;
+  /* the stack reached the static data (SP below it, or the byte above it written): results void */
+  if (h.min_sp < h.stack_lo || avr->data[h.stack_lo] != PAINT) {
+    h.overflow = 1;
+    avr->state = cpu_Done;
+    return;
+  }
   while (a <= h.sp && avr->data[a] == PAINT) ++a;
   fwrite(avr->data + h.out_addr, 1, h.out_bytes, h.outputs);
-  printf("%u %llu %u", (unsigned)v, (unsigned long long)(avr->cycle - h.start), h.sp + 1 - a);
+  /* peak stack: the deepest byte written, or the deepest SP (a frame reserved but not all written) */
+  printf("%u %llu %u", (unsigned)v, (unsigned long long)(avr->cycle - h.start),
+         h.sp + 1 - a > h.sp - h.min_sp ? h.sp + 1 - a : h.sp - h.min_sp);
   for (i = 0; i < h.layers; ++i) printf(" %llu", (unsigned long long)h.layer[i]);
   printf("\n");
   h.next++;
@@ -145,10 +156,18 @@ int main(int argc, char **argv) {
   avr_register_io_write(avr, GPIOR2, on_done, NULL);
   state = cpu_Running;
   while (state != cpu_Done && state != cpu_Crashed) {
-    state = avr_run(avr);
+    unsigned sp;
+    state = avr_run(avr); /* one instruction */
+    sp = avr->data[SPL] | (unsigned)avr->data[SPH] << 8;
+    if (sp < h.min_sp) h.min_sp = sp;
     if (avr->cycle > max_cycles) break;
   }
   fclose(h.outputs);
+  if (h.overflow || (h.next < h.n && h.sp && (h.min_sp < h.stack_lo || avr->data[h.stack_lo] != PAINT))) {
+    /* the stack grew down into the static data: the program needs more SRAM than the part has */
+    printf("overflow %u\n", h.sp + 1 - h.stack_lo);
+    return 4;
+  }
   if (h.next < h.n) {
     fprintf(stderr, "%s after %ld of %ld inputs (pc 0x%x, %llu cycles)\n",
             state == cpu_Crashed ? "the program crashed" : "out of cycles", h.next, h.n, (unsigned)avr->pc,
