@@ -256,6 +256,7 @@ def test_fit_measures_the_avr_itself():
     q, xs = task_model("sine")
     m = measure(q, get_budget("atmega328p").core, xs[:2])
     assert m["bit_exact"] and m["ram_bytes"] < 2048 and m["weight_bytes"] > 0
+    assert m["instructions"] is None and m["cycles"] > m["stack_bytes"] > 0  # simavr counts cycles
     assert m["flash_bytes"] == m["code_bytes"] + m["weight_bytes"] + m["data_bytes"]
 
 

@@ -320,7 +320,13 @@ class FitResult:
                     f"{v['arena_bytes']:,} + stack {v['stack_bytes']:,} + I/O and .data "
                     f"{v['ram_bytes'] - v['arena_bytes'] - v['stack_bytes']:,}); flash {v['flash_bytes']:,} B "
                     f"(code {v['code_bytes']:,} + weights {v['weight_bytes']:,} + .data {v['data_bytes']:,}); "
-                    f"{v['instructions']:,} instructions"
+                    + (
+                        f"{v['instructions']:,} instructions"
+                        if v.get("instructions") is not None
+                        else f"{v['cycles']:,} cycles (measured)"
+                        if v.get("cycles") is not None
+                        else "not run"
+                    )
                 )
         lines.append(self.message)
         if self.budget.note:
