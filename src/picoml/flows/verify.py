@@ -380,10 +380,11 @@ def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, 
             g, target, xs, macs, arena, 0, f"its static data ({static_ram:,} B) exceeds {board.name}'s SRAM"
         )
     r = simavr.run(exe, target.name, clock, xs, io_layout(g.outputs)[1], d)
-    if r.overflow:  # counted as one byte more than the part has: it does not fit
-        stack = max(r.stack_bytes, (board.ram_bytes - static_ram + 1) if board is not None else 0)
+    if r.overflow:  # the deepest SP seen, and at least one byte more than the part has: it does not fit
+        free = board.ram_bytes - static_ram if board is not None else 0
+        stack = max(r.stack_bytes, free + 1)
         return _not_run(
-            g, target, xs, macs, arena, stack, f"the stack overflowed the {r.stack_bytes - 1:,} B left free"
+            g, target, xs, macs, arena, stack, f"the stack (at least {stack:,} B) overflowed the {free:,} B left free"
         )
     bad = [i for i, s in enumerate(r.status) if s != 0]
     if bad:

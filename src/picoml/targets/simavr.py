@@ -41,7 +41,8 @@ class AvrRun:
     layer_cycles: list[list[int]]
     stack_bytes: int  # the deepest of all inferences
     #: the stack overflowed into the static data (the program needs more SRAM than the part has);
-    #: then nothing else is set and stack_bytes is the free space it overflowed, plus one
+    #: then nothing else is set and stack_bytes is the deepest SP of the run, at least the free
+    #: space it overflowed plus one
     overflow: bool = False
 
 
@@ -109,8 +110,8 @@ def run(elf_path: Path, mcu: str, clock_hz: int, xs: np.ndarray, output_bytes: i
     cmd += [hex(syms["__bss_end"] - data), str(MAX_CYCLES), str(inp), str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if r.returncode == 4 and r.stdout.startswith("overflow "):
-        free = int(r.stdout.split()[1])
-        return AvrRun(np.zeros((len(xs), output_bytes), np.int8), [], [], [], free + 1, overflow=True)
+        free, deepest = (int(v) for v in r.stdout.split()[1:3])
+        return AvrRun(np.zeros((len(xs), output_bytes), np.int8), [], [], [], max(free + 1, deepest), overflow=True)
     if r.returncode != 0:
         first = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[0]
         raise PicomlError(f"simavr run of {elf_path.name} on {mcu} failed: {first}")

@@ -11,8 +11,9 @@
  *   status cycles stack_bytes layer_cycles...
  * Cycles are the simulator's own count (avr->cycle) between the two writes. Exit status 0 when
  * every input ran, 2 on a usage or load error, 3 when the program crashed or ran out of cycles,
- * 4 when the stack reached the static data ("overflow FREE" on stdout, FREE the bytes that were
- * free for it; the outputs written before it are dropped). */
+ * 4 when the stack reached the static data ("overflow FREE DEEPEST" on stdout: the bytes that
+ * were free for it, and how deep SP went below its start, which the corrupted run may understate;
+ * the outputs written before it are dropped). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ int main(int argc, char **argv) {
   fclose(h.outputs);
   if (h.overflow || (h.next < h.n && h.sp && (h.min_sp < h.stack_lo || avr->data[h.stack_lo] != PAINT))) {
     /* the stack grew down into the static data: the program needs more SRAM than the part has */
-    printf("overflow %u\n", h.sp + 1 - h.stack_lo);
+    printf("overflow %u %u\n", h.sp + 1 - h.stack_lo, h.sp - h.min_sp);
     return 4;
   }
   if (h.next < h.n) {
