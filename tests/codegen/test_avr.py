@@ -12,6 +12,7 @@ PICOML_REQUIRE_TOOLCHAINS=1 (set by .ci/run) they fail instead."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -249,6 +250,21 @@ def test_cli_verify_reports_measured_cycles_latency_and_fit(tmp_path):
     assert "bit-exact" in out and "(MEASURED: simavr's cycle counter" in out and "ESTIMATE" not in out
     assert "ms on atmega328p (measured cycles and the board's clock)" in out
     assert "fits atmega328p: RAM" in out and "built with    gcc (avr-gcc" in out
+
+
+def test_cli_report_on_avr_uses_measured_cycles(tmp_path):
+    """`picoml report --target atmega328p`: advice weighs layers by measured cycles; the board's
+    latency is the measured cycles at its clock (no instruction counts on AVR)."""
+    avr_or_skip()
+    q, _ = task_model("sine")
+    picoml.save(q, tmp_path / "sine.tflite")
+    cmd = [sys.executable, "-m", "picoml.cli", "report", str(tmp_path / "sine.tflite"), "--out", str(tmp_path / "r")]
+    r = subprocess.run([*cmd, "--target", "atmega328p"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    (board,) = [b for b in data["boards"] if b["board"] == "atmega328p"]
+    assert board["fits"] and board["latency_ms"] > 1.0
+    assert all("instructions/MAC" not in a["text"] for a in data["advice"])
 
 
 def test_fit_measures_the_avr_itself():
