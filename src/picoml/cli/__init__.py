@@ -411,24 +411,30 @@ def _print_verify(r) -> None:
             f", {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)" if r.instructions_per_mac else " (no MACs)"
         )
         print(f"instructions  {r.instructions:,} per inference{per_mac}")
-        if r.cycles is not None:
-            cpm = f", {r.cycles_per_mac:.2f} per MAC" if r.cycles_per_mac else ""
-            print(f"cycles        {r.cycles:,} per inference{cpm} (ESTIMATE: {r.cycle_model})")
-        if r.latency_ms is not None:
-            print(f"latency       {r.latency_ms:.2f} ms on {r.board} (estimate from the cycles and the board's clock)")
-        elif r.latency_ms_lower_bound is not None:
-            print(f"latency       >= {r.latency_ms_lower_bound:.2f} ms on {r.board} (1 instruction/cycle lower bound)")
+    if r.cycles is not None:
+        cpm = f", {r.cycles_per_mac:.2f} per MAC" if r.cycles_per_mac else ""
+        cpm += f" ({r.macs:,} MACs)" if r.instructions is None and r.macs else ""
+        kind = "MEASURED" if r.measured_cycles else "ESTIMATE"
+        print(f"cycles        {r.cycles:,} per inference{cpm} ({kind}: {r.cycle_model})")
+    if r.latency_ms is not None:
+        how = "measured cycles" if r.measured_cycles else "estimate from the cycles"
+        print(f"latency       {r.latency_ms:.2f} ms on {r.board} ({how} and the board's clock)")
+    elif r.latency_ms_lower_bound is not None:
+        print(f"latency       >= {r.latency_ms_lower_bound:.2f} ms on {r.board} (1 instruction/cycle lower bound)")
+    if r.instructions is not None or r.measured_cycles:
         print(f"flash         {r.flash_code_bytes:,} B code + {r.flash_weights_bytes:,} B weights")
         print(f"RAM           {r.ram_bytes:,} B (arena {r.arena_bytes:,} B, stack {r.stack_bytes:,} B)")
         if r.fit_message:
             print(f"fit           {r.fit_message}")
         if r.layer_instructions:
+            cyc_head = "cycles" if r.measured_cycles else "est. cycles"
             print()
-            print(f"{'#':>3}  {'op':18s} {'instructions':>13s} {'est. cycles':>13s} {'MACs':>10s} {'instr/MAC':>9s}")
+            print(f"{'#':>3}  {'op':18s} {'instructions':>13s} {cyc_head:>13s} {'MACs':>10s} {'instr/MAC':>9s}")
             for i, lay in enumerate(r.layer_instructions):
                 ipm = f"{lay['instructions_per_mac']:.2f}" if lay["instructions_per_mac"] else ""
+                ins = f"{lay['instructions']:,}" if lay["instructions"] is not None else "-"
                 cyc = f"{lay['cycles']:,}" if lay.get("cycles") is not None else "-"
-                print(f"{i:>3}  {lay['op']:18s} {lay['instructions']:>13,} {cyc:>13s} {lay['macs']:>10,} {ipm:>9s}")
+                print(f"{i:>3}  {lay['op']:18s} {ins:>13s} {cyc:>13s} {lay['macs']:>10,} {ipm:>9s}")
 
 
 # ----------------------------------------------------------------------------- main

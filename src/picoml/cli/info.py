@@ -299,11 +299,12 @@ def cmd_targets(args: argparse.Namespace) -> int:
         return 0
     print(
         "cores (C built with --toolchain zig, the default, or gcc: docs/targets.md; estimated cycles: "
-        "each core's published instruction timings, zero-wait memory)"
+        "each core's published instruction timings, zero-wait memory; AVR: avr-gcc only, cycles measured in simavr)"
     )
     for t in TARGETS.values():
         timing = timing_for(t.name)
         how = f"; cycles: {timing.reference}" if timing else ""
+        how = "; cycles: measured (simavr)" if t.measured_cycles else how
         print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}{how}")
     print()
     print("boards (latency: estimated cycles / clock; flash wait states (WS) count only where no cache hides them)")

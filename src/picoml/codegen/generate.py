@@ -130,17 +130,19 @@ class _Ctx:
             raise UnsupportedError(f"tensor {t.name!r}: constant used where an activation is expected")
         return f"({'const ' if const else ''}int8_t *)(pm_arena.bytes + {self.plan.offset_of(t)})"
 
-    def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None) -> str:
+    def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None, flash: bool = False) -> str:
+        """A constant array; ``flash``: declared PM_CONST (program memory on AVR), for the tables
+        whose kernels read them only through PM_LD_* (pm_common.h)."""
         name = f"{self.name}_{sym}"
         arr = np.asarray(values)
-        self.decls.append(cemit.array(name, arr, ctype))
+        self.decls.append(cemit.array(name, arr, ctype, qualifier="PM_CONST" if flash else "const"))
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
     def requant(self, sym: str, multiplier, shift, n: int, exact: bool = False) -> str:
         name = f"{self.name}_{sym}"
         rows = requant_rows(multiplier, shift, n, exact)
-        self.decls.append(cemit.struct_array("pm_requant", name, rows))
+        self.decls.append(cemit.struct_array("pm_requant", name, rows, qualifier="PM_CONST"))
         self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
 
@@ -320,21 +322,21 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
-            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)))}"
+            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
             elif i in c.w16_scratch:
                 c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
         elif dw4:
-            w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
+            w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         else:
-            w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
+            w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter, flash=True)
             if packed and c.isa.gemm_layout != "packed-pairs":
                 w = f"(const int8_t *){w}"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     bias = folded_bias(op, p.bias, p.filter, depthwise)
     exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
-    b = c.const_array(f"l{i}_bias", bias)
+    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     n_rq = p.multiplier.size
     if sw is None:
         q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq, exact)
@@ -373,7 +375,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
     sw = _sparse_weights(c, i, "weights", p.weights)
     if sw is None:
-        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
+        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights), flash=True)
         if c.isa.gemm_layout != "packed-pairs":
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
@@ -381,7 +383,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
-    b = c.const_array(f"l{i}_bias", bias)
+    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     if sw is None:
         q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units, exact)
     else:  # sparse: the compact 5-byte requantization form
@@ -622,6 +624,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     digest = g.digest()  # of the model as given
     g, folds = fold_pads(g)  # the graph generated: explicit PADs folded into their convolutions
     folded = {f.pad: f for f in folds}
+    sparse = sparse and not isa.progmem  # sparse kernels read their tables as data, not through PM_LD_*
     encodings = tuple(layer_encodings(g, isa, sparse))
     encoding = {e["op"]: e["encoding"] for e in encodings}
     plan = plan_memory(g)

@@ -117,7 +117,11 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
 
 def plot_layer_instructions(targets: dict, path: Path) -> None:
     plt = _plt()
-    names = [t for t, r in targets.items() if r.get("layer_instructions")]
+    names = [  # AVR targets count cycles, not instructions (simavr): not on this chart
+        t
+        for t, r in targets.items()
+        if r.get("layer_instructions") and all(lay["instructions"] is not None for lay in r["layer_instructions"])
+    ]
     if not names:
         raise PicomlError("no per-layer instruction counts to plot (verify on an emulated core first)")
     layers = targets[names[0]]["layer_instructions"]
@@ -188,7 +192,10 @@ def write_report(
     if data.get("memory"):
         png("memory_timeline.png", plot_memory_timeline, data["memory"])
         imgs.append(("memory_timeline.png", "The static arena: every activation buffer over its lifetime"))
-    if data.get("targets") and any(r.get("layer_instructions") for r in data["targets"].values()):
+    if data.get("targets") and any(
+        r.get("layer_instructions") and all(lay["instructions"] is not None for lay in r["layer_instructions"])
+        for r in data["targets"].values()
+    ):
         png("layer_instructions.png", plot_layer_instructions, data["targets"])
         imgs.append(("layer_instructions.png", "Instructions per layer on the emulated cores"))
 

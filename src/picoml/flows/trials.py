@@ -194,6 +194,7 @@ def measure(q: Any, core: str, xs: np.ndarray, counted_runs: int = 0) -> dict:
         "bit_exact": rep.bit_exact,
         "inputs": rep.inputs,
         "instructions": rep.instructions,
+        "cycles": rep.cycles if rep.measured_cycles else None,  # AVR: simavr's count (no instructions)
         "arena_bytes": rep.arena_bytes,
         "stack_bytes": rep.stack_bytes,
         "data_bytes": sizes.data_bytes,
