@@ -4,7 +4,7 @@
 #define PM_ADD_N_LEFT_SHIFT 20
 
 static int32_t pm_add_n_scaled(const pm_add_n_params *p, int32_t v) {
-  return pm_multiply_by_quantized_multiplier(v * (1 << PM_ADD_N_LEFT_SHIFT), p->input_multiplier, p->input_shift);
+  return pm_multiply_by_quantized_multiplier(v * ((int32_t)1 << PM_ADD_N_LEFT_SHIFT), p->input_multiplier, p->input_shift);
 }
 
 int pm_add_n_s8(const pm_add_n_params *p, int32_t size, const int8_t *const *ins, int8_t *out) {

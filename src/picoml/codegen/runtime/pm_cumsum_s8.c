@@ -2,7 +2,7 @@
 #include "pm_cumsum_s8.h"
 
 static int32_t pm_cumsum_scaled(const pm_cumsum_params *p, int32_t v) {
-  return pm_multiply_by_quantized_multiplier(v * (1 << 20), p->input_multiplier, p->input_shift);
+  return pm_multiply_by_quantized_multiplier(v * ((int32_t)1 << 20), p->input_multiplier, p->input_shift);
 }
 
 int pm_cumsum_s8(const pm_cumsum_params *p, const int8_t *in, int8_t *out) {

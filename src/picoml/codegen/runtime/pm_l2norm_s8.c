@@ -5,14 +5,14 @@
 
 /* GetInvSqrtQuantizedMultiplierExp(input, reverse_shift = -1): 1/sqrt(input) = mult * 2^shift / 2^31. */
 static void pm_inv_sqrt(int32_t input, int32_t *mult, int32_t *shift) {
-  const int32_t half_three = (1 << 28) + (1 << 27); /* 1.5 in Q3.28 */
+  const int32_t half_three = ((int32_t)1 << 28) + ((int32_t)1 << 27); /* 1.5 in Q3.28 */
   int32_t out_shift = 11, pairs, half_input, r, i;
   if (input <= 1) {
     *mult = INT32_MAX;
     *shift = 0;
     return;
   }
-  while (input >= (1 << 29)) {
+  while (input >= ((int32_t)1 << 29)) {
     input /= 4;
     ++out_shift;
   }
@@ -20,7 +20,7 @@ static void pm_inv_sqrt(int32_t input, int32_t *mult, int32_t *shift) {
   out_shift -= pairs;
   input = (int32_t)((uint32_t)input << (2 * pairs));
   half_input = pm_saturating_rounding_multiply_by_pot(input >> 1, -1);
-  r = 1 << 28; /* 1.0 in Q3.28 */
+  r = (int32_t)1 << 28; /* 1.0 in Q3.28 */
   for (i = 0; i < 5; ++i) {
     const int32_t r3 = pm_rescale(pm_fp_mul(pm_fp_mul(r, r), r), 9, 3);
     r = pm_rescale(pm_wrap_sub(pm_fp_mul(half_three, r), pm_fp_mul(half_input, r3)), 6, 3);
