@@ -24,6 +24,7 @@ from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
@@ -86,7 +87,7 @@ KERNEL_FILES.update(REDUCE_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t"}
+IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float"}
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -128,7 +129,7 @@ class _Ctx:
     def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None) -> str:
         name = f"{self.name}_{sym}"
         arr = np.asarray(values)
-        self.decls.append(cemit.array(name, arr, ctype))
+        self.decls.append(float_array(name, arr) if arr.dtype == np.float32 else cemit.array(name, arr, ctype))
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
@@ -605,9 +606,10 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             raise UnsupportedError(
                 f"tensor {t.name!r} is {t.dtype}: C generation needs an int8 model (quantize it first)"
             )
-    bad = sorted({op.type for op in g.ops if op.type not in EMITTERS})
-    if bad:
-        raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
+    bad = sorted({op.type for op in g.ops if op.type not in EMITTERS and not uses_float(op)})
+    bad_float = sorted({op.type for op in g.ops if uses_float(op) and op.type not in FLOAT_EMITTERS.keys() | BYTE_OPS})
+    if bad or bad_float:
+        raise UnsupportedError(f"no C kernel yet for: {', '.join(bad + [f'{t} (float32)' for t in bad_float])}")
     encodings = tuple(layer_encodings(g, isa, sparse))
     encoding = {e["op"]: e["encoding"] for e in encodings}
     plan = plan_memory(g)
@@ -616,13 +618,14 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         plan = plan_memory(g, w16_scratch)
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
-        if any(t is not None and t.dtype not in ("int8", "int32") for t in op.inputs + op.outputs):
-            raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
-        lut = isa.has("lut") and op.type in LUT_OPS
-        tables = uses_channel_tables(op)
-        c.files.update((LUT_FILE,) if lut or tables else KERNEL_FILES[op.type])
+        if any(t is not None and t.dtype not in ("int8", "int32", "float32") for t in op.inputs + op.outputs):
+            raise UnsupportedError(f"{op.label}: C generation supports int8, int32 and float32 layers only")
+        fl = uses_float(op) and op.type not in BYTE_OPS  # float32 kernels: codegen/emit_float.py
+        lut = not fl and isa.has("lut") and op.type in LUT_OPS
+        tables = not fl and uses_channel_tables(op)
+        c.files.update((LUT_FILE,) if lut or tables else (FLOAT_FILES if fl else KERNEL_FILES)[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
-        (emit_channel_tables if tables else EMITTERS[op.type])(c, op, i)
+        (emit_channel_tables if tables else (FLOAT_EMITTERS if fl else EMITTERS)[op.type])(c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")
 
     up = name.upper()

@@ -1,0 +1,160 @@
+#include "pm_nn_f32.h"
+
+int pm_conv2d_f32(const pm_window_f32_params *p, const float *in, const float *filter, const float *bias, float *out) {
+  const int32_t fic = p->ic / p->groups, ocg = p->oc / p->groups;
+  int32_t b, oy, ox, o, ky, kx, c;
+  for (b = 0; b < p->n; ++b) {
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        float *y = out + ((b * p->oh + oy) * p->ow + ox) * p->oc;
+        for (o = 0; o < p->oc; ++o) {
+          const int32_t g0 = (o / ocg) * fic;
+          float acc = bias ? bias[o] : 0.0f;
+          for (ky = 0; ky < p->kh; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+            if (iy < 0 || iy >= p->ih) continue;
+            for (kx = 0; kx < p->kw; ++kx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+              const float *x, *w;
+              if (ix < 0 || ix >= p->iw) continue;
+              x = in + ((b * p->ih + iy) * p->iw + ix) * p->ic + g0;
+              w = filter + ((o * p->kh + ky) * p->kw + kx) * fic;
+              for (c = 0; c < fic; ++c) acc += x[c] * w[c];
+            }
+          }
+          y[o] = pm_clampf(acc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+int pm_depthwise_conv2d_f32(const pm_window_f32_params *p, const float *in, const float *filter, const float *bias,
+                            float *out) {
+  int32_t b, oy, ox, o, ky, kx;
+  for (b = 0; b < p->n; ++b) {
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        float *y = out + ((b * p->oh + oy) * p->ow + ox) * p->oc;
+        for (o = 0; o < p->oc; ++o) {
+          const int32_t c = o / p->depth_multiplier;
+          float acc = bias ? bias[o] : 0.0f;
+          for (ky = 0; ky < p->kh; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+            if (iy < 0 || iy >= p->ih) continue;
+            for (kx = 0; kx < p->kw; ++kx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+              if (ix < 0 || ix >= p->iw) continue;
+              acc += in[((b * p->ih + iy) * p->iw + ix) * p->ic + c] * filter[(ky * p->kw + kx) * p->oc + o];
+            }
+          }
+          y[o] = pm_clampf(acc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+static int pm_pool_f32(const pm_window_f32_params *p, const float *in, float *out, int average) {
+  int32_t b, oy, ox, c, ky, kx;
+  for (b = 0; b < p->n; ++b) {
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+        const int32_t ky0 = y0 < 0 ? -y0 : 0, kx0 = x0 < 0 ? -x0 : 0;
+        const int32_t ky1 = p->ih - y0 < p->kh ? p->ih - y0 : p->kh, kx1 = p->iw - x0 < p->kw ? p->iw - x0 : p->kw;
+        float *y = out + ((b * p->oh + oy) * p->ow + ox) * p->oc;
+        for (c = 0; c < p->oc; ++c) {
+          float acc = average ? 0.0f : -PM_F32_INF;
+          int32_t count = 0;
+          for (ky = ky0; ky < ky1; ++ky) {
+            for (kx = kx0; kx < kx1; ++kx) {
+              const float v = in[((b * p->ih + y0 + ky) * p->iw + x0 + kx) * p->ic + c];
+              if (average) {
+                acc += v;
+              } else {
+                acc = v > acc ? v : acc;
+              }
+              ++count;
+            }
+          }
+          if (average) acc = count ? acc / (float)count : 0.0f;
+          y[c] = pm_clampf(acc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+int pm_average_pool2d_f32(const pm_window_f32_params *p, const float *in, float *out) {
+  return pm_pool_f32(p, in, out, 1);
+}
+
+int pm_max_pool2d_f32(const pm_window_f32_params *p, const float *in, float *out) { return pm_pool_f32(p, in, out, 0); }
+
+int pm_fully_connected_f32(int32_t rows, int32_t depth, int32_t units, const float *in, const float *weights,
+                           const float *bias, float act_min, float act_max, float *out) {
+  int32_t r, u, k;
+  for (r = 0; r < rows; ++r) {
+    const float *x = in + r * depth;
+    for (u = 0; u < units; ++u) {
+      const float *w = weights + u * depth;
+      float acc = bias ? bias[u] : 0.0f;
+      for (k = 0; k < depth; ++k) acc += x[k] * w[k];
+      out[r * units + u] = pm_clampf(acc, act_min, act_max);
+    }
+  }
+  return 0;
+}
+
+int pm_batch_matmul_f32(const pm_matmul_f32_params *p, const int32_t *lhs_off, const int32_t *rhs_off,
+                        const float *lhs, const float *rhs, float *out) {
+  int32_t b, i, j, k;
+  for (b = 0; b < p->batches; ++b) {
+    const float *a = lhs + lhs_off[b], *w = rhs + rhs_off[b];
+    for (i = 0; i < p->m; ++i) {
+      for (j = 0; j < p->n; ++j) {
+        float acc = 0.0f;
+        for (k = 0; k < p->k; ++k) acc += a[i * p->lhs_row + k * p->lhs_col] * w[k * p->rhs_row + j * p->rhs_col];
+        *out++ = acc;
+      }
+    }
+  }
+  return 0;
+}
+
+int pm_resize_nearest_f32(int32_t n, int32_t ih, int32_t iw, int32_t c, int32_t oh, int32_t ow, const int32_t *rows,
+                          const int32_t *cols, const float *in, float *out) {
+  int32_t b, oy, ox, k;
+  for (b = 0; b < n; ++b) {
+    for (oy = 0; oy < oh; ++oy) {
+      for (ox = 0; ox < ow; ++ox) {
+        const float *x = in + ((b * ih + rows[oy]) * iw + cols[ox]) * c;
+        for (k = 0; k < c; ++k) *out++ = x[k];
+      }
+    }
+  }
+  return 0;
+}
+
+int pm_resize_bilinear_f32(int32_t n, int32_t ih, int32_t iw, int32_t c, int32_t oh, int32_t ow, const int32_t *rows,
+                           const int32_t *rows_hi, const float *fy, const int32_t *cols, const int32_t *cols_hi,
+                           const float *fx, const float *in, float *out) {
+  int32_t b, oy, ox, k;
+  for (b = 0; b < n; ++b) {
+    for (oy = 0; oy < oh; ++oy) {
+      const float *r0 = in + (b * ih + rows[oy]) * iw * c, *r1 = in + (b * ih + rows_hi[oy]) * iw * c;
+      for (ox = 0; ox < ow; ++ox) {
+        const float wy = fy[oy], wx = fx[ox];
+        const float w00 = (1.0f - wy) * (1.0f - wx), w01 = (1.0f - wy) * wx, w10 = wy * (1.0f - wx), w11 = wy * wx;
+        const float *a = r0 + cols[ox] * c, *bb = r0 + cols_hi[ox] * c;
+        const float *cc = r1 + cols[ox] * c, *d = r1 + cols_hi[ox] * c;
+        for (k = 0; k < c; ++k) *out++ = a[k] * w00 + bb[k] * w01 + cc[k] * w10 + d[k] * w11;
+      }
+    }
+  }
+  return 0;
+}
