@@ -25,6 +25,7 @@ from picoml.codegen.emit_binary import broadcast_struct
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
+from picoml.graph.resize_ops import TC_INPUT
 from picoml.reference import KERNELS
 from picoml.reference.common import window_geometry
 
@@ -350,6 +351,70 @@ def emit_batch_matmul(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_batch_matmul_f32(&{prm}, {oa}, {ob}, {pa}, {pb}, {fptr(c, y)});")
 
 
+def emit_transpose_conv(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[TC_INPUT], op.outputs[0]
+    kh, kw = p.filter.shape[1], p.filter.shape[2]
+    n, ih, iw, ic = x.shape
+    _, oh, ow, oc = y.shape
+    fields = {
+        **dict(n=n, ih=ih, iw=iw, ic=ic, oh=oh, ow=ow, oc=oc, kh=kh, kw=kw),
+        **dict(stride_h=p.stride_h, stride_w=p.stride_w, dilation_h=1, dilation_w=1, pad_h=p.pad_h, pad_w=p.pad_w),
+        **dict(groups=1, depth_multiplier=1, act_min=f32(p.act_min), act_max=f32(p.act_max)),
+    }
+    prm = c.struct("pm_window_f32_params", f"l{i}_params", fields)
+    w = c.const_array(f"l{i}_filter", np.asarray(p.filter, np.float32))
+    b = c.const_array(f"l{i}_bias", np.asarray(p.bias, np.float32))
+    c.body.append(f"status |= pm_transpose_conv_f32(&{prm}, {fptr(c, x, True)}, {w}, {b}, {fptr(c, y)});")
+
+
+def emit_arg(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    if y.dtype != "int32":
+        raise UnsupportedError(f"{op.label}: {op.type} to {y.dtype} has no C kernel (int32 indices only)")
+    outer, inner = math.prod(x.shape[: p.axis]), math.prod(x.shape[p.axis + 1 :])
+    out = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.offset_of(y)})"
+    c.body.append(
+        f"status |= pm_arg_min_max_f32({outer}, {x.shape[p.axis]}, {inner}, {int(p.is_max)}, {fptr(c, x, True)}, {out});"
+    )
+
+
+def emit_gather(c, op: Op, i: int) -> None:
+    """GATHER of float32 rows: pm_gather_s8's byte copies with the slice counted in bytes."""
+    p = KERNELS[op.type].prepare(op)
+    x, pos, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    g = p.geometry
+    fields = {"batch": g.batch, "outer": g.outer, "axis_size": g.axis_size, "coords": g.coords, "inner": g.inner * 4}
+    prm = c.struct("pm_gather_params", f"l{i}_params", fields)
+    if x.data is not None:
+        src = f"(const int8_t *){c.const_array(f'l{i}_table', np.asarray(x.data, np.float32))}"
+    else:
+        src = c.ptr(x, True)
+    if pos.data is not None:
+        positions = c.const_array(f"l{i}_positions", np.asarray(pos.data).astype(np.int32).reshape(-1))
+    else:
+        positions = f"(const int32_t *)(const void *)(pm_arena.bytes + {c.plan.offset_of(pos)})"
+    c.body.append(f"status |= pm_gather_s8(&{prm}, {src}, {positions}, {c.ptr(y)});")
+
+
+def emit_depth_space(c, op: Op, i: int) -> None:
+    """DEPTH_TO_SPACE / SPACE_TO_DEPTH move whole channel runs: the int8 kernel with each float as 4
+    one-byte channels (the channel index splits as (block row, block column, channel), the
+    channel innermost, so its bytes stay together)."""
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+
+    def dims(sym: str, shape) -> str:
+        n, h, w, ch = shape
+        return c.struct("pm_dims", sym, {"n": n, "h": h, "w": w, "c": ch * 4})
+
+    di, do = dims(f"l{i}_in_dims", x.shape), dims(f"l{i}_out_dims", y.shape)
+    c.body.append(
+        f"status |= pm_depth_space_s8({int(p.to_space)}, {p.block}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});"
+    )
+
+
 FLOAT_EMITTERS = {
     OpType.CONV_2D: emit_conv,
     OpType.DEPTHWISE_CONV_2D: emit_conv,
@@ -367,6 +432,12 @@ FLOAT_EMITTERS = {
     OpType.RESIZE_NEAREST_NEIGHBOR: emit_resize,
     OpType.RESIZE_BILINEAR: emit_resize,
     OpType.BATCH_MATMUL: emit_batch_matmul,
+    OpType.TRANSPOSE_CONV: emit_transpose_conv,
+    OpType.ARG_MAX: emit_arg,
+    OpType.ARG_MIN: emit_arg,
+    OpType.GATHER: emit_gather,
+    OpType.DEPTH_TO_SPACE: emit_depth_space,
+    OpType.SPACE_TO_DEPTH: emit_depth_space,
 }
 FLOAT_FILES: dict[OpType, tuple[str, ...]] = {
     **{t: (NN, MATH) for t in FLOAT_EMITTERS},
@@ -374,4 +445,7 @@ FLOAT_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.SOFTMAX: (ELEMENTWISE, MATH),
     OpType.CONCATENATION: (BYTES,),
     OpType.PAD: (BYTES,),
+    OpType.GATHER: ("pm_gather_s8",),
+    OpType.DEPTH_TO_SPACE: ("pm_resize_s8",),
+    OpType.SPACE_TO_DEPTH: ("pm_resize_s8",),
 }

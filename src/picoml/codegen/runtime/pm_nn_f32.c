@@ -158,3 +158,59 @@ int pm_resize_bilinear_f32(int32_t n, int32_t ih, int32_t iw, int32_t c, int32_t
   }
   return 0;
 }
+
+int pm_transpose_conv_f32(const pm_window_f32_params *p, const float *in, const float *filter, const float *bias,
+                          float *out) {
+  int32_t b, oy, ox, o, ky, kx, c;
+  for (b = 0; b < p->n; ++b) {
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        float *y = out + ((b * p->oh + oy) * p->ow + ox) * p->oc;
+        for (o = 0; o < p->oc; ++o) {
+          float acc = 0.0f;
+          for (ky = 0; ky < p->kh; ++ky) {
+            const int32_t ty = oy + p->pad_h - ky;
+            int32_t iy;
+            if (ty < 0 || ty % p->stride_h) continue;
+            iy = ty / p->stride_h;
+            if (iy >= p->ih) continue;
+            for (kx = 0; kx < p->kw; ++kx) {
+              const int32_t tx = ox + p->pad_w - kx;
+              int32_t ix;
+              const float *x, *w;
+              if (tx < 0 || tx % p->stride_w) continue;
+              ix = tx / p->stride_w;
+              if (ix >= p->iw) continue;
+              x = in + ((b * p->ih + iy) * p->iw + ix) * p->ic;
+              w = filter + ((o * p->kh + ky) * p->kw + kx) * p->ic;
+              for (c = 0; c < p->ic; ++c) acc += x[c] * w[c];
+            }
+          }
+          if (bias) acc += bias[o];
+          y[o] = pm_clampf(acc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+int pm_arg_min_max_f32(int32_t outer, int32_t axis, int32_t inner, int32_t is_max, const float *in, int32_t *out) {
+  int32_t o, a, i;
+  for (o = 0; o < outer; ++o) {
+    for (i = 0; i < inner; ++i) {
+      const float *x = in + o * axis * inner + i;
+      float best = x[0];
+      int32_t at = 0;
+      for (a = 1; a < axis; ++a) {
+        const float v = x[a * inner];
+        if (is_max ? v > best : v < best) {
+          best = v;
+          at = a;
+        }
+      }
+      out[o * inner + i] = at;
+    }
+  }
+  return 0;
+}

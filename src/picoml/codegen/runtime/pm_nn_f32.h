@@ -51,4 +51,13 @@ int pm_resize_bilinear_f32(int32_t n, int32_t ih, int32_t iw, int32_t c, int32_t
                            const int32_t *rows_hi, const float *fy, const int32_t *cols, const int32_t *cols_hi,
                            const float *fx, const float *in, float *out);
 
+/* TRANSPOSE_CONV: filter OHWI (I = ic), bias [oc] or NULL; output pixel (oy, ox) gathers the taps
+ * ky, kx with oy + pad_h - ky = iy * stride_h (and so for x) inside the input */
+int pm_transpose_conv_f32(const pm_window_f32_params *p, const float *in, const float *filter, const float *bias,
+                          float *out);
+
+/* ARG_MAX / ARG_MIN over the middle axis of [outer, axis, inner]: the first index of the largest
+ * (smallest) value (a NaN never wins a comparison) */
+int pm_arg_min_max_f32(int32_t outer, int32_t axis, int32_t inner, int32_t is_max, const float *in, int32_t *out);
+
 #endif /* PM_NN_F32_H */
