@@ -33,7 +33,6 @@ import numpy as np
 import bench_codegen as BC
 import conformance as C
 import picoml
-from picoml.codegen import compile_c
 from picoml.errors import PicomlError
 from picoml.flows.verify import verify
 from picoml.frontends.tflite import read_tflite_bytes
