@@ -34,9 +34,9 @@ import bench_codegen as BC
 import conformance as C
 import picoml
 from picoml.errors import PicomlError
-from picoml.graph.ops import OpType
 from picoml.flows.verify import verify
 from picoml.frontends.tflite import read_tflite_bytes
+from picoml.graph.ops import OpType
 
 # Float tensors (float32 models, and the float edges of float-interface int8 models): tflite-micro
 # accumulates CONV/FC/DEPTHWISE sums in float32 in its loop order, picoml in float64 rounded once
@@ -283,7 +283,8 @@ SOFT_FLOAT_INPUTS = 3
 
 def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path) -> dict:
     out: dict = {}
-    float_model = any(t.dtype == "float32" for op in g.ops if op.type != OpType.QUANTIZE for t in op.outputs)
+    edges = (OpType.QUANTIZE, OpType.DEQUANTIZE)  # a float interface: int8 inside, no soft-float cost
+    float_model = any(t.dtype == "float32" for op in g.ops if op.type not in edges for t in op.inputs + op.outputs if t)
     for target in TARGETS:
         try:
             cx = [x[:SOFT_FLOAT_INPUTS] for x in xs] if float_model and target == "cortex-m0plus" else xs
