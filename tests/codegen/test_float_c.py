@@ -378,3 +378,16 @@ def test_refused_float_op_names_it(monkeypatch):
     )
     with pytest.raises(UnsupportedError, match=r"^no C kernel yet for: ELU \(float32\)$"):
         compile_c(single_op_graph(OpType.ELU, [f("x", S)], f("y", S)))
+
+
+@pytest.mark.parametrize("k", [4, 9])  # a row of 4 · 5 · k values: vector part and tail of the quantizer
+def test_hybrid_conv_is_exact(k):
+    """CONV_2D with int8 weights of one scale on a float input (the MLPerf KWS float model's first
+    layer): the C runs the reference's float32 operations, so it equals it exactly."""
+    wq = RNG.integers(-127, 128, (6, 3, 3, k)).astype(np.int8)
+    wt = qtensor("w", wq.shape, 0.02, 0, data=wq)
+    g = single_op_graph(
+        OpType.CONV_2D, [f("x", (2, 4, 5, k)), wt, f("b", (6,), w(6))], f("y", (2, 4, 5, 6)), **geo(OpType.CONV_2D)
+    )
+    rep = check(g, what="hybrid CONV_2D")
+    assert rep.max_abs_error == 0.0

@@ -28,6 +28,7 @@ from picoml.graph.ops import OpType, concat_axis
 from picoml.graph.resize_ops import TC_INPUT
 from picoml.reference import KERNELS
 from picoml.reference.common import window_geometry
+from picoml.reference.conv2d import HYBRID_PER_TENSOR
 
 MAX_DIMS = 6  # PM_MAX_DIMS in pm_common.h
 NN, ELEMENTWISE, MATH = "pm_nn_f32", "pm_elementwise_f32", "pm_math_f32"
@@ -158,6 +159,9 @@ def _act(p) -> tuple[str, str]:
 
 def emit_conv(c, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
+    if p.hybrid == HYBRID_PER_TENSOR and op.type == OpType.CONV_2D:
+        _emit_hybrid_conv(c, op, i, p)
+        return
     _not_hybrid(op, p)
     x, y = op.inputs[0], op.outputs[0]
     if len(x.shape) != 4:
@@ -171,6 +175,21 @@ def emit_conv(c, op: Op, i: int) -> None:
     b = c.const_array(f"l{i}_bias", np.asarray(p.bias, np.float32))
     fn = "pm_depthwise_conv2d_f32" if depthwise else "pm_conv2d_f32"
     c.body.append(f"status |= {fn}(&{prm}, {fptr(c, x, True)}, {w}, {b}, {fptr(c, y)});")
+
+
+def _emit_hybrid_conv(c, op: Op, i: int, p) -> None:
+    """CONV_2D with int8 weights of one scale on a float32 input (LiteRT's per-tensor hybrid path:
+    pm_conv2d_hybrid_f32 runs the reference's float32 operations, so it is exact)."""
+    x, y = op.inputs[0], op.outputs[0]
+    kh, kw = p.filter.shape[1], p.filter.shape[2]
+    prm = c.struct(
+        "pm_window_f32_params", f"l{i}_params", _window(x, y, kh, kw, op.attrs, p.act_min, p.act_max, p.groups)
+    )
+    w = c.const_array(f"l{i}_filter", np.asarray(p.filter, np.int8))
+    b = c.const_array(f"l{i}_bias", np.asarray(p.bias, np.float32))
+    c.body.append(
+        f"status |= pm_conv2d_hybrid_f32(&{prm}, {fptr(c, x, True)}, {w}, {f32(p.filter_scale[0])}, {b}, {fptr(c, y)});"
+    )
 
 
 def emit_fc(c, op: Op, i: int) -> None:

@@ -214,3 +214,71 @@ int pm_arg_min_max_f32(int32_t outer, int32_t axis, int32_t inner, int32_t is_ma
   }
   return 0;
 }
+
+#define PM_HYBRID_BLOCK 32
+
+/* LiteRT's symmetric row quantizer on value i of a row whose first `vec` values take the vector path */
+static int32_t pm_hybrid_q(float x, float inv, int32_t i, int32_t vec) {
+  const float v = x * inv;
+  float r;
+  if (i < vec) {
+    const float t = v + (v < 0.0f ? -0.5f : 0.5f);
+    r = t < 0.0f ? -pm_floorf(-t) : pm_floorf(t); /* trunc */
+  } else {
+    r = pm_roundf_away(v);
+  }
+  r = pm_clampf(r, -127.0f, 127.0f);
+  return (int32_t)r;
+}
+
+int pm_conv2d_hybrid_f32(const pm_window_f32_params *p, const float *in, const int8_t *filter, float filter_scale,
+                         const float *bias, float *out) {
+  const int32_t fic = p->ic / p->groups, ocg = p->oc / p->groups;
+  const int32_t size = p->ih * p->iw * p->ic, vec = size & ~7;
+  int32_t b, oy, ox, o0, o, ky, kx, c, i;
+  int32_t acc[PM_HYBRID_BLOCK];
+  for (b = 0; b < p->n; ++b) {
+    const float *xs = in + b * size;
+    float range = 0.0f, inv, s_in, factor;
+    int zero;
+    for (i = 0; i < size; ++i) {
+      const float a = xs[i] < 0.0f ? -xs[i] : xs[i];
+      range = a > range ? a : range;
+    }
+    zero = range == 0.0f;
+    inv = zero ? 0.0f : 127.0f / range;
+    s_in = zero ? 1.0f : range / 127.0f;
+    factor = s_in * filter_scale;
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        float *y = out + ((b * p->oh + oy) * p->ow + ox) * p->oc;
+        for (o0 = 0; o0 < p->oc; o0 += PM_HYBRID_BLOCK) {
+          const int32_t o1 = o0 + PM_HYBRID_BLOCK < p->oc ? o0 + PM_HYBRID_BLOCK : p->oc;
+          for (o = o0; o < o1; ++o) acc[o - o0] = 0;
+          for (ky = 0; ky < p->kh; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+            if (iy < 0 || iy >= p->ih) continue;
+            for (kx = 0; kx < p->kw; ++kx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+              if (ix < 0 || ix >= p->iw) continue;
+              for (c = 0; c < p->ic; ++c) {
+                const int32_t at = (iy * p->iw + ix) * p->ic + c;
+                const int32_t q = zero ? 0 : pm_hybrid_q(xs[at], inv, at, vec);
+                const int32_t g = c / fic, fc = c - g * fic;
+                for (o = o0 > g * ocg ? o0 : g * ocg; o < o1 && o < (g + 1) * ocg; ++o) {
+                  acc[o - o0] += q * (int32_t)filter[((o * p->kh + ky) * p->kw + kx) * fic + fc];
+                }
+              }
+            }
+          }
+          for (o = o0; o < o1; ++o) {
+            float v = (float)acc[o - o0] * factor;
+            if (bias) v += bias[o];
+            y[o] = pm_clampf(v, p->act_min, p->act_max);
+          }
+        }
+      }
+    }
+  }
+  return 0;
+}

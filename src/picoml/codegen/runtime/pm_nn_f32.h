@@ -51,6 +51,16 @@ int pm_resize_bilinear_f32(int32_t n, int32_t ih, int32_t iw, int32_t c, int32_t
                            const int32_t *rows_hi, const float *fy, const int32_t *cols, const int32_t *cols_hi,
                            const float *fx, const float *in, float *out);
 
+/* Hybrid CONV_2D (float32 input, int8 weights with one scale, LiteRT's per-tensor EvalHybrid):
+ * each sample is quantized symmetrically as a whole (range = max|x|, scale = range / 127,
+ * q = clamp(round(x * (127 / range)), -127, 127), rounding as LiteRT's x86-64 NEON_2_SSE
+ * quantizer: trunc(p +- 0.5) in float32 on the first (size & ~7) values, half away from zero on
+ * the rest), convolved in int32, and out = (float)acc * (input scale * filter_scale) + bias,
+ * clamped: the same float32 operations as the reference, so the result is exact. The quantized
+ * values are recomputed per block of 32 output channels (no scratch buffer). */
+int pm_conv2d_hybrid_f32(const pm_window_f32_params *p, const float *in, const int8_t *filter, float filter_scale,
+                         const float *bias, float *out);
+
 /* TRANSPOSE_CONV: filter OHWI (I = ic), bias [oc] or NULL; output pixel (oy, ox) gathers the taps
  * ky, kx with oy + pad_h - ky = iy * stride_h (and so for x) inside the input */
 int pm_transpose_conv_f32(const pm_window_f32_params *p, const float *in, const float *filter, const float *bias,
