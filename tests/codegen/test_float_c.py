@@ -17,6 +17,7 @@ once; their own math functions (expf, logf, sinf, ...) are within a few ulp."""
 from __future__ import annotations
 
 import glob
+import json
 
 import numpy as np
 import pytest
@@ -391,3 +392,15 @@ def test_hybrid_conv_is_exact(k):
     )
     rep = check(g, what="hybrid CONV_2D")
     assert rep.max_abs_error == 0.0
+
+
+def test_cli_verify_states_float_mode_and_tolerance(capsys):
+    from picoml.cli import main
+
+    assert main(["verify", f"{CORPUS}/fc_autoencoder.float32.tflite", "--target", "cortex-m4", "--inputs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "float         hardware FPU (fpv4-sp-d16, hard-float ABI)" in out
+    assert f"tolerance     {FLOAT_TOLERANCE}" in out
+    assert main(["ops", "--json"]) == 0
+    rows = {r["op"]: r for r in json.loads(capsys.readouterr().out)["ops"]}
+    assert rows["CONV_2D"]["c_float32"] and rows["EXP"]["c_float32"] and not rows["EXP"]["c_int8"]
