@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import glob
 import json
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -404,3 +406,53 @@ def test_cli_verify_states_float_mode_and_tolerance(capsys):
     assert main(["ops", "--json"]) == 0
     rows = {r["op"]: r for r in json.loads(capsys.readouterr().out)["ops"]}
     assert rows["CONV_2D"]["c_float32"] and rows["EXP"]["c_float32"] and not rows["EXP"]["c_int8"]
+
+
+def test_float_math_accuracy(tmp_path):
+    """pm_math_f32 against float64 numpy: sqrt, floor, ceil and both roundings exact; exp, expm1,
+    log, tanh within 3 ulp and sin, cos within 5 ulp (|x| < 4096) of the exact result; the host
+    build takes the portable (integer) sqrt."""
+    from importlib import resources
+
+    from picoml.targets.toolchain import WARNINGS, host_cc
+
+    rt = resources.files("picoml.codegen.runtime")
+    for name in ("pm_math_f32.h", "pm_math_f32.c"):
+        (tmp_path / name).write_text(rt.joinpath(name).read_text())
+    drv = Path(__file__).with_name("float_math_driver.c")
+    exe = tmp_path / "drv"
+    subprocess.run(
+        [*host_cc(), *WARNINGS, "-O2", "-I", str(tmp_path), str(drv), str(tmp_path / "pm_math_f32.c"), "-o", str(exe)],
+        check=True,
+    )
+    rng = np.random.default_rng(1)
+    xs = np.concatenate(
+        [
+            rng.standard_normal(50000) * 3,
+            rng.uniform(-90, 90, 20000),
+            rng.uniform(-4096, 4096, 20000),
+            np.exp(rng.uniform(-87, 88, 20000)),
+            rng.uniform(-1e-3, 1e-3, 10000),
+            np.arange(-200, 200) * 0.5,
+            [0.0, -0.0, 1e-40, -1e-40, 3e38],
+        ]
+    ).astype(np.float32)
+    xs.tofile(tmp_path / "in.bin")
+    subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")], check=True)
+    y = np.fromfile(tmp_path / "out.bin", np.float32).reshape(-1, 11)
+    x = xs.astype(np.float64)
+    with np.errstate(all="ignore"):
+        refs = {0: np.exp(x), 1: np.expm1(x), 2: np.log(x), 3: np.sin(x), 4: np.cos(x), 5: np.tanh(x)}
+    for k, ref in refs.items():
+        m = np.abs(x) < 4096 if k in (3, 4) else np.ones(len(x), bool)
+        r32 = ref[m].astype(np.float32)
+        fin = np.isfinite(r32)
+        assert np.array_equal(fin, np.isfinite(y[m, k])), k
+        ulps = np.abs(y[m, k][fin].astype(np.float64) - ref[m][fin]) / np.spacing(np.abs(r32[fin]))
+        assert ulps.max() <= (5 if k in (3, 4) else 3), (k, ulps.max())
+    pos = xs >= 0
+    assert np.array_equal(y[pos, 6], np.sqrt(xs[pos]))
+    assert np.array_equal(y[:, 7], np.floor(xs)) and np.array_equal(y[:, 8], np.ceil(xs))
+    assert np.array_equal(y[:, 9], np.rint(xs))
+    away = np.where(np.abs(x) < 2**23, np.sign(x) * np.floor(np.abs(x) + 0.5), x)
+    assert np.array_equal(y[:, 10].astype(np.float64), away)

@@ -4,8 +4,8 @@
  * an int8 model links none of it.
  *
  * Accuracy: pm_sqrtf is correctly rounded (IEEE), pm_floorf / pm_ceilf / pm_roundf_even /
- * pm_roundf_away are exact; expf, expm1f, logf, tanhf are within a few ulp of the correctly
- * rounded result; sinf / cosf within a few ulp for |x| < 2^12 (Cody-Waite reduction by pi/2; the
+ * pm_roundf_away are exact; expf, expm1f, logf, tanhf are within 3 ulp of the exact result;
+ * sinf / cosf within 5 ulp for |x| < 2^12 (tests/codegen/test_float_c.py::test_float_math_accuracy) (Cody-Waite reduction by pi/2; the
  * error grows with |x| beyond). NaN in gives NaN out. */
 #ifndef PM_MATH_F32_H
 #define PM_MATH_F32_H
