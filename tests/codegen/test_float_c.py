@@ -456,3 +456,23 @@ def test_float_math_accuracy(tmp_path):
     assert np.array_equal(y[:, 9], np.rint(xs))
     away = np.where(np.abs(x) < 2**23, np.sign(x) * np.floor(np.abs(x) + 0.5), x)
     assert np.array_equal(y[:, 10].astype(np.float64), away)
+
+
+def test_conformance_c_checks_float_files(tmp_path):
+    """benchmarks/conformance_run.c_checks verifies a float32 and a float-interface corpus file in C on
+    cortex-m4 and cortex-m0plus (the full corpus: `benchmarks/conformance.py run`, slow)."""
+    import sys
+
+    sys.path.insert(0, str(Path(CORPUS).parents[2] / "benchmarks"))
+    import conformance_run as CR
+
+    for name in ("fc_autoencoder.float32", "op_leaky_relu.int8_fio"):
+        path = Path(CORPUS) / f"{name}.tflite"
+        g = picoml.load(path)
+        xs = [np.asarray(x) for x in (RNG.standard_normal((4,) + g.inputs[0].shape).astype(np.float32),)]
+        out = CR.c_checks(g, path.read_bytes(), xs, tmp_path / name)
+        for target in CR.TARGETS:
+            res = out[target]["result"]
+            assert res == "bit-exact" or res.startswith("within tolerance"), (name, target, res)
+        assert out["cortex-m4"]["float"].startswith("hardware FPU")
+        assert out["cortex-m0plus"]["float"].startswith("soft-float")
