@@ -124,7 +124,9 @@ def test_float_cnn_verifies(cnn, target):
     assert rep.float_mode.startswith(want[target])
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize(
+    "target", ["host", pytest.param("cortex-m0plus", marks=pytest.mark.slow), "cortex-m4", TARGETS[-1]]
+)
 def test_float_interface_model_exact(target):
     """QUANTIZE in, int8 layers, DEQUANTIZE out: the float outputs equal the interpreter's exactly."""
     g = fio_model()
@@ -345,10 +347,16 @@ def test_fully_connected_and_softmax():
     check(single_op_graph(OpType.SOFTMAX, [f("x", (3, 10))], f("y", (3, 10)), beta=0.7), what="SOFTMAX")
 
 
-@pytest.mark.parametrize("kind", [OpType.MEAN, OpType.SUM, OpType.REDUCE_MAX, OpType.REDUCE_MIN])
-def test_reduce(kind):
+def test_reductions_together():
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN over axes 1 and 2, one build."""
+    x = f("x", S)
     axes = Tensor("axes", (2,), "int32", data=np.array([1, 2], np.int32))
-    check(single_op_graph(kind, [f("x", S), axes], f("y", (2, 3))), what=kind)
+    kinds = [OpType.MEAN, OpType.SUM, OpType.REDUCE_MAX, OpType.REDUCE_MIN]
+    outs = [f(f"y_{k.lower()}", (2, 3)) for k in kinds]
+    ops = [op(k, [x, axes], y) for k, y in zip(kinds, outs, strict=True)]
+    g = Graph([x, axes, *outs], ops, [x], outs, name="reduce")
+    g.validate()
+    check(g, what="reductions")
 
 
 def test_data_movement():
@@ -363,6 +371,7 @@ def test_data_movement():
     check(single_op_graph(OpType.PAD, [f("x", S), pads], f("y", (2, 8, 7, 5))), what="PAD")
 
 
+@pytest.mark.slow
 def test_conformance_op_files():
     """The converter's float files of the ops without a single-op graph here."""
     for name in ("op_resize_bilinear", "op_batch_matmul", "op_transpose_conv", "op_arg_max", "op_strided_slice"):
@@ -383,7 +392,9 @@ def test_refused_float_op_names_it(monkeypatch):
         compile_c(single_op_graph(OpType.ELU, [f("x", S)], f("y", S)))
 
 
-@pytest.mark.parametrize("k", [4, 9])  # a row of 4 · 5 · k values: vector part and tail of the quantizer
+@pytest.mark.parametrize(
+    "k", [pytest.param(4, marks=pytest.mark.slow), 9]
+)  # a row of 4 · 5 · k values: vector part and tail of the quantizer
 def test_hybrid_conv_is_exact(k):
     """CONV_2D with int8 weights of one scale on a float input (the MLPerf KWS float model's first
     layer): the C runs the reference's float32 operations, so it equals it exactly."""
@@ -458,6 +469,7 @@ def test_float_math_accuracy(tmp_path):
     assert np.array_equal(y[:, 10].astype(np.float64), away)
 
 
+@pytest.mark.slow
 def test_conformance_c_checks_float_files(tmp_path):
     """benchmarks/conformance_run.c_checks verifies a float32 and a float-interface corpus file in C on
     cortex-m4 and cortex-m0plus (the full corpus: `benchmarks/conformance.py run`, slow)."""
