@@ -82,7 +82,7 @@ class VerifyReport:
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
     compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
     #: what the C computed: one row per inference, every output's values back to back (int8; int64 if an
-    #: output is int32); not in to_json
+    #: output is int32; float64 if an output is float32); not in to_json
     outputs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
@@ -330,8 +330,12 @@ def verify(
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
-    ``xs``: int8 inputs, an array (N, *shape) for a one-input model, else one per input (the
-    model's order); default ``random_inputs``. Several outputs are compared together.
+    ``xs``: inputs of each input's dtype (int8, int32 positions, float32), an array (N, *shape) for
+    a one-input model, else one per input (the model's order); default ``random_inputs``. Several
+    outputs are compared together: integer outputs exactly, float32 outputs within
+    ``FLOAT_TOLERANCE`` (``bit_exact`` then means "no value outside it"; ``max_abs_error`` is the
+    largest float difference; ``float_mode`` says whether float layers ran on an FPU or in soft
+    float).
 
     ``isa``: the kernel variant set to generate (default the target's ``Target.isa``); another
     one runs only where it is a subset of the core's (portable C anywhere, Armv6-M layouts
