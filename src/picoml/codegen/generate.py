@@ -699,6 +699,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "",
         ]
     )
+    if single and ins[0].dtype == "float32":  # a float interface: the input is not quantized
+        header = header.replace("INPUT_SIZE int8 values (real = SCALE * (q - ZERO_POINT)),", "INPUT_SIZE float values,")
     files = sorted(c.files)
     exact_sources = set(EXACT_SOURCES.values())
     includes = "\n".join(f'#include "{f}.h"' for f in files if f not in exact_sources)
