@@ -35,10 +35,10 @@ def cli(*args):
 def test_every_core_has_an_isa_and_budgets_are_catalogue_entries():
     assert all(t.isa in ISAS.values() for t in TARGETS.values())
     assert get_target("cortex-m4").dsp and not get_target("cortex-m0plus").dsp
-    # fit's budgets keep their names and numbers, as boards without a clock
-    assert BOARDS["small-32k"].clock_hz is None and BOARDS["atmega328p"].clock_hz is None
+    # fit's budgets keep their names and numbers; atmega328p is a real AVR board since issue 16
+    assert BOARDS["small-32k"].clock_hz is None and BOARDS["atmega328p"].clock_hz == 16_000_000
     assert (BUDGETS["small-32k"].ram_bytes, BUDGETS["small-32k"].flash_bytes) == (32 * 1024, 128 * 1024)
-    assert (BUDGETS["atmega328p"].ram_bytes, BUDGETS["atmega328p"].core) == (2 * 1024, "cortex-m0plus")
+    assert (BUDGETS["atmega328p"].ram_bytes, BUDGETS["atmega328p"].core) == (2 * 1024, "atmega328p")
     assert get_budget("stm32g071").ram_bytes == 36 * 1024
     assert get_target("small-32k").name == "cortex-m4"
 

@@ -172,3 +172,28 @@ def test_convert_and_verify_leaky_relu(tmp_path, capsys, target):
     assert code == 0, err
     rep = json.loads(text)
     assert rep["bit_exact"] is True and rep["inputs"] == 8, rep
+
+
+def test_torchscript_errors_name_the_users_file(tmp_path, capfd):
+    """A TorchScript file is lowered through an ONNX export picoml makes itself: its errors name the
+    user's .pt, not that intermediate graph, and torch's IR dump never reaches the terminal."""
+
+    class Prod(torch.nn.Module):
+        def forward(self, x):
+            return torch.cumprod(x, 1)  # no ONNX export at all
+
+    class Sum(torch.nn.Module):
+        def forward(self, x):
+            return torch.cumsum(x, 1)  # exports to ONNX CumSum
+
+    cal = tmp_path / "cal.npy"
+    np.save(cal, np.ones((4, 4), np.float32))
+    for mod, words in [(Prod(), "aten::cumprod"), (Sum(), "'/CumSum' (CumSum) is not supported")]:
+        pt = tmp_path / f"{type(mod).__name__}.pt"
+        torch.jit.trace(mod, torch.ones(1, 4)).save(str(pt))
+        code = main(["convert", str(pt), "--calibration", str(cal), "--out", str(tmp_path / "o.tflite")])
+        out, err = capfd.readouterr()
+        assert code == 2 and out == "", out
+        line = err.strip()
+        assert "\n" not in line and line.startswith(f"picoml: error: {pt}: ") and words in line, line
+        assert "main_graph" not in line and "Torch IR" not in err

@@ -151,7 +151,7 @@ def test_summary_groups_refusals_by_missing_op():
     assert s["missing_ops"]["STRIDED_SLICE"] == {"files": 2, "models": ["a", "b"], "alone": 1, "tflm_runs": 2}
     assert s["missing_ops"]["PACK"]["files"] == 1 and s["missing_ops"]["PACK"]["alone"] == 0
     assert s["interpreter"]["all"] == {"refused": 2, "exact": 1}
-    assert CR.op_label("BUILTIN_150", ["FULLY_CONNECTED", "GELU"]) == "BUILTIN_150 (GELU)"
+    assert CR.op_label("BUILTIN_124", ["FULLY_CONNECTED", "DENSIFY"]) == "BUILTIN_124 (DENSIFY)"
 
 
 def test_inputs_are_generated_the_same_in_both_phases():

@@ -35,6 +35,7 @@ from picoml.graph.ops import (
     default_attrs,
 )
 from picoml.reference import KERNELS
+from picoml.reference.compare import COMPARE
 from picoml.reference.interpreter import run
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
@@ -59,6 +60,15 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.SHAPE: "no gradient flows through a shape; reference.fold folds it to a constant at load",
     OpType.ARG_MAX: "its output is an int32 index: nothing to fake-quantize, no gradient",
     OpType.ARG_MIN: "its output is an int32 index: nothing to fake-quantize, no gradient",
+    **{
+        op: "its output is bool: nothing to fake-quantize, no gradient"
+        for op in (*COMPARE, OpType.LOGICAL_AND, OpType.LOGICAL_OR, OpType.LOGICAL_NOT)
+    },
+    OpType.SELECT_V2: "QAT does not carry bool conditions yet (PTQ quantizes SELECT_V2 graphs)",
+    OpType.CAST: "a dtype conversion: nothing to fake-quantize, and int8 CAST ignores quantization",
+    OpType.ZEROS_LIKE: "a constant result: no gradient",
+    OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
+    OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
 }
 
 
@@ -111,13 +121,19 @@ def builtin_code_problems(defs: Mapping[OpType, OpDef]) -> list[str]:
     """Builtin codes: one per op, unique, not the code of a builtin picoml names as unsupported."""
     problems = []
     seen: dict[int, OpType] = {}
+    seen_custom: set[str] = set()
     for op, d in defs.items():
         if d.type != op:
             problems.append(f"{op}: OpDef.type is {d.type}")
+        if d.custom_code is not None:  # custom ops share CUSTOM (32): unique by custom_code
+            if d.builtin_code != 32 or d.custom_code in seen_custom:
+                problems.append(f"{op}: custom op with builtin code {d.builtin_code} / custom code {d.custom_code!r}")
+            seen_custom.add(d.custom_code)
+            continue
         if d.builtin_code in seen:
             problems.append(f"{op}: builtin code {d.builtin_code} is also {seen[d.builtin_code]}'s")
         seen.setdefault(d.builtin_code, op)
-        if d.builtin_code in S.OTHER_BUILTINS:
+        if d.builtin_code in S.OTHER_BUILTINS and d.custom_code is None:
             problems.append(
                 f"{op}: builtin code {d.builtin_code} is {S.OTHER_BUILTINS[d.builtin_code]} in tflite_schema"
             )
@@ -197,7 +213,7 @@ def test_op_holds_the_member_for_a_known_name():
     x, y = Tensor("x", (1, 4)), Tensor("y", (1, 4))
     assert type(Op("RELU", [x], [y]).type) is OpType
     assert Op("RELU", [x], [y]).type == OpType.RELU == "RELU"
-    assert type(Op("GELU", [x], [y]).type) is str  # unknown: left for validate to report
+    assert type(Op("LSH_PROJECTION", [x], [y]).type) is str  # unknown: left for validate to report
 
 
 def test_nonlinear_emitters_are_the_generators_own():
@@ -215,9 +231,10 @@ def test_op_type_values_are_their_names():
 
 def test_builtin_codes_are_unique_and_known():
     assert builtin_code_problems(OP_SET) == []
-    assert {d.type for d in BY_CODE.values()} == set(OpType) and len(BY_CODE) == len(OpType)
+    builtin = {op for op, d in OP_SET.items() if d.custom_code is None}
+    assert {d.type for d in BY_CODE.values()} == builtin and len(BY_CODE) == len(builtin)
     for op, d in OP_SET.items():
-        assert _op_name(d.builtin_code, "") == op
+        assert _op_name(d.builtin_code, d.custom_code or "") == op
 
 
 def test_op_facts_are_consistent():
@@ -364,6 +381,71 @@ def sample_op(op: OpType) -> Graph:
         x, y = nhwc, _f("y", (1, 4, 2, 2))
         extra_inputs = [_f("x2", (4, 4, 2))]
         attrs = {"adj_x": True}
+    elif op in COMPARE:
+        x, y = vec, _f("y", (2, 4), dtype="bool")
+        extra_inputs = [_f("x2", (2, 1))]
+    elif op in (OpType.LOGICAL_AND, OpType.LOGICAL_OR, OpType.LOGICAL_NOT):
+        x, y = _f("x", (2, 4), dtype="bool"), _f("y", (2, 4), dtype="bool")
+        extra_inputs = [] if op == OpType.LOGICAL_NOT else [_f("x2", (4,), dtype="bool")]
+    elif op == OpType.SELECT_V2:
+        x, y = _f("x", (2, 1), dtype="bool"), _f("y", (2, 4))
+        extra_inputs = [_f("x2", (1, 4)), _f("x3", (2, 4))]
+    elif op == OpType.CAST:
+        x, y = vec, _f("y", (1, 4), dtype="int32")
+        attrs = {"in_data_type": 0, "out_data_type": 2}
+    elif op == OpType.ZEROS_LIKE:
+        x, y = vec, _f("y", (1, 4))
+    elif op == OpType.FILL:
+        x, y = _f("x", ()), _f("y", (2, 3))
+        consts = [_f("dims", (2,), [2, 3], "int32")]
+    elif op == OpType.BROADCAST_TO:
+        x, y = vec, _f("y", (3, 1, 4))
+        consts = [_f("shape", (3,), [3, 1, 4], "int32")]
+    elif op in (OpType.FLOOR_DIV, OpType.FLOOR_MOD):
+        x, y = vec, _f("y", (2, 4))
+        extra_inputs = [_f("x2", (2, 1))]
+    elif op == OpType.ADD_N:
+        x, y = vec, _f("y", (1, 4))
+        extra_inputs = [_f("x2", (1, 4)), _f("x3", (1, 4))]
+    elif op in (OpType.MIRROR_PAD, OpType.PADV2):
+        x, y = nhwc, _f("y", (1, 6, 5, 2))
+        consts = [_f("paddings", (4, 2), [[0, 0], [1, 1], [0, 1], [0, 0]], "int32")]
+        if op == OpType.PADV2:
+            consts.append(_f("constant_values", (), 1.5))
+        attrs = {"mode": 1} if op == OpType.MIRROR_PAD else {}
+    elif op == OpType.REVERSE_V2:
+        x, y = nhwc, _f("y", (1, 4, 4, 2))
+        consts = [_f("axis", (2,), [-2, 1], "int32")]
+    elif op in (OpType.SPACE_TO_BATCH_ND, OpType.BATCH_TO_SPACE_ND):
+        s2b = op == OpType.SPACE_TO_BATCH_ND
+        x, y = (nhwc, _f("y", (4, 3, 2, 2))) if s2b else (_f("x", (4, 2, 2, 2)), _f("y", (1, 3, 4, 2)))
+        pads = [[1, 1], [0, 0]] if s2b else [[1, 0], [0, 0]]
+        consts = [_f("block", (2,), [2, 2], "int32"), _f("pads", (2, 2), pads, "int32")]
+    elif op == OpType.CUMSUM:
+        x, y = nhwc, _f("y", (1, 4, 4, 2))
+        consts = [_f("axis", (1,), [2], "int32")]
+        attrs = {"exclusive": True, "reverse": True}
+    elif op == OpType.GATHER_ND:
+        x, y = nhwc, _f("y", (3, 4, 2))
+        consts = [_f("indices", (3, 2), [[0, 1], [0, 3], [0, 0]], "int32")]
+    elif op == OpType.EMBEDDING_LOOKUP:
+        x, y = _f("x", (5, 4)), _f("y", (3, 4))
+        consts = [_f("ids", (3,), [4, 0, 2], "int32")]
+    elif op == OpType.L2_POOL_2D:
+        x, y = nhwc, _f("y", (1, 2, 2, 2))
+        attrs = {"stride_h": 2, "stride_w": 2, "filter_h": 2, "filter_w": 2, "padding": "VALID"}
+    elif op == OpType.DETECTION_POSTPROCESS:
+        enc, cls = _f("enc", (1, 6, 4)), _f("cls", (1, 6, 3))
+        anchors = _f("anchors", (6, 4), np.tile(np.array([0.5, 0.5, 0.2, 0.2], np.float32), (6, 1)))
+        ys = [_f("boxes", (1, 3, 4)), _f("classes", (1, 3)), _f("scores", (1, 3)), _f("num", (1,))]
+        attrs = {"max_detections": 3, "num_classes": 2, "nms_score_threshold": 0.25, "use_regular_nms": True}
+        inputs = [enc, cls, anchors]
+        g = Graph([*inputs, *ys], [Op(op, inputs, ys, {**default_attrs(op), **attrs}, name="op")], [enc, cls], ys)
+        g.validate()
+        return g
+    elif op == OpType.GELU:
+        x, y = vec, _f("y", (1, 4))
+        attrs = {"approximate": True}
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}
@@ -388,7 +470,7 @@ def test_every_op_round_trips_through_tflite(op):
 def test_every_op_runs_in_the_reference(op):
     g = sample_op(op)
     xs = [
-        np.zeros((2, *t.shape), np.int8) if t.dtype == "int8" else np.ones((2, *t.shape), np.float32) for t in g.inputs
+        np.zeros((2, *t.shape), np.int8) if t.dtype == "int8" else np.ones((2, *t.shape), t.np_dtype) for t in g.inputs
     ]
     y = run(g, xs if len(xs) > 1 else xs[0])
     assert np.asarray(y[0] if isinstance(y, list) else y).shape == (2, *g.outputs[0].shape)
@@ -425,8 +507,10 @@ def test_check_reports_an_op_missing_from_the_generator(monkeypatch):
 
 
 def test_check_reports_an_entry_for_an_unknown_op(monkeypatch):
-    monkeypatch.setitem(gen.KERNEL_FILES, "GELU", ("pm_gelu_s8",))
-    assert registry_problems(op_tables(), partial_tables()) == ["codegen.generate.KERNEL_FILES: GELU is not an OpType"]
+    monkeypatch.setitem(gen.KERNEL_FILES, "LSH_PROJECTION", ("pm_lsh_s8",))
+    assert registry_problems(op_tables(), partial_tables()) == [
+        "codegen.generate.KERNEL_FILES: LSH_PROJECTION is not an OpType"
+    ]
 
 
 def test_check_reports_a_stale_exemption(monkeypatch):
@@ -453,11 +537,11 @@ def test_check_reports_a_string_key_in_a_codegen_table(monkeypatch):
 
 
 def test_check_reports_a_partial_table_out_of_step(monkeypatch):
-    monkeypatch.setitem(nl.NONLINEAR_EMITTERS, "GELU", lambda c, op, i: None)
+    monkeypatch.setitem(nl.NONLINEAR_EMITTERS, "LSH_PROJECTION", lambda c, op, i: None)
     monkeypatch.delitem(gen.EMITTERS, OpType.TANH)
     tables = {k: v for k, v in op_tables().items() if k != "codegen.generate.EMITTERS"}
     assert registry_problems(tables, partial_tables()) == [
-        "codegen.emit_nonlinear.NONLINEAR_EMITTERS: GELU is not an OpType",
+        "codegen.emit_nonlinear.NONLINEAR_EMITTERS: LSH_PROJECTION is not an OpType",
         "codegen.emit_nonlinear.NONLINEAR_EMITTERS: TANH is missing from the full table",
         "codegen.emit_nonlinear.LUT_OPS: TANH is missing from the full table",
     ]

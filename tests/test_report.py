@@ -104,3 +104,25 @@ def test_report_renders_in_headless_chromium(tmp_path):
     w, h, rows = png_size_and_colors(shot)
     assert (w, h) == (1200, 2600)
     assert rows > 200  # tables and three plots, not a blank or error page
+
+
+def test_report_is_one_output_that_never_overwrites_the_users_files(tmp_path):
+    """write_report goes through write_tree: a rerun replaces picoml's own files, a file the user put
+    there or edited is refused (InputError: exit 2) unless forced, and an input is never written."""
+    from picoml.errors import InputError
+
+    data = {"title": "t", "summary": "s", "advice": [{"gain": 0.5, "kind": "pad", "text": "x"}]}
+    write_report(tmp_path, data)
+    write_report(tmp_path, {**data, "summary": "again"})  # picoml's own files: replaced
+    assert "again" in (tmp_path / "index.html").read_text()
+    (tmp_path / "index.html").write_text("my notes")  # the user edits picoml's file
+    with pytest.raises(InputError, match="changed since picoml wrote it"):
+        write_report(tmp_path, data)
+    assert (tmp_path / "index.html").read_text() == "my notes"
+    other = tmp_path.parent / f"{tmp_path.name}-other"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep")
+    with pytest.raises(InputError, match="did not write"):
+        write_report(other, data)
+    write_report(other, data, force=True)
+    assert (other / "mine.txt").read_text() == "keep" and (other / "index.html").is_file()

@@ -49,7 +49,8 @@ def test_no_float_and_only_allowed_headers(name):
             code = "\n".join(line for line in code.splitlines() if "_SCALE " not in line)
         assert not re.search(r"\b(float|double)\b|\d\.\d*f\b", code), fname
         for inc in re.findall(r"#include <([^>]+)>", code):
-            assert inc in ("stdint.h", "stddef.h", "string.h", "arm_acle.h"), (fname, inc)
+            # avr/pgmspace.h: PM_CONST / PM_LD_* on AVR only (pm_common.h, under __AVR__)
+            assert inc in ("stdint.h", "stddef.h", "string.h", "arm_acle.h", "avr/pgmspace.h"), (fname, inc)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -208,7 +209,7 @@ def test_wide_4x2_layers_get_arena_scratch_without_growing_the_arena():
     assert all(c.endswith(", NULL);") for c in re.findall(r"pm_conv2d_s8_(?:1x1|im2col)\(.*?\);", m0))
 
 
-_C_ARRAY = re.compile(r"^(?:static )?const \w+ (\w+)\[\d+\] = \{", re.M)
+_C_ARRAY = re.compile(r"^(?:static )?(?:const|PM_CONST) \w+ (\w+)\[\d+\] = \{", re.M)
 
 
 @pytest.mark.parametrize("isa", [None, "vector", "armv6m"])

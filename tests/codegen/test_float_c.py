@@ -191,6 +191,7 @@ def test_quantize_dequantize_exact_on_ties_and_every_code():
 
 S = (2, 5, 6, 3)
 UNARY = [
+    OpType.RELU_N1_TO_1,
     OpType.RELU,
     OpType.RELU6,
     OpType.LEAKY_RELU,

@@ -212,7 +212,7 @@ def test_batch_matmul_host():
     graphs["lhs"] = matmul_graph((4, 6), (2, 6, 3), False, False, (0.1, -20), (0.03, 11), (0.5, 9), lhs_data=data)
     g = combine(graphs)
     source = gen.generate_c(g)["model.c"]
-    assert source.count("static const pm_requant") == len(graphs) - 1  # every layer bounded but mm5
+    assert source.count("static PM_CONST pm_requant") == len(graphs) - 1  # every layer bounded but mm5
     check(g, [ints(rng, t.shape) for t in g.inputs], what="MATMUL_CASES")
 
 

@@ -44,9 +44,9 @@ from picoml.codegen.cemit import check_identifier
 from picoml.codegen.firmware import write_arduino, write_cmake
 from picoml.errors import InputError, PicomlError
 from picoml.flows.compress import run_pipeline_config
-from picoml.flows.demo import run_demo
+from picoml.flows.demo import Progress, run_demo
 from picoml.flows.evaluate import evaluate
-from picoml.flows.fit import Budget, fit
+from picoml.flows.fit import Budget, RayRunner, fit
 from picoml.flows.verify import verify
 from picoml.frontends import load_model, source_layout
 from picoml.frontends.lowering import to_graph_layout
@@ -57,6 +57,7 @@ from picoml.plan import MemoryPlan
 from picoml.quantize.ptq import dequantize_output, quantize_input
 from picoml.targets import get_target
 from picoml.targets.toolchain import cmake_cross, configure
+from picoml.tasks.user import UserTaskSpec
 from picoml.untrusted import for_terminal, load_npz, one_line
 from picoml.version import __version__
 
@@ -250,8 +251,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- compress / fit
 def cmd_compress(args: argparse.Namespace) -> int:
 
-    run_pipeline_config(args.config, out_dir=args.out)
+    run_pipeline_config(args.config, out_dir=args.out, progress=(lambda _m: None) if args.quiet else print)
     return EXIT_OK
+
+
+def _stderr_line(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -264,7 +270,32 @@ def cmd_fit(args: argparse.Namespace) -> int:
         board = Budget.custom(args.ram, args.flash, core=args.core, name=args.target or "")
     elif not args.target:
         raise InputError("give --target BOARD (see `picoml targets`; also small-32k, atmega328p) or --ram/--flash")
-    r = fit(args.task, board, max_drop=args.max_drop, seed=args.seed, jobs=args.jobs, quick=args.quick)
+    if (args.data is None) != (args.model is None):
+        raise InputError("give both --data DATA.npz and --model MODULE:FACTORY for your own task")
+    if args.data is not None and args.task is not None:
+        raise InputError(f"give a bundled task ({args.task}) or --data/--model, not both")
+    if args.data is None and args.task is None:
+        raise InputError(
+            "give a bundled task (digits, activity, vowels, sine) or --data DATA.npz --model MODULE:FACTORY"
+        )
+    task = args.task if args.data is None else UserTaskSpec.of(args.data, args.model)
+    runner = None if args.ray is None else RayRunner(args.ray, workers=args.jobs)
+    try:
+        r = fit(
+            task,
+            board,
+            max_drop=args.max_drop,
+            seed=args.seed,
+            jobs=args.jobs,
+            quick=args.quick,
+            runner=runner,
+            trials=args.trials,
+            epochs=args.epochs,
+            progress=None if args.quiet else _stderr_line,
+        )
+    finally:
+        if runner is not None:
+            runner.close()
     if args.json:
         json.dump(r.as_dict(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
@@ -277,7 +308,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
 
     out = check_writable_dir(args.out)
-    run_demo(out, seed=args.seed, quick=args.quick, n_verify=args.inputs)
+    run_demo(
+        out,
+        seed=args.seed,
+        quick=args.quick,
+        n_verify=args.inputs,
+        progress=Progress(quiet=args.quiet),
+        force=args.force,
+    )
     return EXIT_OK
 
 
@@ -332,7 +370,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     get_target(args.target)
     g = picoml.load(args.model, max_memory=memory_limit(args))
     progress = None
-    if not args.json and sys.stderr.isatty():
+    if not args.json and not args.quiet and sys.stderr.isatty():
 
         def progress(i: int, n: int) -> None:
             sys.stderr.write(f"\r{args.target}: inference {i}/{n}")
@@ -382,24 +420,30 @@ def _print_verify(r) -> None:
             f", {r.instructions_per_mac:.2f} per MAC ({r.macs:,} MACs)" if r.instructions_per_mac else " (no MACs)"
         )
         print(f"instructions  {r.instructions:,} per inference{per_mac}")
-        if r.cycles is not None:
-            cpm = f", {r.cycles_per_mac:.2f} per MAC" if r.cycles_per_mac else ""
-            print(f"cycles        {r.cycles:,} per inference{cpm} (ESTIMATE: {r.cycle_model})")
-        if r.latency_ms is not None:
-            print(f"latency       {r.latency_ms:.2f} ms on {r.board} (estimate from the cycles and the board's clock)")
-        elif r.latency_ms_lower_bound is not None:
-            print(f"latency       >= {r.latency_ms_lower_bound:.2f} ms on {r.board} (1 instruction/cycle lower bound)")
+    if r.cycles is not None:
+        cpm = f", {r.cycles_per_mac:.2f} per MAC" if r.cycles_per_mac else ""
+        cpm += f" ({r.macs:,} MACs)" if r.instructions is None and r.macs else ""
+        kind = "MEASURED" if r.measured_cycles else "ESTIMATE"
+        print(f"cycles        {r.cycles:,} per inference{cpm} ({kind}: {r.cycle_model})")
+    if r.latency_ms is not None:
+        how = "measured cycles" if r.measured_cycles else "estimate from the cycles"
+        print(f"latency       {r.latency_ms:.2f} ms on {r.board} ({how} and the board's clock)")
+    elif r.latency_ms_lower_bound is not None:
+        print(f"latency       >= {r.latency_ms_lower_bound:.2f} ms on {r.board} (1 instruction/cycle lower bound)")
+    if r.instructions is not None or r.measured_cycles:
         print(f"flash         {r.flash_code_bytes:,} B code + {r.flash_weights_bytes:,} B weights")
         print(f"RAM           {r.ram_bytes:,} B (arena {r.arena_bytes:,} B, stack {r.stack_bytes:,} B)")
         if r.fit_message:
             print(f"fit           {r.fit_message}")
         if r.layer_instructions:
+            cyc_head = "cycles" if r.measured_cycles else "est. cycles"
             print()
-            print(f"{'#':>3}  {'op':18s} {'instructions':>13s} {'est. cycles':>13s} {'MACs':>10s} {'instr/MAC':>9s}")
+            print(f"{'#':>3}  {'op':18s} {'instructions':>13s} {cyc_head:>13s} {'MACs':>10s} {'instr/MAC':>9s}")
             for i, lay in enumerate(r.layer_instructions):
                 ipm = f"{lay['instructions_per_mac']:.2f}" if lay["instructions_per_mac"] else ""
+                ins = f"{lay['instructions']:,}" if lay["instructions"] is not None else "-"
                 cyc = f"{lay['cycles']:,}" if lay.get("cycles") is not None else "-"
-                print(f"{i:>3}  {lay['op']:18s} {lay['instructions']:>13,} {cyc:>13s} {lay['macs']:>10,} {ipm:>9s}")
+                print(f"{i:>3}  {lay['op']:18s} {ins:>13s} {cyc:>13s} {lay['macs']:>10,} {ipm:>9s}")
 
 
 # ----------------------------------------------------------------------------- main
@@ -509,10 +553,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("compress", "run a compression pipeline from a TOML config (distill, prune, QAT, ...)")
     s.add_argument("config", help="a TOML file (see examples/compress_digits.toml)")
     s.add_argument("--out", help="output directory (overrides the file's `out`)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines (the files are still written)")
     s.set_defaults(func=cmd_compress)
 
     s = add("fit", "find the most accurate model of a task that fits a board's RAM and flash")
-    s.add_argument("task", help="a bundled task: digits, activity, vowels, sine")
+    s.add_argument("task", nargs="?", help="a bundled task: digits, activity, vowels, sine (or --data/--model)")
+    s.add_argument("--data", metavar="DATA.npz", help="your data: x_train, y_train, x_test, y_test [, x_val, y_val]")
+    s.add_argument(
+        "--model", metavar="MODULE:FACTORY", help="your PyTorch factory (module name or file.py); see docs/fit.md"
+    )
+    s.add_argument("--trials", type=_count(1, 10_000), help="Optuna TPE trials (default: the grid; 16 for --data)")
+    s.add_argument("--epochs", type=_count(1, 10_000), help="training epochs per candidate (default: the task's)")
+    s.add_argument(
+        "--ray",
+        metavar="local|ADDRESS",
+        help="run trials as Ray tasks: 'local' starts a cluster of --jobs CPUs here, ADDRESS joins one",
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     s.add_argument("--target", help="a board (see `picoml targets`) or a budget: small-32k, atmega328p")
     s.add_argument("--ram", type=_number(0, 1 << 30), help="custom budget: RAM in KB")
     s.add_argument("--flash", type=_number(0, 1 << 30), help="custom budget: flash in KB")
@@ -532,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
     s.add_argument("--quick", action="store_true", help="few epochs (a smoke run)")
     s.add_argument("--inputs", type=_count(1, 360), default=20, help="test digits to verify on each emulated core")
+    s.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
+    s.add_argument("--force", action="store_true", help="write into a directory holding files picoml did not write")
     s.set_defaults(func=cmd_demo)
 
     s = add("convert", "float model (.tflite, .onnx, .pt, .pt2, module:factory) -> int8 .tflite", model=True)
@@ -597,6 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
     add_build_options(s)
     s.add_argument("--json", action="store_true", help="machine-readable report")
+    s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     s.set_defaults(func=cmd_verify)
 
     add_validate_parser(add, BOARDS_HELP, _count)

@@ -16,6 +16,7 @@ from picoml.codegen.generate import EMITTERS
 from picoml.frontends.onnx import supported_onnx_ops
 from picoml.frontends.torch import supported_torch
 from picoml.graph.ops import OP_SET, op_macs
+from picoml.passes.fold_pad import foldable_pads
 from picoml.plan import plan_memory
 from picoml.targets import BOARDS, TARGETS
 from picoml.targets.cycles import timing_for
@@ -74,7 +75,12 @@ def model_summary(g) -> dict:
             }
             for e in layer_encodings(g)
         ]
+    folds = foldable_pads(g)
     return {
+        "compile_folds": [
+            {"pad": f.pad, "conv": f.conv, "pads": list(f.pads), "saved_bytes": f.saved_bytes, "text": f.describe()}
+            for f in folds
+        ],
         "weights_encoding": encodings,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound,
@@ -163,6 +169,11 @@ def _print_info(path: Path, s: dict) -> None:
             else ""
         )
     )
+    if s["compile_folds"]:
+        print()
+        print("folded when C is generated (bit-exact; the arena above still counts these buffers)")
+        for f in s["compile_folds"]:
+            print(f"  {for_terminal(f['text'], 200)}")
     if s["weights_encoding"]:
         print()
         print("weights in the generated C (portable kernels; sparse when it saves at least a quarter)")
@@ -290,11 +301,12 @@ def cmd_targets(args: argparse.Namespace) -> int:
         return 0
     print(
         "cores (C built with --toolchain zig, the default, or gcc: docs/targets.md; estimated cycles: "
-        "each core's published instruction timings, zero-wait memory)"
+        "each core's published instruction timings, zero-wait memory; AVR: avr-gcc only, cycles measured in simavr)"
     )
     for t in TARGETS.values():
         timing = timing_for(t.name)
         how = f"; cycles: {timing.reference}" if timing else ""
+        how = "; cycles: measured (simavr)" if t.measured_cycles else how
         print(f"  {t.name:14s} {t.description}; features: {', '.join(t.features)}{how}")
     print()
     print("boards (latency: estimated cycles / clock; flash wait states (WS) count only where no cache hides them)")

@@ -85,7 +85,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.nchw:
         x = to_graph_layout(np.asarray(x))
     with naming_errors(args.model):
-        rep = validate(g, args.target, x, y, float_graph=fg, progress=None if args.json else _progress(args.target))
+        rep = validate(
+            g, args.target, x, y, float_graph=fg, progress=None if args.json or args.quiet else _progress(args.target)
+        )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -109,6 +111,7 @@ def add_parser(add, boards_help: str, count) -> None:
     s.add_argument("--nchw", action="store_true", help="x is channels-first (PyTorch): transpose to the model's layout")
     s.add_argument("--limit", type=count(1, 10_000_000), help="only the first N samples")
     s.add_argument("--json", action="store_true", help="machine-readable report")
+    s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     s.set_defaults(func=cmd_validate)
 
 
@@ -129,7 +132,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             x = to_graph_layout(np.asarray(x))
     with naming_errors(args.model):
         data = build_model_report(g, Path(args.model).stem, targets, x, y, fg, n_inputs=args.inputs)
-    page = write_report(out, data)
+    protect = tuple(str(p) for p in (args.model, args.float, args.data) if p)  # never overwrite an input
+    page = write_report(out, data, force=args.force, protect=protect)
     print(f"wrote {for_terminal(page)} (+ report.json and plots)")
     for a in data["advice"][:3]:
         print(f"  {100 * a['gain']:5.1f} %  {a['text']}")
@@ -146,4 +150,5 @@ def add_report_parser(add, boards_help: str, count) -> None:
     s.add_argument("--nchw", action="store_true", help="x is channels-first (PyTorch): transpose to the model's layout")
     s.add_argument("--inputs", type=count(1, 1000), default=8, help="inputs run on each core (default 8)")
     s.add_argument("--boards", metavar="FILE", help=boards_help)
+    s.add_argument("--force", action="store_true", help="write into a directory holding files picoml did not write")
     s.set_defaults(func=cmd_report)

@@ -62,15 +62,23 @@ def c_int(v: int) -> str:
     return str(v)
 
 
-def array(name: str, values: np.ndarray, ctype: str | None = None, per_line: int = 16, static: bool = True) -> str:
-    """``static const T name[N] = {...};`` with a fixed layout (byte-identical output)."""
+def array(
+    name: str,
+    values: np.ndarray,
+    ctype: str | None = None,
+    per_line: int = 16,
+    static: bool = True,
+    qualifier: str = "const",
+) -> str:
+    """``static const T name[N] = {...};`` with a fixed layout (byte-identical output);
+    ``qualifier`` ``PM_CONST``: a table kernels read through PM_LD_* (program memory on AVR)."""
     flat = np.asarray(values).reshape(-1)
     ctype = ctype or C_TYPES[flat.dtype]
     items = [c_int(v) for v in flat.tolist()]
     lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)] or ["0"]
     body = ",\n  ".join(lines)
     n = max(len(items), 1)
-    return f"{'static ' if static else ''}const {ctype} {name}[{n}] = {{\n  {body}\n}};\n"
+    return f"{'static ' if static else ''}{qualifier} {ctype} {name}[{n}] = {{\n  {body}\n}};\n"
 
 
 def struct_init(ctype: str, name: str, fields: dict[str, object], static: bool = True) -> str:
@@ -85,11 +93,13 @@ def struct_init(ctype: str, name: str, fields: dict[str, object], static: bool =
     return f"{'static ' if static else ''}const {ctype} {name} = {{\n" + "\n".join(parts) + "\n};\n"
 
 
-def struct_array(ctype: str, name: str, rows: list[dict[str, int]], static: bool = True) -> str:
+def struct_array(
+    ctype: str, name: str, rows: list[dict[str, int]], static: bool = True, qualifier: str = "const"
+) -> str:
     """``static const T name[N] = {{.a = 1, ...}, ...};`` one row per line (byte-identical output)."""
     items = ["{" + ", ".join(f".{k} = {c_int(v)}" for k, v in r.items()) + "}" for r in rows]
     body = ",\n  ".join(items) if items else "{0}"
-    return f"{'static ' if static else ''}const {ctype} {name}[{max(len(items), 1)}] = {{\n  {body}\n}};\n"
+    return f"{'static ' if static else ''}{qualifier} {ctype} {name}[{max(len(items), 1)}] = {{\n  {body}\n}};\n"
 
 
 def comment(text: str) -> str:

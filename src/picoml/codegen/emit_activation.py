@@ -54,7 +54,7 @@ def emit_lut(c, op: Op, i: int) -> None:
     """int8 HARD_SWISH / ELU / ABS on every ISA: the reference kernel on all 256 codes."""
     p = _prepared(op)
     x, y = op.inputs[0], op.outputs[0]
-    lut = c.const_array(f"l{i}_lut", _table(op, p))
+    lut = c.const_array(f"l{i}_lut", _table(op, p), flash=True)
     c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 
@@ -65,7 +65,7 @@ def emit_rsqrt(c, op: Op, i: int) -> None:
     x, y = op.inputs[0], op.outputs[0]
     table = np.zeros(256, np.int8)
     table[p.input_zp + 128 :] = _table(op, p, CODES[p.input_zp + 128 :])
-    lut = c.const_array(f"l{i}_lut", table)
+    lut = c.const_array(f"l{i}_lut", table, flash=True)
     c.body.append(f"status |= pm_lut_from_s8({lut}, {p.input_zp}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 
@@ -98,7 +98,7 @@ def emit_prelu(c, op: Op, i: int) -> None:
     p = _prepared(op)
     x, alpha, y = op.inputs[0], op.inputs[1], op.outputs[0]
     if alpha.size == 1 and x.shape == y.shape:  # one alpha value: a table (256 bytes, one load)
-        lut = c.const_array(f"l{i}_lut", _table(op, replace(p, out_shape=(256,))))
+        lut = c.const_array(f"l{i}_lut", _table(op, replace(p, out_shape=(256,))), flash=True)
         c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
         return
     fields = {

@@ -67,7 +67,7 @@ def emit_channel_tables(c, op: Op, i: int) -> None:
     _, _, x = _channel_const(op)
     y = op.outputs[0]
     channels = y.shape[-1]
-    tables = c.const_array(f"l{i}_tables", channel_tables(op).reshape(-1))
+    tables = c.const_array(f"l{i}_tables", channel_tables(op).reshape(-1), flash=True)
     c.files.add(FILE)
     c.body.append(
         f"status |= pm_lut_channels_s8({tables}, {channels}, {y.size // channels}, {c.ptr(x, True)}, {c.ptr(y)});"

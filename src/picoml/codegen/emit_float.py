@@ -53,6 +53,7 @@ BYTE_OPS = frozenset(
 UNARY = {  # op -> PM_F32_* kind of pm_unary_f32
     OpType.RELU: 0,
     OpType.RELU6: 1,
+    OpType.RELU_N1_TO_1: 2,
     OpType.LEAKY_RELU: 3,
     OpType.HARD_SWISH: 4,
     OpType.ELU: 5,

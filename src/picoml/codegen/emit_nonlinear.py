@@ -37,7 +37,7 @@ LUT_FILE = "pm_lut_s8"
 
 # header-only runtime file and the kernels that include it
 FIXEDPOINT_HEADER = "pm_fixedpoint_math.h"
-FIXEDPOINT_USERS = {"pm_softmax_s8", "pm_logistic_s8", "pm_tanh_s8"}
+FIXEDPOINT_USERS = {"pm_softmax_s8", "pm_logistic_s8", "pm_tanh_s8", "pm_l2norm_s8", "pm_log_softmax_s8"}
 
 
 def _int32(op: Op, what: str, v: int) -> int:
@@ -74,7 +74,7 @@ def _emit_logistic_tanh(c, op: Op, i: int, ctype: str, fn: str) -> None:
     if c.isa.has("lut"):
         # the reference kernel on every int8 code: exact by construction, 256 bytes of flash
         table = KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]).astype(np.int8)
-        lut = c.const_array(f"l{i}_lut", table)
+        lut = c.const_array(f"l{i}_lut", table, flash=True)
         c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
         return
     fields = {
@@ -92,7 +92,7 @@ def emit_leaky_relu(c, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     _quantized(op, p)
     x, y = op.inputs[0], op.outputs[0]
-    lut = c.const_array(f"l{i}_lut", KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]))
+    lut = c.const_array(f"l{i}_lut", KERNELS[op.type].evaluate(p, [np.arange(-128, 128, dtype=np.int8)]), flash=True)
     c.body.append(f"status |= pm_lut_s8({lut}, {x.size}, {c.ptr(x, True)}, {c.ptr(y)});")
 
 

@@ -24,7 +24,9 @@ from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
+from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
     FIXEDPOINT_HEADER,
@@ -54,6 +56,7 @@ from picoml.errors import UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
+from picoml.passes.fold_pad import PadFold, fold_pads, window_pads
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.reference import KERNELS
 from picoml.reference.add import LEFT_SHIFT
@@ -84,10 +87,12 @@ KERNEL_FILES.update(MOVEMENT_FILES)
 KERNEL_FILES.update(RESIZE_FILES)
 KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
+KERNEL_FILES.update(LOGIC_FILES)
+KERNEL_FILES.update(EXTRA_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float"}
+IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # bool: masks, 0 / 1
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -126,17 +131,22 @@ class _Ctx:
             raise UnsupportedError(f"tensor {t.name!r}: constant used where an activation is expected")
         return f"({'const ' if const else ''}int8_t *)(pm_arena.bytes + {self.plan.offset_of(t)})"
 
-    def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None) -> str:
+    def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None, flash: bool = False) -> str:
+        """A constant array; ``flash``: declared PM_CONST (program memory on AVR), for the tables
+        whose kernels read them only through PM_LD_* (pm_common.h)."""
         name = f"{self.name}_{sym}"
         arr = np.asarray(values)
-        self.decls.append(float_array(name, arr) if arr.dtype == np.float32 else cemit.array(name, arr, ctype))
+        if arr.dtype == np.float32:  # float models (codegen/emit_float.py)
+            self.decls.append(float_array(name, arr))
+        else:
+            self.decls.append(cemit.array(name, arr, ctype, qualifier="PM_CONST" if flash else "const"))
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
     def requant(self, sym: str, multiplier, shift, n: int, exact: bool = False) -> str:
         name = f"{self.name}_{sym}"
         rows = requant_rows(multiplier, shift, n, exact)
-        self.decls.append(cemit.struct_array("pm_requant", name, rows))
+        self.decls.append(cemit.struct_array("pm_requant", name, rows, qualifier="PM_CONST"))
         self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
 
@@ -270,8 +280,11 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     variant = kernel_variant(op)
     assert variant is not None
     kh, kw = (p.filter.shape[1], p.filter.shape[2])
-    _, _, pad_h, pad_w = window_geometry(
-        x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.padding
+    pad_h, pad_w = window_pads(  # a folded PAD's pads, else TFLite's
+        op,
+        window_geometry(x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.padding)[
+            2:
+        ],
     )
     fields = {
         "stride_h": p.stride_h,
@@ -313,21 +326,21 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
-            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)))}"
+            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
             elif i in c.w16_scratch:
                 c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
         elif dw4:
-            w = c.const_array(f"l{i}_filter", pack_dw4(p.filter))
+            w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         else:
-            w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter)
+            w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter, flash=True)
             if packed and c.isa.gemm_layout != "packed-pairs":
                 w = f"(const int8_t *){w}"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     bias = folded_bias(op, p.bias, p.filter, depthwise)
     exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
-    b = c.const_array(f"l{i}_bias", bias)
+    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     n_rq = p.multiplier.size
     if sw is None:
         q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq, exact)
@@ -366,7 +379,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
     sw = _sparse_weights(c, i, "weights", p.weights)
     if sw is None:
-        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights))
+        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights), flash=True)
         if c.isa.gemm_layout != "packed-pairs":
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
@@ -374,7 +387,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
-    b = c.const_array(f"l{i}_bias", bias)
+    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     if sw is None:
         q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units, exact)
     else:  # sparse: the compact 5-byte requantization form
@@ -538,6 +551,8 @@ EMITTERS.update(MOVEMENT_EMITTERS)
 EMITTERS.update(RESIZE_EMITTERS)
 EMITTERS.update(BINARY_EMITTERS)
 EMITTERS.update(REDUCE_EMITTERS)
+EMITTERS.update(LOGIC_EMITTERS)
+EMITTERS.update(EXTRA_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:
@@ -564,6 +579,7 @@ class CompiledModel:
     plan: MemoryPlan
     encodings: tuple[dict, ...]
     const_bytes: int
+    folds: tuple[PadFold, ...] = ()  # explicit PADs folded into convolutions (passes/fold_pad.py)
 
     @property
     def arena_bytes(self) -> int:
@@ -610,6 +626,10 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     bad_float = sorted({op.type for op in g.ops if uses_float(op) and op.type not in FLOAT_EMITTERS.keys() | BYTE_OPS})
     if bad or bad_float:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad + [f'{t} (float32)' for t in bad_float])}")
+    digest = g.digest()  # of the model as given
+    g, folds = fold_pads(g)  # the graph generated: explicit PADs folded into their convolutions
+    folded = {f.pad: f for f in folds}
+    sparse = sparse and not isa.progmem  # sparse kernels read their tables as data, not through PM_LD_*
     encodings = tuple(layer_encodings(g, isa, sparse))
     encoding = {e["op"]: e["encoding"] for e in encodings}
     plan = plan_memory(g)
@@ -618,8 +638,12 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         plan = plan_memory(g, w16_scratch)
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
-        if any(t is not None and t.dtype not in ("int8", "int32", "float32") for t in op.inputs + op.outputs):
-            raise UnsupportedError(f"{op.label}: C generation supports int8, int32 and float32 layers only")
+        if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):
+            raise UnsupportedError(f"{op.label}: C generation supports int8, int32, bool and float32 layers only")
+        if i in folded:
+            c.body.append(cemit.comment(f"{i}: {folded[i].describe()}"))
+            c.body.append(f"PM_LAYER_DONE({i});")
+            continue
         fl = uses_float(op) and op.type not in BYTE_OPS  # float32 kernels: codegen/emit_float.py
         lut = not fl and isa.has("lut") and op.type in LUT_OPS
         tables = not fl and uses_channel_tables(op)
@@ -634,7 +658,6 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     for t in ins + outs:
         if t.data is not None or id(t) not in plan.offsets:
             raise UnsupportedError(f"tensor {t.name!r}: a model input or output must be a computed activation")
-    digest = g.digest()
     banner = f"/* Generated by picoml {__version__} from model {digest}. Do not edit. */\n"
 
     def io_macros(kind: str, t: Tensor) -> list[str]:
@@ -799,7 +822,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         out["pm_dot_s8.c"] = _runtime_text("pm_dot_s8.c")  # Armv6-M assembly; empty elsewhere
     if c.files & FIXEDPOINT_USERS:
         out[FIXEDPOINT_HEADER] = _runtime_text(FIXEDPOINT_HEADER)
-    return CompiledModel(name, isa, sparse, digest, out, plan, encodings, c.weight_bytes)
+    return CompiledModel(name, isa, sparse, digest, out, plan, encodings, c.weight_bytes, tuple(folds))
 
 
 def write_c(

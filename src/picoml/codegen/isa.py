@@ -36,10 +36,14 @@ class Isa:
     description: str
     word_bits: int = 32
     simd: str = ""  # "" none, "dsp32" Armv7E-M SIMD32 (SXTB16/SMLAD), "host" vector units
-    multiplies: tuple[str, ...] = ("mul32",)  # mul32, mul64 (32x32->64), smlad (dual 16-bit MAC)
+    multiplies: tuple[str, ...] = ("mul32",)  # mul8 (8x8->16), mul32, mul64 (32x32->64), smlad (dual 16-bit MAC)
     endian: str = "little"
     gemm_layout: str = "packed-pairs"  # one of GEMM_LAYOUTS
     variants: frozenset[str] = frozenset()  # keys of VARIANTS
+    #: Harvard cores whose constants live in a separate program memory (AVR): the generator puts
+    #: the tables kernels read through PM_LD_* there (PM_CONST) and keeps weights dense (the
+    #: sparse kernels read their streams as data)
+    progmem: bool = False
 
     def __post_init__(self) -> None:
         if self.gemm_layout not in GEMM_LAYOUTS:
@@ -97,7 +101,17 @@ VECTOR = Isa(
     variants=frozenset({"lut", "sparse_rows4"}),
 )
 
-ISAS: dict[str, Isa] = {i.name: i for i in (PORTABLE, ARMV6M, ARMV7M, ARMV7EM, VECTOR)}
+AVR8 = Isa(
+    "avr8",
+    "8-bit AVR (ATmega): 16-bit int, 8x8->16 multiplier, constant tables in program memory "
+    "(PM_CONST, read with LPM), portable C loops",
+    word_bits=8,
+    multiplies=("mul8",),
+    variants=frozenset({"lut"}),
+    progmem=True,
+)
+
+ISAS: dict[str, Isa] = {i.name: i for i in (PORTABLE, ARMV6M, ARMV7M, ARMV7EM, VECTOR, AVR8)}
 
 
 def get_isa(isa: Isa | str | None) -> Isa:

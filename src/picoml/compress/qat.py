@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from picoml.compress.qat_extra import EXTRA_FLOAT_OPS
 from picoml.compress.qat_movement import MOVEMENT_FLOAT_OPS
 from picoml.compress.qat_reduce import REDUCE_FLOAT_OPS
 from picoml.compress.qat_resize import RESIZE_FLOAT_OPS
@@ -327,6 +328,7 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
 }
 FLOAT_OPS.update(RESIZE_FLOAT_OPS)
 FLOAT_OPS.update(REDUCE_FLOAT_OPS)
+FLOAT_OPS.update(EXTRA_FLOAT_OPS)
 
 
 class QATModel(torch.nn.Module):

@@ -78,6 +78,7 @@ from picoml.reference import interpreter
 from picoml.targets.catalog import get_target
 from picoml.tasks import TASKS, calibration_subset, get_task, graph_macs, int8_outputs, score
 from picoml.tasks.train import fit
+from picoml.tasks.user import UserTaskSpec
 from picoml.untrusted import for_terminal, read_toml
 
 CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
@@ -88,6 +89,8 @@ CONFIG_LIMIT = 1 << 20  # bytes of a TOML config
 _NUM = (int, float)
 _TOP: dict[str, tuple[tuple[type, ...], Any]] = {
     "task": ((str,), None),
+    "data": ((str,), None),  # a user's DATA.npz (picoml.tasks.user), relative to the config file
+    "model_factory": ((str,), None),  # and its MODULE:FACTORY (a .py path: relative to the config file)
     "seed": ((int,), 0),
     "out": ((str,), None),
     "threads": ((int,), 1),
@@ -245,7 +248,7 @@ def _check_model_size(src: str, where: str, task: Any, kw: dict) -> None:
 
 def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str, ...] = ()) -> dict:
     """The ``build_model`` keywords in ``table`` (checked against its signature)."""
-    params = inspect.signature(task.build_model).parameters
+    params = inspect.signature(getattr(task, "factory", task.build_model)).parameters  # a user task: its factory
     kw = {}
     for key, value in table.items():
         if key in allow:
@@ -265,18 +268,34 @@ def _model_kwargs(src: str, where: str, task: Any, table: dict, allow: tuple[str
     return kw
 
 
-def validate_config(raw: dict, src: str = "<config>") -> dict:
+def validate_config(raw: dict, src: str = "<config>", base_dir: str | Path = ".") -> dict:
     """Check a parsed config (see the module docstring); returns it normalized, defaults filled in."""
 
     cfg = _check_keys(src, "top level", raw, _TOP)
-    if "task" not in raw:
-        raise InputError(f"{src}: top level: missing key 'task' (one of {', '.join(sorted(TASKS))})")
-    if cfg["task"] not in TASKS:
-        raise InputError(
-            f"{src}: top level: key 'task': unknown task {cfg['task']!r}; one of {', '.join(sorted(TASKS))}"
-        )
-    task = TASKS[cfg["task"]]
-    cfg["out"] = cfg.get("out") or f"build/compress/{cfg['task']}"
+    user = "data" in raw or "model_factory" in raw
+    if user:
+        if "task" in raw or "data" not in raw or "model_factory" not in raw:
+            raise InputError(f"{src}: top level: give either 'task' or both 'data' and 'model_factory'")
+        here = Path(base_dir)
+        ref = cfg["model_factory"]
+        mod, _, attr = ref.rpartition(":")
+        if mod.endswith(".py") and not Path(mod).is_absolute():
+            ref = f"{here / mod}:{attr}"
+        spec = UserTaskSpec.of(here / cfg["data"], ref)
+        cfg["task"] = UserTaskSpec(spec.data, spec.model, str(here.resolve()))  # module names: beside the config
+        task = get_task(cfg["task"], cfg["seed"])
+        cfg["out"] = cfg.get("out") or f"build/compress/{Path(cfg['data']).stem}"
+    else:
+        if "task" not in raw:
+            raise InputError(
+                f"{src}: top level: missing key 'task' (one of {', '.join(sorted(TASKS))}) or 'data' + 'model_factory'"
+            )
+        if cfg["task"] not in TASKS:
+            raise InputError(
+                f"{src}: top level: key 'task': unknown task {cfg['task']!r}; one of {', '.join(sorted(TASKS))}"
+            )
+        task = TASKS[cfg["task"]]
+        cfg["out"] = cfg.get("out") or f"build/compress/{cfg['task']}"
     model = dict(cfg["model"])
     _check_keys(src, "[model]", {k: v for k, v in model.items() if k in _MODEL}, _MODEL)
     kw = _model_kwargs(src, "[model]", task, model, allow=tuple(_MODEL))
@@ -355,7 +374,7 @@ def load_config(path: str | Path) -> dict:
     p = Path(path)
     shown = for_terminal(p)
     raw = read_toml(p, "TOML config", CONFIG_LIMIT)
-    cfg = validate_config(raw, shown)
+    cfg = validate_config(raw, shown, base_dir=p.parent)
     cfg["source"] = str(p)
     return cfg
 
@@ -454,8 +473,16 @@ class _State:
         return self.verify_cache[key]
 
     def training(self, s: dict) -> dict:
-        d = TRAIN_DEFAULTS.get(self.cfg["task"], TRAIN_DEFAULTS["digits"])
+        if isinstance(self.cfg["task"], UserTaskSpec):  # the factory's own epochs and batch size
+            d = {"lr": 3e-3, "batch_size": self.task.BATCH_SIZE, "epochs": self.task.EPOCHS}
+        else:
+            d = TRAIN_DEFAULTS.get(self.cfg["task"], TRAIN_DEFAULTS["digits"])
         return {k: s.get(k) if s.get(k) is not None else d[k] for k in ("lr", "batch_size", "epochs")}
+
+
+def _task_name(cfg: dict) -> str:
+    t = cfg["task"]
+    return t.name if isinstance(t, UserTaskSpec) else t
 
 
 def _build(task: Any, kwargs: dict, seed: int) -> Any:
@@ -541,14 +568,14 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
 
     t_all = time.perf_counter()
     seed = cfg["seed"]
-    task = get_task(cfg["task"])
+    task = get_task(cfg["task"], seed)
     split = task.load(seed)
     st = _State(cfg, task, split, progress)
     st.example = torch.from_numpy(split.x_train[:1])
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     n_steps = len(cfg["steps"])
-    progress(f"picoml compress: task {cfg['task']} ({split.sizes()} train/val/test), {n_steps} steps -> {out}")
+    progress(f"picoml compress: task {_task_name(cfg)} ({split.sizes()} train/val/test), {n_steps} steps -> {out}")
 
     # step 0: the starting model
     t0 = time.perf_counter()
@@ -634,9 +661,9 @@ def _run(cfg: dict, out: Path, progress: Callable[[str], Any]) -> list[dict]:
         rows.append(r)
         progress(_fmt_row(r))
     summary = {
-        "task": cfg["task"],
+        "task": _task_name(cfg),
         "seed": seed,
-        "config": {k: v for k, v in cfg.items() if k != "source"},
+        "config": {k: (_task_name(cfg) if k == "task" else v) for k, v in cfg.items() if k != "source"},
         "source": cfg.get("source"),
         "seconds": round(time.perf_counter() - t_all, 1),
         "steps": rows,

@@ -26,7 +26,7 @@ from picoml.errors import PicomlError
 from picoml.flows.report import write_report
 from picoml.flows.verify import fit_check, verify
 from picoml.frontends.lowering import to_graph_layout
-from picoml.frontends.tflite_writer import write_tflite
+from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.frontends.torch import from_torch
 from picoml.graph.ops import op_macs
 from picoml.quantize.ptq import dequantize_output, quantize, quantize_input
@@ -41,11 +41,14 @@ DEMO_TARGETS = ("cortex-m0plus", "cortex-m4")
 class Progress:
     """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream=None, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+        self.quiet = quiet  # --quiet: nothing at all
 
     def bar(self, label: str, i: int, n: int) -> None:
+        if self.quiet:
+            return
         if not self.tty:
             if i == n:
                 self.stream.write(f"  {label}: {n}/{n}\n")
@@ -58,6 +61,8 @@ class Progress:
         self.stream.flush()
 
     def step(self, text: str) -> None:
+        if self.quiet:
+            return
         self.stream.write(text + "\n")
         self.stream.flush()
 
@@ -100,7 +105,8 @@ def run_demo(out_dir: str | Path = "build/demo", **kwargs: Any) -> dict:
     """Run the demo pipeline on the digits task; returns the report data (also written to out_dir).
 
     Keyword arguments: ``seed`` (0), ``quick`` (False: a few epochs only), ``n_verify`` (20 test
-    digits per emulated core), ``progress`` (a ``Progress``)."""
+    digits per emulated core), ``progress`` (a ``Progress``), ``force`` (write into a directory
+    holding files picoml did not write there; ``picoml.outputs.write_tree``)."""
     torch = _need("torch")
     prev = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: one thread beats two (no synchronization; CI shares 2 cores)
@@ -117,6 +123,7 @@ def _run_demo(
     quick: bool = False,
     n_verify: int = 20,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> dict:
     torch = _need("torch")
     _need("sklearn", "examples")
@@ -251,7 +258,7 @@ def _run_demo(
         f"{time.perf_counter() - t0:.0f} s)"
     )
 
-    write_tflite(q, out / "digits_int8.tflite")
+    model_file = write_tflite_bytes(q)  # written with the report: one output directory, one manifest
 
     # 5 + 6. compile and verify on emulated cores, with real test digits as inputs
     t0 = time.perf_counter()
@@ -315,7 +322,7 @@ def _run_demo(
             ],
         },
     }
-    page = write_report(out, data)
+    page = write_report(out, data, force=force, extra={"digits_int8.tflite": model_file})
     p.step(f"[6/6] report: {page} (+ report.json, 3 plots)\n")
     print_table(data)
     return data

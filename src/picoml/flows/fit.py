@@ -1,8 +1,15 @@
-"""`picoml fit`: the most accurate model of a task's family that fits a board's flash and RAM.
+"""`picoml fit`: the most accurate model of a family that fits a board's flash and RAM.
 
-The search space (per bundled task): channel width (multiples of the task's default
-``build_model(width=...)``), knowledge distillation from a trained teacher on or off, structured
-channel pruning, and unstructured sparsity. Weights are int8 only (picoml generates int8 C).
+The family is a bundled task's ``build_model`` or the user's own PyTorch factory on the user's
+data (``--data DATA.npz --model MODULE:FACTORY``, ``picoml.tasks.user``); both go through this
+one search. The space: the factory's keyword arguments (a bundled task: its channel width; a
+user factory: its ``search_space``) × picoml's knobs — knowledge distillation from a trained
+teacher, structured channel pruning, unstructured sparsity. Weights are int8 (picoml generates
+int8 C).
+
+Two ways to walk it: the whole grid (the bundled tasks' default), or ``trials=N`` candidates
+proposed by Optuna's TPE sampler (seeded; the default for user tasks), with hopeless trials
+pruned half-way through training by Optuna's median rule.
 
 Cheap first, expensive last:
 
@@ -14,46 +21,64 @@ Cheap first, expensive last:
    run once on the emulator: code, weights and .data bytes from the ELF, peak stack from the
    painted stack. These are the deployed sizes: the trained model has the same layers and
    shapes (sparse layers may only shrink, when quantization rounds more weights to zero).
+   A candidate that does not fit is never trained.
 3. **training** (seconds to minutes): only the candidates that fit, plus the teacher when a
    student needs it; scored on the validation split (selection) and the test split (report),
    int8 through picoml's reference interpreter.
 4. **verify** (seconds): the best few are compiled, run on real test inputs on the emulated
    core (bit-exact check) and measured again; the pick is the best one whose measured sizes fit.
 
-Every stage goes through ``runner.map(top_level_function, [picklable config, ...])`` and
-nothing else, so a cluster runner (Ray, Dask, ...) is a small adapter: see docs/fit.md.
+Every stage goes through ``runner.map(top_level_function, [picklable config, ...])``
+(``picoml.flows.trials``): in this process, local worker processes or Ray tasks, with the same
+result for the same seed.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import inspect
-import multiprocessing
+import itertools
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from picoml.compress.distill import distill
-from picoml.compress.prune import prune, prune_channels, strip
-from picoml.compress.train import fine_tune
-from picoml.errors import InputError, PicomlError
-from picoml.flows.verify import elf_sizes, random_inputs, verify
+from picoml.errors import InputError
+from picoml.flows.trials import (
+    BATCH_SIZES,
+    LocalRunner,
+    RayRunner,
+    SerialRunner,
+    TrialRunner,
+    measure,
+    size_trial,
+    train_trial,
+    verify_trial,
+)
 from picoml.frontends.lowering import to_graph_layout
-from picoml.frontends.torch import from_torch
-from picoml.graph.ops import op_macs
-from picoml.plan import plan_memory
-from picoml.quantize.ptq import quantize, quantize_input
+from picoml.quantize.ptq import quantize_input
 from picoml.targets.catalog import BOARDS, TARGETS, Board
-from picoml.tasks import TASKS, calibration_subset, get_task, int8_outputs
-from picoml.tasks.train import count_params, predict, score
-from picoml.tasks.train import fit as train_fit
+from picoml.tasks import TASKS, get_task
+from picoml.tasks.user import UserTaskSpec
+
+__all__ = [
+    "BATCH_SIZES",
+    "BUDGETS",
+    "Budget",
+    "Candidate",
+    "FitResult",
+    "LocalRunner",
+    "RayRunner",
+    "SerialRunner",
+    "TrialRunner",
+    "fit",
+    "get_budget",
+    "measure",
+    "search_space",
+    "size_trial",
+    "train_trial",
+    "verify_trial",
+]
 
 # --------------------------------------------------------------------------------- budgets
 
@@ -90,8 +115,11 @@ def board_budget(b: Board) -> Budget:
     return Budget(b.name, b.ram_bytes, b.flash_bytes, b.core, b.note)
 
 
-#: the named budgets (catalogue entries without a clock: small-32k, atmega328p)
-BUDGETS: dict[str, Budget] = {b.name: board_budget(b) for b in BOARDS.values() if b.clock_hz is None}
+#: the named budgets: catalogue entries without a clock (small-32k) and the AVR Uno part, a real
+#: target since issue 16 (sized with avr-gcc and simavr, no longer on a Cortex-M0+ stand-in)
+BUDGETS: dict[str, Budget] = {
+    b.name: board_budget(b) for b in BOARDS.values() if b.clock_hz is None or b.name == "atmega328p"
+}
 
 
 def get_budget(board: str | Budget) -> Budget:
@@ -109,56 +137,10 @@ def get_budget(board: str | Budget) -> Budget:
     raise InputError(f"unknown board {board!r} (known: {', '.join(known)}; or give --ram KB --flash KB)")
 
 
-# --------------------------------------------------------------------------------- runners
-
-
-class TrialRunner(Protocol):
-    """Runs ``fn(config)`` for every config and returns the results in the same order.
-
-    ``fn`` is a top-level function of this module and every config is picklable (plain data,
-    numpy arrays and picoml Graphs), so the calls can run in other processes or machines."""
-
-    def map(self, fn: Callable[[dict], dict], configs: Sequence[dict]) -> list[dict]: ...
-
-
-class SerialRunner:
-    """Every trial in this process, one after another."""
-
-    def map(self, fn: Callable[[dict], dict], configs: Sequence[dict]) -> list[dict]:
-        return [fn(c) for c in configs]
-
-
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # tiny models: one thread per process beats sharing the cores
-
-
-class LocalRunner:
-    """Trials in ``jobs`` worker processes on this machine (spawned; one torch thread each)."""
-
-    def __init__(self, jobs: int = 2) -> None:
-        if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
-            raise InputError(f"jobs must be an integer >= 1, got {jobs!r}")
-        self.jobs = jobs
-
-    def map(self, fn: Callable[[dict], dict], configs: Sequence[dict]) -> list[dict]:
-        configs = list(configs)
-        if len(configs) <= 1 or self.jobs == 1:
-            return SerialRunner().map(fn, configs)
-        ctx = multiprocessing.get_context("spawn")
-        n = min(self.jobs, len(configs))
-        try:
-            with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx, initializer=_worker_init) as pool:
-                return list(pool.map(fn, configs))
-        except BrokenProcessPool:
-            raise PicomlError(
-                "a trial worker process died (out of memory, or a script that calls picoml.flows.fit without "
-                "an `if __name__ == '__main__':` guard); retry with jobs=1"
-            ) from None
-
-
 # --------------------------------------------------------------------------------- search space
+
+KNOB_PRUNE = (0.0, 0.5)
+KNOB_SPARSITY = (0.0, 0.5, 0.8)
 
 
 @dataclass
@@ -166,7 +148,7 @@ class Candidate:
     """One point of the search space and what the search learned about it."""
 
     id: int
-    width: int
+    arch: dict  # the factory's keyword arguments (bundled tasks: {"width": w})
     distill: bool
     prune: float  # fraction of channels removed (structured)
     sparsity: float  # fraction of weights zeroed (unstructured, per layer)
@@ -184,7 +166,7 @@ class Candidate:
     ram_bytes: int = 0  # .data + .bss (arena, I/O buffers) + peak stack
     flash_bytes: int = 0  # code + weights + .data initializers
     fits: bool | None = None
-    status: str = "pending"  # too big | skipped | trained | teacher | failed
+    status: str = "pending"  # too big | skipped | trained | teacher | pruned | failed
     why: str = ""
     val: float | None = None
     test: float | None = None
@@ -192,15 +174,27 @@ class Candidate:
     train_seconds: float = 0.0
     verified: dict | None = None
 
+    @property
+    def width(self) -> Any:
+        return self.arch.get("width")
+
     def label(self) -> str:
-        parts = [f"w{self.width}"]
+        parts = [" ".join(_arch_label(k, v) for k, v in self.arch.items()) or "default"]
         parts.append("kd" if self.distill else "-")
         parts.append(f"prune {self.prune:.0%}" if self.prune else "-")
         parts.append(f"sparse {self.sparsity:.0%}" if self.sparsity else "-")
         return " ".join(parts)
 
     def size_key(self) -> tuple:
-        return (self.width, self.prune, self.sparsity)
+        return (tuple(sorted(self.arch.items())), self.prune, self.sparsity)
+
+    def settings(self) -> dict:
+        """The factory arguments and picoml's knobs of this candidate."""
+        return {**self.arch, "distill": self.distill, "prune": self.prune, "sparsity": self.sparsity}
+
+
+def _arch_label(k: str, v: Any) -> str:
+    return f"w{v}" if k == "width" and isinstance(v, int) else f"{k}={v}"
 
 
 def default_width(task_name: str) -> int:
@@ -211,204 +205,58 @@ def default_width(task_name: str) -> int:
     return p.default
 
 
-def search_space(task_name: str, quick: bool = False) -> list[Candidate]:
-    """The candidates tried for a task: widths × distillation × channel pruning × sparsity.
+def arch_space(task: str | UserTaskSpec, quick: bool = False) -> tuple[dict[str, list], dict]:
+    """The searched factory arguments (keyword → values) and the teacher's arguments.
 
-    Full: widths W/8 … 2W (W the task's default width), distillation from the width-W model for
-    every narrower width, channel pruning 0 / 50 %, sparsity 0 / 50 / 80 %. Quick: six
-    candidates around W/4 … W that still exercise every setting."""
-    w = default_width(task_name)
-    combos: list[tuple[int, bool, float, float]] = []
-    if quick:
-        h = max(1, w // 2)
-        q = max(1, w // 4)
-        combos = [(w, False, 0.0, 0.0), (h, False, 0.0, 0.0), (h, True, 0.0, 0.0), (q, True, 0.0, 0.0)]
-        combos += [(h, True, 0.5, 0.0), (h, True, 0.0, 0.5)]
+    A bundled task: widths W/8 … 2W (quick: W/4 … W), teacher width W. A user factory: its
+    ``search_space``; the teacher takes the factory's default for each searched keyword, or the
+    list's last value when it has none (order each list from small to large)."""
+    if isinstance(task, UserTaskSpec):
+        mod = get_task(task)
+        space = dict(mod.SEARCH_SPACE)
+        params = inspect.signature(mod.factory).parameters
+        teacher = {}
+        for k, vals in space.items():
+            p = params.get(k)
+            teacher[k] = p.default if p is not None and p.default is not inspect.Parameter.empty else vals[-1]
+        return space, teacher
+    w = default_width(task)
+    widths = (
+        [max(1, w // 4), max(1, w // 2), w] if quick else [max(1, w // 8), max(1, w // 4), max(1, w // 2), w, 2 * w]
+    )
+    return {"width": sorted(set(widths))}, {"width": w}
+
+
+def search_space(task: str | UserTaskSpec, quick: bool = False) -> list[Candidate]:
+    """The grid of candidates: factory arguments × distillation × channel pruning × sparsity.
+
+    Distillation (from the teacher, trained first) for every architecture smaller than the
+    teacher's; channel pruning 0 / 50 %, sparsity 0 / 50 / 80 %. A bundled task's quick grid:
+    six candidates around W/4 … W that still exercise every setting."""
+    space, teacher = arch_space(task, quick)
+    combos: list[tuple[dict, bool, float, float]] = []
+    if quick and not isinstance(task, UserTaskSpec):
+        w = teacher["width"]
+        h, q = max(1, w // 2), max(1, w // 4)
+        combos = [({"width": w}, False, 0.0, 0.0), ({"width": h}, False, 0.0, 0.0), ({"width": h}, True, 0.0, 0.0)]
+        combos += [({"width": q}, True, 0.0, 0.0), ({"width": h}, True, 0.5, 0.0), ({"width": h}, True, 0.0, 0.5)]
     else:
-        widths = sorted({max(1, w // 8), max(1, w // 4), max(1, w // 2), w, 2 * w})
-        for width in widths:
-            for distill in (False, True) if width < w else (False,):
-                for prune in (0.0, 0.5):
-                    for sparsity in (0.0, 0.5, 0.8):
-                        combos.append((width, distill, prune, sparsity))
+        keys = list(space)
+        for vals in itertools.product(*(space[k] for k in keys)):
+            arch = dict(zip(keys, vals, strict=True))
+            for kd in (False, True) if _smaller(arch, teacher) else (False,):
+                for p in KNOB_PRUNE:
+                    for s in KNOB_SPARSITY:
+                        combos.append((arch, kd, p, s))
     return [Candidate(i, *c) for i, c in enumerate(combos)]
 
 
-# --------------------------------------------------------------------------------- trials
-
-BATCH_SIZES = {"digits": 64, "activity": 8, "vowels": 16, "sine": 32}
-
-
-def _torch1():
-    import torch
-
-    torch.set_num_threads(1)
-    return torch
-
-
-def _build(cfg: dict, task: Any, example: Any) -> Any:
-    """The candidate's model before training: width, then channel pruning (sizes only), then masks."""
-    torch = _torch1()
-
-    torch.manual_seed(cfg["seed"])
-    model = task.build_model(width=cfg["width"])
-    model.eval()
-    if cfg["prune"]:
-        model = prune_channels(model, example, cfg["prune"], criterion="l1")
-    if cfg["sparsity"]:
-        strip(prune(model, sparsity=cfg["sparsity"], scope="layer"))
-    return model
-
-
-def _example(task: Any) -> Any:
-    torch = _torch1()
-    return torch.zeros((1,) + tuple(task.INPUT_SHAPE))
-
-
-def measure(q: Any, core: str, xs: np.ndarray, counted_runs: int = 0) -> dict:
-    """Compile ``q`` for ``core``, run ``xs`` on the emulator; sizes from the ELF and the stack.
-
-    RAM = .data + .bss (arena, the harness's input/output buffers) + peak stack, as ``picoml
-    verify`` counts it; flash = code + weights + .data initializers."""
-
-    with tempfile.TemporaryDirectory() as d:
-        rep = verify(q, core, xs=xs, work_dir=Path(d), counted_runs=counted_runs)
-        sizes = elf_sizes(Path(d) / f"model_{core}.elf", "model_")
-    return {
-        "bit_exact": rep.bit_exact,
-        "inputs": rep.inputs,
-        "instructions": rep.instructions,
-        "arena_bytes": rep.arena_bytes,
-        "stack_bytes": rep.stack_bytes,
-        "data_bytes": sizes.data_bytes,
-        "bss_bytes": sizes.bss_bytes,
-        "code_bytes": sizes.flash_code_bytes,
-        "weight_bytes": sizes.flash_weights_bytes,
-        "ram_bytes": rep.ram_bytes,
-        "flash_bytes": sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes,
-    }
-
-
-def size_trial(cfg: dict) -> dict:
-    """Stages 1-2 for one architecture: lower bound, then (if it may fit, or ``measure``) measured sizes."""
-
-    task = get_task(cfg["task"])
-    example = _example(task)
-    model = _build(cfg, task, example)
-    g = from_torch(model, example)
-    rng = np.random.default_rng(cfg["seed"])
-    calib = to_graph_layout(rng.standard_normal((32,) + tuple(task.INPUT_SHAPE)).astype(np.float32))
-    q = quantize(g, calib)
-    out = {
-        "params": count_params(model),
-        "macs": int(sum(op_macs(op) for op in q.ops)),
-        "arena_bytes": plan_memory(q).arena_bytes,
-        "io_bytes": int(q.inputs[0].nbytes + q.outputs[0].nbytes),
-        "const_bytes": int(sum(t.nbytes for t in q.constants)),
-        "measured": False,
-    }
-    may_fit = out["arena_bytes"] + out["io_bytes"] <= cfg["ram_bytes"] and out["const_bytes"] <= cfg["flash_bytes"]
-    if may_fit or cfg.get("measure"):
-        out.update(measure(q, cfg["core"], random_inputs(q, 1, cfg["seed"])))
-        out["measured"] = True
-    return out
-
-
-def _train_loop(model: Any, split: Any, teacher: Any, cfg: dict, epochs: int, lr: float, step_callback=None) -> None:
-
-    metric = get_task(cfg["task"]).METRIC
-    bs = BATCH_SIZES.get(cfg["task"], 32)
-    masked = step_callback is not None  # masks change during training: no best-epoch restore
-    if teacher is not None:
-        distill(
-            teacher,
-            model,
-            (split.x_train, split.y_train),
-            temperature=4.0,
-            alpha=0.7,
-            loss="kd" if metric == "accuracy" else "mse",
-            epochs=epochs,
-            lr=lr,
-            batch_size=bs,
-            seed=cfg["seed"],
-            val_data=None if masked else (split.x_val, split.y_val),
-            restore_best=not masked,
-            step_callback=step_callback,
-            threads=1,
-        )
-    elif masked:
-        fine_tune(
-            model,
-            (split.x_train, split.y_train),
-            epochs=epochs,
-            lr=lr,
-            loss="ce" if metric == "accuracy" else "mse",
-            batch_size=bs,
-            seed=cfg["seed"],
-            step_callback=step_callback,
-            threads=1,
-        )
-    else:
-        train_fit(model, split, metric=metric, epochs=epochs, lr=lr, batch_size=bs, seed=cfg["seed"], threads=1)
-
-
-def train_trial(cfg: dict) -> dict:
-    """Stage 3 for one candidate: train (or distill), channel-prune + fine-tune, sparsify + fine-tune,
-    convert, int8 (PTQ), and score on validation and test with picoml's interpreter."""
-    t0 = time.perf_counter()
-    try:
-        return _train_trial(cfg, t0)
-    except PicomlError as e:
-        return {"error": str(e), "seconds": time.perf_counter() - t0}
-
-
-def _train_trial(cfg: dict, t0: float) -> dict:
-    torch = _torch1()
-
-    task = get_task(cfg["task"])
-    split = task.load(cfg["seed"])
-    example = torch.from_numpy(split.x_train[:1])
-    teacher = None
-    if cfg.get("teacher") is not None:
-        teacher = task.build_model(width=cfg["teacher_width"])
-        teacher.load_state_dict({k: torch.from_numpy(v) for k, v in cfg["teacher"].items()})
-        teacher.eval()
-    torch.manual_seed(cfg["seed"])
-    model = task.build_model(width=cfg["width"])
-    _train_loop(model, split, teacher, cfg, cfg["epochs"], 3e-3)
-    if cfg["prune"]:
-        model = prune_channels(model, example, cfg["prune"], criterion="l1")
-        _train_loop(model, split, teacher, cfg, cfg["ft_epochs"], 2e-3)
-    if cfg["sparsity"]:
-        prune(
-            model,
-            sparsity=cfg["sparsity"],
-            scope="layer",
-            train=lambda m, cb: _train_loop(m, split, teacher, cfg, cfg["ft_epochs"], 1e-3, step_callback=cb),
-        )
-        strip(model)
-    model.eval()
-    g = from_torch(model, example)
-    calib = to_graph_layout(calibration_subset(split.x_train, 256, cfg["seed"]))
-    q = quantize(g, calib)
-    out = {
-        "val": score(task.METRIC, int8_outputs(q, to_graph_layout(split.x_val))[1], split.y_val),
-        "test": score(task.METRIC, int8_outputs(q, to_graph_layout(split.x_test))[1], split.y_test),
-        "float_test": score(task.METRIC, predict(model, split.x_test), split.y_test),
-        "q": q,
-    }
-    if cfg.get("return_state"):
-        out["state"] = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    out["seconds"] = time.perf_counter() - t0
-    return out
-
-
-def verify_trial(cfg: dict) -> dict:
-    """Stage 4: the trained int8 model on the emulated core with real test inputs (bit-exact + sizes)."""
-    try:
-        return measure(cfg["q"], cfg["core"], cfg["xs"], counted_runs=min(2, len(cfg["xs"])))
-    except PicomlError as e:
-        return {"error": str(e)}
+def _smaller(arch: dict, teacher: dict) -> bool:
+    """Whether a student of this architecture may learn from the teacher (any other architecture;
+    for widths, only narrower ones)."""
+    if set(arch) == {"width"} and set(teacher) == {"width"}:
+        return arch["width"] < teacher["width"]
+    return arch != teacher
 
 
 # --------------------------------------------------------------------------------- result
@@ -430,6 +278,7 @@ class FitResult:
     best_trained: Candidate | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     graph: Any = None  # the picked int8 Graph
+    strategy: str = "grid"  # or "optuna-tpe (N trials)"
 
     def _fmt(self, v: float | None) -> str:
         if v is None:
@@ -440,7 +289,7 @@ class FitResult:
         """Every candidate tried: settings, sizes, fit, accuracy or why it was not trained."""
         m = "%" if self.metric == "accuracy" else "mse"
         lines = [
-            f"picoml fit {self.task} on {self.budget.describe()}",
+            f"picoml fit {self.task} on {self.budget.describe()}; search: {self.strategy}",
             f"weights: int8 only; RAM = arena + I/O buffers + stack (+ .data), flash = code + weights (+ .data); "
             f"sizes of every candidate measured on {self.budget.core} before training (untrained int8 model); "
             f"'~' = lower bound only (arena + I/O, int8 constants); selection on validation {self.metric}",
@@ -471,7 +320,13 @@ class FitResult:
                     f"{v['arena_bytes']:,} + stack {v['stack_bytes']:,} + I/O and .data "
                     f"{v['ram_bytes'] - v['arena_bytes'] - v['stack_bytes']:,}); flash {v['flash_bytes']:,} B "
                     f"(code {v['code_bytes']:,} + weights {v['weight_bytes']:,} + .data {v['data_bytes']:,}); "
-                    f"{v['instructions']:,} instructions"
+                    + (
+                        f"{v['instructions']:,} instructions"
+                        if v.get("instructions") is not None
+                        else f"{v['cycles']:,} cycles (measured)"
+                        if v.get("cycles") is not None
+                        else "not run"
+                    )
                 )
         lines.append(self.message)
         if self.budget.note:
@@ -484,7 +339,25 @@ class FitResult:
             d["label"] = c.label()
             return d
 
+        chosen = None
+        if self.pick is not None and self.pick.verified is not None:
+            p, v = self.pick, self.pick.verified
+            chosen = {
+                "accuracy": p.test if self.metric == "accuracy" else None,
+                "mse": p.test if self.metric == "mse" else None,
+                "val": p.val,
+                "fits": bool(p.fits),
+                "bit_exact": bool(v.get("bit_exact")),
+                "ram_bytes": v.get("ram_bytes"),
+                "flash_bytes": v.get("flash_bytes"),
+                "params": p.settings(),
+                "n_params": p.params,
+                "id": p.id,
+            }
         return {
+            "chosen": chosen,
+            "trials": [cand(c) for c in self.candidates],
+            "search": self.strategy,
             "task": self.task,
             "metric": self.metric,
             "budget": asdict(self.budget),
@@ -493,12 +366,14 @@ class FitResult:
             "pick": None if self.pick is None else cand(self.pick),
             "best_trained": None if self.best_trained is None else self.best_trained.id,
             "message": self.message,
-            "candidates": [cand(c) for c in self.candidates],
             "seconds": self.seconds,
         }
 
 
 # --------------------------------------------------------------------------------- the search
+
+DEFAULT_TRIALS = 16  # a user task's Optuna trials when --trials is not given
+MAX_TRIALS = 10_000
 
 
 def _stderr(msg: str) -> None:
@@ -535,8 +410,262 @@ def _overshoot(c: Candidate, b: Budget) -> float:
     return max(ram / b.ram_bytes, flash / b.flash_bytes)
 
 
+class _Search:
+    """The state one search shares between its stages: sizes by architecture, trained graphs, the teacher."""
+
+    def __init__(self, task, mod, budget, runner, say, seed, epochs, ft_epochs, teacher_arch) -> None:
+        self.task, self.mod, self.budget, self.runner, self.say = task, mod, budget, runner, say
+        self.epochs, self.ft_epochs, self.teacher_arch = epochs, ft_epochs, teacher_arch
+        self.base = {"task": task, "seed": seed, "core": budget.core, "ram_bytes": budget.ram_bytes}
+        self.base["flash_bytes"] = budget.flash_bytes
+        self.sizes: dict[tuple, dict] = {}
+        self.qgraphs: dict[int, Any] = {}
+        self.teacher_state: dict | None = None
+        self.cands: list[Candidate] = []
+
+    # ---- stages 1-2
+    def size(self, cands: list[Candidate], measure_all: bool = False) -> None:
+        keys = sorted({c.size_key() for c in cands if c.size_key() not in self.sizes}, key=repr)
+        cfgs = [{**self.base, "arch": dict(k[0]), "prune": k[1], "sparsity": k[2]} for k in keys]
+        if measure_all:
+            for cfg in cfgs:
+                cfg["measure"] = True
+        self.sizes.update(zip(keys, self.runner.map(size_trial, cfgs), strict=True))
+        for c in cands:
+            self._apply(c, self.sizes[c.size_key()])
+        # sparse weights only count when the generated C stores them sparsely: skip a sparsity
+        # candidate that saves no flash over the same architecture with fewer zeros
+        for c in cands:
+            if c.fits and c.sparsity:
+                denser = [
+                    d
+                    for d in self.cands
+                    if d.fits
+                    and (d.arch, d.prune, d.distill) == (c.arch, c.prune, c.distill)
+                    and d.sparsity < c.sparsity
+                ]
+                if denser and min(d.flash_bytes for d in denser) <= c.flash_bytes:
+                    d = min(denser, key=lambda d: d.flash_bytes)
+                    c.status = "skipped"
+                    c.why = (
+                        f"not trained: sparsity saves no flash in the generated C ({c.flash_bytes:,} B vs "
+                        f"{d.flash_bytes:,} B at {d.sparsity:.0%})"
+                    )
+
+    def _apply(self, c: Candidate, s: dict) -> None:
+        b = self.budget
+        if "error" in s:
+            c.fits, c.status, c.why = False, "failed", f"not trained: {s['error']}"
+            return
+        for k in ("params", "macs", "arena_bytes", "io_bytes", "const_bytes", "measured"):
+            setattr(c, k, s[k])
+        if s["measured"]:
+            for k in ("stack_bytes", "data_bytes", "code_bytes", "weight_bytes", "ram_bytes", "flash_bytes"):
+                setattr(c, k, s[k])
+            c.fits = c.ram_bytes <= b.ram_bytes and c.flash_bytes <= b.flash_bytes
+            if not c.fits:
+                c.status, c.why = "too big", "not trained: too big (" + _shortfall(c, b) + ")"
+            return
+        c.fits, c.status = False, "too big"
+        lo_ram, lo_flash = c.arena_bytes + c.io_bytes, c.const_bytes
+        c.why = (
+            "not trained: too big before compiling ("
+            + (
+                f"arena + I/O alone {_kb(lo_ram)} > {_kb(b.ram_bytes)} RAM"
+                if lo_ram > b.ram_bytes
+                else f"int8 constants alone {_kb(lo_flash)} > {_kb(b.flash_bytes)} flash"
+            )
+            + ")"
+        )
+
+    # ---- stage 3
+    def cfg_of(self, c: Candidate, **extra: Any) -> dict:
+        cfg = {**self.base, "arch": c.arch, "prune": c.prune, "sparsity": c.sparsity, "epochs": self.epochs}
+        cfg.update(ft_epochs=self.ft_epochs, distill=c.distill, **extra)
+        if c.distill:
+            cfg.update(teacher=self.teacher_state, teacher_arch=self.teacher_arch)
+        return cfg
+
+    def record(self, c: Candidate, r: dict) -> None:
+        c.train_seconds += r.get("seconds", 0.0)
+        if "error" in r:
+            c.status, c.why = "failed", f"training failed: {r['error']}"
+            return
+        c.val, c.test, c.float_test = r["val"], r["test"], r["float_test"]
+        self.qgraphs[c.id] = r["q"]
+        if c.fits:
+            c.status = "trained"
+        else:
+            c.status = "teacher"
+            c.why = "teacher only: " + c.why.removeprefix("not trained: ")
+
+    def train_teacher(self, teacher: Candidate) -> None:
+        r = self.runner.map(train_trial, [self.cfg_of(teacher, return_state=True)])[0]
+        self.record(teacher, r)
+        self.teacher_state = r.get("state")
+
+    def fail_students(self, cands: list[Candidate]) -> None:
+        for c in cands:
+            c.status, c.why = "failed", "not trained: the teacher failed to train"
+
+    # ---- the grid: every candidate
+    def run_grid(self, cands: list[Candidate]) -> None:
+        self.cands = cands
+        t = time.perf_counter()
+        n_arch = len({c.size_key() for c in cands})
+        self.say(
+            f"fit {_name(self.task)} for {self.budget.describe()}: {len(cands)} candidates, {n_arch} architectures to size"
+        )
+        self.size(cands)
+        plausible = [c for c in cands if c.fits and c.status == "pending"]
+        self.say(
+            f"  sizes: {len(plausible)} of {len(cands)} candidates fit and will be trained ({time.perf_counter() - t:.0f} s)"
+        )
+        if not plausible:
+            return
+        teacher = next(
+            c for c in cands if (c.arch, c.distill, c.prune, c.sparsity) == (self.teacher_arch, False, 0.0, 0.0)
+        )
+        students = [c for c in plausible if c.distill]
+        phase_a = [c for c in plausible if not c.distill and c is not teacher]
+        if students or teacher in plausible:
+            self.say("  training the teacher" if students else "  training the default architecture")
+            self.train_teacher(teacher)
+        self.say(f"  training {len(phase_a)} candidate(s)")
+        for c, r in zip(phase_a, self.runner.map(train_trial, [self.cfg_of(c) for c in phase_a]), strict=True):
+            self.record(c, r)
+        if students:
+            if self.teacher_state is None:
+                self.fail_students(students)
+            else:
+                self.say(f"  distilling {len(students)} student(s) from the teacher ({teacher.label()})")
+                rs = self.runner.map(train_trial, [self.cfg_of(c) for c in students])
+                for c, r in zip(students, rs, strict=True):
+                    self.record(c, r)
+
+    # ---- Optuna: ``trials`` candidates proposed by TPE, hopeless ones pruned half-way
+    def run_tpe(self, space: dict[str, list], trials: int, seed: int, parallel: int) -> None:
+        try:
+            import optuna
+        except ImportError:
+            raise InputError("--trials needs Optuna: pip install 'picoml[fit]' (or pip install optuna)") from None
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        maximize = self.mod.METRIC == "accuracy"
+        study = optuna.create_study(
+            direction="maximize" if maximize else "minimize",
+            sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(2, min(8, trials // 3))),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+        )
+        pruned_state = optuna.trial.TrialState.PRUNED
+        rung = self.epochs // 2 if self.epochs >= 2 else 0
+        seen: dict[tuple, Candidate] = {}
+        self.say(
+            f"fit {_name(self.task)} for {self.budget.describe()}: {trials} Optuna TPE trials over "
+            f"{', '.join(space) or 'the factory defaults'} and picoml's knobs (seed {seed})"
+        )
+        # the teacher first (the factory's defaults, no knobs): trained in full whether or not it fits
+        teacher = Candidate(0, dict(self.teacher_arch), False, 0.0, 0.0)
+        self.cands.append(teacher)
+        seen[self._key(teacher)] = teacher
+        self.size([teacher])
+        if teacher.status == "failed":
+            raise InputError(
+                f"--model {self.task.model if isinstance(self.task, UserTaskSpec) else self.task}: {teacher.why}"
+            )
+        self.say(f"  trial 0: the teacher ({teacher.label()}), {'fits' if teacher.fits else 'too big: teacher only'}")
+        self.train_teacher(teacher)
+        study.add_trial(self._frozen(optuna, teacher, space))
+        done, asks = 1, 1
+        while done < trials and asks < 10 * trials:
+            batch = []
+            for _ in range(min(parallel, trials - done)):
+                t = study.ask()
+                asks += 1
+                arch = {k: t.suggest_categorical(k, vals) for k, vals in space.items()}
+                kd = bool(t.suggest_categorical("distill", [False, True])) and _smaller(arch, self.teacher_arch)
+                p = float(t.suggest_categorical("prune", list(KNOB_PRUNE)))
+                s = float(t.suggest_categorical("sparsity", list(KNOB_SPARSITY)))
+                c = Candidate(len(self.cands), arch, kd, p, s)
+                if self._key(c) in seen:  # TPE proposed a point already tried: the same answer
+                    old = seen[self._key(c)]
+                    if old.val is not None and old.fits:
+                        study.tell(t, old.val)
+                    else:
+                        study.tell(t, state=pruned_state)
+                    continue
+                seen[self._key(c)] = c
+                self.cands.append(c)
+                batch.append((t, c))
+            if not batch:
+                continue
+            done += len(batch)
+            self.size([c for _, c in batch])
+            fitting = []
+            for t, c in batch:
+                if c.fits and c.status == "pending":
+                    if c.distill and self.teacher_state is None:
+                        self.fail_students([c])
+                        study.tell(t, state=optuna.trial.TrialState.FAIL)
+                    else:
+                        fitting.append((t, c))
+                else:
+                    study.tell(t, state=pruned_state)  # never trained: TPE learns it is a bad region
+            if not fitting:
+                continue
+            ids = f"{batch[0][1].id}" + (f"-{batch[-1][1].id}" if len(batch) > 1 else "")
+            self.say(f"  trial(s) {ids}: training {len(fitting)} of {len(batch)} that fit")
+            states: dict[int, dict] = {}
+            if rung:
+                rs = self.runner.map(train_trial, [self.cfg_of(c, epochs=rung, partial=True) for _, c in fitting])
+                survivors = []
+                for (t, c), r in zip(fitting, rs, strict=True):
+                    c.train_seconds += r.get("seconds", 0.0)
+                    if "error" in r:
+                        c.status, c.why = "failed", f"training failed: {r['error']}"
+                        study.tell(t, state=optuna.trial.TrialState.FAIL)
+                        continue
+                    t.report(r["val_float"], step=rung)
+                    if t.should_prune():
+                        c.status = "pruned"
+                        c.why = (
+                            f"pruned after {rung} of {self.epochs} epochs: float validation "
+                            f"{_fmt_metric(self.mod.METRIC, r['val_float'])} below the median of earlier trials"
+                        )
+                        study.tell(t, state=pruned_state)
+                        continue
+                    states[c.id] = r["state"]
+                    survivors.append((t, c))
+                fitting = survivors
+            cfgs = [self.cfg_of(c, epochs=self.epochs - rung, init_state=states.get(c.id)) for _, c in fitting]
+            for (t, c), r in zip(fitting, self.runner.map(train_trial, cfgs), strict=True):
+                self.record(c, r)
+                if c.val is None:
+                    study.tell(t, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(t, c.val)
+
+    @staticmethod
+    def _key(c: Candidate) -> tuple:
+        return (tuple(sorted(c.arch.items())), c.distill, c.prune, c.sparsity)
+
+    def _frozen(self, optuna: Any, c: Candidate, space: dict[str, list]) -> Any:
+        """The teacher as a finished trial Optuna learns from."""
+        dist = {k: optuna.distributions.CategoricalDistribution(list(v)) for k, v in space.items()}
+        dist["distill"] = optuna.distributions.CategoricalDistribution([False, True])
+        dist["prune"] = optuna.distributions.CategoricalDistribution(list(KNOB_PRUNE))
+        dist["sparsity"] = optuna.distributions.CategoricalDistribution(list(KNOB_SPARSITY))
+        params = {**c.arch, "distill": False, "prune": 0.0, "sparsity": 0.0}
+        if c.val is not None and c.fits:
+            return optuna.trial.create_trial(params=params, distributions=dist, value=c.val)
+        return optuna.trial.create_trial(params=params, distributions=dist, state=optuna.trial.TrialState.PRUNED)
+
+
+def _name(task: str | UserTaskSpec) -> str:
+    return task.name if isinstance(task, UserTaskSpec) else task
+
+
 def fit(
-    task: str,
+    task: str | UserTaskSpec,
     board: str | Budget,
     *,
     max_drop: float | None = None,
@@ -547,167 +676,85 @@ def fit(
     progress: Callable[[str], Any] | None = _stderr,
     n_verify: int = 10,
     top_k: int | None = None,
+    trials: int | None = None,
+    epochs: int | None = None,
 ) -> FitResult:
-    """Search ``task``'s model family for the most accurate int8 model that fits ``board``.
+    """Search a model family for the most accurate int8 model that fits ``board``.
 
-    ``board``: a ``Budget``, a built-in budget name (``small-32k``, ``atmega328p``) or a catalog
-    board. ``max_drop``: accuracy points the pick may lose against the best trained candidate
-    (selection is on validation accuracy); when no fitting candidate is that close, there is no
-    pick and the message says so. ``runner``: where trials run (default ``LocalRunner(jobs)``).
-    ``quick``: six candidates, a few epochs (smoke tests)."""
+    ``task``: a bundled task's name, or ``UserTaskSpec(data, "MODULE:FACTORY")`` for the user's
+    own data and PyTorch factory (``picoml.tasks.user``). ``board``: a ``Budget``, a built-in
+    budget name (``small-32k``, ``atmega328p``) or a catalog board. ``max_drop``: accuracy points
+    the pick may lose against the best trained candidate (selection is on validation accuracy);
+    when no fitting candidate is that close, there is no pick and the message says so.
+    ``runner``: where trials run (default ``LocalRunner(jobs)``; ``RayRunner`` for a Ray cluster).
+    ``trials``: that many candidates proposed by Optuna's TPE sampler (default for a user task:
+    16) instead of the whole grid (a bundled task's default). ``epochs``: training epochs per
+    candidate (default: the task's). ``quick``: fewer candidates and epochs (smoke tests)."""
 
-    if not isinstance(task, str) or task not in TASKS:
-        raise InputError(f"fit searches a bundled task's model family: unknown task {task!r} (one of {sorted(TASKS)})")
+    user = isinstance(task, UserTaskSpec)
+    if not user and (not isinstance(task, str) or task not in TASKS):
+        raise InputError(
+            f"fit searches a bundled task or --data/--model: unknown task {task!r} (one of {sorted(TASKS)})"
+        )
     budget = get_budget(board)
-    mod = get_task(task)
+    mod = get_task(task, seed)
     metric = mod.METRIC
     if max_drop is not None:
         if metric != "accuracy":
-            raise InputError(f"--max-drop is in accuracy points; task {task!r} is scored by {metric}")
+            raise InputError(f"--max-drop is in accuracy points; task {_name(task)!r} is scored by {metric}")
         if not isinstance(max_drop, (int, float)) or isinstance(max_drop, bool) or not 0 <= max_drop <= 100:
             raise InputError(f"--max-drop must be between 0 and 100 accuracy points, got {max_drop!r}")
+    if user and trials is None:
+        trials = DEFAULT_TRIALS
+    for what, v in (("trials", trials), ("epochs", epochs)):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_TRIALS):
+            raise InputError(f"--{what} must be an integer 1 … {MAX_TRIALS}, got {v!r}")
+    own = runner is None
     runner = runner if runner is not None else LocalRunner(jobs)
+    try:
+        return _fit(task, mod, budget, runner, progress, max_drop, seed, jobs, quick, n_verify, top_k, trials, epochs)
+    finally:
+        if own:
+            runner.close()
+
+
+def _fit(task, mod, budget, runner, progress, max_drop, seed, jobs, quick, n_verify, top_k, trials, epochs):
+    metric = mod.METRIC
     say = progress or (lambda _m: None)
     sign = -1.0 if metric == "accuracy" else 1.0
     top_k = top_k or (1 if quick else 3)
-    epochs = mod.QUICK_EPOCHS if quick else mod.EPOCHS
-    ft_epochs = max(2, epochs // 3) if not quick else max(1, epochs // 3)
-    W = default_width(task)
-    cands = search_space(task, quick)
+    epochs = epochs or (mod.QUICK_EPOCHS if quick else mod.EPOCHS)
+    ft_epochs = max(1, epochs // 3) if quick else max(2, epochs // 3)
+    space, teacher_arch = arch_space(task, quick)
+    search = _Search(task, mod, budget, runner, say, seed, epochs, ft_epochs, teacher_arch)
     seconds: dict[str, float] = {}
-    base = {"task": task, "seed": seed, "core": budget.core, "ram_bytes": budget.ram_bytes}
-    base["flash_bytes"] = budget.flash_bytes
-
-    # ---- stages 1-2: sizes of every distinct architecture (distillation does not change them)
     t0 = time.perf_counter()
-    keys = sorted({c.size_key() for c in cands})
-    say(f"fit {task} for {budget.describe()}: {len(cands)} candidates, {len(keys)} architectures to size")
-    sizes = dict(
-        zip(
-            keys,
-            runner.map(size_trial, [{**base, "width": w, "prune": p, "sparsity": s} for w, p, s in keys]),
-            strict=True,
-        )
-    )
-
-    def apply_sizes(c: Candidate, s: dict) -> None:
-        for k in ("params", "macs", "arena_bytes", "io_bytes", "const_bytes", "measured"):
-            setattr(c, k, s[k])
-        if s["measured"]:
-            for k in ("stack_bytes", "data_bytes", "code_bytes", "weight_bytes", "ram_bytes", "flash_bytes"):
-                setattr(c, k, s[k])
-
-    for c in cands:
-        apply_sizes(c, sizes[c.size_key()])
-        if not c.measured:
-            c.fits, c.status = False, "too big"
-            lo_ram, lo_flash = c.arena_bytes + c.io_bytes, c.const_bytes
-            c.why = (
-                "not trained: too big before compiling ("
-                + (
-                    f"arena + I/O alone {_kb(lo_ram)} > {_kb(budget.ram_bytes)} RAM"
-                    if lo_ram > budget.ram_bytes
-                    else f"int8 constants alone {_kb(lo_flash)} > {_kb(budget.flash_bytes)} flash"
-                )
-                + ")"
-            )
-        else:
-            c.fits = c.ram_bytes <= budget.ram_bytes and c.flash_bytes <= budget.flash_bytes
-            if not c.fits:
-                c.status = "too big"
-                c.why = "not trained: too big (" + _shortfall(c, budget) + ")"
-    # sparse weights only count when the generated C stores them sparsely: skip a sparsity
-    # candidate that saves no flash over the same architecture with fewer zeros
-    for c in cands:
-        if c.fits and c.sparsity:
-            denser = [
-                d
-                for d in cands
-                if d.fits and (d.width, d.prune, d.distill) == (c.width, c.prune, c.distill) and d.sparsity < c.sparsity
-            ]
-            if denser and min(d.flash_bytes for d in denser) <= c.flash_bytes:
-                d = min(denser, key=lambda d: d.flash_bytes)
-                c.status = "skipped"
-                c.why = (
-                    f"not trained: sparsity saves no flash in the generated C ({c.flash_bytes:,} B vs "
-                    f"{d.flash_bytes:,} B at {d.sparsity:.0%})"
-                )
-    seconds["size"] = time.perf_counter() - t0
-    plausible = [c for c in cands if c.fits and c.status == "pending"]
-    say(f"  sizes: {len(plausible)} of {len(cands)} candidates fit and will be trained ({seconds['size']:.0f} s)")
+    if trials is None:
+        search.run_grid(search_space(task, quick))
+    else:
+        parallel = getattr(runner, "jobs", None) or getattr(runner, "workers", None) or jobs
+        search.run_tpe(space, trials, seed, parallel)
+    cands = search.cands
+    seconds["search"] = time.perf_counter() - t0
+    name = _name(task)
+    args = (name, metric, budget, cands)
 
     if not any(c.fits for c in cands):
         # the closest candidate, measured in full for a precise message
-        best = min(cands, key=lambda c: _overshoot(c, budget))
+        best = min((c for c in cands if c.status != "failed"), key=lambda c: _overshoot(c, budget), default=None)
+        if best is None:
+            return FitResult(*args, None, "no candidate could be built or converted (see the table)", max_drop)
         if not best.measured:
-            apply_sizes(
-                best,
-                runner.map(
-                    size_trial,
-                    [{**base, "width": best.width, "prune": best.prune, "sparsity": best.sparsity, "measure": True}],
-                )[0],
-            )
+            search.sizes.pop(best.size_key(), None)
+            search.size([best], measure_all=True)
             best.why = "not trained: too big (" + _shortfall(best, budget) + ")"
         msg = f"nothing fits {budget.name}: the smallest candidate ({best.label()}) {_shortfall(best, budget)}"
-        return FitResult(task, metric, budget, cands, None, msg, max_drop, None, seconds)
-
-    # ---- stage 3: training; the teacher (width W, plain) first when a student distills
-    t0 = time.perf_counter()
-    teacher = next(c for c in cands if (c.width, c.distill, c.prune, c.sparsity) == (W, False, 0.0, 0.0))
-    need_teacher = any(c.distill for c in plausible)
-
-    def cfg_of(c: Candidate, teacher_state=None) -> dict:
-        cfg = {**base, "width": c.width, "prune": c.prune, "sparsity": c.sparsity, "epochs": epochs}
-        cfg.update(ft_epochs=ft_epochs, distill=c.distill)
-        if c is teacher:
-            cfg["return_state"] = True
-        if c.distill:
-            cfg.update(teacher=teacher_state, teacher_width=W)
-        return cfg
-
-    phase_a = [c for c in plausible if not c.distill]
-    if need_teacher and teacher not in phase_a:
-        phase_a.insert(0, teacher)
-    phase_b = [c for c in plausible if c.distill]
-    qgraphs: dict[int, Any] = {}
-
-    def record(c: Candidate, r: dict) -> None:
-        c.train_seconds = r.get("seconds", 0.0)
-        if "error" in r:
-            c.status, c.why = "failed", f"training failed: {r['error']}"
-            return
-        c.val, c.test, c.float_test = r["val"], r["test"], r["float_test"]
-        qgraphs[c.id] = r["q"]
-        if c.fits:
-            c.status = "trained"
-        else:
-            c.status = "teacher"
-            c.why = "teacher only: " + c.why.removeprefix("not trained: ")
-
-    say(f"  training {len(phase_a)} candidate(s)" + (" (teacher first)" if need_teacher else ""))
-    res_a = runner.map(train_trial, [cfg_of(c) for c in phase_a])
-    teacher_state = None
-    for c, r in zip(phase_a, res_a, strict=True):
-        record(c, r)
-        if c is teacher:
-            teacher_state = r.get("state")
-    if phase_b:
-        if teacher_state is None:
-            for c in phase_b:
-                c.status, c.why = "failed", "not trained: the teacher failed to train"
-        else:
-            say(f"  distilling {len(phase_b)} student(s) from the width-{W} teacher")
-            for c, r in zip(phase_b, runner.map(train_trial, [cfg_of(c, teacher_state) for c in phase_b]), strict=True):
-                record(c, r)
-    seconds["train"] = time.perf_counter() - t0
+        return FitResult(*args, None, msg, max_drop, None, seconds, strategy=_strategy(trials))
     trained = [c for c in cands if c.val is not None]
-    say(f"  trained {len(trained)} ({seconds['train']:.0f} s)")
+    say(f"  trained {len(trained)} ({seconds['search']:.0f} s with sizing)")
 
     # ---- pick: best validation score among fitting candidates (ties: smaller RAM + flash)
-    rank = sorted(
-        (c for c in trained if c.fits),
-        key=lambda c: (sign * c.val, c.ram_bytes + c.flash_bytes, c.id),
-    )
+    rank = sorted((c for c in trained if c.fits), key=lambda c: (sign * c.val, c.ram_bytes + c.flash_bytes, c.id))
     best_trained = min(trained, key=lambda c: (sign * c.val, c.id)) if trained else None
     if best_trained is not None and best_trained.why == "":
         best_trained.why = "best trained"
@@ -725,20 +772,20 @@ def fit(
                     f"; the most accurate that fits, #{closest.id} {closest.label()}, loses "
                     f"{100 * (best_trained.val - closest.val):.2f} points"
                 )
-            return FitResult(task, metric, budget, cands, None, msg, max_drop, best_trained, seconds)
+            return FitResult(*args, None, msg, max_drop, best_trained, seconds, strategy=_strategy(trials))
         rank = within
     if not rank:
         msg = f"nothing fits {budget.name}: every candidate that fits failed to train"
-        return FitResult(task, metric, budget, cands, None, msg, max_drop, best_trained, seconds)
+        return FitResult(*args, None, msg, max_drop, best_trained, seconds, strategy=_strategy(trials))
 
     # ---- stage 4: verify the best few on the emulated core with real test inputs
     t0 = time.perf_counter()
     split = mod.load(seed)
-
     xg = to_graph_layout(split.x_test[:n_verify])
     top = rank[:top_k]
     say(f"  verifying the best {len(top)} on {budget.core} with {len(xg)} test inputs")
-    vcfgs = [{"core": budget.core, "q": qgraphs[c.id], "xs": quantize_input(qgraphs[c.id], xg)} for c in top]
+    q_of = search.qgraphs
+    vcfgs = [{"core": budget.core, "q": q_of[c.id], "xs": quantize_input(q_of[c.id], xg)} for c in top]
     for c, v in zip(top, runner.map(verify_trial, vcfgs), strict=True):
         c.verified = v
     seconds["verify"] = time.perf_counter() - t0
@@ -756,7 +803,7 @@ def fit(
             pick = c
     if pick is None:
         msg = f"no pick: none of the best {len(top)} fitting candidates verified (see the table)"
-        return FitResult(task, metric, budget, cands, None, msg, max_drop, best_trained, seconds)
+        return FitResult(*args, None, msg, max_drop, best_trained, seconds, strategy=_strategy(trials))
     v = pick.verified
     assert v is not None
     drop = ""
@@ -767,7 +814,11 @@ def fit(
         f"{_fmt_metric(metric, pick.test)}{drop}; fits {budget.name}: RAM {v['ram_bytes']:,} / {budget.ram_bytes:,} B, "
         f"flash {v['flash_bytes']:,} / {budget.flash_bytes:,} B (measured on {budget.core})"
     )
-    return FitResult(task, metric, budget, cands, pick, msg, max_drop, best_trained, seconds, qgraphs[pick.id])
+    return FitResult(*args, pick, msg, max_drop, best_trained, seconds, q_of[pick.id], strategy=_strategy(trials))
+
+
+def _strategy(trials: int | None) -> str:
+    return "grid" if trials is None else f"optuna-tpe ({trials} trials)"
 
 
 def _fmt_metric(metric: str, v: float | None) -> str:

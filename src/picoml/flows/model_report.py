@@ -42,8 +42,13 @@ def _per_channel_const(op: Op) -> bool:
 
 def advice(g: Graph, rep: VerifyReport) -> list[dict]:
     """What to change, each with the gain measured on ``rep``'s core, largest first."""
-    layers = rep.layer_instructions
+    # per-layer cost: instructions on the emulated cores, measured cycles on AVR (simavr)
+    layers = [
+        {**lay, "instructions": lay["instructions"] if lay["instructions"] is not None else lay.get("cycles") or 0}
+        for lay in rep.layer_instructions
+    ]
     total = sum(lay["instructions"] for lay in layers) or 1
+    unit = "instructions" if rep.instructions is not None else "cycles"
     out: list[dict] = []
 
     def share(indices: Sequence[int]) -> float:
@@ -57,7 +62,7 @@ def advice(g: Graph, rep: VerifyReport) -> list[dict]:
                 "gain": share(affine),
                 "kind": "fold",
                 "text": f"per-channel scale/shift ops (an unfused BatchNorm, e.g. after an activation) at layers "
-                f"{names} cost {100 * share(affine):.1f} % of the instructions: put BatchNorm before the "
+                f"{names} cost {100 * share(affine):.1f} % of the {unit}: put BatchNorm before the "
                 "activation (or drop the activation between) so it folds into the convolution",
             }
         )
@@ -68,7 +73,7 @@ def advice(g: Graph, rep: VerifyReport) -> list[dict]:
                 "gain": share(pads),
                 "kind": "pad",
                 "text": f"explicit PAD at layers {', '.join(map(str, pads[:6]))} costs {100 * share(pads):.1f} % of "
-                "the instructions: use 'same' padding in the convolution (Keras padding='same'; PyTorch "
+                f"the {unit}: use 'same' padding in the convolution (Keras padding='same'; PyTorch "
                 "padding=k//2 where the output size allows) so the kernel pads on the fly",
             }
         )
@@ -86,7 +91,7 @@ def advice(g: Graph, rep: VerifyReport) -> list[dict]:
                     "gain": lay["instructions"] / total * (1 - avg * lay["macs"] / lay["instructions"]),
                     "kind": "slow-layer",
                     "text": f"layer {i} {printable(op.name, 24)} ({what}) runs at "
-                    f"{lay['instructions'] / lay['macs']:.1f} instructions/MAC, the model averages {avg:.2f}: "
+                    f"{lay['instructions'] / lay['macs']:.1f} {unit}/MAC, the model averages {avg:.2f}: "
                     f"it takes {100 * lay['instructions'] / total:.1f} % of the time",
                 }
             )
@@ -160,7 +165,9 @@ def build_model_report(
                 "ram_headroom_bytes": b.ram_bytes - r.ram_bytes,
                 "flash_headroom_bytes": b.flash_bytes - flash,
                 "message": msg,
-                "latency_ms": b.latency_ms(r.instructions) if r.instructions else None,
+                "latency_ms": (r.cycles / b.clock_hz * 1e3 if r.measured_cycles and r.cycles and b.clock_hz else None)
+                if r.instructions is None
+                else b.latency_ms(r.instructions),
             }
         )
     s = first.compiled.plan.summary()
@@ -193,6 +200,7 @@ def build_model_report(
             ],
         },
         "advice": advice(g, first) if first.layer_instructions else [],
+        "folded": [f.describe() for f in first.compiled.folds] if first.compiled is not None else [],
     }
     if x is not None and y is not None:
         n = len(xq)

@@ -12,6 +12,7 @@
      "flash":   {target: {"code", "weights", "requantization", "biases_and_tables"}}   (optional)
      "quality": {"task", "samples", "accuracy": {source: v}, "rmse": {source: v}}    (optional)
      "advice":  [{"gain", "kind", "text"}], largest gain first                       (optional)
+     "folded":  [str], explicit PADs folded into convolutions in the generated C       (optional)
      "memory":  {"ops": [label], "live_bytes": [n], "arena_bytes", "lower_bound",
                  "buffers": [{"name", "offset", "size", "first", "last"}]}}
 
@@ -24,10 +25,12 @@ bytes per op), ``layer_instructions.png`` (instructions per layer on each emulat
 from __future__ import annotations
 
 import html
+import io
 import json
 from pathlib import Path
 
 from picoml.errors import PicomlError
+from picoml.outputs import write_tree
 from picoml.untrusted import printable
 
 
@@ -57,7 +60,7 @@ def plot_accuracy_vs_flash(steps: list[dict], metric: str, path: Path) -> None:
     ax.set_title("Each pipeline step: quality vs weight flash")
     ax.set_xlim(left=0, right=max(xs) * 1.25 if xs else 1)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
 
 
@@ -108,13 +111,17 @@ def plot_memory_timeline(memory: dict, path: Path) -> None:
     ax2.set_xticks(range(len(ops)))
     ax2.set_xticklabels([printable(o, 22) for o in ops], rotation=60, ha="right", fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
 
 
 def plot_layer_instructions(targets: dict, path: Path) -> None:
     plt = _plt()
-    names = [t for t, r in targets.items() if r.get("layer_instructions")]
+    names = [  # AVR targets count cycles, not instructions (simavr): not on this chart
+        t
+        for t, r in targets.items()
+        if r.get("layer_instructions") and all(lay["instructions"] is not None for lay in r["layer_instructions"])
+    ]
     if not names:
         raise PicomlError("no per-layer instruction counts to plot (verify on an emulated core first)")
     layers = targets[names[0]]["layer_instructions"]
@@ -131,7 +138,7 @@ def plot_layer_instructions(targets: dict, path: Path) -> None:
     ax.set_title("Where the instructions go, per layer")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
 
 
@@ -157,21 +164,39 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-widt
 .ok{color:#0a7a2f;font-weight:600}.no{color:#b00020;font-weight:600}p.note{color:#555}"""
 
 
-def write_report(out_dir: str | Path, data: dict) -> Path:
-    """Write report.json, the plots and index.html into out_dir; returns the HTML path."""
+def write_report(
+    out_dir: str | Path,
+    data: dict,
+    force: bool = False,
+    protect: tuple[str | Path, ...] = (),
+    extra: dict[str, str | bytes] | None = None,
+) -> Path:
+    """Write report.json, the plots and index.html (and ``extra`` files: name -> content) into
+    out_dir as one output (``picoml.outputs.write_tree``: a rerun replaces picoml's own earlier
+    files; a file there that the user made or changed is never overwritten unless ``force``, and
+    never one in ``protect``); returns the HTML path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    files: dict[str, str | bytes] = dict(extra or {})
+    files["report.json"] = json.dumps(data, indent=2, default=str) + "\n"
     metric = data.get("metric", "accuracy")
     imgs = []
+
+    def png(name: str, plot, *args) -> None:
+        buf = io.BytesIO()
+        plot(*args, buf)
+        files[name] = buf.getvalue()
+
     if data.get("steps"):
-        plot_accuracy_vs_flash(data["steps"], metric, out / "accuracy_vs_flash.png")
+        png("accuracy_vs_flash.png", plot_accuracy_vs_flash, data["steps"], metric)
         imgs.append(("accuracy_vs_flash.png", "Quality vs weight flash for every pipeline step"))
     if data.get("memory"):
-        plot_memory_timeline(data["memory"], out / "memory_timeline.png")
+        png("memory_timeline.png", plot_memory_timeline, data["memory"])
         imgs.append(("memory_timeline.png", "The static arena: every activation buffer over its lifetime"))
-    if data.get("targets") and any(r.get("layer_instructions") for r in data["targets"].values()):
-        plot_layer_instructions(data["targets"], out / "layer_instructions.png")
+    if data.get("targets") and any(
+        r.get("layer_instructions") and all(lay["instructions"] is not None for lay in r["layer_instructions"])
+        for r in data["targets"].values()
+    ):
+        png("layer_instructions.png", plot_layer_instructions, data["targets"])
         imgs.append(("layer_instructions.png", "Instructions per layer on the emulated cores"))
 
     parts = [f"<h1>{html.escape(data.get('title', 'picoml report'))}</h1>"]
@@ -264,6 +289,9 @@ def write_report(out_dir: str | Path, data: dict) -> Path:
             '<p class="note">Gain: the share of the instructions the pattern costs on the first target '
             "(for pruning: the share of the flash it would save).</p>",
         ]
+    if data.get("folded"):
+        items = "".join(f"<li>{html.escape(t)}</li>" for t in data["folded"])
+        parts += ["<h2>Folded in the generated C (bit-exact)</h2>", f"<ul>{items}</ul>"]
     if data.get("flash"):
         rows = [
             [t, _fmt(f["code"]), _fmt(f["weights"]), _fmt(f["requantization"]), _fmt(f["biases_and_tables"])]
@@ -303,6 +331,6 @@ def write_report(out_dir: str | Path, data: dict) -> Path:
         + "\n".join(parts)
         + "<p class='note'>Data: <a href='report.json'>report.json</a>. Generated by picoml.</p></body></html>\n"
     )
-    page_path = out / "index.html"
-    page_path.write_text(page)
-    return page_path
+    files["index.html"] = page
+    write_tree(out, files, force=force, protect=protect)
+    return out / "index.html"

@@ -15,6 +15,7 @@ from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
 from picoml.graph.ops import OpType, op_macs
 from picoml.reference import interpreter
+from picoml.targets import simavr
 from picoml.targets.catalog import Board, Target, board_for, get_target
 from picoml.targets.cycles import timing_for
 from picoml.targets.emulator import Emulator
@@ -70,6 +71,8 @@ class VerifyReport:
     cycle_model: str = ""
     latency_ms: float | None = None
     redirects: int = 0  # taken branches, calls and returns per inference (what flash wait states delay)
+    #: cycles measured by a cycle-accurate simulator (simavr, AVR targets) instead of estimated
+    measured_cycles: bool = False
     first_mismatch: str = ""
     #: how the C computes float layers, e.g. "hardware FPU (fpv4-sp-d16, hard-float ABI)" or
     #: "soft-float (compiler-rt)"; "" when the model has no float layer (int8 C is float-free)
@@ -92,7 +95,8 @@ class VerifyReport:
 
 
 def elf_sizes(elf_path: Path, weight_prefix: str) -> SizeReport:
-    """Flash split into code (.text and non-weight read-only data) and weights (model constants)."""
+    """Flash split into code (.text and non-weight read-only data) and weights (model constants:
+    in .rodata, or on AVR in .text, where avr-gcc's linker script puts program-memory data)."""
     from elftools.elf.elffile import ELFFile
 
     with open(elf_path, "rb") as f:
@@ -102,12 +106,13 @@ def elf_sizes(elf_path: Path, weight_prefix: str) -> SizeReport:
         def size(name: str) -> int:
             return sec[name]["sh_size"] if name in sec else 0
 
-        ro = sec.get(".rodata")
         weights = 0
         symtab = elf.get_section_by_name(".symtab")
-        if ro is not None and symtab is not None:
+        for ro in (sec.get(".rodata"), sec.get(".text")):
+            if ro is None or symtab is None:
+                continue
             lo, hi = ro["sh_addr"], ro["sh_addr"] + ro["sh_size"]
-            weights = sum(
+            weights += sum(
                 s["st_size"]
                 for s in symtab.iter_symbols()
                 if s["st_info"]["type"] == "STT_OBJECT"
@@ -160,12 +165,14 @@ def _float_input(g: Graph, t, n: int, rng: np.random.Generator) -> np.ndarray:
 
 def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarray]:
     """n random inputs of each input's own dtype: an array (n, *shape) for a one-input model, else
-    one such per input (int8: every code; an int32 input, which holds indices, gets zeros; float32:
-    ``_float_input``)."""
+    one such per input (int8: every code; an int32 input, which holds indices, gets zeros; a bool
+    input random 0 / 1; float32: ``_float_input``)."""
     rng = np.random.default_rng(seed)
     xs = [
         np.zeros((n,) + t.shape, np.int32)
         if t.dtype == "int32"
+        else rng.integers(0, 2, (n,) + t.shape).astype(np.bool_)  # a mask: 0 or 1
+        if t.dtype == "bool"
         else _float_input(g, t, n, rng)
         if t.dtype == "float32"
         else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
@@ -192,10 +199,11 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
                 )
             out.append(a.astype(np.float32))
             continue
-        ok = a.dtype.kind in "iu" and tuple(a.shape[1:]) == tuple(t.shape)
-        want = np.dtype(np.int32 if t.dtype == "int32" else np.int8)  # int32: positions (GATHER)
-        info = np.iinfo(want)
-        if not ok or (a.size and (a.min() < info.min or a.max() > info.max)):
+        ok = a.dtype.kind in "iub" and tuple(a.shape[1:]) == tuple(t.shape)
+        # int32: positions (GATHER); bool: masks, given as bool or as 0 / 1
+        want = np.dtype({"int32": np.int32, "bool": np.bool_}.get(t.dtype, np.int8))
+        lo, hi = (0, 1) if t.dtype == "bool" else (np.iinfo(want).min, np.iinfo(want).max)
+        if not ok or (a.size and (a.min() < lo or a.max() > hi)):
             raise PicomlError(
                 f"verify: input {t.name!r} needs {want.name} values of shape (N, {', '.join(map(str, t.shape))}), "
                 f"got {a.dtype} {list(a.shape)}"
@@ -225,7 +233,7 @@ def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
         return ()
 
     def arg(buf: str, t, off: int) -> str:
-        ctype = {"int32": "int32_t", "float32": "float"}.get(t.dtype)
+        ctype = {"int32": "int32_t", "bool": "uint8_t", "float32": "float"}.get(t.dtype)
         return f"({buf}) + {off}" if ctype is None else f"({ctype} *)(void *)(({buf}) + {off})"
 
     (in_offs, n_in), (out_offs, n_out) = io_layout(g.inputs), io_layout(g.outputs)
@@ -374,7 +382,10 @@ def verify(
             got = _from_bytes(g.outputs, _run_host(exe, xs, d).reshape(len(xs), -1))
             rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
         else:
-            got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress, counted_runs)
+            if target.emulator == "simavr":
+                got, rep = _run_simavr(g, exe, target, xs, macs, arena, d, board)
+            else:
+                got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress, counted_runs)
             got = _from_bytes(g.outputs, got)
             sizes = elf_sizes(exe, "model_")
             rep.flash_code_bytes = sizes.flash_code_bytes
@@ -383,7 +394,10 @@ def verify(
             rep.fits, rep.fit_message = fit_check(
                 board, sizes.flash_code_bytes + sizes.flash_weights_bytes + sizes.data_bytes, rep.ram_bytes
             )
-            if board is not None and board.clock_hz and rep.instructions:
+            if board is not None and board.clock_hz and rep.measured_cycles and rep.cycles is not None:
+                rep.board = board.name
+                rep.latency_ms = rep.cycles / board.clock_hz * 1e3  # measured cycles; AVR flash has no wait states
+            elif board is not None and board.clock_hz and rep.instructions:
                 rep.board = board.name
                 rep.latency_ms_lower_bound = board.latency_ms(rep.instructions)
                 if rep.cycles is not None:
@@ -411,7 +425,9 @@ def verify(
         rep.tolerance = FLOAT_TOLERANCE if any(t.dtype == "float32" for t in g.outputs) else ""
         rep.mismatches = int(len(bad))
         rep.bit_exact = rep.mismatches == 0
-        if len(bad):
+        if rep.first_mismatch.startswith("not run"):  # an AVR program too large for its part
+            rep.bit_exact, rep.mismatches = False, int(expected.size)
+        elif len(bad):
             i, j = bad[0]
             rep.first_mismatch = f"input {i} {_where(g, int(j))}: got {got[i, j]}, reference {expected[i, j]}"
         rep.build = config.describe()
@@ -432,6 +448,59 @@ def _run_host(exe: Path, xs: np.ndarray, d: Path) -> np.ndarray:
         first = (r.stderr.strip().splitlines() or ["no output"])[0]
         raise PicomlError(f"host model run failed (exit {r.returncode}): {first}")
     return np.fromfile(out, np.int8)
+
+
+def _not_run(g: Graph, target: Target, xs: np.ndarray, macs: int, arena: int, stack: int, why: str):
+    """The report of an AVR program that cannot run on the part (verify's sizes say by how much)."""
+    rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena, stack_bytes=stack)
+    rep.measured_cycles = True
+    rep.first_mismatch = f"not run on {target.name}: {why} (the model needs more SRAM than the part has)"
+    rep.cycle_model = "not measured: the program does not fit the part"
+    return np.zeros((len(xs), io_layout(g.outputs)[1]), np.int8), rep
+
+
+def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, arena: int, d: Path, board):
+    """Every inference in simavr (picoml.targets.simavr): outputs, measured cycles, stack."""
+    clock = board.clock_hz if board is not None and board.clock_hz else 16_000_000
+    sizes = elf_sizes(exe, "model_")
+    static_ram = sizes.data_bytes + sizes.bss_bytes
+    if board is not None and static_ram >= board.ram_bytes:  # nothing to run: it cannot start on the part
+        return _not_run(
+            g, target, xs, macs, arena, 0, f"its static data ({static_ram:,} B) exceeds {board.name}'s SRAM"
+        )
+    r = simavr.run(exe, target.name, clock, xs, io_layout(g.outputs)[1], d)
+    if r.overflow:  # the deepest SP seen, and at least one byte more than the part has: it does not fit
+        free = board.ram_bytes - static_ram if board is not None else 0
+        stack = max(r.stack_bytes, free + 1)
+        return _not_run(
+            g, target, xs, macs, arena, stack, f"the stack (at least {stack:,} B) overflowed the {free:,} B left free"
+        )
+    bad = [i for i, s in enumerate(r.status) if s != 0]
+    if bad:
+        raise PicomlError(f"model_invoke returned status {r.status[bad[0]]} on {target.name}")
+    cyc = int(round(np.mean(r.cycles)))
+    layers = r.layer_cycles[0] if r.layer_cycles else []
+    per_layer = [
+        {
+            "op": op.type,
+            "name": op.name,
+            "instructions": None,
+            "macs": op_macs(op),
+            "instructions_per_mac": None,
+            "cycles": layers[k] if k < len(layers) else None,
+        }
+        for k, op in enumerate(g.ops)
+    ]
+    rep = VerifyReport(
+        target.name, None, False, 0, len(xs), None, per_layer, macs, None, arena_bytes=arena, stack_bytes=r.stack_bytes
+    )
+    rep.cycles, rep.cycles_per_mac = cyc, (cyc / macs) if macs else None
+    rep.measured_cycles = True
+    rep.cycle_model = (
+        f"simavr's cycle counter, mean of {len(xs)} inferences "
+        f"({min(r.cycles):,}-{max(r.cycles):,}), at {clock / 1e6:g} MHz"
+    )
+    return r.outputs, rep
 
 
 def _run_emulated(

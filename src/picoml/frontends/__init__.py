@@ -20,8 +20,10 @@ to permute user data with ``to_graph_layout``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
+import os
 import re
 import sys
 import warnings
@@ -93,6 +95,26 @@ def _load_factory(spec: str, weights: str | Path | None, limit: int = DEFAULT_MA
     return module
 
 
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence file descriptor 1 (torch's exporter prints its IR there from C++ on a failure)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (embedded use): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            with contextlib.redirect_stdout(io.StringIO()):
+                yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _torchscript_via_onnx(path: Path, data: bytes, example: np.ndarray) -> Graph:
     """TorchScript cannot be re-traced by torch.fx; its legacy ONNX export is the faithful route."""
     torch = _need_torch(str(path))
@@ -104,7 +126,9 @@ def _torchscript_via_onnx(path: Path, data: bytes, example: np.ndarray) -> Graph
         raise ModelFormatError(f"{path}: not a TorchScript file (torch.jit.save) ({type(e).__name__})") from None
     buf = io.BytesIO()
     try:
-        with warnings.catch_warnings():  # the legacy exporter's deprecation notices are not the user's concern
+        # the legacy exporter's deprecation notices, and the Torch IR it prints on a failure, are not
+        # the user's concern: the one error line below names their file and the op
+        with warnings.catch_warnings(), _quiet_stdout():
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (torch.from_numpy(np.ascontiguousarray(example)),), buf, dynamo=False)
     except Exception as e:
@@ -112,7 +136,11 @@ def _torchscript_via_onnx(path: Path, data: bytes, example: np.ndarray) -> Graph
         raise UnsupportedError(f"{path}: TorchScript model could not be lowered through ONNX: {first}") from None
     import onnx
 
-    return from_onnx(onnx.load_from_string(buf.getvalue()), name=path.stem)
+    try:
+        return from_onnx(onnx.load_from_string(buf.getvalue()), name=path.stem)
+    except PicomlError as e:  # name the user's file, not the ONNX graph made from it
+        msg = re.sub(r"^ONNX model '[^']*': ", "", str(e))
+        raise type(e)(f"{path}: {msg} (in its ONNX export)") from None
 
 
 def load_model(

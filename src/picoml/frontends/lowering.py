@@ -142,7 +142,7 @@ def pool_padding(kind: str, plan: Padding, padded: bool, count_include_pad: bool
 
 # ====================================================================== activations and folds
 def clamp_activation(lo: float | None, hi: float | None) -> OpType | str | None:
-    """The op computing a clamp to [lo, hi] (None = unbounded): RELU, RELU6, "identity" when
+    """The op computing a clamp to [lo, hi] (None = unbounded): RELU, RELU6, RELU_N1_TO_1, "identity" when
     nothing is clamped, None when picoml has no such op."""
     lo = None if lo is None or lo == -math.inf else float(lo)
     hi = None if hi is None or hi == math.inf else float(hi)
@@ -150,6 +150,8 @@ def clamp_activation(lo: float | None, hi: float | None) -> OpType | str | None:
         return OpType.RELU
     if lo == 0.0 and hi == 6.0:
         return OpType.RELU6
+    if lo == -1.0 and hi == 1.0:
+        return OpType.RELU_N1_TO_1
     if lo is None and hi is None:
         return "identity"
     return None

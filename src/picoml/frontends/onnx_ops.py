@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from picoml.frontends import onnx_reduce
+from picoml.frontends import onnx_extra, onnx_logic, onnx_reduce
 from picoml.frontends.lowering import (
     batchnorm_affine,
     channels_last_perm,
@@ -209,7 +209,7 @@ def op_clip(imp: Importer) -> None:
     elif act is not None:
         imp.unary(act)
     else:
-        raise imp.unsupported(f"Clip({lo:g}, {hi:g}) is not supported; only Clip(0, 6) and Clip(0, +inf)")
+        raise imp.unsupported(f"Clip({lo:g}, {hi:g}) is not supported; only Clip(0, 6), Clip(0, +inf) and Clip(-1, 1)")
 
 
 def op_leaky_relu(imp: Importer) -> None:
@@ -834,6 +834,9 @@ HANDLERS: dict[str, Handler] = {
 }
 HANDLERS.update(RESIZE_HANDLERS)
 HANDLERS.update(onnx_reduce.handlers(op_matmul))  # ReduceMax/Min/Sum, ArgMax/Min, MatMul of two values
+HANDLERS.update(onnx_logic.handlers(op_cast))  # comparisons, And/Or/Not, Where, Expand, Cast of bools, Mod
+FOLDERS.update(onnx_logic.FOLDERS)
+HANDLERS.update(onnx_extra.handlers(op_pad))  # Sum, Pad reflect / value, LogSoftmax, LpNormalization, Gelu
 
 
 def supported_onnx_ops() -> dict[str, str]:

@@ -13,12 +13,13 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from flatbuffers import flexbuffers
 
 from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
-from picoml.graph.ops import BY_CODE, OpDef
+from picoml.graph.ops import BY_CODE, OP_SET, OpDef
 from picoml.reference.fold import fold_constants
 from picoml.untrusted import for_terminal, read_model_file
 
@@ -177,7 +178,35 @@ def _read_attrs(d: OpDef, opt: _Table | None, where: str) -> dict[str, object]:
     return attrs
 
 
+#: custom ops picoml runs, by OperatorCode.custom_code (DETECTION_POSTPROCESS)
+CUSTOM_OPS: dict[str, OpDef] = {d.custom_code: d for d in OP_SET.values() if d.custom_code}
+
+
+def _read_custom_attrs(d: OpDef, raw: np.ndarray | None, label: str) -> dict[str, object]:
+    """A custom op's options: a flexbuffer map (absent keys take the defaults, as tflite-micro's Init)."""
+    m: object = {}
+    if raw is not None and raw.size:
+        try:
+            m = flexbuffers.Loads(bytes(raw))
+        except Exception as e:  # noqa: BLE001 - untrusted bytes: any decoding failure is a format error
+            raise ModelFormatError(f"{label}: custom options are not a flexbuffer map ({type(e).__name__})") from None
+    if not isinstance(m, dict):
+        raise ModelFormatError(f"{label}: custom options are not a flexbuffer map")
+    attrs: dict[str, object] = {}
+    for a in d.attrs:
+        v = m.get(a.name, a.default)
+        ok = isinstance(v, (bool, int, float)) and (a.kind != "flex_i" or not isinstance(v, float))
+        if not ok or (isinstance(v, float) and not math.isfinite(v)):
+            raise ModelFormatError(f"{label}: custom option {a.name!r} is {v!r}")
+        if a.kind == "flex_i" and not -(2**31) <= int(v) < 2**31:
+            raise ModelFormatError(f"{label}: custom option {a.name!r} = {v} does not fit int32")
+        attrs[a.name] = bool(v) if a.kind == "flex_b" else int(v) if a.kind == "flex_i" else float(np.float32(v))
+    return attrs
+
+
 def _op_name(code: int, custom: str) -> str:
+    if code == 32 and custom in CUSTOM_OPS:
+        return CUSTOM_OPS[custom].type
     if code == 32:  # repr: the name comes from the file and may hold line breaks (error messages are one line)
         return f"CUSTOM({custom!r})" if custom else "CUSTOM"
     if code in BY_CODE:
@@ -280,6 +309,8 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
                     f"{where}: tensor {name!r} needs {nbytes} bytes of data, its buffer {bidx} has {raw.size}"
                 )
             t.data = raw.view(t.np_dtype).reshape(shape).copy()
+            if t.dtype == "bool":  # a byte other than 0 / 1 is true (C's bool conversion)
+                t.data = raw.view(np.uint8).reshape(shape) != 0
         tensors.append(t)
 
     def tensor_list(arr: np.ndarray | None, what: str, allow_missing: bool = False) -> list[Tensor | None]:
@@ -304,10 +335,10 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         if idx >= len(opcodes):
             raise ModelFormatError(f"{where}: operator {i} uses opcode {idx}, the model has {len(opcodes)}")
         code, custom = opcodes[idx]
-        if code not in BY_CODE:
+        d = CUSTOM_OPS.get(custom) if code == 32 else BY_CODE.get(code)
+        if d is None:
             unsupported.append(_op_name(code, custom))
             continue
-        d = BY_CODE[code]
         label = f"{where}: operator {i} ({d.type})"
         inputs = tensor_list(ot.array(S.OP_INPUTS, "<i4", "inputs"), f"{d.type} operator {i} input", True)
         if d.tflite_inputs is not None and sorted(d.tflite_inputs[: len(inputs)]) == list(range(len(inputs))):
@@ -322,7 +353,10 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             if otype != d.options_type:
                 raise ModelFormatError(f"{label}: options of type {otype}, expected {d.options_type}")
             opt = ot.table(S.OP_OPTIONS, "builtin_options")
-        attrs = _read_attrs(d, opt, label)
+        if d.custom_code is not None:
+            attrs = _read_custom_attrs(d, ot.array(S.OP_CUSTOM_OPTIONS, "u1", "custom_options"), label)
+        else:
+            attrs = _read_attrs(d, opt, label)
         name = outputs[0].name if outputs and outputs[0] is not None else f"op{i}"
         ops.append(Op(d.type, inputs, outputs, attrs, name=name))
     if unsupported:

@@ -34,7 +34,7 @@ OP_OPCODE_INDEX, OP_INPUTS, OP_OUTPUTS, OP_OPTIONS_TYPE, OP_OPTIONS, OP_CUSTOM_O
 OP_FIELDS = 6
 
 # enum TensorType -> picoml dtype name (others are rejected with the tensor's name)
-TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
+TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 TENSOR_TYPE_CODES = {v: k for k, v in TENSOR_TYPES.items()}
 TENSOR_TYPE_NAMES = {
     0: "FLOAT32",
@@ -65,14 +65,10 @@ ACTIVATION_CODES = {v: k for k, v in ACTIVATION.items()}
 
 # Names of builtin ops picoml does not run, so "unsupported op" errors can name them.
 OTHER_BUILTINS = {
-    7: "EMBEDDING_LOOKUP",
     10: "HASHTABLE_LOOKUP",
-    11: "L2_NORMALIZATION",
-    12: "L2_POOL_2D",
     13: "LOCAL_RESPONSE_NORMALIZATION",
     15: "LSH_PROJECTION",
     16: "LSTM",
-    20: "RELU_N1_TO_1",
     24: "RNN",
     27: "SVDF",
     29: "CONCAT_EMBEDDINGS",
@@ -81,43 +77,21 @@ OTHER_BUILTINS = {
     32: "CUSTOM",
     33: "EMBEDDING_LOOKUP_SPARSE",
     35: "UNIDIRECTIONAL_SEQUENCE_RNN",
-    37: "BATCH_TO_SPACE_ND",
-    38: "SPACE_TO_BATCH_ND",
     44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
     46: "BIDIRECTIONAL_SEQUENCE_RNN",
     48: "TOPK_V2",
-    50: "LOG_SOFTMAX",
     51: "DELEGATE",
     52: "BIDIRECTIONAL_SEQUENCE_LSTM",
-    53: "CAST",
-    58: "LESS",
-    60: "PADV2",
-    61: "GREATER",
-    62: "GREATER_EQUAL",
-    63: "LESS_EQUAL",
     64: "SELECT",
     68: "SPARSE_TO_DENSE",
     69: "TILE",
-    71: "EQUAL",
-    72: "NOT_EQUAL",
     78: "POW",
     80: "FAKE_QUANT",
     81: "REDUCE_PROD",
-    84: "LOGICAL_OR",
     85: "ONE_HOT",
-    86: "LOGICAL_AND",
-    87: "LOGICAL_NOT",
-    90: "FLOOR_DIV",
     91: "REDUCE_ANY",
-    93: "ZEROS_LIKE",
-    94: "FILL",
-    95: "FLOOR_MOD",
     96: "RANGE",
-    100: "MIRROR_PAD",
     103: "UNIQUE",
-    105: "REVERSE_V2",
-    106: "ADD_N",
-    107: "GATHER_ND",
     109: "WHERE",
     110: "RANK",
     112: "REVERSE_SEQUENCE",
@@ -128,7 +102,6 @@ OTHER_BUILTINS = {
     120: "NON_MAX_SUPPRESSION_V4",
     121: "NON_MAX_SUPPRESSION_V5",
     122: "SCATTER_ND",
-    123: "SELECT_V2",
     124: "DENSIFY",
     125: "SEGMENT_SUM",
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import flatbuffers
 import numpy as np
+from flatbuffers import flexbuffers
 
 from picoml.errors import PicomlError
 from picoml.frontends import tflite_schema as S
@@ -65,7 +66,8 @@ def _options(b: flatbuffers.Builder, d: OpDef, attrs: dict) -> int | None:
 def _op_version(op: Op) -> int:
     """The lowest version TFLite assigns for what picoml writes (int8 needs the newer kernels)."""
     x = op.inputs[0]
-    return OP_SET[op.type].int8_version if x is not None and x.dtype == "int8" else 1
+    d = OP_SET[op.type]
+    return max(d.int8_version if x is not None and x.dtype == "int8" else 1, d.version)
 
 
 def _with_explicit_bias(g: Graph) -> Graph:
@@ -142,14 +144,17 @@ def write_tflite_bytes(g: Graph) -> bytes:
         t_offs.append(b.EndObject())
 
     # operator codes in order of first use
-    codes: list[tuple[int, int]] = []
+    codes: list[tuple[int, int, str | None]] = []
     for op in g.ops:
-        key = (OP_SET[op.type].builtin_code, _op_version(op))
+        key = (OP_SET[op.type].builtin_code, _op_version(op), OP_SET[op.type].custom_code)
         if key not in codes:
             codes.append(key)
     oc_offs = []
-    for code, ver in codes:
+    for code, ver, custom in codes:
+        custom_s = b.CreateString(custom) if custom is not None else None
         b.StartObject(S.OPCODE_FIELDS)
+        if custom_s is not None:
+            b.PrependUOffsetTRelativeSlot(S.OPCODE_CUSTOM, custom_s, 0)
         b.PrependInt8Slot(S.OPCODE_DEPRECATED_BUILTIN, min(code, 127), 0)
         b.PrependInt32Slot(S.OPCODE_VERSION, ver, 1)
         b.PrependInt32Slot(S.OPCODE_BUILTIN, code, 0)
@@ -166,8 +171,11 @@ def write_tflite_bytes(g: Graph) -> bytes:
         ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in inputs], "i32")
         outs = _vector(b, [tensor_index[id(t)] for t in op.outputs], "i32")
         opt = _options(b, d, op.attrs)
+        custom_opts = b.CreateByteVector(flexbuffers.Dumps(dict(op.attrs))) if d.custom_code is not None else None
         b.StartObject(S.OP_FIELDS)
-        b.PrependUint32Slot(S.OP_OPCODE_INDEX, codes.index((d.builtin_code, _op_version(op))), 0)
+        b.PrependUint32Slot(S.OP_OPCODE_INDEX, codes.index((d.builtin_code, _op_version(op), d.custom_code)), 0)
+        if custom_opts is not None:  # a flexbuffer map (CustomOptionsFormat FLEXBUFFERS = 0, the default)
+            b.PrependUOffsetTRelativeSlot(S.OP_CUSTOM_OPTIONS, custom_opts, 0)
         b.PrependUOffsetTRelativeSlot(S.OP_INPUTS, ins, 0)
         b.PrependUOffsetTRelativeSlot(S.OP_OUTPUTS, outs, 0)
         if opt is not None:

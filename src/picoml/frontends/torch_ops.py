@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
-from picoml.frontends import torch_reduce, torch_resize
+from picoml.frontends import torch_extra, torch_logic, torch_reduce, torch_resize
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -621,6 +621,7 @@ def _module_table(torch) -> dict[type, Handler]:
     }
     t.update(torch_resize.module_table(torch))
     t.update(torch_reduce.modules(torch))  # nn.Embedding
+    t.update(torch_extra.modules(torch))  # padding, LogSoftmax, GELU
     return t
 
 
@@ -721,6 +722,8 @@ def _function_table(torch) -> dict[Any, Handler]:
     t.update(torch_reduce.functions(torch, pairs))
     t.update(_aten_table(torch))
     t.update(torch_resize.function_table(torch))
+    t.update(torch_logic.functions(torch))
+    t.update(torch_extra.functions(torch))  # F.pad reflect / value, flip, log_softmax, normalize, gelu
     return t
 
 
@@ -804,6 +807,7 @@ def _aten_table(torch) -> dict[Any, Handler]:
         "round.default": _f_round,
         **{f"{n}.default": _f_unary(op) for n, op in _UNARY.items()},
         **torch_reduce.ATEN,
+        **torch_logic.ATEN,
     }
     out: dict[Any, Handler] = {}
     for name, h in spec.items():
@@ -848,6 +852,8 @@ _METHODS: dict[str, Handler] = {
     "round": _f_round,
     **{n: _f_unary(op) for n, op in _UNARY.items()},
     **torch_reduce.methods({"max": _f_max_min(OpType.MAXIMUM), "min": _f_max_min(OpType.MINIMUM)}),
+    **torch_logic.METHODS,
+    **torch_extra.methods(),
 }
 
 #: nodes whose value is shape metadata, not data: folded to constants from the example run

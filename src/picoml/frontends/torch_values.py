@@ -489,7 +489,7 @@ class TorchBuilder(GraphBuilder):
         if act is not None:
             return self.unary(c, x, act)
         raise UnsupportedError(
-            f"{c.where}: clamp to [{lo}, {hi}] is not supported (picoml has RELU [0, inf) and RELU6 [0, 6])"
+            f"{c.where}: clamp to [{lo}, {hi}] is not supported (picoml has RELU [0, inf), RELU6 [0, 6] and RELU_N1_TO_1 [-1, 1])"
         )
 
     def binary(self, c: Call, kind: str, a: Any, b: Any) -> Val:

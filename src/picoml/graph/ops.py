@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import GraphError
+from picoml.graph import extra_ops as xo
+from picoml.graph import logic_ops as lo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
@@ -29,6 +31,10 @@ from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also re
     _broadcast_limited,
     _check_window_extent,
     _const_ints,
+    _conv_macs,
+    _depthwise_macs,
+    _elementwise_macs,
+    _fc_macs,
     _infer_binary,
     _infer_concat,
     _infer_fc,
@@ -40,8 +46,10 @@ from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also re
     _infer_same,
     _infer_shape,
     _need_rank,
+    _no_macs,
     _shape,
     _shape_out_dtype,
+    _transpose_conv_macs,
     broadcast_shape,
     concat_axis,
     out_size,
@@ -57,6 +65,7 @@ DTYPES: dict[str, np.dtype] = {
     "int16": np.dtype(np.int16),
     "int32": np.dtype(np.int32),
     "int64": np.dtype(np.int64),
+    "bool": np.dtype(np.bool_),  # comparison results, masks (one byte, 0 or 1)
 }
 
 
@@ -142,6 +151,37 @@ class OpType(StrEnum):
     ARG_MIN = "ARG_MIN"
     BATCH_MATMUL = "BATCH_MATMUL"
     GATHER = "GATHER"
+    EQUAL = "EQUAL"
+    NOT_EQUAL = "NOT_EQUAL"
+    GREATER = "GREATER"
+    GREATER_EQUAL = "GREATER_EQUAL"
+    LESS = "LESS"
+    LESS_EQUAL = "LESS_EQUAL"
+    LOGICAL_AND = "LOGICAL_AND"
+    LOGICAL_OR = "LOGICAL_OR"
+    LOGICAL_NOT = "LOGICAL_NOT"
+    SELECT_V2 = "SELECT_V2"
+    CAST = "CAST"
+    ZEROS_LIKE = "ZEROS_LIKE"
+    FILL = "FILL"
+    BROADCAST_TO = "BROADCAST_TO"
+    FLOOR_DIV = "FLOOR_DIV"
+    FLOOR_MOD = "FLOOR_MOD"
+    ADD_N = "ADD_N"
+    MIRROR_PAD = "MIRROR_PAD"
+    PADV2 = "PADV2"
+    REVERSE_V2 = "REVERSE_V2"
+    L2_NORMALIZATION = "L2_NORMALIZATION"
+    LOG_SOFTMAX = "LOG_SOFTMAX"
+    GELU = "GELU"
+    RELU_N1_TO_1 = "RELU_N1_TO_1"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    CUMSUM = "CUMSUM"
+    GATHER_ND = "GATHER_ND"
+    EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
+    L2_POOL_2D = "L2_POOL_2D"
+    DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
 
 
 @dataclass(frozen=True)
@@ -171,10 +211,6 @@ class Int8Output(StrEnum):
     SHARED = "shared"  # input 0's: the int8 kernel copies, compares or clamps in the input's units
     FIXED = "fixed"  # OpDef.fixed_qparams (the spec; TFLM's int8 kernels check or assume them)
     JOINED = "joined"  # inputs join the output's parameters where that loses nothing, others are requantized
-
-
-def _no_macs(op) -> int:
-    return 0
 
 
 @dataclass(frozen=True)
@@ -226,6 +262,11 @@ class OpDef:
     tflite_inputs: tuple[int, ...] | None = None
     #: inputs holding int32 indices (GATHER's positions): constant or computed, never quantized
     index_inputs: frozenset[int] = frozenset()
+    #: the op's own dtype and quantization rules, replacing validate's generic ones (graph/logic_ops.py)
+    check_types: Callable[[Any], None] | None = None
+    version: int = 1  # the lowest TFLite op version of every dtype (BROADCAST_TO: 2)
+    #: a custom op (builtin_code 32): its OperatorCode.custom_code; options are a flexbuffer map
+    custom_code: str | None = None
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -302,30 +343,6 @@ _POOL_ATTRS = (
     Attr("filter_h", "i32", 0, 4),
     _act(5),
 )
-
-
-# ----------------------------------------------------------------- MAC counts
-def _conv_macs(op) -> int:  # OHWI filter: H·W·I taps per output value
-    w = op.inputs[1].shape
-    return int(op.outputs[0].size * (w[1] * w[2] * w[3]))
-
-
-def _depthwise_macs(op) -> int:  # 1HWO filter: H·W taps per output value
-    w = op.inputs[1].shape
-    return int(op.outputs[0].size * (w[1] * w[2] * 1))
-
-
-def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
-    return int(op.outputs[0].size * op.inputs[1].shape[1])
-
-
-def _transpose_conv_macs(op) -> int:  # every input value meets every tap of every output channel
-    oc, kh, kw, _ = op.inputs[1].shape
-    return int(op.inputs[0].size * kh * kw * oc)
-
-
-def _elementwise_macs(op) -> int:
-    return int(op.outputs[0].size)
 
 
 # weights at input 1, bias at input 2 (optional); the axis is the one of output channels
@@ -850,11 +867,14 @@ _DEFS += [
     ),
 ]
 
-# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: defined in graph/reduce_ops.py
+# REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: graph/reduce_ops.py; logic: logic_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
+_DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
+# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, ... L2_POOL_2D: graph/extra_ops.py
+_DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
-BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS}
+BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}
 
 
 def supported_ops() -> list[str]:

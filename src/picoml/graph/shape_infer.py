@@ -221,3 +221,31 @@ def _broadcast_limited(max_rank: int) -> Callable[..., list[tuple[int, ...]]]:
         return [out]
 
     return infer
+
+
+# ----------------------------------------------------------------- MAC counts (OpDef.macs; graph/ops.py)
+def _no_macs(op) -> int:
+    return 0
+
+
+def _conv_macs(op) -> int:  # OHWI filter: H·W·I taps per output value
+    w = op.inputs[1].shape
+    return int(op.outputs[0].size * (w[1] * w[2] * w[3]))
+
+
+def _depthwise_macs(op) -> int:  # 1HWO filter: H·W taps per output value
+    w = op.inputs[1].shape
+    return int(op.outputs[0].size * (w[1] * w[2] * 1))
+
+
+def _fc_macs(op) -> int:  # [out, in] weights: in taps per output value
+    return int(op.outputs[0].size * op.inputs[1].shape[1])
+
+
+def _transpose_conv_macs(op) -> int:  # every input value meets every tap of every output channel
+    oc, kh, kw, _ = op.inputs[1].shape
+    return int(op.inputs[0].size * kh * kw * oc)
+
+
+def _elementwise_macs(op) -> int:
+    return int(op.outputs[0].size)

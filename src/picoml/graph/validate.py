@@ -84,6 +84,9 @@ def _check_op_types(op: Op) -> None:
     t = op.type
     d = OP_SET[t]
     wts = d.weights
+    if d.check_types is not None:  # bool / int32 / mixed-dtype ops (graph/logic_ops.py)
+        d.check_types(op)
+        return
     if t == OpType.QUANTIZE:
         if x.dtype not in ("float32", "int8", "int16", "uint8") or y.dtype not in ("int8", "int16", "uint8"):
             raise UnsupportedError(f"{op.label}: QUANTIZE {x.dtype}→{y.dtype} is not supported")

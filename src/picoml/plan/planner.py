@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
 from picoml.graph.ops import OP_SET
+from picoml.passes.fold_pad import window_pads
 from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
@@ -147,7 +148,7 @@ def stream_lag(op: Op) -> int | None:
     else:
         kh, kw, dh, dw = a["filter_h"], a["filter_w"], 1, 1
     sh, sw = a.get("stride_h", 1), a.get("stride_w", 1)
-    _, _, pad_h, pad_w = window_geometry(ih, iw, kh, kw, sh, sw, dh, dw, a.get("padding", "VALID"))
+    pad_h, pad_w = window_pads(op, window_geometry(ih, iw, kh, kw, sh, sw, dh, dw, a.get("padding", "VALID"))[2:])
     lag = None
     pixels = oh * ow
     for b in range(n):
@@ -176,10 +177,10 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
 
     graph_io = {id(t) for t in g.inputs} | {id(t) for t in g.outputs}
     for i, op in enumerate(g.ops):
-        y = op.outputs[0]
         d = OP_SET.get(op.type)
-        if d is None:
+        if d is None or not op.outputs:  # no outputs: a PAD folded away for code generation
             continue
+        y = op.outputs[0]
         if d.aliases_input and op.inputs[0].data is None:
             parent[find(id(y))] = find(id(op.inputs[0]))
         elif inplace and d.in_place and _elementwise_same_shape(op):

@@ -185,7 +185,7 @@ def prepare_float_graph(graph: Graph) -> Graph:
     _strip_qdq(g)
     _dequantize_hybrid_weights(g)
     for t in g.inputs:
-        if t.dtype != "float32":
+        if t.dtype not in ("float32", "bool"):  # bool: masks, never quantized
             raise UnsupportedError(
                 f"quantize needs a float graph: input {t.name!r} is {t.dtype} (is the model already quantized?)"
             )
@@ -194,8 +194,14 @@ def prepare_float_graph(graph: Graph) -> Graph:
             raise UnsupportedError(f"quantize needs a float graph: {op.label} converts inside the model")
         shape_args = [op.inputs[i] for i in OP_SET[op.type].shape_inputs | OP_SET[op.type].index_inputs]
         typed = op.outputs if OP_SET[op.type].output_dtype is not None else []  # ARG_MAX: int32 indices
+        src = op.inputs[0].dtype
+        if op.type == OpType.CAST and src != "bool" and (src == "float32") != (op.outputs[0].dtype == "float32"):
+            raise UnsupportedError(
+                f"quantize: {op.label} converts {op.inputs[0].dtype} to {op.outputs[0].dtype}; an int8 CAST "
+                "converts codes, not real values"
+            )
         for t in op.inputs + op.outputs:
-            if t is None or any(t is a for a in shape_args + typed):
+            if t is None or t.dtype == "bool" or any(t is a for a in shape_args + typed):
                 continue
             if t.dtype != "float32":
                 raise UnsupportedError(f"quantize needs a float graph: {op.label} tensor {t.name!r} is {t.dtype}")
@@ -207,12 +213,13 @@ def prepare_float_graph(graph: Graph) -> Graph:
 
 # ======================================================================= activation plan
 def value_inputs(op: Op) -> list[int]:
-    """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias or shapes)."""
+    """Indices of the inputs of ``op`` that are quantized as activations (not weights, bias, shapes,
+    nor bool or integer values such as SELECT_V2's condition)."""
     d = OP_SET[op.type]
     skip = set(d.shape_inputs) | set(d.index_inputs)
     if d.weights is not None:
         skip |= {d.weights.input, d.weights.bias}
-    return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip]
+    return [i for i, t in enumerate(op.inputs) if t is not None and i not in skip and t.dtype == "float32"]
 
 
 def activation_names(g: Graph) -> list[str]:
@@ -285,6 +292,32 @@ class _Groups:
         self.fixed[ra] = self.fixed[ra] or self.fixed[rb]
 
 
+def _join_extra_inputs(op: Op, groups: _Groups) -> None:
+    """tflite-micro's rules on inputs: PADV2's pad value is quantized as its output; ADD_N's inputs
+    share one scale and zero point."""
+    if op.type == OpType.PADV2 and len(op.inputs) > 2 and op.inputs[2] is not None:
+        groups.union(op.outputs[0].name, op.inputs[2].name)
+    if op.type == OpType.ADD_N:
+        for t in op.inputs[1:]:
+            if not groups.compatible(op.inputs[0].name, t.name):
+                raise UnsupportedError(f"{op.label}: inputs have different fixed int8 parameters; ADD_N needs one set")
+            groups.union(op.inputs[0].name, t.name)
+
+
+def _center_add_n_inputs(g: Graph, groups: _Groups) -> None:
+    """ADD_N's and CUMSUM's inputs get zero point 0: tflite-micro's int8 sums carry an extra -zero
+    point term (reference/add_n.h and cumsum.h start the accumulator at the scaled input offset),
+    which zero point 0 cancels. The range (-m, m·127/128) gives scale m/128 and zero point 0."""
+    for op in g.ops:
+        if op.type not in (OpType.ADD_N, OpType.CUMSUM):
+            continue
+        r = groups.find(op.inputs[0].name)
+        if groups.fixed[r] is None:
+            lo, hi = groups.range[r]
+            m = max(-lo, hi * 128 / 127, 0.0)
+            groups.range[r] = (-m, m * 127 / 128)
+
+
 def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> ActivationPlan:
     """Assign int8 parameters to every activation of the prepared float graph ``g``.
 
@@ -309,6 +342,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
             if d.fixed_qparams is not None:
                 s, z = d.fixed_qparams
                 fixed = (float(np.float32(s)), z)
+            elif prod.type == OpType.CAST:  # a bool made float: the int8 CAST writes codes 0 / 1
+                fixed = (1.0, 0)
         groups.add(name, lo, hi, fixed)
     for op in g.ops:
         for i in value_inputs(op):
@@ -320,16 +355,23 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     for op in g.ops:
         if OP_SET[op.type].int8_output == Int8Output.SHARED:
             for out in op.outputs:  # every part of SPLIT, SPLIT_V, UNPACK
-                groups.union(out.name, op.inputs[0].name)
+                if op.inputs[0].name in groups.parent:  # not a bool (CAST of a mask)
+                    groups.union(out.name, op.inputs[0].name)
+        _join_extra_inputs(op, groups)
     for k, op in enumerate(g.ops):
         if OP_SET[op.type].int8_output != Int8Output.JOINED:
             continue
         out = op.outputs[0].name
-        order = sorted(range(len(op.inputs)), key=lambda i: groups.fixed[groups.find(op.inputs[i].name)] is not None)
+        order = sorted(value_inputs(op), key=lambda i: groups.fixed[groups.find(op.inputs[i].name)] is not None)
+        bool_out = out not in groups.parent  # a comparison: its inputs join each other where they can
+        if bool_out and order:
+            out = op.inputs[order[0]].name
         for i in order:  # free-range inputs first, then fixed ones only if they fit
             name = op.inputs[i].name
             if groups.compatible(out, name):
                 groups.union(out, name)
+            elif bool_out:
+                continue  # the int8 comparison rescales each input by its own scale
             else:
                 plan.requantize.append((k, i))
                 r = groups.find(out)
@@ -338,6 +380,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                     olo, ohi = groups.range[groups.find(name)]
                     groups.range[r] = (min(lo, olo), max(hi, ohi))
     plan.requantize.sort()
+    _center_add_n_inputs(g, groups)
 
     def assign() -> None:
         for name in groups.parent:
@@ -434,7 +477,8 @@ def quantize(
     the calibration statistics ("minmax", "percentile" at ``percentile`` per side, or "mse"; see
     ``picoml.quantize.calibrate``). ``ranges``: tensor name -> (lo, hi) overriding calibration
     (QAT passes its trained ranges); when it covers every activation, the float graph is not
-    run at all. ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
+    run at all. ``batch_size``: calibration samples the float graph runs per call (bounds the
+    memory calibration needs). ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
     picoml and tflite-micro run them; False gives TFLite's converter's per-tensor layout).
 
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -33,6 +34,8 @@ _FALLBACK: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "logf": np.log,
     "sinf": np.sin,
     "cosf": np.cos,
+    "erff": np.vectorize(math.erf, otypes=[np.float64]),
+    "tanhf": np.tanh,
 }
 
 
@@ -62,3 +65,5 @@ expm1f = _c_function("expm1f")
 logf = _c_function("logf")
 sinf = _c_function("sinf")
 cosf = _c_function("cosf")
+erff = _c_function("erff")
+tanhf = _c_function("tanhf")

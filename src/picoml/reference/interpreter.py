@@ -196,7 +196,12 @@ class Interpreter:
         return outs[0] if len(outs) == 1 else outs
 
 
-def run(graph: Graph, x, all_tensors: bool = False, max_memory: int | None = None):
+def run(
+    graph: Graph,
+    x: np.ndarray | Sequence[np.ndarray] | dict[str, np.ndarray],
+    all_tensors: bool = False,
+    max_memory: int | None = None,
+) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
     """Run ``graph`` on ``x``: one input of the model's shape, or a batch with a leading N.
 
     Returns the output array (a list for several outputs), or with ``all_tensors`` a dict

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from picoml.codegen.isa import ARMV6M, ARMV7EM, ARMV7M, PORTABLE, VECTOR, Isa
+from picoml.codegen.isa import ARMV6M, ARMV7EM, ARMV7M, AVR8, PORTABLE, VECTOR, Isa
 from picoml.errors import InputError, PicomlError
 from picoml.untrusted import for_terminal, printable, read_toml
 
@@ -58,12 +58,15 @@ class Target:
     zig_target: str | None  # None: the host C compiler
     cflags: tuple[str, ...]  # zig cc's target flags (with zig_target: the core's default float ABI)
     features: tuple[str, ...]
-    emulator: str | None  # 'arm-thumb' | 'riscv32' | None
+    emulator: str | None  # 'arm-thumb' | 'riscv32' (unicorn) | 'simavr' | None
     isa: Isa = PORTABLE  # the kernel variant set and core facts the generator uses
     fpu: bool = False
     default_board: str = ""
-    arch: str = ""  # 'arm' | 'riscv': which GNU cross compiler builds for it ('': the host)
+    arch: str = ""  # 'arm' | 'riscv' | 'avr': which GNU cross compiler builds for it ('': the host)
     gcc_cflags: tuple[str, ...] = ()  # its target flags, without the float ABI
+    default_toolchain: str = "zig"  # what builds for it when no --toolchain is given
+    #: cycles come from the simulator itself (simavr), not from the instruction-timing estimate
+    measured_cycles: bool = False
 
     @property
     def dsp(self) -> bool:
@@ -154,13 +157,27 @@ TARGETS: dict[str, Target] = {
             arch="riscv",
             gcc_cflags=("-march=rv32imc", "-mabi=ilp32"),
         ),
+        *(
+            Target(
+                mcu,
+                f"Microchip {part} (8-bit AVR, 16-bit int, hardware 8x8 multiply, no FPU; "
+                f"{ram} KB SRAM, {flash} KB flash; run in simavr, cycles measured)",
+                "avr-freestanding-none",
+                (f"-mcpu={mcu}",),
+                ("avr8", "mul8"),
+                "simavr",
+                isa=AVR8,
+                default_board=mcu,
+                arch="avr",
+                gcc_cflags=(f"-mmcu={mcu}", "-DF_CPU=16000000UL"),
+                default_toolchain="gcc",
+                measured_cycles=True,
+            )
+            for mcu, part, ram, flash in (("atmega328p", "ATmega328P", 2, 32), ("atmega2560", "ATmega2560", 8, 256))
+        ),
     ]
 }
 
-AVR_NOTE = (
-    "AVR is not a picoml target: sizes measured on cortex-m0plus as a stand-in "
-    "(AVR code size and stack use differ; the arena and the weights do not)"
-)
 
 BOARDS: dict[str, Board] = {
     b.name: b
@@ -187,7 +204,9 @@ BOARDS: dict[str, Board] = {
         Board("esp32c3", "riscv32", 400 * 1024, 4 * 1024 * 1024, 160_000_000, "Espressif ESP32-C3"),
         # budgets of `picoml fit` (RAM and flash only)
         Board("small-32k", "cortex-m4", 32 * 1024, 128 * 1024, None, "a small Cortex-M4 part"),
-        Board("atmega328p", "cortex-m0plus", 2 * 1024, 32 * 1024, None, AVR_NOTE),
+        # 8-bit AVR parts at their Arduino clock (Uno, Mega 2560); flash has no wait states
+        Board("atmega328p", "atmega328p", 2 * 1024, 32 * 1024, 16_000_000, "ATmega328P (Arduino Uno)", 0),
+        Board("atmega2560", "atmega2560", 8 * 1024, 256 * 1024, 16_000_000, "ATmega2560 (Arduino Mega 2560)", 0),
     ]
 }
 

@@ -14,7 +14,9 @@ toolchain, an optimization level and a float ABI; ``configure`` checks the choic
   stripped unless ``-g`` is given (we need them for size reports).
 - ``gcc``: the GNU cross compilers Debian ships, ``arm-none-eabi-gcc`` for Arm cores and
   ``riscv64-unknown-elf-gcc`` (``-march=rv32imc -mabi=ilp32``) for RISC-V, linked with
-  ``-nostdlib`` and libgcc (its division and shift helpers).
+  ``-nostdlib`` and libgcc (its division and shift helpers); ``avr-gcc`` (``-mmcu=...``) for the
+  8-bit AVR parts, the only toolchain that builds for them, linked with avr-libc's start-up code
+  and its default linker script (``build_avr``).
 """
 
 from __future__ import annotations
@@ -99,6 +101,10 @@ class Toolchain:
         """One line saying what to install when this toolchain cannot build for ``target``."""
         return None
 
+    def unsupported(self, target: Target) -> str | None:
+        """One line when this toolchain never builds for ``target`` (installed or not)."""
+        return None
+
 
 #: zig's LLVM CPU models of the FPU cores leave the FPU out (``-mcpu=cortex_m4`` alone compiles
 #: float arithmetic to soft-float calls, even with the hard-float triple): the hard-float build
@@ -131,6 +137,11 @@ class ZigToolchain(Toolchain):
             return ["-target", str(target.zig_target), *_zig_hard_float(target.cflags, target)]
         return ["-target", str(target.zig_target), *target.cflags]
 
+    def unsupported(self, target: Target) -> str | None:
+        if target.arch == "avr":
+            return f"--toolchain zig does not build for {target.name} (no AVR C library): use --toolchain gcc (avr-gcc)"
+        return None
+
     def missing(self, target: Target) -> str | None:
         try:
             import ziglang  # noqa: F401
@@ -153,6 +164,9 @@ class GccToolchain(Toolchain):
     def target_flags(self, target: Target, float_abi: str) -> list[str]:
         fmt = self.float_abi_flag.get(target.arch)
         return [*target.gcc_cflags, *([fmt.format(float_abi)] if fmt else [])]
+
+    def unsupported(self, target: Target) -> str | None:
+        return None if target.arch in self.drivers else f"--toolchain {self.name} has no compiler for {target.name}"
 
     def missing(self, target: Target) -> str | None:
         driver = self.drivers.get(target.arch)
@@ -179,14 +193,18 @@ ZIG = ZigToolchain(
 )
 GCC = GccToolchain(
     "gcc",
-    "GNU cross compilers: arm-none-eabi-gcc (Arm), riscv64-unknown-elf-gcc (RISC-V rv32imc/ilp32)",
+    "GNU cross compilers: arm-none-eabi-gcc (Arm), riscv64-unknown-elf-gcc (RISC-V rv32imc/ilp32), avr-gcc (AVR)",
     bare_cflags=BARE,
     link_flags=("-nostdlib",),
     libs=("-lgcc",),
-    drivers={"arm": "arm-none-eabi-gcc", "riscv": "riscv64-unknown-elf-gcc"},
-    packages={"arm": "gcc-arm-none-eabi libnewlib-arm-none-eabi", "riscv": "gcc-riscv64-unknown-elf"},
+    drivers={"arm": "arm-none-eabi-gcc", "riscv": "riscv64-unknown-elf-gcc", "avr": "avr-gcc"},
+    packages={
+        "arm": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
+        "riscv": "gcc-riscv64-unknown-elf",
+        "avr": "gcc-avr avr-libc",
+    },
     float_abi_flag={"arm": "-mfloat-abi={}"},
-    processors={"arm": "arm", "riscv": "riscv"},
+    processors={"arm": "arm", "riscv": "riscv", "avr": "avr"},
     notes={"riscv": "a C library for <string.h> (Debian: picolibc-riscv64-unknown-elf)"},
 )
 TOOLCHAINS: dict[str, Toolchain] = {t.name: t for t in (ZIG, GCC)}
@@ -257,7 +275,7 @@ def configure(
                 "--toolchain and --float-abi choose cross builds; the host target uses the host C compiler (CC)"
             )
         return BuildConfig(target, None, flag, None)
-    name = DEFAULT_TOOLCHAIN if toolchain is None else toolchain
+    name = target.default_toolchain if toolchain is None else toolchain
     if name not in TOOLCHAINS:
         raise BuildError(f"unknown toolchain {name!r} (known: {', '.join(TOOLCHAINS)})")
     abi = target.float_abis[0] if float_abi is None else float_abi
@@ -265,16 +283,21 @@ def configure(
         has = "has no FPU" if not target.fpu else f"takes {' or '.join(target.float_abis)}"
         raise BuildError(f"--float-abi {abi}: {target.name} {has} (float ABIs: {', '.join(target.float_abis)})")
     tc = TOOLCHAINS[name]
-    problem = tc.missing(target) if installed else None
+    problem = tc.unsupported(target) or (tc.missing(target) if installed else None)
     if problem:
         raise BuildError(problem)
     return BuildConfig(target, tc, flag, abi)
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str, part: str = "") -> None:
+    """Run a compiler; one ``BuildError`` line on failure (``part``: a program too large for its
+    memory, as the linker reports for a part's real memory map, says so)."""
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         lines = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()]
+        full = next((ln for ln in lines if "not within region" in ln or "overflowed by" in ln), None)
+        if part and full:
+            raise BuildError(f"{what}: the program does not fit {part}: {full.split(': ', 1)[-1].strip()}")
         first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no output")
         raise BuildError(f"{what} failed: {first.strip()}")
 
@@ -306,11 +329,35 @@ def build(
         _run(cmd, f"host build of {src_dir}")
         return out
     tc = cfg.toolchain
+    if target.arch == "avr":
+        return build_avr(cfg, sources, out, extra)
     cmd = cfg.compiler() + cfg.cflags() + list(tc.bare_cflags)
     cmd += [f"-D{LAYER_HOOK}", "-I", str(h / "include"), "-I", str(src_dir)]
     cmd += list(extra) + list(tc.link_flags) + sources + [str(h / "mcu_main.c"), str(h / "pm_libc.c")]
     cmd += [f"-Wl,-T,{h / 'link.ld'}", "-Wl,-e,pm_start", "-Wl,--gc-sections", *tc.libs, "-o", str(out)]
     _run(cmd, f"{target.name} build of {src_dir} ({tc.name}, {cfg.opt})")
+    return out
+
+
+#: PM_LAYER_DONE on AVR: a write to GPIOR0 (data address 0x3E on the ATmega328P and 2560), which
+#: the simulator driver (harness/simavr_run.c) times
+AVR_LAYER_HOOK = "PM_LAYER_DONE(i)=(*(volatile unsigned char *)0x3E = (unsigned char)(i))"
+AVR_BARE = ("-g", "-ffunction-sections", "-fdata-sections")
+#: link a program larger than the part (up to 64 KB of data, 256 KB of flash) so that it can be
+#: sized: verify then reports that it does not fit instead of a linker error, and runs only
+#: programs whose static data fits the part's SRAM
+AVR_SIZING = ("-Wl,--defsym=__DATA_REGION_LENGTH__=0xfe00", "-Wl,--defsym=__TEXT_REGION_LENGTH__=0x40000")
+
+
+def build_avr(cfg: BuildConfig, sources: list[str], out: Path, extra: tuple[str, ...] = ()) -> Path:
+    """The model library with the AVR harness (harness/avr_main.c): avr-libc's start-up code and
+    linker script, so .progmem constants sit at the start of flash, after the vectors."""
+    h = harness_dir()
+    cmd = cfg.compiler() + cfg.cflags() + list(AVR_BARE) + [f"-D{AVR_LAYER_HOOK}", "-I", str(Path(sources[0]).parent)]
+    cmd += list(extra) + sources + [str(h / "avr_main.c"), "-Wl,--gc-sections", *AVR_SIZING, "-o", str(out)]
+    _run(
+        cmd, f"{cfg.target.name} build ({cfg.toolchain.name if cfg.toolchain else 'host'}, {cfg.opt})", cfg.target.name
+    )
     return out
 
 

@@ -39,6 +39,8 @@ from picoml.quantize.ptq import quantize as quantize_graph
 from picoml.reference import interpreter
 from picoml.tasks import activity, digits, sine, vowels
 from picoml.tasks.train import History, Split, count_params, is_better, predict, score
+from picoml.tasks.user import UserTaskSpec
+from picoml.tasks.user import resolve as resolve_user_task
 
 TASKS: dict[str, ModuleType] = {"digits": digits, "activity": activity, "vowels": vowels, "sine": sine}
 DEFAULT_TASK = "digits"
@@ -64,8 +66,11 @@ QAT_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def get_task(name: str) -> ModuleType:
-    """The task module registered under ``name``."""
+def get_task(name: str | UserTaskSpec, seed: int = 0) -> Any:
+    """The task module registered under ``name``, or a user's task (``UserTaskSpec``: data file and
+    model factory, loaded once per process)."""
+    if isinstance(name, UserTaskSpec):
+        return resolve_user_task(name, seed)
     try:
         return TASKS[name]
     except KeyError:

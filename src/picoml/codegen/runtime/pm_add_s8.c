@@ -8,8 +8,8 @@
 #include "pm_add_s8.h"
 
 static inline int8_t pm_add_one(const pm_add_params *p, int32_t a, int32_t b) {
-  const int32_t sa = (a - p->input1_zp) * (1 << p->left_shift);
-  const int32_t sb = (b - p->input2_zp) * (1 << p->left_shift);
+  const int32_t sa = (a - p->input1_zp) * ((int32_t)1 << p->left_shift);
+  const int32_t sb = (b - p->input2_zp) * ((int32_t)1 << p->left_shift);
   const int32_t ra = pm_rounding_divide_by_pot(pm_srdhm_bounded(sa, p->input1_multiplier), -p->input1_shift);
   const int32_t rb = pm_rounding_divide_by_pot(pm_srdhm_bounded(sb, p->input2_multiplier), -p->input2_shift);
   const int32_t sum = ra + rb;
@@ -63,8 +63,8 @@ int pm_add_s8(const pm_add_params *p, const pm_broadcast *bc, const int8_t *a, c
 }
 
 static inline int8_t pm_sub_one(const pm_add_params *p, int32_t a, int32_t b) {
-  const int32_t sa = (a - p->input1_zp) * (1 << p->left_shift);
-  const int32_t sb = (b - p->input2_zp) * (1 << p->left_shift);
+  const int32_t sa = (a - p->input1_zp) * ((int32_t)1 << p->left_shift);
+  const int32_t sb = (b - p->input2_zp) * ((int32_t)1 << p->left_shift);
   const int32_t ra = pm_rounding_divide_by_pot(pm_srdhm_bounded(sa, p->input1_multiplier), -p->input1_shift);
   const int32_t rb = pm_rounding_divide_by_pot(pm_srdhm_bounded(sb, p->input2_multiplier), -p->input2_shift);
   const int32_t o =

@@ -16,6 +16,28 @@
 #define PM_OK 0
 #define PM_ERROR 1
 
+/* Constant tables (weights, biases, requantization records, lookup tables) are declared
+ * PM_CONST and every kernel reads them through PM_LD_*: on AVR (Harvard: flash is another
+ * address space, and plain const data would be copied into SRAM at start-up) they live in
+ * program memory and are read with LPM (avr-libc's pgm_read_*; the low 64 KB of flash, where
+ * the linker puts .progmem); elsewhere PM_CONST is plain const and PM_LD_x(p) is *(p). */
+#if defined(__AVR__)
+#include <avr/pgmspace.h>
+#define PM_PROGMEM 1
+#define PM_CONST const __attribute__((__progmem__))
+#define PM_LD_S8(p) ((int8_t)pgm_read_byte(p))
+#define PM_LD_U8(p) ((uint8_t)pgm_read_byte(p))
+#define PM_LD_I16(p) ((int16_t)pgm_read_word(p))
+#define PM_LD_I32(p) ((int32_t)pgm_read_dword(p))
+#else
+#define PM_PROGMEM 0
+#define PM_CONST const
+#define PM_LD_S8(p) (*(p))
+#define PM_LD_U8(p) (*(p))
+#define PM_LD_I16(p) (*(p))
+#define PM_LD_I32(p) (*(p))
+#endif
+
 /* NHWC extents of one tensor (n: batch, h: height, w: width, c: channels). */
 typedef struct {
   int32_t n;
@@ -80,7 +102,7 @@ static inline int32_t pm_saturating_rounding_doubling_high_mul(int32_t a, int32_
 
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding half away from zero. */
 static inline int32_t pm_rounding_divide_by_pot(int32_t x, int32_t exponent) {
-  const int32_t mask = (int32_t)((1u << exponent) - 1u); /* exponent in [0, 31] */
+  const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u); /* exponent in [0, 31] */
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -106,8 +128,9 @@ static inline int32_t pm_high_mul_doubled(int32_t a2, int32_t multiplier) {
   int32_t v;
   __asm__("smmulr %0, %1, %2" : "=r"(v) : "r"(a2), "r"(multiplier));
   return v;
-#elif defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__) || PM_PLAIN_WEIGHTS
-  /* (also on "vector" hosts: 32-bit products vectorize where the 64-bit one does not)
+#elif defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__) || PM_PLAIN_WEIGHTS || defined(__AVR__)
+  /* (also on "vector" hosts: 32-bit products vectorize where the 64-bit one does not; and on AVR,
+   * where a 64-bit product is a long libgcc call)
    * a*m = ah*mh*2^32 + (ah*ml + al*mh)*2^16 + al*ml, a = a2 / 2 exactly; with al signed,
    * |ah| <= 2^13, |ah*ml| < 2^29, |al*mh| <= 2^30, |al*ml| < 2^31, so
    * floor((a*m + 2^30) / 2^31) = 2*ah*mh + ((ah*ml + al*mh + ((al*ml) >> 16) + 2^14) >> 15)
@@ -123,7 +146,7 @@ static inline int32_t pm_high_mul_doubled(int32_t a2, int32_t multiplier) {
 }
 
 static inline int32_t pm_requant_high_mul(int32_t acc, const pm_requant *q) {
-  return pm_high_mul_doubled((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  return pm_high_mul_doubled((int32_t)((uint32_t)acc << PM_LD_I16(&q->left)), PM_LD_I32(&q->multiplier));
 }
 
 /* SaturatingRoundingDoublingHighMul(a, m) for |a| < 2^29 and 0 <= m < 2^31 (no saturation case):
@@ -139,7 +162,8 @@ static inline int32_t pm_srdhm_bounded(int32_t a, int32_t m) { return pm_high_mu
 static inline int8_t pm_requant_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
                                    int32_t act_max) {
   const int32_t v = pm_requant_high_mul(acc, q);
-  const int32_t r = (int32_t)((uint32_t)v * 2u + (uint32_t)q->round + (uint32_t)(v >> 31)) >> q->right;
+  const int32_t r =
+      (int32_t)((uint32_t)v * 2u + (uint32_t)PM_LD_I32(&q->round) + (uint32_t)(v >> 31)) >> PM_LD_I16(&q->right);
   return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
 }
 
@@ -186,7 +210,7 @@ static inline int32_t pm_srdhm_halves(int32_t x, int32_t m) {
 /* The same, with the core's 32x32->64 multiply where it has one (Armv7-M SMULL, RV32M MUL and
  * MULH, hosts). Exact for every int32 x: |x*m| < 2^62. */
 static inline int32_t pm_srdhm_exact(int32_t x, int32_t m) {
-#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
+#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__) || defined(__AVR__)
   return pm_srdhm_halves(x, m);
 #else
   return (int32_t)(((int64_t)x * m + ((int64_t)1 << 30)) >> 31);
@@ -202,9 +226,9 @@ static inline int32_t pm_srdhm_exact(int32_t x, int32_t m) {
  * bounds); the others clamp r to [lo - zp, hi - zp], which is the same. */
 static inline int8_t pm_requant_exact_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
                                          int32_t act_max) {
-  const int32_t v = pm_srdhm_exact((int32_t)((uint32_t)acc << q->left), q->multiplier);
-  const int32_t mask = q->round;
-  const int32_t r = (v >> q->right) + ((v & mask) > (mask >> 1) + (int32_t)((uint32_t)v >> 31) ? 1 : 0);
+  const int32_t v = pm_srdhm_exact((int32_t)((uint32_t)acc << PM_LD_I16(&q->left)), PM_LD_I32(&q->multiplier));
+  const int32_t mask = PM_LD_I32(&q->round);
+  const int32_t r = (v >> PM_LD_I16(&q->right)) + ((v & mask) > (mask >> 1) + (int32_t)((uint32_t)v >> 31) ? 1 : 0);
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
   return (int8_t)pm_clamp_i32(pm_clamp_i32(r, -256, 255) + output_zp, act_min, act_max);
 #else
@@ -217,7 +241,7 @@ static inline pm_requant pm_requant_unpack_exact(int32_t multiplier, int32_t shi
   pm_requant q;
   const int32_t e = shift >= 0 ? 0 : (shift < -31 ? 31 : -shift);
   q.multiplier = multiplier;
-  q.round = (int32_t)((1u << e) - 1u);
+  q.round = (int32_t)(((uint32_t)1 << e) - 1u);
   q.left = shift > 0 ? shift : 0;
   q.right = e;
   return q;
@@ -226,6 +250,32 @@ static inline pm_requant pm_requant_unpack_exact(int32_t multiplier, int32_t shi
 #if PM_REQUANT_EXACT /* the kernel source compiled as the _exact variants */
 #define pm_requant_s8 pm_requant_exact_s8
 #define pm_requant_unpack pm_requant_unpack_exact
+#endif
+
+/* pm_requant_ram_s8: pm_requant_s8 on a record built at run time in RAM (pm_requant_unpack, the
+ * sparse layers). pm_requant_s8 reads its record through PM_LD_*, from program memory on AVR;
+ * there this twin reads the RAM record as data. Elsewhere it is pm_requant_s8 itself. */
+#if PM_PROGMEM
+static inline int8_t pm_requant_ram_fast_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                            int32_t act_max) {
+  const int32_t v = pm_high_mul_doubled((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  const int32_t r = (int32_t)((uint32_t)v * 2u + (uint32_t)q->round + (uint32_t)(v >> 31)) >> q->right;
+  return (int8_t)pm_clamp_i32(r + output_zp, act_min, act_max);
+}
+static inline int8_t pm_requant_ram_exact_s8(int32_t acc, const pm_requant *q, int32_t output_zp, int32_t act_min,
+                                             int32_t act_max) {
+  const int32_t v = pm_srdhm_exact((int32_t)((uint32_t)acc << q->left), q->multiplier);
+  const int32_t mask = q->round;
+  const int32_t r = (v >> q->right) + ((v & mask) > (mask >> 1) + (int32_t)((uint32_t)v >> 31) ? 1 : 0);
+  return (int8_t)(pm_clamp_i32(r, act_min - output_zp, act_max - output_zp) + output_zp);
+}
+#if PM_REQUANT_EXACT
+#define pm_requant_ram_s8 pm_requant_ram_exact_s8
+#else
+#define pm_requant_ram_s8 pm_requant_ram_fast_s8
+#endif
+#else
+#define pm_requant_ram_s8 pm_requant_s8
 #endif
 
 /* The general form (any acc), kept for ops whose inputs are not bounded. */

@@ -54,7 +54,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
   pm_widen_s8(r0, k, x0);
   pm_widen_s8(r1, k, x1);
   for (oc = 0; oc < out_c; ++oc) {
-    a0[oc] = a1[oc] = bias[oc];
+    a0[oc] = a1[oc] = PM_LD_I32(&bias[oc]);
     pm_dot_2x1_plain_s16(x0, x1, w + oc * k, k, &a0[oc], &a1[oc]);
   }
   pm_requant_row_s8(a0, q, out_c, p->output_zp, p->act_min, p->act_max, o0);
@@ -76,8 +76,8 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
   int32_t oc;
   for (oc = 0; oc + 1 < out_c; oc += 2) {
     int32_t s[4];
-    s[0] = s[2] = bias[oc];
-    s[1] = s[3] = bias[oc + 1];
+    s[0] = s[2] = PM_LD_I32(&bias[oc]);
+    s[1] = s[3] = PM_LD_I32(&bias[oc + 1]);
     pm_dot_2x2_packed_s8(r0, r1, filter + oc * k, k, s); /* packed pair, see pm_dot_s8.h */
     o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
     o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
@@ -88,8 +88,8 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
   }
   if (oc < out_c) {
     const int8_t *f = filter + oc * k;
-    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, bias[oc]), &q[oc], zp, lo, hi);
-    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, bias[oc]), &q[oc], zp, lo, hi);
+    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
   }
 }
 #endif
@@ -99,7 +99,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #define PM_GEMM_4X2_PAIRS(LO, HI)                                                                             \
   for (oc = 0; oc + 1 < out_c; oc += 2) {                                                                   \
     const pm_requant qa = q[oc], qb = q[oc + 1]; /* locals: the int8 stores below can't alias them */       \
-    const int32_t ba = bias[oc], bb = bias[oc + 1];                                                         \
+    const int32_t ba = PM_LD_I32(&bias[oc]), bb = PM_LD_I32(&bias[oc + 1]);                                 \
     int32_t s[8];                                                                                           \
     int8_t *op = o + oc;                                                                                    \
     s[0] = s[2] = s[4] = s[6] = ba;                                                                         \
@@ -127,7 +127,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   }
   if (oc < out_c && rows) {
     for (r = 0; r < 4; ++r) {
-      o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], filter + oc * k, k, bias[oc]), &q[oc], zp, lo, hi);
+      o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     }
   }
 }
@@ -256,14 +256,14 @@ int pm_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_
         for (oc = 0; oc < out_c; ++oc) {
           const int8_t *f = filter + oc * kh * kw * f_c;
           const int32_t c0 = (oc / per_group) * f_c;
-          int32_t acc = bias[oc];
+          int32_t acc = PM_LD_I32(&bias[oc]);
           for (ky = 0; ky < kh; ++ky) {
             const int32_t y = y0 + ky * p->dilation_h;
             for (kx = 0; kx < kw; ++kx) {
               const int32_t x = x0 + kx * p->dilation_w;
               const int8_t *fp = f + (ky * kw + kx) * f_c;
               if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                for (ic = 0; ic < f_c; ++ic) acc += p->input_zp * fp[ic];
+                for (ic = 0; ic < f_c; ++ic) acc += p->input_zp * PM_LD_S8(&fp[ic]);
               } else {
                 acc = pm_dot_1x1_s8(in + ((b * in_h + y) * in_w + x) * in_c + c0, fp, f_c, acc);
               }
@@ -358,9 +358,9 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
           for (r = 0; r < 4; r += 2) {
             const int8_t *w0 = pm_window(&wd, i + r, col);
             const int8_t *w1 = pm_window(&wd, i + r + 1, col + kp);
-            o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w0, f, kp, bias[out_c - 1]), &q[out_c - 1], p->output_zp,
+            o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w0, f, kp, PM_LD_I32(&bias[out_c - 1])), &q[out_c - 1], p->output_zp,
                                          p->act_min, p->act_max);
-            o[(r + 1) * out_c] = pm_requant_s8(pm_dot_1x1_s8(w1, f, kp, bias[out_c - 1]), &q[out_c - 1],
+            o[(r + 1) * out_c] = pm_requant_s8(pm_dot_1x1_s8(w1, f, kp, PM_LD_I32(&bias[out_c - 1])), &q[out_c - 1],
                                                p->output_zp, p->act_min, p->act_max);
           }
         }

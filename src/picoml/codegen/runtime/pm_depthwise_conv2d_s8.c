@@ -44,12 +44,12 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
         const int32_t x0 = ox * p->stride_w - p->pad_w;
         int8_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c;
         for (oc = 0; oc < out_c; ++oc) {
-          int32_t acc = bias[oc];
+          int32_t acc = PM_LD_I32(&bias[oc]);
           for (ky = 0; ky < kh; ++ky) {
             const int32_t y = y0 + ky * p->dilation_h;
             for (kx = 0; kx < kw; ++kx) {
               const int32_t x = x0 + kx * p->dilation_w;
-              const int32_t w = filter[(ky * kw + kx) * out_c + oc];
+              const int32_t w = PM_LD_S8(&filter[(ky * kw + kx) * out_c + oc]);
               const int outside = y < 0 || y >= in_h || x < 0 || x >= in_w;
               acc += (outside ? p->input_zp : in[((b * in_h + y) * in_w + x) * in_c + oc / m]) * w;
             }
@@ -117,7 +117,8 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
   const int32_t step = grouped ? 4 : c; /* bytes between one channel's consecutive taps */
   int32_t ch, t;
   for (ch = 0; ch + 3 < c; ch += 4) {
-    int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
+    int32_t s0 = PM_LD_I32(&bias[ch]), s1 = PM_LD_I32(&bias[ch + 1]), s2 = PM_LD_I32(&bias[ch + 2]),
+            s3 = PM_LD_I32(&bias[ch + 3]);
     const int8_t *w = grouped ? filter + ch * taps : filter + ch;
 #if PM_DW_ASM
     if (PM_DW_MAX_TAPS >= 9 && grouped && taps == 9) { /* (compiled out where no layer has 9 taps) */
@@ -143,10 +144,10 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
         s1 = __smlabb(xo, wo, s1);
         s3 = __smlatt(xo, wo, s3);
 #else
-        s0 += x[0] * w[0];
-        s1 += x[1] * w[1];
-        s2 += x[2] * w[2];
-        s3 += x[3] * w[3];
+        s0 += x[0] * PM_LD_S8(w);
+        s1 += x[1] * PM_LD_S8(&w[1]);
+        s2 += x[2] * PM_LD_S8(&w[2]);
+        s3 += x[3] * PM_LD_S8(&w[3]);
 #endif
       }
     }
@@ -167,7 +168,8 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
                                   int8_t *o) {
   int32_t ch;
   for (ch = 0; ch < c; ch += 4) {
-    int32_t s0 = bias[ch], s1 = bias[ch + 1], s2 = bias[ch + 2], s3 = bias[ch + 3];
+    int32_t s0 = PM_LD_I32(&bias[ch]), s1 = PM_LD_I32(&bias[ch + 1]), s2 = PM_LD_I32(&bias[ch + 2]),
+            s3 = PM_LD_I32(&bias[ch + 3]);
     const int8_t *r0 = corner + ch, *r1 = r0 + rs, *r2 = r1 + rs, *w = filter + 9 * ch;
     int32_t x, xe, wv, we;
     /* one statement per window row: 11 operands each (13 in one statement: GCC with an FPU
@@ -187,7 +189,7 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
  * inputs, so it vectorizes without a runtime overlap check and a scalar fallback. */
 PM_KERNEL void pm_macc_s8(int32_t *restrict acc, const int8_t *restrict x, const int8_t *restrict w, int32_t n) {
   int32_t i;
-  for (i = 0; i < n; ++i) acc[i] += x[i] * w[i];
+  for (i = 0; i < n; ++i) acc[i] += x[i] * PM_LD_S8(&w[i]);
 }
 #endif
 
@@ -212,7 +214,7 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
     /* across channels, tap by tap: contiguous loops the compiler vectorizes */
     int32_t acc[PM_DW_MAX_C];
     (void)grouped;
-    for (ch = 0; ch < c; ++ch) acc[ch] = bias[ch];
+    for (ch = 0; ch < c; ++ch) acc[ch] = PM_LD_I32(&bias[ch]);
     for (t = 0; t < taps; ++t) pm_macc_s8(acc, tap[t], filter + t * c, c);
     pm_requant_row_s8(acc, q, c, zp, lo, hi, o);
     return;
@@ -221,8 +223,8 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
   ch = pm_dw_groups4(tap, filter, grouped, bias, q, taps, c, zp, lo, hi, o);
   for (; ch < c; ++ch) { /* only plain layouts have channels beyond the last full group */
     const int8_t *w = filter + ch;
-    int32_t s = bias[ch];
-    for (t = 0; t < taps; ++t, w += c) s += tap[t][ch] * *w;
+    int32_t s = PM_LD_I32(&bias[ch]);
+    for (t = 0; t < taps; ++t, w += c) s += tap[t][ch] * PM_LD_S8(w);
     o[ch] = pm_requant_s8(s, &q[ch], zp, lo, hi);
   }
 }

@@ -20,7 +20,7 @@ static inline int32_t pm_clrsb_small(int32_t v) {
  * (1ll << e) - 1 truncated to int32 (all ones from 32 on) and the shift count taken modulo 32
  * (x86), so for e >= 32 the result is (x >> (e - 32)) + (x >= 0). Defined C on every target. */
 static inline int32_t pm_rounding_divide_by_pot_wide(int32_t x, int32_t e) {
-  const int32_t mask = e < 32 ? (int32_t)((1u << e) - 1u) : -1;
+  const int32_t mask = e < 32 ? (int32_t)(((uint32_t)1 << e) - 1u) : -1;
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> (e & 31)) + (remainder > threshold ? 1 : 0);

@@ -45,7 +45,7 @@ static inline int32_t pm_saturating_rounding_multiply_by_pot(int32_t x, int32_t 
   int32_t threshold;
   if (exponent == 0) return x;
   if (exponent < 0) return pm_rounding_divide_by_pot(x, -exponent);
-  threshold = (int32_t)((1u << (31 - exponent)) - 1u); /* exponent in [1, 31] */
+  threshold = (int32_t)(((uint32_t)1 << (31 - exponent)) - 1u); /* exponent in [1, 31] */
   if (x > threshold) return INT32_MAX;
   if (x < -threshold) return INT32_MIN;
   return (int32_t)((uint32_t)x << exponent);

@@ -28,7 +28,7 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
     int32_t u;
     if (k > PM_FC_MAX_DEPTH || units > PM_FC_MAX_UNITS) return PM_ERROR; /* the generator sizes both */
     pm_widen_s8(x, k, xw);
-    for (u = 0; u < units; ++u) acc[u] = bias[u] + pm_dot_plain_s16(xw, w + u * k, k);
+    for (u = 0; u < units; ++u) acc[u] = PM_LD_I32(&bias[u]) + pm_dot_plain_s16(xw, w + u * k, k);
     pm_requant_row_s8(acc, q, units, zp, lo, hi, o);
 #elif PM_OFFSET_BINARY_WEIGHTS
     pm_row_ob_s8(x, k, (const uint8_t *)weights, bias, q, units, zp, lo, hi, o); /* pm_dot_s8.h */
@@ -36,13 +36,13 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
     int32_t u;
     for (u = 0; u + 1 < units; u += 2) {
       int32_t s[2];
-      s[0] = bias[u];
-      s[1] = bias[u + 1];
+      s[0] = PM_LD_I32(&bias[u]);
+      s[1] = PM_LD_I32(&bias[u + 1]);
       pm_dot_1x2_packed_s8(x, weights + u * k, k, s); /* packed pair, see pm_dot_s8.h */
       o[u] = pm_requant_s8(s[0], &q[u], zp, lo, hi);
       o[u + 1] = pm_requant_s8(s[1], &q[u + 1], zp, lo, hi);
     }
-    for (; u < units; ++u) o[u] = pm_requant_s8(pm_dot_1x1_s8(x, weights + u * k, k, bias[u]), &q[u], zp, lo, hi);
+    for (; u < units; ++u) o[u] = pm_requant_s8(pm_dot_1x1_s8(x, weights + u * k, k, PM_LD_I32(&bias[u])), &q[u], zp, lo, hi);
 #endif
   }
   return PM_OK;

@@ -3,7 +3,7 @@
 
 int pm_lut_s8(const int8_t *table, int32_t size, const int8_t *in, int8_t *out) {
   int32_t i;
-  for (i = 0; i < size; ++i) out[i] = table[in[i] + 128];
+  for (i = 0; i < size; ++i) out[i] = PM_LD_S8(&table[in[i] + 128]);
   return PM_OK;
 }
 
@@ -27,16 +27,16 @@ int pm_lut_channels_s8(const int8_t *tables, int32_t channels, int32_t pixels, c
     int32_t p = pixels;
     while (p >= 4) {
       const int8_t a = src[0], b = src[step], d = src[2 * step], e = src[3 * step];
-      dst[0] = t[a];
-      dst[step] = t[b];
-      dst[2 * step] = t[d];
-      dst[3 * step] = t[e];
+      dst[0] = PM_LD_S8(&t[a]);
+      dst[step] = PM_LD_S8(&t[b]);
+      dst[2 * step] = PM_LD_S8(&t[d]);
+      dst[3 * step] = PM_LD_S8(&t[e]);
       src += 4 * step;
       dst += 4 * step;
       p -= 4;
     }
     while (p-- > 0) {
-      *dst = t[*src];
+      *dst = PM_LD_S8(&t[*src]);
       src += step;
       dst += step;
     }

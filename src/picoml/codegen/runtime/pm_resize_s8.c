@@ -24,7 +24,7 @@ int pm_resize_bilinear_s8(const pm_dims *in_dims, const int8_t *in, const pm_dim
                           const pm_bilinear_tables *t, int8_t *out) {
   const int32_t c = in_dims->c;
   const int32_t row_bytes = in_dims->w * c;
-  const int32_t one = 1 << 10, half = 1 << 19;
+  const int32_t one = (int32_t)1 << 10, half = (int32_t)1 << 19;
   int32_t b, y, x, k;
   for (b = 0; b < out_dims->n; ++b) {
     const int8_t *image = in + b * in_dims->h * row_bytes;

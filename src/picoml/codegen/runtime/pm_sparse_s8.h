@@ -229,7 +229,7 @@ static inline void pm_sparse_rows_4_s8(int32_t encoding, const int8_t *const *x,
     int32_t s[4];
     s[0] = s[1] = s[2] = s[3] = bias[c];
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_4x1_s8(x, k, w, s) : pm_sparse_csr_4x1_s8(x, w, s);
-    for (r = 0; r < 4; ++r) o[r][c] = pm_requant_s8(s[r], &q, zp, lo, hi);
+    for (r = 0; r < 4; ++r) o[r][c] = pm_requant_ram_s8(s[r], &q, zp, lo, hi);
   }
 }
 #endif
@@ -245,7 +245,7 @@ static inline void pm_sparse_rows_1_s8(int32_t encoding, const int8_t *x, int32_
     const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
     int32_t s = bias[c];
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_1x1_s8(x, k, w, &s) : pm_sparse_csr_1x1_s8(x, w, &s);
-    o[c] = pm_requant_s8(s, &q, zp, lo, hi);
+    o[c] = pm_requant_ram_s8(s, &q, zp, lo, hi);
   }
 }
 
@@ -259,8 +259,8 @@ static inline void pm_sparse_rows_2_s8(int32_t encoding, const int8_t *x0, const
     int32_t s[2];
     s[0] = s[1] = bias[c];
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_2x1_s8(x0, x1, k, w, s) : pm_sparse_csr_2x1_s8(x0, x1, w, s);
-    o0[c] = pm_requant_s8(s[0], &q, zp, lo, hi);
-    o1[c] = pm_requant_s8(s[1], &q, zp, lo, hi);
+    o0[c] = pm_requant_ram_s8(s[0], &q, zp, lo, hi);
+    o1[c] = pm_requant_ram_s8(s[1], &q, zp, lo, hi);
   }
 }
 

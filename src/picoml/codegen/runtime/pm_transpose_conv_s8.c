@@ -10,15 +10,15 @@ static inline void pm_tc_dot4(const int8_t *a, const int8_t *w, int32_t stride, 
 #if PM_SIMD32
   for (; k >= 4; k -= 4) {
     const uint32_t x = (uint32_t)pm_read_s8x4(a);
-    const int32_t xe = (int32_t)__sxtb16(x), xo = (int32_t)__sxtb16(__ror(x, 8));
+    const int32_t xe = (int32_t)__sxtb16(x), xo = pm_sxtb16_ror8(x);
     uint32_t y = (uint32_t)pm_read_s8x4(w0);
-    s0 = __smlad(xo, (int32_t)__sxtb16(__ror(y, 8)), __smlad(xe, (int32_t)__sxtb16(y), s0));
+    s0 = __smlad(xo, pm_sxtb16_ror8(y), __smlad(xe, (int32_t)__sxtb16(y), s0));
     y = (uint32_t)pm_read_s8x4(w1);
-    s1 = __smlad(xo, (int32_t)__sxtb16(__ror(y, 8)), __smlad(xe, (int32_t)__sxtb16(y), s1));
+    s1 = __smlad(xo, pm_sxtb16_ror8(y), __smlad(xe, (int32_t)__sxtb16(y), s1));
     y = (uint32_t)pm_read_s8x4(w2);
-    s2 = __smlad(xo, (int32_t)__sxtb16(__ror(y, 8)), __smlad(xe, (int32_t)__sxtb16(y), s2));
+    s2 = __smlad(xo, pm_sxtb16_ror8(y), __smlad(xe, (int32_t)__sxtb16(y), s2));
     y = (uint32_t)pm_read_s8x4(w3);
-    s3 = __smlad(xo, (int32_t)__sxtb16(__ror(y, 8)), __smlad(xe, (int32_t)__sxtb16(y), s3));
+    s3 = __smlad(xo, pm_sxtb16_ror8(y), __smlad(xe, (int32_t)__sxtb16(y), s3));
     a += 4;
     w0 += 4;
     w1 += 4;
