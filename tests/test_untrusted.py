@@ -583,11 +583,13 @@ def test_compile_into_a_directory_of_other_files(small, tmp_path, capsys, tiny):
 
 
 def test_failed_compile_leaves_nothing(tmp_path, capsys):
-    f = single_op_graph("RELU", [picoml.Tensor("x", (1, 4))], picoml.Tensor("y", (1, 4)))  # float: no C
+    # hybrid FULLY_CONNECTED (float input, int8 weights) has no C kernel: refused mid-generation
+    wq = picoml.Tensor("w", (3, 4), "int8", np.array([0.1], np.float32), np.array([0]), 0, np.ones((3, 4), np.int8))
+    f = single_op_graph("FULLY_CONNECTED", [picoml.Tensor("x", (1, 4)), wq, None], picoml.Tensor("y", (1, 3)))
     m = tmp_path / "f.tflite"
     m.write_bytes(to_tflite(f))
     code, _, err = run_main(capsys, "compile", m, "--out", tmp_path / "lib")
-    assert code == 2 and "int8" in err
+    assert code == 2 and "hybrid FULLY_CONNECTED" in err
     assert not (tmp_path / "lib").exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import picoml
 from picoml.codegen import compile_c, generate_c, layer_encodings, write_c
-from picoml.errors import PicomlError, UnsupportedError
+from picoml.errors import PicomlError
 from picoml.flows.verify import random_inputs, soft_float_symbols, verify
 from picoml.targets import get_target
 from picoml.targets.toolchain import WARNINGS, build, zig_cc
@@ -140,9 +140,10 @@ def test_invalid_model_name_is_rejected():
         generate_c(_model("ad"), "my-model")
 
 
-def test_float_model_is_rejected_with_a_clear_message():
-    with pytest.raises(UnsupportedError, match="int8 model"):
-        generate_c(picoml.load(model_path("ad", "float")))
+def test_float_model_compiles_with_float_io():
+    """Float models compile to the float32 kernels (tests/codegen/test_float_c.py verifies them)."""
+    files = generate_c(picoml.load(model_path("ad", "float")))
+    assert "int model_invoke(const float *input, float *output);" in files["model.h"]
 
 
 def test_random_inputs_shape():

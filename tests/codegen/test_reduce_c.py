@@ -370,13 +370,14 @@ def test_runtime_files_are_float_free_and_use_allowed_headers():
             assert inc in ("stdint.h", "stddef.h", "string.h"), (fname, inc)
 
 
-def test_float_reductions_do_not_compile():
+def test_float_reductions_take_the_float_kernels():
+    """A float32 ARG_MAX compiles to the float kernels (codegen/emit_float.py; tests/codegen/test_float_c.py)."""
     x = Tensor("x", (2, 3))
     g = single_op_graph(
         "ARG_MAX", [x, Tensor("a", (1,), "int32", data=np.array([1], np.int32))], Tensor("y", (2,), "int32")
     )
-    with pytest.raises(Exception, match="tensor 'x' is float32: C generation needs an int8 model"):
-        gen.generate_c(g)
+    files = gen.generate_c(g)
+    assert "pm_nn_f32.c" in files and "pm_arg_min_max_s8.c" not in files
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")

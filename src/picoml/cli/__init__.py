@@ -399,9 +399,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _print_verify(r) -> None:
-    status = "bit-exact" if r.bit_exact else f"MISMATCH ({r.mismatches} values; {r.first_mismatch})"
+    if not r.bit_exact:
+        status = f"MISMATCH ({r.mismatches} values; {r.first_mismatch})"
+    elif r.tolerance:
+        status = f"within tolerance (largest float error {r.max_abs_error:.2g})"
+    else:
+        status = "bit-exact"
     print(f"target        {r.target}" + (f" (board {r.board})" if r.board else ""))
     print(f"result        {status} on {r.inputs} inputs vs the reference interpreter")
+    if r.tolerance:
+        print(f"tolerance     {r.tolerance}")
+    if r.float_mode:
+        print(f"float         {r.float_mode}")
     b = r.build
     if b:
         abi = f", {b['float_abi']}-float ABI" if b.get("float_abi") else ""

@@ -11,6 +11,7 @@ from pathlib import Path
 import picoml
 from picoml.cli.common import EXIT_OK, apply_boards, memory_limit, naming_errors
 from picoml.codegen import layer_encodings
+from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS
 from picoml.codegen.generate import EMITTERS
 from picoml.frontends.onnx import supported_onnx_ops
 from picoml.frontends.torch import supported_torch
@@ -214,6 +215,7 @@ def ops_table() -> list[dict]:
                 "float32": True,
                 "int8": d.int8_kernel,
                 "c_int8": op in EMITTERS,
+                "c_float32": op in FLOAT_EMITTERS or op in BYTE_OPS,
                 "description": d.doc,
             }
         )
@@ -249,14 +251,14 @@ def cmd_ops(args: argparse.Namespace) -> int:
     def mark(v: bool) -> str:
         return "yes" if v else "-"
 
-    print(f"{'op':<24} {'code':>4}  {'float32':<7} {'int8':<4}  {'C int8':<6}  description")
+    print(f"{'op':<24} {'code':>4}  {'float32':<7} {'int8':<4}  {'C int8':<6}  {'C float32':<9}  description")
     for r in rows:
         print(
             f"{r['op']:<24} {r['builtin_code']:>4}  {mark(r['float32']):<7} {mark(r['int8']):<4}  "
-            f"{mark(r['c_int8']):<6}  {r['description']}"
+            f"{mark(r['c_int8']):<6}  {mark(r['c_float32']):<9}  {r['description']}"
         )
-    n_c = sum(r["c_int8"] for r in rows)
-    print(f"{len(rows)} ops: all run in the reference interpreter; {n_c} compile to int8 C")
+    n_c, n_f = sum(r["c_int8"] for r in rows), sum(r["c_float32"] for r in rows)
+    print(f"{len(rows)} ops: all run in the reference interpreter; {n_c} compile to int8 C, {n_f} to float32 C")
     return EXIT_OK
 
 

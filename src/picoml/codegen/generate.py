@@ -25,6 +25,7 @@ from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
+from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
 from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
@@ -91,7 +92,7 @@ KERNEL_FILES.update(EXTRA_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t"}  # bool: masks, one byte 0 / 1
+IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # bool: masks, 0 / 1
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -135,7 +136,10 @@ class _Ctx:
         whose kernels read them only through PM_LD_* (pm_common.h)."""
         name = f"{self.name}_{sym}"
         arr = np.asarray(values)
-        self.decls.append(cemit.array(name, arr, ctype, qualifier="PM_CONST" if flash else "const"))
+        if arr.dtype == np.float32:  # float models (codegen/emit_float.py)
+            self.decls.append(float_array(name, arr))
+        else:
+            self.decls.append(cemit.array(name, arr, ctype, qualifier="PM_CONST" if flash else "const"))
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
@@ -618,9 +622,10 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             raise UnsupportedError(
                 f"tensor {t.name!r} is {t.dtype}: C generation needs an int8 model (quantize it first)"
             )
-    bad = sorted({op.type for op in g.ops if op.type not in EMITTERS})
-    if bad:
-        raise UnsupportedError(f"no C kernel yet for: {', '.join(bad)}")
+    bad = sorted({op.type for op in g.ops if op.type not in EMITTERS and not uses_float(op)})
+    bad_float = sorted({op.type for op in g.ops if uses_float(op) and op.type not in FLOAT_EMITTERS.keys() | BYTE_OPS})
+    if bad or bad_float:
+        raise UnsupportedError(f"no C kernel yet for: {', '.join(bad + [f'{t} (float32)' for t in bad_float])}")
     digest = g.digest()  # of the model as given
     g, folds = fold_pads(g)  # the graph generated: explicit PADs folded into their convolutions
     folded = {f.pad: f for f in folds}
@@ -634,16 +639,17 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):
-            raise UnsupportedError(f"{op.label}: C generation supports int8 layers only")
+            raise UnsupportedError(f"{op.label}: C generation supports int8, int32, bool and float32 layers only")
         if i in folded:
             c.body.append(cemit.comment(f"{i}: {folded[i].describe()}"))
             c.body.append(f"PM_LAYER_DONE({i});")
             continue
-        lut = isa.has("lut") and op.type in LUT_OPS
-        tables = uses_channel_tables(op)
-        c.files.update((LUT_FILE,) if lut or tables else KERNEL_FILES[op.type])
+        fl = uses_float(op) and op.type not in BYTE_OPS  # float32 kernels: codegen/emit_float.py
+        lut = not fl and isa.has("lut") and op.type in LUT_OPS
+        tables = not fl and uses_channel_tables(op)
+        c.files.update((LUT_FILE,) if lut or tables else (FLOAT_FILES if fl else KERNEL_FILES)[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
-        (emit_channel_tables if tables else EMITTERS[op.type])(c, op, i)
+        (emit_channel_tables if tables else (FLOAT_EMITTERS if fl else EMITTERS)[op.type])(c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")
 
     up = name.upper()
@@ -716,6 +722,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "",
         ]
     )
+    if single and ins[0].dtype == "float32":  # a float interface: the input is not quantized
+        header = header.replace("INPUT_SIZE int8 values (real = SCALE * (q - ZERO_POINT)),", "INPUT_SIZE float values,")
     files = sorted(c.files)
     exact_sources = set(EXACT_SOURCES.values())
     includes = "\n".join(f'#include "{f}.h"' for f in files if f not in exact_sources)

@@ -13,7 +13,7 @@ from picoml.codegen import CompiledModel, compile_c
 from picoml.codegen.isa import Isa
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
-from picoml.graph.ops import op_macs
+from picoml.graph.ops import OpType, op_macs
 from picoml.reference import interpreter
 from picoml.targets import simavr
 from picoml.targets.catalog import Board, Target, board_for, get_target
@@ -22,6 +22,19 @@ from picoml.targets.emulator import Emulator
 from picoml.targets.toolchain import build, configure
 
 COUNTED_RUNS = 2  # inferences run with instruction counting; the rest run at full speed
+
+#: float outputs: |C - reference| <= FLOAT_RTOL · |reference| + FLOAT_RTOL · max|reference of that output|.
+#: The C kernels accumulate in float32 in their own loop order, the reference interpreter rounds
+#: each sum once (float64 accumulation, LiteRT's float semantics), so the two differ by the
+#: rounding of partial sums (~6e-8 relative per addition); an output near zero by cancellation
+#: carries the absolute error of its large terms, hence the absolute part scaled by the output's
+#: largest magnitude (tests/oracles.py uses the same rule against LiteRT). Integer outputs
+#: (int8, int32) are compared exactly, also behind float layers.
+FLOAT_RTOL = 1e-5
+FLOAT_TOLERANCE = (
+    f"float outputs within rtol {FLOAT_RTOL:g} + atol {FLOAT_RTOL:g} × max|reference| per output "
+    "(float32 summation order); integer outputs exact"
+)
 
 
 @dataclass
@@ -61,13 +74,18 @@ class VerifyReport:
     #: cycles measured by a cycle-accurate simulator (simavr, AVR targets) instead of estimated
     measured_cycles: bool = False
     first_mismatch: str = ""
+    #: how the C computes float layers, e.g. "hardware FPU (fpv4-sp-d16, hard-float ABI)" or
+    #: "soft-float (compiler-rt)"; "" when the model has no float layer (int8 C is float-free)
+    float_mode: str = ""
+    tolerance: str = ""  # the comparison rule of float outputs (FLOAT_TOLERANCE); "" when all are integers
+    max_abs_error: float | None = None  # largest |C - reference| over the float outputs
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
     #: how the C was built: toolchain, compiler (its --version line), opt (-O flag), float_abi, cflags
     build: dict = field(default_factory=dict)
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
     compiled: CompiledModel | None = field(default=None, repr=False, compare=False)
     #: what the C computed: one row per inference, every output's values back to back (int8; int64 if an
-    #: output is int32); not in to_json
+    #: output is int32; float64 if an output is float32); not in to_json
     outputs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
@@ -133,15 +151,30 @@ def fit_check(board: Board | None, flash: int, ram: int) -> tuple[bool | None, s
     )
 
 
+def _float_input(g: Graph, t, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Random float32 values for input ``t``: uniform over the int8 range of the QUANTIZE that
+    reads it (an int8 model with a float interface), else the input's own quantization if it has
+    one, else N(0, 1)."""
+    q = next((op.outputs[0] for op in g.ops if op.type == OpType.QUANTIZE and op.inputs[0] is t), None)
+    q = q if q is not None and q.quantized else (t if t.quantized else None)
+    if q is None:
+        return rng.standard_normal((n,) + t.shape).astype(np.float32)
+    s, zp = float(q.scale[0]), int(q.zero_point[0])
+    return rng.uniform(s * (-128 - zp), s * (127 - zp), (n,) + t.shape).astype(np.float32)
+
+
 def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarray]:
-    """n random int8 inputs: an array (n, *shape) for a one-input model, else one such per input
-    (an int32 input, which holds indices, gets zeros; a bool input random 0 / 1)."""
+    """n random inputs of each input's own dtype: an array (n, *shape) for a one-input model, else
+    one such per input (int8: every code; an int32 input, which holds indices, gets zeros; a bool
+    input random 0 / 1; float32: ``_float_input``)."""
     rng = np.random.default_rng(seed)
     xs = [
         np.zeros((n,) + t.shape, np.int32)
         if t.dtype == "int32"
         else rng.integers(0, 2, (n,) + t.shape).astype(np.bool_)  # a mask: 0 or 1
         if t.dtype == "bool"
+        else _float_input(g, t, n, rng)
+        if t.dtype == "float32"
         else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
         for t in g.inputs
     ]
@@ -149,7 +182,7 @@ def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarr
 
 
 def _batches(g: Graph, xs) -> list[np.ndarray]:
-    """The inputs as one int8 array (n, *shape) per model input."""
+    """The inputs as one array (n, *shape) of its dtype per model input."""
     arrs = [xs] if isinstance(xs, np.ndarray) else list(xs)
     if len(arrs) != len(g.inputs):
         raise PicomlError(f"verify: the model has {len(g.inputs)} inputs, got {len(arrs)} arrays")
@@ -158,6 +191,14 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
         a = np.asarray(a)
         if t.shape and t.shape[0] == 1 and tuple(a.shape[1:]) == tuple(t.shape[1:]):
             a = a.reshape((a.shape[0],) + tuple(t.shape))  # samples given without the batch axis of 1
+        if t.dtype == "float32":
+            if a.dtype.kind not in "fiu" or tuple(a.shape[1:]) != tuple(t.shape) or not np.isfinite(a).all():
+                raise PicomlError(
+                    f"verify: input {t.name!r} needs finite float32 values of shape (N, {', '.join(map(str, t.shape))}), "
+                    f"got {a.dtype} {list(a.shape)}"
+                )
+            out.append(a.astype(np.float32))
+            continue
         ok = a.dtype.kind in "iub" and tuple(a.shape[1:]) == tuple(t.shape)
         # int32: positions (GATHER); bool: masks, given as bool or as 0 / 1
         want = np.dtype({"int32": np.int32, "bool": np.bool_}.get(t.dtype, np.int8))
@@ -192,9 +233,8 @@ def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
         return ()
 
     def arg(buf: str, t, off: int) -> str:
-        if t.dtype == "int8":
-            return f"({buf}) + {off}"
-        return f"({'uint8_t' if t.dtype == 'bool' else 'int32_t'} *)(void *)(({buf}) + {off})"
+        ctype = {"int32": "int32_t", "bool": "uint8_t", "float32": "float"}.get(t.dtype)
+        return f"({buf}) + {off}" if ctype is None else f"({ctype} *)(void *)(({buf}) + {off})"
 
     (in_offs, n_in), (out_offs, n_out) = io_layout(g.inputs), io_layout(g.outputs)
     args = [arg("in", t, o) for t, o in zip(g.inputs, in_offs, strict=True)]
@@ -218,7 +258,8 @@ def _to_bytes(ts: list, arrs: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def _from_bytes(ts: list, rows: np.ndarray) -> np.ndarray:
-    """Harness bytes back to every tensor's values, back to back per row (int8 if all are int8)."""
+    """Harness bytes back to every tensor's values, back to back per row (int8 if all are int8,
+    float64 if some output is float32, else int64)."""
     offsets, _ = io_layout(ts)
     n = rows.shape[0]
     parts = [
@@ -227,7 +268,47 @@ def _from_bytes(ts: list, rows: np.ndarray) -> np.ndarray:
     ]
     if all(t.dtype == "int8" for t in ts):
         return np.concatenate(parts, axis=1)
-    return np.concatenate([p.astype(np.int64) for p in parts], axis=1)
+    wide = np.float64 if any(t.dtype == "float32" for t in ts) else np.int64
+    return np.concatenate([p.astype(wide) for p in parts], axis=1)
+
+
+def float_mode(g: Graph, target: Target, float_abi: str | None) -> str:
+    """How the generated C computes the model's float layers on ``target`` ("" for an all-integer
+    model: its C has no float)."""
+    if not any(t.dtype == "float32" for op in g.ops for t in op.inputs + op.outputs if t is not None):
+        return ""
+    if target.zig_target is None:
+        return "host FPU"
+    fpu = next((f for f in target.features if f.startswith("fpv")), "")
+    if target.fpu and float_abi == "hard":
+        return (
+            f"hardware FPU ({fpu}-d16, hard-float ABI)" if fpu == "fpv4-sp" else f"hardware FPU ({fpu}, hard-float ABI)"
+        )
+    return "soft-float (compiler helpers: libgcc / compiler-rt)"
+
+
+def compare(g: Graph, got: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """(mismatch mask, largest float error): integer columns exact, float columns within
+    FLOAT_TOLERANCE (per output: rtol · |ref| + rtol · max|ref|)."""
+    bad = np.zeros(got.shape, bool)
+    err = None
+    j = 0
+    for t in g.outputs:
+        a, e = got[:, j : j + t.size].astype(np.float64), expected[:, j : j + t.size].astype(np.float64)
+        if t.dtype == "float32":
+            with np.errstate(invalid="ignore"):
+                diff = np.abs(a - e)
+            finite_e = np.abs(e[np.isfinite(e)])
+            scale = float(finite_e.max()) if finite_e.size else 0.0
+            with np.errstate(invalid="ignore"):
+                ok = (a == e) | (np.isnan(a) & np.isnan(e)) | (diff <= FLOAT_RTOL * np.abs(e) + FLOAT_RTOL * scale)
+            bad[:, j : j + t.size] = ~ok
+            finite = diff[np.isfinite(diff)]
+            err = max(err or 0.0, float(finite.max()) if finite.size else 0.0)
+        else:
+            bad[:, j : j + t.size] = a != e
+        j += t.size
+    return bad, err
 
 
 def _where(g: Graph, j: int) -> str:
@@ -257,8 +338,12 @@ def verify(
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
-    ``xs``: int8 inputs, an array (N, *shape) for a one-input model, else one per input (the
-    model's order); default ``random_inputs``. Several outputs are compared together.
+    ``xs``: inputs of each input's dtype (int8, int32 positions, float32), an array (N, *shape) for
+    a one-input model, else one per input (the model's order); default ``random_inputs``. Several
+    outputs are compared together: integer outputs exactly, float32 outputs within
+    ``FLOAT_TOLERANCE`` (``bit_exact`` then means "no value outside it"; ``max_abs_error`` is the
+    largest float difference; ``float_mode`` says whether float layers ran on an FPU or in soft
+    float).
 
     ``isa``: the kernel variant set to generate (default the target's ``Target.isa``); another
     one runs only where it is a subset of the core's (portable C anywhere, Armv6-M layouts
@@ -280,7 +365,8 @@ def verify(
     n = arrs[0].shape[0]
     ref = interpreter.run(g, arrs if len(arrs) > 1 else arrs[0], max_memory=max_memory)
     ref = ref if isinstance(ref, list) else [ref]
-    expected = np.concatenate([np.asarray(r).reshape(n, -1).astype(np.int64) for r in ref], axis=1)
+    wide = np.float64 if any(t.dtype == "float32" for t in g.outputs) else np.int64
+    expected = np.concatenate([np.asarray(r).reshape(n, -1).astype(wide) for r in ref], axis=1)
     xs = _to_bytes(g.inputs, arrs, n)  # one row of bytes per inference
     tmp = tempfile.TemporaryDirectory() if work_dir is None else None
     d = Path(tmp.name if tmp else work_dir)
@@ -333,7 +419,10 @@ def verify(
             }
             for e in compiled.encodings
         ]
-        bad = np.argwhere(got != expected)
+        mask, rep.max_abs_error = compare(g, got, expected)
+        bad = np.argwhere(mask)
+        rep.float_mode = float_mode(g, target, config.float_abi)
+        rep.tolerance = FLOAT_TOLERANCE if any(t.dtype == "float32" for t in g.outputs) else ""
         rep.mismatches = int(len(bad))
         rep.bit_exact = rep.mismatches == 0
         if rep.first_mismatch.startswith("not run"):  # an AVR program too large for its part

@@ -106,6 +106,19 @@ class Toolchain:
         return None
 
 
+#: zig's LLVM CPU models of the FPU cores leave the FPU out (``-mcpu=cortex_m4`` alone compiles
+#: float arithmetic to soft-float calls, even with the hard-float triple): the hard-float build
+#: names it as a CPU feature (Target.features' FPU -> LLVM feature)
+ZIG_FPU_FEATURES = {"fpv4-sp": "vfp4d16sp", "fpv5": "fp_armv8d16", "fpv5-sp": "fp_armv8d16sp"}
+
+
+def _zig_hard_float(cflags: tuple[str, ...], target: Target) -> list[str]:
+    fpu = next((ZIG_FPU_FEATURES[f] for f in target.features if f in ZIG_FPU_FEATURES), None)
+    if fpu is None:
+        return list(cflags)
+    return [f"{f}+{fpu}" if f.startswith("-mcpu=") else f for f in cflags]
+
+
 @dataclass(frozen=True)
 class ZigToolchain(Toolchain):
     #: the triple of an FPU core built with the soft-float ABI
@@ -120,6 +133,8 @@ class ZigToolchain(Toolchain):
     def target_flags(self, target: Target, float_abi: str) -> list[str]:
         if target.fpu and float_abi == "soft":
             return ["-target", self.soft_float_triple, *target.cflags, "-mfloat-abi=soft"]
+        if target.fpu:
+            return ["-target", str(target.zig_target), *_zig_hard_float(target.cflags, target)]
         return ["-target", str(target.zig_target), *target.cflags]
 
     def unsupported(self, target: Target) -> str | None:
