@@ -401,6 +401,9 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.BROADCAST_TO:
         x, y = vec, _f("y", (3, 1, 4))
         consts = [_f("shape", (3,), [3, 1, 4], "int32")]
+    elif op == OpType.TILE:
+        x, y = vec, _f("y", (2, 8))
+        consts = [_f("multiples", (2,), [2, 2], "int32")]
     elif op in (OpType.FLOOR_DIV, OpType.FLOOR_MOD):
         x, y = vec, _f("y", (2, 4))
         extra_inputs = [_f("x2", (2, 1))]

@@ -38,6 +38,7 @@ from picoml.codegen.emit_nonlinear import (
 )
 from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
 from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
+from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
@@ -85,6 +86,7 @@ KERNEL_FILES.update(NONLINEAR_FILES)
 KERNEL_FILES.update(ACTIVATION_FILES)
 KERNEL_FILES.update(MOVEMENT_FILES)
 KERNEL_FILES.update(RESIZE_FILES)
+KERNEL_FILES.update(TILE_FILES)
 KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
 KERNEL_FILES.update(LOGIC_FILES)
@@ -553,6 +555,7 @@ EMITTERS.update(BINARY_EMITTERS)
 EMITTERS.update(REDUCE_EMITTERS)
 EMITTERS.update(LOGIC_EMITTERS)
 EMITTERS.update(EXTRA_EMITTERS)
+EMITTERS.update(TILE_EMITTERS)
 
 
 def model_hash(g: Graph) -> str:

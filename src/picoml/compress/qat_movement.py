@@ -1,7 +1,7 @@
 """QAT's float computation of the data-movement ops (``qat.FLOAT_OPS`` merges ``MOVEMENT_FLOAT_OPS``):
 STRIDED_SLICE, SLICE, TRANSPOSE gather the elements the reference kernel reads (one index map
 from its ``prepare``: the same resolution the interpreter and the C run); SPLIT, SPLIT_V, UNPACK
-return one tensor per output; PACK stacks; SQUEEZE and EXPAND_DIMS reshape. Gradients flow through
+return one tensor per output; PACK stacks; SQUEEZE and EXPAND_DIMS reshape; TILE is ``Tensor.repeat``. Gradients flow through
 the gathers unchanged. Each function takes (model, op, input 0, values, plan) as qat's do."""
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ def _reshape(m, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
     return x.reshape((x.shape[0],) + tuple(op.outputs[0].shape))
 
 
+def _tile(m, op: Op, x: torch.Tensor, values, plan) -> torch.Tensor:
+    return x.repeat((1, *KERNELS[op.type].prepare(op).multiples))
+
+
 MOVEMENT_FLOAT_OPS: dict[OpType, Callable] = {
     OpType.STRIDED_SLICE: _gather,
     OpType.SLICE: _gather,
@@ -48,4 +52,5 @@ MOVEMENT_FLOAT_OPS: dict[OpType, Callable] = {
     OpType.PACK: _pack,
     OpType.SQUEEZE: _reshape,
     OpType.EXPAND_DIMS: _reshape,
+    OpType.TILE: _tile,
 }

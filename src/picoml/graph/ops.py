@@ -26,6 +26,7 @@ from picoml.graph import logic_ops as lo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
+from picoml.graph import tile_ops as ti
 from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
     SHAPE_OUT_TYPES,
     _broadcast_limited,
@@ -182,6 +183,7 @@ class OpType(StrEnum):
     EMBEDDING_LOOKUP = "EMBEDDING_LOOKUP"
     L2_POOL_2D = "L2_POOL_2D"
     DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
+    TILE = "TILE"
 
 
 @dataclass(frozen=True)
@@ -870,8 +872,9 @@ _DEFS += [
 # REDUCE_MAX, REDUCE_MIN, SUM, ARG_MAX, ARG_MIN, BATCH_MATMUL, GATHER: graph/reduce_ops.py; logic: logic_ops.py
 _DEFS += rd.op_defs(OpDef, OpType, Attr, Int8Output, _infer_mean, _SHAPE_ARG_1)
 _DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
-# ADD_N, MIRROR_PAD, PADV2, REVERSE_V2, L2_NORMALIZATION, LOG_SOFTMAX, ... L2_POOL_2D: graph/extra_ops.py
+# ADD_N, MIRROR_PAD, ... L2_POOL_2D: graph/extra_ops.py; TILE: graph/tile_ops.py
 _DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
+_DEFS += ti.op_defs(OpDef, OpType, Int8Output)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}

@@ -57,6 +57,7 @@ from picoml.reference import (
     squared_difference,
     sub,
     tanh,
+    tile,
     transpose_conv,
     unary,
 )
@@ -159,6 +160,7 @@ KERNELS: dict[OpType, Kernel] = {
     OpType.EMBEDDING_LOOKUP: Kernel(gather_nd.prepare, gather_nd.evaluate),
     OpType.L2_POOL_2D: Kernel(l2_pool.prepare, l2_pool.evaluate),
     OpType.DETECTION_POSTPROCESS: Kernel(detection_postprocess.prepare, detection_postprocess.evaluate),
+    OpType.TILE: Kernel(tile.prepare, tile.evaluate),
 }
 _COMPARE = Kernel(compare.prepare_compare, compare.evaluate_compare)
 _LOGICAL = Kernel(compare.prepare_logical, compare.evaluate_logical)
