@@ -1,4 +1,4 @@
-"""Generated C for int8 TILE (``pm_tile`` in pm_tile_s8): bit-exact with the reference interpreter
+"""Generated C for int8 and float32 TILE (``pm_tile`` in pm_tile_s8): bit-exact with the reference interpreter
 (itself exact with LiteRT, tests/kernels/test_tile.py) on the host under ASan/UBSan and on emulated
 Cortex-M0+, Cortex-M4 and RISC-V 32; warning-free (-Werror, zig clang -O2 / -Os), no soft-float
 or division helper on Cortex-M0+, float-free runtime source."""
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from picoml.codegen import generate as gen
+from picoml.codegen.emit_float import BYTE_OPS
 from picoml.codegen.emit_tile import TILE_FILES
-from picoml.errors import UnsupportedError
 from picoml.flows.verify import verify
 from picoml.graph import Tensor
 from picoml.graph.ops import OpType
@@ -55,11 +55,25 @@ def test_tile_mcu(target):
         check(_graph(*case), target, n=3)
 
 
-def test_float_tile_refused():
-    m = Tensor("multiples", (1,), "int32", data=np.array([2], np.int32))
-    g = single_op_graph(OpType.TILE, [Tensor("x", (3,)), m], Tensor("y", (6,)))
-    with pytest.raises(UnsupportedError, match="TILE"):
-        gen.generate_c(g)
+def _float_graph(shape, mult, name="tile_f32"):
+    m = Tensor("multiples", (len(mult),), "int32", data=np.array(mult, np.int32))
+    out = tuple(d * k for d, k in zip(shape, mult, strict=True))
+    g = single_op_graph(OpType.TILE, [Tensor("x", shape), m], Tensor("y", out))
+    g.name = name
+    return g
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m0plus", "cortex-m4"])
+def test_float_tile(target):
+    """float32 TILE is the same byte copy (emit_float.BYTE_OPS), 4-byte elements: exact."""
+    for case in CASES[1:3] if target != "host" else CASES:
+        check(_float_graph(*case), target, n=3)
+
+
+def test_tile_is_a_byte_op():
+    assert OpType.TILE in BYTE_OPS
+    code = gen.generate_c(_float_graph((2, 3), (2, 1)))["model.c"]
+    assert "pm_tile(2, " in code and ", 4, " in code
 
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])

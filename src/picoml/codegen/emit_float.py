@@ -47,6 +47,7 @@ BYTE_OPS = frozenset(
         OpType.SPLIT_V,
         OpType.UNPACK,
         OpType.PACK,
+        OpType.TILE,
     }
 )
 
