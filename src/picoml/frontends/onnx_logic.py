@@ -5,7 +5,8 @@ constant folds of the ones ``onnx_ops.FOLDERS`` lacks; merged into ``onnx_ops.HA
 - Equal, Greater, GreaterOrEqual, Less, LessOrEqual → EQUAL ... LESS_EQUAL (a bool value);
   And, Or, Not on bool values → LOGICAL_AND / OR / NOT;
 - Where(condition, X, Y) → SELECT_V2 (constants X / Y laid out like the run-time values);
-- Expand of a run-time value to a constant shape of the same rank → BROADCAST_TO;
+- Expand of a run-time value to a constant shape of the same rank → BROADCAST_TO; Tile with
+  constant repeats (one per axis) → TILE;
 - Cast of a bool or int32 value (a comparison's, an ArgMax's) to float → CAST; other casts keep
   ``onnx_ops.op_cast``'s rule;
 - Mod with fmod=0 (floor modulo, float) → FLOOR_MOD.
@@ -109,6 +110,24 @@ def op_expand(imp: Importer) -> None:
     imp.set_out(Act(imp.emit(OpType.BROADCAST_TO, [x.t, k], name), out_shape, x.perm, None))
 
 
+def op_tile(imp: Importer) -> None:
+    """Tile with constant repeats (one per axis) → TILE, the repeats in the value's graph layout."""
+    x = imp.act(0)
+    reps = imp.inp(1)
+    if isinstance(reps, Act):
+        raise imp.unsupported("the repeats must be a constant")
+    reps = tuple(int(r) for r in np.asarray(reps).reshape(-1))
+    if len(reps) != x.rank or x.cols is not None or min(reps, default=0) < 1:
+        raise imp.unsupported(f"repeats {list(reps)} of a {list(x.shape)} value: one positive repeat per axis")
+    if all(r == 1 for r in reps):
+        imp.set_out(x)
+        return
+    name = imp.out_name()
+    k = imp.const(f"{name}/multiples", np.array([reps[p] for p in x.perm], np.int32), "int32")
+    out_shape = tuple(d * r for d, r in zip(x.shape, reps, strict=True))
+    imp.set_out(Act(imp.emit(OpType.TILE, [x.t, k], name), out_shape, x.perm, None))
+
+
 def cast_handler(fallback):
     """Cast: a bool or int32 value to float → CAST; everything else as ``fallback`` (onnx_ops.op_cast)."""
 
@@ -146,6 +165,7 @@ def handlers(op_cast) -> dict:
         "Not": op_logical,
         "Where": op_where,
         "Expand": op_expand,
+        "Tile": op_tile,
         "Cast": cast_handler(op_cast),
         "Mod": op_mod,
     }

@@ -9,7 +9,7 @@
   OR / NOT (the bitwise forms on other dtypes are refused);
 - ``torch.where(cond, x, y)`` (tensors or numbers for x and y) → SELECT_V2;
 - ``torch.zeros_like`` → ZEROS_LIKE; ``x.expand(...)`` / ``torch.broadcast_to`` at the same rank →
-  BROADCAST_TO; ``torch.floor_divide`` / ``//`` → FLOOR_DIV, ``torch.remainder`` / ``%`` → FLOOR_MOD
+  BROADCAST_TO; ``x.repeat(...)`` / ``torch.tile`` at the same rank → TILE; ``torch.floor_divide`` / ``//`` → FLOOR_DIV, ``torch.remainder`` / ``%`` → FLOOR_MOD
   (float graphs: tflite-micro has them in float32 only);
 - ``mask.float()`` of a bool (or an argmax's int32) tensor → CAST (other ``.float()`` calls stay
   the identity).
@@ -145,6 +145,24 @@ def _f_expand(b: TorchBuilder, c: Call) -> Val:
     return Val(b.emit(OpType.BROADCAST_TO, [b.std(x), shape], c.name), out_shape, None, x.nonneg, "")
 
 
+def _f_repeat(b: TorchBuilder, c: Call) -> Val:
+    """``x.repeat(...)`` / ``torch.tile`` at the input's rank → TILE (multiples: output / input)."""
+    x = c.args[0] if c.args else c.kwargs.get("input")
+    if not isinstance(x, Val):
+        raise UnsupportedError(f"{c.where}: expects a tensor that depends on the model input")
+    out_shape = c.out_shape
+    if len(out_shape) != len(x.shape):
+        raise UnsupportedError(
+            f"{c.where}: repeating {list(x.shape)} to a higher rank {list(out_shape)} is not supported"
+        )
+    b.plain(c, x, "repeat / tile")
+    if tuple(x.shape) == out_shape:
+        return x
+    mult = _std_gshape(tuple(o // i for o, i in zip(out_shape, x.shape, strict=True)))
+    m = b.const(f"{c.name}_multiples", np.array(mult, np.int32), "int32")
+    return Val(b.emit(OpType.TILE, [b.std(x), m], c.name), out_shape, None, x.nonneg, "")
+
+
 def _f_float(b: TorchBuilder, c: Call) -> Val:
     x = c.args[0] if c.args else None
     if isinstance(x, Val) and x.t.dtype in ("bool", "int32"):  # a mask, an argmax
@@ -178,6 +196,7 @@ def functions(torch) -> dict[Any, Any]:
             torch.where: _f_where,
             torch.zeros_like: _f_zeros_like,
             torch.broadcast_to: _f_expand,
+            torch.tile: _f_repeat,
             torch.floor_divide: _binary(OpType.FLOOR_DIV),
             operator.floordiv: _binary(OpType.FLOOR_DIV, ("a", "b")),
             torch.remainder: _binary(OpType.FLOOR_MOD),
@@ -203,6 +222,8 @@ ATEN: dict[str, Any] = {
     "to.dtype": _aten_to,
     "_to_copy.default": _aten_to,
     "expand.default": _f_expand,
+    "repeat.default": _f_repeat,
+    "tile.default": _f_repeat,
     "floor_divide.default": _binary(OpType.FLOOR_DIV),
     "remainder.Tensor": _binary(OpType.FLOOR_MOD),
     "remainder.Scalar": _binary(OpType.FLOOR_MOD),
@@ -217,6 +238,8 @@ METHODS: dict[str, Any] = {
     "logical_not": _logical(OpType.LOGICAL_NOT),
     "where": lambda b, c: _f_where(b, Call(c.where, c.name, (c.args[1], c.args[0], *c.args[2:]), c.kwargs, c.out)),
     "expand": _f_expand,
+    "repeat": _f_repeat,
+    "tile": _f_repeat,
     "expand_as": lambda b, c: _f_expand(b, Call(c.where, c.name, c.args[:1], {}, c.out)),
     "floor_divide": _binary(OpType.FLOOR_DIV),
     "remainder": _binary(OpType.FLOOR_MOD),
