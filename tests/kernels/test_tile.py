@@ -13,7 +13,9 @@ from picoml.errors import GraphError, UnsupportedError
 from picoml.frontends.tflite import read_tflite_bytes
 from picoml.graph import Tensor
 from picoml.graph.ops import OpType
+from picoml.quantize.ptq import quantize
 from picoml.reference import KERNELS
+from picoml.reference.interpreter import run
 
 from oracles import litert_run, qtensor, single_op_graph, to_tflite
 
@@ -52,7 +54,7 @@ def shape_mult(draw):
 
 
 @pytest.mark.parametrize("dtype", ["int8", "float32", "int32", "bool"])
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(sm=shape_mult(), mdtype=st.sampled_from(["int32", "int64"]), seed=st.integers(0, 2**31))
 def test_tile(dtype, sm, mdtype, seed):
     shape, mult = sm
@@ -98,3 +100,18 @@ def test_tile_refusals():
             [Tensor("x", (2,)), Tensor("m", (1,), "int32", data=np.array([2], np.int32))],
             Tensor("y", (4,), "int32"),
         )
+
+
+def test_ptq_gives_the_output_the_inputs_parameters():
+    """PTQ: the int8 TILE output shares its input's (scale, zero point); the int8 model is exact
+    in LiteRT and its dequantized output is the tiled dequantized input."""
+    g = _graph((2, 3, 4), (1, 2, 3), "float32")
+    rng = np.random.default_rng(1)
+    q = quantize(g, (rng.standard_normal((16, 2, 3, 4)) * 3).astype(np.float32))
+    op = q.ops[[o.type for o in q.ops].index(OpType.TILE)]
+    x, y = op.inputs[0], op.outputs[0]
+    assert x.dtype == y.dtype == "int8"
+    assert (float(x.scale[0]), int(x.zero_point[0])) == (float(y.scale[0]), int(y.zero_point[0]))
+    xs = _sample(rng, (2, 3, 4), "int8", n=3)
+    assert q.inputs[0].dtype == "int8" and [o.type for o in q.ops] == [OpType.TILE]
+    np.testing.assert_array_equal(run(q, xs), litert_run(to_tflite(q), [xs]))
