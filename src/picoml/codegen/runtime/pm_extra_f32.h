@@ -1,0 +1,26 @@
+/* float32 kernels of MIRROR_PAD / PADV2 / REVERSE_V2 (pm_axis_gather's tables), SELECT_V2, the
+ * comparisons (float -> bool byte) and ADD_N. The other float copies (SPACE_TO_BATCH_ND,
+ * BATCH_TO_SPACE_ND, GATHER_ND, EMBEDDING_LOOKUP, FILL, ZEROS_LIKE, BROADCAST_TO) reuse the byte
+ * kernels with 4-byte elements. Copies and comparisons are exact; no libm. */
+#ifndef PM_EXTRA_F32_H
+#define PM_EXTRA_F32_H
+
+#include "pm_axis_gather.h"
+#include "pm_common.h"
+#include "pm_logic.h"
+
+/* out[i0, i1, ...] = in[t_0[i0], t_1[i1], ...], or value where some t_d[i_d] < 0 (params->value
+ * unused). in and out must not overlap. */
+int pm_axis_gather_f32(const pm_axis_gather_params *params, const int32_t *tables, float value, const float *in,
+                       float *out);
+
+/* SELECT_V2: out = cond ? x : y, broadcast as bc says. */
+int pm_select_f32(const pm_select_broadcast *bc, const uint8_t *cond, const float *x, const float *y, float *out);
+
+/* EQUAL ... LESS_EQUAL (op: PM_CMP_*) of float operands, IEEE comparisons (NaN unequal). */
+int pm_compare_f32(const pm_broadcast *bc, int32_t op, const float *a, const float *b, uint8_t *out);
+
+/* ADD_N: out = ((0 + in[0]) + in[1]) + ..., in input order, size elements each. */
+int pm_add_n_f32(int32_t count, int32_t size, const float *const *in, float *out);
+
+#endif /* PM_EXTRA_F32_H */

@@ -1,0 +1,118 @@
+"""Float32 C of the newer ops (codegen/emit_float_extra.py, runtime/pm_extra_f32.[ch]): each op a
+single-op float32 graph verified against the reference interpreter on the host under ASan/UBSan
+and on cortex-m4 (hardware FPU); cortex-m0plus and riscv32 in the slow tests.
+
+Copies (MIRROR_PAD, PADV2, REVERSE_V2, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, GATHER_ND,
+EMBEDDING_LOOKUP, FILL, ZEROS_LIKE, BROADCAST_TO, SELECT_V2) and the comparisons must be exact:
+they are checked with ``assert_array_equal`` on the outputs, not only within
+``verify.FLOAT_TOLERANCE``. ADD_N sums in float32 in input order, as the reference (within the
+tolerance; exact in practice)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picoml.flows.verify import FLOAT_TOLERANCE, verify
+from picoml.graph import Graph, Tensor
+from picoml.graph.ops import OpType
+
+from oracles import single_op_graph
+
+RNG = np.random.default_rng(11)
+
+
+def f(name, shape, data=None) -> Tensor:
+    return Tensor(name, tuple(shape), "float32", data=None if data is None else np.asarray(data, np.float32).reshape(shape))
+
+
+def i32(name, v) -> Tensor:
+    v = np.asarray(v, np.int32)
+    return Tensor(name, v.shape, "int32", data=v)
+
+
+def b(name, shape) -> Tensor:
+    return Tensor(name, tuple(shape), "bool")
+
+
+def graphs() -> dict[str, Graph]:
+    g = {}
+    x = f("x", (2, 4, 3))
+    for mode in (0, 1):
+        pads = [[1, 1], [3, 2], [0, 2]] if mode == 0 else [[2, 0], [4, 4], [3, 1]]
+        out = tuple(d + lo + hi for d, (lo, hi) in zip(x.shape, pads, strict=True))
+        g[f"mirror{mode}"] = single_op_graph(
+            OpType.MIRROR_PAD, [f("x", x.shape), i32("p", pads)], f("y", out), mode=mode
+        )
+    g["padv2"] = single_op_graph(
+        OpType.PADV2, [f("x", (2, 4, 3)), i32("p", [[0, 1], [2, 0], [1, 1]]), f("v", (1,), [-2.5])], f("y", (3, 6, 5))
+    )
+    for k, axes in enumerate([[0], [-1, 1], [0, 1, 2]]):
+        g[f"reverse{k}"] = single_op_graph(OpType.REVERSE_V2, [f("x", (2, 4, 3)), i32("a", axes)], f("y", (2, 4, 3)))
+    g["s2b4"] = single_op_graph(
+        OpType.SPACE_TO_BATCH_ND,
+        [f("x", (2, 3, 4, 3)), i32("b", [2, 3]), i32("p", [[1, 0], [1, 1]])],
+        f("y", (12, 2, 2, 3)),
+    )
+    g["s2b3"] = single_op_graph(
+        OpType.SPACE_TO_BATCH_ND, [f("x", (1, 5, 2)), i32("b", [3]), i32("p", [[0, 1]])], f("y", (3, 2, 2))
+    )
+    g["b2s4"] = single_op_graph(
+        OpType.BATCH_TO_SPACE_ND,
+        [f("x", (12, 2, 2, 3)), i32("b", [2, 3]), i32("c", [[1, 0], [2, 1]])],
+        f("y", (2, 3, 3, 3)),
+    )
+    g["gnd_const"] = single_op_graph(
+        OpType.GATHER_ND, [f("x", (3, 4, 2)), i32("i", [[2, 1], [0, 3], [1, 0]])], f("y", (3, 2))
+    )
+    table = f("table", (6, 4), RNG.standard_normal((6, 4)))
+    g["emb"] = single_op_graph(OpType.EMBEDDING_LOOKUP, [table, Tensor("ids", (4,), "int32")], f("y", (4, 4)))
+    g["gnd"] = single_op_graph(
+        OpType.GATHER_ND, [f("x", (3, 4, 2)), Tensor("gnd_idx", (3, 2), "int32")], f("y", (3, 2))
+    )
+    g["fill"] = single_op_graph(OpType.FILL, [f("v", ()), i32("d", [3, 4])], f("y", (3, 4)))
+    g["zeros_like"] = single_op_graph(OpType.ZEROS_LIKE, [f("x", (3, 5))], f("y", (3, 5)))
+    g["bcast_to"] = single_op_graph(OpType.BROADCAST_TO, [f("x", (3, 1)), i32("s", [2, 3, 4])], f("y", (2, 3, 4)))
+    g["select"] = single_op_graph(
+        OpType.SELECT_V2, [b("c", (2, 1, 4)), f("x", (3, 1)), f("y0", (2, 3, 4))], f("y", (2, 3, 4))
+    )
+    g["select_same"] = single_op_graph(
+        OpType.SELECT_V2, [b("c", (5, 3)), f("x", (5, 3)), f("y0", (5, 3))], f("y", (5, 3))
+    )
+    for k in (OpType.EQUAL, OpType.NOT_EQUAL, OpType.GREATER, OpType.GREATER_EQUAL, OpType.LESS, OpType.LESS_EQUAL):
+        g[f"cmp_{k}"] = single_op_graph(k, [f("a", (2, 3, 4)), f("b0", (3, 1))], b("y", (2, 3, 4)))
+    g["cmp_same"] = single_op_graph(OpType.LESS, [f("a", (7,)), f("b0", (7,))], b("y", (7,)))
+    g["add_n"] = single_op_graph(
+        OpType.ADD_N, [f("a", (3, 7)), f("b0", (3, 7)), f("c", (3, 7), RNG.standard_normal((3, 7)))], f("y", (3, 7))
+    )
+    return g
+
+
+EXACT = {k for k in graphs() if k != "add_n"}
+
+
+def inputs(g: Graph, n: int = 4) -> list[np.ndarray]:
+    xs = []
+    for t in g.inputs:
+        if t.dtype == "int32":  # EMBEDDING_LOOKUP ids in [0, 6), GATHER_ND (row < 3, column < 4)
+            hi = np.array([3, 4]) if t.name.startswith("gnd") else 6
+            xs.append((RNG.integers(0, 1 << 20, (n,) + tuple(t.shape)) % hi).astype(np.int32))
+        elif t.dtype == "bool":
+            xs.append(RNG.integers(0, 2, (n,) + tuple(t.shape)).astype(np.bool_))
+        else:  # small integers and halves: the comparisons meet ties
+            xs.append((RNG.integers(-4, 5, (n,) + tuple(t.shape)) / 2).astype(np.float32))
+    return xs
+
+
+def check(name: str, g: Graph, target: str) -> None:
+    xs = inputs(g)
+    rep = verify(g, target, xs=xs if len(xs) > 1 else xs[0], sanitize=target == "host", counted_runs=0)
+    assert rep.bit_exact, f"{name} on {target}: {rep.mismatches} outside {FLOAT_TOLERANCE}; {rep.first_mismatch}"
+    if name in EXACT and rep.max_abs_error is not None:  # float copies: bit for bit
+        assert rep.max_abs_error == 0, f"{name} on {target}: a copy off by {rep.max_abs_error}"
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4"])
+@pytest.mark.parametrize("name", sorted(graphs()))
+def test_float_extra_op(name, target):
+    check(name, graphs()[name], target)
