@@ -23,7 +23,9 @@ RNG = np.random.default_rng(11)
 
 
 def f(name, shape, data=None) -> Tensor:
-    return Tensor(name, tuple(shape), "float32", data=None if data is None else np.asarray(data, np.float32).reshape(shape))
+    return Tensor(
+        name, tuple(shape), "float32", data=None if data is None else np.asarray(data, np.float32).reshape(shape)
+    )
 
 
 def i32(name, v) -> Tensor:
@@ -85,22 +87,50 @@ def graphs() -> dict[str, Graph]:
     g["add_n"] = single_op_graph(
         OpType.ADD_N, [f("a", (3, 7)), f("b0", (3, 7)), f("c", (3, 7), RNG.standard_normal((3, 7)))], f("y", (3, 7))
     )
+    for k, approx in enumerate((False, True)):
+        g[f"gelu{k}"] = single_op_graph(OpType.GELU, [f("x", (256,))], f("y", (256,)), approximate=approx)
+    g["floor_div"] = single_op_graph(OpType.FLOOR_DIV, [f("a", (2, 3, 4)), f("nz_b", (3, 1))], f("y", (2, 3, 4)))
+    g["floor_mod"] = single_op_graph(OpType.FLOOR_MOD, [f("a", (2, 3, 4)), f("nz_b", (3, 1))], f("y", (2, 3, 4)))
+    g["floor_mod_big"] = single_op_graph(OpType.FLOOR_MOD, [f("big_x", (3, 9)), f("nz_b", (3, 1))], f("y", (3, 9)))
+    g["floor_div_big"] = single_op_graph(OpType.FLOOR_DIV, [f("big_x", (3, 9)), f("nz_b", (3, 1))], f("y", (3, 9)))
+    g["cast_i8_f"] = single_op_graph(OpType.CAST, [Tensor("x", (9,), "int8")], f("y", (9,)))
+    g["cast_f_i32"] = single_op_graph(OpType.CAST, [f("x", (9,))], Tensor("y", (9,), "int32"))
+    g["cast_f_i8"] = single_op_graph(OpType.CAST, [f("big_x", (9,))], Tensor("y", (9,), "int8"))
+    g["cast_i32_f"] = single_op_graph(OpType.CAST, [Tensor("x", (9,), "int32")], f("y", (9,)))
+    g["cast_b_f"] = single_op_graph(OpType.CAST, [b("x", (9,))], f("y", (9,)))
     return g
 
 
-EXACT = {k for k in graphs() if k != "add_n"}
+INEXACT = {"add_n", "gelu0", "gelu1"}  # within verify.FLOAT_TOLERANCE; every other output bit for bit
+EXACT = {k for k in graphs() if k not in INEXACT}
 
 
 def inputs(g: Graph, n: int = 4) -> list[np.ndarray]:
     xs = []
     for t in g.inputs:
-        if t.dtype == "int32":  # EMBEDDING_LOOKUP ids in [0, 6), GATHER_ND (row < 3, column < 4)
+        if t.dtype == "int32" and not t.name.startswith(("gnd", "ids")):  # CAST's input: any int32
+            xs.append(RNG.integers(-(2**31), 2**31, (n,) + tuple(t.shape), dtype=np.int64).astype(np.int32))
+        elif t.dtype == "int32":  # EMBEDDING_LOOKUP ids in [0, 6), GATHER_ND (row < 3, column < 4)
             hi = np.array([3, 4]) if t.name.startswith("gnd") else 6
             xs.append((RNG.integers(0, 1 << 20, (n,) + tuple(t.shape)) % hi).astype(np.int32))
+        elif t.dtype == "int8":
+            xs.append(RNG.integers(-128, 128, (n,) + tuple(t.shape)).astype(np.int8))
         elif t.dtype == "bool":
             xs.append(RNG.integers(0, 2, (n,) + tuple(t.shape)).astype(np.bool_))
-        else:  # small integers and halves: the comparisons meet ties
-            xs.append((RNG.integers(-4, 5, (n,) + tuple(t.shape)) / 2).astype(np.float32))
+        elif t.name == "big_x":  # CAST: fractions, past int8 and int32's range, both signs
+            v = RNG.standard_normal((n,) + tuple(t.shape)) * 10.0 ** RNG.integers(0, 11, (n,) + tuple(t.shape))
+            xs.append(v.astype(np.float32))
+        elif t.size == 256:  # GELU: [-8, 8) and beyond
+            xs.append(
+                np.concatenate(
+                    [np.linspace(-8, 8, 256, endpoint=False)[None], RNG.standard_normal((n - 1, 256)) * 3]
+                ).astype(np.float32)
+            )
+        else:  # small integers and halves: the comparisons meet ties; no zero divisor (nz_)
+            v = (RNG.integers(-4, 5, (n,) + tuple(t.shape)) / 2).astype(np.float32)
+            if t.name.startswith("nz_"):
+                v[v == 0] = np.float32(-1.5)
+            xs.append(v)
     return xs
 
 

@@ -8,7 +8,13 @@
   FILL, ZEROS_LIKE, BROADCAST_TO (``pm_fill`` / ``pm_broadcast_to`` with 4-byte elements);
   SELECT_V2 (``pm_select_f32``);
 - comparisons, exact: float operands, bool (uint8) output (``pm_compare_f32``);
-- ADD_N: ``pm_add_n_f32`` sums in float32 in input order, as the reference.
+- ADD_N: ``pm_add_n_f32`` sums in float32 in input order, as the reference;
+- GELU (erf and tanh forms): ``pm_gelu_f32`` with its own freestanding ``pm_erff`` and
+  ``pm_math_f32``'s tanhf (within ``verify.FLOAT_TOLERANCE``);
+- FLOOR_DIV (the quotient in double, as the reference; a zero divisor fails invoke()), FLOOR_MOD
+  (an exact freestanding fmodf moved to the divisor's sign);
+- CAST to / from float32 (``pm_cast_f32``: C's conversions, out-of-range floats to INT32_MIN as
+  the reference).
 
 Runtime: runtime/pm_extra_f32.[ch] (no float in any int8 path: only float layers come here).
 """
@@ -136,6 +142,42 @@ def emit_add_n(c, op: Op, i: int) -> None:
     c.body.append(f"  status |= pm_add_n_f32({len(srcs)}, {y.size}, ins, {_out(y, c)}); }}")
 
 
+def emit_gelu(c, op: Op, i: int) -> None:
+    x, y = op.inputs[0], op.outputs[0]
+    approx = int(bool(KERNELS[op.type].prepare(op).approximate))
+    c.body.append(f"status |= pm_gelu_f32({approx}, {y.size}, {_src(c, x, f'l{i}_x')}, {_out(y, c)});")
+
+
+def emit_floor(c, op: Op, i: int) -> None:
+    """FLOOR_DIV (fails the inference on a zero divisor, as tflite-micro), FLOOR_MOD."""
+    a, b, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    bc = _binary_bcast(c, op, i)
+    pa, pb = _src(c, a, f"l{i}_a"), _src(c, b, f"l{i}_b")
+    if op.type == OpType.FLOOR_DIV:
+        c.body.append(f"status |= pm_floor_div_f32(&{bc}, {b.size}, {pa}, {pb}, {_out(y, c)});")
+    else:
+        c.body.append(f"status |= pm_floor_mod_f32(&{bc}, {pa}, {pb}, {_out(y, c)});")
+
+
+_CAST_TYPE = {"int8": "PM_TYPE_INT8", "int32": "PM_TYPE_INT32", "bool": "PM_TYPE_BOOL", "float32": "PM_TYPE_FLOAT32"}
+_CAST_CTYPE = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}
+
+
+def emit_cast(c, op: Op, i: int) -> None:
+    x, y = op.inputs[0], op.outputs[0]
+    if x.dtype not in _CAST_TYPE or y.dtype not in _CAST_TYPE or y.dtype == "bool":
+        raise UnsupportedError(f"{op.label}: CAST {x.dtype} -> {y.dtype} has no C kernel")
+    if x.data is not None:
+        data = np.asarray(x.data)
+        src = c.const_array(f"l{i}_x", data.astype(np.uint8) if x.dtype == "bool" else data, _CAST_CTYPE[x.dtype])
+    else:
+        src = f"(const void *)(pm_arena.bytes + {c.plan.offset_of(x)})"
+    c.body.append(
+        f"status |= pm_cast_f32({y.size}, {_CAST_TYPE[x.dtype]}, {_CAST_TYPE[y.dtype]}, {src}, "
+        f"(void *)(pm_arena.bytes + {c.plan.offset_of(y)}));"
+    )
+
+
 FLOAT_EXTRA_EMITTERS = {
     OpType.MIRROR_PAD: emit_axis_gather,
     OpType.PADV2: emit_axis_gather,
@@ -150,9 +192,13 @@ FLOAT_EXTRA_EMITTERS = {
     OpType.SELECT_V2: emit_select,
     **dict.fromkeys(_CMP_CODE, emit_compare),
     OpType.ADD_N: emit_add_n,
+    OpType.GELU: emit_gelu,
+    OpType.FLOOR_DIV: emit_floor,
+    OpType.FLOOR_MOD: emit_floor,
+    OpType.CAST: emit_cast,
 }
 FLOAT_EXTRA_FILES: dict[OpType, tuple[str, ...]] = {
-    **dict.fromkeys(FLOAT_EXTRA_EMITTERS, (EXTRA_F32, "pm_axis_gather", "pm_logic")),
+    **dict.fromkeys(FLOAT_EXTRA_EMITTERS, (EXTRA_F32, "pm_axis_gather", "pm_logic", "pm_math_f32")),
     OpType.SPACE_TO_BATCH_ND: ("pm_pixel_copy_s8",),
     OpType.BATCH_TO_SPACE_ND: ("pm_pixel_copy_s8",),
     OpType.GATHER_ND: ("pm_gather_nd_s8",),

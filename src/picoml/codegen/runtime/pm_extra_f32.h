@@ -23,4 +23,21 @@ int pm_compare_f32(const pm_broadcast *bc, int32_t op, const float *a, const flo
 /* ADD_N: out = ((0 + in[0]) + in[1]) + ..., in input order, size elements each. */
 int pm_add_n_f32(int32_t count, int32_t size, const float *const *in, float *out);
 
+/* erf(x) in float arithmetic, freestanding: a Taylor series for |x| < 1 (truncation below
+ * 2e-8), Abramowitz & Stegun 7.1.26 beyond (absolute error below 2e-7); +-1 from |x| >= 4. */
+float pm_erff(float x);
+
+/* GELU: 0.5 x (1 + erf(x / sqrt 2)), or with approximate: 0.5 x (1 + tanh(c (x + 0.044715 x^3))). */
+int pm_gelu_f32(int32_t approximate, int32_t size, const float *in, float *out);
+
+/* FLOOR_DIV: floor(a / b), the quotient in double as the reference (PM_ERROR and no output when
+ * one of the b_size divisors is 0); FLOOR_MOD: fmod(a, b) (exact) moved to b's sign. */
+int pm_floor_div_f32(const pm_broadcast *bc, int32_t b_size, const float *a, const float *b, float *out);
+int pm_floor_mod_f32(const pm_broadcast *bc, const float *a, const float *b, float *out);
+
+/* CAST to or from float32 (src, dst: PM_TYPE_* or PM_TYPE_FLOAT32): static_cast; a float out of
+ * the int32 range or NaN becomes INT32_MIN before an int8 keeps its low byte. */
+#define PM_TYPE_FLOAT32 3
+int pm_cast_f32(int32_t count, int32_t src, int32_t dst, const void *in, void *out);
+
 #endif /* PM_EXTRA_F32_H */
