@@ -98,10 +98,37 @@ def graphs() -> dict[str, Graph]:
     g["cast_f_i8"] = single_op_graph(OpType.CAST, [f("big_x", (9,))], Tensor("y", (9,), "int8"))
     g["cast_i32_f"] = single_op_graph(OpType.CAST, [Tensor("x", (9,), "int32")], f("y", (9,)))
     g["cast_b_f"] = single_op_graph(OpType.CAST, [b("x", (9,))], f("y", (9,)))
+    for k, shape in enumerate([(3, 8), (2, 2, 33), (1, 5)]):
+        g[f"l2norm{k}"] = single_op_graph(OpType.L2_NORMALIZATION, [f("x", shape)], f("y", shape))
+        g[f"logsm{k}"] = single_op_graph(OpType.LOG_SOFTMAX, [f("x", shape)], f("y", shape))
+    for k, (axis, ex, rev) in enumerate([(1, False, False), (-1, True, True), (0, False, True), (2, True, False)]):
+        g[f"cumsum{k}"] = single_op_graph(
+            OpType.CUMSUM, [f("x", (3, 4, 5)), i32("a", [axis])], f("y", (3, 4, 5)), exclusive=ex, reverse=rev
+        )
+    for k, (pad, st, kern, out, act) in enumerate(
+        [
+            ("VALID", 2, 2, (1, 3, 4, 3), "NONE"),
+            ("SAME", 2, 3, (1, 4, 4, 3), "RELU_N1_TO_1"),
+            ("SAME", 1, 3, (1, 7, 8, 3), "RELU6"),
+        ]
+    ):
+        g[f"l2pool{k}"] = single_op_graph(
+            OpType.L2_POOL_2D,
+            [f("x", (1, 7, 8, 3))],
+            f("y", out),
+            padding=pad,
+            stride_h=st,
+            stride_w=st,
+            filter_h=kern,
+            filter_w=kern,
+            fused_activation=act,
+        )
     return g
 
 
-INEXACT = {"add_n", "gelu0", "gelu1"}  # within verify.FLOAT_TOLERANCE; every other output bit for bit
+INEXACT = {"add_n", "gelu0", "gelu1"} | {
+    f"{k}{n}" for k in ("l2norm", "logsm", "cumsum", "l2pool") for n in range(4)
+}  # within verify.FLOAT_TOLERANCE; every other output bit for bit
 EXACT = {k for k in graphs() if k not in INEXACT}
 
 
@@ -145,4 +172,14 @@ def check(name: str, g: Graph, target: str) -> None:
 @pytest.mark.parametrize("target", ["host", "cortex-m4"])
 @pytest.mark.parametrize("name", sorted(graphs()))
 def test_float_extra_op(name, target):
+    check(name, graphs()[name], target)
+
+
+SLOW = ["mirror0", "padv2", "s2b4", "emb", "select", "cmp_LESS_EQUAL", "gelu0", "gelu1", "floor_mod_big", "cast_f_i8"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["cortex-m0plus", "riscv32"])
+@pytest.mark.parametrize("name", SLOW + ["logsm1", "l2pool1", "cumsum1", "add_n"])
+def test_float_extra_op_soft_float_and_riscv(name, target):
     check(name, graphs()[name], target)

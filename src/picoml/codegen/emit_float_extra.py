@@ -14,7 +14,9 @@
 - FLOOR_DIV (the quotient in double, as the reference; a zero divisor fails invoke()), FLOOR_MOD
   (an exact freestanding fmodf moved to the divisor's sign);
 - CAST to / from float32 (``pm_cast_f32``: C's conversions, out-of-range floats to INT32_MIN as
-  the reference).
+  the reference);
+- L2_NORMALIZATION, LOG_SOFTMAX (rows of the last axis), CUMSUM and L2_POOL_2D: float32 sums in
+  the reference's order with pm_math_f32's sqrtf / expf / logf (within the tolerance).
 
 Runtime: runtime/pm_extra_f32.[ch] (no float in any int8 path: only float layers come here).
 """
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from picoml.codegen.emit_float import MAX_DIMS, f32, fptr
+from picoml.codegen.emit_float import MAX_DIMS, _window, f32, fptr
 from picoml.codegen.emit_logic import _CMP_CODE, _bcast, _binary_bcast
 from picoml.codegen.emit_nonlinear import _int32
 from picoml.errors import UnsupportedError
+from picoml.graph.extra_ops import log_softmax_rows
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS, axis_gather
@@ -178,6 +181,35 @@ def emit_cast(c, op: Op, i: int) -> None:
     )
 
 
+def emit_rows(c, op: Op, i: int) -> None:
+    """L2_NORMALIZATION, LOG_SOFTMAX over the last axis."""
+    x, y = op.inputs[0], op.outputs[0]
+    rows, depth = log_softmax_rows(op)
+    fn = "pm_l2norm_f32" if op.type == OpType.L2_NORMALIZATION else "pm_log_softmax_f32"
+    c.body.append(f"status |= {fn}({rows}, {depth}, {_src(c, x, f'l{i}_x')}, {_out(y, c)});")
+
+
+def emit_cumsum(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    outer = _int32(op, "size", int(np.prod(x.shape[: p.axis], dtype=np.int64)))
+    inner = _int32(op, "size", int(np.prod(x.shape[p.axis + 1 :], dtype=np.int64)))
+    c.body.append(
+        f"status |= pm_cumsum_f32({outer}, {int(x.shape[p.axis])}, {inner}, {int(p.exclusive)}, {int(p.reverse)}, "
+        f"{_src(c, x, f'l{i}_x')}, {_out(y, c)});"
+    )
+
+
+def emit_l2_pool(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    if len(x.shape) != 4:
+        raise UnsupportedError(f"{op.label}: L2_POOL_2D on a rank-{len(x.shape)} input (the C kernel takes NHWC)")
+    fields = _window(x, y, p.kh, p.kw, {**op.attrs, "dilation_h": 1, "dilation_w": 1}, p.act_min, p.act_max)
+    prm = c.struct("pm_window_f32_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_l2_pool2d_f32(&{prm}, {fptr(c, x, True)}, {_out(y, c)});")
+
+
 FLOAT_EXTRA_EMITTERS = {
     OpType.MIRROR_PAD: emit_axis_gather,
     OpType.PADV2: emit_axis_gather,
@@ -196,9 +228,13 @@ FLOAT_EXTRA_EMITTERS = {
     OpType.FLOOR_DIV: emit_floor,
     OpType.FLOOR_MOD: emit_floor,
     OpType.CAST: emit_cast,
+    OpType.L2_NORMALIZATION: emit_rows,
+    OpType.LOG_SOFTMAX: emit_rows,
+    OpType.CUMSUM: emit_cumsum,
+    OpType.L2_POOL_2D: emit_l2_pool,
 }
 FLOAT_EXTRA_FILES: dict[OpType, tuple[str, ...]] = {
-    **dict.fromkeys(FLOAT_EXTRA_EMITTERS, (EXTRA_F32, "pm_axis_gather", "pm_logic", "pm_math_f32")),
+    **dict.fromkeys(FLOAT_EXTRA_EMITTERS, (EXTRA_F32, "pm_axis_gather", "pm_logic", "pm_math_f32", "pm_nn_f32")),
     OpType.SPACE_TO_BATCH_ND: ("pm_pixel_copy_s8",),
     OpType.BATCH_TO_SPACE_ND: ("pm_pixel_copy_s8",),
     OpType.GATHER_ND: ("pm_gather_nd_s8",),

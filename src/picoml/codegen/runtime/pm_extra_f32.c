@@ -218,3 +218,82 @@ int pm_cast_f32(int32_t count, int32_t src, int32_t dst, const void *in, void *o
   }
   return PM_OK;
 }
+
+int pm_l2norm_f32(int32_t rows, int32_t depth, const float *in, float *out) {
+  int32_t r, k;
+  for (r = 0; r < rows; ++r) {
+    const float *x = in + r * depth;
+    float ss = 0.0f, n;
+    for (k = 0; k < depth; ++k) ss += x[k] * x[k];
+    n = pm_sqrtf(ss);
+    if (!(n >= 1e-6f)) n = 1e-6f;
+    for (k = 0; k < depth; ++k) out[r * depth + k] = x[k] / n;
+  }
+  return PM_OK;
+}
+
+int pm_log_softmax_f32(int32_t rows, int32_t depth, const float *in, float *out) {
+  int32_t r, k;
+  for (r = 0; r < rows; ++r) {
+    const float *x = in + r * depth;
+    float *y = out + r * depth;
+    float mx = x[0], sum = 0.0f, lg;
+    for (k = 1; k < depth; ++k)
+      if (x[k] > mx) mx = x[k];
+    for (k = 0; k < depth; ++k) sum += pm_expf(x[k] - mx);
+    lg = pm_logf(sum);
+    for (k = 0; k < depth; ++k) y[k] = (x[k] - mx) - lg; /* x[k] read before y[k] is written */
+  }
+  return PM_OK;
+}
+
+int pm_cumsum_f32(int32_t outer, int32_t depth, int32_t inner, int32_t exclusive, int32_t reverse, const float *in,
+                  float *out) {
+  int32_t o, j, k;
+  for (o = 0; o < outer; ++o) {
+    for (j = 0; j < inner; ++j) {
+      float acc = 0.0f;
+      for (k = 0; k < depth; ++k) {
+        const int32_t at = o * depth * inner + (reverse ? depth - 1 - k : k) * inner + j;
+        const float v = in[at];
+        if (exclusive) {
+          out[at] = acc;
+          acc += v;
+        } else {
+          acc += v;
+          out[at] = acc;
+        }
+      }
+    }
+  }
+  return PM_OK;
+}
+
+int pm_l2_pool2d_f32(const pm_window_f32_params *p, const float *in, float *out) {
+  int32_t b, oy, ox, ch, ky, kx;
+  for (b = 0; b < p->n; ++b) {
+    for (oy = 0; oy < p->oh; ++oy) {
+      for (ox = 0; ox < p->ow; ++ox) {
+        for (ch = 0; ch < p->ic; ++ch) {
+          float ss = 0.0f;
+          int32_t taps = 0;
+          for (ky = 0; ky < p->kh; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_h + ky;
+            if (iy < 0 || iy >= p->ih) continue;
+            for (kx = 0; kx < p->kw; ++kx) {
+              const int32_t ix = ox * p->stride_w - p->pad_w + kx;
+              float v;
+              if (ix < 0 || ix >= p->iw) continue;
+              v = in[((b * p->ih + iy) * p->iw + ix) * p->ic + ch];
+              ss += v * v;
+              ++taps;
+            }
+          }
+          if (taps == 0) return PM_ERROR;
+          *out++ = pm_clampf(pm_sqrtf(ss / (float)taps), p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return PM_OK;
+}

@@ -8,6 +8,7 @@
 #include "pm_axis_gather.h"
 #include "pm_common.h"
 #include "pm_logic.h"
+#include "pm_nn_f32.h"
 
 /* out[i0, i1, ...] = in[t_0[i0], t_1[i1], ...], or value where some t_d[i_d] < 0 (params->value
  * unused). in and out must not overlap. */
@@ -39,5 +40,20 @@ int pm_floor_mod_f32(const pm_broadcast *bc, const float *a, const float *b, flo
  * the int32 range or NaN becomes INT32_MIN before an int8 keeps its low byte. */
 #define PM_TYPE_FLOAT32 3
 int pm_cast_f32(int32_t count, int32_t src, int32_t dst, const void *in, void *out);
+
+/* L2_NORMALIZATION over rows of depth: x / max(sqrt(sum x^2), 1e-6), the sum in order. */
+int pm_l2norm_f32(int32_t rows, int32_t depth, const float *in, float *out);
+
+/* LOG_SOFTMAX over rows of depth: (x - max) - log(sum exp(x - max)), the sum in order. */
+int pm_log_softmax_f32(int32_t rows, int32_t depth, const float *in, float *out);
+
+/* CUMSUM along the middle axis of [outer, depth, inner]: the float32 running sum in traversal
+ * order (from the end with reverse; exclusive: the sum before the element). */
+int pm_cumsum_f32(int32_t outer, int32_t depth, int32_t inner, int32_t exclusive, int32_t reverse, const float *in,
+                  float *out);
+
+/* L2_POOL_2D: sqrt(sum v^2 / taps) over the window taps inside the input (row by row), clamped to
+ * [act_min, act_max]; p->kh / kw / stride / pad as the pools, dilation 1. */
+int pm_l2_pool2d_f32(const pm_window_f32_params *p, const float *in, float *out);
 
 #endif /* PM_EXTRA_F32_H */
