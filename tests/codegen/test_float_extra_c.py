@@ -3,10 +3,11 @@ single-op float32 graph verified against the reference interpreter on the host u
 and on cortex-m4 (hardware FPU); cortex-m0plus and riscv32 in the slow tests.
 
 Copies (MIRROR_PAD, PADV2, REVERSE_V2, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, GATHER_ND,
-EMBEDDING_LOOKUP, FILL, ZEROS_LIKE, BROADCAST_TO, SELECT_V2) and the comparisons must be exact:
-they are checked with ``assert_array_equal`` on the outputs, not only within
-``verify.FLOAT_TOLERANCE``. ADD_N sums in float32 in input order, as the reference (within the
-tolerance; exact in practice)."""
+EMBEDDING_LOOKUP, FILL, ZEROS_LIKE, BROADCAST_TO, SELECT_V2), the comparisons and CAST must be
+exact (integer outputs always are in verify; float outputs of ``EXACT`` graphs must have
+``max_abs_error == 0``). FLOOR_DIV, FLOOR_MOD (exact fmodf), CUMSUM, L2_NORMALIZATION and
+L2_POOL_2D (same float32 order, correctly rounded sqrt) are exact too; ADD_N, GELU (own erff,
+tanhf) and LOG_SOFTMAX (expf, logf) are held to ``verify.FLOAT_TOLERANCE``."""
 
 from __future__ import annotations
 
