@@ -156,4 +156,3 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
 
 def test_runtime_files_are_float_free_and_use_allowed_headers():
     assert_runtime_float_free(sorted({f"{s}.{e}" for stems in EXTRA_FILES.values() for s in stems for e in "hc"}))
-

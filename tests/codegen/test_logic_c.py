@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from picoml.codegen import generate as gen
 from picoml.codegen.emit_logic import LOGIC_FILES, rank_tables
-from picoml.errors import UnsupportedError
 from picoml.flows.verify import random_inputs, verify
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType, default_attrs
@@ -190,10 +189,11 @@ def test_plan_sizes_bool_one_byte_int32_four_aligned():
     assert max(plan.live_bytes) <= plan.arena_bytes
 
 
-def test_float_graphs_refused():
+def test_float_comparisons_use_the_float_kernel():
+    """float32 operands go to codegen/emit_float_extra.py (verified in tests/codegen/test_float_extra_c.py)."""
     g = single_op_graph(OpType.LESS, [Tensor("a", (4,)), Tensor("b", (4,))], Tensor("y", (4,), "bool"))
-    with pytest.raises(UnsupportedError, match="float32"):
-        gen.generate_c(g)
+    src = gen.generate_c(g)["model.c"]
+    assert "pm_compare_f32(" in src and "pm_compare_s8(" not in src
 
 
 def _mcu_graphs():

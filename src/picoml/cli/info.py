@@ -12,6 +12,7 @@ import picoml
 from picoml.cli.common import EXIT_OK, apply_boards, memory_limit, naming_errors
 from picoml.codegen import layer_encodings
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS
+from picoml.codegen.emit_float_extra import FLOAT_EXTRA_EMITTERS
 from picoml.codegen.generate import EMITTERS
 from picoml.frontends.onnx import supported_onnx_ops
 from picoml.frontends.torch import supported_torch
@@ -215,7 +216,7 @@ def ops_table() -> list[dict]:
                 "float32": True,
                 "int8": d.int8_kernel,
                 "c_int8": op in EMITTERS,
-                "c_float32": op in FLOAT_EMITTERS or op in BYTE_OPS,
+                "c_float32": op in FLOAT_EMITTERS or op in BYTE_OPS or op in FLOAT_EXTRA_EMITTERS,
                 "description": d.doc,
             }
         )

@@ -26,6 +26,7 @@ from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
+from picoml.codegen.emit_float_extra import FLOAT_EXTRA_EMITTERS, FLOAT_EXTRA_FILES
 from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
@@ -556,6 +557,8 @@ EMITTERS.update(REDUCE_EMITTERS)
 EMITTERS.update(LOGIC_EMITTERS)
 EMITTERS.update(EXTRA_EMITTERS)
 EMITTERS.update(TILE_EMITTERS)
+FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
+FLOAT_FILES.update(FLOAT_EXTRA_FILES)
 
 
 def model_hash(g: Graph) -> str:
