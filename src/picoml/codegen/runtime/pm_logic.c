@@ -113,6 +113,7 @@ int pm_logical_not_b(int32_t size, const uint8_t *a, uint8_t *out) {
 
 int pm_select_s8(const pm_select_broadcast *bc, const uint8_t *cond, const int8_t *x, const int8_t *y, int8_t *out) {
   int32_t i;
+  if (bc->rank < 0 || bc->rank > PM_MAX_DIMS) return PM_ERROR; /* as pm_select_f32: idx holds PM_MAX_DIMS */
   if (bc->same_shape) {
     for (i = 0; i < bc->size; ++i) out[i] = cond[i] ? x[i] : y[i];
   } else {
