@@ -123,6 +123,7 @@ class _Ctx:
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
+    fc_w16_bytes: int = 0  # PM_FC_W16_MAX: largest widened FULLY_CONNECTED row (armv7em 4-unit kernel)
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -179,6 +180,7 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
+FC_W16_MAX = 2048  # largest PM_FC_W16_MAX: a FULLY_CONNECTED row of depth <= 1024 widened, on the stack
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -387,6 +389,8 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
+        if c.isa.has("gemm4x2") and units >= 4 and 2 * (depth & ~3) <= FC_W16_MAX:
+            c.fc_w16_bytes = max(c.fc_w16_bytes, 2 * (depth & ~3))
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
@@ -796,6 +800,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
+            "/* stack bytes for a fully connected row widened to 16 bits (Armv7E-M 4-unit kernel); 0: unused */",
+            f"#define PM_FC_W16_MAX {c.fc_w16_bytes}",
             "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",

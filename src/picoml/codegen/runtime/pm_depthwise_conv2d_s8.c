@@ -107,6 +107,47 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   o[3] = pm_requant_s8(s3, &q[3], zp, lo, hi);
 }
 
+#if PM_DW_ASM && !PM_REQUANT_EXACT
+/* One accumulator S to int8 (pm_requant_s8's arithmetic, full int8 range) with the record at byte
+ * OFF of q, stored at byte I of o. */
+#define PM_DW_RQ1(S, OFF, OFF4, OFF8, I)                                                                     \
+  "ldr %[m], [%[q], #" #OFF "]\n\t"                                                                         \
+  "ldr %[rnd], [%[q], #" #OFF4 "]\n\t"                                                                      \
+  "ldr %[lr], [%[q], #" #OFF8 "]\n\t"                                                                       \
+  "lsr %[e], %[lr], #16\n\t"                                                                               \
+  "lsl %[t], %[" S "], %[lr]\n\t"                                                                           \
+  "smmulr %[t], %[t], %[m]\n\t"                                                                            \
+  "add %[" S "], %[rnd], %[t], lsl #1\n\t"                                                                  \
+  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                               \
+  "asr %[" S "], %[" S "], %[e]\n\t"                                                                        \
+  "add %[" S "], %[" S "], %[zp]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                         \
+  "strb %[" S "], [%[o], #" #I "]\n\t"
+
+/* pm_dw_store4 for the full int8 range in one block: each record's three words are loaded
+ * together (neighbouring loads pipeline) and each store is followed by the next loads. */
+PM_DW_INLINE void pm_dw_store4_full(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const pm_requant *q, int32_t zp,
+                                    int8_t *o) {
+  int32_t m, rnd, lr, e, t;
+  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8, 0) PM_DW_RQ1("s1", 12, 16, 20, 1) PM_DW_RQ1("s2", 24, 28, 32, 2)
+                       PM_DW_RQ1("s3", 36, 40, 44, 3)
+                   : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [m] "=&r"(m), [rnd] "=&r"(rnd),
+                     [lr] "=&r"(lr), [e] "=&r"(e), [t] "=&r"(t)
+                   : [q] "r"(q), [zp] "r"(zp), [o] "r"(o)
+                   : "memory");
+}
+#define PM_DW_STORE4(s0, s1, s2, s3, q, zp, lo, hi, o)                                                       \
+  do {                                                                                                     \
+    if ((lo) == -128 && (hi) == 127) {                                                                     \
+      pm_dw_store4_full(s0, s1, s2, s3, q, zp, o);                                                         \
+    } else {                                                                                               \
+      pm_dw_store4(s0, s1, s2, s3, q, zp, lo, hi, o);                                                      \
+    }                                                                                                      \
+  } while (0)
+#else
+#define PM_DW_STORE4 pm_dw_store4
+#endif
+
 /* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]. Grouped
  * (PM_FILTER_DW4) weights: group ch / 4 holds its taps' 4-byte words from filter + ch * taps;
  * plain 1HWO weights: tap t of channel ch at filter + t * c + ch. Returns the first channel
@@ -151,7 +192,7 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
 #endif
       }
     }
-    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
+    PM_DW_STORE4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
   return ch;
 }
@@ -177,7 +218,7 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
     PM_DW_ROW_ASM(r0, 0, 4, 8);
     PM_DW_ROW_ASM(r1, 12, 16, 20);
     PM_DW_ROW_ASM(r2, 24, 28, 32);
-    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
+    PM_DW_STORE4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
 }
 #else

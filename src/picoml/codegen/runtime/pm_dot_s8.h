@@ -111,6 +111,17 @@ typedef int32_t pm_mul_t;
 PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
 #if PM_SIMD32
   PM_NO_UNROLL
+  for (; n >= 16; n -= 16) { /* four loads, then four stores: neighbouring ones pipeline */
+    const uint32_t v0 = (uint32_t)pm_read_s8x4(src), v1 = (uint32_t)pm_read_s8x4(src + 4);
+    const uint32_t v2 = (uint32_t)pm_read_s8x4(src + 8), v3 = (uint32_t)pm_read_s8x4(src + 12);
+    pm_write_s8x4(dst, v0);
+    pm_write_s8x4(dst + 4, v1);
+    pm_write_s8x4(dst + 8, v2);
+    pm_write_s8x4(dst + 12, v3);
+    dst += 16;
+    src += 16;
+  }
+  PM_NO_UNROLL
   for (; n >= 4; n -= 4) {
     pm_write_s8x4(dst, (uint32_t)pm_read_s8x4(src));
     dst += 4;

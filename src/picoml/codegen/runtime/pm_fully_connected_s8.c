@@ -13,6 +13,118 @@
 #define PM_FC_MAX_UNITS 1 /* "vector" hosts: units of the widest layer (pm_config.h) */
 #endif
 
+#ifndef PM_FC_W16_MAX
+#define PM_FC_W16_MAX 0 /* Armv7E-M: stack bytes for one input row widened to 16 bits; 0: 4-unit kernel unused */
+#endif
+#if PM_ASM_WIDE && PM_SPECIALIZE && PM_FC_W16_MAX >= 8 /* speed builds, every core register free */
+#define PM_FC_4X1 1
+/* Operands of the 4-unit block, by position: xp widened row, wp0 / wp1 the two packed pairs,
+ * the 4 sums, scratch XE XO (activations) A B C (weights). */
+#define PM_FC_XP "%0"
+#define PM_FC_W0 "%1"
+#define PM_FC_W1 "%2"
+#define PM_FC_S0 "%3"
+#define PM_FC_S1 "%4"
+#define PM_FC_S2 "%5"
+#define PM_FC_S3 "%6"
+#define PM_FC_XE "%7"
+#define PM_FC_XO "%8"
+#define PM_FC_A "%9"
+#define PM_FC_B "%10"
+#define PM_FC_C "%11"
+/* unit sums S0 (word A of the pair) and S1 (word B): both weight words widened once */
+#define PM_FC_PAIR(S0, S1)                                                                                   \
+  "sxtb16 " PM_FC_C "," PM_FC_A "\n"                                                                         \
+  "sxtb16 " PM_FC_A "," PM_FC_A ",ror #8\n"                                                                  \
+  "smlad " S0 "," PM_FC_XE "," PM_FC_C "," S0 "\n"                                                           \
+  "smlad " S0 "," PM_FC_XO "," PM_FC_A "," S0 "\n"                                                           \
+  "sxtb16 " PM_FC_C "," PM_FC_B "\n"                                                                         \
+  "sxtb16 " PM_FC_B "," PM_FC_B ",ror #8\n"                                                                  \
+  "smlad " S1 "," PM_FC_XE "," PM_FC_C "," S1 "\n"                                                           \
+  "smlad " S1 "," PM_FC_XO "," PM_FC_B "," S1 "\n"
+/* one chunk of 4 values for 4 units: the row's two widened words and the first pair's two weight
+ * words in one group of loads, then the second pair's */
+#define PM_FC_CHUNK                                                                                          \
+  "ldr " PM_FC_XE ",[" PM_FC_XP "],#4\n"                                                                     \
+  "ldr " PM_FC_XO ",[" PM_FC_XP "],#4\n"                                                                     \
+  "ldr " PM_FC_B ",[" PM_FC_W0 ",#4]\n"                                                                      \
+  "ldr " PM_FC_A ",[" PM_FC_W0 "],#8\n" PM_FC_PAIR(PM_FC_S0, PM_FC_S1) "ldr " PM_FC_B ",[" PM_FC_W1 ",#4]\n"  \
+  "ldr " PM_FC_A ",[" PM_FC_W1 "],#8\n" PM_FC_PAIR(PM_FC_S2, PM_FC_S3)
+
+/* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
+ * pm_fc_widen (k4 > 0 chunks). Two chunks per loop test (an odd one first); the end lives on the
+ * stack (pushed and popped in the block). Returns the pairs' tails through wp0, wp1. */
+PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **wp1, int32_t k4, int32_t *s) {
+  const int32_t *xp = xw;
+  const int8_t *w0 = *wp0, *w1 = *wp1;
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c;
+  __asm__ volatile("push {" PM_FC_XE "}\n"
+                   "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"
+                   "tst " PM_FC_XO ",#8\n"
+                   "beq 2f\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"
+                   "cmp " PM_FC_XP "," PM_FC_XE "\n"
+                   "beq 3f\n"
+                   "2:\n" PM_FC_CHUNK PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"
+                   "cmp " PM_FC_XP "," PM_FC_XE "\n"
+                   "bne 2b\n"
+                   "3:\n"
+                   "add sp,sp,#4\n"
+                   : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo),
+                     "=&r"(a), "=&r"(b), "=&r"(c)
+                   :
+                   : "cc", "memory");
+  *wp0 = w0;
+  *wp1 = w1;
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+
+/* The k4 chunks of row x widened once for every unit: per chunk its even values (SXTB16) and
+ * its odd values (SXTB16 of the word rotated by 8), as the weights are widened. */
+static void pm_fc_widen(const int8_t *x, int32_t k4, int32_t *xw) {
+  for (; k4 > 0; --k4) {
+    const uint32_t v = (uint32_t)pm_read_s8x4(x);
+    xw[0] = (int32_t)__sxtb16(v);
+    xw[1] = pm_sxtb16_ror8(v);
+    x += 4;
+    xw += 2;
+  }
+}
+
+/* Units [0, 4 * floor(units / 4)) of one row: 4 units (two packed pairs) per pass over the row
+ * widened once; the k % 4 tail of each pair (a_t b_t per value) in C. Returns the first unit
+ * not done. */
+static int32_t pm_fc_units4(const pm_fully_connected_params *p, const pm_requant *q, const int8_t *x,
+                            const int8_t *weights, const int32_t *bias, int8_t *o) {
+  const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t k4 = k >> 2;
+  int32_t xw[PM_FC_W16_MAX / 4];
+  int32_t u, j, r;
+  if (k4 == 0 || 8 * k4 > PM_FC_W16_MAX) return 0;
+  pm_fc_widen(x, k4, xw);
+  for (u = 0; u + 3 < units; u += 4) {
+    const int8_t *w0 = weights + u * k, *w1 = weights + (u + 2) * k;
+    int32_t s[4];
+    for (r = 0; r < 4; ++r) s[r] = PM_LD_I32(&bias[u + r]);
+    pm_fc_dot_4x1(xw, &w0, &w1, k4, s);
+    for (j = 4 * k4; j < k; ++j, w0 += 2, w1 += 2) { /* the k % 4 tail */
+      const int32_t v = x[j];
+      s[0] += v * w0[0];
+      s[1] += v * w0[1];
+      s[2] += v * w1[0];
+      s[3] += v * w1[1];
+    }
+    for (r = 0; r < 4; ++r) o[u + r] = pm_requant_s8(s[r], &q[u + r], zp, lo, hi);
+  }
+  return u;
+}
+#else
+#define PM_FC_4X1 0
+#endif
+
 int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *q, const int8_t *in,
                           const int8_t *weights, const int32_t *bias, int8_t *out) {
   const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
@@ -33,8 +145,11 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
 #elif PM_OFFSET_BINARY_WEIGHTS
     pm_row_ob_s8(x, k, (const uint8_t *)weights, bias, q, units, zp, lo, hi, o); /* pm_dot_s8.h */
 #else
-    int32_t u;
-    for (u = 0; u + 1 < units; u += 2) {
+    int32_t u = 0;
+#if PM_FC_4X1
+    u = pm_fc_units4(p, q, x, weights, bias, o);
+#endif
+    for (; u + 1 < units; u += 2) {
       int32_t s[2];
       s[0] = PM_LD_I32(&bias[u]);
       s[1] = PM_LD_I32(&bias[u + 1]);
