@@ -19,7 +19,7 @@
 #if PM_ASM_WIDE && PM_SPECIALIZE && PM_FC_W16_MAX >= 8 /* speed builds, every core register free */
 #define PM_FC_4X1 1
 /* Operands of the 4-unit block, by position: xp widened row, wp0 / wp1 the two packed pairs,
- * the 4 sums, scratch XE XO (activations) A B C (weights). */
+ * the 4 sums, scratch XE XO (activations), A B (first pair), D E (second pair), C. */
 #define PM_FC_XP "%0"
 #define PM_FC_W0 "%1"
 #define PM_FC_W1 "%2"
@@ -32,46 +32,49 @@
 #define PM_FC_A "%9"
 #define PM_FC_B "%10"
 #define PM_FC_C "%11"
-/* unit sums S0 (word A of the pair) and S1 (word B): both weight words widened once */
-#define PM_FC_PAIR(S0, S1)                                                                                   \
-  "sxtb16 " PM_FC_C "," PM_FC_A "\n"                                                                         \
-  "sxtb16 " PM_FC_A "," PM_FC_A ",ror #8\n"                                                                  \
-  "smlad " S0 "," PM_FC_XE "," PM_FC_C "," S0 "\n"                                                           \
-  "smlad " S0 "," PM_FC_XO "," PM_FC_A "," S0 "\n"                                                           \
-  "sxtb16 " PM_FC_C "," PM_FC_B "\n"                                                                         \
-  "sxtb16 " PM_FC_B "," PM_FC_B ",ror #8\n"                                                                  \
-  "smlad " S1 "," PM_FC_XE "," PM_FC_C "," S1 "\n"                                                           \
-  "smlad " S1 "," PM_FC_XO "," PM_FC_B "," S1 "\n"
-/* one chunk of 4 values for 4 units: the row's two widened words and the first pair's two weight
- * words in one group of loads, then the second pair's */
+#define PM_FC_D "%12"
+#define PM_FC_E "%13"
+/* unit sum S += row . the unit's weight word W (widened once: even lanes into C, odd in place) */
+#define PM_FC_UNIT(S, W)                                                                                     \
+  "sxtb16 " PM_FC_C "," W "\n"                                                                               \
+  "sxtb16 " W "," W ",ror #8\n"                                                                              \
+  "smlad " S "," PM_FC_XE "," PM_FC_C "," S "\n"                                                             \
+  "smlad " S "," PM_FC_XO "," W "," S "\n"
+/* one chunk of 4 values for 4 units: the row's two widened words and the pairs' four weight words
+ * in one group of loads (N neighbouring loads: N + 1 cycles), then 8 SXTB16 and 8 SMLAD */
 #define PM_FC_CHUNK                                                                                          \
   "ldr " PM_FC_XE ",[" PM_FC_XP "],#4\n"                                                                     \
   "ldr " PM_FC_XO ",[" PM_FC_XP "],#4\n"                                                                     \
   "ldr " PM_FC_B ",[" PM_FC_W0 ",#4]\n"                                                                      \
-  "ldr " PM_FC_A ",[" PM_FC_W0 "],#8\n" PM_FC_PAIR(PM_FC_S0, PM_FC_S1) "ldr " PM_FC_B ",[" PM_FC_W1 ",#4]\n"  \
-  "ldr " PM_FC_A ",[" PM_FC_W1 "],#8\n" PM_FC_PAIR(PM_FC_S2, PM_FC_S3)
+  "ldr " PM_FC_A ",[" PM_FC_W0 "],#8\n"                                                                      \
+  "ldr " PM_FC_E ",[" PM_FC_W1 ",#4]\n"                                                                      \
+  "ldr " PM_FC_D ",[" PM_FC_W1 "],#8\n" PM_FC_UNIT(PM_FC_S0, PM_FC_A) PM_FC_UNIT(PM_FC_S1, PM_FC_B)           \
+      PM_FC_UNIT(PM_FC_S2, PM_FC_D) PM_FC_UNIT(PM_FC_S3, PM_FC_E)
 
 /* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
- * pm_fc_widen (k4 > 0 chunks). Two chunks per loop test (an odd one first); the end lives on the
- * stack (pushed and popped in the block). Returns the pairs' tails through wp0, wp1. */
+ * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
+ * multiple of 4 (labels 5-8, as the GEMM 4x2 loop); all 14 core registers are in use, so the end
+ * lives on the stack (pushed and popped in the block). Returns the pairs' tails through wp0, wp1. */
 PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **wp1, int32_t k4, int32_t *s) {
   const int32_t *xp = xw;
   const int8_t *w0 = *wp0, *w1 = *wp1;
   int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
-  int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c;
-  __asm__ volatile("push {" PM_FC_XE "}\n"
-                   "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"
-                   "tst " PM_FC_XO ",#8\n"
-                   "beq 2f\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"
+  int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c, d, e;
+  __asm__ volatile("sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"
+                   "push {" PM_FC_XE "}\n"
+                   "ands " PM_FC_XO "," PM_FC_XO ",#24\n"
+                   "beq 5f\n"
+                   "cmp " PM_FC_XO ",#16\n"
+                   "beq 7f\n"
+                   "bhi 6f\n"
+                   "b 8f\n"
+                   "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK
+                   "ldr " PM_FC_XE ",[sp]\n"
                    "cmp " PM_FC_XP "," PM_FC_XE "\n"
-                   "beq 3f\n"
-                   "2:\n" PM_FC_CHUNK PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"
-                   "cmp " PM_FC_XP "," PM_FC_XE "\n"
-                   "bne 2b\n"
-                   "3:\n"
+                   "bne 5b\n"
                    "add sp,sp,#4\n"
                    : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo),
-                     "=&r"(a), "=&r"(b), "=&r"(c)
+                     "=&r"(a), "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)
                    :
                    : "cc", "memory");
   *wp0 = w0;
