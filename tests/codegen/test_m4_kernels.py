@@ -1,10 +1,11 @@
 """Armv7E-M (Cortex-M4) speed kernels, bit-exact against the reference interpreter on the emulated
 core at -O2 (the assembly paths) and -Os (the C paths they replace):
 
-- the 4x2 GEMM block (pm_dot_s8.h: PM_GEMM_4X2_RQ_ASM): k / 4 chunks entering the 4-chunk loop at
-  each of its four points (k4 % 4 = 0..3), odd output channels, requantization fused into the
-  block (full int8 range) and a narrower activation clamp applied after it, left and large right
-  shifts;
+- the 4x2 GEMM block (pm_dot_s8.h: PM_GEMM_4X2_RQ_ASM) on interleaved pairs (PM_PAIRS_ILV): k / 4
+  chunks entering the 4-chunk loop at each of its four points (k4 % 4 = 0..3), odd output
+  channels, requantization fused into the block (full int8 range) and a narrower activation clamp
+  applied after it, left and large right shifts; im2col windows widened straight from the input
+  (pm_window_w16) next to copied border windows, batches;
 - the 4-unit FULLY_CONNECTED kernel (pm_fully_connected_s8.c: pm_fc_units4): odd and even chunk
   counts, k % 4 tails, unit counts that leave a pair and a single unit, depth beyond its stack row
   (the 2-unit path), batches;
@@ -36,6 +37,14 @@ def run(g, opt, n=4, seed=0):
     return rep
 
 
+def _batched(g, n):
+    """g (one op) over a batch of n images."""
+    for t in (g.ops[0].inputs[0], g.ops[0].outputs[0]):
+        t.shape = (n, *t.shape[1:])
+    g.validate()
+    return g
+
+
 GEMM_CASES = {
     # pointwise, k = 16 / 20 / 24 / 28: 4, 5, 6, 7 chunks (entry at each of the loop's 4 points)
     **{
@@ -44,6 +53,10 @@ GEMM_CASES = {
     },
     "pw_k36_odd_oc_relu": lambda: conv_graph((1, 2, 5, 36), 9, 1, 1, seed=3),  # narrower clamp after the block
     "im2col_3x3_k72_stride2": lambda: conv_graph((1, 9, 7, 8), 10, 3, 3, stride=2, seed=4, big_shift=True),
+    # windows widened straight from the input (whole-word rows, interior) next to copied border ones,
+    # over two images (the window's batch index), and a row of 3 words per tap row (c = 4, kw = 3)
+    "im2col_batch2_c4_interior": lambda: _batched(conv_graph((1, 6, 7, 4), 6, 3, 3, seed=5), 2),
+    "im2col_valid_c8_all_interior": lambda: conv_graph((1, 6, 6, 8), 4, 3, 3, padding="VALID", seed=6),
 }
 
 

@@ -183,17 +183,21 @@ W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 
 FC_W16_MAX = 2048  # largest PM_FC_W16_MAX: a FULLY_CONNECTED row of depth <= 1024 widened, on the stack
 
 
-def pack_pairs(w: np.ndarray) -> np.ndarray:
+def pack_pairs(w: np.ndarray, interleave: bool = False) -> np.ndarray:
     """Weights [out, k] in the packed layout of pm_dot_s8.h: channel pairs (a, b) store each
-    chunk of 4 values as a0..a3 b0..b3, then the k % 4 tail as a_t b_t; an odd last channel
-    stays plain. Same size as the input."""
+    chunk of 4 values as a0..a3 b0..b3 (``interleave``, PM_PAIRS_ILV: a0 b0 a2 b2 a1 b1 a3 b3),
+    then the k % 4 tail as a_t b_t; an odd last channel stays plain. Same size as the input."""
     w = np.asarray(w).reshape(w.shape[0], -1)
     n, k = w.shape
     blocks = []
     full = k - k % 4
     for oc in range(0, n - 1, 2):
         a, b = w[oc], w[oc + 1]
-        chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
+        if interleave:  # per chunk: a0 b0 a2 b2 | a1 b1 a3 b3
+            ca, cb = a[:full].reshape(-1, 2, 2), b[:full].reshape(-1, 2, 2)  # [chunk, pair j//2, parity j%2]
+            chunks = np.stack([ca, cb], axis=3).transpose(0, 2, 1, 3).reshape(-1)
+        else:
+            chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
         tail = np.stack([a[full:], b[full:]], axis=1).reshape(-1)
         blocks += [chunks, tail]
     if n % 2:
@@ -254,7 +258,9 @@ def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
     if c.isa.gemm_layout == "plain-int16":
         return np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)  # int16 rows: PMADDWD-friendly
-    return pack_offset_binary(w) if c.isa.gemm_layout == "offset-binary" else pack_pairs(w)
+    if c.isa.gemm_layout == "offset-binary":
+        return pack_offset_binary(w)
+    return pack_pairs(w, c.isa.has("pairs_ilv"))
 
 
 def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
@@ -788,6 +794,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa.gemm_layout == 'offset-binary')}",
             "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
             f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
+            "/* 1: packed pairs store each chunk of 4 values as a0 b0 a2 b2 a1 b1 a3 b3 (pm_dot_s8.h) */",
+            f"#define PM_PAIRS_ILV {int(isa.has('pairs_ilv'))}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",

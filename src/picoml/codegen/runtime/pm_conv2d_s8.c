@@ -32,7 +32,7 @@
 #endif
 #define PM_CONV_GEMM (PM_CONV2D_S8_1X1 || PM_CONV2D_S8_IM2COL)       /* pm_conv_rows */
 #define PM_CONV_WINDOWS (PM_CONV2D_S8_IM2COL || PM_SPARSE_WEIGHTS) /* pm_window */
-#if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE /* speed builds; -Os keeps the 2x2 paths only */
+#if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE && PM_PAIRS_ILV /* speed builds; -Os keeps the 2x2 paths only */
 #define PM_CONV_4X2 1
 #else
 #define PM_CONV_4X2 0
@@ -263,6 +263,39 @@ static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
 }
 #endif
 
+#if PM_CONV_4X2 && PM_CONV2D_S8_IM2COL
+/* Output pixel i's window widened into slot r of the 4-row block xw (pm_widen_row_s8's layout).
+ * Interior windows of undilated layers whose window rows are whole words are widened straight
+ * from the input rows (no im2col copy, read once); the others go through pm_window's copy. */
+static void pm_window_w16(const pm_windows *wd, int32_t i, int32_t r, int8_t *col, int32_t *xw) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
+  const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, row = kw * c;
+  if (p->dilation_h == 1 && p->dilation_w == 1 && (row & 3) == 0 && wd->kp == kh * row) {
+    const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, rem = i % per_image;
+    const int32_t oy = rem / out_dims->w, ox = rem % out_dims->w;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    if (y0 >= 0 && y0 + kh <= in_dims->h && x0 >= 0 && x0 + kw <= in_dims->w) {
+      const int8_t *src = wd->in + ((b * in_dims->h + y0) * in_dims->w + x0) * c;
+      const int32_t words = row >> 2, dy = in_dims->w * c;
+      int32_t ky, j;
+      xw += r;
+      for (ky = 0; ky < kh; ++ky, src += dy) {
+        const int8_t *s = src;
+        PM_NO_UNROLL
+        for (j = 0; j < words; ++j, s += 4, xw += 8) {
+          const uint32_t v = (uint32_t)pm_read_s8x4(s);
+          xw[0] = (int32_t)__sxtb16(v);
+          xw[4] = pm_sxtb16_ror8(v);
+        }
+      }
+      return;
+    }
+  }
+  pm_widen_row_s8(pm_window(wd, i, col), wd->kp >> 2, r, xw);
+}
+#endif
+
 #if PM_CONV2D_S8_GENERIC
 int pm_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
                          const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
@@ -374,7 +407,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
-          pm_widen_row_s8(pm_window(&wd, i + r, col), kp >> 2, r, xw);
+          pm_window_w16(&wd, i + r, r, col, xw);
         }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */

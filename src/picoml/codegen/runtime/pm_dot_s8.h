@@ -208,10 +208,25 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 }
 #endif
 
+#ifndef PM_PAIRS_ILV
+#define PM_PAIRS_ILV 0 /* pm_config.h: 1 when packed pairs interleave their chunks (see below) */
+#endif
+/* byte offset of value j (0..3) of channel a, and of channel b, in a packed pair's chunk */
+#if PM_PAIRS_ILV
+#define PM_PAIR_A(j) ((((j) & 1) << 2) | (((j) >> 1) << 1))
+#define PM_PAIR_B(j) (PM_PAIR_A(j) + 1)
+#else
+#define PM_PAIR_A(j) (j)
+#define PM_PAIR_B(j) ((j) + 4)
+#endif
+
 /* ---------------------------------------------------------------------------------------
  * Packed weights (written by the code generator for the GEMM paths of CONV_2D and
  * FULLY_CONNECTED): output channels go in pairs (a, b); for each chunk of 4 input values the
  * pair's 8 weights are stored as a0..a3 b0..b3, then the k % 4 tail as a_t b_t per value.
+ * PM_PAIRS_ILV (Armv7E-M) stores each chunk as a0 b0 a2 b2 a1 b1 a3 b3 instead: SXTB16 of its
+ * first word gives channel a's even values and, rotated by 8, channel b's; the second word
+ * gives the odd values the same way, so each weight word is loaded once for both widenings.
  * An odd last channel is stored plainly. One pointer then walks both channels, which frees
  * the registers the 2x2 micro-kernel needs. Channel oc's block starts at oc * k. */
 
@@ -227,10 +242,17 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "1:\n\t"
         "ldr %[ya], [%[wp]], #4\n\t"
         "ldr %[yb], [%[wp]], #4\n\t"
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+        "sxtb16 %[yae], %[ya]\n\t"
+        "sxtb16 %[ybe], %[ya], ror #8\n\t"
+        "sxtb16 %[ya], %[yb]\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+#else
         "sxtb16 %[yae], %[ya]\n\t"
         "sxtb16 %[ybe], %[yb]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
         "sxtb16 %[yb], %[yb], ror #8\n\t"
+#endif
         "ldr %[x], [%[a0]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
@@ -258,8 +280,13 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     const uint32_t ya = (uint32_t)pm_read_s8x4(wp), yb = (uint32_t)pm_read_s8x4(wp + 4);
     const uint32_t x0 = (uint32_t)pm_read_s8x4(a0), x1 = (uint32_t)pm_read_s8x4(a1);
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+    const int32_t yae = (int32_t)__sxtb16(ya), ybe = pm_sxtb16_ror8(ya);
+    const int32_t yao = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
+#else
     const int32_t yae = (int32_t)__sxtb16(ya), yao = pm_sxtb16_ror8(ya);
     const int32_t ybe = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
+#endif
     const int32_t x0e = (int32_t)__sxtb16(x0), x0o = pm_sxtb16_ror8(x0);
     const int32_t x1e = (int32_t)__sxtb16(x1), x1o = pm_sxtb16_ror8(x1);
     s00 = __smlad(x0o, yao, __smlad(x0e, yae, s00));
@@ -275,7 +302,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[j]), yb = PM_LD_S8(&wp[4 + j]);
+      const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[PM_PAIR_A(j)]), yb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
       s00 += x0 * ya;
       s01 += x0 * yb;
       s10 += x1 * ya;
@@ -314,6 +341,16 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "ldr %[x], [%[a]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
+        "sxtb16 %[t], %[ya]\n\t"
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
+        "sxtb16 %[ya], %[ya], ror #8\n\t"
+        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
+        "sxtb16 %[t], %[yb]\n\t"
+        "smlad %[s0], %[x], %[t], %[s0]\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#else
         "sxtb16 %[t], %[ya]\n\t"
         "smlad %[s0], %[xe], %[t], %[s0]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
@@ -322,6 +359,7 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "smlad %[s1], %[xe], %[t], %[s1]\n\t"
         "sxtb16 %[yb], %[yb], ror #8\n\t"
         "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#endif
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n), [s0] "+r"(s0), [s1] "+r"(s1), [ya] "=&r"(ya), [yb] "=&r"(yb),
@@ -334,8 +372,8 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      s0 += a[j] * PM_LD_S8(&wp[j]);
-      s1 += a[j] * PM_LD_S8(&wp[4 + j]);
+      s0 += a[j] * PM_LD_S8(&wp[PM_PAIR_A(j)]);
+      s1 += a[j] * PM_LD_S8(&wp[PM_PAIR_B(j)]);
     }
     a += 4;
     wp += 8;
@@ -396,24 +434,19 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
 #define PM_4X2_MACS(S0, S1, SB0, SB1)                                                                        \
   PM_SMLAD(S0, PM_X0, PM_A) PM_SMLAD(SB0, PM_X0, PM_B) PM_SMLAD(S1, PM_X1, PM_A) PM_SMLAD(SB1, PM_X1, PM_B)
 
-/* One chunk (4 values) of the 4x2 kernel: the pair's two weight words are loaded next to two
- * activation words (neighbouring loads pipeline: N loads cost N + 1 cycles on the M4), widened
- * in place (even lanes, then reloaded for the odd lanes), and every activation word is loaded
- * once: 36 cycles per 32 MACs. Widened rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
-#define PM_4X2_CHUNK                                                                                         \
-  "ldr " PM_A ",[" PM_WP "]\n"                                                                               \
-  "ldr " PM_B ",[" PM_WP ",#4]\n"                                                                            \
+/* Half a chunk of the 4x2 kernel (PM_PAIRS_ILV pairs): the pair's weight word for these values
+ * (a0 b0 a2 b2 or a1 b1 a3 b3) loaded next to two activation words (neighbouring loads pipeline:
+ * N loads cost N + 1 cycles on the M4), widened into channel a's (A) and channel b's (B) lanes,
+ * then 8 SMLADs over the 4 rows' words of these lanes. 34 cycles per chunk (32 MACs). Widened
+ * rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
+#define PM_4X2_HALF                                                                                          \
+  "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
   "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
   "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
-  "sxtb16 " PM_A "," PM_A "\n"                                                                               \
-  "sxtb16 " PM_B "," PM_B "\n" PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n"    \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B) "ldr " PM_B ",[" PM_WP ",#4]\n" \
-  "ldr " PM_A ",[" PM_WP "],#8\n"                                                                            \
-  "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
-  "sxtb16 " PM_A "," PM_A ",ror #8\n"                                                                        \
+  "sxtb16 " PM_A "," PM_B "\n"                                                                               \
   "sxtb16 " PM_B "," PM_B ",ror #8\n" PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
   "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
+#define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
 
 /* The 4x2 loop over k4 > 0 chunks of 4 widened rows at xp (X1: their end) and the packed pair at
  * wp, four chunks per test, entered at the chunk that leaves a multiple of 4 (k4 % 4 = 1, 2, 3:

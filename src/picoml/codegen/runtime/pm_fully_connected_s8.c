@@ -16,7 +16,7 @@
 #ifndef PM_FC_W16_MAX
 #define PM_FC_W16_MAX 0 /* Armv7E-M: stack bytes for one input row widened to 16 bits; 0: 4-unit kernel unused */
 #endif
-#if PM_ASM_WIDE && PM_SPECIALIZE && PM_FC_W16_MAX >= 8 /* speed builds, every core register free */
+#if PM_ASM_WIDE && PM_SPECIALIZE && PM_FC_W16_MAX >= 8 && PM_PAIRS_ILV /* speed builds, every core register free */
 #define PM_FC_4X1 1
 /* Operands of the 4-unit block, by position: xp widened row, wp0 / wp1 the two packed pairs,
  * the 4 sums, scratch XE XO (activations), A B (first pair), D E (second pair), C. */
@@ -34,12 +34,13 @@
 #define PM_FC_C "%11"
 #define PM_FC_D "%12"
 #define PM_FC_E "%13"
-/* unit sum S += row . the unit's weight word W (widened once: even lanes into C, odd in place) */
-#define PM_FC_UNIT(S, W)                                                                                     \
+/* the pair's sums SA, SB += the row's widened word X . the pair's weight word W for the same
+ * values (PM_PAIRS_ILV: a0 b0 a2 b2 or a1 b1 a3 b3): channel a's lanes into C, b's in place */
+#define PM_FC_HALF(SA, SB, X, W)                                                                             \
   "sxtb16 " PM_FC_C "," W "\n"                                                                               \
   "sxtb16 " W "," W ",ror #8\n"                                                                              \
-  "smlad " S "," PM_FC_XE "," PM_FC_C "," S "\n"                                                             \
-  "smlad " S "," PM_FC_XO "," W "," S "\n"
+  "smlad " SA "," X "," PM_FC_C "," SA "\n"                                                                  \
+  "smlad " SB "," X "," W "," SB "\n"
 /* one chunk of 4 values for 4 units: the row's two widened words and the pairs' four weight words
  * in one group of loads (N neighbouring loads: N + 1 cycles), then 8 SXTB16 and 8 SMLAD */
 #define PM_FC_CHUNK                                                                                          \
@@ -48,8 +49,9 @@
   "ldr " PM_FC_B ",[" PM_FC_W0 ",#4]\n"                                                                      \
   "ldr " PM_FC_A ",[" PM_FC_W0 "],#8\n"                                                                      \
   "ldr " PM_FC_E ",[" PM_FC_W1 ",#4]\n"                                                                      \
-  "ldr " PM_FC_D ",[" PM_FC_W1 "],#8\n" PM_FC_UNIT(PM_FC_S0, PM_FC_A) PM_FC_UNIT(PM_FC_S1, PM_FC_B)           \
-      PM_FC_UNIT(PM_FC_S2, PM_FC_D) PM_FC_UNIT(PM_FC_S3, PM_FC_E)
+  "ldr " PM_FC_D ",[" PM_FC_W1 "],#8\n" PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XE, PM_FC_A)                     \
+      PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XO, PM_FC_B) PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XE, PM_FC_D)     \
+          PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XO, PM_FC_E)
 
 /* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
  * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
