@@ -107,7 +107,7 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   o[3] = pm_requant_s8(s3, &q[3], zp, lo, hi);
 }
 
-#if PM_DW_ASM && !PM_REQUANT_EXACT
+#if PM_DW_ASM && !PM_REQUANT_EXACT && PM_SPECIALIZE /* speed builds */
 /* One accumulator S to int8 (pm_requant_s8's arithmetic, full int8 range) with the record at byte
  * OFF of q, stored at byte I of o. */
 #define PM_DW_RQ1(S, OFF, OFF4, OFF8, I)                                                                     \

@@ -110,6 +110,7 @@ typedef int32_t pm_mul_t;
  * loads are legal, or where both ends are word-aligned (Armv6-M faults on unaligned words). */
 PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
 #if PM_SIMD32
+#if PM_SPECIALIZE /* speed builds */
   PM_NO_UNROLL
   for (; n >= 16; n -= 16) { /* four loads, then four stores: neighbouring ones pipeline */
     const uint32_t v0 = (uint32_t)pm_read_s8x4(src), v1 = (uint32_t)pm_read_s8x4(src + 4);
@@ -121,6 +122,7 @@ PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
     dst += 16;
     src += 16;
   }
+#endif
   PM_NO_UNROLL
   for (; n >= 4; n -= 4) {
     pm_write_s8x4(dst, (uint32_t)pm_read_s8x4(src));
