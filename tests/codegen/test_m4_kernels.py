@@ -10,14 +10,16 @@ core at -O2 (the assembly paths) and -Os (the C paths they replace):
   counts, k % 4 tails, unit counts that leave a pair and a single unit, depth beyond its stack row
   (the 2-unit path), batches;
 - the depthwise block's fused requantization (pm_dw_store4_full) next to the clamped C path;
-- ADD's tabulated operands (pm_add_s8.c: pm_add_lut): every code pair, in place and not."""
+- ADD's tabulated operands (pm_add_s8.c: pm_add_lut): every code pair, in place and not;
+- AVERAGE_POOL_2D's 16-bit lane sums (pm_pool_s8.c): channels % 8 == 0, windows clipped at the
+  border (varying counts), a fused clamp, windows of up to 256 taps and one beyond (the int32 path)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from test_binary_c import _chain
-from test_kernel_variants import conv_graph, dw_graph, fc_graph
+from test_kernel_variants import conv_graph, dw_graph, fc_graph, pool_graph
 
 from picoml.codegen.generate import generate_c
 from picoml.flows.verify import verify
@@ -149,3 +151,18 @@ def test_add_tables_in_place_and_below_the_threshold():
     g = _add(1023, ADD_QS[1][0], ADD_QS[1][1])
     xs = [np.random.default_rng(s).integers(-128, 128, (3, 1023), dtype=np.int8) for s in (3, 4)]
     assert verify(g, "cortex-m4", xs=xs, counted_runs=1).bit_exact
+
+
+POOL_CASES = {
+    "avg_global_5x5_c64": lambda: pool_graph("AVERAGE_POOL_2D", (1, 5, 5, 64), 5, 5, 1),
+    "avg_3x3_s2_same_c16_relu6": lambda: pool_graph("AVERAGE_POOL_2D", (1, 7, 6, 16), 3, 3, 2, "SAME", "RELU6"),
+    "avg_2x2_batch2_c8": lambda: pool_graph("AVERAGE_POOL_2D", (2, 4, 6, 8), 2, 2, 2),
+    "avg_global_16x16_c8_256_taps": lambda: pool_graph("AVERAGE_POOL_2D", (1, 16, 16, 8), 16, 16, 1),
+    "avg_global_17x17_c8_beyond": lambda: pool_graph("AVERAGE_POOL_2D", (1, 17, 17, 8), 17, 17, 1),
+}
+
+
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("case", sorted(POOL_CASES))
+def test_average_pool_lane_sums(case, opt):
+    run(POOL_CASES[case](), opt)
