@@ -9,7 +9,8 @@ core at -O2 (the assembly paths) and -Os (the C paths they replace):
 - the 4-unit FULLY_CONNECTED kernel (pm_fully_connected_s8.c: pm_fc_units4): odd and even chunk
   counts, k % 4 tails, unit counts that leave a pair and a single unit, depth beyond its stack row
   (the 2-unit path), batches;
-- the depthwise block's fused requantization (pm_dw_store4_full) next to the clamped C path;
+- the depthwise block's fused requantization (pm_dw_store4_full) next to the clamped C path, and
+  depth multipliers > 1 over a tap table (pm_depthwise_conv2d_s8_generic's speed path);
 - ADD's tabulated operands (pm_add_s8.c: pm_add_lut): every code pair, in place and not;
 - AVERAGE_POOL_2D's 16-bit lane sums (pm_pool_s8.c): channels % 8 == 0, windows clipped at the
   border (varying counts), a fused clamp, windows of up to 256 taps and one beyond (the int32 path)."""
@@ -106,6 +107,10 @@ DW_CASES = {
     "3x3_c16_full_range": lambda: dw_graph((1, 6, 5, 16), 3, 3, seed=1, act="NONE", big_shift=True),
     "3x3_c12_relu6": lambda: dw_graph((1, 5, 6, 12), 3, 3, seed=2),
     "5x5_c8_full_range_table": lambda: dw_graph((1, 6, 6, 8), 5, 5, seed=3, act="NONE"),
+    # depth multiplier > 1 (the generic variant's tap-table path): 3x3 straight-line and other windows
+    "mult8_3x3_stride2": lambda: dw_graph((1, 9, 8, 3), 3, 3, mult=8, stride=2, seed=4, big_shift=True),
+    "mult2_5x5_dilated": lambda: dw_graph((1, 9, 9, 5), 5, 5, mult=2, dilation=2, seed=5),
+    "mult4_1x1_valid": lambda: dw_graph((1, 4, 4, 6), 1, 1, mult=4, padding="VALID", seed=6, act="NONE"),
 }
 
 

@@ -45,6 +45,9 @@ from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
+    DW_GENERIC,
+    DW_MAX_C,
+    DW_MAX_TAPS,
     DW_MULT1,
     EXACT,
     EXACT_SOURCES,
@@ -318,6 +321,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         dw4 = c.isa.has("dw4") and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
+    elif variant == DW_GENERIC and c.isa.has("dw4") and taps <= DW_MAX_TAPS and x.shape[3] <= DW_MAX_C:
+        # Armv7E-M speed builds run it over a tap table too (any depth multiplier): size its tables
+        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, int(x.shape[3])), max(c.dw_max_taps, taps)
     packed = variant in GEMM_VARIANTS
     k = int(np.prod(p.filter.shape[1:]))
     if packed:

@@ -37,6 +37,54 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
   const int32_t m = p->depth_multiplier;
   int32_t b, oy, ox, oc, ky, kx;
+#if PM_SIMD32 && PM_SPECIALIZE
+  if (kh * kw <= PM_DW_MAX_TAPS && in_c <= PM_DW_MAX_C && m >= 1 && out_c == in_c * m) {
+    /* Armv7E-M speed builds (any depth multiplier): per output pixel a table of tap pointers
+     * (padded taps read a row of input zero points), then per input channel its taps' values
+     * read once into xv and multiplied into its m output channels: no bounds test per MAC */
+    const int32_t taps = kh * kw;
+    int8_t zrow[PM_DW_MAX_C];
+    const int8_t *tap[PM_DW_MAX_TAPS];
+    int32_t xv[PM_DW_MAX_TAPS];
+    int32_t t, ic, j;
+    for (t = 0; t < in_c; ++t) zrow[t] = (int8_t)p->input_zp;
+    for (t = 0; t < PM_DW_MAX_TAPS; ++t) tap[t] = zrow; /* every tap is set before use; GCC cannot always see it */
+    for (t = 0; t < PM_DW_MAX_TAPS; ++t) xv[t] = 0;
+    for (b = 0; b < in_dims->n; ++b) {
+      for (oy = 0; oy < out_h; ++oy) {
+        const int32_t y0 = oy * p->stride_h - p->pad_h;
+        for (ox = 0; ox < out_w; ++ox) {
+          const int32_t x0 = ox * p->stride_w - p->pad_w;
+          int8_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c;
+          for (ky = 0, t = 0; ky < kh; ++ky) {
+            const int32_t y = y0 + ky * p->dilation_h;
+            for (kx = 0; kx < kw; ++kx, ++t) {
+              const int32_t x = x0 + kx * p->dilation_w;
+              tap[t] = (y < 0 || y >= in_h || x < 0 || x >= in_w) ? zrow : in + ((b * in_h + y) * in_w + x) * in_c;
+            }
+          }
+          for (ic = 0, oc = 0; ic < in_c; ++ic) {
+            for (t = 0; t < taps; ++t) xv[t] = tap[t][ic];
+            for (j = 0; j < m; ++j, ++oc) {
+              const int8_t *w = filter + oc;
+              int32_t acc = PM_LD_I32(&bias[oc]);
+              if (PM_DW_MAX_TAPS >= 9 && taps == 9) { /* 3x3: straight-line */
+                acc += xv[0] * w[0] + xv[1] * w[out_c] + xv[2] * w[2 * out_c] + xv[3] * w[3 * out_c] +
+                       xv[4] * w[4 * out_c] + xv[5] * w[5 * out_c] + xv[6] * w[6 * out_c] + xv[7] * w[7 * out_c] +
+                       xv[8] * w[8 * out_c];
+              } else {
+                PM_NO_UNROLL
+                for (t = 0; t < taps; ++t, w += out_c) acc += xv[t] * PM_LD_S8(w);
+              }
+              o[oc] = pm_requant_s8(acc, &q[oc], p->output_zp, p->act_min, p->act_max);
+            }
+          }
+        }
+      }
+    }
+    return PM_OK;
+  }
+#endif
   for (b = 0; b < in_dims->n; ++b) {
     for (oy = 0; oy < out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
