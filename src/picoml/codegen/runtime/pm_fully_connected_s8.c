@@ -53,6 +53,34 @@
       PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XO, PM_FC_B) PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XE, PM_FC_D)     \
           PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XO, PM_FC_E)
 
+/* the 4-unit loop over k4 > 0 chunks: four per test, entered at the chunk that leaves a multiple
+ * of 4 (labels 5-8, as the GEMM 4x2 loop); XE holds the row's end, pushed here ([sp] on exit:
+ * the caller's block pops it; all 14 core registers are in use) */
+#define PM_FC_LOOP                                                                                           \
+  "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"                                                              \
+  "push {" PM_FC_XE "}\n"                                                                                     \
+  "ands " PM_FC_XO "," PM_FC_XO ",#24\n"                                                                      \
+  "beq 5f\n"                                                                                                  \
+  "cmp " PM_FC_XO ",#16\n"                                                                                    \
+  "beq 7f\n"                                                                                                  \
+  "bhi 6f\n"                                                                                                  \
+  "b 8f\n"                                                                                                    \
+  "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"        \
+  "cmp " PM_FC_XP "," PM_FC_XE "\n"                                                                           \
+  "bne 5b\n"
+#define PM_FC_OPERANDS                                                                                       \
+  : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo), "=&r"(a),     \
+    "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)                                                                   \
+  :                                                                                                          \
+  : "cc", "memory"
+
+/* pm_fc_rq: what the fused block reads after its loop: the 4 units' records and the zero point */
+typedef struct {
+  const pm_requant *q;
+  int32_t zp;
+  const int32_t *end; /* the widened row's end */
+} pm_fc_rq;
+
 /* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
  * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
  * multiple of 4 (labels 5-8, as the GEMM 4x2 loop); all 14 core registers are in use, so the end
@@ -62,23 +90,7 @@ PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **
   const int8_t *w0 = *wp0, *w1 = *wp1;
   int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
   int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c, d, e;
-  __asm__ volatile("sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"
-                   "push {" PM_FC_XE "}\n"
-                   "ands " PM_FC_XO "," PM_FC_XO ",#24\n"
-                   "beq 5f\n"
-                   "cmp " PM_FC_XO ",#16\n"
-                   "beq 7f\n"
-                   "bhi 6f\n"
-                   "b 8f\n"
-                   "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK
-                   "ldr " PM_FC_XE ",[sp]\n"
-                   "cmp " PM_FC_XP "," PM_FC_XE "\n"
-                   "bne 5b\n"
-                   "add sp,sp,#4\n"
-                   : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo),
-                     "=&r"(a), "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)
-                   :
-                   : "cc", "memory");
+  __asm__ volatile(PM_FC_LOOP "add sp,sp,#4\n" PM_FC_OPERANDS);
   *wp0 = w0;
   *wp1 = w1;
   s[0] = s0;
@@ -86,6 +98,46 @@ PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **
   s[2] = s2;
   s[3] = s3;
 }
+
+#if !PM_REQUANT_EXACT
+/* One sum S requantized in place (pm_requant_s8's arithmetic, full int8 range) with the record at
+ * byte OFF of the records (B): multiplier into W0, round into W1, left | right << 16 into XE
+ * (LSL reads its low byte), right into XO; A holds the output zero point, C is scratch. */
+#define PM_FC_RQ(S, OFF, OFF4, OFF8)                                                                          \
+  "ldr " PM_FC_W0 ",[" PM_FC_B ",#" #OFF "]\n"                                                                \
+  "ldr " PM_FC_W1 ",[" PM_FC_B ",#" #OFF4 "]\n"                                                               \
+  "ldr " PM_FC_XE ",[" PM_FC_B ",#" #OFF8 "]\n"                                                               \
+  "lsr " PM_FC_XO "," PM_FC_XE ",#16\n"                                                                       \
+  "lsl " PM_FC_C "," S "," PM_FC_XE "\n"                                                                      \
+  "smmulr " PM_FC_C "," PM_FC_C "," PM_FC_W0 "\n"                                                             \
+  "add " S "," PM_FC_W1 "," PM_FC_C ",lsl #1\n"                                                               \
+  "add " S "," S "," PM_FC_C ",asr #31\n"                                                                     \
+  "asr " S "," S "," PM_FC_XO "\n"                                                                            \
+  "add " S "," S "," PM_FC_A "\n"                                                                             \
+  "ssat " S ",#8," S "\n"
+
+/* pm_fc_dot_4x1 for k % 4 == 0, then the 4 sums requantized in the same block with the records
+ * rq->q[0..3] to the full int8 range (a narrower activation clamp is the caller's). rq is pushed
+ * first and read back after the loop. */
+PM_HOT void pm_fc_dot_4x1_rq(const int32_t *xw, const int8_t *w0, const int8_t *w1, int32_t k4,
+                             const pm_fc_rq *rq, int32_t *s) {
+  const int32_t *xp = xw;
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t xe = (int32_t)(uintptr_t)rq, xo, a, b, c, d, e;
+  (void)k4; /* rq->end: xw + 2 * k4, set by the caller */
+  /* xe brings rq: pushed, then replaced by the row's end (rq->end) for the loop */
+  __asm__ volatile("push {" PM_FC_XE "}\n"
+                   "ldr " PM_FC_XE ",[" PM_FC_XE ",#8]\n" PM_FC_LOOP "ldr " PM_FC_A ",[sp,#4]\n"
+                   "add sp,sp,#8\n"
+                   "ldr " PM_FC_B ",[" PM_FC_A "]\n"
+                   "ldr " PM_FC_A ",[" PM_FC_A ",#4]\n" PM_FC_RQ(PM_FC_S0, 0, 4, 8) PM_FC_RQ(PM_FC_S1, 12, 16, 20)
+                       PM_FC_RQ(PM_FC_S2, 24, 28, 32) PM_FC_RQ(PM_FC_S3, 36, 40, 44) PM_FC_OPERANDS);
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+#endif
 
 /* The k4 chunks of row x widened once for every unit: per chunk its even values (SXTB16) and
  * its odd values (SXTB16 of the word rotated by 8), as the weights are widened. */
@@ -114,6 +166,20 @@ static int32_t pm_fc_units4(const pm_fully_connected_params *p, const pm_requant
     const int8_t *w0 = weights + u * k, *w1 = weights + (u + 2) * k;
     int32_t s[4];
     for (r = 0; r < 4; ++r) s[r] = PM_LD_I32(&bias[u + r]);
+#if !PM_REQUANT_EXACT
+    if (k == 4 * k4) { /* no tail: requantize in the block */
+      pm_fc_rq rq;
+      rq.q = &q[u];
+      rq.zp = zp;
+      rq.end = xw + 2 * k4;
+      pm_fc_dot_4x1_rq(xw, w0, w1, k4, &rq, s);
+      if (lo > -128 || hi < 127) {
+        for (r = 0; r < 4; ++r) s[r] = pm_clamp_i32(s[r], lo, hi); /* on SSAT's [-128, 127] */
+      }
+      for (r = 0; r < 4; ++r) o[u + r] = (int8_t)s[r];
+      continue;
+    }
+#endif
     pm_fc_dot_4x1(xw, &w0, &w1, k4, s);
     for (j = 4 * k4; j < k; ++j, w0 += 2, w1 += 2) { /* the k % 4 tail */
       const int32_t v = x[j];
