@@ -342,7 +342,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 filt = np.pad(rows, ((0, 0), (0, k - rows.shape[1])))
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
-            # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
+            # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)

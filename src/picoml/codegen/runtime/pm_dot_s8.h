@@ -397,9 +397,9 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
  * instructions per value for the whole layer, while the 2x2 kernel above widens each row
  * chunk again for every channel pair. Widened layout of 4 rows: for each chunk j of 4 values,
  * 8 words: E0 E1 E2 E3 (SXTB16 of row p's word: values 0 and 2) then O0 O1 O2 O3 (SXTB16 of
- * the word rotated by 8: values 1 and 3). The pair's weight words are widened the same way,
- * once per 4 rows. 32 instructions per 32 MACs. Needs k % 4 == 0 and a word-aligned weight
- * pair (LDRD): the code generator emits packed weights of this ISA as 32-bit words. */
+ * the word rotated by 8: values 1 and 3). The pair's weight words (PM_PAIRS_ILV) are widened
+ * once per 4 rows. 34 cycles per 32 MACs (the M4 timings of picoml.targets.cycles). Needs
+ * k % 4 == 0; the code generator emits packed weights of this ISA as 32-bit words. */
 #if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
