@@ -45,6 +45,9 @@ from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
+    DW_GENERIC,
+    DW_MAX_C,
+    DW_MAX_TAPS,
     DW_MULT1,
     EXACT,
     EXACT_SOURCES,
@@ -123,6 +126,7 @@ class _Ctx:
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
+    fc_w16_bytes: int = 0  # PM_FC_W16_MAX: largest widened FULLY_CONNECTED row (armv7em 4-unit kernel)
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -179,19 +183,24 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
+FC_W16_MAX = 2048  # largest PM_FC_W16_MAX: a FULLY_CONNECTED row of depth <= 1024 widened, on the stack
 
 
-def pack_pairs(w: np.ndarray) -> np.ndarray:
+def pack_pairs(w: np.ndarray, interleave: bool = False) -> np.ndarray:
     """Weights [out, k] in the packed layout of pm_dot_s8.h: channel pairs (a, b) store each
-    chunk of 4 values as a0..a3 b0..b3, then the k % 4 tail as a_t b_t; an odd last channel
-    stays plain. Same size as the input."""
+    chunk of 4 values as a0..a3 b0..b3 (``interleave``, PM_PAIRS_ILV: a0 b0 a2 b2 a1 b1 a3 b3),
+    then the k % 4 tail as a_t b_t; an odd last channel stays plain. Same size as the input."""
     w = np.asarray(w).reshape(w.shape[0], -1)
     n, k = w.shape
     blocks = []
     full = k - k % 4
     for oc in range(0, n - 1, 2):
         a, b = w[oc], w[oc + 1]
-        chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
+        if interleave:  # per chunk: a0 b0 a2 b2 | a1 b1 a3 b3
+            ca, cb = a[:full].reshape(-1, 2, 2), b[:full].reshape(-1, 2, 2)  # [chunk, pair j//2, parity j%2]
+            chunks = np.stack([ca, cb], axis=3).transpose(0, 2, 1, 3).reshape(-1)
+        else:
+            chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
         tail = np.stack([a[full:], b[full:]], axis=1).reshape(-1)
         blocks += [chunks, tail]
     if n % 2:
@@ -252,7 +261,9 @@ def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
     if c.isa.gemm_layout == "plain-int16":
         return np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)  # int16 rows: PMADDWD-friendly
-    return pack_offset_binary(w) if c.isa.gemm_layout == "offset-binary" else pack_pairs(w)
+    if c.isa.gemm_layout == "offset-binary":
+        return pack_offset_binary(w)
+    return pack_pairs(w, c.isa.has("pairs_ilv"))
 
 
 def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
@@ -310,6 +321,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         dw4 = c.isa.has("dw4") and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
+    elif variant == DW_GENERIC and c.isa.has("dw4") and taps <= DW_MAX_TAPS and x.shape[3] <= DW_MAX_C:
+        # Armv7E-M speed builds run it over a tap table too (any depth multiplier): size its tables
+        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, int(x.shape[3])), max(c.dw_max_taps, taps)
     packed = variant in GEMM_VARIANTS
     k = int(np.prod(p.filter.shape[1:]))
     if packed:
@@ -328,7 +342,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 filt = np.pad(rows, ((0, 0), (0, k - rows.shape[1])))
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
-            # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
+            # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
             if k % 4 == 0 and 8 * k <= W16_MAX:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
@@ -387,6 +401,8 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
+        if c.isa.has("gemm4x2") and units >= 4 and 2 * (depth & ~3) <= FC_W16_MAX:
+            c.fc_w16_bytes = max(c.fc_w16_bytes, 2 * (depth & ~3))
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
@@ -784,6 +800,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa.gemm_layout == 'offset-binary')}",
             "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
             f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
+            "/* 1: packed pairs store each chunk of 4 values as a0 b0 a2 b2 a1 b1 a3 b3 (pm_dot_s8.h) */",
+            f"#define PM_PAIRS_ILV {int(isa.has('pairs_ilv'))}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",
@@ -796,6 +814,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
+            "/* stack bytes for a fully connected row widened to 16 bits (Armv7E-M 4-unit kernel); 0: unused */",
+            f"#define PM_FC_W16_MAX {c.fc_w16_bytes}",
             "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
