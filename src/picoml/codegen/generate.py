@@ -221,22 +221,26 @@ def _round4(n: int) -> int:
 
 
 def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes: int) -> dict[int, int]:
-    """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
-    the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
-    speed that costs no RAM. Layers stored sparsely (``encoding``: op index -> encoding) or that
-    miss the 4x2 kernel's conditions (k % 4 == 0, the GEMM path) get none."""
+    """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers, added one
+    layer at a time, widest rows first, where the arena keeps its size: RAM the plan has free at
+    that op. Rows too wide for the stack block (8 * k > W16_MAX) get the 4x2 kernel that way at no
+    RAM cost; rows that would go to the stack block move out of the stack, and once every layer
+    of the widest stack rows has moved, the block (PM_CONV_W16_MAX, in every such kernel's frame)
+    shrinks to the next widest: peak stack, and so RAM, goes down. Layers stored sparsely
+    (``encoding``: op index -> encoding) or that miss the 4x2 kernel's conditions (k % 4 == 0,
+    the GEMM path) get none."""
     if not get_isa(isa).has("gemm4x2"):
         return {}
-    scratch: dict[int, int] = {}
+    rows: list[tuple[int, int]] = []  # (8 * k, op index)
     for i, op in enumerate(g.ops):
-        if not uses_gemm(op):
+        if not uses_gemm(op) or encoding.get(i, "dense") != "dense":
             continue
         k = int(np.prod(op.inputs[1].shape[1:]))
-        if k % 4 or 8 * k <= W16_MAX:
-            continue
-        if encoding.get(i, "dense") != "dense":
-            continue
-        trial = {**scratch, i: 8 * k}
+        if k % 4 == 0:
+            rows.append((8 * k, i))
+    scratch: dict[int, int] = {}
+    for size, i in sorted(rows, key=lambda r: (-r[0], r[1])):
+        trial = {**scratch, i: size}
         if plan_memory(g, trial).arena_bytes <= arena_bytes:
             scratch = trial
     return scratch
@@ -331,10 +335,10 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
-            if k % 4 == 0 and 8 * k <= W16_MAX:
-                c.w16_bytes = max(c.w16_bytes, 8 * k)
-            elif i in c.w16_scratch:
+            if i in c.w16_scratch:
                 c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
+            elif k % 4 == 0 and 8 * k <= W16_MAX:
+                c.w16_bytes = max(c.w16_bytes, 8 * k)
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         else:
