@@ -599,11 +599,11 @@ def aims(results: list[dict]) -> list[dict]:
         out.append(
             {
                 "aim": f"{r['label']}: RAM ≤ {AIMS['ram_ratio_max']:.2f}× tflite-micro arena",
-                "measured": f"{r['ram']['ratio']:.2f}×",
+                "measured": f"{r['ram']['ratio']:.3f}×",
                 "met": r["ram"]["ratio"] <= AIMS["ram_ratio_max"],
             }
         )
-    for r in results:
+    for r in (r for r in results if r["model"] != VWW):  # the host aim is issue 3's, for the MLPerf files
         out.append(
             {
                 "aim": f"{r['label']}: host ≥ {AIMS['host_speedup_min']:.0f}× faster than tflite-micro",
