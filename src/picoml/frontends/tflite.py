@@ -17,9 +17,10 @@ from flatbuffers import flexbuffers
 
 from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
+from picoml.graph.extra_ops import MAX_ANCHORS, detection_count
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
-from picoml.graph.ops import BY_CODE, OP_SET, OpDef, OpType
+from picoml.graph.ops import BY_CODE, OP_SET, OpDef, OpType, infer_output_shapes
 from picoml.reference.fold import fold_constants
 from picoml.untrusted import for_terminal, read_model_file
 
@@ -251,6 +252,41 @@ def _select_v1(inputs: list[Tensor | None], outputs: list[Tensor], label: str, t
     ]
 
 
+def _static_detection_outputs(g: Graph, notes: list[str]) -> None:
+    """The TF converter leaves DETECTION_POSTPROCESS outputs dynamic (stored shape []); their shapes
+    follow from the op's attributes (boxes [1, D, 4], classes and scores [1, D], count [1], D =
+    max_detections · max_classes_per_detection), as LiteRT's Prepare resizes them. Set those, and the
+    shapes of the ops after them whose stored output shape is [] as well (the QUANTIZE of an int8
+    file), by shape inference. A stored static shape is kept: validate refuses one that contradicts
+    the attributes."""
+    resolved: set[int] = set()
+    for op in g.ops:
+        if op.type == OpType.DETECTION_POSTPROCESS and len(op.outputs) == 4:
+            mx, per = (op.attrs.get(k, 0) for k in ("max_detections", "max_classes_per_detection"))
+            if not (0 < int(mx) <= MAX_ANCHORS and 0 < int(per) <= MAX_ANCHORS):  # validate names the attribute
+                continue
+            d = detection_count(op)
+            shapes = [(1, d, 4), (1, d), (1, d), (1,)]
+        elif any(t is not None and id(t) in resolved for t in op.inputs):
+            try:
+                shapes = infer_output_shapes(op)
+            except PicomlError:
+                continue  # validate reports it
+        else:
+            continue
+        made = []
+        for t, shape in zip(op.outputs, shapes, strict=False):
+            if t is not None and t.shape == () and shape != ():
+                t.shape = tuple(shape)
+                resolved.add(id(t))
+                made.append(str(list(shape)))
+        if made:
+            how = "its attributes (as LiteRT resizes them)" if op.type == OpType.DETECTION_POSTPROCESS else "its input"
+            notes.append(
+                f"{op.type} {op.name!r}: dynamic output shapes in the file; static {', '.join(made)} from {how}"
+            )
+
+
 def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
     if len(data) < 8:
@@ -416,6 +452,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         name=sg.string(S.SG_NAME, "name"),
         description=model.string(S.MODEL_DESCRIPTION, "description"),
     )
+    _static_detection_outputs(g, notes)
     g.notes = notes
     for op in g.ops:
         if any(t is None for t in op.outputs):
