@@ -175,14 +175,19 @@ class LiteRTAll:
         return {"tensor_data": self.ip.get_tensor(index, subgraph)}
 
 
-def oracle(g, model: bytes) -> tuple[object, str]:
-    """(interpreter, its name): tflite-micro, or LiteRT where tflite-micro refuses the model or would
-    overrun its buffers; raises with both refusals when neither runs it."""
+def oracle(g, model: bytes, xs: list[np.ndarray]) -> tuple[object, str]:
+    """(interpreter, its name): tflite-micro, or LiteRT where tflite-micro refuses the model (at load
+    or at its first invoke: int8 SQRT passes Prepare, then Eval fails) or would overrun its buffers;
+    raises with both refusals when neither runs it."""
     if any("dynamic" in n and OpType.DETECTION_POSTPROCESS in n for n in getattr(g, "notes", ())):
         why = "tflite-micro not run: it writes dynamic DETECTION_POSTPROCESS outputs past their 4-byte buffers"
     else:
         try:
-            return tflm(model, preserve_all=True)[0], "tflite-micro"
+            ip = tflm(model, preserve_all=True)[0]
+            for k, x in enumerate(xs):
+                ip.set_input(x[0], k)
+            captured(ip.invoke)
+            return ip, "tflite-micro"
         except Exception as e:  # noqa: BLE001 - tflite-micro refuses the model: try LiteRT
             why = "tflite-micro refuses: " + one_line(str(e))
     try:
@@ -222,7 +227,7 @@ def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
     names = [name for name in ours if name in computed and name in index]
     folded = {t.name for t in g.tensors if t.data is not None}  # computed in the file, constant in picoml
     try:
-        ip, oracle_name = oracle(g, model)
+        ip, oracle_name = oracle(g, model, xs)
     except Exception as e:  # noqa: BLE001 - both oracles refuse the model: the oracle's refusal, recorded
         return {"status": "oracle refused", "detail": one_line(str(e))}
     n = xs[0].shape[0]
