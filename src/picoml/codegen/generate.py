@@ -24,6 +24,7 @@ from picoml.codegen import cemit
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_detection import DETECTION_EMITTERS, DETECTION_FILES
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
 from picoml.codegen.emit_float_extra import FLOAT_EXTRA_EMITTERS, FLOAT_EXTRA_FILES
@@ -559,6 +560,8 @@ EMITTERS.update(EXTRA_EMITTERS)
 EMITTERS.update(TILE_EMITTERS)
 FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
 FLOAT_FILES.update(FLOAT_EXTRA_FILES)
+FLOAT_EMITTERS.update(DETECTION_EMITTERS)
+FLOAT_FILES.update(DETECTION_FILES)
 
 
 def model_hash(g: Graph) -> str:
