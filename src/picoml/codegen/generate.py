@@ -60,6 +60,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
 from picoml.passes.fold_pad import PadFold, fold_pads, window_pads
+from picoml.passes.int32_args import int32_arguments
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.reference import KERNELS
 from picoml.reference.add import LEFT_SHIFT
@@ -636,6 +637,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     if bad or bad_float:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad + [f'{t} (float32)' for t in bad_float])}")
     digest = g.digest()  # of the model as given
+    g = int32_arguments(g)  # constant int64 shape arguments as int32 (the C kernels' type)
     g, folds = fold_pads(g)  # the graph generated: explicit PADs folded into their convolutions
     folded = {f.pad: f for f in folds}
     sparse = sparse and not isa.progmem  # sparse kernels read their tables as data, not through PM_LD_*
