@@ -2,12 +2,17 @@
 
     .venv/bin/python benchmarks/bench_codegen.py [--models DIR] [--quick] [--out DIR]
 
-For every ``*_int8.tflite`` in --models (default $PICOML_MODELS, else ../shared/models: KWS, ResNet-8, AD):
+For every ``*_int8.tflite`` in --models (default $PICOML_MODELS, else ../shared/models: KWS, ResNet-8, AD),
+and (unless --quick or --no-vww) a fourth model picoml builds itself: the MLPerf Tiny visual wake
+words shape, MobileNetV1-0.25 on 96x96x3 with trained-scale int8 weights
+(tests/codegen/mobilenet_int8.py), written as a .tflite into the run's temporary directory so that
+tflite-micro and LiteRT run the same file side by side (nothing is downloaded):
 
 RAM     picoml on emulated cortex-m4 at -O2 (``picoml.flows.verify``): .data + .bss (the
-        planned arena and the harness's input/output buffers) + peak stack measured in the
-        emulator, vs the arena bytes tflite-micro reports with ``print_allocations()`` after one
-        invoke (captured at the file-descriptor level: the C++ side prints, not Python).
+        planned arena, which holds the input and the output: the harness is zero-copy, it
+        writes the input into the arena and reads the output there) + peak stack measured in
+        the emulator, vs the arena bytes tflite-micro reports with ``print_allocations()`` after
+        one invoke (captured at the file-descriptor level: the C++ side prints, not Python).
 Flash   code bytes on cortex-m4 at -Os and -O2, weights apart. Two figures: verify's
         ``flash_code_bytes`` (.text + .rodata minus the model_* constants, so it includes the
         harness's startup, libc helpers, compiler runtime and padding) and the sum of the
@@ -52,6 +57,8 @@ MODELS = (ROOT / Path(os.environ.get("PICOML_MODELS") or Path("..", "shared", "m
 OUT = ROOT / "benchmarks" / "results"
 
 LABELS = {"kws": "KWS", "resnet8": "ResNet-8", "ad": "AD"}  # shipped models, in this order
+VWW = "vww"  # built here (tests/codegen/mobilenet_int8.py), not shipped
+LABELS[VWW] = "VWW (MobileNetV1 0.25, 96x96, picoml-built)"
 SPEED_TARGETS = ("cortex-m4", "cortex-m0plus", "riscv32")
 MAIN_TARGET = "cortex-m4"  # RAM and flash
 SPEED_OPT = "-O2"
@@ -64,7 +71,7 @@ TFLM_ARENA_GIVEN = 1 << 20  # arena handed to tflite-micro; print_allocations re
 WEIGHT_PREFIX = "model_"  # generated constants (weights, biases, requant records, layer params)
 
 AIMS = {
-    "ram_ratio_max": 0.75,  # picoml RAM / tflite-micro arena, every model
+    "ram_ratio_max": 0.5,  # picoml RAM / tflite-micro arena, every model (the memory issue's target)
     "kws_code_os_max": 8 * 1024,  # KWS code bytes at -Os on cortex-m4
     "kws_ipm_max": {"cortex-m4": 2.0, "cortex-m0plus": 6.0},  # KWS instructions per MAC
     "host_speedup_min": 10.0,  # tflite-micro µs / picoml µs, every model
@@ -89,6 +96,7 @@ QUOTED = {
         "kws": ("X-CUBE-AI", 43.2),
         "resnet8": ("X-CUBE-AI", 165.1),
         "ad": ("Plumerai", 4.05),
+        VWW: ("X-CUBE-AI", 88.9),  # = 10.7 M cycles at 120 MHz
     },
 }
 REFERENCE_BOARD = "stm32l4r5"
@@ -523,7 +531,6 @@ def bench_model(name: str, path: Path, work: Path, quick: bool, log: Callable[[s
         return next(r for r in runs if r["target"] == target and r["opt"] == opt)
 
     m4 = run(MAIN_TARGET, SPEED_OPT)
-    harness_io = m4["ram_by_origin"].get("harness_startup", 0)
     ram = {
         "target": MAIN_TARGET,
         "opt": SPEED_OPT,
@@ -532,12 +539,12 @@ def bench_model(name: str, path: Path, work: Path, quick: bool, log: Callable[[s
         "arena_op_at_a_time_bytes": plan_memory(g, stream=False).arena_bytes,
         "arena_op_at_a_time_bound": plan_memory(g).lower_bound,
         "data_bss_bytes": m4["ram_bytes"] - m4["stack_bytes"],
-        "harness_io_bytes": harness_io,  # pm_input + pm_output of the verification harness
+        # .data + .bss beside the arena (the harness is zero-copy: no I/O buffers)
+        "other_static_bytes": m4["ram_bytes"] - m4["stack_bytes"] - m4["arena_bytes"],
+        "harness_ram_bytes": m4["ram_by_origin"].get("harness_startup", 0) + m4["ram_by_origin"].get("harness_libc", 0),
         "stack_bytes": m4["stack_bytes"],
-        "picoml_without_harness_io_bytes": m4["ram_bytes"] - harness_io,
         "tflm_arena_bytes": tflm["arena_bytes"],
         "ratio": m4["ram_bytes"] / tflm["arena_bytes"],
-        "ratio_without_harness_io": (m4["ram_bytes"] - harness_io) / tflm["arena_bytes"],
         "picoml_bytes_at_Os": run(MAIN_TARGET, "-Os")["ram_bytes"],
     }
     flash = {
@@ -592,11 +599,11 @@ def aims(results: list[dict]) -> list[dict]:
         out.append(
             {
                 "aim": f"{r['label']}: RAM ≤ {AIMS['ram_ratio_max']:.2f}× tflite-micro arena",
-                "measured": f"{r['ram']['ratio']:.2f}×",
+                "measured": f"{r['ram']['ratio']:.3f}×",
                 "met": r["ram"]["ratio"] <= AIMS["ram_ratio_max"],
             }
         )
-    for r in results:
+    for r in (r for r in results if r["model"] != VWW):  # the host aim is issue 3's, for the MLPerf files
         out.append(
             {
                 "aim": f"{r['label']}: host ≥ {AIMS['host_speedup_min']:.0f}× faster than tflite-micro",
@@ -654,22 +661,24 @@ def markdown(results: list[dict], meta: dict) -> str:
     add("")
     add(
         "| model | op-at-a-time bound (= plan without streaming) | picoml arena (planned, streaming) | "
-        ".data + .bss | of which harness I/O buffers | peak stack | "
-        "**picoml RAM** | tflite-micro arena | **picoml / TFLM** | without harness I/O |"
+        ".data + .bss | of which beside the arena | peak stack | "
+        "**picoml RAM** | tflite-micro arena | **picoml / TFLM** |"
     )
-    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         m = r["ram"]
         add(
             f"| {r['label']} | {m['arena_op_at_a_time_bound']:,} | {m['arena_bytes']:,} | {m['data_bss_bytes']:,} | "
-            f"{m['harness_io_bytes']:,} | "
+            f"{m['other_static_bytes']:,} | "
             f"{m['stack_bytes']:,} | **{m['picoml_bytes']:,}** | {m['tflm_arena_bytes']:,} | "
-            f"**{m['ratio']:.2f}×** | {m['ratio_without_harness_io']:.2f}× |"
+            f"**{m['ratio']:.2f}×** |"
         )
     add("")
     add(
-        "picoml RAM is verify's figure: .data + .bss of the emulated ELF (the arena, the harness's "
-        "`pm_input`/`pm_output` buffers) plus the peak stack painted and scanned in the emulator. "
+        "picoml RAM is verify's figure: .data + .bss of the emulated ELF plus the peak stack painted and "
+        "scanned in the emulator. The harness is zero-copy (`model_run()`): the emulator writes the input "
+        "into the arena where `model_input()` points and reads the output where `model_output()` points, "
+        "so .data + .bss is the arena and nothing else of note. "
         "tflite-micro's is the arena its `print_allocations()` reports after one invoke (head: "
         "activations; tail: tensor structs, node data) — without its stack and its own .data/.bss, "
         "so the comparison leans towards tflite-micro. The planner reaches the op-at-a-time bound (tensors "
@@ -812,7 +821,7 @@ def markdown(results: list[dict], meta: dict) -> str:
             "differently."
         )
         add("")
-    add("## Aims (issue 3)")
+    add("## Aims")
     add("")
     add("| aim | measured | met |")
     add("|---|---:|---|")
@@ -867,6 +876,21 @@ def machine() -> dict:
     }
 
 
+def vww_model(d: Path) -> Path:
+    """The VWW-shaped MobileNetV1-0.25 96x96 int8 model with trained-scale weights that
+    tests/codegen/mobilenet_int8.py builds (seeded: the same model every run), written to d."""
+    import picoml
+
+    sys.path.insert(0, str(ROOT / "tests" / "codegen"))
+    try:
+        from mobilenet_int8 import mobilenet_v1_int8
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "codegen"))
+    path = d / f"{VWW}_int8.tflite"
+    picoml.save(mobilenet_v1_int8(), path)
+    return path
+
+
 def find_models(d: Path, quick: bool) -> list[tuple[str, Path]]:
     """The int8 models in d: the shipped ones first in their usual order, then any others."""
     if not d.is_dir():
@@ -886,6 +910,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=Path, default=MODELS, help="directory of *_int8.tflite models")
     ap.add_argument("--quick", action="store_true", help="AD only, fewer timing repetitions")
+    ap.add_argument("--no-vww", action="store_true", help="leave out the picoml-built VWW MobileNetV1")
     ap.add_argument("--out", type=Path, default=OUT, help="where codegen.md and codegen.json go")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -896,6 +921,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench_codegen_") as tmp:
+        if not (args.quick or args.no_vww or any(n == VWW for n, _ in models)):
+            models.append((VWW, vww_model(Path(tmp))))
         results = [bench_model(name, path, Path(tmp), args.quick, log) for name, path in models]
     shown = ["benchmarks/bench_codegen.py"] + (sys.argv[1:] if argv is None else list(argv))
     meta = {

@@ -32,6 +32,11 @@ LOADS = "0868 4a68 8018 8860"
         ("cortex-m0plus", LOADS, (7, 0), "2 + 2 + 1 + 2"),
         # M4: the second load pipelines behind the first (1); the store after an ALU op does not
         ("cortex-m4", LOADS, (6, 0), "2 + 1 + 1 + 2"),
+        # str r1,[r0,#4] ; ldr r2,[r1,#4]: nothing pipelines after a store (2 + 2); the other way
+        # round the store pipelines behind the load (2 + 1) -- Cortex-M4 TRM 3.3.2
+        ("cortex-m4", "4160 4a68", (4, 0), "STR then LDR: 2 + 2"),
+        ("cortex-m4", "4a68 4160", (3, 0), "LDR then STR: 2 + 1"),
+        ("cortex-m4", "4160 4160", (4, 0), "STR then STR: 2 + 2"),
         # push {r4, lr} ; ldm r0!, {r1, r2, r3}: 1+N each
         ("cortex-m0plus", "10b5 0ec8", (3 + 4, 0), "1+2 and 1+3"),
         ("cortex-m4", "10b5 0ec8", (3 + 4, 0), "1+2 and 1+3"),
@@ -66,8 +71,9 @@ def test_verify_reports_estimated_cycles(tmp_path):
     r = verify(g, "stm32l4r5", n_inputs=1)
     j = r.to_json()
     assert j["cycles"] > j["instructions"] and "estimate" in j["cycle_model"]
-    # the independent estimate in issue 16 (published timings by hand): 6.40 M cycles, 2.41 cycles/MAC
-    assert 6.0e6 < j["cycles"] < 6.8e6 and 2.2 < j["cycles_per_mac"] < 2.6
+    # issue 16's estimate by hand for the kernels of then: 6.40 M cycles, 2.41 cycles/MAC; the
+    # Armv7E-M speed kernels (2026-12-05) bring it to 5.44 M: a band that catches a regression
+    assert 5.0e6 < j["cycles"] < 5.8e6 and 1.9 < j["cycles_per_mac"] < 2.2
     assert sum(lay["cycles"] for lay in j["layer_instructions"]) <= j["cycles"]
     assert j["latency_ms"] == pytest.approx(j["cycles"] / 120e3)  # 120 MHz; the ART hides the wait states
     m0 = verify(g, "cortex-m0plus", n_inputs=1)

@@ -79,10 +79,10 @@ def test_serial_and_local_runners_agree():
     assert serial == local
     assert [r["measured"] for r in serial] == [True, False, True]
     small = serial[0]
-    # RAM of the harness build = .data + .bss (arena + input/output buffers) + peak stack
-    assert small["ram_bytes"] == small["data_bytes"] + small["arena_bytes"] + small["io_bytes"] + small["stack_bytes"]
+    # RAM of the harness build = .data + .bss (the arena, input and output in it: zero-copy) + peak stack
+    assert small["ram_bytes"] == small["data_bytes"] + small["arena_bytes"] + small["stack_bytes"]
     assert small["flash_bytes"] == small["code_bytes"] + small["weight_bytes"] + small["data_bytes"]
-    assert serial[1]["arena_bytes"] + serial[1]["io_bytes"] > 2048
+    assert serial[1]["arena_bytes"] > 2048
 
 
 # --------------------------------------------------------------------------------- the search
@@ -150,7 +150,7 @@ def test_impossible_budget_says_by_how_much():
     assert all(c.val is None and c.fits is False for c in r.candidates)  # nothing was trained
     m = re.fullmatch(
         r"nothing fits tiny: the smallest candidate \((.+?)\) needs ([\d.]+) KB RAM \(([\d,]+) B: "
-        r"arena ([\d,]+) B \+ stack ([\d,]+) B \+ I/O ([\d,]+) B\) for 0\.2 KB \(256 B\), ([\d,]+) B over",
+        r"arena ([\d,]+) B \+ stack ([\d,]+) B\) for 0\.2 KB \(256 B\), ([\d,]+) B over",
         r.message,
     )
     assert m, r.message
@@ -160,10 +160,10 @@ def test_impossible_budget_says_by_how_much():
 
     smallest = next(c for c in r.candidates if c.label() == m.group(1))
     assert smallest.measured and n(3) == smallest.ram_bytes
-    assert n(3) == n(4) + n(5) + n(6) and n(7) == n(3) - 256
+    assert n(3) == n(4) + n(5) and n(6) == n(3) - 256
     assert float(m.group(2)) == pytest.approx(n(3) / 1024, abs=0.05)
-    # it is the smallest: every other candidate's lower bound (arena + I/O) is at least its arena + I/O
-    assert all(c.arena_bytes + c.io_bytes >= n(4) + n(6) for c in r.candidates)
+    # it is the smallest: every other candidate's lower bound (its arena, input and output in it) is at least its arena
+    assert all(c.arena_bytes >= n(4) for c in r.candidates)
     assert r.message in r.table()
 
 

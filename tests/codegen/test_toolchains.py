@@ -326,12 +326,13 @@ def test_small_model_other_levels_bit_exact_on_cortex_m4(toolchain, opt, extra, 
     config_or_skip("cortex-m4", toolchain, opt)
     g = small_model()
     if extra:  # verify has no flag hook: build through the toolchain module directly
-        compile_c(g, "model", get_target("cortex-m4").isa).write(tmp_path / "src")
+        lib = compile_c(g, "model", get_target("cortex-m4").isa)
+        lib.write(tmp_path / "src")
         elf = build(
             tmp_path / "src", get_target("cortex-m4"), tmp_path / "m.elf", opt, toolchain=toolchain, extra=extra
         )
         xs = _xs(g)
-        em = Emulator(elf, "arm-thumb", "cortex-m4", g.inputs[0].size, g.outputs[0].size)
+        em = Emulator(elf, "arm-thumb", "cortex-m4", lib.inputs, lib.outputs)
         want = picoml.run(g, xs).reshape(len(xs), -1)
         for x, w in zip(xs, want, strict=True):
             np.testing.assert_array_equal(em.run(x, count=False).output, w)
@@ -442,6 +443,7 @@ def test_cmake_export_builds_with_arm_none_eabi_gcc_hard_and_soft(tmp_path):
     proj = tmp_path / "proj"
     files = write_cmake(g, proj, cross=cmake_cross(get_target("cortex-m4")))
     assert {"cmake/arm-none-eabi-cortex-m4-hard.cmake", "cmake/arm-none-eabi-cortex-m4-soft.cmake"} <= set(files)
+    io = compile_c(g)  # the library write_cmake exported (portable C): where its input and output live
     xs = _xs(g, 4)
     want = picoml.run(g, xs).reshape(len(xs), -1)
     libs = {}
@@ -469,7 +471,7 @@ def test_cmake_export_builds_with_arm_none_eabi_gcc_hard_and_soft(tmp_path):
         elf = tmp_path / f"model_{abi}.elf"
         r = _link(cfg, libs[abi], proj / "src", elf)
         assert r.returncode == 0, r.stderr
-        em = Emulator(elf, "arm-thumb", "cortex-m4", g.inputs[0].size, g.outputs[0].size)
+        em = Emulator(elf, "arm-thumb", "cortex-m4", io.inputs, io.outputs)
         for x, w in zip(xs, want, strict=True):
             np.testing.assert_array_equal(em.run(x, count=False).output, w)
     r = _link(config_or_skip("cortex-m4", "gcc", "-O2", "soft"), libs["hard"], proj / "src", tmp_path / "mixed.elf")

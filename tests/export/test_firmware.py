@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import picoml
+from picoml.codegen import compile_c
 from picoml.codegen.firmware import sample, write_arduino, write_cmake
 from picoml.targets.catalog import get_target
 from picoml.targets.emulator import Emulator
@@ -170,7 +171,8 @@ def test_cmake_library_cross_builds_for_cortex_m4_and_is_exact(tmp_path, ad):
     cmd += ["-I", str(h / "include"), "-I", str(proj / "src"), str(h / "mcu_main.c"), str(h / "pm_libc.c"), str(lib)]
     cmd += [f"-Wl,-T,{h / 'link.ld'}", "-Wl,-e,pm_start", "-Wl,--gc-sections", "-o", str(elf)]
     _check(cmd)
-    em = Emulator(elf, "arm-thumb", "cortex-m4", ad.inputs[0].size, ad.outputs[0].size)
+    io = compile_c(ad)  # the exported library (portable C): where its input and output live in the arena
+    em = Emulator(elf, "arm-thumb", "cortex-m4", io.inputs, io.outputs)
     xs = np.random.default_rng(3).integers(-128, 128, (5, *ad.inputs[0].shape), dtype=np.int8)
     want = picoml.run(ad, xs).reshape(5, -1)
     for x, w in zip(xs, want, strict=True):

@@ -7,8 +7,9 @@ layer on buffers at planned offsets of one static arena.
 
 Layout of the output directory::
 
-    <name>.h         API: <name>_invoke(), shapes, scales, zero points, arena size
-    <name>.c         weights, per-layer parameters, arena, invoke()
+    <name>.h         API: <name>_run() and the input / output pointers into the arena (zero-copy),
+                     <name>_invoke() (copying), shapes, scales, zero points, arena size
+    <name>.c         weights, per-layer parameters, arena, run(), invoke() (codegen/api.py)
     pm_*.h, pm_*.c   the runtime kernels this model uses (copied from codegen/runtime)
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import cemit
+from picoml.codegen.api import IO_CTYPES, IoRegion, entry_points, header_text, io_regions
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
@@ -46,6 +48,9 @@ from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
+    DW_GENERIC,
+    DW_MAX_C,
+    DW_MAX_TAPS,
     DW_MULT1,
     EXACT,
     EXACT_SOURCES,
@@ -97,7 +102,6 @@ KERNEL_FILES.update(EXTRA_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # bool: masks, 0 / 1
 
 # runtime files without a .c (pm_sparse_s8's ctz table lives in pm_dot_s8.c, always built with it)
 HEADER_ONLY = {"pm_sparse_s8"}
@@ -125,6 +129,7 @@ class _Ctx:
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
+    fc_w16_bytes: int = 0  # PM_FC_W16_MAX: largest widened FULLY_CONNECTED row (armv7em 4-unit kernel)
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -181,19 +186,24 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
+FC_W16_MAX = 2048  # largest PM_FC_W16_MAX: a FULLY_CONNECTED row of depth <= 1024 widened, on the stack
 
 
-def pack_pairs(w: np.ndarray) -> np.ndarray:
+def pack_pairs(w: np.ndarray, interleave: bool = False) -> np.ndarray:
     """Weights [out, k] in the packed layout of pm_dot_s8.h: channel pairs (a, b) store each
-    chunk of 4 values as a0..a3 b0..b3, then the k % 4 tail as a_t b_t; an odd last channel
-    stays plain. Same size as the input."""
+    chunk of 4 values as a0..a3 b0..b3 (``interleave``, PM_PAIRS_ILV: a0 b0 a2 b2 a1 b1 a3 b3),
+    then the k % 4 tail as a_t b_t; an odd last channel stays plain. Same size as the input."""
     w = np.asarray(w).reshape(w.shape[0], -1)
     n, k = w.shape
     blocks = []
     full = k - k % 4
     for oc in range(0, n - 1, 2):
         a, b = w[oc], w[oc + 1]
-        chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
+        if interleave:  # per chunk: a0 b0 a2 b2 | a1 b1 a3 b3
+            ca, cb = a[:full].reshape(-1, 2, 2), b[:full].reshape(-1, 2, 2)  # [chunk, pair j//2, parity j%2]
+            chunks = np.stack([ca, cb], axis=3).transpose(0, 2, 1, 3).reshape(-1)
+        else:
+            chunks = np.stack([a[:full].reshape(-1, 4), b[:full].reshape(-1, 4)], axis=1).reshape(-1)
         tail = np.stack([a[full:], b[full:]], axis=1).reshape(-1)
         blocks += [chunks, tail]
     if n % 2:
@@ -222,22 +232,26 @@ def _round4(n: int) -> int:
 
 
 def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes: int) -> dict[int, int]:
-    """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers too wide for
-    the stack block (8 * k > W16_MAX), added one layer at a time where the arena keeps its size:
-    speed that costs no RAM. Layers stored sparsely (``encoding``: op index -> encoding) or that
-    miss the 4x2 kernel's conditions (k % 4 == 0, the GEMM path) get none."""
+    """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers, added one
+    layer at a time, widest rows first, where the arena keeps its size: RAM the plan has free at
+    that op. Rows too wide for the stack block (8 * k > W16_MAX) get the 4x2 kernel that way at no
+    RAM cost; rows that would go to the stack block move out of the stack, and once every layer
+    of the widest stack rows has moved, the block (PM_CONV_W16_MAX, in every such kernel's frame)
+    shrinks to the next widest: peak stack, and so RAM, goes down. Layers stored sparsely
+    (``encoding``: op index -> encoding) or that miss the 4x2 kernel's conditions (k % 4 == 0,
+    the GEMM path) get none."""
     if not get_isa(isa).has("gemm4x2"):
         return {}
-    scratch: dict[int, int] = {}
+    rows: list[tuple[int, int]] = []  # (8 * k, op index)
     for i, op in enumerate(g.ops):
-        if not uses_gemm(op):
+        if not uses_gemm(op) or encoding.get(i, "dense") != "dense":
             continue
         k = int(np.prod(op.inputs[1].shape[1:]))
-        if k % 4 or 8 * k <= W16_MAX:
-            continue
-        if encoding.get(i, "dense") != "dense":
-            continue
-        trial = {**scratch, i: 8 * k}
+        if k % 4 == 0:
+            rows.append((8 * k, i))
+    scratch: dict[int, int] = {}
+    for size, i in sorted(rows, key=lambda r: (-r[0], r[1])):
+        trial = {**scratch, i: size}
         if plan_memory(g, trial).arena_bytes <= arena_bytes:
             scratch = trial
     return scratch
@@ -254,7 +268,9 @@ def _gemm_weights(c: _Ctx, w: np.ndarray) -> np.ndarray:
     """The GEMM weight layout of the target's kernels (pm_dot_s8.h)."""
     if c.isa.gemm_layout == "plain-int16":
         return np.asarray(w).reshape(w.shape[0], -1).astype(np.int16)  # int16 rows: PMADDWD-friendly
-    return pack_offset_binary(w) if c.isa.gemm_layout == "offset-binary" else pack_pairs(w)
+    if c.isa.gemm_layout == "offset-binary":
+        return pack_offset_binary(w)
+    return pack_pairs(w, c.isa.has("pairs_ilv"))
 
 
 def _sparse_weights(c: _Ctx, i: int, sym: str, w: np.ndarray) -> tuple[str, str] | None:
@@ -312,6 +328,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         dw4 = c.isa.has("dw4") and ch % 4 == 0
         if dw4:
             fields["filter_layout"] = "PM_FILTER_DW4"
+    elif variant == DW_GENERIC and c.isa.has("dw4") and taps <= DW_MAX_TAPS and x.shape[3] <= DW_MAX_C:
+        # Armv7E-M speed builds run it over a tap table too (any depth multiplier): size its tables
+        c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, int(x.shape[3])), max(c.dw_max_taps, taps)
     packed = variant in GEMM_VARIANTS
     k = int(np.prod(p.filter.shape[1:]))
     if packed:
@@ -330,12 +349,12 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 filt = np.pad(rows, ((0, 0), (0, k - rows.shape[1])))
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
-            # the 4x2 kernel loads weight pairs with LDRD: word-aligned, so emitted as 32-bit words
+            # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
-            if k % 4 == 0 and 8 * k <= W16_MAX:
-                c.w16_bytes = max(c.w16_bytes, 8 * k)
-            elif i in c.w16_scratch:
+            if i in c.w16_scratch:
                 c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
+            elif k % 4 == 0 and 8 * k <= W16_MAX:
+                c.w16_bytes = max(c.w16_bytes, 8 * k)
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         else:
@@ -389,6 +408,8 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
+        if c.isa.has("gemm4x2") and units >= 4 and 2 * (depth & ~3) <= FC_W16_MAX:
+            c.fc_w16_bytes = max(c.fc_w16_bytes, 2 * (depth & ~3))
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
@@ -590,6 +611,9 @@ class CompiledModel:
     encodings: tuple[dict, ...]
     const_bytes: int
     folds: tuple[PadFold, ...] = ()  # explicit PADs folded into convolutions (passes/fold_pad.py)
+    #: where each model input / output lives in the arena (``<name>_input()`` ... point there)
+    inputs: tuple[IoRegion, ...] = ()
+    outputs: tuple[IoRegion, ...] = ()
 
     @property
     def arena_bytes(self) -> int:
@@ -665,76 +689,11 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
 
     up = name.upper()
     ins, outs = list(g.inputs), list(g.outputs)
-    single = len(ins) == 1 and len(outs) == 1
     for t in ins + outs:
         if t.data is not None or id(t) not in plan.offsets:
             raise UnsupportedError(f"tensor {t.name!r}: a model input or output must be a computed activation")
     banner = f"/* Generated by picoml {__version__} from model {digest}. Do not edit. */\n"
-
-    def io_macros(kind: str, t: Tensor) -> list[str]:
-        return [
-            *([] if single else [cemit.comment(f"{kind.lower()}: {t.name}")]),
-            f"#define {up}_{kind}_SIZE {t.size}",
-            f"#define {up}_{kind}_RANK {len(t.shape)}",
-            f"#define {up}_{kind}_SHAPE {{{', '.join(map(str, t.shape))}}}",
-            *(
-                (
-                    f"#define {up}_{kind}_SCALE {float(t.scale[0])!r}f",
-                    f"#define {up}_{kind}_ZERO_POINT {int(t.zero_point[0])}",
-                )
-                if t.quantized
-                else (cemit.comment(f"{kind.lower()}: {IO_CTYPES[t.dtype]} values, not quantized"),)
-            ),
-        ]
-
-    if single:
-        in_names, out_names = ["input"], ["output"]
-    else:
-        in_names, out_names = [f"input{i}" for i in range(len(ins))], [f"output{i}" for i in range(len(outs))]
-    signature = ", ".join(
-        [f"const {IO_CTYPES[t.dtype]} *{n}" for n, t in zip(in_names, ins, strict=True)]
-        + [f"{IO_CTYPES[t.dtype]} *{n}" for n, t in zip(out_names, outs, strict=True)]
-    )
-    header = "\n".join(
-        [
-            banner.rstrip(),
-            f"#ifndef {up}_H",
-            f"#define {up}_H",
-            "",
-            "#include <stdint.h>",
-            "",
-            f"#define {up}_ARENA_SIZE {plan.arena_bytes}",
-            *(() if single else (f"#define {up}_INPUTS {len(ins)}", f"#define {up}_OUTPUTS {len(outs)}")),
-            *(m for i, t in enumerate(ins) for m in io_macros(f"INPUT{'' if single else i}", t)),
-            *(m for i, t in enumerate(outs) for m in io_macros(f"OUTPUT{'' if single else i}", t)),
-            f"#define {up}_LAYERS {len(g.ops)}",
-            "",
-            *(
-                (
-                    "/* Run one inference: input holds INPUT_SIZE int8 values (real = SCALE * (q - ZERO_POINT)),",
-                    " * output receives OUTPUT_SIZE values. Returns 0 on success. Not reentrant (one static arena). */",
-                )
-                if single
-                else (
-                    "/* Run one inference: inputK holds INPUTK_SIZE int8 values of input K (real = SCALE * (q -",
-                    " * ZERO_POINT)), outputK receives OUTPUTK_SIZE values of output K, in the model's order.",
-                    " * Returns 0 on success. Not reentrant (one static arena). */",
-                )
-            ),
-            "#ifdef __cplusplus",
-            'extern "C" {',
-            "#endif",
-            f"int {name}_invoke({signature});",
-            "#ifdef __cplusplus",
-            "}",
-            "#endif",
-            "",
-            f"#endif /* {up}_H */",
-            "",
-        ]
-    )
-    if single and ins[0].dtype == "float32":  # a float interface: the input is not quantized
-        header = header.replace("INPUT_SIZE int8 values (real = SCALE * (q - ZERO_POINT)),", "INPUT_SIZE float values,")
+    header = header_text(name, banner, plan, ins, outs, len(g.ops))
     files = sorted(c.files)
     exact_sources = set(EXACT_SOURCES.values())
     includes = "\n".join(f'#include "{f}.h"' for f in files if f not in exact_sources)
@@ -756,20 +715,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"static union {{ int64_t align; int8_t bytes[{up}_ARENA_SIZE]; }} pm_arena;",
             "",
             *c.decls,
-            f"int {name}_invoke({signature}) {{",
-            "  int status = 0;",
-            *(
-                f"  memcpy(pm_arena.bytes + {plan.offset_of(t)}, {n}, {t.nbytes});"
-                for n, t in zip(in_names, ins, strict=True)
-            ),
-            *("  " + line for line in c.body),
-            *(
-                f"  memcpy({n}, pm_arena.bytes + {plan.offset_of(t)}, {t.nbytes});"
-                for n, t in zip(out_names, outs, strict=True)
-            ),
-            "  return status;",
-            "}",
-            "",
+            *entry_points(name, plan, ins, outs, c.body),
         ]
     )
     variant_macros = [
@@ -789,6 +735,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa.gemm_layout == 'offset-binary')}",
             "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
             f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
+            "/* 1: packed pairs store each chunk of 4 values as a0 b0 a2 b2 a1 b1 a3 b3 (pm_dot_s8.h) */",
+            f"#define PM_PAIRS_ILV {int(isa.has('pairs_ilv'))}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",
@@ -801,6 +749,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
+            "/* stack bytes for a fully connected row widened to 16 bits (Armv7E-M 4-unit kernel); 0: unused */",
+            f"#define PM_FC_W16_MAX {c.fc_w16_bytes}",
             "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
@@ -833,7 +783,19 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
         out["pm_dot_s8.c"] = _runtime_text("pm_dot_s8.c")  # Armv6-M assembly; empty elsewhere
     if c.files & FIXEDPOINT_USERS:
         out[FIXEDPOINT_HEADER] = _runtime_text(FIXEDPOINT_HEADER)
-    return CompiledModel(name, isa, sparse, digest, out, plan, encodings, c.weight_bytes, tuple(folds))
+    return CompiledModel(
+        name,
+        isa,
+        sparse,
+        digest,
+        out,
+        plan,
+        encodings,
+        c.weight_bytes,
+        tuple(folds),
+        io_regions(plan, ins),
+        io_regions(plan, outs),
+    )
 
 
 def write_c(

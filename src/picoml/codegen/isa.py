@@ -25,6 +25,8 @@ VARIANTS = {
     "gemm4x2": "4-row GEMM kernel on widened rows, with arena scratch for wide rows (PM_CONV_W16_MAX)",
     "lut": "256-entry tables for LOGISTIC and TANH (pm_lut_s8)",
     "sparse_rows4": "sparse convolutions decode each weight row once for four pixels (PM_SPARSE_ROWS4)",
+    "pairs_ilv": "packed GEMM pairs store each chunk as a0 b0 a2 b2 a1 b1 a3 b3 (PM_PAIRS_ILV): one weight word "
+    "widens to both channels' even (odd) values",
 }
 
 
@@ -89,7 +91,7 @@ ARMV7EM = Isa(
     "depthwise channel groups",
     simd="dsp32",
     multiplies=("mul32", "mul64", "smlad"),
-    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4"}),
+    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4", "pairs_ilv"}),
 )
 VECTOR = Isa(
     "vector",

@@ -156,14 +156,13 @@ class Candidate:
     macs: int = 0
     # sizes: lower bound, then measured on the untrained int8 model
     arena_bytes: int = 0
-    io_bytes: int = 0
     const_bytes: int = 0
     measured: bool = False
     stack_bytes: int = 0
     data_bytes: int = 0
     code_bytes: int = 0
     weight_bytes: int = 0
-    ram_bytes: int = 0  # .data + .bss (arena, I/O buffers) + peak stack
+    ram_bytes: int = 0  # .data + .bss (the arena: the model's input and output live in it) + peak stack
     flash_bytes: int = 0  # code + weights + .data initializers
     fits: bool | None = None
     status: str = "pending"  # too big | skipped | trained | teacher | pruned | failed
@@ -290,9 +289,9 @@ class FitResult:
         m = "%" if self.metric == "accuracy" else "mse"
         lines = [
             f"picoml fit {self.task} on {self.budget.describe()}; search: {self.strategy}",
-            f"weights: int8 only; RAM = arena + I/O buffers + stack (+ .data), flash = code + weights (+ .data); "
+            f"weights: int8 only; RAM = arena (input and output in it) + stack (+ .data), flash = code + weights (+ .data); "
             f"sizes of every candidate measured on {self.budget.core} before training (untrained int8 model); "
-            f"'~' = lower bound only (arena + I/O, int8 constants); selection on validation {self.metric}",
+            f"'~' = lower bound only (arena, int8 constants); selection on validation {self.metric}",
         ]
         head = (
             f"{'#':>3} {'width kd prune sparse':<26} {'params':>7} {'RAM B':>8} {'flash B':>8} {'fits':>4} "
@@ -300,7 +299,7 @@ class FitResult:
         )
         lines += [head, "-" * (len(head) + 30)]
         for c in self.candidates:
-            ram = f"{c.ram_bytes:,}" if c.measured else f"~{c.arena_bytes + c.io_bytes:,}"
+            ram = f"{c.ram_bytes:,}" if c.measured else f"~{c.arena_bytes:,}"
             flash = f"{c.flash_bytes:,}" if c.measured else f"~{c.const_bytes:,}"
             fits = "-" if c.fits is None else ("yes" if c.fits else "no")
             note = c.why
@@ -382,8 +381,8 @@ def _stderr(msg: str) -> None:
 
 
 def _ram_parts(c: Candidate) -> str:
-    parts = f"arena {c.arena_bytes:,} B + stack {c.stack_bytes:,} B + I/O {c.io_bytes:,} B"
-    other = c.ram_bytes - c.arena_bytes - c.stack_bytes - c.io_bytes
+    parts = f"arena {c.arena_bytes:,} B + stack {c.stack_bytes:,} B"
+    other = c.ram_bytes - c.arena_bytes - c.stack_bytes
     return parts + (f" + other {other:,} B" if other else "")
 
 
@@ -405,7 +404,7 @@ def _shortfall(c: Candidate, b: Budget) -> str:
 
 
 def _overshoot(c: Candidate, b: Budget) -> float:
-    ram = c.ram_bytes if c.measured else c.arena_bytes + c.io_bytes
+    ram = c.ram_bytes if c.measured else c.arena_bytes
     flash = c.flash_bytes if c.measured else c.const_bytes
     return max(ram / b.ram_bytes, flash / b.flash_bytes)
 
@@ -457,7 +456,7 @@ class _Search:
         if "error" in s:
             c.fits, c.status, c.why = False, "failed", f"not trained: {s['error']}"
             return
-        for k in ("params", "macs", "arena_bytes", "io_bytes", "const_bytes", "measured"):
+        for k in ("params", "macs", "arena_bytes", "const_bytes", "measured"):
             setattr(c, k, s[k])
         if s["measured"]:
             for k in ("stack_bytes", "data_bytes", "code_bytes", "weight_bytes", "ram_bytes", "flash_bytes"):
@@ -467,11 +466,11 @@ class _Search:
                 c.status, c.why = "too big", "not trained: too big (" + _shortfall(c, b) + ")"
             return
         c.fits, c.status = False, "too big"
-        lo_ram, lo_flash = c.arena_bytes + c.io_bytes, c.const_bytes
+        lo_ram, lo_flash = c.arena_bytes, c.const_bytes
         c.why = (
             "not trained: too big before compiling ("
             + (
-                f"arena + I/O alone {_kb(lo_ram)} > {_kb(b.ram_bytes)} RAM"
+                f"arena alone {_kb(lo_ram)} > {_kb(b.ram_bytes)} RAM"
                 if lo_ram > b.ram_bytes
                 else f"int8 constants alone {_kb(lo_flash)} > {_kb(b.flash_bytes)} flash"
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from picoml.codegen import CompiledModel, compile_c
+from picoml.codegen.api import packed_layout
 from picoml.codegen.isa import Isa
 from picoml.errors import PicomlError
 from picoml.graph.ir import Graph
@@ -215,20 +216,16 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
 
 
 def io_layout(ts: list) -> tuple[list[int], int]:
-    """Byte offsets of tensors laid back to back in a harness buffer, each aligned to its element
-    size (int32 indices on 4 bytes), and the buffer's size."""
-    offsets, off = [], 0
-    for t in ts:
-        off = -(-off // t.np_dtype.itemsize) * t.np_dtype.itemsize
-        offsets.append(off)
-        off += t.nbytes
-    return offsets, off
+    """Byte offsets of tensors laid back to back in a row of harness bytes, each aligned to its
+    element size (int32 indices on 4 bytes), and the row's size (``codegen.api.packed_layout``)."""
+    return packed_layout([t.dtype for t in ts], [t.nbytes for t in ts])
 
 
 def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
-    """-D flags that map the harness's byte buffers (every input, then every output, back to back,
-    ``io_layout``) to ``<name>_invoke``'s arguments; none for one int8 input and one int8 output
-    (the harness default)."""
+    """-D flags that map the host harness's byte buffers (``host_main.c``: every input, then every
+    output, back to back, ``io_layout``) to ``<name>_invoke``'s arguments; none for one int8
+    input and one int8 output (the harness default). The host harness keeps the copying API;
+    the emulated harnesses are zero-copy (``<name>_run()`` on tensors written into the arena)."""
     if len(g.inputs) == 1 and len(g.outputs) == 1 and g.inputs[0].dtype == g.outputs[0].dtype == "int8":
         return ()
 
@@ -375,7 +372,9 @@ def verify(
         compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
         compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
-        build(src, target, exe, sanitize=sanitize, extra=harness_defines(g), config=config)
+        # the host harness copies (model_invoke); the emulated ones are zero-copy (model_run)
+        io = harness_defines(g) if target.emulator is None else ()
+        build(src, target, exe, sanitize=sanitize, extra=io, config=config)
         macs = sum(op_macs(op) for op in g.ops)
         arena = compiled.arena_bytes
         if target.emulator is None:
@@ -383,9 +382,9 @@ def verify(
             rep = VerifyReport(target.name, None, False, 0, len(xs), None, macs=macs, arena_bytes=arena)
         else:
             if target.emulator == "simavr":
-                got, rep = _run_simavr(g, exe, target, xs, macs, arena, d, board)
+                got, rep = _run_simavr(g, exe, target, xs, compiled, macs, d, board)
             else:
-                got, rep = _run_emulated(g, exe, target, xs, macs, arena, progress, counted_runs)
+                got, rep = _run_emulated(g, exe, target, xs, compiled, macs, progress, counted_runs)
             got = _from_bytes(g.outputs, got)
             sizes = elf_sizes(exe, "model_")
             rep.flash_code_bytes = sizes.flash_code_bytes
@@ -459,8 +458,11 @@ def _not_run(g: Graph, target: Target, xs: np.ndarray, macs: int, arena: int, st
     return np.zeros((len(xs), io_layout(g.outputs)[1]), np.int8), rep
 
 
-def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, arena: int, d: Path, board):
+def _run_simavr(
+    g: Graph, exe: Path, target: Target, xs: np.ndarray, compiled: CompiledModel, macs: int, d: Path, board
+):
     """Every inference in simavr (picoml.targets.simavr): outputs, measured cycles, stack."""
+    arena = compiled.arena_bytes
     clock = board.clock_hz if board is not None and board.clock_hz else 16_000_000
     sizes = elf_sizes(exe, "model_")
     static_ram = sizes.data_bytes + sizes.bss_bytes
@@ -468,7 +470,7 @@ def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, 
         return _not_run(
             g, target, xs, macs, arena, 0, f"its static data ({static_ram:,} B) exceeds {board.name}'s SRAM"
         )
-    r = simavr.run(exe, target.name, clock, xs, io_layout(g.outputs)[1], d)
+    r = simavr.run(exe, target.name, clock, xs, compiled.inputs, compiled.outputs, d)
     if r.overflow:  # the deepest SP seen, and at least one byte more than the part has: it does not fit
         free = board.ram_bytes - static_ram if board is not None else 0
         stack = max(r.stack_bytes, free + 1)
@@ -477,7 +479,7 @@ def _run_simavr(g: Graph, exe: Path, target: Target, xs: np.ndarray, macs: int, 
         )
     bad = [i for i, s in enumerate(r.status) if s != 0]
     if bad:
-        raise PicomlError(f"model_invoke returned status {r.status[bad[0]]} on {target.name}")
+        raise PicomlError(f"model_run returned status {r.status[bad[0]]} on {target.name}")
     cyc = int(round(np.mean(r.cycles)))
     layers = r.layer_cycles[0] if r.layer_cycles else []
     per_layer = [
@@ -508,24 +510,24 @@ def _run_emulated(
     exe: Path,
     target: Target,
     xs: np.ndarray,
+    compiled: CompiledModel,
     macs: int,
-    arena: int,
     progress,
     counted_runs: int = COUNTED_RUNS,
 ):
-
+    arena = compiled.arena_bytes
     cycles: list[int] = []
     redirects: list[int] = []
     layer_cycles: list[int] = []
     soft = not target.fpu and any(t.dtype == "float32" for op in g.ops for t in op.inputs + op.outputs if t)
     cap = instruction_cap(macs, soft)
-    em = Emulator(exe, target.emulator, target.name, xs.shape[1], io_layout(g.outputs)[1], max_instructions=cap)
+    em = Emulator(exe, target.emulator, target.name, compiled.inputs, compiled.outputs, max_instructions=cap)
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
         counted = i < counted_runs
         r = em.run(x, count=counted)
         if r.status != 0:
-            raise PicomlError(f"model_invoke returned status {r.status} on {target.name}")
+            raise PicomlError(f"model_run returned status {r.status} on {target.name}")
         outs.append(r.output)
         stack = max(stack, r.stack_bytes)
         if counted:

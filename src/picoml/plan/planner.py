@@ -1,8 +1,11 @@
 """Arena planner: which activation lives where, and the least memory any plan can use.
 
-Model. Every non-constant tensor (graph inputs and outputs included: the generated
-``invoke`` copies its input into the arena and its output out) needs bytes from its first
-write to its last read, in op order. Kernel scratch is a buffer live during its one op.
+Model. Every non-constant tensor needs bytes from its first write to its last read, in op
+order. Graph inputs and outputs are arena tensors too (the generated C's zero-copy API hands
+out pointers to them: ``codegen/api.py``): an input lives from op 0 (the caller writes it
+before ``run``) to its last reader, an output from its first write to the last op (the caller
+reads it after ``run``), and nothing streams over an output. Kernel scratch is a buffer live
+during its one op.
 
 Aliasing. Tensors that may share storage are merged into one *buffer* before placement:
 - an ``OpDef.aliases_input`` op's output *is* its input (RESHAPE: same bytes, new shape);
@@ -209,8 +212,11 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
 
 
 def _streams(g: Graph, bufs: list[Buffer]) -> dict[tuple[int, int], int]:
-    """(id(input buffer), id(output buffer)) -> lag, for window ops whose input buffer dies there."""
+    """(id(input buffer), id(output buffer)) -> lag, for window ops whose input buffer dies there.
+    A graph output is never streamed over: it must hold its values after the last op (the caller
+    reads it in the arena), even when the last op reads it."""
     of = {id(t): b for b in bufs for t in b.tensors}
+    outputs = {id(t) for t in g.outputs}
     pairs: dict[tuple[int, int], int] = {}
     for i, op in enumerate(g.ops):
         lag = stream_lag(op)
@@ -218,6 +224,8 @@ def _streams(g: Graph, bufs: list[Buffer]) -> dict[tuple[int, int], int]:
             continue
         xb, yb = of.get(id(op.inputs[0])), of.get(id(op.outputs[0]))
         if xb is None or yb is None or xb is yb or xb.last != i or yb.first != i:
+            continue
+        if any(id(t) in outputs for t in xb.tensors):
             continue
         pairs[(id(xb), id(yb))] = lag
     return pairs

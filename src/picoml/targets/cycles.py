@@ -12,8 +12,8 @@ Timings (per instruction; P is the pipeline refill of a taken branch):
   not taken 1, BL 3, BX/BLX 2.
 - Cortex-M4 (Cortex-M4 TRM table 3-1, 3-stage pipeline): data processing 1, MUL/SMLAD/SMULL/
   UMLAL and the other 32- and 64-bit multiplies 1, MLA/MLS 2, SDIV/UDIV 2-12 (7 taken),
-  LDR/STR 2, or 1 when it follows a load or store (neighbouring single loads and stores pipeline
-  their address and data phases), LDRD/STRD 3, LDM/STM/PUSH/POP 1+N, +P with PC, branches 1+P
+  LDR/STR 2, or 1 when it follows a single load (a load and the load or store after it pipeline
+  their address and data phases; nothing pipelines after a store), LDRD/STRD 3, LDM/STM/PUSH/POP 1+N, +P with PC, branches 1+P
   taken (P = 2, the middle of the manual's 1-3) and 1 not taken, IT folded (0) after a 16-bit
   instruction and 1 otherwise.
 - Cortex-M3: the M4's table with 64-bit multiplies 4 (3-5) and no DSP instructions.
@@ -117,7 +117,12 @@ def _arm_cost(t: CoreTiming, m: str, ops: str, size: int, prev: tuple[str, int] 
     if m.startswith(("ldrd", "strd")):
         return 3, False
     if m.startswith("ldr") or m.startswith("str"):
-        pipelined = t.pipelined_memory and prev is not None and prev[0].startswith(("ldr", "str"))
+        # a single load or store pipelines behind a single load; nothing pipelines after a store
+        # (Cortex-M4 TRM 3.3.2: "STR can only be pipelined when it follows an LDR, but nothing
+        # can be pipelined after the store")
+        pipelined = (
+            t.pipelined_memory and prev is not None and prev[0].startswith("ldr") and not prev[0].startswith("ldrd")
+        )
         c = 1 if pipelined else (t.load if m.startswith("ldr") else t.store)
         if m.startswith("ldr") and writes_pc:
             c += t.branch_refill

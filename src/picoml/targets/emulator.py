@@ -7,15 +7,22 @@ A write to PM_MMIO_LAYER splits the count per layer; a write to PM_MMIO_DONE end
 bytes written to PM_MMIO_PUTC are collected as the program's text output (``run_program``).
 Peak stack is measured by painting the stack before a run and finding the deepest
 overwritten word afterwards.
+
+I/O is zero-copy (``harness/mcu_main.c`` calls ``model_run()``): ``run(x)`` writes each input's
+bytes straight into the model's arena, at the arena symbol plus the input's planned offset
+(``CompiledModel.inputs``), and reads each output there after the run. A row of input (output)
+bytes holds every input (output) back to back as ``codegen.api.packed_layout`` lays them out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from picoml.codegen.api import ARENA_SYMBOL, IoRegion, packed_layout
 from picoml.errors import PicomlError
 from picoml.targets.cycles import block_cost, timing_for
 
@@ -52,15 +59,17 @@ class RunResult:
 
 
 class Emulator:
-    """One loaded ELF; ``run(x)`` performs one inference."""
+    """One loaded ELF; ``run(x)`` performs one inference. ``inputs`` / ``outputs``: where the
+    model's inputs and outputs live in its arena (``CompiledModel.inputs`` / ``.outputs``);
+    ``io=False`` for a program that takes no model input (``run_program``)."""
 
     def __init__(
         self,
         elf_path: Path,
         arch: str,
         cpu: str,
-        input_size: int = 0,
-        output_size: int = 0,
+        inputs: Sequence[IoRegion] = (),
+        outputs: Sequence[IoRegion] = (),
         io: bool = True,
         max_instructions: int = MAX_INSTRUCTIONS,
     ) -> None:
@@ -108,13 +117,18 @@ class Emulator:
                 self.mu.mem_write(seg["p_vaddr"], data)
             symtab = elf.get_section_by_name(".symtab")
             self.symbols = {s.name: s["st_value"] for s in symtab.iter_symbols()} if symtab else {}
-        for sym in ("pm_input", "pm_output", "pm_start") if io else ("pm_start",):
+        for sym in (ARENA_SYMBOL, "pm_start") if io else ("pm_start",):
             if sym not in self.symbols:
                 raise PicomlError(f"{elf_path}: harness symbol {sym} missing")
-        self.input_addr = self.symbols.get("pm_input", 0)
-        self.output_addr = self.symbols.get("pm_output", 0)
+        arena = self.symbols.get(ARENA_SYMBOL, 0)
         self.text = bytearray()
-        self.input_size, self.output_size = input_size, output_size
+
+        def places(rs: Sequence[IoRegion]) -> tuple[list[tuple[int, int, int]], int]:
+            """(row offset, address, bytes) per tensor, and the row's size."""
+            offs, total = packed_layout([r.dtype for r in rs], [r.nbytes for r in rs])
+            return [(o, arena + r.offset, r.nbytes) for o, r in zip(offs, rs, strict=True)], total
+
+        (self.in_places, self.input_size), (self.out_places, self.output_size) = places(inputs), places(outputs)
         self.block_insns: dict[int, tuple[int, int, int]] = {}  # address -> (instructions, cycles, taken extra)
         self.timing = timing_for(cpu)
         self.count = 0
@@ -186,9 +200,15 @@ class Emulator:
         elif not count and self._block_hook is not None:
             self.mu.hook_del(self._block_hook)
             self._block_hook = None
-        self.mu.mem_write(self.input_addr, np.ascontiguousarray(x, np.int8).tobytes())
+        row = np.ascontiguousarray(x, np.int8).reshape(-1).tobytes()
+        if len(row) != self.input_size:
+            raise PicomlError(f"emulator: an input row of {len(row)} bytes for inputs of {self.input_size}")
+        for o, addr, n in self.in_places:
+            self.mu.mem_write(addr, row[o : o + n])
         self._start()
-        out = np.frombuffer(bytes(self.mu.mem_read(self.output_addr, self.output_size)), np.int8).copy()
+        out = np.zeros(self.output_size, np.int8)
+        for o, addr, n in self.out_places:
+            out[o : o + n] = np.frombuffer(bytes(self.mu.mem_read(addr, n)), np.int8)
         stack = bytes(self.mu.mem_read(STACK_TOP - STACK_PAINT, STACK_PAINT))
         used = next((STACK_PAINT - i for i, b in enumerate(stack) if b != PAINT), 0)
         layers, layer_cycles = [], []

@@ -6,7 +6,9 @@ host C compiler against the library's headers (Debian ``libsimavr-dev``): the li
 ``avr_t`` is a C struct whose layout follows its build options, and compiling against the
 installed headers gets it right where a ctypes mirror of it could silently read the wrong field.
 Python writes the inputs to a file, the driver feeds them to the harness one inference at a
-time (``harness/avr_main.c`` asks for each by writing GPIOR1) and reports, per inference, the
+time (``harness/avr_main.c`` asks for each by writing GPIOR1), writing each input straight into
+the model's arena where ``model_input()`` points (zero-copy: the harness has no I/O buffer; the
+outputs are read in the arena too) and reports, per inference, the
 status, the cycles between the harness's "ready" and "done" writes (simavr's own cycle counter:
 measured, not estimated), the cycles of each layer (PM_LAYER_DONE writes GPIOR0) and the peak
 stack (the free stack is painted before each inference).
@@ -20,11 +22,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from picoml.codegen.api import ARENA_SYMBOL, IoRegion, packed_layout
 from picoml.errors import PicomlError
 from picoml.targets.toolchain import BuildError, harness_dir, host_cc
 
@@ -96,17 +100,35 @@ def _symbols(elf_path: Path) -> dict[str, int]:
         return {s.name: s["st_value"] for s in symtab.iter_symbols()} if symtab else {}
 
 
-def run(elf_path: Path, mcu: str, clock_hz: int, xs: np.ndarray, output_bytes: int, work_dir: Path) -> AvrRun:
-    """Run one inference per row of ``xs`` (int8 bytes of pm_input) in simavr."""
+def run(
+    elf_path: Path,
+    mcu: str,
+    clock_hz: int,
+    xs: np.ndarray,
+    inputs: Sequence[IoRegion],
+    outputs: Sequence[IoRegion],
+    work_dir: Path,
+) -> AvrRun:
+    """Run one inference per row of ``xs`` (every input's bytes, ``packed_layout``) in simavr;
+    ``inputs`` / ``outputs``: where they live in the arena (``CompiledModel.inputs``)."""
     syms = _symbols(elf_path)
-    for s in ("pm_input", "pm_output", "__bss_end"):
+    for s in (ARENA_SYMBOL, "__bss_end"):
         if s not in syms:
             raise PicomlError(f"{elf_path}: harness symbol {s} missing")
     data = 0x800000  # avr-gcc's ELF addresses of SRAM are offset by 0x800000
+    arena = syms[ARENA_SYMBOL] - data
+
+    def regions(rs: Sequence[IoRegion]) -> tuple[int, str]:
+        offs, total = packed_layout([r.dtype for r in rs], [r.nbytes for r in rs])
+        return total, ",".join(f"{o}:{hex(arena + r.offset)}:{r.nbytes}" for o, r in zip(offs, rs, strict=True))
+
+    (in_bytes, in_spec), (output_bytes, out_spec) = regions(inputs), regions(outputs)
+    if xs.shape[1] != in_bytes:
+        raise PicomlError(f"simavr: input rows of {xs.shape[1]} bytes for inputs of {in_bytes}")
     inp, out = work_dir / "avr_inputs.bin", work_dir / "avr_outputs.bin"
     np.ascontiguousarray(xs, np.int8).tofile(inp)
     cmd = [str(driver()), mcu, str(clock_hz), str(elf_path)]
-    cmd += [hex(syms["pm_input"] - data), str(xs.shape[1]), hex(syms["pm_output"] - data), str(output_bytes)]
+    cmd += [str(in_bytes), in_spec, str(output_bytes), out_spec]
     cmd += [hex(syms["__bss_end"] - data), str(MAX_CYCLES), str(inp), str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
     if r.returncode == 4 and r.stdout.startswith("overflow "):

@@ -32,7 +32,7 @@
 #endif
 #define PM_CONV_GEMM (PM_CONV2D_S8_1X1 || PM_CONV2D_S8_IM2COL)       /* pm_conv_rows */
 #define PM_CONV_WINDOWS (PM_CONV2D_S8_IM2COL || PM_SPARSE_WEIGHTS) /* pm_window */
-#if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE /* speed builds; -Os keeps the 2x2 paths only */
+#if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE && PM_PAIRS_ILV /* speed builds; -Os keeps the 2x2 paths only */
 #define PM_CONV_4X2 1
 #else
 #define PM_CONV_4X2 0
@@ -95,35 +95,60 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #endif
 
 #if PM_CONV_4X2
-/* Every channel pair of 4 widened rows, requantized with bounds LO, HI (pm_conv_rows4). */
-#define PM_GEMM_4X2_PAIRS(LO, HI)                                                                             \
-  for (oc = 0; oc + 1 < out_c; oc += 2) {                                                                   \
-    const pm_requant qa = q[oc], qb = q[oc + 1]; /* locals: the int8 stores below can't alias them */       \
-    const int32_t ba = PM_LD_I32(&bias[oc]), bb = PM_LD_I32(&bias[oc + 1]);                                 \
-    int32_t s[8];                                                                                           \
-    int8_t *op = o + oc;                                                                                    \
-    s[0] = s[2] = s[4] = s[6] = ba;                                                                         \
-    s[1] = s[3] = s[5] = s[7] = bb;                                                                         \
-    pm_dot_4x2_w16_s8(xw, filter + oc * k, k >> 2, s);                                                      \
-    for (r = 0; r < 4; ++r, op += out_c) {                                                                  \
-      op[0] = pm_requant_s8(s[2 * r], &qa, zp, LO, HI);                                                     \
-      op[1] = pm_requant_s8(s[2 * r + 1], &qb, zp, LO, HI);                                                 \
-    }                                                                                                       \
-  }
-
 /* Four rows (widened in xw) against every output channel pair; row r's outputs at
  * o + r * out_c. An odd last channel is done here from the plain rows[], or by the caller when
- * rows is NULL. */
+ * rows is NULL. Fast requantization runs in the assembly block (pm_dot_s8.h); the _exact
+ * translation unit requantizes the block's sums in C. */
 static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
                           int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t *const xend = xw + 2 * k; /* 8 words per chunk of 4 values */
   int32_t oc, r;
-  if (PM_SPECIALIZE && lo == -128 && hi == 127) {
-    /* the usual case (no activation, or ReLU with output zero point -128): constant bounds
-     * let the compiler clamp with one SSAT */
-    PM_GEMM_4X2_PAIRS(-128, 127);
-  } else {
-    PM_GEMM_4X2_PAIRS(lo, hi);
+#if !PM_REQUANT_EXACT
+  const int full = lo == -128 && hi == 127;
+  pm_gemm_rq rq;
+  rq.zp = zp;
+#endif
+  if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
+  for (oc = 0; oc + 1 < out_c; oc += 2) {
+    int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_LD_I32(&bias[oc + 1]);
+    int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
+    int8_t *op = o + oc;
+#if PM_REQUANT_EXACT
+    PM_DOT_4X2_ASM(xw, filter + oc * k, xend, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    s0a = pm_requant_s8(s0a, &q[oc], zp, lo, hi);
+    s1a = pm_requant_s8(s1a, &q[oc], zp, lo, hi);
+    s2a = pm_requant_s8(s2a, &q[oc], zp, lo, hi);
+    s3a = pm_requant_s8(s3a, &q[oc], zp, lo, hi);
+    s0b = pm_requant_s8(s0b, &q[oc + 1], zp, lo, hi);
+    s1b = pm_requant_s8(s1b, &q[oc + 1], zp, lo, hi);
+    s2b = pm_requant_s8(s2b, &q[oc + 1], zp, lo, hi);
+    s3b = pm_requant_s8(s3b, &q[oc + 1], zp, lo, hi);
+#else
+    rq.q = &q[oc];
+    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xend, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
+      s0a = pm_clamp_i32(s0a, lo, hi);
+      s1a = pm_clamp_i32(s1a, lo, hi);
+      s2a = pm_clamp_i32(s2a, lo, hi);
+      s3a = pm_clamp_i32(s3a, lo, hi);
+      s0b = pm_clamp_i32(s0b, lo, hi);
+      s1b = pm_clamp_i32(s1b, lo, hi);
+      s2b = pm_clamp_i32(s2b, lo, hi);
+      s3b = pm_clamp_i32(s3b, lo, hi);
+    }
+#endif
+    op[0] = (int8_t)s0a;
+    op[1] = (int8_t)s0b;
+    op += out_c;
+    op[0] = (int8_t)s1a;
+    op[1] = (int8_t)s1b;
+    op += out_c;
+    op[0] = (int8_t)s2a;
+    op[1] = (int8_t)s2b;
+    op += out_c;
+    op[0] = (int8_t)s3a;
+    op[1] = (int8_t)s3b;
   }
   if (oc < out_c && rows) {
     for (r = 0; r < 4; ++r) {
@@ -238,6 +263,39 @@ static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
 }
 #endif
 
+#if PM_CONV_4X2 && PM_CONV2D_S8_IM2COL
+/* Output pixel i's window widened into slot r of the 4-row block xw (pm_widen_row_s8's layout).
+ * Interior windows of undilated layers whose window rows are whole words are widened straight
+ * from the input rows (no im2col copy, read once); the others go through pm_window's copy. */
+static void pm_window_w16(const pm_windows *wd, int32_t i, int32_t r, int8_t *col, int32_t *xw) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
+  const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, row = kw * c;
+  if (p->dilation_h == 1 && p->dilation_w == 1 && (row & 3) == 0 && wd->kp == kh * row) {
+    const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, rem = i % per_image;
+    const int32_t oy = rem / out_dims->w, ox = rem % out_dims->w;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+    if (y0 >= 0 && y0 + kh <= in_dims->h && x0 >= 0 && x0 + kw <= in_dims->w) {
+      const int8_t *src = wd->in + ((b * in_dims->h + y0) * in_dims->w + x0) * c;
+      const int32_t words = row >> 2, dy = in_dims->w * c;
+      int32_t ky, j;
+      xw += r;
+      for (ky = 0; ky < kh; ++ky, src += dy) {
+        const int8_t *s = src;
+        PM_NO_UNROLL
+        for (j = 0; j < words; ++j, s += 4, xw += 8) {
+          const uint32_t v = (uint32_t)pm_read_s8x4(s);
+          xw[0] = (int32_t)__sxtb16(v);
+          xw[4] = pm_sxtb16_ror8(v);
+        }
+      }
+      return;
+    }
+  }
+  pm_widen_row_s8(pm_window(wd, i, col), wd->kp >> 2, r, xw);
+}
+#endif
+
 #if PM_CONV2D_S8_GENERIC
 int pm_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
                          const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
@@ -349,7 +407,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
-          pm_widen_row_s8(pm_window(&wd, i + r, col), kp >> 2, r, xw);
+          pm_window_w16(&wd, i + r, r, col, xw);
         }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */

@@ -37,6 +37,54 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
   const int32_t m = p->depth_multiplier;
   int32_t b, oy, ox, oc, ky, kx;
+#if PM_SIMD32 && PM_SPECIALIZE
+  if (kh * kw <= PM_DW_MAX_TAPS && in_c <= PM_DW_MAX_C && m >= 1 && out_c == in_c * m) {
+    /* Armv7E-M speed builds (any depth multiplier): per output pixel a table of tap pointers
+     * (padded taps read a row of input zero points), then per input channel its taps' values
+     * read once into xv and multiplied into its m output channels: no bounds test per MAC */
+    const int32_t taps = kh * kw;
+    int8_t zrow[PM_DW_MAX_C];
+    const int8_t *tap[PM_DW_MAX_TAPS];
+    int32_t xv[PM_DW_MAX_TAPS];
+    int32_t t, ic, j;
+    for (t = 0; t < in_c; ++t) zrow[t] = (int8_t)p->input_zp;
+    for (t = 0; t < PM_DW_MAX_TAPS; ++t) tap[t] = zrow; /* every tap is set before use; GCC cannot always see it */
+    for (t = 0; t < PM_DW_MAX_TAPS; ++t) xv[t] = 0;
+    for (b = 0; b < in_dims->n; ++b) {
+      for (oy = 0; oy < out_h; ++oy) {
+        const int32_t y0 = oy * p->stride_h - p->pad_h;
+        for (ox = 0; ox < out_w; ++ox) {
+          const int32_t x0 = ox * p->stride_w - p->pad_w;
+          int8_t *o = out + ((b * out_h + oy) * out_w + ox) * out_c;
+          for (ky = 0, t = 0; ky < kh; ++ky) {
+            const int32_t y = y0 + ky * p->dilation_h;
+            for (kx = 0; kx < kw; ++kx, ++t) {
+              const int32_t x = x0 + kx * p->dilation_w;
+              tap[t] = (y < 0 || y >= in_h || x < 0 || x >= in_w) ? zrow : in + ((b * in_h + y) * in_w + x) * in_c;
+            }
+          }
+          for (ic = 0, oc = 0; ic < in_c; ++ic) {
+            for (t = 0; t < taps; ++t) xv[t] = tap[t][ic];
+            for (j = 0; j < m; ++j, ++oc) {
+              const int8_t *w = filter + oc;
+              int32_t acc = PM_LD_I32(&bias[oc]);
+              if (PM_DW_MAX_TAPS >= 9 && taps == 9) { /* 3x3: straight-line */
+                acc += xv[0] * w[0] + xv[1] * w[out_c] + xv[2] * w[2 * out_c] + xv[3] * w[3 * out_c] +
+                       xv[4] * w[4 * out_c] + xv[5] * w[5 * out_c] + xv[6] * w[6 * out_c] + xv[7] * w[7 * out_c] +
+                       xv[8] * w[8 * out_c];
+              } else {
+                PM_NO_UNROLL
+                for (t = 0; t < taps; ++t, w += out_c) acc += xv[t] * PM_LD_S8(w);
+              }
+              o[oc] = pm_requant_s8(acc, &q[oc], p->output_zp, p->act_min, p->act_max);
+            }
+          }
+        }
+      }
+    }
+    return PM_OK;
+  }
+#endif
   for (b = 0; b < in_dims->n; ++b) {
     for (oy = 0; oy < out_h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
@@ -107,6 +155,47 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   o[3] = pm_requant_s8(s3, &q[3], zp, lo, hi);
 }
 
+#if PM_DW_ASM && !PM_REQUANT_EXACT && PM_SPECIALIZE /* speed builds */
+/* One accumulator S to int8 (pm_requant_s8's arithmetic, full int8 range) with the record at byte
+ * OFF of q, stored at byte I of o. */
+#define PM_DW_RQ1(S, OFF, OFF4, OFF8, I)                                                                     \
+  "ldr %[m], [%[q], #" #OFF "]\n\t"                                                                         \
+  "ldr %[rnd], [%[q], #" #OFF4 "]\n\t"                                                                      \
+  "ldr %[lr], [%[q], #" #OFF8 "]\n\t"                                                                       \
+  "lsr %[e], %[lr], #16\n\t"                                                                               \
+  "lsl %[t], %[" S "], %[lr]\n\t"                                                                           \
+  "smmulr %[t], %[t], %[m]\n\t"                                                                            \
+  "add %[" S "], %[rnd], %[t], lsl #1\n\t"                                                                  \
+  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                               \
+  "asr %[" S "], %[" S "], %[e]\n\t"                                                                        \
+  "add %[" S "], %[" S "], %[zp]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                         \
+  "strb %[" S "], [%[o], #" #I "]\n\t"
+
+/* pm_dw_store4 for the full int8 range in one block: each record's three words are loaded
+ * together (neighbouring loads pipeline) and each store is followed by the next loads. */
+PM_DW_INLINE void pm_dw_store4_full(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const pm_requant *q, int32_t zp,
+                                    int8_t *o) {
+  int32_t m, rnd, lr, e, t;
+  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8, 0) PM_DW_RQ1("s1", 12, 16, 20, 1) PM_DW_RQ1("s2", 24, 28, 32, 2)
+                       PM_DW_RQ1("s3", 36, 40, 44, 3)
+                   : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [m] "=&r"(m), [rnd] "=&r"(rnd),
+                     [lr] "=&r"(lr), [e] "=&r"(e), [t] "=&r"(t)
+                   : [q] "r"(q), [zp] "r"(zp), [o] "r"(o)
+                   : "memory");
+}
+#define PM_DW_STORE4(s0, s1, s2, s3, q, zp, lo, hi, o)                                                       \
+  do {                                                                                                     \
+    if ((lo) == -128 && (hi) == 127) {                                                                     \
+      pm_dw_store4_full(s0, s1, s2, s3, q, zp, o);                                                         \
+    } else {                                                                                               \
+      pm_dw_store4(s0, s1, s2, s3, q, zp, lo, hi, o);                                                      \
+    }                                                                                                      \
+  } while (0)
+#else
+#define PM_DW_STORE4 pm_dw_store4
+#endif
+
 /* Channels 0 .. 4*floor(c/4) - 1 of one output pixel whose taps are tap[0 .. taps-1]. Grouped
  * (PM_FILTER_DW4) weights: group ch / 4 holds its taps' 4-byte words from filter + ch * taps;
  * plain 1HWO weights: tap t of channel ch at filter + t * c + ch. Returns the first channel
@@ -151,7 +240,7 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
 #endif
       }
     }
-    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
+    PM_DW_STORE4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
   return ch;
 }
@@ -177,7 +266,7 @@ PM_DW_INLINE void pm_dw_3x3_pixel(const int8_t *corner, int32_t rs, int32_t c, c
     PM_DW_ROW_ASM(r0, 0, 4, 8);
     PM_DW_ROW_ASM(r1, 12, 16, 20);
     PM_DW_ROW_ASM(r2, 24, 28, 32);
-    pm_dw_store4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
+    PM_DW_STORE4(s0, s1, s2, s3, &q[ch], zp, lo, hi, o + ch);
   }
 }
 #else

@@ -110,6 +110,19 @@ typedef int32_t pm_mul_t;
  * loads are legal, or where both ends are word-aligned (Armv6-M faults on unaligned words). */
 PM_HOT void pm_copy_s8(int8_t *dst, const int8_t *src, int32_t n) {
 #if PM_SIMD32
+#if PM_SPECIALIZE /* speed builds */
+  PM_NO_UNROLL
+  for (; n >= 16; n -= 16) { /* four loads, then four stores: neighbouring ones pipeline */
+    const uint32_t v0 = (uint32_t)pm_read_s8x4(src), v1 = (uint32_t)pm_read_s8x4(src + 4);
+    const uint32_t v2 = (uint32_t)pm_read_s8x4(src + 8), v3 = (uint32_t)pm_read_s8x4(src + 12);
+    pm_write_s8x4(dst, v0);
+    pm_write_s8x4(dst + 4, v1);
+    pm_write_s8x4(dst + 8, v2);
+    pm_write_s8x4(dst + 12, v3);
+    dst += 16;
+    src += 16;
+  }
+#endif
   PM_NO_UNROLL
   for (; n >= 4; n -= 4) {
     pm_write_s8x4(dst, (uint32_t)pm_read_s8x4(src));
@@ -197,10 +210,25 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 }
 #endif
 
+#ifndef PM_PAIRS_ILV
+#define PM_PAIRS_ILV 0 /* pm_config.h: 1 when packed pairs interleave their chunks (see below) */
+#endif
+/* byte offset of value j (0..3) of channel a, and of channel b, in a packed pair's chunk */
+#if PM_PAIRS_ILV
+#define PM_PAIR_A(j) ((((j) & 1) << 2) | (((j) >> 1) << 1))
+#define PM_PAIR_B(j) (PM_PAIR_A(j) + 1)
+#else
+#define PM_PAIR_A(j) (j)
+#define PM_PAIR_B(j) ((j) + 4)
+#endif
+
 /* ---------------------------------------------------------------------------------------
  * Packed weights (written by the code generator for the GEMM paths of CONV_2D and
  * FULLY_CONNECTED): output channels go in pairs (a, b); for each chunk of 4 input values the
  * pair's 8 weights are stored as a0..a3 b0..b3, then the k % 4 tail as a_t b_t per value.
+ * PM_PAIRS_ILV (Armv7E-M) stores each chunk as a0 b0 a2 b2 a1 b1 a3 b3 instead: SXTB16 of its
+ * first word gives channel a's even values and, rotated by 8, channel b's; the second word
+ * gives the odd values the same way, so each weight word is loaded once for both widenings.
  * An odd last channel is stored plainly. One pointer then walks both channels, which frees
  * the registers the 2x2 micro-kernel needs. Channel oc's block starts at oc * k. */
 
@@ -216,10 +244,17 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "1:\n\t"
         "ldr %[ya], [%[wp]], #4\n\t"
         "ldr %[yb], [%[wp]], #4\n\t"
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+        "sxtb16 %[yae], %[ya]\n\t"
+        "sxtb16 %[ybe], %[ya], ror #8\n\t"
+        "sxtb16 %[ya], %[yb]\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+#else
         "sxtb16 %[yae], %[ya]\n\t"
         "sxtb16 %[ybe], %[yb]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
         "sxtb16 %[yb], %[yb], ror #8\n\t"
+#endif
         "ldr %[x], [%[a0]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
@@ -247,8 +282,13 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     const uint32_t ya = (uint32_t)pm_read_s8x4(wp), yb = (uint32_t)pm_read_s8x4(wp + 4);
     const uint32_t x0 = (uint32_t)pm_read_s8x4(a0), x1 = (uint32_t)pm_read_s8x4(a1);
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+    const int32_t yae = (int32_t)__sxtb16(ya), ybe = pm_sxtb16_ror8(ya);
+    const int32_t yao = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
+#else
     const int32_t yae = (int32_t)__sxtb16(ya), yao = pm_sxtb16_ror8(ya);
     const int32_t ybe = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
+#endif
     const int32_t x0e = (int32_t)__sxtb16(x0), x0o = pm_sxtb16_ror8(x0);
     const int32_t x1e = (int32_t)__sxtb16(x1), x1o = pm_sxtb16_ror8(x1);
     s00 = __smlad(x0o, yao, __smlad(x0e, yae, s00));
@@ -264,7 +304,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[j]), yb = PM_LD_S8(&wp[4 + j]);
+      const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[PM_PAIR_A(j)]), yb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
       s00 += x0 * ya;
       s01 += x0 * yb;
       s10 += x1 * ya;
@@ -303,6 +343,16 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "ldr %[x], [%[a]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
+#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
+        "sxtb16 %[t], %[ya]\n\t"
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
+        "sxtb16 %[ya], %[ya], ror #8\n\t"
+        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
+        "sxtb16 %[t], %[yb]\n\t"
+        "smlad %[s0], %[x], %[t], %[s0]\n\t"
+        "sxtb16 %[yb], %[yb], ror #8\n\t"
+        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#else
         "sxtb16 %[t], %[ya]\n\t"
         "smlad %[s0], %[xe], %[t], %[s0]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
@@ -311,6 +361,7 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "smlad %[s1], %[xe], %[t], %[s1]\n\t"
         "sxtb16 %[yb], %[yb], ror #8\n\t"
         "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#endif
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n), [s0] "+r"(s0), [s1] "+r"(s1), [ya] "=&r"(ya), [yb] "=&r"(yb),
@@ -323,8 +374,8 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      s0 += a[j] * PM_LD_S8(&wp[j]);
-      s1 += a[j] * PM_LD_S8(&wp[4 + j]);
+      s0 += a[j] * PM_LD_S8(&wp[PM_PAIR_A(j)]);
+      s1 += a[j] * PM_LD_S8(&wp[PM_PAIR_B(j)]);
     }
     a += 4;
     wp += 8;
@@ -346,9 +397,9 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
  * instructions per value for the whole layer, while the 2x2 kernel above widens each row
  * chunk again for every channel pair. Widened layout of 4 rows: for each chunk j of 4 values,
  * 8 words: E0 E1 E2 E3 (SXTB16 of row p's word: values 0 and 2) then O0 O1 O2 O3 (SXTB16 of
- * the word rotated by 8: values 1 and 3). The pair's weight words are widened the same way,
- * once per 4 rows. 32 instructions per 32 MACs. Needs k % 4 == 0 and a word-aligned weight
- * pair (LDRD): the code generator emits packed weights of this ISA as 32-bit words. */
+ * the word rotated by 8: values 1 and 3). The pair's weight words (PM_PAIRS_ILV) are widened
+ * once per 4 rows. 34 cycles per 32 MACs (the M4 timings of picoml.targets.cycles). Needs
+ * k % 4 == 0; the code generator emits packed weights of this ISA as 32-bit words. */
 #if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
@@ -364,60 +415,118 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   }
 }
 
-/* s[2p] += row_p . wa, s[2p + 1] += row_p . wb for p < 4: xw widened rows (k4 > 0 chunks),
- * wp the word-aligned packed pair. */
-PM_HOT void pm_dot_4x2_w16_s8(const int32_t *xw, const int8_t *wp, int32_t k4, int32_t *s) {
-  int32_t s0a = s[0], s0b = s[1], s1a = s[2], s1b = s[3], s2a = s[4], s2b = s[5], s3a = s[6], s3b = s[7];
-  const int32_t *const end = xw + 8 * k4;
-  int32_t ya, yb, x;
-  __asm__ volatile(
-      "1:\n\t"
-      "ldrd %[ya], %[yb], [%[wp]]\n\t"
-      "sxtb16 %[ya], %[ya]\n\t"
-      "sxtb16 %[yb], %[yb]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s0a], %[x], %[ya], %[s0a]\n\t"
-      "smlad %[s0b], %[x], %[yb], %[s0b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s1a], %[x], %[ya], %[s1a]\n\t"
-      "smlad %[s1b], %[x], %[yb], %[s1b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s2a], %[x], %[ya], %[s2a]\n\t"
-      "smlad %[s2b], %[x], %[yb], %[s2b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s3a], %[x], %[ya], %[s3a]\n\t"
-      "smlad %[s3b], %[x], %[yb], %[s3b]\n\t"
-      "ldrd %[ya], %[yb], [%[wp]], #8\n\t"
-      "sxtb16 %[ya], %[ya], ror #8\n\t"
-      "sxtb16 %[yb], %[yb], ror #8\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s0a], %[x], %[ya], %[s0a]\n\t"
-      "smlad %[s0b], %[x], %[yb], %[s0b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s1a], %[x], %[ya], %[s1a]\n\t"
-      "smlad %[s1b], %[x], %[yb], %[s1b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s2a], %[x], %[ya], %[s2a]\n\t"
-      "smlad %[s2b], %[x], %[yb], %[s2b]\n\t"
-      "ldr %[x], [%[xp]], #4\n\t"
-      "smlad %[s3a], %[x], %[ya], %[s3a]\n\t"
-      "smlad %[s3b], %[x], %[yb], %[s3b]\n\t"
-      "cmp %[xp], %[end]\n\t"
-      "bne 1b\n\t"
-      : [xp] "+r"(xw), [wp] "+r"(wp), [s0a] "+r"(s0a), [s0b] "+r"(s0b), [s1a] "+r"(s1a), [s1b] "+r"(s1b),
-        [s2a] "+r"(s2a), [s2b] "+r"(s2b), [s3a] "+r"(s3a), [s3b] "+r"(s3b), [ya] "=&r"(ya), [yb] "=&r"(yb),
-        [x] "=&r"(x)
-      : [end] "r"(end)
-      : "cc", "memory");
-  s[0] = s0a;
-  s[1] = s0b;
-  s[2] = s1a;
-  s[3] = s1b;
-  s[4] = s2a;
-  s[5] = s2b;
-  s[6] = s3a;
-  s[7] = s3b;
-}
+/* Operands of the 4x2 assembly blocks, by position (ISO C99 limits a string literal to 4095
+ * characters): xp widened rows, wp packed pair, the 8 accumulators (row 0-3, channel a/b),
+ * scratch A, B (weights), X0, X1 (activations). */
+#define PM_XP "%0"
+#define PM_WP "%1"
+#define PM_S0A "%2"
+#define PM_S0B "%3"
+#define PM_S1A "%4"
+#define PM_S1B "%5"
+#define PM_S2A "%6"
+#define PM_S2B "%7"
+#define PM_S3A "%8"
+#define PM_S3B "%9"
+#define PM_A "%10"
+#define PM_B "%11"
+#define PM_X0 "%12"
+#define PM_X1 "%13"
+#define PM_SMLAD(S, X, W) "smlad " S "," X "," W "," S "\n"
+#define PM_4X2_MACS(S0, S1, SB0, SB1)                                                                        \
+  PM_SMLAD(S0, PM_X0, PM_A) PM_SMLAD(SB0, PM_X0, PM_B) PM_SMLAD(S1, PM_X1, PM_A) PM_SMLAD(SB1, PM_X1, PM_B)
+
+/* Half a chunk of the 4x2 kernel (PM_PAIRS_ILV pairs): the pair's weight word for these values
+ * (a0 b0 a2 b2 or a1 b1 a3 b3) loaded next to two activation words (neighbouring loads pipeline:
+ * N loads cost N + 1 cycles on the M4), widened into channel a's (A) and channel b's (B) lanes,
+ * then 8 SMLADs over the 4 rows' words of these lanes. 34 cycles per chunk (32 MACs). Widened
+ * rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
+#define PM_4X2_HALF                                                                                          \
+  "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
+  "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
+  "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
+  "sxtb16 " PM_A "," PM_B "\n"                                                                               \
+  "sxtb16 " PM_B "," PM_B ",ror #8\n" PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
+  "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
+#define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
+
+/* The 4x2 loop over k4 > 0 chunks of 4 widened rows at xp (X1: their end) and the packed pair at
+ * wp, four chunks per test, entered at the chunk that leaves a multiple of 4 (k4 % 4 = 1, 2, 3:
+ * labels 8, 7, 6). All 14 core registers are in use, so the end lives on the stack: pushed here,
+ * [sp] on exit (the caller's block pops it: a block leaves sp as it found it). */
+#define PM_4X2_LOOP                                                                                          \
+  "sub " PM_X0 "," PM_X1 "," PM_XP "\n"                                                                      \
+  "push {" PM_X1 "}\n"                                                                                       \
+  "ands " PM_X0 "," PM_X0 ",#96\n"                                                                           \
+  "beq 5f\n"                                                                                                 \
+  "cmp " PM_X0 ",#64\n"                                                                                      \
+  "beq 7f\n"                                                                                                 \
+  "bhi 6f\n"                                                                                                 \
+  "b 8f\n"                                                                                                   \
+  "5:\n" PM_4X2_CHUNK "6:\n" PM_4X2_CHUNK "7:\n" PM_4X2_CHUNK "8:\n" PM_4X2_CHUNK "ldr " PM_X0 ",[sp]\n"       \
+  "cmp " PM_XP "," PM_X0 "\n"                                                                                \
+  "bne 5b\n"
+
+#define PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                              \
+  : "+r"(xp_), "+r"(wp_), "+r"(S0A), "+r"(S0B), "+r"(S1A), "+r"(S1B), "+r"(S2A), "+r"(S2B), "+r"(S3A),        \
+    "+r"(S3B), "+&r"(A_), "=&r"(B_), "=&r"(X0_), "+&r"(X1_)                                                  \
+  :                                                                                                          \
+  : "cc", "memory"
+
+/* S0A..S3B += the 4x2 block of widened rows XW (k4 > 0 chunks, END = XW + 8 * k4) and the
+ * word-aligned packed pair WP. */
+#define PM_DOT_4X2_ASM(XW, WP, END, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                   \
+  do {                                                                                                       \
+    int32_t A_ = 0, B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                                                \
+    const int32_t *xp_ = (XW);                                                                               \
+    const int8_t *wp_ = (WP);                                                                                \
+    __asm__ volatile(PM_4X2_LOOP "add sp,sp,#4\n" PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B));    \
+  } while (0)
+
+/* Requantization of one accumulator S in place (pm_requant_s8's arithmetic, full int8 range):
+ * the channel's record in xp (multiplier), wp (round), X0 (left | right << 16: LSL reads its low
+ * byte), X1 (right); A the output zero point; T scratch. */
+#define PM_4X2_RQ(S, T)                                                                                      \
+  "lsl " T "," S "," PM_X0 "\n"                                                                              \
+  "smmulr " T "," T "," PM_XP "\n"                                                                           \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "add " S "," S "," T ",asr #31\n"                                                                          \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "add " S "," S "," PM_A "\n"                                                                               \
+  "ssat " S ",#8," S "\n"
+
+/* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1. */
+#define PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)                                                                      \
+  "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
+  "ldr " PM_WP ",[" PM_B ",#" #OFF4 "]\n"                                                                    \
+  "ldr " PM_X0 ",[" PM_B ",#" #OFF8 "]\n"                                                                    \
+  "lsr " PM_X1 "," PM_X0 ",#16\n"
+
+/* pm_gemm_rq: what the fused block reads at the end: the pair's two records and the zero point */
+typedef struct {
+  const pm_requant *q;
+  int32_t zp;
+} pm_gemm_rq;
+
+/* PM_DOT_4X2_ASM, then the 8 sums requantized in place to the full int8 range (SSAT; a narrower
+ * activation clamp is the caller's, on these values) with the pair's records RQ->q[0], RQ->q[1]
+ * (fast path, pm_requant_s8). s3b goes to the stack to free a scratch register. */
+#define PM_GEMM_4X2_RQ_ASM(XW, WP, END, RQ, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                          \
+  do {                                                                                                       \
+    int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                         \
+    const int32_t *xp_ = (XW);                                                                               \
+    const int8_t *wp_ = (WP);                                                                                \
+    __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n"                                \
+                     "str " PM_S3B ",[sp,#4]\n"                                                              \
+                     "add sp,sp,#4\n"                                                                        \
+                     "ldr " PM_B ",[" PM_A "]\n"                                                             \
+                     "ldr " PM_A ",[" PM_A ",#4]\n" PM_4X2_RQ_LOAD(0, 4, 8) PM_4X2_RQ(PM_S0A, PM_S3B)        \
+                         PM_4X2_RQ(PM_S1A, PM_S3B) PM_4X2_RQ(PM_S2A, PM_S3B) PM_4X2_RQ(PM_S3A, PM_S3B)        \
+                             PM_4X2_RQ_LOAD(12, 16, 20) PM_4X2_RQ(PM_S0B, PM_S3B) PM_4X2_RQ(PM_S1B, PM_S3B)   \
+                                 PM_4X2_RQ(PM_S2B, PM_S3B) "ldr " PM_B ",[sp],#4\n" PM_4X2_RQ(PM_B, PM_S3B)   \
+                                     "mov " PM_S3B "," PM_B "\n"                                             \
+                     PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B));                               \
+  } while (0)
 #else
 #define PM_DOT_4X2 0
 #endif

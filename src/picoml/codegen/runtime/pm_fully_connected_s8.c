@@ -13,6 +13,189 @@
 #define PM_FC_MAX_UNITS 1 /* "vector" hosts: units of the widest layer (pm_config.h) */
 #endif
 
+#ifndef PM_FC_W16_MAX
+#define PM_FC_W16_MAX 0 /* Armv7E-M: stack bytes for one input row widened to 16 bits; 0: 4-unit kernel unused */
+#endif
+#if PM_ASM_WIDE && PM_SPECIALIZE && PM_FC_W16_MAX >= 8 && PM_PAIRS_ILV /* speed builds, every core register free */
+#define PM_FC_4X1 1
+/* Operands of the 4-unit block, by position: xp widened row, wp0 / wp1 the two packed pairs,
+ * the 4 sums, scratch XE XO (activations), A B (first pair), D E (second pair), C. */
+#define PM_FC_XP "%0"
+#define PM_FC_W0 "%1"
+#define PM_FC_W1 "%2"
+#define PM_FC_S0 "%3"
+#define PM_FC_S1 "%4"
+#define PM_FC_S2 "%5"
+#define PM_FC_S3 "%6"
+#define PM_FC_XE "%7"
+#define PM_FC_XO "%8"
+#define PM_FC_A "%9"
+#define PM_FC_B "%10"
+#define PM_FC_C "%11"
+#define PM_FC_D "%12"
+#define PM_FC_E "%13"
+/* the pair's sums SA, SB += the row's widened word X . the pair's weight word W for the same
+ * values (PM_PAIRS_ILV: a0 b0 a2 b2 or a1 b1 a3 b3): channel a's lanes into C, b's in place */
+#define PM_FC_HALF(SA, SB, X, W)                                                                             \
+  "sxtb16 " PM_FC_C "," W "\n"                                                                               \
+  "sxtb16 " W "," W ",ror #8\n"                                                                              \
+  "smlad " SA "," X "," PM_FC_C "," SA "\n"                                                                  \
+  "smlad " SB "," X "," W "," SB "\n"
+/* one chunk of 4 values for 4 units: the row's two widened words and the pairs' four weight words
+ * in one group of loads (N neighbouring loads: N + 1 cycles), then 8 SXTB16 and 8 SMLAD */
+#define PM_FC_CHUNK                                                                                          \
+  "ldr " PM_FC_XE ",[" PM_FC_XP "],#4\n"                                                                     \
+  "ldr " PM_FC_XO ",[" PM_FC_XP "],#4\n"                                                                     \
+  "ldr " PM_FC_B ",[" PM_FC_W0 ",#4]\n"                                                                      \
+  "ldr " PM_FC_A ",[" PM_FC_W0 "],#8\n"                                                                      \
+  "ldr " PM_FC_E ",[" PM_FC_W1 ",#4]\n"                                                                      \
+  "ldr " PM_FC_D ",[" PM_FC_W1 "],#8\n" PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XE, PM_FC_A)                     \
+      PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XO, PM_FC_B) PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XE, PM_FC_D)     \
+          PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XO, PM_FC_E)
+
+/* the 4-unit loop over k4 > 0 chunks: four per test, entered at the chunk that leaves a multiple
+ * of 4 (labels 5-8, as the GEMM 4x2 loop); XE holds the row's end, pushed here ([sp] on exit:
+ * the caller's block pops it; all 14 core registers are in use) */
+#define PM_FC_LOOP                                                                                           \
+  "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"                                                              \
+  "push {" PM_FC_XE "}\n"                                                                                     \
+  "ands " PM_FC_XO "," PM_FC_XO ",#24\n"                                                                      \
+  "beq 5f\n"                                                                                                  \
+  "cmp " PM_FC_XO ",#16\n"                                                                                    \
+  "beq 7f\n"                                                                                                  \
+  "bhi 6f\n"                                                                                                  \
+  "b 8f\n"                                                                                                    \
+  "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"        \
+  "cmp " PM_FC_XP "," PM_FC_XE "\n"                                                                           \
+  "bne 5b\n"
+#define PM_FC_OPERANDS                                                                                       \
+  : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo), "=&r"(a),     \
+    "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)                                                                   \
+  :                                                                                                          \
+  : "cc", "memory"
+
+/* pm_fc_rq: what the fused block reads after its loop: the 4 units' records and the zero point */
+typedef struct {
+  const pm_requant *q;
+  int32_t zp;
+  const int32_t *end; /* the widened row's end */
+} pm_fc_rq;
+
+/* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
+ * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
+ * multiple of 4 (labels 5-8, as the GEMM 4x2 loop); all 14 core registers are in use, so the end
+ * lives on the stack (pushed and popped in the block). Returns the pairs' tails through wp0, wp1. */
+PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **wp1, int32_t k4, int32_t *s) {
+  const int32_t *xp = xw;
+  const int8_t *w0 = *wp0, *w1 = *wp1;
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c, d, e;
+  __asm__ volatile(PM_FC_LOOP "add sp,sp,#4\n" PM_FC_OPERANDS);
+  *wp0 = w0;
+  *wp1 = w1;
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+
+#if !PM_REQUANT_EXACT
+/* One sum S requantized in place (pm_requant_s8's arithmetic, full int8 range) with the record at
+ * byte OFF of the records (B): multiplier into W0, round into W1, left | right << 16 into XE
+ * (LSL reads its low byte), right into XO; A holds the output zero point, C is scratch. */
+#define PM_FC_RQ(S, OFF, OFF4, OFF8)                                                                          \
+  "ldr " PM_FC_W0 ",[" PM_FC_B ",#" #OFF "]\n"                                                                \
+  "ldr " PM_FC_W1 ",[" PM_FC_B ",#" #OFF4 "]\n"                                                               \
+  "ldr " PM_FC_XE ",[" PM_FC_B ",#" #OFF8 "]\n"                                                               \
+  "lsr " PM_FC_XO "," PM_FC_XE ",#16\n"                                                                       \
+  "lsl " PM_FC_C "," S "," PM_FC_XE "\n"                                                                      \
+  "smmulr " PM_FC_C "," PM_FC_C "," PM_FC_W0 "\n"                                                             \
+  "add " S "," PM_FC_W1 "," PM_FC_C ",lsl #1\n"                                                               \
+  "add " S "," S "," PM_FC_C ",asr #31\n"                                                                     \
+  "asr " S "," S "," PM_FC_XO "\n"                                                                            \
+  "add " S "," S "," PM_FC_A "\n"                                                                             \
+  "ssat " S ",#8," S "\n"
+
+/* pm_fc_dot_4x1 for k % 4 == 0, then the 4 sums requantized in the same block with the records
+ * rq->q[0..3] to the full int8 range (a narrower activation clamp is the caller's). rq is pushed
+ * first and read back after the loop. */
+PM_HOT void pm_fc_dot_4x1_rq(const int32_t *xw, const int8_t *w0, const int8_t *w1, int32_t k4,
+                             const pm_fc_rq *rq, int32_t *s) {
+  const int32_t *xp = xw;
+  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t xe = (int32_t)(uintptr_t)rq, xo, a, b, c, d, e;
+  (void)k4; /* rq->end: xw + 2 * k4, set by the caller */
+  /* xe brings rq: pushed, then replaced by the row's end (rq->end) for the loop */
+  __asm__ volatile("push {" PM_FC_XE "}\n"
+                   "ldr " PM_FC_XE ",[" PM_FC_XE ",#8]\n" PM_FC_LOOP "ldr " PM_FC_A ",[sp,#4]\n"
+                   "add sp,sp,#8\n"
+                   "ldr " PM_FC_B ",[" PM_FC_A "]\n"
+                   "ldr " PM_FC_A ",[" PM_FC_A ",#4]\n" PM_FC_RQ(PM_FC_S0, 0, 4, 8) PM_FC_RQ(PM_FC_S1, 12, 16, 20)
+                       PM_FC_RQ(PM_FC_S2, 24, 28, 32) PM_FC_RQ(PM_FC_S3, 36, 40, 44) PM_FC_OPERANDS);
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+#endif
+
+/* The k4 chunks of row x widened once for every unit: per chunk its even values (SXTB16) and
+ * its odd values (SXTB16 of the word rotated by 8), as the weights are widened. */
+static void pm_fc_widen(const int8_t *x, int32_t k4, int32_t *xw) {
+  for (; k4 > 0; --k4) {
+    const uint32_t v = (uint32_t)pm_read_s8x4(x);
+    xw[0] = (int32_t)__sxtb16(v);
+    xw[1] = pm_sxtb16_ror8(v);
+    x += 4;
+    xw += 2;
+  }
+}
+
+/* Units [0, 4 * floor(units / 4)) of one row: 4 units (two packed pairs) per pass over the row
+ * widened once; the k % 4 tail of each pair (a_t b_t per value) in C. Returns the first unit
+ * not done. */
+static int32_t pm_fc_units4(const pm_fully_connected_params *p, const pm_requant *q, const int8_t *x,
+                            const int8_t *weights, const int32_t *bias, int8_t *o) {
+  const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t k4 = k >> 2;
+  int32_t xw[PM_FC_W16_MAX / 4];
+  int32_t u, j, r;
+  if (k4 == 0 || 8 * k4 > PM_FC_W16_MAX) return 0;
+  pm_fc_widen(x, k4, xw);
+  for (u = 0; u + 3 < units; u += 4) {
+    const int8_t *w0 = weights + u * k, *w1 = weights + (u + 2) * k;
+    int32_t s[4];
+    for (r = 0; r < 4; ++r) s[r] = PM_LD_I32(&bias[u + r]);
+#if !PM_REQUANT_EXACT
+    if (k == 4 * k4) { /* no tail: requantize in the block */
+      pm_fc_rq rq;
+      rq.q = &q[u];
+      rq.zp = zp;
+      rq.end = xw + 2 * k4;
+      pm_fc_dot_4x1_rq(xw, w0, w1, k4, &rq, s);
+      if (lo > -128 || hi < 127) {
+        for (r = 0; r < 4; ++r) s[r] = pm_clamp_i32(s[r], lo, hi); /* on SSAT's [-128, 127] */
+      }
+      for (r = 0; r < 4; ++r) o[u + r] = (int8_t)s[r];
+      continue;
+    }
+#endif
+    pm_fc_dot_4x1(xw, &w0, &w1, k4, s);
+    for (j = 4 * k4; j < k; ++j, w0 += 2, w1 += 2) { /* the k % 4 tail */
+      const int32_t v = x[j];
+      s[0] += v * w0[0];
+      s[1] += v * w0[1];
+      s[2] += v * w1[0];
+      s[3] += v * w1[1];
+    }
+    for (r = 0; r < 4; ++r) o[u + r] = pm_requant_s8(s[r], &q[u + r], zp, lo, hi);
+  }
+  return u;
+}
+#else
+#define PM_FC_4X1 0
+#endif
+
 int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *q, const int8_t *in,
                           const int8_t *weights, const int32_t *bias, int8_t *out) {
   const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
@@ -33,8 +216,11 @@ int pm_fully_connected_s8(const pm_fully_connected_params *p, const pm_requant *
 #elif PM_OFFSET_BINARY_WEIGHTS
     pm_row_ob_s8(x, k, (const uint8_t *)weights, bias, q, units, zp, lo, hi, o); /* pm_dot_s8.h */
 #else
-    int32_t u;
-    for (u = 0; u + 1 < units; u += 2) {
+    int32_t u = 0;
+#if PM_FC_4X1
+    u = pm_fc_units4(p, q, x, weights, bias, o);
+#endif
+    for (; u + 1 < units; u += 2) {
       int32_t s[2];
       s[0] = PM_LD_I32(&bias[u]);
       s[1] = PM_LD_I32(&bias[u + 1]);

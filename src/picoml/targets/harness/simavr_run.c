@@ -1,13 +1,15 @@
 /* Runs the AVR verification harness (avr_main.c) in simavr, one inference per input, for
  * picoml.targets.simavr (which builds this file with the host C compiler against libsimavr).
  *
- *   simavr_run MCU HZ ELF IN_ADDR IN_BYTES OUT_ADDR OUT_BYTES STACK_LO MAX_CYCLES INPUTS OUTPUTS
+ *   simavr_run MCU HZ ELF IN_BYTES IN_REGIONS OUT_BYTES OUT_REGIONS STACK_LO MAX_CYCLES INPUTS OUTPUTS
  *
- * INPUTS holds the inputs back to back (IN_BYTES each); OUTPUTS receives the outputs the same
- * way. The harness writes GPIOR1 when it is ready for an input (this program then copies the
- * next input into SRAM at IN_ADDR, paints the free stack from STACK_LO up to SP, and notes
- * simavr's cycle counter), GPIOR0 when a layer is done and GPIOR2 (the status) when an
- * inference is done. One line per inference on stdout:
+ * INPUTS holds one row of IN_BYTES per inference (every input of the model back to back);
+ * OUTPUTS receives one row of OUT_BYTES per inference the same way. A REGIONS list,
+ * "ROW_OFFSET:ADDR:BYTES,...", says where each tensor of a row lives in SRAM: in the model's
+ * arena (the harness is zero-copy). The harness writes GPIOR1 when it is ready for an input
+ * (this program then copies the next row's tensors into SRAM, paints the free stack from
+ * STACK_LO up to SP, and notes simavr's cycle counter), GPIOR0 when a layer is done and GPIOR2
+ * (the status) when an inference is done. One line per inference on stdout:
  *   status cycles stack_bytes layer_cycles...
  * Cycles are the simulator's own count (avr->cycle) between the two writes. Exit status 0 when
  * every input ran, 2 on a usage or load error, 3 when the program crashed or ran out of cycles,
@@ -30,11 +32,18 @@
 #define SPH 0x5E
 #define PAINT 0xA5
 #define MAX_LAYERS 4096
+#define MAX_REGIONS 64
+
+struct region {
+  unsigned row, addr, bytes;
+};
 
 static struct {
   unsigned char *in, *out;
   long n, next;
-  unsigned in_addr, in_bytes, out_addr, out_bytes, stack_lo, sp, min_sp;
+  struct region ins[MAX_REGIONS], outs[MAX_REGIONS];
+  int n_ins, n_outs;
+  unsigned in_bytes, out_bytes, stack_lo, sp, min_sp;
   avr_cycle_count_t start, last;
   avr_cycle_count_t layer[MAX_LAYERS];
   int layers, overflow;
@@ -43,12 +52,14 @@ static struct {
 
 static void on_ready(avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param) {
   unsigned a;
+  int i;
   (void)addr, (void)v, (void)param;
   if (h.next >= h.n) {
     avr->state = cpu_Done;
     return;
   }
-  memcpy(avr->data + h.in_addr, h.in + h.next * h.in_bytes, h.in_bytes);
+  for (i = 0; i < h.n_ins; ++i)
+    memcpy(avr->data + h.ins[i].addr, h.in + h.next * h.in_bytes + h.ins[i].row, h.ins[i].bytes);
   h.sp = avr->data[SPL] | (unsigned)avr->data[SPH] << 8;
   for (a = h.stack_lo; a <= h.sp; ++a) avr->data[a] = PAINT;
   h.min_sp = h.sp;
@@ -73,7 +84,9 @@ static void on_done(avr_t *avr, avr_io_addr_t addr, uint8_t v, void *param) {
     return;
   }
   while (a <= h.sp && avr->data[a] == PAINT) ++a;
-  fwrite(avr->data + h.out_addr, 1, h.out_bytes, h.outputs);
+  memset(h.out, 0, h.out_bytes);
+  for (i = 0; i < h.n_outs; ++i) memcpy(h.out + h.outs[i].row, avr->data + h.outs[i].addr, h.outs[i].bytes);
+  fwrite(h.out, 1, h.out_bytes, h.outputs);
   /* peak stack: the deepest byte written, or the deepest SP (a frame reserved but not all written) */
   printf("%u %llu %u", (unsigned)v, (unsigned long long)(avr->cycle - h.start),
          h.sp + 1 - a > h.sp - h.min_sp ? h.sp + 1 - a : h.sp - h.min_sp);
@@ -87,6 +100,24 @@ static void quiet(avr_t *avr, const int level, const char *format, va_list ap) {
     (void)avr;
     vfprintf(stderr, format, ap);
   }
+}
+
+/* "ROW:ADDR:BYTES,..." into rs; the count, or -1 when malformed or a region leaves the row */
+static int regions(const char *s, struct region *rs, unsigned row_bytes) {
+  int n = 0;
+  char *end;
+  while (*s) {
+    if (n == MAX_REGIONS) return -1;
+    rs[n].row = (unsigned)strtoul(s, &end, 0);
+    if (*end != ':') return -1;
+    rs[n].addr = (unsigned)strtoul(end + 1, &end, 0);
+    if (*end != ':') return -1;
+    rs[n].bytes = (unsigned)strtoul(end + 1, &end, 0);
+    if (rs[n].row + rs[n].bytes > row_bytes || (*end != ',' && *end != 0)) return -1;
+    ++n;
+    s = *end ? end + 1 : end;
+  }
+  return n;
 }
 
 static unsigned char *slurp(const char *path, long *size) {
@@ -112,14 +143,20 @@ int main(int argc, char **argv) {
   unsigned long long max_cycles;
   int state;
   if (argc != 12) {
-    fprintf(stderr, "usage: %s MCU HZ ELF IN_ADDR IN_BYTES OUT_ADDR OUT_BYTES STACK_LO MAX_CYCLES INPUTS OUTPUTS\n",
+    fprintf(stderr,
+            "usage: %s MCU HZ ELF IN_BYTES IN_REGIONS OUT_BYTES OUT_REGIONS STACK_LO MAX_CYCLES INPUTS OUTPUTS\n",
             argv[0]);
     return 2;
   }
-  h.in_addr = (unsigned)strtoul(argv[4], NULL, 0);
-  h.in_bytes = (unsigned)strtoul(argv[5], NULL, 0);
-  h.out_addr = (unsigned)strtoul(argv[6], NULL, 0);
-  h.out_bytes = (unsigned)strtoul(argv[7], NULL, 0);
+  h.in_bytes = (unsigned)strtoul(argv[4], NULL, 0);
+  h.n_ins = regions(argv[5], h.ins, h.in_bytes);
+  h.out_bytes = (unsigned)strtoul(argv[6], NULL, 0);
+  h.n_outs = regions(argv[7], h.outs, h.out_bytes);
+  h.out = malloc(h.out_bytes ? h.out_bytes : 1);
+  if (h.n_ins < 0 || h.n_outs < 0 || !h.out) {
+    fprintf(stderr, "bad region list\n");
+    return 2;
+  }
   h.stack_lo = (unsigned)strtoul(argv[8], NULL, 0);
   max_cycles = strtoull(argv[9], NULL, 0);
   h.in = slurp(argv[10], &size);
@@ -148,9 +185,15 @@ int main(int argc, char **argv) {
   fw.frequency = (uint32_t)strtoul(argv[2], NULL, 0);
   avr_load_firmware(avr, &fw);
   avr->frequency = fw.frequency;
-  if (h.out_addr + h.out_bytes > (unsigned)avr->ramend + 1 || h.in_addr + h.in_bytes > (unsigned)avr->ramend + 1) {
-    fprintf(stderr, "harness buffers outside SRAM\n");
-    return 2;
+  {
+    int i;
+    for (i = 0; i < h.n_ins + h.n_outs; ++i) {
+      const struct region *r = i < h.n_ins ? &h.ins[i] : &h.outs[i - h.n_ins];
+      if (r->addr + r->bytes > (unsigned)avr->ramend + 1) {
+        fprintf(stderr, "an input or output region outside SRAM\n");
+        return 2;
+      }
+    }
   }
   avr_register_io_write(avr, GPIOR0, on_layer, NULL);
   avr_register_io_write(avr, GPIOR1, on_ready, NULL);
