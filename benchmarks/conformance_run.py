@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from ai_edge_litert import schema_py_generated as schema
 
 import bench_codegen as BC
 import conformance as C
@@ -145,6 +146,56 @@ def captured(fn):
     return result, text
 
 
+class LiteRTAll:
+    """LiteRT (its reference kernels, every tensor kept) behind the two calls
+    ``compare_all_tensors`` makes on tflite-micro: the oracle where tflite-micro refuses the model
+    (SELECT v1, int8 EXP / SQRT: TFLite kernels tflite-micro lacks) or must not run it (dynamic
+    DETECTION_POSTPROCESS outputs: tflite-micro writes the detections past their 4-byte buffers).
+    BUILTIN_REF, not the default kernels: LiteRT's optimized int8 CONV_2D rounds some values one code
+    away from tflite-micro's (and picoml's) reference arithmetic (seen on ssd_tiny.int8)."""
+
+    def __init__(self, model: bytes) -> None:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        self.ip = Interpreter(
+            model_content=model,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+            experimental_preserve_all_tensors=True,
+        )
+        self.ip.allocate_tensors()
+        self.inputs = [d["index"] for d in self.ip.get_input_details()]
+
+    def set_input(self, x: np.ndarray, k: int) -> None:
+        self.ip.set_tensor(self.inputs[k], x)
+
+    def invoke(self) -> None:
+        self.ip.invoke()
+
+    def GetTensor(self, index: int, subgraph: int) -> dict:  # noqa: N802 - tflite-micro's name
+        return {"tensor_data": self.ip.get_tensor(index, subgraph)}
+
+
+def oracle(g, model: bytes, xs: list[np.ndarray]) -> tuple[object, str]:
+    """(interpreter, its name): tflite-micro, or LiteRT where tflite-micro refuses the model (at load
+    or at its first invoke: int8 SQRT passes Prepare, then Eval fails) or would overrun its buffers;
+    raises with both refusals when neither runs it."""
+    if any("dynamic" in n and OpType.DETECTION_POSTPROCESS in n for n in getattr(g, "notes", ())):
+        why = "tflite-micro not run: it writes dynamic DETECTION_POSTPROCESS outputs past their 4-byte buffers"
+    else:
+        try:
+            ip = tflm(model, preserve_all=True)[0]
+            for k, x in enumerate(xs):
+                ip.set_input(x[0], k)
+            captured(ip.invoke)
+            return ip, "tflite-micro"
+        except Exception as e:  # noqa: BLE001 - tflite-micro refuses the model: try LiteRT
+            why = "tflite-micro refuses: " + one_line(str(e))
+    try:
+        return LiteRTAll(model), f"LiteRT ({why})"
+    except Exception as e:  # noqa: BLE001 - re-raised with both reasons
+        raise RuntimeError(f"{why}; LiteRT refuses: {one_line(str(e))}") from None
+
+
 def tflm_arena_bytes(model: bytes, xs: list[np.ndarray]) -> int:
     ip, _ = tflm(model, preserve_all=False)
     for k, x in enumerate(xs):
@@ -169,14 +220,15 @@ def tflm_probe(model: bytes, entry: dict) -> str:
 def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
     """picoml's every tensor vs tflite-micro's, for each input. Returns counts and the first mismatch."""
     raw = read_tflite_bytes(model)  # the file's own tensor list: names (deduplicated as picoml does) -> index
-    index = {t.name: i for i, t in enumerate(raw.tensors)}
+    n_file = schema.Model.GetRootAsModel(model, 0).Subgraphs(0).TensorsLength()  # not the reader's additions
+    index = {t.name: i for i, t in enumerate(raw.tensors) if i < n_file}
     computed = {t.name for t in raw.tensors if t.data is None}
     ours = picoml.run(g, xs if len(xs) > 1 else xs[0], all_tensors=True)
     names = [name for name in ours if name in computed and name in index]
     folded = {t.name for t in g.tensors if t.data is not None}  # computed in the file, constant in picoml
     try:
-        ip, _ = tflm(model, preserve_all=True)
-    except Exception as e:  # noqa: BLE001 - tflite-micro refuses the model: the oracle's refusal, recorded
+        ip, oracle_name = oracle(g, model, xs)
+    except Exception as e:  # noqa: BLE001 - both oracles refuse the model: the oracle's refusal, recorded
         return {"status": "oracle refused", "detail": one_line(str(e))}
     n = xs[0].shape[0]
     worst, identical, first_bad, bad_values, int_count, float_count = 0.0, True, "", 0, 0, 0
@@ -189,7 +241,7 @@ def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
             theirs = np.asarray(ip.GetTensor(index[name], 0)["tensor_data"])
             if theirs.size != mine.size:
                 bad_values += mine.size
-                first_bad = first_bad or f"input {s} tensor {name!r}: {mine.size} values, tflite-micro {theirs.size}"
+                first_bad = first_bad or f"input {s} tensor {name!r}: {mine.size} values, {oracle_name} {theirs.size}"
                 continue
             theirs = theirs.reshape(mine.shape)
             if mine.dtype.kind in "iub":
@@ -199,7 +251,7 @@ def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
                     bad_values += len(diff)
                     j = tuple(diff[0])
                     first_bad = first_bad or (
-                        f"input {s} tensor {name!r}{list(j)}: picoml {mine[j]}, tflite-micro {theirs[j]} "
+                        f"input {s} tensor {name!r}{list(j)}: picoml {mine[j]}, {oracle_name.split()[0]} {theirs[j]} "
                         f"({len(diff)} of {mine.size} differ)"
                     )
             else:
@@ -214,7 +266,7 @@ def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
                     bad_values += int(np.sum(np.abs(a - b) > FLOAT_RTOL * scale))
                     j = tuple(np.unravel_index(int(np.argmax(np.abs(a - b))), a.shape))
                     first_bad = first_bad or (
-                        f"input {s} tensor {name!r}{list(j)}: picoml {a[j]:.7g}, tflite-micro {b[j]:.7g} "
+                        f"input {s} tensor {name!r}{list(j)}: picoml {a[j]:.7g}, {oracle_name.split()[0]} {b[j]:.7g} "
                         f"({rel:.2g} of the tensor's max)"
                     )
     res = {
@@ -223,6 +275,7 @@ def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
         "float_tensors": float_count,
         "float_max_rel_diff": worst,
         "float_bit_identical": identical if float_count else None,
+        "oracle": oracle_name,
     }
     if bad_values:
         res.update(status="mismatch", detail=first_bad, bad_values=bad_values)
@@ -271,7 +324,7 @@ def check_model(entry: dict, corpus: Path, n: int, do_c: bool, work: Path) -> di
         row["stage"] = "run"
         return row
     if do_c:
-        row["c"] = c_checks(g, model, xs, work)
+        row["c"] = c_checks(g, model, xs, work, tflm_arena=row.get("oracle") == "tflite-micro")
     row["seconds"] = round(time.perf_counter() - t0, 1)
     return row
 
@@ -282,7 +335,8 @@ def check_model(entry: dict, corpus: Path, n: int, do_c: bool, work: Path) -> di
 SOFT_FLOAT_INPUTS = 3
 
 
-def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path) -> dict:
+def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path, tflm_arena: bool = True) -> dict:
+    """verify on each target; the RAM ratio against tflite-micro's arena where tflite-micro runs the model."""
     out: dict = {}
     edges = (OpType.QUANTIZE, OpType.DEQUANTIZE)  # a float interface: int8 inside, no soft-float cost
     float_model = any(t.dtype == "float32" for op in g.ops if op.type not in edges for t in op.inputs + op.outputs if t)
@@ -310,7 +364,7 @@ def c_checks(g, model: bytes, xs: list[np.ndarray], work: Path) -> dict:
         except Exception as e:  # noqa: BLE001
             out[target] = {"result": failure(e)}
     ram = out.get("cortex-m4", {}).get("ram_bytes")
-    if ram:
+    if ram and tflm_arena:
         try:
             arena = tflm_arena_bytes(model, xs)
             out["tflm_arena_bytes"] = arena
@@ -331,6 +385,11 @@ UNSUPPORTED_RE = re.compile(r"unsupported ops: (.+)$")
 
 
 def interp_cell(r: dict) -> str:
+    vs = " vs LiteRT" if str(r.get("oracle", "")).startswith("LiteRT") else ""
+    return _interp_cell(r) + vs if vs and r["status"] in ("exact", "within tolerance") else _interp_cell(r)
+
+
+def _interp_cell(r: dict) -> str:
     s = r["status"]
     if s == "exact":
         extra = f"{r['inputs']} inputs, {r['distinct_outputs']} distinct outputs"
@@ -472,7 +531,8 @@ def markdown(rows: list[dict], meta: dict, summ: dict) -> str:
         f"({meta['corpus']}); tflite-micro {meta['versions'].get('tflite-micro')}; {meta['runtime_s']:.0f} s.",
         "",
         "Interpreter: picoml's reference interpreter vs tflite-micro on **every** tensor the file computes "
-        "(kPreserveAllTensors), per input, over inputs chosen so their outputs differ (the cell says how many "
+        '(kPreserveAllTensors; "vs LiteRT": LiteRT\'s reference kernels with every tensor kept, where '
+        "tflite-micro refuses the file or would write past its buffers), per input, over inputs chosen so their outputs differ (the cell says how many "
         "distinct outputs and, for classifiers, distinct argmax classes); integer tensors exactly, float tensors "
         f"within {FLOAT_RTOL:g} of the tensor's largest magnitude (float32 vs float64 accumulation order). "
         "C: `picoml.flows.verify` on the emulated core against the interpreter: integer outputs bit-exact, "

@@ -1,6 +1,6 @@
-"""Generated C for int8 HARD_SWISH, ELU, ABS, RSQRT (256-entry tables) and PRELU (pm_prelu_s8;
-a table for a single alpha): bit-exact with the reference interpreter (itself bit-exact with
-tflite-micro) on the host under ASan/UBSan and on emulated Cortex-M0+, Cortex-M4 and RISC-V 32,
+"""Generated C for int8 HARD_SWISH, ELU, ABS, RSQRT, EXP, SQRT (256-entry tables) and PRELU
+(pm_prelu_s8; a table for a single alpha): bit-exact with the reference interpreter (itself
+bit-exact with tflite-micro; with LiteRT for EXP and SQRT) on the host under ASan/UBSan and on emulated Cortex-M0+, Cortex-M4 and RISC-V 32,
 warning-free (-Werror, gcc and zig clang) and free of soft-float and division helpers."""
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ LUT_CASES = [
     ("ELU", (0.2, 100), (0.01, -128)),
     ("ABS", (0.05, -3), (0.05, -128)),
     ("ABS", (0.1, 17), (0.03, -60)),
+    ("EXP", (0.06011372, 8), (4.999659, -128)),
+    ("EXP", (0.02, -3), (0.01, -100)),
 ]
 
 
@@ -71,11 +73,12 @@ def _rsqrt_graph(n, q_in=(0.02, -60), q_out=(0.1, -128)):
     return _unary("RSQRT", (n,), q_in, q_out)
 
 
-def test_rsqrt_valid_codes_host():
-    g = _rsqrt_graph(188)
+@pytest.mark.parametrize("op", ["RSQRT", "SQRT"])
+def test_rsqrt_sqrt_valid_codes_host(op):
+    g = _unary(op, (188,), (0.02, -60), (0.1, -128) if op == "RSQRT" else (0.005, -128))
     codes = np.arange(-60, 128)
     xs = np.stack([codes, codes[::-1], np.random.default_rng(1).permutation(codes)]).astype(np.int8)
-    check(g, xs, what="RSQRT")
+    check(g, xs, what=op)
 
 
 def test_rsqrt_negative_input_returns_error(tmp_path):
@@ -141,7 +144,7 @@ def test_prelu_host(case):
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])
 def test_emulated(target):
     rng = np.random.default_rng(3)
-    for op, q_in, q_out in (LUT_CASES[0], LUT_CASES[3], LUT_CASES[6]):
+    for op, q_in, q_out in (LUT_CASES[0], LUT_CASES[3], LUT_CASES[6], LUT_CASES[7]):
         check(_unary(op, (1, 256), q_in, q_out), all_codes((1, 256), rng, extra=0), target, op)
     g = _prelu_graph(*PRELU_CASES[0])
     check(g, rng.integers(-128, 128, (3, 1, 4, 4, 8)).astype(np.int8), target, "PRELU")
@@ -151,6 +154,8 @@ def _all_op_graphs():
     return {
         "hard_swish": _unary("HARD_SWISH", (16,), (0.05, 3), (0.04, -20)),
         "rsqrt": _rsqrt_graph(16),
+        "exp": _unary("EXP", (16,), (0.02, -3), (0.01, -100)),
+        "sqrt": _unary("SQRT", (16,), (0.02, -60), (0.005, -128)),
         "prelu": _prelu_graph(*PRELU_CASES[0]),
     }
 

@@ -4,8 +4,8 @@ regular NMS, with and without a background class, score and IoU thresholds, ties
 
 Pinned tflite-micro behaviour: fast NMS with more than one class per detection writes its rows at
 a stride that runs past the outputs (picoml refuses it); the TF converter's detector leaves the
-outputs without a static shape, and tflite-micro then writes past 4-byte buffers (picoml refuses
-the file)."""
+outputs without a static shape, and tflite-micro then writes past 4-byte buffers (picoml takes
+LiteRT's static shapes from the attributes, and writes them)."""
 
 import json
 import sys
@@ -159,12 +159,50 @@ def test_tflite_micro_fast_nms_with_two_classes_per_detection_misplaces_rows():
     assert not set(t[1].reshape(-1).tolist()) <= {0.0, 1.0, 2.0}  # tflite-micro's classes hold other values
 
 
-def test_converter_detector_is_refused_for_its_dynamic_outputs():
+@pytest.mark.parametrize("kind", ["float32", "int8", "int8_fio"])
+def test_converter_detector_dynamic_outputs_get_static_shapes(kind):
+    """The TF converter leaves the detection outputs (and the int8 file's QUANTIZE after them) with
+    shape []: picoml takes LiteRT's shapes from the attributes, says so in Graph.notes, and matches
+    LiteRT on the four outputs; the file picoml writes back has static shapes and runs in tflite-micro."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import conformance as C
 
-    path = C.CORPUS / "ssd_tiny.float32.tflite"
+    path = C.CORPUS / f"ssd_tiny.{kind}.tflite"
     entries = {e["file"]: e for e in json.loads((C.CORPUS / "manifest.json").read_text())["models"] if "file" in e}
     assert all(o["shape"] == [] for o in entries[path.name]["outputs"])
-    with pytest.raises(picoml.UnsupportedError, match="has no static shape"):
-        picoml.load(path)
+    g = picoml.load(path)
+    assert sorted(t.shape for t in g.outputs) == [(1,), (1, 10), (1, 10), (1, 10, 4)]
+    assert any("DETECTION_POSTPROCESS" in n and "dynamic output shapes" in n for n in g.notes)
+    rng = np.random.default_rng(0)
+    t = g.inputs[0]
+    x = rng.uniform(0, 1, (2, *t.shape)).astype(np.float32)
+    if t.dtype == "int8":
+        x = np.clip(np.round(x / t.scale[0]) + t.zero_point[0], -128, 127).astype(np.int8)
+    got = picoml.run(g, x)
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    for model in (path.read_bytes(), to_tflite(g)):
+        ip = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        ip.allocate_tensors()
+        by_name = {d["name"]: d["index"] for d in ip.get_output_details()}
+        for i in range(len(x)):
+            ip.set_tensor(ip.get_input_details()[0]["index"], x[i])
+            ip.invoke()
+            for k, t in enumerate(g.outputs):
+                ref, what = ip.get_tensor(by_name[t.name]), f"{kind} output {t.name}"
+                if kind == "float32":  # float convolutions before the op: LiteRT's summation order (1 ulp)
+                    np.testing.assert_allclose(got[k][i], ref, rtol=1e-5, atol=1e-6, err_msg=what)
+                else:
+                    np.testing.assert_array_equal(got[k][i], ref, err_msg=what)
+    tm = tflm_interpreter(to_tflite(g))  # static shapes: tflite-micro runs picoml's file
+    tm.set_input(x[0], 0)
+    tm.invoke()
+    for k in range(4):
+        np.testing.assert_allclose(got[k][0], tm.get_output(k), rtol=1e-5 if kind == "float32" else 0, atol=0)
+
+
+def test_stored_static_shape_contradicting_the_attributes_is_refused():
+    g = det_graph(6, 2, 1, max_detections=4)
+    g.ops[0].outputs[0].shape = (1, 3, 4)
+    with pytest.raises(picoml.GraphError, match=r"output 'boxes' has shape \[1, 3, 4\], inferred \[1, 4, 4\]"):
+        read_tflite_bytes(to_tflite(g)).validate()

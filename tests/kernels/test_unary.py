@@ -4,8 +4,9 @@ exact).
 float32 is one IEEE operation per element or the C library's expf / expm1f / logf / sinf / cosf
 (reference/cmath.py) in picoml, TFLM and LiteRT alike, so it is compared exactly, with ±0,
 tiny, large and out-of-domain inputs (log of a negative, sqrt of a negative: NaN in all three).
-int8 exists where tflite-micro has a kernel (ELU, ABS, RSQRT); every int8 code is checked over
-hypothesis-drawn quantizations. The other ops refuse int8 as tflite-micro does.
+int8 exists where tflite-micro has a kernel (ELU, ABS, RSQRT; every int8 code vs tflite-micro) and
+for EXP and SQRT, which only LiteRT runs in int8 (every code vs LiteRT, exact); all over
+hypothesis-drawn quantizations. The other ops refuse int8 as both runtimes do.
 """
 
 import numpy as np
@@ -22,7 +23,7 @@ from strategies import act_quant
 
 CODES = np.arange(-128, 128, dtype=np.int8)
 FLOAT_OPS = ["ELU", "ABS", "NEG", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "SIN", "COS", "FLOOR", "CEIL", "ROUND"]
-INT8_OPS = ["ELU", "ABS", "RSQRT"]
+INT8_OPS = ["ELU", "ABS", "RSQRT", "EXP", "SQRT"]
 FLOAT_ONLY = [op for op in FLOAT_OPS if op not in INT8_OPS]
 
 
@@ -82,6 +83,34 @@ def test_rsqrt_int8_every_valid_input_value(q_in, q_out):
         assert "is 2^30 or more" in str(e)
         return
     assert_int_equal(got, tflm_run(to_tflite(g), xs), f"RSQRT {q_in}->{q_out}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(op=st.sampled_from(["EXP", "SQRT"]), q_in=act_quant(-4, 0), q_out=act_quant(-4, 1))
+def test_exp_sqrt_int8_every_input_value_against_litert(op, q_in, q_out):
+    """LiteRT's tables: EXP rounds expf(v) / out_scale half away from zero; SQRT truncates (every code
+    at or above the input zero point: LiteRT fails the inference below it)."""
+    xs = (CODES if op == "EXP" else CODES[CODES >= q_in[1]])[None]
+    g = _qgraph(op, xs.size, q_in, q_out)
+    try:
+        got = picoml.run(g, xs)
+    except picoml.UnsupportedError as e:  # an EXP code beyond int32: LiteRT's cast is undefined
+        assert "beyond int32" in str(e)
+        return
+    assert_int_equal(got, litert_run(to_tflite(g), xs), f"{op} {q_in}->{q_out}")
+
+
+def test_exp_sqrt_int8_fixed_cases():
+    g = _qgraph("EXP", 256, (0.06011372, 8), (4.999659, -128))  # the conformance corpus's op_exp
+    assert_int_equal(picoml.run(g, CODES[None]), litert_run(to_tflite(g), CODES[None]), "EXP corpus")
+    g = _qgraph("SQRT", 4, (0.1, 0), (0.05, -128))
+    xs = np.array([[1, 4, -1, 9]], np.int8)
+    with pytest.raises(picoml.UnsupportedError, match="SQRT of a negative value"):
+        picoml.run(g, xs)
+    with pytest.raises(RuntimeError):
+        litert_run(to_tflite(g), xs)
+    with pytest.raises(picoml.UnsupportedError, match=r"int8 EXP of input code -1 gives 3.6\d*e\+09 output codes"):
+        picoml.run(_qgraph("EXP", 1, (1.0, 0), (1e-10, 0)), CODES[None, -1:])
 
 
 def test_rsqrt_int8_negative_input_fails_as_in_tflm():

@@ -78,6 +78,7 @@ def model_summary(g) -> dict:
         ]
     folds = foldable_pads(g)
     return {
+        "load_notes": list(getattr(g, "notes", [])),
         "compile_folds": [
             {"pad": f.pad, "conv": f.conv, "pads": list(f.pads), "saved_bytes": f.saved_bytes, "text": f.describe()}
             for f in folds
@@ -170,6 +171,11 @@ def _print_info(path: Path, s: dict) -> None:
             else ""
         )
     )
+    if s["load_notes"]:
+        print()
+        print("read from the file")
+        for n in s["load_notes"]:
+            print(f"  {for_terminal(n, 200)}")
     if s["compile_folds"]:
         print()
         print("folded when C is generated (bit-exact; the arena above still counts these buffers)")

@@ -1,12 +1,12 @@
-"""C emitters for the int8 HARD_SWISH, ELU, ABS, RSQRT and PRELU kernels.
+"""C emitters for the int8 HARD_SWISH, ELU, ABS, RSQRT, EXP, SQRT and PRELU kernels.
 
 Same pattern as ``emit_nonlinear.py``; ``generate.py`` merges ``ACTIVATION_FILES`` and
 ``ACTIVATION_EMITTERS`` into its tables.
 
-- HARD_SWISH, ELU, ABS: the output depends only on the input code, so the emitter runs the
+- HARD_SWISH, ELU, ABS, EXP: the output depends only on the input code, so the emitter runs the
   reference kernel (bit-exact with TFLite Micro) on all 256 codes and the C is one
   ``pm_lut_s8`` call on a 256-byte table: exact by construction on every ISA.
-- RSQRT: the same table, except that TFLM fails an inference with an input below the zero point
+- RSQRT, SQRT: the same table, except that TFLM (LiteRT for SQRT) fails an inference with an input below the zero point
   (a negative real value): ``pm_lut_from_s8`` returns PM_ERROR when an input code is below the
   first valid one, as ``picoml.run`` raises.
 - PRELU: with one alpha value it is a table too; with several (per-channel alpha) it is a real
@@ -34,6 +34,8 @@ ACTIVATION_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.ELU: ("pm_lut_s8",),
     OpType.ABS: ("pm_lut_s8",),
     OpType.RSQRT: ("pm_lut_s8",),
+    OpType.EXP: ("pm_lut_s8",),
+    OpType.SQRT: ("pm_lut_s8",),
     OpType.PRELU: ("pm_lut_s8", "pm_prelu_s8"),
 }
 
@@ -121,6 +123,8 @@ ACTIVATION_EMITTERS = {
     OpType.ELU: emit_lut,
     OpType.ABS: emit_lut,
     OpType.RSQRT: emit_rsqrt,
+    OpType.EXP: emit_lut,
+    OpType.SQRT: emit_rsqrt,  # codes below the input zero point fail the inference, as in LiteRT
     OpType.PRELU: emit_prelu,
 }
 

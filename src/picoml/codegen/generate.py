@@ -26,6 +26,7 @@ from picoml.codegen.api import IO_CTYPES, IoRegion, entry_points, header_text, i
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_detection import DETECTION_EMITTERS, DETECTION_FILES
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
 from picoml.codegen.emit_float_extra import FLOAT_EXTRA_EMITTERS, FLOAT_EXTRA_FILES
@@ -64,6 +65,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.outputs import write_tree
 from picoml.passes.fold_pad import PadFold, fold_pads, window_pads
+from picoml.passes.int32_args import int32_arguments
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.reference import KERNELS
 from picoml.reference.add import LEFT_SHIFT
@@ -580,6 +582,8 @@ EMITTERS.update(EXTRA_EMITTERS)
 EMITTERS.update(TILE_EMITTERS)
 FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
 FLOAT_FILES.update(FLOAT_EXTRA_FILES)
+FLOAT_EMITTERS.update(DETECTION_EMITTERS)
+FLOAT_FILES.update(DETECTION_FILES)
 
 
 def model_hash(g: Graph) -> str:
@@ -657,6 +661,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     if bad or bad_float:
         raise UnsupportedError(f"no C kernel yet for: {', '.join(bad + [f'{t} (float32)' for t in bad_float])}")
     digest = g.digest()  # of the model as given
+    g = int32_arguments(g)  # constant int64 shape arguments as int32 (the C kernels' type)
     g, folds = fold_pads(g)  # the graph generated: explicit PADs folded into their convolutions
     folded = {f.pad: f for f in folds}
     sparse = sparse and not isa.progmem  # sparse kernels read their tables as data, not through PM_LD_*

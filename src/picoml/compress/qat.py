@@ -323,6 +323,8 @@ FLOAT_OPS: dict[OpType, Callable[..., torch.Tensor]] = {
     OpType.ELU: lambda m, op, x, values, plan: F.elu(x),
     OpType.ABS: lambda m, op, x, values, plan: torch.abs(x),
     OpType.RSQRT: lambda m, op, x, values, plan: torch.rsqrt(x),
+    OpType.EXP: lambda m, op, x, values, plan: torch.exp(x),
+    OpType.SQRT: lambda m, op, x, values, plan: torch.sqrt(x),
     **MOVEMENT_FLOAT_OPS,
     **{op: _float_binary for op in _BINARY_FLOAT},
 }

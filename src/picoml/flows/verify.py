@@ -19,7 +19,7 @@ from picoml.reference import interpreter
 from picoml.targets import simavr
 from picoml.targets.catalog import Board, Target, board_for, get_target
 from picoml.targets.cycles import timing_for
-from picoml.targets.emulator import Emulator
+from picoml.targets.emulator import Emulator, instruction_cap
 from picoml.targets.toolchain import build, configure
 
 COUNTED_RUNS = 2  # inferences run with instruction counting; the rest run at full speed
@@ -519,7 +519,9 @@ def _run_emulated(
     cycles: list[int] = []
     redirects: list[int] = []
     layer_cycles: list[int] = []
-    em = Emulator(exe, target.emulator, target.name, compiled.inputs, compiled.outputs)
+    soft = not target.fpu and any(t.dtype == "float32" for op in g.ops for t in op.inputs + op.outputs if t)
+    cap = instruction_cap(macs, soft)
+    em = Emulator(exe, target.emulator, target.name, compiled.inputs, compiled.outputs, max_instructions=cap)
     outs, counts, layers, stack = [], [], None, 0
     for i, x in enumerate(xs):
         counted = i < counted_runs

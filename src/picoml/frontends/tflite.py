@@ -17,9 +17,10 @@ from flatbuffers import flexbuffers
 
 from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
+from picoml.graph.extra_ops import MAX_ANCHORS, detection_count
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
-from picoml.graph.ops import BY_CODE, OP_SET, OpDef
+from picoml.graph.ops import BY_CODE, OP_SET, OpDef, OpType, infer_output_shapes
 from picoml.reference.fold import fold_constants
 from picoml.untrusted import for_terminal, read_model_file
 
@@ -214,6 +215,78 @@ def _op_name(code: int, custom: str) -> str:
     return S.OTHER_BUILTINS.get(code, f"BUILTIN_{code}")
 
 
+SELECT_V1_CODE = 64  # SELECT (v1): read as SELECT_V2, which tflite-micro and picoml run
+
+
+def _select_v1(inputs: list[Tensor | None], outputs: list[Tensor], label: str, tensors: list[Tensor]) -> list[Op]:
+    """SELECT (v1) as SELECT_V2 (LiteRT's select.cc rules): x and y of one shape, and a condition
+    of that shape, a scalar (picks x or y whole) or rank 1 with x's first dimension (picks whole
+    slices along axis 0: read as the condition reshaped to [N, 1, ..., 1], which SELECT_V2
+    broadcasts). Anything else is refused, as LiteRT's Prepare fails on it."""
+    if len(inputs) != 3 or len(outputs) != 1 or any(t is None for t in inputs):
+        raise ModelFormatError(f"{label}: has {len(inputs)} inputs and {len(outputs)} outputs, expected 3 and 1")
+    cond, x, y = inputs[0], inputs[1], inputs[2]
+    assert cond is not None and x is not None and y is not None  # checked above
+    if x.shape != y.shape:
+        raise UnsupportedError(
+            f"{label}: x {x.name!r} {list(x.shape)} and y {y.name!r} {list(y.shape)} differ in shape "
+            "(SELECT v1 does not broadcast them)"
+        )
+    if cond.shape == x.shape or len(cond.shape) == 0:
+        return [Op(OpType.SELECT_V2, [cond, x, y], outputs, {}, name=outputs[0].name)]
+    if len(cond.shape) != 1 or len(x.shape) < 2 or cond.shape[0] != x.shape[0]:
+        raise UnsupportedError(
+            f"{label}: condition {cond.name!r} {list(cond.shape)} must have x's shape {list(x.shape)}, be a "
+            "scalar, or be rank 1 with x's first dimension"
+        )
+    names = {t.name for t in tensors}
+    base = f"{cond.name}/select_rows"
+    name = next(n for n in (base if k == 0 else f"{base}#{k}" for k in range(len(names) + 1)) if n not in names)
+    rows = (cond.shape[0],) + (1,) * (len(x.shape) - 1)
+    shape = Tensor(name + "/shape", (len(rows),), "int32", data=np.array(rows, np.int32))
+    cond_rows = Tensor(name, rows, "bool")
+    tensors += [shape, cond_rows]
+    return [
+        Op(OpType.RESHAPE, [cond, shape], [cond_rows], {"new_shape": None}, name=name),
+        Op(OpType.SELECT_V2, [cond_rows, x, y], outputs, {}, name=outputs[0].name),
+    ]
+
+
+def _static_detection_outputs(g: Graph, notes: list[str]) -> None:
+    """The TF converter leaves DETECTION_POSTPROCESS outputs dynamic (stored shape []); their shapes
+    follow from the op's attributes (boxes [1, D, 4], classes and scores [1, D], count [1], D =
+    max_detections · max_classes_per_detection), as LiteRT's Prepare resizes them. Set those, and the
+    shapes of the ops after them whose stored output shape is [] as well (the QUANTIZE of an int8
+    file), by shape inference. A stored static shape is kept: validate refuses one that contradicts
+    the attributes."""
+    resolved: set[int] = set()
+    for op in g.ops:
+        if op.type == OpType.DETECTION_POSTPROCESS and len(op.outputs) == 4:
+            mx, per = (op.attrs.get(k, 0) for k in ("max_detections", "max_classes_per_detection"))
+            if not (0 < int(mx) <= MAX_ANCHORS and 0 < int(per) <= MAX_ANCHORS):  # validate names the attribute
+                continue
+            d = detection_count(op)
+            shapes = [(1, d, 4), (1, d), (1, d), (1,)]
+        elif any(t is not None and id(t) in resolved for t in op.inputs):
+            try:
+                shapes = infer_output_shapes(op)
+            except PicomlError:
+                continue  # validate reports it
+        else:
+            continue
+        made = []
+        for t, shape in zip(op.outputs, shapes, strict=False):
+            if t is not None and t.shape == () and shape != ():
+                t.shape = tuple(shape)
+                resolved.add(id(t))
+                made.append(str(list(shape)))
+        if made:
+            how = "its attributes (as LiteRT resizes them)" if op.type == OpType.DETECTION_POSTPROCESS else "its input"
+            notes.append(
+                f"{op.type} {op.name!r}: dynamic output shapes in the file; static {', '.join(made)} from {how}"
+            )
+
+
 def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
     if len(data) < 8:
@@ -329,12 +402,20 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         return out
 
     ops: list[Op] = []
+    notes: list[str] = []
     unsupported: list[str] = []
     for i, ot in enumerate(sg.tables(S.SG_OPERATORS, "operators", MAX_OPS)):
         idx = ot.u32(S.OP_OPCODE_INDEX)
         if idx >= len(opcodes):
             raise ModelFormatError(f"{where}: operator {i} uses opcode {idx}, the model has {len(opcodes)}")
         code, custom = opcodes[idx]
+        if code == SELECT_V1_CODE:
+            ins = tensor_list(ot.array(S.OP_INPUTS, "<i4", "inputs"), f"SELECT operator {i} input", True)
+            outs = tensor_list(ot.array(S.OP_OUTPUTS, "<i4", "outputs"), f"SELECT operator {i} output")
+            name = outs[0].name if outs and outs[0] is not None else f"op{i}"
+            ops += _select_v1(ins, outs, f"{where}: SELECT {name!r}", tensors)  # type: ignore[arg-type]
+            notes.append(f"SELECT {name!r} (builtin v1) is read as SELECT_V2 (and written so)")
+            continue
         d = CUSTOM_OPS.get(custom) if code == 32 else BY_CODE.get(code)
         if d is None:
             unsupported.append(_op_name(code, custom))
@@ -371,6 +452,8 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         name=sg.string(S.SG_NAME, "name"),
         description=model.string(S.MODEL_DESCRIPTION, "description"),
     )
+    _static_detection_outputs(g, notes)
+    g.notes = notes
     for op in g.ops:
         if any(t is None for t in op.outputs):
             raise ModelFormatError(f"{where}: {op.label} has a missing output")

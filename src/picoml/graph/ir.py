@@ -135,6 +135,9 @@ class Graph:
         self.outputs: list[Tensor] = list(outputs)
         self.name = name
         self.description = description
+        #: what a reader changed to run the file (a SELECT read as SELECT_V2, a dynamic shape made
+        #: static, ...): one line each, shown by ``picoml info``
+        self.notes: list[str] = []
 
     # ---------------------------------------------------------------- lookups
     def tensor(self, name: str) -> Tensor:

@@ -11,11 +11,18 @@ float32, as TFLM and LiteRT compute it: one IEEE float32 operation per element (
 (TFLite's RoundToNearest, which gives +0 for a negative value that rounds to zero; NaN
 and ±inf pass through).
 
-int8, where tflite-micro has a kernel (``OpDef.int8_kernel``):
+int8 (``OpDef.int8_kernel``):
 
 - ABS: ``v = |x - in_zp|``; with equal input and output scales (float32 comparison) ``out = v +
   out_zp``, else ``MultiplyByQuantizedMultiplier(v, in_scale / out_scale) + out_zp`` (quotient of
   the scales in double), clamped to int8.
+- EXP and SQRT (tflite-micro has no int8 kernel for them: LiteRT, ``exp.cc`` / ``elementwise.cc``,
+  is the oracle): a float32 function of the dequantized input ``in_scale · (x - in_zp)``, whose
+  result is requantized in float32. EXP is LiteRT's LUTPopulate: ``(int)(round(expf(v) · (1 /
+  out_scale)) + out_zp)``, round half away from zero. SQRT is computed per element:
+  ``(int)(sqrtf(v) / out_scale) + out_zp`` (truncation, no rounding), and an input below the zero
+  point (a negative value) fails the inference, as in LiteRT. Both clamped to int8; a table entry
+  beyond int32 (a C cast LiteRT leaves undefined) is refused at prepare.
 - RSQRT: ``v = x - in_zp`` must be ≥ 0 for every element (TFLM's Eval fails on a negative one:
   picoml raises UnsupportedError at run time); ``v = 0`` gives 127. Otherwise TFLM's integer
   inverse square root (GetInvSqrtQuantizedMultiplierExp, ``rsqrt_int8``) rescaled by ``1 /
@@ -103,6 +110,7 @@ class UnaryParams:
     multiplier: int = 0
     shift: int = 0
     label: str = ""
+    table: np.ndarray | None = None  # EXP / SQRT: the int8 output of each input code -128..127
 
 
 def prepare(op: Op) -> UnaryParams:
@@ -118,11 +126,40 @@ def prepare(op: Op) -> UnaryParams:
             return UnaryParams(t, True, zi, zo, label=op.label)
         m, s = quantize_multiplier_checked(float(s_in) / float(s_out), where, "input scale / output scale")
         return UnaryParams(t, True, zi, zo, True, m, s, op.label)
+    if t in (OpType.EXP, OpType.SQRT):
+        return UnaryParams(t, True, zi, zo, label=op.label, table=_float_table(t, s_in, zi, s_out, zo, where))
     if t == OpType.RSQRT:
         real = 1.0 / (math.sqrt(float(s_in)) * float(s_out))
         m, s = quantize_multiplier_checked(real, where, "1 / (sqrt(input scale) * output scale)")
         return UnaryParams(t, True, zi, zo, True, m, s, op.label)
     raise UnsupportedError(f"{op.label}: int8 {t} is not supported (TFLite Micro has no int8 kernel for it)")
+
+
+def _round_away(x: np.ndarray) -> np.ndarray:
+    """C's roundf: half away from zero."""
+    return (np.sign(x) * np.floor(np.abs(x) + F32(0.5))).astype(np.float32)
+
+
+def _float_table(t: OpType, s_in: np.float32, zi: int, s_out: np.float32, zo: int, where: str) -> np.ndarray:
+    """LiteRT's int8 EXP (LUTPopulate) / SQRT (SqrtEvalQuantized) output for each code -128..127; for
+    SQRT the codes below the input zero point are 0 (never read: the inference fails on them)."""
+    codes = np.arange(-128, 128)
+    with np.errstate(all="ignore"):
+        v = (s_in * (codes - zi).astype(np.float32)).astype(np.float32)
+        if t == OpType.EXP:
+            q = _round_away(cmath.expf(v) * (F32(1) / s_out)) + F32(zo)
+        else:
+            q = np.trunc(np.sqrt(np.maximum(v, F32(0))) / s_out) + F32(zo)
+        q = q.astype(np.float32)
+    valid = codes >= zi if t == OpType.SQRT else np.ones(256, bool)
+    bad = valid & ~(np.isfinite(q) & (q > -(2.0**31) - 1) & (q < 2.0**31))
+    if bad.any():
+        raise UnsupportedError(
+            f"{where}: int8 {t} of input code {int(codes[bad][0])} gives {float(q[bad][0]):g} output codes, beyond "
+            "int32 (LiteRT's conversion is undefined there)"
+        )
+    out = np.where(valid, np.trunc(np.where(valid, q, 0)), 0)
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
 
 
 def inv_sqrt_multiplier_exp(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +206,13 @@ def evaluate(p: UnaryParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     if not p.quantized:
         return np.asarray(FLOAT_FUNCTIONS[p.op](x), np.float32)
+    if p.table is not None:
+        if p.op == OpType.SQRT and np.any(x < p.input_zp):
+            raise UnsupportedError(
+                f"{p.label}: SQRT of a negative value (input code below the zero point {p.input_zp}); "
+                "LiteRT fails the inference"
+            )
+        return p.table[x.astype(np.int64) + 128]
     v = x.astype(np.int64) - p.input_zp
     if p.op == OpType.RSQRT:
         out = _rsqrt_int8(p, v)

@@ -33,7 +33,17 @@ MMIO_LAYER, MMIO_DONE, MMIO_PUTC = MMIO_BASE, MMIO_BASE + 4, MMIO_BASE + 8
 STACK_TOP = RAM_BASE + RAM_SIZE
 STACK_PAINT = 256 * 1024  # bytes below STACK_TOP painted to measure peak stack
 PAINT = 0xA5
-MAX_INSTRUCTIONS = 2_000_000_000  # a runaway program stops here instead of hanging
+MAX_INSTRUCTIONS = 2_000_000_000  # a runaway program stops here instead of hanging (the least cap)
+#: emulated instructions allowed per multiply-accumulate on top of MAX_INSTRUCTIONS: int8 and hardware
+#: float need ~10-20 (cortex-m0plus int8 ~8, cortex-m4 float ~17 on mobilenet_v2_035_96); soft float
+#: on cortex-m0plus ~200 (a compiler-rt call per multiply and per add): both with a 5x margin
+INSTRUCTIONS_PER_MAC = 100
+SOFT_FLOAT_INSTRUCTIONS_PER_MAC = 1000
+
+
+def instruction_cap(macs: int, soft_float: bool) -> int:
+    """The emulator's instruction cap for one inference of a model of ``macs`` multiply-accumulates."""
+    return MAX_INSTRUCTIONS + macs * (SOFT_FLOAT_INSTRUCTIONS_PER_MAC if soft_float else INSTRUCTIONS_PER_MAC)
 
 
 @dataclass
@@ -61,6 +71,7 @@ class Emulator:
         inputs: Sequence[IoRegion] = (),
         outputs: Sequence[IoRegion] = (),
         io: bool = True,
+        max_instructions: int = MAX_INSTRUCTIONS,
     ) -> None:
         import capstone
         import unicorn as uc
@@ -68,6 +79,7 @@ class Emulator:
 
         self.uc_mod = uc
         self.arch = arch
+        self.max_instructions = int(max_instructions)
         if arch == "arm-thumb":
             self.mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
             model = {
@@ -169,14 +181,17 @@ class Emulator:
         self.cycles, self.cycle_marks, self._next, self._taken, self.redirects = 0, [], -1, 0, 0
         start = self.entry | 1 if self.arch == "arm-thumb" else self.entry
         try:
-            self.mu.emu_start(start, 0xFFFFFFFF, count=MAX_INSTRUCTIONS)
+            self.mu.emu_start(start, 0xFFFFFFFF, count=self.max_instructions)
         except uc.UcError as e:
             pc = self.mu.reg_read(
                 uc.arm_const.UC_ARM_REG_PC if self.arch == "arm-thumb" else uc.riscv_const.UC_RISCV_REG_PC
             )
             raise PicomlError(f"emulated program crashed at pc=0x{pc:08x}: {e}") from None
         if self.status is None:
-            raise PicomlError("emulated program did not finish (no completion write)")
+            raise PicomlError(
+                f"emulated program did not finish within {self.max_instructions:,} instructions (the emulator's "
+                "cap: a runaway program, or a model slower than the cap allows; no completion write)"
+            )
 
     def run(self, x: np.ndarray, count: bool = True) -> RunResult:
         uc = self.uc_mod
