@@ -77,7 +77,8 @@ def test_verify_reports_estimated_cycles(tmp_path):
     assert sum(lay["cycles"] for lay in j["layer_instructions"]) <= j["cycles"]
     assert j["latency_ms"] == pytest.approx(j["cycles"] / 120e3)  # 120 MHz; the ART hides the wait states
     m0 = verify(g, "cortex-m0plus", n_inputs=1)
-    assert 7.5 < m0.cycles_per_mac < 8.8  # issue 16's estimate: 8.15
+    # issue 16's estimate: 8.15; the Armv6-M lanes convolutions (2026-12-05) bring it to 6.54
+    assert 6.0 < m0.cycles_per_mac < 7.0
     assert verify(g, "host", n_inputs=1).cycles is None  # no timing model for the host
 
 

@@ -44,10 +44,12 @@ from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
 from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
+from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
+    CONV_LANES,
     DW_GENERIC,
     DW_MAX_C,
     DW_MAX_TAPS,
@@ -357,6 +359,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 c.w16_bytes = max(c.w16_bytes, 8 * k)
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
+        elif packed and c.isa.has("lanes") and lanes_fit(p.filter):  # Armv6-M: two channels per multiply
+            variant = CONV_LANES
+            w = c.const_array(f"l{i}_filter", pack_lanes(p.filter), flash=True)
         else:
             w = c.const_array(f"l{i}_filter", _gemm_weights(c, p.filter) if packed else p.filter, flash=True)
             if packed and c.isa.gemm_layout != "packed-pairs":
@@ -364,6 +369,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
     bias = folded_bias(op, p.bias, p.filter, depthwise)
     exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
+    if variant == CONV_LANES:  # read in blocks of 4 channels
+        bias = np.pad(bias, (0, -bias.size % 4))
     b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     n_rq = p.multiplier.size
     if sw is None:

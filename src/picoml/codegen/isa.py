@@ -25,6 +25,8 @@ VARIANTS = {
     "gemm4x2": "4-row GEMM kernel on widened rows, with arena scratch for wide rows (PM_CONV_W16_MAX)",
     "lut": "256-entry tables for LOGISTIC and TANH (pm_lut_s8)",
     "sparse_rows4": "sparse convolutions decode each weight row once for four pixels (PM_SPARSE_ROWS4)",
+    "lanes": "Armv6-M convolutions with two output channels in the 16-bit lanes of one 32-bit multiply "
+    "(pm_conv2d_s8_lanes: int32 words w_a + 65536 * w_b per channel pair and input)",
     "pairs_ilv": "packed GEMM pairs store each chunk as a0 b0 a2 b2 a1 b1 a3 b3 (PM_PAIRS_ILV): one weight word "
     "widens to both channels' even (odd) values",
 }
@@ -77,7 +79,7 @@ ARMV6M = Isa(
     "Armv6-M (Thumb-1): offset-binary GEMM blocks, assembly loops, 16-bit split multiplies",
     multiplies=("mul32",),
     gemm_layout="offset-binary",
-    variants=frozenset({"asm", "lut"}),
+    variants=frozenset({"asm", "lut", "lanes"}),
 )
 ARMV7M = Isa(
     "armv7m",

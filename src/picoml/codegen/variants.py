@@ -16,6 +16,7 @@ DW_MAX_C, DW_MAX_TAPS = 512, 64  # pm_depthwise_conv2d_s8_mult1: channels and wi
 CONV_1X1 = "pm_conv2d_s8_1x1"
 CONV_IM2COL = "pm_conv2d_s8_im2col"
 CONV_GENERIC = "pm_conv2d_s8_generic"
+CONV_LANES = "pm_conv2d_s8_lanes"  # Armv6-M twin of the GEMM variants (codegen/lanes.py)
 DW_MULT1 = "pm_depthwise_conv2d_s8_mult1"
 DW_GENERIC = "pm_depthwise_conv2d_s8_generic"
 
@@ -32,9 +33,9 @@ EXACT_SOURCES: dict[OpType, str] = {
 
 #: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)
 VARIANT_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "pm_conv2d_s8": (CONV_1X1, CONV_IM2COL, CONV_GENERIC),
+    "pm_conv2d_s8": (CONV_1X1, CONV_IM2COL, CONV_GENERIC, CONV_LANES),
     "pm_depthwise_conv2d_s8": (DW_MULT1, DW_GENERIC),
-    "pm_conv2d_s8_exact": tuple(v + EXACT for v in (CONV_1X1, CONV_IM2COL, CONV_GENERIC)),
+    "pm_conv2d_s8_exact": tuple(v + EXACT for v in (CONV_1X1, CONV_IM2COL, CONV_GENERIC, CONV_LANES)),
     "pm_depthwise_conv2d_s8_exact": tuple(v + EXACT for v in (DW_MULT1, DW_GENERIC)),
 }
 

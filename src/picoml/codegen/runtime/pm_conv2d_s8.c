@@ -30,8 +30,11 @@
 #ifndef PM_CONV2D_S8_GENERIC
 #define PM_CONV2D_S8_GENERIC 1
 #endif
+#ifndef PM_CONV2D_S8_LANES
+#define PM_CONV2D_S8_LANES 0 /* Armv6-M lanes variant (end of this file) */
+#endif
 #define PM_CONV_GEMM (PM_CONV2D_S8_1X1 || PM_CONV2D_S8_IM2COL)       /* pm_conv_rows */
-#define PM_CONV_WINDOWS (PM_CONV2D_S8_IM2COL || PM_SPARSE_WEIGHTS) /* pm_window */
+#define PM_CONV_WINDOWS (PM_CONV2D_S8_IM2COL || PM_SPARSE_WEIGHTS || PM_CONV2D_S8_LANES) /* pm_window */
 #if PM_CONV_GEMM && PM_DOT_4X2 && PM_CONV_W16_MAX >= 32 && PM_SPECIALIZE && PM_PAIRS_ILV /* speed builds; -Os keeps the 2x2 paths only */
 #define PM_CONV_4X2 1
 #else
@@ -500,6 +503,77 @@ int pm_conv2d_sparse_s8(const pm_conv_params *p, const pm_sparse_quant *q, int32
       pm_conv_sparse_rows(p, q, encoding, w0, w1, k, filter, bias, out_c, o0, o0 + out_c);
     } else {
       pm_conv_sparse_rows(p, q, encoding, w0, NULL, k, filter, bias, out_c, o0, NULL);
+    }
+  }
+  return PM_OK;
+}
+#endif
+
+#if PM_CONV2D_S8_LANES
+/* The n <= 4 outputs of one pixel and block from pm_lanes_block_s8's sums s (P0, B0, P1, B1):
+ * channel a of a pair is P - 65536 * B (modulo 2^32), channel b is B; out of line, so the
+ * requantization has the registers to itself. */
+PM_KERNEL void pm_lanes_store_s8(const int32_t *s, const int32_t *bias, const pm_requant *q, int32_t n,
+                                 const int32_t *zlh, int8_t *o) {
+  int32_t v[4]; /* bias: padded to the block by the generator */
+  v[0] = (int32_t)((uint32_t)s[0] - ((uint32_t)s[1] << 16) + (uint32_t)PM_LD_I32(&bias[0]));
+  v[1] = (int32_t)((uint32_t)s[1] + (uint32_t)PM_LD_I32(&bias[1]));
+  v[2] = (int32_t)((uint32_t)s[2] - ((uint32_t)s[3] << 16) + (uint32_t)PM_LD_I32(&bias[2]));
+  v[3] = (int32_t)((uint32_t)s[3] + (uint32_t)PM_LD_I32(&bias[3]));
+#if PM_LANES_ASM && !PM_REQUANT_EXACT
+  pm_requant_n_v6m(v, q, n, o, zlh);
+#else
+  {
+    int32_t j;
+    for (j = 0; j < n; ++j) o[j] = pm_requant_s8(v[j], &q[j], zlh[0], zlh[1], zlh[2]);
+  }
+#endif
+}
+
+/* Armv6-M: any ungrouped convolution whose window fits the im2col buffer, one pixel at a time:
+ * its window (pointwise layers: the input row itself) widened to int32 once, then four output
+ * channels per pm_lanes_block_s8 call (pm_dot_s8.h: two channels per multiply). */
+int pm_conv2d_s8_lanes(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
+                       const pm_dims *f_dims, const int32_t *filter, const int32_t *bias, const pm_dims *out_dims,
+                       int8_t *out) {
+  const int32_t kh = f_dims->h, kw = f_dims->w, k = kh * kw * f_dims->c, kp = (k + 1) & ~1;
+  const int32_t out_c = out_dims->c, total = out_dims->n * out_dims->h * out_dims->w;
+  const int pointwise = kh == 1 && kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+                        p->pad_w == 0 && out_dims->h == in_dims->h && out_dims->w == in_dims->w;
+  int32_t xw[PM_CONV_IM2COL_MAX / 2 + 2]; /* the widened window, kp values */
+  int32_t col_words[(PM_CONV_IM2COL_MAX / 2 + 3) / 4];
+  int8_t *const col = (int8_t *)col_words;
+  int32_t i, j, c, zlh[3];
+  pm_windows wd;
+  if (f_dims->c != in_dims->c || 2 * k > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: see the generator */
+  zlh[0] = p->output_zp; /* pm_lanes_store_s8: output zero point and clamp */
+  zlh[1] = p->act_min;
+  zlh[2] = p->act_max;
+  wd.p = p;
+  wd.in_dims = in_dims;
+  wd.out_dims = out_dims;
+  wd.in = in;
+  wd.kh = kh;
+  wd.kw = kw;
+  wd.kp = k;
+  xw[k] = 0; /* an odd k's pad value (its weights are 0) */
+  for (i = 0; i < total; ++i) {
+    const int8_t *row = pointwise ? in + i * k : pm_window(&wd, i, col);
+    const int32_t *wp = filter;
+    int8_t *o = out + i * out_c;
+    PM_NO_UNROLL
+    for (j = 0; j + 3 < k; j += 4) {
+      xw[j] = row[j];
+      xw[j + 1] = row[j + 1];
+      xw[j + 2] = row[j + 2];
+      xw[j + 3] = row[j + 3];
+    }
+    PM_NO_UNROLL
+    for (; j < k; ++j) xw[j] = row[j];
+    for (c = 0; c < out_c; c += 4, wp += 2 * kp) {
+      int32_t s[4];
+      pm_lanes_block_s8(xw, wp, kp >> 1, s);
+      pm_lanes_store_s8(s, bias + c, q + c, out_c - c < 4 ? out_c - c : 4, zlh, o + c);
     }
   }
   return PM_OK;

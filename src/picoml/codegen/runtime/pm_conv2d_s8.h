@@ -66,6 +66,16 @@ int pm_conv2d_sparse_s8(const pm_conv_params *params, const pm_sparse_quant *qua
                         const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
                         const int32_t *bias, const pm_dims *out_dims, int8_t *out);
 
+/* Armv6-M (the generator's "lanes" variant): as pm_conv2d_s8_im2col (ungrouped, window k with
+ * 2 * k <= PM_CONV_IM2COL_MAX; pointwise layers included), filter in the lanes layout of
+ * pm_dot_s8.h: output channels in blocks of 4 (a last block padded with zero weights), k padded
+ * to even with a zero weight, per chunk of inputs (j, j+1) the words w_a + 65536 * w_b of channel
+ * pairs (0, 1) then (2, 3); no channel has both weights of a chunk equal to -128. bias: padded
+ * with zeros to a multiple of 4 entries. */
+int pm_conv2d_s8_lanes(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                       const int8_t *in, const pm_dims *f_dims, const int32_t *filter, const int32_t *bias,
+                       const pm_dims *out_dims, int8_t *out);
+
 /* The _exact twins (pm_conv2d_s8_exact.c): the same arguments and constraints, with TFLite's
  * requantization for any int32 accumulator (pm_requant_exact_s8 and its records, pm_common.h).
  * The code generator calls them for layers whose accumulator it cannot bound below 2^29. */
@@ -78,6 +88,9 @@ int pm_conv2d_s8_im2col_exact(const pm_conv_params *params, const pm_requant *qu
 int pm_conv2d_s8_generic_exact(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
                                const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                                const pm_dims *out_dims, int8_t *out);
+int pm_conv2d_s8_lanes_exact(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
+                             const int8_t *in, const pm_dims *f_dims, const int32_t *filter, const int32_t *bias,
+                             const pm_dims *out_dims, int8_t *out);
 int pm_conv2d_sparse_s8_exact(const pm_conv_params *params, const pm_sparse_quant *quant, int32_t encoding,
                               const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims, const int8_t *filter,
                               const int32_t *bias, const pm_dims *out_dims, int8_t *out);

@@ -13,12 +13,15 @@
 #define PM_CONV2D_S8_IM2COL PM_CONV2D_S8_IM2COL_EXACT
 #undef PM_CONV2D_S8_GENERIC
 #define PM_CONV2D_S8_GENERIC PM_CONV2D_S8_GENERIC_EXACT
+#undef PM_CONV2D_S8_LANES
+#define PM_CONV2D_S8_LANES PM_CONV2D_S8_LANES_EXACT
 #undef PM_SPARSE_WEIGHTS
 #define PM_SPARSE_WEIGHTS PM_SPARSE_EXACT
 
 #define pm_conv2d_s8_1x1 pm_conv2d_s8_1x1_exact
 #define pm_conv2d_s8_im2col pm_conv2d_s8_im2col_exact
 #define pm_conv2d_s8_generic pm_conv2d_s8_generic_exact
+#define pm_conv2d_s8_lanes pm_conv2d_s8_lanes_exact
 #define pm_conv2d_sparse_s8 pm_conv2d_sparse_s8_exact
 
 #include "pm_conv2d_s8.c"

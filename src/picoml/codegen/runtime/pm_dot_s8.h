@@ -591,4 +591,48 @@ PM_KERNEL void pm_row_ob_s8(const int8_t *row, int32_t k, const uint8_t *wb, con
   }
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Lanes (pm_conv2d_s8_lanes, Armv6-M): two output channels a, b in the two 16-bit lanes of one
+ * 32-bit multiply. The code generator stores, per channel pair and input j, the word
+ * W = w_a[j] + 65536 * w_b[j] (int32), and the input row is widened to int32 once per pixel, so
+ * x[j] * W = x[j]*w_a[j] + 65536 * x[j]*w_b[j] is two MACs in one MULS. Inputs go in chunks of
+ * two (j, j+1): the chunk's lane sums A (channel a) and B (channel b) each lie in
+ * [-32512, 32767] when no channel has both weights of a chunk equal to -128 (the generator's
+ * condition), so P = A + 65536*B is exact in int32 and B = (P >> 16) + bit 15 of P: ASRS #16
+ * leaves that bit in the carry and ADCS adds it. Per chunk and pair: P added to a running sum
+ * (low lane: sum A + 65536 * sum B modulo 2^32) and B to another; the caller recovers
+ * sum A = P - 65536 * sum B. 15 instructions per 8 MACs (two pairs), weights and inputs by LDM.
+ *
+ * pm_lanes_block_s8(xw, wp, n, s): n > 0 chunks of the widened row xw (2n int32) against two
+ * pairs' words wp (per chunk: pair 0's W[j], W[j+1], then pair 1's); s[0..3] = (P0, B0, P1, B1). */
+#if PM_USE_ASM && PM_OFFSET_BINARY_WEIGHTS && defined(__ARM_ARCH_6M__) && defined(__GNUC__)
+#define PM_LANES_ASM 1
+void pm_lanes_block_s8(const int32_t *xw, const int32_t *wp, int32_t n, int32_t *s);
+/* o[i] = pm_requant_s8(acc[i], &q[i], zlh[0], zlh[1], zlh[2]) for i < n (n > 0), the fast path's
+ * arithmetic (pm_high_mul_doubled's 16-bit split) in 38 instructions per output; records of
+ * the fast path only (the _exact translation units requantize in C). */
+void pm_requant_n_v6m(const int32_t *acc, const pm_requant *q, int32_t n, int8_t *o, const int32_t *zlh);
+#else
+#define PM_LANES_ASM 0
+/* the same sums in C (the carry as the rounding term 2^15 before the shift) */
+PM_KERNEL void pm_lanes_block_s8(const int32_t *xw, const int32_t *wp, int32_t n, int32_t *s) {
+  uint32_t p0 = 0, b0 = 0, p1 = 0, b1 = 0;
+  for (; n > 0; --n) {
+    const uint32_t x0 = (uint32_t)xw[0], x1 = (uint32_t)xw[1];
+    const uint32_t t0 = x0 * (uint32_t)PM_LD_I32(&wp[0]) + x1 * (uint32_t)PM_LD_I32(&wp[1]);
+    const uint32_t t1 = x0 * (uint32_t)PM_LD_I32(&wp[2]) + x1 * (uint32_t)PM_LD_I32(&wp[3]);
+    p0 += t0;
+    b0 += (uint32_t)((int32_t)(t0 + 0x8000u) >> 16);
+    p1 += t1;
+    b1 += (uint32_t)((int32_t)(t1 + 0x8000u) >> 16);
+    xw += 2;
+    wp += 4;
+  }
+  s[0] = (int32_t)p0;
+  s[1] = (int32_t)b0;
+  s[2] = (int32_t)p1;
+  s[3] = (int32_t)b1;
+}
+#endif
+
 #endif /* PM_DOT_S8_H */
