@@ -2,9 +2,10 @@
 (made by TensorFlow's converter, tests/data/conformance). MIRROR_PAD, L2_NORMALIZATION and
 LOG_SOFTMAX: every tensor equal to tflite-micro's and the int8 files' generated C bit-exact on
 emulated Cortex-M4 and Cortex-M0+ (``benchmarks/conformance_run.check_model``). GELU and
-RELU_N1_TO_1: tflite-micro cannot run them (no kernel: the check reports "oracle refused"), so the
-files are compared with LiteRT instead (int8 exact, float32 within oracles.FLOAT_RTOL), and their
-int8 C is still bit-exact with picoml's interpreter. CUMSUM: the converter runs it in float (its
+RELU_N1_TO_1: tflite-micro cannot run them (no kernel), so the check compares the files with LiteRT
+(its reference kernels; int8 exact, float32 within conformance_run.FLOAT_RTOL), op by op where
+LiteRT's own int8 FULLY_CONNECTED rounds differently (that op alone then goes to tflite-micro), and
+their int8 C is still bit-exact with picoml's interpreter. CUMSUM: the converter runs it in float (its
 "int8" file between DEQUANTIZE and QUANTIZE): every tensor exact in all three variants, no C (float)."""
 
 import json
@@ -35,9 +36,25 @@ LITERT_OPS = ["op_gelu", "op_relu_n1_to_1"]
 @pytest.mark.parametrize("model", TFLM_OPS + LITERT_OPS)
 def test_int8_file_c_is_bit_exact(model, tmp_path):
     r = CR.check_model(ENTRIES[f"{model}.int8.tflite"], C.CORPUS, 10, True, tmp_path)
-    assert r["status"] == ("exact" if model in TFLM_OPS else "oracle refused"), r
+    assert r["status"] == "exact", r
+    assert r["oracle"].startswith("tflite-micro" if model in TFLM_OPS else "LiteRT"), r
     assert r["distinct_outputs"] >= 5, r
     assert {t: r["c"][t]["result"] for t in CR.TARGETS} == {t: "bit-exact" for t in CR.TARGETS}, r["c"]
+
+
+def test_litert_rows_fail_on_a_wrong_kernel(tmp_path, monkeypatch):
+    """The op-by-op fallback is a real check: a GELU kernel one code off is a mismatch naming the op
+    (LiteRT disagrees and tflite-micro cannot run GELU alone), not an "exact" row."""
+    k = KERNELS[OpType.GELU]
+
+    def off_by_one(params, args):
+        y = k.evaluate(params, args)
+        return np.where(y < 127, y + 1, y).astype(y.dtype) if y.dtype == np.int8 else y
+
+    monkeypatch.setitem(KERNELS, OpType.GELU, k._replace(evaluate=off_by_one))
+    r = CR.check_model(ENTRIES["op_gelu.int8.tflite"], C.CORPUS, 10, False, tmp_path)
+    assert r["status"] == "mismatch" and "GELU" in r["detail"] and "tflite-micro cannot run it" in r["detail"], r
+    assert r["op_by_op"]["litert_differs"], r
 
 
 @pytest.mark.parametrize("variant", ["int8", "int8_fio", "float32"])

@@ -417,7 +417,7 @@ def test_cli_verify_states_float_mode_and_tolerance(capsys):
     assert f"tolerance     {FLOAT_TOLERANCE}" in out
     assert main(["ops", "--json"]) == 0
     rows = {r["op"]: r for r in json.loads(capsys.readouterr().out)["ops"]}
-    assert rows["CONV_2D"]["c_float32"] and rows["EXP"]["c_float32"] and not rows["EXP"]["c_int8"]
+    assert rows["CONV_2D"]["c_float32"] and rows["SIN"]["c_float32"] and not rows["SIN"]["c_int8"]
 
 
 def test_float_math_accuracy(tmp_path):
