@@ -149,8 +149,9 @@ def test_scratch_is_planned():
 
 EXPECTED_BOUNDS = {"kws": 16000, "resnet8": 49152, "ad": 768}
 # with streaming overlap (window ops write over their dying input): KWS's 9 conv layers stack
-# up as a staircase of lags, ResNet-8's convolutions need their input plus ~1 row
-EXPECTED_STREAMED = {"kws": 11648, "resnet8": 33360, "ad": 768}
+# up as a staircase of lags (depthwise 448 B each: one pixel at a time; pointwise 256 B: GEMM
+# blocks of 4 pixels), ResNet-8's convolutions need their input plus ~1 row
+EXPECTED_STREAMED = {"kws": 10880, "resnet8": 33360, "ad": 768}
 
 
 @pytest.mark.models
@@ -176,6 +177,11 @@ def test_stream_lag_hand_computed():
     y = qtensor("y", (1, 32, 32, 16), 0.1, 0)
     attrs = {**default_attrs("CONV_2D"), "stride_h": 1, "stride_w": 1, "padding": "SAME"}
     assert stream_lag(Op("CONV_2D", [x, w, b], [y], attrs)) == 37 * 16
+    # the same window as a depthwise layer: its kernels write one pixel at a time (OpDef.streams
+    # = 1), so a pixel's writes end at (32*oy + ox + 1) * 16: lag (32 + 2) * 16
+    wd = qtensor("wd", (1, 3, 3, 16), 0.01, 0, data=np.ones((1, 3, 3, 16), np.int8))
+    dattrs = {**default_attrs("DEPTHWISE_CONV_2D"), "stride_h": 1, "stride_w": 1, "padding": "SAME"}
+    assert stream_lag(Op("DEPTHWISE_CONV_2D", [x, wd, b], [y], dattrs)) == 34 * 16
     # FULLY_CONNECTED reads all of its input for every output: never streamed
     fc, _ = _fc(_act("a", 8), _act("b", 4), np.random.default_rng(0))
     assert stream_lag(fc) is None

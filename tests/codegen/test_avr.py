@@ -224,7 +224,9 @@ def test_a_model_too_large_for_the_part_is_sized_and_reported_not_run():
     q, xs = task_model("digits", n=2)  # width 16: a 2.4 KB arena
     rep = verify(q, "atmega328p", xs=xs)
     assert not rep.bit_exact and rep.fits is False and rep.cycles is None
-    assert "not run on atmega328p: its static data" in rep.first_mismatch and "needs 2.8 KB RAM" in rep.fit_message
+    assert "not run on atmega328p: its static data" in rep.first_mismatch
+    m = re.search(r"needs ([\d.]+) KB RAM, atmega328p has 2 KB", rep.fit_message)
+    assert m and float(m[1]) > 2.0, rep.fit_message
     g = _big_window_conv()
     rep = verify(g, "atmega328p", n_inputs=1)
     m = re.search(

@@ -122,8 +122,12 @@ class OpDef:
     aliases_input: bool = False
     #: memory plan: elementwise, may write over a same-shape input that dies at this op
     in_place: bool = False
-    #: memory plan: window op reading its input in row-major order (output may overlap it, stream_lag)
-    streams: bool = False
+    #: memory plan: a window op whose kernels read its input in row-major order and write a block of
+    #: this many output pixels only after reading the block's windows (0: not streamed). The output may
+    #: then overlap its dying input (plan/planner.py stream_lag). Depthwise and pooling kernels
+    #: compute one pixel at a time (runtime/pm_depthwise_conv2d_s8.c, pm_pool_s8.c); CONV_2D's
+    #: GEMM blocks take 4 (pm_conv2d_s8.c's 4x2 block)
+    streams: int = 0
     #: tflite-micro has an int8 kernel (False: float32 only; validate and PTQ refuse int8)
     int8_kernel: bool = True
     #: the outputs' dtype when it is not the input's (SHAPE: its out_type); None: the input's
@@ -245,7 +249,7 @@ _DEFS = [
         weights=_OHWI,
         optional_inputs=_BIAS_OPTIONAL,
         fuses_activation=True,
-        streams=True,
+        streams=4,
     ),
     OpDef(
         OpType.DEPTHWISE_CONV_2D,
@@ -261,7 +265,7 @@ _DEFS = [
         weights=_1HWO,
         optional_inputs=_BIAS_OPTIONAL,
         fuses_activation=True,
-        streams=True,
+        streams=1,
     ),
     OpDef(
         OpType.FULLY_CONNECTED,
@@ -293,7 +297,7 @@ _DEFS = [
         _infer_pool,
         "average pooling",
         int8_output=Int8Output.SHARED,
-        streams=True,
+        streams=1,
     ),
     OpDef(
         OpType.MAX_POOL_2D,
@@ -306,7 +310,7 @@ _DEFS = [
         "max pooling",
         int8_output=Int8Output.SHARED,
         any_dtype=True,
-        streams=True,
+        streams=1,
     ),
     OpDef(
         OpType.ADD,

@@ -125,13 +125,10 @@ def _elementwise_same_shape(op: Op) -> bool:
     )
 
 
-STREAM_BLOCK = 4  # output pixels a kernel may write together after reading their windows (GEMM 4x2)
-
-
 def stream_lag(op: Op) -> int | None:
     """Bytes the output of window op ``op`` must start below its input for the kernels to run
-    with the two overlapping (None: not a streaming op). For each block of STREAM_BLOCK output
-    pixels in row-major order, the block's writes end at ``end * out_pixel_bytes``; the first
+    with the two overlapping (None: not a streaming op). For each block of ``OpDef.streams`` output
+    pixels (the pixels its kernels write together) in row-major order, the block's writes end at ``end * out_pixel_bytes``; the first
     input byte the block (and every later one) reads is its first pixel's top-left valid tap.
     The lag is the largest difference."""
     d = OP_SET.get(op.type)
@@ -153,13 +150,13 @@ def stream_lag(op: Op) -> int | None:
     sh, sw = a.get("stride_h", 1), a.get("stride_w", 1)
     pad_h, pad_w = window_pads(op, window_geometry(ih, iw, kh, kw, sh, sw, dh, dw, a.get("padding", "VALID"))[2:])
     lag = None
-    pixels = oh * ow
+    pixels, block = oh * ow, d.streams
     for b in range(n):
-        for p in range(0, pixels, STREAM_BLOCK):
+        for p in range(0, pixels, block):
             oy, ox = divmod(p, ow)
             y0, x0 = max(oy * sh - pad_h, 0), max(ox * sw - pad_w, 0)
             first_read = ((b * ih + min(y0, ih - 1)) * iw + min(x0, iw - 1)) * ic
-            end = b * pixels + min(p + STREAM_BLOCK, pixels)
+            end = b * pixels + min(p + block, pixels)
             d = end * oc - first_read
             lag = d if lag is None else max(lag, d)
     return lag

@@ -8,7 +8,10 @@
  * channel c. bias holds -input_zp * sum(filter[..., o]) folded in (never NULL). The code generator
  * picks the variant per layer (codegen/variants.py: depthwise_variant) and calls it directly; a
  * variant returns PM_ERROR for a layer outside its constraint. pm_config.h compiles only the
- * variants the model calls (PM_DEPTHWISE_CONV2D_S8_MULT1, PM_DEPTHWISE_CONV2D_S8_GENERIC). */
+ * variants the model calls (PM_DEPTHWISE_CONV2D_S8_MULT1, PM_DEPTHWISE_CONV2D_S8_GENERIC).
+ * Every variant computes output pixels one at a time in row-major order, reading a pixel's window
+ * no later than writing it: the memory planner lets the output overlap the dying input on that
+ * basis (graph/ops.py: DEPTHWISE_CONV_2D streams=1; plan/planner.py: stream_lag). */
 
 /* Depth multiplier 1, channels <= PM_DW_MAX_C, kh * kw <= PM_DW_MAX_TAPS: four channels at a time
  * over a table of tap pointers (3x3 interior pixels of PM_FILTER_DW4 layers: one assembly block on

@@ -1,4 +1,6 @@
-/* AVERAGE_POOL_2D and MAX_POOL_2D, int8 (reference_integer_ops::AveragePool / MaxPool). */
+/* AVERAGE_POOL_2D and MAX_POOL_2D, int8 (reference_integer_ops::AveragePool / MaxPool). Both compute
+ * output pixels one at a time in row-major order, so the planner may overlap the output with the
+ * dying input (graph/ops.py: streams=1; plan/planner.py: stream_lag). */
 #ifndef PM_POOL_S8_H
 #define PM_POOL_S8_H
 
