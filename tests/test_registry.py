@@ -155,8 +155,10 @@ def fact_problems(defs: Mapping[OpType, OpDef]) -> list[str]:
             problems.append(f"{op}: weights/bias/shape/optional inputs {sorted(used)} outside 1..{d.max_inputs - 1}")
         if d.shape_inputs & d.optional_inputs:
             problems.append(f"{op}: a shape argument is optional")
-        if sum((d.aliases_input, d.in_place, d.streams)) > 1:
+        if sum((bool(d.aliases_input), bool(d.in_place), bool(d.streams))) > 1:
             problems.append(f"{op}: aliases_input, in_place and streams exclude each other")
+        if d.streams < 0:
+            problems.append(f"{op}: streams (output pixels per kernel block) must be >= 0")
         if d.as_activation is not None and d.max_inputs != 1:
             problems.append(f"{op}: an activation op takes one input")
         if d.fuses_activation and "fused_activation" not in {a.name for a in d.attrs}:
