@@ -85,7 +85,10 @@ FC_CASES = {
     "d30_u6_tail": lambda: _fc(30, 6, seed=2),  # k % 4 = 2; a group of 4 and a pair
     "d7_u5": lambda: _fc(7, 5, seed=3),  # one chunk and a tail of 3
     "d3_u4": lambda: _fc(3, 4, seed=4),  # no whole chunk: the 2-unit path
-    "d1030_u4_too_deep": lambda: _fc(1030, 4, seed=5),  # beyond PM_FC_W16_MAX: the 2-unit path
+    # rows deeper than the widened buffer: widened a slice at a time, partial sums on the stack
+    "d1030_u4_sliced_tail": lambda: _fc(1030, 4, seed=5),  # 16 slices of 64 values and a tail of 6
+    "d640_u128_sliced": lambda: _fc(640, 128, seed=7, big_shift=True),  # AD's first layer: 5 slices, fused rq
+    "d642_u13_sliced_tail": lambda: _fc(642, 13, seed=8),  # a tail of 2 after the slices, 1 unit left over
     "d20_u9_batch3": lambda: _fc(20, 9, batches=3, seed=6),
 }
 
@@ -99,7 +102,13 @@ def test_fully_connected_4_units(case, opt):
 def test_fc_row_buffer_is_sized_by_the_generator():
     cfg = generate_c(_fc(36, 13), isa="armv7em")["pm_config.h"]
     assert "#define PM_FC_W16_MAX 72" in cfg  # 36 values widened to 16 bits
-    assert "#define PM_FC_W16_MAX 0" in generate_c(_fc(1030, 4), isa="armv7em")["pm_config.h"]
+    assert "#define PM_FC_SLICE_UNITS 0" in cfg  # the whole row fits: no slices
+    # a 640 x 128 layer: a slice of 64 values (128 B) and 128 partial sums (512 B) on the stack
+    # instead of the 1,280 B row (in AD, whose 128 x 640 layer must not be sliced, 128 values)
+    cfg = generate_c(_fc(640, 128), isa="armv7em")["pm_config.h"]
+    assert "#define PM_FC_W16_MAX 128" in cfg and "#define PM_FC_SLICE_UNITS 128" in cfg
+    cfg = generate_c(_fc(1030, 4), isa="armv7em")["pm_config.h"]
+    assert "#define PM_FC_W16_MAX 128" in cfg and "#define PM_FC_SLICE_UNITS 4" in cfg
     assert "#define PM_FC_W16_MAX 0" in generate_c(_fc(36, 13), isa="armv6m")["pm_config.h"]
 
 

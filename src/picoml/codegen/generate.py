@@ -131,7 +131,7 @@ class _Ctx:
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
-    fc_w16_bytes: int = 0  # PM_FC_W16_MAX: largest widened FULLY_CONNECTED row (armv7em 4-unit kernel)
+    fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -189,6 +189,27 @@ def _dims(shape: tuple[int, ...]) -> dict[str, int]:
 OB_BLOCK = 8  # PM_OB_BLOCK in pm_dot_s8.h
 W16_MAX = 1152  # largest PM_CONV_W16_MAX: 4 rows of k <= 144 values widened to 16 bits, on the stack
 FC_W16_MAX = 2048  # largest PM_FC_W16_MAX: a FULLY_CONNECTED row of depth <= 1024 widened, on the stack
+
+
+def fc_slices(rows: list[tuple[int, int]], floor: int) -> tuple[int, int]:
+    """(PM_FC_W16_MAX, PM_FC_SLICE_UNITS) for the Armv7E-M 4-unit FULLY_CONNECTED kernel, whose
+    layers are ``rows`` of (values, units), both multiples of 4. A row of k values widened whole
+    takes 2k stack bytes; widened in slices of b values, 2b plus 4 bytes per unit for the partial
+    sums. The widest b whose stack stays within the other kernels' (``floor``) or, when the FC rows
+    dominate, the smallest peak any b reaches: more slices cost a load and a store per unit and
+    slice, a stack byte saved is a byte of RAM (AD: 640-value rows, 1,280 -> 768 B)."""
+    if not rows:
+        return 0, 0
+    top = max(k for k, _ in rows)
+    options = sorted({k for k, _ in rows} | {b for b in (64, 128, 256, 512, FC_W16_MAX // 2) if b < top}, reverse=True)
+    options = [b for b in options if b <= FC_W16_MAX // 2]
+
+    def peak(b: int) -> int:
+        return max(2 * min(k, b) + (4 * u if k > b else 0) for k, u in rows)
+
+    aim = max(min(peak(b) for b in options), floor)
+    b = max(b for b in options if peak(b) <= aim)
+    return 2 * b, max((u for k, u in rows if k > b), default=0)
 
 
 def pack_pairs(w: np.ndarray, interleave: bool = False) -> np.ndarray:
@@ -415,8 +436,8 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
             c.fc_max_depth, c.fc_max_units = max(c.fc_max_depth, depth), max(c.fc_max_units, units)
-        if c.isa.has("gemm4x2") and units >= 4 and 2 * (depth & ~3) <= FC_W16_MAX:
-            c.fc_w16_bytes = max(c.fc_w16_bytes, 2 * (depth & ~3))
+        if c.isa.has("gemm4x2") and units >= 4 and depth >= 4:
+            c.fc_rows.append((depth & ~3, units & ~3))
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
@@ -725,6 +746,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             *entry_points(name, plan, ins, outs, c.body),
         ]
     )
+    fc_w16, fc_slice_units = fc_slices(c.fc_rows, max(c.w16_bytes, c.im2col_bytes, c.dw_max_c + 8 * c.dw_max_taps))
     variant_macros = [
         f"#define {v.upper()} {int(v in c.variants)}"
         for f in files
@@ -756,8 +778,10 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",
-            "/* stack bytes for a fully connected row widened to 16 bits (Armv7E-M 4-unit kernel); 0: unused */",
-            f"#define PM_FC_W16_MAX {c.fc_w16_bytes}",
+            "/* stack bytes for a fully connected row (or a slice of it) widened to 16 bits, and units whose",
+            " * partial sums stay on the stack between slices (Armv7E-M 4-unit kernel); 0: unused */",
+            f"#define PM_FC_W16_MAX {fc_w16}",
+            f"#define PM_FC_SLICE_UNITS {fc_slice_units}",
             "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",

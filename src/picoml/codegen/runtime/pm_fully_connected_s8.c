@@ -151,6 +151,66 @@ static void pm_fc_widen(const int8_t *x, int32_t k4, int32_t *xw) {
   }
 }
 
+#ifndef PM_FC_SLICE_UNITS
+#define PM_FC_SLICE_UNITS 0 /* units of the widest layer whose row is sliced (0: no layer is) */
+#endif
+/* The 4-unit kernel for a row deeper than the widened buffer xw (PM_FC_W16_MAX bytes): the row is
+ * widened one slice at a time and every unit's partial sum kept in acc[] between slices, so the
+ * stack holds one slice and the sums instead of the whole widened row (the code generator picks
+ * the slice to lower the stack peak: AD's 640-value rows take 256 + 512 B instead of 1,280 B).
+ * The last slice requantizes in the block as pm_fc_units4 does. Returns the first unit not done. */
+static int32_t pm_fc_units4_sliced(const pm_fully_connected_params *p, const pm_requant *q, const int8_t *x,
+                                   const int8_t *weights, const int32_t *bias, int8_t *o, int32_t *xw) {
+#if PM_FC_SLICE_UNITS >= 4
+  const int32_t k = p->depth, units = p->units, zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t k4 = k >> 2, n4 = PM_FC_W16_MAX / 8, u4 = units & ~3;
+  int32_t acc[PM_FC_SLICE_UNITS];
+  int32_t c0, u, j, r;
+  if (n4 == 0 || u4 > PM_FC_SLICE_UNITS) return 0;
+  for (u = 0; u < u4; ++u) acc[u] = PM_LD_I32(&bias[u]);
+  for (c0 = 0; c0 < k4; c0 += n4) {
+    const int32_t n = pm_min_i32(n4, k4 - c0);
+    const int last = c0 + n == k4;
+    pm_fc_widen(x + 4 * c0, n, xw);
+    for (u = 0; u < u4; u += 4) {
+      const int8_t *w0 = weights + u * k + 8 * c0, *w1 = weights + (u + 2) * k + 8 * c0;
+      int32_t *s = &acc[u];
+#if !PM_REQUANT_EXACT
+      if (last && k == 4 * k4) { /* no tail: the last slice requantizes in the block */
+        pm_fc_rq rq;
+        rq.q = &q[u];
+        rq.zp = zp;
+        rq.end = xw + 2 * n;
+        pm_fc_dot_4x1_rq(xw, w0, w1, n, &rq, s);
+        for (r = 0; r < 4; ++r) o[u + r] = (int8_t)pm_clamp_i32(s[r], lo, hi); /* on SSAT's [-128, 127] */
+        continue;
+      }
+#endif
+      pm_fc_dot_4x1(xw, &w0, &w1, n, s);
+      if (!last) continue;
+      for (j = 4 * k4; j < k; ++j, w0 += 2, w1 += 2) { /* the k % 4 tail */
+        const int32_t v = x[j];
+        s[0] += v * w0[0];
+        s[1] += v * w0[1];
+        s[2] += v * w1[0];
+        s[3] += v * w1[1];
+      }
+      for (r = 0; r < 4; ++r) o[u + r] = pm_requant_s8(s[r], &q[u + r], zp, lo, hi);
+    }
+  }
+  return u4;
+#else
+  (void)p;
+  (void)q;
+  (void)x;
+  (void)weights;
+  (void)bias;
+  (void)o;
+  (void)xw;
+  return 0;
+#endif
+}
+
 /* Units [0, 4 * floor(units / 4)) of one row: 4 units (two packed pairs) per pass over the row
  * widened once; the k % 4 tail of each pair (a_t b_t per value) in C. Returns the first unit
  * not done. */
@@ -160,7 +220,8 @@ static int32_t pm_fc_units4(const pm_fully_connected_params *p, const pm_requant
   const int32_t k4 = k >> 2;
   int32_t xw[PM_FC_W16_MAX / 4];
   int32_t u, j, r;
-  if (k4 == 0 || 8 * k4 > PM_FC_W16_MAX) return 0;
+  if (k4 == 0) return 0;
+  if (8 * k4 > PM_FC_W16_MAX) return pm_fc_units4_sliced(p, q, x, weights, bias, o, xw); /* xw: one slice */
   pm_fc_widen(x, k4, xw);
   for (u = 0; u + 3 < units; u += 4) {
     const int8_t *w0 = weights + u * k, *w1 = weights + (u + 2) * k;
