@@ -46,12 +46,13 @@ def op_by_op(
 ) -> dict:
     """Every op of ``g`` alone against LiteRT (``ip``), and against tflite-micro where LiteRT differs.
 
-    Returns ``ops_checked``, ``litert_differs`` (op label -> "tflite-micro agrees" or the
+    Returns ``ops_checked``, ``float_max_rel_diff`` (the largest float difference of an op alone,
+    relative to its output's largest magnitude), ``litert_differs`` (op label -> "tflite-micro agrees" or the
     reason it is a mismatch) and ``first_bad`` ("" when every op is confirmed by one oracle)."""
     n = xs[0].shape[0]
     samples = [_litert_values(ip, index, xs, s) for s in range(n)]
     differs: dict[str, str] = {}
-    first_bad, checked = "", 0
+    first_bad, checked, worst = "", 0, 0.0
     for op in g.ops:
         outs = [t for t in op.outputs if t.name in index]
         if not outs:  # an op picoml added (lowering): its inputs and outputs are not the file's
@@ -74,6 +75,9 @@ def op_by_op(
             y = k.evaluate(params, args)
             ys = [y] if len(op.outputs) == 1 else list(y)
             got = {t.name: np.asarray(v[0]) for t, v in zip(op.outputs, ys, strict=True)}
+            for t in outs:
+                if got[t.name].dtype.kind == "f":
+                    worst = max(worst, _rel(got[t.name], vals[t.name]))
             bad = [t for t in outs if not _equal(got[t.name], vals[t.name], rtol)]
             if not bad:
                 continue
@@ -101,13 +105,18 @@ def op_by_op(
                 first_bad = first_bad or f"{op.label} alone, input {s}: {n_bad} values differ from LiteRT; {why}"
                 break
             differs.setdefault(op.label, "LiteRT differs, tflite-micro's kernel alone equals picoml's")
-    return {"ops_checked": checked, "litert_differs": differs, "first_bad": first_bad}
+    return {"ops_checked": checked, "litert_differs": differs, "first_bad": first_bad, "float_max_rel_diff": worst}
+
+
+def _rel(mine: np.ndarray, theirs: np.ndarray) -> float:
+    a, b = mine.astype(np.float64), theirs.reshape(mine.shape).astype(np.float64)
+    if not a.size:
+        return 0.0
+    err, scale = float(np.max(np.abs(a - b))), float(np.max(np.abs(b)))
+    return err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
 
 
 def _equal(mine: np.ndarray, theirs: np.ndarray, rtol: float) -> bool:
-    theirs = theirs.reshape(mine.shape)
     if mine.dtype.kind in "iub":
-        return bool(np.array_equal(mine, theirs.astype(mine.dtype)))
-    a, b = mine.astype(np.float64), theirs.astype(np.float64)
-    scale = float(np.max(np.abs(b))) if b.size else 0.0
-    return float(np.max(np.abs(a - b))) <= rtol * scale if a.size else True
+        return bool(np.array_equal(mine, theirs.reshape(mine.shape).astype(mine.dtype)))
+    return _rel(mine, theirs) <= rtol
