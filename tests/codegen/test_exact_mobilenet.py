@@ -37,9 +37,9 @@ def test_mobilenet_mixes_exact_and_fast_layers(model):
     exact = exact_layers(model)
     assert len(acc) == 28 and 0 < len(exact) < len(acc)
     src = generate_c(model, isa="armv6m")["model.c"]
-    assert src.count("_exact(") == len(exact)
+    assert src.count("_exact(&") == len(exact)  # call sites: model_call_<variant>_exact(&record, ...)
     # the fast ones stay (on Armv6-M the pointwise convolutions take the two-lane kernel)
-    assert "pm_depthwise_conv2d_s8_mult1(" in src and "pm_conv2d_s8_lanes(" in src
+    assert "pm_depthwise_conv2d_s8_mult1(&" in src and "pm_conv2d_s8_lanes(&" in src
     xs = inputs(model, 2)
     np.testing.assert_array_equal(interpreter.run(model, xs), tflm_run(to_tflite(model), xs))
 

@@ -132,6 +132,7 @@ class _Ctx:
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
+    conv_calls: dict[str, bool] = field(default_factory=dict)  # conv variant called through a record -> scratch arg
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -409,11 +410,44 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         )
         return
     c.variants.add(variant + exact)
-    args = f"&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}"
+    scratch = ""
     if variant in GEMM_VARIANTS:  # w16: arena scratch for the widened rows of the 4-row kernel
         w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
-        args += f", {w16}"
-    c.body.append(f"status |= {variant}{exact}({args});")
+        scratch = f", {w16}"
+    if c.isa.progmem:  # AVR: a record of pointers would sit in RAM; direct calls
+        args = f"&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}{scratch}"
+        c.body.append(f"status |= {variant}{exact}({args});")
+        return
+    rec = c.struct(
+        "pm_conv_layer",
+        f"l{i}_layer",
+        {
+            "params": f"&{prm}",
+            "quant": q,
+            "in_dims": f"&{di}",
+            "f_dims": f"&{df}",
+            "filter": w,
+            "bias": b,
+            "out_dims": f"&{do}",
+        },
+    )
+    c.conv_calls[variant + exact] = bool(scratch)
+    c.body.append(f"status |= {c.name}_call_{variant}{exact}(&{rec}, {c.ptr(x, True)}, {c.ptr(y)}{scratch});")
+
+
+def conv_call_wrappers(c: _Ctx) -> list[str]:
+    """The wrappers model.c calls CONV_2D / DEPTHWISE_CONV_2D variants through (pm_conv_layer)."""
+    out = []
+    for fn, scratch in sorted(c.conv_calls.items()):
+        extra, pass_on = (", int32_t *w16", ", w16") if scratch else ("", "")
+        out += [
+            f"PM_LAYER_CALL int {c.name}_call_{fn}(const pm_conv_layer *l, const int8_t *in, int8_t *out{extra}) {{",
+            f"  return {fn}(l->params, l->quant, l->in_dims, in, l->f_dims, l->filter, l->bias, l->out_dims, "
+            f"out{pass_on});",
+            "}",
+            "",
+        ]
+    return out
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
@@ -743,6 +777,7 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
             f"static union {{ int64_t align; int8_t bytes[{up}_ARENA_SIZE]; }} pm_arena;",
             "",
             *c.decls,
+            *conv_call_wrappers(c),
             *entry_points(name, plan, ins, outs, c.body),
         ]
     )

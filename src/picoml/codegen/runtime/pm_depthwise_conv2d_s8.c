@@ -210,7 +210,7 @@ PM_DW_INLINE int32_t pm_dw_groups4(const int8_t *const *tap, const int8_t *filte
             s3 = PM_LD_I32(&bias[ch + 3]);
     const int8_t *w = grouped ? filter + ch * taps : filter + ch;
 #if PM_DW_ASM
-    if (PM_DW_MAX_TAPS >= 9 && grouped && taps == 9) { /* (compiled out where no layer has 9 taps) */
+    if (PM_SPECIALIZE && PM_DW_MAX_TAPS >= 9 && grouped && taps == 9) { /* speed builds; compiled out where no layer has 9 taps */
       int32_t x, xe, wv, we;
       __asm__(PM_DW_TAP_T(0, 0) PM_DW_TAP_T(4, 4) PM_DW_TAP_T(8, 8) PM_DW_TAP_T(12, 12) PM_DW_TAP_T(16, 16)
                   PM_DW_TAP_T(20, 20) PM_DW_TAP_T(24, 24) PM_DW_TAP_T(28, 28) PM_DW_TAP_T(32, 32)
