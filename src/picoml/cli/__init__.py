@@ -339,6 +339,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
     print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
+    for f in plan.fused:
+        print(f"fused         {f.describe()}")
     if config is not None:
         print(f"build with    {' '.join(config.toolchain_command())}")
     return EXIT_OK

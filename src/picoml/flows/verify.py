@@ -81,6 +81,8 @@ class VerifyReport:
     tolerance: str = ""  # the comparison rule of float outputs (FLOAT_TOLERANCE); "" when all are integers
     max_abs_error: float | None = None  # largest |C - reference| over the float outputs
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
+    #: residual blocks run row by row (picoml.plan.fusion): their layers, buffers and extra work
+    fused: list[dict] = field(default_factory=list)
     #: how the C was built: toolchain, compiler (its --version line), opt (-O flag), float_abi, cflags
     build: dict = field(default_factory=dict)
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
@@ -418,6 +420,7 @@ def verify(
             }
             for e in compiled.encodings
         ]
+        rep.fused = [f.summary() for f in compiled.plan.fused]
         mask, rep.max_abs_error = compare(g, got, expected)
         bad = np.argwhere(mask)
         rep.float_mode = float_mode(g, target, config.float_abi)
