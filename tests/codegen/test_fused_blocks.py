@@ -93,16 +93,18 @@ def block(
     seed=0,
 ):
     """stem → [conv_a → conv_b (→ conv_s) → ADD] (→ a tail conv): ``shortcut`` "x" (identity),
-    "conv" (a strided conv of x with conv_a's geometry), "other" (a separate activation made
-    before the block); ``x_out``: the block input is a graph output too; ``swap``: ADD(r, y2)."""
+    "conv" (a strided conv of x with conv_a's geometry, after conv_b), "conv_first" (the same
+    before conv_a), "other" (a separate activation made before the block); ``x_out``: the block input is a graph output too; ``swap``: ADD(r, y2)."""
     bld = _Builder(seed)
     x0 = bld.act("x0", (1, h, w, 3), 0.05, 3)
     x = bld.conv(x0, c, 1, 1, act="RELU", name="x", scale=0.06, zp=-128)
     r = None
     if shortcut == "other":
-        r = bld.conv(x, c, 1, 1, name="r", scale=0.05, zp=2)
+        r = bld.conv(x0, c, 1, 1, name="r", scale=0.05, zp=2)  # of the model input: not a shortcut conv of x
+    elif shortcut == "conv_first":  # the shortcut convolution runs before conv_a
+        r = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, name="s", scale=0.04, zp=1)
     y1 = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, act="RELU", name="y1", zp=-128)
-    y2 = bld.conv(y1, c if shortcut != "conv" else mid, *kb, padding=pad_b, name="y2")
+    y2 = bld.conv(y1, mid if shortcut.startswith("conv") else c, *kb, padding=pad_b, name="y2")
     if shortcut == "conv":
         r = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, name="s", scale=0.04, zp=1)
     elif shortcut == "x":
@@ -121,6 +123,7 @@ CASES = {
     "conv_shortcut_stride2_same": dict(h=13, w=9, c=4, mid=7, stride=2, shortcut="conv"),
     "conv_shortcut_stride2_valid": dict(h=12, w=11, c=6, mid=5, stride=2, pad_a="VALID", shortcut="conv"),
     "conv_shortcut_stride1": dict(h=9, w=9, c=3, mid=4, shortcut="conv", act="NONE"),
+    "conv_shortcut_first": dict(h=10, w=6, c=5, mid=8, stride=2, shortcut="conv_first", swap=True),
     "other_shortcut": dict(shortcut="other", swap=True),
 }
 QUICK = {"identity_3x3", "conv_shortcut_stride2_same", "input_is_output"}
@@ -156,7 +159,7 @@ def _fused_ops(g):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fused_plan_is_valid_and_smaller(name):
     g = block(**CASES[name])
-    first = 2 if name == "other_shortcut" else 1  # after the stem (and the separate shortcut)
+    first = 2 if name == "other_shortcut" else 1  # after the stem (and the separate shortcut's op)
     assert [f.ops for f in residual_blocks(g)] == [tuple(range(first, len(g.ops) - 1))]
     fused = compile_c(g).plan
     assert fused.fused, name  # the generator chose it: it lowers the arena
@@ -230,3 +233,11 @@ def test_fused_block_mcu(name, target):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_fused_block_riscv32(name):
     run(block(**CASES[name]), "riscv32")
+
+
+def test_no_fuse_keeps_every_layer_whole():
+    g = block()
+    plain = compile_c(g, fuse=False)
+    assert plain.plan.fused == () and plain.plan.arena_bytes == plan_memory(g).arena_bytes
+    assert "fused row by row" not in plain.files["model.c"] and "pm_add_s8_tables(" not in plain.files["model.c"]
+    assert "fused row by row" in compile_c(g).files["model.c"]

@@ -117,6 +117,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
 
     g = c.graph
     ia, ib, ic = f.a, f.a + 1, f.add
+    first = f.start
     a, b, add = g.ops[ia], g.ops[ib], g.ops[ic]
     x, y1, y2, out = a.inputs[0], a.outputs[0], b.outputs[0], add.outputs[0]
     r = add.inputs[1] if add.inputs[0] is y2 else add.inputs[0]
@@ -131,7 +132,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
     call_s: list[str] = []
     if ws is not None:  # the shortcut convolution: one row per output row, into its row buffer
         c.ptr_override = {id(x): "pm_xs", id(r): "pm_rr"}
-        i_s = f.a + 2
+        i_s = f.s
         call_s = _swap(
             _call(c, emitters[g.ops[i_s].type], i_s),
             {f"&{n}_l{i_s}_params,": "pm_ps,", f"&{n}_l{i_s}_in_dims,": "pm_is,"},
@@ -196,7 +197,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
         f"    pm_ib = {db}[{sel_b}[pm_r]];",
         *("    " + line for line in call_b),
         *(
-            [f"    pm_rr = {arena(r)}; /* one row of layer {f.a + 2}'s output */", *("    " + ln for ln in call_s)]
+            [f"    pm_rr = {arena(r)}; /* one row of layer {f.s}'s output */", *("    " + ln for ln in call_s)]
             if ws
             else [f"    pm_rr = {arena(r)} + pm_r * {f.row_y2};"]
         ),
@@ -206,7 +207,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
         "}",
     ]
     kinds = ", ".join(str(g.ops[i].type) for i in f.ops)
-    c.body.append(cemit.comment(f"{ia}..{ic}: {kinds}, fused row by row"))
+    c.body.append(cemit.comment(f"{first}..{ic}: {kinds}, fused row by row"))
     c.body.extend(body)
 
 

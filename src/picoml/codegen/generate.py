@@ -671,7 +671,9 @@ def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spar
     return compile_c(g, name, isa, sparse).files
 
 
-def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True) -> CompiledModel:
+def compile_c(
+    g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True, fuse: bool = True
+) -> CompiledModel:
     """The C library for ``g`` with its arena plan and weight encodings. Deterministic.
 
     ``isa`` (an ``Isa`` such as a core's ``Target.isa``, or an ISA name of ``codegen.isa.ISAS``)
@@ -681,7 +683,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
 
     ``sparse`` lets each FULLY_CONNECTED and GEMM-path CONV_2D layer store its weights in the
     smallest of dense, bitmask and CSR (``picoml.codegen.sparse``; ``layer_encodings`` lists
-    the choices); False keeps every layer dense."""
+    the choices); False keeps every layer dense. ``fuse``: run residual blocks row by row where
+    that shrinks the arena (``plan.fusion``); False runs every layer whole."""
 
     cemit.check_identifier(name)
     isa = get_isa(isa)
@@ -703,13 +706,13 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     encodings = tuple(layer_encodings(g, isa, sparse))
     encoding = {e["op"]: e["encoding"] for e in encodings}
     w16_scratch = _w16_scratch(g, isa, encoding, plan_memory(g).arena_bytes)
-    fused = fused_blocks(g, w16_scratch)  # residual blocks run row by row where that lowers the arena
+    fused = fused_blocks(g, w16_scratch) if fuse else ()  # residual blocks run row by row where that lowers the arena
     if fused:  # the fused arena may have room for more widened rows (and the stack block shrink)
         w16_scratch = _w16_scratch(
             g, isa, encoding, plan_memory(g, w16_scratch, fused=fused).arena_bytes, fused, w16_scratch
         )
     plan = plan_memory(g, w16_scratch, fused=fused)
-    fused_at, fused_ops = {f.a: f for f in fused}, {i for f in fused for i in f.ops}
+    fused_at, fused_ops = {f.start: f for f in fused}, {i for f in fused for i in f.ops}
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):

@@ -334,6 +334,7 @@ def verify(
     isa: Isa | str | None = None,
     toolchain: str | None = None,
     float_abi: str | None = None,
+    fuse: bool = True,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
@@ -371,7 +372,7 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
+        compiled = compile_c(g, name="model", isa=isa, sparse=sparse, fuse=fuse)
         compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         # the host harness copies (model_invoke); the emulated ones are zero-copy (model_run)

@@ -76,10 +76,11 @@ def window(op: Op) -> Window:
 
 @dataclass(frozen=True)
 class FusedBlock:
-    """One fused run: conv_a (op a), conv_b (a + 1), the shortcut conv_s when there is one
-    (a + 2), the ADD (last)."""
+    """One fused run of consecutive ops: conv_a (op a), conv_b (a + 1), the shortcut conv_s
+    when there is one (op s: a - 1 or a + 2; -1: none), the ADD (last)."""
 
     a: int
+    s: int  # the shortcut convolution's op index, -1 when the shortcut is an activation
     wa: Window  # conv_a: x rows → y1 rows
     wb: Window  # conv_b: y1 rows → y2 rows
     ws: Window | None  # conv_s: x rows → shortcut rows (None: the shortcut is an activation)
@@ -93,8 +94,12 @@ class FusedBlock:
     moved_bytes: int  # bytes the line buffer's memmoves copy per inference
 
     @property
+    def start(self) -> int:
+        return min(self.a, self.s) if self.s >= 0 else self.a
+
+    @property
     def ops(self) -> tuple[int, ...]:
-        return tuple(range(self.a, self.a + (4 if self.ws else 3)))
+        return tuple(range(self.start, self.start + (4 if self.ws else 3)))
 
     @property
     def add(self) -> int:
@@ -107,7 +112,7 @@ class FusedBlock:
     def describe(self) -> str:
         s = self.summary()
         return (
-            f"layers {self.a}-{self.add} row by row: line buffer {s['line_buffer_bytes']:,} B, "
+            f"layers {self.start}-{self.add} row by row: line buffer {s['line_buffer_bytes']:,} B, "
             f"{s['kernel_calls']} kernel calls instead of {s['unfused_kernel_calls']}, "
             f"{s['memmove_bytes']:,} B moved per inference"
         )
@@ -160,51 +165,74 @@ def schedule(wa: Window, wb: Window, ws: Window | None, row_x: int, row_out: int
     return lines, moved, safe, lag
 
 
+def _match(a: Op, b: Op, s: Op | None, c: Op, readers: dict[int, int], outs: set[int]):
+    """(x, y1, y2, shortcut, output) when conv_a → conv_b (conv_s) → ADD c form a block, else None."""
+    convs = (a, b) if s is None else (a, b, s)
+    if any(op.type != OpType.CONV_2D or len(op.outputs) != 1 for op in convs) or c.type != OpType.ADD:
+        return None
+    if len(c.outputs) != 1 or len(c.inputs) != 2:
+        return None
+    x, y1, y2, out = a.inputs[0], a.outputs[0], b.outputs[0], c.outputs[0]
+    if x is None or x.data is not None or b.inputs[0] is not y1 or y2 not in c.inputs:
+        return None
+    r = c.inputs[1] if c.inputs[0] is y2 else c.inputs[0]
+    if r is None or r.data is not None or r is y2:
+        return None
+    if s is not None and (s.inputs[0] is not x or s.outputs[0] is not r):
+        return None
+    ts = (x, y1, y2, r, out)
+    if any(len(t.shape) != 4 or t.shape[0] != 1 or t.np_dtype.itemsize != 1 for t in ts):
+        return None
+    if not (r.shape == y2.shape == out.shape) or any(id(t) in outs for t in (y1, y2, r if s else y1)):
+        return None
+    if readers.get(id(y1)) != 1 or readers.get(id(y2)) != 1 or (s is not None and readers.get(id(r)) != 1):
+        return None
+    if any(op.inputs[1].data is None or len(op.inputs[1].shape) != 4 for op in convs):
+        return None
+    return x, y1, y2, r
+
+
 def residual_blocks(g: Graph) -> list[FusedBlock]:
-    """Every CONV_2D → CONV_2D [→ CONV_2D shortcut] → ADD run of ``g`` that can run fused
-    (module docstring)."""
+    """Every CONV_2D → CONV_2D [+ CONV_2D shortcut] → ADD run of ``g`` that can run fused
+    (module docstring): conv_a, conv_b, ADD consecutive, a shortcut convolution of x right
+    before conv_a or right after conv_b."""
     readers: dict[int, int] = {}
     for op in g.ops:
         for t in op.inputs:
             if t is not None:
                 readers[id(t)] = readers.get(id(t), 0) + 1
     outs = {id(t) for t in g.outputs}
-    found = []
-    for i in range(len(g.ops) - 2):
-        a, b = g.ops[i], g.ops[i + 1]
-        s = g.ops[i + 2] if g.ops[i + 2].type == OpType.CONV_2D and i + 3 < len(g.ops) else None
-        c = g.ops[i + 3] if s is not None else g.ops[i + 2]
-        convs = (a, b) if s is None else (a, b, s)
-        if any(op.type != OpType.CONV_2D or len(op.outputs) != 1 for op in convs) or c.type != OpType.ADD:
-            continue
-        if len(c.outputs) != 1 or len(c.inputs) != 2:
-            continue
-        x, y1, y2, out = a.inputs[0], a.outputs[0], b.outputs[0], c.outputs[0]
-        if x is None or x.data is not None or b.inputs[0] is not y1 or y2 not in c.inputs:
-            continue
-        r = c.inputs[1] if c.inputs[0] is y2 else c.inputs[0]
-        if r is None or r.data is not None or r is y2:
-            continue
-        if s is not None and (s.inputs[0] is not x or s.outputs[0] is not r):
-            continue
-        ts = (x, y1, y2, r, out)
-        if any(len(t.shape) != 4 or t.shape[0] != 1 or t.np_dtype.itemsize != 1 for t in ts):
-            continue
-        if not (r.shape == y2.shape == out.shape) or any(id(t) in outs for t in (y1, y2, r if s else y1)):
-            continue
-        if readers.get(id(y1)) != 1 or readers.get(id(y2)) != 1 or (s is not None and readers.get(id(r)) != 1):
-            continue
-        if any(op.inputs[1].data is None or len(op.inputs[1].shape) != 4 for op in convs):
-            continue
-        wa, wb = window(a), window(b)
-        ws = window(s) if s is not None else None
-        row_x = int(x.shape[2] * x.shape[3])
-        row_y1 = int(y1.shape[2] * y1.shape[3])
-        row_y2 = int(y2.shape[2] * y2.shape[3])
-        sched = schedule(wa, wb, ws, row_x, row_y2)
-        if sched is None:
-            continue
-        lines, moved, safe, lag = sched
-        is_x = r is x
-        found.append(FusedBlock(i, wa, wb, ws, row_x, row_y1, row_y2, lines, is_x, safe and is_x, lag, moved * row_y1))
+    ops = g.ops
+    found: list[FusedBlock] = []
+    i = 0
+    while i + 2 < len(ops):
+        # (a, s, add) at i: conv_s after conv_b, conv_s before conv_a, no shortcut convolution
+        tries = [(i, i + 2, i + 3), (i + 1, i, i + 3)] if i + 3 < len(ops) else []
+        block = None
+        for ia, i_s, ic in [*tries, (i, -1, i + 2)]:
+            s = ops[i_s] if i_s >= 0 else None
+            m = _match(ops[ia], ops[ia + 1], s, ops[ic], readers, outs)
+            block = _block(ia, i_s, ops[ia], ops[ia + 1], s, m) if m is not None else None
+            if block is not None:
+                break
+        if block is None:
+            i += 1
+        else:  # blocks never share an op
+            found.append(block)
+            i = block.add + 1
     return found
+
+
+def _block(ia: int, i_s: int, a: Op, b: Op, s: Op | None, m) -> FusedBlock | None:
+    x, y1, y2, r = m
+    wa, wb = window(a), window(b)
+    ws = window(s) if s is not None else None
+    row_x = int(x.shape[2] * x.shape[3])
+    row_y1 = int(y1.shape[2] * y1.shape[3])
+    row_y2 = int(y2.shape[2] * y2.shape[3])
+    sched = schedule(wa, wb, ws, row_x, row_y2)
+    if sched is None:
+        return None
+    lines, moved, safe, lag = sched
+    is_x = r is x
+    return FusedBlock(ia, i_s, wa, wb, ws, row_x, row_y1, row_y2, lines, is_x, safe and is_x, lag, moved * row_y1)

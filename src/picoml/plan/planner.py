@@ -218,8 +218,9 @@ def _build_buffers(
         if size > 0:
             bufs.append(Buffer([], size, i, i, scratch_of=g.ops[i].label, scratch_op=i))
     for f in fused:  # every buffer the fused ops touch lives through the whole run
-        a, c = f.a, f.add
-        y1, rows = g.ops[a].outputs[0], [g.ops[i].outputs[0] for i in f.ops[1:-1]]
+        a, c = f.start, f.add
+        y1 = g.ops[f.a].outputs[0]
+        rows = [g.ops[i].outputs[0] for i in f.ops[:-1] if i != f.a]  # conv_b's and conv_s's
         for b in bufs:
             if any(t is y1 for t in b.tensors):
                 b.size = f.line_bytes
@@ -250,7 +251,7 @@ def _streams(g: Graph, bufs: list[Buffer], fused: tuple[FusedBlock, ...] = ()) -
         pairs[(id(xb), id(yb))] = lag
     for f in fused:
         xb, yb = of.get(id(g.ops[f.a].inputs[0])), of.get(id(g.ops[f.add].outputs[0]))
-        if xb is None or yb is None or xb is yb or xb.last != f.add or yb.first != f.a:
+        if xb is None or yb is None or xb is yb or xb.last != f.add or yb.first != f.start:
             continue
         if not any(id(t) in outputs for t in xb.tensors):
             pairs[(id(xb), id(yb))] = max(f.lag, 0)
