@@ -40,15 +40,19 @@ class _Builder:
         self.tensors.append(t)
         return t
 
-    def conv(self, x, oc, kh, kw, stride=1, padding="SAME", dilation=1, act="NONE", name="y", scale=0.07, zp=-3):
+    def conv(
+        self, x, oc, kh, kw, stride=1, padding="SAME", dilation=1, act="NONE", name="y", scale=0.07, zp=-3, density=1.0
+    ):
         ic = x.shape[3]
         ws = self.rng.uniform(0.004, 0.03, oc).astype(np.float32)
+        data = self.rng.integers(-127, 128, (oc, kh, kw, ic), dtype=np.int8)
+        data[self.rng.random(data.shape) >= density] = 0  # sparse filters: a sparse encoding
         w = qtensor(
             f"{name}_w",
             (oc, kh, kw, ic),
             ws,
             np.zeros(oc),
-            data=self.rng.integers(-127, 128, (oc, kh, kw, ic), dtype=np.int8),
+            data=data,
         )
         bias = self.rng.integers(-2000, 2000, oc).astype(np.int32)
         b = qtensor(f"{name}_b", (oc,), (x.scale[0] * ws).astype(np.float32), np.zeros(oc), "int32", data=bias)
@@ -91,6 +95,8 @@ def block(
     act="RELU",
     swap=False,
     seed=0,
+    density=1.0,
+    y2_scale=0.07,
 ):
     """stem → [conv_a → conv_b (→ conv_s) → ADD] (→ a tail conv): ``shortcut`` "x" (identity),
     "conv" (a strided conv of x with conv_a's geometry, after conv_b), "conv_first" (the same
@@ -103,8 +109,12 @@ def block(
         r = bld.conv(x0, c, 1, 1, name="r", scale=0.05, zp=2)  # of the model input: not a shortcut conv of x
     elif shortcut == "conv_first":  # the shortcut convolution runs before conv_a
         r = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, name="s", scale=0.04, zp=1)
-    y1 = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, act="RELU", name="y1", zp=-128)
-    y2 = bld.conv(y1, mid if shortcut.startswith("conv") else c, *kb, padding=pad_b, name="y2")
+    y1 = bld.conv(
+        x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, act="RELU", name="y1", zp=-128, density=density
+    )
+    y2 = bld.conv(
+        y1, mid if shortcut.startswith("conv") else c, *kb, padding=pad_b, name="y2", density=density, scale=y2_scale
+    )
     if shortcut == "conv":
         r = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, name="s", scale=0.04, zp=1)
     elif shortcut == "x":
@@ -125,7 +135,12 @@ CASES = {
     "conv_shortcut_stride1": dict(h=9, w=9, c=3, mid=4, shortcut="conv", act="NONE"),
     "conv_shortcut_first": dict(h=10, w=6, c=5, mid=8, stride=2, shortcut="conv_first", swap=True),
     "other_shortcut": dict(shortcut="other", swap=True),
+    "sparse_filters": dict(h=8, w=9, c=8, mid=12, density=0.2),  # pm_conv2d_sparse_s8 on bands
+    "exact_requant": dict(h=7, w=6, y2_scale=1e-6),  # conv_b's _exact twin (|acc << shift| >= 2^29)
+    "generic_window": dict(h=6, w=5, c=96, mid=8, k=(5, 5)),  # k = 2,400: the direct loop nest
 }
+# what each of those exercises, in the generated C (armv7em and armv6m)
+KERNEL_IN_LOOP = {"sparse_filters": "pm_conv2d_sparse_s8(", "exact_requant": "_exact(", "generic_window": "_generic("}
 QUICK = {"identity_3x3", "conv_shortcut_stride2_same", "input_is_output"}
 
 
@@ -172,6 +187,15 @@ def test_fused_plan_is_valid_and_smaller(name):
         assert fused.offset_of(out) == fused.offset_of(x)  # the sum overwrites x row by row
     if f.ws is not None:  # the output overwrites x's rows as they die (a stream pair)
         assert any(a is xb for a, _, _ in fused.streams)
+
+
+@pytest.mark.parametrize("name", sorted(KERNEL_IN_LOOP))
+def test_fused_loop_calls_every_kernel_family(name):
+    g = block(**CASES[name])
+    for isa in ("armv7em", "armv6m"):
+        src = compile_c(g, isa=isa).files["model.c"]
+        loop = src[src.index("fused row by row") :]
+        assert KERNEL_IN_LOOP[name] in loop[: loop.index("PM_LAYER_DONE")], (name, isa)
 
 
 def test_conv_shortcut_output_overlaps_its_input():
