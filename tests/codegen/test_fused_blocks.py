@@ -265,3 +265,13 @@ def test_no_fuse_keeps_every_layer_whole():
     assert plain.plan.fused == () and plain.plan.arena_bytes == plan_memory(g).arena_bytes
     assert "fused row by row" not in plain.files["model.c"] and "pm_add_s8_tables(" not in plain.files["model.c"]
     assert "fused row by row" in compile_c(g).files["model.c"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["identity_3x3", "conv_shortcut_stride2_same"])
+def test_fused_block_avr(name):
+    """AVR: the ADD tables are read from program memory (PM_CONST, PM_LD_I32)."""
+    g = block(**CASES[name])
+    xs = np.random.default_rng(1).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
+    rep = verify(g, "atmega2560", xs=xs)
+    assert rep.bit_exact and rep.fused, rep.first_mismatch
