@@ -66,6 +66,22 @@ class _Builder:
         self.ops.append(Op("CONV_2D", [x, w, b], [y], a, name=name))
         return y
 
+    def dw(self, x, kh, kw, stride=1, padding="SAME", act="RELU6", name="d", mult=1):
+        c = x.shape[3] * mult
+        ws = self.rng.uniform(0.004, 0.03, c).astype(np.float32)
+        data = self.rng.integers(-127, 128, (1, kh, kw, c), dtype=np.int8)
+        w = qtensor(f"{name}_w", (1, kh, kw, c), ws, np.zeros(c), data=data, axis=3)
+        bias = self.rng.integers(-2000, 2000, c).astype(np.int32)
+        b = qtensor(f"{name}_b", (c,), (x.scale[0] * ws).astype(np.float32), np.zeros(c), "int32", data=bias)
+        y = self.act(
+            name, (1, _out_hw(x.shape[1], kh, stride, padding), _out_hw(x.shape[2], kw, stride, padding), c), 0.05, -10
+        )
+        a = default_attrs("DEPTHWISE_CONV_2D")
+        a.update(stride_h=stride, stride_w=stride, padding=padding, depth_multiplier=mult, fused_activation=act)
+        self.tensors += [w, b]
+        self.ops.append(Op("DEPTHWISE_CONV_2D", [x, w, b], [y], a, name=name))
+        return y
+
     def add(self, a, b, act="NONE", name="out"):
         y = self.act(name, a.shape, 0.09, 4)
         attrs = default_attrs("ADD")
@@ -109,6 +125,11 @@ def block(
         r = bld.conv(x0, c, 1, 1, name="r", scale=0.05, zp=2)  # of the model input: not a shortcut conv of x
     elif shortcut == "conv_first":  # the shortcut convolution runs before conv_a
         r = bld.conv(x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, name="s", scale=0.04, zp=1)
+    if shortcut == "dw":  # a depthwise + pointwise residual block
+        y1 = bld.dw(x, *k, stride=stride, mult=mid // c)
+        y2 = bld.conv(y1, c, 1, 1, name="y2", scale=y2_scale)
+        out = bld.add(x, y2, act) if swap else bld.add(y2, x, act)
+        return bld.graph([x0], [bld.conv(out, 4, 1, 1, name="tail")])
     y1 = bld.conv(
         x, mid, *k, stride=stride, padding=pad_a, dilation=dilation, act="RELU", name="y1", zp=-128, density=density
     )
@@ -135,13 +156,15 @@ CASES = {
     "conv_shortcut_stride1": dict(h=9, w=9, c=3, mid=4, shortcut="conv", act="NONE"),
     "conv_shortcut_first": dict(h=10, w=6, c=5, mid=8, stride=2, shortcut="conv_first", swap=True),
     "other_shortcut": dict(shortcut="other", swap=True),
+    "depthwise_pointwise": dict(h=12, w=7, c=8, mid=8, shortcut="dw"),
+    "depthwise_mult2_5x5": dict(h=11, w=9, c=4, mid=8, k=(5, 5), shortcut="dw", act="NONE", swap=True),
     "sparse_filters": dict(h=8, w=9, c=8, mid=12, density=0.2),  # pm_conv2d_sparse_s8 on bands
     "exact_requant": dict(h=7, w=6, y2_scale=1e-6),  # conv_b's _exact twin (|acc << shift| >= 2^29)
     "generic_window": dict(h=6, w=5, c=96, mid=8, k=(5, 5)),  # k = 2,400: the direct loop nest
 }
 # what each of those exercises, in the generated C (armv7em and armv6m)
 KERNEL_IN_LOOP = {"sparse_filters": "pm_conv2d_sparse_s8(", "exact_requant": "_exact(", "generic_window": "_generic("}
-QUICK = {"identity_3x3", "conv_shortcut_stride2_same", "input_is_output"}
+QUICK = {"identity_3x3", "conv_shortcut_stride2_same", "input_is_output", "depthwise_pointwise"}
 
 
 def run(g, target, isa=None, n=5):

@@ -1,5 +1,6 @@
 """Fused residual blocks: CONV_2D → CONV_2D → ADD run row by row, so neither convolution's
-output ever exists whole.
+output ever exists whole (either convolution may be a DEPTHWISE_CONV_2D: a depthwise +
+pointwise residual block).
 
 The pattern is the body of a residual block: ``y1 = conv_a(x)``, ``y2 = conv_b(y1)``,
 ``out = ADD(y2, r)`` (operands in either order) with ``r`` the shortcut (``x`` itself, or any
@@ -36,6 +37,9 @@ from picoml.graph.ir import Graph, Op
 from picoml.graph.ops import OpType
 from picoml.passes.fold_pad import window_pads
 from picoml.reference.common import window_geometry
+
+# the layers a block's convolutions may be: both take pm_conv_params and run on bands
+WINDOW_OPS = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def schedule(wa: Window, wb: Window, ws: Window | None, row_x: int, row_out: int
 def _match(a: Op, b: Op, s: Op | None, c: Op, readers: dict[int, int], outs: set[int]):
     """(x, y1, y2, shortcut, output) when conv_a → conv_b (conv_s) → ADD c form a block, else None."""
     convs = (a, b) if s is None else (a, b, s)
-    if any(op.type != OpType.CONV_2D or len(op.outputs) != 1 for op in convs) or c.type != OpType.ADD:
+    if any(op.type not in WINDOW_OPS or len(op.outputs) != 1 for op in convs) or c.type != OpType.ADD:
         return None
     if len(c.outputs) != 1 or len(c.inputs) != 2:
         return None
