@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from picoml.codegen import emit_fused
 from picoml.codegen.emit_fused import add_tables
 from picoml.codegen.generate import compile_c
 from picoml.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
@@ -298,3 +299,10 @@ def test_fused_block_avr(name):
     xs = np.random.default_rng(1).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
     rep = verify(g, "atmega2560", xs=xs)
     assert rep.bit_exact and rep.fused, rep.first_mismatch
+
+
+def test_a_changed_layer_call_is_refused_not_looped_whole():
+    """emit_fused rewrites the layers' own calls; if an emitter stopped naming its records the
+    way emit_fused expects, the generator must stop, not call a whole-tensor kernel per row."""
+    with pytest.raises(RuntimeError, match="emitter changed"):
+        emit_fused._swap(["status |= pm_conv2d_s8_im2col(&model_l1_layer);"], {"&model_l1_params,": "pm_pa,"})

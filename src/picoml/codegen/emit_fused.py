@@ -41,6 +41,11 @@ def _call(c, emit, i: int) -> list[str]:
 
 
 def _swap(lines: list[str], names: dict[str, str]) -> list[str]:
+    """Replace the layer's records in its call; every one must be there (a changed emitter must
+    not leave a whole-tensor call inside the row loop)."""
+    missing = [old for old in names if not any(old in line for line in lines)]
+    if missing:
+        raise RuntimeError(f"emit_fused: {missing} not in the layer's call {lines!r}: the layer emitter changed")
     out = []
     for line in lines:
         for old, new in names.items():
@@ -147,6 +152,12 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
     c.ptr_override = {id(y2): "pm_row", id(r): "pm_rr", id(out): "pm_out"}
     call_add = _call(c, emitters[add.type], ic)
     c.ptr_override = {}
+    for lines, ptrs in (
+        (call_a, ("pm_xa", "pm_ya")),
+        (call_b, ("pm_lines", "pm_row")),
+        (call_add, ("pm_row", "pm_out")),
+    ):
+        _swap(lines, {p: p for p in ptrs})  # the band pointers are in the calls (c.ptr_override)
     sel_a, pa, da = _bands(c, ia, wa, wa.out_h)
     sel_b, pb, db = _bands(c, ib, wb, wb.out_h)
     _take_decl(c, f"{n}_l{ic}_bcast")  # the ADD runs on one row at a time, over precomputed tables
