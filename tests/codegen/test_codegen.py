@@ -204,7 +204,10 @@ def test_wide_4x2_layers_get_arena_scratch_without_growing_the_arena():
     calls = re.findall(r"pm_conv2d_s8_(?:1x1|im2col)\(&.*?\);", src["model.c"])
     scratch = [c for c in calls if "(int32_t *)(void *)(pm_arena.bytes + " in c]
     assert len(scratch) >= 2 and all(c.endswith(", NULL);") for c in calls if c not in scratch)
-    assert f"#define MODEL_ARENA_SIZE {plan_memory(g).arena_bytes}\n" in src["model.h"]
+    # the scratch fits the plain plan's arena; fusing the residual blocks (plan/fusion.py) keeps it
+    # and still shrinks the arena
+    arena = int(re.search(r"#define MODEL_ARENA_SIZE (\d+)\n", src["model.h"]).group(1))
+    assert arena < plan_memory(g).arena_bytes
     # only Armv7E-M has the 4-row kernel
     m0 = generate_c(g, isa="armv6m")["model.c"]
     assert "pm_conv2d_s8_lanes(&" in m0 and "(int32_t *)(void *)(pm_arena.bytes + " not in m0

@@ -339,6 +339,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     print(f"wrote {len(files)} files to {for_terminal(out)}: {what}")
     print(f"arena {plan.arena_bytes:,} B (op-at-a-time bound {plan.lower_bound:,} B; below it where window ops stream)")
+    for f in plan.fused:
+        print(f"fused         {f.describe()}")
     if config is not None:
         print(f"build with    {' '.join(config.toolchain_command())}")
     return EXIT_OK
@@ -346,7 +348,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _compile(g, out: Path, args: argparse.Namespace) -> tuple[dict, str, MemoryPlan]:
     """Compile once, write in the chosen format; (files written, what they are, the arena plan)."""
-    compiled = compile_c(g, args.name, get_target(args.target).isa, sparse=not args.dense)
+    compiled = compile_c(g, args.name, get_target(args.target).isa, sparse=not args.dense, fuse=args.fuse)
     keep = {"force": args.force, "protect": (args.model,)}
     if args.format == "arduino":
         files = write_arduino(g, out, compiled=compiled, **keep)
@@ -388,6 +390,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             toolchain=args.toolchain,
             opt=args.opt,
             float_abi=args.float_abi,
+            fuse=args.fuse,
         )
     if args.json:
         json.dump(rep.to_json(), sys.stdout, indent=2)
@@ -635,6 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--dense", action="store_true", help="store every layer's weights densely (no sparse encodings)")
     s.add_argument(
+        "--no-fuse",
+        dest="fuse",
+        action="store_false",
+        help="run every layer whole (no row-by-row residual blocks): to measure what fusion costs and saves",
+    )
+    s.add_argument(
         "--format",
         default="c",
         choices=("c", "arduino", "cmake"),
@@ -654,6 +663,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boards", metavar="FILE", help=BOARDS_HELP)
     s.add_argument("--inputs", type=_count(1, 100_000), default=20, help="random inputs to compare (default 20)")
     s.add_argument("--sanitize", action="store_true", help="host only: build with ASan and UBSan")
+    s.add_argument(
+        "--no-fuse",
+        dest="fuse",
+        action="store_false",
+        help="run every layer whole (no row-by-row residual blocks): to measure what fusion costs and saves",
+    )
     add_build_options(s)
     s.add_argument("--json", action="store_true", help="machine-readable report")
     s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")

@@ -30,6 +30,7 @@ from picoml.codegen.emit_detection import DETECTION_EMITTERS, DETECTION_FILES
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
 from picoml.codegen.emit_float_extra import FLOAT_EXTRA_EMITTERS, FLOAT_EXTRA_FILES
+from picoml.codegen.emit_fused import emit_fused, fused_blocks
 from picoml.codegen.emit_logic import LOGIC_EMITTERS, LOGIC_FILES
 from picoml.codegen.emit_movement import MOVEMENT_EMITTERS, MOVEMENT_FILES
 from picoml.codegen.emit_nonlinear import (
@@ -138,10 +139,13 @@ class _Ctx:
     files: set[str] = field(default_factory=set)
     weight_bytes: int = 0
     encoding: dict[int, str] = field(default_factory=dict)  # op index -> weight encoding (layer_encodings)
+    ptr_override: dict[int, str] = field(default_factory=dict)  # id(tensor) -> C pointer (emit_fused.py)
 
     def ptr(self, t: Tensor, const: bool = False) -> str:
         if t.data is not None:
             raise UnsupportedError(f"tensor {t.name!r}: constant used where an activation is expected")
+        if id(t) in self.ptr_override:
+            return f"({'const ' if const else ''}int8_t *)({self.ptr_override[id(t)]})"
         return f"({'const ' if const else ''}int8_t *)(pm_arena.bytes + {self.plan.offset_of(t)})"
 
     def const_array(self, sym: str, values: np.ndarray, ctype: str | None = None, flash: bool = False) -> str:
@@ -255,7 +259,9 @@ def _round4(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes: int) -> dict[int, int]:
+def _w16_scratch(
+    g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes: int, fused=(), scratch=None
+) -> dict[int, int]:
     """Arena scratch (op index -> bytes) for the widened rows of Armv7E-M 4x2 layers, added one
     layer at a time, widest rows first, where the arena keeps its size: RAM the plan has free at
     that op. Rows too wide for the stack block (8 * k > W16_MAX) get the 4x2 kernel that way at no
@@ -263,7 +269,8 @@ def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes
     of the widest stack rows has moved, the block (PM_CONV_W16_MAX, in every such kernel's frame)
     shrinks to the next widest: peak stack, and so RAM, goes down. Layers stored sparsely
     (``encoding``: op index -> encoding) or that miss the 4x2 kernel's conditions (k % 4 == 0,
-    the GEMM path) get none."""
+    the GEMM path) get none. ``fused``: plan with these blocks fused (plan.fusion); ``scratch``:
+    the layers already given scratch."""
     if not get_isa(isa).has("gemm4x2"):
         return {}
     rows: list[tuple[int, int]] = []  # (8 * k, op index)
@@ -273,10 +280,10 @@ def _w16_scratch(g: Graph, isa: Isa | str, encoding: dict[int, str], arena_bytes
         k = int(np.prod(op.inputs[1].shape[1:]))
         if k % 4 == 0:
             rows.append((8 * k, i))
-    scratch: dict[int, int] = {}
+    scratch = dict(scratch or {})
     for size, i in sorted(rows, key=lambda r: (-r[0], r[1])):
         trial = {**scratch, i: size}
-        if plan_memory(g, trial).arena_bytes <= arena_bytes:
+        if i not in scratch and plan_memory(g, trial, fused=fused).arena_bytes <= arena_bytes:
             scratch = trial
     return scratch
 
@@ -698,7 +705,9 @@ def generate_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spar
     return compile_c(g, name, isa, sparse).files
 
 
-def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True) -> CompiledModel:
+def compile_c(
+    g: Graph, name: str = "model", isa: Isa | str | None = None, sparse: bool = True, fuse: bool = True
+) -> CompiledModel:
     """The C library for ``g`` with its arena plan and weight encodings. Deterministic.
 
     ``isa`` (an ``Isa`` such as a core's ``Target.isa``, or an ISA name of ``codegen.isa.ISAS``)
@@ -708,7 +717,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
 
     ``sparse`` lets each FULLY_CONNECTED and GEMM-path CONV_2D layer store its weights in the
     smallest of dense, bitmask and CSR (``picoml.codegen.sparse``; ``layer_encodings`` lists
-    the choices); False keeps every layer dense."""
+    the choices); False keeps every layer dense. ``fuse``: run residual blocks row by row where
+    that shrinks the arena (``plan.fusion``); False runs every layer whole."""
 
     cemit.check_identifier(name)
     isa = get_isa(isa)
@@ -729,16 +739,26 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     sparse = sparse and not isa.progmem  # sparse kernels read their tables as data, not through PM_LD_*
     encodings = tuple(layer_encodings(g, isa, sparse))
     encoding = {e["op"]: e["encoding"] for e in encodings}
-    plan = plan_memory(g)
-    w16_scratch = _w16_scratch(g, isa, encoding, plan.arena_bytes)
-    if w16_scratch:
-        plan = plan_memory(g, w16_scratch)
+    w16_scratch = _w16_scratch(g, isa, encoding, plan_memory(g).arena_bytes)
+    fused = fused_blocks(g, w16_scratch) if fuse else ()  # residual blocks run row by row where that lowers the arena
+    if fused:  # the fused arena may have room for more widened rows (and the stack block shrink)
+        w16_scratch = _w16_scratch(
+            g, isa, encoding, plan_memory(g, w16_scratch, fused=fused).arena_bytes, fused, w16_scratch
+        )
+    plan = plan_memory(g, w16_scratch, fused=fused)
+    fused_at, fused_ops = {f.start: f for f in fused}, {i for f in fused for i in f.ops}
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
         if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):
             raise UnsupportedError(f"{op.label}: C generation supports int8, int32, bool and float32 layers only")
         if i in folded:
             c.body.append(cemit.comment(f"{i}: {folded[i].describe()}"))
+            c.body.append(f"PM_LAYER_DONE({i});")
+            continue
+        if i in fused_ops:  # a fused residual block: one loop for its layers (emit_fused.py)
+            c.files.update(KERNEL_FILES[op.type])
+            if i in fused_at:
+                emit_fused(c, fused_at[i], EMITTERS)
             c.body.append(f"PM_LAYER_DONE({i});")
             continue
         fl = uses_float(op) and op.type not in BYTE_OPS  # float32 kernels: codegen/emit_float.py

@@ -81,6 +81,8 @@ class VerifyReport:
     tolerance: str = ""  # the comparison rule of float outputs (FLOAT_TOLERANCE); "" when all are integers
     max_abs_error: float | None = None  # largest |C - reference| over the float outputs
     weights_encoding: list[dict] = field(default_factory=list)  # per GEMM layer: density, encoding, bytes
+    #: residual blocks run row by row (picoml.plan.fusion): their layers, buffers and extra work
+    fused: list[dict] = field(default_factory=list)
     #: how the C was built: toolchain, compiler (its --version line), opt (-O flag), float_abi, cflags
     build: dict = field(default_factory=dict)
     #: the library that was built and run (its arena plan and encodings), for reports; not in to_json
@@ -332,6 +334,7 @@ def verify(
     isa: Isa | str | None = None,
     toolchain: str | None = None,
     float_abi: str | None = None,
+    fuse: bool = True,
 ) -> VerifyReport:
     """Compile g for the target, run n inputs, compare with picoml.run, measure.
 
@@ -369,7 +372,7 @@ def verify(
     d = Path(tmp.name if tmp else work_dir)
     try:
         src = d / "src"
-        compiled = compile_c(g, name="model", isa=isa, sparse=sparse)
+        compiled = compile_c(g, name="model", isa=isa, sparse=sparse, fuse=fuse)
         compiled.write(src)
         exe = d / ("model_host" if target.zig_target is None else f"model_{target.name}.elf")
         # the host harness copies (model_invoke); the emulated ones are zero-copy (model_run)
@@ -418,6 +421,7 @@ def verify(
             }
             for e in compiled.encodings
         ]
+        rep.fused = [f.summary() for f in compiled.plan.fused]
         mask, rep.max_abs_error = compare(g, got, expected)
         bad = np.argwhere(mask)
         rep.float_mode = float_mode(g, target, config.float_abi)

@@ -1,5 +1,6 @@
 """Static memory planning: tensor lifetimes in execution order → offsets in one arena."""
 
-from picoml.plan.planner import Buffer, MemoryPlan, plan_memory
+from picoml.plan.fusion import FusedBlock, residual_blocks
+from picoml.plan.planner import Buffer, MemoryPlan, choose_fusions, plan_memory
 
-__all__ = ["Buffer", "MemoryPlan", "plan_memory"]
+__all__ = ["Buffer", "FusedBlock", "MemoryPlan", "choose_fusions", "plan_memory", "residual_blocks"]

@@ -37,6 +37,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
 from picoml.graph.ops import OP_SET
 from picoml.passes.fold_pad import window_pads
+from picoml.plan.fusion import FusedBlock, residual_blocks
 from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
@@ -58,6 +59,7 @@ class Buffer:
     last: int
     offset: int = -1
     scratch_of: str = ""  # op label when this is kernel scratch
+    scratch_op: int = -1  # and that op's index
 
     @property
     def name(self) -> str:
@@ -77,6 +79,7 @@ class MemoryPlan:
     offsets: dict[int, int] = field(default_factory=dict)  # id(tensor) -> arena offset
     # (input buffer, output buffer, lag): window ops whose output may overlap their dying input
     streams: list[tuple[Buffer, Buffer, int]] = field(default_factory=list)
+    fused: tuple[FusedBlock, ...] = ()  # residual blocks run row by row (plan/fusion.py)
 
     @property
     def optimal(self) -> bool:
@@ -88,7 +91,7 @@ class MemoryPlan:
     def scratch_offset(self, op_index: int) -> int:
         """Arena offset of the kernel scratch planned for op ``op_index`` (``plan_memory(scratch=)``)."""
         for b in self.buffers:
-            if b.scratch_of and not b.tensors and b.first == op_index:
+            if b.scratch_of and not b.tensors and b.scratch_op == op_index:
                 return b.offset
         raise KeyError(f"no scratch planned for op {op_index}")
 
@@ -103,6 +106,7 @@ class MemoryPlan:
                 for x, y, lag in self.streams
                 if y.offset < x.offset + x.size and x.offset < y.offset + y.size
             ],
+            "fused": [f.summary() for f in self.fused],
             "buffers": [
                 {
                     "name": b.name,
@@ -162,7 +166,9 @@ def stream_lag(op: Op) -> int | None:
     return lag
 
 
-def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buffer]:
+def _build_buffers(
+    g: Graph, scratch: dict[int, int], inplace: bool, fused: tuple[FusedBlock, ...] = ()
+) -> list[Buffer]:
     acts = [t for t in g.tensors if t.data is None]
     first, last = lifetimes(g)
 
@@ -176,6 +182,7 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
         return x
 
     graph_io = {id(t) for t in g.inputs} | {id(t) for t in g.outputs}
+    fused_add = {f.add: f for f in fused}
     for i, op in enumerate(g.ops):
         d = OP_SET.get(op.type)
         if d is None or not op.outputs:  # no outputs: a PAD folded away for code generation
@@ -184,9 +191,14 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
         if d.aliases_input and op.inputs[0].data is None:
             parent[find(id(y))] = find(id(op.inputs[0]))
         elif inplace and d.in_place and _elementwise_same_shape(op):
+            f = fused_add.get(i)
             for t in op.inputs:
                 if t is None or t.data is not None or id(t) in graph_io:
                     continue
+                if f is not None and (
+                    f.ws is not None or t is g.ops[f.a + 1].outputs[0] or (f.shortcut_is_x and not f.inplace_safe)
+                ):
+                    continue  # fused: y2 is one row; x's rows may still be read after the sum's
                 root = find(id(t))
                 # the whole alias group of t must end here for y to take its place
                 group_last = max(last[k] for k in parent if find(k) == root)
@@ -204,12 +216,24 @@ def _build_buffers(g: Graph, scratch: dict[int, int], inplace: bool) -> list[Buf
     ]
     for i, size in scratch.items():
         if size > 0:
-            bufs.append(Buffer([], size, i, i, scratch_of=g.ops[i].label))
+            bufs.append(Buffer([], size, i, i, scratch_of=g.ops[i].label, scratch_op=i))
+    for f in fused:  # every buffer the fused ops touch lives through the whole run
+        a, c = f.start, f.add
+        y1 = g.ops[f.a].outputs[0]
+        rows = [g.ops[i].outputs[0] for i in f.ops[:-1] if i != f.a]  # conv_b's and conv_s's
+        for b in bufs:
+            if any(t is y1 for t in b.tensors):
+                b.size = f.line_bytes
+            elif any(t is r for t in b.tensors for r in rows):
+                b.size = f.row_y2
+            if b.first <= c and b.last >= a:
+                b.first, b.last = min(b.first, a), max(b.last, c)
     return bufs
 
 
-def _streams(g: Graph, bufs: list[Buffer]) -> dict[tuple[int, int], int]:
-    """(id(input buffer), id(output buffer)) -> lag, for window ops whose input buffer dies there.
+def _streams(g: Graph, bufs: list[Buffer], fused: tuple[FusedBlock, ...] = ()) -> dict[tuple[int, int], int]:
+    """(id(input buffer), id(output buffer)) -> lag, for window ops whose input buffer dies there,
+    and fused blocks whose x dies in the block (the output overwrites x's rows as they die).
     A graph output is never streamed over: it must hold its values after the last op (the caller
     reads it in the arena), even when the last op reads it."""
     of = {id(t): b for b in bufs for t in b.tensors}
@@ -225,6 +249,12 @@ def _streams(g: Graph, bufs: list[Buffer]) -> dict[tuple[int, int], int]:
         if any(id(t) in outputs for t in xb.tensors):
             continue
         pairs[(id(xb), id(yb))] = lag
+    for f in fused:
+        xb, yb = of.get(id(g.ops[f.a].inputs[0])), of.get(id(g.ops[f.add].outputs[0]))
+        if xb is None or yb is None or xb is yb or xb.last != f.add or yb.first != f.start:
+            continue
+        if not any(id(t) in outputs for t in xb.tensors):
+            pairs[(id(xb), id(yb))] = max(f.lag, 0)
     return pairs
 
 
@@ -258,13 +288,20 @@ def _place(bufs: list[Buffer], order: list[Buffer], streams: dict[tuple[int, int
 
 
 def plan_memory(
-    g: Graph, scratch: dict[int, int] | None = None, inplace: bool = True, stream: bool = True
+    g: Graph,
+    scratch: dict[int, int] | None = None,
+    inplace: bool = True,
+    stream: bool = True,
+    fused: tuple[FusedBlock, ...] = (),
 ) -> MemoryPlan:
     """Plan the arena of ``g``. ``scratch`` maps op index → scratch bytes that op's kernel needs;
-    ``stream`` lets window ops write their output over their dying input (``stream_lag``)."""
+    ``stream`` lets window ops write their output over their dying input (``stream_lag``);
+    ``fused``: residual blocks run row by row (``plan.fusion``: their intermediates shrink to a
+    line buffer and a row, everything they touch lives through the run)."""
     scratch = scratch or {}
-    bufs = _build_buffers(g, scratch, inplace)
-    streams = _streams(g, bufs) if stream else {}
+    fused = tuple(fused)
+    bufs = _build_buffers(g, scratch, inplace, fused)
+    streams = _streams(g, bufs, fused) if stream else {}
     n = max(len(g.ops), 1)
     live = [sum(b.size for b in bufs if b.first <= i <= b.last) for i in range(n)]
     bound = max(live, default=0)
@@ -297,4 +334,20 @@ def plan_memory(
     offsets = {id(t): b.offset for b in bufs for t in b.tensors}
     by_id = {id(b): b for b in bufs}
     pairs = [(by_id[xi], by_id[yi], lag) for (xi, yi), lag in streams.items()]
-    return MemoryPlan(bufs, arena, _align(bound), live, sum(scratch.values()), offsets, pairs)
+    return MemoryPlan(bufs, arena, _align(bound), live, sum(scratch.values()), offsets, pairs, fused)
+
+
+def choose_fusions(g: Graph, scratch: dict[int, int] | None = None, allowed=None) -> tuple[FusedBlock, ...]:
+    """The residual blocks (``plan.fusion.residual_blocks``) worth fusing: added one at a time,
+    in graph order, where the arena gets smaller; ``allowed(block)`` may veto a block (the code
+    generator: layers it cannot run on bands)."""
+    chosen: tuple[FusedBlock, ...] = ()
+    candidates = [f for f in residual_blocks(g) if allowed is None or allowed(f)]
+    if not candidates:
+        return chosen
+    best = plan_memory(g, scratch).arena_bytes
+    for f in candidates:
+        size = plan_memory(g, scratch, fused=chosen + (f,)).arena_bytes
+        if size < best:
+            chosen, best = chosen + (f,), size
+    return chosen

@@ -115,3 +115,19 @@ int pm_sub_s8(const pm_add_params *p, const pm_broadcast *bc, const int8_t *a, c
 #undef PM_SUB_ONE
   return PM_OK;
 }
+
+/* Same-shape ADD of n elements with both operands' rescaled values read from tables the code
+ * generator computed (256 int32 for input 1 then 256 for input 2, at code + 128; flash): the
+ * arithmetic of the table path above without building the tables, for short runs such as the
+ * rows of a fused residual block. out may be a or b (exactly, never a partial overlap). */
+int pm_add_s8_tables(const pm_add_params *p, const int32_t *tables, const int8_t *a, const int8_t *b, int8_t *out,
+                     int32_t n) {
+  const int32_t om = p->output_multiplier, os = -p->output_shift, zp = p->output_zp;
+  const int32_t lo = p->act_min, hi = p->act_max;
+  int32_t i;
+  for (i = 0; i < n; ++i) {
+    const int32_t sum = PM_LD_I32(&tables[a[i] + 128]) + PM_LD_I32(&tables[b[i] + 384]);
+    out[i] = (int8_t)pm_clamp_i32(pm_rounding_divide_by_pot(pm_srdhm_bounded(sum, om), os) + zp, lo, hi);
+  }
+  return PM_OK;
+}

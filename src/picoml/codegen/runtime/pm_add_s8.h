@@ -25,4 +25,10 @@ int pm_add_s8(const pm_add_params *params, const pm_broadcast *bc, const int8_t 
 /* a - b: the scaled second input is subtracted from the scaled first (not negated before scaling). */
 int pm_sub_s8(const pm_add_params *params, const pm_broadcast *bc, const int8_t *a, const int8_t *b, int8_t *out);
 
+/* Same-shape a + b over n elements with each operand's rescaled value per int8 code precomputed:
+ * tables[code + 128] for a, tables[256 + code + 128] for b, each
+ * RoundingDivideByPOT(SRDHM((code - zp) << left_shift, multiplier), -shift); bit-exact with pm_add_s8. */
+int pm_add_s8_tables(const pm_add_params *params, const int32_t *tables, const int8_t *a, const int8_t *b, int8_t *out,
+                     int32_t n);
+
 #endif /* PM_ADD_S8_H */

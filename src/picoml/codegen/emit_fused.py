@@ -1,0 +1,232 @@
+"""C for a fused residual block (``plan.fusion``): CONV_2D → CONV_2D → ADD row by row.
+
+The three layers' parameters, filters and requantization records are emitted by their usual
+emitters (``generate.py`` passes its ``EMITTERS`` in: this module does not import it); their
+kernel calls are then placed in a loop over the second convolution's output rows, with the
+arena pointers replaced by band pointers (``_Ctx.ptr_override``) and the geometry records by
+local copies whose height and top padding each band sets (``Window.band``):
+
+    for each output row r of conv_b:
+        drop the line buffer's rows above row r's window (memmove the rest down)
+        conv_a on one x band per missing y1 row, appended to the line buffer
+        conv_b on the line buffer (one output row) into the row buffer
+        ADD(row buffer, shortcut row r) into output row r
+
+The loop's bounds are constants from the plan, so it computes exactly what ``plan.fusion.schedule``
+simulated (the line buffer's size and whether the output may overwrite x).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from picoml.codegen import cemit
+from picoml.codegen.emit_affine import uses_channel_tables
+from picoml.codegen.emit_float import uses_float
+from picoml.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
+from picoml.plan import FusedBlock, choose_fusions
+from picoml.reference import KERNELS
+from picoml.reference.add import LEFT_SHIFT
+
+
+def _call(c, emit, i: int) -> list[str]:
+    """The lines layer i's emitter adds to the body (its declarations go where they always do)."""
+    start = len(c.body)
+    emit(c, c.graph.ops[i], i)
+    lines = c.body[start:]
+    del c.body[start:]
+    return lines
+
+
+def _swap(lines: list[str], names: dict[str, str]) -> list[str]:
+    """Replace the layer's records in its call; every one must be there (a changed emitter must
+    not leave a whole-tensor call inside the row loop)."""
+    missing = [old for old in names if not any(old in line for line in lines)]
+    if missing:
+        raise RuntimeError(f"emit_fused: {missing} not in the layer's call {lines!r}: the layer emitter changed")
+    out = []
+    for line in lines:
+        for old, new in names.items():
+            line = line.replace(old, new)
+        out.append(line)
+    return out
+
+
+def _take_decl(c, name: str) -> str:
+    """Remove and return the declaration of ``name`` from ``c.decls``."""
+    for k, d in enumerate(c.decls):
+        if re.match(rf"static const \w+ {name} = ", d):
+            return c.decls.pop(k)
+    raise KeyError(name)
+
+
+def _set(decl: str, name: str, new_name: str, values: dict[str, int]) -> str:
+    """A copy of a ``struct_init`` declaration under ``new_name`` with some fields changed."""
+    decl = decl.replace(f" {name} = ", f" {new_name} = ", 1)
+    for k, v in values.items():
+        decl = re.sub(rf"^  \.{k} = -?\d+,$", f"  .{k} = {v},", decl, count=1, flags=re.M)
+    return decl
+
+
+def _bands(c, i: int, w, rows: int) -> tuple[str, str, str]:
+    """Layer i's geometry per band: (band index of each output row, params table, in-dims table),
+    one flash record per distinct (top padding, height); the layer's out dims become one row."""
+    n = c.name
+    prm, din, dout = (f"{n}_l{i}_{s}" for s in ("params", "in_dims", "out_dims"))
+    p_decl, i_decl, o_decl = _take_decl(c, prm), _take_decl(c, din), _take_decl(c, dout)
+    kinds: list[tuple[int, int]] = []
+    index = []
+    for j in range(rows):
+        _, h, pad = w.band(j)
+        if (pad, h) not in kinds:
+            kinds.append((pad, h))
+        index.append(kinds.index((pad, h)))
+    for k, (pad, h) in enumerate(kinds):
+        c.decls.append(_set(p_decl, prm, f"{prm}_{k}", {"pad_h": pad}))
+        c.decls.append(_set(i_decl, din, f"{din}_{k}", {"h": h}))
+    c.decls.append(_set(o_decl, dout, dout, {"h": 1}))
+    c.decls.append(
+        f"static const pm_conv_params *const {prm}_band[{len(kinds)}] = "
+        "{" + ", ".join(f"&{prm}_{k}" for k in range(len(kinds))) + "};\n"
+    )
+    c.decls.append(
+        f"static const pm_dims *const {din}_band[{len(kinds)}] = "
+        "{" + ", ".join(f"&{din}_{k}" for k in range(len(kinds))) + "};\n"
+    )
+    sel = c.const_array(f"l{i}_band", np.array(index, np.uint8))
+    return sel, f"{prm}_band", f"{din}_band"
+
+
+def add_tables(op) -> np.ndarray:
+    """The 512 int32 of ``pm_add_s8_tables``: each operand's rescaled value per int8 code, from
+    the reference kernel's own parameters (``reference/add.py``)."""
+    p = KERNELS[op.type].prepare(op)
+    v = np.arange(-128, 128, dtype=np.int64)
+    rows = []
+    for zp, mult, shift in (
+        (p.input1_zp, p.input1_multiplier, p.input1_shift),
+        (p.input2_zp, p.input2_multiplier, p.input2_shift),
+    ):
+        scaled = saturating_rounding_doubling_high_mul((v - zp) * (1 << LEFT_SHIFT), mult)
+        rows.append(rounding_divide_by_pot(scaled, -shift))
+    return np.concatenate(rows).astype(np.int32)
+
+
+def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
+    """The fused block's C into ``c.body`` (layers ``f.ops``)."""
+
+    def arena(t) -> str:
+        return f"(int8_t *)(pm_arena.bytes + {c.plan.offset_of(t)})"
+
+    g = c.graph
+    ia, ib, ic = f.a, f.a + 1, f.add
+    first = f.start
+    a, b, add = g.ops[ia], g.ops[ib], g.ops[ic]
+    x, y1, y2, out = a.inputs[0], a.outputs[0], b.outputs[0], add.outputs[0]
+    r = add.inputs[1] if add.inputs[0] is y2 else add.inputs[0]
+    row_x = f.row_x
+    n = c.name
+    wa, wb, ws = f.wa, f.wb, f.ws
+
+    c.ptr_override = {id(x): "pm_xa", id(y1): "pm_ya"}
+    call_a = _swap(_call(c, emitters[a.type], ia), {f"&{n}_l{ia}_params,": "pm_pa,", f"&{n}_l{ia}_in_dims,": "pm_ia,"})
+    c.ptr_override = {id(y1): "pm_lines", id(y2): "pm_row"}
+    call_b = _swap(_call(c, emitters[b.type], ib), {f"&{n}_l{ib}_params,": "pm_pb,", f"&{n}_l{ib}_in_dims,": "pm_ib,"})
+    call_s: list[str] = []
+    if ws is not None:  # the shortcut convolution: one row per output row, into its row buffer
+        c.ptr_override = {id(x): "pm_xs", id(r): "pm_rr"}
+        i_s = f.s
+        call_s = _swap(
+            _call(c, emitters[g.ops[i_s].type], i_s),
+            {f"&{n}_l{i_s}_params,": "pm_ps,", f"&{n}_l{i_s}_in_dims,": "pm_is,"},
+        )
+        sel_s, ps, ds = _bands(c, i_s, ws, ws.out_h)
+        call_s = [
+            f"pm_ps = {ps}[{sel_s}[pm_r]];",
+            f"pm_is = {ds}[{sel_s}[pm_r]];",
+            f"pm_xs = {arena(x)} + {ws.rows_expr('pm_r')} * {row_x};",
+            *call_s,
+        ]
+    c.ptr_override = {id(y2): "pm_row", id(r): "pm_rr", id(out): "pm_out"}
+    call_add = _call(c, emitters[add.type], ic)
+    c.ptr_override = {}
+    for lines, ptrs in (
+        (call_a, ("pm_xa", "pm_ya")),
+        (call_b, ("pm_lines", "pm_row")),
+        (call_add, ("pm_row", "pm_out")),
+    ):
+        _swap(lines, {p: p for p in ptrs})  # the band pointers are in the calls (c.ptr_override)
+    sel_a, pa, da = _bands(c, ia, wa, wa.out_h)
+    sel_b, pb, db = _bands(c, ib, wb, wb.out_h)
+    _take_decl(c, f"{n}_l{ic}_bcast")  # the ADD runs on one row at a time, over precomputed tables
+    tables = c.const_array(f"l{ic}_tables", add_tables(add), flash=True)
+    call_add = _swap(call_add, {"pm_add_s8(": "pm_add_s8_tables(", f"&{n}_l{ic}_bcast,": f"{tables},"})
+    call_add = [ln.replace(");", f", {f.row_y2});") if "pm_add_s8_tables(" in ln else ln for ln in call_add]
+
+    body = [
+        "{ /* fused: the layers above run row by row (picoml.plan.fusion) */",
+        f"  int8_t *const pm_lines = {arena(y1)}; /* {f.lines} rows of layer {ia}'s output */",
+        f"  int8_t *const pm_row = {arena(y2)}; /* one row of layer {ib}'s output */",
+        "  const pm_conv_params *pm_pa, *pm_pb;",
+        "  const pm_dims *pm_ia, *pm_ib;",
+        "  const int8_t *pm_xa;",
+        "  int8_t *pm_ya, *pm_out;",
+        *(
+            ["  const pm_conv_params *pm_ps;", "  const pm_dims *pm_is;", "  const int8_t *pm_xs;", "  int8_t *pm_rr;"]
+            if ws
+            else ["  const int8_t *pm_rr;"]
+        ),
+        "  int32_t pm_r, pm_base = 0, pm_have = 0; /* pm_lines holds rows [pm_base, pm_base + pm_have) */",
+        f"  for (pm_r = 0; pm_r < {wb.out_h}; ++pm_r) {{",
+        f"    const int32_t pm_t = pm_r * {wb.stride} - {wb.pad};",
+        f"    const int32_t pm_lo = pm_t < 0 ? 0 : pm_t, pm_hi = pm_t + {wb.extent} < {wb.in_h} ? "
+        f"pm_t + {wb.extent} : {wb.in_h};",
+        "    if (pm_lo > pm_base) {",
+        "      const int32_t pm_drop = pm_lo - pm_base;",
+        "      if (pm_drop < pm_have) {",
+        f"        memmove(pm_lines, pm_lines + pm_drop * {f.row_y1}, (size_t)((pm_have - pm_drop) * {f.row_y1}));",
+        "        pm_have -= pm_drop;",
+        "      } else {",
+        "        pm_have = 0;",
+        "      }",
+        "      pm_base = pm_lo;",
+        "    }",
+        "    if (pm_have == 0) pm_base = pm_lo;",
+        "    while (pm_base + pm_have < pm_hi) {",
+        "      const int32_t pm_j = pm_base + pm_have;",
+        f"      const int32_t pm_u = pm_j * {wa.stride} - {wa.pad};",
+        f"      pm_pa = {pa}[{sel_a}[pm_j]];",
+        f"      pm_ia = {da}[{sel_a}[pm_j]];",
+        f"      pm_xa = {arena(x)} + (pm_u < 0 ? 0 : pm_u) * {row_x};",
+        f"      pm_ya = pm_lines + pm_have * {f.row_y1};",
+        *("      " + line for line in call_a),
+        "      ++pm_have;",
+        "    }",
+        f"    pm_pb = {pb}[{sel_b}[pm_r]];",
+        f"    pm_ib = {db}[{sel_b}[pm_r]];",
+        *("    " + line for line in call_b),
+        *(
+            [f"    pm_rr = {arena(r)}; /* one row of layer {f.s}'s output */", *("    " + ln for ln in call_s)]
+            if ws
+            else [f"    pm_rr = {arena(r)} + pm_r * {f.row_y2};"]
+        ),
+        f"    pm_out = {arena(out)} + pm_r * {f.row_y2};",
+        *("    " + line for line in call_add),
+        "  }",
+        "}",
+    ]
+    kinds = ", ".join(str(g.ops[i].type) for i in f.ops)
+    c.body.append(cemit.comment(f"{first}..{ic}: {kinds}, fused row by row"))
+    c.body.extend(body)
+
+
+def fused_blocks(g, scratch: dict[int, int] | None = None) -> tuple[FusedBlock, ...]:
+    """The residual blocks of ``g`` the generator runs fused: those that lower the arena
+    (``plan.choose_fusions``) and whose three layers have their plain int8 emitters."""
+
+    def plain(f: FusedBlock) -> bool:
+        return not any(uses_float(g.ops[i]) or uses_channel_tables(g.ops[i]) for i in f.ops)
+
+    return choose_fusions(g, scratch, allowed=plain)

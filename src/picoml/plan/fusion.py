@@ -1,0 +1,242 @@
+"""Fused residual blocks: CONV_2D → CONV_2D → ADD run row by row, so neither convolution's
+output ever exists whole (either convolution may be a DEPTHWISE_CONV_2D: a depthwise +
+pointwise residual block).
+
+The pattern is the body of a residual block: ``y1 = conv_a(x)``, ``y2 = conv_b(y1)``,
+``out = ADD(y2, r)`` (operands in either order) with ``r`` the shortcut (``x`` itself, or any
+activation shaped like ``y2``), the three ops consecutive, ``y1`` read only by ``conv_b`` and
+``y2`` only by the ADD, batch 1. Run one op at a time, ``x`` (or ``r``), ``y1`` and ``y2`` all
+coexist at ``conv_b``: on ResNet-8's first stage that is three 16 KB tensors.
+
+Fused, the generated C walks ``conv_b``'s output rows. For output row ``r`` it makes sure the
+*line buffer* holds the rows of ``y1`` that row's window reads (rows no later window reads are
+dropped from its front; missing ones are computed by ``conv_a`` on the band of ``x`` rows they
+need, one row per call), runs ``conv_b`` on that band into a one-row buffer, and adds the row
+to the shortcut's row ``r`` into the output's row ``r``. The existing kernels run on bands: a
+band is a pointer to its first row, a height, and the top padding left above it
+(``band_rows``).
+
+Memory. ``y1`` shrinks to the line buffer (``lines`` rows), ``y2`` to one row; both live for
+the whole fused run, as do any kernel scratch of the three ops. The output may take the
+shortcut's place when the shortcut dies at the ADD (the ADD's usual in-place rule), and when
+the shortcut is ``x`` itself only if ``conv_a`` never reads ``x``'s row ``r`` again after
+output row ``r`` is written (``inplace_safe``; true for stride-1 SAME blocks). The planner
+(``plan_memory(fused=...)``) applies that; the code generator keeps a block only where it
+lowers the arena.
+
+Cost. ``conv_a`` and ``conv_b`` are called once per output row instead of once, the ADD once per
+row, and the line buffer's kept rows move down by ``memmove`` as the window slides
+(``moved_bytes``): no MAC is repeated (every ``y1`` row is computed exactly once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from picoml.graph.ir import Graph, Op
+from picoml.graph.ops import OpType
+from picoml.passes.fold_pad import window_pads
+from picoml.reference.common import window_geometry
+
+# the layers a block's convolutions may be: both take pm_conv_params and run on bands
+WINDOW_OPS = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Rows of one convolution: output row j reads input rows j*stride - pad + tap*dilation."""
+
+    in_h: int
+    out_h: int
+    stride: int
+    pad: int
+    extent: int  # (kh - 1) * dilation + 1: input rows one output row spans
+
+    def rows(self, j: int) -> tuple[int, int]:
+        """[lo, hi): the input rows output row j reads, clipped to the input."""
+        t = j * self.stride - self.pad
+        return max(t, 0), min(t + self.extent, self.in_h)
+
+    def rows_expr(self, j: str) -> str:
+        """C expression of ``rows(j)[0]`` for a C int32 ``j``."""
+        return f"({j} * {self.stride} - {self.pad} < 0 ? 0 : {j} * {self.stride} - {self.pad})"
+
+    def band(self, j: int) -> tuple[int, int, int]:
+        """(first input row, rows, top padding) of the band that computes output row j alone."""
+        lo, hi = self.rows(j)
+        return lo, hi - lo, lo - (j * self.stride - self.pad)
+
+
+def window(op: Op) -> Window:
+    x, y, w = op.inputs[0], op.outputs[0], op.inputs[1]
+    a = op.attrs
+    kh, kw = w.shape[1], w.shape[2]
+    sh, sw = a.get("stride_h", 1), a.get("stride_w", 1)
+    dh, dw = a.get("dilation_h", 1), a.get("dilation_w", 1)
+    geo = window_geometry(x.shape[1], x.shape[2], kh, kw, sh, sw, dh, dw, a.get("padding", "VALID"))
+    pad_h, _ = window_pads(op, geo[2:])
+    return Window(int(x.shape[1]), int(y.shape[1]), int(sh), int(pad_h), int((kh - 1) * dh + 1))
+
+
+@dataclass(frozen=True)
+class FusedBlock:
+    """One fused run of consecutive ops: conv_a (op a), conv_b (a + 1), the shortcut conv_s
+    when there is one (op s: a - 1 or a + 2; -1: none), the ADD (last)."""
+
+    a: int
+    s: int  # the shortcut convolution's op index, -1 when the shortcut is an activation
+    wa: Window  # conv_a: x rows → y1 rows
+    wb: Window  # conv_b: y1 rows → y2 rows
+    ws: Window | None  # conv_s: x rows → shortcut rows (None: the shortcut is an activation)
+    row_x: int  # bytes of one x row
+    row_y1: int  # bytes of one y1 row
+    row_y2: int  # bytes of one y2 row (= one output row, one shortcut row)
+    lines: int  # y1 rows the line buffer holds
+    shortcut_is_x: bool
+    inplace_safe: bool  # the output may overwrite x's rows as it goes (shortcut_is_x only)
+    lag: int  # bytes the output must start below x to overwrite x's rows as they die
+    moved_bytes: int  # bytes the line buffer's memmoves copy per inference
+
+    @property
+    def start(self) -> int:
+        return min(self.a, self.s) if self.s >= 0 else self.a
+
+    @property
+    def ops(self) -> tuple[int, ...]:
+        return tuple(range(self.start, self.start + (4 if self.ws else 3)))
+
+    @property
+    def add(self) -> int:
+        return self.ops[-1]
+
+    @property
+    def line_bytes(self) -> int:
+        return self.lines * self.row_y1
+
+    def describe(self) -> str:
+        s = self.summary()
+        return (
+            f"layers {self.start}-{self.add} row by row: line buffer {s['line_buffer_bytes']:,} B, "
+            f"{s['kernel_calls']} kernel calls instead of {s['unfused_kernel_calls']}, "
+            f"{s['memmove_bytes']:,} B moved per inference"
+        )
+
+    def summary(self) -> dict:
+        return {
+            "ops": list(self.ops),
+            "line_buffer_bytes": self.line_bytes,
+            "row_buffer_bytes": self.row_y2 * (2 if self.ws else 1),
+            "output_over_shortcut": self.inplace_safe or not (self.shortcut_is_x or self.ws),
+            "output_lag_below_x": self.lag,
+            "kernel_calls": self.wa.out_h + 2 * self.wb.out_h + (self.ws.out_h if self.ws else 0),
+            "unfused_kernel_calls": len(self.ops),
+            "memmove_bytes": self.moved_bytes,
+        }
+
+
+def schedule(wa: Window, wb: Window, ws: Window | None, row_x: int, row_out: int) -> tuple[int, int, bool, int] | None:
+    """Simulate the row walk: (line-buffer rows, rows moved, x rows safe to overwrite in order,
+    lag: bytes the output must start below x so that writing output row r never clobbers an x
+    byte a later row reads), or None when some window reads no row at all."""
+    base = have = 0  # the line buffer holds y1 rows [base, base + have)
+    lines = moved = lag = 0
+    safe = True
+    for r in range(wb.out_h):
+        lo, hi = wb.rows(r)
+        if lo >= hi or (ws is not None and ws.rows(r)[0] >= ws.rows(r)[1]):
+            return None
+        if lo > base:
+            drop = lo - base
+            if drop < have:
+                moved += have - drop
+            have, base = max(have - drop, 0), lo
+        if have == 0:
+            base = lo
+        while base + have < hi:
+            a_lo, a_hi = wa.rows(base + have)
+            if a_lo >= a_hi:
+                return None
+            have += 1
+        lines = max(lines, have)
+        nxt = base + have  # the next y1 row conv_a computes reads x rows from wa.rows(nxt)[0]
+        later = [wa.rows(nxt)[0]] if nxt < wa.out_h else []
+        if ws is not None and r + 1 < ws.out_h:
+            later.append(ws.rows(r + 1)[0])
+        if later:
+            first = min(later)
+            safe = safe and first > r
+            lag = max(lag, (r + 1) * row_out - first * row_x)
+    return lines, moved, safe, lag
+
+
+def _match(a: Op, b: Op, s: Op | None, c: Op, readers: dict[int, int], outs: set[int]):
+    """(x, y1, y2, shortcut, output) when conv_a → conv_b (conv_s) → ADD c form a block, else None."""
+    convs = (a, b) if s is None else (a, b, s)
+    if any(op.type not in WINDOW_OPS or len(op.outputs) != 1 for op in convs) or c.type != OpType.ADD:
+        return None
+    if len(c.outputs) != 1 or len(c.inputs) != 2:
+        return None
+    x, y1, y2, out = a.inputs[0], a.outputs[0], b.outputs[0], c.outputs[0]
+    if x is None or x.data is not None or b.inputs[0] is not y1 or y2 not in c.inputs:
+        return None
+    r = c.inputs[1] if c.inputs[0] is y2 else c.inputs[0]
+    if r is None or r.data is not None or r is y2:
+        return None
+    if s is not None and (s.inputs[0] is not x or s.outputs[0] is not r):
+        return None
+    ts = (x, y1, y2, r, out)
+    if any(len(t.shape) != 4 or t.shape[0] != 1 or t.np_dtype.itemsize != 1 for t in ts):
+        return None
+    if not (r.shape == y2.shape == out.shape) or any(id(t) in outs for t in (y1, y2, r if s else y1)):
+        return None
+    if readers.get(id(y1)) != 1 or readers.get(id(y2)) != 1 or (s is not None and readers.get(id(r)) != 1):
+        return None
+    if any(op.inputs[1].data is None or len(op.inputs[1].shape) != 4 for op in convs):
+        return None
+    return x, y1, y2, r
+
+
+def residual_blocks(g: Graph) -> list[FusedBlock]:
+    """Every CONV_2D → CONV_2D [+ CONV_2D shortcut] → ADD run of ``g`` that can run fused
+    (module docstring): conv_a, conv_b, ADD consecutive, a shortcut convolution of x right
+    before conv_a or right after conv_b."""
+    readers: dict[int, int] = {}
+    for op in g.ops:
+        for t in op.inputs:
+            if t is not None:
+                readers[id(t)] = readers.get(id(t), 0) + 1
+    outs = {id(t) for t in g.outputs}
+    ops = g.ops
+    found: list[FusedBlock] = []
+    i = 0
+    while i + 2 < len(ops):
+        # (a, s, add) at i: conv_s after conv_b, conv_s before conv_a, no shortcut convolution
+        tries = [(i, i + 2, i + 3), (i + 1, i, i + 3)] if i + 3 < len(ops) else []
+        block = None
+        for ia, i_s, ic in [*tries, (i, -1, i + 2)]:
+            s = ops[i_s] if i_s >= 0 else None
+            m = _match(ops[ia], ops[ia + 1], s, ops[ic], readers, outs)
+            block = _block(ia, i_s, ops[ia], ops[ia + 1], s, m) if m is not None else None
+            if block is not None:
+                break
+        if block is None:
+            i += 1
+        else:  # blocks never share an op
+            found.append(block)
+            i = block.add + 1
+    return found
+
+
+def _block(ia: int, i_s: int, a: Op, b: Op, s: Op | None, m) -> FusedBlock | None:
+    x, y1, y2, r = m
+    wa, wb = window(a), window(b)
+    ws = window(s) if s is not None else None
+    row_x = int(x.shape[2] * x.shape[3])
+    row_y1 = int(y1.shape[2] * y1.shape[3])
+    row_y2 = int(y2.shape[2] * y2.shape[3])
+    sched = schedule(wa, wb, ws, row_x, row_y2)
+    if sched is None:
+        return None
+    lines, moved, safe, lag = sched
+    is_x = r is x
+    return FusedBlock(ia, i_s, wa, wb, ws, row_x, row_y1, row_y2, lines, is_x, safe and is_x, lag, moved * row_y1)
