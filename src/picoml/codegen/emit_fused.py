@@ -34,7 +34,11 @@ from picoml.reference.add import LEFT_SHIFT
 def _call(c, emit, i: int) -> list[str]:
     """The lines layer i's emitter adds to the body (its declarations go where they always do)."""
     start = len(c.body)
-    emit(c, c.graph.ops[i], i)
+    c.direct_calls = True  # the kernel's own call (not through a pm_conv_layer record): its records are swapped
+    try:
+        emit(c, c.graph.ops[i], i)
+    finally:
+        c.direct_calls = False
     lines = c.body[start:]
     del c.body[start:]
     return lines

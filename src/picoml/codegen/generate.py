@@ -134,6 +134,7 @@ class _Ctx:
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
     conv_calls: dict[str, bool] = field(default_factory=dict)  # conv variant called through a record -> scratch arg
+    direct_calls: bool = False  # emit_fused.py: calls with the geometry records in place, to swap per band
     decls: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
@@ -421,7 +422,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     if variant in GEMM_VARIANTS:  # w16: arena scratch for the widened rows of the 4-row kernel
         w16 = f"(int32_t *)(void *)(pm_arena.bytes + {c.plan.scratch_offset(i)})" if i in c.w16_scratch else "NULL"
         scratch = f", {w16}"
-    if c.isa.progmem:  # AVR: a record of pointers would sit in RAM; direct calls
+    if c.isa.progmem or c.direct_calls:  # AVR: a record of pointers would sit in RAM; fused rows: emit_fused
         args = f"&{prm}, {q}, &{di}, {c.ptr(x, True)}, &{df}, {w}, {b}, &{do}, {c.ptr(y)}{scratch}"
         c.body.append(f"status |= {variant}{exact}({args});")
         return
