@@ -49,7 +49,9 @@ static int32_t pm_add_scaled(int32_t v, int32_t zp, int32_t left, int32_t mult, 
   return pm_rounding_divide_by_pot(pm_srdhm_bounded((v - zp) * ((int32_t)1 << left), mult), -shift);
 }
 
-static void pm_add_lut(const pm_add_params *p, const int8_t *a, const int8_t *b, int8_t *out, int32_t n) {
+/* out of line: its 2 KB of tables are on the stack only while it runs, not in every ADD's frame */
+static __attribute__((__noinline__)) void pm_add_lut(const pm_add_params *p, const int8_t *a, const int8_t *b,
+                                                     int8_t *out, int32_t n) {
   int32_t ta[256], tb[256];
   const int32_t om = p->output_multiplier, os = -p->output_shift, zp = p->output_zp;
   const int32_t lo = p->act_min, hi = p->act_max;
