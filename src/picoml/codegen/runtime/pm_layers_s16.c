@@ -1,0 +1,123 @@
+/* 16x8 layers: see pm_layers_s16.h. Portable C99, integer only. */
+#include "pm_layers_s16.h"
+
+/* acc (int64 holding the exact sum, or its int32 wrap) + bias -> int16 output of channel c. */
+static int16_t pm_finish_s16(int64_t acc, int32_t acc64, const pm_rescale_s16 *rq, int32_t c, int32_t act_min,
+                             int32_t act_max) {
+  int32_t v;
+  if (acc64) {
+    v = pm_multiply_by_quantized_multiplier_i64(acc, rq->multiplier[c], rq->shift[c]);
+  } else {
+    const int32_t a = (int32_t)(uint32_t)(uint64_t)acc; /* the int32 accumulator of TFLite's int32 path */
+    v = pm_multiply_by_quantized_multiplier(a, rq->multiplier[c], rq->shift[c]);
+  }
+  return (int16_t)pm_clamp_i32(v, act_min, act_max);
+}
+
+int pm_fully_connected_s16(const pm_fully_connected_s16_params *p, const pm_rescale_s16 *rq, const int16_t *in,
+                           const int8_t *weights, const int64_t *bias, int16_t *out) {
+  int32_t b, u, d;
+  for (b = 0; b < p->batches; ++b) {
+    const int16_t *row = in + (int32_t)b * p->depth;
+    for (u = 0; u < p->units; ++u) {
+      const int8_t *w = weights + (int32_t)u * p->depth;
+      int64_t acc = 0;
+      for (d = 0; d < p->depth; ++d) {
+        acc += (int32_t)row[d] * (int32_t)w[d];
+      }
+      if (bias != NULL) {
+        acc = (int64_t)((uint64_t)acc + (uint64_t)bias[u]);
+      }
+      out[(int32_t)b * p->units + u] = pm_finish_s16(acc, p->acc64, rq, u, p->act_min, p->act_max);
+    }
+  }
+  return PM_OK;
+}
+
+int pm_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *rq, const pm_dims *id, const int16_t *in,
+                  const pm_dims *fd, const int8_t *filter, const int64_t *bias, const pm_dims *od, int16_t *out) {
+  int32_t n, oy, ox, oc, ky, kx, ic;
+  for (n = 0; n < od->n; ++n) {
+    for (oy = 0; oy < od->h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (ox = 0; ox < od->w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        int16_t *o = out + ((n * od->h + oy) * od->w + ox) * od->c;
+        int32_t c0 = 0, left = p->per_group; /* the group's first input channel; its channels to go */
+        for (oc = 0; oc < od->c; ++oc) {
+          int64_t acc = 0;
+          if (left == 0) {
+            c0 += fd->c;
+            left = p->per_group;
+          }
+          --left;
+          for (ky = 0; ky < fd->h; ++ky) {
+            const int32_t y = y0 + ky * p->dilation_h;
+            if (y < 0 || y >= id->h) {
+              continue;
+            }
+            for (kx = 0; kx < fd->w; ++kx) {
+              const int32_t x = x0 + kx * p->dilation_w;
+              const int16_t *src;
+              const int8_t *w;
+              if (x < 0 || x >= id->w) {
+                continue;
+              }
+              src = in + ((n * id->h + y) * id->w + x) * id->c + c0;
+              w = filter + ((oc * fd->h + ky) * fd->w + kx) * fd->c;
+              for (ic = 0; ic < fd->c; ++ic) {
+                acc += (int32_t)src[ic] * (int32_t)w[ic];
+              }
+            }
+          }
+          if (bias != NULL) {
+            acc = (int64_t)((uint64_t)acc + (uint64_t)bias[oc]);
+          }
+          o[oc] = pm_finish_s16(acc, p->acc64, rq, oc, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+  return PM_OK;
+}
+
+int pm_depthwise_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *rq, const pm_dims *id,
+                            const int16_t *in, const pm_dims *fd, const int8_t *filter, const int64_t *bias,
+                            const pm_dims *od, int16_t *out) {
+  const int32_t mult = p->depth_multiplier;
+  int32_t n, oy, ox, c, m, ky, kx;
+  for (n = 0; n < od->n; ++n) {
+    for (oy = 0; oy < od->h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (ox = 0; ox < od->w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        int16_t *o = out + ((n * od->h + oy) * od->w + ox) * od->c;
+        for (c = 0; c < id->c; ++c) {
+          for (m = 0; m < mult; ++m) {
+            const int32_t oc = c * mult + m;
+            int64_t acc = 0;
+            for (ky = 0; ky < fd->h; ++ky) {
+              const int32_t y = y0 + ky * p->dilation_h;
+              if (y < 0 || y >= id->h) {
+                continue;
+              }
+              for (kx = 0; kx < fd->w; ++kx) {
+                const int32_t x = x0 + kx * p->dilation_w;
+                if (x < 0 || x >= id->w) {
+                  continue;
+                }
+                acc += (int32_t)in[((n * id->h + y) * id->w + x) * id->c + c] *
+                       (int32_t)filter[(ky * fd->w + kx) * fd->c + oc];
+              }
+            }
+            if (bias != NULL) {
+              acc = (int64_t)((uint64_t)acc + (uint64_t)bias[oc]);
+            }
+            o[oc] = pm_finish_s16(acc, p->acc64, rq, oc, p->act_min, p->act_max);
+          }
+        }
+      }
+    }
+  }
+  return PM_OK;
+}

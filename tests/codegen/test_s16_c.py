@@ -1,0 +1,223 @@
+"""Generated C for the 16x8 layers and int16 edges (codegen/emit_s16.py): bit-exact with the
+reference interpreter (itself exact with tflite-micro: tests/kernels/test_s16_*.py) on the host
+under ASan/UBSan and on emulated Cortex-M4 and Cortex-M0+; warning-free under -Werror for MCUs;
+the int kernels float-free."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picoml.codegen import compile_c
+from picoml.codegen.emit_s16 import FLOAT_EDGE_FILE, S16_FILES
+from picoml.flows.verify import verify
+from picoml.graph import Graph, Op
+from picoml.graph.ops import default_attrs
+
+from mcu_build import assert_runtime_float_free, build_objects, kernels, slow_helpers
+from oracles import qtensor, random_input, single_op_graph
+
+RNG_SEED = 5
+
+
+def _w(rng, shape, oc, per_channel, axis):
+    ws = (rng.random(oc) * 0.03 + 1e-3).astype(np.float32) if per_channel else np.float32(0.02)
+    zp = np.zeros(oc if per_channel else 1, np.int64)
+    return qtensor("w", shape, ws, zp, "int8", rng.integers(-127, 128, shape, dtype=np.int8), axis=axis), ws
+
+
+def _b(rng, oc, dtype, s_in, ws, span=1 << 22):
+    scale = (np.float32(s_in) * np.broadcast_to(np.float32(ws), (oc,))).astype(np.float32)
+    per = np.ndim(ws) > 0
+    data = rng.integers(-span, span + 1, oc).astype(dtype)
+    return qtensor("b", (oc,), scale if per else scale[:1], np.zeros(oc if per else 1, np.int64), dtype, data)
+
+
+def fc_graph(bias="int64", act="NONE"):
+    rng = np.random.default_rng(1)
+    x = qtensor("x", (2, 24), 0.003, 0, "int16")
+    w, ws = _w(rng, (7, 24), 7, False, 0)
+    ins = [x, w] + ([_b(rng, 7, bias, 0.003, ws)] if bias else [])
+    return single_op_graph("FULLY_CONNECTED", ins, qtensor("y", (2, 7), 0.05, 0, "int16"), fused_activation=act)
+
+
+def conv_graph(bias="int64", stride=1, padding="SAME", act="RELU"):
+    rng = np.random.default_rng(2)
+    x = qtensor("x", (1, 7, 7, 3), 0.002, 0, "int16")
+    w, ws = _w(rng, (5, 3, 3, 3), 5, True, 0)
+    ins = [x, w] + ([_b(rng, 5, bias, 0.002, ws)] if bias else [])
+    from picoml.graph.ops import out_size
+
+    o = out_size(7, 3, stride, 1, padding)
+    y = qtensor("y", (1, o, o, 5), 0.03, 0, "int16")
+    return single_op_graph("CONV_2D", ins, y, padding=padding, stride_h=stride, stride_w=stride, fused_activation=act)
+
+
+def dw_graph(mult=2, stride=1, padding="SAME"):
+    rng = np.random.default_rng(3)
+    x = qtensor("x", (1, 6, 6, 3), 0.004, 0, "int16")
+    oc = 3 * mult
+    w, ws = _w(rng, (1, 3, 3, oc), oc, True, 3)
+    from picoml.graph.ops import out_size
+
+    o = out_size(6, 3, stride, 1, padding)
+    y = qtensor("y", (1, o, o, oc), 0.01, 0, "int16")
+    return single_op_graph(
+        "DEPTHWISE_CONV_2D",
+        [x, w, _b(rng, oc, "int64", 0.004, ws)],
+        y,
+        padding=padding,
+        stride_h=stride,
+        stride_w=stride,
+        depth_multiplier=mult,
+    )
+
+
+def quantize_graph(src, dst):
+    x = qtensor(
+        "x", (3, 5), 0.02 if src != "float32" else [], 3 if src == "int8" else 0 if src != "float32" else [], src
+    )
+    y = qtensor(
+        "y", (3, 5), 0.05 if dst != "float32" else [], 0 if dst != "int8" else -4 if dst != "float32" else [], dst
+    )
+    return single_op_graph("DEQUANTIZE" if dst == "float32" else "QUANTIZE", [x], y)
+
+
+def chain_graph():
+    """float32 → QUANTIZE int16 → CONV (int32 bias) → PAD → DEPTHWISE → CONCATENATION → FC → QUANTIZE int8
+    → QUANTIZE int16 → DEQUANTIZE float32: every emitter of the module in one library."""
+    rng = np.random.default_rng(4)
+    t = {}
+
+    def tensor(name, shape, scale, zp=0, dtype="int16", data=None, axis=0):
+        t[name] = qtensor(name, shape, scale, zp, dtype, data, axis)
+        return t[name]
+
+    x = tensor("x", (1, 6, 6, 2), [], [], "float32")
+    q = tensor("q", (1, 6, 6, 2), 0.001)
+    w1, ws1 = _w(rng, (4, 3, 3, 2), 4, True, 0)
+    w1.name = "w1"
+    b1 = _b(rng, 4, "int32", 0.001, ws1, 1 << 12)
+    b1.name = "b1"
+    c1 = tensor("c1", (1, 6, 6, 4), 0.004)
+    pads = qtensor("pads", (4, 2), [], [], "int32", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
+    p1 = tensor("p1", (1, 8, 8, 4), 0.004)
+    w2, ws2 = _w(rng, (1, 3, 3, 4), 4, True, 3)
+    w2.name = "w2"
+    b2 = _b(rng, 4, "int64", 0.004, ws2)
+    b2.name = "b2"
+    d1 = tensor("d1", (1, 6, 6, 4), 0.01)
+    cat = tensor("cat", (1, 6, 6, 8), 0.01)
+    shape = qtensor("shape", (2,), [], [], "int32", np.array([1, 288], np.int32))
+    r = tensor("r", (1, 288), 0.01)
+    w3, ws3 = _w(rng, (6, 288), 6, False, 0)
+    w3.name = "w3"
+    b3 = _b(rng, 6, "int64", 0.01, ws3)
+    b3.name = "b3"
+    f = tensor("f", (1, 6), 0.2)
+    q8 = tensor("q8", (1, 6), 0.3, -5, "int8")
+    q16 = tensor("q16", (1, 6), 0.01)
+    out = tensor("out", (1, 6), [], [], "float32")
+
+    def op(kind, ins, outs, **attrs):
+        a = default_attrs(kind)
+        a.update(attrs)
+        return Op(kind, ins, outs, a, name=outs[0].name)
+
+    conv_a = dict(padding="SAME", stride_h=1, stride_w=1)
+    ops = [
+        op("QUANTIZE", [x], [q]),
+        op("CONV_2D", [q, w1, b1], [c1], **conv_a),
+        op("PAD", [c1, pads], [p1]),
+        op("DEPTHWISE_CONV_2D", [p1, w2, b2], [d1], padding="VALID", stride_h=1, stride_w=1, depth_multiplier=1),
+        op("CONCATENATION", [d1, d1], [cat], axis=3),
+        op("RESHAPE", [cat, shape], [r], new_shape=[1, 288]),
+        op("FULLY_CONNECTED", [r, w3, b3], [f]),
+        op("QUANTIZE", [f], [q8]),
+        op("QUANTIZE", [q8], [q16]),
+        op("DEQUANTIZE", [q16], [out]),
+    ]
+    tensors = [x, q, w1, b1, c1, pads, p1, w2, b2, d1, cat, shape, r, w3, b3, f, q8, q16, out]
+    g = Graph(tensors, ops, [x], [out], name="chain16")
+    g.validate()
+    return g
+
+
+GRAPHS = {
+    "fc_int64": lambda: fc_graph("int64", "RELU6"),
+    "fc_int32": lambda: fc_graph("int32"),
+    "fc_nobias": lambda: fc_graph(None, "RELU_N1_TO_1"),
+    "conv_int64": lambda: conv_graph("int64"),
+    "conv_int32": lambda: conv_graph("int32", 2, "VALID", "NONE"),
+    "conv_nobias": lambda: conv_graph(None),
+    "dw_mult2": lambda: dw_graph(2),
+    "dw_s2": lambda: dw_graph(1, 2, "VALID"),
+    "q_16_8": lambda: quantize_graph("int16", "int8"),
+    "q_8_16": lambda: quantize_graph("int8", "int16"),
+    "q_16_16": lambda: quantize_graph("int16", "int16"),
+    "q_32_16": lambda: quantize_graph("int32", "int16"),
+    "q_32_8": lambda: quantize_graph("int32", "int8"),
+    "q_f_16": lambda: quantize_graph("float32", "int16"),
+    "dq_16_f": lambda: quantize_graph("int16", "float32"),
+}
+
+
+def _inputs(g, n=6):
+    rng = np.random.default_rng(RNG_SEED)
+    t = g.inputs[0]
+    if t.dtype == "float32":
+        return (rng.standard_normal((n, *t.shape)) * 20).astype(np.float32)
+    if t.dtype == "int32":
+        return rng.integers(-(1 << 20), 1 << 20, (n, *t.shape)).astype(np.int32)
+    return random_input(t, n, rng)
+
+
+def check(g, target):
+    rep = verify(g, target, xs=_inputs(g), sanitize=target == "host", counted_runs=1)
+    assert rep.bit_exact, f"{target}: {rep.mismatches} mismatches; {rep.first_mismatch}"
+    return rep
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_host(name):
+    check(GRAPHS[name](), "host")
+
+
+def test_chain_host():
+    check(chain_graph(), "host")
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
+def test_chain_emulated(target):
+    rep = check(chain_graph(), target)
+    assert rep.instructions
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
+@pytest.mark.parametrize("name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16"])
+def test_emulated(name, target):
+    check(GRAPHS[name](), target)
+
+
+def test_int64_bias_beyond_int32_stays_int64():
+    g = fc_graph("int64")
+    b = g.ops[0].inputs[2]
+    b.data = (b.data.astype(np.int64) * 4096).astype(np.int64)  # beyond int32
+    assert np.abs(b.data).max() > (1 << 31)
+    files = compile_c(g, "m").files
+    assert "INT64_C(" in files["m.c"]
+    check(g, "host")
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4"])
+def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
+    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8")}
+    objs = build_objects(graphs, target, tmp_path)
+    ks = kernels(objs)
+    assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16"}  # no int8 kernel comes along
+    if target == "cortex-m0plus":
+        assert slow_helpers(ks) == [], "the 16x8 kernels call soft-float or division helpers"
+
+
+def test_int_runtime_files_are_float_free():
+    assert_runtime_float_free([f"{s}.{e}" for s in S16_FILES if s != FLOAT_EDGE_FILE for e in "hc"])
