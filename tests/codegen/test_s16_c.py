@@ -143,6 +143,13 @@ def chain_graph():
     return g
 
 
+def sigmoid_graph(op_type, s_in):
+    x = qtensor("x", (4096,), s_in, 0, "int16")
+    return single_op_graph(op_type, [x], qtensor("y", (4096,), 2.0**-15, 0, "int16"))
+
+
+ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
+
 GRAPHS = {
     "fc_int64": lambda: fc_graph("int64", "RELU6"),
     "fc_int32": lambda: fc_graph("int32"),
@@ -159,12 +166,18 @@ GRAPHS = {
     "q_32_8": lambda: quantize_graph("int32", "int8"),
     "q_f_16": lambda: quantize_graph("float32", "int16"),
     "dq_16_f": lambda: quantize_graph("int16", "float32"),
+    "logistic_pot": lambda: sigmoid_graph("LOGISTIC", 2.0**-12),
+    "logistic": lambda: sigmoid_graph("LOGISTIC", 0.0007),
+    "tanh_pot1": lambda: sigmoid_graph("TANH", 2.0**-11),
+    "tanh": lambda: sigmoid_graph("TANH", 3.1e-4),
 }
 
 
 def _inputs(g, n=6):
     rng = np.random.default_rng(RNG_SEED)
     t = g.inputs[0]
+    if t.shape == (4096,) and t.dtype == "int16":
+        return ALL_INT16  # every int16 value
     if t.dtype == "float32":
         return (rng.standard_normal((n, *t.shape)) * 20).astype(np.float32)
     if t.dtype == "int32":
@@ -194,7 +207,7 @@ def test_chain_emulated(target):
 
 
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
-@pytest.mark.parametrize("name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16"])
+@pytest.mark.parametrize("name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16", "logistic", "tanh_pot1"])
 def test_emulated(name, target):
     check(GRAPHS[name](), target)
 
@@ -211,10 +224,10 @@ def test_int64_bias_beyond_int32_stays_int64():
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4"])
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
-    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8")}
+    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8", "tanh")}
     objs = build_objects(graphs, target, tmp_path)
     ks = kernels(objs)
-    assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16"}  # no int8 kernel comes along
+    assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16", "pm_sigmoid_s16"}  # no int8 kernel comes along
     if target == "cortex-m0plus":
         assert slow_helpers(ks) == [], "the 16x8 kernels call soft-float or division helpers"
 

@@ -61,6 +61,9 @@ def test_float_to_int16(seed, scale, zp, spread):
     y = qtensor("y", (3, 7), scale * 1e-3, zp, "int16")
     g = single_op_graph("QUANTIZE", [x], y)
     xs = (rng.standard_normal((5, 3, 7)) * spread).astype(np.float32)
+    # |x / scale| >= 2^31 is an undefined float -> int32 cast in TFLite's AffineQuantize (x86 gives
+    # INT32_MIN, Arm saturates); picoml saturates like Arm, so those inputs are left out here
+    xs = np.clip(xs, -(2.0**30) * np.float32(y.scale[0]), 2.0**30 * np.float32(y.scale[0])).astype(np.float32)
     assert_int_equal(picoml.run(g, xs), tflm_run(to_tflite(g), xs), "QUANTIZE float32->int16")
 
 
@@ -79,3 +82,23 @@ def test_pairs_tflm_lacks_are_refused(pair):
     src, dst = pair
     with pytest.raises(UnsupportedError, match=f"QUANTIZE {src}→{dst}"):
         single_op_graph("QUANTIZE", [qtensor("x", (4,), 0.1, 0, src)], qtensor("y", (4,), 0.1, 0, dst))
+
+
+# ---------------------------------------------------------------------------- LOGISTIC, TANH int16
+ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
+
+
+@pytest.mark.parametrize("op_type", ["LOGISTIC", "TANH"])
+@pytest.mark.parametrize("s_in", [2.0**-12, 2.0**-11, 2.0**-13, 1.0 / 3000, 0.001, 7e-5, 0.0123, 2.0**-15 * 3])
+def test_logistic_tanh_every_int16_input(op_type, s_in):
+    """All 65,536 inputs at once: power-of-two scales (the 3 << shift path, TANH also at shift 1)
+    and general ones (the doubled multiplier)."""
+    x = qtensor("x", (16, 4096), s_in, 0, "int16")
+    g = single_op_graph(op_type, [x], qtensor("y", (16, 4096), 2.0**-15, 0, "int16"))
+    assert_int_equal(picoml.run(g, ALL_INT16), tflm_run(to_tflite(g), ALL_INT16[None])[0], f"{op_type} {s_in}")
+
+
+def test_logistic_needs_output_scale_2_pow_minus_15():
+    x = qtensor("x", (4,), 0.001, 0, "int16")
+    with pytest.raises(UnsupportedError, match="2\\^-15"):
+        picoml.run(single_op_graph("LOGISTIC", [x], qtensor("y", (4,), 1 / 20000, 0, "int16")), np.zeros(4, np.int16))

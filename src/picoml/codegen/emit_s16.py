@@ -28,9 +28,10 @@ from picoml.reference.common import window_geometry
 LAYERS_FILE = "pm_layers_s16"
 QUANTIZE_FILE = "pm_quantize_s16"
 FLOAT_EDGE_FILE = "pm_float_s16"  # float32 <-> int16: the only float in this module's kernels
+SIGMOID_FILE = "pm_sigmoid_s16"
 DATA_FILE = "pm_data_s8"
 #: runtime files of this module (.h and .c each)
-S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE)
+S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE, SIGMOID_FILE)
 
 INT64_MIN = -(1 << 63)
 _CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
@@ -158,6 +159,17 @@ def emit_dequantize_s16(c: Any, op: Op, i: int) -> None:
     )
 
 
+def emit_sigmoid_s16(c: Any, op: Op, i: int) -> None:
+    """int16 LOGISTIC / TANH (reference/s16_nonlinear.py)."""
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    c.files.add(SIGMOID_FILE)
+    c.body.append(
+        f"status |= pm_sigmoid_s16({int(p.tanh)}, {p.multiplier}, {p.left_shift}, {x.size}, {_ptr(c, x, True)}, "
+        f"{_ptr(c, y)});"
+    )
+
+
 def emit_pad_s16(c: Any, op: Op, i: int) -> None:
     """int16 PAD as a byte PAD of the tensor seen with its last dimension doubled (fill 0 = the
     zero point of a 16x8 tensor; other fills are refused)."""
@@ -222,6 +234,8 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.FULLY_CONNECTED: emit_fc_s16,
     OpType.CONV_2D: emit_conv_s16,
     OpType.DEPTHWISE_CONV_2D: emit_conv_s16,
+    OpType.LOGISTIC: emit_sigmoid_s16,
+    OpType.TANH: emit_sigmoid_s16,
     OpType.QUANTIZE: emit_quantize_s16,
     OpType.DEQUANTIZE: emit_dequantize_s16,
     OpType.PAD: emit_pad_s16,

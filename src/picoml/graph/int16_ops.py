@@ -28,6 +28,8 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.FULLY_CONNECTED,
         OpType.CONV_2D,
         OpType.DEPTHWISE_CONV_2D,
+        OpType.LOGISTIC,
+        OpType.TANH,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias

@@ -37,6 +37,7 @@ from picoml.fixedpoint import (
 from picoml.graph.int16_ops import INT16_OPS, is_int16_op
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import Activation, OpType
+from picoml.reference import s16_nonlinear
 from picoml.reference.common import (
     channel_multipliers,
     patches,
@@ -199,6 +200,8 @@ S16_KERNELS: dict[OpType, tuple[Any, Any, type]] = {
     OpType.FULLY_CONNECTED: (prepare, evaluate, S16Params),
     OpType.CONV_2D: (prepare, evaluate, S16Params),
     OpType.DEPTHWISE_CONV_2D: (prepare, evaluate, S16Params),
+    OpType.LOGISTIC: (s16_nonlinear.prepare, s16_nonlinear.evaluate, s16_nonlinear.LutParams),
+    OpType.TANH: (s16_nonlinear.prepare, s16_nonlinear.evaluate, s16_nonlinear.LutParams),
 }
 assert set(S16_KERNELS) <= INT16_OPS
 
