@@ -252,6 +252,7 @@ def wrap_s16(table: dict) -> dict:
         def emit(c: Any, op: Op, i: int) -> None:
             (mine if handles(op) else own)(c, op, i)
 
+        emit.__wrapped__ = own  # type: ignore[attr-defined]  # the table's own emitter (tests/test_registry.py)
         return emit
 
     return {t: dispatch(table[t], S16_EMITTERS[t]) for t in S16_EMITTERS if t in table}
