@@ -54,14 +54,17 @@ def _check(g, n, rng, what):
     st.integers(1, 40),
     st.integers(1, 9),
     st.sampled_from(["int64", "int32", None]),
+    st.booleans(),
     ACTS,
     SCALE,
     SCALE,
 )
-def test_fully_connected(seed, batch, depth, units, bias, act, s_in, s_out):
+def test_fully_connected(seed, batch, depth, units, bias, per_channel, act, s_in, s_out):
+    """Per-tensor and per-channel weights: the converter writes per-channel 16x8 FULLY_CONNECTED
+    weights, and this tflite-micro takes them (an older fully_connected_common.cc did not)."""
     rng = np.random.default_rng(seed)
     x = qtensor("x", (batch, depth), s_in, 0, "int16")
-    w, ws = _weights(rng, (units, depth), units, False, 0)
+    w, ws = _weights(rng, (units, depth), units, per_channel, 0)
     b = _bias(rng, units, bias, s_in, ws, 1 << 22)
     y = qtensor("y", (batch, units), s_out * 40, 0, "int16")
     g = single_op_graph("FULLY_CONNECTED", [x, w, b] if b is not None else [x, w], y, fused_activation=act)
@@ -197,8 +200,3 @@ def test_refusals():
     w2, _ = _weights(rng, (2, 8), 2, False, 0)
     with pytest.raises(UnsupportedError, match="zero point 3"):
         single_op_graph("FULLY_CONNECTED", [xz, w2], qtensor("y", (1, 2), 0.1, 0, "int16"))
-    w3, _ = _weights(rng, (2, 8), 2, True, 0)
-    with pytest.raises(UnsupportedError, match="per-channel weights"):
-        single_op_graph(
-            "FULLY_CONNECTED", [qtensor("x", (1, 8), 0.01, 0, "int16"), w3], qtensor("y", (1, 2), 0.1, 0, "int16")
-        )

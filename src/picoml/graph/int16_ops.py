@@ -4,8 +4,7 @@ dtype / quantization rules ``Graph.validate`` holds them to (issue 15).
 The rules are tflite-micro's, where its Prepare refuses, and the TFLite 16x8 spec where its
 kernels silently assume: activations per-tensor int16 with zero point 0 (the int16 kernels of
 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D never read a zero point), weights int8 symmetric
-(CONV_2D / DEPTHWISE_CONV_2D per channel or per tensor, FULLY_CONNECTED per tensor only:
-fully_connected_common.cc allows per-channel weights for int8 inputs only), bias int64, or int32
+per channel (what the converter writes, FULLY_CONNECTED included) or per tensor, bias int64, or int32
 for CONV_2D and FULLY_CONNECTED, whose int16 kernels have an int32-accumulator path for it
 (``INT32_BIAS``); DEPTHWISE_CONV_2D reads any bias buffer as int64, so an int32 bias there is
 read as garbage by tflite-micro, and so is a missing one: both are refused here
@@ -30,6 +29,12 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.DEPTHWISE_CONV_2D,
         OpType.LOGISTIC,
         OpType.TANH,
+        OpType.ADD,
+        OpType.SUB,
+        OpType.MUL,
+        OpType.AVERAGE_POOL_2D,
+        OpType.MAX_POOL_2D,
+        OpType.MEAN,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias
@@ -65,6 +70,8 @@ def check_int16_types(op: Any, weights: Any) -> None:
     x, y = op.inputs[0], op.outputs[0]
     _need_symmetric_activation(op, x, "input")
     _need_symmetric_activation(op, y, "output")
+    if op.type in (OpType.ADD, OpType.SUB, OpType.MUL):
+        _need_symmetric_activation(op, op.inputs[1], "input")
     if op.type not in INT16_LAYERS or weights is None:
         return
     w = op.inputs[weights.input]
@@ -73,11 +80,6 @@ def check_int16_types(op: Any, weights: Any) -> None:
     if (w.zero_point != 0).any():
         raise GraphError(f"{op.label}: weights {w.name!r} must be symmetric (zero point 0)")
     if w.per_axis:
-        if op.type == OpType.FULLY_CONNECTED:
-            raise UnsupportedError(
-                f"{op.label}: per-channel weights {w.name!r} with int16 input; TFLite Micro's FULLY_CONNECTED "
-                "takes per-channel weights with int8 input only"
-            )
         if w.quantized_dimension != weights.axis:
             raise GraphError(f"{op.label}: weights {w.name!r} must be quantized along axis {weights.axis}")
     b = op.inputs[weights.bias] if len(op.inputs) > weights.bias else None

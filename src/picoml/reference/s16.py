@@ -28,23 +28,21 @@ import numpy as np
 
 from picoml.errors import UnsupportedError
 from picoml.fixedpoint import (
-    INT16_MAX,
-    INT16_MIN,
     multiply_by_quantized_multiplier,
     multiply_by_quantized_multiplier_int64,
     wrap_int32,
 )
 from picoml.graph.int16_ops import INT16_OPS, is_int16_op
-from picoml.graph.ir import Op, Tensor
-from picoml.graph.ops import Activation, OpType
-from picoml.reference import s16_nonlinear
+from picoml.graph.ir import Op
+from picoml.graph.ops import OpType
+from picoml.reference import s16_nonlinear, s16_ops
 from picoml.reference.common import (
     channel_multipliers,
     patches,
-    quantize_value_checked,
     to_nhwc,
 )
 from picoml.reference.fully_connected import check_bias_scale
+from picoml.reference.s16_ops import activation_range_int16
 
 #: largest shift the int64 rescale applies with defined behaviour (common.h: shift < 8 asserted;
 #: from 15 on ``1 << (15 - shift - 1)`` is undefined)
@@ -72,26 +70,12 @@ class S16Params:
     groups: int = 1
 
 
-def activation_range_int16(act: str, out: Tensor, label: str) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for an int16 output (as activation_range_int8)."""
-    where = f"{label}: fused {act}"
-    lo, hi = INT16_MIN, INT16_MAX
-    if act in (Activation.RELU, Activation.RELU6):
-        lo = max(lo, quantize_value_checked(0.0, out, where))
-    if act == Activation.RELU6:
-        hi = min(hi, quantize_value_checked(6.0, out, where))
-    if act == Activation.RELU_N1_TO_1:
-        lo = max(lo, quantize_value_checked(-1.0, out, where))
-        hi = min(hi, quantize_value_checked(1.0, out, where))
-    return lo, hi
-
-
 def prepare(op: Op) -> S16Params:
     x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]
     b = op.inputs[2] if len(op.inputs) > 2 else None
     dw = op.type == OpType.DEPTHWISE_CONV_2D
     oc = w.shape[3] if dw else w.shape[0]
-    if op.type == OpType.FULLY_CONNECTED and b is not None:
+    if op.type == OpType.FULLY_CONNECTED and b is not None and w.scale.size == 1:
         check_bias_scale(op, x, w, b, y)
     mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], oc, op.label, y.name)
     # tflite-micro: CONV_2D without bias runs its int32 path, FULLY_CONNECTED its int64 one
@@ -202,6 +186,12 @@ S16_KERNELS: dict[OpType, tuple[Any, Any, type]] = {
     OpType.DEPTHWISE_CONV_2D: (prepare, evaluate, S16Params),
     OpType.LOGISTIC: (s16_nonlinear.prepare, s16_nonlinear.evaluate, s16_nonlinear.LutParams),
     OpType.TANH: (s16_nonlinear.prepare, s16_nonlinear.evaluate, s16_nonlinear.LutParams),
+    OpType.ADD: (s16_ops.prepare_binary, s16_ops.evaluate_binary, s16_ops.Binary16Params),
+    OpType.SUB: (s16_ops.prepare_binary, s16_ops.evaluate_binary, s16_ops.Binary16Params),
+    OpType.MUL: (s16_ops.prepare_binary, s16_ops.evaluate_binary, s16_ops.Binary16Params),
+    OpType.AVERAGE_POOL_2D: (s16_ops.prepare_pool, s16_ops.evaluate_pool, s16_ops.Pool16Params),
+    OpType.MAX_POOL_2D: (s16_ops.prepare_pool, s16_ops.evaluate_pool, s16_ops.Pool16Params),
+    OpType.MEAN: (s16_ops.prepare_mean, s16_ops.evaluate_mean, s16_ops.Mean16Params),
 }
 assert set(S16_KERNELS) <= INT16_OPS
 

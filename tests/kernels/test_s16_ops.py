@@ -1,0 +1,120 @@
+"""int16 ADD, SUB, MUL, AVERAGE_POOL_2D, MAX_POOL_2D and MEAN (reference/s16_ops.py) and the int16
+data movement ops vs tflite-micro, exact."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import picoml
+from picoml.graph.ops import out_size
+
+from oracles import assert_int_equal, qtensor, random_input, single_op_graph, tflm_run, to_tflite
+
+ACTS = st.sampled_from(["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+SCALE = st.floats(1e-4, 0.05).map(lambda v: float(np.float32(v)))
+SHAPES = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((1, 3, 1), (2, 1, 5)), ((5,), (1,))]
+
+
+def _check(g, n, rng, what):
+    xs = [random_input(t, n, rng) for t in g.inputs]
+    got = picoml.run(g, xs if len(xs) > 1 else xs[0])
+    assert_int_equal(got, tflm_run(to_tflite(g), xs), what)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["ADD", "SUB", "MUL"]),
+    st.sampled_from(SHAPES),
+    SCALE,
+    SCALE,
+    SCALE,
+    ACTS,
+    st.booleans(),
+)
+def test_binary(seed, op_type, shapes, s1, s2, so, act, pot):
+    """Broadcasting, random scales, every fused activation; ``pot_scale_int16`` both ways
+    (tflite-micro's ADD and SUB ignore it)."""
+    rng = np.random.default_rng(seed)
+    a = qtensor("a", shapes[0], s1, 0, "int16")
+    b = qtensor("b", shapes[1], s2, 0, "int16")
+    shape = np.broadcast_shapes(shapes[0], shapes[1])
+    y = qtensor("y", shape, so * (4 if op_type != "MUL" else 300 * max(s1, s2)), 0, "int16")
+    attrs = {"fused_activation": act}
+    if op_type != "MUL":
+        attrs["pot_scale_int16"] = pot
+    g = single_op_graph(op_type, [a, b], y, **attrs)
+    _check(g, 3, rng, f"{op_type} {shapes} {act} pot={pot}")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["AVERAGE_POOL_2D", "MAX_POOL_2D"]),
+    st.integers(2, 7),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from(["SAME", "VALID"]),
+    ACTS,
+)
+def test_pool(seed, op_type, hw, c, k, stride, padding, act):
+    rng = np.random.default_rng(seed)
+    s = float(np.float32(rng.random() * 0.01 + 1e-4))
+    x = qtensor("x", (1, hw, hw, c), s, 0, "int16")
+    o = out_size(hw, k, stride, 1, padding)
+    if o <= 0:
+        return
+    y = qtensor("y", (1, o, o, c), s, 0, "int16")
+    g = single_op_graph(
+        op_type, [x], y, filter_h=k, filter_w=k, stride_h=stride, stride_w=stride, padding=padding, fused_activation=act
+    )
+    _check(g, 3, rng, f"{op_type} {hw} k{k} s{stride} {padding} {act}")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([((2, 5, 3), [1]), ((1, 4, 4, 3), [1, 2]), ((3, 6), [0, 1]), ((2, 3, 4), [2]), ((40, 3), [0])]),
+    st.booleans(),
+    SCALE,
+    SCALE,
+)
+def test_mean(seed, case, keep, s_in, s_out):
+    rng = np.random.default_rng(seed)
+    shape, axes = case
+    x = qtensor("x", shape, s_in, 0, "int16")
+    ax = qtensor("axes", (len(axes),), [], [], "int32", np.array(axes, np.int32))
+    out = (
+        [1 if i in axes else d for i, d in enumerate(shape)]
+        if keep
+        else [d for i, d in enumerate(shape) if i not in axes]
+    )
+    g = single_op_graph("MEAN", [x, ax], qtensor("y", out, s_out, 0, "int16"), keep_dims=keep)
+    _check(g, 3, rng, f"MEAN {shape} {axes} keep={keep}")
+
+
+def test_data_movement_int16():
+    """RESHAPE, PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE on int16: codes moved as they are."""
+    rng = np.random.default_rng(0)
+    x = qtensor("x", (1, 3, 4, 2), 0.01, 0, "int16")
+    i32 = lambda n, v: qtensor(n, (len(v),), [], [], "int32", np.array(v, np.int32))  # noqa: E731
+    graphs = [
+        single_op_graph("RESHAPE", [x, i32("s", [1, 24])], qtensor("y", (1, 24), 0.01, 0, "int16"), new_shape=[1, 24]),
+        single_op_graph(
+            "PAD",
+            [x, qtensor("p", (4, 2), [], [], "int32", np.array([[0, 0], [1, 2], [0, 1], [1, 0]], np.int32))],
+            qtensor("y", (1, 6, 5, 3), 0.01, 0, "int16"),
+        ),
+        single_op_graph("TRANSPOSE", [x, i32("perm", [0, 2, 1, 3])], qtensor("y", (1, 4, 3, 2), 0.01, 0, "int16")),
+        single_op_graph(
+            "STRIDED_SLICE",
+            [x, i32("b", [0, 1, 0, 0]), i32("e", [1, 3, 4, 2]), i32("st", [1, 1, 2, 1])],
+            qtensor("y", (1, 2, 2, 2), 0.01, 0, "int16"),
+        ),
+    ]
+    x2 = qtensor("x2", (1, 3, 4, 3), 0.01, 0, "int16")
+    graphs.append(single_op_graph("CONCATENATION", [x, x2], qtensor("y", (1, 3, 4, 5), 0.01, 0, "int16"), axis=3))
+    for g in graphs:
+        _check(g, 3, rng, str(g.ops[0].type))
