@@ -2,7 +2,6 @@
 data movement ops vs tflite-micro, exact."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
