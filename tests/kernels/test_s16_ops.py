@@ -117,3 +117,21 @@ def test_data_movement_int16():
     graphs.append(single_op_graph("CONCATENATION", [x, x2], qtensor("y", (1, 3, 4, 5), 0.01, 0, "int16"), axis=3))
     for g in graphs:
         _check(g, 3, rng, str(g.ops[0].type))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([(1, 10), (3, 4), (2, 2, 7), (1, 1000), (5, 1)]),
+    st.floats(1e-5, 0.01).map(lambda v: float(np.float32(v))),
+    st.sampled_from([1.0, 0.5, 2.0, 0.1]),
+    st.integers(1, 32768),
+)
+def test_softmax(seed, shape, s_in, beta, spread):
+    """Random scales, betas and input spreads (small spreads: rows of near-equal values; large:
+    one value dominating), long rows (the 1 / sum table over its whole range)."""
+    rng = np.random.default_rng(seed)
+    x = qtensor("x", shape, s_in, 0, "int16")
+    g = single_op_graph("SOFTMAX", [x], qtensor("y", shape, 2.0**-15, 0, "int16"), beta=beta)
+    xs = rng.integers(-spread, spread, (3, *shape)).astype(np.int16)
+    assert_int_equal(picoml.run(g, xs), tflm_run(to_tflite(g), xs), f"SOFTMAX {shape} {s_in} {beta} {spread}")

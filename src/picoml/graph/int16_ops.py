@@ -35,6 +35,7 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.AVERAGE_POOL_2D,
         OpType.MAX_POOL_2D,
         OpType.MEAN,
+        OpType.SOFTMAX,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias

@@ -35,7 +35,7 @@ from picoml.fixedpoint import (
 from picoml.graph.int16_ops import INT16_OPS, is_int16_op
 from picoml.graph.ir import Op
 from picoml.graph.ops import OpType
-from picoml.reference import s16_nonlinear, s16_ops
+from picoml.reference import s16_nonlinear, s16_ops, s16_softmax
 from picoml.reference.common import (
     channel_multipliers,
     patches,
@@ -192,6 +192,7 @@ S16_KERNELS: dict[OpType, tuple[Any, Any, type]] = {
     OpType.AVERAGE_POOL_2D: (s16_ops.prepare_pool, s16_ops.evaluate_pool, s16_ops.Pool16Params),
     OpType.MAX_POOL_2D: (s16_ops.prepare_pool, s16_ops.evaluate_pool, s16_ops.Pool16Params),
     OpType.MEAN: (s16_ops.prepare_mean, s16_ops.evaluate_mean, s16_ops.Mean16Params),
+    OpType.SOFTMAX: (s16_softmax.prepare, s16_softmax.evaluate, s16_softmax.Softmax16Params),
 }
 assert set(S16_KERNELS) <= INT16_OPS
 

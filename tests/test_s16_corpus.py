@@ -1,0 +1,62 @@
+"""Converter-made 16x8 models (tests/data/s16, made by benchmarks/corpus_16x8.py with TensorFlow
+2.21's EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): every intermediate tensor
+exact against tflite-micro over consecutive inputs, and the C bit-exact on the host and on
+emulated Cortex-M4 and Cortex-M0+."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import picoml
+
+from oracles import assert_int_equal, tflm_interpreter
+
+DATA = Path(__file__).parent / "data" / "s16"
+MANIFEST = json.loads((DATA / "manifest.json").read_text())
+MODELS = [m["file"] for m in MANIFEST["models"] if "error" not in m]
+N_INPUTS = 10
+
+
+def _inputs(g, n: int, seed: int) -> np.ndarray:
+    """N(0, 1) samples (the calibration distribution), quantized to the input's int16 when it is int16."""
+    t = g.inputs[0]
+    x = np.random.default_rng(seed).standard_normal((n, *t.shape)).astype(np.float32)
+    if t.dtype == "float32":
+        return x
+    return np.clip(np.round(x / np.float32(t.scale[0])), -32768, 32767).astype(np.int16)
+
+
+def test_manifest_lists_every_file_with_provenance():
+    files = {p.name for p in DATA.glob("*.tflite")}
+    assert files == set(MODELS) and len(MODELS) >= 8
+    assert MANIFEST["generator"] == "benchmarks/corpus_16x8.py" and MANIFEST["tensorflow"].startswith("2.")
+    for m in MANIFEST["models"]:
+        data = (DATA / m["file"]).read_bytes()
+        assert len(data) == m["bytes"] < 200_000
+        assert "int16" in m["tensor_dtypes"] and "int8" in m["tensor_dtypes"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_intermediate_tensor_exact(name):
+    path = DATA / name
+    g = picoml.load(path)
+    xs = _inputs(g, N_INPUTS, 15)
+    ours = picoml.run(g, xs, all_tensors=True)
+    activations = [(i, t) for i, t in enumerate(g.tensors) if t.data is None]
+    assert len(activations) == len(g.ops) + 1
+    ip = tflm_interpreter(path.read_bytes(), preserve_all=True)
+    for k in range(N_INPUTS):
+        ip.set_input(xs[k], 0)
+        ip.invoke()
+        for i, t in activations:
+            theirs = np.asarray(ip.GetTensor(i, 0)["tensor_data"]).reshape(t.shape)
+            if t.dtype == "float32":
+                np.testing.assert_array_equal(ours[t.name][k], theirs, err_msg=f"{name} input {k} {t.name!r}")
+            else:
+                assert_int_equal(ours[t.name][k], theirs, f"{name} input {k} tensor {t.name!r}")
+    out = picoml.run(g, xs)
+    assert len(np.unique(out.reshape(N_INPUTS, -1), axis=0)) > N_INPUTS // 2  # not a constant output
