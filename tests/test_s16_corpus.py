@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import picoml
+from picoml.flows.verify import verify
 
 from oracles import assert_int_equal, tflm_interpreter
 
@@ -60,3 +61,13 @@ def test_every_intermediate_tensor_exact(name):
                 assert_int_equal(ours[t.name][k], theirs, f"{name} input {k} tensor {t.name!r}")
     out = picoml.run(g, xs)
     assert len(np.unique(out.reshape(N_INPUTS, -1), axis=0)) > N_INPUTS // 2  # not a constant output
+
+
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus"])
+@pytest.mark.parametrize("name", MODELS)
+def test_c_bit_exact(name, target):
+    g = picoml.load(DATA / name)
+    rep = verify(
+        g, target, xs=_inputs(g, 4 if target != "host" else N_INPUTS, 3), sanitize=target == "host", counted_runs=1
+    )
+    assert rep.bit_exact, f"{name} on {target}: {rep.mismatches} mismatches; {rep.first_mismatch}"

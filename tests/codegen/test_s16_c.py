@@ -148,6 +148,49 @@ def sigmoid_graph(op_type, s_in):
     return single_op_graph(op_type, [x], qtensor("y", (4096,), 2.0**-15, 0, "int16"))
 
 
+def binary_graph(op_type, sa, sb):
+    a, b = qtensor("a", sa, 0.01, 0, "int16"), qtensor("b", sb, 0.02, 0, "int16")
+    so = 0.03 if op_type != "MUL" else 2.0
+    shape = np.broadcast_shapes(sa, sb)
+    attrs = {"fused_activation": "RELU"} if op_type == "ADD" else {}
+    return single_op_graph(op_type, [a, b], qtensor("y", shape, so, 0, "int16"), **attrs)
+
+
+def pool_graph(op_type, k, stride, padding):
+    from picoml.graph.ops import out_size
+
+    x = qtensor("x", (1, 7, 7, 3), 0.01, 0, "int16")
+    o = out_size(7, k, stride, 1, padding)
+    y = qtensor("y", (1, o, o, 3), 0.01, 0, "int16")
+    return single_op_graph(
+        op_type,
+        [x],
+        y,
+        filter_h=k,
+        filter_w=k,
+        stride_h=stride,
+        stride_w=stride,
+        padding=padding,
+        fused_activation="RELU6",
+    )
+
+
+def mean_graph(shape, axes, keep):
+    x = qtensor("x", shape, 0.01, 0, "int16")
+    ax = qtensor("axes", (len(axes),), [], [], "int32", np.array(axes, np.int32))
+    out = (
+        [1 if i in axes else d for i, d in enumerate(shape)]
+        if keep
+        else [d for i, d in enumerate(shape) if i not in axes]
+    )
+    return single_op_graph("MEAN", [x, ax], qtensor("y", out, 0.004, 0, "int16"), keep_dims=keep)
+
+
+def softmax_graph(shape, beta):
+    x = qtensor("x", shape, 0.0007, 0, "int16")
+    return single_op_graph("SOFTMAX", [x], qtensor("y", shape, 2.0**-15, 0, "int16"), beta=beta)
+
+
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
 
 GRAPHS = {
@@ -170,11 +213,22 @@ GRAPHS = {
     "logistic": lambda: sigmoid_graph("LOGISTIC", 0.0007),
     "tanh_pot1": lambda: sigmoid_graph("TANH", 2.0**-11),
     "tanh": lambda: sigmoid_graph("TANH", 3.1e-4),
+    "add_bcast": lambda: binary_graph("ADD", (2, 3, 4), (4,)),
+    "sub": lambda: binary_graph("SUB", (3, 5), (3, 5)),
+    "mul_bcast": lambda: binary_graph("MUL", (1, 3, 1), (2, 1, 5)),
+    "avgpool": lambda: pool_graph("AVERAGE_POOL_2D", 3, 2, "SAME"),
+    "maxpool": lambda: pool_graph("MAX_POOL_2D", 2, 1, "VALID"),
+    "mean_hw": lambda: mean_graph((1, 4, 5, 3), [1, 2], True),
+    "mean_mixed": lambda: mean_graph((2, 3, 4, 5), [0, 2], False),
+    "softmax": lambda: softmax_graph((3, 10), 1.0),
+    "softmax_long": lambda: softmax_graph((1, 300), 0.5),
 }
 
 
 def _inputs(g, n=6):
     rng = np.random.default_rng(RNG_SEED)
+    if len(g.inputs) > 1:
+        return [random_input(t, n, rng) for t in g.inputs]
     t = g.inputs[0]
     if t.shape == (4096,) and t.dtype == "int16":
         return ALL_INT16  # every int16 value
@@ -207,7 +261,9 @@ def test_chain_emulated(target):
 
 
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
-@pytest.mark.parametrize("name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16", "logistic", "tanh_pot1"])
+@pytest.mark.parametrize(
+    "name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16", "logistic", "tanh_pot1", "add_bcast", "mul_bcast"]
+)
 def test_emulated(name, target):
     check(GRAPHS[name](), target)
 
@@ -224,12 +280,15 @@ def test_int64_bias_beyond_int32_stays_int64():
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4"])
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
-    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8", "tanh")}
+    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8", "tanh", "add_bcast", "softmax")}
     objs = build_objects(graphs, target, tmp_path)
-    ks = kernels(objs)
-    assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16", "pm_sigmoid_s16"}  # no int8 kernel comes along
+    ks = [o for o in kernels(objs) if o.stem in S16_FILES]
+    assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16", "pm_sigmoid_s16", "pm_ops_s16"}
+    assert {o.stem for o in kernels(objs)} - {o.stem for o in ks} <= {"pm_mean_s8"}  # no other int8 kernel comes along
     if target == "cortex-m0plus":
-        assert slow_helpers(ks) == [], "the 16x8 kernels call soft-float or division helpers"
+        # AVERAGE_POOL_2D divides by the window's tap count (as TFLite does); nothing else may
+        helpers = slow_helpers([o for o in ks if o.stem != "pm_ops_s16"])
+        assert helpers == [], f"the 16x8 kernels call soft-float or division helpers {helpers}"
 
 
 def test_int_runtime_files_are_float_free():

@@ -18,20 +18,25 @@ from typing import Any
 
 import numpy as np
 
+from picoml.codegen.emit_binary import broadcast_struct
+from picoml.codegen.emit_nonlinear import mean_index_spaces
 from picoml.errors import UnsupportedError
 from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType, concat_axis
 from picoml.reference import KERNELS
 from picoml.reference.common import window_geometry
+from picoml.reference.s16_softmax import EXP_LUT, RECIP_LUT
 
 LAYERS_FILE = "pm_layers_s16"
 QUANTIZE_FILE = "pm_quantize_s16"
 FLOAT_EDGE_FILE = "pm_float_s16"  # float32 <-> int16: the only float in this module's kernels
 SIGMOID_FILE = "pm_sigmoid_s16"
+OPS_FILE = "pm_ops_s16"
+MEAN_HEADER_FILE = "pm_mean_s8"  # pm_mean_params (MEAN's index spaces), shared with the int8 kernel
 DATA_FILE = "pm_data_s8"
 #: runtime files of this module (.h and .c each)
-S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE, SIGMOID_FILE)
+S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE, SIGMOID_FILE, OPS_FILE)
 
 INT64_MIN = -(1 << 63)
 _CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
@@ -170,6 +175,93 @@ def emit_sigmoid_s16(c: Any, op: Op, i: int) -> None:
     )
 
 
+def _operand16(c: Any, t: Tensor, sym: str) -> str:
+    return c.const_array(sym, t.data) if t.data is not None else _ptr(c, t, True)
+
+
+def emit_binary_s16(c: Any, op: Op, i: int) -> None:
+    """int16 ADD / SUB / MUL with broadcasting (reference/s16_ops.py)."""
+    p = KERNELS[op.type].prepare(op)
+    c.files.add(OPS_FILE)
+    c.files.add(MEAN_HEADER_FILE)
+    kind = {OpType.ADD: 0, OpType.SUB: 1, OpType.MUL: 2}[op.type]
+    fields = {"kind": kind, "m1": p.m1, "s1": p.s1, "m2": p.m2, "s2": p.s2, "mo": p.mo, "so": p.so}
+    fields.update(act_min=p.act_min, act_max=p.act_max)
+    prm = c.struct("pm_binary_s16_params", f"l{i}_params", fields)
+    bc = broadcast_struct(c, op, i)
+    a = _operand16(c, op.inputs[0], f"l{i}_a")
+    b = _operand16(c, op.inputs[1], f"l{i}_b")
+    c.body.append(f"status |= pm_binary_s16(&{prm}, &{bc}, {a}, {b}, {_ptr(c, op.outputs[0])});")
+
+
+def emit_pool_s16(c: Any, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    _, _, pad_h, pad_w = window_geometry(
+        x.shape[1], x.shape[2], p.filter_h, p.filter_w, p.stride_h, p.stride_w, 1, 1, p.padding
+    )
+    c.files.add(OPS_FILE)
+    c.files.add(MEAN_HEADER_FILE)
+    fields = {
+        "average": int(p.average),
+        "filter_h": p.filter_h,
+        "filter_w": p.filter_w,
+        "stride_h": p.stride_h,
+        "stride_w": p.stride_w,
+        "pad_h": pad_h,
+        "pad_w": pad_w,
+        "act_min": p.act_min,
+        "act_max": p.act_max,
+    }
+    prm = c.struct("pm_pool_s16_params", f"l{i}_params", fields)
+    di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
+    do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
+    c.body.append(f"status |= pm_pool_s16(&{prm}, &{di}, {_ptr(c, x, True)}, &{do}, {_ptr(c, y)});")
+
+
+def emit_mean_s16(c: Any, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    kept, reduced = mean_index_spaces(tuple(x.shape), tuple(p.axes))
+    if len(kept) > 6 or len(reduced) > 6:
+        raise UnsupportedError(f"{op.label}: MEAN over more than 6 merged dimensions")
+    c.files.add(OPS_FILE)
+    c.files.add(MEAN_HEADER_FILE)
+
+    def padded(pairs: list[tuple[int, int]], k: int) -> list[int]:
+        return [pr[k] for pr in pairs] + [0] * (6 - len(pairs))
+
+    fields = {
+        "input_zp": 0,
+        "output_zp": 0,
+        "multiplier": p.multiplier,
+        "shift": p.shift,
+        "count": p.count,
+        "outer_rank": len(kept),
+        "outer_shape": padded(kept, 0),
+        "outer_stride": padded(kept, 1),
+        "inner_rank": len(reduced),
+        "inner_shape": padded(reduced, 0),
+        "inner_stride": padded(reduced, 1),
+    }
+    prm = c.struct("pm_mean_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_mean_s16(&{prm}, {_ptr(c, x, True)}, {_ptr(c, y)});")
+
+
+def emit_softmax_s16(c: Any, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    c.files.add(OPS_FILE)
+    c.files.add(MEAN_HEADER_FILE)
+    depth = int(x.shape[-1])
+    exp_lut = c.const_array(f"l{i}_exp_lut", EXP_LUT.astype(np.int16))
+    recip_lut = c.const_array(f"l{i}_recip_lut", RECIP_LUT.astype(np.int16))
+    c.body.append(
+        f"status |= pm_softmax_s16({p.multiplier}, {p.shift}, {x.size // depth}, {depth}, {exp_lut}, {recip_lut}, "
+        f"{_ptr(c, x, True)}, {_ptr(c, y)});"
+    )
+
+
 def emit_pad_s16(c: Any, op: Op, i: int) -> None:
     """int16 PAD as a byte PAD of the tensor seen with its last dimension doubled (fill 0 = the
     zero point of a 16x8 tensor; other fills are refused)."""
@@ -234,6 +326,13 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.FULLY_CONNECTED: emit_fc_s16,
     OpType.CONV_2D: emit_conv_s16,
     OpType.DEPTHWISE_CONV_2D: emit_conv_s16,
+    OpType.ADD: emit_binary_s16,
+    OpType.SUB: emit_binary_s16,
+    OpType.MUL: emit_binary_s16,
+    OpType.AVERAGE_POOL_2D: emit_pool_s16,
+    OpType.MAX_POOL_2D: emit_pool_s16,
+    OpType.MEAN: emit_mean_s16,
+    OpType.SOFTMAX: emit_softmax_s16,
     OpType.LOGISTIC: emit_sigmoid_s16,
     OpType.TANH: emit_sigmoid_s16,
     OpType.QUANTIZE: emit_quantize_s16,
