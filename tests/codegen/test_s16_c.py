@@ -191,6 +191,12 @@ def softmax_graph(shape, beta):
     return single_op_graph("SOFTMAX", [x], qtensor("y", shape, 2.0**-15, 0, "int16"), beta=beta)
 
 
+def act_graph(op_type, alpha=0.0):
+    x = qtensor("x", (4096,), 0.001, 0, "int16")
+    y = qtensor("y", (4096,), 0.001 if op_type == "RELU6" else 0.0007, 0, "int16")
+    return single_op_graph(op_type, [x], y, **({"alpha": alpha} if op_type == "LEAKY_RELU" else {}))
+
+
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
 
 GRAPHS = {
@@ -222,6 +228,10 @@ GRAPHS = {
     "mean_mixed": lambda: mean_graph((2, 3, 4, 5), [0, 2], False),
     "softmax": lambda: softmax_graph((3, 10), 1.0),
     "softmax_long": lambda: softmax_graph((1, 300), 0.5),
+    "relu": lambda: act_graph("RELU"),
+    "relu6": lambda: act_graph("RELU6"),
+    "leaky_relu": lambda: act_graph("LEAKY_RELU", 0.1),
+    "leaky_relu_neg": lambda: act_graph("LEAKY_RELU", -0.7),
 }
 
 

@@ -135,3 +135,21 @@ def test_softmax(seed, shape, s_in, beta, spread):
     g = single_op_graph("SOFTMAX", [x], qtensor("y", shape, 2.0**-15, 0, "int16"), beta=beta)
     xs = rng.integers(-spread, spread, (3, *shape)).astype(np.int16)
     assert_int_equal(picoml.run(g, xs), tflm_run(to_tflite(g), xs), f"SOFTMAX {shape} {s_in} {beta} {spread}")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["RELU", "RELU6", "LEAKY_RELU"]),
+    SCALE,
+    SCALE,
+    st.sampled_from([0.01, 0.2, 0.5, 1.0, 1.5, -0.3, 0.0]),
+)
+def test_relu_family(seed, op_type, s_in, s_out, alpha):
+    """RELU requantizes, RELU6 clamps in the input's units (its output shares them), LEAKY_RELU
+    with alphas of either sign."""
+    rng = np.random.default_rng(seed)
+    x = qtensor("x", (5, 9), s_in, 0, "int16")
+    y = qtensor("y", (5, 9), s_in if op_type == "RELU6" else s_out, 0, "int16")
+    attrs = {"alpha": alpha} if op_type == "LEAKY_RELU" else {}
+    _check(single_op_graph(op_type, [x], y, **attrs), 3, rng, f"{op_type} {s_in} {s_out} {alpha}")

@@ -262,6 +262,26 @@ def emit_softmax_s16(c: Any, op: Op, i: int) -> None:
     )
 
 
+def emit_activation_s16(c: Any, op: Op, i: int) -> None:
+    """int16 RELU, RELU6, LEAKY_RELU (reference/s16_ops.py)."""
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    c.files.add(OPS_FILE)
+    c.files.add(MEAN_HEADER_FILE)
+    kind = {OpType.RELU: 0, OpType.RELU6: 1, OpType.LEAKY_RELU: 2}[op.type]
+    fields = {
+        "kind": kind,
+        "act_min": p.act_min,
+        "act_max": p.act_max,
+        "multiplier": p.multiplier,
+        "shift": p.shift,
+        "alpha_multiplier": p.alpha_multiplier,
+        "alpha_shift": p.alpha_shift,
+    }
+    prm = c.struct("pm_act_s16_params", f"l{i}_params", fields)
+    c.body.append(f"status |= pm_act_s16(&{prm}, {x.size}, {_ptr(c, x, True)}, {_ptr(c, y)});")
+
+
 def emit_pad_s16(c: Any, op: Op, i: int) -> None:
     """int16 PAD as a byte PAD of the tensor seen with its last dimension doubled (fill 0 = the
     zero point of a 16x8 tensor; other fills are refused)."""
@@ -333,6 +353,9 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.MAX_POOL_2D: emit_pool_s16,
     OpType.MEAN: emit_mean_s16,
     OpType.SOFTMAX: emit_softmax_s16,
+    OpType.RELU: emit_activation_s16,
+    OpType.RELU6: emit_activation_s16,
+    OpType.LEAKY_RELU: emit_activation_s16,
     OpType.LOGISTIC: emit_sigmoid_s16,
     OpType.TANH: emit_sigmoid_s16,
     OpType.QUANTIZE: emit_quantize_s16,

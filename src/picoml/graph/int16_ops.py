@@ -36,6 +36,9 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.MAX_POOL_2D,
         OpType.MEAN,
         OpType.SOFTMAX,
+        OpType.RELU,
+        OpType.RELU6,
+        OpType.LEAKY_RELU,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias

@@ -178,3 +178,50 @@ def evaluate_mean(p: Mean16Params, inputs: list[np.ndarray]) -> np.ndarray:
     total = wrap_int32(x.astype(np.int64).sum(axis=tuple(a + 1 for a in p.axes)))
     out = np.clip(multiply_by_quantized_multiplier(total, p.multiplier, p.shift), -32768, 32767)
     return out.astype(np.int16).reshape(out_shape)
+
+
+@dataclass(frozen=True)
+class Act16Params:
+    """int16 RELU (requantizing), RELU6 (a clamp in the input's units) and LEAKY_RELU (activations.cc,
+    leaky_relu.cc: the int8 arithmetic, int16 ranges)."""
+
+    op_type: str
+    act_min: int = INT16_MIN
+    act_max: int = INT16_MAX
+    multiplier: int = 0  # RELU: in / out; LEAKY_RELU: identity in / out
+    shift: int = 0
+    alpha_multiplier: int = 0  # LEAKY_RELU: in · alpha / out (negative for a negative alpha)
+    alpha_shift: int = 0
+
+
+def prepare_activation(op: Op) -> Act16Params:
+    x, y = op.inputs[0], op.outputs[0]
+    t = str(op.type)
+    s_in, s_out = float(np.float32(x.scale[0])), float(np.float32(y.scale[0]))
+    where = f"{op.label}: output {y.name!r}"
+    if op.type == OpType.RELU6:
+        hi = min(INT16_MAX, max(INT16_MIN, quantize_value_checked(6.0, x, f"{op.label}: RELU6 bound")))
+        return Act16Params(t, 0, hi)
+    m, s = quantize_multiplier_checked(s_in / s_out, where, "input scale / output scale")
+    if op.type == OpType.RELU:
+        return Act16Params(t, 0, INT16_MAX, m, s)
+    alpha = float(np.float32(op.attrs["alpha"]))
+    if not np.isfinite(s_in * alpha / s_out):
+        raise UnsupportedError(f"{where}: LEAKY_RELU multiplier is not finite (alpha {alpha})")
+    ma, sa = quantize_multiplier_checked(s_in * alpha / s_out, where, "input scale * alpha / output scale")
+    return Act16Params(t, INT16_MIN, INT16_MAX, m, s, ma, sa)
+
+
+def evaluate_activation(p: Act16Params, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0].astype(np.int64)
+    if p.op_type == OpType.RELU6:
+        v = x
+    elif p.op_type == OpType.RELU:
+        v = multiply_by_quantized_multiplier(x, p.multiplier, p.shift)
+    else:  # LEAKY_RELU: a negative alpha multiplier scales by its magnitude, then negates (leaky_relu.py)
+        pos = x >= 0
+        sign = np.where(pos, 1, -1 if p.alpha_multiplier < 0 else 1)
+        m = np.where(pos, p.multiplier, abs(p.alpha_multiplier))
+        s = np.where(pos, p.shift, p.alpha_shift)
+        v = sign * multiply_by_quantized_multiplier(x, m, s)
+    return np.clip(v, p.act_min, p.act_max).astype(np.int16)

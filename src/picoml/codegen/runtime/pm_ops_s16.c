@@ -150,3 +150,22 @@ int pm_softmax_s16(int32_t multiplier, int32_t shift, int32_t rows, int32_t dept
   }
   return PM_OK;
 }
+
+int pm_act_s16(const pm_act_s16_params *p, int32_t size, const int16_t *in, int16_t *out) {
+  int32_t i;
+  for (i = 0; i < size; ++i) {
+    const int32_t x = in[i];
+    int32_t v;
+    if (p->kind == PM_S16_RELU6) {
+      v = x;
+    } else if (p->kind == PM_S16_RELU || x >= 0) {
+      v = pm_multiply_by_quantized_multiplier(x, p->multiplier, p->shift);
+    } else if (p->alpha_multiplier < 0) {
+      v = -pm_multiply_by_quantized_multiplier(x, -p->alpha_multiplier, p->alpha_shift);
+    } else {
+      v = pm_multiply_by_quantized_multiplier(x, p->alpha_multiplier, p->alpha_shift);
+    }
+    out[i] = (int16_t)pm_clamp_i32(v, p->act_min, p->act_max);
+  }
+  return PM_OK;
+}

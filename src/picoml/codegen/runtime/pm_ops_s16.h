@@ -34,6 +34,21 @@ typedef struct {
   int32_t act_max;
 } pm_pool_s16_params;
 
+#define PM_S16_RELU 0
+#define PM_S16_RELU6 1
+#define PM_S16_LEAKY_RELU 2
+
+typedef struct {
+  int32_t kind; /* PM_S16_RELU, PM_S16_RELU6, PM_S16_LEAKY_RELU */
+  int32_t act_min;
+  int32_t act_max;
+  int32_t multiplier; /* RELU, LEAKY_RELU (x >= 0): in / out */
+  int32_t shift;
+  int32_t alpha_multiplier; /* LEAKY_RELU (x < 0): in alpha / out, negative for a negative alpha */
+  int32_t alpha_shift;
+} pm_act_s16_params;
+
+int pm_act_s16(const pm_act_s16_params *params, int32_t size, const int16_t *in, int16_t *out);
 int pm_binary_s16(const pm_binary_s16_params *params, const pm_broadcast *bc, const int16_t *a, const int16_t *b,
                   int16_t *out);
 int pm_pool_s16(const pm_pool_s16_params *params, const pm_dims *in_dims, const int16_t *in, const pm_dims *out_dims,
