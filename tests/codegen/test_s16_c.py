@@ -303,3 +303,24 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
 
 def test_int_runtime_files_are_float_free():
     assert_runtime_float_free([f"{s}.{e}" for s in S16_FILES if s != FLOAT_EDGE_FILE for e in "hc"])
+
+
+def test_int16_data_movement_host_and_m0plus():
+    """STRIDED_SLICE, TRANSPOSE, SPLIT, PACK and friends are byte copies (codegen/emit_movement.py):
+    int16 elements move as two bytes each."""
+    x = qtensor("x", (1, 4, 5, 3), 0.01, 0, "int16")
+
+    def i32(n, v):
+        return qtensor(n, (len(v),), [], [], "int32", np.array(v, np.int32))
+
+    graphs = [
+        single_op_graph(
+            "STRIDED_SLICE",
+            [x, i32("b", [0, 1, 0, 0]), i32("e", [1, 4, 5, 3]), i32("s", [1, 2, 2, 1])],
+            qtensor("y", (1, 2, 3, 3), 0.01, 0, "int16"),
+        ),
+        single_op_graph("TRANSPOSE", [x, i32("p", [0, 3, 1, 2])], qtensor("y", (1, 3, 4, 5), 0.01, 0, "int16")),
+    ]
+    for g in graphs:
+        for target in ("host", "cortex-m0plus"):
+            check(g, target)
