@@ -153,6 +153,7 @@ def binary_graph(op_type, sa, sb):
     so = 0.03 if op_type != "MUL" else 2.0
     shape = np.broadcast_shapes(sa, sb)
     attrs = {"fused_activation": "RELU"} if op_type == "ADD" else {}
+    so = so if op_type not in ("MAXIMUM", "MINIMUM") else 0.01
     return single_op_graph(op_type, [a, b], qtensor("y", shape, so, 0, "int16"), **attrs)
 
 
@@ -175,7 +176,7 @@ def pool_graph(op_type, k, stride, padding):
     )
 
 
-def mean_graph(shape, axes, keep):
+def mean_graph(shape, axes, keep, op_type="MEAN"):
     x = qtensor("x", shape, 0.01, 0, "int16")
     ax = qtensor("axes", (len(axes),), [], [], "int32", np.array(axes, np.int32))
     out = (
@@ -183,7 +184,9 @@ def mean_graph(shape, axes, keep):
         if keep
         else [d for i, d in enumerate(shape) if i not in axes]
     )
-    return single_op_graph("MEAN", [x, ax], qtensor("y", out, 0.004, 0, "int16"), keep_dims=keep)
+    return single_op_graph(
+        op_type, [x, ax], qtensor("y", out, 0.004 if op_type == "MEAN" else 0.1, 0, "int16"), keep_dims=keep
+    )
 
 
 def softmax_graph(shape, beta):
@@ -226,6 +229,9 @@ GRAPHS = {
     "maxpool": lambda: pool_graph("MAX_POOL_2D", 2, 1, "VALID"),
     "mean_hw": lambda: mean_graph((1, 4, 5, 3), [1, 2], True),
     "mean_mixed": lambda: mean_graph((2, 3, 4, 5), [0, 2], False),
+    "maximum": lambda: binary_graph("MAXIMUM", (2, 3, 4), (4,)),
+    "minimum": lambda: binary_graph("MINIMUM", (3, 1), (1, 5)),
+    "sum": lambda: mean_graph((2, 3, 4, 5), [1, 3], True, "SUM"),
     "softmax": lambda: softmax_graph((3, 10), 1.0),
     "softmax_long": lambda: softmax_graph((1, 300), 0.5),
     "relu": lambda: act_graph("RELU"),

@@ -24,7 +24,7 @@ def _check(g, n, rng, what):
 @settings(max_examples=40, deadline=None)
 @given(
     st.integers(0, 2**32 - 1),
-    st.sampled_from(["ADD", "SUB", "MUL"]),
+    st.sampled_from(["ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"]),
     st.sampled_from(SHAPES),
     SCALE,
     SCALE,
@@ -40,8 +40,8 @@ def test_binary(seed, op_type, shapes, s1, s2, so, act, pot):
     b = qtensor("b", shapes[1], s2, 0, "int16")
     shape = np.broadcast_shapes(shapes[0], shapes[1])
     y = qtensor("y", shape, so * (4 if op_type != "MUL" else 300 * max(s1, s2)), 0, "int16")
-    attrs = {"fused_activation": act}
-    if op_type != "MUL":
+    attrs = {"fused_activation": act} if op_type in ("ADD", "SUB", "MUL") else {}
+    if op_type in ("ADD", "SUB"):
         attrs["pot_scale_int16"] = pot
     g = single_op_graph(op_type, [a, b], y, **attrs)
     _check(g, 3, rng, f"{op_type} {shapes} {act} pot={pot}")
@@ -79,8 +79,10 @@ def test_pool(seed, op_type, hw, c, k, stride, padding, act):
     st.booleans(),
     SCALE,
     SCALE,
+    st.sampled_from(["MEAN", "SUM"]),
 )
-def test_mean(seed, case, keep, s_in, s_out):
+def test_mean(seed, case, keep, s_in, s_out, op_type):
+    """MEAN and SUM (the same kernel; SUM's multiplier has no 1/n)."""
     rng = np.random.default_rng(seed)
     shape, axes = case
     x = qtensor("x", shape, s_in, 0, "int16")
@@ -90,8 +92,9 @@ def test_mean(seed, case, keep, s_in, s_out):
         if keep
         else [d for i, d in enumerate(shape) if i not in axes]
     )
-    g = single_op_graph("MEAN", [x, ax], qtensor("y", out, s_out, 0, "int16"), keep_dims=keep)
-    _check(g, 3, rng, f"MEAN {shape} {axes} keep={keep}")
+    s_y = s_out if op_type == "MEAN" else s_out * 30
+    g = single_op_graph(op_type, [x, ax], qtensor("y", out, s_y, 0, "int16"), keep_dims=keep)
+    _check(g, 3, rng, f"{op_type} {shape} {axes} keep={keep}")
 
 
 def test_data_movement_int16():

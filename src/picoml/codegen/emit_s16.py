@@ -184,9 +184,10 @@ def emit_binary_s16(c: Any, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     c.files.add(OPS_FILE)
     c.files.add(MEAN_HEADER_FILE)
-    kind = {OpType.ADD: 0, OpType.SUB: 1, OpType.MUL: 2}[op.type]
-    fields = {"kind": kind, "m1": p.m1, "s1": p.s1, "m2": p.m2, "s2": p.s2, "mo": p.mo, "so": p.so}
-    fields.update(act_min=p.act_min, act_max=p.act_max)
+    kind = {OpType.ADD: 0, OpType.SUB: 1, OpType.MUL: 2, OpType.MAXIMUM: 3, OpType.MINIMUM: 4}[op.type]
+    fields = {"kind": kind}
+    if kind < 3:  # MAXIMUM / MINIMUM have no parameters
+        fields.update(m1=p.m1, s1=p.s1, m2=p.m2, s2=p.s2, mo=p.mo, so=p.so, act_min=p.act_min, act_max=p.act_max)
     prm = c.struct("pm_binary_s16_params", f"l{i}_params", fields)
     bc = broadcast_struct(c, op, i)
     a = _operand16(c, op.inputs[0], f"l{i}_a")
@@ -349,6 +350,9 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.ADD: emit_binary_s16,
     OpType.SUB: emit_binary_s16,
     OpType.MUL: emit_binary_s16,
+    OpType.MAXIMUM: emit_binary_s16,
+    OpType.MINIMUM: emit_binary_s16,
+    OpType.SUM: emit_mean_s16,
     OpType.AVERAGE_POOL_2D: emit_pool_s16,
     OpType.MAX_POOL_2D: emit_pool_s16,
     OpType.MEAN: emit_mean_s16,

@@ -39,6 +39,9 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.RELU,
         OpType.RELU6,
         OpType.LEAKY_RELU,
+        OpType.SUM,
+        OpType.MAXIMUM,  # codes compared as they are (reference/maximum_minimum.py serves int16 too)
+        OpType.MINIMUM,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias
@@ -74,7 +77,7 @@ def check_int16_types(op: Any, weights: Any) -> None:
     x, y = op.inputs[0], op.outputs[0]
     _need_symmetric_activation(op, x, "input")
     _need_symmetric_activation(op, y, "output")
-    if op.type in (OpType.ADD, OpType.SUB, OpType.MUL):
+    if op.type in (OpType.ADD, OpType.SUB, OpType.MUL, OpType.MAXIMUM, OpType.MINIMUM):
         _need_symmetric_activation(op, op.inputs[1], "input")
     if op.type not in INT16_LAYERS or weights is None:
         return

@@ -170,6 +170,17 @@ def prepare_mean(op: Op) -> Mean16Params:
     return Mean16Params(axes, tuple(y.shape), count, int(m), int(shift))
 
 
+def prepare_sum(op: Op) -> Mean16Params:
+    """int16 SUM: QuantizedMeanOrSum with compute_sum (no 1/n folded into the multiplier)."""
+    x, y = op.inputs[0], op.outputs[0]
+    axes = tuple(reduce_axes(op))
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    real = float(np.float32(x.scale[0])) / float(np.float32(y.scale[0]))
+    m, shift = quantize_multiplier(real)
+    check_multiplier_shift(real, shift, f"{op.label}: output {y.name!r}", "input scale / output scale")
+    return Mean16Params(axes, tuple(y.shape), count, int(m), int(shift))
+
+
 def evaluate_mean(p: Mean16Params, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     out_shape = (x.shape[0],) + p.out_shape

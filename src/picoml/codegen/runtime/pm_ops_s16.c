@@ -8,6 +8,12 @@ static int32_t pm_mbqm_lt1(int32_t x, int32_t m, int32_t shift) {
 
 static int32_t pm_binary_one(const pm_binary_s16_params *p, int32_t a, int32_t b) {
   int32_t v;
+  if (p->kind == PM_S16_MAXIMUM) {
+    return a > b ? a : b; /* codes compared as they are, no clamp (tflite-micro's kernel) */
+  }
+  if (p->kind == PM_S16_MINIMUM) {
+    return a < b ? a : b;
+  }
   if (p->kind == PM_S16_MUL) {
     v = pm_multiply_by_quantized_multiplier(a * b, p->mo, p->so);
   } else {

@@ -9,9 +9,11 @@
 #define PM_S16_ADD 0
 #define PM_S16_SUB 1
 #define PM_S16_MUL 2
+#define PM_S16_MAXIMUM 3
+#define PM_S16_MINIMUM 4
 
 typedef struct {
-  int32_t kind; /* PM_S16_ADD, PM_S16_SUB, PM_S16_MUL */
+  int32_t kind; /* PM_S16_ADD, PM_S16_SUB, PM_S16_MUL, PM_S16_MAXIMUM, PM_S16_MINIMUM */
   int32_t m1;   /* ADD / SUB: input scales / (2 max), Q31, shift <= 0 */
   int32_t s1;
   int32_t m2;
@@ -53,7 +55,7 @@ int pm_binary_s16(const pm_binary_s16_params *params, const pm_broadcast *bc, co
                   int16_t *out);
 int pm_pool_s16(const pm_pool_s16_params *params, const pm_dims *in_dims, const int16_t *in, const pm_dims *out_dims,
                 int16_t *out);
-/* Only multiplier, shift, count and the index spaces of params are read (zero points are 0). */
+/* MEAN and SUM. Only multiplier, shift, count and the index spaces of params are read (zero points are 0). */
 int pm_mean_s16(const pm_mean_params *params, const int16_t *in, int16_t *out);
 /* rows of depth values; exp_lut and recip_lut: TFLite's 513-entry int16 tables. */
 int pm_softmax_s16(int32_t multiplier, int32_t shift, int32_t rows, int32_t depth, const int16_t *exp_lut,
