@@ -200,6 +200,17 @@ def act_graph(op_type, alpha=0.0):
     return single_op_graph(op_type, [x], y, **({"alpha": alpha} if op_type == "LEAKY_RELU" else {}))
 
 
+def tc_graph(stride, padding, bias="int64"):
+    rng = np.random.default_rng(6)
+    x = qtensor("x", (1, 4, 5, 3), 0.003, 0, "int16")
+    w, ws = _w(rng, (4, 3, 3, 3), 4, True, 0)
+    oh, ow = (4 * stride, 5 * stride) if padding == "SAME" else (3 * stride + 3, 4 * stride + 3)
+    shape = qtensor("shape", (4,), [], [], "int32", np.array([1, oh, ow, 4], np.int32))
+    ins = [x, w, shape] + ([_b(rng, 4, bias, 0.003, ws, 1 << 12)] if bias else [])
+    y = qtensor("y", (1, oh, ow, 4), 0.02, 0, "int16")
+    return single_op_graph("TRANSPOSE_CONV", ins, y, padding=padding, stride_h=stride, stride_w=stride)
+
+
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
 
 GRAPHS = {
@@ -234,6 +245,9 @@ GRAPHS = {
     "sum": lambda: mean_graph((2, 3, 4, 5), [1, 3], True, "SUM"),
     "softmax": lambda: softmax_graph((3, 10), 1.0),
     "softmax_long": lambda: softmax_graph((1, 300), 0.5),
+    "tconv_s2_same": lambda: tc_graph(2, "SAME"),
+    "tconv_s3_valid_int16_bias": lambda: tc_graph(3, "VALID", "int16"),
+    "tconv_s1_nobias": lambda: tc_graph(1, "SAME", None),
     "relu": lambda: act_graph("RELU"),
     "relu6": lambda: act_graph("RELU6"),
     "leaky_relu": lambda: act_graph("LEAKY_RELU", 0.1),
@@ -278,7 +292,18 @@ def test_chain_emulated(target):
 
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
 @pytest.mark.parametrize(
-    "name", ["fc_nobias", "conv_int32", "conv_nobias", "q_32_16", "logistic", "tanh_pot1", "add_bcast", "mul_bcast"]
+    "name",
+    [
+        "fc_nobias",
+        "conv_int32",
+        "conv_nobias",
+        "q_32_16",
+        "logistic",
+        "tanh_pot1",
+        "add_bcast",
+        "mul_bcast",
+        "tconv_s2_same",
+    ],
 )
 def test_emulated(name, target):
     check(GRAPHS[name](), target)
@@ -296,7 +321,10 @@ def test_int64_bias_beyond_int32_stays_int64():
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4"])
 def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
-    graphs = {k: GRAPHS[k]() for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8", "tanh", "add_bcast", "softmax")}
+    graphs = {
+        k: GRAPHS[k]()
+        for k in ("fc_int64", "conv_int32", "dw_mult2", "q_16_8", "tanh", "add_bcast", "softmax", "tconv_s2_same")
+    }
     objs = build_objects(graphs, target, tmp_path)
     ks = [o for o in kernels(objs) if o.stem in S16_FILES]
     assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16", "pm_sigmoid_s16", "pm_ops_s16"}

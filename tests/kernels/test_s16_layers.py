@@ -200,3 +200,51 @@ def test_refusals():
     w2, _ = _weights(rng, (2, 8), 2, False, 0)
     with pytest.raises(UnsupportedError, match="zero point 3"):
         single_op_graph("FULLY_CONNECTED", [xz, w2], qtensor("y", (1, 2), 0.1, 0, "int16"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.sampled_from(["SAME", "VALID"]),
+    st.sampled_from(["int64", "int16", None]),
+    st.booleans(),
+    ACTS,
+)
+def test_transpose_conv(seed, hw, ic, oc, k, stride, padding, bias, per_channel, act):
+    """int64 accumulators and rescale; an int16 bias is widened (transpose_conv.cc)."""
+    rng = np.random.default_rng(seed)
+    s_in = np.float32(rng.random() * 0.01 + 1e-4)
+    x = qtensor("x", (1, hw, hw, ic), s_in, 0, "int16")
+    w, ws = _weights(rng, (oc, k, k, ic), oc, per_channel, 0)
+    b = _bias(rng, oc, bias, s_in, ws, 1 << 14 if bias == "int16" else 1 << 22)
+    o = hw * stride if padding == "SAME" else (hw - 1) * stride + k
+    shape = qtensor("shape", (4,), [], [], "int32", np.array([1, o, o, oc], np.int32))
+    y = qtensor("y", (1, o, o, oc), float(rng.random() * 0.05 + 0.002), 0, "int16")
+    g = single_op_graph(
+        "TRANSPOSE_CONV", [x, w, shape, b], y, padding=padding, stride_h=stride, stride_w=stride, fused_activation=act
+    )
+    _check(g, 3, rng, f"TRANSPOSE_CONV {hw} {ic}->{oc} k{k} s{stride} {padding} bias {bias} {act}")
+
+
+def test_transpose_conv_int32_bias_is_refused():
+    """tflite-micro's int16 TRANSPOSE_CONV reads an int32 bias as int64 (checked: its outputs differ
+    from the widened bias's); int16 and int64 biases are what it handles."""
+    rng = np.random.default_rng(2)
+    x = qtensor("x", (1, 3, 3, 2), 0.01, 0, "int16")
+    w, ws = _weights(rng, (4, 3, 3, 2), 4, True, 0)
+    shape = qtensor("shape", (4,), [], [], "int32", np.array([1, 6, 6, 4], np.int32))
+    b = _bias(rng, 4, "int32", 0.01, ws, 1 << 20)
+    with pytest.raises(UnsupportedError, match="reads int64 or int16 bias"):
+        single_op_graph(
+            "TRANSPOSE_CONV",
+            [x, w, shape, b],
+            qtensor("y", (1, 6, 6, 4), 0.02, 0, "int16"),
+            padding="SAME",
+            stride_h=2,
+            stride_w=2,
+        )

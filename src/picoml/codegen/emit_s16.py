@@ -126,6 +126,36 @@ def emit_conv_s16(c: Any, op: Op, i: int) -> None:
     c.body.append(f"status |= {fn}(&{prm}, &{rq}, &{di}, {_ptr(c, x, True)}, &{df}, {w}, {b}, &{do}, {_ptr(c, y)});")
 
 
+def emit_transpose_conv_s16(c: Any, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    g = p.geometry
+    x, y = op.inputs[0], op.outputs[0]
+    c.files.add(LAYERS_FILE)
+    fields = {
+        "stride_h": g.stride_h,
+        "stride_w": g.stride_w,
+        "q0_h": g.pad_h // g.stride_h,
+        "r0_h": g.pad_h % g.stride_h,
+        "q0_w": g.pad_w // g.stride_w,
+        "r0_w": g.pad_w % g.stride_w,
+        "act_min": p.act_min,
+        "act_max": p.act_max,
+    }
+    if g.pad_h < 0 or g.pad_w < 0:
+        raise UnsupportedError(f"{op.label}: negative TRANSPOSE_CONV padding has no int16 C kernel")
+    prm = c.struct("pm_transpose_conv_s16_params", f"l{i}_params", fields)
+    w = c.const_array(f"l{i}_filter", g.filter)
+    b = _int64_array(c, f"l{i}_bias", p.bias)
+    rq = _rescale(c, i, p)
+    di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
+    df = c.struct("pm_dims", f"l{i}_f_dims", _dims(g.filter.shape))
+    do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
+    c.body.append(
+        f"status |= pm_transpose_conv_s16(&{prm}, &{rq}, &{di}, {_ptr(c, x, True)}, &{df}, {w}, {b}, &{do}, "
+        f"{_ptr(c, y)});"
+    )
+
+
 def emit_quantize_s16(c: Any, op: Op, i: int) -> None:
     """QUANTIZE int8 / int16 / int32 → int8 / int16, and float32 → int16."""
     x, y = op.inputs[0], op.outputs[0]
@@ -362,6 +392,7 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.LEAKY_RELU: emit_activation_s16,
     OpType.LOGISTIC: emit_sigmoid_s16,
     OpType.TANH: emit_sigmoid_s16,
+    OpType.TRANSPOSE_CONV: emit_transpose_conv_s16,
     OpType.QUANTIZE: emit_quantize_s16,
     OpType.DEQUANTIZE: emit_dequantize_s16,
     OpType.PAD: emit_pad_s16,

@@ -42,10 +42,11 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.SUM,
         OpType.MAXIMUM,  # codes compared as they are (reference/maximum_minimum.py serves int16 too)
         OpType.MINIMUM,
+        OpType.TRANSPOSE_CONV,
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias
-INT16_LAYERS = frozenset({OpType.FULLY_CONNECTED, OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D})
+INT16_LAYERS = frozenset({OpType.FULLY_CONNECTED, OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D, OpType.TRANSPOSE_CONV})
 #: layers whose int16 kernel also takes an int32 bias (an int32 accumulator, the int32 rescale)
 INT32_BIAS = frozenset({OpType.FULLY_CONNECTED, OpType.CONV_2D})
 
@@ -97,6 +98,8 @@ def check_int16_types(op: Any, weights: Any) -> None:
     if b is None:
         return
     allowed = ("int64", "int32") if op.type in INT32_BIAS else ("int64",)
+    if op.type == OpType.TRANSPOSE_CONV:
+        allowed = ("int64", "int16")  # transpose_conv.cc widens an int16 bias to int64
     if b.dtype not in allowed:
         raise UnsupportedError(
             f"{op.label}: bias {b.name!r} is {b.dtype}; TFLite Micro's int16 {op.type} reads "

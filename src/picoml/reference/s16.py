@@ -193,6 +193,11 @@ S16_KERNELS: dict[OpType, tuple[Any, Any, type]] = {
     OpType.MAX_POOL_2D: (s16_ops.prepare_pool, s16_ops.evaluate_pool, s16_ops.Pool16Params),
     OpType.MEAN: (s16_ops.prepare_mean, s16_ops.evaluate_mean, s16_ops.Mean16Params),
     OpType.SOFTMAX: (s16_softmax.prepare, s16_softmax.evaluate, s16_softmax.Softmax16Params),
+    OpType.TRANSPOSE_CONV: (
+        s16_ops.prepare_transpose_conv,
+        s16_ops.evaluate_transpose_conv,
+        s16_ops.TransposeConv16Params,
+    ),
     OpType.SUM: (s16_ops.prepare_sum, s16_ops.evaluate_mean, s16_ops.Mean16Params),
     OpType.RELU: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),
     OpType.RELU6: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),

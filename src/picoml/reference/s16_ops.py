@@ -25,6 +25,7 @@ from picoml.fixedpoint import (
     INT16_MIN,
     check_multiplier_shift,
     multiply_by_quantized_multiplier,
+    multiply_by_quantized_multiplier_int64,
     quantize_multiplier,
     quantize_multiplier_checked,
     quantize_multiplier_smaller_than_one_exp,
@@ -35,7 +36,8 @@ from picoml.fixedpoint import (
 )
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import Activation, OpType, reduce_axes
-from picoml.reference.common import align_ranks, patches, quantize_value_checked, to_nhwc
+from picoml.reference import transpose_conv
+from picoml.reference.common import align_ranks, channel_multipliers, patches, quantize_value_checked, to_nhwc
 from picoml.reference.pooling import POOL_SCALE_TOLERANCE
 
 LEFT_SHIFT_16 = 15  # add_common.cc: 15 for int16 outputs, 20 for int8
@@ -236,3 +238,37 @@ def evaluate_activation(p: Act16Params, inputs: list[np.ndarray]) -> np.ndarray:
         s = np.where(pos, p.shift, p.alpha_shift)
         v = sign * multiply_by_quantized_multiplier(x, m, s)
     return np.clip(v, p.act_min, p.act_max).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class TransposeConv16Params:
+    """16x8 TRANSPOSE_CONV (reference_integer_ops::TransposeConv, int16): the int8 geometry of
+    reference/transpose_conv.py, products scattered into int64 accumulators, + int64 bias (an
+    int16 bias widened), TFLite's int64 MultiplyByQuantizedMultiplier, clamp."""
+
+    geometry: transpose_conv.TransposeConvParams
+    bias: np.ndarray  # int64
+    multiplier: np.ndarray
+    shift: np.ndarray
+    act_min: int
+    act_max: int
+
+
+def prepare_transpose_conv(op: Op) -> TransposeConv16Params:
+    geo = transpose_conv.prepare(op)  # an int16 input gives the geometry and the raw bias
+    x, w, y = op.inputs[0], op.inputs[1], op.outputs[0]  # IR order: input, weights, output_shape, bias
+    oc = geo.filter.shape[0]
+    mult, shift = channel_multipliers(x.scale[0], w, y.scale[0], oc, op.label, y.name)
+    if int(np.max(shift)) > 14:
+        raise UnsupportedError(f"{op.label}: output {y.name!r}: rescale shift {int(np.max(shift))} > 14")
+    lo, hi = activation_range_int16(op.attrs["fused_activation"], y, op.label)
+    bias = np.asarray(geo.bias).astype(np.int64).reshape(-1)
+    return TransposeConv16Params(geo, bias, np.asarray(mult, np.int64), np.asarray(shift, np.int64), lo, hi)
+
+
+def evaluate_transpose_conv(p: TransposeConv16Params, inputs: list[np.ndarray]) -> np.ndarray:
+    x, lead = to_nhwc(inputs[0])
+    acc = np.rint(transpose_conv.accumulate(p.geometry, x.astype(np.float64))).astype(np.int64)  # < 2^53: exact
+    v = multiply_by_quantized_multiplier_int64(acc + p.bias, p.multiplier, p.shift)
+    y = np.clip(v, p.act_min, p.act_max).astype(np.int16)
+    return y.reshape(lead + y.shape[1:])

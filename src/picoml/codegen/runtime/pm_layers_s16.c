@@ -121,3 +121,65 @@ int pm_depthwise_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *r
   }
   return PM_OK;
 }
+
+int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *p, const pm_rescale_s16 *rq, const pm_dims *id,
+                          const int16_t *in, const pm_dims *fd, const int8_t *filter, const int64_t *bias,
+                          const pm_dims *od, int16_t *out) {
+  int32_t n, oy, ox, oc, ky, kx, ic;
+  for (n = 0; n < od->n; ++n) {
+    /* (oy + pad_h) = q_h * stride_h + r_h, kept without division as oy advances */
+    int32_t q_h = p->q0_h, r_h = p->r0_h;
+    for (oy = 0; oy < od->h; ++oy) {
+      int32_t q_w = p->q0_w, r_w = p->r0_w;
+      for (ox = 0; ox < od->w; ++ox) {
+        int16_t *o = out + ((n * od->h + oy) * od->w + ox) * od->c;
+        for (oc = 0; oc < od->c; ++oc) {
+          int64_t acc = 0;
+          /* taps ky = r_h + j * stride_h read input row q_h - j */
+          {
+            int32_t iy = q_h;
+            for (ky = r_h; ky < fd->h; ky += p->stride_h, --iy) {
+              int32_t ix;
+              if (iy < 0) {
+                break;
+              }
+              if (iy >= id->h) {
+                continue;
+              }
+              ix = q_w;
+              for (kx = r_w; kx < fd->w; kx += p->stride_w, --ix) {
+                const int16_t *src;
+                const int8_t *w;
+                if (ix < 0) {
+                  break;
+                }
+                if (ix >= id->w) {
+                  continue;
+                }
+                src = in + ((n * id->h + iy) * id->w + ix) * id->c;
+                w = filter + ((oc * fd->h + ky) * fd->w + kx) * fd->c;
+                for (ic = 0; ic < fd->c; ++ic) {
+                  acc += (int32_t)src[ic] * (int32_t)w[ic];
+                }
+              }
+            }
+          }
+          if (bias != NULL) {
+            acc = (int64_t)((uint64_t)acc + (uint64_t)bias[oc]);
+          }
+          o[oc] = (int16_t)pm_clamp_i32(pm_multiply_by_quantized_multiplier_i64(acc, rq->multiplier[oc], rq->shift[oc]),
+                                        p->act_min, p->act_max);
+        }
+        if (++r_w == p->stride_w) {
+          r_w = 0;
+          ++q_w;
+        }
+      }
+      if (++r_h == p->stride_h) {
+        r_h = 0;
+        ++q_h;
+      }
+    }
+  }
+  return PM_OK;
+}

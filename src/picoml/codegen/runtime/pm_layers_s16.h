@@ -49,6 +49,23 @@ static inline int32_t pm_multiply_by_quantized_multiplier_i64(int64_t x, int32_t
   return (int32_t)(uint32_t)(uint64_t)r;
 }
 
+/* TRANSPOSE_CONV 16x8: every output pixel gathers the input pixels whose taps land on it (out_y =
+ * in_y * stride - pad + ky), int64 accumulators, + bias, the int64 rescale. q0 / r0: pad / stride and
+ * pad % stride, so the kernel walks the taps without dividing. */
+typedef struct {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t q0_h;
+  int32_t r0_h;
+  int32_t q0_w;
+  int32_t r0_w;
+  int32_t act_min;
+  int32_t act_max;
+} pm_transpose_conv_s16_params;
+
+int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *params, const pm_rescale_s16 *rq,
+                          const pm_dims *in_dims, const int16_t *in, const pm_dims *f_dims, const int8_t *filter,
+                          const int64_t *bias, const pm_dims *out_dims, int16_t *out);
 int pm_fully_connected_s16(const pm_fully_connected_s16_params *params, const pm_rescale_s16 *rq, const int16_t *in,
                            const int8_t *weights, const int64_t *bias, int16_t *out);
 int pm_conv2d_s16(const pm_conv_s16_params *params, const pm_rescale_s16 *rq, const pm_dims *in_dims,
