@@ -1,6 +1,24 @@
 /* 16x8 layers: see pm_layers_s16.h. Portable C99, integer only. */
 #include "pm_layers_s16.h"
 
+/* sum of x[i] * w[i], i < n: each product is at most 2^15 * 2^7 = 2^22 in magnitude, so blocks of
+ * 256 sum exactly in int32 (cheap on 32-bit cores) before they join the int64 total. */
+static int64_t pm_dot_s16x8(const int16_t *x, const int8_t *w, int32_t n) {
+  int64_t total = 0;
+  while (n > 0) {
+    const int32_t k = n < 256 ? n : 256;
+    int32_t part = 0, i;
+    for (i = 0; i < k; ++i) {
+      part += (int32_t)x[i] * (int32_t)w[i];
+    }
+    total += part;
+    x += k;
+    w += k;
+    n -= k;
+  }
+  return total;
+}
+
 /* acc (int64 holding the exact sum, or its int32 wrap) + bias -> int16 output of channel c. */
 static int16_t pm_finish_s16(int64_t acc, int32_t acc64, const pm_rescale_s16 *rq, int32_t c, int32_t act_min,
                              int32_t act_max) {
@@ -16,15 +34,12 @@ static int16_t pm_finish_s16(int64_t acc, int32_t acc64, const pm_rescale_s16 *r
 
 int pm_fully_connected_s16(const pm_fully_connected_s16_params *p, const pm_rescale_s16 *rq, const int16_t *in,
                            const int8_t *weights, const int64_t *bias, int16_t *out) {
-  int32_t b, u, d;
+  int32_t b, u;
   for (b = 0; b < p->batches; ++b) {
     const int16_t *row = in + (int32_t)b * p->depth;
     for (u = 0; u < p->units; ++u) {
       const int8_t *w = weights + (int32_t)u * p->depth;
-      int64_t acc = 0;
-      for (d = 0; d < p->depth; ++d) {
-        acc += (int32_t)row[d] * (int32_t)w[d];
-      }
+      int64_t acc = pm_dot_s16x8(row, w, p->depth);
       if (bias != NULL) {
         acc = (int64_t)((uint64_t)acc + (uint64_t)bias[u]);
       }
@@ -36,7 +51,7 @@ int pm_fully_connected_s16(const pm_fully_connected_s16_params *p, const pm_resc
 
 int pm_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *rq, const pm_dims *id, const int16_t *in,
                   const pm_dims *fd, const int8_t *filter, const int64_t *bias, const pm_dims *od, int16_t *out) {
-  int32_t n, oy, ox, oc, ky, kx, ic;
+  int32_t n, oy, ox, oc, ky, kx;
   for (n = 0; n < od->n; ++n) {
     for (oy = 0; oy < od->h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
@@ -65,9 +80,7 @@ int pm_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *rq, const p
               }
               src = in + ((n * id->h + y) * id->w + x) * id->c + c0;
               w = filter + ((oc * fd->h + ky) * fd->w + kx) * fd->c;
-              for (ic = 0; ic < fd->c; ++ic) {
-                acc += (int32_t)src[ic] * (int32_t)w[ic];
-              }
+              acc += pm_dot_s16x8(src, w, fd->c);
             }
           }
           if (bias != NULL) {
@@ -125,7 +138,7 @@ int pm_depthwise_conv2d_s16(const pm_conv_s16_params *p, const pm_rescale_s16 *r
 int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *p, const pm_rescale_s16 *rq, const pm_dims *id,
                           const int16_t *in, const pm_dims *fd, const int8_t *filter, const int64_t *bias,
                           const pm_dims *od, int16_t *out) {
-  int32_t n, oy, ox, oc, ky, kx, ic;
+  int32_t n, oy, ox, oc, ky, kx;
   for (n = 0; n < od->n; ++n) {
     /* (oy + pad_h) = q_h * stride_h + r_h, kept without division as oy advances */
     int32_t q_h = p->q0_h, r_h = p->r0_h;
@@ -158,9 +171,7 @@ int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *p, const pm_rescal
                 }
                 src = in + ((n * id->h + iy) * id->w + ix) * id->c;
                 w = filter + ((oc * fd->h + ky) * fd->w + kx) * fd->c;
-                for (ic = 0; ic < fd->c; ++ic) {
-                  acc += (int32_t)src[ic] * (int32_t)w[ic];
-                }
+                acc += pm_dot_s16x8(src, w, fd->c);
               }
             }
           }

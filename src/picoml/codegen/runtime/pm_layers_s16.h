@@ -42,7 +42,7 @@ typedef struct {
 /* TFLite MultiplyByQuantizedMultiplier(int64 x, m, shift): (x * m15 + 2^(14 - shift)) >> (15 - shift),
  * m15 = round(m / 2^16) (0x7FFF from 0x7FFF0000 on), the result truncated to int32. shift <= 14. */
 static inline int32_t pm_multiply_by_quantized_multiplier_i64(int64_t x, int32_t multiplier, int32_t shift) {
-  const int64_t reduced = multiplier < 0x7FFF0000 ? (int64_t)((multiplier + (1 << 15)) >> 16) : (int64_t)0x7FFF;
+  const int64_t reduced = multiplier < 0x7FFF0000 ? (int64_t)((multiplier + ((int32_t)1 << 15)) >> 16) : (int64_t)0x7FFF;
   const int32_t total = 15 - shift;
   /* products and sums modulo 2^64 (the reference's int64 arithmetic), then an arithmetic shift */
   const int64_t r = (int64_t)((uint64_t)x * (uint64_t)reduced + ((uint64_t)1 << (total - 1))) >> total;

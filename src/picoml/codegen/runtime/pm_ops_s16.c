@@ -147,7 +147,7 @@ int pm_softmax_s16(int32_t multiplier, int32_t shift, int32_t rows, int32_t dept
     }
     h = pm_clz32((uint32_t)sum);
     shifted = (int32_t)((((int64_t)sum << (h - 1)) + (1 << 13)) >> 14);
-    recip = pm_lut16(pm_clamp_i32(shifted - ((1 << 15) + ((int32_t)1 << 16)), -32768, 32767), recip_lut);
+    recip = pm_lut16(pm_clamp_i32(shifted - (((int32_t)1 << 15) + ((int32_t)1 << 16)), -32768, 32767), recip_lut);
     right = 31 - h;
     for (c = 0; c < depth; ++c) {
       const int32_t v = (int32_t)(((int64_t)y[c] * recip + ((int64_t)1 << (right - 1))) >> right);
