@@ -1,7 +1,7 @@
 """Converter-made 16x8 models (tests/data/s16, made by benchmarks/corpus_16x8.py with TensorFlow
 2.21's EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8): every intermediate tensor
 exact against tflite-micro over consecutive inputs, and the C bit-exact on the host and on
-emulated Cortex-M4 and Cortex-M0+."""
+emulated Cortex-M4, Cortex-M0+ and RISC-V."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_every_intermediate_tensor_exact(name):
     assert len(np.unique(out.reshape(N_INPUTS, -1), axis=0)) > N_INPUTS // 2  # not a constant output
 
 
-@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus"])
+@pytest.mark.parametrize("target", ["host", "cortex-m4", "cortex-m0plus", "riscv32"])
 @pytest.mark.parametrize("name", MODELS)
 def test_c_bit_exact(name, target):
     g = picoml.load(DATA / name)

@@ -250,6 +250,13 @@ GRAPHS = {
     "tconv_s3_valid_int16_bias": lambda: tc_graph(3, "VALID", "int16"),
     "tconv_s1_nobias": lambda: tc_graph(1, "SAME", None),
     "relu": lambda: act_graph("RELU"),
+    "abs": lambda: act_graph("ABS"),
+    "resize_nearest": lambda: single_op_graph(
+        "RESIZE_NEAREST_NEIGHBOR",
+        [qtensor("x", (1, 3, 4, 3), 0.01, 0, "int16"), qtensor("s", (2,), [], [], "int32", np.array([7, 5], np.int32))],
+        qtensor("y", (1, 7, 5, 3), 0.01, 0, "int16"),
+        half_pixel_centers=True,
+    ),
     "relu6": lambda: act_graph("RELU6"),
     "leaky_relu": lambda: act_graph("LEAKY_RELU", 0.1),
     "leaky_relu_neg": lambda: act_graph("LEAKY_RELU", -0.7),
@@ -368,7 +375,7 @@ def _small_sigmoid(op_type, s_in, **attrs):
 
 
 AVR_GRAPHS = ["fc_int64", "fc_nobias", "conv_int64", "conv_int32", "dw_mult2", "tconv_s2_same", "softmax_long"]
-AVR_GRAPHS += ["add_bcast", "mul_bcast", "sum", "avgpool", "q_32_16"]
+AVR_GRAPHS += ["add_bcast", "mul_bcast", "sum", "avgpool", "q_32_16", "resize_nearest"]
 
 
 @pytest.mark.parametrize("name", AVR_GRAPHS + ["logistic512", "tanh512", "leaky512"])

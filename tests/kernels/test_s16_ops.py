@@ -143,16 +143,39 @@ def test_softmax(seed, shape, s_in, beta, spread):
 @settings(max_examples=40, deadline=None)
 @given(
     st.integers(0, 2**32 - 1),
-    st.sampled_from(["RELU", "RELU6", "LEAKY_RELU"]),
+    st.sampled_from(["RELU", "RELU6", "LEAKY_RELU", "ABS", "ABS_SAME_SCALE"]),
     SCALE,
     SCALE,
     st.sampled_from([0.01, 0.2, 0.5, 1.0, 1.5, -0.3, 0.0]),
 )
 def test_relu_family(seed, op_type, s_in, s_out, alpha):
     """RELU requantizes, RELU6 clamps in the input's units (its output shares them), LEAKY_RELU
-    with alphas of either sign."""
+    with alphas of either sign, ABS (also with equal scales)."""
     rng = np.random.default_rng(seed)
+    same = op_type in ("RELU6", "ABS_SAME_SCALE")  # ABS with equal scales: |-32768| clamps to 32767
+    op_type = op_type.replace("_SAME_SCALE", "")
     x = qtensor("x", (5, 9), s_in, 0, "int16")
-    y = qtensor("y", (5, 9), s_in if op_type == "RELU6" else s_out, 0, "int16")
+    y = qtensor("y", (5, 9), s_in if same else s_out, 0, "int16")
     attrs = {"alpha": alpha} if op_type == "LEAKY_RELU" else {}
     _check(single_op_graph(op_type, [x], y, **attrs), 3, rng, f"{op_type} {s_in} {s_out} {alpha}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 11),
+    st.integers(1, 11),
+    st.booleans(),
+    st.booleans(),
+)
+def test_resize_nearest(seed, ih, iw, oh, ow, align_corners, half_pixel):
+    rng = np.random.default_rng(seed)
+    x = qtensor("x", (1, ih, iw, 3), 0.01, 0, "int16")
+    size = qtensor("size", (2,), [], [], "int32", np.array([oh, ow], np.int32))
+    y = qtensor("y", (1, oh, ow, 3), 0.01, 0, "int16")
+    g = single_op_graph(
+        "RESIZE_NEAREST_NEIGHBOR", [x, size], y, align_corners=align_corners, half_pixel_centers=half_pixel
+    )
+    _check(g, 2, rng, f"RESIZE_NEAREST {ih}x{iw}->{oh}x{ow} {align_corners} {half_pixel}")

@@ -35,6 +35,7 @@ SIGMOID_FILE = "pm_sigmoid_s16"
 OPS_FILE = "pm_ops_s16"
 MEAN_HEADER_FILE = "pm_mean_s8"  # pm_mean_params (MEAN's index spaces), shared with the int8 kernel
 DATA_FILE = "pm_data_s8"
+RESIZE_FILE = "pm_resize_s8"  # its nearest-neighbour gather moves bytes
 #: runtime files of this module (.h and .c each)
 S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE, SIGMOID_FILE, OPS_FILE)
 
@@ -299,7 +300,7 @@ def emit_activation_s16(c: Any, op: Op, i: int) -> None:
     x, y = op.inputs[0], op.outputs[0]
     c.files.add(OPS_FILE)
     c.files.add(MEAN_HEADER_FILE)
-    kind = {OpType.RELU: 0, OpType.RELU6: 1, OpType.LEAKY_RELU: 2}[op.type]
+    kind = {OpType.RELU: 0, OpType.RELU6: 1, OpType.LEAKY_RELU: 2, OpType.ABS: 3}[op.type]
     fields = {
         "kind": kind,
         "act_min": p.act_min,
@@ -311,6 +312,19 @@ def emit_activation_s16(c: Any, op: Op, i: int) -> None:
     }
     prm = c.struct("pm_act_s16_params", f"l{i}_params", fields)
     c.body.append(f"status |= pm_act_s16(&{prm}, {x.size}, {_ptr(c, x, True)}, {_ptr(c, y)});")
+
+
+def emit_resize_nearest_s16(c: Any, op: Op, i: int) -> None:
+    """int16 RESIZE_NEAREST_NEIGHBOR: the int8 pixel gather on twice the channels (each int16 code is
+    two bytes that move together)."""
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    c.files.add(RESIZE_FILE)
+    di = c.struct("pm_dims", f"l{i}_in_dims", {**_dims(x.shape), "c": 2 * int(x.shape[3])})
+    do = c.struct("pm_dims", f"l{i}_out_dims", {**_dims(y.shape), "c": 2 * int(y.shape[3])})
+    rows = c.const_array(f"l{i}_rows", np.asarray(p.rows, np.int64).astype(np.int16))
+    cols = c.const_array(f"l{i}_cols", np.asarray(p.cols, np.int64).astype(np.int16))
+    c.body.append(f"status |= pm_resize_nearest_s8(&{di}, {c.ptr(x, True)}, &{do}, {rows}, {cols}, {c.ptr(y)});")
 
 
 def emit_pad_s16(c: Any, op: Op, i: int) -> None:
@@ -390,6 +404,8 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.RELU: emit_activation_s16,
     OpType.RELU6: emit_activation_s16,
     OpType.LEAKY_RELU: emit_activation_s16,
+    OpType.ABS: emit_activation_s16,
+    OpType.RESIZE_NEAREST_NEIGHBOR: emit_resize_nearest_s16,
     OpType.LOGISTIC: emit_sigmoid_s16,
     OpType.TANH: emit_sigmoid_s16,
     OpType.TRANSPOSE_CONV: emit_transpose_conv_s16,

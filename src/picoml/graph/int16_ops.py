@@ -43,6 +43,8 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.MAXIMUM,  # codes compared as they are (reference/maximum_minimum.py serves int16 too)
         OpType.MINIMUM,
         OpType.TRANSPOSE_CONV,
+        OpType.ABS,
+        OpType.RESIZE_NEAREST_NEIGHBOR,  # a gather of codes (reference/resize.py serves int16 too)
     }
 )
 #: layers whose int16 kernel has int8 weights and a bias

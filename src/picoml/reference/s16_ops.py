@@ -195,8 +195,8 @@ def evaluate_mean(p: Mean16Params, inputs: list[np.ndarray]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Act16Params:
-    """int16 RELU (requantizing), RELU6 (a clamp in the input's units) and LEAKY_RELU (activations.cc,
-    leaky_relu.cc: the int8 arithmetic, int16 ranges)."""
+    """int16 RELU (requantizing), RELU6 (a clamp in the input's units), LEAKY_RELU and ABS
+    (activations.cc, leaky_relu.cc, elementwise.cc: the int8 arithmetic, int16 ranges)."""
 
     op_type: str
     act_min: int = INT16_MIN
@@ -218,6 +218,8 @@ def prepare_activation(op: Op) -> Act16Params:
     m, s = quantize_multiplier_checked(s_in / s_out, where, "input scale / output scale")
     if op.type == OpType.RELU:
         return Act16Params(t, 0, INT16_MAX, m, s)
+    if op.type == OpType.ABS:
+        return Act16Params(t, INT16_MIN, INT16_MAX, m, s)
     alpha = float(np.float32(op.attrs["alpha"]))
     if not np.isfinite(s_in * alpha / s_out):
         raise UnsupportedError(f"{where}: LEAKY_RELU multiplier is not finite (alpha {alpha})")
@@ -231,6 +233,8 @@ def evaluate_activation(p: Act16Params, inputs: list[np.ndarray]) -> np.ndarray:
         v = x
     elif p.op_type == OpType.RELU:
         v = multiply_by_quantized_multiplier(x, p.multiplier, p.shift)
+    elif p.op_type == OpType.ABS:  # elementwise.cc: |x| rescaled (|-32768| = 32768 before the clamp)
+        v = multiply_by_quantized_multiplier(np.abs(x), p.multiplier, p.shift)
     else:  # LEAKY_RELU: a negative alpha multiplier scales by its magnitude, then negates (leaky_relu.py)
         pos = x >= 0
         sign = np.where(pos, 1, -1 if p.alpha_multiplier < 0 else 1)

@@ -164,6 +164,8 @@ int pm_act_s16(const pm_act_s16_params *p, int32_t size, const int16_t *in, int1
     int32_t v;
     if (p->kind == PM_S16_RELU6) {
       v = x;
+    } else if (p->kind == PM_S16_ABS) {
+      v = pm_multiply_by_quantized_multiplier(x < 0 ? -x : x, p->multiplier, p->shift);
     } else if (p->kind == PM_S16_RELU || x >= 0) {
       v = pm_multiply_by_quantized_multiplier(x, p->multiplier, p->shift);
     } else if (p->alpha_multiplier < 0) {

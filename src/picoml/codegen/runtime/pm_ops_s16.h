@@ -39,12 +39,13 @@ typedef struct {
 #define PM_S16_RELU 0
 #define PM_S16_RELU6 1
 #define PM_S16_LEAKY_RELU 2
+#define PM_S16_ABS 3
 
 typedef struct {
-  int32_t kind; /* PM_S16_RELU, PM_S16_RELU6, PM_S16_LEAKY_RELU */
+  int32_t kind; /* PM_S16_RELU, PM_S16_RELU6, PM_S16_LEAKY_RELU, PM_S16_ABS */
   int32_t act_min;
   int32_t act_max;
-  int32_t multiplier; /* RELU, LEAKY_RELU (x >= 0): in / out */
+  int32_t multiplier; /* RELU, ABS, LEAKY_RELU (x >= 0): in / out */
   int32_t shift;
   int32_t alpha_multiplier; /* LEAKY_RELU (x < 0): in alpha / out, negative for a negative alpha */
   int32_t alpha_shift;
