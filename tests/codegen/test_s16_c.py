@@ -212,6 +212,15 @@ def tc_graph(stride, padding, bias="int64"):
     return single_op_graph("TRANSPOSE_CONV", ins, y, padding=padding, stride_h=stride, stride_w=stride)
 
 
+def bmm_graph(const_rhs, adj_y):
+    rng = np.random.default_rng(9)
+    lhs = qtensor("lhs", (2, 3, 6), 0.002, 0, "int16")
+    shape = (2, 5, 6) if adj_y else (2, 6, 5)
+    data = rng.integers(-32768, 32768, shape).astype(np.int16) if const_rhs else None
+    rhs = qtensor("rhs", shape, 0.003, 0, "int16", data)
+    return single_op_graph("BATCH_MATMUL", [lhs, rhs], qtensor("y", (2, 3, 5), 0.05, 0, "int16"), adj_y=adj_y)
+
+
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
 
 GRAPHS = {
@@ -249,6 +258,8 @@ GRAPHS = {
     "tconv_s2_same": lambda: tc_graph(2, "SAME"),
     "tconv_s3_valid_int16_bias": lambda: tc_graph(3, "VALID", "int16"),
     "tconv_s1_nobias": lambda: tc_graph(1, "SAME", None),
+    "bmm": lambda: bmm_graph(False, False),
+    "bmm_const_adj": lambda: bmm_graph(True, True),
     "relu": lambda: act_graph("RELU"),
     "abs": lambda: act_graph("ABS"),
     "resize_nearest": lambda: single_op_graph(
@@ -336,7 +347,10 @@ def test_kernels_compile_warning_free_for_mcus(target, tmp_path):
     objs = build_objects(graphs, target, tmp_path)
     ks = [o for o in kernels(objs) if o.stem in S16_FILES]
     assert {o.stem for o in ks} == {"pm_layers_s16", "pm_quantize_s16", "pm_sigmoid_s16", "pm_ops_s16"}
-    assert {o.stem for o in kernels(objs)} - {o.stem for o in ks} <= {"pm_mean_s8"}  # no other int8 kernel comes along
+    assert {o.stem for o in kernels(objs)} - {o.stem for o in ks} <= {
+        "pm_mean_s8",
+        "pm_batch_matmul_s8",
+    }  # their headers' structs
     if target == "cortex-m0plus":
         # AVERAGE_POOL_2D divides by the window's tap count (as TFLite does); nothing else may
         helpers = slow_helpers([o for o in ks if o.stem != "pm_ops_s16"])
@@ -375,7 +389,7 @@ def _small_sigmoid(op_type, s_in, **attrs):
 
 
 AVR_GRAPHS = ["fc_int64", "fc_nobias", "conv_int64", "conv_int32", "dw_mult2", "tconv_s2_same", "softmax_long"]
-AVR_GRAPHS += ["add_bcast", "mul_bcast", "sum", "avgpool", "q_32_16", "resize_nearest"]
+AVR_GRAPHS += ["add_bcast", "mul_bcast", "sum", "avgpool", "q_32_16", "resize_nearest", "bmm"]
 
 
 @pytest.mark.parametrize("name", AVR_GRAPHS + ["logistic512", "tanh512", "leaky512"])

@@ -179,3 +179,28 @@ def test_resize_nearest(seed, ih, iw, oh, ow, align_corners, half_pixel):
         "RESIZE_NEAREST_NEIGHBOR", [x, size], y, align_corners=align_corners, half_pixel_centers=half_pixel
     )
     _check(g, 2, rng, f"RESIZE_NEAREST {ih}x{iw}->{oh}x{ow} {align_corners} {half_pixel}")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 6)), ((2, 1, 3, 4), (3, 4, 2)), ((5, 8), (8, 1))]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    SCALE,
+    SCALE,
+)
+def test_batch_matmul(seed, shapes, adj_x, adj_y, const_rhs, s1, s2):
+    """int64 accumulators (BatchMatMul<int16_t, int64_t>), adjoints, broadcast batches, a constant rhs."""
+    rng = np.random.default_rng(seed)
+    ls, rs = shapes
+    ls = ls[:-2] + ls[-2:][::-1] if adj_x else ls
+    rs = rs[:-2] + rs[-2:][::-1] if adj_y else rs
+    lhs = qtensor("lhs", ls, s1, 0, "int16")
+    data = rng.integers(-32768, 32768, rs).astype(np.int16) if const_rhs else None
+    rhs = qtensor("rhs", rs, s2, 0, "int16", data)
+    out = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2]) + (shapes[0][-2], shapes[1][-1])
+    y = qtensor("y", out, s1 * s2 * 3000, 0, "int16")
+    g = single_op_graph("BATCH_MATMUL", [lhs, rhs], y, adj_x=adj_x, adj_y=adj_y)
+    _check(g, 3, rng, f"BATCH_MATMUL {ls} {rs} {adj_x} {adj_y} const={const_rhs}")

@@ -36,6 +36,7 @@ OPS_FILE = "pm_ops_s16"
 MEAN_HEADER_FILE = "pm_mean_s8"  # pm_mean_params (MEAN's index spaces), shared with the int8 kernel
 DATA_FILE = "pm_data_s8"
 RESIZE_FILE = "pm_resize_s8"  # its nearest-neighbour gather moves bytes
+BATCH_MATMUL_HEADER_FILE = "pm_batch_matmul_s8"  # pm_batch_matmul_params (the geometry)
 #: runtime files of this module (.h and .c each)
 S16_FILES = (LAYERS_FILE, QUANTIZE_FILE, FLOAT_EDGE_FILE, SIGMOID_FILE, OPS_FILE)
 
@@ -79,7 +80,7 @@ def emit_fc_s16(c: Any, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
     units, depth = p.weights.shape
-    c.files.add(LAYERS_FILE)
+    c.files.update((LAYERS_FILE, BATCH_MATMUL_HEADER_FILE))  # pm_layers_s16.h includes its header
     fields = {
         "batches": x.size // depth,
         "depth": depth,
@@ -102,7 +103,7 @@ def emit_conv_s16(c: Any, op: Op, i: int) -> None:
     _, _, pad_h, pad_w = window_geometry(
         x.shape[1], x.shape[2], kh, kw, p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.padding
     )
-    c.files.add(LAYERS_FILE)
+    c.files.update((LAYERS_FILE, BATCH_MATMUL_HEADER_FILE))  # pm_layers_s16.h includes its header
     fields = {
         "stride_h": p.stride_h,
         "stride_w": p.stride_w,
@@ -131,7 +132,7 @@ def emit_transpose_conv_s16(c: Any, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     g = p.geometry
     x, y = op.inputs[0], op.outputs[0]
-    c.files.add(LAYERS_FILE)
+    c.files.update((LAYERS_FILE, BATCH_MATMUL_HEADER_FILE))  # pm_layers_s16.h includes its header
     fields = {
         "stride_h": g.stride_h,
         "stride_w": g.stride_w,
@@ -155,6 +156,43 @@ def emit_transpose_conv_s16(c: Any, op: Op, i: int) -> None:
         f"status |= pm_transpose_conv_s16(&{prm}, &{rq}, &{di}, {_ptr(c, x, True)}, &{df}, {w}, {b}, &{do}, "
         f"{_ptr(c, y)});"
     )
+
+
+def emit_batch_matmul_s16(c: Any, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    g = p.base.geometry
+    lhs, rhs, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    c.files.update((LAYERS_FILE, BATCH_MATMUL_HEADER_FILE))  # pm_layers_s16.h includes its header
+    rhs_depth, rhs_col = g.rhs_depth, g.rhs_col
+    if rhs.data is not None:  # stored with each column's depth contiguous, as adj_y keeps it
+        data = np.asarray(rhs.data)
+        stored = data if p.base.adj_y else np.swapaxes(data, -1, -2)
+        rhs_arg = c.const_array(f"l{i}_rhs", np.ascontiguousarray(stored).astype(np.int16))
+        rhs_depth, rhs_col = 1, g.depth
+    else:
+        rhs_arg = _ptr(c, rhs, True)
+    lhs_arg = c.const_array(f"l{i}_lhs", np.asarray(lhs.data).astype(np.int16)) if lhs.data is not None else None
+    fields = {
+        "batch": list(g.batch),
+        "lhs_batch": list(g.lhs_batch),
+        "rhs_batch": list(g.rhs_batch),
+        "rows": g.rows,
+        "cols": g.cols,
+        "depth": g.depth,
+        "lhs_row": g.lhs_row,
+        "lhs_depth": g.lhs_depth,
+        "rhs_depth": rhs_depth,
+        "rhs_col": rhs_col,
+        "lhs_zp": 0,
+        "rhs_zp": 0,
+        "output_zp": 0,
+        "multiplier": p.multiplier,
+        "shift": p.shift,
+        "bounded": 0,
+    }
+    prm = c.struct("pm_batch_matmul_params", f"l{i}_params", fields)
+    left = lhs_arg if lhs_arg is not None else _ptr(c, lhs, True)
+    c.body.append(f"status |= pm_batch_matmul_s16(&{prm}, {left}, {rhs_arg}, {_ptr(c, y)});")
 
 
 def emit_quantize_s16(c: Any, op: Op, i: int) -> None:
@@ -409,6 +447,7 @@ S16_EMITTERS: dict[OpType, Callable[[Any, Op, int], None]] = {
     OpType.LOGISTIC: emit_sigmoid_s16,
     OpType.TANH: emit_sigmoid_s16,
     OpType.TRANSPOSE_CONV: emit_transpose_conv_s16,
+    OpType.BATCH_MATMUL: emit_batch_matmul_s16,
     OpType.QUANTIZE: emit_quantize_s16,
     OpType.DEQUANTIZE: emit_dequantize_s16,
     OpType.PAD: emit_pad_s16,

@@ -44,6 +44,7 @@ INT16_OPS: frozenset[OpType] = frozenset(
         OpType.MINIMUM,
         OpType.TRANSPOSE_CONV,
         OpType.ABS,
+        OpType.BATCH_MATMUL,
         OpType.RESIZE_NEAREST_NEIGHBOR,  # a gather of codes (reference/resize.py serves int16 too)
     }
 )
@@ -80,7 +81,7 @@ def check_int16_types(op: Any, weights: Any) -> None:
     x, y = op.inputs[0], op.outputs[0]
     _need_symmetric_activation(op, x, "input")
     _need_symmetric_activation(op, y, "output")
-    if op.type in (OpType.ADD, OpType.SUB, OpType.MUL, OpType.MAXIMUM, OpType.MINIMUM):
+    if op.type in (OpType.ADD, OpType.SUB, OpType.MUL, OpType.MAXIMUM, OpType.MINIMUM, OpType.BATCH_MATMUL):
         _need_symmetric_activation(op, op.inputs[1], "input")
     if op.type not in INT16_LAYERS or weights is None:
         return

@@ -201,6 +201,7 @@ S16_KERNELS: dict[OpType, tuple[Any, Any, type]] = {
     OpType.SUM: (s16_ops.prepare_sum, s16_ops.evaluate_mean, s16_ops.Mean16Params),
     OpType.RELU: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),
     OpType.RELU6: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),
+    OpType.BATCH_MATMUL: (s16_ops.prepare_batch_matmul, s16_ops.evaluate_batch_matmul, s16_ops.BatchMatmul16Params),
     OpType.ABS: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),
     OpType.LEAKY_RELU: (s16_ops.prepare_activation, s16_ops.evaluate_activation, s16_ops.Act16Params),
 }

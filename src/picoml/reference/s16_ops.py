@@ -36,7 +36,7 @@ from picoml.fixedpoint import (
 )
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import Activation, OpType, reduce_axes
-from picoml.reference import transpose_conv
+from picoml.reference import batch_matmul, transpose_conv
 from picoml.reference.common import align_ranks, channel_multipliers, patches, quantize_value_checked, to_nhwc
 from picoml.reference.pooling import POOL_SCALE_TOLERANCE
 
@@ -276,3 +276,34 @@ def evaluate_transpose_conv(p: TransposeConv16Params, inputs: list[np.ndarray]) 
     v = multiply_by_quantized_multiplier_int64(acc + p.bias, p.multiplier, p.shift)
     y = np.clip(v, p.act_min, p.act_max).astype(np.int16)
     return y.reshape(lead + y.shape[1:])
+
+
+@dataclass(frozen=True)
+class BatchMatmul16Params:
+    """int16 BATCH_MATMUL (batch_matmul.cc EvalInt16: reference BatchMatMul<int16_t, int64_t>): both
+    operands int16 with zero point 0, acc = Σ lhs · rhs in int64, TFLite's int64 rescale, clamp."""
+
+    base: batch_matmul.BatchMatmulParams  # geometry (quantized False: the int8 fields unused)
+    multiplier: int
+    shift: int
+
+
+def prepare_batch_matmul(op: Op) -> BatchMatmul16Params:
+    lhs, rhs, y = op.inputs[0], op.inputs[1], op.outputs[0]
+    base = batch_matmul.prepare(op)
+    real = batch_matmul.multiplier_real(lhs.scale[0], rhs.scale[0], y.scale[0])
+    m, shift = quantize_multiplier(real)
+    if shift > 14:
+        raise UnsupportedError(f"{op.label}: output {y.name!r}: rescale shift {shift} > 14 (lhs × rhs / output scale)")
+    return BatchMatmul16Params(base, int(m), int(shift))
+
+
+def evaluate_batch_matmul(p: BatchMatmul16Params, inputs: list[np.ndarray]) -> np.ndarray:
+    lhs, rhs = inputs
+    b = p.base
+    n = max(lhs.shape[0], rhs.shape[0])
+    x = batch_matmul._matrices(lhs, b.lhs_shape, b.adj_x).astype(np.float64)
+    w = batch_matmul._matrices(rhs, b.rhs_shape, b.adj_y).astype(np.float64)
+    acc = np.rint(np.matmul(x, w)).astype(np.int64)  # products <= 2^30: exact below 2^23 terms
+    out = np.clip(multiply_by_quantized_multiplier_int64(acc, p.multiplier, p.shift), INT16_MIN, INT16_MAX)
+    return out.astype(np.int16).reshape((n,) + b.out_shape)

@@ -194,3 +194,28 @@ int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *p, const pm_rescal
   }
   return PM_OK;
 }
+
+int pm_batch_matmul_s16(const pm_batch_matmul_params *p, const int16_t *lhs, const int16_t *rhs, int16_t *out) {
+  int32_t b0, b1, b2, i, j, k;
+  for (b0 = 0; b0 < p->batch[0]; ++b0) {
+    for (b1 = 0; b1 < p->batch[1]; ++b1) {
+      for (b2 = 0; b2 < p->batch[2]; ++b2) {
+        const int16_t *lm = lhs + b0 * p->lhs_batch[0] + b1 * p->lhs_batch[1] + b2 * p->lhs_batch[2];
+        const int16_t *rm = rhs + b0 * p->rhs_batch[0] + b1 * p->rhs_batch[1] + b2 * p->rhs_batch[2];
+        for (i = 0; i < p->rows; ++i) {
+          const int16_t *lrow = lm + i * p->lhs_row;
+          for (j = 0; j < p->cols; ++j) {
+            const int16_t *rcol = rm + j * p->rhs_col;
+            int64_t acc = 0;
+            for (k = 0; k < p->depth; ++k) {
+              acc += (int32_t)lrow[k * p->lhs_depth] * (int32_t)rcol[k * p->rhs_depth];
+            }
+            *out++ = (int16_t)pm_clamp_i32(pm_multiply_by_quantized_multiplier_i64(acc, p->multiplier, p->shift),
+                                           -32768, 32767);
+          }
+        }
+      }
+    }
+  }
+  return PM_OK;
+}

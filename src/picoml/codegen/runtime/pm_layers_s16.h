@@ -8,6 +8,7 @@
 #ifndef PM_LAYERS_S16_H
 #define PM_LAYERS_S16_H
 
+#include "pm_batch_matmul_s8.h" /* pm_batch_matmul_params: the geometry, shared with the int8 kernel */
 #include "pm_common.h"
 
 typedef struct {
@@ -66,6 +67,9 @@ typedef struct {
 int pm_transpose_conv_s16(const pm_transpose_conv_s16_params *params, const pm_rescale_s16 *rq,
                           const pm_dims *in_dims, const int16_t *in, const pm_dims *f_dims, const int8_t *filter,
                           const int64_t *bias, const pm_dims *out_dims, int16_t *out);
+/* BATCH_MATMUL int16 (BatchMatMul<int16_t, int64_t>): the geometry fields of pm_batch_matmul_params
+ * (zero points 0: unused), acc = sum lhs * rhs in int64, the int64 rescale, clamp to int16. */
+int pm_batch_matmul_s16(const pm_batch_matmul_params *params, const int16_t *lhs, const int16_t *rhs, int16_t *out);
 int pm_fully_connected_s16(const pm_fully_connected_s16_params *params, const pm_rescale_s16 *rq, const int16_t *in,
                            const int8_t *weights, const int64_t *bias, int16_t *out);
 int pm_conv2d_s16(const pm_conv_s16_params *params, const pm_rescale_s16 *rq, const pm_dims *in_dims,
