@@ -13,7 +13,9 @@ import pytest
 
 import picoml
 from picoml.flows.verify import verify
+from test_fuzz import run_case
 
+from fuzz_mutators import case_rng, make_case, walk
 from oracles import assert_int_equal, tflm_interpreter
 
 DATA = Path(__file__).parent / "data" / "s16"
@@ -71,3 +73,25 @@ def test_c_bit_exact(name, target):
         g, target, xs=_inputs(g, 4 if target != "host" else N_INPUTS, 3), sanitize=target == "host", counted_runs=1
     )
     assert rep.bit_exact, f"{name} on {target}: {rep.mismatches} mismatches; {rep.first_mismatch}"
+
+
+FUZZ_MODELS = ["residual_net.s16.tflite", "small_cnn.s16_fio.tflite", "conv1d_net.s16.tflite"]
+FUZZ_CASES = 150
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", FUZZ_MODELS)
+def test_fuzzed_16x8_models_fail_in_one_line(name):
+    """tests/test_fuzz.py's mutations on 16x8 files: every case loads and runs, or is refused with
+    one PicomlError line; none crashes (int16 / int64 tensors, the 16x8 kernels' prepare checks)."""
+    data = (DATA / name).read_bytes()
+    lay = walk(data)
+    seen = {}
+    for i in range(FUZZ_CASES):
+        case, desc = make_case(data, lay, case_rng(15, name, i))
+        try:
+            outcome = run_case(case)
+        except Exception as e:  # noqa: BLE001 - a crash is the failure this test looks for
+            raise AssertionError(f"{name} case {i} ({desc}): {type(e).__name__}: {e}") from e
+        seen[outcome.split(":")[0]] = seen.get(outcome.split(":")[0], 0) + 1
+    assert seen.get("parse") and seen.get("validate") and seen.get("ran"), seen
