@@ -389,11 +389,22 @@ def _small_sigmoid(op_type, s_in, **attrs):
 
 
 AVR_GRAPHS = ["fc_int64", "fc_nobias", "conv_int64", "conv_int32", "dw_mult2", "tconv_s2_same", "softmax_long"]
+AVR_QUICK = ["fc_int64", "dw_mult2", "softmax_long", "logistic512"]  # the int64 rescale, LUTs, PROGMEM table
 AVR_GRAPHS += ["add_bcast", "mul_bcast", "sum", "avgpool", "q_32_16", "resize_nearest", "bmm"]
 
 
+@pytest.mark.slow  # 15 simavr runs: about a minute on a loaded machine
 @pytest.mark.parametrize("name", AVR_GRAPHS + ["logistic512", "tanh512", "leaky512"])
 def test_avr_bit_exact(name):
+    _avr(name)
+
+
+@pytest.mark.parametrize("name", AVR_QUICK)
+def test_avr_bit_exact_quick(name):
+    _avr(name)
+
+
+def _avr(name):
     """AVR: int is 16 bits there (every constant shift in the kernels is int32_t; an int `1 << 15`
     broke the int64 rescale's rounding), the tables stay in program memory."""
     if simavr.missing():
