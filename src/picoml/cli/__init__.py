@@ -193,8 +193,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return 0
     if not is_float:
         raise InputError(f"{args.model}: is already an int8 model; nothing to quantize (use --float-only to re-export)")
-    if args.activations == "mixed":
-        raise InputError("--activations mixed is not implemented yet; choose int8 or int16")
     if calib is None:
         raise InputError(
             f"{args.activations} conversion needs --calibration DATA.npy (a batch of representative float inputs)"
@@ -206,7 +204,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     tin, tout = q.inputs[0], q.outputs[0]
     wbytes = sum(t.nbytes for t in q.constants)
     fbytes = sum(t.nbytes for t in g.constants)
-    kind = "int8" if args.activations == "int8" else "16x8 (int16 activations, int8 weights)"
+    kind = {"int8": "int8", "int16": "16x8 (int16 activations, int8 weights)", "mixed": "mixed int8 / 16x8"}[
+        args.activations
+    ]
     print(
         f"wrote {out}: {kind}, {len(q.ops)} ops, weights {wbytes:,} B (float {fbytes:,} B, {fbytes / max(wbytes, 1):.2f}x)"
     )
@@ -216,6 +216,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(
         f"output {for_terminal(tout.name)!r} {list(tout.shape)} {tout.dtype} scale {float(tout.scale[0]):.9g} zero_point {int(tout.zero_point[0])}"
     )
+    if args.activations == "mixed" and q.notes:
+        print(for_terminal(q.notes[-1]))
     return EXIT_OK
 
 
@@ -621,7 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--activations",
         default="int8",
         choices=("int8", "int16", "mixed"),
-        help="int8 (default) or int16 activations with int8 weights (TFLite's 16x8); mixed: not implemented yet",
+        help="int8 (default), int16 activations with int8 weights (TFLite's 16x8), or mixed: 16x8 for the "
+        "layers whose int8 error hurts the output most",
     )
     s.set_defaults(func=cmd_convert)
 

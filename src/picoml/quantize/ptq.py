@@ -55,7 +55,7 @@ from picoml.qparams import (
     representable_range,
     weight_scales,
 )
-from picoml.quantize import ptq16
+from picoml.quantize import mixed, ptq16
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.reference.common import activation_range_float
 from picoml.reference.interpreter import Interpreter
@@ -479,6 +479,7 @@ def quantize(
     batch_size: int = 256,
     per_channel_fc: bool = True,
     activations: str = "int8",
+    mixed_budget: float = mixed.DEFAULT_BUDGET,
 ) -> Graph:
     """Post-training full-int8 quantization of a float Graph; returns a new int8 Graph.
 
@@ -491,12 +492,23 @@ def quantize(
     memory calibration needs). ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
     picoml and tflite-micro run them; False gives TFLite's converter's per-tensor layout).
     ``activations``: "int8" (the int8 scheme) or "int16" (TFLite's 16x8 scheme: int16 symmetric
-    activations, int8 weights, int64 bias; quantize/ptq16.py).
+    activations, int8 weights, int64 bias; quantize/ptq16.py) or "mixed" (int8, with int16 activations
+    for the layers whose int8 error hurts the output most, at most ``mixed_budget`` of them;
+    quantize/mixed.py: the choice and its cost are in the result's ``notes``).
 
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use
     ``quantize_input`` / ``dequantize_output`` to convert with their parameters.
     """
     ptq16.check_activations(activations)
+    if activations == "mixed":  # both, then int16 where it pays (quantize/mixed.py)
+        kw = dict(method=method, percentile=percentile, ranges=ranges, batch_size=batch_size)
+        q8 = quantize(graph, calibration_data, **kw, per_channel_fc=per_channel_fc)
+        q16 = quantize(graph, calibration_data, **kw, per_channel_fc=per_channel_fc, activations="int16")
+        g = prepare_float_graph(graph)
+        try:
+            return mixed.mix(g, q8, q16, _calibration(g, calibration_data), mixed_budget)
+        except PicomlError as e:
+            raise type(e)(f"quantize: {e}") from None
     g = prepare_float_graph(graph)
     xs = _calibration(g, calibration_data)
     names = activation_names(g)

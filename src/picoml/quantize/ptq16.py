@@ -23,15 +23,12 @@ from picoml.qparams import quantize_array
 INT16_QMAX = 32767
 FIXED_16 = (float(np.float32(2.0**-15)), 0)  # SOFTMAX, LOGISTIC, TANH int16 outputs
 ADD_LEFT_SHIFT_16 = 15
-ACTIVATION_DTYPES = ("int8", "int16")
+ACTIVATION_DTYPES = ("int8", "int16", "mixed")
 
 
 def check_activations(activations: str) -> str:
     if activations not in ACTIVATION_DTYPES:
-        raise InputError(
-            f"quantize: activations must be one of {', '.join(ACTIVATION_DTYPES)}, got {activations!r}"
-            + (" (mixed precision is not implemented yet)" if activations == "mixed" else "")
-        )
+        raise InputError(f"quantize: activations must be one of {', '.join(ACTIVATION_DTYPES)}, got {activations!r}")
     return activations
 
 
