@@ -428,3 +428,17 @@ def rounding_divide_by_pot_int16(x: np.ndarray, exponent: int) -> np.ndarray:
     if exponent <= 15:
         return rounding_divide_by_pot(x, exponent)
     return np.where(x >= 0, np.int64(1), np.int64(-1))
+
+
+# ----------------------------------------------------------------- int64 accumulators (16x8 layers)
+def multiply_by_quantized_multiplier_int64(x: np.ndarray, multiplier, shift) -> np.ndarray:
+    """TFLite MultiplyByQuantizedMultiplier(int64 x, int32 m, int shift) (common.h): the rescale of
+    the 16x8 kernels' int64 accumulators. The Q31 multiplier is first rounded to Q15
+    (``(m + 2^15) >> 16``, or 0x7FFF from 0x7FFF0000 on), then x·m15 + 2^(14 - shift) is shifted
+    right by 15 - shift: one rounding, half up. The result is truncated to int32 as C does.
+    ``multiplier``/``shift`` broadcast against ``x`` (per channel)."""
+    m = np.asarray(multiplier, np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, np.int64(0x7FFF))
+    total = 15 - np.asarray(shift, np.int64)
+    x = np.asarray(x, np.int64)
+    return wrap_int32((x * reduced + (np.int64(1) << (total - 1))) >> total)

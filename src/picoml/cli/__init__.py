@@ -194,14 +194,21 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if not is_float:
         raise InputError(f"{args.model}: is already an int8 model; nothing to quantize (use --float-only to re-export)")
     if calib is None:
-        raise InputError("int8 conversion needs --calibration DATA.npy (a batch of representative float inputs)")
-    q = picoml.quantize(g, _to_graph(args.model, calib), method=args.method, percentile=args.percentile)
+        raise InputError(
+            f"{args.activations} conversion needs --calibration DATA.npy (a batch of representative float inputs)"
+        )
+    q = picoml.quantize(
+        g, _to_graph(args.model, calib), method=args.method, percentile=args.percentile, activations=args.activations
+    )
     write_tflite(q, out)
     tin, tout = q.inputs[0], q.outputs[0]
     wbytes = sum(t.nbytes for t in q.constants)
     fbytes = sum(t.nbytes for t in g.constants)
+    kind = {"int8": "int8", "int16": "16x8 (int16 activations, int8 weights)", "mixed": "mixed int8 / 16x8"}[
+        args.activations
+    ]
     print(
-        f"wrote {out}: int8, {len(q.ops)} ops, weights {wbytes:,} B (float {fbytes:,} B, {fbytes / max(wbytes, 1):.2f}x)"
+        f"wrote {out}: {kind}, {len(q.ops)} ops, weights {wbytes:,} B (float {fbytes:,} B, {fbytes / max(wbytes, 1):.2f}x)"
     )
     print(
         f"input  {for_terminal(tin.name)!r} {list(tin.shape)} {tin.dtype} scale {float(tin.scale[0]):.9g} zero_point {int(tin.zero_point[0])}"
@@ -209,6 +216,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(
         f"output {for_terminal(tout.name)!r} {list(tout.shape)} {tout.dtype} scale {float(tout.scale[0]):.9g} zero_point {int(tout.zero_point[0])}"
     )
+    if args.activations == "mixed" and q.notes:
+        print(for_terminal(q.notes[-1]))
     return EXIT_OK
 
 
@@ -613,6 +622,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--percentile", type=_number(50, 100), default=99.99, help="for --method percentile (default 99.99)")
     s.add_argument("--float-only", action="store_true", help="write the imported float model, do not quantize")
+    s.add_argument(
+        "--activations",
+        default="int8",
+        choices=("int8", "int16", "mixed"),
+        help="int8 (default), int16 activations with int8 weights (TFLite's 16x8), or mixed: 16x8 for the "
+        "layers whose int8 error hurts the output most",
+    )
     s.set_defaults(func=cmd_convert)
 
     s = add("evaluate", "float vs int8 metric side by side, and their agreement", model=True)

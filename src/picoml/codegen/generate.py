@@ -43,6 +43,8 @@ from picoml.codegen.emit_nonlinear import (
 )
 from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
 from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
+from picoml.codegen.emit_s16 import handles as s16_handles
+from picoml.codegen.emit_s16 import wrap_s16
 from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
@@ -654,6 +656,8 @@ FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
 FLOAT_FILES.update(FLOAT_EXTRA_FILES)
 FLOAT_EMITTERS.update(DETECTION_EMITTERS)
 FLOAT_FILES.update(DETECTION_FILES)
+EMITTERS.update(wrap_s16(EMITTERS))  # int16 activations (16x8): codegen/emit_s16.py
+FLOAT_EMITTERS.update(wrap_s16(FLOAT_EMITTERS))
 
 
 def model_hash(g: Graph) -> str:
@@ -750,7 +754,7 @@ def compile_c(
     fused_at, fused_ops = {f.start: f for f in fused}, {i for f in fused for i in f.ops}
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
-        if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs):
+        if any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs) and not s16_handles(op):
             raise UnsupportedError(f"{op.label}: C generation supports int8, int32, bool and float32 layers only")
         if i in folded:
             c.body.append(cemit.comment(f"{i}: {folded[i].describe()}"))
@@ -765,7 +769,8 @@ def compile_c(
         fl = uses_float(op) and op.type not in BYTE_OPS  # float32 kernels: codegen/emit_float.py
         lut = not fl and isa.has("lut") and op.type in LUT_OPS
         tables = not fl and uses_channel_tables(op)
-        c.files.update((LUT_FILE,) if lut or tables else (FLOAT_FILES if fl else KERNEL_FILES)[op.type])
+        if not s16_handles(op):  # codegen/emit_s16.py adds the files of its kernels itself
+            c.files.update((LUT_FILE,) if lut or tables else (FLOAT_FILES if fl else KERNEL_FILES)[op.type])
         c.body.append(cemit.comment(f"{i}: {op.type} {op.name}"))
         (emit_channel_tables if tables else (FLOAT_EMITTERS if fl else EMITTERS)[op.type])(c, op, i)
         c.body.append(f"PM_LAYER_DONE({i});")

@@ -24,6 +24,7 @@ import numpy as np
 
 from picoml.codegen.isa import Isa, get_isa
 from picoml.codegen.variants import uses_gemm
+from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Graph, Op
 from picoml.graph.ops import OpType
 
@@ -182,7 +183,7 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
     isa = get_isa(isa)
     out = []
     for i, op in enumerate(g.ops):
-        if op.type not in WEIGHTED:
+        if op.type not in WEIGHTED or is_int16_op(op):  # 16x8 layers: dense, codegen/emit_s16.py
             continue
         w = np.asarray(op.inputs[1].data)
         eligible = sparse and sparse_candidate(op)

@@ -7,6 +7,7 @@ only the variants some layer calls. A variant is named ``pm_<op>_s8_<variant>``.
 
 from __future__ import annotations
 
+from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Op
 from picoml.graph.ops import OpType
 
@@ -82,4 +83,5 @@ def kernel_variant(op: Op) -> str | None:
 
 def uses_gemm(op: Op) -> bool:
     """CONV_2D on a GEMM variant (packed weights, a sparse twin)."""
-    return op.type == OpType.CONV_2D and conv_variant(op) in GEMM_VARIANTS
+    # (16x8 layers have their own kernels: codegen/emit_s16.py)
+    return op.type == OpType.CONV_2D and not is_int16_op(op) and conv_variant(op) in GEMM_VARIANTS

@@ -64,10 +64,11 @@ def _options(b: flatbuffers.Builder, d: OpDef, attrs: dict) -> int | None:
 
 
 def _op_version(op: Op) -> int:
-    """The lowest version TFLite assigns for what picoml writes (int8 needs the newer kernels)."""
+    """The lowest version TFLite assigns for what picoml writes (int8 needs the newer kernels; 16x8 ops
+    get the int8 version, as TensorFlow 2.21's converter writes them: tests/data/s16/manifest.json)."""
     x = op.inputs[0]
     d = OP_SET[op.type]
-    return max(d.int8_version if x is not None and x.dtype == "int8" else 1, d.version)
+    return max(d.int8_version if x is not None and x.dtype in ("int8", "int16") else 1, d.version)
 
 
 def _with_explicit_bias(g: Graph) -> Graph:

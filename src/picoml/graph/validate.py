@@ -16,6 +16,7 @@ import numpy as np
 
 from picoml.errors import GraphError, UnsupportedError
 from picoml.fixedpoint import quantize_multiplier
+from picoml.graph.int16_ops import INT16_OPS, check_int16_types
 from picoml.graph.ops import DTYPES, OP_SET, PADDINGS, Activation, OpType, infer_output_shapes, supported_ops
 
 if TYPE_CHECKING:  # annotations only: ir imports this module to run Graph.validate()
@@ -88,7 +89,11 @@ def _check_op_types(op: Op) -> None:
         d.check_types(op)
         return
     if t == OpType.QUANTIZE:
-        if x.dtype not in ("float32", "int8", "int16", "uint8") or y.dtype not in ("int8", "int16", "uint8"):
+        # int16 / int32 pairs: only those of TFLM's quantize_common.cc (never with uint8)
+        pair_ok = "uint8" not in (x.dtype, y.dtype) or "int16" not in (x.dtype, y.dtype)
+        pair_ok &= x.dtype != "int32" or y.dtype in ("int8", "int16")
+        ins, outs = ("float32", "int8", "int16", "uint8", "int32"), ("int8", "int16", "uint8")
+        if x.dtype not in ins or y.dtype not in outs or not pair_ok:
             raise UnsupportedError(f"{op.label}: QUANTIZE {x.dtype}→{y.dtype} is not supported")
         if not y.quantized or y.per_axis:
             raise GraphError(f"{op.label}: output {y.name!r} needs per-tensor quantization")
@@ -106,12 +111,12 @@ def _check_op_types(op: Op) -> None:
             w = op.inputs[i] if i < len(op.inputs) else None
             if w is not None and w.data is None:
                 raise UnsupportedError(f"{op.label}: {what} {w.name!r} must be constant")
-    if d.any_dtype and x.dtype != "float32":
-        act = x.dtype
-    else:
-        act = x.dtype
-        if act not in ("float32", "int8"):
-            raise UnsupportedError(f"{op.label}: input {x.name!r} has dtype {act}; only float32 and int8 are supported")
+    act = x.dtype
+    if act == "int16" and (not d.any_dtype or t in INT16_OPS):  # TFLite's 16x8 kernels (graph/int16_ops.py)
+        check_int16_types(op, wts)
+        return
+    if not d.any_dtype and act not in ("float32", "int8"):
+        raise UnsupportedError(f"{op.label}: input {x.name!r} has dtype {act}; only float32 and int8 are supported")
     for i, inp in enumerate(op.inputs):
         if inp is None:
             continue

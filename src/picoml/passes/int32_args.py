@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from picoml.errors import UnsupportedError
+from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Graph, Op, Tensor
 
 INT32 = np.iinfo(np.int32)
@@ -23,6 +24,8 @@ def int32_arguments(g: Graph) -> Graph:
     """``g`` with every constant int64 op input as an int32 tensor (``g`` itself when there is none)."""
     conv: dict[int, Tensor] = {}
     for op in g.ops:
+        if is_int16_op(op):
+            continue  # 16x8 layers keep their int64 bias (codegen/emit_s16.py)
         for t in op.inputs + op.outputs:
             if t is None or t.dtype != "int64" or id(t) in conv:
                 continue

@@ -55,6 +55,7 @@ from picoml.qparams import (
     representable_range,
     weight_scales,
 )
+from picoml.quantize import mixed, ptq16
 from picoml.quantize.calibrate import calibrate, calibration_inputs
 from picoml.reference.common import activation_range_float
 from picoml.reference.interpreter import Interpreter
@@ -318,8 +319,9 @@ def _center_add_n_inputs(g: Graph, groups: _Groups) -> None:
             groups.range[r] = (-m, m * 127 / 128)
 
 
-def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> ActivationPlan:
-    """Assign int8 parameters to every activation of the prepared float graph ``g``.
+def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]], activations: str = "int8") -> ActivationPlan:
+    """Assign int8 (``activations="int16"``: 16x8, quantize/ptq16.py) parameters to every activation
+    of the prepared float graph ``g``.
 
     ``ranges`` must hold a float (lo, hi) for every name of ``activation_names(g)``; float
     constants in activation positions use their own min/max. Applies, in order: fused-activation
@@ -340,7 +342,7 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                 clo, chi = activation_range_float(d.as_activation)
             lo, hi = min(max(lo, clo), chi), max(min(hi, chi), clo)
             if d.fixed_qparams is not None:
-                s, z = d.fixed_qparams
+                s, z = d.fixed_qparams if activations == "int8" else ptq16.FIXED_16
                 fixed = (float(np.float32(s)), z)
             elif prod.type == OpType.CAST:  # a bool made float: the int8 CAST writes codes 0 / 1
                 fixed = (1.0, 0)
@@ -382,11 +384,14 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
     plan.requantize.sort()
     _center_add_n_inputs(g, groups)
 
+    free = activation_qparams if activations == "int8" else ptq16.activation_qparams_int16
+    shift = 20 if activations == "int8" else ptq16.ADD_LEFT_SHIFT_16  # ADD / SUB Prepare: the inputs' left shift
+
     def assign() -> None:
         for name in groups.parent:
             r = groups.find(name)
             f = groups.fixed[r]
-            plan.params[name] = (np.float32(f[0]), int(f[1])) if f is not None else activation_qparams(*groups.range[r])
+            plan.params[name] = (np.float32(f[0]), int(f[1])) if f is not None else free(*groups.range[r])
             plan.ranges[name] = groups.range[r]
 
     assign()
@@ -397,8 +402,8 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
                 continue
             s1, s2 = (float(plan.params[t.name][0]) for t in op.inputs)
             so = float(plan.params[op.outputs[0].name][0])
-            need = 2.0 * max(s1, s2) / ((1 << 20) * ADD_MAX_RATIO)
-            if so >= need and quantize_multiplier(2.0 * max(s1, s2) / ((1 << 20) * so))[1] <= 0:
+            need = 2.0 * max(s1, s2) / ((1 << shift) * ADD_MAX_RATIO)
+            if so >= need and quantize_multiplier(2.0 * max(s1, s2) / ((1 << shift) * so))[1] <= 0:
                 continue
             r = groups.find(op.outputs[0].name)
             if groups.fixed[r] is not None:
@@ -414,8 +419,9 @@ def plan_activations(g: Graph, ranges: dict[str, tuple[float, float]]) -> Activa
 
 
 # ======================================================================= the int8 graph
-def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
-    """Rewrite the prepared float graph ``g`` in place into the int8 graph ``plan`` describes."""
+def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool, activations: str = "int8") -> Graph:
+    """Rewrite the prepared float graph ``g`` in place into the int8 (or 16x8) graph ``plan`` describes."""
+    wide = activations == "int16"
     act_ids = {id(g.tensor(n)) for n in plan.params}
     for op in g.ops:
         wts = OP_SET[op.type].weights
@@ -426,24 +432,27 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
             w = op.inputs[wi]
             b = op.inputs[bi] if len(op.inputs) > bi else None
             ax = None if (op.type == OpType.FULLY_CONNECTED and not per_channel_fc) else axis
-            ws = weight_scales(w.data, ax, None if b is None else b.data, s_in)
+            ws = weight_scales(w.data, ax, None if b is None or wide else b.data, s_in)  # int64 bias: no limit
             w.data = quantize_weights(w.data, ws, ax)
             w.dtype, w.scale, w.zero_point = "int8", ws, np.zeros(ws.size, np.int64)
             w.quantized_dimension = axis if ws.size > 1 else 0
             if b is not None:
-                bq, bs = quantize_bias(b.data, s_in, ws)
-                b.data, b.dtype, b.scale, b.zero_point = bq, "int32", bs, np.zeros(bs.size, np.int64)
+                bq, bs = (ptq16.quantize_bias_int64 if wide else quantize_bias)(b.data, s_in, ws)
+                b.data, b.dtype, b.scale, b.zero_point = bq, str(bq.dtype), bs, np.zeros(bs.size, np.int64)
                 b.quantized_dimension = 0
         for i in value_inputs(op):
             t = op.inputs[i]
             if t.is_const and t.dtype == "float32":
                 s, z = plan.params[t.name]
-                t.data = quantize_array(t.data, s, z, precision=np.float64)
-                t.dtype, t.scale, t.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
+                if wide:
+                    t.data = ptq16.quantize_activation_constant(t.data, s)
+                else:
+                    t.data = quantize_array(t.data, s, z, precision=np.float64)
+                t.dtype, t.scale, t.zero_point = activations, np.array([s], np.float32), np.array([z], np.int64)
     for t in g.tensors:
         if id(t) in act_ids and not t.is_const:
             s, z = plan.params[t.name]
-            t.dtype, t.scale, t.zero_point = "int8", np.array([s], np.float32), np.array([z], np.int64)
+            t.dtype, t.scale, t.zero_point = activations, np.array([s], np.float32), np.array([z], np.int64)
             t.quantized_dimension = 0
     names = {t.name for t in g.tensors}
     for k, i in reversed(plan.requantize):
@@ -453,7 +462,7 @@ def _to_int8(g: Graph, plan: ActivationPlan, per_channel_fc: bool) -> Graph:
         while name in names:
             name += "_"
         names.add(name)
-        r = Tensor(name, x.shape, "int8", y.scale.copy(), y.zero_point.copy())
+        r = Tensor(name, x.shape, activations, y.scale.copy(), y.zero_point.copy())
         g.tensors.append(r)
         g.ops.insert(k, Op(OpType.QUANTIZE, [x], [r], {}, name=name))
         op.inputs[i] = r
@@ -469,6 +478,8 @@ def quantize(
     ranges: dict[str, tuple[float, float]] | None = None,
     batch_size: int = 256,
     per_channel_fc: bool = True,
+    activations: str = "int8",
+    mixed_budget: float = mixed.DEFAULT_BUDGET,
 ) -> Graph:
     """Post-training full-int8 quantization of a float Graph; returns a new int8 Graph.
 
@@ -480,10 +491,24 @@ def quantize(
     run at all. ``batch_size``: calibration samples the float graph runs per call (bounds the
     memory calibration needs). ``per_channel_fc``: per-output-unit weight scales for FULLY_CONNECTED (both
     picoml and tflite-micro run them; False gives TFLite's converter's per-tensor layout).
+    ``activations``: "int8" (the int8 scheme) or "int16" (TFLite's 16x8 scheme: int16 symmetric
+    activations, int8 weights, int64 bias; quantize/ptq16.py) or "mixed" (int8, with int16 activations
+    for the layers whose int8 error hurts the output most, at most ``mixed_budget`` of them;
+    quantize/mixed.py: the choice and its cost are in the result's ``notes``).
 
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use
     ``quantize_input`` / ``dequantize_output`` to convert with their parameters.
     """
+    ptq16.check_activations(activations)
+    if activations == "mixed":  # both, then int16 where it pays (quantize/mixed.py)
+        kw = dict(method=method, percentile=percentile, ranges=ranges, batch_size=batch_size)
+        q8 = quantize(graph, calibration_data, **kw, per_channel_fc=per_channel_fc)
+        q16 = quantize(graph, calibration_data, **kw, per_channel_fc=per_channel_fc, activations="int16")
+        g = prepare_float_graph(graph)
+        try:
+            return mixed.mix(g, q8, q16, _calibration(g, calibration_data), mixed_budget)
+        except PicomlError as e:
+            raise type(e)(f"quantize: {e}") from None
     g = prepare_float_graph(graph)
     xs = _calibration(g, calibration_data)
     names = activation_names(g)
@@ -491,9 +516,10 @@ def quantize(
 
     todo = [n for n in names if n not in given]
     found = calibrate(g, xs, todo, method=method, percentile=percentile, batch_size=batch_size)
-    plan = plan_activations(g, {**found, **given})
-    q = _to_int8(g, plan, per_channel_fc)
-    q.description = (graph.description + " " if graph.description else "") + f"[picoml int8 PTQ, {method}]"
+    plan = plan_activations(g, {**found, **given}, activations)
+    q = _to_int8(g, plan, per_channel_fc, activations)
+    kind = "int8" if activations == "int8" else "16x8"
+    q.description = (graph.description + " " if graph.description else "") + f"[picoml {kind} PTQ, {method}]"
     try:
         q.validate()
 
@@ -534,8 +560,8 @@ def _io_tensor(graph: Graph, index: int, kind: str) -> Tensor:
     if not -len(ts) <= index < len(ts):
         raise InputError(f"the graph has {len(ts)} {kind}s, no {kind} {index}")
     t = ts[index]
-    if t.dtype != "int8" or not t.quantized:
-        raise InputError(f"graph {kind} {t.name!r} is {t.dtype}, not quantized int8")
+    if t.dtype not in ("int8", "int16") or not t.quantized:
+        raise InputError(f"graph {kind} {t.name!r} is {t.dtype}, not quantized int8 or int16")
     return t
 
 
@@ -548,7 +574,8 @@ def quantize_input(graph: Graph, x: np.ndarray, index: int = 0) -> np.ndarray:
     xf = np.asarray(x, np.float32)
     if np.isnan(xf).any():
         raise InputError(f"input {t.name!r}: NaN cannot be quantized")
-    return quantize_array(xf, t.scale[0], int(t.zero_point[0]))
+    info = np.iinfo(t.np_dtype)
+    return quantize_array(xf, t.scale[0], int(t.zero_point[0]), int(info.min), int(info.max), dtype=t.np_dtype)
 
 
 def dequantize_output(graph: Graph, y: np.ndarray, index: int = 0) -> np.ndarray:

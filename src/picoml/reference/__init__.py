@@ -49,6 +49,7 @@ from picoml.reference import (
     relu,
     reshape,
     resize,
+    s16,
     shape,
     slicing,
     softmax,
@@ -178,3 +179,5 @@ KERNELS.update(
         OpType.FLOOR_MOD: _FLOOR,
     }
 )
+# int16 activations (16x8): these ops dispatch on the input dtype (reference/s16.py)
+KERNELS.update(s16.wrap(KERNELS))
