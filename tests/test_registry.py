@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.signal_samples import SIGNAL_OPS, signal_sample
 
 from picoml.codegen import emit_nonlinear as nl
 from picoml.codegen import generate as gen
@@ -452,6 +453,8 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}
+    elif op in SIGNAL_OPS:  # branch signal: int16 / uint32 / uint64 graphs (tests/signal_samples.py)
+        return signal_sample(op)
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

@@ -50,6 +50,7 @@ from picoml.reference import (
     reshape,
     resize,
     shape,
+    signal_fft,
     slicing,
     softmax,
     space_batch,
@@ -61,6 +62,7 @@ from picoml.reference import (
     transpose_conv,
     unary,
 )
+from picoml.reference import signal as sig
 from picoml.reference.common import no_windows, window_elems
 
 
@@ -176,5 +178,21 @@ KERNELS.update(
         OpType.BROADCAST_TO: Kernel(cast.prepare_broadcast_to, cast.evaluate_broadcast_to),
         OpType.FLOOR_DIV: _FLOOR,
         OpType.FLOOR_MOD: _FLOOR,
+    }
+)
+# branch signal: tflite-micro's signal library (reference/signal.py, signal_fft.py)
+KERNELS.update(
+    {
+        OpType.SIGNAL_WINDOW: Kernel(sig.prepare_window, sig.evaluate_window),
+        OpType.SIGNAL_FFT_AUTO_SCALE: Kernel(sig.prepare_none, sig.evaluate_fft_auto_scale),
+        OpType.SIGNAL_RFFT: Kernel(signal_fft.prepare, signal_fft.evaluate),
+        OpType.SIGNAL_ENERGY: Kernel(sig.prepare_energy, sig.evaluate_energy),
+        OpType.SIGNAL_FILTER_BANK: Kernel(sig.prepare_filter_bank, sig.evaluate_filter_bank),
+        OpType.SIGNAL_FILTER_BANK_SQUARE_ROOT: Kernel(sig.prepare_none, sig.evaluate_square_root),
+        OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: Kernel(
+            sig.prepare_spectral_subtraction, sig.evaluate_spectral_subtraction
+        ),
+        OpType.SIGNAL_PCAN: Kernel(sig.prepare_pcan, sig.evaluate_pcan),
+        OpType.SIGNAL_FILTER_BANK_LOG: Kernel(sig.prepare_log, sig.evaluate_log),
     }
 )

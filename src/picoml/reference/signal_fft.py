@@ -1,0 +1,175 @@
+"""SIGNAL_RFFT (custom op SignalRfft, int16): kissfft's fixed-point real FFT, integer-exact.
+
+tflite-micro (signal/micro/kernels/rfft.cc, signal/src/rfft_int16.cc) runs kissfft 1.3.0 built with
+FIXED_POINT=16 (``kiss_fftr``): a complex FFT of n/2 points over the input read as (even, odd)
+pairs, then the split into n/2 + 1 bins. Every radix-r stage first divides its inputs by r
+(``C_FIXDIV``: x · ⌊32767 / r⌋, rounded at bit 15), products are rounded at bit 15 (``sround``),
+and every sum is stored back into int16 (wrapping). picoml builds power-of-two lengths only,
+which kissfft factors into radix-4 stages and at most one final radix-2 stage.
+
+The twiddles are ``floor(0.5 + 32767 · cos/sin(phase))`` computed in double with the C library's
+cos and sin (Python's ``math``), exactly as kissfft's ``kf_cexp``; ``fft_tables`` returns them for the C
+kernel, which therefore needs no floating point.
+
+Instead of kissfft's recursion, the stages run level by level (the butterflies of one level touch
+disjoint elements, so their order does not matter), each vectorized over the batch and the
+level's butterflies. Inputs are kept as int64 arrays holding int16 values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from picoml.graph.ir import Op
+from picoml.graph.signal_ops import fft_length
+
+_PI_KISS = 3.141592653589793238462643383279502884197169399375105820974944  # kiss_fft_alloc's pi (= math.pi)
+_PI_FFTR = 3.14159265358979323846264338327  # kiss_fftr_alloc's pi (= math.pi as a double, too)
+
+
+def _w16(x: np.ndarray) -> np.ndarray:
+    """Store into int16 (two's complement wrap, as the C assignment does on every target)."""
+    return ((x + 32768) & 0xFFFF) - 32768
+
+
+def _sround(x: np.ndarray) -> np.ndarray:
+    return _w16((x + (1 << 14)) >> 15)
+
+
+def _fixdiv(x: np.ndarray, k: int) -> np.ndarray:
+    return _sround(x * (32767 // k))
+
+
+def _cexp(phase: float) -> tuple[int, int]:
+    return math.floor(0.5 + 32767 * math.cos(phase)), math.floor(0.5 + 32767 * math.sin(phase))
+
+
+def factors(n: int) -> list[tuple[int, int]]:
+    """kissfft's kf_factor: (radix, remaining length) pairs, 4s first."""
+    out, p, floor_sqrt = [], 4, math.floor(math.sqrt(n))
+    while True:
+        while n % p:
+            p = 2 if p == 4 else 3 if p == 2 else p + 2
+            if p > floor_sqrt:
+                p = n
+        n //= p
+        out.append((p, n))
+        if n <= 1:
+            return out
+
+
+@dataclass(frozen=True)
+class FftTables:
+    n: int  # fft_length (real points)
+    twiddles: np.ndarray  # (n/2, 2) int16: the n/2-point complex FFT's
+    super_twiddles: np.ndarray  # (n/4, 2) int16: the real split's
+    perm: np.ndarray  # complex input index of each output position before the first butterfly
+    stages: tuple[tuple[int, int, int], ...]  # (radix, m, fstride), deepest level first
+
+
+@lru_cache(maxsize=32)
+def fft_tables(n: int) -> FftTables:
+    nc = n // 2
+    tw = np.array([_cexp(-2 * _PI_KISS * i / nc) for i in range(nc)], np.int64)
+    stw = np.array([_cexp(-_PI_FFTR * ((i + 1) / nc + 0.5)) for i in range(nc // 2)], np.int64).reshape(-1, 2)
+    fac = factors(nc)
+    perm = np.zeros(nc, np.int64)
+
+    def walk(out: int, f: int, fstride: int, level: int) -> None:  # kf_work's copies at the leaves
+        p, m = fac[level]
+        for j in range(p):
+            if m == 1:
+                perm[out + j] = f + j * fstride
+            else:
+                walk(out + j * m, f + j * fstride, fstride * p, level + 1)
+
+    walk(0, 0, 1, 0)
+    stages, fstride = [], 1
+    for p, m in fac:
+        stages.append((p, m, fstride))
+        fstride *= p
+    return FftTables(n, tw.astype(np.int16), stw.astype(np.int16), perm, tuple(reversed(stages)))
+
+
+def _cmul(ar, ai, br, bi):
+    return _sround(ar * br - ai * bi), _sround(ar * bi + ai * br)
+
+
+def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """kissfft's forward complex FFT of (B, n/2) int16 values (as int64)."""
+    nc = t.n // 2
+    fr, fi = zr[:, t.perm].copy(), zi[:, t.perm].copy()
+    twr, twi = t.twiddles[:, 0].astype(np.int64), t.twiddles[:, 1].astype(np.int64)
+    for p, m, fs in t.stages:
+        base = (np.arange(nc // (p * m)) * (p * m))[:, None]
+        j = np.arange(m)[None, :]
+        idx = [(base + j + q * m).reshape(-1) for q in range(p)]
+        jj = np.broadcast_to(j, (base.shape[0], m)).reshape(-1)
+        if p == 2:
+            a_r, a_i = _fixdiv(fr[:, idx[0]], 2), _fixdiv(fi[:, idx[0]], 2)
+            b_r, b_i = _fixdiv(fr[:, idx[1]], 2), _fixdiv(fi[:, idx[1]], 2)
+            t_r, t_i = _cmul(b_r, b_i, twr[jj * fs], twi[jj * fs])
+            fr[:, idx[1]], fi[:, idx[1]] = _w16(a_r - t_r), _w16(a_i - t_i)
+            fr[:, idx[0]], fi[:, idx[0]] = _w16(a_r + t_r), _w16(a_i + t_i)
+        elif p == 4:
+            v = [(_fixdiv(fr[:, k], 4), _fixdiv(fi[:, k], 4)) for k in idx]
+            s0 = _cmul(*v[1], twr[jj * fs], twi[jj * fs])
+            s1 = _cmul(*v[2], twr[2 * jj * fs], twi[2 * jj * fs])
+            s2 = _cmul(*v[3], twr[3 * jj * fs], twi[3 * jj * fs])
+            s5 = _w16(v[0][0] - s1[0]), _w16(v[0][1] - s1[1])
+            f0 = _w16(v[0][0] + s1[0]), _w16(v[0][1] + s1[1])
+            s3 = _w16(s0[0] + s2[0]), _w16(s0[1] + s2[1])
+            s4 = _w16(s0[0] - s2[0]), _w16(s0[1] - s2[1])
+            fr[:, idx[2]], fi[:, idx[2]] = _w16(f0[0] - s3[0]), _w16(f0[1] - s3[1])
+            fr[:, idx[0]], fi[:, idx[0]] = _w16(f0[0] + s3[0]), _w16(f0[1] + s3[1])
+            fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
+            fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
+        else:  # pragma: no cover - fft_length is a power of two (graph/signal_ops.py)
+            raise AssertionError(p)
+    return fr, fi
+
+
+def rfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
+    """kiss_fftr of (B, n) int16 rows -> (B, 2 · (n/2 + 1)) int16 (re, im interleaved)."""
+    nc = t.n // 2
+    x = x.astype(np.int64)
+    fr, fi = complex_fft(t, x[:, 0::2], x[:, 1::2])
+    b = x.shape[0]
+    out_r, out_i = np.zeros((b, nc + 1), np.int64), np.zeros((b, nc + 1), np.int64)
+    dr, di = _fixdiv(fr[:, 0], 2), _fixdiv(fi[:, 0], 2)
+    out_r[:, 0], out_r[:, nc] = _w16(dr + di), _w16(dr - di)
+    k = np.arange(1, nc // 2 + 1)
+    if k.size:
+        pk_r, pk_i = _fixdiv(fr[:, k], 2), _fixdiv(fi[:, k], 2)
+        nk_r, nk_i = _fixdiv(fr[:, nc - k], 2), _fixdiv(_w16(-fi[:, nc - k]), 2)
+        f1_r, f1_i = _w16(pk_r + nk_r), _w16(pk_i + nk_i)
+        f2_r, f2_i = _w16(pk_r - nk_r), _w16(pk_i - nk_i)
+        st = t.super_twiddles.astype(np.int64)
+        tw_r, tw_i = _cmul(f2_r, f2_i, st[k - 1, 0], st[k - 1, 1])
+        # kissfft writes bin k, then bin nc - k: at k = nc/2 both are the same bin, the second write wins
+        out_r[:, k], out_i[:, k] = _w16((f1_r + tw_r) >> 1), _w16((f1_i + tw_i) >> 1)
+        out_r[:, nc - k], out_i[:, nc - k] = _w16((f1_r - tw_r) >> 1), _w16((tw_i - f1_i) >> 1)
+    return np.stack([out_r, out_i], axis=-1).reshape(b, -1).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class RfftParams:
+    tables: FftTables
+    in_len: int
+
+
+def prepare(op: Op) -> RfftParams:
+    return RfftParams(fft_tables(fft_length(op)), op.inputs[0].shape[-1])
+
+
+def evaluate(p: RfftParams, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0]
+    rows = x.reshape(-1, p.in_len)
+    padded = np.zeros((rows.shape[0], p.tables.n), np.int16)
+    padded[:, : p.in_len] = rows
+    y = rfft_rows(p.tables, padded)
+    return y.reshape(x.shape[:-1] + (y.shape[-1],))
