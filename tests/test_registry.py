@@ -42,7 +42,7 @@ from picoml.reference.interpreter import run
 SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
 
 #: ops that run in float32 only (OpDef.int8_kernel False: tflite-micro has no int8 kernel)
-FLOAT_ONLY = tuple(op for op in OpType if not OP_SET[op].int8_kernel)
+FLOAT_ONLY = tuple(op for op in OpType if not OP_SET[op].int8_kernel and op not in SIGNAL_OPS)
 
 #: ops the C generator deliberately does not emit, and why
 NOT_GENERATED_IN_C: dict[OpType, str] = {
@@ -70,6 +70,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.ZEROS_LIKE: "a constant result: no gradient",
     OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
     OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
+    **{op: "the audio front end (int16 / uint32 / uint64 fixed point, no weights to train)" for op in SIGNAL_OPS},
 }
 
 

@@ -23,7 +23,14 @@ from picoml.codegen import cemit
 from picoml.graph.ir import Tensor
 from picoml.plan import MemoryPlan
 
-IO_CTYPES = {"int8": "int8_t", "int32": "int32_t", "bool": "uint8_t", "float32": "float"}  # bool: masks, 0 / 1
+IO_CTYPES = {
+    "int8": "int8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "bool": "uint8_t",
+    "float32": "float",
+}  # bool: 0 / 1
+IO_CTYPES.update({"uint32": "uint32_t", "uint64": "uint64_t"})  # branch signal: the signal library's tensors
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class IoRegion:
     nbytes: int
 
 
-ITEMSIZE = {"int8": 1, "int32": 4, "bool": 1, "float32": 4}
+ITEMSIZE = {"int8": 1, "int32": 4, "bool": 1, "float32": 4, "int16": 2}
+ITEMSIZE.update({"uint32": 4, "uint64": 8})  # branch signal
 
 #: the symbol of the arena in ``<name>.c`` (file-static: one per library, local in the ELF)
 ARENA_SYMBOL = "pm_arena"

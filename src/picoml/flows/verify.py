@@ -176,6 +176,8 @@ def random_inputs(g: Graph, n: int, seed: int = 0) -> np.ndarray | list[np.ndarr
         if t.dtype == "bool"
         else _float_input(g, t, n, rng)
         if t.dtype == "float32"
+        else rng.integers(-32768, 32768, (n,) + t.shape, dtype=np.int16)
+        if t.dtype == "int16"
         else rng.integers(-128, 128, (n,) + t.shape, dtype=np.int8)
         for t in g.inputs
     ]
@@ -202,7 +204,7 @@ def _batches(g: Graph, xs) -> list[np.ndarray]:
             continue
         ok = a.dtype.kind in "iub" and tuple(a.shape[1:]) == tuple(t.shape)
         # int32: positions (GATHER); bool: masks, given as bool or as 0 / 1
-        want = np.dtype({"int32": np.int32, "bool": np.bool_}.get(t.dtype, np.int8))
+        want = np.dtype({"int32": np.int32, "int16": np.int16, "bool": np.bool_}.get(t.dtype, np.int8))
         lo, hi = (0, 1) if t.dtype == "bool" else (np.iinfo(want).min, np.iinfo(want).max)
         if not ok or (a.size and (a.min() < lo or a.max() > hi)):
             raise PicomlError(
@@ -230,7 +232,7 @@ def harness_defines(g: Graph, name: str = "model") -> tuple[str, ...]:
         return ()
 
     def arg(buf: str, t, off: int) -> str:
-        ctype = {"int32": "int32_t", "bool": "uint8_t", "float32": "float"}.get(t.dtype)
+        ctype = {"int32": "int32_t", "int16": "int16_t", "bool": "uint8_t", "float32": "float"}.get(t.dtype)
         return f"({buf}) + {off}" if ctype is None else f"({ctype} *)(void *)(({buf}) + {off})"
 
     (in_offs, n_in), (out_offs, n_out) = io_layout(g.inputs), io_layout(g.outputs)
