@@ -200,9 +200,10 @@ def frames(audio: np.ndarray, window: int, stride: int) -> np.ndarray:
     return a[:, idx]
 
 
-def run_stream(g: Graph, x: np.ndarray) -> np.ndarray:
+def run_stream(g: Graph, x: np.ndarray, all_tensors: bool = False) -> np.ndarray | dict[str, np.ndarray]:
     """Run ``g`` on (streams, steps, *input shape): steps of one stream in order with the state of the
-    stateful ops (spectral subtraction's noise estimate) carried, each stream from the reset state."""
+    stateful ops (spectral subtraction's noise estimate) carried, each stream from the reset state.
+    ``all_tensors``: every computed tensor by name, (streams, steps, *shape) each."""
     if len(g.inputs) != 1 or len(g.outputs) != 1:
         raise UnsupportedError("run_stream runs one-input, one-output graphs")
     s, n = x.shape[0], x.shape[1]
@@ -224,6 +225,8 @@ def run_stream(g: Graph, x: np.ndarray) -> np.ndarray:
         outs = out if isinstance(out, list) else [out]
         for t, v in zip(op.outputs, outs, strict=True):
             values[id(t)] = v
+    if all_tensors:
+        return {t.name: values[id(t)].reshape(s, n, *t.shape) for t in g.tensors if id(t) in values}
     y = values[id(g.outputs[0])]
     return y.reshape(s, n, *y.shape[1:])
 
@@ -234,4 +237,6 @@ def features(g: Graph, audio: np.ndarray, stride: int | None = None) -> np.ndarr
     hop = stride or getattr(g, "frame_stride", None)
     if not hop:
         raise InputError("the frame stride is unknown: pass stride= (graphs read from a file do not carry it)")
-    return run_stream(g, frames(audio, g.inputs[0].shape[-1], int(hop)))
+    y = run_stream(g, frames(audio, g.inputs[0].shape[-1], int(hop)))
+    assert isinstance(y, np.ndarray)
+    return y
