@@ -18,7 +18,12 @@ SIGNAL_OPS = (
     OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION,
     OpType.SIGNAL_PCAN,
     OpType.SIGNAL_FILTER_BANK_LOG,
+    OpType.SIGNAL_DELAY,
+    OpType.SIGNAL_FRAMER,
+    OpType.SIGNAL_STACKER,
 )
+#: stateful ops without a C kernel yet (circular buffers across invocations)
+NO_C_YET = (OpType.SIGNAL_DELAY, OpType.SIGNAL_FRAMER, OpType.SIGNAL_STACKER)
 
 
 def _t(name, shape, dtype, data=None) -> Tensor:
@@ -57,6 +62,14 @@ def signal_sample(op: OpType, seed: int = 0) -> Graph:
     elif op == OpType.SIGNAL_FILTER_BANK_LOG:
         ins, outs = [_t("x", (4,), "uint32")], [_t("y", (4,), "int16")]
         attrs = {"input_correction_bits": 3, "output_scale": 1600}
+    elif op == OpType.SIGNAL_DELAY:
+        ins, outs, attrs = [_t("x", (2, 8), "int16")], [_t("y", (2, 8), "int16")], {"delay_length": 3}
+    elif op == OpType.SIGNAL_FRAMER:
+        ins, outs = [_t("x", (8,), "int16")], [_t("y", (2, 6), "int16"), _t("valid", (), "bool")]
+        attrs = {"frame_size": 6, "frame_step": 4, "prefill": True}
+    elif op == OpType.SIGNAL_STACKER:
+        ins, outs = [_t("x", (4,), "int16")], [_t("y", (12,), "int16"), _t("valid", (), "bool")]
+        attrs = {"num_channels": 4, "stacker_left_context": 2, "stacker_right_context": 0, "stacker_step": 1}
     else:  # pragma: no cover
         raise AssertionError(op)
     g = Graph(ins + outs, [Op(op, ins, outs, attrs, name="op")], [t for t in ins if t.data is None], outs)

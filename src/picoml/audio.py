@@ -29,7 +29,7 @@ from picoml.errors import InputError, UnsupportedError
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
-from picoml.reference import signal as sig
+from picoml.reference.signal_stream import STREAM
 
 WINDOW_BITS = 12  # window_util.c kFrontendWindowBits
 FILTERBANK_BITS = 12  # filterbank_util.c kFilterbankBits
@@ -204,22 +204,24 @@ def run_stream(g: Graph, x: np.ndarray, all_tensors: bool = False) -> np.ndarray
     """Run ``g`` on (streams, steps, *input shape): steps of one stream in order with the state of the
     stateful ops (spectral subtraction's noise estimate) carried, each stream from the reset state.
     ``all_tensors``: every computed tensor by name, (streams, steps, *shape) each."""
-    if len(g.inputs) != 1 or len(g.outputs) != 1:
-        raise UnsupportedError("run_stream runs one-input, one-output graphs")
+    if len(g.inputs) != 1 or (len(g.outputs) != 1 and not all_tensors):
+        raise UnsupportedError("run_stream runs one-input graphs, with one output unless all_tensors")
     s, n = x.shape[0], x.shape[1]
     values: dict[int, np.ndarray] = {id(g.inputs[0]): x.reshape(s * n, *x.shape[2:])}
     for op in g.ops:
         k = KERNELS[op.type]
         p = k.prepare(op)
         args = [t.data[None] if t.data is not None else values[id(t)] for t in op.inputs]
-        if op.type == OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION:
-            xs = args[0].reshape(s, n, -1)
-            noise = np.zeros((s, xs.shape[2]), np.uint32)
-            ys, ns = np.empty(xs.shape, np.uint32), np.empty(xs.shape, np.uint32)
+        if op.type in STREAM:  # stateful: the steps of each stream in order, state carried
+            init, step = STREAM[op.type]
+            state = init(p, s, tuple(op.inputs[0].shape))
+            per = [a.reshape(s, n, *a.shape[1:]) if a.shape[0] == s * n else None for a in args]
+            steps = []
             for i in range(n):
-                ys[:, i], noise = sig.spectral_subtraction_step(p, xs[:, i], noise)
-                ns[:, i] = noise
-            out: object = [ys.reshape(s * n, -1), ns.reshape(s * n, -1)]
+                o, state = step(p, [a[:, i] if a is not None else c for a, c in zip(per, args, strict=True)], state)
+                steps.append(o)
+            out: object = [np.stack([o[j] for o in steps], axis=1).reshape(s * n, *steps[0][j].shape[1:])
+                           for j in range(len(op.outputs))]  # fmt: skip
         else:
             out = k.evaluate(p, args)
         outs = out if isinstance(out, list) else [out]

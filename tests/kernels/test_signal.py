@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from tests.oracles import tflm_interpreter
 
+from picoml import audio
 from picoml.errors import PicomlError
 from picoml.frontends.tflite import read_tflite_bytes
 from picoml.frontends.tflite_writer import write_tflite_bytes
@@ -251,3 +252,48 @@ def test_filter_bank_out_of_range_tables_refused():
     ins = [t("x", (31,), "uint32")] + [t(nm, a.shape, "int16", a) for nm, a in zip(names, tabs, strict=True)]
     with pytest.raises(PicomlError, match="channel 1"):
         graph(OpType.SIGNAL_FILTER_BANK, ins, [t("y", (2,), "uint64")], num_channels=2)
+
+
+def stream_check(g: Graph, x: np.ndarray, valid_output: int | None = None) -> None:
+    """Consecutive invocations: tflite-micro against audio.run_stream (state carried); where the op says
+    its output is not valid, tflite-micro leaves the arena's bytes, so only valid steps are compared."""
+    want = tflm(g, [x])
+    got = audio.run_stream(g, x[None], all_tensors=True)
+    for i, w in enumerate(want):
+        ok = valid_output is None or bool(w[valid_output])
+        for k, t_ in enumerate(g.outputs):
+            if k == valid_output:
+                assert bool(got[t_.name][0, i]) == bool(w[k]), f"step {i} valid flag"
+            elif ok:
+                np.testing.assert_array_equal(got[t_.name][0, i], w[k], err_msg=f"step {i} output {k}")
+
+
+@pytest.mark.parametrize("delay", [0, 1, 5, 20])
+def test_delay_over_a_stream(delay):
+    g = graph(OpType.SIGNAL_DELAY, [t("x", (3, 8), "int16")], [t("y", (3, 8), "int16")], delay_length=delay)
+    stream_check(g, i16((12, 3, 8)))
+
+
+@pytest.mark.parametrize("size,step,prefill", [(6, 4, True), (6, 4, False), (4, 4, True), (3, 4, False), (10, 2, True)])
+def test_framer_over_a_stream(size, step, prefill):
+    g = graph(OpType.SIGNAL_FRAMER, [t("x", (2, 8), "int16")],
+              [t("y", (2, 8 // step, size), "int16"), t("valid", (), "bool")],
+              frame_size=size, frame_step=step, prefill=prefill)  # fmt: skip
+    stream_check(g, i16((10, 2, 8)), valid_output=1)
+
+
+@pytest.mark.parametrize("left,right,step", [(2, 0, 1), (1, 2, 1), (0, 0, 1), (3, 1, 2), (1, 1, 3)])
+def test_stacker_over_a_stream(left, right, step):
+    g = graph(OpType.SIGNAL_STACKER, [t("x", (5,), "int16")],
+              [t("y", (5 * (left + right + 1),), "int16"), t("valid", (), "bool")],
+              num_channels=5, stacker_left_context=left, stacker_right_context=right, stacker_step=step)  # fmt: skip
+    stream_check(g, i16((12, 5)), valid_output=1)
+
+
+def test_stream_ops_refusals():
+    with pytest.raises(PicomlError, match="prefill"):
+        graph(OpType.SIGNAL_FRAMER, [t("x", (8,), "int16")], [t("y", (2, 3), "int16"), t("v", (), "bool")],
+              frame_size=3, frame_step=4, prefill=True)  # fmt: skip
+    with pytest.raises(PicomlError, match="stacker_step"):
+        graph(OpType.SIGNAL_STACKER, [t("x", (4,), "int16")], [t("y", (8,), "int16"), t("v", (), "bool")],
+              num_channels=4, stacker_left_context=1, stacker_right_context=0, stacker_step=3)  # fmt: skip

@@ -30,7 +30,12 @@ SIGNAL_CODES = {
     OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: "SignalFilterBankSpectralSubtraction",
     OpType.SIGNAL_PCAN: "SignalPCAN",
     OpType.SIGNAL_FILTER_BANK_LOG: "SignalFilterBankLog",
+    OpType.SIGNAL_DELAY: "SignalDelay",
+    OpType.SIGNAL_FRAMER: "SignalFramer",
+    OpType.SIGNAL_STACKER: "SignalStacker",
 }
+#: the longest delay, frame and stack picoml builds (their FIFOs are static RAM on the device)
+MAX_STREAM = 1 << 16
 #: largest FFT picoml builds (kissfft's int16 twiddles; a 32768-point FFT needs 96 KiB of tables)
 MAX_FFT_LENGTH = 1 << 15
 #: PCAN's gain table: WideDynamicFunction reads lut[4·msb(x) − 6 + 2] for msb(x) up to 32
@@ -208,6 +213,42 @@ def infer_log(op) -> list[tuple[int, ...]]:
     return [tuple(x.shape)]
 
 
+def infer_delay(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    _attr(op, "delay_length", 0, MAX_STREAM)
+    if len(x.shape) < 1:
+        raise GraphError(f"{op.label}: input {x.name!r} must have rank >= 1")
+    return [tuple(x.shape)]
+
+
+def infer_framer(op) -> list[tuple[int, ...]]:
+    _outputs(op, 2)
+    x = op.inputs[0]
+    size, step = _attr(op, "frame_size", 1, MAX_STREAM), _attr(op, "frame_step", 1, MAX_STREAM)
+    if not isinstance(op.attrs.get("prefill"), bool):
+        raise UnsupportedError(f"{op.label}: option prefill = {op.attrs.get('prefill')!r} must be a bool")
+    if op.attrs["prefill"] and size < step:
+        raise UnsupportedError(
+            f"{op.label}: prefill with frame_size {size} < frame_step {step} (tflite-micro overflows)"
+        )
+    if len(x.shape) < 1 or x.shape[-1] < step or x.shape[-1] % step:
+        raise GraphError(
+            f"{op.label}: input {x.name!r} {list(x.shape)}: its last dimension must be a multiple of {step}"
+        )
+    return [tuple(x.shape[:-1]) + (x.shape[-1] // step, size), ()]
+
+
+def infer_stacker(op) -> list[tuple[int, ...]]:
+    _outputs(op, 2)
+    x = op.inputs[0]
+    nc = _attr(op, "num_channels", 1, MAX_STREAM)
+    left, right = _attr(op, "stacker_left_context", 0, 255), _attr(op, "stacker_right_context", 0, 255)
+    _attr(op, "stacker_step", 1, left + right + 1)
+    if len(x.shape) != 1 or x.shape[0] != nc:
+        raise GraphError(f"{op.label}: input {x.name!r} {list(x.shape)} must be 1-D with num_channels {nc} values")
+    return [(nc * (left + right + 1),), ()]
+
+
 # ----------------------------------------------------------------- dtype rules (each kernel's Prepare)
 _TYPES = {
     OpType.SIGNAL_WINDOW: (("int16", "int16"), ("int16",)),
@@ -219,6 +260,9 @@ _TYPES = {
     OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: (("uint32",), ("uint32", "uint32")),
     OpType.SIGNAL_PCAN: (("uint32", "uint32", "int16"), ("uint32",)),
     OpType.SIGNAL_FILTER_BANK_LOG: (("uint32",), ("int16",)),
+    OpType.SIGNAL_DELAY: (("int16",), ("int16",)),
+    OpType.SIGNAL_FRAMER: (("int16",), ("int16", "bool")),
+    OpType.SIGNAL_STACKER: (("int16",), ("int16", "bool")),
 }
 
 
@@ -275,4 +319,11 @@ def op_defs(OpDef, Attr) -> list:  # noqa: N803 (classes)
             "per-channel automatic gain control by the noise estimate (custom op SignalPCAN)"),
         sig(OpType.SIGNAL_FILTER_BANK_LOG, req("input_correction_bits", "output_scale"), 1, infer_log,
             "fixed-point log of uint32 channels as int16 (custom op SignalFilterBankLog)"),
+        sig(OpType.SIGNAL_DELAY, req("delay_length"), 1, infer_delay,
+            "int16 rows delayed by delay_length samples (state across calls; custom op SignalDelay)"),
+        sig(OpType.SIGNAL_FRAMER, req("frame_size", "frame_step", "prefill", kinds={"prefill": "flex_b"}), 1,
+            infer_framer, "overlapping int16 frames of a sample stream, and a valid flag (custom op SignalFramer)", 2),
+        sig(OpType.SIGNAL_STACKER, req("num_channels", "stacker_left_context", "stacker_right_context",
+                                       "stacker_step"), 1, infer_stacker,
+            "int16 feature frames stacked with left/right context, and a valid flag (custom op SignalStacker)", 2),
     ]  # fmt: skip

@@ -63,6 +63,7 @@ from picoml.reference import (
     unary,
 )
 from picoml.reference import signal as sig
+from picoml.reference import signal_stream as sst
 from picoml.reference.common import no_windows, window_elems
 
 
@@ -194,5 +195,8 @@ KERNELS.update(
         ),
         OpType.SIGNAL_PCAN: Kernel(sig.prepare_pcan, sig.evaluate_pcan),
         OpType.SIGNAL_FILTER_BANK_LOG: Kernel(sig.prepare_log, sig.evaluate_log),
+        OpType.SIGNAL_DELAY: Kernel(sst.prepare_delay, sst.evaluate_delay),
+        OpType.SIGNAL_FRAMER: Kernel(sst.prepare_framer, sst.evaluate_framer),
+        OpType.SIGNAL_STACKER: Kernel(sst.prepare_stacker, sst.evaluate_stacker),
     }
 )
