@@ -21,6 +21,7 @@ SIGNAL_OPS = (
     OpType.SIGNAL_DELAY,
     OpType.SIGNAL_FRAMER,
     OpType.SIGNAL_STACKER,
+    OpType.SIGNAL_IRFFT,
 )
 #: stateful ops without a C kernel yet (circular buffers across invocations)
 NO_C_YET = (OpType.SIGNAL_DELAY, OpType.SIGNAL_FRAMER, OpType.SIGNAL_STACKER)
@@ -70,6 +71,8 @@ def signal_sample(op: OpType, seed: int = 0) -> Graph:
     elif op == OpType.SIGNAL_STACKER:
         ins, outs = [_t("x", (4,), "int16")], [_t("y", (12,), "int16"), _t("valid", (), "bool")]
         attrs = {"num_channels": 4, "stacker_left_context": 2, "stacker_right_context": 0, "stacker_step": 1}
+    elif op == OpType.SIGNAL_IRFFT:
+        ins, outs, attrs = [_t("x", (18,), "int16")], [_t("y", (16,), "int16")], {"T": 7, "fft_length": 16}
     else:  # pragma: no cover
         raise AssertionError(op)
     g = Graph(ins + outs, [Op(op, ins, outs, attrs, name="op")], [t for t in ins if t.data is None], outs)

@@ -121,6 +121,17 @@ def test_rfft_and_scaling_bit_exact(target, sanitize):
         assert rep.bit_exact, f"rfft {n} of {length} on {target}: {rep.first_mismatch}"
 
 
+@pytest.mark.parametrize("target,sanitize", TARGETS)
+def test_irfft_bit_exact(target, sanitize):
+    for n in (4, 16, 64, 512):
+        x, y = _t("x", (2, n + 2), "int16"), _t("y", (2, n), "int16")
+        g = Graph([x, y], [Op(OpType.SIGNAL_IRFFT, [x], [y], {"T": 7, "fft_length": n}, name="ifft")], [x], [y])
+        g.validate()
+        xs = hard_frames(6, 2 * (n + 2), n).reshape(6, 2, n + 2)
+        rep = verify(g, target, xs=xs, sanitize=sanitize)
+        assert rep.bit_exact, f"irfft {n} on {target}: {rep.first_mismatch}"
+
+
 def _rfft_rank1(n: int, length: int) -> Graph:
     x, y = _t("x", (length,), "int16"), _t("y", (n + 2,), "int16")
     s, sb, w = _t("scaled", (length,), "int16"), _t("bits", (), "int32"), _t("windowed", (length,), "int16")

@@ -108,6 +108,16 @@ def test_rfft_int16(n):
         check(g, [x], f"rfft {n} of {length}")
 
 
+@pytest.mark.parametrize("n", [4, 8, 16, 32, 64, 256, 512, 1024])
+def test_irfft_int16(n):
+    rng = np.random.default_rng(n + 1)
+    g = graph(OpType.SIGNAL_IRFFT, [t("x", (2, n + 2), "int16")], [t("y", (2, n), "int16")], T=7, fft_length=n)
+    x = np.concatenate([i16((4, 2, n + 2), rng=rng), i16((4, 2, n + 2), -300, 300, rng=rng)])
+    x[0, 0] = 32767
+    x[0, 1] = -32768
+    check(g, [x], f"irfft {n}")
+
+
 def test_energy():
     g = graph(OpType.SIGNAL_ENERGY, [t("x", (66,), "int16")], [t("y", (33,), "uint32")], start_index=0, end_index=33)
     x = i16((10, 66))

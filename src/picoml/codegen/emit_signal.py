@@ -45,10 +45,7 @@ def emit_fft_auto_scale(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_sig_fft_auto_scale({tptr(c, x, True)}, {x.size}, {tptr(c, y)}, {tptr(c, s)});")
 
 
-def emit_rfft(c, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
-    t = p.tables
-    x, y = op.inputs[0], op.outputs[0]
+def _fft_config(c, i: int, t) -> str:
     stages = np.array([v for st in t.stages for v in st], np.int32)
     fields = {
         "n": t.n,
@@ -57,8 +54,26 @@ def emit_rfft(c, op: Op, i: int) -> None:
         "perm": _i16(c, f"l{i}_perm", t.perm),
         "twiddles": _i16(c, f"l{i}_twiddles", t.twiddles.reshape(-1)),
         "super_twiddles": _i16(c, f"l{i}_super_twiddles", t.super_twiddles.reshape(-1)),
+        "inverse": int(t.inverse),
     }
-    cfg = c.struct("pm_sig_fft", f"l{i}_fft", fields)
+    return c.struct("pm_sig_fft", f"l{i}_fft", fields)
+
+
+def emit_irfft(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    cfg = _fft_config(c, i, p.tables)
+    work = f"{c.name}_l{i}_work"
+    c.decls.append(f"static int16_t {work}[{2 * p.tables.n}];\n")
+    rows = x.size // p.in_len
+    c.body.append(f"status |= pm_sig_irfft_s16(&{cfg}, {tptr(c, x, True)}, {rows}, {work}, {tptr(c, y)});")
+
+
+def emit_rfft(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    t = p.tables
+    x, y = op.inputs[0], op.outputs[0]
+    cfg = _fft_config(c, i, t)
     work = f"{c.name}_l{i}_work"
     c.decls.append(f"static int16_t {work}[{t.n}];\n")
     rows = x.size // p.in_len
@@ -141,6 +156,7 @@ SIGNAL_EMITTERS = {
     OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: emit_spectral_subtraction,
     OpType.SIGNAL_PCAN: emit_pcan,
     OpType.SIGNAL_FILTER_BANK_LOG: emit_log,
+    OpType.SIGNAL_IRFFT: emit_irfft,
 }
 SIGNAL_FILES: dict[OpType, tuple[str, ...]] = {t: ("pm_signal",) for t in SIGNAL_EMITTERS}
 

@@ -33,6 +33,7 @@ SIGNAL_CODES = {
     OpType.SIGNAL_DELAY: "SignalDelay",
     OpType.SIGNAL_FRAMER: "SignalFramer",
     OpType.SIGNAL_STACKER: "SignalStacker",
+    OpType.SIGNAL_IRFFT: "SignalIrfft",
 }
 #: the longest delay, frame and stack picoml builds (their FIFOs are static RAM on the device)
 MAX_STREAM = 1 << 16
@@ -108,6 +109,19 @@ def infer_rfft(op) -> list[tuple[int, ...]]:
     if len(x.shape) < 1 or not 1 <= x.shape[-1] <= n:
         raise GraphError(f"{op.label}: input {x.name!r} {list(x.shape)}: its last dimension must be 1..fft_length {n}")
     return [tuple(x.shape[:-1]) + (2 * (n // 2 + 1),)]
+
+
+def infer_irfft(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    n = fft_length(op)
+    t = _attr(op, "T", 0, 255)
+    if t not in RFFT_TYPES:
+        raise UnsupportedError(f"{op.label}: Irfft of tensor type {t}; picoml runs int16 (7) only")
+    if len(x.shape) < 1 or x.shape[-1] != n + 2:
+        raise GraphError(
+            f"{op.label}: input {x.name!r} {list(x.shape)}: its last dimension must be fft_length + 2 = {n + 2}"
+        )
+    return [tuple(x.shape[:-1]) + (n,)]
 
 
 def energy_range(op) -> tuple[int, int]:
@@ -263,6 +277,7 @@ _TYPES = {
     OpType.SIGNAL_DELAY: (("int16",), ("int16",)),
     OpType.SIGNAL_FRAMER: (("int16",), ("int16", "bool")),
     OpType.SIGNAL_STACKER: (("int16",), ("int16", "bool")),
+    OpType.SIGNAL_IRFFT: (("int16",), ("int16",)),
 }
 
 
@@ -326,4 +341,6 @@ def op_defs(OpDef, Attr) -> list:  # noqa: N803 (classes)
         sig(OpType.SIGNAL_STACKER, req("num_channels", "stacker_left_context", "stacker_right_context",
                                        "stacker_step"), 1, infer_stacker,
             "int16 feature frames stacked with left/right context, and a valid flag (custom op SignalStacker)", 2),
+        sig(OpType.SIGNAL_IRFFT, req("T", "fft_length"), 1, infer_irfft,
+            "kissfft fixed-point int16 inverse real FFT of each row of n/2 + 1 bins (custom op SignalIrfft)"),
     ]  # fmt: skip

@@ -198,5 +198,6 @@ KERNELS.update(
         OpType.SIGNAL_DELAY: Kernel(sst.prepare_delay, sst.evaluate_delay),
         OpType.SIGNAL_FRAMER: Kernel(sst.prepare_framer, sst.evaluate_framer),
         OpType.SIGNAL_STACKER: Kernel(sst.prepare_stacker, sst.evaluate_stacker),
+        OpType.SIGNAL_IRFFT: Kernel(signal_fft.prepare_irfft, signal_fft.evaluate_irfft),
     }
 )

@@ -69,13 +69,16 @@ class FftTables:
     super_twiddles: np.ndarray  # (n/4, 2) int16: the real split's
     perm: np.ndarray  # complex input index of each output position before the first butterfly
     stages: tuple[tuple[int, int, int], ...]  # (radix, m, fstride), deepest level first
+    inverse: bool = False
 
 
 @lru_cache(maxsize=32)
-def fft_tables(n: int) -> FftTables:
-    nc = n // 2
-    tw = np.array([_cexp(-2 * _PI_KISS * i / nc) for i in range(nc)], np.int64)
-    stw = np.array([_cexp(-_PI_FFTR * ((i + 1) / nc + 0.5)) for i in range(nc // 2)], np.int64).reshape(-1, 2)
+def fft_tables(n: int, inverse: bool = False) -> FftTables:
+    """kiss_fftr_alloc's tables; ``inverse``: kiss_fftri's (every phase negated)."""
+    nc, sign = n // 2, -1.0 if inverse else 1.0
+    tw = np.array([_cexp(sign * (-2 * _PI_KISS * i / nc)) for i in range(nc)], np.int64)
+    stw = np.array([_cexp(sign * (-_PI_FFTR * ((i + 1) / nc + 0.5))) for i in range(nc // 2)], np.int64)
+    stw = stw.reshape(-1, 2)
     fac = factors(nc)
     perm = np.zeros(nc, np.int64)
 
@@ -92,7 +95,7 @@ def fft_tables(n: int) -> FftTables:
     for p, m in fac:
         stages.append((p, m, fstride))
         fstride *= p
-    return FftTables(n, tw.astype(np.int16), stw.astype(np.int16), perm, tuple(reversed(stages)))
+    return FftTables(n, tw.astype(np.int16), stw.astype(np.int16), perm, tuple(reversed(stages)), inverse)
 
 
 def _cmul(ar, ai, br, bi):
@@ -100,7 +103,7 @@ def _cmul(ar, ai, br, bi):
 
 
 def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """kissfft's forward complex FFT of (B, n/2) int16 values (as int64)."""
+    """kissfft's complex FFT (forward, or inverse for inverse tables) of (B, n/2) int16 values (as int64)."""
     nc = t.n // 2
     fr, fi = zr[:, t.perm].copy(), zi[:, t.perm].copy()
     twr, twi = t.twiddles[:, 0].astype(np.int64), t.twiddles[:, 1].astype(np.int64)
@@ -126,8 +129,12 @@ def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarra
             s4 = _w16(s0[0] - s2[0]), _w16(s0[1] - s2[1])
             fr[:, idx[2]], fi[:, idx[2]] = _w16(f0[0] - s3[0]), _w16(f0[1] - s3[1])
             fr[:, idx[0]], fi[:, idx[0]] = _w16(f0[0] + s3[0]), _w16(f0[1] + s3[1])
-            fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
-            fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
+            if t.inverse:
+                fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
+                fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
+            else:
+                fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
+                fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
         else:  # pragma: no cover - fft_length is a power of two (graph/signal_ops.py)
             raise AssertionError(p)
     return fr, fi
@@ -173,3 +180,42 @@ def evaluate(p: RfftParams, inputs: list[np.ndarray]) -> np.ndarray:
     padded[:, : p.in_len] = rows
     y = rfft_rows(p.tables, padded)
     return y.reshape(x.shape[:-1] + (y.shape[-1],))
+
+
+def irfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
+    """kiss_fftri of (B, 2 · (n/2 + 1)) int16 (re, im interleaved) -> (B, n) int16."""
+    nc = t.n // 2
+    z = x.astype(np.int64).reshape(x.shape[0], -1, 2)
+    re, im = z[:, : nc + 1, 0], z[:, : nc + 1, 1]
+    b = x.shape[0]
+    tr, ti = np.zeros((b, nc), np.int64), np.zeros((b, nc), np.int64)
+    tr[:, 0] = _fixdiv(_w16(re[:, 0] + re[:, nc]), 2)
+    ti[:, 0] = _fixdiv(_w16(re[:, 0] - re[:, nc]), 2)
+    k = np.arange(1, nc // 2 + 1)
+    if k.size:
+        fk_r, fk_i = _fixdiv(re[:, k], 2), _fixdiv(im[:, k], 2)
+        nk_r, nk_i = _fixdiv(re[:, nc - k], 2), _fixdiv(_w16(-im[:, nc - k]), 2)
+        fe_r, fe_i = _w16(fk_r + nk_r), _w16(fk_i + nk_i)
+        d_r, d_i = _w16(fk_r - nk_r), _w16(fk_i - nk_i)
+        st = t.super_twiddles.astype(np.int64)
+        fo_r, fo_i = _cmul(d_r, d_i, st[k - 1, 0], st[k - 1, 1])
+        tr[:, k], ti[:, k] = _w16(fe_r + fo_r), _w16(fe_i + fo_i)
+        tr[:, nc - k], ti[:, nc - k] = _w16(fe_r - fo_r), _w16(-_w16(fe_i - fo_i))  # then imag *= -1
+    fr, fi = complex_fft(t, tr, ti)
+    return np.stack([fr, fi], axis=-1).reshape(b, -1).astype(np.int16)
+
+
+@dataclass(frozen=True)
+class IrfftParams:
+    tables: FftTables
+    in_len: int
+
+
+def prepare_irfft(op: Op) -> IrfftParams:
+    return IrfftParams(fft_tables(fft_length(op), inverse=True), op.inputs[0].shape[-1])
+
+
+def evaluate_irfft(p: IrfftParams, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0]
+    y = irfft_rows(p.tables, x.reshape(-1, p.in_len))
+    return y.reshape(x.shape[:-1] + (p.tables.n,))

@@ -99,10 +99,17 @@ static void pm_sig_stage(const pm_sig_fft *f, int16_t *z, int32_t p, int32_t m, 
         c[1] = pm_sig_w16((int32_t)f0i - s3i);
         a[0] = pm_sig_w16((int32_t)f0r + s3r);
         a[1] = pm_sig_w16((int32_t)f0i + s3i);
-        b[0] = pm_sig_w16((int32_t)s5r + s4i);
-        b[1] = pm_sig_w16((int32_t)s5i - s4r);
-        d[0] = pm_sig_w16((int32_t)s5r - s4i);
-        d[1] = pm_sig_w16((int32_t)s5i + s4r);
+        if (f->inverse) {
+          b[0] = pm_sig_w16((int32_t)s5r - s4i);
+          b[1] = pm_sig_w16((int32_t)s5i + s4r);
+          d[0] = pm_sig_w16((int32_t)s5r + s4i);
+          d[1] = pm_sig_w16((int32_t)s5i - s4r);
+        } else {
+          b[0] = pm_sig_w16((int32_t)s5r + s4i);
+          b[1] = pm_sig_w16((int32_t)s5i - s4r);
+          d[0] = pm_sig_w16((int32_t)s5r - s4i);
+          d[1] = pm_sig_w16((int32_t)s5i + s4r);
+        }
       }
     }
   }
@@ -139,6 +146,41 @@ int pm_sig_rfft_s16(const pm_sig_fft *f, const int16_t *x, int32_t in_len, int32
       y[2 * k + 1] = pm_sig_w16(((int32_t)f1i + twi) >> 1);
       y[2 * (nc - k)] = pm_sig_w16(((int32_t)f1r - twr) >> 1);
       y[2 * (nc - k) + 1] = pm_sig_w16(((int32_t)twi - f1i) >> 1);
+    }
+  }
+  return PM_OK;
+}
+
+int pm_sig_irfft_s16(const pm_sig_fft *f, const int16_t *x, int32_t rows, int16_t *work, int16_t *y) {
+  const int32_t n = f->n, nc = n / 2;
+  int32_t r, q, k, s;
+  int16_t *tmp = work + n; /* the split spectrum (n/2 complex) before the complex FFT */
+  for (r = 0; r < rows; ++r, x += n + 2, y += n) {
+    tmp[0] = pm_sig_fixdiv(pm_sig_w16((int32_t)x[0] + x[2 * nc]), 16383);
+    tmp[1] = pm_sig_fixdiv(pm_sig_w16((int32_t)x[0] - x[2 * nc]), 16383);
+    for (k = 1; k <= nc / 2; ++k) {
+      const int16_t fkr = pm_sig_fixdiv(x[2 * k], 16383), fki = pm_sig_fixdiv(x[2 * k + 1], 16383);
+      const int16_t nkr = pm_sig_fixdiv(x[2 * (nc - k)], 16383);
+      const int16_t nki = pm_sig_fixdiv(pm_sig_w16(-(int32_t)x[2 * (nc - k) + 1]), 16383);
+      const int16_t fer = pm_sig_w16((int32_t)fkr + nkr), fei = pm_sig_w16((int32_t)fki + nki);
+      const int16_t dr = pm_sig_w16((int32_t)fkr - nkr), di = pm_sig_w16((int32_t)fki - nki);
+      int16_t for_, foi;
+      pm_sig_cmul(dr, di, f->super_twiddles[2 * (k - 1)], f->super_twiddles[2 * (k - 1) + 1], &for_, &foi);
+      tmp[2 * k] = pm_sig_w16((int32_t)fer + for_);
+      tmp[2 * k + 1] = pm_sig_w16((int32_t)fei + foi);
+      tmp[2 * (nc - k)] = pm_sig_w16((int32_t)fer - for_);
+      tmp[2 * (nc - k) + 1] = pm_sig_w16(-(int32_t)pm_sig_w16((int32_t)fei - foi));
+    }
+    for (q = 0; q < nc; ++q) {
+      const int32_t src = f->perm[q];
+      work[2 * q] = tmp[2 * src];
+      work[2 * q + 1] = tmp[2 * src + 1];
+    }
+    for (s = 0; s < f->n_stages; ++s) {
+      pm_sig_stage(f, work, f->stages[3 * s], f->stages[3 * s + 1], f->stages[3 * s + 2]);
+    }
+    for (q = 0; q < n; ++q) {
+      y[q] = work[q];
     }
   }
   return PM_OK;

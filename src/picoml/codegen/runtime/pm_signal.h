@@ -21,11 +21,15 @@ typedef struct {
   const int16_t *perm;            /* n/2: complex input index of each position before the first stage */
   const int16_t *twiddles;        /* n/2 complex (re, im) */
   const int16_t *super_twiddles;  /* n/4 complex (re, im) */
+  int32_t inverse;                /* kiss_fftri's tables and radix-4 signs */
 } pm_sig_fft;
 
 /* kiss_fftr of `rows` rows of in_len int16 values (zero-padded to n): n/2 + 1 complex bins per
  * row, (re, im) interleaved. work: n int16 values of scratch. */
 int pm_sig_rfft_s16(const pm_sig_fft *f, const int16_t *x, int32_t in_len, int32_t rows, int16_t *work, int16_t *y);
+
+/* kiss_fftri of `rows` rows of n/2 + 1 complex int16 bins: n int16 values per row. work: n int16. */
+int pm_sig_irfft_s16(const pm_sig_fft *f, const int16_t *x, int32_t rows, int16_t *work, int16_t *y);
 
 /* y[i] = re^2 + im^2 (mod 2^32) for bins start..end-1, 0 for the other of n_bins bins. */
 int pm_sig_energy(const int16_t *x, int32_t start, int32_t end, int32_t n_bins, uint32_t *y);
