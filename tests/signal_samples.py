@@ -22,9 +22,10 @@ SIGNAL_OPS = (
     OpType.SIGNAL_FRAMER,
     OpType.SIGNAL_STACKER,
     OpType.SIGNAL_IRFFT,
+    OpType.SIGNAL_OVERLAP_ADD,
 )
 #: stateful ops without a C kernel yet (circular buffers across invocations)
-NO_C_YET = (OpType.SIGNAL_DELAY, OpType.SIGNAL_FRAMER, OpType.SIGNAL_STACKER)
+NO_C_YET = (OpType.SIGNAL_DELAY, OpType.SIGNAL_FRAMER, OpType.SIGNAL_STACKER, OpType.SIGNAL_OVERLAP_ADD)
 
 
 def _t(name, shape, dtype, data=None) -> Tensor:
@@ -73,6 +74,8 @@ def signal_sample(op: OpType, seed: int = 0) -> Graph:
         attrs = {"num_channels": 4, "stacker_left_context": 2, "stacker_right_context": 0, "stacker_step": 1}
     elif op == OpType.SIGNAL_IRFFT:
         ins, outs, attrs = [_t("x", (18,), "int16")], [_t("y", (16,), "int16")], {"T": 7, "fft_length": 16}
+    elif op == OpType.SIGNAL_OVERLAP_ADD:
+        ins, outs, attrs = [_t("x", (3, 8), "int16")], [_t("y", (12,), "int16")], {"T": 7, "frame_step": 4}
     else:  # pragma: no cover
         raise AssertionError(op)
     g = Graph(ins + outs, [Op(op, ins, outs, attrs, name="op")], [t for t in ins if t.data is None], outs)

@@ -307,3 +307,15 @@ def test_stream_ops_refusals():
     with pytest.raises(PicomlError, match="stacker_step"):
         graph(OpType.SIGNAL_STACKER, [t("x", (4,), "int16")], [t("y", (8,), "int16"), t("v", (), "bool")],
               num_channels=4, stacker_left_context=1, stacker_right_context=0, stacker_step=3)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype,step", [("int16", 4), ("int16", 8), ("int16", 1), ("float32", 3), ("float32", 8)])
+def test_overlap_add_over_a_stream(dtype, step):
+    code = {"int16": 7, "float32": 0}[dtype]
+    g = graph(OpType.SIGNAL_OVERLAP_ADD, [t("x", (2, 3, 8), dtype)], [t("y", (2, 3 * step), dtype)], T=code,
+              frame_step=step)  # fmt: skip
+    if dtype == "int16":
+        x = i16((10, 2, 3, 8))
+    else:
+        x = np.random.default_rng(step).standard_normal((10, 2, 3, 8)).astype(np.float32) * 1e3
+    stream_check(g, x)  # float32 too: one IEEE add per sample, exact

@@ -34,7 +34,10 @@ SIGNAL_CODES = {
     OpType.SIGNAL_FRAMER: "SignalFramer",
     OpType.SIGNAL_STACKER: "SignalStacker",
     OpType.SIGNAL_IRFFT: "SignalIrfft",
+    OpType.SIGNAL_OVERLAP_ADD: "SignalOverlapAdd",
 }
+#: TensorType code of OverlapAdd's option 'T' -> dtype
+OVERLAP_ADD_TYPES = {7: "int16", 0: "float32"}
 #: the longest delay, frame and stack picoml builds (their FIFOs are static RAM on the device)
 MAX_STREAM = 1 << 16
 #: largest FFT picoml builds (kissfft's int16 twiddles; a 32768-point FFT needs 96 KiB of tables)
@@ -263,6 +266,25 @@ def infer_stacker(op) -> list[tuple[int, ...]]:
     return [(nc * (left + right + 1),), ()]
 
 
+def infer_overlap_add(op) -> list[tuple[int, ...]]:
+    x = op.inputs[0]
+    t = _attr(op, "T", 0, 255)
+    if t not in OVERLAP_ADD_TYPES:
+        raise UnsupportedError(
+            f"{op.label}: OverlapAdd of tensor type {t}; tflite-micro runs int16 (7) and float32 (0)"
+        )
+    if len(x.shape) < 2:
+        raise GraphError(f"{op.label}: input {x.name!r} must have rank >= 2 (frames, frame size)")
+    step = _attr(op, "frame_step", 1, x.shape[-1])
+    return [tuple(x.shape[:-2]) + (x.shape[-2] * step,)]
+
+
+def check_overlap_add(op) -> None:
+    dt = OVERLAP_ADD_TYPES.get(int(op.attrs.get("T") or 0), "int16")
+    _need(op, op.inputs[0], dt, None, "input 0")
+    _need(op, op.outputs[0], dt, None, "output 0")
+
+
 # ----------------------------------------------------------------- dtype rules (each kernel's Prepare)
 _TYPES = {
     OpType.SIGNAL_WINDOW: (("int16", "int16"), ("int16",)),
@@ -341,6 +363,10 @@ def op_defs(OpDef, Attr) -> list:  # noqa: N803 (classes)
         sig(OpType.SIGNAL_STACKER, req("num_channels", "stacker_left_context", "stacker_right_context",
                                        "stacker_step"), 1, infer_stacker,
             "int16 feature frames stacked with left/right context, and a valid flag (custom op SignalStacker)", 2),
+        OpDef(OpType.SIGNAL_OVERLAP_ADD, 32, 0, req("T", "frame_step"), 1, 1, infer_overlap_add,
+              "frames overlap-added into a sample stream, frame_step samples out per frame (state across calls; "
+              "custom op SignalOverlapAdd)", int8_kernel=False, check_types=check_overlap_add,
+              custom_code=SIGNAL_CODES[OpType.SIGNAL_OVERLAP_ADD]),
         sig(OpType.SIGNAL_IRFFT, req("T", "fft_length"), 1, infer_irfft,
             "kissfft fixed-point int16 inverse real FFT of each row of n/2 + 1 bins (custom op SignalIrfft)"),
     ]  # fmt: skip

@@ -199,5 +199,6 @@ KERNELS.update(
         OpType.SIGNAL_FRAMER: Kernel(sst.prepare_framer, sst.evaluate_framer),
         OpType.SIGNAL_STACKER: Kernel(sst.prepare_stacker, sst.evaluate_stacker),
         OpType.SIGNAL_IRFFT: Kernel(signal_fft.prepare_irfft, signal_fft.evaluate_irfft),
+        OpType.SIGNAL_OVERLAP_ADD: Kernel(sst.prepare_overlap_add, sst.evaluate_overlap_add),
     }
 )

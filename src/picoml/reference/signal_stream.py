@@ -1,6 +1,6 @@
-"""The stateful signal-library ops: Delay, Framer, Stacker (custom ops SignalDelay / SignalFramer /
-SignalStacker; tflite-micro's signal/micro/kernels/delay.cc, framer.cc, stacker.cc over
-signal/src/circular_buffer.cc), and the stream registry that carries state between invocations.
+"""The stateful signal-library ops: Delay, Framer, Stacker, OverlapAdd (custom ops SignalDelay /
+SignalFramer / SignalStacker / SignalOverlapAdd; tflite-micro's signal/micro/kernels/delay.cc,
+framer.cc, stacker.cc over signal/src/circular_buffer.cc, overlap_add.cc + signal/src/overlap_add.cc), and the stream registry that carries state between invocations.
 
 Each op keeps int16 FIFOs (tflite-micro's circular buffers) whose *lengths* do not depend on the data,
 so a state is one (streams, length) array per FIFO. ``evaluate`` runs every batch row from the reset
@@ -126,6 +126,40 @@ def stacker_step(p: StackerParams, inputs: list[np.ndarray], state: list[np.ndar
     return [y, np.full((n,), valid)], [fifo, started]
 
 
+# ----------------------------------------------------------------- OverlapAdd
+@dataclass(frozen=True)
+class OverlapAddParams:
+    step: int
+    frames: int
+    size: int
+    dtype: np.dtype
+
+
+def prepare_overlap_add(op: Op) -> OverlapAddParams:
+    x = op.inputs[0]
+    return OverlapAddParams(int(op.attrs["frame_step"]), x.shape[-2], x.shape[-1], x.np_dtype)
+
+
+def overlap_add_init(p: OverlapAddParams, streams: int, shape: tuple[int, ...]) -> list[np.ndarray]:
+    rows = int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
+    return [np.zeros((streams * rows, p.size), p.dtype)]
+
+
+def overlap_add_step(p: OverlapAddParams, inputs: list[np.ndarray], state: list[np.ndarray]):
+    x = inputs[0]
+    frames = x.reshape(-1, p.frames, p.size)
+    buf = state[0]
+    out = np.empty((frames.shape[0], p.frames, p.step), p.dtype)
+    for f in range(p.frames):
+        if p.dtype == np.int16:  # saturating int16 sum
+            buf = np.clip(buf.astype(np.int32) + frames[:, f], -32768, 32767).astype(np.int16)
+        else:  # float32: one IEEE add per sample
+            buf = (buf + frames[:, f]).astype(np.float32)
+        out[:, f] = buf[:, : p.step]
+        buf = np.concatenate([buf[:, p.step :], np.zeros((buf.shape[0], p.step), p.dtype)], axis=1)
+    return [out.reshape(x.shape[:-2] + (p.frames * p.step,))], [buf]
+
+
 # ----------------------------------------------------------------- the stream registry
 def _stream_eval(init, step):
     """evaluate = one step from the reset state, each batch row its own stream."""
@@ -153,7 +187,9 @@ STREAM = {
     OpType.SIGNAL_FRAMER: (framer_init, framer_step),
     OpType.SIGNAL_STACKER: (stacker_init, stacker_step),
     OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: (_spectral_init, _spectral_step),
+    OpType.SIGNAL_OVERLAP_ADD: (overlap_add_init, overlap_add_step),
 }
 evaluate_delay = _stream_eval(delay_init, delay_step)
 evaluate_framer = _stream_eval(framer_init, framer_step)
 evaluate_stacker = _stream_eval(stacker_init, stacker_step)
+evaluate_overlap_add = _stream_eval(overlap_add_init, overlap_add_step)
