@@ -24,8 +24,8 @@ SIGNAL_OPS = (
     OpType.SIGNAL_IRFFT,
     OpType.SIGNAL_OVERLAP_ADD,
 )
-#: stateful ops without a C kernel yet (circular buffers across invocations)
-NO_C_YET = (OpType.SIGNAL_DELAY, OpType.SIGNAL_FRAMER, OpType.SIGNAL_STACKER, OpType.SIGNAL_OVERLAP_ADD)
+#: ops without a C kernel yet
+NO_C_YET: tuple[OpType, ...] = ()
 
 
 def _t(name, shape, dtype, data=None) -> Tensor:

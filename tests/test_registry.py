@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.signal_samples import NO_C_YET, SIGNAL_OPS, signal_sample
+from tests.signal_samples import SIGNAL_OPS, signal_sample
 
 from picoml.codegen import emit_nonlinear as nl
 from picoml.codegen import generate as gen
@@ -50,7 +50,6 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
     "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
     **{op: "float32 only (no int8 kernel in tflite-micro) and generated C is int8" for op in FLOAT_ONLY},
     OpType.SHAPE: "shapes are static on the device: reference.fold folds SHAPE to a constant at load",
-    **{op: "stateful signal op (circular buffers across invocations): no C kernel yet" for op in NO_C_YET},
 }
 
 

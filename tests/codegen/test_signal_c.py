@@ -148,11 +148,12 @@ def _rfft_rank1(n: int, length: int) -> Graph:
 def test_signal_kernels_compile_warning_free(target, tmp_path):
     """-Werror at -O2 and -Os; on Cortex-M0+ no soft-float or division helper (64-bit multiplies
     and shifts are fine: __aeabi_lmul / __aeabi_llsr)."""
-    graphs = {"frontend": audio.frontend(channels=16), "tail": tail_graph(0)}
+    graphs = {"frontend": audio.frontend(channels=16), "tail": tail_graph(0), "stacker": stateful_graphs()["stacker"],
+              "framer": stateful_graphs()["framer"], "overlap_add": stateful_graphs()["overlap_add"]}  # fmt: skip
     objs = build_objects(graphs, target, tmp_path)
     if target == "cortex-m0plus":
         ks = [o for o in kernels(objs) if o.stem == "pm_signal"]
-        assert len(ks) == 4 and slow_helpers(ks) == []
+        assert len(ks) == 2 * len(graphs) and slow_helpers(ks) == []
 
 
 def test_runtime_is_float_free_and_every_op_has_a_kernel():
@@ -161,3 +162,34 @@ def test_runtime_is_float_free_and_every_op_has_a_kernel():
     assert all(KERNEL_FILES[op] == ("pm_signal",) for op in built)
     for op in built:  # every sample graph generates
         assert "pm_signal.c" in generate_c(signal_sample(op))
+
+
+def stateful_graphs() -> dict[str, Graph]:
+    def one(op_type, ins, outs, **attrs):
+        g = Graph([*ins, *outs], [Op(op_type, ins, outs, attrs, name=outs[0].name)], ins, outs)
+        g.validate()
+        return g
+
+    return {
+        "delay": one(OpType.SIGNAL_DELAY, [_t("x", (3, 8), "int16")], [_t("y", (3, 8), "int16")], delay_length=5),
+        "delay_long": one(OpType.SIGNAL_DELAY, [_t("x", (4,), "int16")], [_t("y", (4,), "int16")], delay_length=11),
+        "framer": one(OpType.SIGNAL_FRAMER, [_t("x", (2, 8), "int16")],
+                      [_t("y", (2, 2, 6), "int16"), _t("v", (), "bool")], frame_size=6, frame_step=4, prefill=False),
+        "framer_prefill": one(OpType.SIGNAL_FRAMER, [_t("x", (8,), "int16")],
+                              [_t("y", (4, 10), "int16"), _t("v", (), "bool")], frame_size=10, frame_step=2,
+                              prefill=True),
+        "stacker": one(OpType.SIGNAL_STACKER, [_t("x", (5,), "int16")], [_t("y", (20,), "int16"), _t("v", (), "bool")],
+                       num_channels=5, stacker_left_context=1, stacker_right_context=2, stacker_step=2),
+        "overlap_add": one(OpType.SIGNAL_OVERLAP_ADD, [_t("x", (2, 3, 8), "int16")], [_t("y", (2, 9), "int16")],
+                           T=7, frame_step=3),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("target,sanitize", TARGETS)
+def test_stateful_ops_stream_bit_exact(target, sanitize):
+    for name, g in stateful_graphs().items():
+        xs = hard_frames(10, g.inputs[0].size, 3).reshape(10, *g.inputs[0].shape)
+        rep = verify(g, target, xs=xs, sanitize=sanitize)
+        ref = audio.run_stream(g, xs[None], all_tensors=True)
+        want = np.concatenate([np.asarray(ref[t.name][0]).reshape(10, -1).astype(np.int64) for t in g.outputs], axis=1)
+        np.testing.assert_array_equal(rep.outputs.reshape(want.shape), want, err_msg=f"{name} on {target}")

@@ -18,7 +18,7 @@ from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
 
-CTYPES = {"int16": "int16_t", "int32": "int32_t", "uint32": "uint32_t", "uint64": "uint64_t"}
+CTYPES = {"int16": "int16_t", "int32": "int32_t", "uint32": "uint32_t", "uint64": "uint64_t", "bool": "uint8_t"}
 
 
 def tptr(c, t: Tensor, const: bool = False) -> str:
@@ -146,6 +146,63 @@ def emit_log(c, op: Op, i: int) -> None:
     )
 
 
+def _rows(t: Tensor, inner: int) -> int:
+    return t.size // inner
+
+
+def emit_delay(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    rows = _rows(x, p.frame)
+    state = f"{c.name}_l{i}_delay"
+    c.decls.append(
+        f"static int16_t {state}[{max(rows * p.delay, 1)}]; /* the last delay_length samples of each row */\n"
+    )
+    c.body.append(f"status |= pm_sig_delay({tptr(c, x, True)}, {rows}, {p.frame}, {p.delay}, {state}, {tptr(c, y)});")
+
+
+def emit_framer(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, (y, valid) = op.inputs[0], op.outputs
+    rows = _rows(x, p.innermost)
+    cap = max(-(-p.size // p.step) * p.step, p.size)
+    prm = c.struct("pm_sig_framer_params", f"l{i}_framer", {"size": p.size, "step": p.step, "n_frames": p.n_frames,
+                                                              "innermost": p.innermost, "capacity": cap})  # fmt: skip
+    fifo, n = f"{c.name}_l{i}_fifo", f"{c.name}_l{i}_fill"
+    c.decls.append(
+        f"static int16_t {fifo}[{rows * cap}];\nstatic int32_t {n} = {p.size - p.step if p.prefill else 0};\n"
+    )
+    c.body.append(
+        f"status |= pm_sig_framer(&{prm}, {tptr(c, x, True)}, {rows}, {fifo}, &{n}, {tptr(c, y)}, {tptr(c, valid)});"
+    )
+
+
+def emit_stacker(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, (y, valid) = op.inputs[0], op.outputs
+    prm = c.struct("pm_sig_stacker_params", f"l{i}_stacker",
+                   {"channels": p.channels, "left": p.left, "right": p.right, "step": p.step})  # fmt: skip
+    fifo, n, started = f"{c.name}_l{i}_fifo", f"{c.name}_l{i}_fill", f"{c.name}_l{i}_started"
+    size = p.channels * (p.left + p.right + 1)
+    c.decls.append(f"static int16_t {fifo}[{size}];\nstatic int32_t {n}, {started};\n")
+    c.body.append(
+        f"status |= pm_sig_stacker(&{prm}, {tptr(c, x, True)}, {fifo}, &{n}, &{started}, {tptr(c, y)}, "
+        f"{tptr(c, valid)});"
+    )
+
+
+def emit_overlap_add(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y = op.inputs[0], op.outputs[0]
+    rows = x.size // (p.frames * p.size)
+    state = f"{c.name}_l{i}_overlap"
+    c.decls.append(f"static int16_t {state}[{rows * p.size}];\n")
+    c.body.append(
+        f"status |= pm_sig_overlap_add_s16({tptr(c, x, True)}, {rows}, {p.frames}, {p.size}, {p.step}, {state}, "
+        f"{tptr(c, y)});"
+    )
+
+
 SIGNAL_EMITTERS = {
     OpType.SIGNAL_WINDOW: emit_window,
     OpType.SIGNAL_FFT_AUTO_SCALE: emit_fft_auto_scale,
@@ -157,6 +214,10 @@ SIGNAL_EMITTERS = {
     OpType.SIGNAL_PCAN: emit_pcan,
     OpType.SIGNAL_FILTER_BANK_LOG: emit_log,
     OpType.SIGNAL_IRFFT: emit_irfft,
+    OpType.SIGNAL_DELAY: emit_delay,
+    OpType.SIGNAL_FRAMER: emit_framer,
+    OpType.SIGNAL_STACKER: emit_stacker,
+    OpType.SIGNAL_OVERLAP_ADD: emit_overlap_add,  # int16 (float32 OverlapAdd: no C kernel)
 }
 SIGNAL_FILES: dict[OpType, tuple[str, ...]] = {t: ("pm_signal",) for t in SIGNAL_EMITTERS}
 

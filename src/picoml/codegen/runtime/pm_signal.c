@@ -348,3 +348,108 @@ int pm_sig_filter_bank_log(const uint32_t *x, int32_t n, int32_t correction_bits
   }
   return PM_OK;
 }
+
+int pm_sig_delay(const int16_t *x, int32_t rows, int32_t frame, int32_t delay, int16_t *state, int16_t *y) {
+  int32_t r, j;
+  for (r = 0; r < rows; ++r, x += frame, y += frame, state += delay) {
+    for (j = 0; j < frame; ++j) { /* the stream (state, then x) from its start */
+      y[j] = j < delay ? state[j] : x[j - delay];
+    }
+    for (j = 0; j < delay; ++j) { /* keep its last `delay` samples (reads run ahead of writes) */
+      const int32_t k = frame + j;
+      state[j] = k < delay ? state[k] : x[k - delay];
+    }
+  }
+  return PM_OK;
+}
+
+static void pm_sig_shift(int16_t *fifo, int32_t len, int32_t n) {
+  int32_t j;
+  for (j = 0; j + n < len; ++j) {
+    fifo[j] = fifo[j + n];
+  }
+}
+
+int pm_sig_framer(const pm_sig_framer_params *p, const int16_t *x, int32_t rows, int16_t *fifo, int32_t *len,
+                  int16_t *y, uint8_t *valid) {
+  const int32_t len0 = *len;
+  int32_t r, f, j, n = len0;
+  *valid = 1;
+  for (r = 0; r < rows; ++r, x += p->innermost, fifo += p->capacity) {
+    n = len0;
+    for (f = 0; f < p->n_frames; ++f, y += p->size) {
+      for (j = 0; j < p->step; ++j) {
+        fifo[n + j] = x[f * p->step + j];
+      }
+      n += p->step;
+      if (n >= p->size) {
+        for (j = 0; j < p->size; ++j) {
+          y[j] = fifo[j];
+        }
+        pm_sig_shift(fifo, n, p->step);
+        n -= p->step;
+      } else {
+        for (j = 0; j < p->size; ++j) {
+          y[j] = 0;
+        }
+        *valid = 0;
+      }
+    }
+  }
+  *len = n;
+  return PM_OK;
+}
+
+int pm_sig_stacker(const pm_sig_stacker_params *p, const int16_t *x, int16_t *fifo, int32_t *len, int32_t *started,
+                   int16_t *y, uint8_t *valid) {
+  const int32_t c = p->channels, size = c * (p->left + p->right + 1);
+  int32_t j, k, n = *len;
+  for (j = 0; j < c; ++j) {
+    fifo[n + j] = x[j];
+  }
+  n += c;
+  if (!*started) { /* the first frame is repeated left more times */
+    for (k = 0; k < p->left; ++k, n += c) {
+      for (j = 0; j < c; ++j) {
+        fifo[n + j] = x[j];
+      }
+    }
+    *started = 1;
+  }
+  if (n >= size) {
+    for (j = 0; j < size; ++j) {
+      y[j] = fifo[j];
+    }
+    pm_sig_shift(fifo, n, c * p->step);
+    n -= c * p->step;
+    *valid = 1;
+  } else {
+    for (j = 0; j < size; ++j) {
+      y[j] = 0;
+    }
+    *valid = 0;
+  }
+  *len = n;
+  return PM_OK;
+}
+
+int pm_sig_overlap_add_s16(const int16_t *x, int32_t rows, int32_t n_frames, int32_t size, int32_t step,
+                           int16_t *state, int16_t *y) {
+  int32_t r, f, j;
+  for (r = 0; r < rows; ++r, state += size) {
+    for (f = 0; f < n_frames; ++f, x += size, y += step) {
+      for (j = 0; j < size; ++j) {
+        const int32_t v = (int32_t)x[j] + state[j];
+        state[j] = (int16_t)(v < INT32_C(-32768) ? INT32_C(-32768) : v > INT32_C(32767) ? INT32_C(32767) : v);
+      }
+      for (j = 0; j < step; ++j) {
+        y[j] = state[j];
+      }
+      pm_sig_shift(state, size, step);
+      for (j = size - step; j < size; ++j) {
+        state[j] = 0;
+      }
+    }
+  }
+  return PM_OK;
+}

@@ -59,4 +59,29 @@ int pm_sig_pcan(const int16_t *lut, int32_t snr_shift, const uint32_t *x, const 
 int pm_sig_filter_bank_log(const uint32_t *x, int32_t n, int32_t correction_bits, uint32_t output_scale,
                            int16_t *y);
 
+/* Stateful ops: their FIFOs are the caller's static arrays (zero at program start) and a length. */
+
+/* rows rows of `frame` samples, each delayed by `delay` samples; state: rows * delay int16. */
+int pm_sig_delay(const int16_t *x, int32_t rows, int32_t frame, int32_t delay, int16_t *state, int16_t *y);
+
+typedef struct {
+  int32_t size, step, n_frames, innermost, capacity;
+} pm_sig_framer_params;
+
+/* fifo: rows * capacity int16, *len its fill (the same for every row); valid: one byte. */
+int pm_sig_framer(const pm_sig_framer_params *p, const int16_t *x, int32_t rows, int16_t *fifo, int32_t *len,
+                  int16_t *y, uint8_t *valid);
+
+typedef struct {
+  int32_t channels, left, right, step;
+} pm_sig_stacker_params;
+
+/* fifo: channels * (left + right + 1) int16; *len its fill, *started whether a frame came. */
+int pm_sig_stacker(const pm_sig_stacker_params *p, const int16_t *x, int16_t *fifo, int32_t *len, int32_t *started,
+                   int16_t *y, uint8_t *valid);
+
+/* rows of n_frames frames of `size` int16 each, `step` samples out per frame; state: rows * size int16. */
+int pm_sig_overlap_add_s16(const int16_t *x, int32_t rows, int32_t n_frames, int32_t size, int32_t step,
+                           int16_t *state, int16_t *y);
+
 #endif /* PM_SIGNAL_H */
