@@ -16,6 +16,7 @@ from tests.test_audio import clip
 
 from picoml import audio
 from picoml.codegen.generate import KERNEL_FILES, generate_c
+from picoml.errors import PicomlError
 from picoml.flows.verify import verify
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType
@@ -193,3 +194,11 @@ def test_stateful_ops_stream_bit_exact(target, sanitize):
         ref = audio.run_stream(g, xs[None], all_tensors=True)
         want = np.concatenate([np.asarray(ref[t.name][0]).reshape(10, -1).astype(np.int64) for t in g.outputs], axis=1)
         np.testing.assert_array_equal(rep.outputs.reshape(want.shape), want, err_msg=f"{name} on {target}")
+
+
+def test_int32_fft_refused_in_c_in_one_line():
+    x, y = _t("x", (8,), "int32"), _t("y", (10,), "int32")
+    g = Graph([x, y], [Op(OpType.SIGNAL_RFFT, [x], [y], {"T": 2, "fft_length": 8}, name="fft")], [x], [y])
+    g.validate()
+    with pytest.raises(PicomlError, match="only int16"):
+        generate_c(g)

@@ -118,6 +118,19 @@ def test_irfft_int16(n):
     check(g, [x], f"irfft {n}")
 
 
+@pytest.mark.parametrize("n", [4, 16, 64, 512])
+def test_rfft_irfft_int32(n):
+    rng = np.random.default_rng(n + 7)
+    big = rng.integers(-(2**31), 2**31, (6, 2, n), dtype=np.int64).astype(np.int32)
+    big[0, 0], big[0, 1] = 2**31 - 1, -(2**31)
+    small = rng.integers(-5000, 5000, (4, 2, n)).astype(np.int32)
+    g = graph(OpType.SIGNAL_RFFT, [t("x", (2, n), "int32")], [t("y", (2, n + 2), "int32")], T=2, fft_length=n)
+    check(g, [np.concatenate([big, small])], f"rfft int32 {n}")
+    spec = rng.integers(-(2**31), 2**31, (6, 2, n + 2), dtype=np.int64).astype(np.int32)
+    g = graph(OpType.SIGNAL_IRFFT, [t("x", (2, n + 2), "int32")], [t("y", (2, n), "int32")], T=2, fft_length=n)
+    check(g, [spec], f"irfft int32 {n}")
+
+
 def test_energy():
     g = graph(OpType.SIGNAL_ENERGY, [t("x", (66,), "int16")], [t("y", (33,), "uint32")], start_index=0, end_index=33)
     x = i16((10, 66))
@@ -237,7 +250,9 @@ def test_options_round_trip_and_positional_reading():
          "power of two"),
         (OpType.SIGNAL_RFFT, [("x", (9,), "int16")], [("y", (10,), "int16")], {"T": 7, "fft_length": 8},
          "last dimension"),
-        (OpType.SIGNAL_RFFT, [("x", (8,), "int32")], [("y", (10,), "int32")], {"T": 2, "fft_length": 8}, "int16"),
+        (OpType.SIGNAL_RFFT, [("x", (8,), "float32")], [("y", (10,), "float32")], {"T": 0, "fft_length": 8},
+         "tensor type 0"),
+        (OpType.SIGNAL_RFFT, [("x", (8,), "int16")], [("y", (10,), "int16")], {"T": 2, "fft_length": 8}, "int32"),
         (OpType.SIGNAL_ENERGY, [("x", (8,), "int16")], [("y", (4,), "uint32")], {"start_index": 0, "end_index": 5},
          "end_index"),
         (OpType.SIGNAL_PCAN, [("x", (4,), "uint32"), ("n", (4,), "uint32"), ("l", (100,), "int16", 1)],

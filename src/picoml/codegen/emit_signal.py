@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
@@ -45,7 +46,9 @@ def emit_fft_auto_scale(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_sig_fft_auto_scale({tptr(c, x, True)}, {x.size}, {tptr(c, y)}, {tptr(c, s)});")
 
 
-def _fft_config(c, i: int, t) -> str:
+def _fft_config(c, i: int, t, op: Op) -> str:
+    if t.bits != 16:
+        raise UnsupportedError(f"{op.label}: only int16 {op.type} compiles to C (int32 runs in the interpreter)")
     stages = np.array([v for st in t.stages for v in st], np.int32)
     fields = {
         "n": t.n,
@@ -62,7 +65,7 @@ def _fft_config(c, i: int, t) -> str:
 def emit_irfft(c, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
-    cfg = _fft_config(c, i, p.tables)
+    cfg = _fft_config(c, i, p.tables, op)
     work = f"{c.name}_l{i}_work"
     c.decls.append(f"static int16_t {work}[{2 * p.tables.n}];\n")
     rows = x.size // p.in_len
@@ -73,7 +76,7 @@ def emit_rfft(c, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     t = p.tables
     x, y = op.inputs[0], op.outputs[0]
-    cfg = _fft_config(c, i, t)
+    cfg = _fft_config(c, i, t, op)
     work = f"{c.name}_l{i}_work"
     c.decls.append(f"static int16_t {work}[{t.n}];\n")
     rows = x.size // p.in_len

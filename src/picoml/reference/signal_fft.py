@@ -31,21 +31,37 @@ _PI_KISS = 3.141592653589793238462643383279502884197169399375105820974944  # kis
 _PI_FFTR = 3.14159265358979323846264338327  # kiss_fftr_alloc's pi (= math.pi as a double, too)
 
 
-def _w16(x: np.ndarray) -> np.ndarray:
-    """Store into int16 (two's complement wrap, as the C assignment does on every target)."""
-    return ((x + 32768) & 0xFFFF) - 32768
+class _Fixed:
+    """kissfft's FIXED_POINT arithmetic for 16- or 32-bit samples (``_kiss_fft_guts.h``): products in
+    int32 / int64 (SAMPPROD) rounded at FRACBITS (15 / 31), stores wrapping into the sample type."""
+
+    def __init__(self, bits: int) -> None:
+        self.bits, self.frac, self.samp_max = bits, bits - 1, (1 << (bits - 1)) - 1
+
+    def w(self, x: np.ndarray) -> np.ndarray:
+        """Store into the sample type (two's complement wrap, as the C assignment does on every target)."""
+        h = 1 << (self.bits - 1)
+        return ((x + h) & ((h << 1) - 1)) - h
+
+    @staticmethod
+    def w32(x: np.ndarray) -> np.ndarray:
+        """An int sum (HALF_OF's operand): int16 operands are promoted and never wrap, int32 ones wrap."""
+        return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+    def sround(self, x: np.ndarray) -> np.ndarray:
+        return self.w((x + (1 << (self.frac - 1))) >> self.frac)
+
+    def fixdiv(self, x: np.ndarray, k: int) -> np.ndarray:
+        return self.sround(x * (self.samp_max // k))
+
+    def cmul(self, ar, ai, br, bi):
+        return self.sround(ar * br - ai * bi), self.sround(ar * bi + ai * br)
+
+    def cexp(self, phase: float) -> tuple[int, int]:
+        return math.floor(0.5 + self.samp_max * math.cos(phase)), math.floor(0.5 + self.samp_max * math.sin(phase))
 
 
-def _sround(x: np.ndarray) -> np.ndarray:
-    return _w16((x + (1 << 14)) >> 15)
-
-
-def _fixdiv(x: np.ndarray, k: int) -> np.ndarray:
-    return _sround(x * (32767 // k))
-
-
-def _cexp(phase: float) -> tuple[int, int]:
-    return math.floor(0.5 + 32767 * math.cos(phase)), math.floor(0.5 + 32767 * math.sin(phase))
+_FX = {16: _Fixed(16), 32: _Fixed(32)}
 
 
 def factors(n: int) -> list[tuple[int, int]]:
@@ -70,14 +86,15 @@ class FftTables:
     perm: np.ndarray  # complex input index of each output position before the first butterfly
     stages: tuple[tuple[int, int, int], ...]  # (radix, m, fstride), deepest level first
     inverse: bool = False
+    bits: int = 16  # sample width: int16 or int32 kissfft
 
 
 @lru_cache(maxsize=32)
-def fft_tables(n: int, inverse: bool = False) -> FftTables:
-    """kiss_fftr_alloc's tables; ``inverse``: kiss_fftri's (every phase negated)."""
-    nc, sign = n // 2, -1.0 if inverse else 1.0
-    tw = np.array([_cexp(sign * (-2 * _PI_KISS * i / nc)) for i in range(nc)], np.int64)
-    stw = np.array([_cexp(sign * (-_PI_FFTR * ((i + 1) / nc + 0.5))) for i in range(nc // 2)], np.int64)
+def fft_tables(n: int, inverse: bool = False, bits: int = 16) -> FftTables:
+    """kiss_fftr_alloc's tables; ``inverse``: kiss_fftri's (every phase negated); ``bits``: 16 or 32."""
+    nc, sign, fx = n // 2, -1.0 if inverse else 1.0, _FX[bits]
+    tw = np.array([fx.cexp(sign * (-2 * _PI_KISS * i / nc)) for i in range(nc)], np.int64)
+    stw = np.array([fx.cexp(sign * (-_PI_FFTR * ((i + 1) / nc + 0.5))) for i in range(nc // 2)], np.int64)
     stw = stw.reshape(-1, 2)
     fac = factors(nc)
     perm = np.zeros(nc, np.int64)
@@ -95,15 +112,13 @@ def fft_tables(n: int, inverse: bool = False) -> FftTables:
     for p, m in fac:
         stages.append((p, m, fstride))
         fstride *= p
-    return FftTables(n, tw.astype(np.int16), stw.astype(np.int16), perm, tuple(reversed(stages)), inverse)
-
-
-def _cmul(ar, ai, br, bi):
-    return _sround(ar * br - ai * bi), _sround(ar * bi + ai * br)
+    dt = np.int16 if bits == 16 else np.int32
+    return FftTables(n, tw.astype(dt), stw.astype(dt), perm, tuple(reversed(stages)), inverse, bits)
 
 
 def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """kissfft's complex FFT (forward, or inverse for inverse tables) of (B, n/2) int16 values (as int64)."""
+    fx = _FX[t.bits]
     nc = t.n // 2
     fr, fi = zr[:, t.perm].copy(), zi[:, t.perm].copy()
     twr, twi = t.twiddles[:, 0].astype(np.int64), t.twiddles[:, 1].astype(np.int64)
@@ -113,28 +128,28 @@ def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarra
         idx = [(base + j + q * m).reshape(-1) for q in range(p)]
         jj = np.broadcast_to(j, (base.shape[0], m)).reshape(-1)
         if p == 2:
-            a_r, a_i = _fixdiv(fr[:, idx[0]], 2), _fixdiv(fi[:, idx[0]], 2)
-            b_r, b_i = _fixdiv(fr[:, idx[1]], 2), _fixdiv(fi[:, idx[1]], 2)
-            t_r, t_i = _cmul(b_r, b_i, twr[jj * fs], twi[jj * fs])
-            fr[:, idx[1]], fi[:, idx[1]] = _w16(a_r - t_r), _w16(a_i - t_i)
-            fr[:, idx[0]], fi[:, idx[0]] = _w16(a_r + t_r), _w16(a_i + t_i)
+            a_r, a_i = fx.fixdiv(fr[:, idx[0]], 2), fx.fixdiv(fi[:, idx[0]], 2)
+            b_r, b_i = fx.fixdiv(fr[:, idx[1]], 2), fx.fixdiv(fi[:, idx[1]], 2)
+            t_r, t_i = fx.cmul(b_r, b_i, twr[jj * fs], twi[jj * fs])
+            fr[:, idx[1]], fi[:, idx[1]] = fx.w(a_r - t_r), fx.w(a_i - t_i)
+            fr[:, idx[0]], fi[:, idx[0]] = fx.w(a_r + t_r), fx.w(a_i + t_i)
         elif p == 4:
-            v = [(_fixdiv(fr[:, k], 4), _fixdiv(fi[:, k], 4)) for k in idx]
-            s0 = _cmul(*v[1], twr[jj * fs], twi[jj * fs])
-            s1 = _cmul(*v[2], twr[2 * jj * fs], twi[2 * jj * fs])
-            s2 = _cmul(*v[3], twr[3 * jj * fs], twi[3 * jj * fs])
-            s5 = _w16(v[0][0] - s1[0]), _w16(v[0][1] - s1[1])
-            f0 = _w16(v[0][0] + s1[0]), _w16(v[0][1] + s1[1])
-            s3 = _w16(s0[0] + s2[0]), _w16(s0[1] + s2[1])
-            s4 = _w16(s0[0] - s2[0]), _w16(s0[1] - s2[1])
-            fr[:, idx[2]], fi[:, idx[2]] = _w16(f0[0] - s3[0]), _w16(f0[1] - s3[1])
-            fr[:, idx[0]], fi[:, idx[0]] = _w16(f0[0] + s3[0]), _w16(f0[1] + s3[1])
+            v = [(fx.fixdiv(fr[:, k], 4), fx.fixdiv(fi[:, k], 4)) for k in idx]
+            s0 = fx.cmul(*v[1], twr[jj * fs], twi[jj * fs])
+            s1 = fx.cmul(*v[2], twr[2 * jj * fs], twi[2 * jj * fs])
+            s2 = fx.cmul(*v[3], twr[3 * jj * fs], twi[3 * jj * fs])
+            s5 = fx.w(v[0][0] - s1[0]), fx.w(v[0][1] - s1[1])
+            f0 = fx.w(v[0][0] + s1[0]), fx.w(v[0][1] + s1[1])
+            s3 = fx.w(s0[0] + s2[0]), fx.w(s0[1] + s2[1])
+            s4 = fx.w(s0[0] - s2[0]), fx.w(s0[1] - s2[1])
+            fr[:, idx[2]], fi[:, idx[2]] = fx.w(f0[0] - s3[0]), fx.w(f0[1] - s3[1])
+            fr[:, idx[0]], fi[:, idx[0]] = fx.w(f0[0] + s3[0]), fx.w(f0[1] + s3[1])
             if t.inverse:
-                fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
-                fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
+                fr[:, idx[1]], fi[:, idx[1]] = fx.w(s5[0] - s4[1]), fx.w(s5[1] + s4[0])
+                fr[:, idx[3]], fi[:, idx[3]] = fx.w(s5[0] + s4[1]), fx.w(s5[1] - s4[0])
             else:
-                fr[:, idx[1]], fi[:, idx[1]] = _w16(s5[0] + s4[1]), _w16(s5[1] - s4[0])
-                fr[:, idx[3]], fi[:, idx[3]] = _w16(s5[0] - s4[1]), _w16(s5[1] + s4[0])
+                fr[:, idx[1]], fi[:, idx[1]] = fx.w(s5[0] + s4[1]), fx.w(s5[1] - s4[0])
+                fr[:, idx[3]], fi[:, idx[3]] = fx.w(s5[0] - s4[1]), fx.w(s5[1] + s4[0])
         else:  # pragma: no cover - fft_length is a power of two (graph/signal_ops.py)
             raise AssertionError(p)
     return fr, fi
@@ -142,25 +157,26 @@ def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarra
 
 def rfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
     """kiss_fftr of (B, n) int16 rows -> (B, 2 · (n/2 + 1)) int16 (re, im interleaved)."""
+    fx = _FX[t.bits]
     nc = t.n // 2
     x = x.astype(np.int64)
     fr, fi = complex_fft(t, x[:, 0::2], x[:, 1::2])
     b = x.shape[0]
     out_r, out_i = np.zeros((b, nc + 1), np.int64), np.zeros((b, nc + 1), np.int64)
-    dr, di = _fixdiv(fr[:, 0], 2), _fixdiv(fi[:, 0], 2)
-    out_r[:, 0], out_r[:, nc] = _w16(dr + di), _w16(dr - di)
+    dr, di = fx.fixdiv(fr[:, 0], 2), fx.fixdiv(fi[:, 0], 2)
+    out_r[:, 0], out_r[:, nc] = fx.w(dr + di), fx.w(dr - di)
     k = np.arange(1, nc // 2 + 1)
     if k.size:
-        pk_r, pk_i = _fixdiv(fr[:, k], 2), _fixdiv(fi[:, k], 2)
-        nk_r, nk_i = _fixdiv(fr[:, nc - k], 2), _fixdiv(_w16(-fi[:, nc - k]), 2)
-        f1_r, f1_i = _w16(pk_r + nk_r), _w16(pk_i + nk_i)
-        f2_r, f2_i = _w16(pk_r - nk_r), _w16(pk_i - nk_i)
+        pk_r, pk_i = fx.fixdiv(fr[:, k], 2), fx.fixdiv(fi[:, k], 2)
+        nk_r, nk_i = fx.fixdiv(fr[:, nc - k], 2), fx.fixdiv(fx.w(-fi[:, nc - k]), 2)
+        f1_r, f1_i = fx.w(pk_r + nk_r), fx.w(pk_i + nk_i)
+        f2_r, f2_i = fx.w(pk_r - nk_r), fx.w(pk_i - nk_i)
         st = t.super_twiddles.astype(np.int64)
-        tw_r, tw_i = _cmul(f2_r, f2_i, st[k - 1, 0], st[k - 1, 1])
+        tw_r, tw_i = fx.cmul(f2_r, f2_i, st[k - 1, 0], st[k - 1, 1])
         # kissfft writes bin k, then bin nc - k: at k = nc/2 both are the same bin, the second write wins
-        out_r[:, k], out_i[:, k] = _w16((f1_r + tw_r) >> 1), _w16((f1_i + tw_i) >> 1)
-        out_r[:, nc - k], out_i[:, nc - k] = _w16((f1_r - tw_r) >> 1), _w16((tw_i - f1_i) >> 1)
-    return np.stack([out_r, out_i], axis=-1).reshape(b, -1).astype(np.int16)
+        out_r[:, k], out_i[:, k] = fx.w(fx.w32(f1_r + tw_r) >> 1), fx.w(fx.w32(f1_i + tw_i) >> 1)
+        out_r[:, nc - k], out_i[:, nc - k] = fx.w(fx.w32(f1_r - tw_r) >> 1), fx.w(fx.w32(tw_i - f1_i) >> 1)
+    return np.stack([out_r, out_i], axis=-1).reshape(b, -1).astype(np.int16 if t.bits == 16 else np.int32)
 
 
 @dataclass(frozen=True)
@@ -169,14 +185,18 @@ class RfftParams:
     in_len: int
 
 
+def _bits(op: Op) -> int:
+    return 16 if op.inputs[0].dtype == "int16" else 32
+
+
 def prepare(op: Op) -> RfftParams:
-    return RfftParams(fft_tables(fft_length(op)), op.inputs[0].shape[-1])
+    return RfftParams(fft_tables(fft_length(op), bits=_bits(op)), op.inputs[0].shape[-1])
 
 
 def evaluate(p: RfftParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     rows = x.reshape(-1, p.in_len)
-    padded = np.zeros((rows.shape[0], p.tables.n), np.int16)
+    padded = np.zeros((rows.shape[0], p.tables.n), x.dtype)
     padded[:, : p.in_len] = rows
     y = rfft_rows(p.tables, padded)
     return y.reshape(x.shape[:-1] + (y.shape[-1],))
@@ -184,25 +204,26 @@ def evaluate(p: RfftParams, inputs: list[np.ndarray]) -> np.ndarray:
 
 def irfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
     """kiss_fftri of (B, 2 · (n/2 + 1)) int16 (re, im interleaved) -> (B, n) int16."""
+    fx = _FX[t.bits]
     nc = t.n // 2
     z = x.astype(np.int64).reshape(x.shape[0], -1, 2)
     re, im = z[:, : nc + 1, 0], z[:, : nc + 1, 1]
     b = x.shape[0]
     tr, ti = np.zeros((b, nc), np.int64), np.zeros((b, nc), np.int64)
-    tr[:, 0] = _fixdiv(_w16(re[:, 0] + re[:, nc]), 2)
-    ti[:, 0] = _fixdiv(_w16(re[:, 0] - re[:, nc]), 2)
+    tr[:, 0] = fx.fixdiv(fx.w(re[:, 0] + re[:, nc]), 2)
+    ti[:, 0] = fx.fixdiv(fx.w(re[:, 0] - re[:, nc]), 2)
     k = np.arange(1, nc // 2 + 1)
     if k.size:
-        fk_r, fk_i = _fixdiv(re[:, k], 2), _fixdiv(im[:, k], 2)
-        nk_r, nk_i = _fixdiv(re[:, nc - k], 2), _fixdiv(_w16(-im[:, nc - k]), 2)
-        fe_r, fe_i = _w16(fk_r + nk_r), _w16(fk_i + nk_i)
-        d_r, d_i = _w16(fk_r - nk_r), _w16(fk_i - nk_i)
+        fk_r, fk_i = fx.fixdiv(re[:, k], 2), fx.fixdiv(im[:, k], 2)
+        nk_r, nk_i = fx.fixdiv(re[:, nc - k], 2), fx.fixdiv(fx.w(-im[:, nc - k]), 2)
+        fe_r, fe_i = fx.w(fk_r + nk_r), fx.w(fk_i + nk_i)
+        d_r, d_i = fx.w(fk_r - nk_r), fx.w(fk_i - nk_i)
         st = t.super_twiddles.astype(np.int64)
-        fo_r, fo_i = _cmul(d_r, d_i, st[k - 1, 0], st[k - 1, 1])
-        tr[:, k], ti[:, k] = _w16(fe_r + fo_r), _w16(fe_i + fo_i)
-        tr[:, nc - k], ti[:, nc - k] = _w16(fe_r - fo_r), _w16(-_w16(fe_i - fo_i))  # then imag *= -1
+        fo_r, fo_i = fx.cmul(d_r, d_i, st[k - 1, 0], st[k - 1, 1])
+        tr[:, k], ti[:, k] = fx.w(fe_r + fo_r), fx.w(fe_i + fo_i)
+        tr[:, nc - k], ti[:, nc - k] = fx.w(fe_r - fo_r), fx.w(-fx.w(fe_i - fo_i))  # then imag *= -1
     fr, fi = complex_fft(t, tr, ti)
-    return np.stack([fr, fi], axis=-1).reshape(b, -1).astype(np.int16)
+    return np.stack([fr, fi], axis=-1).reshape(b, -1).astype(np.int16 if t.bits == 16 else np.int32)
 
 
 @dataclass(frozen=True)
@@ -212,7 +233,7 @@ class IrfftParams:
 
 
 def prepare_irfft(op: Op) -> IrfftParams:
-    return IrfftParams(fft_tables(fft_length(op), inverse=True), op.inputs[0].shape[-1])
+    return IrfftParams(fft_tables(fft_length(op), inverse=True, bits=_bits(op)), op.inputs[0].shape[-1])
 
 
 def evaluate_irfft(p: IrfftParams, inputs: list[np.ndarray]) -> np.ndarray:
