@@ -131,6 +131,18 @@ def test_rfft_irfft_int32(n):
     check(g, [spec], f"irfft int32 {n}")
 
 
+@pytest.mark.parametrize("n", [4, 16, 64, 512])
+def test_rfft_irfft_float32(n):
+    """float32: one IEEE rounding per kissfft operation, so exact too (no tolerance)."""
+    rng = np.random.default_rng(n + 9)
+    x = (rng.standard_normal((6, 2, n)) * 10 ** rng.uniform(-3, 4, (6, 1, 1))).astype(np.float32)
+    g = graph(OpType.SIGNAL_RFFT, [t("x", (2, n), "float32")], [t("y", (2, n + 2), "float32")], T=0, fft_length=n)
+    check(g, [x], f"rfft float {n}")
+    spec = rng.standard_normal((6, 2, n + 2)).astype(np.float32)
+    g = graph(OpType.SIGNAL_IRFFT, [t("x", (2, n + 2), "float32")], [t("y", (2, n), "float32")], T=0, fft_length=n)
+    check(g, [spec], f"irfft float {n}")
+
+
 def test_energy():
     g = graph(OpType.SIGNAL_ENERGY, [t("x", (66,), "int16")], [t("y", (33,), "uint32")], start_index=0, end_index=33)
     x = i16((10, 66))
@@ -250,8 +262,8 @@ def test_options_round_trip_and_positional_reading():
          "power of two"),
         (OpType.SIGNAL_RFFT, [("x", (9,), "int16")], [("y", (10,), "int16")], {"T": 7, "fft_length": 8},
          "last dimension"),
-        (OpType.SIGNAL_RFFT, [("x", (8,), "float32")], [("y", (10,), "float32")], {"T": 0, "fft_length": 8},
-         "tensor type 0"),
+        (OpType.SIGNAL_RFFT, [("x", (8,), "float32")], [("y", (10,), "float32")], {"T": 1, "fft_length": 8},
+         "tensor type 1"),
         (OpType.SIGNAL_RFFT, [("x", (8,), "int16")], [("y", (10,), "int16")], {"T": 2, "fft_length": 8}, "int32"),
         (OpType.SIGNAL_ENERGY, [("x", (8,), "int16")], [("y", (4,), "uint32")], {"start_index": 0, "end_index": 5},
          "end_index"),

@@ -44,8 +44,8 @@ MAX_STREAM = 1 << 16
 MAX_FFT_LENGTH = 1 << 15
 #: PCAN's gain table: WideDynamicFunction reads lut[4·msb(x) − 6 + 2] for msb(x) up to 32
 PCAN_LUT_SIZE = 125
-#: TensorType code of the Rfft / Irfft option 'T' -> dtype (float32 (0) is not built)
-RFFT_TYPES = {7: "int16", 2: "int32"}
+#: TensorType code of the Rfft / Irfft option 'T' -> dtype
+RFFT_TYPES = {7: "int16", 2: "int32", 0: "float32"}
 
 
 def _need(op, t, dtype: str, rank: int | None, what: str) -> None:
@@ -108,7 +108,7 @@ def infer_rfft(op) -> list[tuple[int, ...]]:
     n = fft_length(op)
     t = _attr(op, "T", 0, 255)
     if t not in RFFT_TYPES:
-        raise UnsupportedError(f"{op.label}: Rfft of tensor type {t}; picoml runs int16 (7) and int32 (2)")
+        raise UnsupportedError(f"{op.label}: Rfft of tensor type {t}; tflite-micro runs int16, int32 and float32")
     if len(x.shape) < 1 or not 1 <= x.shape[-1] <= n:
         raise GraphError(f"{op.label}: input {x.name!r} {list(x.shape)}: its last dimension must be 1..fft_length {n}")
     return [tuple(x.shape[:-1]) + (2 * (n // 2 + 1),)]
@@ -119,7 +119,7 @@ def infer_irfft(op) -> list[tuple[int, ...]]:
     n = fft_length(op)
     t = _attr(op, "T", 0, 255)
     if t not in RFFT_TYPES:
-        raise UnsupportedError(f"{op.label}: Irfft of tensor type {t}; picoml runs int16 (7) and int32 (2)")
+        raise UnsupportedError(f"{op.label}: Irfft of tensor type {t}; tflite-micro runs int16, int32 and float32")
     if len(x.shape) < 1 or x.shape[-1] != n + 2:
         raise GraphError(
             f"{op.label}: input {x.name!r} {list(x.shape)}: its last dimension must be fft_length + 2 = {n + 2}"
@@ -307,7 +307,9 @@ def check_signal(op) -> None:
     if op.type in (OpType.SIGNAL_RFFT, OpType.SIGNAL_IRFFT):
         code = op.attrs.get("T")
         if isinstance(code, float) or code not in RFFT_TYPES:
-            raise UnsupportedError(f"{op.label}: tensor type {code!r}; picoml runs int16 (7) and int32 (2) FFTs")
+            raise UnsupportedError(
+                f"{op.label}: tensor type {code!r}; tflite-micro runs int16 (7), int32 (2) and float32 (0) FFTs"
+            )
         dt = RFFT_TYPES[code]
         _need(op, op.inputs[0], dt, None, "input 0")
         _need(op, op.outputs[0], dt, None, "output 0")

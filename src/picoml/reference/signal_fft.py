@@ -60,8 +60,52 @@ class _Fixed:
     def cexp(self, phase: float) -> tuple[int, int]:
         return math.floor(0.5 + self.samp_max * math.cos(phase)), math.floor(0.5 + self.samp_max * math.sin(phase))
 
+    def half(self, x: np.ndarray) -> np.ndarray:  # HALF_OF(a + b): the int sum >> 1, stored
+        return self.w(self.w32(x) >> 1)
 
-_FX = {16: _Fixed(16), 32: _Fixed(32)}
+    @property
+    def work(self) -> type:
+        return np.int64
+
+    @property
+    def out(self) -> type:
+        return np.int16 if self.bits == 16 else np.int32
+
+
+class _Float:
+    """kissfft in float32 (tflite-micro's kiss_fft_float): no scaling, every operation one IEEE
+    float32 rounding (C_MUL's products rounded before their sum: tflite-micro's x86-64 build has no
+    FMA), twiddles ``(float) cos(phase)`` of the double phase."""
+
+    bits = 0
+    work = out = np.float32
+
+    @staticmethod
+    def w(x):
+        return np.asarray(x, np.float32)
+
+    w32 = w
+
+    @staticmethod
+    def fixdiv(x, k: int):
+        return x
+
+    @staticmethod
+    def cmul(ar, ai, br, bi):
+        f = np.float32
+        ar, ai, br, bi = (np.asarray(v, f) for v in (ar, ai, br, bi))
+        return (ar * br - ai * bi).astype(f), (ar * bi + ai * br).astype(f)
+
+    @staticmethod
+    def cexp(phase: float) -> tuple[float, float]:
+        return float(np.float32(math.cos(phase))), float(np.float32(math.sin(phase)))
+
+    @staticmethod
+    def half(x):
+        return (np.asarray(x, np.float32) * np.float32(0.5)).astype(np.float32)
+
+
+_FX = {16: _Fixed(16), 32: _Fixed(32), 0: _Float()}
 
 
 def factors(n: int) -> list[tuple[int, int]]:
@@ -93,8 +137,8 @@ class FftTables:
 def fft_tables(n: int, inverse: bool = False, bits: int = 16) -> FftTables:
     """kiss_fftr_alloc's tables; ``inverse``: kiss_fftri's (every phase negated); ``bits``: 16 or 32."""
     nc, sign, fx = n // 2, -1.0 if inverse else 1.0, _FX[bits]
-    tw = np.array([fx.cexp(sign * (-2 * _PI_KISS * i / nc)) for i in range(nc)], np.int64)
-    stw = np.array([fx.cexp(sign * (-_PI_FFTR * ((i + 1) / nc + 0.5))) for i in range(nc // 2)], np.int64)
+    tw = np.array([fx.cexp(sign * (-2 * _PI_KISS * i / nc)) for i in range(nc)], fx.work)
+    stw = np.array([fx.cexp(sign * (-_PI_FFTR * ((i + 1) / nc + 0.5))) for i in range(nc // 2)], fx.work)
     stw = stw.reshape(-1, 2)
     fac = factors(nc)
     perm = np.zeros(nc, np.int64)
@@ -112,7 +156,7 @@ def fft_tables(n: int, inverse: bool = False, bits: int = 16) -> FftTables:
     for p, m in fac:
         stages.append((p, m, fstride))
         fstride *= p
-    dt = np.int16 if bits == 16 else np.int32
+    dt = fx.out
     return FftTables(n, tw.astype(dt), stw.astype(dt), perm, tuple(reversed(stages)), inverse, bits)
 
 
@@ -121,7 +165,7 @@ def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarra
     fx = _FX[t.bits]
     nc = t.n // 2
     fr, fi = zr[:, t.perm].copy(), zi[:, t.perm].copy()
-    twr, twi = t.twiddles[:, 0].astype(np.int64), t.twiddles[:, 1].astype(np.int64)
+    twr, twi = t.twiddles[:, 0].astype(fx.work), t.twiddles[:, 1].astype(fx.work)
     for p, m, fs in t.stages:
         base = (np.arange(nc // (p * m)) * (p * m))[:, None]
         j = np.arange(m)[None, :]
@@ -159,10 +203,10 @@ def rfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
     """kiss_fftr of (B, n) int16 rows -> (B, 2 · (n/2 + 1)) int16 (re, im interleaved)."""
     fx = _FX[t.bits]
     nc = t.n // 2
-    x = x.astype(np.int64)
+    x = x.astype(fx.work)
     fr, fi = complex_fft(t, x[:, 0::2], x[:, 1::2])
     b = x.shape[0]
-    out_r, out_i = np.zeros((b, nc + 1), np.int64), np.zeros((b, nc + 1), np.int64)
+    out_r, out_i = np.zeros((b, nc + 1), fx.work), np.zeros((b, nc + 1), fx.work)
     dr, di = fx.fixdiv(fr[:, 0], 2), fx.fixdiv(fi[:, 0], 2)
     out_r[:, 0], out_r[:, nc] = fx.w(dr + di), fx.w(dr - di)
     k = np.arange(1, nc // 2 + 1)
@@ -171,12 +215,12 @@ def rfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
         nk_r, nk_i = fx.fixdiv(fr[:, nc - k], 2), fx.fixdiv(fx.w(-fi[:, nc - k]), 2)
         f1_r, f1_i = fx.w(pk_r + nk_r), fx.w(pk_i + nk_i)
         f2_r, f2_i = fx.w(pk_r - nk_r), fx.w(pk_i - nk_i)
-        st = t.super_twiddles.astype(np.int64)
+        st = t.super_twiddles.astype(fx.work)
         tw_r, tw_i = fx.cmul(f2_r, f2_i, st[k - 1, 0], st[k - 1, 1])
         # kissfft writes bin k, then bin nc - k: at k = nc/2 both are the same bin, the second write wins
-        out_r[:, k], out_i[:, k] = fx.w(fx.w32(f1_r + tw_r) >> 1), fx.w(fx.w32(f1_i + tw_i) >> 1)
-        out_r[:, nc - k], out_i[:, nc - k] = fx.w(fx.w32(f1_r - tw_r) >> 1), fx.w(fx.w32(tw_i - f1_i) >> 1)
-    return np.stack([out_r, out_i], axis=-1).reshape(b, -1).astype(np.int16 if t.bits == 16 else np.int32)
+        out_r[:, k], out_i[:, k] = fx.half(f1_r + tw_r), fx.half(f1_i + tw_i)
+        out_r[:, nc - k], out_i[:, nc - k] = fx.half(f1_r - tw_r), fx.half(tw_i - f1_i)
+    return np.stack([out_r, out_i], axis=-1).reshape(b, -1).astype(fx.out)
 
 
 @dataclass(frozen=True)
@@ -186,7 +230,7 @@ class RfftParams:
 
 
 def _bits(op: Op) -> int:
-    return 16 if op.inputs[0].dtype == "int16" else 32
+    return {"int16": 16, "int32": 32, "float32": 0}[op.inputs[0].dtype]
 
 
 def prepare(op: Op) -> RfftParams:
@@ -206,10 +250,10 @@ def irfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
     """kiss_fftri of (B, 2 · (n/2 + 1)) int16 (re, im interleaved) -> (B, n) int16."""
     fx = _FX[t.bits]
     nc = t.n // 2
-    z = x.astype(np.int64).reshape(x.shape[0], -1, 2)
+    z = x.astype(fx.work).reshape(x.shape[0], -1, 2)
     re, im = z[:, : nc + 1, 0], z[:, : nc + 1, 1]
     b = x.shape[0]
-    tr, ti = np.zeros((b, nc), np.int64), np.zeros((b, nc), np.int64)
+    tr, ti = np.zeros((b, nc), fx.work), np.zeros((b, nc), fx.work)
     tr[:, 0] = fx.fixdiv(fx.w(re[:, 0] + re[:, nc]), 2)
     ti[:, 0] = fx.fixdiv(fx.w(re[:, 0] - re[:, nc]), 2)
     k = np.arange(1, nc // 2 + 1)
@@ -218,12 +262,12 @@ def irfft_rows(t: FftTables, x: np.ndarray) -> np.ndarray:
         nk_r, nk_i = fx.fixdiv(re[:, nc - k], 2), fx.fixdiv(fx.w(-im[:, nc - k]), 2)
         fe_r, fe_i = fx.w(fk_r + nk_r), fx.w(fk_i + nk_i)
         d_r, d_i = fx.w(fk_r - nk_r), fx.w(fk_i - nk_i)
-        st = t.super_twiddles.astype(np.int64)
+        st = t.super_twiddles.astype(fx.work)
         fo_r, fo_i = fx.cmul(d_r, d_i, st[k - 1, 0], st[k - 1, 1])
         tr[:, k], ti[:, k] = fx.w(fe_r + fo_r), fx.w(fe_i + fo_i)
         tr[:, nc - k], ti[:, nc - k] = fx.w(fe_r - fo_r), fx.w(-fx.w(fe_i - fo_i))  # then imag *= -1
     fr, fi = complex_fft(t, tr, ti)
-    return np.stack([fr, fi], axis=-1).reshape(b, -1).astype(np.int16 if t.bits == 16 else np.int32)
+    return np.stack([fr, fi], axis=-1).reshape(b, -1).astype(fx.out)
 
 
 @dataclass(frozen=True)
@@ -239,4 +283,6 @@ def prepare_irfft(op: Op) -> IrfftParams:
 def evaluate_irfft(p: IrfftParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     y = irfft_rows(p.tables, x.reshape(-1, p.in_len))
+    if p.tables.bits == 0:  # irfft_float.cc divides by fft_length (kissfft leaves the n/2 scale, and the split's 2)
+        y = (y / np.float32(p.tables.n)).astype(np.float32)
     return y.reshape(x.shape[:-1] + (p.tables.n,))
