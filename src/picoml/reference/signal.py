@@ -113,26 +113,31 @@ def evaluate_energy(p: EnergyParams, inputs: list[np.ndarray]) -> np.ndarray:
 # ----------------------------------------------------------------- FilterBank
 @dataclass(frozen=True)
 class FilterBankParams:
-    weighted: np.ndarray  # (n_in, num_channels) uint64: channel c's weights (C's channel c + 1)
-    unweighted: np.ndarray  # (n_in, num_channels) uint64: the unweights of C's channel c, added to channel c
-    tables: tuple[np.ndarray, ...]  # weights, unweights, frequency starts, weight starts, widths (for C)
+    tables: tuple[np.ndarray, ...]  # weights, unweights, frequency starts, weight starts, widths (checked)
 
 
 def prepare_filter_bank(op: Op) -> FilterBankParams:
-    w, u, fs, ws, cw = filter_bank_tables(op)
-    nc, n_in = len(fs) - 1, op.inputs[0].shape[0]
-    wm, um = np.zeros((n_in, nc + 1), np.int64), np.zeros((n_in, nc + 1), np.int64)
-    for c in range(nc + 1):
-        j = np.arange(cw[c])
-        wm[fs[c] + j, c] = w[ws[c] + j]
-        um[fs[c] + j, c] = u[ws[c] + j]
-    # output channel k (C's accumulator k + 1) = weights of channel k + 1 + unweights of channel k
-    return FilterBankParams(wm[:, 1:].astype(np.uint64), um[:, :-1].astype(np.uint64), (w, u, fs, ws, cw))
+    return FilterBankParams(filter_bank_tables(op))
 
 
 def evaluate_filter_bank(p: FilterBankParams, inputs: list[np.ndarray]) -> np.ndarray:
-    x = inputs[0].astype(np.uint64)  # int16 weights sign-extended to uint64: products and sums mod 2^64
-    return x @ p.weighted + x @ p.unweighted
+    """Output channel c = the weights of band c + 1 plus the unweights of band c (C's accumulator c + 1
+    of FilterbankAccumulateChannels; accumulator 0 is scratch). int16 weights are sign-extended to
+    uint64: products and sums wrap mod 2^64, as numpy's uint64 arithmetic does. One pass per band
+    (no dense matrix: the tables come from an untrusted file)."""
+    w, u, fs, ws, cw = p.tables
+    x = inputs[0].astype(np.uint64)
+    nc = len(fs) - 1
+    out = np.zeros((x.shape[0], nc), np.uint64)
+    for c in range(nc + 1):
+        if cw[c] == 0:
+            continue
+        seg = x[:, fs[c] : fs[c] + cw[c]]
+        if c > 0:
+            out[:, c - 1] += (seg * w[ws[c] : ws[c] + cw[c]].astype(np.uint64)).sum(axis=1, dtype=np.uint64)
+        if c < nc:
+            out[:, c] += (seg * u[ws[c] : ws[c] + cw[c]].astype(np.uint64)).sum(axis=1, dtype=np.uint64)
+    return out
 
 
 # ----------------------------------------------------------------- FilterBankSquareRoot
