@@ -28,8 +28,7 @@ import numpy as np
 from picoml.errors import InputError, UnsupportedError
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType
-from picoml.reference import KERNELS
-from picoml.reference.signal_stream import STREAM
+from picoml.reference.stream import run_stream
 
 WINDOW_BITS = 12  # window_util.c kFrontendWindowBits
 FILTERBANK_BITS = 12  # filterbank_util.c kFilterbankBits
@@ -198,39 +197,6 @@ def frames(audio: np.ndarray, window: int, stride: int) -> np.ndarray:
     n = (a.shape[1] - window) // stride + 1 if a.shape[1] >= window else 0
     idx = np.arange(n)[:, None] * stride + np.arange(window)[None, :]
     return a[:, idx]
-
-
-def run_stream(g: Graph, x: np.ndarray, all_tensors: bool = False) -> np.ndarray | dict[str, np.ndarray]:
-    """Run ``g`` on (streams, steps, *input shape): steps of one stream in order with the state of the
-    stateful ops (spectral subtraction's noise estimate) carried, each stream from the reset state.
-    ``all_tensors``: every computed tensor by name, (streams, steps, *shape) each."""
-    if len(g.inputs) != 1 or (len(g.outputs) != 1 and not all_tensors):
-        raise UnsupportedError("run_stream runs one-input graphs, with one output unless all_tensors")
-    s, n = x.shape[0], x.shape[1]
-    values: dict[int, np.ndarray] = {id(g.inputs[0]): x.reshape(s * n, *x.shape[2:])}
-    for op in g.ops:
-        k = KERNELS[op.type]
-        p = k.prepare(op)
-        args = [t.data[None] if t.data is not None else values[id(t)] for t in op.inputs]
-        if op.type in STREAM:  # stateful: the steps of each stream in order, state carried
-            init, step = STREAM[op.type]
-            state = init(p, s, tuple(op.inputs[0].shape))
-            per = [a.reshape(s, n, *a.shape[1:]) if a.shape[0] == s * n else None for a in args]
-            steps = []
-            for i in range(n):
-                o, state = step(p, [a[:, i] if a is not None else c for a, c in zip(per, args, strict=True)], state)
-                steps.append(o)
-            out: object = [np.stack([o[j] for o in steps], axis=1).reshape(s * n, *steps[0][j].shape[1:])
-                           for j in range(len(op.outputs))]  # fmt: skip
-        else:
-            out = k.evaluate(p, args)
-        outs = out if isinstance(out, list) else [out]
-        for t, v in zip(op.outputs, outs, strict=True):
-            values[id(t)] = v
-    if all_tensors:
-        return {t.name: values[id(t)].reshape(s, n, *t.shape) for t in g.tensors if id(t) in values}
-    y = values[id(g.outputs[0])]
-    return y.reshape(s, n, *y.shape[1:])
 
 
 def features(g: Graph, audio: np.ndarray, stride: int | None = None) -> np.ndarray:

@@ -2,9 +2,9 @@
 with the reference kernels (which equal tflite-micro, tests/kernels/test_signal.py) on the host under
 sanitizers and on emulated Cortex-M4 and Cortex-M0+.
 
-Graphs with spectral subtraction keep its noise estimate across invocations (as tflite-micro and
-the device do), so their C outputs over consecutive frames are compared with
-``picoml.audio.run_stream`` (state carried), not with ``picoml.run`` (each row a first frame)."""
+Stateful graphs (spectral subtraction's noise estimate, the FIFOs) keep their state across
+invocations, as tflite-micro and the device do: ``verify`` runs their inputs as one stream
+(``reference.stream.run_stream``), and the tests compare with it directly too."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def stream_check(g: Graph, frames: np.ndarray, target: str, sanitize: bool, what
     got = rep.outputs.reshape(want.shape)
     bad = np.argwhere(got != want)
     assert len(bad) == 0, f"{what} on {target}: frame {bad[0][0]}: got {got[tuple(bad[0])]}, want {want[tuple(bad[0])]}"
+    assert rep.bit_exact, rep.first_mismatch  # verify itself runs a stateful graph's inputs as one stream
     return rep
 
 
@@ -194,6 +195,7 @@ def test_stateful_ops_stream_bit_exact(target, sanitize):
         ref = audio.run_stream(g, xs[None], all_tensors=True)
         want = np.concatenate([np.asarray(ref[t.name][0]).reshape(10, -1).astype(np.int64) for t in g.outputs], axis=1)
         np.testing.assert_array_equal(rep.outputs.reshape(want.shape), want, err_msg=f"{name} on {target}")
+        assert rep.bit_exact, f"{name}: {rep.first_mismatch}"
 
 
 def test_int32_fft_refused_in_c_in_one_line():
