@@ -113,9 +113,15 @@ def rfft_graph(n: int, length: int, rows: int) -> Graph:
     return Graph([x, y], [Op(OpType.SIGNAL_RFFT, [x], [y], {"T": 7, "fft_length": n}, name="fft")], [x], [y])
 
 
+RFFT_CASES = [(4, 4, 1), (8, 5, 2), (512, 480, 1)]
+RFFT_MORE = [(32, 32, 1), (128, 100, 1), (1024, 1024, 1)]
+
+
 @pytest.mark.parametrize("target,sanitize", TARGETS)
-def test_rfft_and_scaling_bit_exact(target, sanitize):
-    for n, length, rows in [(4, 4, 1), (8, 5, 2), (32, 32, 1), (128, 100, 1), (512, 480, 1), (1024, 1024, 1)]:
+@pytest.mark.parametrize("cases", [pytest.param(RFFT_CASES, id="main"),
+                                   pytest.param(RFFT_MORE, id="more", marks=pytest.mark.slow)])  # fmt: skip
+def test_rfft_and_scaling_bit_exact(target, sanitize, cases):
+    for n, length, rows in cases:
         g = _rfft_rank1(n, length) if rows == 1 else rfft_graph(n, length, rows)
         g.validate()
         xs = hard_frames(6, rows * length, n).reshape(6, *g.inputs[0].shape)
@@ -124,8 +130,10 @@ def test_rfft_and_scaling_bit_exact(target, sanitize):
 
 
 @pytest.mark.parametrize("target,sanitize", TARGETS)
-def test_irfft_bit_exact(target, sanitize):
-    for n in (4, 16, 64, 512):
+@pytest.mark.parametrize("sizes", [pytest.param((4, 512), id="main"),
+                                   pytest.param((16, 64, 1024), id="more", marks=pytest.mark.slow)])  # fmt: skip
+def test_irfft_bit_exact(target, sanitize, sizes):
+    for n in sizes:
         x, y = _t("x", (2, n + 2), "int16"), _t("y", (2, n), "int16")
         g = Graph([x, y], [Op(OpType.SIGNAL_IRFFT, [x], [y], {"T": 7, "fft_length": n}, name="ifft")], [x], [y])
         g.validate()
