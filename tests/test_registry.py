@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.signal_samples import SIGNAL_OPS, signal_sample
 
 from picoml.codegen import emit_nonlinear as nl
 from picoml.codegen import generate as gen
@@ -41,7 +42,7 @@ from picoml.reference.interpreter import run
 SRC = Path(__file__).resolve().parents[1] / "src" / "picoml"
 
 #: ops that run in float32 only (OpDef.int8_kernel False: tflite-micro has no int8 kernel)
-FLOAT_ONLY = tuple(op for op in OpType if not OP_SET[op].int8_kernel)
+FLOAT_ONLY = tuple(op for op in OpType if not OP_SET[op].int8_kernel and op not in SIGNAL_OPS)
 
 #: ops the C generator deliberately does not emit, and why
 NOT_GENERATED_IN_C: dict[OpType, str] = {
@@ -69,6 +70,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.ZEROS_LIKE: "a constant result: no gradient",
     OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
     OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
+    **{op: "the audio front end (int16 / uint32 / uint64 fixed point, no weights to train)" for op in SIGNAL_OPS},
 }
 
 
@@ -452,6 +454,8 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}
+    elif op in SIGNAL_OPS:  # branch signal: int16 / uint32 / uint64 graphs (tests/signal_samples.py)
+        return signal_sample(op)
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

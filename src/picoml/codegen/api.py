@@ -30,6 +30,7 @@ IO_CTYPES = {
     "bool": "uint8_t",
     "float32": "float",
 }  # bool: 0 / 1
+IO_CTYPES.update({"uint32": "uint32_t", "uint64": "uint64_t"})  # branch signal: the signal library's tensors
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class IoRegion:
 
 
 ITEMSIZE = {"int8": 1, "int32": 4, "bool": 1, "float32": 4, "int16": 2}
+ITEMSIZE.update({"uint32": 4, "uint64": 8})  # branch signal
 
 #: the symbol of the arena in ``<name>.c`` (file-static: one per library, local in the ELF)
 ARENA_SYMBOL = "pm_arena"

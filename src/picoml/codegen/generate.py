@@ -45,6 +45,7 @@ from picoml.codegen.emit_reduce import REDUCE_EMITTERS, REDUCE_FILES
 from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.emit_s16 import handles as s16_handles
 from picoml.codegen.emit_s16 import wrap_s16
+from picoml.codegen.emit_signal import SIGNAL_EMITTERS, SIGNAL_FILES
 from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
@@ -105,6 +106,7 @@ KERNEL_FILES.update(BINARY_FILES)
 KERNEL_FILES.update(REDUCE_FILES)
 KERNEL_FILES.update(LOGIC_FILES)
 KERNEL_FILES.update(EXTRA_FILES)
+KERNEL_FILES.update(SIGNAL_FILES)
 
 
 # C types of model inputs and outputs: int8 activations, int32 indices (ARG_MAX's output)
@@ -616,6 +618,7 @@ EMITTERS.update(REDUCE_EMITTERS)
 EMITTERS.update(LOGIC_EMITTERS)
 EMITTERS.update(EXTRA_EMITTERS)
 EMITTERS.update(TILE_EMITTERS)
+EMITTERS.update(SIGNAL_EMITTERS)
 FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
 FLOAT_FILES.update(FLOAT_EXTRA_FILES)
 FLOAT_EMITTERS.update(DETECTION_EMITTERS)

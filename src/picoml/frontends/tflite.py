@@ -193,6 +193,14 @@ def _read_custom_attrs(d: OpDef, raw: np.ndarray | None, label: str) -> dict[str
             raise ModelFormatError(f"{label}: custom options are not a flexbuffer map ({type(e).__name__})") from None
     if not isinstance(m, dict):
         raise ModelFormatError(f"{label}: custom options are not a flexbuffer map")
+    assert isinstance(m, dict)
+    if d.attrs and all(a.default is None for a in d.attrs):  # read by position in tflite-micro (signal ops)
+        extra, missing = sorted(set(m) - {a.name for a in d.attrs}), [a.name for a in d.attrs if a.name not in m]
+        if extra or missing:
+            raise ModelFormatError(
+                f"{label}: custom options {sorted(m)} must be exactly {sorted(a.name for a in d.attrs)} "
+                "(tflite-micro reads them by position)"
+            )
     attrs: dict[str, object] = {}
     for a in d.attrs:
         v = m.get(a.name, a.default)

@@ -35,6 +35,7 @@ OP_FIELDS = 6
 
 # enum TensorType -> picoml dtype name (others are rejected with the tensor's name)
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
+TENSOR_TYPES.update({15: "uint32", 12: "uint64"})  # branch signal: the signal library's types
 TENSOR_TYPE_CODES = {v: k for k, v in TENSOR_TYPES.items()}
 TENSOR_TYPE_NAMES = {
     0: "FLOAT32",

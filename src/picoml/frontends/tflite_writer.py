@@ -172,7 +172,9 @@ def write_tflite_bytes(g: Graph) -> bytes:
         ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in inputs], "i32")
         outs = _vector(b, [tensor_index[id(t)] for t in op.outputs], "i32")
         opt = _options(b, d, op.attrs)
-        custom_opts = b.CreateByteVector(flexbuffers.Dumps(dict(op.attrs))) if d.custom_code is not None else None
+        custom_opts = (
+            b.CreateByteVector(flexbuffers.Dumps(dict(sorted(op.attrs.items())))) if d.custom_code is not None else None
+        )
         b.StartObject(S.OP_FIELDS)
         b.PrependUint32Slot(S.OP_OPCODE_INDEX, codes.index((d.builtin_code, _op_version(op), d.custom_code)), 0)
         if custom_opts is not None:  # a flexbuffer map (CustomOptionsFormat FLEXBUFFERS = 0, the default)

@@ -20,6 +20,8 @@ DTYPES: dict[str, np.dtype] = {
     "int32": np.dtype(np.int32),
     "int64": np.dtype(np.int64),
     "bool": np.dtype(np.bool_),  # comparison results, masks (one byte, 0 or 1)
+    "uint32": np.dtype(np.uint32),  # signal library: energies, filter bank channels (branch signal)
+    "uint64": np.dtype(np.uint64),  # signal library: filter bank accumulators (branch signal)
 }
 
 
@@ -137,3 +139,18 @@ class OpType(StrEnum):
     L2_POOL_2D = "L2_POOL_2D"
     DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
     TILE = "TILE"
+    # branch signal: tflite-micro's signal library (custom ops "Signal...", graph/signal_ops.py)
+    SIGNAL_WINDOW = "SIGNAL_WINDOW"
+    SIGNAL_FFT_AUTO_SCALE = "SIGNAL_FFT_AUTO_SCALE"
+    SIGNAL_RFFT = "SIGNAL_RFFT"
+    SIGNAL_ENERGY = "SIGNAL_ENERGY"
+    SIGNAL_FILTER_BANK = "SIGNAL_FILTER_BANK"
+    SIGNAL_FILTER_BANK_SQUARE_ROOT = "SIGNAL_FILTER_BANK_SQUARE_ROOT"
+    SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION = "SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION"
+    SIGNAL_PCAN = "SIGNAL_PCAN"
+    SIGNAL_FILTER_BANK_LOG = "SIGNAL_FILTER_BANK_LOG"
+    SIGNAL_DELAY = "SIGNAL_DELAY"
+    SIGNAL_FRAMER = "SIGNAL_FRAMER"
+    SIGNAL_STACKER = "SIGNAL_STACKER"
+    SIGNAL_IRFFT = "SIGNAL_IRFFT"
+    SIGNAL_OVERLAP_ADD = "SIGNAL_OVERLAP_ADD"

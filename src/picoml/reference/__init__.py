@@ -51,6 +51,7 @@ from picoml.reference import (
     resize,
     s16,
     shape,
+    signal_fft,
     slicing,
     softmax,
     space_batch,
@@ -62,6 +63,8 @@ from picoml.reference import (
     transpose_conv,
     unary,
 )
+from picoml.reference import signal as sig
+from picoml.reference import signal_stream as sst
 from picoml.reference.common import no_windows, window_elems
 
 
@@ -177,6 +180,27 @@ KERNELS.update(
         OpType.BROADCAST_TO: Kernel(cast.prepare_broadcast_to, cast.evaluate_broadcast_to),
         OpType.FLOOR_DIV: _FLOOR,
         OpType.FLOOR_MOD: _FLOOR,
+    }
+)
+# branch signal: tflite-micro's signal library (reference/signal.py, signal_fft.py)
+KERNELS.update(
+    {
+        OpType.SIGNAL_WINDOW: Kernel(sig.prepare_window, sig.evaluate_window),
+        OpType.SIGNAL_FFT_AUTO_SCALE: Kernel(sig.prepare_none, sig.evaluate_fft_auto_scale),
+        OpType.SIGNAL_RFFT: Kernel(signal_fft.prepare, signal_fft.evaluate),
+        OpType.SIGNAL_ENERGY: Kernel(sig.prepare_energy, sig.evaluate_energy),
+        OpType.SIGNAL_FILTER_BANK: Kernel(sig.prepare_filter_bank, sig.evaluate_filter_bank),
+        OpType.SIGNAL_FILTER_BANK_SQUARE_ROOT: Kernel(sig.prepare_none, sig.evaluate_square_root),
+        OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION: Kernel(
+            sig.prepare_spectral_subtraction, sig.evaluate_spectral_subtraction
+        ),
+        OpType.SIGNAL_PCAN: Kernel(sig.prepare_pcan, sig.evaluate_pcan),
+        OpType.SIGNAL_FILTER_BANK_LOG: Kernel(sig.prepare_log, sig.evaluate_log),
+        OpType.SIGNAL_DELAY: Kernel(sst.prepare_delay, sst.evaluate_delay),
+        OpType.SIGNAL_FRAMER: Kernel(sst.prepare_framer, sst.evaluate_framer),
+        OpType.SIGNAL_STACKER: Kernel(sst.prepare_stacker, sst.evaluate_stacker),
+        OpType.SIGNAL_IRFFT: Kernel(signal_fft.prepare_irfft, signal_fft.evaluate_irfft),
+        OpType.SIGNAL_OVERLAP_ADD: Kernel(sst.prepare_overlap_add, sst.evaluate_overlap_add),
     }
 )
 # int16 activations (16x8): these ops dispatch on the input dtype (reference/s16.py)
