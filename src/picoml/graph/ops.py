@@ -145,6 +145,8 @@ class OpDef:
     version: int = 1  # the lowest TFLite op version of every dtype (BROADCAST_TO: 2)
     #: a custom op (builtin_code 32): its OperatorCode.custom_code; options are a flexbuffer map
     custom_code: str | None = None
+    #: inputs that must be variable tensors, which the op reads and rewrites in place (SVDF's state)
+    state_inputs: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
