@@ -49,6 +49,7 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
     "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
     **{op: "float32 only (no int8 kernel in tflite-micro) and generated C is int8" for op in FLOAT_ONLY},
     OpType.SHAPE: "shapes are static on the device: reference.fold folds SHAPE to a constant at load",
+    OpType.SVDF: "branch state: C for stateful graphs (persistent arena, <name>_reset()) is not generated yet",
 }
 
 
@@ -69,6 +70,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.ZEROS_LIKE: "a constant result: no gradient",
     OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
     OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
+    OpType.SVDF: "QAT does not train state (variable tensors) yet",
 }
 
 
@@ -452,6 +454,10 @@ def sample_op(op: OpType) -> Graph:
     elif op == OpType.GELU:
         x, y = vec, _f("y", (1, 4))
         attrs = {"approximate": True}
+    elif op == OpType.SVDF:  # branch state: the state is a variable tensor
+        x, y = vec, _f("y", (1, 2))
+        consts = [_f("wf", (2, 4), np.ones((2, 4))), _f("wt", (2, 3), np.ones((2, 3))), _f("b", (2,), [0.5, 1])]
+        consts.append(Tensor("state", (1, 6), variable=True))
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

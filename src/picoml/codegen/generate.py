@@ -713,6 +713,8 @@ def compile_c(g: Graph, name: str = "model", isa: Isa | str | None = None, spars
     cemit.check_identifier(name)
     isa = get_isa(isa)
     g.validate()
+    if g.stateful:  # issue 15: the persistent arena region is planned; <name>_reset() is not generated yet
+        raise UnsupportedError("C generation of a model with state (variable tensors) is not supported yet")
     for t in g.inputs + g.outputs:
         if t.dtype not in IO_CTYPES:  # int32: indices (ARG_MAX's output)
             raise UnsupportedError(

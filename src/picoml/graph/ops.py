@@ -24,6 +24,7 @@ from picoml.graph import logic_ops as lo
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
+from picoml.graph import svdf_ops as sv
 from picoml.graph import tile_ops as ti
 from picoml.graph.optypes import ACTIVATIONS, DTYPES, PADDINGS, Activation, OpType  # noqa: F401  (re-exported)
 from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
@@ -753,6 +754,7 @@ _DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
 # ADD_N, MIRROR_PAD, ... L2_POOL_2D: graph/extra_ops.py; TILE: graph/tile_ops.py
 _DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 _DEFS += ti.op_defs(OpDef, OpType, Int8Output)
+_DEFS += sv.op_defs(OpDef, OpType, Attr)  # branch state: SVDF (graph/svdf_ops.py)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}

@@ -137,3 +137,5 @@ class OpType(StrEnum):
     L2_POOL_2D = "L2_POOL_2D"
     DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"
     TILE = "TILE"
+    # branch state (issue 15)
+    SVDF = "SVDF"

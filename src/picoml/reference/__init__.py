@@ -56,6 +56,7 @@ from picoml.reference import (
     split,
     squared_difference,
     sub,
+    svdf,
     tanh,
     tile,
     transpose_conv,
@@ -176,5 +177,6 @@ KERNELS.update(
         OpType.BROADCAST_TO: Kernel(cast.prepare_broadcast_to, cast.evaluate_broadcast_to),
         OpType.FLOOR_DIV: _FLOOR,
         OpType.FLOOR_MOD: _FLOOR,
+        OpType.SVDF: Kernel(svdf.prepare, svdf.evaluate),  # branch state (issue 15)
     }
 )
