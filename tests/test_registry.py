@@ -49,7 +49,6 @@ NOT_GENERATED_IN_C: dict[OpType, str] = {
     "dequantizes the output with <NAME>_OUTPUT_SCALE / _ZERO_POINT",
     **{op: "float32 only (no int8 kernel in tflite-micro) and generated C is int8" for op in FLOAT_ONLY},
     OpType.SHAPE: "shapes are static on the device: reference.fold folds SHAPE to a constant at load",
-    OpType.SVDF: "branch state: C for stateful graphs (persistent arena, <name>_reset()) is not generated yet",
 }
 
 
