@@ -131,3 +131,9 @@ def test_variable_tensor_round_trips_and_writer_refuses_resource_state():
     assert back.tensor("s").variable and back.equals(g)
     with pytest.raises(UnsupportedError, match="resource variables"):
         write_tflite_bytes(_stateful_graph())
+
+
+def test_quantize_refuses_state_in_one_line():
+    g = picoml.load(DATA / "accumulator.float32.tflite")
+    with pytest.raises(UnsupportedError, match="state"):
+        picoml.quantize(g, _inputs(g, 4))

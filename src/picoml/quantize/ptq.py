@@ -484,6 +484,8 @@ def quantize(
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use
     ``quantize_input`` / ``dequantize_output`` to convert with their parameters.
     """
+    if graph.stateful:  # issue 15 (branch state): int8 state needs its own ranges and rules
+        raise UnsupportedError("quantize: models with state (variable tensors) are not quantized yet")
     g = prepare_float_graph(graph)
     xs = _calibration(g, calibration_data)
     names = activation_names(g)
