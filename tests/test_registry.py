@@ -71,6 +71,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.FILL: "QAT does not train FILL yet (PTQ quantizes it: its output shares the value's parameters)",
     OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
     **{op: "the audio front end (int16 / uint32 / uint64 fixed point, no weights to train)" for op in SIGNAL_OPS},
+    OpType.SVDF: "QAT does not train state (variable tensors) yet",
 }
 
 
@@ -456,6 +457,10 @@ def sample_op(op: OpType) -> Graph:
         attrs = {"approximate": True}
     elif op in SIGNAL_OPS:  # branch signal: int16 / uint32 / uint64 graphs (tests/signal_samples.py)
         return signal_sample(op)
+    elif op == OpType.SVDF:  # branch state: the state is a variable tensor
+        x, y = vec, _f("y", (1, 2))
+        consts = [_f("wf", (2, 4), np.ones((2, 4))), _f("wt", (2, 3), np.ones((2, 3))), _f("b", (2,), [0.5, 1])]
+        consts.append(Tensor("state", (1, 6), variable=True))
     else:  # SOFTMAX, LOGISTIC, TANH, RELU, RELU6: elementwise on one input
         x, y = vec, _f("y", (1, 4))
         attrs = {"beta": 1.0} if op == OpType.SOFTMAX else {}

@@ -73,7 +73,9 @@ def _names(ins: list[Tensor], outs: list[Tensor]) -> tuple[list[str], list[str]]
     return [f"input{i}" for i in range(len(ins))], [f"output{i}" for i in range(len(outs))]
 
 
-def header_text(name: str, banner: str, plan: MemoryPlan, ins: list[Tensor], outs: list[Tensor], layers: int) -> str:
+def header_text(
+    name: str, banner: str, plan: MemoryPlan, ins: list[Tensor], outs: list[Tensor], layers: int, stateful: bool = False
+) -> str:
     """``<name>.h``: the model's facts as macros, the accessors, ``run`` and ``invoke``."""
     up = name.upper()
     single = len(ins) == 1 and len(outs) == 1
@@ -149,6 +151,16 @@ def header_text(name: str, banner: str, plan: MemoryPlan, ins: list[Tensor], out
             *run_doc,
             *accessors,
             f"int {name}_run(void);",
+            *(
+                (
+                    f"/* The model has state (STATE_BYTES at the start of the arena) carried from one {name}_run() to",
+                    f" * the next; {name}_reset() restores its initial values (the first {name}_run() calls it). */",
+                    f"#define {up}_STATE_BYTES {plan.state_bytes}",
+                    f"void {name}_reset(void);",
+                )
+                if stateful
+                else ()
+            ),
             "",
             *invoke_doc,
             f"int {name}_invoke({signature});",
@@ -162,7 +174,9 @@ def header_text(name: str, banner: str, plan: MemoryPlan, ins: list[Tensor], out
     )
 
 
-def entry_points(name: str, plan: MemoryPlan, ins: list[Tensor], outs: list[Tensor], body: list[str]) -> list[str]:
+def entry_points(
+    name: str, plan: MemoryPlan, ins: list[Tensor], outs: list[Tensor], body: list[str], reset: list[str] | None = None
+) -> list[str]:
     """The functions of ``<name>.c`` after the layer data: accessors, ``run`` (``body``: the
     layers' calls) and ``invoke``, which copies only where the caller's buffer is not already
     the tensor's place in the arena."""
@@ -181,7 +195,13 @@ def entry_points(name: str, plan: MemoryPlan, ins: list[Tensor], outs: list[Tens
         lines += [f"{IO_CTYPES[t.dtype]} *{name}_{n}(void) {{ return {at(t)}; }}"]
     for n, t in zip(out_names, outs, strict=True):
         lines += [f"const {IO_CTYPES[t.dtype]} *{name}_{n}(void) {{ return {at(t, True)}; }}"]
-    lines += ["", f"int {name}_run(void) {{", "  int status = 0;", *("  " + ln for ln in body), "  return status;", "}"]
+    first = []
+    if reset is not None:  # state: <name>_reset() gives the initial values, once before the first run
+        lines += ["", "static int pm_state_ready;", "", f"void {name}_reset(void) {{"]
+        lines += [*("  " + ln for ln in reset), "  pm_state_ready = 1;", "}"]
+        first = [f"if (!pm_state_ready) {name}_reset();"]
+    lines += ["", f"int {name}_run(void) {{", "  int status = 0;", *("  " + ln for ln in first + body)]
+    lines += ["  return status;", "}"]
     lines += ["", f"int {name}_invoke({signature}) {{", "  int status;"]
     for n, t in zip(in_names, ins, strict=True):
         dst = f"pm_arena.bytes + {plan.offset_of(t)}"

@@ -5,9 +5,9 @@ Every table is computed by the reference kernels' ``prepare`` (the kissfft twidd
 and stages of ``reference/signal_fft.fft_tables``; the filter-bank and PCAN tables as stored in
 the graph) and emitted as a constant array: the C does no floating point. Two kinds of RAM live
 outside the arena, as static arrays of the layer: the FFT's work buffer (fft_length int16) and the
-spectral subtraction's noise estimate (num_channels uint32), which persists across invocations as
-in tflite-micro (zero at program start; the reference interpreter's rows are each a first frame,
-``picoml.audio.features`` carries it like the C does).
+state of the stateful ops (spectral subtraction's noise estimate, the Delay / Framer / Stacker /
+OverlapAdd buffers), which persists across invocations as in tflite-micro; ``<name>_reset()``
+returns it to the program-start values (each emitter adds its lines to ``c.resets``).
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def emit_spectral_subtraction(c, op: Op, i: int) -> None:
     prm = c.struct("pm_sig_spectral", f"l{i}_spectral", fields)
     state = f"{c.name}_l{i}_noise"
     c.decls.append(f"static uint32_t {state}[{x.size}]; /* noise estimate: persists across invocations */\n")
+    c.resets.append(f"memset({state}, 0, sizeof {state});")
     c.body.append(
         f"status |= pm_sig_spectral_subtraction(&{prm}, {tptr(c, x, True)}, {x.size}, {state}, {tptr(c, y)}, "
         f"{tptr(c, noise)});"
@@ -161,6 +162,7 @@ def emit_delay(c, op: Op, i: int) -> None:
     c.decls.append(
         f"static int16_t {state}[{max(rows * p.delay, 1)}]; /* the last delay_length samples of each row */\n"
     )
+    c.resets.append(f"memset({state}, 0, sizeof {state});")
     c.body.append(f"status |= pm_sig_delay({tptr(c, x, True)}, {rows}, {p.frame}, {p.delay}, {state}, {tptr(c, y)});")
 
 
@@ -175,6 +177,7 @@ def emit_framer(c, op: Op, i: int) -> None:
     c.decls.append(
         f"static int16_t {fifo}[{rows * cap}];\nstatic int32_t {n} = {p.size - p.step if p.prefill else 0};\n"
     )
+    c.resets += [f"memset({fifo}, 0, sizeof {fifo});", f"{n} = {p.size - p.step if p.prefill else 0};"]
     c.body.append(
         f"status |= pm_sig_framer(&{prm}, {tptr(c, x, True)}, {rows}, {fifo}, &{n}, {tptr(c, y)}, {tptr(c, valid)});"
     )
@@ -188,6 +191,7 @@ def emit_stacker(c, op: Op, i: int) -> None:
     fifo, n, started = f"{c.name}_l{i}_fifo", f"{c.name}_l{i}_fill", f"{c.name}_l{i}_started"
     size = p.channels * (p.left + p.right + 1)
     c.decls.append(f"static int16_t {fifo}[{size}];\nstatic int32_t {n}, {started};\n")
+    c.resets += [f"memset({fifo}, 0, sizeof {fifo});", f"{n} = 0;", f"{started} = 0;"]
     c.body.append(
         f"status |= pm_sig_stacker(&{prm}, {tptr(c, x, True)}, {fifo}, &{n}, &{started}, {tptr(c, y)}, "
         f"{tptr(c, valid)});"
@@ -200,6 +204,7 @@ def emit_overlap_add(c, op: Op, i: int) -> None:
     rows = x.size // (p.frames * p.size)
     state = f"{c.name}_l{i}_overlap"
     c.decls.append(f"static int16_t {state}[{rows * p.size}];\n")
+    c.resets.append(f"memset({state}, 0, sizeof {state});")
     c.body.append(
         f"status |= pm_sig_overlap_add_s16({tptr(c, x, True)}, {rows}, {p.frames}, {p.size}, {p.step}, {state}, "
         f"{tptr(c, y)});"

@@ -17,6 +17,7 @@ from flatbuffers import flexbuffers
 
 from picoml.errors import ModelFormatError, PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
+from picoml.frontends.tflite_state import RESOURCE_OPS, RESOURCE_TYPE, lower_resource_variables, read_resource_op
 from picoml.graph.extra_ops import MAX_ANCHORS, detection_count
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, MAX_OPS, MAX_TENSORS, check_memory
@@ -25,7 +26,7 @@ from picoml.reference.fold import fold_constants
 from picoml.untrusted import for_terminal, read_model_file
 
 MAX_RANK = 8  # well above the ranks TFLite's kernels handle; guards messages against corrupted shapes
-MAX_SUBGRAPHS = 1024  # only the first is read; more are refused after counting
+MAX_SUBGRAPHS = 1024  # the first is the model; others only as CALL_ONCE init subgraphs (tflite_state)
 MAX_OP_TENSORS = 1024  # inputs or outputs of one operator
 
 _U8 = struct.Struct("<B")
@@ -295,40 +296,9 @@ def _static_detection_outputs(g: Graph, notes: list[str]) -> None:
             )
 
 
-def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
-    """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
-    if len(data) < 8:
-        raise ModelFormatError(f"{where}: not a .tflite model (only {len(data)} bytes)")
-    if data[4:8] != S.FILE_IDENTIFIER:
-        raise ModelFormatError(f"{where}: not a .tflite model (file identifier {data[4:8]!r}, expected b'TFL3')")
-    buf = _Buf(data, where)
-    model = buf.table(buf.deref(0, "root"), "model")
-    version = model.u32(S.MODEL_VERSION)
-    if version != S.SCHEMA_VERSION:
-        raise UnsupportedError(f"{where}: schema version {version} is not supported (expected {S.SCHEMA_VERSION})")
-
-    opcodes = []
-    for oc in model.tables(S.MODEL_OPERATOR_CODES, "operator_codes", MAX_OPS):
-        code = max(oc.i8(S.OPCODE_DEPRECATED_BUILTIN), oc.i32(S.OPCODE_BUILTIN))
-        opcodes.append((code, oc.string(S.OPCODE_CUSTOM, "custom_code")))
-
-    buffers: list[np.ndarray | None] = []
-    for i, bt in enumerate(model.tables(S.MODEL_BUFFERS, "buffers", MAX_TENSORS + 1)):
-        arr = bt.array(S.B_DATA, "u1", f"buffers[{i}].data")
-        off, size = bt.i64(S.B_OFFSET), bt.i64(S.B_SIZE)
-        if (arr is None or arr.size == 0) and off > 1:
-            if off < 0 or size < 0 or off + size > len(data):
-                raise buf.fail(f"buffers[{i}] points outside the file")
-            arr = np.frombuffer(data, np.uint8, size, off).copy()
-        buffers.append(arr if arr is not None and arr.size else None)
-
-    subgraphs = model.tables(S.MODEL_SUBGRAPHS, "subgraphs", MAX_SUBGRAPHS)
-    if not subgraphs:
-        raise ModelFormatError(f"{where}: model has no subgraph")
-    if len(subgraphs) > 1:
-        raise UnsupportedError(f"{where}: model has {len(subgraphs)} subgraphs; picoml runs single-subgraph models")
-    sg = subgraphs[0]
-
+def _read_subgraph(sg: _Table, buffers: list, opcodes: list, where: str) -> tuple:
+    """(tensors, ops, notes, unsupported op names, inputs, outputs, resource tensor indices) of one subgraph."""
+    resources: set[int] = set()
     tensors: list[Tensor] = []
     seen: dict[str, int] = {}
     for i, tt in enumerate(sg.tables(S.SG_TENSORS, "tensors", MAX_TENSORS)):
@@ -337,6 +307,10 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             name = f"{name}#{i}"
         seen[name] = i
         code = tt.i8(S.T_TYPE)
+        if code == RESOURCE_TYPE:  # a resource variable's handle: lowered by tflite_state
+            resources.add(i)
+            tensors.append(Tensor(name, (), "int32"))
+            continue
         if code not in S.TENSOR_TYPES:
             raise UnsupportedError(
                 f"{where}: tensor {name!r} has type {S.TENSOR_TYPE_NAMES.get(code, code)}, which picoml does not support"
@@ -348,8 +322,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             raise UnsupportedError(f"{where}: tensor {name!r} has rank {len(shape)}; picoml supports up to {MAX_RANK}")
         if any(d < 0 for d in shape):
             raise UnsupportedError(f"{where}: tensor {name!r} has a dynamic shape {list(shape)}")
-        if tt.u8(S.T_IS_VARIABLE):
-            raise UnsupportedError(f"{where}: tensor {name!r} is a variable tensor, which picoml does not support")
+        variable = bool(tt.u8(S.T_IS_VARIABLE))
         if tt.has(S.T_SPARSITY):
             raise UnsupportedError(f"{where}: tensor {name!r} uses TFLite sparsity, which picoml does not read")
         scale = np.zeros(0, np.float32)
@@ -380,7 +353,11 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
         if bidx >= max(len(buffers), 1) and bidx != 0:
             raise ModelFormatError(f"{where}: tensor {name!r} refers to buffer {bidx}, the model has {len(buffers)}")
         raw = buffers[bidx] if bidx < len(buffers) else None
-        t = Tensor(name, shape, dtype, scale, zp, qdim)
+        t = Tensor(name, shape, dtype, scale, zp, qdim, variable=variable)
+        if raw is not None and variable:
+            raise UnsupportedError(
+                f"{where}: variable tensor {name!r} has data in its buffer; picoml starts state at zero"
+            )
         if raw is not None:
             # Exact Python ints: Tensor.nbytes (a numpy int64 product) wraps for shapes like
             # [11806113, 409891, 7623851] and then matched a 4-byte buffer (found by tests/test_fuzz.py).
@@ -424,6 +401,9 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             ops += _select_v1(ins, outs, f"{where}: SELECT {name!r}", tensors)  # type: ignore[arg-type]
             notes.append(f"SELECT {name!r} (builtin v1) is read as SELECT_V2 (and written so)")
             continue
+        if code in RESOURCE_OPS:  # VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, CALL_ONCE: tflite_state lowers them
+            ops.append(read_resource_op(ot, code, tensor_list, i, where))
+            continue
         d = CUSTOM_OPS.get(custom) if code == 32 else BY_CODE.get(code)
         if d is None:
             unsupported.append(_op_name(code, custom))
@@ -448,6 +428,44 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
             attrs = _read_attrs(d, opt, label)
         name = outputs[0].name if outputs and outputs[0] is not None else f"op{i}"
         ops.append(Op(d.type, inputs, outputs, attrs, name=name))
+    inputs = tensor_list(sg.array(S.SG_INPUTS, "<i4", "inputs"), "subgraph input")
+    outputs = tensor_list(sg.array(S.SG_OUTPUTS, "<i4", "outputs"), "subgraph output")
+    return tensors, ops, notes, unsupported, inputs, outputs, resources
+
+
+def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
+    """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
+    if len(data) < 8:
+        raise ModelFormatError(f"{where}: not a .tflite model (only {len(data)} bytes)")
+    if data[4:8] != S.FILE_IDENTIFIER:
+        raise ModelFormatError(f"{where}: not a .tflite model (file identifier {data[4:8]!r}, expected b'TFL3')")
+    buf = _Buf(data, where)
+    model = buf.table(buf.deref(0, "root"), "model")
+    version = model.u32(S.MODEL_VERSION)
+    if version != S.SCHEMA_VERSION:
+        raise UnsupportedError(f"{where}: schema version {version} is not supported (expected {S.SCHEMA_VERSION})")
+
+    opcodes = []
+    for oc in model.tables(S.MODEL_OPERATOR_CODES, "operator_codes", MAX_OPS):
+        code = max(oc.i8(S.OPCODE_DEPRECATED_BUILTIN), oc.i32(S.OPCODE_BUILTIN))
+        opcodes.append((code, oc.string(S.OPCODE_CUSTOM, "custom_code")))
+
+    buffers: list[np.ndarray | None] = []
+    for i, bt in enumerate(model.tables(S.MODEL_BUFFERS, "buffers", MAX_TENSORS + 1)):
+        arr = bt.array(S.B_DATA, "u1", f"buffers[{i}].data")
+        off, size = bt.i64(S.B_OFFSET), bt.i64(S.B_SIZE)
+        if (arr is None or arr.size == 0) and off > 1:
+            if off < 0 or size < 0 or off + size > len(data):
+                raise buf.fail(f"buffers[{i}] points outside the file")
+            arr = np.frombuffer(data, np.uint8, size, off).copy()
+        buffers.append(arr if arr is not None and arr.size else None)
+
+    subgraphs = model.tables(S.MODEL_SUBGRAPHS, "subgraphs", MAX_SUBGRAPHS)
+    if not subgraphs:
+        raise ModelFormatError(f"{where}: model has no subgraph")
+    read = [_read_subgraph(sg, buffers, opcodes, where) for sg in subgraphs]
+    tensors, ops, notes, unsupported = read[0][:4]
+    sg = subgraphs[0]
     if unsupported:
         names = ", ".join(sorted(set(unsupported)))
         raise UnsupportedError(f"{where}: unsupported ops: {names}")
@@ -455,13 +473,14 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     g = Graph(
         tensors,
         ops,
-        tensor_list(sg.array(S.SG_INPUTS, "<i4", "inputs"), "subgraph input"),  # type: ignore[arg-type]
-        tensor_list(sg.array(S.SG_OUTPUTS, "<i4", "outputs"), "subgraph output"),  # type: ignore[arg-type]
+        read[0][4],
+        read[0][5],
         name=sg.string(S.SG_NAME, "name"),
         description=model.string(S.MODEL_DESCRIPTION, "description"),
     )
     _static_detection_outputs(g, notes)
     g.notes = notes
+    lower_resource_variables(g, read, where)
     for op in g.ops:
         if any(t is None for t in op.outputs):
             raise ModelFormatError(f"{where}: {op.label} has a missing output")

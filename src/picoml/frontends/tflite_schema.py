@@ -71,7 +71,6 @@ OTHER_BUILTINS = {
     15: "LSH_PROJECTION",
     16: "LSTM",
     24: "RNN",
-    27: "SVDF",
     29: "CONCAT_EMBEDDINGS",
     30: "SKIP_GRAM",
     31: "CALL",

@@ -12,7 +12,7 @@ import flatbuffers
 import numpy as np
 from flatbuffers import flexbuffers
 
-from picoml.errors import PicomlError
+from picoml.errors import PicomlError, UnsupportedError
 from picoml.frontends import tflite_schema as S
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OP_SET, OpDef, OpType
@@ -96,6 +96,12 @@ def _with_explicit_bias(g: Graph) -> Graph:
 
 def write_tflite_bytes(g: Graph) -> bytes:
     """Serialize a validated graph."""
+    if g.state_updates or any(t.initial is not None for t in g.tensors):
+        # TODO(issue 15): write them back as VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE and a
+        # CALL_ONCE init subgraph; variable tensors updated in place (SVDF) are written as is_variable
+        raise UnsupportedError(
+            "writing resource variables (state updates or initial values) to .tflite is not supported yet"
+        )
     g = _with_explicit_bias(g)
     b = flatbuffers.Builder(1024)
     tensor_index = {id(t): i for i, t in enumerate(g.tensors)}
@@ -142,6 +148,7 @@ def write_tflite_bytes(g: Graph) -> bytes:
         b.PrependUint32Slot(S.T_BUFFER, buffer_of.get(id(t), 0), 0)
         b.PrependUOffsetTRelativeSlot(S.T_NAME, name, 0)
         b.PrependUOffsetTRelativeSlot(S.T_QUANT, q, 0)
+        b.PrependBoolSlot(S.T_IS_VARIABLE, t.variable, False)
         t_offs.append(b.EndObject())
 
     # operator codes in order of first use

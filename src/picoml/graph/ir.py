@@ -5,7 +5,13 @@ Conventions (stated once, kept everywhere):
   FULLY_CONNECTED weights [out, in];
 - quantization stores *zero points* (never offsets): real = scale * (q - zero_point);
   per-axis quantization gives one scale/zero point per slice of ``quantized_dimension``;
-- ``graph.ops`` is kept in execution order (``Graph.toposort`` restores it after edits).
+- ``graph.ops`` is kept in execution order (``Graph.toposort`` restores it after edits);
+- state (issue 15): a ``variable`` tensor keeps its value from one call to the next (TFLite's
+  ``is_variable``, and resource variables after ``frontends/tflite_state.py`` lowers them). Its value
+  at the first call and after a reset is ``initial`` (None: zeros, int8 the zero point, as
+  tflite-micro's ResetVariableTensors). Ops with ``OpDef.state_inputs`` (SVDF) rewrite such an input
+  in place while they run; ``Graph.state_updates`` lists (variable, value) pairs assigned after the
+  last op, all at once (every value is read before any variable changes).
 """
 
 from __future__ import annotations
@@ -40,6 +46,10 @@ class Tensor:
     zero_point: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     quantized_dimension: int = 0
     data: np.ndarray | None = None
+    #: state carried across calls (never constant, never reused by the memory planner)
+    variable: bool = False
+    #: the variable's value after a reset (None: zeros; int8: its zero point)
+    initial: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.shape = tuple(int(d) for d in self.shape)
@@ -74,7 +84,7 @@ class Tensor:
         q = ""
         if self.quantized:
             q = f" q(scale={self.scale[:3].tolist()}{'…' if self.per_axis else ''}, zp={self.zero_point[:3].tolist()})"
-        kind = " const" if self.is_const else ""
+        kind = " const" if self.is_const else " variable" if self.variable else ""
         return f"Tensor({self.name!r}, {list(self.shape)}, {self.dtype}{kind}{q})"
 
 
@@ -113,6 +123,12 @@ class Op:
         return f"Op({self.type}, in={ins}, out={[t.name for t in self.outputs]}, attrs={self.attrs})"
 
 
+def _same_initial(a: Tensor, b: Tensor) -> bool:
+    if a.initial is None or b.initial is None:
+        return a.initial is b.initial
+    return np.array_equal(a.initial, b.initial)
+
+
 class Graph:
     """A dataflow graph with one batch of inputs and outputs.
 
@@ -135,6 +151,8 @@ class Graph:
         self.outputs: list[Tensor] = list(outputs)
         self.name = name
         self.description = description
+        #: (variable, value): after the last op each variable takes its value (all read first)
+        self.state_updates: list[tuple[Tensor, Tensor]] = []
         #: what a reader changed to run the file (a SELECT read as SELECT_V2, a dynamic shape made
         #: static, ...): one line each, shown by ``picoml info``
         self.notes: list[str] = []
@@ -145,6 +163,11 @@ class Graph:
             if t.name == name:
                 return t
         raise GraphError(f"no tensor named {name!r} in the graph")
+
+    @property
+    def stateful(self) -> bool:
+        """True when a call's outputs may depend on earlier calls (variable tensors)."""
+        return any(t.variable for t in self.tensors)
 
     def producers(self) -> dict[int, Op]:
         """id(tensor) -> the op that writes it."""
@@ -203,6 +226,7 @@ class Graph:
     def prune_unused(self) -> None:
         """Drop tensors that no op, input or output refers to."""
         used = {id(t) for t in self.inputs + self.outputs}
+        used.update(id(t) for pair in self.state_updates for t in pair)
         for op in self.ops:
             used.update(id(t) for t in op.inputs + op.outputs if t is not None)
         self.tensors = [t for t in self.tensors if id(t) in used]
@@ -241,11 +265,16 @@ class Graph:
             arr(np.asarray(t.scale, np.float64))
             arr(np.asarray(t.zero_point, np.int64))
             arr(t.data)
+            if t.variable:
+                put("V")
+                arr(t.initial)
         for op in self.ops:
             put("O", str(op.type), op.name, sorted((k, plain(v)) for k, v in op.attrs.items()))
             put([None if t is None else index.get(id(t), -1) for t in op.inputs])
             put([index.get(id(t), -1) for t in op.outputs])
         put("IO", [index.get(id(t), -1) for t in self.inputs], [index.get(id(t), -1) for t in self.outputs])
+        if self.state_updates:
+            put("S", [(index.get(id(v), -1), index.get(id(x), -1)) for v, x in self.state_updates])
         return h.hexdigest()[:16]
 
     def copy(self) -> Graph:
@@ -288,6 +317,8 @@ class Graph:
                 out.append(f"{where} {a.name!r}: quantized_dimension differs")
             if (a.data is None) != (b.data is None) or (a.data is not None and not np.array_equal(a.data, b.data)):
                 out.append(f"{where} {a.name!r}: data differs")
+            if a.variable != b.variable or not _same_initial(a, b):
+                out.append(f"{where} {a.name!r}: variable state differs")
 
         if len(self.ops) != len(other.ops):
             out.append(f"op count {len(self.ops)} != {len(other.ops)}")
@@ -307,6 +338,9 @@ class Graph:
             else:
                 for x, y in zip(xs, ys, strict=True):
                     tdiff(x, y, f"graph {kind[:-1]}")
+        ours = [(v.name, x.name) for v, x in self.state_updates]
+        if ours != [(v.name, x.name) for v, x in other.state_updates]:
+            out.append("state updates differ")
         return out
 
     def __repr__(self) -> str:

@@ -49,7 +49,7 @@ def tensor_bytes(t: Tensor) -> int:
 
 def lifetimes(g: Graph) -> tuple[dict[int, int], dict[int, int]]:
     """(first, last): id(activation) -> index of the first and last op that needs it. Graph
-    inputs live from op 0, graph outputs to the last op. The one definition the memory limit
+    inputs live from op 0, graph outputs and variables (state) to the last op. The one definition the memory limit
     and the arena planner (``picoml.plan``) share."""
     n = len(g.ops)
     first: dict[int, int] = {}
@@ -66,6 +66,15 @@ def lifetimes(g: Graph) -> tuple[dict[int, int], dict[int, int]]:
                 last[id(t)] = i
     for t in g.outputs:
         last[id(t)] = max(n - 1, 0)
+    # state (issue 15): a variable lives through every op (its bytes persist between calls); a
+    # value assigned to one is read after the last op
+    for t in g.tensors:
+        if t.variable:
+            first[id(t)], last[id(t)] = 0, max(n - 1, 0)
+    for _, x in g.state_updates:
+        if x.data is None:
+            first.setdefault(id(x), 0)
+            last[id(x)] = max(n - 1, 0)
     return first, last
 
 

@@ -25,6 +25,7 @@ from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
 from picoml.graph import signal_ops as sg
+from picoml.graph import svdf_ops as sv
 from picoml.graph import tile_ops as ti
 from picoml.graph.optypes import ACTIVATIONS, DTYPES, PADDINGS, Activation, OpType  # noqa: F401  (re-exported)
 from picoml.graph.shape_infer import (  # noqa: F401  (out_size, ... are also read from here)
@@ -146,6 +147,8 @@ class OpDef:
     version: int = 1  # the lowest TFLite op version of every dtype (BROADCAST_TO: 2)
     #: a custom op (builtin_code 32): its OperatorCode.custom_code; options are a flexbuffer map
     custom_code: str | None = None
+    #: inputs that must be variable tensors, which the op reads and rewrites in place (SVDF's state)
+    state_inputs: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if (self.int8_output == Int8Output.FIXED) != (self.fixed_qparams is not None):
@@ -753,6 +756,7 @@ _DEFS += lo.op_defs(OpDef, OpType, Attr, Int8Output)
 _DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _MANY, _infer_pool, _POOL_ATTRS)
 _DEFS += ti.op_defs(OpDef, OpType, Int8Output)
 _DEFS += sg.op_defs(OpDef, Attr)
+_DEFS += sv.op_defs(OpDef, OpType, Attr)  # branch state: SVDF (graph/svdf_ops.py)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}

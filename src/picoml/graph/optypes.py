@@ -154,3 +154,5 @@ class OpType(StrEnum):
     SIGNAL_STACKER = "SIGNAL_STACKER"
     SIGNAL_IRFFT = "SIGNAL_IRFFT"
     SIGNAL_OVERLAP_ADD = "SIGNAL_OVERLAP_ADD"
+    # branch state (issue 15)
+    SVDF = "SVDF"

@@ -180,6 +180,59 @@ def _check_op_types(op: Op) -> None:
             )
 
 
+def _check_state(g: Graph, known: set[int]) -> None:
+    """Variable tensors (state carried across calls) and the graph's state updates."""
+    writers: dict[int, str] = {}
+    for op in g.ops:
+        d = OP_SET[op.type]
+        for i in sorted(d.state_inputs):
+            t = op.inputs[i] if i < len(op.inputs) else None
+            if t is None:
+                continue
+            if id(t) in writers:
+                raise GraphError(f"{op.label}: variable {t.name!r} is also updated by {writers[id(t)]}")
+            writers[id(t)] = op.label
+    for t in g.tensors:
+        if not t.variable:
+            if t.initial is not None:
+                raise GraphError(f"tensor {t.name!r}: has an initial value but is not a variable")
+            continue
+        if t.data is not None:
+            raise GraphError(f"tensor {t.name!r}: a variable tensor cannot be constant")
+        if t.dtype not in ("float32", "int8", "int16", "int32"):
+            raise UnsupportedError(f"variable tensor {t.name!r}: dtype {t.dtype} is not supported as state")
+        if t.per_axis:
+            raise GraphError(f"variable tensor {t.name!r}: state needs per-tensor quantization")
+        if t.initial is not None and (t.initial.dtype != t.np_dtype or tuple(t.initial.shape) != t.shape):
+            raise GraphError(
+                f"variable tensor {t.name!r}: initial value {t.initial.dtype} {list(t.initial.shape)} "
+                f"does not match {t.dtype} {list(t.shape)}"
+            )
+        if any(t is x for x in g.inputs):
+            raise GraphError(f"graph input {t.name!r} is a variable tensor")
+    for op in g.ops:
+        for t in op.outputs:
+            if t.variable:
+                raise GraphError(f"{op.label}: output {t.name!r} is a variable tensor (ops update state in place)")
+    for v, x in g.state_updates:
+        if id(v) not in known or id(x) not in known:
+            raise GraphError(f"state update {v.name!r} <- {x.name!r}: tensor not in graph.tensors")
+        if not v.variable:
+            raise GraphError(f"state update of {v.name!r}: not a variable tensor")
+        if id(v) in writers:
+            raise GraphError(f"variable {v.name!r} is updated by {writers[id(v)]} and by a state update")
+        writers[id(v)] = "a state update"
+        if x.shape != v.shape or x.dtype != v.dtype:
+            raise GraphError(
+                f"state update {v.name!r} <- {x.name!r}: {x.dtype} {list(x.shape)} does not match "
+                f"{v.dtype} {list(v.shape)}"
+            )
+        if v.dtype != "float32" and (
+            not np.array_equal(v.scale, x.scale) or not np.array_equal(v.zero_point, x.zero_point)
+        ):
+            raise GraphError(f"state update {v.name!r} <- {x.name!r}: quantization differs")
+
+
 def validate_graph(g: Graph) -> None:
     unknown = sorted({op.type for op in g.ops if op.type not in OP_SET})
     if unknown:
@@ -196,7 +249,8 @@ def validate_graph(g: Graph) -> None:
         if t.data is None and 0 in t.shape:
             raise UnsupportedError(f"tensor {t.name!r}: shape {list(t.shape)} is empty; picoml needs non-empty tensors")
     known = {id(t) for t in g.tensors}
-    ready = {id(t) for t in g.inputs} | {id(t) for t in g.tensors if t.is_const}
+    _check_state(g, known)
+    ready = {id(t) for t in g.inputs} | {id(t) for t in g.tensors if t.is_const or t.variable}
     for t in g.inputs:
         if t.is_const:
             raise GraphError(f"graph input {t.name!r} is a constant")
@@ -209,6 +263,8 @@ def validate_graph(g: Graph) -> None:
             want = "exactly one output" if d.max_outputs == 1 else f"1..{d.max_outputs} outputs"
             raise GraphError(f"{op.label}: must have {want}, has {len(op.outputs)}")
         for i, t in enumerate(op.inputs):
+            if i in d.state_inputs and (t is None or not t.variable):
+                raise GraphError(f"{op.label}: input {i} must be a variable tensor (the op's state)")
             if t is None:
                 if i not in d.optional_inputs:
                     raise GraphError(f"{op.label}: input {i} is missing")

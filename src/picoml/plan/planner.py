@@ -19,6 +19,11 @@ at least ``lag`` bytes below the input: every block's writes then stay below the
 byte any later block reads (``stream_lag``). A convolution that keeps its input's size then
 needs the input plus a few rows instead of input plus output.
 
+State. Variable tensors (``Tensor.variable``) keep their values between calls, so their bytes
+are never shared: they take a *persistent region* at the start of the arena, one buffer each in
+tensor order, outside the packing (``MemoryPlan.state_bytes``); nothing aliases, streams over or
+writes in place over them. Everything else is packed above that region.
+
 Lower bound. At op i the bytes that must coexist are the buffers live at i; with tensors as
 indivisible buffers no placement can use less than the largest such sum over i
 (``lower_bound``, the op-at-a-time bound); streaming overlap can go below it. Placement is a 2-D
@@ -80,6 +85,8 @@ class MemoryPlan:
     # (input buffer, output buffer, lag): window ops whose output may overlap their dying input
     streams: list[tuple[Buffer, Buffer, int]] = field(default_factory=list)
     fused: tuple[FusedBlock, ...] = ()  # residual blocks run row by row (plan/fusion.py)
+    #: bytes of the persistent region at offset 0 holding the variable tensors (state)
+    state_bytes: int = 0
 
     @property
     def optimal(self) -> bool:
@@ -100,6 +107,7 @@ class MemoryPlan:
             "arena_bytes": self.arena_bytes,
             "arena_lower_bound_bytes": self.lower_bound,
             "scratch_bytes": self.scratch_bytes,
+            "state_bytes": self.state_bytes,
             "live_bytes_per_op": self.live_bytes,
             "streamed": [
                 {"input": x.name, "output": y.name, "lag": lag, "overlap_bytes": max(0, y.offset + y.size - x.offset)}
@@ -183,17 +191,20 @@ def _build_buffers(
 
     graph_io = {id(t) for t in g.inputs} | {id(t) for t in g.outputs}
     fused_add = {f.add: f for f in fused}
+    state = {id(t) for t in acts if t.variable} | {id(x) for _, x in g.state_updates}
     for i, op in enumerate(g.ops):
         d = OP_SET.get(op.type)
         if d is None or not op.outputs:  # no outputs: a PAD folded away for code generation
             continue
         y = op.outputs[0]
+        if any(t is not None and id(t) in state for t in op.inputs[:1]):
+            continue  # a view of state would see in-place updates; state is never written over
         if d.aliases_input and op.inputs[0].data is None:
             parent[find(id(y))] = find(id(op.inputs[0]))
         elif inplace and d.in_place and _elementwise_same_shape(op):
             f = fused_add.get(i)
             for t in op.inputs:
-                if t is None or t.data is not None or id(t) in graph_io:
+                if t is None or t.data is not None or id(t) in graph_io or id(t) in state:
                     continue
                 if f is not None and (
                     f.ws is not None or t is g.ops[f.a + 1].outputs[0] or (f.shortcut_is_x and not f.inplace_safe)
@@ -300,7 +311,9 @@ def plan_memory(
     line buffer and a row, everything they touch lives through the run)."""
     scratch = scratch or {}
     fused = tuple(fused)
-    bufs = _build_buffers(g, scratch, inplace, fused)
+    every = _build_buffers(g, scratch, inplace, fused)
+    persistent = [b for b in every if any(t.variable for t in b.tensors)]
+    bufs = [b for b in every if not any(t.variable for t in b.tensors)]
     streams = _streams(g, bufs, fused) if stream else {}
     n = max(len(g.ops), 1)
     live = [sum(b.size for b in bufs if b.first <= i <= b.last) for i in range(n)]
@@ -330,11 +343,19 @@ def plan_memory(
     if best is not None:
         for b, off in zip(bufs, best[1], strict=True):
             b.offset = off
-    arena = _align(max((b.offset + b.size for b in bufs), default=0))
-    offsets = {id(t): b.offset for b in bufs for t in b.tensors}
+    base = 0
+    for b in persistent:  # the persistent region: state, at the start of the arena, never reused
+        b.offset, base = base, base + _align(b.size)
+    for b in bufs:
+        b.offset += base
+    every = persistent + bufs
+    arena = _align(max((b.offset + b.size for b in every), default=0))
+    offsets = {id(t): b.offset for b in every for t in b.tensors}
     by_id = {id(b): b for b in bufs}
     pairs = [(by_id[xi], by_id[yi], lag) for (xi, yi), lag in streams.items()]
-    return MemoryPlan(bufs, arena, _align(bound), live, sum(scratch.values()), offsets, pairs, fused)
+    live = [v + base for v in live] if persistent else live
+    bound = max(live, default=0)
+    return MemoryPlan(every, arena, _align(bound), live, sum(scratch.values()), offsets, pairs, fused, base)
 
 
 def choose_fusions(g: Graph, scratch: dict[int, int] | None = None, allowed=None) -> tuple[FusedBlock, ...]:

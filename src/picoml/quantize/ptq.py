@@ -499,6 +499,8 @@ def quantize(
     The result has int8 inputs and outputs (no QUANTIZE/DEQUANTIZE at its boundary); use
     ``quantize_input`` / ``dequantize_output`` to convert with their parameters.
     """
+    if graph.stateful:  # issue 15 (branch state): int8 state needs its own ranges and rules
+        raise UnsupportedError("quantize: models with state (variable tensors) are not quantized yet")
     ptq16.check_activations(activations)
     if activations == "mixed":  # both, then int16 where it pays (quantize/mixed.py)
         kw = dict(method=method, percentile=percentile, ranges=ranges, batch_size=batch_size)

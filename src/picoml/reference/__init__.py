@@ -58,6 +58,7 @@ from picoml.reference import (
     split,
     squared_difference,
     sub,
+    svdf,
     tanh,
     tile,
     transpose_conv,
@@ -180,6 +181,7 @@ KERNELS.update(
         OpType.BROADCAST_TO: Kernel(cast.prepare_broadcast_to, cast.evaluate_broadcast_to),
         OpType.FLOOR_DIV: _FLOOR,
         OpType.FLOOR_MOD: _FLOOR,
+        OpType.SVDF: Kernel(svdf.prepare, svdf.evaluate),  # branch state (issue 15)
     }
 )
 # branch signal: tflite-micro's signal library (reference/signal.py, signal_fft.py)

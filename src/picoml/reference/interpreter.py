@@ -4,6 +4,12 @@ Memory is bounded before anything runs: the graph is held against the memory lim
 (``picoml.graph.limits``), the working memory of one inference is estimated per op
 (``working_bytes``), and a batch runs in chunks small enough that a chunk's working memory
 stays within the limit.
+
+State (issue 15). A graph with variable tensors (``Graph.stateful``) keeps their values in the
+``Interpreter`` between calls: a batch [N, ...] is then a *sequence* of N calls, run in order with
+the state carried from each to the next (and on to the next ``run``), and ``reset()`` restores the
+initial values. ``picoml.run(graph, xs)`` makes a fresh interpreter, so it runs the sequence xs from
+the initial state. Stateless graphs run batches as before.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 from picoml.errors import InputError, UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory, live_bytes, tensor_bytes
+from picoml.graph.ops import OP_SET
 from picoml.reference import KERNELS
 from picoml.untrusted import for_terminal, size_text
 
@@ -61,6 +68,21 @@ class Interpreter:
         self._chunk: dict[bool, int] = {}
         self._check_working(False)
         self.steps = [(op, KERNELS[op.type].evaluate, KERNELS[op.type].prepare(op)) for op in graph.ops]
+        self._variables = [t for t in graph.tensors if t.variable]
+        self.state: dict[int, np.ndarray] = {}
+        self.reset()
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self._variables)
+
+    def reset(self) -> None:
+        """Give every variable tensor its initial value (zeros, int8 its zero point, when none is set)."""
+        self.state = {id(t): initial_value(t)[None] for t in self._variables}
+
+    def variables(self) -> dict[str, np.ndarray]:
+        """The current value of every variable tensor, by name (copies)."""
+        return {t.name: self.state[id(t)][0].copy() for t in self._variables}
 
     def max_batch(self, all_tensors: bool = False) -> int:
         """Most inputs one ``run`` call takes: unbounded (chunked) for outputs only; with
@@ -143,12 +165,13 @@ class Interpreter:
     def _eval(self, xs: list[np.ndarray], keep: bool) -> dict[int, np.ndarray]:
         g = self.graph
         values: dict[int, np.ndarray] = {id(t): v for t, v in zip(g.inputs, xs, strict=True)}
+        values.update(self.state)
         last_use: dict[int, int] = {}
         for i, (op, _, _) in enumerate(self.steps):
             for t in op.inputs:
                 if t is not None:
                     last_use[id(t)] = i
-        outs = {id(t) for t in g.outputs}
+        outs = {id(t) for t in g.outputs} | {id(x) for _, x in g.state_updates}
         for i, (op, evaluate, params) in enumerate(self.steps):
             args = []
             for t in op.inputs:
@@ -156,14 +179,26 @@ class Interpreter:
                     continue
                 args.append(t.data[None] if t.data is not None else values[id(t)])
             y = evaluate(params, args)
+            if OP_SET[op.type].state_inputs:  # (outputs, {input index: the state's new value})
+                y, new_state = y
+                values.update((id(op.inputs[k]), v) for k, v in new_state.items())
             if len(op.outputs) == 1:
                 values[id(op.outputs[0])] = y
             else:  # SPLIT, SPLIT_V, UNPACK: one array per output
                 values.update((id(t), v) for t, v in zip(op.outputs, y, strict=True))
             if not keep:  # free activations nobody reads any more
                 for t in op.inputs:
-                    if t is not None and t.data is None and last_use.get(id(t)) == i and id(t) not in outs:
+                    if (
+                        t is not None
+                        and t.data is None
+                        and last_use.get(id(t)) == i
+                        and id(t) not in outs
+                        and not t.variable
+                    ):
                         values.pop(id(t), None)
+        if self._variables:  # the call's end: in-place updates, then the graph's updates (all read first)
+            new = {id(v): values[id(x)] for v, x in g.state_updates}
+            self.state = {id(t): np.array(new.get(id(t), values[id(t)]), copy=True) for t in self._variables}
         return values
 
     def run(self, x, all_tensors: bool = False):
@@ -176,6 +211,8 @@ class Interpreter:
                 f"all_tensors on {n:,} inputs keeps {size_text(n * self._kept)} of tensors, more than the "
                 f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
             )
+        if self._variables:
+            chunk = 1  # a sequence: one call after another, state carried
         chunks = []
         for s in range(0, max(n, 1), chunk):
             chunks.append(self._eval([v[s : s + chunk] for v in xs], all_tensors))
@@ -196,6 +233,15 @@ class Interpreter:
         return outs[0] if len(outs) == 1 else outs
 
 
+def initial_value(t: Tensor) -> np.ndarray:
+    """A variable tensor's value after a reset: ``t.initial``, else zeros (int8: its zero point, as
+    tflite-micro's MicroInterpreter::ResetVariableTensors fills them)."""
+    if t.initial is not None:
+        return np.array(t.initial, t.np_dtype, copy=True)
+    fill = int(t.zero_point[0]) if t.dtype == "int8" and t.quantized else 0
+    return np.full(t.shape, fill, t.np_dtype)
+
+
 def run(
     graph: Graph,
     x: np.ndarray | Sequence[np.ndarray] | dict[str, np.ndarray],
@@ -203,6 +249,8 @@ def run(
     max_memory: int | None = None,
 ) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
     """Run ``graph`` on ``x``: one input of the model's shape, or a batch with a leading N.
+    For a graph with state (variable tensors) the batch is a sequence of N calls from the initial
+    state, each call seeing the state the one before left (``Interpreter`` keeps state across runs).
 
     Returns the output array (a list for several outputs), or with ``all_tensors`` a dict
     of every tensor by name. Batched results keep the leading N. ``max_memory`` bounds the

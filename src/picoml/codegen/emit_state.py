@@ -1,0 +1,83 @@
+"""C for state (issue 15): SVDF's emitter, ``<name>_reset()`` and the state updates after a run.
+
+Variable tensors live in the arena's persistent region (``plan/planner.py``). ``<name>_reset()``
+gives each its initial value (zeros, int8 its zero point, or the ``initial`` array); the first
+``<name>_run()`` calls it, so state starts as in the reference interpreter and then carries over
+from one run to the next. ``Graph.state_updates`` become copies at the end of ``run``, ordered so
+no variable is overwritten before another update reads it (a cycle of updates is refused).
+``generate.py`` merges ``STATE_EMITTERS`` / ``STATE_FILES`` and calls ``reset_lines`` / ``update_lines``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoml.codegen import cemit
+from picoml.errors import UnsupportedError
+from picoml.graph.ir import Graph, Op, Tensor
+from picoml.graph.ops import OpType
+from picoml.reference import KERNELS
+from picoml.reference.interpreter import initial_value
+
+STATE_FILES: dict[OpType, tuple[str, ...]] = {OpType.SVDF: ("pm_svdf_s8",)}
+
+
+def _at(c, t: Tensor) -> str:
+    return f"(void *)(pm_arena.bytes + {c.plan.offset_of(t)})"
+
+
+def emit_svdf(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y, state = op.inputs[0], op.outputs[0], op.inputs[4]
+    wf = c.const_array(f"l{i}_wf", p.wf.astype(np.int8), flash=True)
+    wt = c.const_array(f"l{i}_wt", p.wt.astype(state.np_dtype))
+    bias = c.const_array(f"l{i}_bias", p.bias.astype(np.int32))
+    fields = {
+        "batch": x.shape[0], "n_in": x.shape[1], "n_filter": p.n_filter, "n_unit": p.n_unit, "memory": p.memory, "rank": p.rank,
+        "x_zp": p.x_zp, "state_zp": p.state_zp, "y_zp": p.y_zp,
+        "m1": p.m1[0], "s1": p.m1[1], "m2": p.m2[0], "s2": p.m2[1],
+        "state16": int(state.dtype == "int16"), "wf": wf, "wt": wt, "bias": bias,
+    }  # fmt: skip
+    rec = c.struct("pm_svdf_params", f"l{i}_svdf", fields)
+    c.body.append(f"status |= pm_svdf_s8(&{rec}, {c.ptr(x, True)}, {_at(c, state)}, {c.ptr(y)});")
+
+
+STATE_EMITTERS = {OpType.SVDF: emit_svdf}
+
+
+def reset_lines(c, g: Graph) -> list[str]:
+    """The body of ``<name>_reset()``: every variable to its initial value."""
+    lines = []
+    for k, t in enumerate(v for v in g.tensors if v.variable):
+        init = initial_value(t)
+        lines.append(cemit.comment(f"state: {t.name}"))
+        flat = init.reshape(-1)
+        if flat.size and (flat == flat[0]).all() and (t.np_dtype.itemsize == 1 or not flat.any()):
+            byte = int(flat.view(np.uint8)[0]) if t.np_dtype.itemsize == 1 else 0
+            lines.append(f"memset({_at(c, t)}, {byte}, {t.nbytes});")
+        else:
+            sym = c.const_array(f"state{k}_initial", init.reshape(-1))
+            lines.append(f"memcpy({_at(c, t)}, {sym}, {t.nbytes});")
+    return lines
+
+
+def update_lines(c, g: Graph) -> list[str]:
+    """Copies that apply ``g.state_updates`` after the last layer (each value read before its
+    variable is overwritten)."""
+    pending = [(v, x) for v, x in g.state_updates]
+    lines: list[str] = []
+    while pending:
+        read = {id(x) for _, x in pending}
+        ready = next(((v, x) for v, x in pending if id(v) not in read or x is v), None)
+        if ready is None:
+            raise UnsupportedError(
+                f"state updates of {', '.join(v.name for v, _ in pending)} form a cycle; C generation needs an order"
+            )
+        pending.remove(ready)
+        v, x = ready
+        if x is v:
+            continue
+        lines.append(cemit.comment(f"state update: {v.name} <- {x.name}"))
+        src = c.const_array(f"state_value{len(lines)}", x.data.reshape(-1)) if x.data is not None else _at(c, x)
+        lines.append(f"memmove({_at(c, v)}, {src}, {v.nbytes});")
+    return lines
