@@ -1,0 +1,100 @@
+"""Recurrent layers (LSTM, GRU) unrolled over a fixed sequence length onto existing ops.
+
+Each time step is FULLY_CONNECTED + ADD for the gates, SPLIT into the gates, LOGISTIC / TANH, and
+MUL / ADD / SUB for the state update, exactly PyTorch's equations (gate order i,f,g,o for LSTM and
+r,z,n for GRU, with the hidden bias of n inside r * (W_hn h + b_hn)). The zero initial state is
+folded into the first step (no FULLY_CONNECTED on a constant). Work on time-major per-step
+tensors (N, features); the front-ends lay out the sequence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from picoml.frontends.lowering import GraphBuilder
+from picoml.graph.ir import Tensor
+from picoml.graph.optypes import OpType
+
+
+def _lstm_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str) -> tuple[list[Tensor], Tensor]:
+    hidden = w_hh.shape[1]
+    bias = b_ih + b_hh
+    hs: list[Tensor] = []
+    h = c = None
+    for t, x in enumerate(xs):
+        s = f"{name}/t{t}"
+        gates = gb.emit_dense(x, w_ih, bias, f"{s}/gx")
+        if h is not None:
+            gates = gb.emit(OpType.ADD, [gates, gb.emit_dense(h, w_hh, None, f"{s}/gh")], f"{s}/gates")
+        i, f, g, o = gb.emit_split(gates, 1, [hidden] * 4, [f"{s}/{k}" for k in "ifgo"])
+        i = gb.emit(OpType.LOGISTIC, [i], f"{s}/i_sig")
+        f = gb.emit(OpType.LOGISTIC, [f], f"{s}/f_sig")
+        g = gb.emit(OpType.TANH, [g], f"{s}/g_tanh")
+        o = gb.emit(OpType.LOGISTIC, [o], f"{s}/o_sig")
+        ig = gb.emit(OpType.MUL, [i, g], f"{s}/ig")
+        c = ig if c is None else gb.emit(OpType.ADD, [gb.emit(OpType.MUL, [f, c], f"{s}/fc"), ig], f"{s}/c")
+        h = gb.emit(OpType.MUL, [o, gb.emit(OpType.TANH, [c], f"{s}/c_tanh")], f"{s}/h")
+        hs.append(h)
+    assert c is not None
+    return hs, c
+
+
+def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str) -> list[Tensor]:
+    hidden = w_hh.shape[1]
+    hs: list[Tensor] = []
+    h = None
+    for t, x in enumerate(xs):
+        s = f"{name}/t{t}"
+        names = [f"{s}/x{k}" for k in "rzn"]
+        if h is None:  # h = 0: the hidden projection is its bias
+            bias = b_ih + np.concatenate([b_hh[: 2 * hidden], np.zeros(hidden, np.float32)])
+            xr, xz, xn = gb.emit_split(gb.emit_dense(x, w_ih, bias, f"{s}/gx"), 1, [hidden] * 3, names)
+            hr, hz = xr, xz
+            r = gb.emit(OpType.LOGISTIC, [hr], f"{s}/r")
+            z = gb.emit(OpType.LOGISTIC, [hz], f"{s}/z")
+            hn = gb.emit(OpType.MUL, [r, gb.const(f"{s}/b_hn", b_hh[2 * hidden :].reshape(1, hidden))], f"{s}/rhn")
+            n = gb.emit(OpType.TANH, [gb.emit(OpType.ADD, [xn, hn], f"{s}/npre")], f"{s}/n")
+            h = gb.emit(OpType.SUB, [n, gb.emit(OpType.MUL, [z, n], f"{s}/zn")], f"{s}/h")
+        else:
+            xr, xz, xn = gb.emit_split(gb.emit_dense(x, w_ih, b_ih, f"{s}/gx"), 1, [hidden] * 3, names)
+            gh = gb.emit_dense(h, w_hh, b_hh, f"{s}/gh")
+            hr, hz, hn = gb.emit_split(gh, 1, [hidden] * 3, [f"{s}/h{k}" for k in "rzn"])
+            r = gb.emit(OpType.LOGISTIC, [gb.emit(OpType.ADD, [xr, hr], f"{s}/rpre")], f"{s}/r")
+            z = gb.emit(OpType.LOGISTIC, [gb.emit(OpType.ADD, [xz, hz], f"{s}/zpre")], f"{s}/z")
+            rhn = gb.emit(OpType.MUL, [r, hn], f"{s}/rhn")
+            n = gb.emit(OpType.TANH, [gb.emit(OpType.ADD, [xn, rhn], f"{s}/npre")], f"{s}/n")
+            # h' = (1 - z) * n + z * h = n + z * (h - n)
+            d = gb.emit(OpType.SUB, [h, n], f"{s}/hmn")
+            h = gb.emit(OpType.ADD, [n, gb.emit(OpType.MUL, [z, d], f"{s}/zd")], f"{s}/h")
+        hs.append(h)
+    return hs
+
+
+def unroll(gb: GraphBuilder, kind: str, xs: list[Tensor], params: list[list], name: str):
+    """Unrolled stacked (bi)directional LSTM/GRU.
+
+    ``params[layer][direction]`` = (w_ih, w_hh, b_ih, b_hh) as float32 arrays (zeros for no bias),
+    in PyTorch's gate order. Returns (per-step outputs (N, D*H), [h_n per layer*dir], [c_n ...]).
+    """
+    hn: list[Tensor] = []
+    cn: list[Tensor] = []
+    for layer, dirs in enumerate(params):
+        outs_per_dir = []
+        for d, (w_ih, w_hh, b_ih, b_hh) in enumerate(dirs):
+            seq = xs if d == 0 else xs[::-1]
+            base = f"{name}/l{layer}" + ("_reverse" if d else "")
+            if kind == "LSTM":
+                hs, c = _lstm_dir(gb, seq, w_ih, w_hh, b_ih, b_hh, base)
+                cn.append(c)
+            else:
+                hs = _gru_dir(gb, seq, w_ih, w_hh, b_ih, b_hh, base)
+            hn.append(hs[-1])
+            outs_per_dir.append(hs if d == 0 else hs[::-1])
+        if len(outs_per_dir) == 1:
+            xs = outs_per_dir[0]
+        else:
+            xs = [
+                gb.emit(OpType.CONCATENATION, list(pair), f"{name}/l{layer}/t{t}/cat", axis=1)
+                for t, pair in enumerate(zip(*outs_per_dir, strict=True))
+            ]
+    return xs, hn, cn
