@@ -39,7 +39,9 @@ def _lstm_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: 
     return hs, c
 
 
-def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str) -> list[Tensor]:
+def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str, lbr: bool = True) -> list[Tensor]:
+    """``lbr``: linear_before_reset (PyTorch's form, r * (W_hn h + b_hn)); else ONNX's default
+    W_hn (r * h) + b_hn."""
     hidden = w_hh.shape[1]
     hs: list[Tensor] = []
     h = None
@@ -47,27 +49,49 @@ def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: s
         s = f"{name}/t{t}"
         names = [f"{s}/x{k}" for k in "rzn"]
         if h is None:  # h = 0: the hidden projection is its bias
-            bias = b_ih + np.concatenate([b_hh[: 2 * hidden], np.zeros(hidden, np.float32)])
+            # lbr: n = tanh(x_n + r * b_hn); else (r * 0 projected) n = tanh(x_n + b_hn)
+            bias = b_ih + (np.concatenate([b_hh[: 2 * hidden], np.zeros(hidden, np.float32)]) if lbr else b_hh)
             xr, xz, xn = gb.emit_split(gb.emit_dense(x, w_ih, bias, f"{s}/gx"), 1, [hidden] * 3, names)
             hr, hz = xr, xz
             r = gb.emit(OpType.LOGISTIC, [hr], f"{s}/r")
             z = gb.emit(OpType.LOGISTIC, [hz], f"{s}/z")
-            hn = gb.emit(OpType.MUL, [r, gb.const(f"{s}/b_hn", b_hh[2 * hidden :].reshape(1, hidden))], f"{s}/rhn")
-            n = gb.emit(OpType.TANH, [gb.emit(OpType.ADD, [xn, hn], f"{s}/npre")], f"{s}/n")
+            if lbr:
+                hn = gb.emit(OpType.MUL, [r, gb.const(f"{s}/b_hn", b_hh[2 * hidden :].reshape(1, hidden))], f"{s}/rhn")
+                xn = gb.emit(OpType.ADD, [xn, hn], f"{s}/npre")
+            n = gb.emit(OpType.TANH, [xn], f"{s}/n")
             h = gb.emit(OpType.SUB, [n, gb.emit(OpType.MUL, [z, n], f"{s}/zn")], f"{s}/h")
         else:
             xr, xz, xn = gb.emit_split(gb.emit_dense(x, w_ih, b_ih, f"{s}/gx"), 1, [hidden] * 3, names)
-            gh = gb.emit_dense(h, w_hh, b_hh, f"{s}/gh")
-            hr, hz, hn = gb.emit_split(gh, 1, [hidden] * 3, [f"{s}/h{k}" for k in "rzn"])
+            if lbr:
+                gh = gb.emit_dense(h, w_hh, b_hh, f"{s}/gh")
+                hr, hz, hn = gb.emit_split(gh, 1, [hidden] * 3, [f"{s}/h{k}" for k in "rzn"])
+            else:
+                gh = gb.emit_dense(h, w_hh[: 2 * hidden], b_hh[: 2 * hidden], f"{s}/gh")
+                hr, hz = gb.emit_split(gh, 1, [hidden] * 2, [f"{s}/h{k}" for k in "rz"])
             r = gb.emit(OpType.LOGISTIC, [gb.emit(OpType.ADD, [xr, hr], f"{s}/rpre")], f"{s}/r")
             z = gb.emit(OpType.LOGISTIC, [gb.emit(OpType.ADD, [xz, hz], f"{s}/zpre")], f"{s}/z")
-            rhn = gb.emit(OpType.MUL, [r, hn], f"{s}/rhn")
+            if lbr:
+                rhn = gb.emit(OpType.MUL, [r, hn], f"{s}/rhn")
+            else:
+                rh = gb.emit(OpType.MUL, [r, h], f"{s}/rh")
+                rhn = gb.emit_dense(rh, w_hh[2 * hidden :], b_hh[2 * hidden :], f"{s}/rhn")
             n = gb.emit(OpType.TANH, [gb.emit(OpType.ADD, [xn, rhn], f"{s}/npre")], f"{s}/n")
             # h' = (1 - z) * n + z * h = n + z * (h - n)
             d = gb.emit(OpType.SUB, [h, n], f"{s}/hmn")
             h = gb.emit(OpType.ADD, [n, gb.emit(OpType.MUL, [z, d], f"{s}/zd")], f"{s}/h")
         hs.append(h)
     return hs
+
+
+def direction(gb: GraphBuilder, kind: str, xs: list[Tensor], p: tuple, name: str, reverse: bool, lbr: bool = True):
+    """One direction of one layer: (per-step h in time order, final h, final c or None)."""
+    seq = xs[::-1] if reverse else xs
+    c = None
+    if kind == "LSTM":
+        hs, c = _lstm_dir(gb, seq, *p, name)
+    else:
+        hs = _gru_dir(gb, seq, *p, name, lbr)
+    return (hs[::-1] if reverse else hs), hs[-1], c
 
 
 def unroll(gb: GraphBuilder, kind: str, xs: list[Tensor], params: list[list], name: str):

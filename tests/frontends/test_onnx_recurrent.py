@@ -1,0 +1,62 @@
+"""ONNX LSTM / GRU unrolled onto existing ops: float graph vs onnxruntime (atol 1e-5: float32
+summation order of the gate matmuls differs; gates are bounded by sigmoid/tanh)."""
+
+import numpy as np
+import pytest
+from test_onnx import make_model, node, rnd
+
+import picoml
+from picoml.errors import UnsupportedError
+from picoml.frontends.onnx import from_onnx
+from picoml.frontends.torch import from_graph_layout, to_graph_layout
+
+ort = pytest.importorskip("onnxruntime")
+
+
+def _model(kind, direction, layout, bias, lbr, n=2, t=5, i=3, h=4):
+    g = 4 if kind == "LSTM" else 3
+    d = 2 if direction == "bidirectional" else 1
+    inits = {"W": rnd((d, g * h, i), 1, 0.6), "R": rnd((d, g * h, h), 2, 0.6)}
+    ins = ["x", "W", "R"]
+    if bias:
+        inits["B"] = rnd((d, 2 * g * h), 3, 0.5)
+        ins.append("B")
+    outs = ["y", "y_h"] + (["y_c"] if kind == "LSTM" else [])
+    attrs = dict(hidden_size=h, direction=direction, layout=layout)
+    if kind == "GRU":
+        attrs["linear_before_reset"] = lbr
+    xshape = (n, t, i) if layout else (t, n, i)
+    return make_model([node(kind, ins, outs, **attrs)], {"x": xshape}, outs, inits, opset=14), xshape
+
+
+@pytest.mark.parametrize("kind,lbr", [("LSTM", 0), ("GRU", 0), ("GRU", 1)])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("layout", [0, 1])
+@pytest.mark.parametrize("bias", [True, False])
+def test_onnx_recurrent_matches_onnxruntime(kind, lbr, direction, layout, bias):
+    m, xshape = _model(kind, direction, layout, bias, lbr)
+    x = rnd(xshape, 7)
+    g = from_onnx(m)
+    got = picoml.run(g, to_graph_layout(x))
+    got = got if isinstance(got, list) else [got]
+    # onnxruntime refuses layout=1 (batch-major): its reference is the layout-0 model, transposed
+    m0, _ = _model(kind, direction, 0, bias, lbr)
+    s = ort.InferenceSession(m0.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = s.run(None, {"x": x.transpose(1, 0, 2) if layout else x})
+    if layout:
+        want = [want[0].transpose(2, 0, 1, 3)] + [w.transpose(1, 0, 2) for w in want[1:]]
+    assert len(got) == len(want)
+    for a, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(from_graph_layout(a), e, atol=1e-5, rtol=0)
+
+
+def test_onnx_initial_state_refused():
+    m = make_model(
+        [node("GRU", ["x", "W", "R", "", "", "h0"], ["y"], hidden_size=2)],
+        {"x": (3, 1, 2), "h0": (1, 1, 2)},
+        ["y"],
+        {"W": rnd((1, 6, 2)), "R": rnd((1, 6, 2))},
+        opset=14,
+    )
+    with pytest.raises(UnsupportedError, match="initial_h"):
+        from_onnx(m)
