@@ -51,5 +51,43 @@ def test_initial_state_refused():
         def forward(self, x):
             return self.m(x, torch.zeros(1, 1, 2))[0]
 
-    with pytest.raises(UnsupportedError, match="initial state"):
+    with pytest.raises(UnsupportedError, match="constant initial state"):
         from_torch(M().eval(), torch.randn(1, 4, 3))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_initial_state_as_inputs(kind):
+    torch.manual_seed(4)
+    rnn = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True)
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = rnn
+
+        def forward(self, x, h0, c0):
+            o, st = self.m(x, (h0, c0)) if kind == "LSTM" else self.m(x, h0)
+            return (o, *st) if isinstance(st, tuple) else (o, st)
+
+    w = M().eval()
+    x, h0, c0 = torch.randn(5, 2, 3), torch.randn(4, 2, 4), torch.randn(4, 2, 4)
+    g = from_torch(w, (x, h0, c0)) if kind == "LSTM" else None
+    if kind == "GRU":
+
+        class G(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.m = rnn
+
+            def forward(self, x, h0):
+                o, h = self.m(x, h0)
+                return o, h
+
+        w = G().eval()
+        g = from_torch(w, (x, h0))
+    ins = [x, h0, c0] if kind == "LSTM" else [x, h0]
+    got = picoml.run(g, [to_graph_layout(v.numpy()) for v in ins])
+    with torch.no_grad():
+        want = w(*ins)
+    for a, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(from_graph_layout(a), e.numpy(), atol=1e-5, rtol=0)

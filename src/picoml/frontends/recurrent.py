@@ -16,11 +16,13 @@ from picoml.graph.ir import Tensor
 from picoml.graph.optypes import OpType
 
 
-def _lstm_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str) -> tuple[list[Tensor], Tensor]:
+def _lstm_dir(
+    gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str, h0=None, c0=None
+) -> tuple[list[Tensor], Tensor]:
     hidden = w_hh.shape[1]
     bias = b_ih + b_hh
     hs: list[Tensor] = []
-    h = c = None
+    h, c = h0, c0
     for t, x in enumerate(xs):
         s = f"{name}/t{t}"
         gates = gb.emit_dense(x, w_ih, bias, f"{s}/gx")
@@ -39,12 +41,14 @@ def _lstm_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: 
     return hs, c
 
 
-def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str, lbr: bool = True) -> list[Tensor]:
+def _gru_dir(
+    gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: str, lbr: bool = True, h0=None
+) -> list[Tensor]:
     """``lbr``: linear_before_reset (PyTorch's form, r * (W_hn h + b_hn)); else ONNX's default
     W_hn (r * h) + b_hn."""
     hidden = w_hh.shape[1]
     hs: list[Tensor] = []
-    h = None
+    h = h0
     for t, x in enumerate(xs):
         s = f"{name}/t{t}"
         names = [f"{s}/x{k}" for k in "rzn"]
@@ -83,37 +87,48 @@ def _gru_dir(gb: GraphBuilder, xs: list[Tensor], w_ih, w_hh, b_ih, b_hh, name: s
     return hs
 
 
-def direction(gb: GraphBuilder, kind: str, xs: list[Tensor], p: tuple, name: str, reverse: bool, lbr: bool = True):
+def direction(
+    gb: GraphBuilder,
+    kind: str,
+    xs: list[Tensor],
+    p: tuple,
+    name: str,
+    reverse: bool,
+    lbr: bool = True,
+    h0=None,
+    c0=None,
+):
     """One direction of one layer: (per-step h in time order, final h, final c or None)."""
     seq = xs[::-1] if reverse else xs
     c = None
     if kind == "LSTM":
-        hs, c = _lstm_dir(gb, seq, *p, name)
+        hs, c = _lstm_dir(gb, seq, *p, name, h0, c0)
     else:
-        hs = _gru_dir(gb, seq, *p, name, lbr)
+        hs = _gru_dir(gb, seq, *p, name, lbr, h0)
     return (hs[::-1] if reverse else hs), hs[-1], c
 
 
-def unroll(gb: GraphBuilder, kind: str, xs: list[Tensor], params: list[list], name: str):
+def unroll(gb: GraphBuilder, kind: str, xs: list[Tensor], params: list[list], name: str, h0=None, c0=None):
     """Unrolled stacked (bi)directional LSTM/GRU.
 
     ``params[layer][direction]`` = (w_ih, w_hh, b_ih, b_hh) as float32 arrays (zeros for no bias),
-    in PyTorch's gate order. Returns (per-step outputs (N, D*H), [h_n per layer*dir], [c_n ...]).
+    in PyTorch's gate order; ``h0`` / ``c0``: initial states per layer*direction (N, H) or None
+    (zeros). Returns (per-step outputs (N, D*H), [h_n per layer*dir], [c_n ...]).
     """
     hn: list[Tensor] = []
     cn: list[Tensor] = []
     for layer, dirs in enumerate(params):
         outs_per_dir = []
         for d, (w_ih, w_hh, b_ih, b_hh) in enumerate(dirs):
-            seq = xs if d == 0 else xs[::-1]
+            k = layer * len(dirs) + d
+            hk = None if h0 is None else h0[k]
+            ck = None if c0 is None else c0[k]
             base = f"{name}/l{layer}" + ("_reverse" if d else "")
-            if kind == "LSTM":
-                hs, c = _lstm_dir(gb, seq, w_ih, w_hh, b_ih, b_hh, base)
+            hs, h, c = direction(gb, kind, xs, (w_ih, w_hh, b_ih, b_hh), base, d == 1, True, hk, ck)
+            if c is not None:
                 cn.append(c)
-            else:
-                hs = _gru_dir(gb, seq, w_ih, w_hh, b_ih, b_hh, base)
-            hn.append(hs[-1])
-            outs_per_dir.append(hs if d == 0 else hs[::-1])
+            hn.append(h)
+            outs_per_dir.append(hs)
         if len(outs_per_dir) == 1:
             xs = outs_per_dir[0]
         else:

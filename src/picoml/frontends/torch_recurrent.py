@@ -1,8 +1,9 @@
 """PyTorch nn.LSTM / nn.GRU → the unrolled graphs of ``frontends/recurrent.py``.
 
-Whole sequences only (the length is the example input's); an explicit initial state (h0 / c0
-arguments) and proj_size are refused. A PyTorch rank-3 value (A, B, C) lives in the graph as
-(A, C, B), so the sequence is transposed to time-major once on the way in and back on the way out.
+Whole sequences only (the length is the example input's); the initial state (h0 / c0) is zeros
+or model inputs (a constant one and proj_size are refused). A PyTorch rank-3 value (A, B, C)
+lives in the graph as (A, C, B), so the sequence is transposed to time-major once on the way in
+and back on the way out.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ def _w(p: Any) -> np.ndarray:
 def m_recurrent(b: TorchBuilder, c: Call) -> Any:
     m = c.mod
     kind = type(m).__name__
-    if len(c.args) + len(c.kwargs) != 1:
-        raise UnsupportedError(f"{c.where}: an initial state (h0/c0) is not supported; picoml starts from zeros")
     if getattr(m, "proj_size", 0):
         raise UnsupportedError(f"{c.where}: proj_size is not supported")
-    x = c.args[0] if c.args else next(iter(c.kwargs.values()))
+    a = c.bind("input", ("hx", None))
+    x = a["input"]
+    hx = a["hx"]
+    if hx is not None:
+        hx = hx if isinstance(hx, tuple) else (hx,)
+        if not all(isinstance(v, Val) for v in hx):
+            raise UnsupportedError(f"{c.where}: a constant initial state is not supported; pass it as a model input")
     if not isinstance(x, Val) or len(x.shape) != 3:
         raise UnsupportedError(f"{c.where}: expects a batched (3-D) input tensor")
     b.plain(c, x, kind)
@@ -46,7 +51,12 @@ def m_recurrent(b: TorchBuilder, c: Call) -> Any:
             b_hh = _w(getattr(m, "bias_hh" + sfx)) if m.bias else zeros
             row.append((w_ih, w_hh, b_ih, b_hh))
         params.append(row)
-    ys, hn, cn = unroll(b, kind, xs, params, c.name)
+    states = [None, None]
+    for k, v in enumerate(hx or ()):  # (L*D, N, H) in PyTorch → graph (L*D, H, N) → per-row (N, H)
+        b.plain(c, v, kind)
+        tv = b.emit_transpose(b.std(v), (0, 2, 1), f"{c.name}/state{k}")
+        states[k] = b.emit_unpack(tv, 0, [f"{c.name}/state{k}_{i}" for i in range(tv.shape[0])])
+    ys, hn, cn = unroll(b, kind, xs, params, c.name, *states)
     seq = b.emit_pack(ys, 0, f"{c.name}/seq")  # (T, N, DH)
     out = b.emit_transpose(seq, (1, 2, 0) if m.batch_first else (0, 2, 1), f"{c.name}/output")
     out_shape = tuple(int(s) for s in c.out[0].shape)
