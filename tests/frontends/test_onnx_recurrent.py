@@ -50,13 +50,38 @@ def test_onnx_recurrent_matches_onnxruntime(kind, lbr, direction, layout, bias):
         np.testing.assert_allclose(from_graph_layout(a), e, atol=1e-5, rtol=0)
 
 
-def test_onnx_initial_state_refused():
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("layout", [0, 1])
+def test_onnx_initial_state_inputs(kind, layout):
+    g, h, d, n, t, i = (4 if kind == "LSTM" else 3), 4, 2, 2, 5, 3
+    ins = ["x", "W", "R", "B", "", "h0"] + (["c0"] if kind == "LSTM" else [])
+    sshape = (n, d, h) if layout else (d, n, h)
+    xshape = (n, t, i) if layout else (t, n, i)
+    inputs = {"x": xshape, "h0": sshape} | ({"c0": sshape} if kind == "LSTM" else {})
+    inits = {"W": rnd((d, g * h, i), 1, 0.6), "R": rnd((d, g * h, h), 2, 0.6), "B": rnd((d, 2 * g * h), 3, 0.5)}
+    outs = ["y", "y_h"]
+    attrs = dict(hidden_size=h, direction="bidirectional", layout=layout)
+    m = make_model([node(kind, ins, outs, **attrs)], inputs, outs, inits, opset=14)
+    vals = {k: rnd(s, 9 + j) for j, (k, s) in enumerate(inputs.items())}
+    got = picoml.run(from_onnx(m), [to_graph_layout(v) for v in vals.values()])
+    attrs["layout"] = 0  # onnxruntime refuses layout 1: the layout-0 model on transposed values
+    inputs0 = {k: (s[1], s[0], s[2]) for k, s in inputs.items()} if layout else inputs
+    m0 = make_model([node(kind, ins, outs, **attrs)], inputs0, outs, inits, opset=14)
+    s = ort.InferenceSession(m0.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = s.run(None, {k: (v.transpose(1, 0, 2) if layout else v) for k, v in vals.items()})
+    if layout:
+        want = [want[0].transpose(2, 0, 1, 3), want[1].transpose(1, 0, 2)]
+    for a, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(from_graph_layout(a), e, atol=1e-5, rtol=0)
+
+
+def test_onnx_constant_initial_state_refused():
     m = make_model(
         [node("GRU", ["x", "W", "R", "", "", "h0"], ["y"], hidden_size=2)],
-        {"x": (3, 1, 2), "h0": (1, 1, 2)},
+        {"x": (3, 1, 2)},
         ["y"],
-        {"W": rnd((1, 6, 2)), "R": rnd((1, 6, 2))},
+        {"W": rnd((1, 6, 2)), "R": rnd((1, 6, 2)), "h0": np.ones((1, 1, 2), np.float32)},
         opset=14,
     )
-    with pytest.raises(UnsupportedError, match="initial_h"):
+    with pytest.raises(UnsupportedError, match="constant non-zero initial state"):
         from_onnx(m)

@@ -1,8 +1,8 @@
 """ONNX LSTM / GRU → the unrolled graphs of ``frontends/recurrent.py``.
 
 Supported: direction forward / reverse / bidirectional, layout 0 and 1, bias present or absent,
-GRU linear_before_reset 0 and 1, outputs Y, Y_h (and Y_c). Refused with one line: sequence_lens,
-initial_h / initial_c, peepholes (P), non-default activations, clip, input_forget.
+GRU linear_before_reset 0 and 1, outputs Y, Y_h (and Y_c). initial_h / initial_c absent, zero
+constants or model inputs. Refused with one line: sequence_lens, peepholes (P), non-default activations, clip, input_forget.
 """
 
 from __future__ import annotations
@@ -21,13 +21,26 @@ def _reorder(m: np.ndarray, kind: str, hidden: int) -> np.ndarray:
     return np.concatenate([blocks[i] for i in _ORDER[kind]], axis=0)
 
 
+def _state(imp: Importer, i: int, layout: int):
+    """initial_h / initial_c: None (absent or all zeros) or one (N, H) tensor per direction."""
+    v = imp.inp(i)
+    if v is None:
+        return None
+    if not isinstance(v, Act):
+        if np.any(np.asarray(v) != 0):
+            raise imp.unsupported(f"a constant non-zero initial state (input {i}) is not supported")
+        return None
+    t = imp.need_layout(v, (1, 0, 2) if layout else (0, 1, 2), i).t  # (D, N, H)
+    return imp.emit_unpack(t, 0, [f"{imp.out_name()}/init{i}_{d}" for d in range(t.shape[0])])
+
+
 def op_recurrent(imp: Importer) -> None:
     kind = imp.node.op_type
     at = imp.attrs()
     ngates = 4 if kind == "LSTM" else 3
-    for i, what in [(4, "sequence_lens"), (5, "initial_h"), (6, "initial_c"), (7, "peepholes P")]:
+    for i, what in [(4, "sequence_lens"), (7, "peepholes P")]:
         if imp.inp(i) is not None:
-            raise imp.unsupported(f"{what} (input {i}) is not supported; picoml unrolls full sequences from zeros")
+            raise imp.unsupported(f"{what} (input {i}) is not supported; picoml unrolls full sequences")
     if "activations" in at or "clip" in at or int(at.get("input_forget", 0)):
         raise imp.unsupported("only the default activations, no clip and input_forget=0 are supported")
     layout = int(at.get("layout", 0))
@@ -49,6 +62,7 @@ def op_recurrent(imp: Importer) -> None:
     lbr = bool(int(at.get("linear_before_reset", 0)))
     tm = imp.need_layout(x, (1, 0, 2) if layout else (0, 1, 2)).t  # (T, N, I)
     xs = imp.emit_unpack(tm, 0, [f"{imp.out_name()}/x{t}" for t in range(tm.shape[0])])
+    init = [_state(imp, i, layout) for i in (5, 6)]
     hs_all, hn, cn = [], [], []
     for d in range(ndir):
         p = (
@@ -58,7 +72,8 @@ def op_recurrent(imp: Importer) -> None:
             _reorder(bias[d][ngates * hidden :], kind, hidden),
         )
         rev = dir_name == "reverse" or d == 1
-        hs, h, c = direction(imp, kind, xs, p, f"{imp.out_name()}/d{d}", rev, lbr)
+        h0, c0 = (None if v is None else v[d] for v in init)
+        hs, h, c = direction(imp, kind, xs, p, f"{imp.out_name()}/d{d}", rev, lbr, h0, c0)
         hs_all.append(imp.emit_pack(hs, 0, f"{imp.out_name()}/y{d}"))  # (T, N, H)
         hn.append(h)
         cn.append(c)
