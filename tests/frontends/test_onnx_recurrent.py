@@ -3,7 +3,7 @@ summation order of the gate matmuls differs; gates are bounded by sigmoid/tanh).
 
 import numpy as np
 import pytest
-from test_onnx import make_model, node, rnd
+from test_onnx import export, make_model, node, rnd
 
 import picoml
 from picoml.errors import UnsupportedError
@@ -11,6 +11,7 @@ from picoml.frontends.onnx import from_onnx
 from picoml.frontends.torch import from_graph_layout, to_graph_layout
 
 ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
 
 
 def _model(kind, direction, layout, bias, lbr, n=2, t=5, i=3, h=4):
@@ -85,3 +86,24 @@ def test_onnx_constant_initial_state_refused():
     )
     with pytest.raises(UnsupportedError, match="constant non-zero initial state"):
         from_onnx(m)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_torch_exported_onnx_recurrent(kind):
+    """torch.onnx.export of a stacked bidirectional batch_first layer (dynamic batch, zero states)."""
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = getattr(torch.nn, kind)(3, 4, num_layers=2, batch_first=True, bidirectional=True)
+
+        def forward(self, x):
+            return self.m(x)[0]
+
+    torch.manual_seed(0)
+    m = M().eval()
+    x = torch.randn(1, 5, 3)
+    g = from_onnx(export(m, x))
+    got = from_graph_layout(picoml.run(g, to_graph_layout(x.numpy())))
+    with torch.no_grad():
+        np.testing.assert_allclose(got, m(x).numpy(), atol=1e-5, rtol=0)
