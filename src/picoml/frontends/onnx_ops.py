@@ -26,6 +26,7 @@ from picoml.frontends.lowering import (
     pool_padding,
 )
 from picoml.frontends.onnx_importer import F32, Act, Folder, Handler, Importer
+from picoml.frontends.onnx_recurrent import op_recurrent
 from picoml.frontends.onnx_resize import RESIZE_HANDLERS
 from picoml.graph.ir import Tensor
 from picoml.graph.ops import OpType
@@ -844,3 +845,6 @@ def supported_onnx_ops() -> dict[str, str]:
     out = {op: "constants only" for op in FOLDERS}
     out.update({op: "run time" for op in HANDLERS if op not in ("Shape", "Size")})
     return dict(sorted(out.items()))
+
+
+HANDLERS.update(LSTM=op_recurrent, GRU=op_recurrent)  # unrolled (frontends/onnx_recurrent.py)

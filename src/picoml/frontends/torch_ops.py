@@ -16,6 +16,7 @@ import numpy as np
 
 from picoml.errors import PicomlError, UnsupportedError
 from picoml.frontends import torch_extra, torch_logic, torch_reduce, torch_resize
+from picoml.frontends.torch_recurrent import m_recurrent
 from picoml.frontends.torch_values import Call, TorchBuilder, Val, _np
 from picoml.graph.ops import OpType
 
@@ -589,6 +590,8 @@ def _module_table(torch) -> dict[type, Handler]:
         nn.Conv1d: _m_conv(1),
         nn.Conv2d: _m_conv(2),
         nn.Linear: _m_linear,
+        nn.LSTM: m_recurrent,
+        nn.GRU: m_recurrent,
         nn.BatchNorm1d: _m_bn,
         nn.BatchNorm2d: _m_bn,
         nn.ReLU: _m_unary(OpType.RELU),
