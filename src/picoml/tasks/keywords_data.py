@@ -286,16 +286,15 @@ def _key(u: dict[str, Any]) -> tuple:
     return (u["voice"], u["accent"], u["speed"], u["pitch"], u["amplitude"], u["text"])
 
 
-def synthesize(
-    utterances: list[dict[str, Any]], jobs: int | None = None, exe: str | None = None
-) -> dict[tuple, np.ndarray]:
-    """Each distinct utterance spoken once (``jobs`` espeak-ng processes at a time): key → 16 kHz audio."""
+def _jobs(jobs: int | None) -> int:
+    return max(1, jobs or len(os.sched_getaffinity(0)))
+
+
+def synthesize(utterances: list[dict[str, Any]], jobs: int | None = None, exe: str | None = None) -> list[np.ndarray]:
+    """Each utterance spoken (``jobs`` espeak-ng processes at a time), at 16 kHz, in order."""
     exe = exe or espeak_path()
-    keys = sorted({_key(u) for u in utterances})
-    jobs = max(1, jobs or len(os.sched_getaffinity(0)))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each thread waits on its own subprocess
-        audio = list(pool.map(lambda k: _speak(_argv(exe, *k)), keys))
-    return dict(zip(keys, audio, strict=True))
+    with ThreadPoolExecutor(max_workers=_jobs(jobs)) as pool:  # each thread waits on its own subprocess
+        return list(pool.map(lambda u: _speak(_argv(exe, *_key(u))), utterances))
 
 
 def render(spec: dict[str, Any], speech: np.ndarray | None, babble_pool: list[np.ndarray]) -> tuple[np.ndarray, dict]:
@@ -342,12 +341,18 @@ def generate(cfg: KeywordsConfig, jobs: int | None = None) -> KeywordsData:
     version, variants = _espeak_info(exe)
     voices = split_voices(variants, cfg)
     clips, babble_specs = plan(cfg, voices)
-    speech = synthesize([c for c in clips if "text" in c] + [u for b in babble_specs.values() for u in b], jobs, exe)
-    pools = {name: [speech[_key(u)] for u in babble_specs[name]] for name in SPLITS}
+    pools = {name: synthesize(babble_specs[name], jobs, exe) for name in SPLITS}
     x = np.zeros((len(clips), CLIP_SAMPLES), np.int16)
-    for i, spec in enumerate(clips):
-        x[i], done = render(spec, speech.get(_key(spec)) if "text" in spec else None, pools[spec["split"]])
-        spec |= done
+
+    def make(i: int) -> dict[str, Any]:  # speak and mix in one go: only the int16 clips are kept
+        spec = clips[i]
+        speech = _speak(_argv(exe, *_key(spec))) if "text" in spec else None
+        x[i], done = render(spec, speech, pools[spec["split"]])
+        return done
+
+    with ThreadPoolExecutor(max_workers=_jobs(jobs)) as pool:  # each clip its own rows, its own generator
+        for spec, done in zip(clips, pool.map(make, range(len(clips))), strict=True):
+            spec |= done
     return KeywordsData(
         x=x,
         y=np.array([CLASSES.index(c["label"]) for c in clips], np.int64),
