@@ -18,7 +18,7 @@ How a clip is made
        (kept inside the clip), and mixed with background noise (probability ``noise_prob``):
        white, pink, brown, mains hum (50/60 Hz and harmonics) or babble (3-6 talkers of
        synthesized sentences that contain no keyword, spoken by the same split's voices) at an
-       SNR of 0-30 dB over the utterance. A mix that would clip is scaled down.
+       SNR of 5-30 dB over the utterance. A mix that would clip is scaled down.
     ``_silence_`` clips are noise without babble (stationary: no speech energy) at -80 to -30
     dBFS, or digital silence; ``_unknown_`` clips say one of UNKNOWN_WORDS like a keyword.
 
@@ -60,18 +60,21 @@ from picoml.errors import PicomlError
 from picoml.outputs import write_file
 from picoml.tasks.keywords_audio import NOISE_KINDS, SILENCE_NOISE_KINDS, active_region, noise, parse_wav, resample, rms
 
-DATA_VERSION = 1  # bump when a change here changes the bytes of a clip
+DATA_VERSION = 2  # bump when a change here changes the bytes of a clip
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s
 WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
 CLASSES = (*WORDS, SILENCE, UNKNOWN)
 SPLITS = ("train", "val", "test")
-#: Speech Commands' other words, plus a few near misses of the keywords
+#: Speech Commands' other words (its 20 auxiliary words and the 5 added in v0.02). Near misses of
+#: the keywords ("yet", "shop", "goat", "bright", ...) are left out on purpose, as in Speech
+#: Commands: with them the task becomes telling a keyword from its rhymes, which a 1 s
+#: keyword spotter is not asked to do (measured: a plain classifier confused them all).
 UNKNOWN_WORDS = (
     "bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine", "one",
-    "seven", "sheila", "six", "three", "tree", "two", "wow", "zero", "learn", "follow", "forward",
-    "backward", "visual", "yet", "note", "cup", "town", "light", "bright", "own", "often", "shop", "goat",
+    "seven", "sheila", "six", "three", "tree", "two", "wow", "zero", "backward", "follow", "forward",
+    "learn", "visual",
 )  # fmt: skip
 #: babble sentences: no keyword in them, so a noisy clip is not two words at once
 BABBLE_TEXTS = (
@@ -118,7 +121,7 @@ class KeywordsConfig:
     pitch: tuple[int, int] = (15, 85)
     amplitude: tuple[int, int] = (50, 180)
     level_db: tuple[float, float] = (-32.0, -12.0)  # speech RMS, dBFS
-    snr_db: tuple[float, ...] = (0.0, 5.0, 10.0, 15.0, 20.0, 30.0)
+    snr_db: tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
     noise_prob: float = 0.8
     noise_kinds: tuple[str, ...] = NOISE_KINDS
     silence_level_db: tuple[float, float] = (-80.0, -30.0)
