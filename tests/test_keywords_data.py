@@ -142,9 +142,11 @@ def test_cache_round_trip(quick, tmp_path):
     assert hit.from_cache and time.perf_counter() - t0 < 5
     assert hit.x.tobytes() == quick.x.tobytes() and hit.meta == quick.meta and hit.voices == quick.voices
     assert np.array_equal(hit.y, quick.y) and np.array_equal(hit.split, quick.split)
-    quick.path.write_bytes(b"garbage")  # a damaged cache file is made again, not trusted
-    again = K.load(K.KeywordsConfig.quick(), cache_dir=quick.path.parent, jobs=2)
-    assert not again.from_cache and again.x.tobytes() == quick.x.tobytes()
+    other = tmp_path / quick.path.name  # a damaged or foreign cache file is not trusted (load makes the set again)
+    other.write_bytes(b"garbage")
+    assert K._read(other, quick.config, quick.digest) is None
+    assert K._read(quick.path, quick.config, "0" * 64) is None
+    assert K._read(tmp_path / "absent.npz", quick.config, quick.digest) is None
 
 
 def test_class_balance(quick):
