@@ -61,6 +61,7 @@ conformance-corpus: $(STAMP_TF)
 # Every corpus model through picoml vs tflite-micro, and its C on emulated cores
 conformance: $(STAMP_DEV)
 	$(PY) benchmarks/conformance.py run
+	$(PY) benchmarks/conformance.py seq
 
 lint: $(STAMP_DEV)
 	$(PY) -m ruff check src tests benchmarks examples

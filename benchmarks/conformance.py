@@ -100,12 +100,21 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--only", nargs="*", help="model names or file stems (default: all)")
     r.add_argument("--inputs", type=int, default=10, help="inputs per model (at least 10)")
     r.add_argument("--no-c", action="store_true", help="skip the C verification on emulated cores")
+    q = sub.add_parser("seq", help="sequence and audio models, state carried across calls (picoml's venv)")
+    q.add_argument("--out", type=Path, default=RESULTS)
+    q.add_argument("--only", nargs="*", help="model names or file names (default: all)")
+    q.add_argument("--calls", type=int, default=12, help="consecutive calls per model (at least 10)")
+    q.add_argument("--no-c", action="store_true", help="skip the C verification on emulated cores")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.phase == "build":
         import conformance_build  # TensorFlow only: this phase runs in the TensorFlow venv
 
         conformance_build.build(args.out, args.only)
+    elif args.phase == "seq":
+        import conformance_seq  # picoml only: this phase runs in picoml's venv
+
+        conformance_seq.run(args.out, args.only, max(args.calls, 10), not args.no_c)
     else:
         import conformance_run  # picoml only: this phase runs in picoml's venv
 

@@ -188,7 +188,9 @@ def oracle(g, model: bytes, xs: list[np.ndarray]) -> tuple[object, str]:
             for k, x in enumerate(xs):
                 ip.set_input(x[0], k)
             captured(ip.invoke)
-            return ip, "tflite-micro"
+            # a fresh interpreter: the probe call changed the state (variable tensors, stateful ops),
+            # and tflite-micro's reset() zeroes variables without re-running their CALL_ONCE init
+            return tflm(model, preserve_all=True)[0], "tflite-micro"
         except Exception as e:  # noqa: BLE001 - tflite-micro refuses the model: try LiteRT
             why = "tflite-micro refuses: " + one_line(str(e))
     try:
@@ -218,13 +220,22 @@ def tflm_probe(model: bytes, entry: dict) -> str:
         return "refuses: " + one_line(str(e) or type(e).__name__)
 
 
-def compare_all_tensors(g, model: bytes, xs: list[np.ndarray]) -> dict:
-    """picoml's every tensor vs tflite-micro's, for each input. Returns counts and the first mismatch."""
+def compare_all_tensors(g, model: bytes, xs: list[np.ndarray], ours: dict | None = None) -> dict:
+    """picoml's every tensor vs tflite-micro's, for each input (in order, on one interpreter: state
+    carries from one to the next as on a device). ``ours``: picoml's tensors when the caller computed
+    them (a stream, conformance_seq.py). Returns counts and the first mismatch."""
     raw = read_tflite_bytes(model)  # the file's own tensor list: names (deduplicated as picoml does) -> index
-    n_file = schema.Model.GetRootAsModel(model, 0).Subgraphs(0).TensorsLength()  # not the reader's additions
-    index = {t.name: i for i, t in enumerate(raw.tensors) if i < n_file}
+    sg = schema.Model.GetRootAsModel(model, 0).Subgraphs(0)
+    n_file = sg.TensorsLength()  # not the reader's additions
+    names_in_file = [(sg.Tensors(i).Name() or b"").decode("utf-8", "replace") for i in range(n_file)]
+    if len(set(names_in_file)) == n_file:  # by the file's own names, so a reader that lowers ops (resource
+        # variables) cannot shift the indices; resource / variant handles hold no values to compare
+        index = {nm: i for i, nm in enumerate(names_in_file) if sg.Tensors(i).Type() not in (13, 14)}
+    else:
+        index = {t.name: i for i, t in enumerate(raw.tensors) if i < n_file}
     computed = {t.name for t in raw.tensors if t.data is None}
-    ours = picoml.run(g, xs if len(xs) > 1 else xs[0], all_tensors=True)
+    if ours is None:
+        ours = picoml.run(g, xs if len(xs) > 1 else xs[0], all_tensors=True)
     names = [name for name in ours if name in computed and name in index]
     folded = {t.name for t in g.tensors if t.data is not None}  # computed in the file, constant in picoml
     try:

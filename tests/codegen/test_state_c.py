@@ -45,6 +45,19 @@ def test_svdf_int8_c_bit_exact_over_consecutive_calls(target, state_dtype):
 
 
 @pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("act", ["NONE", "RELU"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_svdf_float_c_over_consecutive_calls(target, act, bias):
+    """float32 SVDF in C (pm_svdf_f32): within verify's float tolerance (float32 sums in the C,
+    float64 in the reference) of the reference over 12 calls with the state carried."""
+    g = svdf_graph(2, 7, 6, 4, 2, "float32", act=act, seed=5, bias=bias)
+    xs = np.random.default_rng(5).standard_normal((CALLS, 2, 7)).astype(np.float32)
+    rep = verify(g, target, xs=xs, sanitize=target == "host", counted_runs=1)
+    assert rep.inputs == CALLS and rep.bit_exact, f"{target}: {rep.first_mismatch}"
+    assert "pm_svdf_f32" in compile_c(g).files["model.c"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", ["accumulator", "delay"])
 def test_resource_variable_models_in_c(target, name):
     g = picoml.load(DATA / f"{name}.float32.tflite")
@@ -68,13 +81,15 @@ def test_generated_api_has_reset_and_persistent_region():
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "riscv32"])
 def test_svdf_kernel_compiles_warning_free_and_helper_free(target, tmp_path):
-    """zig clang -Werror at -O2 and -Os; on Cortex-M0+ no soft-float or division helper."""
-    graphs = {"svdf16": svdf_graph(1, 6, 4, 3, 2, "int8", "int16"), "svdf8": svdf_graph(1, 6, 4, 3, 1, "int8", "int8")}
+    """zig clang -Werror at -O2 and -Os; on Cortex-M0+ the int8 kernel calls no soft-float or
+    division helper (the float32 one is soft float there by design)."""
+    graphs = {"svdf16": svdf_graph(1, 6, 4, 3, 2, "int8", "int16"), "svdf8": svdf_graph(1, 6, 4, 3, 1, "int8", "int8"),
+              "svdf_f32": svdf_graph(1, 6, 4, 3, 2, "float32")}  # fmt: skip
     objs = build_objects(graphs, target, tmp_path)
     ks = kernels(objs)
-    assert any(o.stem == "pm_svdf_s8" for o in ks)
+    assert {"pm_svdf_s8", "pm_svdf_f32"} <= {o.stem for o in ks}
     if target == "cortex-m0plus":
-        assert slow_helpers(ks) == []
+        assert slow_helpers([o for o in ks if o.stem == "pm_svdf_s8"]) == []
 
 
 def test_svdf_runtime_is_float_free():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from picoml.codegen import cemit
+from picoml.codegen.emit_float import f32, fptr
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType
@@ -42,7 +43,23 @@ def emit_svdf(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_svdf_s8(&{rec}, {c.ptr(x, True)}, {_at(c, state)}, {c.ptr(y)});")
 
 
+def emit_svdf_float(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y, state = op.inputs[0], op.outputs[0], op.inputs[4]
+    wf = c.const_array(f"l{i}_wf", p.wf.astype(np.float32))
+    wt = c.const_array(f"l{i}_wt", p.wt.astype(np.float32))
+    bias = c.const_array(f"l{i}_bias", p.bias.astype(np.float32)) if p.has_bias else "NULL"
+    fields = {
+        "batch": x.shape[0], "n_in": x.shape[1], "n_filter": p.n_filter, "n_unit": p.n_unit, "memory": p.memory,
+        "rank": p.rank, "wf": wf, "wt": wt, "bias": bias, "lo": f32(p.lo), "hi": f32(p.hi),
+    }  # fmt: skip
+    rec = c.struct("pm_svdf_f32_params", f"l{i}_svdf", fields)
+    c.body.append(f"status |= pm_svdf_f32(&{rec}, {fptr(c, x, True)}, (float *){_at(c, state)}, {fptr(c, y)});")
+
+
 STATE_EMITTERS = {OpType.SVDF: emit_svdf}
+STATE_FLOAT_EMITTERS = {OpType.SVDF: emit_svdf_float}  # merged into generate.FLOAT_EMITTERS
+STATE_FLOAT_FILES: dict[OpType, tuple[str, ...]] = {OpType.SVDF: ("pm_svdf_f32", "pm_math_f32")}
 
 
 def reset_lines(c, g: Graph) -> list[str]:

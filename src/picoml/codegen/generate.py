@@ -46,7 +46,14 @@ from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.emit_s16 import handles as s16_handles
 from picoml.codegen.emit_s16 import wrap_s16
 from picoml.codegen.emit_signal import SIGNAL_EMITTERS, SIGNAL_FILES
-from picoml.codegen.emit_state import STATE_EMITTERS, STATE_FILES, reset_lines, update_lines
+from picoml.codegen.emit_state import (
+    STATE_EMITTERS,
+    STATE_FILES,
+    STATE_FLOAT_EMITTERS,
+    STATE_FLOAT_FILES,
+    reset_lines,
+    update_lines,
+)
 from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
@@ -627,6 +634,8 @@ FLOAT_EMITTERS.update(FLOAT_EXTRA_EMITTERS)
 FLOAT_FILES.update(FLOAT_EXTRA_FILES)
 FLOAT_EMITTERS.update(DETECTION_EMITTERS)
 FLOAT_FILES.update(DETECTION_FILES)
+FLOAT_EMITTERS.update(STATE_FLOAT_EMITTERS)
+FLOAT_FILES.update(STATE_FLOAT_FILES)
 EMITTERS.update(wrap_s16(EMITTERS))  # int16 activations (16x8): codegen/emit_s16.py
 FLOAT_EMITTERS.update(wrap_s16(FLOAT_EMITTERS))
 
