@@ -15,9 +15,8 @@ The models, none written by hand here:
 
 Every file runs as tflite-micro runs it on a device: ``CALLS`` consecutive invocations with the
 state carried (no reset in between; tflite-micro's interpreter is reset once after its probe call),
-and on **every** tensor the file computes, picoml's reference interpreter (its stream semantics:
-``reference.stream.run_stream`` for the signal ops, the interpreter's sequence for variable
-tensors) is compared with tflite-micro's (kPreserveAllTensors): integer tensors exactly, float
+and on **every** tensor the file computes, picoml's reference interpreter (a batch of a stateful graph is one
+sequence of calls) is compared with tflite-micro's (kPreserveAllTensors): integer tensors exactly, float
 tensors within ``conformance_run.FLOAT_RTOL`` of the tensor's largest magnitude. Then
 ``flows.verify`` runs the same consecutive inputs through the generated C on emulated cortex-m4
 and cortex-m0plus, in one program (state carried as on the device).
@@ -40,7 +39,6 @@ import picoml
 from picoml.frontends.torch import to_graph_layout
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType, default_attrs
-from picoml.reference.stream import is_stateful, run_stream
 
 DATA = C.ROOT / "tests" / "data"
 RESULTS = C.ROOT / "benchmarks" / "results"
@@ -173,10 +171,9 @@ def stream_inputs(g: Graph, e: dict, n: int) -> np.ndarray:
 
 
 def reference_all(g: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
-    """picoml's every tensor over the consecutive inputs ``x`` (one stream), state carried."""
-    if is_stateful(g):
-        return {k: v[0] for k, v in run_stream(g, x[None], all_tensors=True).items()}
-    return picoml.run(g, x, all_tensors=True)  # variable tensors: the batch is a sequence
+    """picoml's every tensor over the consecutive inputs ``x``: a graph with state runs a batch as
+    one sequence of calls, state carried (variable tensors and the stateful signal ops alike)."""
+    return picoml.run(g, x, all_tensors=True)
 
 
 # ---------------------------------------------------------------- one model

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 from tests.oracles import tflm_interpreter
 
+import picoml
 from picoml import audio
 from picoml.errors import PicomlError
 from picoml.frontends.tflite import read_tflite_bytes
 from picoml.frontends.tflite_writer import write_tflite_bytes
 from picoml.graph.ops import OpType
+from picoml.reference.interpreter import Interpreter
+from picoml.reference.stream import run_stream
 
 
 def clip(seed: int, seconds: float = 0.5, rate: int = 16000) -> np.ndarray:
@@ -74,3 +77,22 @@ def test_refusals():
         audio.frontend(channels=200)
     with pytest.raises(PicomlError, match="int16"):
         audio.features(audio.frontend(), np.zeros((2, 100), np.float32))
+
+
+def test_run_is_one_stream_and_reset_restarts_it():
+    """picoml.run on a stateful front end is one sequence of calls (state carried, as tflite-micro and
+    the C run it): it equals run_stream on that stream; an Interpreter keeps the state across run
+    calls until reset()."""
+    g = audio.frontend()
+    t = g.inputs[0]
+    rng = np.random.default_rng(4)
+    frames = (rng.standard_normal((6,) + t.shape) * 3000).astype(np.int16)
+    frames[:] = frames[0]  # the same frame six times: only the state changes the output
+    y = picoml.run(g, frames)
+    np.testing.assert_array_equal(y, run_stream(g, frames[None])[0])
+    assert (y[0] != y[-1]).any()
+    ip = Interpreter(g)
+    first = ip.run(frames[:3])
+    np.testing.assert_array_equal(ip.run(frames[3:]), y[3:])  # carried across run calls
+    ip.reset()
+    np.testing.assert_array_equal(ip.run(frames[:3]), first)

@@ -16,7 +16,8 @@ in the graph as integers: the device and ``features`` then run the same integer 
 frame through the graph's reference kernels with the spectral-subtraction noise estimate carried
 from frame to frame of a clip and reset at each clip's start, as tflite-micro (and the C library)
 run one frame per invocation. Features computed for training are therefore bit for bit those the
-device computes. ``picoml.run`` on the graph instead treats every row as a first frame (fresh state).
+device computes. ``picoml.run`` on the graph's frames gives the same: a batch of a stateful graph
+is one sequence of calls.
 """
 
 from __future__ import annotations

@@ -5,11 +5,14 @@ Memory is bounded before anything runs: the graph is held against the memory lim
 (``working_bytes``), and a batch runs in chunks small enough that a chunk's working memory
 stays within the limit.
 
-State (issue 15). A graph with variable tensors (``Graph.stateful``) keeps their values in the
-``Interpreter`` between calls: a batch [N, ...] is then a *sequence* of N calls, run in order with
-the state carried from each to the next (and on to the next ``run``), and ``reset()`` restores the
-initial values. ``picoml.run(graph, xs)`` makes a fresh interpreter, so it runs the sequence xs from
-the initial state. Stateless graphs run batches as before.
+State (issue 15). A graph with state — variable tensors (``Graph.stateful``) or the signal
+library's stateful ops (``reference.signal_stream.STREAM``: spectral subtraction's noise estimate,
+the Delay / Framer / Stacker / OverlapAdd buffers) — keeps it in the ``Interpreter`` between calls,
+as tflite-micro and the generated C do: a batch [N, ...] is then a *sequence* of N calls, run in
+order with the state carried from each to the next (and on to the next ``run``), and ``reset()``
+restores the initial state. ``picoml.run(graph, xs)`` makes a fresh interpreter, so it runs the
+sequence xs from the initial state (``reference.stream.run_stream`` runs many such streams at once).
+Stateless graphs run batches as before.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import DEFAULT_MAX_MEMORY, check_memory, live_bytes, tensor_bytes
 from picoml.graph.ops import OP_SET
 from picoml.reference import KERNELS
+from picoml.reference.signal_stream import STREAM
 from picoml.untrusted import for_terminal, size_text
 
 # Inferences per chunk at most: bounds peak memory of im2col windows on big batches.
@@ -69,16 +73,23 @@ class Interpreter:
         self._check_working(False)
         self.steps = [(op, KERNELS[op.type].evaluate, KERNELS[op.type].prepare(op)) for op in graph.ops]
         self._variables = [t for t in graph.tensors if t.variable]
+        self._streams = [i for i, op in enumerate(graph.ops) if op.type in STREAM]  # ops with internal state
         self.state: dict[int, np.ndarray] = {}
+        self.op_state: dict[int, list[np.ndarray]] = {}
         self.reset()
 
     @property
     def stateful(self) -> bool:
-        return bool(self._variables)
+        return bool(self._variables or self._streams)
 
     def reset(self) -> None:
-        """Give every variable tensor its initial value (zeros, int8 its zero point, when none is set)."""
+        """Give every variable tensor its initial value (zeros, int8 its zero point, when none is set)
+        and every stateful signal op its reset state."""
         self.state = {id(t): initial_value(t)[None] for t in self._variables}
+        self.op_state = {}
+        for i in self._streams:
+            op, _, params = self.steps[i]
+            self.op_state[i] = STREAM[op.type][0](params, 1, tuple(op.inputs[0].shape))
 
     def variables(self) -> dict[str, np.ndarray]:
         """The current value of every variable tensor, by name (copies)."""
@@ -178,7 +189,11 @@ class Interpreter:
                 if t is None:
                     continue
                 args.append(t.data[None] if t.data is not None else values[id(t)])
-            y = evaluate(params, args)
+            if i in self.op_state:  # a stateful signal op: one step of its stream
+                ys, self.op_state[i] = STREAM[op.type][1](params, args, self.op_state[i])
+                y = ys if len(ys) > 1 else ys[0]
+            else:
+                y = evaluate(params, args)
             if OP_SET[op.type].state_inputs:  # (outputs, {input index: the state's new value})
                 y, new_state = y
                 values.update((id(op.inputs[k]), v) for k, v in new_state.items())
@@ -211,7 +226,7 @@ class Interpreter:
                 f"all_tensors on {n:,} inputs keeps {size_text(n * self._kept)} of tensors, more than the "
                 f"{size_text(self.max_memory)} memory limit; give fewer inputs (or raise --max-memory)"
             )
-        if self._variables:
+        if self.stateful:
             chunk = 1  # a sequence: one call after another, state carried
         chunks = []
         for s in range(0, max(n, 1), chunk):
@@ -249,8 +264,9 @@ def run(
     max_memory: int | None = None,
 ) -> np.ndarray | list[np.ndarray] | dict[str, np.ndarray]:
     """Run ``graph`` on ``x``: one input of the model's shape, or a batch with a leading N.
-    For a graph with state (variable tensors) the batch is a sequence of N calls from the initial
-    state, each call seeing the state the one before left (``Interpreter`` keeps state across runs).
+    For a graph with state (variable tensors, stateful signal ops) the batch is a sequence of N calls
+    from the initial state, each call seeing the state the one before left (``Interpreter`` keeps
+    state across runs).
 
     Returns the output array (a list for several outputs), or with ``all_tensors`` a dict
     of every tensor by name. Batched results keep the leading N. ``max_memory`` bounds the

@@ -15,8 +15,8 @@ Behaviours that are not a literal reading of the C, and why:
   in tflite-micro; picoml gives 0 for them.
 - FilterBankSpectralSubtraction keeps a noise estimate across calls (tflite-micro's persistent
   buffer, zero after Prepare and Reset). ``evaluate`` runs every batch row from the reset state
-  (independent inferences, as the interpreter's contract); ``spectral_subtraction_step`` carries
-  the state over a stream (picoml.audio runs frames through it).
+  (one step of independent streams); ``spectral_subtraction_step`` carries the state over a stream,
+  which the interpreter and ``reference.stream`` do through ``signal_stream.STREAM``.
 """
 
 from __future__ import annotations

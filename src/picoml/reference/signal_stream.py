@@ -4,8 +4,8 @@ framer.cc, stacker.cc over signal/src/circular_buffer.cc, overlap_add.cc + signa
 
 Each op keeps int16 FIFOs (tflite-micro's circular buffers) whose *lengths* do not depend on the data,
 so a state is one (streams, length) array per FIFO. ``evaluate`` runs every batch row from the reset
-state (the interpreter's contract: independent inferences, each a first invocation);
-``STREAM[op] = (init, step)`` carries the state over a stream (``picoml.audio.run_stream``).
+state (one step of independent streams); ``STREAM[op] = (init, step)`` carries the state over a
+stream: the interpreter keeps it across calls, ``reference.stream.run_stream`` across many streams.
 
 Where tflite-micro reports an output as not valid (Framer, Stacker: ``output_valid`` false) it leaves
 the output tensor as the arena held it; picoml writes zeros there.

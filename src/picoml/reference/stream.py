@@ -1,10 +1,11 @@
 """Running a graph over streams with the state of its stateful ops carried (branch signal).
 
-The reference interpreter (``picoml.run``) treats every row of a batch as an independent first
-invocation. tflite-micro and picoml's C keep the state of the signal library's stateful ops
-(spectral subtraction's noise estimate; the FIFOs of Delay, Framer, Stacker, OverlapAdd) from one
-invocation to the next: ``run_stream`` runs (streams, steps, ...) inputs that way, every stream from
-the reset state. ``flows.verify`` compares a stateful graph's C with it (its inputs one stream).
+tflite-micro, picoml's C and the reference interpreter (``picoml.run``: a batch of a stateful graph
+is one sequence) keep the state of the signal library's stateful ops (spectral subtraction's noise
+estimate; the FIFOs of Delay, Framer, Stacker, OverlapAdd) from one invocation to the next.
+``run_stream`` runs many such sequences at once — (streams, steps, ...) inputs, every stream from
+the reset state, vectorized across streams (``picoml.audio.features`` over a training set) — and
+gives what ``picoml.run`` gives on each stream alone (tests/test_audio.py).
 """
 
 from __future__ import annotations
