@@ -8,7 +8,8 @@ The models, none written by hand here:
   CALL_ONCE: a running sum, a moving average, a delay line; tests/data/state), whose state lives
   across calls;
 - tflite-micro signal-library audio front ends (int16 PCM in, 16 kHz and 8 kHz, with and without
-  PCAN; tests/data/signal), whose spectral-subtraction noise estimate lives across calls;
+  PCAN, int16 or float32 features out; tests/data/signal), whose spectral-subtraction noise
+  estimate lives across calls;
 - made here at run time, deterministically: PyTorch ``nn.LSTM`` / ``nn.GRU`` (stacked,
   bidirectional) through ``picoml.from_torch``, float32 and int8 (picoml's PTQ), and SVDF layers
   (int8 with int16 and int8 state; float32) written by picoml's .tflite writer.
@@ -63,8 +64,9 @@ def entries() -> list[dict]:
                      "kind": "float32", "stream": True})  # fmt: skip
     signal = json.loads((DATA / "signal" / "manifest.json").read_text())
     for name, m in sorted(signal["models"].items()):
+        kind = "int16" if m["output"][0] == "int16" else "int16 in, float32 out"
         rows.append({"model": name, "file": f"signal/{name}.tflite", "source": "picoml.audio.frontend (signal ops)",
-                     "kind": "int16", "stream": True, "stride": int(m["frame_stride"])})  # fmt: skip
+                     "kind": kind, "stream": True, "stride": int(m["frame_stride"])})  # fmt: skip
     for kind in ("float32", "int8"):
         for rnn in ("lstm", "gru"):
             rows.append({"model": f"torch_{rnn}", "file": None, "source": "PyTorch nn." + rnn.upper(), "kind": kind})

@@ -33,6 +33,7 @@ MODELS = {
     "frontend_16k_40ch": {},
     "frontend_16k_32ch_25ms_10ms": {"channels": 32, "window_ms": 25, "stride_ms": 10},
     "frontend_8k_20ch_no_pcan": {"sample_rate": 8000, "channels": 20, "upper_hz": 3800, "pcan": False},
+    "frontend_16k_40ch_float": {"output": "float32"},  # float features (natural-log units) for a float network
 }
 
 

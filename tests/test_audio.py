@@ -96,3 +96,13 @@ def test_run_is_one_stream_and_reset_restarts_it():
     np.testing.assert_array_equal(ip.run(frames[3:]), y[3:])  # carried across run calls
     ip.reset()
     np.testing.assert_array_equal(ip.run(frames[:3]), first)
+
+
+def test_float_features_are_the_int16_codes_in_log_units():
+    """output="float32": the same codes DEQUANTIZEd by 2^-log_scale_shift (exact in float32)."""
+    g16, gf = audio.frontend(), audio.frontend(output="float32")
+    assert gf.outputs[0].dtype == "float32" and gf.ops[-1].type == OpType.DEQUANTIZE
+    x = (np.random.default_rng(8).standard_normal((4,) + g16.inputs[0].shape) * 3000).astype(np.int16)
+    np.testing.assert_array_equal(picoml.run(gf, x), picoml.run(g16, x).astype(np.float32) * np.float32(2.0**-6))
+    with pytest.raises(PicomlError, match="int16 or float32"):
+        audio.frontend(output="int8")

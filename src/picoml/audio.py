@@ -123,9 +123,15 @@ def frontend(
     pcan_offset: float = 80.0,
     pcan_gain_bits: int = 21,
     log_scale_shift: int = 6,
+    output: str = "int16",
 ) -> Graph:
-    """The front-end graph of one frame: input int16 PCM [window samples], output int16 [channels].
-    ``graph.frame_stride`` is the hop in samples (``features`` uses it to frame clips)."""
+    """The front-end graph of one frame: input int16 PCM [window samples], output [channels] features:
+    ``output="int16"`` FilterBankLog's codes (log energy × 2^log_scale_shift), ``"float32"`` the same
+    in natural-log units (the codes DEQUANTIZEd with scale 2^-log_scale_shift, a float interface
+    for a float network). ``graph.frame_stride`` is the hop in samples (``features`` uses it to
+    frame clips)."""
+    if output not in ("int16", "float32"):
+        raise UnsupportedError(f"frontend output {output!r}: int16 or float32")
     win = round(sample_rate * window_ms / 1000)
     stride = round(sample_rate * stride_ms / 1000)
     n = fft_length or 1 << max(2, (win - 1).bit_length())
@@ -181,6 +187,11 @@ def frontend(
     feats = t("features", (channels,), "int16")
     op(OpType.SIGNAL_FILTER_BANK_LOG, [clean], [feats], input_correction_bits=correction,
        output_scale=1 << log_scale_shift)  # fmt: skip
+    if output == "float32":  # natural-log units: DEQUANTIZE by 2^-log_scale_shift, exact in float32
+        feats.scale, feats.zero_point = np.array([2.0**-log_scale_shift]), np.array([0])
+        log = t("features_float", (channels,), "float32")
+        op(OpType.DEQUANTIZE, [feats], [log])
+        feats = log
     g = Graph(ts, ops, [x], [feats], name="audio_frontend",
               description=f"picoml.audio.frontend: {sample_rate} Hz, {win}-sample window, stride {stride}, {channels} channels")  # fmt: skip
     g.validate()

@@ -48,14 +48,17 @@ PCAN_LUT_SIZE = 125
 RFFT_TYPES = {7: "int16", 2: "int32", 0: "float32"}
 
 
-def _need(op, t, dtype: str, rank: int | None, what: str) -> None:
+def _need(op, t, dtype: str, rank: int | None, what: str, labels: bool = False) -> None:
+    """``labels``: an int16 output may carry symmetric quantization parameters (zero point 0) that
+    say what its codes mean to the ops after it (the kernel computes the codes as tflite-micro does,
+    whatever they say; e.g. FilterBankLog's log units, dequantized or requantized next)."""
     if t is None:
         raise GraphError(f"{op.label}: {what} is missing")
     if t.dtype != dtype:
         raise UnsupportedError(f"{op.label}: {what} {t.name!r} is {t.dtype}; tflite-micro's kernel takes {dtype}")
     if rank is not None and len(t.shape) != rank:
         raise GraphError(f"{op.label}: {what} {t.name!r} has rank {len(t.shape)}, must be {rank}")
-    if t.quantized:
+    if t.quantized and not (labels and dtype == "int16" and not np.asarray(t.zero_point).any()):
         raise GraphError(f"{op.label}: {what} {t.name!r} cannot carry quantization parameters")
 
 
@@ -318,7 +321,7 @@ def check_signal(op) -> None:
     for k, (t, dt) in enumerate(zip(op.inputs, ins, strict=True)):
         _need(op, t, dt, None, f"input {k}")
     for k, (t, dt) in enumerate(zip(op.outputs, outs, strict=False)):
-        _need(op, t, dt, None, f"output {k}")
+        _need(op, t, dt, None, f"output {k}", labels=True)
     if op.type == OpType.SIGNAL_WINDOW:
         _const(op, op.inputs[1], "weights")
     if op.type == OpType.SIGNAL_PCAN:
