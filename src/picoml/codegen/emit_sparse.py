@@ -51,7 +51,7 @@ def emit_sparse_depthwise(c, op: Op, i: int, p, fields: dict) -> None:
     """DEPTHWISE_CONV_2D layer ``i`` (prepared params ``p``, ``pm_conv_params`` ``fields``) with
     its filter as tap masks: one call of pm_depthwise_conv2d_sparse_s8 (or its _exact twin)."""
     x, y = op.inputs[0], op.outputs[0]
-    c.dw_max_c = max(c.dw_max_c, int(x.shape[3]))  # PM_DW_MAX_C sizes the kernel's zero-point row
+    c.dw_max_c = max(c.dw_max_c, int(y.shape[3]))  # PM_DW_MAX_C sizes its zero-point row and held pixel
     c.sparse_layers += 1
     c.files.update(("pm_sparse_s8", DW_SPARSE_FILE))
     w = c.const_array(f"l{i}_filter", encode_tapmask(p.filter))

@@ -204,11 +204,11 @@ def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
 
 def sparse_depthwise(op: Op) -> bool:
     """A DEPTHWISE_CONV_2D layer the sparse kernel takes (pm_depthwise_conv2d_sparse_s8): window
-    of at most 25 taps, at most DW_MAX_C input channels (its zero-point row)."""
+    of at most 25 taps, at most DW_MAX_C output channels (its zero-point row and held pixel)."""
     if op.type != OpType.DEPTHWISE_CONV_2D or is_int16_op(op):
         return False
-    w, x = op.inputs[1], op.inputs[0]
-    return w.shape[1] * w.shape[2] <= DW_SPARSE_MAX_TAPS and x.shape[-1] <= DW_MAX_C
+    w = op.inputs[1]
+    return w.shape[1] * w.shape[2] <= DW_SPARSE_MAX_TAPS and w.shape[3] <= DW_MAX_C
 
 
 def sparse_candidate(op: Op) -> bool:

@@ -15,9 +15,10 @@
  * in for the input pixel of every tap outside the input). The requantization is stored
  * compactly (pm_sparse_quant, 5 bytes per channel; biases in 3 bytes where they fit, see
  * pm_sparse_s8.h). Any depth multiplier (output channel c * m + k reads input channel c);
- * kh * kw <= PM_SPARSE_DW_MAX_TAPS, input channels <= PM_DW_MAX_C (pm_config.h sizes it for
- * the model); PM_ERROR outside. Output pixels are computed one at a time in row-major order,
- * each after its window is read (the planner's streaming overlap, as the dense variants). */
+ * kh * kw <= PM_SPARSE_DW_MAX_TAPS, output channels <= PM_DW_MAX_C (pm_config.h sizes it for
+ * the model: the zero-point row and a held output pixel on the stack); PM_ERROR outside. Output
+ * pixels are written in row-major order, each after its window is read (the planner's
+ * streaming overlap, as the dense variants); two pixels share each decode of the filter. */
 #ifndef PM_SPARSE_DEPTHWISE_S8_H
 #define PM_SPARSE_DEPTHWISE_S8_H
 
