@@ -205,7 +205,7 @@ def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
 def sparse_depthwise(op: Op) -> bool:
     """A DEPTHWISE_CONV_2D layer the sparse kernel takes (pm_depthwise_conv2d_sparse_s8): window
     of at most 25 taps, at most DW_MAX_C output channels (its zero-point row and held pixel)."""
-    if op.type != OpType.DEPTHWISE_CONV_2D or is_int16_op(op):
+    if op.type != OpType.DEPTHWISE_CONV_2D or is_int16_op(op) or op.inputs[0].dtype != "int8":
         return False
     w = op.inputs[1]
     return w.shape[1] * w.shape[2] <= DW_SPARSE_MAX_TAPS and w.shape[3] <= DW_MAX_C
@@ -258,8 +258,10 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
         nnz = int(np.count_nonzero(w))
         channels = int(w.shape[3] if op.type == OpType.DEPTHWISE_CONV_2D else w.shape[0])
         dense_rq = isa.requant_record_bytes * channels
-        b = op.inputs[2].data if len(op.inputs) > 2 and op.inputs[2] is not None else None
-        bias = folded_bias(op, np.zeros(channels, np.int64) if b is None else np.asarray(b), w, dw)
+        b3 = 4
+        if enc != "dense" and op.inputs[0].dtype == "int8":  # the int8 kernels' folded biases
+            b = op.inputs[2].data if len(op.inputs) > 2 and op.inputs[2] is not None else None
+            b3 = bias_bytes(folded_bias(op, np.zeros(channels, np.int64) if b is None else np.asarray(b), w, dw))
         out.append(
             {
                 "op": i,
@@ -275,7 +277,7 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
                 "layout": layout if enc == "dense" else enc,
                 "requant_bytes": dense_rq if enc == "dense" else COMPACT_REQUANT_BYTES * channels,
                 "dense_requant_bytes": dense_rq,
-                "bias_bytes": channels * (4 if enc == "dense" else bias_bytes(bias)),
+                "bias_bytes": channels * b3,
                 "dense_bias_bytes": 4 * channels,
             }
         )
