@@ -240,6 +240,22 @@ def test_pruned_kws_on_mcu_bit_exact(target, monkeypatch):
 
 
 @pytest.mark.models
+def test_pruned_kws_80_weight_flash_at_most_040_dense(monkeypatch):
+    """Issue 17's aim: KWS with 80 % of every weighted layer's weights zeroed (depthwise included)
+    in at most 0.40x the dense weight flash on cortex-m4, bit-exact (benchmarks/bench_sparse_kws.py)."""
+    g = _pruned("kws", 0.8)
+    sparse = _verify(g, "cortex-m4", monkeypatch)
+    dense = _verify(g, "cortex-m4", monkeypatch, sparse=False)
+    ratio = sparse.flash_weights_bytes / dense.flash_weights_bytes
+    assert ratio <= 0.40, f"weight flash {sparse.flash_weights_bytes} / {dense.flash_weights_bytes} = {ratio:.3f}"
+    enc = layer_encodings(g, "armv7em")
+    assert {r["type"]: r["encoding"] for r in enc}["DEPTHWISE_CONV_2D"] == "tapmask"
+    assert all(r["encoding"] != "dense" for r in enc)
+    saved = sum(r[f"dense_{k}"] - r[k] for r in enc for k in ("bytes", "requant_bytes", "bias_bytes"))
+    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 12 * len(enc)
+
+
+@pytest.mark.models
 def test_pruned_ad_95_on_mcu_bit_exact_and_faster(monkeypatch):
     """At 95% the kernels that skip zeros also run fewer instructions than dense."""
     g = _pruned("ad", 0.95)
