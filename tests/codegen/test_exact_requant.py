@@ -166,9 +166,11 @@ def conv(kh, ic, oc, groups=1, density=1.0, seed=0):
     return _graph("CONV_2D", (1, 5, 5, ic), w, oc, (1, 5, 5, oc), stride_h=1, stride_w=1, padding="SAME")
 
 
-def depthwise(c, mult, seed=0):
+def depthwise(c, mult, seed=0, density=1.0):
     rng = np.random.default_rng(seed)
-    w = _weights(rng, (1, 3, 3, c * mult), rng.choice([-1, 1], (1, 1, 1, c * mult)))
+    signs = rng.choice([-1, 1], (1, 1, 1, c * mult))
+    w = _weights(rng, (1, 3, 3, c * mult), signs, density)
+    w[0, 0, 0] = signs[0, 0, 0] * 100  # extreme_inputs reads each channel's sign at tap 0
     attrs = {"stride_h": 1, "stride_w": 1, "padding": "SAME", "depth_multiplier": mult}
     return _graph("DEPTHWISE_CONV_2D", (1, 5, 5, c), w, c * mult, (1, 5, 5, c * mult), **attrs)
 
@@ -188,6 +190,7 @@ LAYERS = {
     "fc": lambda: fc(600, 9),
     "sparse_conv": lambda: conv(3, 16, 7, density=0.15),
     "sparse_fc": lambda: fc(600, 9, density=0.02),
+    "sparse_dw": lambda: depthwise(8, 1, density=0.3),
 }
 # the variant each layer must call (the _exact twin of its fast variant)
 CALLS = {
@@ -199,6 +202,7 @@ CALLS = {
     "fc": "pm_fully_connected_s8_exact(",
     "sparse_conv": "pm_conv2d_sparse_s8_exact(",
     "sparse_fc": "pm_fully_connected_sparse_s8_exact(",
+    "sparse_dw": "pm_depthwise_conv2d_sparse_s8_exact(",
 }
 
 

@@ -18,6 +18,7 @@ import picoml.codegen
 from picoml.codegen import generate_c, layer_encodings
 from picoml.codegen.sparse import ENCODERS, choose_encoding, decode, encoding_sizes
 from picoml.flows.verify import verify
+from picoml.graph.ops import OpType
 from picoml.targets import get_target
 
 from oracles import model_path
@@ -111,10 +112,13 @@ def test_choice_is_the_smallest_and_dense_wins_ties():
     assert choose_encoding(light) == "dense" and choose_encoding(light, max_ratio=1.0) == "bitmask"
 
 
-def _prune(g, fraction):
-    """Zero the smallest-magnitude fraction of each FC / CONV_2D layer's weights (in place)."""
+PRUNED = (OpType.FULLY_CONNECTED, OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
+
+
+def _prune(g, fraction, types=PRUNED):
+    """Zero the smallest-magnitude fraction of each weighted layer's weights (in place)."""
     for op in g.ops:
-        if op.type in ("FULLY_CONNECTED", "CONV_2D"):
+        if op.type in types:
             flat = op.inputs[1].data.reshape(-1)
             order = np.argsort(np.abs(flat.astype(np.int16)), kind="stable")
             flat[order[: int(round(fraction * flat.size))]] = 0
@@ -122,8 +126,8 @@ def _prune(g, fraction):
 
 
 @functools.cache
-def _pruned(name, fraction):
-    return _prune(picoml.load(model_path(name, "int8")), fraction)
+def _pruned(name, fraction, types=PRUNED):
+    return _prune(picoml.load(model_path(name, "int8")), fraction, types)
 
 
 def _xs(g, n=3, seed=0):
@@ -150,14 +154,21 @@ def test_layer_encodings_report_and_generated_calls():
         assert r["bytes"] == r["candidates"][r["encoding"]] and r["dense_bytes"] == r["weights"]
         assert r["density"] == pytest.approx(r["nonzeros"] / r["weights"])
         by_type.setdefault(r["type"], set()).add(r["encoding"])
-    assert by_type["DEPTHWISE_CONV_2D"] == {"dense"}  # no sparse depthwise kernel
+    assert by_type["DEPTHWISE_CONV_2D"] == {"tapmask"}  # pm_depthwise_conv2d_sparse_s8
     assert by_type["CONV_2D"] <= {"bitmask", "csr"} and "csr" in by_type["CONV_2D"]
     src = generate_c(g, isa="armv7em")
     assert "pm_conv2d_sparse_s8(" in src["model.c"] and "#define PM_SPARSE_WEIGHTS 1" in src["pm_config.h"]
+    assert "pm_depthwise_conv2d_sparse_s8(" in src["model.c"]
+    assert "#define PM_DEPTHWISE_CONV2D_SPARSE_S8 1" in src["pm_config.h"]
     dense = generate_c(g, isa="armv7em", sparse=False)
     assert "sparse" not in dense["model.c"] and "pm_sparse_s8.h" not in dense
     assert "#define PM_SPARSE_WEIGHTS 0" in dense["pm_config.h"]
     assert all(r["encoding"] == "dense" for r in layer_encodings(g, sparse=False))
+    # depthwise filters left dense (the stock weights: few zeros) stay dense and call the dense kernel
+    g = _pruned("kws", 0.95, (OpType.FULLY_CONNECTED, OpType.CONV_2D))
+    assert {r["encoding"] for r in layer_encodings(g, "armv7em") if r["type"] == "DEPTHWISE_CONV_2D"} == {"dense"}
+    src = generate_c(g, isa="armv7em")["model.c"]
+    assert "pm_depthwise_conv2d_sparse_s8" not in src and "pm_depthwise_conv2d_s8_mult1(" in src
     assert {r["layout"] for r in layer_encodings(g, "vector", sparse=False)} == {"plain-int16", "plain"}
 
 
@@ -214,16 +225,34 @@ def test_pruned_ad_on_mcu_flash_and_exactness(target, monkeypatch):
     sparse_layers = [r for r in enc if r["encoding"] != "dense"]
     assert sparse_layers and all(r["requant_bytes"] < r["dense_requant_bytes"] for r in sparse_layers)
     assert all(r["requant_bytes"] == r["dense_requant_bytes"] for r in enc if r["encoding"] == "dense")
-    saved = sum(r["dense_bytes"] + r["dense_requant_bytes"] - r["bytes"] - r["requant_bytes"] for r in enc)
-    # only the encoded weights and their requantization changed; each sparse layer adds one
-    # pm_sparse_quant (two 4-byte pointers) naming its multiplier and shift arrays
-    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 8 * len(sparse_layers)
+    assert all(r["bias_bytes"] == 3 * r["dense_bias_bytes"] // 4 for r in sparse_layers)  # all fit 24 bits
+    keys = ("bytes", "requant_bytes", "bias_bytes")
+    saved = sum(r[f"dense_{k}"] - r[k] for r in enc for k in keys)
+    # only the encoded weights, their requantization and biases changed; each sparse layer adds
+    # one pm_sparse_quant (three 4-byte pointers) naming its multiplier, shift and bias arrays
+    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 12 * len(sparse_layers)
 
 
 @pytest.mark.models
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m0plus"])
 def test_pruned_kws_on_mcu_bit_exact(target, monkeypatch):
     _verify(_pruned("kws", 0.95 if target == "cortex-m4" else 0.8), target, monkeypatch)
+
+
+@pytest.mark.models
+def test_pruned_kws_80_weight_flash_at_most_040_dense(monkeypatch):
+    """Issue 17's aim: KWS with 80 % of every weighted layer's weights zeroed (depthwise included)
+    in at most 0.40x the dense weight flash on cortex-m4, bit-exact (benchmarks/bench_sparse_kws.py)."""
+    g = _pruned("kws", 0.8)
+    sparse = _verify(g, "cortex-m4", monkeypatch)
+    dense = _verify(g, "cortex-m4", monkeypatch, sparse=False)
+    ratio = sparse.flash_weights_bytes / dense.flash_weights_bytes
+    assert ratio <= 0.40, f"weight flash {sparse.flash_weights_bytes} / {dense.flash_weights_bytes} = {ratio:.3f}"
+    enc = layer_encodings(g, "armv7em")
+    assert {r["type"]: r["encoding"] for r in enc}["DEPTHWISE_CONV_2D"] == "tapmask"
+    assert all(r["encoding"] != "dense" for r in enc)
+    saved = sum(r[f"dense_{k}"] - r[k] for r in enc for k in ("bytes", "requant_bytes", "bias_bytes"))
+    assert dense.flash_weights_bytes - sparse.flash_weights_bytes == saved - 12 * len(enc)
 
 
 @pytest.mark.models

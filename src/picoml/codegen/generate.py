@@ -46,6 +46,7 @@ from picoml.codegen.emit_resize import RESIZE_EMITTERS, RESIZE_FILES
 from picoml.codegen.emit_s16 import handles as s16_handles
 from picoml.codegen.emit_s16 import wrap_s16
 from picoml.codegen.emit_signal import SIGNAL_EMITTERS, SIGNAL_FILES
+from picoml.codegen.emit_sparse import compact_quant, emit_sparse_depthwise
 from picoml.codegen.emit_state import (
     STATE_EMITTERS,
     STATE_FILES,
@@ -182,19 +183,6 @@ class _Ctx:
         self.decls.append(cemit.struct_array("pm_requant", name, rows, qualifier="PM_CONST"))
         self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
-
-    def requant_compact(self, sym: str, multiplier, shift, n: int) -> str:
-        """A pm_sparse_quant: the multipliers (int32) and shifts (int8) as two arrays, 5 bytes per
-        channel; the kernel builds each pm_requant record with pm_requant_unpack."""
-        m = np.broadcast_to(np.asarray(multiplier, np.int64), (n,)).astype(np.int32)
-        sh = np.broadcast_to(np.asarray(shift, np.int64), (n,))
-        if sh.min() < -128 or sh.max() > 127:
-            raise UnsupportedError(
-                f"{self.name}_{sym}: requantization shift {int(sh.min())}..{int(sh.max())} out of int8"
-            )
-        mult = self.const_array(f"{sym}_mult", m)
-        shifts = self.const_array(f"{sym}_shift", sh.astype(np.int8))
-        return self.struct("pm_sparse_quant", sym, {"multiplier": mult, "shift": shifts})
 
     def struct(self, ctype: str, sym: str, fields: dict) -> str:
         name = f"{self.name}_{sym}"
@@ -346,6 +334,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         "act_min": int(p.act_min),
         "act_max": int(p.act_max),
     }
+    if c.encoding.get(i) == "tapmask":  # a sparse depthwise filter: codegen/emit_sparse.py
+        return emit_sparse_depthwise(c, op, i, p, fields)
     taps, ch = kh * kw, int(p.filter.shape[3])
     dw4 = False
     if variant == DW_MULT1:
@@ -394,12 +384,11 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
     if variant == CONV_LANES:  # read in blocks of 4 channels
         bias = np.pad(bias, (0, -bias.size % 4))
-    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
-    n_rq = p.multiplier.size
     if sw is None:
-        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, n_rq, exact)
-    else:  # sparse: flash is what it is for, so the compact 5-byte form
-        q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, n_rq)
+        b = c.const_array(f"l{i}_bias", bias, flash=True)
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, p.multiplier.size, exact)
+    else:  # sparse: flash is what it is for, so the compact forms (5-byte requant, 3-byte biases)
+        q, b = compact_quant(c, i, p.multiplier, p.shift, p.multiplier.size, bias)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.filter.shape))
     do = c.struct("pm_dims", f"l{i}_out_dims", _dims(y.shape))
@@ -461,11 +450,11 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     bias = folded_bias(op, p.bias, p.weights, False)
     shift = np.broadcast_to(p.shift, (units,))
     exact = _requant_mode(c, op, exact_requant(op, bias, p.weights, shift, False), sw is not None)
-    b = c.const_array(f"l{i}_bias", bias, flash=sw is None)  # sparse kernels read it as data
     if sw is None:
+        b = c.const_array(f"l{i}_bias", bias, flash=True)
         q = c.requant(f"l{i}_rq", p.multiplier, p.shift, units, exact)
-    else:  # sparse: the compact 5-byte requantization form
-        q = "&" + c.requant_compact(f"l{i}_rq", p.multiplier, p.shift, units)
+    else:  # sparse: the compact forms (5-byte requant, 3-byte biases)
+        q, b = compact_quant(c, i, p.multiplier, p.shift, units, bias)
     if sw is not None:
         w, enc = sw
         c.body.append(

@@ -14,8 +14,16 @@ dense included; dense wins ties. Sizes are exact byte counts of the streams the 
 The generator folds the input zero point into the bias, so each output is a plain int8 dot
 product over the non-zeros and skipping zeros is exact. A sparse layer also stores its
 requantization compactly (``pm_sparse_quant``: int32 multiplier + int8 shift, 5 bytes per
-channel instead of a 12-byte ``pm_requant`` record), which the kernel unpacks per output row:
-at 80 % sparsity the per-channel data would otherwise be a third of a small model's flash.
+channel instead of a 12-byte ``pm_requant`` record), which the kernel unpacks per output row,
+and its folded biases in 3 bytes each when all fit 24 bits (else int32): at 80 % sparsity the
+per-channel data would otherwise be a third of a small model's flash.
+
+A DEPTHWISE_CONV_2D filter [1, kh, kw, oc] (at most 25 taps) has one sparse encoding,
+
+- ``tapmask``: the tap masks of all channels as one bit stream (kh*kw bits per output channel,
+  channel-major, no padding between channels), then the non-zeros in (channel, tap) order:
+  ceil(oc * kh * kw / 8) + nnz (a per-channel byte-aligned mask would waste 7 of 16 bits of
+  a 3x3 window); its kernel is ``pm_depthwise_conv2d_sparse_s8`` (runtime/pm_sparse_depthwise_s8.h).
 """
 
 from __future__ import annotations
@@ -23,13 +31,15 @@ from __future__ import annotations
 import numpy as np
 
 from picoml.codegen.isa import Isa, get_isa
-from picoml.codegen.variants import uses_gemm
+from picoml.codegen.requant import folded_bias
+from picoml.codegen.variants import DW_MAX_C, uses_gemm
 from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Graph, Op
 from picoml.graph.ops import OpType
 
-ENCODINGS = ("dense", "bitmask", "csr")  # tie order: the first smallest wins
+ENCODINGS = ("dense", "bitmask", "csr", "tapmask")  # tie order: the first smallest wins
 C_ENCODING = {"bitmask": "PM_SPARSE_BITMASK", "csr": "PM_SPARSE_CSR"}
+DW_SPARSE_MAX_TAPS = 25  # PM_SPARSE_DW_MAX_TAPS (runtime/pm_sparse_depthwise_s8.h)
 CSR_MAX_DELTA = 255
 CSR_MAX_ENTRIES = 0xFFFF  # the 2-byte row count
 
@@ -48,16 +58,25 @@ def _csr_fillers(cols: np.ndarray) -> int:
     return int((np.maximum(d - 1, 0) // CSR_MAX_DELTA).sum())
 
 
-def encoding_sizes(w: np.ndarray) -> dict[str, int | None]:
-    """Exact bytes of each encoding of weights ``w`` ([rows, ...], flattened per row); None
-    where an encoding cannot hold the matrix (a CSR row over 65,535 entries)."""
+def _tapmask_size(w: np.ndarray) -> int:
+    """Bytes of the PM_SPARSE_DW_TAPMASK stream of a depthwise filter [1, kh, kw, oc]."""
+    return -(-int(w.size) // 8) + int(np.count_nonzero(w))
+
+
+def encoding_sizes(w: np.ndarray, depthwise: bool = False) -> dict[str, int | None]:
+    """Exact bytes of each encoding of weights ``w`` ([rows, ...], flattened per row; a
+    depthwise filter [1, kh, kw, oc] with ``depthwise``); None where an encoding cannot hold
+    the weights (a CSR row over 65,535 entries; the row encodings of a depthwise filter, the
+    tap masks of a GEMM matrix)."""
+    if depthwise:
+        return {"dense": int(w.size), "bitmask": None, "csr": None, "tapmask": _tapmask_size(w)}
     w = _rows(w)
     rows, k = w.shape
     nz = w != 0
     nnz = int(nz.sum())
     entries = [int(r.size) + _csr_fillers(r) for r in (np.flatnonzero(row) for row in nz)]
     csr = rows * 2 + 2 * sum(entries) if max(entries, default=0) <= CSR_MAX_ENTRIES else None
-    return {"dense": rows * k, "bitmask": rows * (-(-k // 8)) + nnz, "csr": csr}
+    return {"dense": rows * k, "bitmask": rows * (-(-k // 8)) + nnz, "csr": csr, "tapmask": None}
 
 
 #: A sparse encoding must be at most this fraction of the dense bytes to be chosen. The bitmask
@@ -69,12 +88,12 @@ def encoding_sizes(w: np.ndarray) -> dict[str, int | None]:
 MAX_SPARSE_RATIO = 0.75
 
 
-def choose_encoding(w: np.ndarray, max_ratio: float = MAX_SPARSE_RATIO) -> str:
+def choose_encoding(w: np.ndarray, max_ratio: float = MAX_SPARSE_RATIO, depthwise: bool = False) -> str:
     """The smallest encoding of ``w`` among dense and the sparse ones that save enough.
 
     A sparse encoding competes only when it is at most ``max_ratio`` of the dense bytes
     (``max_ratio=1.0``: strictly the smallest); dense wins ties (it is the fastest kernel)."""
-    sizes = encoding_sizes(w)
+    sizes = encoding_sizes(w, depthwise)
     best = "dense"
     for e in ENCODINGS[1:]:
         if sizes[e] is not None and sizes[e] < sizes[best] and sizes[e] <= max_ratio * sizes["dense"]:
@@ -118,6 +137,31 @@ def encode_csr(w: np.ndarray) -> np.ndarray:
     return np.array(out, np.uint8).view(np.int8)
 
 
+def encode_tapmask(w: np.ndarray) -> np.ndarray:
+    """The PM_SPARSE_DW_TAPMASK stream of a depthwise filter [1, kh, kw, oc]: the tap masks of
+    all output channels as one little-endian bit stream (channel-major, taps row-major), then
+    the non-zeros in (channel, tap) order."""
+    w = np.asarray(w).astype(np.int8)
+    rows = w.reshape(-1, w.shape[-1]).T  # [oc, taps]
+    masks = np.packbits((rows != 0).reshape(-1), bitorder="little")
+    vals = rows[rows != 0]  # row-major over [oc, taps]: channel, then tap
+    return np.concatenate([masks.view(np.int8), vals])
+
+
+def decode_tapmask(stream: np.ndarray, kh: int, kw: int, oc: int) -> np.ndarray:
+    """The depthwise filter [1, kh, kw, oc] from a PM_SPARSE_DW_TAPMASK stream, walking it as the
+    C kernel does; raises ValueError if the stream is not exactly consumed."""
+    taps = kh * kw
+    nmask = -(-oc * taps // 8)
+    s = np.asarray(stream).astype(np.int8)
+    bits = np.unpackbits(s[:nmask].view(np.uint8), bitorder="little")[: oc * taps].astype(bool)
+    if len(s) != nmask + int(bits.sum()):
+        raise ValueError(f"tapmask stream has {len(s)} bytes, masks mark {nmask} + {int(bits.sum())}")
+    rows = np.zeros(oc * taps, np.int8)
+    rows[bits] = s[nmask:]
+    return rows.reshape(oc, kh, kw).transpose(1, 2, 0)[None].copy()
+
+
 ENCODERS = {"bitmask": encode_bitmask, "csr": encode_csr}
 
 
@@ -158,13 +202,30 @@ def decode(stream: np.ndarray, encoding: str, rows: int, k: int) -> np.ndarray:
     return w
 
 
-def sparse_candidate(op: Op) -> bool:
-    """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, and CONV_2D on a GEMM variant."""
+def sparse_depthwise(op: Op) -> bool:
+    """A DEPTHWISE_CONV_2D layer the sparse kernel takes (pm_depthwise_conv2d_sparse_s8): window
+    of at most 25 taps, at most DW_MAX_C output channels (its zero-point row and held pixel)."""
+    if op.type != OpType.DEPTHWISE_CONV_2D or is_int16_op(op) or op.inputs[0].dtype != "int8":
+        return False
+    w = op.inputs[1]
+    return w.shape[1] * w.shape[2] <= DW_SPARSE_MAX_TAPS and w.shape[3] <= DW_MAX_C
 
-    return op.type == OpType.FULLY_CONNECTED or uses_gemm(op)
+
+def sparse_candidate(op: Op) -> bool:
+    """Layers whose C kernel has a sparse twin: FULLY_CONNECTED, CONV_2D on a GEMM variant, and
+    DEPTHWISE_CONV_2D within pm_depthwise_conv2d_sparse_s8's limits."""
+
+    return op.type == OpType.FULLY_CONNECTED or uses_gemm(op) or sparse_depthwise(op)
 
 
 COMPACT_REQUANT_BYTES = 5  # pm_sparse_quant: int32 multiplier + int8 shift per channel
+BIAS3_RANGE = (-(1 << 23), 1 << 23)  # a sparse layer's biases take 3 bytes each when all are in it
+
+
+def bias_bytes(bias: np.ndarray) -> int:
+    """Bytes per channel a sparse layer stores its (folded) biases in: 3 if all fit 24 bits, else 4."""
+    b = np.asarray(bias, np.int64)
+    return 3 if b.size and BIAS3_RANGE[0] <= b.min() and b.max() < BIAS3_RANGE[1] else 4
 
 
 WEIGHTED = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D, OpType.FULLY_CONNECTED)
@@ -177,8 +238,9 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
     layout (the dense layout of ``isa``'s kernels), and requant_bytes / dense_requant_bytes:
     the layer's requantization data as emitted (a sparse layer stores the compact
     ``pm_sparse_quant`` form, 5 bytes per channel, a dense one ``pm_requant`` records,
-    ``Isa.requant_record_bytes`` each). Biases are not included (int32 per channel
-    whatever the encoding)."""
+    ``Isa.requant_record_bytes`` each), and bias_bytes / dense_bias_bytes: the (folded) biases,
+    int32 per channel in a dense layer, 3 bytes per channel in a sparse one where all fit 24
+    bits (``bias_bytes``)."""
 
     isa = get_isa(isa)
     out = []
@@ -187,13 +249,19 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
             continue
         w = np.asarray(op.inputs[1].data)
         eligible = sparse and sparse_candidate(op)
-        sizes = encoding_sizes(w) if eligible else {"dense": int(w.size), "bitmask": None, "csr": None}
-        enc = choose_encoding(w) if eligible else "dense"
+        dw = op.type == OpType.DEPTHWISE_CONV_2D
+        none = {"dense": int(w.size), "bitmask": None, "csr": None, "tapmask": None}
+        sizes = encoding_sizes(w, dw) if eligible else none
+        enc = choose_encoding(w, depthwise=dw) if eligible else "dense"
         gemm = op.type == OpType.FULLY_CONNECTED or uses_gemm(op)
         layout = isa.gemm_layout if gemm else "plain"
         nnz = int(np.count_nonzero(w))
         channels = int(w.shape[3] if op.type == OpType.DEPTHWISE_CONV_2D else w.shape[0])
         dense_rq = isa.requant_record_bytes * channels
+        b3 = 4
+        if enc != "dense" and op.inputs[0].dtype == "int8":  # the int8 kernels' folded biases
+            b = op.inputs[2].data if len(op.inputs) > 2 and op.inputs[2] is not None else None
+            b3 = bias_bytes(folded_bias(op, np.zeros(channels, np.int64) if b is None else np.asarray(b), w, dw))
         out.append(
             {
                 "op": i,
@@ -209,6 +277,8 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
                 "layout": layout if enc == "dense" else enc,
                 "requant_bytes": dense_rq if enc == "dense" else COMPACT_REQUANT_BYTES * channels,
                 "dense_requant_bytes": dense_rq,
+                "bias_bytes": channels * b3,
+                "dense_bias_bytes": 4 * channels,
             }
         )
     return out

@@ -20,6 +20,8 @@ CONV_GENERIC = "pm_conv2d_s8_generic"
 CONV_LANES = "pm_conv2d_s8_lanes"  # Armv6-M twin of the GEMM variants (codegen/lanes.py)
 DW_MULT1 = "pm_depthwise_conv2d_s8_mult1"
 DW_GENERIC = "pm_depthwise_conv2d_s8_generic"
+DW_SPARSE = "pm_depthwise_conv2d_sparse_s8"  # tap-mask filters (codegen/sparse.py, emit_sparse.py)
+DW_SPARSE_FILE = "pm_sparse_depthwise_s8"
 
 EXACT = "_exact"  # suffix of a kernel function's exact-requantization twin (codegen/requant.py)
 
@@ -38,6 +40,7 @@ VARIANT_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "pm_depthwise_conv2d_s8": (DW_MULT1, DW_GENERIC),
     "pm_conv2d_s8_exact": tuple(v + EXACT for v in (CONV_1X1, CONV_IM2COL, CONV_GENERIC, CONV_LANES)),
     "pm_depthwise_conv2d_s8_exact": tuple(v + EXACT for v in (DW_MULT1, DW_GENERIC)),
+    DW_SPARSE_FILE: (DW_SPARSE, DW_SPARSE + EXACT),
 }
 
 #: the GEMM variants: packed weights, and a sparse twin (pm_conv2d_sparse_s8)

@@ -62,10 +62,13 @@ typedef struct {
 
 /* Requantization of a layer stored compactly: the reference kernel's multiplier (Q31) and shift
  * per output channel, 5 bytes instead of sizeof(pm_requant); pm_requant_unpack makes the record.
- * Sparse layers use it (their flash is what they are for; the unpack cost is small there). */
+ * Sparse layers use it (their flash is what they are for; the unpack cost is small there), and
+ * store their biases in 3 bytes when all fit (pm_sparse_bias in pm_sparse_s8.h; the int32 bias
+ * array is then NULL). */
 typedef struct {
   const int32_t *multiplier;
   const int8_t *shift;
+  const int8_t *bias3; /* non-NULL: the biases as 3 little-endian bytes each (every one fits 24 bits) */
 } pm_sparse_quant;
 
 /* The record of one channel from the reference kernel's multiplier and shift, as the code

@@ -39,6 +39,18 @@
 extern const uint8_t pm_sparse_debruijn[32];
 #endif
 
+/* The (folded) bias of output channel c: 3 bytes from q->bias3 when the generator stored the
+ * layer's biases so (each fits 24 bits), else bias[c]. The sign is extended through uint32_t
+ * arithmetic: (x ^ 2^23) - 2^23 is x - 2^24 for x >= 2^23, x otherwise. */
+static inline int32_t pm_sparse_bias(const pm_sparse_quant *q, const int32_t *bias, int32_t c) {
+  if (q->bias3) {
+    const int8_t *b = q->bias3 + 3 * c;
+    const uint32_t x = (uint32_t)(uint8_t)b[0] | ((uint32_t)(uint8_t)b[1] << 8) | ((uint32_t)(uint8_t)b[2] << 16);
+    return (int32_t)((x ^ 0x800000u) - 0x800000u);
+  }
+  return bias[c];
+}
+
 /* Column of the lowest set bit of a non-zero mask, which is cleared. */
 static inline int32_t pm_sparse_pop(uint32_t *m) {
 #if PM_SPARSE_CTZ_TABLE
@@ -227,7 +239,7 @@ static inline void pm_sparse_rows_4_s8(int32_t encoding, const int8_t *const *x,
   for (c = 0; c < n; ++c) {
     const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
     int32_t s[4];
-    s[0] = s[1] = s[2] = s[3] = bias[c];
+    s[0] = s[1] = s[2] = s[3] = pm_sparse_bias(sq, bias, c);
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_4x1_s8(x, k, w, s) : pm_sparse_csr_4x1_s8(x, w, s);
     for (r = 0; r < 4; ++r) o[r][c] = pm_requant_ram_s8(s[r], &q, zp, lo, hi);
   }
@@ -243,7 +255,7 @@ static inline void pm_sparse_rows_1_s8(int32_t encoding, const int8_t *x, int32_
   int32_t c;
   for (c = 0; c < n; ++c) {
     const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
-    int32_t s = bias[c];
+    int32_t s = pm_sparse_bias(sq, bias, c);
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_1x1_s8(x, k, w, &s) : pm_sparse_csr_1x1_s8(x, w, &s);
     o[c] = pm_requant_ram_s8(s, &q, zp, lo, hi);
   }
@@ -257,7 +269,7 @@ static inline void pm_sparse_rows_2_s8(int32_t encoding, const int8_t *x0, const
   for (c = 0; c < n; ++c) {
     const pm_requant q = pm_requant_unpack(sq->multiplier[c], sq->shift[c]);
     int32_t s[2];
-    s[0] = s[1] = bias[c];
+    s[0] = s[1] = pm_sparse_bias(sq, bias, c);
     w = encoding == PM_SPARSE_BITMASK ? pm_sparse_bitmask_2x1_s8(x0, x1, k, w, s) : pm_sparse_csr_2x1_s8(x0, x1, w, s);
     o0[c] = pm_requant_ram_s8(s[0], &q, zp, lo, hi);
     o1[c] = pm_requant_ram_s8(s[1], &q, zp, lo, hi);
