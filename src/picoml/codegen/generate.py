@@ -724,9 +724,9 @@ def compile_c(
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
     for i, op in enumerate(g.ops):
         if (
-            op.type not in STATE_EMITTERS
-            and not s16_handles(op)
-            and any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs)
+            any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs)
+            and op.type not in STATE_EMITTERS
+            and not s16_handles(op)  # after any(): a PAD folded away has no tensors left
         ):
             raise UnsupportedError(f"{op.label}: C generation supports int8, int32, bool and float32 layers only")
         if i in folded:

@@ -157,7 +157,10 @@ def fft_tables(n: int, inverse: bool = False, bits: int = 16) -> FftTables:
         stages.append((p, m, fstride))
         fstride *= p
     dt = fx.out
-    return FftTables(n, tw.astype(dt), stw.astype(dt), perm, tuple(reversed(stages)), inverse, bits)
+    arrays = [tw.astype(dt), stw.astype(dt), perm]
+    for a in arrays:  # cached and shared by every caller: read-only, so none can change another's tables
+        a.setflags(write=False)
+    return FftTables(n, arrays[0], arrays[1], arrays[2], tuple(reversed(stages)), inverse, bits)
 
 
 def complex_fft(t: FftTables, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
