@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("graph", ("picoml.graph",)),
     ("passes", ("picoml.passes",)),
     ("reference", ("picoml.reference",)),
-    ("frontends", ("picoml.frontends",)),
+    ("frontends", ("picoml.frontends", "picoml.audio")),
     ("quantize", ("picoml.quantize",)),
     ("compress", ("picoml.compress",)),
     ("tasks", ("picoml.tasks",)),

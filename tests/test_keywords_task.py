@@ -1,6 +1,7 @@
-"""The keywords task skeleton (picoml.tasks.keywords): the DS-CNN and the split it trains on.
-Not wired into the CLI yet: the features will be the audio front end's; a crude log-mel stands
-in here. Needs espeak-ng like tests/test_keywords_data.py (skip / fail the same way)."""
+"""The keywords task (picoml.tasks.keywords): the DS-CNN and the split it trains on, with another
+feature function (a crude log-mel, standardized) than the device front end of the demo
+(tests/test_keywords_device.py). Needs espeak-ng like tests/test_keywords_data.py (skip / fail
+the same way)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def cache(tmp_path_factory):
 
 
 def test_split_and_quick_training(cache):
-    split = T.load(0, features=_log_mel, quick=True, cache_dir=cache)
+    split = T.load(0, features=_log_mel, quick=True, cache_dir=cache, standardize=True)
     cfg = K.KeywordsConfig.quick()
     assert split.sizes() == tuple(12 * n for n in cfg.per_class)
     assert split.x_train.shape[1:] == T.INPUT_SHAPE and split.x_train.dtype == np.float32

@@ -22,7 +22,9 @@ is one sequence of calls.
 
 from __future__ import annotations
 
+import inspect
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -105,6 +107,152 @@ def pcan_gain_lut(strength: float, offset: float, gain_bits: int, input_bits: in
     return (((lut + 32768) & 0xFFFF) - 32768).astype(np.int16)
 
 
+@dataclass(frozen=True)
+class _Design:
+    """Everything one front-end frame computes with: sizes and the integer tables."""
+
+    sample_rate: int
+    win: int
+    stride: int
+    n: int
+    channels: int
+    tables: tuple  # mel_tables' five arrays
+    first: int
+    end: int
+    correction: int
+    noise_reduction: bool
+    pcan: bool
+    spectral: dict
+    pcan_lut: np.ndarray | None
+    snr_shift: int
+    log_scale_shift: int
+    description: str
+
+
+def _design(
+    sample_rate: int,
+    window_ms: float,
+    stride_ms: float,
+    channels: int,
+    fft_length: int | None,
+    lower_hz: float,
+    upper_hz: float,
+    smoothing_bits: int,
+    even_smoothing: float,
+    odd_smoothing: float,
+    min_signal_remaining: float,
+    noise_reduction: bool,
+    pcan: bool | None,
+    pcan_strength: float,
+    pcan_offset: float,
+    pcan_gain_bits: int,
+    log_scale_shift: int,
+) -> _Design:
+    win = round(sample_rate * window_ms / 1000)
+    stride = round(sample_rate * stride_ms / 1000)
+    n = fft_length or 1 << max(2, (win - 1).bit_length())
+    if not (0 < stride and 4 <= win <= n) or n & (n - 1):
+        raise UnsupportedError(
+            f"window {win} samples, stride {stride}, fft_length {n}: need 4 <= window <= a power-of-two fft_length"
+        )
+    if not 0 < lower_hz < upper_hz <= sample_rate / 2 or channels < 1:
+        raise UnsupportedError(f"mel band {lower_hz}..{upper_hz} Hz with {channels} channels at {sample_rate} Hz")
+    pcan = noise_reduction if pcan is None else pcan
+    if pcan and not noise_reduction:
+        raise UnsupportedError("PCAN divides by the noise estimate of noise reduction: pcan=True needs noise_reduction")
+    w, u, fs, ws, cw, first, end = mel_tables(sample_rate, n, channels, lower_hz, upper_hz)
+    correction = max(n.bit_length() - 1 - FILTERBANK_BITS // 2, 0)  # MostSignificantBit32(n) - 1 - 6
+    one = 1 << SPECTRAL_SUBTRACTION_BITS
+    even, odd = int(even_smoothing * one), int(odd_smoothing * one)
+    spectral = {
+        "alternate_one_minus_smoothing": one - odd, "alternate_smoothing": odd, "clamping": False,
+        "min_signal_remaining": int(min_signal_remaining * one), "num_channels": channels,
+        "one_minus_smoothing": one - even, "smoothing": even, "smoothing_bits": smoothing_bits,
+        "spectral_subtraction_bits": SPECTRAL_SUBTRACTION_BITS,
+    }  # fmt: skip
+    snr_shift = pcan_gain_bits - correction - PCAN_SNR_BITS
+    if pcan and not 0 <= snr_shift <= 63:
+        raise UnsupportedError(f"PCAN gain_bits {pcan_gain_bits} give snr_shift {snr_shift} outside 0..63")
+    lut = pcan_gain_lut(pcan_strength, pcan_offset, pcan_gain_bits, smoothing_bits) if pcan else None
+    stages = "noise reduction + PCAN" if pcan else "noise reduction" if noise_reduction else "no noise reduction"
+    return _Design(
+        sample_rate, win, stride, n, channels, (w, u, fs, ws, cw), first, end, correction, noise_reduction, pcan,
+        spectral, lut, snr_shift, log_scale_shift,
+        f"{sample_rate} Hz, {win}-sample window, stride {stride}, {channels} channels, {stages}",
+    )  # fmt: skip
+
+
+class _Builder:
+    """Tensors and ops of a graph being built; constants made once and shared by every frame."""
+
+    def __init__(self) -> None:
+        self.ts: list[Tensor] = []
+        self.ops: list[Op] = []
+        self.consts: dict[str, Tensor] = {}
+
+    def t(self, name: str, shape, dtype: str, data=None) -> Tensor:
+        self.ts.append(Tensor(name, tuple(shape), dtype, data=None if data is None else np.asarray(data, dtype)))
+        return self.ts[-1]
+
+    def const(self, name: str, data, dtype: str) -> Tensor:
+        if name not in self.consts:
+            a = np.asarray(data)
+            self.consts[name] = self.t(name, a.shape, dtype, a)
+        return self.consts[name]
+
+    def op(self, kind: OpType, ins: list[Tensor], outs: list[Tensor], **attrs) -> None:
+        self.ops.append(Op(kind, ins, outs, attrs, name=outs[0].name))
+
+
+def _chain(b: _Builder, d: _Design, x: Tensor, p: str = "") -> Tensor:
+    """The ops of one frame from ``x`` (d.win int16 samples) to its d.channels int16 features;
+    tensor names prefixed with ``p``."""
+    n, ch = d.n, d.channels
+    y = b.t(p + "windowed", (d.win,), "int16")
+    b.op(OpType.SIGNAL_WINDOW, [x, b.const("hann", hann_window(d.win), "int16")], [y], shift=WINDOW_BITS)
+    scaled, bits = b.t(p + "scaled", (d.win,), "int16"), b.t(p + "scale_bits", (), "int32")
+    b.op(OpType.SIGNAL_FFT_AUTO_SCALE, [y], [scaled, bits])
+    spec = b.t(p + "spectrum", (n + 2,), "int16")
+    b.op(OpType.SIGNAL_RFFT, [scaled], [spec], T=7, fft_length=n)
+    energy = b.t(p + "energy", (n // 2 + 1,), "uint32")
+    b.op(OpType.SIGNAL_ENERGY, [spec], [energy], end_index=d.end, start_index=d.first)
+    names = ("fb_weights", "fb_unweights", "fb_starts", "fb_weight_starts", "fb_widths")
+    tabs = [b.const(nm, a, "int16") for nm, a in zip(names, d.tables, strict=True)]
+    fb = b.t(p + "filter_bank", (ch,), "uint64")
+    b.op(OpType.SIGNAL_FILTER_BANK, [energy, *tabs], [fb], num_channels=ch)
+    clean = b.t(p + "amplitude", (ch,), "uint32")
+    b.op(OpType.SIGNAL_FILTER_BANK_SQUARE_ROOT, [fb, bits], [clean])
+    if d.noise_reduction:
+        den, noise = b.t(p + "denoised", (ch,), "uint32"), b.t(p + "noise_estimate", (ch,), "uint32")
+        b.op(OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION, [clean], [den, noise], **d.spectral)
+        clean = den
+        if d.pcan:
+            gained = b.t(p + "gain_controlled", (ch,), "uint32")
+            lut = b.const("pcan_gain_lut", d.pcan_lut, "int16")
+            b.op(OpType.SIGNAL_PCAN, [clean, noise, lut], [gained], snr_shift=d.snr_shift)
+            clean = gained
+    feats = b.t(p + "features", (ch,), "int16")
+    b.op(OpType.SIGNAL_FILTER_BANK_LOG, [clean], [feats], input_correction_bits=d.correction,
+         output_scale=1 << d.log_scale_shift)  # fmt: skip
+    return feats
+
+
+def _finish(b: _Builder, feats: Tensor, output: str, log_scale_shift: int) -> Tensor:
+    """The int16 codes as they are, or DEQUANTIZEd to float32 with scale 2^-log_scale_shift
+    (natural-log units, exact)."""
+    if output == "float32":
+        feats.scale, feats.zero_point = np.array([2.0**-log_scale_shift], np.float32), np.array([0])
+        log = b.t(feats.name + "_float", feats.shape, "float32")
+        b.op(OpType.DEQUANTIZE, [feats], [log])
+        return log
+    return feats
+
+
+def _check_output(output: str) -> None:
+    if output not in ("int16", "float32"):
+        raise UnsupportedError(f"frontend output {output!r}: int16 or float32")
+
+
 def frontend(
     sample_rate: int = 16000,
     window_ms: float = 30.0,
@@ -118,7 +266,8 @@ def frontend(
     even_smoothing: float = 0.025,
     odd_smoothing: float = 0.06,
     min_signal_remaining: float = 0.05,
-    pcan: bool = True,
+    noise_reduction: bool = True,
+    pcan: bool | None = None,
     pcan_strength: float = 0.95,
     pcan_offset: float = 80.0,
     pcan_gain_bits: int = 21,
@@ -126,76 +275,83 @@ def frontend(
     output: str = "int16",
 ) -> Graph:
     """The front-end graph of one frame: input int16 PCM [window samples], output [channels] features:
-    ``output="int16"`` FilterBankLog's codes (log energy × 2^log_scale_shift), ``"float32"`` the same
-    in natural-log units (the codes DEQUANTIZEd with scale 2^-log_scale_shift, a float interface
-    for a float network). ``graph.frame_stride`` is the hop in samples (``features`` uses it to
-    frame clips)."""
-    if output not in ("int16", "float32"):
-        raise UnsupportedError(f"frontend output {output!r}: int16 or float32")
-    win = round(sample_rate * window_ms / 1000)
-    stride = round(sample_rate * stride_ms / 1000)
-    n = fft_length or 1 << max(2, (win - 1).bit_length())
-    if not (0 < stride and 4 <= win <= n) or n & (n - 1):
-        raise UnsupportedError(
-            f"window {win} samples, stride {stride}, fft_length {n}: need 4 <= window <= a power-of-two fft_length"
-        )
-    if not 0 < lower_hz < upper_hz <= sample_rate / 2 or channels < 1:
-        raise UnsupportedError(f"mel band {lower_hz}..{upper_hz} Hz with {channels} channels at {sample_rate} Hz")
-    w, u, fs, ws, cw, first, end = mel_tables(sample_rate, n, channels, lower_hz, upper_hz)
-    correction = max(n.bit_length() - 1 - FILTERBANK_BITS // 2, 0)  # MostSignificantBit32(n) - 1 - 6
-
-    ts: list[Tensor] = []
-    ops: list[Op] = []
-
-    def t(name, shape, dtype, data=None) -> Tensor:
-        ts.append(Tensor(name, tuple(shape), dtype, data=None if data is None else np.asarray(data, dtype)))
-        return ts[-1]
-
-    def op(kind, ins, outs, **attrs) -> None:
-        ops.append(Op(kind, ins, outs, attrs, name=outs[0].name))
-
-    x = t("audio", (win,), "int16")
-    y = t("windowed", (win,), "int16")
-    op(OpType.SIGNAL_WINDOW, [x, t("hann", (win,), "int16", hann_window(win))], [y], shift=WINDOW_BITS)
-    scaled, bits = t("scaled", (win,), "int16"), t("scale_bits", (), "int32")
-    op(OpType.SIGNAL_FFT_AUTO_SCALE, [y], [scaled, bits])
-    spec = t("spectrum", (n + 2,), "int16")
-    op(OpType.SIGNAL_RFFT, [scaled], [spec], T=7, fft_length=n)
-    energy = t("energy", (n // 2 + 1,), "uint32")
-    op(OpType.SIGNAL_ENERGY, [spec], [energy], end_index=end, start_index=first)
-    tabs = [t(nm, a.shape, "int16", a) for nm, a in zip(("fb_weights", "fb_unweights", "fb_starts", "fb_weight_starts", "fb_widths"), (w, u, fs, ws, cw), strict=True)]  # fmt: skip
-    fb = t("filter_bank", (channels,), "uint64")
-    op(OpType.SIGNAL_FILTER_BANK, [energy, *tabs], [fb], num_channels=channels)
-    root = t("amplitude", (channels,), "uint32")
-    op(OpType.SIGNAL_FILTER_BANK_SQUARE_ROOT, [fb, bits], [root])
-    one = 1 << SPECTRAL_SUBTRACTION_BITS
-    even, odd = int(even_smoothing * one), int(odd_smoothing * one)
-    clean, noise = t("denoised", (channels,), "uint32"), t("noise_estimate", (channels,), "uint32")
-    op(OpType.SIGNAL_FILTER_BANK_SPECTRAL_SUBTRACTION, [root], [clean, noise],
-       alternate_one_minus_smoothing=one - odd, alternate_smoothing=odd, clamping=False,
-       min_signal_remaining=int(min_signal_remaining * one), num_channels=channels, one_minus_smoothing=one - even,
-       smoothing=even, smoothing_bits=smoothing_bits, spectral_subtraction_bits=SPECTRAL_SUBTRACTION_BITS)  # fmt: skip
-    if pcan:
-        lut = t("pcan_gain_lut", (4 * WIDE_DYNAMIC_BITS - 3,), "int16",
-                pcan_gain_lut(pcan_strength, pcan_offset, pcan_gain_bits, smoothing_bits))  # fmt: skip
-        gained = t("gain_controlled", (channels,), "uint32")
-        snr_shift = pcan_gain_bits - correction - PCAN_SNR_BITS
-        if not 0 <= snr_shift <= 63:
-            raise UnsupportedError(f"PCAN gain_bits {pcan_gain_bits} give snr_shift {snr_shift} outside 0..63")
-        op(OpType.SIGNAL_PCAN, [clean, noise, lut], [gained], snr_shift=snr_shift)
-        clean = gained
-    feats = t("features", (channels,), "int16")
-    op(OpType.SIGNAL_FILTER_BANK_LOG, [clean], [feats], input_correction_bits=correction,
-       output_scale=1 << log_scale_shift)  # fmt: skip
-    if output == "float32":  # natural-log units: DEQUANTIZE by 2^-log_scale_shift, exact in float32
-        feats.scale, feats.zero_point = np.array([2.0**-log_scale_shift]), np.array([0])
-        log = t("features_float", (channels,), "float32")
-        op(OpType.DEQUANTIZE, [feats], [log])
-        feats = log
-    g = Graph(ts, ops, [x], [feats], name="audio_frontend",
-              description=f"picoml.audio.frontend: {sample_rate} Hz, {win}-sample window, stride {stride}, {channels} channels")  # fmt: skip
+    ``output="int16"`` FilterBankLog's codes (log energy × 2^log_scale_shift, quantization scale
+    2^-log_scale_shift), ``"float32"`` the same in natural-log units (the codes DEQUANTIZEd, a
+    float interface for a float network). ``noise_reduction=False`` leaves out spectral
+    subtraction (and PCAN, which divides by its noise estimate): a stateless front end, each
+    frame's features a function of that frame alone. ``pcan`` (default: with noise reduction).
+    ``graph.frame_stride`` is the hop in samples (``features`` uses it to frame clips)."""
+    _check_output(output)
+    d = _design(sample_rate, window_ms, stride_ms, channels, fft_length, lower_hz, upper_hz, smoothing_bits,
+                even_smoothing, odd_smoothing, min_signal_remaining, noise_reduction, pcan, pcan_strength,
+                pcan_offset, pcan_gain_bits, log_scale_shift)  # fmt: skip
+    b = _Builder()
+    x = b.t("audio", (d.win,), "int16")
+    y = _finish(b, _chain(b, d, x), output, log_scale_shift)
+    g = Graph(b.ts, b.ops, [x], [y], name="audio_frontend", description=f"picoml.audio.frontend: {d.description}")
     g.validate()
-    g.frame_stride = stride  # type: ignore[attr-defined]
+    g.frame_stride = d.stride  # type: ignore[attr-defined]
+    return g
+
+
+def clip_frontend(
+    sample_rate: int = 16000,
+    clip_ms: float = 1000.0,
+    window_ms: float = 30.0,
+    stride_ms: float = 20.0,
+    channels: int = 40,
+    *,
+    output: str = "int16",
+    **options,
+) -> Graph:
+    """One graph from a whole clip to its feature map: input int16 PCM [clip samples], output
+    [frames, channels] (frames = every full window at multiples of the stride: 49 for 1 s at
+    30/20 ms). Each frame is a SLICE of the clip through its own copy of the stateless front end
+    (``frontend(..., noise_reduction=False)``; the copies share their constant tables), the frames
+    CONCATENATEd and reshaped: a C library that takes the raw 16-bit PCM of a clip. Its output equals
+    ``features(frontend(..., noise_reduction=False), clips)`` bit for bit. ``options``: those of
+    ``frontend`` (noise reduction must stay off: its state would make a clip depend on history)."""
+    _check_output(output)
+    if options.get("noise_reduction", False) or options.get("pcan"):
+        raise UnsupportedError(
+            "clip_frontend is stateless: noise reduction (and PCAN) adapt over a stream, use frontend() per frame"
+        )
+    options = {"noise_reduction": False, **options}
+    sig = inspect.signature(frontend)
+    bad = sorted(set(options) - set(sig.parameters))
+    if bad:
+        raise UnsupportedError(f"clip_frontend: unknown options {bad}")
+    kw = {k: v.default for k, v in sig.parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY} | options
+    kw.pop("output")
+    d = _design(sample_rate, window_ms, stride_ms, channels, **kw)
+    samples = round(sample_rate * clip_ms / 1000)
+    n_frames = (samples - d.win) // d.stride + 1 if samples >= d.win else 0
+    if n_frames < 1:
+        raise UnsupportedError(f"a {samples}-sample clip holds no {d.win}-sample window")
+    b = _Builder()
+    x = b.t("audio", (samples,), "int16")
+    size = b.const("frame_size", [d.win], "int32")
+    parts = []
+    for k in range(n_frames):
+        fr = b.t(f"f{k}_frame", (d.win,), "int16")
+        b.op(OpType.SLICE, [x, b.const(f"frame_begin_{k}", [k * d.stride], "int32"), size], [fr])
+        parts.append(_chain(b, d, fr, f"f{k}_"))
+    flat = b.t("frames", (n_frames * channels,), "int16")
+    b.op(OpType.CONCATENATION, parts, [flat], axis=0, fused_activation="NONE")
+    feats = b.t("features", (n_frames, channels), "int16")
+    b.op(
+        OpType.RESHAPE,
+        [flat, b.const("features_shape", [n_frames, channels], "int32")],
+        [feats],
+        new_shape=[n_frames, channels],
+    )
+    for t in (*parts, flat, feats):  # natural-log units: what a QUANTIZE after it reads
+        t.scale, t.zero_point = np.array([2.0**-d.log_scale_shift], np.float32), np.array([0])
+    y = _finish(b, feats, output, d.log_scale_shift)
+    g = Graph(b.ts, b.ops, [x], [y], name="audio_clip_frontend",
+              description=f"picoml.audio.clip_frontend: {samples} samples -> {n_frames} frames; {d.description}")  # fmt: skip
+    g.validate()
+    g.frame_stride = d.stride  # type: ignore[attr-defined]
     return g
 
 

@@ -4,10 +4,16 @@
 Every table is computed by the reference kernels' ``prepare`` (the kissfft twiddles, permutation
 and stages of ``reference/signal_fft.fft_tables``; the filter-bank and PCAN tables as stored in
 the graph) and emitted as a constant array: the C does no floating point. Two kinds of RAM live
-outside the arena, as static arrays of the layer: the FFT's work buffer (fft_length int16) and the
-state of the stateful ops (spectral subtraction's noise estimate, the Delay / Framer / Stacker /
+outside the arena, as static arrays: the FFT's work buffer (fft_length int16, one per length,
+shared by every FFT layer of that length: the layers run one after the other) and the state of
+the stateful ops (spectral subtraction's noise estimate, the Delay / Framer / Stacker /
 OverlapAdd buffers), which persists across invocations as in tflite-micro; ``<name>_reset()``
 returns it to the program-start values (each emitter adds its lines to ``c.resets``).
+
+Identical constant tables (the window, the kissfft tables and configuration, the filter bank and
+PCAN tables) are emitted once and shared by every layer that uses them (``c.shared``, keyed by
+their content): ``picoml.audio.clip_frontend`` runs 49 copies of one front end, which would
+otherwise hold 49 copies of each table.
 """
 
 from __future__ import annotations
@@ -28,8 +34,27 @@ def tptr(c, t: Tensor, const: bool = False) -> str:
     return f"({q}{CTYPES[t.dtype]} *)({q}void *)(pm_arena.bytes + {c.plan.offset_of(t)})"
 
 
+def _shared_array(c, sym: str, values: np.ndarray) -> str:
+    """``c.const_array`` once per distinct content: a later layer with the same table gets the
+    first one's symbol."""
+    a = np.ascontiguousarray(values)
+    key = ("array", a.dtype.str, a.shape, a.tobytes())
+    if key not in c.shared:
+        c.shared[key] = c.const_array(sym, a)
+    return c.shared[key]
+
+
 def _i16(c, sym: str, values) -> str:
-    return c.const_array(sym, np.asarray(values, np.int64).astype(np.int16))
+    return _shared_array(c, sym, np.asarray(values, np.int64).astype(np.int16))
+
+
+def _fft_work(c, n: int) -> str:
+    """The int16 work buffer of ``n`` values that every FFT layer needing that many shares."""
+    key = ("fft_work", n)
+    if key not in c.shared:
+        c.shared[key] = f"{c.name}_fft_work{n}"
+        c.decls.append(f"static int16_t {c.shared[key]}[{n}];\n")
+    return c.shared[key]
 
 
 def emit_window(c, op: Op, i: int) -> None:
@@ -53,21 +78,23 @@ def _fft_config(c, i: int, t, op: Op) -> str:
     fields = {
         "n": t.n,
         "n_stages": len(t.stages),
-        "stages": c.const_array(f"l{i}_stages", stages),
+        "stages": _shared_array(c, f"l{i}_stages", stages),
         "perm": _i16(c, f"l{i}_perm", t.perm),
         "twiddles": _i16(c, f"l{i}_twiddles", t.twiddles.reshape(-1)),
         "super_twiddles": _i16(c, f"l{i}_super_twiddles", t.super_twiddles.reshape(-1)),
         "inverse": int(t.inverse),
     }
-    return c.struct("pm_sig_fft", f"l{i}_fft", fields)
+    key = ("pm_sig_fft", tuple(fields.items()))
+    if key not in c.shared:
+        c.shared[key] = c.struct("pm_sig_fft", f"l{i}_fft", fields)
+    return c.shared[key]
 
 
 def emit_irfft(c, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
     cfg = _fft_config(c, i, p.tables, op)
-    work = f"{c.name}_l{i}_work"
-    c.decls.append(f"static int16_t {work}[{2 * p.tables.n}];\n")
+    work = _fft_work(c, 2 * p.tables.n)
     rows = x.size // p.in_len
     c.body.append(f"status |= pm_sig_irfft_s16(&{cfg}, {tptr(c, x, True)}, {rows}, {work}, {tptr(c, y)});")
 
@@ -77,8 +104,7 @@ def emit_rfft(c, op: Op, i: int) -> None:
     t = p.tables
     x, y = op.inputs[0], op.outputs[0]
     cfg = _fft_config(c, i, t, op)
-    work = f"{c.name}_l{i}_work"
-    c.decls.append(f"static int16_t {work}[{t.n}];\n")
+    work = _fft_work(c, t.n)
     rows = x.size // p.in_len
     c.body.append(f"status |= pm_sig_rfft_s16(&{cfg}, {tptr(c, x, True)}, {p.in_len}, {rows}, {work}, {tptr(c, y)});")
 

@@ -157,6 +157,7 @@ class _Ctx:
     weight_bytes: int = 0
     encoding: dict[int, str] = field(default_factory=dict)  # op index -> weight encoding (layer_encodings)
     ptr_override: dict[int, str] = field(default_factory=dict)  # id(tensor) -> C pointer (emit_fused.py)
+    shared: dict[tuple, str] = field(default_factory=dict)  # content key -> C symbol (emit_signal.py)
 
     def ptr(self, t: Tensor, const: bool = False) -> str:
         if t.data is not None:
