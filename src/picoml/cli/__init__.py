@@ -45,6 +45,7 @@ from picoml.codegen.firmware import write_arduino, write_cmake
 from picoml.errors import InputError, PicomlError
 from picoml.flows.compress import run_pipeline_config
 from picoml.flows.demo import Progress, run_demo
+from picoml.flows.demo_keywords import run_keywords_demo
 from picoml.flows.evaluate import evaluate
 from picoml.flows.fit import Budget, RayRunner, fit
 from picoml.flows.verify import verify
@@ -316,12 +317,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
 
-    out = check_writable_dir(args.out)
-    run_demo(
+    keywords = args.task == "keywords"
+    out = check_writable_dir(args.out or ("build/demo-keywords" if keywords else "build/demo"))
+    demo = run_keywords_demo if keywords else run_demo
+    demo(
         out,
         seed=args.seed,
         quick=args.quick,
-        n_verify=args.inputs,
+        n_verify=args.inputs or (10 if keywords else 20),
         progress=Progress(quiet=args.quiet),
         force=args.force,
     )
@@ -596,11 +599,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_fit)
 
-    s = add("demo", "the whole pipeline on the bundled digits task, with an HTML report")
-    s.add_argument("--out", default="build/demo", help="report directory (default build/demo)")
+    s = add("demo", "the whole pipeline on a bundled task (digits, or keywords from raw audio), with an HTML report")
+    s.add_argument(
+        "--task",
+        choices=("digits", "keywords"),
+        default="digits",
+        help="digits (scikit-learn's 8x8 digits) or keywords (spotting from raw 16 kHz audio; needs espeak-ng)",
+    )
+    s.add_argument("--out", default=None, help="report directory (default build/demo, build/demo-keywords)")
     s.add_argument("--seed", type=_count(0, 2**32 - 1), default=0)
-    s.add_argument("--quick", action="store_true", help="few epochs (a smoke run)")
-    s.add_argument("--inputs", type=_count(1, 360), default=20, help="test digits to verify on each emulated core")
+    s.add_argument("--quick", action="store_true", help="few epochs (a smoke run; keywords: the small data set)")
+    s.add_argument(
+        "--inputs",
+        type=_count(1, 360),
+        default=None,
+        help="test inputs to verify on each emulated core (20; keywords 10)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
     s.add_argument("--force", action="store_true", help="write into a directory holding files picoml did not write")
     s.set_defaults(func=cmd_demo)
