@@ -12,6 +12,12 @@ computed here, once, in Python floats the way tflite-micro's micro-frontend comp
 (window_util.c, filterbank_util.c, noise_reduction_util.c, pcan_gain_control_util.c), and stored
 in the graph as integers: the device and ``features`` then run the same integer arithmetic.
 
+``frontend(..., noise_reduction=False)`` leaves out spectral subtraction and PCAN: a stateless
+front end. ``clip_frontend(...)`` builds one graph from a whole clip (e.g. 1 s, 16,000 samples)
+to its (frames, channels) feature map: a SLICE per window through its own copy of the stateless
+chain (the copies share their constant tensors; the C emits each table once), the rows
+CONCATENATEd. It is the front end of ``picoml demo --task keywords`` (``tasks/keywords.py``).
+
 ``features(graph, audio)`` frames a batch of clips (stride ``graph.frame_stride``) and runs every
 frame through the graph's reference kernels with the spectral-subtraction noise estimate carried
 from frame to frame of a clip and reset at each clip's start, as tflite-micro (and the C library)

@@ -33,7 +33,6 @@ from picoml.flows.report import write_report
 from picoml.flows.verify import fit_check, verify
 from picoml.frontends.lowering import to_graph_layout
 from picoml.frontends.tflite_writer import write_tflite_bytes
-from picoml.frontends.torch import from_torch
 from picoml.graph import Graph
 from picoml.graph.ops import op_macs
 from picoml.quantize.ptq import quantize
@@ -41,9 +40,9 @@ from picoml.reference.interpreter import run
 from picoml.targets.catalog import BOARDS
 from picoml.tasks import keywords as T
 from picoml.tasks import keywords_data as K
-from picoml.tasks.train import count_params, fit
+from picoml.tasks.train import count_params
 
-EPOCHS, QUICK_EPOCHS = 15, 12  # quick: 144 training clips, 12 epochs in a few seconds
+QUICK_EPOCHS = 12  # quick: 144 training clips, 12 epochs in a few seconds (full: keywords.EPOCHS)
 #: 16x8 is kept only when it beats int8 by more than this (it costs RAM and instructions)
 INT16_MARGIN = 0.005
 MARGIN_CLIPS = 3  # ... and by more than this many test clips (the quick set has 72: one clip is noise)
@@ -155,7 +154,7 @@ def _run(
     force: bool = False,
     cache_dir: str | Path = "build/cache/keywords",
 ) -> dict:
-    torch = _need("torch")
+    _need("torch")
     p = progress or Progress()
     out = Path(out_dir)
     t_start = time.perf_counter()
@@ -186,12 +185,8 @@ def _run(
 
     # 3. float CNN
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    model = T.build_cnn()
-    epochs = QUICK_EPOCHS if quick else EPOCHS
-    hist = fit(model, split, metric=T.METRIC, epochs=epochs, seed=seed, threads=1, **T.TRAIN_SETTINGS)
-    model.eval()
-    g_float = from_torch(model, torch.from_numpy(split.x_train[:1]), name="keywords_cnn")
+    epochs = QUICK_EPOCHS if quick else T.EPOCHS
+    model, g_float, hist = T.train_cnn(split, seed, epochs)
     acc_float = _acc(g_float, to_graph_layout(split.x_test), split.y_test)
     steps = [
         {

@@ -32,6 +32,7 @@ import numpy as np
 
 from picoml import audio
 from picoml.errors import PicomlError, UnsupportedError
+from picoml.frontends.torch import from_torch
 from picoml.graph import Graph, Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference.interpreter import run
@@ -45,7 +46,7 @@ FRONTEND: dict[str, Any] = {"sample_rate": 16000, "window_ms": 30.0, "stride_ms"
 LOG_SCALE = 2.0**-6  # natural-log units of one FilterBankLog code (log_scale_shift 6)
 INPUT_SHAPE = (1, FRAMES, CHANNELS)  # PyTorch layout (C, H, W): time × frequency
 CLASSES = keywords_data.CLASSES
-EPOCHS = 30
+EPOCHS = 15  # the CNN's best validation epoch comes within them (93 % held out at seed 0)
 QUICK_EPOCHS = 3
 #: training recipe: ``fit``'s Adam + cosine schedule, best validation epoch kept
 TRAIN_SETTINGS: dict[str, Any] = {"lr": 3e-3, "batch_size": 64, "weight_decay": 1e-4}
@@ -183,6 +184,18 @@ def train(
         **TRAIN_SETTINGS,
     )
     return model, hist
+
+
+def train_cnn(split: Split, seed: int = 0, epochs: int = EPOCHS, widths: tuple[int, ...] = CNN_WIDTHS):
+    """The demo's network: ``build_cnn(widths)`` trained on ``split`` (one thread, seeded), in eval
+    mode, and its float picoml graph (NHWC input (1, 49, 40, 1)); returns (model, graph, history)."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = build_cnn(widths)
+    hist = fit(model, split, metric=METRIC, epochs=epochs, seed=seed, threads=1, **TRAIN_SETTINGS)
+    model.eval()
+    return model, from_torch(model, torch.from_numpy(split.x_train[:1]), name="keywords_cnn"), hist
 
 
 def device_graph(q: Graph, frontend: Graph | None = None, name: str = "keywords") -> Graph:
