@@ -292,8 +292,13 @@ def _run(
             f"Speech synthesized with eSpeak NG ({sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} clips), features by the "
             f"device's own front end, CNN, {chosen}; one C library from 16-bit PCM to 12 logits, verified "
             f"bit-exact on {' and '.join(DEMO_TARGETS)} with {n_verify} held-out clips. Accuracy on "
-            f"{sizes[2]:,} clips of voices never heard in training. One inference = one second of audio. "
-            f"Total time {time.perf_counter() - t_start:.0f} s."
+            f"{sizes[2]:,} clips of voices never heard in training. One inference = one second of audio: "
+            + "; ".join(
+                f"{t} at 64 MHz {v['ms_per_second_at_64_mhz']:.0f} ms per second of audio by instructions "
+                f"({'real time' if v['real_time_at_64_mhz'] else 'NOT real time'})"
+                for t, v in realtime.items()
+            )
+            + f". Total time {time.perf_counter() - t_start:.0f} s."
         ),
         "task": "keywords",
         "metric": "accuracy",
