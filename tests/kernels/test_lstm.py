@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import picoml
 from picoml.errors import GraphError, UnsupportedError
@@ -26,8 +28,11 @@ CALLS = 12
 FILES = sorted(json.loads((DATA / "manifest.json").read_text())["models"])
 
 
-def lstm_graph(batch=2, steps=3, n_in=4, n_state=5, dtype="float32", time_major=False, clip=0.0, seed=0) -> Graph:
-    """One LSTM layer; int8 / int16 (16x8) with symmetric int8 weights and an int16 cell state at 2^-11."""
+def lstm_graph(
+    batch=2, steps=3, n_in=4, n_state=5, dtype="float32", time_major=False, clip=0.0, seed=0, cell_power=-11, h_zp=None
+) -> Graph:
+    """One LSTM layer; int8 / int16 (16x8) with symmetric int8 weights and an int16 cell state at
+    2^cell_power (int8: hidden zero point ``h_zp``, default -2)."""
     rng = np.random.default_rng(seed)
     xshape = (steps, batch, n_in) if time_major else (batch, steps, n_in)
     yshape = (steps, batch, n_state) if time_major else (batch, steps, n_state)
@@ -45,7 +50,7 @@ def lstm_graph(batch=2, steps=3, n_in=4, n_state=5, dtype="float32", time_major=
     else:
         act, bias_dt = (dtype, "int32") if dtype == "int8" else ("int16", "int64")
         xs, xz = (0.04, 3) if dtype == "int8" else (0.0004, 0)
-        hs, hz = (1 / 128, -2) if dtype == "int8" else (1 / 32768, 0)
+        hs, hz = (1 / 128, -2 if h_zp is None else h_zp) if dtype == "int8" else (1 / 32768, 0)
         ins[0] = qtensor("x", xshape, xs, xz, act)
         for k in range(1, 9):
             shape = (n_state, n_in if k < 5 else n_state)
@@ -57,7 +62,7 @@ def lstm_graph(batch=2, steps=3, n_in=4, n_state=5, dtype="float32", time_major=
                 f"b{k}", (n_state,), bs, 0, bias_dt, data=rng.integers(-3000, 3000, n_state).astype(bias_dt)
             )
         ins[18] = qtensor("h", (batch, n_state), hs, hz, act)
-        ins[19] = qtensor("c", (batch, n_state), 2.0**-11, 0, "int16")
+        ins[19] = qtensor("c", (batch, n_state), 2.0**cell_power, 0, "int16")
         ins[18].variable = ins[19].variable = True
         y = qtensor("y", yshape, hs, hz, act)
     attrs = {**default_attrs(OpType.UNIDIRECTIONAL_SEQUENCE_LSTM), "activation": "TANH", "cell_clip": clip,
@@ -113,6 +118,22 @@ def test_built_lstm_matches_tflm(dtype, time_major, clip):
         cell = c.variables()["c"].astype(np.float64)
         scale = 1.0 if dtype == "float32" else 2.0**-11
         assert np.isclose(np.abs(cell * scale).max(), clip, atol=scale), np.abs(cell * scale).max()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dims=st.tuples(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.integers(1, 6)),
+    dtype=st.sampled_from(["int8", "int16"]),
+    time_major=st.booleans(),
+    clip=st.sampled_from([0.0, 0.3, 1.0, 10.0]),
+    cell_power=st.integers(-15, -8),  # the cell tanh's input shift in both directions
+    h_zp=st.integers(-20, 20),
+    seed=st.integers(0, 2**16),
+)
+def test_random_integer_lstm_exact_with_tflm(dims, dtype, time_major, clip, cell_power, h_zp, seed):
+    g = lstm_graph(*dims, dtype, time_major, clip, seed, cell_power, h_zp)
+    xs = _xs(g, seed)
+    assert_int_equal(picoml.run(g, xs), tflm_run(to_tflite(g), xs), f"{dims} {dtype} tm={time_major} 2^{cell_power}")
 
 
 def test_state_carries_and_resets():
