@@ -15,21 +15,19 @@ static int32_t pm_lstm_mbqm64(int64_t x, int32_t multiplier, int32_t shift) {
   return (int32_t)(uint32_t)(uint64_t)r;
 }
 
-static int32_t pm_lstm_act(const pm_lstm_params *p, const void *v, int32_t i) {
-  return p->wide ? (int32_t)((const int16_t *)v)[i] : (int32_t)((const int8_t *)v)[i];
-}
-
-/* tflite-micro's integer FullyConnected of one output unit into int16 at 2^-12 */
+/* tflite-micro's integer FullyConnected of one output unit into int16 at 2^-12 (v: int8 or int16) */
 static int32_t pm_lstm_fc(const pm_lstm_params *p, const void *v, int32_t zp, const int8_t *w, int32_t n,
                           int32_t gate, int32_t s, int32_t with_bias, int32_t mult, int32_t shift) {
   int32_t i;
   if (p->wide) {
+    const int16_t *a = (const int16_t *)v;
     int64_t acc = with_bias ? ((const int64_t *)p->bias)[gate * p->n_state + s] : 0;
-    for (i = 0; i < n; ++i) acc += (int64_t)w[i] * (pm_lstm_act(p, v, i) - zp);
+    for (i = 0; i < n; ++i) acc += (int64_t)((int32_t)w[i] * ((int32_t)a[i] - zp));
     return pm_lstm_sat16(pm_lstm_mbqm64(acc, mult, shift));
   } else {
+    const int8_t *a = (const int8_t *)v;
     uint32_t acc = with_bias ? (uint32_t)((const int32_t *)p->bias)[gate * p->n_state + s] : 0u;
-    for (i = 0; i < n; ++i) acc += (uint32_t)((int32_t)w[i] * (pm_lstm_act(p, v, i) - zp));
+    for (i = 0; i < n; ++i) acc += (uint32_t)((int32_t)w[i] * ((int32_t)a[i] - zp));
     return pm_lstm_sat16(pm_multiply_by_quantized_multiplier((int32_t)acc, mult, shift));
   }
 }
