@@ -14,7 +14,7 @@ import numpy as np
 
 from picoml.codegen import cemit
 from picoml.codegen.emit_float import f32, fptr
-from picoml.codegen.emit_s16 import _int64_array
+from picoml.codegen.emit_s16 import int64_array
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType
@@ -65,7 +65,7 @@ def emit_lstm(c, op: Op, i: int) -> None:
     wx = c.const_array(f"l{i}_wx", np.stack(p.wx).astype(np.int8))
     wh = c.const_array(f"l{i}_wh", np.stack(p.wh).astype(np.int8))
     b = np.stack(p.bias)
-    bias = _int64_array(c, f"l{i}_bias", b) if p.wide else c.const_array(f"l{i}_bias", b.astype(np.int32))
+    bias = int64_array(c, f"l{i}_bias", b) if p.wide else c.const_array(f"l{i}_bias", b.astype(np.int32))
     q = c.const_array(f"l{i}_q", np.array([[*p.mx[k], *p.mh[k]] for k in range(4)], np.int32))
     assert p.tanh_cell is not None
     fields = {
