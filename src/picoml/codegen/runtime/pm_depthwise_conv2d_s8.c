@@ -28,6 +28,365 @@
 #define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
 
+#ifndef PM_DW_PLANE_MAX
+#define PM_DW_PLANE_MAX 0 /* stack bytes of the plane (pm_config.h: the model's largest, codegen/dw_planes.py) */
+#endif
+#if PM_ASM_DSP && PM_SPECIALIZE && PM_DW_PLANE_MAX >= 24 && (PM_DEPTHWISE_CONV2D_S8_GENERIC || PM_DEPTHWISE_CONV2D_S8_MULT1)
+/* ---------------------------------------------------------------------------------------
+ * Armv7E-M speed builds: 3x3 windows (dilation 1, strides 1 or 2, any depth multiplier), one
+ * channel at a time over "planes". For one input channel, the input rows a strip of output rows
+ * reads are gathered into a stack plane of bytes (one plane row per input row; padding written
+ * as the input zero point, which the folded bias expects), so border pixels run the same
+ * branch-free code as interior ones. In a plane, neighbouring taps of one channel are
+ * neighbouring bytes: one word load and two SXTB16 give the pairs (x0, x2) and (x1, x3), and
+ * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 4
+ * outputs of a plane row: stride 1 from 2 words per window row (12 MACs in 10 multiplies),
+ * stride 2 from 3. A channel's weights, bias and requantization are prepared once per strip.
+ * Orientation: the plane holds input rows (blocks run along output rows) or, when the output is
+ * taller than wide, input columns (blocks run down output columns, the window transposed).
+ * Order: channel after channel. Output channel oc = ic * m + k reads input channel ic only, so
+ * with depth multiplier 1 and the output a whole number of pixels (c bytes) below the input (the
+ * planner's streaming overlap, graph/ops.py streams=1: every output byte overwrites an input byte
+ * of its own channel that no later pixel reads), each output byte lands on an input byte of its
+ * own channel already copied into the plane or never read again; other overlaps take the
+ * pixel-order paths. */
+#define PM_DW_PLANES 1
+
+/* The per-channel constants of one output channel, as words: the window's three rows (ky, or kx
+ * when transposed) as pairs (w0, w2) of int16 and w1, the bias, then the requantization of the
+ * fused assembly (multiplier, left shift, round + output zero point << right, right shift). */
+enum { PM_DWP_BIAS = 6, PM_DWP_M = 7, PM_DWP_RZ = 8, PM_DWP_RIGHT = 9, PM_DWP_OS = 10, PM_DWP_END = 11, PM_DWP_WORDS = 12 };
+
+#define PM_DWP_ASM_OPS                                                                                      \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [w02] "=&r"(w02), [w1] "=&r"(w1), \
+      [a] "=&r"(a), [x] "=&r"(x)                                                                             \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                          \
+      : "memory"
+
+/* stride 1, one window row: 4 outputs from bytes pr[0..7], weights at word offset WOFF of kp */
+#define PM_DWP_S1_ROW(WOFF)                                                                                 \
+  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
+  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
+  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"
+
+/* stride 2, one window row: 4 outputs from bytes pr[0..8] */
+#define PM_DWP_S2_ROW(WOFF)                                                                                 \
+  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlad %[s2], %[a], %[w02], %[s2]\n\t"                                                                  \
+  "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
+  "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #8]\n\t"                                                                             \
+  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "smlabt %[s3], %[a], %[w02], %[s3]\n\t"
+
+#define PM_DWP_INIT                                                                                         \
+  "ldr %[s0], [%[kp], #24]\n\t"                                                                           \
+  "mov %[s1], %[s0]\n\t"                                                                                  \
+  "mov %[s2], %[s0]\n\t"                                                                                  \
+  "mov %[s3], %[s0]\n\t"
+
+/* Requantize accumulator S (pm_requant_s8's arithmetic; the output zero point folded into the
+ * rounding constant rz) and store it at ADDR. */
+#define PM_DWP_RQ(S, ADDR)                                                                                  \
+  "smmulr %[t], %[" S "], %[m]\n\t"                                                                         \
+  "add %[" S "], %[rz], %[t], lsl #1\n\t"                                                                 \
+  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                             \
+  "asr %[" S "], %[" S "], %[r]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
+  "strb %[" S "], " ADDR "\n\t"
+
+/* 4 outputs (full int8 range, zero point folded) stored at o, o + os, o + 2 os, o + 3 os */
+PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int32_t *k, int8_t *o, int32_t os) {
+  int32_t m, rz, r, t;
+  __asm__ volatile("ldr %[m], [%[kp], #28]\n\t"
+                   "ldr %[rz], [%[kp], #32]\n\t"
+                   "ldr %[r], [%[kp], #36]\n\t" PM_DWP_RQ("s0", "[%[o]]") PM_DWP_RQ("s1", "[%[o], %[os]]")
+                       PM_DWP_RQ("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"
+                       PM_DWP_RQ("s3", "[%[o], %[os]]")
+                   : [s0] "+&r"(s0), [s1] "+&r"(s1), [s2] "+&r"(s2), [s3] "+&r"(s3), [o] "+&r"(o), [m] "=&r"(m),
+                     [rz] "=&r"(rz), [r] "=&r"(r), [t] "=&r"(t)
+                   : [kp] "r"(k), [os] "r"(os)
+                   : "memory");
+}
+
+#if PM_ASM_WIDE
+/* pm_dwp_store4's requantization inside the row loop: multiplier in w02, rz in w1, right in a */
+#define PM_DWP_RQL(S, ADDR)                                                                                 \
+  "smmulr %[x], %[" S "], %[w02]\n\t"                                                                     \
+  "add %[" S "], %[w1], %[x], lsl #1\n\t"                                                                 \
+  "add %[" S "], %[" S "], %[x], asr #31\n\t"                                                             \
+  "asr %[" S "], %[" S "], %[a]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
+  "strb %[" S "], " ADDR "\n\t"
+#define PM_DWP_LOOP_TAIL(STEP)                                                                              \
+  "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                   \
+  "sub %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
+  "ldr %[w02], [%[kp], #28]\n\t"                                                                          \
+  "ldr %[w1], [%[kp], #32]\n\t"                                                                           \
+  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #40]\n\t"                   \
+      PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]")                         \
+          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                           \
+              "add %[o], %[o], %[s0], lsl #1\n\t"                                                         \
+              "ldr %[x], [%[kp], #44]\n\t"                                                                \
+              "cmp %[pr], %[x]\n\t"                                                                       \
+              "blo 1b\n\t"
+#define PM_DWP_LOOP_OPS                                                                                     \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
+      [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                         \
+      : "cc", "memory"
+
+/* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
+ * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
+PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t *k, int8_t *o) {
+  int32_t s0, s1, s2, s3, w02, w1, a, x;
+  if (sa == 1) {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL(4)
+                     : PM_DWP_LOOP_OPS);
+  } else {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL(8)
+                     : PM_DWP_LOOP_OPS);
+  }
+}
+#endif
+
+/* n < 4 outputs at plane bytes pr + i * sa (C; the blocks' last outputs of a plane row). Reads
+ * at most the bytes a 4-output block would. */
+PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, const int32_t *k,
+                           const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi, int8_t *o,
+                           int32_t os) {
+  int32_t i, r;
+  for (i = 0; i < n; ++i, pr += sa, o += os) {
+    int32_t acc = k[PM_DWP_BIAS];
+    for (r = 0; r < 3; ++r) {
+      const uint32_t u = (uint32_t)pm_read_s8x4(pr + r * wp);
+      acc = __smlad((int32_t)__sxtb16(u), k[2 * r], acc);
+      acc = __smlabb(pm_sxtb16_ror8(u), k[2 * r + 1], acc);
+    }
+    if (fused) { /* pm_dwp_store4's arithmetic (acc already shifted left) */
+      const int32_t v = pm_high_mul_doubled(acc, k[PM_DWP_M]);
+      *o = (int8_t)__ssat((int32_t)((uint32_t)v * 2u + (uint32_t)k[PM_DWP_RZ] + (uint32_t)(v >> 31)) >> k[PM_DWP_RIGHT], 8);
+    } else {
+      *o = pm_requant_s8(acc, rq, zp, lo, hi);
+    }
+  }
+}
+
+/* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
+ * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. fused: the
+ * assembly requantization applies (full int8 range, zero point folds). */
+PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                           int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
+                           int8_t *o, int32_t oa, int32_t ob) {
+  int32_t rb, i;
+  for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
+    const int8_t *pb = plane;
+    int8_t *ob4 = o;
+#if PM_ASM_WIDE
+    if (fused && na >= 4) {
+      const int32_t blocks = na >> 2;
+      k[PM_DWP_OS] = oa;
+      k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + blocks * 4 * sa);
+      pm_dwp_loop(pb, wp, sa, k, ob4);
+      i = blocks * 4;
+      pb += i * sa;
+      ob4 += i * oa;
+    } else
+#endif
+      i = 0;
+    for (; i + 4 <= na; i += 4, pb += 4 * sa, ob4 += 4 * oa) {
+      int32_t s0, s1, s2, s3, w02, w1, a, x;
+      const int8_t *pr = pb;
+      if (sa == 1) {
+        __asm__(PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) : PM_DWP_ASM_OPS);
+      } else {
+        __asm__(PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) : PM_DWP_ASM_OPS);
+      }
+      if (fused) {
+        pm_dwp_store4(s0, s1, s2, s3, k, ob4, oa);
+      } else {
+        ob4[0] = pm_requant_s8(s0, rq, zp, lo, hi);
+        ob4[oa] = pm_requant_s8(s1, rq, zp, lo, hi);
+        ob4[2 * oa] = pm_requant_s8(s2, rq, zp, lo, hi);
+        ob4[3 * oa] = pm_requant_s8(s3, rq, zp, lo, hi);
+      }
+    }
+    if (i < na) pm_dwp_tail(pb, wp, sa, na - i, k, rq, fused, zp, lo, hi, ob4, oa);
+  }
+}
+
+/* Plane rows [0, rows): row r from input line b0 + r (step sb bytes, nb lines), column j from
+ * position j - pad along the line (step sa bytes, na positions); outside: the zero point. */
+PM_KERNEL void pm_dwp_fill(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                        int32_t sa, int32_t b0, int32_t rows, int32_t pad, uint32_t zp4) {
+  const int32_t end = pm_min_i32(na, wp - pad); /* positions the plane holds */
+  int32_t r, j;
+  for (r = 0; r < rows; ++r) {
+    uint32_t *pw = plane + r * (wp >> 2);
+    const int32_t y = b0 + r;
+    for (j = 0; j < (wp >> 2); ++j) pw[j] = zp4;
+    if (y >= 0 && y < nb) {
+      int32_t x = pad < 0 ? -pad : 0;
+      int8_t *d = (int8_t *)(void *)pw + pad + x;
+      const int8_t *s = src + y * sb + x * sa;
+      const int32_t sa2 = 2 * sa, sa3 = 3 * sa;
+      int32_t n4 = (end - x) >> 2;
+      if (n4 > 0) {
+        int32_t b0, b1, b2, b3;
+        x += 4 * n4;
+        __asm__ volatile("1:\n\t"
+                         "ldrb %[b0], [%[s]]\n\t"
+                         "ldrb %[b1], [%[s], %[sa]]\n\t"
+                         "ldrb %[b2], [%[s], %[sa2]]\n\t"
+                         "ldrb %[b3], [%[s], %[sa3]]\n\t"
+                         "add %[s], %[s], %[sa2], lsl #1\n\t"
+                         "orr %[b0], %[b0], %[b1], lsl #8\n\t"
+                         "orr %[b0], %[b0], %[b2], lsl #16\n\t"
+                         "orr %[b0], %[b0], %[b3], lsl #24\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "str %[b0], [%[d]], #4\n\t"
+                         "bne 1b\n\t"
+                         : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n4), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2),
+                           [b3] "=&r"(b3)
+                         : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3)
+                         : "cc", "memory");
+      }
+      for (; x < end; ++x, s += sa) *d++ = *s;
+    }
+  }
+}
+
+/* The whole layer on planes, or 0 (nothing written) when it is outside this path's constraints
+ * (window, dilation, stride, plane size, overlap of output and input). */
+static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, const pm_requant *q,
+                                                      const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
+                                                      const int8_t *filter, const int32_t *bias,
+                                                      const pm_dims *out_dims, int8_t *out) {
+  const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
+  const int32_t oh = out_dims->h, ow = out_dims->w, oc_n = out_dims->c, m = p->depth_multiplier;
+  const int32_t lo = p->act_min, hi = p->act_max, zp = p->output_zp;
+  const int grouped = p->filter_layout == PM_FILTER_DW4;
+  const uintptr_t ia = (uintptr_t)in, oa = (uintptr_t)out;
+  const uintptr_t in_bytes = (uintptr_t)in_dims->n * (uintptr_t)(in_h * in_w * c);
+  const uintptr_t out_bytes = (uintptr_t)out_dims->n * (uintptr_t)(oh * ow * oc_n);
+  const int disjoint = oa + out_bytes <= ia || ia + in_bytes <= oa;
+  uint32_t plane[PM_DW_PLANE_MAX / 4];
+  int32_t k[PM_DWP_WORDS];
+  /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
+  int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip;
+  int32_t b, ic, j, o0, t, tr;
+  int tb_t;
+  int32_t sc;
+  if (f_dims->h != 3 || f_dims->w != 3 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
+      p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
+      ow < 1 || oh < 1) {
+    return 0;
+  }
+  /* disjoint, or (multiplier 1) the output a whole number of pixels below the input */
+  if (!(disjoint || (m == 1 && oa <= ia && (ia - oa) % (uintptr_t)c == 0))) return 0;
+  for (tr = 0;; ++tr) { /* columns first when the output is taller than wide, else (or failing) rows first */
+    const int transposed = tr == 0 && oh > ow;
+    int32_t max_rows;
+    if (tr > 1 || (tr == 1 && oh <= ow)) return 0;
+    na = transposed ? oh : ow;
+    nb = transposed ? ow : oh;
+    sa = transposed ? p->stride_h : p->stride_w;
+    sb = transposed ? p->stride_w : p->stride_h;
+    pad_a = transposed ? p->pad_h : p->pad_w;
+    pad_b = transposed ? p->pad_w : p->pad_h;
+    in_a = transposed ? in_h : in_w;
+    in_b = transposed ? in_w : in_h;
+    step_a = transposed ? in_w * c : c;
+    step_b = transposed ? c : in_w * c;
+    out_a = transposed ? ow * oc_n : oc_n;
+    out_b = transposed ? oc_n : ow * oc_n;
+    /* plane columns: the bytes a 4-output block reads, from its first output's window */
+    wp = ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
+    max_rows = PM_DW_PLANE_MAX / wp;
+    if (max_rows < 3) continue;
+    strip = (max_rows - 3) / sb + 1; /* output rows per plane */
+    /* columns first only with one plane per channel (no output byte can then land on an input
+     * byte still to be read) or with the output apart */
+    if (transposed && strip < nb && !disjoint) continue;
+    tb_t = transposed;
+    break;
+  }
+  for (b = 0; b < in_dims->n; ++b) {
+    const int8_t *img = in + b * in_h * in_w * c;
+    int8_t *oimg = out + b * oh * ow * oc_n;
+    for (ic = 0; ic < c; ++ic) {
+      for (o0 = 0; o0 < nb; o0 += strip) {
+        const int32_t rows = pm_min_i32(strip, nb - o0);
+        pm_dwp_fill(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, (rows - 1) * sb + 3, pad_a,
+                    (uint32_t)(uint8_t)p->input_zp * 0x01010101u);
+        for (j = 0; j < m; ++j) {
+          const int32_t oc = ic * m + j;
+          const pm_requant rq = q[oc];
+          int fused;
+#if PM_REQUANT_EXACT
+          fused = 0;
+#else
+          /* the assembly requantization: full int8 range, the output zero point folded into the
+           * rounding constant (zp << right below 2^29), the left shift into the weights and bias
+           * (acc << left: pm_requant_s8's first step; weights << left stay int16) */
+          fused = lo == -128 && hi == 127 && rq.right <= 21 && rq.left <= 8;
+          k[PM_DWP_M] = rq.multiplier;
+          k[PM_DWP_RZ] = (int32_t)((uint32_t)rq.round + ((uint32_t)zp << rq.right));
+          k[PM_DWP_RIGHT] = rq.right;
+#endif
+          sc = fused ? rq.left : 0;
+          for (t = 0; t < 3; ++t) { /* window row t: (ky = t, kx) or, transposed, (ky, kx = t) */
+            const int32_t st = grouped ? 4 : oc_n; /* bytes between taps */
+            const int32_t ta = tb_t ? 3 * st : st; /* between the row's taps */
+            const int32_t tb = tb_t ? st : 3 * st; /* between rows */
+            const int8_t *w = (grouped ? filter + (oc >> 2) * 36 + (oc & 3) : filter + oc) + t * tb;
+            const int32_t w0 = PM_LD_S8(w) * (1 << sc), w1 = PM_LD_S8(&w[ta]) * (1 << sc);
+            const int32_t w2 = PM_LD_S8(&w[2 * ta]) * (1 << sc);
+            k[2 * t] = (int32_t)((uint32_t)(uint16_t)(int16_t)w0 | ((uint32_t)w2 << 16));
+            k[2 * t + 1] = w1;
+          }
+          k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[oc]) << sc);
+          pm_dwp_rows((const int8_t *)plane, wp, sa, sb * wp, na, rows, k, &rq, fused, zp, lo, hi,
+                      oimg + o0 * out_b + oc, out_a, out_b);
+        }
+      }
+    }
+  }
+  return 1;
+}
+#else
+#define PM_DW_PLANES 0
+#endif
+
 #if PM_DEPTHWISE_CONV2D_S8_GENERIC
 int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                                    const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
@@ -37,6 +396,9 @@ int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q,
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
   const int32_t m = p->depth_multiplier;
   int32_t b, oy, ox, oc, ky, kx;
+#if PM_DW_PLANES
+  if (pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) return PM_OK;
+#endif
 #if PM_SIMD32 && PM_SPECIALIZE
   if (kh * kw <= PM_DW_MAX_TAPS && in_c <= PM_DW_MAX_C && m >= 1 && out_c == in_c * m) {
     /* Armv7E-M speed builds (any depth multiplier): per output pixel a table of tap pointers
@@ -318,9 +680,17 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
   }
 }
 
+#if PM_DW_PLANES
+/* pm_depthwise_conv2d_s8_mult1 in output pixel order, where planes do not apply (a function of its
+ * own: its stack tables are not under the planes' frame) */
+PM_KERNEL int pm_dw_mult1_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
+#else
 int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                                  const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                                  const pm_dims *out_dims, int8_t *out) {
+#endif
   const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
   const int32_t dh = p->dilation_h, dw = p->dilation_w;
@@ -380,4 +750,15 @@ int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, c
   }
   return PM_OK;
 }
+#if PM_DW_PLANES
+int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
+  if (p->depth_multiplier == 1 && !(p->filter_layout == PM_FILTER_DW4 && in_dims->c % 4 != 0) &&
+      pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) {
+    return PM_OK;
+  }
+  return pm_dw_mult1_pixels(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+}
+#endif
 #endif /* PM_DEPTHWISE_CONV2D_S8_MULT1 */
