@@ -3,8 +3,9 @@ the reference interpreter on emulated cortex-m4 (-O2: the plane path; -Os: the C
 replaces) and cortex-m0plus (its own kernels, unaffected):
 
 - 3x3 windows at stride 1 and 2, SAME and VALID, odd channel counts (plain weights) and
-  multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, one-pixel
-  images, images taller than wide (the plane holds input columns), planes split into strips;
+  multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, images
+  taller than wide (the plane holds input columns), planes split into strips; one-pixel images
+  and short rows (under 8 outputs, 16 at stride 2), which keep the output-pixel order;
 - depth multipliers 2 and 8, per-channel multipliers from 2^-20 to > 1 (right shifts past the
   folded zero point's limit, left shifts folded into the weights), a narrower activation clamp
   (the C requantization), batches, dilation 2 and 5x5 windows (outside the plane path);
@@ -48,25 +49,27 @@ def _batched(g, n):
 
 CASES = {
     # stride 1: 6 outputs per row (a block and a 2-output tail), odd channels (plain weights)
-    "c3_s1_same": lambda: dw_graph((1, 7, 6, 3), 3, 3, seed=1, act="NONE"),
-    "c5_s2_same": lambda: dw_graph((1, 9, 7, 5), 3, 3, stride=2, seed=2, act="NONE"),
-    "c8_s2_valid": lambda: dw_graph((1, 8, 9, 8), 3, 3, stride=2, padding="VALID", seed=3, act="NONE"),
-    "c16_s1_valid_shifts": lambda: dw_graph((1, 6, 7, 16), 3, 3, padding="VALID", seed=4, act="NONE", big_shift=True),
-    "c12_s2_shifts": lambda: dw_graph((1, 11, 10, 12), 3, 3, stride=2, seed=5, act="NONE", big_shift=True),
+    "c3_s1_same": lambda: dw_graph((1, 7, 10, 3), 3, 3, seed=1, act="NONE"),
+    "c5_s2_same": lambda: dw_graph((1, 9, 33, 5), 3, 3, stride=2, seed=2, act="NONE"),
+    "c8_s2_valid": lambda: dw_graph((1, 8, 37, 8), 3, 3, stride=2, padding="VALID", seed=3, act="NONE"),
+    "c16_s1_valid_shifts": lambda: dw_graph((1, 6, 11, 16), 3, 3, padding="VALID", seed=4, act="NONE", big_shift=True),
+    "c12_s2_shifts": lambda: dw_graph((1, 11, 40, 12), 3, 3, stride=2, seed=5, act="NONE", big_shift=True),
     "c12_relu6_clamp": lambda: dw_graph((1, 5, 9, 12), 3, 3, seed=6),
     "c7_s1_wide_3_tail": lambda: dw_graph((1, 4, 11, 7), 3, 3, seed=7, act="NONE"),
-    "mult2_s1": lambda: dw_graph((1, 6, 5, 3), 3, 3, mult=2, seed=8, act="NONE", big_shift=True),
+    "mult2_s1": lambda: dw_graph((1, 6, 9, 3), 3, 3, mult=2, seed=8, act="NONE", big_shift=True),
     "mult8_s1": lambda: dw_graph((1, 10, 7, 2), 3, 3, mult=8, seed=9, act="NONE"),
-    "mult8_s2_valid": lambda: dw_graph((1, 9, 10, 1), 3, 3, mult=8, stride=2, padding="VALID", seed=10),
+    "mult8_s2_valid": lambda: dw_graph((1, 9, 36, 1), 3, 3, mult=8, stride=2, padding="VALID", seed=10),
     "one_pixel_s1": lambda: dw_graph((1, 1, 1, 8), 3, 3, seed=11, act="NONE"),
     "one_pixel_s2_c5": lambda: dw_graph((1, 1, 1, 5), 3, 3, stride=2, seed=12, act="NONE"),
     "tall_c8_columns_first": lambda: dw_graph((1, 25, 5, 8), 3, 3, seed=13, act="NONE", big_shift=True),
-    "tall_s2_columns_first": lambda: dw_graph((1, 30, 6, 4), 3, 3, stride=2, seed=14, act="NONE"),
+    "tall_s2_columns_first": lambda: dw_graph((1, 36, 6, 4), 3, 3, stride=2, seed=14, act="NONE"),
     "wide_strips": lambda: dw_graph((1, 30, 70, 4), 3, 3, seed=15, act="NONE"),  # 64-byte plane rows: strips
     "tall_strips_columns": lambda: dw_graph((1, 160, 5, 3), 3, 3, seed=16, act="NONE"),  # 160 + 8 bytes a row
-    "batch2": lambda: _batched(dw_graph((1, 5, 6, 4), 3, 3, seed=17, act="NONE"), 2),
+    "batch2": lambda: _batched(dw_graph((1, 5, 10, 4), 3, 3, seed=17, act="NONE"), 2),
     "dilation2_fallback": lambda: dw_graph((1, 8, 8, 4), 3, 3, dilation=2, seed=18, act="NONE"),
     "5x5_fallback": lambda: dw_graph((1, 6, 6, 8), 5, 5, seed=19, act="NONE"),
+    "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
+    "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }
 
 
