@@ -240,65 +240,112 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
         ob4[3 * oa] = pm_requant_s8(s3, rq, zp, lo, hi);
       }
     }
+#if PM_ASM_WIDE
+    if (fused && na - i == 1) { /* one output (a block's first): its window rows are one word each */
+      int32_t acc, w02, w1, a, x;
+      __asm__ volatile("ldr %[s], [%[kp], #24]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp]]\n\t"
+                       "ldr %[x], [%[pr]]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp], #8]\n\t"
+                       "ldr %[x], [%[pr], %[wp]]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp], #16]\n\t"
+                       "ldr %[x], [%[pr], %[wp], lsl #1]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldr %[w02], [%[kp], #28]\n\t"
+                       "ldr %[w1], [%[kp], #32]\n\t"
+                       "ldr %[a], [%[kp], #36]\n\t"
+                       "smmulr %[x], %[s], %[w02]\n\t"
+                       "add %[s], %[w1], %[x], lsl #1\n\t"
+                       "add %[s], %[s], %[x], asr #31\n\t"
+                       "asr %[s], %[s], %[a]\n\t"
+                       "ssat %[s], #8, %[s]\n\t"
+                       "strb %[s], [%[o]]\n\t"
+                       : [s] "=&r"(acc), [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
+                       : [pr] "r"(pb), [wp] "r"(wp), [kp] "r"(k), [o] "r"(ob4)
+                       : "memory");
+      continue;
+    }
+#endif
     if (i < na) pm_dwp_tail(pb, wp, sa, na - i, k, rq, fused, zp, lo, hi, ob4, oa);
   }
 }
 
-/* Plane rows [0, rows): row r from input line b0 + r (step sb bytes, nb lines), column j from
- * position j - pad along the line (step sa bytes, na positions); outside: the zero point. */
-PM_KERNEL void pm_dwp_fill(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
-                           int32_t sa, int32_t b0, int32_t rows, int32_t pad, uint32_t zp4) {
-  const int32_t x0 = pad < 0 ? -pad : 0;                  /* first position the plane holds */
-  const int32_t end = pm_min_i32(na, wp - pad);            /* past the last */
-  const int32_t words = wp >> 2, n8 = end > x0 ? (end - x0) >> 3 : 0;
-  const int32_t lw = (pad + x0 + 3) >> 2, rw = (pad + end) >> 2; /* words [0, lw) and [rw, words) hold padding */
+/* Plane rows [0, rows) from input lines b0 .. b0 + rows - 1 (step sb bytes, nb lines): column j
+ * from position j - pad along the line (step sa bytes, na positions). Only positions inside the
+ * input are written: the plane holds the input zero point everywhere else (pm_dwp_pad, once per
+ * layer when one plane covers the channel, the padding being the same for every channel). */
+PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                             int32_t sa, int32_t b0, int32_t rows, int32_t pad) {
+  const int32_t x0 = pad < 0 ? -pad : 0;       /* first position the plane holds */
+  const int32_t end = pm_min_i32(na, wp - pad); /* past the last */
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n8 = (end - x0) >> 3, nt = (end - x0) & 7;
   const int32_t sa2 = 2 * sa, sa3 = 3 * sa;
-  const int8_t *line = src + b0 * sb + x0 * sa;
-  int32_t r, j;
-  for (r = 0; r < rows; ++r, plane += words, line += sb) {
-    if (b0 + r < 0 || b0 + r >= nb || end <= x0) {
-      PM_NO_UNROLL
-      for (j = 0; j < words; ++j) plane[j] = zp4;
-    } else {
-      const int8_t *s = line;
-      int8_t *d = (int8_t *)(void *)plane + pad + x0;
-      int32_t x = x0 + 8 * n8, n = n8;
-      PM_NO_UNROLL
-      for (j = 0; j < lw; ++j) plane[j] = zp4;
-      PM_NO_UNROLL
-      for (j = rw; j < words; ++j) plane[j] = zp4;
-      if (n > 0) { /* 8 positions a pass: two words of 4 bytes gathered at stride sa */
-        int32_t b0_, b1_, b2_, b3_;
-        __asm__ volatile("1:\n\t"
-                         "ldrb %[b0], [%[s]]\n\t"
-                         "ldrb %[b1], [%[s], %[sa]]\n\t"
-                         "ldrb %[b2], [%[s], %[sa2]]\n\t"
-                         "ldrb %[b3], [%[s], %[sa3]]\n\t"
-                         "add %[s], %[s], %[sa2], lsl #1\n\t"
-                         "orr %[b0], %[b0], %[b1], lsl #8\n\t"
-                         "ldrb %[b1], [%[s]]\n\t"
-                         "orr %[b0], %[b0], %[b2], lsl #16\n\t"
-                         "ldrb %[b2], [%[s], %[sa]]\n\t"
-                         "orr %[b0], %[b0], %[b3], lsl #24\n\t"
-                         "ldrb %[b3], [%[s], %[sa2]]\n\t"
-                         "str %[b0], [%[d]], #4\n\t"
-                         "ldrb %[b0], [%[s], %[sa3]]\n\t"
-                         "add %[s], %[s], %[sa2], lsl #1\n\t"
-                         "orr %[b1], %[b1], %[b2], lsl #8\n\t"
-                         "orr %[b1], %[b1], %[b3], lsl #16\n\t"
-                         "orr %[b1], %[b1], %[b0], lsl #24\n\t"
-                         "subs %[n], %[n], #1\n\t"
-                         "str %[b1], [%[d]], #4\n\t"
-                         "bne 1b\n\t"
-                         : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n), [b0] "=&r"(b0_), [b1] "=&r"(b1_),
-                           [b2] "=&r"(b2_), [b3] "=&r"(b3_)
-                         : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3)
-                         : "cc", "memory");
-      }
-      PM_NO_UNROLL
-      for (; x < end; ++x, s += sa) *d++ = *s;
-    }
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line;
+    int8_t *d = row;
+    int32_t n = n8, t = nt, b0_, b1_, b2_, b3_;
+    /* 8 positions a pass (two words of 4 bytes gathered at stride sa), then the last 0-7 one by one */
+    __asm__ volatile("cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "ldrb %[b0], [%[s]]\n\t"
+                     "ldrb %[b1], [%[s], %[sa]]\n\t"
+                     "ldrb %[b2], [%[s], %[sa2]]\n\t"
+                     "ldrb %[b3], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b0], %[b0], %[b1], lsl #8\n\t"
+                     "ldrb %[b1], [%[s]]\n\t"
+                     "orr %[b0], %[b0], %[b2], lsl #16\n\t"
+                     "ldrb %[b2], [%[s], %[sa]]\n\t"
+                     "orr %[b0], %[b0], %[b3], lsl #24\n\t"
+                     "ldrb %[b3], [%[s], %[sa2]]\n\t"
+                     "str %[b0], [%[d]], #4\n\t"
+                     "ldrb %[b0], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b1], %[b1], %[b2], lsl #8\n\t"
+                     "orr %[b1], %[b1], %[b3], lsl #16\n\t"
+                     "orr %[b1], %[b1], %[b0], lsl #24\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "str %[b1], [%[d]], #4\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[t], #0\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t"
+                     "ldrb %[b0], [%[s]]\n\t"
+                     "add %[s], %[s], %[sa]\n\t"
+                     "subs %[t], %[t], #1\n\t"
+                     "strb %[b0], [%[d]], #1\n\t"
+                     "bne 3b\n\t"
+                     "4:\n\t"
+                     : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n), [t] "+&r"(t), [b0] "=&r"(b0_), [b1] "=&r"(b1_),
+                       [b2] "=&r"(b2_), [b3] "=&r"(b3_)
+                     : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3)
+                     : "cc", "memory");
   }
+}
+
+/* n words of the plane set to zp4 */
+PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
+  int32_t j;
+  PM_NO_UNROLL
+  for (j = 0; j < n; ++j) plane[j] = zp4;
 }
 
 /* The whole layer on planes, or 0 (nothing written) when it is outside this path's constraints
@@ -319,6 +366,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int32_t k[PM_DWP_WORDS];
   /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
   int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip;
+  const uint32_t zp4 = (uint32_t)(uint8_t)p->input_zp * 0x01010101u;
   int32_t b, ic, j, o0, t, tr;
   int tb_t;
   int32_t sc;
@@ -364,9 +412,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     int8_t *oimg = out + b * oh * ow * oc_n;
     for (ic = 0; ic < c; ++ic) {
       for (o0 = 0; o0 < nb; o0 += strip) {
-        const int32_t rows = pm_min_i32(strip, nb - o0);
-        pm_dwp_fill(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, (rows - 1) * sb + 3, pad_a,
-                    (uint32_t)(uint8_t)p->input_zp * 0x01010101u);
+        const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + 3;
+        if (strip < nb || (b == 0 && ic == 0)) pm_dwp_pad(plane, in_rows * (wp >> 2), zp4);
+        pm_dwp_gather(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a);
         for (j = 0; j < m; ++j) {
           const int32_t oc = ic * m + j;
           const pm_requant rq = q[oc];
