@@ -6,6 +6,7 @@ replaces) and cortex-m0plus (its own kernels, unaffected):
   multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, images
   taller than wide (the plane holds input columns), planes split into strips; one-pixel images
   and short rows (under 8 outputs, 16 at stride 2), which keep the output-pixel order;
+- other windows (micro_speech's 8x10 at multiplier 8, stride 2; 5x3, 1x7) with multipliers > 1;
 - depth multipliers 2 and 8, per-channel multipliers from 2^-20 to > 1 (right shifts past the
   folded zero point's limit, left shifts folded into the weights), a narrower activation clamp
   (the C requantization), batches, dilation 2 and 5x5 windows (outside the plane path);
@@ -68,6 +69,10 @@ CASES = {
     "batch2": lambda: _batched(dw_graph((1, 5, 10, 4), 3, 3, seed=17, act="NONE"), 2),
     "dilation2_fallback": lambda: dw_graph((1, 8, 8, 4), 3, 3, dilation=2, seed=18, act="NONE"),
     "5x5_fallback": lambda: dw_graph((1, 6, 6, 8), 5, 5, seed=19, act="NONE"),
+    # other windows with a depth multiplier > 1 (micro_speech's 8x10, multiplier 8, stride 2): planes in C
+    "micro_speech_8x10_m8_s2": lambda: dw_graph((1, 25, 20, 1), 8, 10, mult=8, stride=2, seed=26, act="NONE"),
+    "5x3_m2_s1_shifts": lambda: dw_graph((1, 9, 12, 3), 5, 3, mult=2, seed=27, act="NONE", big_shift=True),
+    "1x7_m4_s2_valid_relu6": lambda: dw_graph((1, 5, 30, 2), 1, 7, mult=4, stride=2, padding="VALID", seed=28),
     "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
     "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }
@@ -79,13 +84,13 @@ def test_depthwise_planes(case, core):
     run(CASES[case](), *core)
 
 
-def _chain(shape):
+def _chain(shape, mult=1):
     """x (2 channels) -> CONV_2D 1x1 = m -> DEPTHWISE 3x3 (m) = y -> CONV_2D 1x1 = z (2 channels): the
     depthwise layer holds the peak, so the planner writes y over m, which dies there."""
     n, h, w, c = shape
     up = conv_graph((n, h, w, 2), c, 1, 1, seed=22, act="NONE").ops[0]
-    dw = dw_graph(shape, 3, 3, seed=20, act="NONE").ops[0]
-    down = conv_graph(shape, 2, 1, 1, seed=23, act="NONE").ops[0]
+    dw = dw_graph(shape, 3, 3, mult=mult, seed=20, act="NONE").ops[0]
+    down = conv_graph((n, h, w, c * mult), 2, 1, 1, seed=23, act="NONE").ops[0]
     for i, op in enumerate((up, dw, down)):
         for t in (*op.inputs, *op.outputs):
             t.name = f"{t.name}{i}"
@@ -105,6 +110,15 @@ def test_output_streams_over_the_dying_input(shape):
     ym, yy = plan.offset_of(g.tensor(g.ops[1].inputs[0].name)), plan.offset_of(g.tensor(g.ops[1].outputs[0].name))
     size = int(np.prod(shape))
     assert yy < ym < yy + size, "the planner no longer streams the depthwise output over its input"
+    for core in CORES:
+        run(g, *core, n=3)
+
+
+@pytest.mark.parametrize("mult", [2, 8])
+def test_multiplier_streams_in_strip_order(mult):
+    """Depth multiplier > 1 with the output over the dying input: every channel's plane of a strip
+    is gathered before the strip's outputs are written."""
+    g = _chain((1, 12, 10, 3), mult)
     for core in CORES:
         run(g, *core, n=3)
 

@@ -341,9 +341,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     taps, ch = kh * kw, int(p.filter.shape[3])
     dw4 = False
     if depthwise and c.isa.has("dw4"):
-        c.dw_plane = max(
-            c.dw_plane, plane_bytes(y.shape[1:3], (kh, kw), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w))
-        )
+        geometry = (y.shape[1:3], (kh, kw), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w))
+        c.dw_plane = max(c.dw_plane, plane_bytes(*geometry, int(x.shape[3]), op.attrs.get("depth_multiplier", 1)))
     if variant == DW_MULT1:
         c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # its stack tables
         dw4 = c.isa.has("dw4") and ch % 4 == 0

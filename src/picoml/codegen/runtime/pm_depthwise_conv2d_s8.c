@@ -348,39 +348,94 @@ PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
   for (j = 0; j < n; ++j) plane[j] = zp4;
 }
 
+#ifndef PM_DWP_ANY_WORDS
+#define PM_DWP_ANY_WORDS 64 /* weight words of a window other than 3x3: kh * ceil(kw / 4) * 2 at most */
+#endif
+
+/* Output rows of one channel from a plane, any kh x kw window (dilation 1), in C: per window row
+ * and group of 4 taps one word of the plane, SXTB16 into (x0, x2) and (x1, x3), two SMLAD
+ * against the channel's words (w0, w2) and (w1, w3) (taps past kw weigh 0). wk: kh rows of g
+ * groups of 2 words. */
+PM_KERNEL void pm_dwp_rows_any(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                               int32_t kh, int32_t g, const int32_t *wk, int32_t bias, const pm_requant *rq,
+                               int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t oa, int32_t ob) {
+  int32_t rb, i, ky, u;
+  for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
+    for (i = 0; i < na; ++i) {
+      const int8_t *x = plane + i * sa;
+      const int32_t *w = wk;
+      int32_t acc = bias;
+      for (ky = 0; ky < kh; ++ky, x += wp) {
+        for (u = 0; u < g; ++u, w += 2) {
+          const uint32_t v = (uint32_t)pm_read_s8x4(x + 4 * u);
+          acc = __smlad((int32_t)__sxtb16(v), w[0], acc);
+          acc = __smlad(pm_sxtb16_ror8(v), w[1], acc);
+        }
+      }
+      o[i * oa] = pm_requant_s8(acc, rq, zp, lo, hi);
+    }
+  }
+}
+
+/* One output channel of any kh x kw window: its weights (tap t of row ky at w[(ky * kw + t) * st])
+ * as kh rows of g groups of words (w0, w2), (w1, w3), then pm_dwp_rows_any. */
+PM_KERNEL void pm_dwp_channel_any(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                                  int32_t kh, int32_t kw, const int8_t *w, int32_t st, int32_t bias,
+                                  const pm_requant *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t oa,
+                                  int32_t ob) {
+  const int32_t g = (kw + 3) >> 2;
+  int32_t wk[PM_DWP_ANY_WORDS];
+  int32_t t, u, v;
+  for (t = 0; t < kh; ++t) {
+    for (u = 0; u < g; ++u) {
+      int32_t wv[4];
+      for (v = 0; v < 4; ++v) wv[v] = 4 * u + v < kw ? PM_LD_S8(&w[(t * kw + 4 * u + v) * st]) : 0;
+      wk[(t * g + u) * 2] = (int32_t)((uint32_t)(uint16_t)(int16_t)wv[0] | ((uint32_t)wv[2] << 16));
+      wk[(t * g + u) * 2 + 1] = (int32_t)((uint32_t)(uint16_t)(int16_t)wv[1] | ((uint32_t)wv[3] << 16));
+    }
+  }
+  pm_dwp_rows_any(plane, wp, sa, sb, na, nb, kh, g, wk, bias, rq, zp, lo, hi, o, oa, ob);
+}
+
 /* The whole layer on planes, or 0 (nothing written) when it is outside this path's constraints
- * (window, dilation, stride, plane size, overlap of output and input). */
+ * (dilation, stride, plane size; a 3x3 window's short rows or exact requantization; other
+ * windows with depth multiplier 1, where the pixel-order paths are as fast). Two
+ * orders: channel after channel over one plane (the output apart from the input, or with depth
+ * multiplier 1 a whole number of pixels below it), else strip after strip (rows first), every
+ * channel's plane of the strip gathered before any of its outputs is written, which the
+ * planner's streaming overlap allows for any depth multiplier. */
 static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, const pm_requant *q,
                                                       const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
                                                       const int8_t *filter, const int32_t *bias,
                                                       const pm_dims *out_dims, int8_t *out) {
   const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
   const int32_t oh = out_dims->h, ow = out_dims->w, oc_n = out_dims->c, m = p->depth_multiplier;
+  const int32_t kh = f_dims->h, kw = f_dims->w, g = (kw + 3) >> 2;
   const int32_t lo = p->act_min, hi = p->act_max, zp = p->output_zp;
-  const int grouped = p->filter_layout == PM_FILTER_DW4;
+  const int grouped = p->filter_layout == PM_FILTER_DW4, any = kh != 3 || kw != 3;
   const uintptr_t ia = (uintptr_t)in, oa = (uintptr_t)out;
   const uintptr_t in_bytes = (uintptr_t)in_dims->n * (uintptr_t)(in_h * in_w * c);
   const uintptr_t out_bytes = (uintptr_t)out_dims->n * (uintptr_t)(oh * ow * oc_n);
   const int disjoint = oa + out_bytes <= ia || ia + in_bytes <= oa;
+  const int by_channel = disjoint || (m == 1 && oa <= ia && (ia - oa) % (uintptr_t)c == 0);
+  const int32_t planes = by_channel ? 1 : c; /* planes the buffer holds at once */
+  const uint32_t zp4 = (uint32_t)(uint8_t)p->input_zp * 0x01010101u;
   uint32_t plane[PM_DW_PLANE_MAX / 4];
   int32_t k[PM_DWP_WORDS];
   /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
-  int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip;
-  const uint32_t zp4 = (uint32_t)(uint8_t)p->input_zp * 0x01010101u;
-  int32_t b, ic, j, o0, t, tr;
+  int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
+  int32_t b, ic, j, o0, t, tr, sc;
   int tb_t;
-  int32_t sc;
-  if (PM_REQUANT_EXACT || f_dims->h != 3 || f_dims->w != 3 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
+  if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
-      ow < 1 || oh < 1) {
+      ow < 1 || oh < 1 || (any && (m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS)) || (!any && PM_REQUANT_EXACT)) {
     return 0;
   }
-  /* disjoint, or (multiplier 1) the output a whole number of pixels below the input */
-  if (!(disjoint || (m == 1 && oa <= ia && (ia - oa) % (uintptr_t)c == 0))) return 0;
-  for (tr = 0;; ++tr) { /* columns first when the output is taller than wide, else (or failing) rows first */
-    const int transposed = tr == 0 && oh > ow;
+  rk = any ? kh : 3; /* plane rows an output row's window spans */
+  for (tr = 0;; ++tr) { /* 3x3: columns first when the output is taller than wide, else (or failing) rows first */
+    const int transposed = tr == 0 && oh > ow && !any && by_channel;
     int32_t max_rows;
-    if (tr > 1 || (tr == 1 && oh <= ow)) return 0;
+    if (tr > 1 || (tr == 1 && !(oh > ow && !any && by_channel))) return 0;
     na = transposed ? oh : ow;
     nb = transposed ? ow : oh;
     sa = transposed ? p->stride_h : p->stride_w;
@@ -393,35 +448,48 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     step_b = transposed ? c : in_w * c;
     out_a = transposed ? ow * oc_n : oc_n;
     out_b = transposed ? oc_n : ow * oc_n;
-    /* plane columns: the bytes a 4-output block reads, from its first output's window */
-    wp = ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
-    max_rows = PM_DW_PLANE_MAX / wp;
-    if (max_rows < 3) continue;
-    strip = (max_rows - 3) / sb + 1; /* output rows per plane */
+    /* plane columns: the bytes a 4-output block (3x3) or an output's word groups read */
+    wp = any ? (((na - 1) * sa + 4 * g + 3) & ~3) : ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
+    max_rows = PM_DW_PLANE_MAX / (wp * planes);
+    if (max_rows < rk) continue;
+    strip = (max_rows - rk) / sb + 1; /* output rows per plane */
     /* columns first only with one plane per channel (no output byte can then land on an input
      * byte still to be read) or with the output apart */
     if (transposed && strip < nb && !disjoint) continue;
     tb_t = transposed;
     break;
   }
-  /* short plane rows: the gather (and at stride 2 its 4 input bytes per output) outweighs what the
-   * blocks save; output pixel order is as fast (measured on the VWW-shaped MobileNet's layers) */
-  if (na < (sa == 1 ? 8 : 16)) return 0;
+  /* 3x3, short plane rows: the gather (and at stride 2 its 4 input bytes per output) outweighs what
+   * the blocks save; output pixel order is as fast (measured on the VWW-shaped MobileNet's layers) */
+  if (!any && na < (sa == 1 ? 8 : 16)) return 0;
+  pw = 0;
   for (b = 0; b < in_dims->n; ++b) {
     const int8_t *img = in + b * in_h * in_w * c;
     int8_t *oimg = out + b * oh * ow * oc_n;
-    for (ic = 0; ic < c; ++ic) {
-      for (o0 = 0; o0 < nb; o0 += strip) {
-        const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + 3;
-        if (strip < nb || (b == 0 && ic == 0)) pm_dwp_pad(plane, in_rows * (wp >> 2), zp4);
-        pm_dwp_gather(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a);
+    for (o0 = 0, ic = 0; by_channel ? ic < c : o0 < nb;) {
+      const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + rk;
+      const int32_t ic_end = by_channel ? ic + 1 : c, words = in_rows * (wp >> 2);
+      int32_t i2;
+      /* the padding: once when the plane's geometry repeats (one strip), else per strip */
+      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * planes, zp4);
+      pw = 1;
+      for (i2 = ic; i2 < ic_end; ++i2) {
+        pm_dwp_gather(plane + (by_channel ? 0 : i2 * words), wp, img + i2, in_b, step_b, in_a, step_a,
+                      o0 * sb - pad_b, in_rows, pad_a);
+      }
+      for (i2 = ic; i2 < ic_end; ++i2) {
+        const int8_t *pl = (const int8_t *)(plane + (by_channel ? 0 : i2 * words));
         for (j = 0; j < m; ++j) {
-          const int32_t oc = ic * m + j;
+          const int32_t oc = i2 * m + j;
           const pm_requant rq = q[oc];
-          int fused;
-#if PM_REQUANT_EXACT
-          fused = 0;
-#else
+          int8_t *o = oimg + o0 * out_b + oc;
+          int fused = 0;
+          if (any) {
+            pm_dwp_channel_any(pl, wp, sa, sb * wp, na, rows, kh, kw, filter + oc, oc_n, PM_LD_I32(&bias[oc]), &rq,
+                               zp, lo, hi, o, out_a, out_b);
+            continue;
+          }
+#if !PM_REQUANT_EXACT
           /* the assembly requantization: full int8 range, the output zero point folded into the
            * rounding constant (zp << right below 2^29), the left shift into the weights and bias
            * (acc << left: pm_requant_s8's first step; weights << left stay int16) */
@@ -442,9 +510,14 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
             k[2 * t + 1] = w1;
           }
           k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[oc]) << sc);
-          pm_dwp_rows((const int8_t *)plane, wp, sa, sb * wp, na, rows, k, &rq, fused, zp, lo, hi,
-                      oimg + o0 * out_b + oc, out_a, out_b);
+          pm_dwp_rows(pl, wp, sa, sb * wp, na, rows, k, &rq, fused, zp, lo, hi, o, out_a, out_b);
         }
+      }
+      /* next: the channel's next strip (channel order) or the next strip (strip order) */
+      o0 += strip;
+      if (by_channel && o0 >= nb) {
+        o0 = 0;
+        ++ic;
       }
     }
   }
@@ -455,17 +528,31 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
 #endif
 
 #if PM_DEPTHWISE_CONV2D_S8_GENERIC
+#if PM_DW_PLANES
+/* pm_depthwise_conv2d_s8_generic in output pixel order, where planes do not apply (its stack
+ * tables are not under the planes' frame) */
+PM_KERNEL int pm_dw_generic_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out);
 int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                                    const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                                    const pm_dims *out_dims, int8_t *out) {
+  if (pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) return PM_OK;
+  return pm_dw_generic_pixels(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+}
+PM_KERNEL int pm_dw_generic_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out) {
+#else
+int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out) {
+#endif
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
   const int32_t m = p->depth_multiplier;
   int32_t b, oy, ox, oc, ky, kx;
-#if PM_DW_PLANES
-  if (pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) return PM_OK;
-#endif
 #if PM_SIMD32 && PM_SPECIALIZE
   if (kh * kw <= PM_DW_MAX_TAPS && in_c <= PM_DW_MAX_C && m >= 1 && out_c == in_c * m) {
     /* Armv7E-M speed builds (any depth multiplier): per output pixel a table of tap pointers
