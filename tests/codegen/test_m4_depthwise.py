@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_exact_requant import depthwise as exact_depthwise
-from test_exact_requant import extreme_inputs
+from test_exact_requant import _graph, _weights, extreme_inputs
 from test_kernel_variants import conv_graph, dw_graph
 
 from picoml.codegen.generate import generate_c
 from picoml.flows.verify import verify
 from picoml.graph import Graph
 from picoml.plan.planner import plan_memory
+
+from oracles import qtensor, single_op_graph
 
 CORES = [("cortex-m4", "-O2"), ("cortex-m4", "-Os"), ("cortex-m0plus", None)]
 
@@ -73,6 +74,7 @@ CASES = {
     "micro_speech_8x10_m8_s2": lambda: dw_graph((1, 25, 20, 1), 8, 10, mult=8, stride=2, seed=26, act="NONE"),
     "5x3_m2_s1_shifts": lambda: dw_graph((1, 9, 12, 3), 5, 3, mult=2, seed=27, act="NONE", big_shift=True),
     "1x7_m4_s2_valid_relu6": lambda: dw_graph((1, 5, 30, 2), 1, 7, mult=4, stride=2, padding="VALID", seed=28),
+    "rounding_ties": lambda: _ties(exact=False),  # the fused SMMULR requantization's ties
     "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
     "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }
@@ -123,10 +125,55 @@ def test_multiplier_streams_in_strip_order(mult):
         run(g, *core, n=3)
 
 
-@pytest.mark.parametrize("layer", ["mult1", "mult2"])
+def _exact_dw(c, mult, h, w, stride=1, seed=0):
+    """A 3x3 SAME depthwise layer whose channels need the exact requantization (test_exact_requant's
+    KINDS: accumulators past 2^29, multipliers > 1 (e = 0) and tiny ones (e up to 31))."""
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1, 1], (1, 1, 1, c * mult))
+    wt = _weights(rng, (1, 3, 3, c * mult), signs)
+    wt[0, 0, 0] = signs[0, 0, 0] * 100  # extreme_inputs reads each channel's sign at tap 0
+    y = (1, -(-h // stride), -(-w // stride), c * mult)
+    attrs = {"stride_h": stride, "stride_w": stride, "padding": "SAME", "depth_multiplier": mult}
+    return _graph("DEPTHWISE_CONV_2D", (1, h, w, c), wt, c * mult, y, **attrs)
+
+
+def _ties(shape=(1, 6, 13, 8), exact=True):
+    """Requantization (exact: channel 0's bias 2^29 bounds no accumulator below 2^29) at the real
+    multiplier 0.25 (Q31 2^30, right shift 1): half the values sit on a rounding tie, negative ones
+    included, where RoundingDivideByPOT rounds away from zero."""
+    rng = np.random.default_rng(7)
+    c = shape[3]
+    x = qtensor("x", shape, 0.5, -3)
+    w = qtensor(
+        "w",
+        (1, 3, 3, c),
+        np.full(c, 0.5, np.float32),
+        np.zeros(c),
+        data=rng.integers(-1, 2, (1, 3, 3, c)).astype(np.int8),
+        axis=3,
+    )
+    bias = rng.integers(-200, 200, c).astype(np.int32)
+    if exact:
+        bias[0] = 1 << 29
+    b = qtensor("b", (c,), np.full(c, 0.25, np.float32), np.zeros(c), "int32", data=bias)
+    y = qtensor("y", shape, 1.0, 5)
+    attrs = {"stride_h": 1, "stride_w": 1, "padding": "SAME", "depth_multiplier": 1}
+    return single_op_graph("DEPTHWISE_CONV_2D", [x, w, b], y, **attrs)
+
+
+EXACT = {
+    "ties": _ties,
+    "mult1_rows": lambda: _exact_dw(8, 1, 6, 13),
+    "mult1_columns": lambda: _exact_dw(8, 1, 25, 5),
+    "mult1_s2": lambda: _exact_dw(4, 1, 7, 36, stride=2),
+    "mult2_rows": lambda: _exact_dw(3, 2, 5, 11),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(EXACT))
 @pytest.mark.parametrize("core", CORES, ids=lambda c: f"{c[0]}{c[1] or ''}")
 def test_exact_requantization_on_planes(layer, core):
-    g = exact_depthwise(8, 1) if layer == "mult1" else exact_depthwise(5, 2)
+    g = EXACT[layer]()
     src = generate_c(g, isa="armv7em")["model.c"]
     assert "_exact(" in src  # the layer needs the exact twin
     run(g, *core, xs=extreme_inputs(g))

@@ -55,7 +55,20 @@
 /* The per-channel constants of one output channel, as words: the window's three rows (ky, or kx
  * when transposed) as pairs (w0, w2) of int16 and w1, the bias, then the requantization of the
  * fused assembly (multiplier, left shift, round + output zero point << right, right shift). */
-enum { PM_DWP_BIAS = 6, PM_DWP_M = 7, PM_DWP_RZ = 8, PM_DWP_RIGHT = 9, PM_DWP_OS = 10, PM_DWP_END = 11, PM_DWP_WORDS = 12 };
+enum {
+  PM_DWP_BIAS = 6,
+  PM_DWP_M = 7, /* fast requantization (pm_requant_s8): multiplier, rounding + zero point, right shift */
+  PM_DWP_RZ = 8,
+  PM_DWP_RIGHT = 9,
+  PM_DWP_KLO = 7, /* exact requantization (pm_requant_exact_s8): 64-bit rounding constant, multiplier, e - 1, zp */
+  PM_DWP_KHI = 8,
+  PM_DWP_XM = 9,
+  PM_DWP_EM1 = 10,
+  PM_DWP_ZP = 11,
+  PM_DWP_OS = 12, /* the row loop's output step and end */
+  PM_DWP_END = 13,
+  PM_DWP_WORDS = 14
+};
 
 #define PM_DWP_ASM_OPS                                                                                      \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [w02] "=&r"(w02), [w1] "=&r"(w1), \
@@ -152,12 +165,44 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
   "ldr %[w02], [%[kp], #28]\n\t"                                                                          \
   "ldr %[w1], [%[kp], #32]\n\t"                                                                           \
-  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #40]\n\t"                   \
+  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"                   \
       PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]")                         \
           "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                           \
               "add %[o], %[o], %[s0], lsl #1\n\t"                                                         \
-              "ldr %[x], [%[kp], #44]\n\t"                                                                \
+              "ldr %[x], [%[kp], #52]\n\t"                                                                \
               "cmp %[pr], %[x]\n\t"                                                                       \
+              "blo 1b\n\t"
+/* pm_requant_exact_s8 of accumulator S (already shifted left) for e >= 1, stored at ADDR: with
+ * P = S * m, v = floor((P + 2^30) / 2^31) and gemmlowp's RoundingDivideByPOT(v, e) =
+ * floor((v + 2^(e-1) - [v < 0]) / 2^e) = floor((P + 2^30 + 2^(e+30) - [v < 0] 2^31) / 2^(e+31))
+ * (nested floor divisions), one SMLAL onto the constant K = 2^30 + 2^(e+30) less 2^31 when
+ * S < 0 (v < 0 only if S < 0, and S < 0 with v = 0 rounds to 0 either way), then the high word
+ * shifted right by e - 1; then clamped to [-256, 255], plus the zero point, clamped to int8. */
+#define PM_DWP_RQX(S, ADDR)                                                                                 \
+  "asr %[a], %[" S "], #31\n\t"                                                                          \
+  "ldrd %[w02], %[w1], [%[kp], #28]\n\t"                                                                 \
+  "adds %[w02], %[w02], %[a], lsl #31\n\t"                                                               \
+  "adc %[w1], %[w1], %[a]\n\t"                                                                           \
+  "ldr %[x], [%[kp], #36]\n\t"                                                                           \
+  "smlal %[w02], %[w1], %[" S "], %[x]\n\t"                                                              \
+  "ldr %[a], [%[kp], #40]\n\t"                                                                           \
+  "asr %[" S "], %[w1], %[a]\n\t"                                                                        \
+  "ldr %[a], [%[kp], #44]\n\t"                                                                           \
+  "ssat %[" S "], #9, %[" S "]\n\t"                                                                      \
+  "add %[" S "], %[" S "], %[a]\n\t"                                                                     \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                      \
+  "strb %[" S "], " ADDR "\n\t"
+#define PM_DWP_LOOP_TAIL_X(STEP)                                                                            \
+  "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                  \
+  "sub %[pr], %[pr], %[wp]\n\t"                                                                          \
+  "add %[pr], %[pr], #" #STEP "\n\t" PM_DWP_RQX("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"           \
+      PM_DWP_RQX("s1", "[%[o], %[s0]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQX("s2", "[%[o], %[s0], lsl #1]") \
+          "ldr %[s0], [%[kp], #48]\n\t"                                                                  \
+          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQX("s3", "[%[o], %[s0]]")                         \
+              "ldr %[s0], [%[kp], #48]\n\t"                                                              \
+              "add %[o], %[o], %[s0], lsl #1\n\t"                                                        \
+              "ldr %[x], [%[kp], #52]\n\t"                                                               \
+              "cmp %[pr], %[x]\n\t"                                                                      \
               "blo 1b\n\t"
 #define PM_DWP_LOOP_OPS                                                                                     \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
@@ -169,6 +214,15 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
  * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
 PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t *k, int8_t *o) {
   int32_t s0, s1, s2, s3, w02, w1, a, x;
+#if PM_REQUANT_EXACT
+  if (sa == 1) {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL_X(4)
+                     : PM_DWP_LOOP_OPS);
+  } else {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL_X(8)
+                     : PM_DWP_LOOP_OPS);
+  }
+#else
   if (sa == 1) {
     __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL(4)
                      : PM_DWP_LOOP_OPS);
@@ -176,14 +230,14 @@ PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t 
     __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL(8)
                      : PM_DWP_LOOP_OPS);
   }
+#endif
 }
 #endif
 
 /* n < 4 outputs at plane bytes pr + i * sa (C; the blocks' last outputs of a plane row). Reads
  * at most the bytes a 4-output block would. */
 PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, const int32_t *k,
-                           const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi, int8_t *o,
-                           int32_t os) {
+                           const pm_requant *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t os) {
   int32_t i, r;
   for (i = 0; i < n; ++i, pr += sa, o += os) {
     int32_t acc = k[PM_DWP_BIAS];
@@ -192,12 +246,7 @@ PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, 
       acc = __smlad((int32_t)__sxtb16(u), k[2 * r], acc);
       acc = __smlabb(pm_sxtb16_ror8(u), k[2 * r + 1], acc);
     }
-    if (fused) { /* pm_dwp_store4's arithmetic (acc already shifted left) */
-      const int32_t v = pm_high_mul_doubled(acc, k[PM_DWP_M]);
-      *o = (int8_t)__ssat((int32_t)((uint32_t)v * 2u + (uint32_t)k[PM_DWP_RZ] + (uint32_t)(v >> 31)) >> k[PM_DWP_RIGHT], 8);
-    } else {
-      *o = pm_requant_s8(acc, rq, zp, lo, hi);
-    }
+    *o = pm_requant_s8(acc, rq, zp, lo, hi); /* fused: rq's left shift is 0, the weights carry it */
   }
 }
 
@@ -207,7 +256,9 @@ PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, 
 PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
                            int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
                            int8_t *o, int32_t oa, int32_t ob) {
+  pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
   int32_t rb, i;
+  rq0.left = 0;
   for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
     const int8_t *pb = plane;
     int8_t *ob4 = o;
@@ -231,8 +282,13 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
       } else {
         __asm__(PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) : PM_DWP_ASM_OPS);
       }
-      if (fused) {
+      if (fused && !PM_REQUANT_EXACT) {
         pm_dwp_store4(s0, s1, s2, s3, k, ob4, oa);
+      } else if (fused) {
+        ob4[0] = pm_requant_s8(s0, &rq0, zp, lo, hi);
+        ob4[oa] = pm_requant_s8(s1, &rq0, zp, lo, hi);
+        ob4[2 * oa] = pm_requant_s8(s2, &rq0, zp, lo, hi);
+        ob4[3 * oa] = pm_requant_s8(s3, &rq0, zp, lo, hi);
       } else {
         ob4[0] = pm_requant_s8(s0, rq, zp, lo, hi);
         ob4[oa] = pm_requant_s8(s1, rq, zp, lo, hi);
@@ -240,7 +296,7 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
         ob4[3 * oa] = pm_requant_s8(s3, rq, zp, lo, hi);
       }
     }
-#if PM_ASM_WIDE
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
     if (fused && na - i == 1) { /* one output (a block's first): its window rows are one word each */
       int32_t acc, w02, w1, a, x;
       __asm__ volatile("ldr %[s], [%[kp], #24]\n\t"
@@ -277,7 +333,7 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
       continue;
     }
 #endif
-    if (i < na) pm_dwp_tail(pb, wp, sa, na - i, k, rq, fused, zp, lo, hi, ob4, oa);
+    if (i < na) pm_dwp_tail(pb, wp, sa, na - i, k, fused ? &rq0 : rq, zp, lo, hi, ob4, oa);
   }
 }
 
@@ -428,7 +484,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int tb_t;
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
-      ow < 1 || oh < 1 || (any && (m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS)) || (!any && PM_REQUANT_EXACT)) {
+      ow < 1 || oh < 1 || (any && (m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
     return 0;
   }
   rk = any ? kh : 3; /* plane rows an output row's window spans */
@@ -492,13 +548,26 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
 #if !PM_REQUANT_EXACT
           /* the assembly requantization: full int8 range, the output zero point folded into the
            * rounding constant (zp << right below 2^29), the left shift into the weights and bias
-           * (acc << left: pm_requant_s8's first step; weights << left stay int16) */
+           * (acc << left: pm_requant_s8's first step; weights << left stay int16). The fast
+           * record's left is the shift + 1 (SMMULR's doubling): the weights take it all. */
           fused = lo == -128 && hi == 127 && rq.right <= 21 && rq.left <= 8;
           k[PM_DWP_M] = rq.multiplier;
           k[PM_DWP_RZ] = (int32_t)((uint32_t)rq.round + ((uint32_t)zp << rq.right));
           k[PM_DWP_RIGHT] = rq.right;
-#endif
           sc = fused ? rq.left : 0;
+#else
+          /* exact records: left = max(shift, 0), right = e (PM_DWP_RQX needs e >= 1) */
+          fused = PM_ASM_WIDE && lo == -128 && hi == 127 && rq.right >= 1 && rq.left <= 8;
+          {
+            const uint64_t kk = ((uint64_t)1 << 30) + ((uint64_t)1 << (rq.right + 30));
+            k[PM_DWP_KLO] = (int32_t)(uint32_t)kk;
+            k[PM_DWP_KHI] = (int32_t)(uint32_t)(kk >> 32);
+            k[PM_DWP_XM] = rq.multiplier;
+            k[PM_DWP_EM1] = rq.right - 1;
+            k[PM_DWP_ZP] = zp;
+          }
+          sc = fused ? rq.left : 0;
+#endif
           for (t = 0; t < 3; ++t) { /* window row t: (ky = t, kx) or, transposed, (ky, kx = t) */
             const int32_t st = grouped ? 4 : oc_n; /* bytes between taps */
             const int32_t ta = tb_t ? 3 * st : st; /* between the row's taps */
