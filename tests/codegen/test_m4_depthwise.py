@@ -5,7 +5,7 @@ replaces) and cortex-m0plus (its own kernels, unaffected):
 - 3x3 windows at stride 1 and 2, SAME and VALID, odd channel counts (plain weights) and
   multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, images
   taller than wide (the plane holds input columns), planes split into strips; one-pixel images
-  and short rows (under 8 outputs, 16 at stride 2), which keep the output-pixel order;
+  and short rows (under 8 outputs, 32 at stride 2, with depth multiplier 1), which keep the output-pixel order;
 - other windows (micro_speech's 8x10 at multiplier 8, stride 2; 5x3, 1x7) with multipliers > 1;
 - depth multipliers 2 and 8, per-channel multipliers from 2^-20 to > 1 (right shifts past the
   folded zero point's limit, left shifts folded into the weights), a narrower activation clamp
@@ -52,10 +52,10 @@ def _batched(g, n):
 CASES = {
     # stride 1: 6 outputs per row (a block and a 2-output tail), odd channels (plain weights)
     "c3_s1_same": lambda: dw_graph((1, 7, 10, 3), 3, 3, seed=1, act="NONE"),
-    "c5_s2_same": lambda: dw_graph((1, 9, 33, 5), 3, 3, stride=2, seed=2, act="NONE"),
-    "c8_s2_valid": lambda: dw_graph((1, 8, 37, 8), 3, 3, stride=2, padding="VALID", seed=3, act="NONE"),
+    "c5_s2_same": lambda: dw_graph((1, 9, 65, 5), 3, 3, stride=2, seed=2, act="NONE"),
+    "c8_s2_valid": lambda: dw_graph((1, 8, 69, 8), 3, 3, stride=2, padding="VALID", seed=3, act="NONE"),
     "c16_s1_valid_shifts": lambda: dw_graph((1, 6, 11, 16), 3, 3, padding="VALID", seed=4, act="NONE", big_shift=True),
-    "c12_s2_shifts": lambda: dw_graph((1, 11, 40, 12), 3, 3, stride=2, seed=5, act="NONE", big_shift=True),
+    "c12_s2_shifts": lambda: dw_graph((1, 11, 72, 12), 3, 3, stride=2, seed=5, act="NONE", big_shift=True),
     "c12_relu6_clamp": lambda: dw_graph((1, 5, 9, 12), 3, 3, seed=6),
     "c7_s1_wide_3_tail": lambda: dw_graph((1, 4, 11, 7), 3, 3, seed=7, act="NONE"),
     "mult2_s1": lambda: dw_graph((1, 6, 9, 3), 3, 3, mult=2, seed=8, act="NONE", big_shift=True),
@@ -64,7 +64,7 @@ CASES = {
     "one_pixel_s1": lambda: dw_graph((1, 1, 1, 8), 3, 3, seed=11, act="NONE"),
     "one_pixel_s2_c5": lambda: dw_graph((1, 1, 1, 5), 3, 3, stride=2, seed=12, act="NONE"),
     "tall_c8_columns_first": lambda: dw_graph((1, 25, 5, 8), 3, 3, seed=13, act="NONE", big_shift=True),
-    "tall_s2_columns_first": lambda: dw_graph((1, 36, 6, 4), 3, 3, stride=2, seed=14, act="NONE"),
+    "tall_s2_columns_first": lambda: dw_graph((1, 68, 6, 4), 3, 3, stride=2, seed=14, act="NONE"),
     "wide_strips": lambda: dw_graph((1, 30, 70, 4), 3, 3, seed=15, act="NONE"),  # 64-byte plane rows: strips
     "tall_strips_columns": lambda: dw_graph((1, 160, 5, 3), 3, 3, seed=16, act="NONE"),  # 160 + 8 bytes a row
     "batch2": lambda: _batched(dw_graph((1, 5, 10, 4), 3, 3, seed=17, act="NONE"), 2),
@@ -165,7 +165,7 @@ EXACT = {
     "ties": _ties,
     "mult1_rows": lambda: _exact_dw(8, 1, 6, 13),
     "mult1_columns": lambda: _exact_dw(8, 1, 25, 5),
-    "mult1_s2": lambda: _exact_dw(4, 1, 7, 36, stride=2),
+    "mult1_s2": lambda: _exact_dw(4, 1, 7, 66, stride=2),
     "mult2_rows": lambda: _exact_dw(3, 2, 5, 11),
 }
 

@@ -515,9 +515,10 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     tb_t = transposed;
     break;
   }
-  /* 3x3, short plane rows: the gather (and at stride 2 its 4 input bytes per output) outweighs what
-   * the blocks save; output pixel order is as fast (measured on the VWW-shaped MobileNet's layers) */
-  if (!any && na < (sa == 1 ? 8 : 16)) return 0;
+  /* 3x3, multiplier 1, short plane rows: the gather (at stride 2, 4 input bytes per output)
+   * outweighs what the blocks save; output pixel order is as fast (measured on the VWW-shaped
+   * MobileNet's layers). With a larger multiplier one gather serves m channels. */
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 32)) return 0;
   pw = 0;
   for (b = 0; b < in_dims->n; ++b) {
     const int8_t *img = in + b * in_h * in_w * c;
