@@ -3,6 +3,8 @@
  * compiles only the variants called):
  *   pm_depthwise_conv2d_s8_mult1    depth multiplier 1, channels <= PM_DW_MAX_C, taps <= PM_DW_MAX_TAPS;
  *   pm_depthwise_conv2d_s8_generic  any depthwise layer (plain 1HWO weights), one MAC at a time.
+ * Both first try pm_dw_planes on Armv7E-M speed builds (below: one channel at a time from a byte
+ * plane of its input, SMLAD over tap pairs, requantization fused), then the pixel-order paths.
  * pm_depthwise_conv2d_s8_mult1: per output pixel, a table of tap
  * pointers (interior pixels: the window corner plus offsets computed once per call; border
  * pixels: into the input, or into a row of zero points for padded taps), then four channels
