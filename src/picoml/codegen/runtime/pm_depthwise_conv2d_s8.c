@@ -410,6 +410,7 @@ PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
 #define PM_DWP_ANY_WORDS 64 /* weight words of a window other than 3x3: kh * ceil(kw / 4) * 2 at most */
 #endif
 
+#if PM_DEPTHWISE_CONV2D_S8_GENERIC /* other windows: depth multiplier > 1, the generic variant only */
 /* Output rows of one channel from a plane, any kh x kw window (dilation 1), in C: per window row
  * and group of 4 taps one word of the plane, SXTB16 into (x0, x2) and (x1, x3), two SMLAD
  * against the channel's words (w0, w2) and (w1, w3) (taps past kw weigh 0). wk: kh rows of g
@@ -454,6 +455,10 @@ PM_KERNEL void pm_dwp_channel_any(const int8_t *plane, int32_t wp, int32_t sa, i
   }
   pm_dwp_rows_any(plane, wp, sa, sb, na, nb, kh, g, wk, bias, rq, zp, lo, hi, o, oa, ob);
 }
+#define PM_DWP_ANY 1
+#else
+#define PM_DWP_ANY 0
+#endif
 
 /* The whole layer on planes, or 0 (nothing written) when it is outside this path's constraints
  * (dilation, stride, plane size; a 3x3 window's short rows or exact requantization; other
@@ -486,7 +491,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int tb_t;
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
-      ow < 1 || oh < 1 || (any && (m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
+      ow < 1 || oh < 1 || (any && (!PM_DWP_ANY || m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
     return 0;
   }
   rk = any ? kh : 3; /* plane rows an output row's window spans */
@@ -543,9 +548,11 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
           const pm_requant rq = q[oc];
           int8_t *o = oimg + o0 * out_b + oc;
           int fused = 0;
-          if (any) {
+          if (PM_DWP_ANY && any) {
+#if PM_DWP_ANY
             pm_dwp_channel_any(pl, wp, sa, sb * wp, na, rows, kh, kw, filter + oc, oc_n, PM_LD_I32(&bias[oc]), &rq,
                                zp, lo, hi, o, out_a, out_b);
+#endif
             continue;
           }
 #if !PM_REQUANT_EXACT
