@@ -823,7 +823,7 @@ def compile_c(
             " * partial sums stay on the stack between slices (Armv7E-M 4-unit kernel); 0: unused */",
             f"#define PM_FC_W16_MAX {fc_w16}",
             f"#define PM_FC_SLICE_UNITS {fc_slice_units}",
-            "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
+            "/* depthwise: zero-point row, tap table and (Armv7E-M) planes on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
             f"#define PM_DW_PLANE_MAX {c.dw_plane}",
