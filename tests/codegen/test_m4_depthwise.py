@@ -138,24 +138,22 @@ def _exact_dw(c, mult, h, w, stride=1, seed=0):
 
 
 def _ties(shape=(1, 6, 13, 8), exact=True):
-    """Requantization (exact: channel 0's bias 2^29 bounds no accumulator below 2^29) at the real
-    multiplier 0.25 (Q31 2^30, right shift 1): half the values sit on a rounding tie, negative ones
-    included, where RoundingDivideByPOT rounds away from zero."""
+    """Requantization at the real multiplier 0.25 (Q31 2^30, right shift 1): half the values sit
+    on a rounding tie, negative ones included, where RoundingDivideByPOT rounds away from zero.
+    exact: channel 0 has full-scale weights and the multiplier 2^12 (left shift 13), so its
+    accumulator bound passes 2^29 after the shift while its output still moves (not a constant
+    channel), and the layer takes the exact twin."""
     rng = np.random.default_rng(7)
     c = shape[3]
     x = qtensor("x", shape, 0.5, -3)
-    w = qtensor(
-        "w",
-        (1, 3, 3, c),
-        np.full(c, 0.5, np.float32),
-        np.zeros(c),
-        data=rng.integers(-1, 2, (1, 3, 3, c)).astype(np.int8),
-        axis=3,
-    )
-    bias = rng.integers(-200, 200, c).astype(np.int32)
+    data = rng.integers(-1, 2, (1, 3, 3, c)).astype(np.int8)
+    scale = np.full(c, 0.5, np.float32)
     if exact:
-        bias[0] = 1 << 29
-    b = qtensor("b", (c,), np.full(c, 0.25, np.float32), np.zeros(c), "int32", data=bias)
+        data[..., 0] = rng.choice(np.array([-127, 127], np.int8), (1, 3, 3))
+        scale[0] = 0.5 * (1 << 14)
+    w = qtensor("w", (1, 3, 3, c), scale, np.zeros(c), data=data, axis=3)
+    bias = rng.integers(-200, 200, c).astype(np.int32)
+    b = qtensor("b", (c,), (np.float32(0.5) * scale).astype(np.float32), np.zeros(c), "int32", data=bias)
     y = qtensor("y", shape, 1.0, 5)
     attrs = {"stride_h": 1, "stride_w": 1, "padding": "SAME", "depth_multiplier": 1}
     return single_op_graph("DEPTHWISE_CONV_2D", [x, w, b], y, **attrs)
