@@ -52,7 +52,7 @@ def _ptr(c: Any, t: Tensor, const: bool = False) -> str:
     return f"({q}{_CTYPE[t.dtype]} *)({q}void *)(pm_arena.bytes + {c.plan.offset_of(t)})"
 
 
-def _int64_array(c: Any, sym: str, values: np.ndarray) -> str:
+def int64_array(c: Any, sym: str, values: np.ndarray) -> str:
     """``static const int64_t`` values written with INT64_C (C99 <stdint.h>): exact for any int64."""
     name = f"{c.name}_{sym}"
     items = [
@@ -91,7 +91,7 @@ def emit_fc_s16(c: Any, op: Op, i: int) -> None:
     }
     prm = c.struct("pm_fully_connected_s16_params", f"l{i}_params", fields)
     w = c.const_array(f"l{i}_weights", p.weights)
-    b = _int64_array(c, f"l{i}_bias", p.bias)
+    b = int64_array(c, f"l{i}_bias", p.bias)
     rq = _rescale(c, i, p)
     c.body.append(f"status |= pm_fully_connected_s16(&{prm}, &{rq}, {_ptr(c, x, True)}, {w}, {b}, {_ptr(c, y)});")
 
@@ -119,7 +119,7 @@ def emit_conv_s16(c: Any, op: Op, i: int) -> None:
     }
     prm = c.struct("pm_conv_s16_params", f"l{i}_params", fields)
     w = c.const_array(f"l{i}_filter", p.weights)
-    b = _int64_array(c, f"l{i}_bias", p.bias)
+    b = int64_array(c, f"l{i}_bias", p.bias)
     rq = _rescale(c, i, p)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(p.weights.shape))
@@ -147,7 +147,7 @@ def emit_transpose_conv_s16(c: Any, op: Op, i: int) -> None:
         raise UnsupportedError(f"{op.label}: negative TRANSPOSE_CONV padding has no int16 C kernel")
     prm = c.struct("pm_transpose_conv_s16_params", f"l{i}_params", fields)
     w = c.const_array(f"l{i}_filter", g.filter)
-    b = _int64_array(c, f"l{i}_bias", p.bias)
+    b = int64_array(c, f"l{i}_bias", p.bias)
     rq = _rescale(c, i, p)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))
     df = c.struct("pm_dims", f"l{i}_f_dims", _dims(g.filter.shape))

@@ -23,6 +23,7 @@ import numpy as np
 
 from picoml.codegen import cemit
 from picoml.codegen.api import IO_CTYPES, IoRegion, entry_points, header_text, io_regions
+from picoml.codegen.dw_planes import plane_bytes
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
@@ -59,7 +60,7 @@ from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
-from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
+from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
@@ -144,6 +145,7 @@ class _Ctx:
     max_oc: int = 2  # PM_CONV_MAX_OC: most output channels of a GEMM convolution ("vector" accumulator rows)
     dw_max_c: int = 4  # PM_DW_MAX_C: most channels of a depthwise layer on the fast path
     dw_max_taps: int = 1  # PM_DW_MAX_TAPS: most window taps of a depthwise layer on the fast path
+    dw_plane: int = 0  # PM_DW_PLANE_MAX: stack bytes of the Armv7E-M depthwise planes (codegen/dw_planes.py)
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
@@ -309,7 +311,7 @@ def _requant_mode(c: _Ctx, op: Op, exact: bool, sparse: bool) -> str:
 
 
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
+    p = prepare_layer(op)
     x, y = op.inputs[0], op.outputs[0]
     depthwise = op.type == OpType.DEPTHWISE_CONV_2D
     variant = kernel_variant(op)
@@ -339,6 +341,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         return emit_sparse_depthwise(c, op, i, p, fields)
     taps, ch = kh * kw, int(p.filter.shape[3])
     dw4 = False
+    if depthwise and c.isa.has("dw4"):
+        geometry = (y.shape[1:3], (kh, kw), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w))
+        c.dw_plane = max(c.dw_plane, plane_bytes(*geometry, int(x.shape[3]), op.attrs.get("depth_multiplier", 1)))
     if variant == DW_MULT1:
         c.dw_max_c, c.dw_max_taps = max(c.dw_max_c, ch), max(c.dw_max_taps, taps)  # its stack tables
         dw4 = c.isa.has("dw4") and ch % 4 == 0
@@ -427,7 +432,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
+    p = prepare_layer(op)
     x, y = op.inputs[0], op.outputs[0]
     units, depth = p.weights.shape
     fields = {
@@ -819,9 +824,10 @@ def compile_c(
             " * partial sums stay on the stack between slices (Armv7E-M 4-unit kernel); 0: unused */",
             f"#define PM_FC_W16_MAX {fc_w16}",
             f"#define PM_FC_SLICE_UNITS {fc_slice_units}",
-            "/* pm_depthwise_conv2d_s8_mult1: zero-point row and tap table on the stack, sized for this model */",
+            "/* depthwise: zero-point row, tap table and (Armv7E-M) planes on the stack, sized for this model */",
             f"#define PM_DW_MAX_C {c.dw_max_c}",
             f"#define PM_DW_MAX_TAPS {c.dw_max_taps}",
+            f"#define PM_DW_PLANE_MAX {c.dw_plane}",
             "/* named kernel variants: 1 for those some layer calls, the others are compiled out */",
             *variant_macros,
             "/* 1: some layers store weights sparsely (pm_sparse_s8.h) and their kernels are built */",

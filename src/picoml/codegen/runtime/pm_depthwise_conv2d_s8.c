@@ -3,6 +3,8 @@
  * compiles only the variants called):
  *   pm_depthwise_conv2d_s8_mult1    depth multiplier 1, channels <= PM_DW_MAX_C, taps <= PM_DW_MAX_TAPS;
  *   pm_depthwise_conv2d_s8_generic  any depthwise layer (plain 1HWO weights), one MAC at a time.
+ * Both first try pm_dw_planes on Armv7E-M speed builds (below: one channel at a time from a byte
+ * plane of its input, SMLAD over tap pairs, requantization fused), then the pixel-order paths.
  * pm_depthwise_conv2d_s8_mult1: per output pixel, a table of tap
  * pointers (interior pixels: the window corner plus offsets computed once per call; border
  * pixels: into the input, or into a row of zero points for padded taps), then four channels
@@ -28,10 +30,603 @@
 #define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
 
+#ifndef PM_DW_PLANE_MAX
+#define PM_DW_PLANE_MAX 0 /* stack bytes of the plane (pm_config.h: the model's largest, codegen/dw_planes.py) */
+#endif
+#if PM_ASM_DSP && PM_SPECIALIZE && PM_DW_PLANE_MAX >= 24 && (PM_DEPTHWISE_CONV2D_S8_GENERIC || PM_DEPTHWISE_CONV2D_S8_MULT1)
+/* ---------------------------------------------------------------------------------------
+ * Armv7E-M speed builds: 3x3 windows (dilation 1, strides 1 or 2, any depth multiplier), one
+ * channel at a time over "planes". For one input channel, the input rows a strip of output rows
+ * reads are gathered into a stack plane of bytes (one plane row per input row; padding written
+ * as the input zero point, which the folded bias expects), so border pixels run the same
+ * branch-free code as interior ones. In a plane, neighbouring taps of one channel are
+ * neighbouring bytes: one word load and two SXTB16 give the pairs (x0, x2) and (x1, x3), and
+ * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 4
+ * outputs of a plane row: stride 1 from 2 words per window row (12 MACs in 10 multiplies),
+ * stride 2 from 3. A channel's weights, bias and requantization are prepared once per strip.
+ * Orientation: the plane holds input rows (blocks run along output rows) or, when the output is
+ * taller than wide, input columns (blocks run down output columns, the window transposed).
+ * Order: channel after channel. Output channel oc = ic * m + k reads input channel ic only, so
+ * with depth multiplier 1 and the output a whole number of pixels (c bytes) below the input (the
+ * planner's streaming overlap, graph/ops.py streams=1: every output byte overwrites an input byte
+ * of its own channel that no later pixel reads), each output byte lands on an input byte of its
+ * own channel already copied into the plane or never read again; other overlaps take the
+ * pixel-order paths. */
+#define PM_DW_PLANES 1
+
+/* The per-channel constants of one output channel, as words: the window's three rows (ky, or kx
+ * when transposed) as pairs (w0, w2) of int16 and w1, the bias, then the requantization of the
+ * fused assembly (multiplier, left shift, round + output zero point << right, right shift). */
+enum {
+  PM_DWP_BIAS = 6,
+  PM_DWP_M = 7, /* fast requantization (pm_requant_s8): multiplier, rounding + zero point, right shift */
+  PM_DWP_RZ = 8,
+  PM_DWP_RIGHT = 9,
+  PM_DWP_KLO = 7, /* exact requantization (pm_requant_exact_s8): 64-bit rounding constant, multiplier, e - 1, zp */
+  PM_DWP_KHI = 8,
+  PM_DWP_XM = 9,
+  PM_DWP_EM1 = 10,
+  PM_DWP_ZP = 11,
+  PM_DWP_OS = 12, /* the row loop's output step and end */
+  PM_DWP_END = 13,
+  PM_DWP_WORDS = 14
+};
+
+#define PM_DWP_ASM_OPS                                                                                      \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [w02] "=&r"(w02), [w1] "=&r"(w1), \
+      [a] "=&r"(a), [x] "=&r"(x)                                                                             \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                          \
+      : "memory"
+
+/* stride 1, one window row: 4 outputs from bytes pr[0..7], weights at word offset WOFF of kp */
+#define PM_DWP_S1_ROW(WOFF)                                                                                 \
+  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
+  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
+  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"
+
+/* stride 2, one window row: 4 outputs from bytes pr[0..8] */
+#define PM_DWP_S2_ROW(WOFF)                                                                                 \
+  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlad %[s2], %[a], %[w02], %[s2]\n\t"                                                                  \
+  "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
+  "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #8]\n\t"                                                                             \
+  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "smlabt %[s3], %[a], %[w02], %[s3]\n\t"
+
+#define PM_DWP_INIT                                                                                         \
+  "ldr %[s0], [%[kp], #24]\n\t"                                                                           \
+  "mov %[s1], %[s0]\n\t"                                                                                  \
+  "mov %[s2], %[s0]\n\t"                                                                                  \
+  "mov %[s3], %[s0]\n\t"
+
+/* Requantize accumulator S (pm_requant_s8's arithmetic; the output zero point folded into the
+ * rounding constant rz) and store it at ADDR. */
+#define PM_DWP_RQ(S, ADDR)                                                                                  \
+  "smmulr %[t], %[" S "], %[m]\n\t"                                                                         \
+  "add %[" S "], %[rz], %[t], lsl #1\n\t"                                                                 \
+  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                             \
+  "asr %[" S "], %[" S "], %[r]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
+  "strb %[" S "], " ADDR "\n\t"
+
+/* 4 outputs (full int8 range, zero point folded) stored at o, o + os, o + 2 os, o + 3 os */
+PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int32_t *k, int8_t *o, int32_t os) {
+  int32_t m, rz, r, t;
+  __asm__ volatile("ldr %[m], [%[kp], #28]\n\t"
+                   "ldr %[rz], [%[kp], #32]\n\t"
+                   "ldr %[r], [%[kp], #36]\n\t" PM_DWP_RQ("s0", "[%[o]]") PM_DWP_RQ("s1", "[%[o], %[os]]")
+                       PM_DWP_RQ("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"
+                       PM_DWP_RQ("s3", "[%[o], %[os]]")
+                   : [s0] "+&r"(s0), [s1] "+&r"(s1), [s2] "+&r"(s2), [s3] "+&r"(s3), [o] "+&r"(o), [m] "=&r"(m),
+                     [rz] "=&r"(rz), [r] "=&r"(r), [t] "=&r"(t)
+                   : [kp] "r"(k), [os] "r"(os)
+                   : "memory");
+}
+
+#if PM_ASM_WIDE
+/* pm_dwp_store4's requantization inside the row loop: multiplier in w02, rz in w1, right in a */
+#define PM_DWP_RQL(S, ADDR)                                                                                 \
+  "smmulr %[x], %[" S "], %[w02]\n\t"                                                                     \
+  "add %[" S "], %[w1], %[x], lsl #1\n\t"                                                                 \
+  "add %[" S "], %[" S "], %[x], asr #31\n\t"                                                             \
+  "asr %[" S "], %[" S "], %[a]\n\t"                                                                       \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
+  "strb %[" S "], " ADDR "\n\t"
+#define PM_DWP_LOOP_TAIL(STEP)                                                                              \
+  "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                   \
+  "sub %[pr], %[pr], %[wp]\n\t"                                                                           \
+  "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
+  "ldr %[w02], [%[kp], #28]\n\t"                                                                          \
+  "ldr %[w1], [%[kp], #32]\n\t"                                                                           \
+  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"                   \
+      PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]")                         \
+          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                           \
+              "add %[o], %[o], %[s0], lsl #1\n\t"                                                         \
+              "ldr %[x], [%[kp], #52]\n\t"                                                                \
+              "cmp %[pr], %[x]\n\t"                                                                       \
+              "blo 1b\n\t"
+/* pm_requant_exact_s8 of accumulator S (already shifted left) for e >= 1, stored at ADDR: with
+ * P = S * m, v = floor((P + 2^30) / 2^31) and gemmlowp's RoundingDivideByPOT(v, e) =
+ * floor((v + 2^(e-1) - [v < 0]) / 2^e) = floor((P + 2^30 + 2^(e+30) - [v < 0] 2^31) / 2^(e+31))
+ * (nested floor divisions), one SMLAL onto the constant K = 2^30 + 2^(e+30) less 2^31 when
+ * S < 0 (v < 0 only if S < 0, and S < 0 with v = 0 rounds to 0 either way), then the high word
+ * shifted right by e - 1; then clamped to [-256, 255], plus the zero point, clamped to int8. */
+#define PM_DWP_RQX(S, ADDR)                                                                                 \
+  "asr %[a], %[" S "], #31\n\t"                                                                          \
+  "ldrd %[w02], %[w1], [%[kp], #28]\n\t"                                                                 \
+  "adds %[w02], %[w02], %[a], lsl #31\n\t"                                                               \
+  "adc %[w1], %[w1], %[a]\n\t"                                                                           \
+  "ldr %[x], [%[kp], #36]\n\t"                                                                           \
+  "smlal %[w02], %[w1], %[" S "], %[x]\n\t"                                                              \
+  "ldr %[a], [%[kp], #40]\n\t"                                                                           \
+  "asr %[" S "], %[w1], %[a]\n\t"                                                                        \
+  "ldr %[a], [%[kp], #44]\n\t"                                                                           \
+  "ssat %[" S "], #9, %[" S "]\n\t"                                                                      \
+  "add %[" S "], %[" S "], %[a]\n\t"                                                                     \
+  "ssat %[" S "], #8, %[" S "]\n\t"                                                                      \
+  "strb %[" S "], " ADDR "\n\t"
+#define PM_DWP_LOOP_TAIL_X(STEP)                                                                            \
+  "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                  \
+  "sub %[pr], %[pr], %[wp]\n\t"                                                                          \
+  "add %[pr], %[pr], #" #STEP "\n\t" PM_DWP_RQX("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"           \
+      PM_DWP_RQX("s1", "[%[o], %[s0]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQX("s2", "[%[o], %[s0], lsl #1]") \
+          "ldr %[s0], [%[kp], #48]\n\t"                                                                  \
+          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQX("s3", "[%[o], %[s0]]")                         \
+              "ldr %[s0], [%[kp], #48]\n\t"                                                              \
+              "add %[o], %[o], %[s0], lsl #1\n\t"                                                        \
+              "ldr %[x], [%[kp], #52]\n\t"                                                               \
+              "cmp %[pr], %[x]\n\t"                                                                      \
+              "blo 1b\n\t"
+#define PM_DWP_LOOP_OPS                                                                                     \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
+      [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                         \
+      : "cc", "memory"
+
+/* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
+ * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
+PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t *k, int8_t *o) {
+  int32_t s0, s1, s2, s3, w02, w1, a, x;
+#if PM_REQUANT_EXACT
+  if (sa == 1) {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL_X(4)
+                     : PM_DWP_LOOP_OPS);
+  } else {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL_X(8)
+                     : PM_DWP_LOOP_OPS);
+  }
+#else
+  if (sa == 1) {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL(4)
+                     : PM_DWP_LOOP_OPS);
+  } else {
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL(8)
+                     : PM_DWP_LOOP_OPS);
+  }
+#endif
+}
+#endif
+
+/* n < 4 outputs at plane bytes pr + i * sa (C; the blocks' last outputs of a plane row). Reads
+ * at most the bytes a 4-output block would. */
+PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, const int32_t *k,
+                           const pm_requant *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t os) {
+  int32_t i, r;
+  for (i = 0; i < n; ++i, pr += sa, o += os) {
+    int32_t acc = k[PM_DWP_BIAS];
+    for (r = 0; r < 3; ++r) {
+      const uint32_t u = (uint32_t)pm_read_s8x4(pr + r * wp);
+      acc = __smlad((int32_t)__sxtb16(u), k[2 * r], acc);
+      acc = __smlabb(pm_sxtb16_ror8(u), k[2 * r + 1], acc);
+    }
+    *o = pm_requant_s8(acc, rq, zp, lo, hi); /* fused: rq's left shift is 0, the weights carry it */
+  }
+}
+
+/* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
+ * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. fused: the
+ * assembly requantization applies (full int8 range, zero point folds). */
+PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                           int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
+                           int8_t *o, int32_t oa, int32_t ob) {
+  pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
+  int32_t rb, i;
+  rq0.left = 0;
+  for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
+    const int8_t *pb = plane;
+    int8_t *ob4 = o;
+#if PM_ASM_WIDE
+    if (fused && na >= 4) {
+      const int32_t blocks = na >> 2;
+      k[PM_DWP_OS] = oa;
+      k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + blocks * 4 * sa);
+      pm_dwp_loop(pb, wp, sa, k, ob4);
+      i = blocks * 4;
+      pb += i * sa;
+      ob4 += i * oa;
+    } else
+#endif
+      i = 0;
+    for (; i + 4 <= na; i += 4, pb += 4 * sa, ob4 += 4 * oa) {
+      int32_t s0, s1, s2, s3, w02, w1, a, x;
+      const int8_t *pr = pb;
+      if (sa == 1) {
+        __asm__(PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) : PM_DWP_ASM_OPS);
+      } else {
+        __asm__(PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) : PM_DWP_ASM_OPS);
+      }
+      if (fused && !PM_REQUANT_EXACT) {
+        pm_dwp_store4(s0, s1, s2, s3, k, ob4, oa);
+      } else if (fused) {
+        ob4[0] = pm_requant_s8(s0, &rq0, zp, lo, hi);
+        ob4[oa] = pm_requant_s8(s1, &rq0, zp, lo, hi);
+        ob4[2 * oa] = pm_requant_s8(s2, &rq0, zp, lo, hi);
+        ob4[3 * oa] = pm_requant_s8(s3, &rq0, zp, lo, hi);
+      } else {
+        ob4[0] = pm_requant_s8(s0, rq, zp, lo, hi);
+        ob4[oa] = pm_requant_s8(s1, rq, zp, lo, hi);
+        ob4[2 * oa] = pm_requant_s8(s2, rq, zp, lo, hi);
+        ob4[3 * oa] = pm_requant_s8(s3, rq, zp, lo, hi);
+      }
+    }
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+    if (fused && na - i == 1) { /* one output (a block's first): its window rows are one word each */
+      int32_t acc, w02, w1, a, x;
+      __asm__ volatile("ldr %[s], [%[kp], #24]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp]]\n\t"
+                       "ldr %[x], [%[pr]]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp], #8]\n\t"
+                       "ldr %[x], [%[pr], %[wp]]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldrd %[w02], %[w1], [%[kp], #16]\n\t"
+                       "ldr %[x], [%[pr], %[wp], lsl #1]\n\t"
+                       "sxtb16 %[a], %[x]\n\t"
+                       "sxtb16 %[x], %[x], ror #8\n\t"
+                       "smlad %[s], %[a], %[w02], %[s]\n\t"
+                       "smlabb %[s], %[x], %[w1], %[s]\n\t"
+                       "ldr %[w02], [%[kp], #28]\n\t"
+                       "ldr %[w1], [%[kp], #32]\n\t"
+                       "ldr %[a], [%[kp], #36]\n\t"
+                       "smmulr %[x], %[s], %[w02]\n\t"
+                       "add %[s], %[w1], %[x], lsl #1\n\t"
+                       "add %[s], %[s], %[x], asr #31\n\t"
+                       "asr %[s], %[s], %[a]\n\t"
+                       "ssat %[s], #8, %[s]\n\t"
+                       "strb %[s], [%[o]]\n\t"
+                       : [s] "=&r"(acc), [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
+                       : [pr] "r"(pb), [wp] "r"(wp), [kp] "r"(k), [o] "r"(ob4)
+                       : "memory");
+      continue;
+    }
+#endif
+    if (i < na) pm_dwp_tail(pb, wp, sa, na - i, k, fused ? &rq0 : rq, zp, lo, hi, ob4, oa);
+  }
+}
+
+/* Plane rows [0, rows) from input lines b0 .. b0 + rows - 1 (step sb bytes, nb lines): column j
+ * from position j - pad along the line (step sa bytes, na positions). Only positions inside the
+ * input are written: the plane holds the input zero point everywhere else (pm_dwp_pad, once per
+ * layer when one plane covers the channel, the padding being the same for every channel). */
+PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                             int32_t sa, int32_t b0, int32_t rows, int32_t pad) {
+  const int32_t x0 = pad < 0 ? -pad : 0;       /* first position the plane holds */
+  const int32_t end = pm_min_i32(na, wp - pad); /* past the last */
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n8 = (end - x0) >> 3, nt = (end - x0) & 7;
+  const int32_t sa2 = 2 * sa, sa3 = 3 * sa;
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line;
+    int8_t *d = row;
+    int32_t n = n8, t = nt, b0_, b1_, b2_, b3_;
+    /* 8 positions a pass (two words of 4 bytes gathered at stride sa), then the last 0-7 one by one */
+    __asm__ volatile("cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "ldrb %[b0], [%[s]]\n\t"
+                     "ldrb %[b1], [%[s], %[sa]]\n\t"
+                     "ldrb %[b2], [%[s], %[sa2]]\n\t"
+                     "ldrb %[b3], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b0], %[b0], %[b1], lsl #8\n\t"
+                     "ldrb %[b1], [%[s]]\n\t"
+                     "orr %[b0], %[b0], %[b2], lsl #16\n\t"
+                     "ldrb %[b2], [%[s], %[sa]]\n\t"
+                     "orr %[b0], %[b0], %[b3], lsl #24\n\t"
+                     "ldrb %[b3], [%[s], %[sa2]]\n\t"
+                     "str %[b0], [%[d]], #4\n\t"
+                     "ldrb %[b0], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b1], %[b1], %[b2], lsl #8\n\t"
+                     "orr %[b1], %[b1], %[b3], lsl #16\n\t"
+                     "orr %[b1], %[b1], %[b0], lsl #24\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "str %[b1], [%[d]], #4\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[t], #0\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t"
+                     "ldrb %[b0], [%[s]]\n\t"
+                     "add %[s], %[s], %[sa]\n\t"
+                     "subs %[t], %[t], #1\n\t"
+                     "strb %[b0], [%[d]], #1\n\t"
+                     "bne 3b\n\t"
+                     "4:\n\t"
+                     : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n), [t] "+&r"(t), [b0] "=&r"(b0_), [b1] "=&r"(b1_),
+                       [b2] "=&r"(b2_), [b3] "=&r"(b3_)
+                     : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3)
+                     : "cc", "memory");
+  }
+}
+
+/* n words of the plane set to zp4 */
+PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
+  int32_t j;
+  PM_NO_UNROLL
+  for (j = 0; j < n; ++j) plane[j] = zp4;
+}
+
+#ifndef PM_DWP_ANY_WORDS
+#define PM_DWP_ANY_WORDS 64 /* weight words of a window other than 3x3: kh * ceil(kw / 4) * 2 at most */
+#endif
+
+#if PM_DEPTHWISE_CONV2D_S8_GENERIC /* other windows: depth multiplier > 1, the generic variant only */
+/* Output rows of one channel from a plane, any kh x kw window (dilation 1), in C: per window row
+ * and group of 4 taps one word of the plane, SXTB16 into (x0, x2) and (x1, x3), two SMLAD
+ * against the channel's words (w0, w2) and (w1, w3) (taps past kw weigh 0). wk: kh rows of g
+ * groups of 2 words. */
+PM_KERNEL void pm_dwp_rows_any(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                               int32_t kh, int32_t g, const int32_t *wk, int32_t bias, const pm_requant *rq,
+                               int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t oa, int32_t ob) {
+  int32_t rb, i, ky, u;
+  for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
+    for (i = 0; i < na; ++i) {
+      const int8_t *x = plane + i * sa;
+      const int32_t *w = wk;
+      int32_t acc = bias;
+      for (ky = 0; ky < kh; ++ky, x += wp) {
+        for (u = 0; u < g; ++u, w += 2) {
+          const uint32_t v = (uint32_t)pm_read_s8x4(x + 4 * u);
+          acc = __smlad((int32_t)__sxtb16(v), w[0], acc);
+          acc = __smlad(pm_sxtb16_ror8(v), w[1], acc);
+        }
+      }
+      o[i * oa] = pm_requant_s8(acc, rq, zp, lo, hi);
+    }
+  }
+}
+
+/* One output channel of any kh x kw window: its weights (tap t of row ky at w[(ky * kw + t) * st])
+ * as kh rows of g groups of words (w0, w2), (w1, w3), then pm_dwp_rows_any. */
+PM_KERNEL void pm_dwp_channel_any(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
+                                  int32_t kh, int32_t kw, const int8_t *w, int32_t st, int32_t bias,
+                                  const pm_requant *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *o, int32_t oa,
+                                  int32_t ob) {
+  const int32_t g = (kw + 3) >> 2;
+  int32_t wk[PM_DWP_ANY_WORDS];
+  int32_t t, u, v;
+  for (t = 0; t < kh; ++t) {
+    for (u = 0; u < g; ++u) {
+      int32_t wv[4];
+      for (v = 0; v < 4; ++v) wv[v] = 4 * u + v < kw ? PM_LD_S8(&w[(t * kw + 4 * u + v) * st]) : 0;
+      wk[(t * g + u) * 2] = (int32_t)((uint32_t)(uint16_t)(int16_t)wv[0] | ((uint32_t)wv[2] << 16));
+      wk[(t * g + u) * 2 + 1] = (int32_t)((uint32_t)(uint16_t)(int16_t)wv[1] | ((uint32_t)wv[3] << 16));
+    }
+  }
+  pm_dwp_rows_any(plane, wp, sa, sb, na, nb, kh, g, wk, bias, rq, zp, lo, hi, o, oa, ob);
+}
+#define PM_DWP_ANY 1
+#else
+#define PM_DWP_ANY 0
+#endif
+
+/* The whole layer on planes, or 0 (nothing written) when it is outside this path's constraints
+ * (dilation, stride, plane size; a 3x3 window's short rows or exact requantization; other
+ * windows with depth multiplier 1, where the pixel-order paths are as fast). Two
+ * orders: channel after channel over one plane (the output apart from the input, or with depth
+ * multiplier 1 a whole number of pixels below it), else strip after strip (rows first), every
+ * channel's plane of the strip gathered before any of its outputs is written, which the
+ * planner's streaming overlap allows for any depth multiplier. */
+static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, const pm_requant *q,
+                                                      const pm_dims *in_dims, const int8_t *in, const pm_dims *f_dims,
+                                                      const int8_t *filter, const int32_t *bias,
+                                                      const pm_dims *out_dims, int8_t *out) {
+  const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
+  const int32_t oh = out_dims->h, ow = out_dims->w, oc_n = out_dims->c, m = p->depth_multiplier;
+  const int32_t kh = f_dims->h, kw = f_dims->w, g = (kw + 3) >> 2;
+  const int32_t lo = p->act_min, hi = p->act_max, zp = p->output_zp;
+  const int grouped = p->filter_layout == PM_FILTER_DW4, any = kh != 3 || kw != 3;
+  const uintptr_t ia = (uintptr_t)in, oa = (uintptr_t)out;
+  const uintptr_t in_bytes = (uintptr_t)in_dims->n * (uintptr_t)(in_h * in_w * c);
+  const uintptr_t out_bytes = (uintptr_t)out_dims->n * (uintptr_t)(oh * ow * oc_n);
+  const int disjoint = oa + out_bytes <= ia || ia + in_bytes <= oa;
+  const int by_channel = disjoint || (m == 1 && oa <= ia && (ia - oa) % (uintptr_t)c == 0);
+  const int32_t planes = by_channel ? 1 : c; /* planes the buffer holds at once */
+  const uint32_t zp4 = (uint32_t)(uint8_t)p->input_zp * 0x01010101u;
+  uint32_t plane[PM_DW_PLANE_MAX / 4];
+  int32_t k[PM_DWP_WORDS];
+  /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
+  int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
+  int32_t b, ic, j, o0, t, tr, sc;
+  int tb_t;
+  if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
+      p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
+      ow < 1 || oh < 1 || (any && (!PM_DWP_ANY || m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
+    return 0;
+  }
+  rk = any ? kh : 3; /* plane rows an output row's window spans */
+  for (tr = 0;; ++tr) { /* 3x3: columns first when the output is taller than wide, else (or failing) rows first */
+    const int transposed = tr == 0 && oh > ow && !any && by_channel;
+    int32_t max_rows;
+    if (tr > 1 || (tr == 1 && !(oh > ow && !any && by_channel))) return 0;
+    na = transposed ? oh : ow;
+    nb = transposed ? ow : oh;
+    sa = transposed ? p->stride_h : p->stride_w;
+    sb = transposed ? p->stride_w : p->stride_h;
+    pad_a = transposed ? p->pad_h : p->pad_w;
+    pad_b = transposed ? p->pad_w : p->pad_h;
+    in_a = transposed ? in_h : in_w;
+    in_b = transposed ? in_w : in_h;
+    step_a = transposed ? in_w * c : c;
+    step_b = transposed ? c : in_w * c;
+    out_a = transposed ? ow * oc_n : oc_n;
+    out_b = transposed ? oc_n : ow * oc_n;
+    /* plane columns: the bytes a 4-output block (3x3) or an output's word groups read */
+    wp = any ? (((na - 1) * sa + 4 * g + 3) & ~3) : ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
+    max_rows = PM_DW_PLANE_MAX / (wp * planes);
+    if (max_rows < rk) continue;
+    strip = (max_rows - rk) / sb + 1; /* output rows per plane */
+    /* columns first only with one plane per channel (no output byte can then land on an input
+     * byte still to be read) or with the output apart */
+    if (transposed && strip < nb && !disjoint) continue;
+    tb_t = transposed;
+    break;
+  }
+  /* 3x3, multiplier 1, short plane rows: the gather (at stride 2, 4 input bytes per output)
+   * outweighs what the blocks save; output pixel order is as fast (measured on the VWW-shaped
+   * MobileNet's layers). With a larger multiplier one gather serves m channels. */
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 32)) return 0;
+  pw = 0;
+  for (b = 0; b < in_dims->n; ++b) {
+    const int8_t *img = in + b * in_h * in_w * c;
+    int8_t *oimg = out + b * oh * ow * oc_n;
+    for (o0 = 0, ic = 0; by_channel ? ic < c : o0 < nb;) {
+      const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + rk;
+      const int32_t ic_end = by_channel ? ic + 1 : c, words = in_rows * (wp >> 2);
+      int32_t i2;
+      /* the padding: once when the plane's geometry repeats (one strip), else per strip */
+      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * planes, zp4);
+      pw = 1;
+      for (i2 = ic; i2 < ic_end; ++i2) {
+        pm_dwp_gather(plane + (by_channel ? 0 : i2 * words), wp, img + i2, in_b, step_b, in_a, step_a,
+                      o0 * sb - pad_b, in_rows, pad_a);
+      }
+      for (i2 = ic; i2 < ic_end; ++i2) {
+        const int8_t *pl = (const int8_t *)(plane + (by_channel ? 0 : i2 * words));
+        for (j = 0; j < m; ++j) {
+          const int32_t oc = i2 * m + j;
+          const pm_requant rq = q[oc];
+          int8_t *o = oimg + o0 * out_b + oc;
+          int fused = 0;
+          if (PM_DWP_ANY && any) {
+#if PM_DWP_ANY
+            pm_dwp_channel_any(pl, wp, sa, sb * wp, na, rows, kh, kw, filter + oc, oc_n, PM_LD_I32(&bias[oc]), &rq,
+                               zp, lo, hi, o, out_a, out_b);
+#endif
+            continue;
+          }
+#if !PM_REQUANT_EXACT
+          /* the assembly requantization: full int8 range, the output zero point folded into the
+           * rounding constant (zp << right below 2^29), the left shift into the weights and bias
+           * (acc << left: pm_requant_s8's first step; weights << left stay int16). The fast
+           * record's left is the shift + 1 (SMMULR's doubling): the weights take it all. */
+          fused = lo == -128 && hi == 127 && rq.right <= 21 && rq.left <= 8;
+          k[PM_DWP_M] = rq.multiplier;
+          k[PM_DWP_RZ] = (int32_t)((uint32_t)rq.round + ((uint32_t)zp << rq.right));
+          k[PM_DWP_RIGHT] = rq.right;
+          sc = fused ? rq.left : 0;
+#else
+          /* exact records: left = max(shift, 0), right = e (PM_DWP_RQX needs e >= 1) */
+          fused = PM_ASM_WIDE && lo == -128 && hi == 127 && rq.right >= 1 && rq.left <= 8;
+          {
+            const uint64_t kk = ((uint64_t)1 << 30) + ((uint64_t)1 << (rq.right + 30));
+            k[PM_DWP_KLO] = (int32_t)(uint32_t)kk;
+            k[PM_DWP_KHI] = (int32_t)(uint32_t)(kk >> 32);
+            k[PM_DWP_XM] = rq.multiplier;
+            k[PM_DWP_EM1] = rq.right - 1;
+            k[PM_DWP_ZP] = zp;
+          }
+          sc = fused ? rq.left : 0;
+#endif
+          for (t = 0; t < 3; ++t) { /* window row t: (ky = t, kx) or, transposed, (ky, kx = t) */
+            const int32_t st = grouped ? 4 : oc_n; /* bytes between taps */
+            const int32_t ta = tb_t ? 3 * st : st; /* between the row's taps */
+            const int32_t tb = tb_t ? st : 3 * st; /* between rows */
+            const int8_t *w = (grouped ? filter + (oc >> 2) * 36 + (oc & 3) : filter + oc) + t * tb;
+            const int32_t w0 = PM_LD_S8(w) * (1 << sc), w1 = PM_LD_S8(&w[ta]) * (1 << sc);
+            const int32_t w2 = PM_LD_S8(&w[2 * ta]) * (1 << sc);
+            k[2 * t] = (int32_t)((uint32_t)(uint16_t)(int16_t)w0 | ((uint32_t)w2 << 16));
+            k[2 * t + 1] = w1;
+          }
+          k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[oc]) << sc);
+          pm_dwp_rows(pl, wp, sa, sb * wp, na, rows, k, &rq, fused, zp, lo, hi, o, out_a, out_b);
+        }
+      }
+      /* next: the channel's next strip (channel order) or the next strip (strip order) */
+      o0 += strip;
+      if (by_channel && o0 >= nb) {
+        o0 = 0;
+        ++ic;
+      }
+    }
+  }
+  return 1;
+}
+#else
+#define PM_DW_PLANES 0
+#endif
+
 #if PM_DEPTHWISE_CONV2D_S8_GENERIC
+#if PM_DW_PLANES
+/* pm_depthwise_conv2d_s8_generic in output pixel order, where planes do not apply (its stack
+ * tables are not under the planes' frame) */
+PM_KERNEL int pm_dw_generic_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out);
 int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                                    const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                                    const pm_dims *out_dims, int8_t *out) {
+  if (pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) return PM_OK;
+  return pm_dw_generic_pixels(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+}
+PM_KERNEL int pm_dw_generic_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out) {
+#else
+int pm_depthwise_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                   const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                   const pm_dims *out_dims, int8_t *out) {
+#endif
   const int32_t in_h = in_dims->h, in_w = in_dims->w, in_c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w;
   const int32_t out_h = out_dims->h, out_w = out_dims->w, out_c = out_dims->c;
@@ -318,9 +913,17 @@ PM_DW_INLINE void pm_dw_pixel(const pm_conv_params *p, const int8_t *const *tap,
   }
 }
 
+#if PM_DW_PLANES
+/* pm_depthwise_conv2d_s8_mult1 in output pixel order, where planes do not apply (a function of its
+ * own: its stack tables are not under the planes' frame) */
+PM_KERNEL int pm_dw_mult1_pixels(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
+#else
 int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
                                  const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
                                  const pm_dims *out_dims, int8_t *out) {
+#endif
   const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
   const int32_t kh = f_dims->h, kw = f_dims->w, taps = kh * kw;
   const int32_t dh = p->dilation_h, dw = p->dilation_w;
@@ -380,4 +983,15 @@ int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, c
   }
   return PM_OK;
 }
+#if PM_DW_PLANES
+int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims,
+                                 const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
+                                 const pm_dims *out_dims, int8_t *out) {
+  if (p->depth_multiplier == 1 && !(p->filter_layout == PM_FILTER_DW4 && in_dims->c % 4 != 0) &&
+      pm_dw_planes(p, q, in_dims, in, f_dims, filter, bias, out_dims, out)) {
+    return PM_OK;
+  }
+  return pm_dw_mult1_pixels(p, q, in_dims, in, f_dims, filter, bias, out_dims, out);
+}
+#endif
 #endif /* PM_DEPTHWISE_CONV2D_S8_MULT1 */
