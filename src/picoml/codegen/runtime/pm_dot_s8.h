@@ -329,9 +329,13 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   s[3] = s11;
 }
 
-/* s[0] += a.wa, s[1] += a.wb for one packed pair wp. */
+#ifndef PM_FC_RAW
+#define PM_FC_RAW 0 /* pm_config.h: 1 when FULLY_CONNECTED pairs are raw lanes (codegen/pairs_raw.py) */
+#endif
+
+/* s[0] += a.wa, s[1] += a.wb for one packed pair wp (FULLY_CONNECTED's pairs: PM_FC_RAW applies). */
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
-  int32_t s0 = s[0], s1 = s[1];
+  int32_t s0 = s[0], s1 = PM_FC_RAW ? s[0] : s[1]; /* raw lanes: s1 sums 256 * b + a from a's start */
   int32_t n = k >> 2;
 #if PM_ASM_DSP /* 10 registers: valid at any -O, with or without a frame pointer */
   if (n > 0) {
@@ -343,7 +347,14 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "ldr %[x], [%[a]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
-#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
+#if PM_PAIRS_ILV && PM_FC_RAW /* ya = a0 b0' a2 b2' (even values), yb the odd ones; raw lanes 256b + a */
+        "sxtb16 %[t], %[ya]\n\t"
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
+        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
+        "sxtb16 %[t], %[yb]\n\t"
+        "smlad %[s0], %[x], %[t], %[s0]\n\t"
+        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#elif PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
         "sxtb16 %[t], %[ya]\n\t"
         "smlad %[s0], %[xe], %[t], %[s0]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
@@ -374,12 +385,17 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      s0 += a[j] * PM_LD_S8(&wp[PM_PAIR_A(j)]);
-      s1 += a[j] * PM_LD_S8(&wp[PM_PAIR_B(j)]);
+      const int32_t wa = PM_LD_S8(&wp[PM_PAIR_A(j)]), wb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
+      s0 += a[j] * wa;
+      /* raw lanes: the lane 256 * b' + (wa mod 256) = 256 * b + wa, summed modulo 2^32 */
+      s1 = PM_FC_RAW ? (int32_t)((uint32_t)s1 + (uint32_t)(a[j] * (256 * wb + (wa & 255)))) : s1 + a[j] * wb;
     }
     a += 4;
     wp += 8;
   }
+#endif
+#if PM_FC_RAW
+  s1 = s[1] + ((int32_t)((uint32_t)s1 - (uint32_t)s0) >> 8); /* b's sum (codegen/pairs_raw.py) */
 #endif
   for (k &= 3; k > 0; --k) {
     const pm_mul_t x = *a++;

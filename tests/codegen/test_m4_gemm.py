@@ -1,0 +1,120 @@
+"""GEMM kernels of FULLY_CONNECTED and CONV_2D on edge shapes, bit-exact against the reference
+interpreter on the emulated cores: cortex-m4 at -O2 (the assembly paths) and -Os (the C paths), and
+cortex-m0plus (the Armv6-M kernels, which must not change).
+
+Raw-lane pairs (codegen/pairs_raw.py, PM_FC_RAW): odd depths, depths that leave a k % 4 tail or a
+number of chunks that is not a multiple of the loops' four, unit counts that leave a pair and a
+single unit, per-channel and per-tensor weights, extreme multipliers (right shifts of 20+ and a
+left shift), channel b's sum at its bound (every b weight -127 against inputs of -128), weights
+that keep the plain layout (b = -128 where a < 0; sum|b| at the limit) and a row sliced through
+the stack."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from picoml.codegen.generate import generate_c
+from picoml.codegen.pairs_raw import SUM_LIMIT, raw_fits, to_raw
+from picoml.flows.verify import verify
+
+from oracles import qtensor, single_op_graph
+
+OPTS = ["-O2", "-Os"]
+
+
+def run(g, target="cortex-m4", opt="-O2", n=4, seed=0):
+    xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
+    xs[0] = -128
+    xs[1] = 127
+    rep = verify(g, target, xs=xs, counted_runs=1, opt=opt)
+    assert rep.bit_exact, f"{target} {opt}: {rep.mismatches} mismatches; {rep.first_mismatch}"
+    return rep
+
+
+def _fc(depth, units, seed=0, per_tensor=False, big_shift=False, w=None, x_zp=3, batches=1, y_scale=0.1):
+    rng = np.random.default_rng(seed)
+    if per_tensor:
+        scale = np.float32(3e-6 if big_shift else 0.01)
+    elif big_shift:  # right shifts of 20+, ordinary ones and a left shift (multiplier > 1)
+        scale = np.array([[2e-6, 0.02, 3.0, 0.4][i % 4] for i in range(units)], np.float32)
+    else:
+        scale = rng.uniform(0.002, 0.03, units).astype(np.float32)
+    data = rng.integers(-127, 128, (units, depth), dtype=np.int8) if w is None else np.asarray(w, np.int8)
+    wt = qtensor("w", (units, depth), scale, np.zeros(1 if per_tensor else units))
+    wt.data = data
+    bs = (np.float32(0.05) * np.broadcast_to(scale, (units,))).astype(np.float32)
+    b = qtensor("b", (units,), bs, np.zeros(units), "int32", data=rng.integers(-3000, 3000, units).astype(np.int32))
+    x = qtensor("x", (batches, depth), 0.05, x_zp)
+    return single_op_graph("FULLY_CONNECTED", [x, wt, b], qtensor("y", (batches, units), y_scale, -4))
+
+
+def _raw_flag(g) -> int:
+    cfg = generate_c(g, isa="armv7em")["pm_config.h"]
+    return int(cfg.split("#define PM_FC_RAW ")[1].split()[0])
+
+
+def _extreme_b(depth, units):
+    """a weights -127 (negative: b is stored as b - 1 = -128) and every b weight -127: against an
+    input of -128 everywhere channel b's sum is 128 * 127 * depth, just below 2^23 for depth 512."""
+    w = np.full((units, depth), -127, np.int8)
+    w[::4] = 5  # some pairs with a >= 0 (b stored as is)
+    return w
+
+
+FC_CASES = {
+    "d64_u8": lambda: _fc(64, 8),
+    "d7_u5_odd": lambda: _fc(7, 5, seed=1),  # one chunk, a tail of 3, a pair and a single unit
+    "d13_u6_big_shift": lambda: _fc(13, 6, seed=2, big_shift=True),  # 3 chunks, tail 1
+    "d30_u11_per_tensor": lambda: _fc(30, 11, seed=3, per_tensor=True),  # 7 chunks, tail 2
+    "d36_u12_per_tensor_big_shift": lambda: _fc(36, 12, seed=4, per_tensor=True, big_shift=True),
+    "d124_u10": lambda: _fc(124, 10, seed=5),  # 31 chunks: entry at each loop point over the groups
+    "d129_u3": lambda: _fc(129, 3, seed=6),  # a pair and a unit only (the 2-unit kernel), tail 1
+    "d512_u8_b_at_bound": lambda: _fc(512, 8, seed=7, w=_extreme_b(512, 8), x_zp=-128, y_scale=50.0),
+    "d640_u9_sliced": lambda: _fc(640, 9, seed=8, big_shift=True),  # AD's depth: sliced rows, 1 unit left
+    "d20_u7_batch3": lambda: _fc(20, 7, seed=9, batches=3),
+}
+
+
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("case", sorted(FC_CASES))
+def test_fc_raw_lanes_cortex_m4(case, opt):
+    g = FC_CASES[case]()
+    assert _raw_flag(g) == 1  # the layout under test
+    run(g, opt=opt)
+
+
+@pytest.mark.parametrize("case", ["d7_u5_odd", "d36_u12_per_tensor_big_shift", "d512_u8_b_at_bound"])
+def test_fc_cortex_m0plus_unchanged(case):
+    g = FC_CASES[case]()
+    cfg = generate_c(g, isa="armv6m")["pm_config.h"]
+    assert "#define PM_FC_RAW 0" in cfg  # offset-binary blocks there
+    run(g, target="cortex-m0plus")
+
+
+def test_fc_keeps_plain_pairs_where_raw_lanes_do_not_fit():
+    rng = np.random.default_rng(11)
+    w = rng.integers(-127, 128, (6, 24), dtype=np.int8)
+    w[2, 5], w[3, 5] = -3, -128  # b = -128 where a < 0: b - 1 leaves int8
+    assert not raw_fits(w)
+    g = _fc(24, 6, w=w)
+    assert _raw_flag(g) == 0
+    run(g)
+    w2 = np.full((4, 520), 127, np.int8)  # sum|b| = 66,040 >= 2^16: 256 * (x . b) could wrap
+    assert not raw_fits(w2) and 127 * 520 >= SUM_LIMIT > 127 * 512
+    g = _fc(520, 4, w=w2, y_scale=50.0)
+    assert _raw_flag(g) == 0
+    run(g)
+
+
+def test_to_raw_lanes_are_256b_plus_a():
+    rng = np.random.default_rng(12)
+    w = rng.integers(-127, 128, (6, 11), dtype=np.int8)
+    w[1, 0] = -127
+    w[0, 0] = -1
+    r = to_raw(w).astype(np.int32)
+    full = 8
+    lane = 256 * r[1::2, :full] + (r[0::2, :full] & 255)  # the int16 lane of a raw word
+    assert (lane == 256 * w[1::2, :full].astype(np.int32) + w[0::2, :full]).all()
+    assert (lane >= -32768).all() and (lane <= 32767).all()
+    assert (r[:, full:] == w[:, full:]).all() and (r[0::2] == w[0::2]).all()  # tails and a channels plain
