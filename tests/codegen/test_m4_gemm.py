@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_kernel_variants import conv_graph
 
 from picoml.codegen.generate import generate_c
 from picoml.codegen.pairs_raw import SUM_LIMIT, raw_fits, to_raw
@@ -49,9 +50,9 @@ def _fc(depth, units, seed=0, per_tensor=False, big_shift=False, w=None, x_zp=3,
     return single_op_graph("FULLY_CONNECTED", [x, wt, b], qtensor("y", (batches, units), y_scale, -4))
 
 
-def _raw_flag(g) -> int:
+def _raw_flag(g, which="FC") -> int:
     cfg = generate_c(g, isa="armv7em")["pm_config.h"]
-    return int(cfg.split("#define PM_FC_RAW ")[1].split()[0])
+    return int(cfg.split(f"#define PM_{which}_RAW ")[1].split()[0])
 
 
 def _extreme_b(depth, units):
@@ -118,3 +119,66 @@ def test_to_raw_lanes_are_256b_plus_a():
     assert (lane == 256 * w[1::2, :full].astype(np.int32) + w[0::2, :full]).all()
     assert (lane >= -32768).all() and (lane <= 32767).all()
     assert (r[:, full:] == w[:, full:]).all() and (r[0::2] == w[0::2]).all()  # tails and a channels plain
+
+
+def _conv(x_shape, oc, kh, kw, w=None, stride=1, per_tensor=False, seed=0, act="NONE", x_zp=3, y_scale=0.08):
+    """conv_graph with per-tensor weights or given weights (OHWI int8)."""
+    g = conv_graph(x_shape, oc, kh, kw, stride=stride, seed=seed, act=act, big_shift=not per_tensor)
+    x, wt, b = g.ops[0].inputs
+    if per_tensor:
+        wt.scale, wt.zero_point, wt.axis = np.array([0.01], np.float32), np.zeros(1), 0
+        b.scale = (x.scale * np.float32(0.01) * np.ones(oc)).astype(np.float32)
+    if w is not None:
+        wt.data = np.asarray(w, np.int8).reshape(wt.shape)
+    x.zero_point = np.array([x_zp])
+    g.ops[0].outputs[0].scale = np.array([y_scale], np.float32)
+    g.validate()
+    return g
+
+
+CONV_CASES = {
+    # pointwise: k = 8, 12, 20, 36 (1, 3, 5, 9 chunks: each entry of the 4-chunk loop), odd output
+    # channels, rows left over after the blocks of 4 (the 2x2 kernel)
+    "pw_k8_oc6": lambda: _conv((1, 3, 3, 8), 6, 1, 1, seed=1),
+    "pw_k12_oc7_relu": lambda: _conv((1, 2, 5, 12), 7, 1, 1, seed=2, act="RELU"),
+    "pw_k20_oc5_per_tensor": lambda: _conv((1, 3, 3, 20), 5, 1, 1, seed=3, per_tensor=True),
+    "pw_k36_oc10": lambda: _conv((1, 1, 7, 36), 10, 1, 1, seed=4),
+    "pw_k7_tail_oc4": lambda: _conv((1, 3, 2, 7), 4, 1, 1, seed=5),  # one chunk and a tail of 3 (2x2 path)
+    # im2col: k = 27 K4-padded to 28 (VWW's and ResNet-8's first layer shape), k = 72, stride 2
+    "im2col_k27_oc8_stride2": lambda: _conv((1, 9, 9, 3), 8, 3, 3, stride=2, seed=6),
+    "im2col_k72_oc9_per_tensor": lambda: _conv((1, 6, 5, 8), 9, 3, 3, seed=7, per_tensor=True),
+    # channel b's sum at its bound: b = -127 everywhere (stored -128 where a < 0), inputs -128
+    "pw_k512_b_at_bound": lambda: _conv(
+        (1, 2, 3, 512),
+        4,
+        1,
+        1,
+        w=np.where(np.arange(4)[:, None] == 2, 9, -127) * np.ones((4, 512)),
+        x_zp=-128,
+        y_scale=50.0,
+    ),
+}
+
+
+@pytest.mark.parametrize("opt", OPTS)
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_conv_raw_lanes_cortex_m4(case, opt):
+    g = CONV_CASES[case]()
+    assert _raw_flag(g, "CONV") == 1
+    run(g, opt=opt)
+
+
+@pytest.mark.parametrize("case", ["pw_k7_tail_oc4", "im2col_k27_oc8_stride2", "pw_k512_b_at_bound"])
+def test_conv_cortex_m0plus_unchanged(case):
+    g = CONV_CASES[case]()
+    assert "#define PM_CONV_RAW 0" in generate_c(g, isa="armv6m")["pm_config.h"]
+    run(g, target="cortex-m0plus")
+
+
+def test_conv_keeps_plain_pairs_where_raw_lanes_do_not_fit():
+    rng = np.random.default_rng(13)
+    w = rng.integers(-127, 128, (6, 3, 3, 3), dtype=np.int8)
+    w[4, 2, 2, 2], w[5, 2, 2, 2] = -7, -128  # the 27th value: in a whole chunk only once K4-padded
+    g = _conv((1, 6, 6, 3), 6, 3, 3, w=w)
+    assert _raw_flag(g, "CONV") == 0
+    run(g)

@@ -1,4 +1,4 @@
-"""Raw-lane packed pairs (Armv7E-M, PM_FC_RAW): one SXTB16 per weight word instead of two.
+"""Raw-lane packed pairs (Armv7E-M, PM_FC_RAW and PM_CONV_RAW): one SXTB16 per weight word, not two.
 
 A packed pair's interleaved chunk word (PM_PAIRS_ILV) is a0 b0 a2 b2 (or a1 b1 a3 b3). SXTB16 of it
 gives channel a's two values as 16-bit lanes; the word itself, read as two int16 lanes, is
@@ -6,7 +6,7 @@ gives channel a's two values as 16-bit lanes; the word itself, read as two int16
 makes each raw lane exactly 256 * b + a, so SMLAD of the widened input with the raw word adds
 256 * (x . b) + x . a to a second accumulator started where a's started: their difference is
 256 times channel b's sum, which one subtract and an arithmetic shift by 8 recover
-(pm_fully_connected_s8.c). Per pair and word: one SXTB16 and two SMLADs, not two and two.
+(pm_raw_b in pm_dot_s8.h). Per pair and word: one SXTB16 and two SMLADs, not two and two.
 
 Exact when (checked per layer here; a model with a layer that fails keeps the plain layout):
 - b' fits int8: no value where a < 0 and b == -128 (TFLite's int8 weights are in [-127, 127]);
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.variants import uses_gemm
 from picoml.graph.ir import Graph
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
@@ -59,5 +60,19 @@ def fc_raw(g: Graph, encoding: dict[int, str], enabled: bool) -> bool:
         if op.type != OpType.FULLY_CONNECTED or encoding.get(i, "dense") != "dense":
             continue
         if not raw_fits(KERNELS[op.type].prepare(op).weights):
+            return False
+    return True
+
+
+def conv_raw(g: Graph, encoding: dict[int, str], enabled: bool) -> bool:
+    """PM_CONV_RAW for a model: as fc_raw, over the densely stored CONV_2D layers of the GEMM
+    variants (their packed filters; K4 padding adds zero weights, which change nothing here)."""
+    if not enabled:
+        return False
+    for i, op in enumerate(g.ops):
+        if not uses_gemm(op) or encoding.get(i, "dense") != "dense":
+            continue
+        rows = KERNELS[op.type].prepare(op).filter.reshape(op.inputs[1].shape[0], -1)
+        if not raw_fits(np.pad(rows, ((0, 0), (0, -rows.shape[1] % 4)))):  # as if K4-padded: conservative
             return False
     return True

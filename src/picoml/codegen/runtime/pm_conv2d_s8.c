@@ -114,11 +114,18 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #endif
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
   for (oc = 0; oc + 1 < out_c; oc += 2) {
-    int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_LD_I32(&bias[oc + 1]);
+    const int32_t bias_b = PM_LD_I32(&bias[oc + 1]);
+    int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_CONV_RAW ? s0a : bias_b; /* raw lanes: b from a's start */
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
     int8_t *op = o + oc;
 #if PM_REQUANT_EXACT
     PM_DOT_4X2_ASM(xw, filter + oc * k, xend, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+#if PM_CONV_RAW
+    s0b = pm_raw_b(bias_b, s0b, s0a);
+    s1b = pm_raw_b(bias_b, s1b, s1a);
+    s2b = pm_raw_b(bias_b, s2b, s2a);
+    s3b = pm_raw_b(bias_b, s3b, s3a);
+#endif
     s0a = pm_requant_s8(s0a, &q[oc], zp, lo, hi);
     s1a = pm_requant_s8(s1a, &q[oc], zp, lo, hi);
     s2a = pm_requant_s8(s2a, &q[oc], zp, lo, hi);
@@ -129,6 +136,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     s3b = pm_requant_s8(s3b, &q[oc + 1], zp, lo, hi);
 #else
     rq.q = &q[oc];
+    rq.b = bias_b;
     PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xend, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
     if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
       s0a = pm_clamp_i32(s0a, lo, hi);

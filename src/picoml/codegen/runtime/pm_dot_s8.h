@@ -213,6 +213,24 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 #ifndef PM_PAIRS_ILV
 #define PM_PAIRS_ILV 0 /* pm_config.h: 1 when packed pairs interleave their chunks (see below) */
 #endif
+/* pm_config.h: 1 when the interleaved pairs of FULLY_CONNECTED (PM_FC_RAW) or of the GEMM
+ * convolutions (PM_CONV_RAW) are raw lanes (codegen/pairs_raw.py): in the whole chunks channel b
+ * is stored as b - [a < 0], so each int16 lane of a weight word is 256 * b + a. A kernel then
+ * sums x . (256 b + a) from a's start value with the word as loaded (one SXTB16 per word, for a)
+ * and recovers b's sum as (raw - a's sum) >> 8 (pm_raw_b). */
+#ifndef PM_FC_RAW
+#define PM_FC_RAW 0
+#endif
+#ifndef PM_CONV_RAW
+#define PM_CONV_RAW 0
+#endif
+#if PM_FC_RAW || PM_CONV_RAW
+/* channel b's sum: its start value b0 plus (raw-lane sum sr - a's sum sa) / 256, both sums started
+ * at a's start value (exact: |256 * (x . b)| < 2^31, codegen/pairs_raw.py) */
+static inline int32_t pm_raw_b(int32_t b0, int32_t sr, int32_t sa) {
+  return b0 + ((int32_t)((uint32_t)sr - (uint32_t)sa) >> 8);
+}
+#endif
 /* byte offset of value j (0..3) of channel a, and of channel b, in a packed pair's chunk */
 #if PM_PAIRS_ILV
 #define PM_PAIR_A(j) ((((j) & 1) << 2) | (((j) >> 1) << 1))
@@ -234,7 +252,8 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 
 /* s[0] += a0.wa, s[1] += a0.wb, s[2] += a1.wa, s[3] += a1.wb for one packed pair wp. */
 PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
-  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  /* PM_CONV_RAW: s01, s11 sum the raw lanes from s00's, s10's start (pm_raw_b) */
+  int32_t s00 = s[0], s01 = PM_CONV_RAW ? s[0] : s[1], s10 = s[2], s11 = PM_CONV_RAW ? s[2] : s[3];
   int32_t n = k >> 2;
 #if PM_ASM_WIDE
   if (n > 0) {
@@ -244,6 +263,26 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "1:\n\t"
         "ldr %[ya], [%[wp]], #4\n\t"
         "ldr %[yb], [%[wp]], #4\n\t"
+#if PM_PAIRS_ILV && PM_CONV_RAW /* ya = a0 b0' a2 b2', yb = a1 b1' a3 b3': used as loaded for b */
+        "sxtb16 %[yae], %[ya]\n\t"
+        "sxtb16 %[ybe], %[yb]\n\t"
+        "ldr %[x], [%[a0]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s00], %[xe], %[yae], %[s00]\n\t"
+        "smlad %[s01], %[xe], %[ya], %[s01]\n\t"
+        "smlad %[s00], %[x], %[ybe], %[s00]\n\t"
+        "smlad %[s01], %[x], %[yb], %[s01]\n\t"
+        "ldr %[x], [%[a1]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s10], %[xe], %[yae], %[s10]\n\t"
+        "smlad %[s11], %[xe], %[ya], %[s11]\n\t"
+        "smlad %[s10], %[x], %[ybe], %[s10]\n\t"
+        "smlad %[s11], %[x], %[yb], %[s11]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+#else
 #if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
         "sxtb16 %[yae], %[ya]\n\t"
         "sxtb16 %[ybe], %[ya], ror #8\n\t"
@@ -271,6 +310,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "smlad %[s11], %[x], %[yb], %[s11]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
+#endif
         : [a0] "+r"(a0), [a1] "+r"(a1), [wp] "+r"(wp), [n] "+r"(n), [s00] "+r"(s00), [s01] "+r"(s01),
           [s10] "+r"(s10), [s11] "+r"(s11), [ya] "=&r"(ya), [yb] "=&r"(yb), [yae] "=&r"(yae), [ybe] "=&r"(ybe),
           [x] "=&r"(x), [xe] "=&r"(xe)
@@ -282,7 +322,10 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     const uint32_t ya = (uint32_t)pm_read_s8x4(wp), yb = (uint32_t)pm_read_s8x4(wp + 4);
     const uint32_t x0 = (uint32_t)pm_read_s8x4(a0), x1 = (uint32_t)pm_read_s8x4(a1);
-#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+#if PM_PAIRS_ILV && PM_CONV_RAW /* the words as loaded are b's raw lanes */
+    const int32_t yae = (int32_t)__sxtb16(ya), ybe = (int32_t)ya;
+    const int32_t yao = (int32_t)__sxtb16(yb), ybo = (int32_t)yb;
+#elif PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
     const int32_t yae = (int32_t)__sxtb16(ya), ybe = pm_sxtb16_ror8(ya);
     const int32_t yao = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
 #else
@@ -305,15 +348,25 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
     int32_t j;
     for (j = 0; j < 4; ++j) {
       const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[PM_PAIR_A(j)]), yb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
-      s00 += x0 * ya;
+#if PM_CONV_RAW /* the raw lane 256 * b' + (a mod 256) = 256 * b + a, summed modulo 2^32 */
+      const int32_t yr = 256 * (int32_t)yb + ((int32_t)ya & 255);
+      s01 = (int32_t)((uint32_t)s01 + (uint32_t)(x0 * yr));
+      s11 = (int32_t)((uint32_t)s11 + (uint32_t)(x1 * yr));
+#else
       s01 += x0 * yb;
-      s10 += x1 * ya;
       s11 += x1 * yb;
+#endif
+      s00 += x0 * ya;
+      s10 += x1 * ya;
     }
     a0 += 4;
     a1 += 4;
     wp += 8;
   }
+#endif
+#if PM_CONV_RAW
+  s01 = pm_raw_b(s[1], s01, s00);
+  s11 = pm_raw_b(s[3], s11, s10);
 #endif
   for (k &= 3; k > 0; --k) {
     const pm_mul_t x0 = *a0++, x1 = *a1++, ya = PM_LD_S8(wp), yb = PM_LD_S8(&wp[1]);
@@ -329,9 +382,6 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   s[3] = s11;
 }
 
-#ifndef PM_FC_RAW
-#define PM_FC_RAW 0 /* pm_config.h: 1 when FULLY_CONNECTED pairs are raw lanes (codegen/pairs_raw.py) */
-#endif
 
 /* s[0] += a.wa, s[1] += a.wb for one packed pair wp (FULLY_CONNECTED's pairs: PM_FC_RAW applies). */
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
@@ -395,7 +445,7 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   }
 #endif
 #if PM_FC_RAW
-  s1 = s[1] + ((int32_t)((uint32_t)s1 - (uint32_t)s0) >> 8); /* b's sum (codegen/pairs_raw.py) */
+  s1 = pm_raw_b(s[1], s1, s0);
 #endif
   for (k &= 3; k > 0; --k) {
     const pm_mul_t x = *a++;
@@ -457,12 +507,16 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * N loads cost N + 1 cycles on the M4), widened into channel a's (A) and channel b's (B) lanes,
  * then 8 SMLADs over the 4 rows' words of these lanes. 34 cycles per chunk (32 MACs). Widened
  * rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
+#if PM_CONV_RAW /* B as loaded: channel b's raw lanes (16 cycles per half) */
+#define PM_4X2_WIDEN_B ""
+#else
+#define PM_4X2_WIDEN_B "sxtb16 " PM_B "," PM_B ",ror #8\n"
+#endif
 #define PM_4X2_HALF                                                                                          \
   "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
   "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
   "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
-  "sxtb16 " PM_A "," PM_B "\n"                                                                               \
-  "sxtb16 " PM_B "," PM_B ",ror #8\n" PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
+  "sxtb16 " PM_A "," PM_B "\n" PM_4X2_WIDEN_B PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
   "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
 #define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
 
@@ -522,7 +576,17 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
 typedef struct {
   const pm_requant *q;
   int32_t zp;
+  int32_t b; /* PM_CONV_RAW: channel b's bias (its raw sums start at a's) */
 } pm_gemm_rq;
+
+#if PM_CONV_RAW /* the 4 b sums from their raw-lane sums (pm_raw_b), b's bias at [A, #8] */
+#define PM_4X2_RAW_B1(SA, SB) "sub " PM_X0 "," SB "," SA "\n" "add " SB "," PM_B "," PM_X0 ",asr #8\n"
+#define PM_4X2_RAW_B                                                                                         \
+  "ldr " PM_B ",[" PM_A ",#8]\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B)                    \
+      PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B)
+#else
+#define PM_4X2_RAW_B ""
+#endif
 
 /* PM_DOT_4X2_ASM, then the 8 sums requantized in place to the full int8 range (SSAT; a narrower
  * activation clamp is the caller's, on these values) with the pair's records RQ->q[0], RQ->q[1]
@@ -532,7 +596,7 @@ typedef struct {
     int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                         \
     const int32_t *xp_ = (XW);                                                                               \
     const int8_t *wp_ = (WP);                                                                                \
-    __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n"                                \
+    __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n" PM_4X2_RAW_B                   \
                      "str " PM_S3B ",[sp,#4]\n"                                                              \
                      "add sp,sp,#4\n"                                                                        \
                      "ldr " PM_B ",[" PM_A "]\n"                                                             \

@@ -13,9 +13,6 @@
 #define PM_FC_MAX_UNITS 1 /* "vector" hosts: units of the widest layer (pm_config.h) */
 #endif
 
-#ifndef PM_FC_RAW
-#define PM_FC_RAW 0 /* pm_config.h: 1 when the pairs are in the raw-lane layout (codegen/pairs_raw.py) */
-#endif
 #ifndef PM_FC_W16_MAX
 #define PM_FC_W16_MAX 0 /* Armv7E-M: stack bytes for one input row widened to 16 bits; 0: 4-unit kernel unused */
 #endif
@@ -92,13 +89,6 @@ typedef struct {
   int32_t b1, b3;     /* PM_FC_RAW: units 1 and 3's sums before the block (their raw sums start at 0's, 2's) */
 } pm_fc_rq;
 
-#if PM_FC_RAW
-/* channel b's sum from the raw-lane sum sr and channel a's sum sa, both started at a's start
- * value (exact: |256 * (x . b)| < 2^31, codegen/pairs_raw.py), plus b's start value b0 */
-static inline int32_t pm_fc_raw_b(int32_t b0, int32_t sr, int32_t sa) {
-  return b0 + ((int32_t)((uint32_t)sr - (uint32_t)sa) >> 8);
-}
-#endif
 
 /* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
  * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
@@ -113,8 +103,8 @@ PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **
   *wp0 = w0;
   *wp1 = w1;
 #if PM_FC_RAW
-  s1 = pm_fc_raw_b(s[1], s1, s0);
-  s3 = pm_fc_raw_b(s[3], s3, s2);
+  s1 = pm_raw_b(s[1], s1, s0);
+  s3 = pm_raw_b(s[3], s3, s2);
 #endif
   s[0] = s0;
   s[1] = s1;
@@ -139,7 +129,7 @@ PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **
   "add " S "," S "," PM_FC_A "\n"                                                                             \
   "ssat " S ",#8," S "\n"
 
-#if PM_FC_RAW /* units 1 and 3 from their raw-lane sums (pm_fc_raw_b), their start values in rq */
+#if PM_FC_RAW /* units 1 and 3 from their raw-lane sums (pm_raw_b), their start values in rq */
 #define PM_FC_RAW_B                                                                                          \
   "ldr " PM_FC_B ",[" PM_FC_A ",#12]\n"                                                                       \
   "sub " PM_FC_C "," PM_FC_S1 "," PM_FC_S0 "\n"                                                              \
