@@ -182,3 +182,11 @@ def test_conv_keeps_plain_pairs_where_raw_lanes_do_not_fit():
     g = _conv((1, 6, 6, 3), 6, 3, 3, w=w)
     assert _raw_flag(g, "CONV") == 0
     run(g)
+
+
+@pytest.mark.parametrize("k4", [1, 2, 3, 4, 5, 6, 7, 8, 9, 15])
+def test_eight_chunk_loops_enter_at_every_point(k4):
+    """The 4x2 GEMM block and the 4-unit FULLY_CONNECTED loop run eight chunks per test, entered
+    at chunk 8 - k4 % 8: every entry, and the second pass, on the speed build."""
+    run(_conv((1, 2, 4, 4 * k4), 4, 1, 1, seed=20 + k4), opt="-O2")
+    run(_fc(4 * k4, 8, seed=40 + k4, big_shift=True), opt="-O2")

@@ -469,16 +469,38 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
 #if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
-/* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw. */
+/* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw: four words per
+ * pass, their loads grouped (N neighbouring loads: N + 1 cycles), 8.5 cycles per word; then the
+ * k4 % 4 last words one at a time. */
+#define PM_WIDEN1(V, OFF) "sxtb16 %[e]," V "\n\tsxtb16 " V "," V ",ror #8\n\tstr %[e],[%[d],#" #OFF "]\n\tstr " V ",[%[d],#" #OFF "+16]\n\t"
 static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32_t *xw) {
-  xw += p;
-  for (; k4 > 0; --k4) {
-    const uint32_t v = (uint32_t)pm_read_s8x4(r);
-    xw[0] = (int32_t)__sxtb16(v);
-    xw[4] = pm_sxtb16_ror8(v);
-    r += 4;
-    xw += 8;
-  }
+  int32_t *d = xw + p;
+  int32_t v0, v1, v2, v3, e;
+  __asm__ volatile(
+      "subs %[n], %[n], #4\n\t"
+      "blt 2f\n"
+      "1:\n\t"
+      "ldr %[v0], [%[r]], #4\n\t"
+      "ldr %[v1], [%[r]], #4\n\t"
+      "ldr %[v2], [%[r]], #4\n\t"
+      "ldr %[v3], [%[r]], #4\n\t" PM_WIDEN1("%[v0]", 0) PM_WIDEN1("%[v1]", 32) PM_WIDEN1("%[v2]", 64)
+          PM_WIDEN1("%[v3]", 96)
+      "add %[d], %[d], #128\n\t"
+      "subs %[n], %[n], #4\n\t"
+      "bge 1b\n"
+      "2:\n\t"
+      "adds %[n], %[n], #4\n\t"
+      "beq 4f\n"
+      "3:\n\t"
+      "ldr %[v0], [%[r]], #4\n\t" PM_WIDEN1("%[v0]", 0)
+      "add %[d], %[d], #32\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 3b\n"
+      "4:\n\t"
+      : [r] "+r"(r), [d] "+r"(d), [n] "+r"(k4), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3),
+        [e] "=&r"(e)
+      :
+      : "cc", "memory");
 }
 
 /* Operands of the 4x2 assembly blocks, by position (ISO C99 limits a string literal to 4095
@@ -521,21 +543,34 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
 #define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
 
 /* The 4x2 loop over k4 > 0 chunks of 4 widened rows at xp (X1: their end) and the packed pair at
- * wp, four chunks per test, entered at the chunk that leaves a multiple of 4 (k4 % 4 = 1, 2, 3:
- * labels 8, 7, 6). All 14 core registers are in use, so the end lives on the stack: pushed here,
- * [sp] on exit (the caller's block pops it: a block leaves sp as it found it). */
+ * wp, eight chunks per test, entered at the chunk that leaves a multiple of 8 (k4 % 8 = r > 0:
+ * label 18 - r, a three-way search on r). The chunk is an assembler macro (pm_c4x2, defined
+ * and purged in the block: ISO C99 limits a string literal to 4095 characters). All 14 core
+ * registers are in use, so the end lives on the stack: pushed here, [sp] on exit (the caller's
+ * block pops it: a block leaves sp as it found it). */
 #define PM_4X2_LOOP                                                                                          \
+  ".macro pm_c4x2\n" PM_4X2_CHUNK ".endm\n"                                                                  \
   "sub " PM_X0 "," PM_X1 "," PM_XP "\n"                                                                      \
   "push {" PM_X1 "}\n"                                                                                       \
-  "ands " PM_X0 "," PM_X0 ",#96\n"                                                                           \
-  "beq 5f\n"                                                                                                 \
+  "ands " PM_X0 "," PM_X0 ",#224\n"                                                                          \
+  "beq 10f\n"                                                                                                \
+  "cmp " PM_X0 ",#128\n"                                                                                     \
+  "beq 14f\n"                                                                                                \
+  "bhi 20f\n"                                                                                                \
   "cmp " PM_X0 ",#64\n"                                                                                      \
-  "beq 7f\n"                                                                                                 \
-  "bhi 6f\n"                                                                                                 \
-  "b 8f\n"                                                                                                   \
-  "5:\n" PM_4X2_CHUNK "6:\n" PM_4X2_CHUNK "7:\n" PM_4X2_CHUNK "8:\n" PM_4X2_CHUNK "ldr " PM_X0 ",[sp]\n"       \
+  "beq 16f\n"                                                                                                \
+  "bhi 15f\n"                                                                                                \
+  "b 17f\n"                                                                                                  \
+  "20:\n"                                                                                                    \
+  "cmp " PM_X0 ",#192\n"                                                                                     \
+  "beq 12f\n"                                                                                                \
+  "bhi 11f\n"                                                                                                \
+  "b 13f\n"                                                                                                  \
+  "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2\n" \
+  "ldr " PM_X0 ",[sp]\n"                                                                                     \
   "cmp " PM_XP "," PM_X0 "\n"                                                                                \
-  "bne 5b\n"
+  "bne 10b\n"                                                                                                \
+  ".purgem pm_c4x2\n"
 
 #define PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                              \
   : "+r"(xp_), "+r"(wp_), "+r"(S0A), "+r"(S0B), "+r"(S1A), "+r"(S1B), "+r"(S2A), "+r"(S2B), "+r"(S3A),        \

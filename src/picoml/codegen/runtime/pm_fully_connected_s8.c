@@ -60,21 +60,33 @@
       PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XO, PM_FC_B) PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XE, PM_FC_D)     \
           PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XO, PM_FC_E)
 
-/* the 4-unit loop over k4 > 0 chunks: four per test, entered at the chunk that leaves a multiple
- * of 4 (labels 5-8, as the GEMM 4x2 loop); XE holds the row's end, pushed here ([sp] on exit:
- * the caller's block pops it; all 14 core registers are in use) */
+/* the 4-unit loop over k4 > 0 chunks: eight per test, entered at the chunk that leaves a multiple
+ * of 8 (labels 10-17, as the GEMM 4x2 loop; the chunk an assembler macro, pm_cfc); XE holds the
+ * row's end, pushed here ([sp] on exit: the caller's block pops it; all 14 core registers are in
+ * use) */
 #define PM_FC_LOOP                                                                                           \
+  ".macro pm_cfc\n" PM_FC_CHUNK ".endm\n"                                                                    \
   "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"                                                              \
   "push {" PM_FC_XE "}\n"                                                                                     \
-  "ands " PM_FC_XO "," PM_FC_XO ",#24\n"                                                                      \
-  "beq 5f\n"                                                                                                  \
+  "ands " PM_FC_XO "," PM_FC_XO ",#56\n"                                                                      \
+  "beq 10f\n"                                                                                                 \
+  "cmp " PM_FC_XO ",#32\n"                                                                                    \
+  "beq 14f\n"                                                                                                 \
+  "bhi 20f\n"                                                                                                 \
   "cmp " PM_FC_XO ",#16\n"                                                                                    \
-  "beq 7f\n"                                                                                                  \
-  "bhi 6f\n"                                                                                                  \
-  "b 8f\n"                                                                                                    \
-  "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"        \
+  "beq 16f\n"                                                                                                 \
+  "bhi 15f\n"                                                                                                 \
+  "b 17f\n"                                                                                                   \
+  "20:\n"                                                                                                     \
+  "cmp " PM_FC_XO ",#48\n"                                                                                    \
+  "beq 12f\n"                                                                                                 \
+  "bhi 11f\n"                                                                                                 \
+  "b 13f\n"                                                                                                   \
+  "10:\npm_cfc\n11:\npm_cfc\n12:\npm_cfc\n13:\npm_cfc\n14:\npm_cfc\n15:\npm_cfc\n16:\npm_cfc\n17:\npm_cfc\n"   \
+  "ldr " PM_FC_XE ",[sp]\n"                                                                                   \
   "cmp " PM_FC_XP "," PM_FC_XE "\n"                                                                           \
-  "bne 5b\n"
+  "bne 10b\n"                                                                                                 \
+  ".purgem pm_cfc\n"
 #define PM_FC_OPERANDS                                                                                       \
   : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo), "=&r"(a),     \
     "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)                                                                   \
