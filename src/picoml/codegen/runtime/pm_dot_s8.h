@@ -462,19 +462,20 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
  * A row is used by every output channel, so widening it once (pm_widen_row_s8) costs ~2
  * instructions per value for the whole layer, while the 2x2 kernel above widens each row
  * chunk again for every channel pair. Widened layout of 4 rows: for each chunk j of 4 values,
- * 8 words: E0 E1 E2 E3 (SXTB16 of row p's word: values 0 and 2) then O0 O1 O2 O3 (SXTB16 of
+ * 8 words: E0 O0 E1 O1 E2 O2 E3 O3 (Ep: SXTB16 of row p's word, values 0 and 2; Op: SXTB16 of
  * the word rotated by 8: values 1 and 3). The pair's weight words (PM_PAIRS_ILV) are widened
- * once per 4 rows. 34 cycles per 32 MACs (the M4 timings of picoml.targets.cycles). Needs
+ * once per 4 rows. 32 cycles per 32 MACs and 4 per 8 chunks (the M4 timings of picoml.targets.cycles). Needs
  * k % 4 == 0; the code generator emits packed weights of this ISA as 32-bit words. */
 #if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
 /* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw: four words per
- * pass, their loads grouped (N neighbouring loads: N + 1 cycles), 8.5 cycles per word; then the
+ * pass, their loads grouped (N neighbouring loads: N + 1 cycles), a row's E and O words stored by one
+ * STRD, 7.5 cycles per word; then the
  * k4 % 4 last words one at a time. */
-#define PM_WIDEN1(V, OFF) "sxtb16 %[e]," V "\n\tsxtb16 " V "," V ",ror #8\n\tstr %[e],[%[d],#" #OFF "]\n\tstr " V ",[%[d],#" #OFF "+16]\n\t"
+#define PM_WIDEN1(V, OFF) "sxtb16 %[e]," V "\n\tsxtb16 " V "," V ",ror #8\n\tstrd %[e]," V ",[%[d],#" #OFF "]\n\t"
 static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32_t *xw) {
-  int32_t *d = xw + p;
+  int32_t *d = xw + 2 * p;
   int32_t v0, v1, v2, v3, e;
   __asm__ volatile(
       "subs %[n], %[n], #4\n\t"
@@ -528,19 +529,26 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * (a0 b0 a2 b2 or a1 b1 a3 b3) loaded next to two activation words (neighbouring loads pipeline:
  * N loads cost N + 1 cycles on the M4), widened into channel a's (A) and channel b's (B) lanes,
  * then 8 SMLADs over the 4 rows' words of these lanes. 34 cycles per chunk (32 MACs). Widened
- * rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
+ * rows: per chunk E0 O0 E1 O1 E2 O2 E3 O3 (see above). */
 #if PM_CONV_RAW /* B as loaded: channel b's raw lanes (16 cycles per half) */
 #define PM_4X2_WIDEN_B ""
 #else
 #define PM_4X2_WIDEN_B "sxtb16 " PM_B "," PM_B ",ror #8\n"
 #endif
-#define PM_4X2_HALF                                                                                          \
+/* half a chunk: the even (E: offsets 0, 8, 16, 24 of the chunk) or odd (O: 4, 12, 20, 28) words of
+ * the 4 rows; xp points at the chunk (moved there by the first load, pre-indexed) */
+#define PM_4X2_HALF(L0, L1, L2, L3, END)                                                                     \
   "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
-  "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
-  "sxtb16 " PM_A "," PM_B "\n" PM_4X2_WIDEN_B PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
-#define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
+  "ldr " PM_X0 ",[" PM_XP L0 "\n"                                                                            \
+  "ldr " PM_X1 ",[" PM_XP L1 "\n" END                                                                        \
+  "sxtb16 " PM_A "," PM_B "\n" PM_4X2_WIDEN_B PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP L2 "\n" \
+  "ldr " PM_X1 ",[" PM_XP L3 "\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
+/* the chunk; with last=1 (the loop's eighth) it also compares xp, final for the chunk, with the end
+ * at [sp], loaded into A (free until the SXTB16) next to the activation loads; SMLAD and SXTB16
+ * leave the flags for the loop's BNE */
+#define PM_4X2_CHUNK                                                                                         \
+  PM_4X2_HALF(",#32]!", ",#8]", ",#16]", ",#24]", "")                                                         \
+  PM_4X2_HALF(",#4]", ",#12]", ",#20]", ",#28]", ".if \\last\nldr " PM_A ",[sp]\ncmp " PM_XP "," PM_A "\n.endif\n")
 
 /* The 4x2 loop over k4 > 0 chunks of 4 widened rows at xp (X1: their end) and the packed pair at
  * wp, eight chunks per test, entered at the chunk that leaves a multiple of 8 (k4 % 8 = r > 0:
@@ -549,7 +557,7 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * registers are in use, so the end lives on the stack: pushed here, [sp] on exit (the caller's
  * block pops it: a block leaves sp as it found it). */
 #define PM_4X2_LOOP                                                                                          \
-  ".macro pm_c4x2\n" PM_4X2_CHUNK ".endm\n"                                                                  \
+  ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                                  \
   "sub " PM_X0 "," PM_X1 "," PM_XP "\n"                                                                      \
   "push {" PM_X1 "}\n"                                                                                       \
   "ands " PM_X0 "," PM_X0 ",#224\n"                                                                          \
@@ -566,9 +574,7 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   "beq 12f\n"                                                                                                \
   "bhi 11f\n"                                                                                                \
   "b 13f\n"                                                                                                  \
-  "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2\n" \
-  "ldr " PM_X0 ",[sp]\n"                                                                                     \
-  "cmp " PM_XP "," PM_X0 "\n"                                                                                \
+  "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
   "bne 10b\n"                                                                                                \
   ".purgem pm_c4x2\n"
 
@@ -582,8 +588,8 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * word-aligned packed pair WP. */
 #define PM_DOT_4X2_ASM(XW, WP, END, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                   \
   do {                                                                                                       \
-    int32_t A_ = 0, B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                                                \
-    const int32_t *xp_ = (XW);                                                                               \
+    int32_t A_ = 0, B_, X0_, X1_ = (int32_t)(uintptr_t)(END)-32; /* xp and the end one chunk back */          \
+    int32_t xp_ = (int32_t)(uintptr_t)(XW)-32;                                                               \
     const int8_t *wp_ = (WP);                                                                                \
     __asm__ volatile(PM_4X2_LOOP "add sp,sp,#4\n" PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B));    \
   } while (0)
@@ -628,8 +634,8 @@ typedef struct {
  * (fast path, pm_requant_s8). s3b goes to the stack to free a scratch register. */
 #define PM_GEMM_4X2_RQ_ASM(XW, WP, END, RQ, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                          \
   do {                                                                                                       \
-    int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                         \
-    const int32_t *xp_ = (XW);                                                                               \
+    int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END)-32;                      \
+    int32_t xp_ = (int32_t)(uintptr_t)(XW)-32; /* pre-indexed loads move it to each chunk */                 \
     const int8_t *wp_ = (WP);                                                                                \
     __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n" PM_4X2_RAW_B                   \
                      "str " PM_S3B ",[sp,#4]\n"                                                              \
