@@ -4,6 +4,9 @@ The models, none written by hand here:
 - 16x8 (int16 activations, int8 weights) models of four shapes made by TensorFlow 2.21's converter
   (tests/data/s16, ``benchmarks/corpus_16x8.py``), int16 and float interfaces;
 - Keras LSTM and GRU (``unroll=True``) made by the converter, float32 and int8 (tests/data/recurrent);
+- Keras 2 LSTM layers the converter fuses into UNIDIRECTIONAL_SEQUENCE_LSTM (hidden and cell state
+  variable tensors carried across calls), float32 and int8 (tests/data/lstm,
+  ``benchmarks/lstm_models.py``);
 - resource-variable models made by the converter (VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE /
   CALL_ONCE: a running sum, a moving average, a delay line; tests/data/state), whose state lives
   across calls;
@@ -62,6 +65,10 @@ def entries() -> list[dict]:
     for name in sorted(state["models"]):
         rows.append({"model": name.split(".")[0], "file": f"state/{name}", "source": "TF converter (resource variables)",
                      "kind": "float32", "stream": True})  # fmt: skip
+    lstm = json.loads((DATA / "lstm" / "manifest.json").read_text())
+    for name, m in sorted(lstm["models"].items()):
+        rows.append({"model": m["model"], "file": f"lstm/{name}", "source": "TF converter (Keras 2 LSTM, fused)",
+                     "kind": m["kind"], "stream": True})  # fmt: skip
     signal = json.loads((DATA / "signal" / "manifest.json").read_text())
     for name, m in sorted(signal["models"].items()):
         kind = "int16" if m["output"][0] == "int16" else "int16 in, float32 out"

@@ -30,6 +30,7 @@ def test_the_section_has_the_models_the_issue_lists():
     assert len(es) >= 15
     sources = {e["source"] for e in es}
     assert {"TF converter (16x8)", "TF converter (Keras)", "PyTorch nn.LSTM", "PyTorch nn.GRU"} <= sources
+    assert {e["kind"] for e in es if e["source"] == "TF converter (Keras 2 LSTM, fused)"} == {"float32", "int8"}
     assert len({e["model"] for e in es if e["source"] == "TF converter (16x8)"}) >= 3
     assert any(e["model"].startswith("svdf") for e in es) and any("stride" in e for e in es)
     for e in es:
@@ -38,7 +39,13 @@ def test_the_section_has_the_models_the_issue_lists():
 
 
 @pytest.mark.parametrize(
-    "key", [("frontend_16k_40ch", "int16"), ("accumulator", "float32"), ("svdf_int16_state", "int8")]
+    "key",
+    [
+        ("frontend_16k_40ch", "int16"),
+        ("accumulator", "float32"),
+        ("svdf_int16_state", "int8"),
+        ("lstm_stacked", "int8"),
+    ],
 )
 def test_stateful_file_exact_over_consecutive_calls(key, tmp_path):
     r = CS.check(ENTRIES[key], 10, True, tmp_path)

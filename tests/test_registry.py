@@ -72,6 +72,7 @@ NOT_IN_QAT: dict[OpType, str] = {
     OpType.BROADCAST_TO: "QAT does not train BROADCAST_TO yet (PTQ quantizes it: it copies codes)",
     **{op: "the audio front end (int16 / uint32 / uint64 fixed point, no weights to train)" for op in SIGNAL_OPS},
     OpType.SVDF: "QAT does not train state (variable tensors) yet",
+    OpType.UNIDIRECTIONAL_SEQUENCE_LSTM: "QAT does not train state (variable tensors) yet",
 }
 
 
@@ -457,6 +458,19 @@ def sample_op(op: OpType) -> Graph:
         attrs = {"approximate": True}
     elif op in SIGNAL_OPS:  # branch signal: int16 / uint32 / uint64 graphs (tests/signal_samples.py)
         return signal_sample(op)
+    elif op == OpType.UNIDIRECTIONAL_SEQUENCE_LSTM:  # 24 inputs, most absent; two variable tensors
+        ins: list = [None] * 24
+        ins[0] = _f("x", (1, 2, 4))
+        for k in range(1, 9):
+            ins[k] = _f(f"w{k}", (3, 4 if k < 5 else 3), np.full((3, 4 if k < 5 else 3), 0.1))
+        for k in range(12, 16):
+            ins[k] = _f(f"b{k}", (3,), np.zeros(3))
+        ins[18], ins[19] = Tensor("h", (1, 3), variable=True), Tensor("c", (1, 3), variable=True)
+        y = _f("y", (1, 2, 3))
+        attrs = {**default_attrs(op), "activation": "TANH", "cell_clip": 10.0}
+        g = Graph([t for t in ins if t is not None] + [y], [Op(op, ins, [y], attrs, name="op")], [ins[0]], [y])
+        g.validate()
+        return g
     elif op == OpType.SVDF:  # branch state: the state is a variable tensor
         x, y = vec, _f("y", (1, 2))
         consts = [_f("wf", (2, 4), np.ones((2, 4))), _f("wt", (2, 3), np.ones((2, 3))), _f("b", (2,), [0.5, 1])]

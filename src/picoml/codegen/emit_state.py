@@ -1,4 +1,4 @@
-"""C for state (issue 15): SVDF's emitter, ``<name>_reset()`` and the state updates after a run.
+"""C for state (issue 15): the SVDF and UNIDIRECTIONAL_SEQUENCE_LSTM emitters, ``<name>_reset()`` and the state updates after a run.
 
 Variable tensors live in the arena's persistent region (``plan/planner.py``). ``<name>_reset()``
 gives each its initial value (zeros, int8 its zero point, or the ``initial`` array); the first
@@ -14,6 +14,7 @@ import numpy as np
 
 from picoml.codegen import cemit
 from picoml.codegen.emit_float import f32, fptr
+from picoml.codegen.emit_s16 import _int64_array
 from picoml.errors import UnsupportedError
 from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.ops import OpType
@@ -57,9 +58,52 @@ def emit_svdf_float(c, op: Op, i: int) -> None:
     c.body.append(f"status |= pm_svdf_f32(&{rec}, {fptr(c, x, True)}, (float *){_at(c, state)}, {fptr(c, y)});")
 
 
-STATE_EMITTERS = {OpType.SVDF: emit_svdf}
-STATE_FLOAT_EMITTERS = {OpType.SVDF: emit_svdf_float}  # merged into generate.FLOAT_EMITTERS
-STATE_FLOAT_FILES: dict[OpType, tuple[str, ...]] = {OpType.SVDF: ("pm_svdf_f32", "pm_math_f32")}
+def emit_lstm(c, op: Op, i: int) -> None:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 or 16x8 (runtime/pm_lstm_s8.c)."""
+    p = KERNELS[op.type].prepare(op)
+    x, y, h, cs = op.inputs[0], op.outputs[0], op.inputs[18], op.inputs[19]
+    wx = c.const_array(f"l{i}_wx", np.stack(p.wx).astype(np.int8))
+    wh = c.const_array(f"l{i}_wh", np.stack(p.wh).astype(np.int8))
+    b = np.stack(p.bias)
+    bias = _int64_array(c, f"l{i}_bias", b) if p.wide else c.const_array(f"l{i}_bias", b.astype(np.int32))
+    q = c.const_array(f"l{i}_q", np.array([[*p.mx[k], *p.mh[k]] for k in range(4)], np.int32))
+    assert p.tanh_cell is not None
+    fields = {
+        "batch": p.batch, "steps": p.steps, "n_in": p.n_in, "n_state": p.n_state,
+        "time_major": int(p.time_major), "wide": int(p.wide), "x_zp": p.x_zp, "h_zp": p.h_zp,
+        "h_lo": p.h_lo, "h_hi": p.h_hi, "m_fc": p.m_fc[0], "s_fc": p.m_fc[1], "m_ic": p.m_ic[0],
+        "s_ic": p.m_ic[1], "m_h": p.m_h[0], "s_h": p.m_h[1], "clip": int(p.cell_clip > 0), "qclip": p.qclip,
+        "tanh_mult": p.tanh_cell.multiplier, "tanh_shift": p.tanh_cell.left_shift,
+        "q": q, "wx": wx, "wh": wh, "bias": bias,
+    }  # fmt: skip
+    rec = c.struct("pm_lstm_params", f"l{i}_lstm", fields)
+    c.body.append(f"status |= pm_lstm_s8(&{rec}, {c.ptr(x, True)}, {_at(c, h)}, (int16_t *){_at(c, cs)}, {c.ptr(y)});")
+
+
+def emit_lstm_float(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    x, y, h, cs = op.inputs[0], op.outputs[0], op.inputs[18], op.inputs[19]
+    fields = {
+        "batch": p.batch, "steps": p.steps, "n_in": p.n_in, "n_state": p.n_state,
+        "time_major": int(p.time_major), "cell_clip": f32(p.cell_clip),
+        "wx": c.const_array(f"l{i}_wx", np.stack(p.wx).astype(np.float32)),
+        "wh": c.const_array(f"l{i}_wh", np.stack(p.wh).astype(np.float32)),
+        "bias": c.const_array(f"l{i}_bias", np.stack(p.bias).astype(np.float32)),
+    }  # fmt: skip
+    rec = c.struct("pm_lstm_f32_params", f"l{i}_lstm", fields)
+    c.body.append(
+        f"status |= pm_lstm_f32(&{rec}, {fptr(c, x, True)}, (float *){_at(c, h)}, (float *){_at(c, cs)}, {fptr(c, y)});"
+    )
+
+
+LSTM = OpType.UNIDIRECTIONAL_SEQUENCE_LSTM
+STATE_FILES[LSTM] = ("pm_lstm_s8", "pm_sigmoid_s16")
+STATE_EMITTERS = {OpType.SVDF: emit_svdf, LSTM: emit_lstm}
+STATE_FLOAT_EMITTERS = {OpType.SVDF: emit_svdf_float, LSTM: emit_lstm_float}  # merged into generate.FLOAT_EMITTERS
+STATE_FLOAT_FILES: dict[OpType, tuple[str, ...]] = {
+    OpType.SVDF: ("pm_svdf_f32", "pm_math_f32"),
+    LSTM: ("pm_lstm_f32", "pm_math_f32"),
+}
 
 
 def reset_lines(c, g: Graph) -> list[str]:

@@ -60,7 +60,7 @@ from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
 from picoml.codegen.pairs_raw import conv_raw, fc_raw, to_raw
-from picoml.codegen.requant import exact_requant, folded_bias, requant_rows
+from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
@@ -311,7 +311,7 @@ def _requant_mode(c: _Ctx, op: Op, exact: bool, sparse: bool) -> str:
 
 
 def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
+    p = prepare_layer(op)
     x, y = op.inputs[0], op.outputs[0]
     depthwise = op.type == OpType.DEPTHWISE_CONV_2D
     variant = kernel_variant(op)
@@ -430,7 +430,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
 
 
 def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
+    p = prepare_layer(op)
     x, y = op.inputs[0], op.outputs[0]
     units, depth = p.weights.shape
     fields = {

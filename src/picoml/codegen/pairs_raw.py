@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.requant import prepare_layer
 from picoml.codegen.variants import uses_gemm
 from picoml.graph.ir import Graph
 from picoml.graph.ops import OpType
-from picoml.reference import KERNELS
 
 SUM_LIMIT = 1 << 16  # sum|b| over a pair's full chunks below this: |x . b| < 2^23
 
@@ -53,13 +53,14 @@ def to_raw(w: np.ndarray) -> np.ndarray:
 
 def fc_raw(g: Graph, encoding: dict[int, str], enabled: bool) -> bool:
     """PM_FC_RAW for a model: the ISA has interleaved pairs (``enabled``) and every densely
-    stored FULLY_CONNECTED layer's weights fit the raw-lane layout."""
+    stored FULLY_CONNECTED layer's weights, as the generator packs them (``prepare_layer``),
+    fit the raw-lane layout."""
     if not enabled:
         return False
     for i, op in enumerate(g.ops):
         if op.type != OpType.FULLY_CONNECTED or encoding.get(i, "dense") != "dense":
             continue
-        if not raw_fits(KERNELS[op.type].prepare(op).weights):
+        if not raw_fits(prepare_layer(op).weights):
             return False
     return True
 
@@ -72,7 +73,7 @@ def conv_raw(g: Graph, encoding: dict[int, str], enabled: bool) -> bool:
     for i, op in enumerate(g.ops):
         if not uses_gemm(op) or encoding.get(i, "dense") != "dense":
             continue
-        rows = KERNELS[op.type].prepare(op).filter.reshape(op.inputs[1].shape[0], -1)
+        rows = prepare_layer(op).filter.reshape(op.inputs[1].shape[0], -1)
         if not raw_fits(np.pad(rows, ((0, 0), (0, -rows.shape[1] % 4)))):  # as if K4-padded: conservative
             return False
     return True

@@ -13,14 +13,25 @@ layer; the C has no run-time dispatch.
 
 Only an accumulator that could leave int32 while the kernels sum it (|bias| + 128 * sum|w| >=
 2^31: C's signed addition would overflow, undefined behaviour) is refused.
+
+Constant channels. A channel whose output is one value for every input the layer can see
+(typically a dead channel: its weights quantized with a tiny scale, so its bias is huge and
+the layer's bound with it) would alone send the whole layer to the exact twin. ``prepare_layer``
+finds them — the requantized, clamped output at both ends of the channel's accumulator range
+is the same, and requantization is monotone — and gives the C that channel's constant by
+zero weights, multiplier 0.5 and bias 2 * (constant - zero point), which every kernel's fast
+path turns into exactly that value. The reference and the model are untouched; only the C's
+tables differ, and its outputs are the same bit for bit.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from picoml.errors import UnsupportedError
-from picoml.fixedpoint import wrap_int32
+from picoml.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
 from picoml.graph.ir import Graph, Op
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
@@ -84,9 +95,75 @@ def exact_requant(op: Op, bias: np.ndarray, w: np.ndarray, shift: np.ndarray, de
     return bool(((bound << left) >= FAST_LIMIT).any())
 
 
-def layer_requant(op: Op) -> tuple[np.ndarray, bool]:
-    """(folded bias, exact) of a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED layer."""
+HALF = 1 << 30  # Q31 0.5: the multiplier of a constant channel (shift 0)
+
+
+def _weights(op: Op, p) -> tuple[np.ndarray, bool]:
+    """(weights, depthwise) of a prepared layer: FULLY_CONNECTED's [units, depth], CONV_2D's
+    OHWI (channel axis 0), DEPTHWISE_CONV_2D's 1HWC (channel axis -1)."""
+    if op.type == OpType.FULLY_CONNECTED:
+        return p.weights, False
+    return p.filter, op.type == OpType.DEPTHWISE_CONV_2D
+
+
+def constant_channels(op: Op, p) -> dict[int, int]:
+    """{channel: its int8 output} for the channels of an int8 layer (prepared params ``p``) whose
+    output is the same for every input: requantize-and-clamp gives one value at both ends of
+    the channel's accumulator range (folded bias ± 128 * sum|w|, which holds every padded or
+    real int8 input) and is monotone there (no left shift wraps: |bound << left| < 2^31)."""
+    if not p.quantized or p.multiplier is None or p.hybrid or getattr(p, "weights_zp", 0):
+        return {}
+    w, depthwise = _weights(op, p)
+    bias = folded_bias(op, p.bias, w, depthwise)
+    a = np.abs(w.astype(np.int64))
+    reach = 128 * (a.sum(axis=(0, 1, 2)) if depthwise else a.reshape(a.shape[0], -1).sum(axis=1))
+    n = reach.size
+    mult = np.broadcast_to(np.asarray(p.multiplier, np.int64), (n,))
+    shift = np.broadcast_to(np.asarray(p.shift, np.int64), (n,))
+    left = np.maximum(shift, 0)
+    b = bias.astype(np.int64)
+    ok = ((np.abs(b) + reach) << left) < ACC_LIMIT
+    ends = [
+        np.clip(multiply_by_quantized_multiplier(b + s * reach, mult, shift) + p.output_zp, p.act_min, p.act_max)
+        for s in (-1, 1)
+    ]
+    same = ok & (ends[0] == ends[1])
+    return {int(ch): int(ends[0][ch]) for ch in np.nonzero(same)[0]}
+
+
+def prepare_layer(op: Op):
+    """The reference kernel's prepared params of a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED
+    layer as the C generator uses them: constant channels (``constant_channels``) rewritten to
+    zero weights, multiplier 0.5 (shift 0) and bias 2 * (value - output zero point), so that
+    only channels whose output varies decide the layer's requantization path."""
     p = KERNELS[op.type].prepare(op)
+    consts = constant_channels(op, p)
+    if not consts:
+        return p
+    w, depthwise = _weights(op, p)
+    n = w.shape[-1] if depthwise else w.shape[0]
+    w = w.copy()
+    bias = np.array(np.broadcast_to(p.bias, (n,)), np.int64)
+    mult = np.array(np.broadcast_to(p.multiplier, (n,)), np.int64)
+    shift = np.array(np.broadcast_to(p.shift, (n,)), np.int64)
+    for ch, value in consts.items():
+        if depthwise:
+            w[..., ch] = 0
+        else:
+            w[ch] = 0
+        bias[ch], mult[ch], shift[ch] = 2 * (value - p.output_zp), HALF, 0
+    got = np.clip(multiply_by_quantized_multiplier(bias, mult, shift) + p.output_zp, p.act_min, p.act_max)
+    idx = np.array(sorted(consts))
+    assert (got[idx] == np.array([consts[k] for k in sorted(consts)])).all(), f"{op.label}: constant channel"
+    fields = {"bias": bias.astype(np.int32), "multiplier": mult.astype(np.int32), "shift": shift.astype(np.int32)}
+    fields["weights" if op.type == OpType.FULLY_CONNECTED else "filter"] = w
+    return replace(p, **fields)
+
+
+def layer_requant(op: Op) -> tuple[np.ndarray, bool]:
+    """(folded bias, exact) of a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED layer, as the C
+    generator compiles it (``prepare_layer``)."""
+    p = prepare_layer(op)
     if op.type == OpType.FULLY_CONNECTED:
         bias = folded_bias(op, p.bias, p.weights, False)
         units = p.weights.shape[0]

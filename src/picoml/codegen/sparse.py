@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from picoml.codegen.isa import Isa, get_isa
-from picoml.codegen.requant import folded_bias
+from picoml.codegen.requant import folded_bias, prepare_layer
 from picoml.codegen.variants import DW_MAX_C, uses_gemm
 from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Graph, Op
@@ -247,7 +247,13 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
     for i, op in enumerate(g.ops):
         if op.type not in WEIGHTED or is_int16_op(op):  # 16x8 layers: dense, codegen/emit_s16.py
             continue
-        w = np.asarray(op.inputs[1].data)
+        int8 = op.inputs[0].dtype == "int8"
+        p = prepare_layer(op) if int8 else None  # the weights and biases the C gets (constant channels)
+        w = (
+            np.asarray(op.inputs[1].data)
+            if p is None
+            else (p.weights if op.type == OpType.FULLY_CONNECTED else p.filter)
+        )
         eligible = sparse and sparse_candidate(op)
         dw = op.type == OpType.DEPTHWISE_CONV_2D
         none = {"dense": int(w.size), "bitmask": None, "csr": None, "tapmask": None}
@@ -259,9 +265,8 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
         channels = int(w.shape[3] if op.type == OpType.DEPTHWISE_CONV_2D else w.shape[0])
         dense_rq = isa.requant_record_bytes * channels
         b3 = 4
-        if enc != "dense" and op.inputs[0].dtype == "int8":  # the int8 kernels' folded biases
-            b = op.inputs[2].data if len(op.inputs) > 2 and op.inputs[2] is not None else None
-            b3 = bias_bytes(folded_bias(op, np.zeros(channels, np.int64) if b is None else np.asarray(b), w, dw))
+        if enc != "dense" and p is not None:  # the int8 kernels' folded biases
+            b3 = bias_bytes(folded_bias(op, np.asarray(p.bias), w, dw))
         out.append(
             {
                 "op": i,

@@ -433,6 +433,27 @@ def _read_subgraph(sg: _Table, buffers: list, opcodes: list, where: str) -> tupl
     return tensors, ops, notes, unsupported, inputs, outputs, resources
 
 
+def _drop_intermediates(g: Graph, sg: _Table, tensors: list[Tensor], where: str) -> None:
+    """Forget the tensors operators list as ``intermediates`` (TFLite's converter gives an int8
+    UNIDIRECTIONAL_SEQUENCE_LSTM five, for LiteRT's kernel; tflite-micro's reads none) when no op
+    reads or writes them."""
+    idx: set[int] = set()
+    for ot in sg.tables(S.SG_OPERATORS, "operators", MAX_OPS):
+        arr = ot.array(S.OP_INTERMEDIATES, "<i4", "intermediates")
+        if arr is not None:
+            if arr.size > MAX_OP_TENSORS:
+                raise UnsupportedError(f"{where}: an intermediates list has {arr.size:,} entries")
+            idx.update(int(v) for v in arr.tolist() if 0 <= v < len(tensors))
+    if not idx:
+        return
+    used = {id(t) for op in g.ops for t in (*op.inputs, *op.outputs) if t is not None}
+    used |= {id(t) for t in (*g.inputs, *g.outputs)}
+    drop = {id(tensors[k]) for k in idx} - used
+    if drop:
+        g.tensors = [t for t in g.tensors if id(t) not in drop]
+        g.notes.append(f"{len(drop)} intermediate tensor(s) of the file ignored (tflite-micro reads none)")
+
+
 def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     """Parse a .tflite flatbuffer into a Graph (not yet validated)."""
     if len(data) < 8:
@@ -481,6 +502,7 @@ def read_tflite_bytes(data: bytes, where: str = "<bytes>") -> Graph:
     _static_detection_outputs(g, notes)
     g.notes = notes
     lower_resource_variables(g, read, where)
+    _drop_intermediates(g, sg, read[0][0], where)
     for op in g.ops:
         if any(t is None for t in op.outputs):
             raise ModelFormatError(f"{where}: {op.label} has a missing output")

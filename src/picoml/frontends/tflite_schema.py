@@ -32,6 +32,7 @@ B_FIELDS = 3
 # table Operator
 OP_OPCODE_INDEX, OP_INPUTS, OP_OUTPUTS, OP_OPTIONS_TYPE, OP_OPTIONS, OP_CUSTOM_OPTIONS = range(6)
 OP_FIELDS = 6
+OP_INTERMEDIATES = 8  # Operator.intermediates (LSTM's quantization scratch tensors)
 
 # enum TensorType -> picoml dtype name (others are rejected with the tensor's name)
 TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
@@ -77,7 +78,6 @@ OTHER_BUILTINS = {
     32: "CUSTOM",
     33: "EMBEDDING_LOOKUP_SPARSE",
     35: "UNIDIRECTIONAL_SEQUENCE_RNN",
-    44: "UNIDIRECTIONAL_SEQUENCE_LSTM",
     46: "BIDIRECTIONAL_SEQUENCE_RNN",
     48: "TOPK_V2",
     51: "DELEGATE",

@@ -174,6 +174,8 @@ def write_tflite_bytes(g: Graph) -> bytes:
         inputs = list(op.inputs)
         while inputs and inputs[-1] is None:  # LiteRT rejects a trailing -1 (e.g. absent bias)
             inputs.pop()
+        if op.type == OpType.UNIDIRECTIONAL_SEQUENCE_LSTM:  # both runtimes want all 24 (-1: absent)
+            inputs += [None] * (d.max_inputs - len(inputs))
         if d.tflite_inputs is not None and sorted(d.tflite_inputs[: len(inputs)]) == list(range(len(inputs))):
             inputs = [inputs[j] for j in d.tflite_inputs[: len(inputs)]]  # the file's order
         ins = _vector(b, [tensor_index[id(t)] if t is not None else -1 for t in inputs], "i32")

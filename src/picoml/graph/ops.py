@@ -21,6 +21,7 @@ from typing import Any
 from picoml.errors import GraphError
 from picoml.graph import extra_ops as xo
 from picoml.graph import logic_ops as lo
+from picoml.graph import lstm_ops as ls
 from picoml.graph import reduce_ops as rd
 from picoml.graph import resize_ops as ro
 from picoml.graph import shape_ops as so
@@ -757,6 +758,7 @@ _DEFS += xo.op_defs(OpDef, OpType, Attr, Int8Output, Activation, _infer_same, _M
 _DEFS += ti.op_defs(OpDef, OpType, Int8Output)
 _DEFS += sg.op_defs(OpDef, Attr)
 _DEFS += sv.op_defs(OpDef, OpType, Attr)  # branch state: SVDF (graph/svdf_ops.py)
+_DEFS += ls.op_defs(OpDef, OpType, Attr)  # UNIDIRECTIONAL_SEQUENCE_LSTM (graph/lstm_ops.py)
 
 OP_SET: dict[OpType, OpDef] = {d.type: d for d in _DEFS}
 BY_CODE: dict[int, OpDef] = {d.builtin_code: d for d in _DEFS if d.custom_code is None}

@@ -38,6 +38,7 @@ from picoml.reference import (
     leaky_relu,
     log_softmax,
     logistic,
+    lstm,
     maximum_minimum,
     mean,
     mul,
@@ -182,6 +183,7 @@ KERNELS.update(
         OpType.FLOOR_DIV: _FLOOR,
         OpType.FLOOR_MOD: _FLOOR,
         OpType.SVDF: Kernel(svdf.prepare, svdf.evaluate),  # branch state (issue 15)
+        OpType.UNIDIRECTIONAL_SEQUENCE_LSTM: Kernel(lstm.prepare, lstm.evaluate),  # issue 15
     }
 )
 # branch signal: tflite-micro's signal library (reference/signal.py, signal_fft.py)
