@@ -262,4 +262,6 @@ def test_pruned_ad_95_on_mcu_bit_exact_and_faster(monkeypatch):
     for target in ("cortex-m4", "cortex-m0plus"):
         sparse = _verify(g, target, monkeypatch)
         dense = _verify(g, target, monkeypatch, sparse=False)
-        assert sparse.instructions < 0.5 * dense.instructions, (target, sparse.instructions, dense.instructions)
+        # (0.6: the dense Armv7E-M FULLY_CONNECTED runs raw-lane pairs, 15 % fewer instructions than
+        # when this bound was 0.5; sparse is 0.57x dense there, 95 % pruned)
+        assert sparse.instructions < 0.6 * dense.instructions, (target, sparse.instructions, dense.instructions)

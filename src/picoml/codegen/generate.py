@@ -60,6 +60,7 @@ from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
+from picoml.codegen.pairs_raw import conv_raw, fc_raw, to_raw
 from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
@@ -150,6 +151,8 @@ class _Ctx:
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
+    fc_raw: bool = False  # PM_FC_RAW: FULLY_CONNECTED pairs in the raw-lane layout (codegen/pairs_raw.py)
+    conv_raw: bool = False  # PM_CONV_RAW: the same for the GEMM convolutions' pairs
     conv_calls: dict[str, bool] = field(default_factory=dict)  # conv variant called through a record -> scratch arg
     direct_calls: bool = False  # emit_fused.py: calls with the geometry records in place, to swap per band
     decls: list[str] = field(default_factory=list)
@@ -371,6 +374,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 fields["filter_layout"] = "PM_FILTER_K4"
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
+            filt = to_raw(filt) if c.conv_raw else filt
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
             if i in c.w16_scratch:
                 c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
@@ -446,7 +450,7 @@ def _emit_fc(c: _Ctx, op: Op, i: int) -> None:
     prm = c.struct("pm_fully_connected_params", f"l{i}_params", fields)
     sw = _sparse_weights(c, i, "weights", p.weights)
     if sw is None:
-        w = c.const_array(f"l{i}_weights", _gemm_weights(c, p.weights), flash=True)
+        w = c.const_array(f"l{i}_weights", _gemm_weights(c, to_raw(p.weights) if c.fc_raw else p.weights), flash=True)
         if c.isa.gemm_layout != "packed-pairs":
             w = f"(const int8_t *){w}"
         if c.isa.gemm_layout == "plain-int16":
@@ -728,6 +732,8 @@ def compile_c(
     plan = plan_memory(g, w16_scratch, fused=fused)
     fused_at, fused_ops = {f.start: f for f in fused}, {i for f in fused for i in f.ops}
     c = _Ctx(g, name, plan, isa, sparse, w16_scratch=w16_scratch, encoding=encoding)
+    c.fc_raw = fc_raw(g, encoding, isa.has("pairs_ilv"))
+    c.conv_raw = conv_raw(g, encoding, isa.has("pairs_ilv") and isa.has("gemm4x2"))
     for i, op in enumerate(g.ops):
         if (
             any(t is not None and t.dtype not in IO_CTYPES for t in op.inputs + op.outputs)
@@ -808,6 +814,9 @@ def compile_c(
             f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
             "/* 1: packed pairs store each chunk of 4 values as a0 b0 a2 b2 a1 b1 a3 b3 (pm_dot_s8.h) */",
             f"#define PM_PAIRS_ILV {int(isa.has('pairs_ilv'))}",
+            "/* 1: FULLY_CONNECTED / GEMM convolution pairs store b - [a < 0] for b (raw lanes, codegen/pairs_raw.py) */",
+            f"#define PM_FC_RAW {int(c.fc_raw)}",
+            f"#define PM_CONV_RAW {int(c.conv_raw)}",
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",

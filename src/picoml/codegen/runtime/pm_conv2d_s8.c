@@ -114,11 +114,18 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #endif
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
   for (oc = 0; oc + 1 < out_c; oc += 2) {
-    int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_LD_I32(&bias[oc + 1]);
+    const int32_t bias_b = PM_LD_I32(&bias[oc + 1]);
+    int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_CONV_RAW ? s0a : bias_b; /* raw lanes: b from a's start */
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
     int8_t *op = o + oc;
 #if PM_REQUANT_EXACT
     PM_DOT_4X2_ASM(xw, filter + oc * k, xend, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+#if PM_CONV_RAW
+    s0b = pm_raw_b(bias_b, s0b, s0a);
+    s1b = pm_raw_b(bias_b, s1b, s1a);
+    s2b = pm_raw_b(bias_b, s2b, s2a);
+    s3b = pm_raw_b(bias_b, s3b, s3a);
+#endif
     s0a = pm_requant_s8(s0a, &q[oc], zp, lo, hi);
     s1a = pm_requant_s8(s1a, &q[oc], zp, lo, hi);
     s2a = pm_requant_s8(s2a, &q[oc], zp, lo, hi);
@@ -129,6 +136,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     s3b = pm_requant_s8(s3b, &q[oc + 1], zp, lo, hi);
 #else
     rq.q = &q[oc];
+    rq.b = bias_b;
     PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xend, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
     if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
       s0a = pm_clamp_i32(s0a, lo, hi);
@@ -274,24 +282,24 @@ static void pm_window_w16(const pm_windows *wd, int32_t i, int32_t r, int8_t *co
   const pm_conv_params *p = wd->p;
   const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
   const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, row = kw * c;
-  if (p->dilation_h == 1 && p->dilation_w == 1 && (row & 3) == 0 && wd->kp == kh * row) {
+  if (p->dilation_h == 1 && p->dilation_w == 1) {
     const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, rem = i % per_image;
     const int32_t oy = rem / out_dims->w, ox = rem % out_dims->w;
     const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
     if (y0 >= 0 && y0 + kh <= in_dims->h && x0 >= 0 && x0 + kw <= in_dims->w) {
       const int8_t *src = wd->in + ((b * in_dims->h + y0) * in_dims->w + x0) * c;
       const int32_t words = row >> 2, dy = in_dims->w * c;
-      int32_t ky, j;
-      xw += r;
-      for (ky = 0; ky < kh; ++ky, src += dy) {
-        const int8_t *s = src;
-        PM_NO_UNROLL
-        for (j = 0; j < words; ++j, s += 4, xw += 8) {
-          const uint32_t v = (uint32_t)pm_read_s8x4(s);
-          xw[0] = (int32_t)__sxtb16(v);
-          xw[4] = pm_sxtb16_ror8(v);
-        }
+      int32_t ky;
+      if ((row & 3) != 0 || wd->kp != kh * row) {
+        /* window rows of any length (a first layer's 3 channels): copied back to back, the K4
+         * tail zeroed, then widened: no padding logic, no fills of padded taps */
+        int8_t *d = col;
+        for (ky = 0; ky < kh; ++ky, src += dy, d += row) pm_copy_s8(d, src, row);
+        pm_fill_s8(d, 0, wd->kp - kh * row);
+        pm_widen_row_s8(col, wd->kp >> 2, r, xw);
+        return;
       }
+      for (ky = 0; ky < kh; ++ky, src += dy, xw += 8 * words) pm_widen_row_s8(src, words, r, xw);
       return;
     }
   }

@@ -213,6 +213,24 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 #ifndef PM_PAIRS_ILV
 #define PM_PAIRS_ILV 0 /* pm_config.h: 1 when packed pairs interleave their chunks (see below) */
 #endif
+/* pm_config.h: 1 when the interleaved pairs of FULLY_CONNECTED (PM_FC_RAW) or of the GEMM
+ * convolutions (PM_CONV_RAW) are raw lanes (codegen/pairs_raw.py): in the whole chunks channel b
+ * is stored as b - [a < 0], so each int16 lane of a weight word is 256 * b + a. A kernel then
+ * sums x . (256 b + a) from a's start value with the word as loaded (one SXTB16 per word, for a)
+ * and recovers b's sum as (raw - a's sum) >> 8 (pm_raw_b). */
+#ifndef PM_FC_RAW
+#define PM_FC_RAW 0
+#endif
+#ifndef PM_CONV_RAW
+#define PM_CONV_RAW 0
+#endif
+#if PM_FC_RAW || PM_CONV_RAW
+/* channel b's sum: its start value b0 plus (raw-lane sum sr - a's sum sa) / 256, both sums started
+ * at a's start value (exact: |256 * (x . b)| < 2^31, codegen/pairs_raw.py) */
+static inline int32_t pm_raw_b(int32_t b0, int32_t sr, int32_t sa) {
+  return b0 + ((int32_t)((uint32_t)sr - (uint32_t)sa) >> 8);
+}
+#endif
 /* byte offset of value j (0..3) of channel a, and of channel b, in a packed pair's chunk */
 #if PM_PAIRS_ILV
 #define PM_PAIR_A(j) ((((j) & 1) << 2) | (((j) >> 1) << 1))
@@ -234,7 +252,8 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 
 /* s[0] += a0.wa, s[1] += a0.wb, s[2] += a1.wa, s[3] += a1.wb for one packed pair wp. */
 PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const int8_t *wp, int32_t k, int32_t *s) {
-  int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+  /* PM_CONV_RAW: s01, s11 sum the raw lanes from s00's, s10's start (pm_raw_b) */
+  int32_t s00 = s[0], s01 = PM_CONV_RAW ? s[0] : s[1], s10 = s[2], s11 = PM_CONV_RAW ? s[2] : s[3];
   int32_t n = k >> 2;
 #if PM_ASM_WIDE
   if (n > 0) {
@@ -244,6 +263,26 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "1:\n\t"
         "ldr %[ya], [%[wp]], #4\n\t"
         "ldr %[yb], [%[wp]], #4\n\t"
+#if PM_PAIRS_ILV && PM_CONV_RAW /* ya = a0 b0' a2 b2', yb = a1 b1' a3 b3': used as loaded for b */
+        "sxtb16 %[yae], %[ya]\n\t"
+        "sxtb16 %[ybe], %[yb]\n\t"
+        "ldr %[x], [%[a0]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s00], %[xe], %[yae], %[s00]\n\t"
+        "smlad %[s01], %[xe], %[ya], %[s01]\n\t"
+        "smlad %[s00], %[x], %[ybe], %[s00]\n\t"
+        "smlad %[s01], %[x], %[yb], %[s01]\n\t"
+        "ldr %[x], [%[a1]], #4\n\t"
+        "sxtb16 %[xe], %[x]\n\t"
+        "sxtb16 %[x], %[x], ror #8\n\t"
+        "smlad %[s10], %[xe], %[yae], %[s10]\n\t"
+        "smlad %[s11], %[xe], %[ya], %[s11]\n\t"
+        "smlad %[s10], %[x], %[ybe], %[s10]\n\t"
+        "smlad %[s11], %[x], %[yb], %[s11]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+#else
 #if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
         "sxtb16 %[yae], %[ya]\n\t"
         "sxtb16 %[ybe], %[ya], ror #8\n\t"
@@ -271,6 +310,7 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
         "smlad %[s11], %[x], %[yb], %[s11]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
+#endif
         : [a0] "+r"(a0), [a1] "+r"(a1), [wp] "+r"(wp), [n] "+r"(n), [s00] "+r"(s00), [s01] "+r"(s01),
           [s10] "+r"(s10), [s11] "+r"(s11), [ya] "=&r"(ya), [yb] "=&r"(yb), [yae] "=&r"(yae), [ybe] "=&r"(ybe),
           [x] "=&r"(x), [xe] "=&r"(xe)
@@ -282,7 +322,10 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   for (; n > 0; --n) {
     const uint32_t ya = (uint32_t)pm_read_s8x4(wp), yb = (uint32_t)pm_read_s8x4(wp + 4);
     const uint32_t x0 = (uint32_t)pm_read_s8x4(a0), x1 = (uint32_t)pm_read_s8x4(a1);
-#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
+#if PM_PAIRS_ILV && PM_CONV_RAW /* the words as loaded are b's raw lanes */
+    const int32_t yae = (int32_t)__sxtb16(ya), ybe = (int32_t)ya;
+    const int32_t yao = (int32_t)__sxtb16(yb), ybo = (int32_t)yb;
+#elif PM_PAIRS_ILV /* ya = a0 b0 a2 b2, yb = a1 b1 a3 b3 */
     const int32_t yae = (int32_t)__sxtb16(ya), ybe = pm_sxtb16_ror8(ya);
     const int32_t yao = (int32_t)__sxtb16(yb), ybo = pm_sxtb16_ror8(yb);
 #else
@@ -305,15 +348,25 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
     int32_t j;
     for (j = 0; j < 4; ++j) {
       const pm_mul_t x0 = a0[j], x1 = a1[j], ya = PM_LD_S8(&wp[PM_PAIR_A(j)]), yb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
-      s00 += x0 * ya;
+#if PM_CONV_RAW /* the raw lane 256 * b' + (a mod 256) = 256 * b + a, summed modulo 2^32 */
+      const int32_t yr = 256 * (int32_t)yb + ((int32_t)ya & 255);
+      s01 = (int32_t)((uint32_t)s01 + (uint32_t)(x0 * yr));
+      s11 = (int32_t)((uint32_t)s11 + (uint32_t)(x1 * yr));
+#else
       s01 += x0 * yb;
-      s10 += x1 * ya;
       s11 += x1 * yb;
+#endif
+      s00 += x0 * ya;
+      s10 += x1 * ya;
     }
     a0 += 4;
     a1 += 4;
     wp += 8;
   }
+#endif
+#if PM_CONV_RAW
+  s01 = pm_raw_b(s[1], s01, s00);
+  s11 = pm_raw_b(s[3], s11, s10);
 #endif
   for (k &= 3; k > 0; --k) {
     const pm_mul_t x0 = *a0++, x1 = *a1++, ya = PM_LD_S8(wp), yb = PM_LD_S8(&wp[1]);
@@ -329,9 +382,10 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
   s[3] = s11;
 }
 
-/* s[0] += a.wa, s[1] += a.wb for one packed pair wp. */
+
+/* s[0] += a.wa, s[1] += a.wb for one packed pair wp (FULLY_CONNECTED's pairs: PM_FC_RAW applies). */
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
-  int32_t s0 = s[0], s1 = s[1];
+  int32_t s0 = s[0], s1 = PM_FC_RAW ? s[0] : s[1]; /* raw lanes: s1 sums 256 * b + a from a's start */
   int32_t n = k >> 2;
 #if PM_ASM_DSP /* 10 registers: valid at any -O, with or without a frame pointer */
   if (n > 0) {
@@ -343,7 +397,14 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
         "ldr %[x], [%[a]], #4\n\t"
         "sxtb16 %[xe], %[x]\n\t"
         "sxtb16 %[x], %[x], ror #8\n\t"
-#if PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
+#if PM_PAIRS_ILV && PM_FC_RAW /* ya = a0 b0' a2 b2' (even values), yb the odd ones; raw lanes 256b + a */
+        "sxtb16 %[t], %[ya]\n\t"
+        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
+        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
+        "sxtb16 %[t], %[yb]\n\t"
+        "smlad %[s0], %[x], %[t], %[s0]\n\t"
+        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#elif PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
         "sxtb16 %[t], %[ya]\n\t"
         "smlad %[s0], %[xe], %[t], %[s0]\n\t"
         "sxtb16 %[ya], %[ya], ror #8\n\t"
@@ -374,12 +435,17 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   for (; n > 0; --n) {
     int32_t j;
     for (j = 0; j < 4; ++j) {
-      s0 += a[j] * PM_LD_S8(&wp[PM_PAIR_A(j)]);
-      s1 += a[j] * PM_LD_S8(&wp[PM_PAIR_B(j)]);
+      const int32_t wa = PM_LD_S8(&wp[PM_PAIR_A(j)]), wb = PM_LD_S8(&wp[PM_PAIR_B(j)]);
+      s0 += a[j] * wa;
+      /* raw lanes: the lane 256 * b' + (wa mod 256) = 256 * b + wa, summed modulo 2^32 */
+      s1 = PM_FC_RAW ? (int32_t)((uint32_t)s1 + (uint32_t)(a[j] * (256 * wb + (wa & 255)))) : s1 + a[j] * wb;
     }
     a += 4;
     wp += 8;
   }
+#endif
+#if PM_FC_RAW
+  s1 = pm_raw_b(s[1], s1, s0);
 #endif
   for (k &= 3; k > 0; --k) {
     const pm_mul_t x = *a++;
@@ -396,23 +462,46 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
  * A row is used by every output channel, so widening it once (pm_widen_row_s8) costs ~2
  * instructions per value for the whole layer, while the 2x2 kernel above widens each row
  * chunk again for every channel pair. Widened layout of 4 rows: for each chunk j of 4 values,
- * 8 words: E0 E1 E2 E3 (SXTB16 of row p's word: values 0 and 2) then O0 O1 O2 O3 (SXTB16 of
+ * 8 words: E0 O0 E1 O1 E2 O2 E3 O3 (Ep: SXTB16 of row p's word, values 0 and 2; Op: SXTB16 of
  * the word rotated by 8: values 1 and 3). The pair's weight words (PM_PAIRS_ILV) are widened
- * once per 4 rows. 34 cycles per 32 MACs (the M4 timings of picoml.targets.cycles). Needs
+ * once per 4 rows. 32 cycles per 32 MACs and 4 per 8 chunks (the M4 timings of picoml.targets.cycles). Needs
  * k % 4 == 0; the code generator emits packed weights of this ISA as 32-bit words. */
 #if PM_ASM_WIDE
 #define PM_DOT_4X2 1
 
-/* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw. */
+/* Row r (k4 chunks of 4 values) into slot p (0..3) of the widened 4-row block xw: four words per
+ * pass, their loads grouped (N neighbouring loads: N + 1 cycles), a row's E and O words stored by one
+ * STRD, 7.5 cycles per word; then the
+ * k4 % 4 last words one at a time. */
+#define PM_WIDEN1(V, OFF) "sxtb16 %[e]," V "\n\tsxtb16 " V "," V ",ror #8\n\tstrd %[e]," V ",[%[d],#" #OFF "]\n\t"
 static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32_t *xw) {
-  xw += p;
-  for (; k4 > 0; --k4) {
-    const uint32_t v = (uint32_t)pm_read_s8x4(r);
-    xw[0] = (int32_t)__sxtb16(v);
-    xw[4] = pm_sxtb16_ror8(v);
-    r += 4;
-    xw += 8;
-  }
+  int32_t *d = xw + 2 * p;
+  int32_t v0, v1, v2, v3, e;
+  __asm__ volatile(
+      "subs %[n], %[n], #4\n\t"
+      "blt 2f\n"
+      "1:\n\t"
+      "ldr %[v0], [%[r]], #4\n\t"
+      "ldr %[v1], [%[r]], #4\n\t"
+      "ldr %[v2], [%[r]], #4\n\t"
+      "ldr %[v3], [%[r]], #4\n\t" PM_WIDEN1("%[v0]", 0) PM_WIDEN1("%[v1]", 32) PM_WIDEN1("%[v2]", 64)
+          PM_WIDEN1("%[v3]", 96)
+      "add %[d], %[d], #128\n\t"
+      "subs %[n], %[n], #4\n\t"
+      "bge 1b\n"
+      "2:\n\t"
+      "adds %[n], %[n], #4\n\t"
+      "beq 4f\n"
+      "3:\n\t"
+      "ldr %[v0], [%[r]], #4\n\t" PM_WIDEN1("%[v0]", 0)
+      "add %[d], %[d], #32\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 3b\n"
+      "4:\n\t"
+      : [r] "+r"(r), [d] "+r"(d), [n] "+r"(k4), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3),
+        [e] "=&r"(e)
+      :
+      : "cc", "memory");
 }
 
 /* Operands of the 4x2 assembly blocks, by position (ISO C99 limits a string literal to 4095
@@ -440,32 +529,54 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * (a0 b0 a2 b2 or a1 b1 a3 b3) loaded next to two activation words (neighbouring loads pipeline:
  * N loads cost N + 1 cycles on the M4), widened into channel a's (A) and channel b's (B) lanes,
  * then 8 SMLADs over the 4 rows' words of these lanes. 34 cycles per chunk (32 MACs). Widened
- * rows: per chunk E0 E1 E2 E3 O0 O1 O2 O3 (see above). */
-#define PM_4X2_HALF                                                                                          \
+ * rows: per chunk E0 O0 E1 O1 E2 O2 E3 O3 (see above). */
+#if PM_CONV_RAW /* B as loaded: channel b's raw lanes (16 cycles per half) */
+#define PM_4X2_WIDEN_B ""
+#else
+#define PM_4X2_WIDEN_B "sxtb16 " PM_B "," PM_B ",ror #8\n"
+#endif
+/* half a chunk: the even (E: offsets 0, 8, 16, 24 of the chunk) or odd (O: 4, 12, 20, 28) words of
+ * the 4 rows; xp points at the chunk (moved there by the first load, pre-indexed) */
+#define PM_4X2_HALF(L0, L1, L2, L3, END)                                                                     \
   "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
-  "ldr " PM_X0 ",[" PM_XP "],#4\n"                                                                           \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n"                                                                           \
-  "sxtb16 " PM_A "," PM_B "\n"                                                                               \
-  "sxtb16 " PM_B "," PM_B ",ror #8\n" PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP "],#4\n" \
-  "ldr " PM_X1 ",[" PM_XP "],#4\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
-#define PM_4X2_CHUNK PM_4X2_HALF PM_4X2_HALF
+  "ldr " PM_X0 ",[" PM_XP L0 "\n"                                                                            \
+  "ldr " PM_X1 ",[" PM_XP L1 "\n" END                                                                        \
+  "sxtb16 " PM_A "," PM_B "\n" PM_4X2_WIDEN_B PM_4X2_MACS(PM_S0A, PM_S1A, PM_S0B, PM_S1B) "ldr " PM_X0 ",[" PM_XP L2 "\n" \
+  "ldr " PM_X1 ",[" PM_XP L3 "\n" PM_4X2_MACS(PM_S2A, PM_S3A, PM_S2B, PM_S3B)
+/* the chunk; with last=1 (the loop's eighth) it also compares xp, final for the chunk, with the end
+ * at [sp], loaded into A (free until the SXTB16) next to the activation loads; SMLAD and SXTB16
+ * leave the flags for the loop's BNE */
+#define PM_4X2_CHUNK                                                                                         \
+  PM_4X2_HALF(",#32]!", ",#8]", ",#16]", ",#24]", "")                                                         \
+  PM_4X2_HALF(",#4]", ",#12]", ",#20]", ",#28]", ".if \\last\nldr " PM_A ",[sp]\ncmp " PM_XP "," PM_A "\n.endif\n")
 
 /* The 4x2 loop over k4 > 0 chunks of 4 widened rows at xp (X1: their end) and the packed pair at
- * wp, four chunks per test, entered at the chunk that leaves a multiple of 4 (k4 % 4 = 1, 2, 3:
- * labels 8, 7, 6). All 14 core registers are in use, so the end lives on the stack: pushed here,
- * [sp] on exit (the caller's block pops it: a block leaves sp as it found it). */
+ * wp, eight chunks per test, entered at the chunk that leaves a multiple of 8 (k4 % 8 = r > 0:
+ * label 18 - r, a three-way search on r). The chunk is an assembler macro (pm_c4x2, defined
+ * and purged in the block: ISO C99 limits a string literal to 4095 characters). All 14 core
+ * registers are in use, so the end lives on the stack: pushed here, [sp] on exit (the caller's
+ * block pops it: a block leaves sp as it found it). */
 #define PM_4X2_LOOP                                                                                          \
+  ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                                  \
   "sub " PM_X0 "," PM_X1 "," PM_XP "\n"                                                                      \
   "push {" PM_X1 "}\n"                                                                                       \
-  "ands " PM_X0 "," PM_X0 ",#96\n"                                                                           \
-  "beq 5f\n"                                                                                                 \
+  "ands " PM_X0 "," PM_X0 ",#224\n"                                                                          \
+  "beq 10f\n"                                                                                                \
+  "cmp " PM_X0 ",#128\n"                                                                                     \
+  "beq 14f\n"                                                                                                \
+  "bhi 20f\n"                                                                                                \
   "cmp " PM_X0 ",#64\n"                                                                                      \
-  "beq 7f\n"                                                                                                 \
-  "bhi 6f\n"                                                                                                 \
-  "b 8f\n"                                                                                                   \
-  "5:\n" PM_4X2_CHUNK "6:\n" PM_4X2_CHUNK "7:\n" PM_4X2_CHUNK "8:\n" PM_4X2_CHUNK "ldr " PM_X0 ",[sp]\n"       \
-  "cmp " PM_XP "," PM_X0 "\n"                                                                                \
-  "bne 5b\n"
+  "beq 16f\n"                                                                                                \
+  "bhi 15f\n"                                                                                                \
+  "b 17f\n"                                                                                                  \
+  "20:\n"                                                                                                    \
+  "cmp " PM_X0 ",#192\n"                                                                                     \
+  "beq 12f\n"                                                                                                \
+  "bhi 11f\n"                                                                                                \
+  "b 13f\n"                                                                                                  \
+  "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
+  "bne 10b\n"                                                                                                \
+  ".purgem pm_c4x2\n"
 
 #define PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                              \
   : "+r"(xp_), "+r"(wp_), "+r"(S0A), "+r"(S0B), "+r"(S1A), "+r"(S1B), "+r"(S2A), "+r"(S2B), "+r"(S3A),        \
@@ -477,8 +588,8 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
  * word-aligned packed pair WP. */
 #define PM_DOT_4X2_ASM(XW, WP, END, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                                   \
   do {                                                                                                       \
-    int32_t A_ = 0, B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                                                \
-    const int32_t *xp_ = (XW);                                                                               \
+    int32_t A_ = 0, B_, X0_, X1_ = (int32_t)(uintptr_t)(END)-32; /* xp and the end one chunk back */          \
+    int32_t xp_ = (int32_t)(uintptr_t)(XW)-32;                                                               \
     const int8_t *wp_ = (WP);                                                                                \
     __asm__ volatile(PM_4X2_LOOP "add sp,sp,#4\n" PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B));    \
   } while (0)
@@ -506,17 +617,27 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
 typedef struct {
   const pm_requant *q;
   int32_t zp;
+  int32_t b; /* PM_CONV_RAW: channel b's bias (its raw sums start at a's) */
 } pm_gemm_rq;
+
+#if PM_CONV_RAW /* the 4 b sums from their raw-lane sums (pm_raw_b), b's bias at [A, #8] */
+#define PM_4X2_RAW_B1(SA, SB) "sub " PM_X0 "," SB "," SA "\n" "add " SB "," PM_B "," PM_X0 ",asr #8\n"
+#define PM_4X2_RAW_B                                                                                         \
+  "ldr " PM_B ",[" PM_A ",#8]\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B)                    \
+      PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B)
+#else
+#define PM_4X2_RAW_B ""
+#endif
 
 /* PM_DOT_4X2_ASM, then the 8 sums requantized in place to the full int8 range (SSAT; a narrower
  * activation clamp is the caller's, on these values) with the pair's records RQ->q[0], RQ->q[1]
  * (fast path, pm_requant_s8). s3b goes to the stack to free a scratch register. */
 #define PM_GEMM_4X2_RQ_ASM(XW, WP, END, RQ, S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B)                          \
   do {                                                                                                       \
-    int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END);                         \
-    const int32_t *xp_ = (XW);                                                                               \
+    int32_t A_ = (int32_t)(uintptr_t)(RQ), B_, X0_, X1_ = (int32_t)(uintptr_t)(END)-32;                      \
+    int32_t xp_ = (int32_t)(uintptr_t)(XW)-32; /* pre-indexed loads move it to each chunk */                 \
     const int8_t *wp_ = (WP);                                                                                \
-    __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n"                                \
+    __asm__ volatile("push {" PM_A "}\n" PM_4X2_LOOP "ldr " PM_A ",[sp,#4]\n" PM_4X2_RAW_B                   \
                      "str " PM_S3B ",[sp,#4]\n"                                                              \
                      "add sp,sp,#4\n"                                                                        \
                      "ldr " PM_B ",[" PM_A "]\n"                                                             \

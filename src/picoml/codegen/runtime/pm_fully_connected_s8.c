@@ -36,11 +36,18 @@
 #define PM_FC_E "%13"
 /* the pair's sums SA, SB += the row's widened word X . the pair's weight word W for the same
  * values (PM_PAIRS_ILV: a0 b0 a2 b2 or a1 b1 a3 b3): channel a's lanes into C, b's in place */
+#if PM_FC_RAW /* raw lanes (codegen/pairs_raw.py): SB sums 256 * b + a per value, W is used as loaded */
+#define PM_FC_HALF(SA, SB, X, W)                                                                             \
+  "sxtb16 " PM_FC_C "," W "\n"                                                                               \
+  "smlad " SA "," X "," PM_FC_C "," SA "\n"                                                                  \
+  "smlad " SB "," X "," W "," SB "\n"
+#else
 #define PM_FC_HALF(SA, SB, X, W)                                                                             \
   "sxtb16 " PM_FC_C "," W "\n"                                                                               \
   "sxtb16 " W "," W ",ror #8\n"                                                                              \
   "smlad " SA "," X "," PM_FC_C "," SA "\n"                                                                  \
   "smlad " SB "," X "," W "," SB "\n"
+#endif
 /* one chunk of 4 values for 4 units: the row's two widened words and the pairs' four weight words
  * in one group of loads (N neighbouring loads: N + 1 cycles), then 8 SXTB16 and 8 SMLAD */
 #define PM_FC_CHUNK                                                                                          \
@@ -53,21 +60,33 @@
       PM_FC_HALF(PM_FC_S0, PM_FC_S1, PM_FC_XO, PM_FC_B) PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XE, PM_FC_D)     \
           PM_FC_HALF(PM_FC_S2, PM_FC_S3, PM_FC_XO, PM_FC_E)
 
-/* the 4-unit loop over k4 > 0 chunks: four per test, entered at the chunk that leaves a multiple
- * of 4 (labels 5-8, as the GEMM 4x2 loop); XE holds the row's end, pushed here ([sp] on exit:
- * the caller's block pops it; all 14 core registers are in use) */
+/* the 4-unit loop over k4 > 0 chunks: eight per test, entered at the chunk that leaves a multiple
+ * of 8 (labels 10-17, as the GEMM 4x2 loop; the chunk an assembler macro, pm_cfc); XE holds the
+ * row's end, pushed here ([sp] on exit: the caller's block pops it; all 14 core registers are in
+ * use) */
 #define PM_FC_LOOP                                                                                           \
+  ".macro pm_cfc\n" PM_FC_CHUNK ".endm\n"                                                                    \
   "sub " PM_FC_XO "," PM_FC_XE "," PM_FC_XP "\n"                                                              \
   "push {" PM_FC_XE "}\n"                                                                                     \
-  "ands " PM_FC_XO "," PM_FC_XO ",#24\n"                                                                      \
-  "beq 5f\n"                                                                                                  \
+  "ands " PM_FC_XO "," PM_FC_XO ",#56\n"                                                                      \
+  "beq 10f\n"                                                                                                 \
+  "cmp " PM_FC_XO ",#32\n"                                                                                    \
+  "beq 14f\n"                                                                                                 \
+  "bhi 20f\n"                                                                                                 \
   "cmp " PM_FC_XO ",#16\n"                                                                                    \
-  "beq 7f\n"                                                                                                  \
-  "bhi 6f\n"                                                                                                  \
-  "b 8f\n"                                                                                                    \
-  "5:\n" PM_FC_CHUNK "6:\n" PM_FC_CHUNK "7:\n" PM_FC_CHUNK "8:\n" PM_FC_CHUNK "ldr " PM_FC_XE ",[sp]\n"        \
+  "beq 16f\n"                                                                                                 \
+  "bhi 15f\n"                                                                                                 \
+  "b 17f\n"                                                                                                   \
+  "20:\n"                                                                                                     \
+  "cmp " PM_FC_XO ",#48\n"                                                                                    \
+  "beq 12f\n"                                                                                                 \
+  "bhi 11f\n"                                                                                                 \
+  "b 13f\n"                                                                                                   \
+  "10:\npm_cfc\n11:\npm_cfc\n12:\npm_cfc\n13:\npm_cfc\n14:\npm_cfc\n15:\npm_cfc\n16:\npm_cfc\n17:\npm_cfc\n"   \
+  "ldr " PM_FC_XE ",[sp]\n"                                                                                   \
   "cmp " PM_FC_XP "," PM_FC_XE "\n"                                                                           \
-  "bne 5b\n"
+  "bne 10b\n"                                                                                                 \
+  ".purgem pm_cfc\n"
 #define PM_FC_OPERANDS                                                                                       \
   : "+r"(xp), "+r"(w0), "+r"(w1), "+r"(s0), "+r"(s1), "+r"(s2), "+r"(s3), "+&r"(xe), "=&r"(xo), "=&r"(a),     \
     "=&r"(b), "=&r"(c), "=&r"(d), "=&r"(e)                                                                   \
@@ -79,7 +98,9 @@ typedef struct {
   const pm_requant *q;
   int32_t zp;
   const int32_t *end; /* the widened row's end */
+  int32_t b1, b3;     /* PM_FC_RAW: units 1 and 3's sums before the block (their raw sums start at 0's, 2's) */
 } pm_fc_rq;
+
 
 /* s[0..3] += row . w for the 4 units of the packed pairs wp0, wp1: xw the row widened by
  * pm_fc_widen (k4 > 0 chunks). Four chunks per loop test, entered at the chunk that leaves a
@@ -88,11 +109,15 @@ typedef struct {
 PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **wp1, int32_t k4, int32_t *s) {
   const int32_t *xp = xw;
   const int8_t *w0 = *wp0, *w1 = *wp1;
-  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t s0 = s[0], s1 = PM_FC_RAW ? s[0] : s[1], s2 = s[2], s3 = PM_FC_RAW ? s[2] : s[3];
   int32_t xe = (int32_t)(uintptr_t)(xw + 2 * k4), xo, a, b, c, d, e;
   __asm__ volatile(PM_FC_LOOP "add sp,sp,#4\n" PM_FC_OPERANDS);
   *wp0 = w0;
   *wp1 = w1;
+#if PM_FC_RAW
+  s1 = pm_raw_b(s[1], s1, s0);
+  s3 = pm_raw_b(s[3], s3, s2);
+#endif
   s[0] = s0;
   s[1] = s1;
   s[2] = s2;
@@ -116,19 +141,31 @@ PM_HOT void pm_fc_dot_4x1(const int32_t *xw, const int8_t **wp0, const int8_t **
   "add " S "," S "," PM_FC_A "\n"                                                                             \
   "ssat " S ",#8," S "\n"
 
+#if PM_FC_RAW /* units 1 and 3 from their raw-lane sums (pm_raw_b), their start values in rq */
+#define PM_FC_RAW_B                                                                                          \
+  "ldr " PM_FC_B ",[" PM_FC_A ",#12]\n"                                                                       \
+  "sub " PM_FC_C "," PM_FC_S1 "," PM_FC_S0 "\n"                                                              \
+  "add " PM_FC_S1 "," PM_FC_B "," PM_FC_C ",asr #8\n"                                                        \
+  "ldr " PM_FC_B ",[" PM_FC_A ",#16]\n"                                                                       \
+  "sub " PM_FC_C "," PM_FC_S3 "," PM_FC_S2 "\n"                                                              \
+  "add " PM_FC_S3 "," PM_FC_B "," PM_FC_C ",asr #8\n"
+#else
+#define PM_FC_RAW_B ""
+#endif
+
 /* pm_fc_dot_4x1 for k % 4 == 0, then the 4 sums requantized in the same block with the records
  * rq->q[0..3] to the full int8 range (a narrower activation clamp is the caller's). rq is pushed
- * first and read back after the loop. */
+ * first and read back after the loop. PM_FC_RAW: s[1], s[3] are not read (rq->b1, rq->b3 are). */
 PM_HOT void pm_fc_dot_4x1_rq(const int32_t *xw, const int8_t *w0, const int8_t *w1, int32_t k4,
                              const pm_fc_rq *rq, int32_t *s) {
   const int32_t *xp = xw;
-  int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  int32_t s0 = s[0], s1 = PM_FC_RAW ? s[0] : s[1], s2 = s[2], s3 = PM_FC_RAW ? s[2] : s[3];
   int32_t xe = (int32_t)(uintptr_t)rq, xo, a, b, c, d, e;
   (void)k4; /* rq->end: xw + 2 * k4, set by the caller */
   /* xe brings rq: pushed, then replaced by the row's end (rq->end) for the loop */
   __asm__ volatile("push {" PM_FC_XE "}\n"
                    "ldr " PM_FC_XE ",[" PM_FC_XE ",#8]\n" PM_FC_LOOP "ldr " PM_FC_A ",[sp,#4]\n"
-                   "add sp,sp,#8\n"
+                   "add sp,sp,#8\n" PM_FC_RAW_B
                    "ldr " PM_FC_B ",[" PM_FC_A "]\n"
                    "ldr " PM_FC_A ",[" PM_FC_A ",#4]\n" PM_FC_RQ(PM_FC_S0, 0, 4, 8) PM_FC_RQ(PM_FC_S1, 12, 16, 20)
                        PM_FC_RQ(PM_FC_S2, 24, 28, 32) PM_FC_RQ(PM_FC_S3, 36, 40, 44) PM_FC_OPERANDS);
@@ -181,6 +218,8 @@ static int32_t pm_fc_units4_sliced(const pm_fully_connected_params *p, const pm_
         rq.q = &q[u];
         rq.zp = zp;
         rq.end = xw + 2 * n;
+        rq.b1 = s[1];
+        rq.b3 = s[3];
         pm_fc_dot_4x1_rq(xw, w0, w1, n, &rq, s);
         for (r = 0; r < 4; ++r) o[u + r] = (int8_t)pm_clamp_i32(s[r], lo, hi); /* on SSAT's [-128, 127] */
         continue;
@@ -233,6 +272,8 @@ static int32_t pm_fc_units4(const pm_fully_connected_params *p, const pm_requant
       rq.q = &q[u];
       rq.zp = zp;
       rq.end = xw + 2 * k4;
+      rq.b1 = s[1];
+      rq.b3 = s[3];
       pm_fc_dot_4x1_rq(xw, w0, w1, k4, &rq, s);
       if (lo > -128 || hi < 127) {
         for (r = 0; r < 4; ++r) s[r] = pm_clamp_i32(s[r], lo, hi); /* on SSAT's [-128, 127] */
