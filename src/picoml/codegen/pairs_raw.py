@@ -60,6 +60,8 @@ def fc_raw(g: Graph, encoding: dict[int, str], enabled: bool) -> bool:
     for i, op in enumerate(g.ops):
         if op.type != OpType.FULLY_CONNECTED or encoding.get(i, "dense") != "dense":
             continue
+        if op.inputs[0].dtype != "int8" or op.outputs[0].dtype != "int8":  # 16x8, float, hybrid: other kernels
+            continue
         if not raw_fits(prepare_layer(op).weights):
             return False
     return True

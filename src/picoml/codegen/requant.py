@@ -111,6 +111,8 @@ def constant_channels(op: Op, p) -> dict[int, int]:
     output is the same for every input: requantize-and-clamp gives one value at both ends of
     the channel's accumulator range (folded bias ± 128 * sum|w|, which holds every padded or
     real int8 input) and is monotone there (no left shift wraps: |bound << left| < 2^31)."""
+    if op.inputs[0].dtype != "int8" or op.outputs[0].dtype != "int8":  # 16x8 and float layers: other kernels
+        return {}
     if not p.quantized or p.multiplier is None or p.hybrid or getattr(p, "weights_zp", 0):
         return {}
     w, depthwise = _weights(op, p)
