@@ -77,6 +77,20 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   int32_t oc;
+#if PM_CONV_1X2
+  if (!o1) { /* one row (a last odd pixel): the 1x2 kernel, not the 2x2 on the row twice */
+    for (oc = 0; oc + 1 < out_c; oc += 2) {
+      int32_t s[2];
+      s[0] = PM_LD_I32(&bias[oc]);
+      s[1] = PM_LD_I32(&bias[oc + 1]);
+      pm_dot_1x2_conv_s8(r0, filter + oc * k, k, s);
+      o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
+      o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
+    }
+    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    return;
+  }
+#endif
   for (oc = 0; oc + 1 < out_c; oc += 2) {
     int32_t s[4];
     s[0] = s[2] = PM_LD_I32(&bias[oc]);
@@ -113,7 +127,23 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   rq.zp = zp;
 #endif
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
-  for (oc = 0; oc + 1 < out_c; oc += 2) {
+  oc = 0;
+#if !PM_REQUANT_EXACT
+  if (full && out_c >= 2) { /* every pair in one assembly block (pm_dot_s8.h) */
+    pm_gemm_frame f;
+    f.end = (int32_t)(uintptr_t)xend - 32;
+    f.xw = (int32_t)(uintptr_t)xw - 32;
+    f.bias = bias;
+    f.q = q;
+    f.o = o;
+    f.out_c = out_c;
+    f.zp = zp;
+    f.o_end = o + (out_c & ~1);
+    PM_GEMM_4X2_PAIRS_ASM(&f, filter);
+    oc = out_c & ~1;
+  }
+#endif
+  for (; oc + 1 < out_c; oc += 2) {
     const int32_t bias_b = PM_LD_I32(&bias[oc + 1]);
     int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_CONV_RAW ? s0a : bias_b; /* raw lanes: b from a's start */
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
