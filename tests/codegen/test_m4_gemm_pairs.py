@@ -2,7 +2,8 @@
 the one-row pair kernel for a convolution's last odd pixel (pm_dot_1x2_conv_s8), on the speed
 build of cortex-m4: bit-exact against the reference interpreter on raw-lane and plain pairs, one
 pair or an odd channel left, pixels left over after the blocks of 4 (1, 2 and 3), a k % 4 tail on
-the one-row kernel, and the narrower activation clamp that keeps the C loop; and their estimated
+the one-row kernel, the output zero point folded into the rounding term (right shifts up to 22,
+extreme zero points) or not, and the narrower activation clamp that keeps the C loop; and their estimated
 cycles on a KWS-shaped pointwise layer below what the C pair loop and the 2x2 kernel on a
 duplicated row cost (1.40 and 1.97 cycles/MAC on the two layers below before)."""
 
@@ -18,6 +19,16 @@ def _plain(oc: int, k: int, seed: int) -> np.ndarray:
     w = np.random.default_rng(seed).integers(-127, 128, (oc, k), dtype=np.int8)
     w[0, 0], w[1, 0] = -9, -128
     return w
+
+
+def _zp_fold(y_scale: float, y_zp: int, seed: int):
+    """KWS-like pointwise layer with per-tensor weights (multiplier 0.05 * 0.01 / y_scale) and an
+    extreme output zero point: y_scale 1483 gives a right shift R = 22, the last that folds the zero
+    point into the rounding term (PM_4XP_FOLD), 2966 gives R = 23, which does not."""
+    g = _conv((1, 1, 9, 64), 8, 1, 1, seed=seed, per_tensor=True, x_zp=-128, y_scale=y_scale)
+    g.ops[0].outputs[0].zero_point = np.array([y_zp])
+    g.validate()
+    return g
 
 
 CASES = {
@@ -36,6 +47,10 @@ CASES = {
         lambda: _conv((1, 5, 5, 3), 6, 3, 3, seed=36, per_tensor=True, w=_plain(6, 27, 36).reshape(6, 3, 3, 3)),
         0,
     ),
+    # the zero point folded into the rounding term at its bound, and not past it
+    "zp_fold_r22_zp_min": (lambda: _zp_fold(1483.0, -128, 38), 1),
+    "zp_fold_r22_zp_max": (lambda: _zp_fold(1483.0, 127, 39), 1),
+    "zp_nofold_r23": (lambda: _zp_fold(2966.0, -128, 40), 1),
     # a narrower clamp (RELU, output zero point -5): the C pair loop, with a left-over pixel
     "pw_k20_oc6_relu_px5": (lambda: _conv((1, 1, 5, 20), 6, 1, 1, seed=37, act="RELU"), 1),
 }

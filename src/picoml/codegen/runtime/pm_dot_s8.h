@@ -644,6 +644,15 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   "add " S "," S "," PM_A "\n"                                                                               \
   "ssat " S ",#8," S "\n"
 
+/* PM_4X2_RQ with the zero point already in the rounding term (wp + (zp << right): PM_4XP_FOLD) */
+#define PM_4X2_RQ_NZ(S, T)                                                                                   \
+  "lsl " T "," S "," PM_X0 "\n"                                                                              \
+  "smmulr " T "," T "," PM_XP "\n"                                                                           \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "add " S "," S "," T ",asr #31\n"                                                                          \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+
 /* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1. */
 #define PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)                                                                      \
   "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
@@ -716,7 +725,18 @@ typedef struct {
 #define PM_4XP_COPY(OFF) "ldrd " PM_X0 "," PM_X1 ",[" PM_A ",#" #OFF "]\n" "strd " PM_X0 "," PM_X1 ",[sp,#" #OFF "]\n"
 #define PM_4XP_STORE2(SA, SB, ADDR) "bfi " SA "," SB ",#8,#8\n" "strh " SA "," ADDR "\n"
 
-#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP)                                                                     \
+/* The output zero point joined to the rounding term: with R the record's right (the ASR amount),
+ * (t >> R) + zp == (t + (zp << R)) >> R while t + (zp << R) fits int32. On the fast path
+ * (|acc << shift| < 2^29) |t| = |2v + round - [v < 0]| <= 2^30 + 2^(R - 1) + 1, and |zp << R| <=
+ * 2^(R + 7): so every channel of the layer with R <= 22 (the caller checks, once per layer). */
+#define PM_4XP_FOLD "lsl " PM_B "," PM_A "," PM_X1 "\n" "add " PM_WP "," PM_WP "," PM_B "\n"
+#define PM_4XP_RQ4(SA, SB, SC, SD, FOLD)                                                                    \
+  FOLD PM_4X2_RQ_NZ(SA, PM_B) PM_4X2_RQ_NZ(SB, PM_B) PM_4X2_RQ_NZ(SC, PM_B) PM_4X2_RQ_NZ(SD, PM_B)
+#define PM_4XP_RQ4Z(SA, SB, SC, SD, FOLD)                                                                   \
+  PM_4X2_RQ(SA, PM_B) PM_4X2_RQ(SB, PM_B) PM_4X2_RQ(SC, PM_B) PM_4X2_RQ(SD, PM_B)
+
+/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22) or PM_4XP_RQ4Z */
+#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4)                                                                \
   do {                                                                                                       \
     int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
     int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
@@ -752,12 +772,10 @@ typedef struct {
         ".purgem pm_c4x2\n"                                                                                  \
         "str " PM_WP ",[sp,#40]\n" PM_4XP_RAW_B                                                              \
         "ldr " PM_B ",[sp,#12]\n"                                                                            \
-        "ldr " PM_A ",[sp,#24]\n" PM_4X2_RQ_LOAD(0, 4, 8) PM_4X2_RQ(PM_S0A, PM_B) PM_4X2_RQ(PM_S1A, PM_B)      \
-            PM_4X2_RQ(PM_S2A, PM_B) PM_4X2_RQ(PM_S3A, PM_B)                                                  \
+        "ldr " PM_A ",[sp,#24]\n" PM_4X2_RQ_LOAD(0, 4, 8) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
         "ldr " PM_B ",[sp,#12]\n" PM_4X2_RQ_LOAD(12, 16, 20)                                                 \
         "add " PM_B "," PM_B ",#24\n"                                                                        \
-        "str " PM_B ",[sp,#12]\n" PM_4X2_RQ(PM_S0B, PM_B) PM_4X2_RQ(PM_S1B, PM_B) PM_4X2_RQ(PM_S2B, PM_B)      \
-            PM_4X2_RQ(PM_S3B, PM_B)                                                                          \
+        "str " PM_B ",[sp,#12]\n" RQ4(PM_S0B, PM_S1B, PM_S2B, PM_S3B, PM_4XP_FOLD)                           \
         "ldr " PM_XP ",[sp,#16]\n"                                                                           \
         "ldr " PM_X0 ",[sp,#20]\n" PM_4XP_STORE2(PM_S0A, PM_S0B, "[" PM_XP "]")                              \
             PM_4XP_STORE2(PM_S1A, PM_S1B, "[" PM_XP "," PM_X0 "]")                                           \
