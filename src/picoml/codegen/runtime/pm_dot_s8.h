@@ -467,17 +467,27 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
 
 #if PM_SPECIALIZE && PM_ASM_DSP /* speed builds: a convolution's last odd pixel, one row (pm_conv_rows) */
 #define PM_CONV_1X2 1
-/* pm_dot_1x2_packed_s8 on a GEMM convolution's pair (PM_CONV_RAW applies) */
+#if PM_PAIRS_ILV && PM_CONV_RAW
+#define PM_1X2_CONV PM_1X2_RAW
+#else
+#define PM_1X2_CONV PM_1X2_PLAIN
+#endif
+/* the next chunk's loads and widening, inside a two-chunk pass */
+#define PM_1X2_NEXT                                                                                          \
+  "ldr %[ya], [%[wp]], #4\n\t"                                                                               \
+  "ldr %[yb], [%[wp]], #4\n\t"                                                                               \
+  "ldr %[x], [%[a]], #4\n\t"                                                                                 \
+  "sxtb16 %[xe], %[x]\n\t"                                                                                   \
+  "sxtb16 %[x], %[x], ror #8\n\t"
+/* pm_dot_1x2_packed_s8 on a GEMM convolution's pair (PM_CONV_RAW applies), two chunks per pass */
 PM_KERNEL void pm_dot_1x2_conv_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s0 = s[0], s1 = PM_CONV_RAW ? s[0] : s[1];
-  int32_t n = k >> 2;
-  if (n > 0) {
-    int32_t ya, yb, t, x, xe;
-#if PM_PAIRS_ILV && PM_CONV_RAW
-    PM_1X2_ASM(PM_1X2_RAW);
-#else
-    PM_1X2_ASM(PM_1X2_PLAIN);
-#endif
+  int32_t n = k >> 3;
+  int32_t ya, yb, t, x, xe;
+  if (n > 0) PM_1X2_ASM(PM_1X2_CONV PM_1X2_NEXT PM_1X2_CONV);
+  if (k & 4) {
+    n = 1;
+    PM_1X2_ASM(PM_1X2_CONV);
   }
 #if PM_CONV_RAW
   s1 = pm_raw_b(s[1], s1, s0);
@@ -723,7 +733,7 @@ typedef struct {
 #define PM_4XP_RAW_B ""
 #endif
 #define PM_4XP_COPY(OFF) "ldrd " PM_X0 "," PM_X1 ",[" PM_A ",#" #OFF "]\n" "strd " PM_X0 "," PM_X1 ",[sp,#" #OFF "]\n"
-#define PM_4XP_STORE2(SA, SB, ADDR) "bfi " SA "," SB ",#8,#8\n" "strh " SA "," ADDR "\n"
+#define PM_4XP_PACK(SA, SB) "bfi " SA "," SB ",#8,#8\n" /* a row's two bytes, a's first */
 
 /* The output zero point joined to the rounding term: with R the record's right (the ASR amount),
  * (t >> R) + zp == (t + (zp << R)) >> R while t + (zp << R) fits int32. On the fast path
@@ -755,17 +765,18 @@ typedef struct {
         "str " PM_X1 ",[sp,#32]\n"                                                                           \
         ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                     \
         "30:\n"                                                                                              \
-        "ldr " PM_B ",[sp,#8]\n"                                                                             \
+        "ldr " PM_B ",[sp,#8]\n" /* loads and stores ordered so that each store follows a load */          \
+        "ldr " PM_S0A ",[" PM_B "],#4\n"                                                                     \
+        "ldr " PM_S0B ",[" PM_B "],#4\n"                                                                     \
+        "str " PM_B ",[sp,#8]\n"                                                                             \
         "ldr " PM_XP ",[sp,#4]\n"                                                                            \
-        "ldrd " PM_S0A "," PM_S0B ",[" PM_B "],#8\n"                                                         \
-        "str " PM_B ",[sp,#8]\n" PM_4XP_START_B                                                              \
+        "ldr " PM_A ",[sp,#32]\n" PM_4XP_START_B                                                             \
         "mov " PM_S1A "," PM_S0A "\n"                                                                        \
         "mov " PM_S2A "," PM_S0A "\n"                                                                        \
         "mov " PM_S3A "," PM_S0A "\n"                                                                        \
         "mov " PM_S1B "," PM_S0B "\n"                                                                        \
         "mov " PM_S2B "," PM_S0B "\n"                                                                        \
         "mov " PM_S3B "," PM_S0B "\n"                                                                        \
-        "ldr " PM_A ",[sp,#32]\n"                                                                            \
         "bx " PM_A "\n"                                                                                      \
         "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
         "bne 10b\n"                                                                                          \
@@ -776,13 +787,17 @@ typedef struct {
         "ldr " PM_B ",[sp,#12]\n" PM_4X2_RQ_LOAD(12, 16, 20)                                                 \
         "add " PM_B "," PM_B ",#24\n"                                                                        \
         "str " PM_B ",[sp,#12]\n" RQ4(PM_S0B, PM_S1B, PM_S2B, PM_S3B, PM_4XP_FOLD)                           \
+        PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B)                   \
+            PM_4XP_PACK(PM_S3A, PM_S3B)                                                                      \
         "ldr " PM_XP ",[sp,#16]\n"                                                                           \
-        "ldr " PM_X0 ",[sp,#20]\n" PM_4XP_STORE2(PM_S0A, PM_S0B, "[" PM_XP "]")                              \
-            PM_4XP_STORE2(PM_S1A, PM_S1B, "[" PM_XP "," PM_X0 "]")                                           \
+        "ldr " PM_X0 ",[sp,#20]\n"                                                                           \
+        "strh " PM_S0A ",[" PM_XP "]\n"                                                                      \
+        "strh " PM_S1A ",[" PM_XP "," PM_X0 "]\n"                                                            \
         "add " PM_X1 "," PM_XP ",#2\n"                                                                       \
+        "add " PM_XP "," PM_XP "," PM_X0 ",lsl #1\n"                                                         \
+        "strh " PM_S2A ",[" PM_XP "]\n"                                                                      \
+        "strh " PM_S3A ",[" PM_XP "," PM_X0 "]\n"                                                            \
         "str " PM_X1 ",[sp,#16]\n"                                                                           \
-        "add " PM_XP "," PM_XP "," PM_X0 ",lsl #1\n" PM_4XP_STORE2(PM_S2A, PM_S2B, "[" PM_XP "]")            \
-            PM_4XP_STORE2(PM_S3A, PM_S3B, "[" PM_XP "," PM_X0 "]")                                           \
         "ldr " PM_X0 ",[sp,#28]\n"                                                                           \
         "ldr " PM_WP ",[sp,#40]\n"                                                                           \
         "cmp " PM_X1 "," PM_X0 "\n"                                                                          \
