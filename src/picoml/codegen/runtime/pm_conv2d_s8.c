@@ -77,6 +77,20 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   int32_t oc;
+#if PM_CONV_1X2
+  if (!o1) { /* one row (a last odd pixel): the 1x2 kernel, not the 2x2 on the row twice */
+    for (oc = 0; oc + 1 < out_c; oc += 2) {
+      int32_t s[2];
+      s[0] = PM_LD_I32(&bias[oc]);
+      s[1] = PM_LD_I32(&bias[oc + 1]);
+      pm_dot_1x2_conv_s8(r0, filter + oc * k, k, s);
+      o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
+      o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
+    }
+    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    return;
+  }
+#endif
   for (oc = 0; oc + 1 < out_c; oc += 2) {
     int32_t s[4];
     s[0] = s[2] = PM_LD_I32(&bias[oc]);
@@ -103,7 +117,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
  * rows is NULL. Fast requantization runs in the assembly block (pm_dot_s8.h); the _exact
  * translation unit requantizes the block's sums in C. */
 static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
-                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o) {
+                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o, int fold) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
   const int32_t *const xend = xw + 2 * k; /* 8 words per chunk of 4 values */
   int32_t oc, r;
@@ -113,7 +127,29 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   rq.zp = zp;
 #endif
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
-  for (oc = 0; oc + 1 < out_c; oc += 2) {
+  oc = 0;
+#if !PM_REQUANT_EXACT
+  if (full && out_c >= 2) { /* every pair in one assembly block (pm_dot_s8.h) */
+    pm_gemm_frame f;
+    f.end = (int32_t)(uintptr_t)xend - 32;
+    f.xw = (int32_t)(uintptr_t)xw - 32;
+    f.bias = bias;
+    f.q = q;
+    f.o = o;
+    f.out_c = out_c;
+    f.zp = zp;
+    f.o_end = o + (out_c & ~1);
+    if (fold) {
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+    } else {
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
+    }
+    oc = out_c & ~1;
+  }
+#else
+  (void)fold;
+#endif
+  for (; oc + 1 < out_c; oc += 2) {
     const int32_t bias_b = PM_LD_I32(&bias[oc + 1]);
     int32_t s0a = PM_LD_I32(&bias[oc]), s0b = PM_CONV_RAW ? s0a : bias_b; /* raw lanes: b from a's start */
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
@@ -166,6 +202,16 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
       o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     }
   }
+}
+
+/* 1: the pair loop may fold the output zero point into the rounding term (pm_dot_s8.h,
+ * PM_4XP_FOLD): every channel's shift right = e + 1 (its record's field) at most 22 */
+static int pm_conv_fold(const pm_requant *q, int32_t out_c) {
+  int32_t c;
+  for (c = 0; c < out_c; ++c) {
+    if (PM_LD_I16(&q[c].right) > 22) return 0;
+  }
+  return 1;
 }
 
 /* 1: this layer runs four rows at a time on widened rows */
@@ -366,6 +412,7 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     if (pm_conv_uses_4x2(k, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
+      const int fold = pm_conv_fold(q, out_c);
       for (; i + 3 < pixels; i += 4) {
         const int8_t *rows[4];
         int32_t r;
@@ -373,7 +420,7 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
           rows[r] = in + (i + r) * k;
           pm_widen_row_s8(rows[r], k >> 2, r, xw);
         }
-        pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c);
+        pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c, fold);
       }
     }
 #endif
@@ -415,6 +462,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
+      const int fold = pm_conv_fold(q, out_c);
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
@@ -433,7 +481,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
                                                p->output_zp, p->act_min, p->act_max);
           }
         }
-        pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c);
+        pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c, fold);
       }
     }
 #endif

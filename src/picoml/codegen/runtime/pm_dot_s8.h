@@ -383,6 +383,48 @@ PM_KERNEL void pm_dot_2x2_packed_s8(const int8_t *a0, const int8_t *a1, const in
 }
 
 
+#if PM_ASM_DSP /* one chunk of the 1x2 loop: ya = a0 b0 a2 b2 (even values), yb the odd ones */
+#define PM_1X2_RAW /* raw lanes 256 b + a: the words as loaded are b's */                                \
+  "sxtb16 %[t], %[ya]\n\t"                                                                                   \
+  "smlad %[s0], %[xe], %[t], %[s0]\n\t"                                                                      \
+  "smlad %[s1], %[xe], %[ya], %[s1]\n\t"                                                                     \
+  "sxtb16 %[t], %[yb]\n\t"                                                                                   \
+  "smlad %[s0], %[x], %[t], %[s0]\n\t"                                                                       \
+  "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#if PM_PAIRS_ILV
+#define PM_1X2_PLAIN                                                                                         \
+  "sxtb16 %[t], %[ya]\n\t"                                                                                   \
+  "smlad %[s0], %[xe], %[t], %[s0]\n\t"                                                                      \
+  "sxtb16 %[ya], %[ya], ror #8\n\t"                                                                          \
+  "smlad %[s1], %[xe], %[ya], %[s1]\n\t"                                                                     \
+  "sxtb16 %[t], %[yb]\n\t"                                                                                   \
+  "smlad %[s0], %[x], %[t], %[s0]\n\t"                                                                       \
+  "sxtb16 %[yb], %[yb], ror #8\n\t"                                                                          \
+  "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#else /* ya = a0..a3, yb = b0..b3 */
+#define PM_1X2_PLAIN                                                                                         \
+  "sxtb16 %[t], %[ya]\n\t"                                                                                   \
+  "smlad %[s0], %[xe], %[t], %[s0]\n\t"                                                                      \
+  "sxtb16 %[ya], %[ya], ror #8\n\t"                                                                          \
+  "smlad %[s0], %[x], %[ya], %[s0]\n\t"                                                                      \
+  "sxtb16 %[t], %[yb]\n\t"                                                                                   \
+  "smlad %[s1], %[xe], %[t], %[s1]\n\t"                                                                      \
+  "sxtb16 %[yb], %[yb], ror #8\n\t"                                                                          \
+  "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#endif
+#define PM_1X2_ASM(BODY)                                                                                     \
+  __asm__ volatile("1:\n\t"                                                                                  \
+                   "ldr %[ya], [%[wp]], #4\n\t"                                                              \
+                   "ldr %[yb], [%[wp]], #4\n\t"                                                              \
+                   "ldr %[x], [%[a]], #4\n\t"                                                                \
+                   "sxtb16 %[xe], %[x]\n\t"                                                                  \
+                   "sxtb16 %[x], %[x], ror #8\n\t" BODY "subs %[n], %[n], #1\n\t"                            \
+                   "bne 1b\n\t"                                                                              \
+                   : [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n), [s0] "+r"(s0), [s1] "+r"(s1), [ya] "=&r"(ya),   \
+                     [yb] "=&r"(yb), [t] "=&r"(t), [x] "=&r"(x), [xe] "=&r"(xe)                               \
+                   :                                                                                         \
+                   : "cc", "memory")
+#endif
 /* s[0] += a.wa, s[1] += a.wb for one packed pair wp (FULLY_CONNECTED's pairs: PM_FC_RAW applies). */
 PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
   int32_t s0 = s[0], s1 = PM_FC_RAW ? s[0] : s[1]; /* raw lanes: s1 sums 256 * b + a from a's start */
@@ -390,45 +432,11 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
 #if PM_ASM_DSP /* 10 registers: valid at any -O, with or without a frame pointer */
   if (n > 0) {
     int32_t ya, yb, t, x, xe;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr %[ya], [%[wp]], #4\n\t"
-        "ldr %[yb], [%[wp]], #4\n\t"
-        "ldr %[x], [%[a]], #4\n\t"
-        "sxtb16 %[xe], %[x]\n\t"
-        "sxtb16 %[x], %[x], ror #8\n\t"
-#if PM_PAIRS_ILV && PM_FC_RAW /* ya = a0 b0' a2 b2' (even values), yb the odd ones; raw lanes 256b + a */
-        "sxtb16 %[t], %[ya]\n\t"
-        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
-        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
-        "sxtb16 %[t], %[yb]\n\t"
-        "smlad %[s0], %[x], %[t], %[s0]\n\t"
-        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
-#elif PM_PAIRS_ILV /* ya = a0 b0 a2 b2 (even values), yb = a1 b1 a3 b3 (odd) */
-        "sxtb16 %[t], %[ya]\n\t"
-        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
-        "sxtb16 %[ya], %[ya], ror #8\n\t"
-        "smlad %[s1], %[xe], %[ya], %[s1]\n\t"
-        "sxtb16 %[t], %[yb]\n\t"
-        "smlad %[s0], %[x], %[t], %[s0]\n\t"
-        "sxtb16 %[yb], %[yb], ror #8\n\t"
-        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+#if PM_PAIRS_ILV && PM_FC_RAW
+    PM_1X2_ASM(PM_1X2_RAW);
 #else
-        "sxtb16 %[t], %[ya]\n\t"
-        "smlad %[s0], %[xe], %[t], %[s0]\n\t"
-        "sxtb16 %[ya], %[ya], ror #8\n\t"
-        "smlad %[s0], %[x], %[ya], %[s0]\n\t"
-        "sxtb16 %[t], %[yb]\n\t"
-        "smlad %[s1], %[xe], %[t], %[s1]\n\t"
-        "sxtb16 %[yb], %[yb], ror #8\n\t"
-        "smlad %[s1], %[x], %[yb], %[s1]\n\t"
+    PM_1X2_ASM(PM_1X2_PLAIN);
 #endif
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [a] "+r"(a), [wp] "+r"(wp), [n] "+r"(n), [s0] "+r"(s0), [s1] "+r"(s1), [ya] "=&r"(ya), [yb] "=&r"(yb),
-          [t] "=&r"(t), [x] "=&r"(x), [xe] "=&r"(xe)
-        :
-        : "cc", "memory");
   }
 #else
   PM_NO_UNROLL
@@ -456,6 +464,46 @@ PM_KERNEL void pm_dot_1x2_packed_s8(const int8_t *a, const int8_t *wp, int32_t k
   s[0] = s0;
   s[1] = s1;
 }
+
+#if PM_SPECIALIZE && PM_ASM_DSP /* speed builds: a convolution's last odd pixel, one row (pm_conv_rows) */
+#define PM_CONV_1X2 1
+#if PM_PAIRS_ILV && PM_CONV_RAW
+#define PM_1X2_CONV PM_1X2_RAW
+#else
+#define PM_1X2_CONV PM_1X2_PLAIN
+#endif
+/* the next chunk's loads and widening, inside a two-chunk pass */
+#define PM_1X2_NEXT                                                                                          \
+  "ldr %[ya], [%[wp]], #4\n\t"                                                                               \
+  "ldr %[yb], [%[wp]], #4\n\t"                                                                               \
+  "ldr %[x], [%[a]], #4\n\t"                                                                                 \
+  "sxtb16 %[xe], %[x]\n\t"                                                                                   \
+  "sxtb16 %[x], %[x], ror #8\n\t"
+/* pm_dot_1x2_packed_s8 on a GEMM convolution's pair (PM_CONV_RAW applies), two chunks per pass */
+PM_KERNEL void pm_dot_1x2_conv_s8(const int8_t *a, const int8_t *wp, int32_t k, int32_t *s) {
+  int32_t s0 = s[0], s1 = PM_CONV_RAW ? s[0] : s[1];
+  int32_t n = k >> 3;
+  int32_t ya, yb, t, x, xe;
+  if (n > 0) PM_1X2_ASM(PM_1X2_CONV PM_1X2_NEXT PM_1X2_CONV);
+  if (k & 4) {
+    n = 1;
+    PM_1X2_ASM(PM_1X2_CONV);
+  }
+#if PM_CONV_RAW
+  s1 = pm_raw_b(s[1], s1, s0);
+#endif
+  for (k &= 3; k > 0; --k) {
+    const pm_mul_t x = *a++;
+    s0 += x * PM_LD_S8(wp);
+    s1 += x * PM_LD_S8(&wp[1]);
+    wp += 2;
+  }
+  s[0] = s0;
+  s[1] = s1;
+}
+#else
+#define PM_CONV_1X2 0
+#endif
 
 /* ---------------------------------------------------------------------------------------
  * Four rows against one packed pair, on rows widened once to 16 bits (Armv7E-M assembly).
@@ -606,6 +654,15 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   "add " S "," S "," PM_A "\n"                                                                               \
   "ssat " S ",#8," S "\n"
 
+/* PM_4X2_RQ with the zero point already in the rounding term (wp + (zp << right): PM_4XP_FOLD) */
+#define PM_4X2_RQ_NZ(S, T)                                                                                   \
+  "lsl " T "," S "," PM_X0 "\n"                                                                              \
+  "smmulr " T "," T "," PM_XP "\n"                                                                           \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "add " S "," S "," T ",asr #31\n"                                                                          \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+
 /* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1. */
 #define PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)                                                                      \
   "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
@@ -647,6 +704,109 @@ typedef struct {
                                  PM_4X2_RQ(PM_S2B, PM_S3B) "ldr " PM_B ",[sp],#4\n" PM_4X2_RQ(PM_B, PM_S3B)   \
                                      "mov " PM_S3B "," PM_B "\n"                                             \
                      PM_4X2_OPERANDS(S0A, S0B, S1A, S1B, S2A, S2B, S3A, S3B));                               \
+  } while (0)
+
+/* The whole channel-pair loop of a 4-row block in one assembly block (fast requantization to the
+ * full int8 range only): per pair the sums start from the bias, PM_4X2_LOOP runs (entered by a
+ * jump computed once per block), then the raw-lane b sums, the 8 requantizations and 4 halfword
+ * stores (a row's two channels are neighbours: BFI puts b's byte above a's). What stays fixed or
+ * moves by a constant step per pair lives in a stack frame, copied from the caller's
+ * pm_gemm_frame (the loop needs every core register):
+ *   [sp]: end, xw (both one chunk back), bias, q, o, out_c, zp, o_end (o + 2 * pairs);
+ *   [sp, #32] the loop's entry, [sp, #36] b's bias (raw lanes), [sp, #40] the weight pointer. */
+typedef struct {
+  int32_t end, xw;
+  const int32_t *bias;
+  const pm_requant *q;
+  int8_t *o;
+  int32_t out_c, zp;
+  int8_t *o_end;
+} pm_gemm_frame;
+
+#if PM_CONV_RAW /* b's sums start at a's; its bias kept for the end */
+#define PM_4XP_START_B "str " PM_S0B ",[sp,#36]\n" "mov " PM_S0B "," PM_S0A "\n"
+#define PM_4XP_RAW_B                                                                                         \
+  "ldr " PM_B ",[sp,#36]\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B)                        \
+      PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B)
+#else
+#define PM_4XP_START_B ""
+#define PM_4XP_RAW_B ""
+#endif
+#define PM_4XP_COPY(OFF) "ldrd " PM_X0 "," PM_X1 ",[" PM_A ",#" #OFF "]\n" "strd " PM_X0 "," PM_X1 ",[sp,#" #OFF "]\n"
+#define PM_4XP_PACK(SA, SB) "bfi " SA "," SB ",#8,#8\n" /* a row's two bytes, a's first */
+
+/* The output zero point joined to the rounding term: with R the record's right (the ASR amount),
+ * (t >> R) + zp == (t + (zp << R)) >> R while t + (zp << R) fits int32. On the fast path
+ * (|acc << shift| < 2^29) |t| = |2v + round - [v < 0]| <= 2^30 + 2^(R - 1) + 1, and |zp << R| <=
+ * 2^(R + 7): so every channel of the layer with R <= 22 (the caller checks, once per layer). */
+#define PM_4XP_FOLD "lsl " PM_B "," PM_A "," PM_X1 "\n" "add " PM_WP "," PM_WP "," PM_B "\n"
+#define PM_4XP_RQ4(SA, SB, SC, SD, FOLD)                                                                    \
+  FOLD PM_4X2_RQ_NZ(SA, PM_B) PM_4X2_RQ_NZ(SB, PM_B) PM_4X2_RQ_NZ(SC, PM_B) PM_4X2_RQ_NZ(SD, PM_B)
+#define PM_4XP_RQ4Z(SA, SB, SC, SD, FOLD)                                                                   \
+  PM_4X2_RQ(SA, PM_B) PM_4X2_RQ(SB, PM_B) PM_4X2_RQ(SC, PM_B) PM_4X2_RQ(SD, PM_B)
+
+/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22) or PM_4XP_RQ4Z */
+#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4)                                                                \
+  do {                                                                                                       \
+    int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
+    int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
+    const int8_t *wp_ = (WP);                                                                                \
+    __asm__ volatile(                                                                                        \
+        "sub sp,sp,#48\n" PM_4XP_COPY(0) PM_4XP_COPY(8) PM_4XP_COPY(16) PM_4XP_COPY(24)                       \
+        "ldrd " PM_X0 "," PM_X1 ",[sp]\n" /* entry: chunk (-k4) % 8 of the unrolled eight */               \
+        "sub " PM_X0 "," PM_X1 "," PM_X0 "\n"                                                                \
+        "and " PM_X0 "," PM_X0 ",#224\n"                                                                     \
+        "lsr " PM_X0 "," PM_X0 ",#5\n"                                                                       \
+        "adr.w " PM_X1 ",10f\n"                                                                              \
+        "adr.w " PM_B ",11f\n"                                                                               \
+        "sub " PM_B "," PM_B "," PM_X1 "\n"                                                                  \
+        "mla " PM_X1 "," PM_X0 "," PM_B "," PM_X1 "\n"                                                       \
+        "orr " PM_X1 "," PM_X1 ",#1\n"                                                                       \
+        "str " PM_X1 ",[sp,#32]\n"                                                                           \
+        ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                     \
+        "30:\n"                                                                                              \
+        "ldr " PM_B ",[sp,#8]\n" /* loads and stores ordered so that each store follows a load */          \
+        "ldr " PM_S0A ",[" PM_B "],#4\n"                                                                     \
+        "ldr " PM_S0B ",[" PM_B "],#4\n"                                                                     \
+        "str " PM_B ",[sp,#8]\n"                                                                             \
+        "ldr " PM_XP ",[sp,#4]\n"                                                                            \
+        "ldr " PM_A ",[sp,#32]\n" PM_4XP_START_B                                                             \
+        "mov " PM_S1A "," PM_S0A "\n"                                                                        \
+        "mov " PM_S2A "," PM_S0A "\n"                                                                        \
+        "mov " PM_S3A "," PM_S0A "\n"                                                                        \
+        "mov " PM_S1B "," PM_S0B "\n"                                                                        \
+        "mov " PM_S2B "," PM_S0B "\n"                                                                        \
+        "mov " PM_S3B "," PM_S0B "\n"                                                                        \
+        "bx " PM_A "\n"                                                                                      \
+        "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
+        "bne 10b\n"                                                                                          \
+        ".purgem pm_c4x2\n"                                                                                  \
+        "str " PM_WP ",[sp,#40]\n" PM_4XP_RAW_B                                                              \
+        "ldr " PM_B ",[sp,#12]\n"                                                                            \
+        "ldr " PM_A ",[sp,#24]\n" PM_4X2_RQ_LOAD(0, 4, 8) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
+        "ldr " PM_B ",[sp,#12]\n" PM_4X2_RQ_LOAD(12, 16, 20)                                                 \
+        "add " PM_B "," PM_B ",#24\n"                                                                        \
+        "str " PM_B ",[sp,#12]\n" RQ4(PM_S0B, PM_S1B, PM_S2B, PM_S3B, PM_4XP_FOLD)                           \
+        PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B)                   \
+            PM_4XP_PACK(PM_S3A, PM_S3B)                                                                      \
+        "ldr " PM_XP ",[sp,#16]\n"                                                                           \
+        "ldr " PM_X0 ",[sp,#20]\n"                                                                           \
+        "strh " PM_S0A ",[" PM_XP "]\n"                                                                      \
+        "strh " PM_S1A ",[" PM_XP "," PM_X0 "]\n"                                                            \
+        "add " PM_X1 "," PM_XP ",#2\n"                                                                       \
+        "add " PM_XP "," PM_XP "," PM_X0 ",lsl #1\n"                                                         \
+        "strh " PM_S2A ",[" PM_XP "]\n"                                                                      \
+        "strh " PM_S3A ",[" PM_XP "," PM_X0 "]\n"                                                            \
+        "str " PM_X1 ",[sp,#16]\n"                                                                           \
+        "ldr " PM_X0 ",[sp,#28]\n"                                                                           \
+        "ldr " PM_WP ",[sp,#40]\n"                                                                           \
+        "cmp " PM_X1 "," PM_X0 "\n"                                                                          \
+        "bne 30b\n"                                                                                          \
+        "add sp,sp,#48\n"                                                                                    \
+        : "=&r"(xp_), "+&r"(wp_), "=&r"(s0a_), "=&r"(s0b_), "=&r"(s1a_), "=&r"(s1b_), "=&r"(s2a_),            \
+          "=&r"(s2b_), "=&r"(s3a_), "=&r"(s3b_), "+&r"(A_), "=&r"(B_), "=&r"(X0_), "=&r"(X1_)                 \
+        :                                                                                                    \
+        : "cc", "memory");                                                                                   \
   } while (0)
 #else
 #define PM_DOT_4X2 0
