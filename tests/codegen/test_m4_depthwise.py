@@ -75,6 +75,14 @@ CASES = {
     "5x3_m2_s1_shifts": lambda: dw_graph((1, 9, 12, 3), 5, 3, mult=2, seed=27, act="NONE", big_shift=True),
     "1x7_m4_s2_valid_relu6": lambda: dw_graph((1, 5, 30, 2), 1, 7, mult=4, stride=2, padding="VALID", seed=28),
     "rounding_ties": lambda: _ties(exact=False),  # the fused SMMULR requantization's ties
+    # stride 1 rows in blocks of 5 and 4: 13 = 5 + 4 + 4, 12 = 4 + 4 + 4, 7 = 5 + a 2-output tail (multiplier 2),
+    # 6 = 5 + 1, 15 = 3 x 5 and 20 = 4 x 5 with every row in one call
+    "s1_blocks_5_4_4": lambda: dw_graph((1, 3, 13, 3), 3, 3, seed=29, act="NONE", big_shift=True),
+    "s1_blocks_4_4_4": lambda: dw_graph((1, 3, 12, 4), 3, 3, seed=30, act="NONE"),
+    "s1_mult2_5_tail2": lambda: dw_graph((1, 4, 7, 3), 3, 3, mult=2, seed=31, act="NONE"),
+    "s1_mult2_5_tail1": lambda: dw_graph((1, 3, 6, 2), 3, 3, mult=2, seed=32, act="NONE"),
+    "s1_rows_one_call": lambda: dw_graph((1, 7, 15, 4), 3, 3, seed=33, act="NONE", big_shift=True),
+    "s1_mult2_rows_one_call": lambda: dw_graph((1, 6, 20, 3), 3, 3, mult=2, seed=33, act="NONE"),
     "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
     "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }

@@ -69,7 +69,11 @@ enum {
   PM_DWP_ZP = 11,
   PM_DWP_OS = 12, /* the row loop's output step and end */
   PM_DWP_END = 13,
-  PM_DWP_WORDS = 14
+  PM_DWP_PADJ = 14, /* pm_dwp_loop5's row step: plane and output from a row's end to the next row's start, */
+  PM_DWP_OADJ = 15,
+  PM_DWP_SB = 16, /* plane bytes between rows (END's step), and the last row's END */
+  PM_DWP_LAST = 17,
+  PM_DWP_WORDS = 18
 };
 
 #define PM_DWP_ASM_OPS                                                                                      \
@@ -206,11 +210,82 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
               "ldr %[x], [%[kp], #52]\n\t"                                                               \
               "cmp %[pr], %[x]\n\t"                                                                      \
               "blo 1b\n\t"
+/* stride 1, one window row of a 5-output block (pm_dwp_loop5): bytes pr[0..7]; ADV advances pr
+ * to the next plane row (the last row does not: the loop tail steps back two rows) */
+#define PM_DWP_S1_ROW5(WOFF, ADV)                                                                           \
+  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
+  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "ldr %[x], [%[pr], #4]\n\t" ADV                                                                         \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
+  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "smlad %[s4], %[a], %[w02], %[s4]\n\t"                                                                  \
+  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"
+#define PM_DWP_ADV "add %[pr], %[pr], %[wp]\n\t"
+
 #define PM_DWP_LOOP_OPS                                                                                     \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
       [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
       : [wp] "r"(wp), [kp] "r"(k)                                                                         \
       : "cc", "memory"
+
+#if !PM_REQUANT_EXACT
+/* The 5-output stride-1 blocks of plane rows, requantized (fast, fused) and stored, in one loop
+ * (k[PM_DWP_OS], k[PM_DWP_END] as pm_dwp_loop's): 12 multiplies per window row for 5 outputs
+ * (10 for 4), the weights, requantization constants and loop control once per 5 outputs. At a
+ * row's end, END steps by k[PM_DWP_SB]; past k[PM_DWP_LAST] the loop ends, else the plane and
+ * output pointers step by k[PM_DWP_PADJ] and k[PM_DWP_OADJ] to the next row (rows without a
+ * remainder: one call per channel). k[PM_DWP_END] is left advanced. */
+PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
+  int32_t s0, s1, s2, s3, s4, w02, w1, a, x;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldr %[s0], [%[kp], #24]\n\t"
+      "mov %[s1], %[s0]\n\t"
+      "mov %[s2], %[s0]\n\t"
+      "mov %[s3], %[s0]\n\t"
+      "mov %[s4], %[s0]\n\t" PM_DWP_S1_ROW5(0, PM_DWP_ADV) PM_DWP_S1_ROW5(8, PM_DWP_ADV) PM_DWP_S1_ROW5(16, "")
+      "sub %[pr], %[pr], %[wp], lsl #1\n\t"
+      "add %[pr], %[pr], #5\n\t"
+      "ldr %[w02], [%[kp], #28]\n\t"
+      "ldr %[w1], [%[kp], #32]\n\t"
+      "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQL(
+          "s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]") "add %[o], %[o], %[s0], lsl #1\n\t"
+          PM_DWP_RQL("s3", "[%[o], %[s0]]") PM_DWP_RQL("s4", "[%[o], %[s0], lsl #1]")
+      "add %[o], %[o], %[s0], lsl #1\n\t"
+      "add %[o], %[o], %[s0]\n\t"
+      "ldr %[x], [%[kp], #52]\n\t"
+      "cmp %[pr], %[x]\n\t"
+      "blo 1b\n\t"
+      "ldr %[a], [%[kp], #64]\n\t"
+      "add %[x], %[x], %[a]\n\t"
+      "ldr %[a], [%[kp], #68]\n\t"
+      "cmp %[x], %[a]\n\t"
+      "bhi 2f\n\t"
+      "str %[x], [%[kp], #52]\n\t"
+      "ldr %[a], [%[kp], #56]\n\t"
+      "add %[pr], %[pr], %[a]\n\t"
+      "ldr %[a], [%[kp], #60]\n\t"
+      "add %[o], %[o], %[a]\n\t"
+      "b 1b\n\t"
+      "2:\n\t"
+      : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [s4] "=&r"(s4), [pr] "+&r"(pr), [o] "+&r"(o),
+        [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
+      : [wp] "r"(wp), [kp] "r"(k)
+      : "cc", "memory");
+}
+#endif
 
 /* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
  * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
@@ -260,11 +335,51 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
                            int8_t *o, int32_t oa, int32_t ob) {
   pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
   int32_t rb, i;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  int32_t n4 = 0, n5 = 0;
+#endif
   rq0.left = 0;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  if (fused && sa == 1 && na >= 5) {
+    /* blocks of 5 (cheaper per output), then of 4: na = 5 n5 + 4 n4 when it can, else the
+     * remainder of na / 5 goes to a 4-block or the tails */
+    n4 = (4 * na) % 5;
+    if (4 * n4 > na) n4 = 0;
+    n5 = (na - 4 * n4) / 5;
+    k[PM_DWP_OS] = oa;
+    k[PM_DWP_LAST] = 0; /* one row a call */
+    k[PM_DWP_SB] = sb;
+    if (n5 * 5 == na && nb > 1) { /* every row in one call */
+      k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + na);
+      k[PM_DWP_LAST] = (int32_t)(uintptr_t)(plane + (nb - 1) * sb + na);
+      k[PM_DWP_PADJ] = sb - na;
+      k[PM_DWP_OADJ] = ob - na * oa;
+      pm_dwp_loop5(plane, wp, k, o);
+      return;
+    }
+  }
+#endif
   for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
     const int8_t *pb = plane;
     int8_t *ob4 = o;
 #if PM_ASM_WIDE
+#if !PM_REQUANT_EXACT
+    if (fused && sa == 1 && na >= 5) {
+      if (n5 > 0) {
+        k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + n5 * 5);
+        pm_dwp_loop5(pb, wp, k, ob4);
+        pb += n5 * 5;
+        ob4 += n5 * 5 * oa;
+      }
+      if (n4 > 0) {
+        k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + n4 * 4);
+        pm_dwp_loop(pb, wp, 1, k, ob4);
+        pb += n4 * 4;
+        ob4 += n4 * 4 * oa;
+      }
+      i = n5 * 5 + n4 * 4;
+    } else
+#endif
     if (fused && na >= 4) {
       const int32_t blocks = na >> 2;
       k[PM_DWP_OS] = oa;
