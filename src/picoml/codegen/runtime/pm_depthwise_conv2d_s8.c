@@ -514,6 +514,69 @@ PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int
   }
 }
 
+#if PM_ASM_WIDE
+/* pm_dwp_gather for two neighbouring channels at once: one halfword load brings both, channel
+ * src[0] goes to the plane at row, src[1] to the one ps bytes further (4 positions a pass: the
+ * halfwords paired into two words, then split into each plane's word by masks). */
+PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                              int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
+  const int32_t x0 = pad < 0 ? -pad : 0;
+  const int32_t end = pm_min_i32(na, wp - pad);
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n4 = (end - x0) >> 2, nt = (end - x0) & 3;
+  const int32_t sa2 = 2 * sa, sa3 = 3 * sa;
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line;
+    int8_t *d = row;
+    int32_t n = n4, t = nt, b0_, b1_, b2_, b3_;
+    __asm__ volatile("cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "ldrh %[b0], [%[s]]\n\t"
+                     "ldrh %[b1], [%[s], %[sa]]\n\t"
+                     "ldrh %[b2], [%[s], %[sa2]]\n\t"
+                     "ldrh %[b3], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */
+                     "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */
+                     "and %[b2], %[b0], #0x00ff00ff\n\t"
+                     "and %[b3], %[b1], #0x00ff00ff\n\t"
+                     "orr %[b2], %[b2], %[b3], lsl #8\n\t" /* a0 a1 a2 a3 */
+                     "bic %[b0], %[b0], #0x00ff00ff\n\t"
+                     "bic %[b1], %[b1], #0x00ff00ff\n\t"
+                     "orr %[b1], %[b1], %[b0], lsr #8\n\t" /* b0 b1 b2 b3 */
+                     "str %[b1], [%[d], %[ps]]\n\t"
+                     "str %[b2], [%[d]], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[t], #0\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t"
+                     "ldrh %[b0], [%[s]]\n\t"
+                     "add %[s], %[s], %[sa]\n\t"
+                     "strb %[b0], [%[d]]\n\t"
+                     "lsr %[b0], %[b0], #8\n\t"
+                     "strb %[b0], [%[d], %[ps]]\n\t"
+                     "add %[d], %[d], #1\n\t"
+                     "subs %[t], %[t], #1\n\t"
+                     "bne 3b\n\t"
+                     "4:\n\t"
+                     : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n), [t] "+&r"(t), [b0] "=&r"(b0_), [b1] "=&r"(b1_),
+                       [b2] "=&r"(b2_), [b3] "=&r"(b3_)
+                     : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3), [ps] "r"(ps)
+                     : "cc", "memory");
+  }
+}
+#define PM_DWP_PAIRS 1
+#else
+#define PM_DWP_PAIRS 0
+#endif
+
 /* n words of the plane set to zp4 */
 PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
   int32_t j;
@@ -602,7 +665,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int32_t k[PM_DWP_WORDS];
   /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
   int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
-  int32_t b, ic, j, o0, t, tr, sc;
+  int32_t b, ic, j, o0, t, tr, sc, pairs;
   int tb_t;
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
@@ -641,23 +704,33 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
    * outweighs what the blocks save; output pixel order is as fast (measured on the VWW-shaped
    * MobileNet's layers). With a larger multiplier one gather serves m channels. */
   if (!any && m == 1 && na < (sa == 1 ? 8 : 32)) return 0;
+  /* channel order with one strip per channel and room for two planes: channels in pairs (one
+   * gather for both, halfword loads: an even channel count and input address) */
+  pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
+          2 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX;
   pw = 0;
   for (b = 0; b < in_dims->n; ++b) {
     const int8_t *img = in + b * in_h * in_w * c;
     int8_t *oimg = out + b * oh * ow * oc_n;
     for (o0 = 0, ic = 0; by_channel ? ic < c : o0 < nb;) {
       const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + rk;
-      const int32_t ic_end = by_channel ? ic + 1 : c, words = in_rows * (wp >> 2);
+      const int32_t ic_end = by_channel ? ic + 1 + pairs : c, words = in_rows * (wp >> 2);
+      const int32_t pstep = by_channel && !pairs ? 0 : words; /* words between channels' planes */
       int32_t i2;
       /* the padding: once when the plane's geometry repeats (one strip), else per strip */
-      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * planes, zp4);
+      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * (planes + pairs), zp4);
       pw = 1;
+#if PM_DWP_PAIRS
+      if (pairs) {
+        pm_dwp_gather2(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
+      } else
+#endif
+        for (i2 = ic; i2 < ic_end; ++i2) {
+          pm_dwp_gather(plane + (i2 - (by_channel ? ic : 0)) * pstep, wp, img + i2, in_b, step_b, in_a, step_a,
+                        o0 * sb - pad_b, in_rows, pad_a);
+        }
       for (i2 = ic; i2 < ic_end; ++i2) {
-        pm_dwp_gather(plane + (by_channel ? 0 : i2 * words), wp, img + i2, in_b, step_b, in_a, step_a,
-                      o0 * sb - pad_b, in_rows, pad_a);
-      }
-      for (i2 = ic; i2 < ic_end; ++i2) {
-        const int8_t *pl = (const int8_t *)(plane + (by_channel ? 0 : i2 * words));
+        const int8_t *pl = (const int8_t *)(plane + (i2 - (by_channel ? ic : 0)) * pstep);
         for (j = 0; j < m; ++j) {
           const int32_t oc = i2 * m + j;
           const pm_requant rq = q[oc];
@@ -711,7 +784,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
       o0 += strip;
       if (by_channel && o0 >= nb) {
         o0 = 0;
-        ++ic;
+        ic += 1 + pairs;
       }
     }
   }
