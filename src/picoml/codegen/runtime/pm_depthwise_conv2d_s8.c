@@ -78,21 +78,22 @@ enum {
 
 #define PM_DWP_ASM_OPS                                                                                      \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [w02] "=&r"(w02), [w1] "=&r"(w1), \
-      [a] "=&r"(a), [x] "=&r"(x)                                                                             \
-      : [wp] "r"(wp), [kp] "r"(k)                                                                          \
+      [a] "=&r"(a), [x] "=&r"(x)                                                                          \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                         \
       : "memory"
 
 /* stride 1, one window row: 4 outputs from bytes pr[0..7], weights at word offset WOFF of kp */
-#define PM_DWP_S1_ROW(WOFF)                                                                                 \
-  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+#define PM_DWP_S1_ROW(WOFF, WOFF4, Q0, Q1, Q2)                                                            \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
   "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
   "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
-  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
   "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
   "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
   "ldr %[x], [%[pr], #4]\n\t"                                                                             \
@@ -104,20 +105,21 @@ enum {
   "smlabt %[s3], %[x], %[w02], %[s3]\n\t"
 
 /* stride 2, one window row: 4 outputs from bytes pr[0..8] */
-#define PM_DWP_S2_ROW(WOFF)                                                                                 \
-  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+#define PM_DWP_S2_ROW(WOFF, WOFF4, Q0, Q1, Q2)                                                            \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
   "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlatb %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlatb %[s1], %[a], %[w02], %[" Q1 "]\n\t"                                                             \
   "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
   "ldr %[x], [%[pr], #4]\n\t"                                                                             \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
   "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
-  "smlad %[s2], %[a], %[w02], %[s2]\n\t"                                                                  \
+  "smlad %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                              \
   "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
   "smlatb %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
   "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
@@ -126,15 +128,17 @@ enum {
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "smlabt %[s3], %[a], %[w02], %[s3]\n\t"
 
-#define PM_DWP_INIT                                                                                         \
-  "ldr %[s0], [%[kp], #24]\n\t"                                                                           \
-  "mov %[s1], %[s0]\n\t"                                                                                  \
-  "mov %[s2], %[s0]\n\t"                                                                                  \
-  "mov %[s3], %[s0]\n\t"
+/* a 4-output block's three window rows, the first from the bias in s3 */
+#define PM_DWP_S1_ROWS                                                                                    \
+  PM_DWP_S1_ROW(0, 4, "s3", "s3", "s3") PM_DWP_S1_ROW(8, 12, "s0", "s1", "s2") PM_DWP_S1_ROW(16, 20, "s0", "s1", "s2")
+#define PM_DWP_S2_ROWS                                                                                    \
+  PM_DWP_S2_ROW(0, 4, "s3", "s3", "s3") PM_DWP_S2_ROW(8, 12, "s0", "s1", "s2") PM_DWP_S2_ROW(16, 20, "s0", "s1", "s2")
+/* the bias in s3, the addend of s0-s2's first multiplies (PM_DWP_ROWS) */
+#define PM_DWP_INIT "ldr %[s3], [%[kp], #24]\n\t"
 
 /* Requantize accumulator S (pm_requant_s8's arithmetic; the output zero point folded into the
  * rounding constant rz) and store it at ADDR. */
-#define PM_DWP_RQ(S, ADDR)                                                                                  \
+#define PM_DWP_RQ(S, ADDR)                                                                                \
   "smmulr %[t], %[" S "], %[m]\n\t"                                                                         \
   "add %[" S "], %[rz], %[t], lsl #1\n\t"                                                                 \
   "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                             \
@@ -211,19 +215,23 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
               "cmp %[pr], %[x]\n\t"                                                                      \
               "blo 1b\n\t"
 /* stride 1, one window row of a 5-output block (pm_dwp_loop5): bytes pr[0..7]; ADV advances pr
- * to the next plane row (the last row does not: the loop tail steps back two rows) */
-#define PM_DWP_S1_ROW5(WOFF, ADV)                                                                           \
-  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+ * to the next plane row (the last row does not: the loop tail steps back two rows). The weight
+ * words come in two single loads, so that the plane's load pipelines behind them. Q0-Q3: the
+ * addends of s0-s3's first multiply, the accumulator itself, or in the first row s4 holding the
+ * bias (no copies of the bias). */
+#define PM_DWP_S1_ROW5(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3)                                                     \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
   "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
   "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
-  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
   "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
-  "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "smlatb %[s3], %[x], %[w02], %[" Q3 "]\n\t"                                                             \
   "ldr %[x], [%[pr], #4]\n\t" ADV                                                                         \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
@@ -251,11 +259,8 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
   int32_t s0, s1, s2, s3, s4, w02, w1, a, x;
   __asm__ volatile(
       "1:\n\t"
-      "ldr %[s0], [%[kp], #24]\n\t"
-      "mov %[s1], %[s0]\n\t"
-      "mov %[s2], %[s0]\n\t"
-      "mov %[s3], %[s0]\n\t"
-      "mov %[s4], %[s0]\n\t" PM_DWP_S1_ROW5(0, PM_DWP_ADV) PM_DWP_S1_ROW5(8, PM_DWP_ADV) PM_DWP_S1_ROW5(16, "")
+      "ldr %[s4], [%[kp], #24]\n\t" PM_DWP_S1_ROW5(0, 4, PM_DWP_ADV, "s4", "s4", "s4", "s4")
+          PM_DWP_S1_ROW5(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3") PM_DWP_S1_ROW5(16, 20, "", "s0", "s1", "s2", "s3")
       "sub %[pr], %[pr], %[wp], lsl #1\n\t"
       "add %[pr], %[pr], #5\n\t"
       "ldr %[w02], [%[kp], #28]\n\t"
@@ -293,18 +298,18 @@ PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t 
   int32_t s0, s1, s2, s3, w02, w1, a, x;
 #if PM_REQUANT_EXACT
   if (sa == 1) {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL_X(4)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROWS PM_DWP_LOOP_TAIL_X(4)
                      : PM_DWP_LOOP_OPS);
   } else {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL_X(8)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROWS PM_DWP_LOOP_TAIL_X(8)
                      : PM_DWP_LOOP_OPS);
   }
 #else
   if (sa == 1) {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL(4)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROWS PM_DWP_LOOP_TAIL(4)
                      : PM_DWP_LOOP_OPS);
   } else {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL(8)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROWS PM_DWP_LOOP_TAIL(8)
                      : PM_DWP_LOOP_OPS);
   }
 #endif
@@ -395,9 +400,9 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
       int32_t s0, s1, s2, s3, w02, w1, a, x;
       const int8_t *pr = pb;
       if (sa == 1) {
-        __asm__(PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) : PM_DWP_ASM_OPS);
+        __asm__(PM_DWP_INIT PM_DWP_S1_ROWS : PM_DWP_ASM_OPS);
       } else {
-        __asm__(PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) : PM_DWP_ASM_OPS);
+        __asm__(PM_DWP_INIT PM_DWP_S2_ROWS : PM_DWP_ASM_OPS);
       }
       if (fused && !PM_REQUANT_EXACT) {
         pm_dwp_store4(s0, s1, s2, s3, k, ob4, oa);
