@@ -945,8 +945,8 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
 
 #if PM_DW_ASM && !PM_REQUANT_EXACT && PM_SPECIALIZE /* speed builds */
 /* One accumulator S to int8 (pm_requant_s8's arithmetic, full int8 range) with the record at byte
- * OFF of q, stored at byte I of o. */
-#define PM_DW_RQ1(S, OFF, OFF4, OFF8, I)                                                                     \
+ * OFF of q, left in S (saturated: its low byte is the output). */
+#define PM_DW_RQ1(S, OFF, OFF4, OFF8)                                                                        \
   "ldr %[m], [%[q], #" #OFF "]\n\t"                                                                         \
   "ldr %[rnd], [%[q], #" #OFF4 "]\n\t"                                                                      \
   "ldr %[lr], [%[q], #" #OFF8 "]\n\t"                                                                       \
@@ -957,16 +957,18 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                               \
   "asr %[" S "], %[" S "], %[e]\n\t"                                                                        \
   "add %[" S "], %[" S "], %[zp]\n\t"                                                                       \
-  "ssat %[" S "], #8, %[" S "]\n\t"                                                                         \
-  "strb %[" S "], [%[o], #" #I "]\n\t"
+  "ssat %[" S "], #8, %[" S "]\n\t"
 
 /* pm_dw_store4 for the full int8 range in one block: each record's three words are loaded
- * together (neighbouring loads pipeline) and each store is followed by the next loads. */
+ * together (neighbouring loads pipeline); the four bytes go out in one word. */
 PM_DW_INLINE void pm_dw_store4_full(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const pm_requant *q, int32_t zp,
                                     int8_t *o) {
   int32_t m, rnd, lr, e, t;
-  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8, 0) PM_DW_RQ1("s1", 12, 16, 20, 1) PM_DW_RQ1("s2", 24, 28, 32, 2)
-                       PM_DW_RQ1("s3", 36, 40, 44, 3)
+  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8) PM_DW_RQ1("s1", 12, 16, 20) PM_DW_RQ1("s2", 24, 28, 32)
+                       PM_DW_RQ1("s3", 36, 40, 44) "bfi %[s0], %[s1], #8, #8\n\t"
+                                                   "bfi %[s0], %[s2], #16, #8\n\t"
+                                                   "bfi %[s0], %[s3], #24, #8\n\t"
+                                                   "str %[s0], [%[o]]\n\t"
                    : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [m] "=&r"(m), [rnd] "=&r"(rnd),
                      [lr] "=&r"(lr), [e] "=&r"(e), [t] "=&r"(t)
                    : [q] "r"(q), [zp] "r"(zp), [o] "r"(o)
