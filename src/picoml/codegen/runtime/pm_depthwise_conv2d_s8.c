@@ -265,11 +265,11 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
       "add %[pr], %[pr], #5\n\t"
       "ldr %[w02], [%[kp], #28]\n\t"
       "ldr %[w1], [%[kp], #32]\n\t"
-      "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQL(
-          "s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]") "add %[o], %[o], %[s0], lsl #1\n\t"
-          PM_DWP_RQL("s3", "[%[o], %[s0]]") PM_DWP_RQL("s4", "[%[o], %[s0], lsl #1]")
-      "add %[o], %[o], %[s0], lsl #1\n\t"
-      "add %[o], %[o], %[s0]\n\t"
+      "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") PM_DWP_RQL("s1", "[%[o], %[os]]")
+          PM_DWP_RQL("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"
+          PM_DWP_RQL("s3", "[%[o], %[os]]") PM_DWP_RQL("s4", "[%[o], %[os], lsl #1]")
+      "add %[o], %[o], %[os], lsl #1\n\t"
+      "add %[o], %[o], %[os]\n\t"
       "ldr %[x], [%[kp], #52]\n\t"
       "cmp %[pr], %[x]\n\t"
       "blo 1b\n\t"
@@ -287,7 +287,7 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
       "2:\n\t"
       : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [s4] "=&r"(s4), [pr] "+&r"(pr), [o] "+&r"(o),
         [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
-      : [wp] "r"(wp), [kp] "r"(k)
+      : [wp] "r"(wp), [kp] "r"(k), [os] "r"(k[PM_DWP_OS])
       : "cc", "memory");
 }
 #endif
