@@ -83,7 +83,7 @@ enum {
       : "memory"
 
 /* stride 1, one window row: 4 outputs from bytes pr[0..7], weights at word offset WOFF of kp */
-#define PM_DWP_S1_ROW(WOFF, WOFF4, Q0, Q1, Q2)                                                            \
+#define PM_DWP_S1_ROW(WOFF, WOFF4, Q0, Q1, Q2, ADV)                                                            \
   "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
   "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
@@ -97,7 +97,7 @@ enum {
   "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
   "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
   "ldr %[x], [%[pr], #4]\n\t"                                                                             \
-  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  ADV                                                                                                     \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
   "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
@@ -105,7 +105,7 @@ enum {
   "smlabt %[s3], %[x], %[w02], %[s3]\n\t"
 
 /* stride 2, one window row: 4 outputs from bytes pr[0..8] */
-#define PM_DWP_S2_ROW(WOFF, WOFF4, Q0, Q1, Q2)                                                            \
+#define PM_DWP_S2_ROW(WOFF, WOFF4, Q0, Q1, Q2, ADV)                                                            \
   "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
   "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
@@ -124,15 +124,18 @@ enum {
   "smlatb %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
   "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
   "ldr %[x], [%[pr], #8]\n\t"                                                                             \
-  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  ADV                                                                                                     \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "smlabt %[s3], %[a], %[w02], %[s3]\n\t"
 
-/* a 4-output block's three window rows, the first from the bias in s3 */
+/* a 4-output block's three window rows, the first from the bias in s3; pr ends two plane rows down */
+#define PM_DWP_ADV "add %[pr], %[pr], %[wp]\n\t"
 #define PM_DWP_S1_ROWS                                                                                    \
-  PM_DWP_S1_ROW(0, 4, "s3", "s3", "s3") PM_DWP_S1_ROW(8, 12, "s0", "s1", "s2") PM_DWP_S1_ROW(16, 20, "s0", "s1", "s2")
+  PM_DWP_S1_ROW(0, 4, "s3", "s3", "s3", PM_DWP_ADV)                                                         \
+  PM_DWP_S1_ROW(8, 12, "s0", "s1", "s2", PM_DWP_ADV) PM_DWP_S1_ROW(16, 20, "s0", "s1", "s2", "")
 #define PM_DWP_S2_ROWS                                                                                    \
-  PM_DWP_S2_ROW(0, 4, "s3", "s3", "s3") PM_DWP_S2_ROW(8, 12, "s0", "s1", "s2") PM_DWP_S2_ROW(16, 20, "s0", "s1", "s2")
+  PM_DWP_S2_ROW(0, 4, "s3", "s3", "s3", PM_DWP_ADV)                                                         \
+  PM_DWP_S2_ROW(8, 12, "s0", "s1", "s2", PM_DWP_ADV) PM_DWP_S2_ROW(16, 20, "s0", "s1", "s2", "")
 /* the bias in s3, the addend of s0-s2's first multiplies (PM_DWP_ROWS) */
 #define PM_DWP_INIT "ldr %[s3], [%[kp], #24]\n\t"
 
@@ -171,14 +174,12 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "strb %[" S "], " ADDR "\n\t"
 #define PM_DWP_LOOP_TAIL(STEP)                                                                              \
   "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                   \
-  "sub %[pr], %[pr], %[wp]\n\t"                                                                           \
   "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
   "ldr %[w02], [%[kp], #28]\n\t"                                                                          \
   "ldr %[w1], [%[kp], #32]\n\t"                                                                           \
-  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"                   \
-      PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]")                         \
-          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                           \
-              "add %[o], %[o], %[s0], lsl #1\n\t"                                                         \
+  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") PM_DWP_RQL("s1", "[%[o], %[os]]")              \
+      PM_DWP_RQL("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"                       \
+          PM_DWP_RQL("s3", "[%[o], %[os]]") "add %[o], %[o], %[os], lsl #1\n\t"                           \
               "ldr %[x], [%[kp], #52]\n\t"                                                                \
               "cmp %[pr], %[x]\n\t"                                                                       \
               "blo 1b\n\t"
@@ -204,7 +205,6 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "strb %[" S "], " ADDR "\n\t"
 #define PM_DWP_LOOP_TAIL_X(STEP)                                                                            \
   "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                  \
-  "sub %[pr], %[pr], %[wp]\n\t"                                                                          \
   "add %[pr], %[pr], #" #STEP "\n\t" PM_DWP_RQX("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"           \
       PM_DWP_RQX("s1", "[%[o], %[s0]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQX("s2", "[%[o], %[s0], lsl #1]") \
           "ldr %[s0], [%[kp], #48]\n\t"                                                                  \
@@ -240,12 +240,17 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
   "smlad %[s4], %[a], %[w02], %[s4]\n\t"                                                                  \
   "smlabb %[s4], %[x], %[w1], %[s4]\n\t"
-#define PM_DWP_ADV "add %[pr], %[pr], %[wp]\n\t"
 
 #define PM_DWP_LOOP_OPS                                                                                     \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
       [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
       : [wp] "r"(wp), [kp] "r"(k)                                                                         \
+      : "cc", "memory"
+/* the fast tail's operands: the output step in a register */
+#define PM_DWP_LOOP_OPS_OS \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
+      [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
+      : [wp] "r"(wp), [kp] "r"(k), [os] "r"(k[PM_DWP_OS]) \
       : "cc", "memory"
 
 #if !PM_REQUANT_EXACT
@@ -307,10 +312,10 @@ PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t 
 #else
   if (sa == 1) {
     __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROWS PM_DWP_LOOP_TAIL(4)
-                     : PM_DWP_LOOP_OPS);
+                     : PM_DWP_LOOP_OPS_OS);
   } else {
     __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROWS PM_DWP_LOOP_TAIL(8)
-                     : PM_DWP_LOOP_OPS);
+                     : PM_DWP_LOOP_OPS_OS);
   }
 #endif
 }
