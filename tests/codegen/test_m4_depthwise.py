@@ -3,7 +3,9 @@ the reference interpreter on emulated cortex-m4 (-O2: the plane path; -Os: the C
 replaces) and cortex-m0plus (its own kernels, unaffected):
 
 - 3x3 windows at stride 1 and 2, SAME and VALID, odd channel counts (plain weights) and
-  multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, images
+  multiples of 4 (channel groups), stride-1 rows split into 5- and 4-output blocks (every row
+  in one call when 5 divides it), even channel counts gathered in pairs, outputs per plane row
+  that leave 0-3 for the tail, images
   taller than wide (the plane holds input columns), planes split into strips; one-pixel images
   and short rows (under 8 outputs, 32 at stride 2, with depth multiplier 1), which keep the output-pixel order;
 - other windows (micro_speech's 8x10 at multiplier 8, stride 2; 5x3, 1x7) with multipliers > 1;
