@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_exact_requant import _graph, _weights, extreme_inputs
+from test_fused_blocks import _Builder
 from test_kernel_variants import conv_graph, dw_graph
 
 from picoml.codegen.generate import generate_c
@@ -194,3 +195,19 @@ def test_kws_shaped_layer_cycles():
     rep = run(g, "cortex-m4", "-O2", n=2)
     macs = 25 * 5 * 64 * 9
     assert rep.cycles / macs < 5.5, rep.cycles / macs
+
+
+def test_channel_pairs_with_multiplier_apart():
+    """Depth multiplier 2 with the output apart from its input (the input stays alive for a 1x1
+    CONV_2D after it, then both meet in an ADD): channel order, an even channel count, channels
+    gathered in pairs, each plane feeding its 2 output channels."""
+    b = _Builder(41)
+    x = b.act("x", (1, 7, 12, 4), 0.05, -7)
+    y = b.dw(x, 3, 3, act="NONE", name="d", mult=2)
+    z = b.conv(x, 8, 1, 1, name="c")
+    g = b.graph([x], [b.add(y, z)])
+    plan = plan_memory(g)
+    xo, yo = plan.offset_of(g.tensor("x")), plan.offset_of(g.tensor("d"))
+    assert xo + 7 * 12 * 4 <= yo or yo + 7 * 12 * 8 <= xo, "the depthwise output overlaps its live input"
+    for core in CORES:
+        run(g, *core, n=3)
