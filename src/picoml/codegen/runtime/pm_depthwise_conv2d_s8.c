@@ -174,6 +174,22 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "asr %[" S "], %[" S "], %[a]\n\t"                                                                       \
   "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
   "strb %[" S "], " ADDR "\n\t"
+/* At a plane row's end (x holding k[PM_DWP_END]): END steps by k[PM_DWP_SB]; past k[PM_DWP_LAST]
+ * the loop ends, else the plane and output pointers step by k[PM_DWP_PADJ], k[PM_DWP_OADJ] to the
+ * next row's first block (pm_dwp_loop5, and pm_dwp_loop's fast tail) */
+#define PM_DWP_NEXT_ROW                                                                                     \
+  "ldr %[a], [%[kp], #64]\n\t"                                                                             \
+  "add %[x], %[x], %[a]\n\t"                                                                               \
+  "ldr %[a], [%[kp], #68]\n\t"                                                                             \
+  "cmp %[x], %[a]\n\t"                                                                                     \
+  "bhi 2f\n\t"                                                                                             \
+  "str %[x], [%[kp], #52]\n\t"                                                                             \
+  "ldr %[a], [%[kp], #56]\n\t"                                                                             \
+  "add %[pr], %[pr], %[a]\n\t"                                                                             \
+  "ldr %[a], [%[kp], #60]\n\t"                                                                             \
+  "add %[o], %[o], %[a]\n\t"                                                                               \
+  "b 1b\n\t"                                                                                               \
+  "2:\n\t"
 #define PM_DWP_LOOP_TAIL(STEP)                                                                              \
   "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                   \
   "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
@@ -184,7 +200,7 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
           PM_DWP_RQL("s3", "[%[o], %[os]]") "add %[o], %[o], %[os], lsl #1\n\t"                           \
               "ldr %[x], [%[kp], #52]\n\t"                                                                \
               "cmp %[pr], %[x]\n\t"                                                                       \
-              "blo 1b\n\t"
+              "blo 1b\n\t" PM_DWP_NEXT_ROW
 /* pm_requant_exact_s8 of accumulator S (already shifted left) for e >= 1, stored at ADDR: with
  * P = S * m, v = floor((P + 2^30) / 2^31) and gemmlowp's RoundingDivideByPOT(v, e) =
  * floor((v + 2^(e-1) - [v < 0]) / 2^e) = floor((P + 2^30 + 2^(e+30) - [v < 0] 2^31) / 2^(e+31))
@@ -279,19 +295,7 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
       "add %[o], %[o], %[os]\n\t"
       "ldr %[x], [%[kp], #52]\n\t"
       "cmp %[pr], %[x]\n\t"
-      "blo 1b\n\t"
-      "ldr %[a], [%[kp], #64]\n\t"
-      "add %[x], %[x], %[a]\n\t"
-      "ldr %[a], [%[kp], #68]\n\t"
-      "cmp %[x], %[a]\n\t"
-      "bhi 2f\n\t"
-      "str %[x], [%[kp], #52]\n\t"
-      "ldr %[a], [%[kp], #56]\n\t"
-      "add %[pr], %[pr], %[a]\n\t"
-      "ldr %[a], [%[kp], #60]\n\t"
-      "add %[o], %[o], %[a]\n\t"
-      "b 1b\n\t"
-      "2:\n\t"
+      "blo 1b\n\t" PM_DWP_NEXT_ROW
       : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [s4] "=&r"(s4), [pr] "+&r"(pr), [o] "+&r"(o),
         [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
       : [wp] "r"(wp), [kp] "r"(k), [os] "r"(k[PM_DWP_OS])
@@ -300,8 +304,9 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
 #endif
 
 /* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
- * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
-PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t *k, int8_t *o) {
+ * holds the output step, k[PM_DWP_END] the plane address past the last block's first window;
+ * the fast requantization's loop goes on to further rows as pm_dwp_loop5 (PM_DWP_NEXT_ROW). */
+PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, int32_t *k, int8_t *o) {
   int32_t s0, s1, s2, s3, w02, w1, a, x;
 #if PM_REQUANT_EXACT
   if (sa == 1) {
@@ -339,6 +344,24 @@ PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, 
   }
 }
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* Columns [a0, a1) of all nb rows in one call of the 5-output (five) or 4-output block loop:
+ * the loop steps from a row's last block to the next row's first (k[PM_DWP_PADJ], OADJ) until
+ * END passes LAST. */
+PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t nb, int32_t a0,
+                          int32_t a1, int32_t *k, int8_t *o, int32_t oa, int32_t ob, int five) {
+  k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + a1 * sa);
+  k[PM_DWP_LAST] = (int32_t)(uintptr_t)(plane + (nb - 1) * sb + a1 * sa);
+  k[PM_DWP_PADJ] = sb - (a1 - a0) * sa;
+  k[PM_DWP_OADJ] = ob - (a1 - a0) * oa;
+  if (five) {
+    pm_dwp_loop5(plane + a0, wp, k, o + a0 * oa);
+  } else {
+    pm_dwp_loop(plane + a0 * sa, wp, sa, k, o + a0 * oa);
+  }
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
  * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. fused: the
  * assembly requantization applies (full int8 range, zero point folds). */
@@ -346,52 +369,36 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
                            int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
                            int8_t *o, int32_t oa, int32_t ob) {
   pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
-  int32_t rb, i;
-#if PM_ASM_WIDE && !PM_REQUANT_EXACT
-  int32_t n4 = 0, n5 = 0;
-#endif
+  int32_t rb, i, done = 0; /* outputs of every row the block regions made */
   rq0.left = 0;
 #if PM_ASM_WIDE && !PM_REQUANT_EXACT
-  if (fused && sa == 1 && na >= 5) {
-    /* blocks of 5 (cheaper per output), then of 4: na = 5 n5 + 4 n4 when it can, else the
-     * remainder of na / 5 goes to a 4-block or the tails */
-    n4 = (4 * na) % 5;
-    if (4 * n4 > na) n4 = 0;
-    n5 = (na - 4 * n4) / 5;
-    k[PM_DWP_OS] = oa;
-    k[PM_DWP_LAST] = 0; /* one row a call */
-    k[PM_DWP_SB] = sb;
-    if (n5 * 5 == na && nb > 1) { /* every row in one call */
-      k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + na);
-      k[PM_DWP_LAST] = (int32_t)(uintptr_t)(plane + (nb - 1) * sb + na);
-      k[PM_DWP_PADJ] = sb - na;
-      k[PM_DWP_OADJ] = ob - na * oa;
-      pm_dwp_loop5(plane, wp, k, o);
-      return;
+  if (fused && na >= 4) {
+    /* stride 1: blocks of 5 (cheaper per output), then of 4: na = 5 n5 + 4 n4 when it can, else
+     * the remainder of na / 5 goes to a 4-block or the tails; stride 2: blocks of 4. Each kind
+     * of block runs over its columns of every row in one call (a region), then the tails. */
+    int32_t n4 = na >> 2, n5 = 0;
+    if (sa == 1 && na >= 5) {
+      n4 = (4 * na) % 5;
+      if (4 * n4 > na) n4 = 0;
+      n5 = (na - 4 * n4) / 5;
     }
+    k[PM_DWP_OS] = oa;
+    k[PM_DWP_SB] = sb;
+    if (n5 > 0) {
+      pm_dwp_region(plane, wp, 1, sb, nb, 0, 5 * n5, k, o, oa, ob, 1);
+      done = 5 * n5;
+    }
+    if (n4 > 0) {
+      pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 0);
+      done += 4 * n4;
+    }
+    if (done == na) return;
   }
 #endif
   for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
-    const int8_t *pb = plane;
-    int8_t *ob4 = o;
-#if PM_ASM_WIDE
-#if !PM_REQUANT_EXACT
-    if (fused && sa == 1 && na >= 5) {
-      if (n5 > 0) {
-        k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + n5 * 5);
-        pm_dwp_loop5(pb, wp, k, ob4);
-        pb += n5 * 5;
-        ob4 += n5 * 5 * oa;
-      }
-      if (n4 > 0) {
-        k[PM_DWP_END] = (int32_t)(uintptr_t)(pb + n4 * 4);
-        pm_dwp_loop(pb, wp, 1, k, ob4);
-        pb += n4 * 4;
-        ob4 += n4 * 4 * oa;
-      }
-      i = n5 * 5 + n4 * 4;
-    } else
-#endif
+    const int8_t *pb = plane + done * sa;
+    int8_t *ob4 = o + done * oa;
+#if PM_ASM_WIDE && PM_REQUANT_EXACT
     if (fused && na >= 4) {
       const int32_t blocks = na >> 2;
       k[PM_DWP_OS] = oa;
@@ -402,7 +409,7 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
       ob4 += i * oa;
     } else
 #endif
-      i = 0;
+      i = done;
     for (; i + 4 <= na; i += 4, pb += 4 * sa, ob4 += 4 * oa) {
       int32_t s0, s1, s2, s3, w02, w1, a, x;
       const int8_t *pr = pb;
