@@ -7,7 +7,7 @@ replaces) and cortex-m0plus (its own kernels, unaffected):
   in one call when 5 divides it), even channel counts gathered in pairs, outputs per plane row
   that leave 0-3 for the tail, images
   taller than wide (the plane holds input columns), planes split into strips; one-pixel images
-  and short rows (under 8 outputs, 32 at stride 2, with depth multiplier 1), which keep the output-pixel order;
+  and short rows (under 8 outputs, 12 at stride 2, with depth multiplier 1), which keep the output-pixel order;
 - other windows (micro_speech's 8x10 at multiplier 8, stride 2; 5x3, 1x7) with multipliers > 1;
 - depth multipliers 2 and 8, per-channel multipliers from 2^-20 to > 1 (right shifts past the
   folded zero point's limit, left shifts folded into the weights), a narrower activation clamp
@@ -86,6 +86,9 @@ CASES = {
     "s1_mult2_5_tail1": lambda: dw_graph((1, 3, 6, 2), 3, 3, mult=2, seed=32, act="NONE"),
     "s1_rows_one_call": lambda: dw_graph((1, 7, 15, 4), 3, 3, seed=33, act="NONE", big_shift=True),
     "s1_mult2_rows_one_call": lambda: dw_graph((1, 6, 20, 3), 3, 3, mult=2, seed=33, act="NONE"),
+    # stride 2 rows of 12 and 13 outputs (planes since 4-output blocks got cheaper): 3 blocks, + 1
+    "s2_rows_12": lambda: dw_graph((1, 24, 24, 4), 3, 3, stride=2, seed=36, act="NONE"),
+    "s2_rows_13_c6": lambda: dw_graph((1, 10, 26, 6), 3, 3, stride=2, seed=37, act="NONE", big_shift=True),
     "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
     "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }

@@ -720,9 +720,10 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     break;
   }
   /* 3x3, multiplier 1, short plane rows: the gather (at stride 2, 4 input bytes per output)
-   * outweighs what the blocks save; output pixel order is as fast (measured on the VWW-shaped
-   * MobileNet's layers). With a larger multiplier one gather serves m channels. */
-  if (!any && m == 1 && na < (sa == 1 ? 8 : 32)) return 0;
+   * and the per-channel work outweigh what the blocks save; output pixel order is as fast or
+   * faster (measured on the VWW-shaped MobileNet's layers: 6 outputs a row lose at both strides,
+   * 12 and 24 at stride 2 win). With a larger multiplier one gather serves m channels. */
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 12)) return 0;
   /* channel order with one strip per channel and room for two planes: channels in pairs (one
    * gather for both, halfword loads: an even channel count and input address) */
   pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
