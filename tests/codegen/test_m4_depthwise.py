@@ -3,9 +3,11 @@ the reference interpreter on emulated cortex-m4 (-O2: the plane path; -Os: the C
 replaces) and cortex-m0plus (its own kernels, unaffected):
 
 - 3x3 windows at stride 1 and 2, SAME and VALID, odd channel counts (plain weights) and
-  multiples of 4 (channel groups), outputs per plane row that leave 0-3 for the tail, images
+  multiples of 4 (channel groups), stride-1 rows split into 5- and 4-output blocks (every row
+  in one call when 5 divides it), even channel counts gathered in pairs, outputs per plane row
+  that leave 0-3 for the tail, images
   taller than wide (the plane holds input columns), planes split into strips; one-pixel images
-  and short rows (under 8 outputs, 32 at stride 2, with depth multiplier 1), which keep the output-pixel order;
+  and short rows (under 8 outputs, 12 at stride 2, with depth multiplier 1), which keep the output-pixel order;
 - other windows (micro_speech's 8x10 at multiplier 8, stride 2; 5x3, 1x7) with multipliers > 1;
 - depth multipliers 2 and 8, per-channel multipliers from 2^-20 to > 1 (right shifts past the
   folded zero point's limit, left shifts folded into the weights), a narrower activation clamp
@@ -20,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_exact_requant import _graph, _weights, extreme_inputs
+from test_fused_blocks import _Builder
 from test_kernel_variants import conv_graph, dw_graph
 
 from picoml.codegen.generate import generate_c
@@ -75,6 +78,17 @@ CASES = {
     "5x3_m2_s1_shifts": lambda: dw_graph((1, 9, 12, 3), 5, 3, mult=2, seed=27, act="NONE", big_shift=True),
     "1x7_m4_s2_valid_relu6": lambda: dw_graph((1, 5, 30, 2), 1, 7, mult=4, stride=2, padding="VALID", seed=28),
     "rounding_ties": lambda: _ties(exact=False),  # the fused SMMULR requantization's ties
+    # stride 1 rows in blocks of 5 and 4: 13 = 5 + 4 + 4, 12 = 4 + 4 + 4, 7 = 5 + a 2-output tail (multiplier 2),
+    # 6 = 5 + 1, 15 = 3 x 5 and 20 = 4 x 5 with every row in one call
+    "s1_blocks_5_4_4": lambda: dw_graph((1, 3, 13, 3), 3, 3, seed=29, act="NONE", big_shift=True),
+    "s1_blocks_4_4_4": lambda: dw_graph((1, 3, 12, 4), 3, 3, seed=30, act="NONE"),
+    "s1_mult2_5_tail2": lambda: dw_graph((1, 4, 7, 3), 3, 3, mult=2, seed=31, act="NONE"),
+    "s1_mult2_5_tail1": lambda: dw_graph((1, 3, 6, 2), 3, 3, mult=2, seed=32, act="NONE"),
+    "s1_rows_one_call": lambda: dw_graph((1, 7, 15, 4), 3, 3, seed=33, act="NONE", big_shift=True),
+    "s1_mult2_rows_one_call": lambda: dw_graph((1, 6, 20, 3), 3, 3, mult=2, seed=33, act="NONE"),
+    # stride 2 rows of 12 and 13 outputs (planes since 4-output blocks got cheaper): 3 blocks, + 1
+    "s2_rows_12": lambda: dw_graph((1, 24, 24, 4), 3, 3, stride=2, seed=36, act="NONE"),
+    "s2_rows_13_c6": lambda: dw_graph((1, 10, 26, 6), 3, 3, stride=2, seed=37, act="NONE", big_shift=True),
     "short_rows_pixel_order": lambda: dw_graph((1, 6, 6, 8), 3, 3, seed=24, act="NONE"),  # 6 outputs a row
     "s2_short_rows_pixel_order": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=25, act="NONE"),
 }
@@ -184,3 +198,19 @@ def test_kws_shaped_layer_cycles():
     rep = run(g, "cortex-m4", "-O2", n=2)
     macs = 25 * 5 * 64 * 9
     assert rep.cycles / macs < 5.5, rep.cycles / macs
+
+
+def test_channel_pairs_with_multiplier_apart():
+    """Depth multiplier 2 with the output apart from its input (the input stays alive for a 1x1
+    CONV_2D after it, then both meet in an ADD): channel order, an even channel count, channels
+    gathered in pairs, each plane feeding its 2 output channels."""
+    b = _Builder(41)
+    x = b.act("x", (1, 7, 12, 4), 0.05, -7)
+    y = b.dw(x, 3, 3, act="NONE", name="d", mult=2)
+    z = b.conv(x, 8, 1, 1, name="c")
+    g = b.graph([x], [b.add(y, z)])
+    plan = plan_memory(g)
+    xo, yo = plan.offset_of(g.tensor("x")), plan.offset_of(g.tensor("d"))
+    assert xo + 7 * 12 * 4 <= yo or yo + 7 * 12 * 8 <= xo, "the depthwise output overlaps its live input"
+    for core in CORES:
+        run(g, *core, n=3)

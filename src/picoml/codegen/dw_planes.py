@@ -2,8 +2,9 @@
 
 A depthwise layer (dilation 1, strides 1 or 2) runs from planes: the input rows (or, for 3x3
 outputs taller than wide, columns) a strip of output rows reads, gathered into bytes, one
-input channel at a time, or, when the output streams over the input with a depth multiplier
-above 1, every channel of a strip at once. The kernel sizes its strips from PM_DW_PLANE_MAX,
+input channel at a time (two at a time when an even number of channels' whole planes fit), or,
+when the output streams over the input with a depth multiplier above 1, every channel of a
+strip at once. The kernel sizes its strips from PM_DW_PLANE_MAX,
 which the generator sets to the largest buffer any layer of the model wants, at most
 ``PLANE_CAP`` (larger layers take strips): the stack holds what the model uses, no more.
 """
@@ -49,5 +50,10 @@ def plane_bytes(
         best = max(best, _fit(wp, rows, kh, channels))
     if (kh, kw) == (3, 3) and oh > ow:  # columns first
         wpt = _row_bytes(oh, sh, 3)
-        best = max(best, _fit(wpt, (ow - 1) * sw + 3, 3, 1))
+        cols = _fit(wpt, (ow - 1) * sw + 3, 3, 1)
+        best = max(best, cols)
+        if cols:
+            wp, rows = wpt, (ow - 1) * sw + 3
+    if channels % 2 == 0 and 2 * wp * rows <= PLANE_CAP:  # channels in pairs: two whole planes
+        best = max(best, 2 * wp * rows)
     return best

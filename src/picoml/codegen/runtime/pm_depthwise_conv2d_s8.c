@@ -41,9 +41,11 @@
  * as the input zero point, which the folded bias expects), so border pixels run the same
  * branch-free code as interior ones. In a plane, neighbouring taps of one channel are
  * neighbouring bytes: one word load and two SXTB16 give the pairs (x0, x2) and (x1, x3), and
- * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 4
- * outputs of a plane row: stride 1 from 2 words per window row (12 MACs in 10 multiplies),
- * stride 2 from 3. A channel's weights, bias and requantization are prepared once per strip.
+ * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 5
+ * outputs of a plane row at stride 1 (2 words per window row, 15 MACs in 12 multiplies; 4-output
+ * blocks, 12 MACs in 10, for the rest of a row), 4 at stride 2 from 3 words. A channel's weights,
+ * bias and requantization are prepared once per strip. With one strip per channel and room for
+ * two planes, channels go in pairs: one halfword gather fills both planes (pm_dwp_gather2).
  * Orientation: the plane holds input rows (blocks run along output rows) or, when the output is
  * taller than wide, input columns (blocks run down output columns, the window transposed).
  * Order: channel after channel. Output channel oc = ic * m + k reads input channel ic only, so
@@ -69,30 +71,35 @@ enum {
   PM_DWP_ZP = 11,
   PM_DWP_OS = 12, /* the row loop's output step and end */
   PM_DWP_END = 13,
-  PM_DWP_WORDS = 14
+  PM_DWP_PADJ = 14, /* pm_dwp_loop5's row step: plane and output from a row's end to the next row's start, */
+  PM_DWP_OADJ = 15,
+  PM_DWP_SB = 16, /* plane bytes between rows (END's step), and the last row's END */
+  PM_DWP_LAST = 17,
+  PM_DWP_WORDS = 18
 };
 
 #define PM_DWP_ASM_OPS                                                                                      \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [w02] "=&r"(w02), [w1] "=&r"(w1), \
-      [a] "=&r"(a), [x] "=&r"(x)                                                                             \
-      : [wp] "r"(wp), [kp] "r"(k)                                                                          \
+      [a] "=&r"(a), [x] "=&r"(x)                                                                          \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                         \
       : "memory"
 
 /* stride 1, one window row: 4 outputs from bytes pr[0..7], weights at word offset WOFF of kp */
-#define PM_DWP_S1_ROW(WOFF)                                                                                 \
-  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+#define PM_DWP_S1_ROW(WOFF, WOFF4, Q0, Q1, Q2, ADV)                                                            \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
   "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlad %[s1], %[x], %[w02], %[s1]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
   "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
-  "smlatb %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
   "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
   "smlatb %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
   "ldr %[x], [%[pr], #4]\n\t"                                                                             \
-  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  ADV                                                                                                     \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
   "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
@@ -100,37 +107,43 @@ enum {
   "smlabt %[s3], %[x], %[w02], %[s3]\n\t"
 
 /* stride 2, one window row: 4 outputs from bytes pr[0..8] */
-#define PM_DWP_S2_ROW(WOFF)                                                                                 \
-  "ldrd %[w02], %[w1], [%[kp], #" #WOFF "]\n\t"                                                            \
+#define PM_DWP_S2_ROW(WOFF, WOFF4, Q0, Q1, Q2, ADV)                                                            \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[s0]\n\t"                                                                  \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
   "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlatb %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlatb %[s1], %[a], %[w02], %[" Q1 "]\n\t"                                                             \
   "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
   "ldr %[x], [%[pr], #4]\n\t"                                                                             \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
   "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
-  "smlad %[s2], %[a], %[w02], %[s2]\n\t"                                                                  \
+  "smlad %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                              \
   "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
   "smlatb %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
   "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
   "ldr %[x], [%[pr], #8]\n\t"                                                                             \
-  "add %[pr], %[pr], %[wp]\n\t"                                                                           \
+  ADV                                                                                                     \
   "sxtb16 %[a], %[x]\n\t"                                                                                 \
   "smlabt %[s3], %[a], %[w02], %[s3]\n\t"
 
-#define PM_DWP_INIT                                                                                         \
-  "ldr %[s0], [%[kp], #24]\n\t"                                                                           \
-  "mov %[s1], %[s0]\n\t"                                                                                  \
-  "mov %[s2], %[s0]\n\t"                                                                                  \
-  "mov %[s3], %[s0]\n\t"
+/* a 4-output block's three window rows, the first from the bias in s3; pr ends two plane rows down */
+#define PM_DWP_ADV "add %[pr], %[pr], %[wp]\n\t"
+#define PM_DWP_S1_ROWS                                                                                    \
+  PM_DWP_S1_ROW(0, 4, "s3", "s3", "s3", PM_DWP_ADV)                                                         \
+  PM_DWP_S1_ROW(8, 12, "s0", "s1", "s2", PM_DWP_ADV) PM_DWP_S1_ROW(16, 20, "s0", "s1", "s2", "")
+#define PM_DWP_S2_ROWS                                                                                    \
+  PM_DWP_S2_ROW(0, 4, "s3", "s3", "s3", PM_DWP_ADV)                                                         \
+  PM_DWP_S2_ROW(8, 12, "s0", "s1", "s2", PM_DWP_ADV) PM_DWP_S2_ROW(16, 20, "s0", "s1", "s2", "")
+/* the bias in s3, the addend of s0-s2's first multiplies (PM_DWP_ROWS) */
+#define PM_DWP_INIT "ldr %[s3], [%[kp], #24]\n\t"
 
 /* Requantize accumulator S (pm_requant_s8's arithmetic; the output zero point folded into the
  * rounding constant rz) and store it at ADDR. */
-#define PM_DWP_RQ(S, ADDR)                                                                                  \
+#define PM_DWP_RQ(S, ADDR)                                                                                \
   "smmulr %[t], %[" S "], %[m]\n\t"                                                                         \
   "add %[" S "], %[rz], %[t], lsl #1\n\t"                                                                 \
   "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                             \
@@ -161,19 +174,33 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "asr %[" S "], %[" S "], %[a]\n\t"                                                                       \
   "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
   "strb %[" S "], " ADDR "\n\t"
+/* At a plane row's end (x holding k[PM_DWP_END]): END steps by k[PM_DWP_SB]; past k[PM_DWP_LAST]
+ * the loop ends, else the plane and output pointers step by k[PM_DWP_PADJ], k[PM_DWP_OADJ] to the
+ * next row's first block (pm_dwp_loop5, and pm_dwp_loop's fast tail) */
+#define PM_DWP_NEXT_ROW                                                                                     \
+  "ldr %[a], [%[kp], #64]\n\t"                                                                             \
+  "add %[x], %[x], %[a]\n\t"                                                                               \
+  "ldr %[a], [%[kp], #68]\n\t"                                                                             \
+  "cmp %[x], %[a]\n\t"                                                                                     \
+  "bhi 2f\n\t"                                                                                             \
+  "str %[x], [%[kp], #52]\n\t"                                                                             \
+  "ldr %[a], [%[kp], #56]\n\t"                                                                             \
+  "add %[pr], %[pr], %[a]\n\t"                                                                             \
+  "ldr %[a], [%[kp], #60]\n\t"                                                                             \
+  "add %[o], %[o], %[a]\n\t"                                                                               \
+  "b 1b\n\t"                                                                                               \
+  "2:\n\t"
 #define PM_DWP_LOOP_TAIL(STEP)                                                                              \
   "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                   \
-  "sub %[pr], %[pr], %[wp]\n\t"                                                                           \
   "add %[pr], %[pr], #" #STEP "\n\t"                                                                      \
   "ldr %[w02], [%[kp], #28]\n\t"                                                                          \
   "ldr %[w1], [%[kp], #32]\n\t"                                                                           \
-  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"                   \
-      PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]")                         \
-          "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                           \
-              "add %[o], %[o], %[s0], lsl #1\n\t"                                                         \
+  "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") PM_DWP_RQL("s1", "[%[o], %[os]]")              \
+      PM_DWP_RQL("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"                       \
+          PM_DWP_RQL("s3", "[%[o], %[os]]") "add %[o], %[o], %[os], lsl #1\n\t"                           \
               "ldr %[x], [%[kp], #52]\n\t"                                                                \
               "cmp %[pr], %[x]\n\t"                                                                       \
-              "blo 1b\n\t"
+              "blo 1b\n\t" PM_DWP_NEXT_ROW
 /* pm_requant_exact_s8 of accumulator S (already shifted left) for e >= 1, stored at ADDR: with
  * P = S * m, v = floor((P + 2^30) / 2^31) and gemmlowp's RoundingDivideByPOT(v, e) =
  * floor((v + 2^(e-1) - [v < 0]) / 2^e) = floor((P + 2^30 + 2^(e+30) - [v < 0] 2^31) / 2^(e+31))
@@ -196,7 +223,6 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "strb %[" S "], " ADDR "\n\t"
 #define PM_DWP_LOOP_TAIL_X(STEP)                                                                            \
   "sub %[pr], %[pr], %[wp], lsl #1\n\t"                                                                  \
-  "sub %[pr], %[pr], %[wp]\n\t"                                                                          \
   "add %[pr], %[pr], #" #STEP "\n\t" PM_DWP_RQX("s0", "[%[o]]") "ldr %[s0], [%[kp], #48]\n\t"           \
       PM_DWP_RQX("s1", "[%[o], %[s0]]") "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQX("s2", "[%[o], %[s0], lsl #1]") \
           "ldr %[s0], [%[kp], #48]\n\t"                                                                  \
@@ -206,31 +232,97 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
               "ldr %[x], [%[kp], #52]\n\t"                                                               \
               "cmp %[pr], %[x]\n\t"                                                                      \
               "blo 1b\n\t"
+/* stride 1, one window row of a 5-output block (pm_dwp_loop5): bytes pr[0..7]; ADV advances pr
+ * to the next plane row (the last row does not: the loop tail steps back two rows). The weight
+ * words come in two single loads, so that the plane's load pipelines behind them. Q0-Q3: the
+ * addends of s0-s3's first multiply, the accumulator itself, or in the first row s4 holding the
+ * bias (no copies of the bias). */
+#define PM_DWP_S1_ROW5(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3)                                                     \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
+  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
+  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
+  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[x], %[w02], %[" Q3 "]\n\t"                                                             \
+  "ldr %[x], [%[pr], #4]\n\t" ADV                                                                         \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
+  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "smlad %[s4], %[a], %[w02], %[s4]\n\t"                                                                  \
+  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"
+
 #define PM_DWP_LOOP_OPS                                                                                     \
   [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
       [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
       : [wp] "r"(wp), [kp] "r"(k)                                                                         \
       : "cc", "memory"
+/* the fast tail's operands: the output step in a register */
+#define PM_DWP_LOOP_OPS_OS \
+  [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), \
+      [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)                                                          \
+      : [wp] "r"(wp), [kp] "r"(k), [os] "r"(k[PM_DWP_OS]) \
+      : "cc", "memory"
+
+#if !PM_REQUANT_EXACT
+/* The 5-output stride-1 blocks of plane rows, requantized (fast, fused) and stored, in one loop
+ * (k[PM_DWP_OS], k[PM_DWP_END] as pm_dwp_loop's): 12 multiplies per window row for 5 outputs
+ * (10 for 4), the weights, requantization constants and loop control once per 5 outputs. At a
+ * row's end, END steps by k[PM_DWP_SB]; past k[PM_DWP_LAST] the loop ends, else the plane and
+ * output pointers step by k[PM_DWP_PADJ] and k[PM_DWP_OADJ] to the next row (rows without a
+ * remainder: one call per channel). k[PM_DWP_END] is left advanced. */
+PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
+  int32_t s0, s1, s2, s3, s4, w02, w1, a, x;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldr %[s4], [%[kp], #24]\n\t" PM_DWP_S1_ROW5(0, 4, PM_DWP_ADV, "s4", "s4", "s4", "s4")
+          PM_DWP_S1_ROW5(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3") PM_DWP_S1_ROW5(16, 20, "", "s0", "s1", "s2", "s3")
+      "sub %[pr], %[pr], %[wp], lsl #1\n\t"
+      "add %[pr], %[pr], #5\n\t"
+      "ldr %[w02], [%[kp], #28]\n\t"
+      "ldr %[w1], [%[kp], #32]\n\t"
+      "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]") PM_DWP_RQL("s1", "[%[o], %[os]]")
+          PM_DWP_RQL("s2", "[%[o], %[os], lsl #1]") "add %[o], %[o], %[os], lsl #1\n\t"
+          PM_DWP_RQL("s3", "[%[o], %[os]]") PM_DWP_RQL("s4", "[%[o], %[os], lsl #1]")
+      "add %[o], %[o], %[os], lsl #1\n\t"
+      "add %[o], %[o], %[os]\n\t"
+      "ldr %[x], [%[kp], #52]\n\t"
+      "cmp %[pr], %[x]\n\t"
+      "blo 1b\n\t" PM_DWP_NEXT_ROW
+      : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [s4] "=&r"(s4), [pr] "+&r"(pr), [o] "+&r"(o),
+        [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)
+      : [wp] "r"(wp), [kp] "r"(k), [os] "r"(k[PM_DWP_OS])
+      : "cc", "memory");
+}
+#endif
 
 /* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
- * holds the output step, k[PM_DWP_END] the plane address past the last block's first window. */
-PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, const int32_t *k, int8_t *o) {
+ * holds the output step, k[PM_DWP_END] the plane address past the last block's first window;
+ * the fast requantization's loop goes on to further rows as pm_dwp_loop5 (PM_DWP_NEXT_ROW). */
+PM_HOT void pm_dwp_loop(const int8_t *pr, int32_t wp, int32_t sa, int32_t *k, int8_t *o) {
   int32_t s0, s1, s2, s3, w02, w1, a, x;
 #if PM_REQUANT_EXACT
   if (sa == 1) {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL_X(4)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROWS PM_DWP_LOOP_TAIL_X(4)
                      : PM_DWP_LOOP_OPS);
   } else {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL_X(8)
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROWS PM_DWP_LOOP_TAIL_X(8)
                      : PM_DWP_LOOP_OPS);
   }
 #else
   if (sa == 1) {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) PM_DWP_LOOP_TAIL(4)
-                     : PM_DWP_LOOP_OPS);
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S1_ROWS PM_DWP_LOOP_TAIL(4)
+                     : PM_DWP_LOOP_OPS_OS);
   } else {
-    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) PM_DWP_LOOP_TAIL(8)
-                     : PM_DWP_LOOP_OPS);
+    __asm__ volatile("1:\n\t" PM_DWP_INIT PM_DWP_S2_ROWS PM_DWP_LOOP_TAIL(8)
+                     : PM_DWP_LOOP_OPS_OS);
   }
 #endif
 }
@@ -252,6 +344,24 @@ PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, 
   }
 }
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* Columns [a0, a1) of all nb rows in one call of the 5-output (five) or 4-output block loop:
+ * the loop steps from a row's last block to the next row's first (k[PM_DWP_PADJ], OADJ) until
+ * END passes LAST. */
+PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t nb, int32_t a0,
+                          int32_t a1, int32_t *k, int8_t *o, int32_t oa, int32_t ob, int five) {
+  k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + a1 * sa);
+  k[PM_DWP_LAST] = (int32_t)(uintptr_t)(plane + (nb - 1) * sb + a1 * sa);
+  k[PM_DWP_PADJ] = sb - (a1 - a0) * sa;
+  k[PM_DWP_OADJ] = ob - (a1 - a0) * oa;
+  if (five) {
+    pm_dwp_loop5(plane + a0, wp, k, o + a0 * oa);
+  } else {
+    pm_dwp_loop(plane + a0 * sa, wp, sa, k, o + a0 * oa);
+  }
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
  * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. fused: the
  * assembly requantization applies (full int8 range, zero point folds). */
@@ -259,12 +369,36 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
                            int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
                            int8_t *o, int32_t oa, int32_t ob) {
   pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
-  int32_t rb, i;
+  int32_t rb, i, done = 0; /* outputs of every row the block regions made */
   rq0.left = 0;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  if (fused && na >= 4) {
+    /* stride 1: blocks of 5 (cheaper per output), then of 4: na = 5 n5 + 4 n4 when it can, else
+     * the remainder of na / 5 goes to a 4-block or the tails; stride 2: blocks of 4. Each kind
+     * of block runs over its columns of every row in one call (a region), then the tails. */
+    int32_t n4 = na >> 2, n5 = 0;
+    if (sa == 1 && na >= 5) {
+      n4 = (4 * na) % 5;
+      if (4 * n4 > na) n4 = 0;
+      n5 = (na - 4 * n4) / 5;
+    }
+    k[PM_DWP_OS] = oa;
+    k[PM_DWP_SB] = sb;
+    if (n5 > 0) {
+      pm_dwp_region(plane, wp, 1, sb, nb, 0, 5 * n5, k, o, oa, ob, 1);
+      done = 5 * n5;
+    }
+    if (n4 > 0) {
+      pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 0);
+      done += 4 * n4;
+    }
+    if (done == na) return;
+  }
+#endif
   for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
-    const int8_t *pb = plane;
-    int8_t *ob4 = o;
-#if PM_ASM_WIDE
+    const int8_t *pb = plane + done * sa;
+    int8_t *ob4 = o + done * oa;
+#if PM_ASM_WIDE && PM_REQUANT_EXACT
     if (fused && na >= 4) {
       const int32_t blocks = na >> 2;
       k[PM_DWP_OS] = oa;
@@ -275,14 +409,14 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t 
       ob4 += i * oa;
     } else
 #endif
-      i = 0;
+      i = done;
     for (; i + 4 <= na; i += 4, pb += 4 * sa, ob4 += 4 * oa) {
       int32_t s0, s1, s2, s3, w02, w1, a, x;
       const int8_t *pr = pb;
       if (sa == 1) {
-        __asm__(PM_DWP_INIT PM_DWP_S1_ROW(0) PM_DWP_S1_ROW(8) PM_DWP_S1_ROW(16) : PM_DWP_ASM_OPS);
+        __asm__(PM_DWP_INIT PM_DWP_S1_ROWS : PM_DWP_ASM_OPS);
       } else {
-        __asm__(PM_DWP_INIT PM_DWP_S2_ROW(0) PM_DWP_S2_ROW(8) PM_DWP_S2_ROW(16) : PM_DWP_ASM_OPS);
+        __asm__(PM_DWP_INIT PM_DWP_S2_ROWS : PM_DWP_ASM_OPS);
       }
       if (fused && !PM_REQUANT_EXACT) {
         pm_dwp_store4(s0, s1, s2, s3, k, ob4, oa);
@@ -399,6 +533,69 @@ PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int
   }
 }
 
+#if PM_ASM_WIDE
+/* pm_dwp_gather for two neighbouring channels at once: one halfword load brings both, channel
+ * src[0] goes to the plane at row, src[1] to the one ps bytes further (4 positions a pass: the
+ * halfwords paired into two words, then split into each plane's word by masks). */
+PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                              int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
+  const int32_t x0 = pad < 0 ? -pad : 0;
+  const int32_t end = pm_min_i32(na, wp - pad);
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n4 = (end - x0) >> 2, nt = (end - x0) & 3;
+  const int32_t sa2 = 2 * sa, sa3 = 3 * sa;
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line;
+    int8_t *d = row;
+    int32_t n = n4, t = nt, b0_, b1_, b2_, b3_;
+    __asm__ volatile("cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "ldrh %[b0], [%[s]]\n\t"
+                     "ldrh %[b1], [%[s], %[sa]]\n\t"
+                     "ldrh %[b2], [%[s], %[sa2]]\n\t"
+                     "ldrh %[b3], [%[s], %[sa3]]\n\t"
+                     "add %[s], %[s], %[sa2], lsl #1\n\t"
+                     "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */
+                     "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */
+                     "and %[b2], %[b0], #0x00ff00ff\n\t"
+                     "and %[b3], %[b1], #0x00ff00ff\n\t"
+                     "orr %[b2], %[b2], %[b3], lsl #8\n\t" /* a0 a1 a2 a3 */
+                     "bic %[b0], %[b0], #0x00ff00ff\n\t"
+                     "bic %[b1], %[b1], #0x00ff00ff\n\t"
+                     "orr %[b1], %[b1], %[b0], lsr #8\n\t" /* b0 b1 b2 b3 */
+                     "str %[b1], [%[d], %[ps]]\n\t"
+                     "str %[b2], [%[d]], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[t], #0\n\t"
+                     "beq 4f\n\t"
+                     "3:\n\t"
+                     "ldrh %[b0], [%[s]]\n\t"
+                     "add %[s], %[s], %[sa]\n\t"
+                     "strb %[b0], [%[d]]\n\t"
+                     "lsr %[b0], %[b0], #8\n\t"
+                     "strb %[b0], [%[d], %[ps]]\n\t"
+                     "add %[d], %[d], #1\n\t"
+                     "subs %[t], %[t], #1\n\t"
+                     "bne 3b\n\t"
+                     "4:\n\t"
+                     : [s] "+&r"(s), [d] "+&r"(d), [n] "+&r"(n), [t] "+&r"(t), [b0] "=&r"(b0_), [b1] "=&r"(b1_),
+                       [b2] "=&r"(b2_), [b3] "=&r"(b3_)
+                     : [sa] "r"(sa), [sa2] "r"(sa2), [sa3] "r"(sa3), [ps] "r"(ps)
+                     : "cc", "memory");
+  }
+}
+#define PM_DWP_PAIRS 1
+#else
+#define PM_DWP_PAIRS 0
+#endif
+
 /* n words of the plane set to zp4 */
 PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
   int32_t j;
@@ -487,7 +684,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int32_t k[PM_DWP_WORDS];
   /* the two orientations: A = the axis blocks run along, B = the plane rows' axis */
   int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
-  int32_t b, ic, j, o0, t, tr, sc;
+  int32_t b, ic, j, o0, t, tr, sc, pairs;
   int tb_t;
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
@@ -523,26 +720,37 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     break;
   }
   /* 3x3, multiplier 1, short plane rows: the gather (at stride 2, 4 input bytes per output)
-   * outweighs what the blocks save; output pixel order is as fast (measured on the VWW-shaped
-   * MobileNet's layers). With a larger multiplier one gather serves m channels. */
-  if (!any && m == 1 && na < (sa == 1 ? 8 : 32)) return 0;
+   * and the per-channel work outweigh what the blocks save; output pixel order is as fast or
+   * faster (measured on the VWW-shaped MobileNet's layers: 6 outputs a row lose at both strides,
+   * 12 and 24 at stride 2 win). With a larger multiplier one gather serves m channels. */
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 12)) return 0;
+  /* channel order with one strip per channel and room for two planes: channels in pairs (one
+   * gather for both, halfword loads: an even channel count and input address) */
+  pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
+          2 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX;
   pw = 0;
   for (b = 0; b < in_dims->n; ++b) {
     const int8_t *img = in + b * in_h * in_w * c;
     int8_t *oimg = out + b * oh * ow * oc_n;
     for (o0 = 0, ic = 0; by_channel ? ic < c : o0 < nb;) {
       const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + rk;
-      const int32_t ic_end = by_channel ? ic + 1 : c, words = in_rows * (wp >> 2);
+      const int32_t ic_end = by_channel ? ic + 1 + pairs : c, words = in_rows * (wp >> 2);
+      const int32_t pstep = by_channel && !pairs ? 0 : words; /* words between channels' planes */
       int32_t i2;
       /* the padding: once when the plane's geometry repeats (one strip), else per strip */
-      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * planes, zp4);
+      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * (planes + pairs), zp4);
       pw = 1;
+#if PM_DWP_PAIRS
+      if (pairs) {
+        pm_dwp_gather2(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
+      } else
+#endif
+        for (i2 = ic; i2 < ic_end; ++i2) {
+          pm_dwp_gather(plane + (i2 - (by_channel ? ic : 0)) * pstep, wp, img + i2, in_b, step_b, in_a, step_a,
+                        o0 * sb - pad_b, in_rows, pad_a);
+        }
       for (i2 = ic; i2 < ic_end; ++i2) {
-        pm_dwp_gather(plane + (by_channel ? 0 : i2 * words), wp, img + i2, in_b, step_b, in_a, step_a,
-                      o0 * sb - pad_b, in_rows, pad_a);
-      }
-      for (i2 = ic; i2 < ic_end; ++i2) {
-        const int8_t *pl = (const int8_t *)(plane + (by_channel ? 0 : i2 * words));
+        const int8_t *pl = (const int8_t *)(plane + (i2 - (by_channel ? ic : 0)) * pstep);
         for (j = 0; j < m; ++j) {
           const int32_t oc = i2 * m + j;
           const pm_requant rq = q[oc];
@@ -596,7 +804,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
       o0 += strip;
       if (by_channel && o0 >= nb) {
         o0 = 0;
-        ++ic;
+        ic += 1 + pairs;
       }
     }
   }
@@ -752,8 +960,8 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
 
 #if PM_DW_ASM && !PM_REQUANT_EXACT && PM_SPECIALIZE /* speed builds */
 /* One accumulator S to int8 (pm_requant_s8's arithmetic, full int8 range) with the record at byte
- * OFF of q, stored at byte I of o. */
-#define PM_DW_RQ1(S, OFF, OFF4, OFF8, I)                                                                     \
+ * OFF of q, left in S (saturated: its low byte is the output). */
+#define PM_DW_RQ1(S, OFF, OFF4, OFF8)                                                                        \
   "ldr %[m], [%[q], #" #OFF "]\n\t"                                                                         \
   "ldr %[rnd], [%[q], #" #OFF4 "]\n\t"                                                                      \
   "ldr %[lr], [%[q], #" #OFF8 "]\n\t"                                                                       \
@@ -764,16 +972,18 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                               \
   "asr %[" S "], %[" S "], %[e]\n\t"                                                                        \
   "add %[" S "], %[" S "], %[zp]\n\t"                                                                       \
-  "ssat %[" S "], #8, %[" S "]\n\t"                                                                         \
-  "strb %[" S "], [%[o], #" #I "]\n\t"
+  "ssat %[" S "], #8, %[" S "]\n\t"
 
 /* pm_dw_store4 for the full int8 range in one block: each record's three words are loaded
- * together (neighbouring loads pipeline) and each store is followed by the next loads. */
+ * together (neighbouring loads pipeline); the four bytes go out in one word. */
 PM_DW_INLINE void pm_dw_store4_full(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const pm_requant *q, int32_t zp,
                                     int8_t *o) {
   int32_t m, rnd, lr, e, t;
-  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8, 0) PM_DW_RQ1("s1", 12, 16, 20, 1) PM_DW_RQ1("s2", 24, 28, 32, 2)
-                       PM_DW_RQ1("s3", 36, 40, 44, 3)
+  __asm__ volatile(PM_DW_RQ1("s0", 0, 4, 8) PM_DW_RQ1("s1", 12, 16, 20) PM_DW_RQ1("s2", 24, 28, 32)
+                       PM_DW_RQ1("s3", 36, 40, 44) "bfi %[s0], %[s1], #8, #8\n\t"
+                                                   "bfi %[s0], %[s2], #16, #8\n\t"
+                                                   "bfi %[s0], %[s3], #24, #8\n\t"
+                                                   "str %[s0], [%[o]]\n\t"
                    : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [m] "=&r"(m), [rnd] "=&r"(rnd),
                      [lr] "=&r"(lr), [e] "=&r"(e), [t] "=&r"(t)
                    : [q] "r"(q), [zp] "r"(zp), [o] "r"(o)

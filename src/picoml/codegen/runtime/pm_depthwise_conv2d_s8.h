@@ -21,8 +21,9 @@
 /* Depth multiplier 1, channels <= PM_DW_MAX_C, kh * kw <= PM_DW_MAX_TAPS: four channels at a time
  * over a table of tap pointers (3x3 interior pixels of PM_FILTER_DW4 layers: one assembly block on
  * Armv7E-M speed builds), or, on Armv7E-M speed builds, 3x3 windows (dilation 1, strides 1-2, rows
- * of at least 8 outputs, 32 at stride 2) on planes: one channel at a time, 4 outputs per assembly
- * block, requantization fused (fast and exact). filter: PM_FILTER_PLAIN, or PM_FILTER_DW4 when
+ * of at least 8 outputs, 12 at stride 2) on planes: one channel at a time (two channels' planes
+ * gathered together when both fit), 5 outputs per assembly block at stride 1 (then 4), 4 at
+ * stride 2, requantization fused (fast and exact). filter: PM_FILTER_PLAIN, or PM_FILTER_DW4 when
  * channels % 4 == 0. */
 int pm_depthwise_conv2d_s8_mult1(const pm_conv_params *params, const pm_requant *quant, const pm_dims *in_dims,
                                  const int8_t *in, const pm_dims *f_dims, const int8_t *filter, const int32_t *bias,
