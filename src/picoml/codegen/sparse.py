@@ -33,6 +33,7 @@ import numpy as np
 from picoml.codegen.isa import Isa, get_isa
 from picoml.codegen.requant import folded_bias, prepare_layer
 from picoml.codegen.variants import DW_MAX_C, uses_gemm
+from picoml.errors import PicomlError
 from picoml.graph.int16_ops import is_int16_op
 from picoml.graph.ir import Graph, Op
 from picoml.graph.ops import OpType
@@ -231,6 +232,16 @@ def bias_bytes(bias: np.ndarray) -> int:
 WEIGHTED = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D, OpType.FULLY_CONNECTED)
 
 
+def _prepared(op: Op):
+    """``prepare_layer(op)``, or None for a layer its reference kernel refuses to prepare (an
+    unrepresentable requantization, say): reports such as ``picoml info`` still list its weights,
+    from the tensors, and compiling it fails with the kernel's own one-line error."""
+    try:
+        return prepare_layer(op)
+    except PicomlError:
+        return None
+
+
 def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True) -> list[dict]:
     """Per weighted layer (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) the encoding ``generate_c``
     picks for its weights and their bytes: op index, name, type, weights, nonzeros, density,
@@ -248,7 +259,7 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
         if op.type not in WEIGHTED or is_int16_op(op):  # 16x8 layers: dense, codegen/emit_s16.py
             continue
         int8 = op.inputs[0].dtype == "int8"
-        p = prepare_layer(op) if int8 else None  # the weights and biases the C gets (constant channels)
+        p = _prepared(op) if int8 else None  # the weights and biases the C gets (constant channels)
         w = (
             np.asarray(op.inputs[1].data)
             if p is None
@@ -267,6 +278,9 @@ def layer_encodings(g: Graph, isa: Isa | str | None = None, sparse: bool = True)
         b3 = 4
         if enc != "dense" and p is not None:  # the int8 kernels' folded biases
             b3 = bias_bytes(folded_bias(op, np.asarray(p.bias), w, dw))
+        elif enc != "dense" and int8:  # a layer the kernels refuse: its stored biases, for the report
+            b = op.inputs[2].data if len(op.inputs) > 2 and op.inputs[2] is not None else None
+            b3 = bias_bytes(folded_bias(op, np.zeros(channels, np.int64) if b is None else np.asarray(b), w, dw))
         out.append(
             {
                 "op": i,
