@@ -328,21 +328,28 @@ def _run_demo(
     return data
 
 
-def print_table(data: dict, stream=None) -> None:
-    stream = stream or sys.stdout
+def print_steps(data: dict, stream, step_width: int = 10, macs_width: int = 9) -> None:
+    """The steps table of a demo report (digits and keywords): metric, size and instructions per target."""
     targets = list(data["targets"])
-    head = f"{'step':<10} {'accuracy':>9} {'params':>8} {'MACs':>9} {'weights B':>10} {'arena B':>8}"
+    head = (
+        f"{'step':<{step_width}} {'accuracy':>9} {'params':>8} {'MACs':>{macs_width}} {'weights B':>10} {'arena B':>8}"
+    )
     head += "".join(f" {t + ' instr':>20}" for t in targets)
     stream.write(head + "\n" + "-" * len(head) + "\n")
     for s in data["steps"]:
         ins = s.get("instructions") or {}
         line = (
-            f"{s['step']:<10} {100 * s['value']:>8.2f}% {s['params']:>8,} {s['macs']:>9,} {s['weight_bytes']:>10,} "
-            f"{(format(s['arena_bytes'], ',') if s['arena_bytes'] else '-'):>8}"
+            f"{s['step']:<{step_width}} {100 * s['value']:>8.2f}% {s['params']:>8,} {s['macs']:>{macs_width},} "
+            f"{s['weight_bytes']:>10,} {(format(s['arena_bytes'], ',') if s['arena_bytes'] else '-'):>8}"
         )
         line += "".join(f" {(format(ins[t], ',') if t in ins else '-'):>20}" for t in targets)
         stream.write(line + "\n")
     stream.write("\n")
+
+
+def print_table(data: dict, stream=None) -> None:
+    stream = stream or sys.stdout
+    print_steps(data, stream)
     for t, r in data["targets"].items():
         stream.write(
             f"{t:<14} bit-exact {'yes' if r['bit_exact'] else 'NO'} on {r['inputs']} test digits; "

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from picoml.errors import PicomlError
-from picoml.flows.demo import DEMO_TARGETS, Progress, _need
+from picoml.flows.demo import DEMO_TARGETS, Progress, _need, print_steps
 from picoml.flows.report import write_report
 from picoml.flows.verify import fit_check, verify
 from picoml.frontends.lowering import to_graph_layout
@@ -328,19 +328,7 @@ def _run(
 
 def print_table(data: dict, stream=None) -> None:
     stream = stream or sys.stdout
-    targets = list(data["targets"])
-    head = f"{'step':<6} {'accuracy':>9} {'params':>8} {'MACs':>11} {'weights B':>10} {'arena B':>8}"
-    head += "".join(f" {t + ' instr':>20}" for t in targets)
-    stream.write(head + "\n" + "-" * len(head) + "\n")
-    for s in data["steps"]:
-        ins = s.get("instructions") or {}
-        line = (
-            f"{s['step']:<6} {100 * s['value']:>8.2f}% {s['params']:>8,} {s['macs']:>11,} {s['weight_bytes']:>10,} "
-            f"{(format(s['arena_bytes'], ',') if s['arena_bytes'] else '-'):>8}"
-        )
-        line += "".join(f" {(format(ins[t], ',') if t in ins else '-'):>20}" for t in targets)
-        stream.write(line + "\n")
-    stream.write("\n")
+    print_steps(data, stream, step_width=6, macs_width=11)
     for t, r in data["targets"].items():
         rt = data["realtime"][t]
         stream.write(
