@@ -165,13 +165,17 @@ CONV_CASES = {
 
 
 def test_small_k_rows_are_padded_to_a_multiple_of_4_on_armv7em():
-    """PM_FILTER_K4: only Armv7E-M, only the im2col path, only k % 4 != 0; the filter grows by the zero columns."""
+    """PM_FILTER_K4 (here reordered: PM_FILTER_ROWS, 3-value window rows, codegen/conv_rows.py): only
+    Armv7E-M, only the im2col path, only k % 4 != 0; the filter grows by the zero columns."""
     g = CONV_CASES["im2col_k9_first_layer_odd_oc"]()
     src = generate_c(g, isa="armv7em")["model.c"]
-    assert ".filter_layout = PM_FILTER_K4" in src
-    assert "PM_FILTER_K4" not in generate_c(g, isa="armv6m")["model.c"]
-    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["valid_dilated"](), isa="armv7em")["model.c"]  # k = 36
-    assert "PM_FILTER_K4" not in generate_c(CONV_CASES["pointwise_odd_c_tail"](), isa="armv7em")["model.c"]
+    assert ".filter_layout = PM_FILTER_ROWS" in src
+    for other in (
+        generate_c(g, isa="armv6m")["model.c"],
+        generate_c(CONV_CASES["valid_dilated"](), isa="armv7em")["model.c"],  # k = 36
+        generate_c(CONV_CASES["pointwise_odd_c_tail"](), isa="armv7em")["model.c"],
+    ):
+        assert "PM_FILTER_K4" not in other and "PM_FILTER_ROWS" not in other
     # 5 channels x 12 values as 15 int32 words
     assert "model_l0_filter[15]" in src
 

@@ -30,6 +30,9 @@
 #ifndef PM_CONV2D_S8_GENERIC
 #define PM_CONV2D_S8_GENERIC 1
 #endif
+#ifndef PM_CONV_ROWS
+#define PM_CONV_ROWS 0 /* pm_config.h: 1 when some layer has PM_FILTER_ROWS weights */
+#endif
 #ifndef PM_CONV2D_S8_LANES
 #define PM_CONV2D_S8_LANES 0 /* Armv6-M lanes variant (end of this file) */
 #endif
@@ -301,6 +304,20 @@ typedef struct { /* one layer's windows: pm_window's arguments that stay fixed o
   int32_t kh, kw, kp;
 } pm_windows;
 
+#if PM_CONV_ROWS
+/* A plain window (kh rows of l values, bytes) in the PM_FILTER_ROWS order (pm_conv2d_s8.h), kp bytes */
+static void pm_rows_bytes(const int8_t *plain, int32_t kh, int32_t l, int32_t kp, int8_t *col) {
+  const int32_t q4 = l & ~3, rem = l & 3;
+  int8_t *const tail = col + kh * q4;
+  int32_t ky, j, n = 0;
+  pm_fill_s8(tail, 0, kp - kh * q4);
+  for (ky = 0; ky < kh; ++ky, plain += l) {
+    pm_copy_s8(col + ky * q4, plain, q4);
+    for (j = 0; j < rem; ++j, ++n) tail[4 * (n >> 2) + ((n >> 1) & 1) + 2 * (n & 1)] = plain[q4 + j];
+  }
+}
+#endif
+
 static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
   const pm_conv_params *p = wd->p;
   const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
@@ -308,6 +325,15 @@ static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
   const int32_t kh = wd->kh, kw = wd->kw, kp = wd->kp;
   const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, r = i % per_image;
   const int32_t oy = r / out_dims->w, ox = r % out_dims->w;
+#if PM_CONV_ROWS
+  if (p->filter_layout == PM_FILTER_ROWS) { /* the plain window, then reordered */
+    int32_t plain[(PM_CONV_IM2COL_MAX / 2 + 3) / 4];
+    const int32_t l = kw * in_dims->c;
+    pm_im2col(p, in_dims, in, kh, kw, kh * l, b, oy, ox, (int8_t *)plain);
+    pm_rows_bytes((const int8_t *)plain, kh, l, kp, col);
+    return col;
+  }
+#endif
   if (kh == 1 && p->dilation_w == 1) {
     const int32_t y = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
     if (y >= 0 && y < in_dims->h && x0 >= 0 && x0 + kw <= in_dims->w) {
@@ -350,6 +376,161 @@ static void pm_window_w16(const pm_windows *wd, int32_t i, int32_t r, int8_t *co
     }
   }
   pm_widen_row_s8(pm_window(wd, i, col), wd->kp >> 2, r, xw);
+}
+#endif
+
+#if PM_CONV_4X2 && PM_CONV_ROWS && PM_CONV2D_S8_IM2COL
+/* A PM_FILTER_ROWS window, kh rows of l values at src (row ky at src + ky * dy), widened into slot
+ * r of the 4-row block xw: each row's l / 4 whole words as E, O pairs (a chunk each, straight from
+ * the rows: no copy), then the rows' l % 4 last values two per word. Reads only the rows' bytes. */
+PM_HOT void pm_rows_w16(const int8_t *src, int32_t dy, int32_t kh, int32_t l, int32_t r, int32_t *xw) {
+  const int32_t q = l >> 2, rem = l & 3;
+  int32_t *d = xw + 2 * r;
+  const int8_t *s = src;
+  int32_t ky, g;
+  if (q == 2) { /* 3x3 windows of 3 channels (l = 9) and the like: two words a row, unrolled */
+    for (ky = 0; ky < kh; ++ky, s += dy, d += 16) {
+      const uint32_t v0 = (uint32_t)pm_read_s8x4(s), v1 = (uint32_t)pm_read_s8x4(s + 4);
+      d[0] = __sxtb16(v0);
+      d[1] = pm_sxtb16_ror8(v0);
+      d[8] = __sxtb16(v1);
+      d[9] = pm_sxtb16_ror8(v1);
+    }
+  } else {
+    for (ky = 0; ky < kh; ++ky, s += dy) {
+      for (g = 0; g < q; ++g, d += 8) {
+        const uint32_t v = (uint32_t)pm_read_s8x4(s + 4 * g);
+        d[0] = __sxtb16(v);
+        d[1] = pm_sxtb16_ror8(v);
+      }
+    }
+  }
+  s = src + 4 * q;
+  if (rem == 1 && kh == 3) { /* 3x3 windows of 1 or 3 channels: one word pair */
+    d[0] = (int32_t)((uint32_t)(uint16_t)s[0] | ((uint32_t)(uint16_t)s[dy] << 16));
+    d[1] = (int32_t)(uint32_t)(uint16_t)s[2 * dy];
+  } else if (rem == 1) { /* a value per row: two rows per word */
+    for (ky = 0; ky + 1 < kh; ky += 2, s += 2 * dy) {
+      *d = (int32_t)((uint32_t)(uint16_t)s[0] | ((uint32_t)(uint16_t)s[dy] << 16));
+      d += (ky & 2) ? 7 : 1; /* word u = ky / 2 of the tail: chunk u / 2, E or O */
+    }
+    if (ky < kh) *d = (int32_t)(uint32_t)(uint16_t)s[0];
+  } else if (rem) {
+    int32_t j, n = 0;
+    uint32_t lo = 0;
+    for (ky = 0; ky < kh; ++ky, s += dy) {
+      for (j = 0; j < rem; ++j, ++n) {
+        const uint32_t v = (uint16_t)s[j];
+        if (n & 1) {
+          d[(n >> 2) * 8 + ((n >> 1) & 1)] = (int32_t)(lo | (v << 16));
+        } else {
+          lo = v;
+        }
+      }
+    }
+    if (n & 1) d[(n >> 2) * 8 + ((n >> 1) & 1)] = (int32_t)lo;
+  }
+}
+
+/* The 4-pixel blocks of a PM_FILTER_ROWS layer (pm_conv2d_s8_im2col's 4x2 loop): windows widened
+ * straight from the input, four at a time along an output row where all four are interior (3x3
+ * windows of 3 channels specialized), padded ones from their plain im2col copy; pixels followed by
+ * their (b, oy, ox) without divisions. Returns the pixels done. */
+static int32_t pm_rows_blocks(const pm_windows *wd, const pm_requant *q, const int8_t *filter, const int32_t *bias,
+                              int32_t out_c, int8_t *out, int32_t *xw, int8_t *col) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
+  const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, l = kw * c, kp = wd->kp;
+  const int32_t in_h = in_dims->h, in_w = in_dims->w, out_h = out_dims->h, out_w = out_dims->w;
+  const int32_t dy = p->dilation_h * in_w * c, span = (kh - 1) * p->dilation_h + 1, sx = p->stride_w * c;
+  const int32_t total = in_dims->n * out_h * out_w;
+  /* interior output columns: [ox_lo, ox_hi) */
+  const int32_t ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
+  const int32_t ox_hi = in_w + p->pad_w >= kw ? pm_min_i32((in_w + p->pad_w - kw) / p->stride_w + 1, out_w) : 0;
+  const int fold = pm_conv_fold(q, out_c);
+  int32_t i, r, b = 0, oy = 0, ox = 0;
+#if !PM_REQUANT_EXACT
+  /* full int8 range: every block's pairs in one assembly block on a frame set up once (the block
+   * and its output move; pm_conv_rows4 does the rest) */
+  const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
+  pm_gemm_frame f;
+  f.end = (int32_t)(uintptr_t)(xw + 2 * kp) - 32;
+  f.xw = (int32_t)(uintptr_t)xw - 32;
+  f.bias = bias;
+  f.q = q;
+  f.out_c = out_c;
+  f.zp = p->output_zp;
+#endif
+  pm_fill_s8((int8_t *)xw, 0, 8 * kp); /* a last odd word is never written: it meets zero weights */
+  for (i = 0; i + 3 < total; i += 4) {
+    const int32_t y0 = oy * p->stride_h - p->pad_h;
+    if (ox >= ox_lo && ox + 4 <= ox_hi && y0 >= 0 && y0 + span <= in_h) { /* four interior windows */
+      const int8_t *src = wd->in + ((b * in_h + y0) * in_w + ox * p->stride_w - p->pad_w) * c;
+      if (kh == 3 && l == 9) {
+        pm_rows_w16(src, dy, 3, 9, 0, xw);
+        pm_rows_w16(src + sx, dy, 3, 9, 1, xw);
+        pm_rows_w16(src + 2 * sx, dy, 3, 9, 2, xw);
+        pm_rows_w16(src + 3 * sx, dy, 3, 9, 3, xw);
+      } else {
+        for (r = 0; r < 4; ++r, src += sx) pm_rows_w16(src, dy, kh, l, r, xw);
+      }
+      ox += 4;
+    } else {
+      for (r = 0; r < 4; ++r) {
+        const int32_t y = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+        const int8_t *src = col;
+        int32_t step = l;
+        if (y >= 0 && y + span <= in_h && x0 >= 0 && x0 + kw <= in_w) {
+          src = wd->in + ((b * in_h + y) * in_w + x0) * c;
+          step = dy;
+        } else {
+          pm_im2col(p, in_dims, wd->in, kh, kw, kh * l, b, oy, ox, col);
+        }
+        if (kh == 3 && l == 9) {
+          pm_rows_w16(src, step, 3, 9, r, xw);
+        } else {
+          pm_rows_w16(src, step, kh, l, r, xw);
+        }
+        if (++ox == out_w) {
+          ox = 0;
+          if (++oy == out_h) {
+            oy = 0;
+            ++b;
+          }
+        }
+      }
+    }
+    if (ox == out_w) { /* (the four interior windows ended the row) */
+      ox = 0;
+      if (++oy == out_h) {
+        oy = 0;
+        ++b;
+      }
+    }
+    if (out_c % 2) { /* the odd last channel on the plain rows (pm_window: the ROWS byte order) */
+      int8_t *o = out + i * out_c + out_c - 1;
+      const int8_t *f = filter + (out_c - 1) * kp;
+      for (r = 0; r < 4; ++r) {
+        const int8_t *w = pm_window(wd, i + r, col);
+        o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w, f, kp, PM_LD_I32(&bias[out_c - 1])), &q[out_c - 1], p->output_zp,
+                                     p->act_min, p->act_max);
+      }
+    }
+#if !PM_REQUANT_EXACT
+    if (direct) {
+      f.o = out + i * out_c;
+      f.o_end = f.o + (out_c & ~1);
+      if (fold) {
+        PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+      } else {
+        PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
+      }
+      continue;
+    }
+#endif
+    pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c, fold);
+  }
+  return i;
 }
 #endif
 
@@ -446,8 +627,8 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     int8_t *const col = (int8_t *)col_words;
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
-    /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4: zero-padded rows) */
-    const int32_t kp = p->filter_layout == PM_FILTER_K4 ? (k + 3) & ~3 : k;
+    /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4, _ROWS: zero-padded rows) */
+    const int32_t kp = p->filter_layout == PM_FILTER_K4 || p->filter_layout == PM_FILTER_ROWS ? (k + 3) & ~3 : k;
     int32_t i = 0;
     pm_windows wd;
     if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
@@ -463,6 +644,9 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
       const int fold = pm_conv_fold(q, out_c);
+#if PM_CONV_ROWS
+      if (p->filter_layout == PM_FILTER_ROWS) i = pm_rows_blocks(&wd, q, filter, bias, out_c, out, xw, col);
+#endif
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {

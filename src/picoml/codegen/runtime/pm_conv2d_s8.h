@@ -13,7 +13,7 @@ typedef struct {
   int16_t pad_h;      /* rows of padding above the input */
   int16_t pad_w;      /* columns of padding left of the input */
   int16_t depth_multiplier; /* depthwise only: output channels per input channel */
-  int16_t filter_layout;    /* PM_FILTER_PLAIN, PM_FILTER_DW4 (depthwise) or PM_FILTER_K4, see below */
+  int16_t filter_layout;    /* PM_FILTER_PLAIN, _DW4 (depthwise), _K4 or _ROWS, see below */
   int32_t input_zp;   /* value of padded taps; bias already holds -input_zp * sum(filter) */
   int32_t output_zp;  /* added after rescaling */
   int32_t act_min;    /* fused activation clamp, int8 range */
@@ -50,6 +50,13 @@ typedef struct {
  * zero weights to a multiple of 4 (kp), and im2col rows with zeros, so a first layer with
  * ic = 1 or 3 (k = 9, 27) runs on the 4-row SIMD kernel, which needs k % 4 == 0. */
 #define PM_FILTER_K4 2
+/* ROWS (CONV_2D on the im2col path, Armv7E-M, window rows of L = kw*ic values with L % 4 != 0, no
+ * column dilation): the K4 row (kp = kh*kw*ic rounded up to 4) with its values reordered so that
+ * each window row's q = L / 4 whole words come first (row after row, bytes as in the input: a
+ * kernel widens them straight from the input, chunk-aligned), then the rows' L % 4 last values,
+ * row after row, two per 16-bit word pair: value n of that tail sits at byte
+ * 4 * (n / 4) + (n / 2) % 2 + 2 * (n % 2) of it (codegen/conv_rows.py writes the weights so). */
+#define PM_FILTER_ROWS 3
 
 /* Every variant computes out = clamp(requant(bias[c] + sum(in_padded * filter)) + output_zp).
  * bias: one int32 per output channel with -input_zp * sum(filter[c]) folded in (never NULL).
