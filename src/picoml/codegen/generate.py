@@ -154,7 +154,7 @@ class _Ctx:
     fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
     fc_raw: bool = False  # PM_FC_RAW: FULLY_CONNECTED pairs in the raw-lane layout (codegen/pairs_raw.py)
     conv_raw: bool = False  # PM_CONV_RAW: the same for the GEMM convolutions' pairs
-    conv_rows: bool = False  # PM_CONV_ROWS: some layer has PM_FILTER_ROWS weights (codegen/conv_rows.py)
+    conv_rows: int = 0  # PM_CONV_ROWS: largest window of a PM_FILTER_ROWS layer, bytes (codegen/conv_rows.py)
     conv_calls: dict[str, bool] = field(default_factory=dict)  # conv variant called through a record -> scratch arg
     direct_calls: bool = False  # emit_fused.py: calls with the geometry records in place, to swap per band
     decls: list[str] = field(default_factory=list)
@@ -371,8 +371,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             padded = padded_rows(p.filter, p.dilation_w) if c.isa.has("k4") and variant != CONV_1X1 else None
             if padded is not None and 8 * _round4(k) <= W16_MAX:  # PM_FILTER_K4 / _ROWS: codegen/conv_rows.py
                 filt, fields["filter_layout"] = padded
+                c.conv_rows = max(c.conv_rows, k if padded[1] == ROWS else 0)  # its plain window (pm_window)
                 k = filt.shape[1]
-                c.im2col_bytes, c.conv_rows = max(c.im2col_bytes, 2 * k), c.conv_rows or padded[1] == ROWS
+                c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
             filt = to_raw(filt) if c.conv_raw else filt
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
@@ -817,7 +818,7 @@ def compile_c(
             "/* 1: FULLY_CONNECTED / GEMM convolution pairs store b - [a < 0] for b (raw lanes, codegen/pairs_raw.py) */",
             f"#define PM_FC_RAW {int(c.fc_raw)}",
             f"#define PM_CONV_RAW {int(c.conv_raw)}",
-            f"#define PM_CONV_ROWS {int(c.conv_rows)} /* 1: some convolution's windows in PM_FILTER_ROWS order */",
+            f"#define PM_CONV_ROWS {c.conv_rows} /* bytes of the largest PM_FILTER_ROWS window; 0: no such layer */",
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",

@@ -31,7 +31,7 @@
 #define PM_CONV2D_S8_GENERIC 1
 #endif
 #ifndef PM_CONV_ROWS
-#define PM_CONV_ROWS 0 /* pm_config.h: 1 when some layer has PM_FILTER_ROWS weights */
+#define PM_CONV_ROWS 0 /* pm_config.h: bytes of the largest PM_FILTER_ROWS window (0: no such layer) */
 #endif
 #ifndef PM_CONV2D_S8_LANES
 #define PM_CONV2D_S8_LANES 0 /* Armv6-M lanes variant (end of this file) */
@@ -326,8 +326,8 @@ static const int8_t *pm_window(const pm_windows *wd, int32_t i, int8_t *col) {
   const int32_t per_image = out_dims->h * out_dims->w, b = i / per_image, r = i % per_image;
   const int32_t oy = r / out_dims->w, ox = r % out_dims->w;
 #if PM_CONV_ROWS
-  if (p->filter_layout == PM_FILTER_ROWS) { /* the plain window, then reordered */
-    int32_t plain[(PM_CONV_IM2COL_MAX / 2 + 3) / 4];
+  if (p->filter_layout == PM_FILTER_ROWS && kh * kw * in_dims->c <= PM_CONV_ROWS) { /* plain, then reordered */
+    int32_t plain[(PM_CONV_ROWS + 3) / 4];
     const int32_t l = kw * in_dims->c;
     pm_im2col(p, in_dims, in, kh, kw, kh * l, b, oy, ox, (int8_t *)plain);
     pm_rows_bytes((const int8_t *)plain, kh, l, kp, col);
@@ -432,105 +432,121 @@ PM_HOT void pm_rows_w16(const int8_t *src, int32_t dy, int32_t kh, int32_t l, in
   }
 }
 
-/* The 4-pixel blocks of a PM_FILTER_ROWS layer (pm_conv2d_s8_im2col's 4x2 loop): windows widened
+/* pm_rows_w16 for kh = 3, l = 9 (3x3 windows of 3 channels), in assembly: per row two words
+ * loaded, widened and stored by two STRDs (chunks 2ky, 2ky + 1), the rows' last values loaded with
+ * them; then the tail chunk: rows 0 and 1's last values in E, row 2's in O (its high half the
+ * value's sign, which meets a zero weight). 48 cycles a window. d: slot r of the block (xw + 2r). */
+PM_HOT void pm_rows_w16_3x9(const int8_t *s, int32_t dy, int32_t *d) {
+  int32_t a, b, e, f, x, y, z;
+  __asm__ volatile(
+      "ldr %[a], [%[s]]\n\t"
+      "ldr %[b], [%[s], #4]\n\t"
+      "ldrsb %[x], [%[s], #8]\n\t"
+      "sxtb16 %[e], %[a]\n\t"
+      "sxtb16 %[a], %[a], ror #8\n\t"
+      "sxtb16 %[f], %[b]\n\t"
+      "sxtb16 %[b], %[b], ror #8\n\t"
+      "strd %[e], %[a], [%[d]]\n\t"
+      "strd %[f], %[b], [%[d], #32]\n\t"
+      "add %[s], %[s], %[dy]\n\t"
+      "ldr %[a], [%[s]]\n\t"
+      "ldr %[b], [%[s], #4]\n\t"
+      "ldrsb %[y], [%[s], #8]\n\t"
+      "sxtb16 %[e], %[a]\n\t"
+      "sxtb16 %[a], %[a], ror #8\n\t"
+      "sxtb16 %[f], %[b]\n\t"
+      "sxtb16 %[b], %[b], ror #8\n\t"
+      "strd %[e], %[a], [%[d], #64]\n\t"
+      "strd %[f], %[b], [%[d], #96]\n\t"
+      "add %[s], %[s], %[dy]\n\t"
+      "ldr %[a], [%[s]]\n\t"
+      "ldr %[b], [%[s], #4]\n\t"
+      "ldrsb %[z], [%[s], #8]\n\t"
+      "sxtb16 %[e], %[a]\n\t"
+      "sxtb16 %[a], %[a], ror #8\n\t"
+      "sxtb16 %[f], %[b]\n\t"
+      "sxtb16 %[b], %[b], ror #8\n\t"
+      "strd %[e], %[a], [%[d], #128]\n\t"
+      "strd %[f], %[b], [%[d], #160]\n\t"
+      "pkhbt %[x], %[x], %[y], lsl #16\n\t"
+      "strd %[x], %[z], [%[d], #192]\n\t"
+      : [s] "+r"(s), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f), [x] "=&r"(x), [y] "=&r"(y),
+        [z] "=&r"(z)
+      : [d] "r"(d), [dy] "r"(dy)
+      : "memory");
+}
+
+typedef struct { /* the next pixel of a PM_FILTER_ROWS layer's 4-pixel blocks; its interior columns */
+  int32_t b, oy, ox, ox_lo, ox_hi;
+} pm_rows_at;
+
+/* the interior output columns [at->ox_lo, at->ox_hi) (windows inside the input's width), once a layer */
+static void pm_rows_start(const pm_windows *wd, pm_rows_at *at) {
+  const pm_conv_params *p = wd->p;
+  const int32_t in_w = wd->in_dims->w, kw = wd->kw;
+  at->b = at->oy = at->ox = 0;
+  at->ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
+  at->ox_hi = in_w + p->pad_w >= kw ? pm_min_i32((in_w + p->pad_w - kw) / p->stride_w + 1, wd->out_dims->w) : 0;
+}
+
+/* The windows of the 4 pixels from *at on (moved on by 4) widened into the block xw (PM_FILTER_ROWS):
  * straight from the input, four at a time along an output row where all four are interior (3x3
- * windows of 3 channels specialized), padded ones from their plain im2col copy; pixels followed by
- * their (b, oy, ox) without divisions. Returns the pixels done. */
-static int32_t pm_rows_blocks(const pm_windows *wd, const pm_requant *q, const int8_t *filter, const int32_t *bias,
-                              int32_t out_c, int8_t *out, int32_t *xw, int8_t *col) {
+ * windows of 3 channels in assembly), padded ones from their plain im2col copy in col; pixels
+ * followed by their (b, oy, ox) without divisions. */
+PM_HOT void pm_rows_gather4(const pm_windows *wd, pm_rows_at *at, int32_t *xw, int8_t *col) {
   const pm_conv_params *p = wd->p;
   const pm_dims *in_dims = wd->in_dims, *out_dims = wd->out_dims;
-  const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, l = kw * c, kp = wd->kp;
+  const int32_t c = in_dims->c, kh = wd->kh, kw = wd->kw, l = kw * c;
   const int32_t in_h = in_dims->h, in_w = in_dims->w, out_h = out_dims->h, out_w = out_dims->w;
   const int32_t dy = p->dilation_h * in_w * c, span = (kh - 1) * p->dilation_h + 1, sx = p->stride_w * c;
-  const int32_t total = in_dims->n * out_h * out_w;
-  /* interior output columns: [ox_lo, ox_hi) */
-  const int32_t ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
-  const int32_t ox_hi = in_w + p->pad_w >= kw ? pm_min_i32((in_w + p->pad_w - kw) / p->stride_w + 1, out_w) : 0;
-  const int fold = pm_conv_fold(q, out_c);
-  int32_t i, r, b = 0, oy = 0, ox = 0;
-#if !PM_REQUANT_EXACT
-  /* full int8 range: every block's pairs in one assembly block on a frame set up once (the block
-   * and its output move; pm_conv_rows4 does the rest) */
-  const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
-  pm_gemm_frame f;
-  f.end = (int32_t)(uintptr_t)(xw + 2 * kp) - 32;
-  f.xw = (int32_t)(uintptr_t)xw - 32;
-  f.bias = bias;
-  f.q = q;
-  f.out_c = out_c;
-  f.zp = p->output_zp;
-#endif
-  pm_fill_s8((int8_t *)xw, 0, 8 * kp); /* a last odd word is never written: it meets zero weights */
-  for (i = 0; i + 3 < total; i += 4) {
-    const int32_t y0 = oy * p->stride_h - p->pad_h;
-    if (ox >= ox_lo && ox + 4 <= ox_hi && y0 >= 0 && y0 + span <= in_h) { /* four interior windows */
-      const int8_t *src = wd->in + ((b * in_h + y0) * in_w + ox * p->stride_w - p->pad_w) * c;
-      if (kh == 3 && l == 9) {
-        pm_rows_w16(src, dy, 3, 9, 0, xw);
-        pm_rows_w16(src + sx, dy, 3, 9, 1, xw);
-        pm_rows_w16(src + 2 * sx, dy, 3, 9, 2, xw);
-        pm_rows_w16(src + 3 * sx, dy, 3, 9, 3, xw);
-      } else {
-        for (r = 0; r < 4; ++r, src += sx) pm_rows_w16(src, dy, kh, l, r, xw);
-      }
-      ox += 4;
+  int32_t r, b = at->b, oy = at->oy, ox = at->ox;
+  const int32_t y0 = oy * p->stride_h - p->pad_h;
+  if (ox >= at->ox_lo && ox + 4 <= at->ox_hi && y0 >= 0 && y0 + span <= in_h) { /* four interior windows */
+    const int8_t *src = wd->in + ((b * in_h + y0) * in_w + ox * p->stride_w - p->pad_w) * c;
+    if (kh == 3 && l == 9) {
+      pm_rows_w16_3x9(src, dy, xw);
+      pm_rows_w16_3x9(src + sx, dy, xw + 2);
+      pm_rows_w16_3x9(src + 2 * sx, dy, xw + 4);
+      pm_rows_w16_3x9(src + 3 * sx, dy, xw + 6);
     } else {
-      for (r = 0; r < 4; ++r) {
-        const int32_t y = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-        const int8_t *src = col;
-        int32_t step = l;
-        if (y >= 0 && y + span <= in_h && x0 >= 0 && x0 + kw <= in_w) {
-          src = wd->in + ((b * in_h + y) * in_w + x0) * c;
-          step = dy;
-        } else {
-          pm_im2col(p, in_dims, wd->in, kh, kw, kh * l, b, oy, ox, col);
-        }
-        if (kh == 3 && l == 9) {
-          pm_rows_w16(src, step, 3, 9, r, xw);
-        } else {
-          pm_rows_w16(src, step, kh, l, r, xw);
-        }
-        if (++ox == out_w) {
-          ox = 0;
-          if (++oy == out_h) {
-            oy = 0;
-            ++b;
-          }
-        }
-      }
+      for (r = 0; r < 4; ++r, src += sx) pm_rows_w16(src, dy, kh, l, r, xw);
     }
-    if (ox == out_w) { /* (the four interior windows ended the row) */
-      ox = 0;
-      if (++oy == out_h) {
-        oy = 0;
-        ++b;
-      }
-    }
-    if (out_c % 2) { /* the odd last channel on the plain rows (pm_window: the ROWS byte order) */
-      int8_t *o = out + i * out_c + out_c - 1;
-      const int8_t *f = filter + (out_c - 1) * kp;
-      for (r = 0; r < 4; ++r) {
-        const int8_t *w = pm_window(wd, i + r, col);
-        o[r * out_c] = pm_requant_s8(pm_dot_1x1_s8(w, f, kp, PM_LD_I32(&bias[out_c - 1])), &q[out_c - 1], p->output_zp,
-                                     p->act_min, p->act_max);
-      }
-    }
-#if !PM_REQUANT_EXACT
-    if (direct) {
-      f.o = out + i * out_c;
-      f.o_end = f.o + (out_c & ~1);
-      if (fold) {
-        PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+    ox += 4;
+  } else {
+    for (r = 0; r < 4; ++r) {
+      const int32_t y = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+      const int8_t *src = col;
+      int32_t step = l;
+      if (y >= 0 && y + span <= in_h && x0 >= 0 && x0 + kw <= in_w) {
+        src = wd->in + ((b * in_h + y) * in_w + x0) * c;
+        step = dy;
       } else {
-        PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
+        pm_im2col(p, in_dims, wd->in, kh, kw, kh * l, b, oy, ox, col);
       }
-      continue;
+      if (kh == 3 && l == 9) {
+        pm_rows_w16_3x9(src, step, xw + 2 * r);
+      } else {
+        pm_rows_w16(src, step, kh, l, r, xw);
+      }
+      if (++ox == out_w) {
+        ox = 0;
+        if (++oy == out_h) {
+          oy = 0;
+          ++b;
+        }
+      }
     }
-#endif
-    pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c, fold);
   }
-  return i;
+  if (ox == out_w) { /* (the four interior windows ended the row) */
+    ox = 0;
+    if (++oy == out_h) {
+      oy = 0;
+      ++b;
+    }
+  }
+  at->b = b;
+  at->oy = oy;
+  at->ox = ox;
 }
 #endif
 
@@ -628,7 +644,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     const int32_t per_image = out_dims->h * out_dims->w;
     const int32_t total = in_dims->n * per_image;
     /* GEMM row length: k, or k rounded up to a multiple of 4 (PM_FILTER_K4, _ROWS: zero-padded rows) */
-    const int32_t kp = p->filter_layout == PM_FILTER_K4 || p->filter_layout == PM_FILTER_ROWS ? (k + 3) & ~3 : k;
+    const int32_t kp = p->filter_layout >= PM_FILTER_K4 ? (k + 3) & ~3 : k; /* K4 or ROWS */
     int32_t i = 0;
     pm_windows wd;
     if (2 * kp > PM_CONV_IM2COL_MAX) return PM_ERROR; /* never: the generator sizes the buffer */
@@ -644,13 +660,35 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
       const int fold = pm_conv_fold(q, out_c);
+#if !PM_REQUANT_EXACT
+      /* full int8 range: every block's pairs in one assembly block on a frame set up once (the
+       * block's output moves on), not through pm_conv_rows4 */
+      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
+      pm_gemm_frame f;
+      f.end = (int32_t)(uintptr_t)(xw + 2 * kp) - 32;
+      f.xw = (int32_t)(uintptr_t)xw - 32;
+      f.bias = bias;
+      f.q = q;
+      f.out_c = out_c;
+      f.zp = p->output_zp;
+#endif
 #if PM_CONV_ROWS
-      if (p->filter_layout == PM_FILTER_ROWS) i = pm_rows_blocks(&wd, q, filter, bias, out_c, out, xw, col);
+      const int rows = p->filter_layout == PM_FILTER_ROWS;
+      pm_rows_at at;
+      if (rows) {
+        pm_rows_start(&wd, &at);
+        pm_fill_s8((int8_t *)xw, 0, 8 * kp); /* a last odd word is never written: it meets zero weights */
+      }
 #endif
       for (; i + 3 < total; i += 4) {
         int32_t r;
-        for (r = 0; r < 4; ++r) {
-          pm_window_w16(&wd, i + r, r, col, xw);
+#if PM_CONV_ROWS
+        if (rows) {
+          pm_rows_gather4(&wd, &at, xw, col);
+        } else
+#endif
+        {
+          for (r = 0; r < 4; ++r) pm_window_w16(&wd, i + r, r, col, xw);
         }
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
@@ -665,6 +703,18 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
                                                p->output_zp, p->act_min, p->act_max);
           }
         }
+#if !PM_REQUANT_EXACT
+        if (direct) {
+          f.o = out + i * out_c;
+          f.o_end = f.o + (out_c & ~1);
+          if (fold) {
+            PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+          } else {
+            PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
+          }
+          continue;
+        }
+#endif
         pm_conv_rows4(p, q, xw, NULL, kp, filter, bias, out_c, out + i * out_c, fold);
       }
     }
