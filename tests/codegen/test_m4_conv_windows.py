@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_kernel_variants import _bias, _weights
 
 from picoml.codegen.conv_rows import ROWS, padded_rows, rows_positions
@@ -124,3 +126,19 @@ def test_windows_host_armv7em_layout(case):
     xs = np.random.default_rng(1).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
     rep = verify(g, "host", xs=xs, sanitize=True, counted_runs=1, isa="armv7em")
     assert rep.bit_exact, f"host/armv7em: {rep.mismatches} mismatches; {rep.first_mismatch}"
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    ic=st.integers(1, 5),
+    k=st.sampled_from([(3, 3), (5, 5), (1, 3), (3, 1), (2, 3)]),
+    stride=st.sampled_from([(1, 1), (2, 2), (1, 2), (2, 1)]),
+    padding=st.sampled_from(["SAME", "VALID"]),
+    h=st.integers(5, 11),
+    w=st.integers(5, 11),
+    oc=st.integers(1, 17),
+    seed=st.integers(0, 1000),
+)
+def test_random_windows_cortex_m4(ic, k, stride, padding, h, w, oc, seed):
+    """Random shapes on the speed build (the widened windows; ROWS or, for whole-word rows, plain)."""
+    run(conv((1, h, w, ic), oc, k[0], k[1], stride=stride, padding=padding, seed=seed, act="NONE"), seed=seed)

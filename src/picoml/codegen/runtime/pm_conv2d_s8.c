@@ -661,9 +661,9 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
       int32_t *const xw = w16 ? w16 : xw_stack;
       const int fold = pm_conv_fold(q, out_c);
 #if !PM_REQUANT_EXACT
-      /* full int8 range: every block's pairs in one assembly block on a frame set up once (the
-       * block's output moves on), not through pm_conv_rows4 */
-      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
+      /* full int8 range, zero point foldable (pm_conv_fold): every block's pairs in one assembly
+       * block on a frame set up once (the block's output moves on), not through pm_conv_rows4 */
+      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2 && fold;
       pm_gemm_frame f;
       f.end = (int32_t)(uintptr_t)(xw + 2 * kp) - 32;
       f.xw = (int32_t)(uintptr_t)xw - 32;
@@ -707,11 +707,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
         if (direct) {
           f.o = out + i * out_c;
           f.o_end = f.o + (out_c & ~1);
-          if (fold) {
-            PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
-          } else {
-            PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
-          }
+          PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
           continue;
         }
 #endif
