@@ -476,6 +476,28 @@ PM_HOT void pm_rows_w16_3x9(const int8_t *s, int32_t dy, int32_t *d) {
       : "memory");
 }
 
+/* The plain window (kh rows of l = kw * c values, padded taps = zp) of a border pixel whose window
+ * starts at input row y0, column x0 (no column dilation), into col (word-aligned): zp everywhere,
+ * then each valid row's run of valid taps copied; out of line, small. */
+PM_KERNEL void pm_rows_plain(const pm_windows *wd, int32_t b, int32_t y0, int32_t x0, int8_t *col) {
+  const pm_conv_params *p = wd->p;
+  const pm_dims *in_dims = wd->in_dims;
+  const int32_t c = in_dims->c, in_h = in_dims->h, in_w = in_dims->w, kh = wd->kh, kw = wd->kw, l = kw * c;
+  const int32_t lo = x0 < 0 ? pm_min_i32(-x0, kw) : 0, hi = pm_max_i32(pm_min_i32(in_w - x0, kw), lo);
+  const uint32_t z = (uint8_t)p->input_zp * 0x01010101u;
+  int32_t ky, j, y = y0, n = (kh * l + 3) >> 2;
+  uint32_t *w = (uint32_t *)(void *)col;
+  PM_NO_UNROLL
+  for (j = 0; j < n; ++j) w[j] = z;
+  for (ky = 0; ky < kh; ++ky, y += p->dilation_h, col += l) {
+    if (y >= 0 && y < in_h && hi > lo) { /* (a pointer is formed only for valid taps) */
+      const int8_t *src = wd->in + ((b * in_h + y) * in_w + x0 + lo) * c;
+      PM_NO_UNROLL
+      for (j = lo * c; j < hi * c; ++j) col[j] = *src++;
+    }
+  }
+}
+
 typedef struct { /* the next pixel of a PM_FILTER_ROWS layer's 4-pixel blocks; its interior columns */
   int32_t b, oy, ox, ox_lo, ox_hi;
 } pm_rows_at;
@@ -521,7 +543,7 @@ PM_HOT void pm_rows_gather4(const pm_windows *wd, pm_rows_at *at, int32_t *xw, i
         src = wd->in + ((b * in_h + y) * in_w + x0) * c;
         step = dy;
       } else {
-        pm_im2col(p, in_dims, wd->in, kh, kw, kh * l, b, oy, ox, col);
+        pm_rows_plain(wd, b, y, x0, col);
       }
       if (kh == 3 && l == 9) {
         pm_rows_w16_3x9(src, step, xw + 2 * r);
