@@ -1,4 +1,5 @@
-"""C for a fused residual block (``plan.fusion``): CONV_2D → CONV_2D → ADD row by row.
+"""C for a fused residual block (``plan.fusion``): CONV_2D → CONV_2D → ADD row by row; and for
+a fused chain (CONV_2D → CONV_2D, conv_b writing its whole output row by row: ``_emit_chain``).
 
 The three layers' parameters, filters and requantization records are emitted by their usual
 emitters (``generate.py`` passes its ``EMITTERS`` in: this module does not import it); their
@@ -25,6 +26,7 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.emit_affine import uses_channel_tables
 from picoml.codegen.emit_float import uses_float
+from picoml.codegen.variants import uses_gemm
 from picoml.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 from picoml.plan import FusedBlock, choose_fusions
 from picoml.reference import KERNELS
@@ -118,12 +120,83 @@ def add_tables(op) -> np.ndarray:
     return np.concatenate(rows).astype(np.int32)
 
 
+def _line_walk(f: FusedBlock, arena_x: str, pa: str, da: str, sel_a: str, call_a: list[str]) -> list[str]:
+    """The row loop's head, shared by blocks and chains: for output row ``pm_r`` of conv_b, drop
+    the line buffer's rows above its window and compute the missing ones with conv_a."""
+    wa, wb = f.wa, f.wb
+    return [
+        "  int32_t pm_r, pm_base = 0, pm_have = 0; /* pm_lines holds rows [pm_base, pm_base + pm_have) */",
+        f"  for (pm_r = 0; pm_r < {wb.out_h}; ++pm_r) {{",
+        f"    const int32_t pm_t = pm_r * {wb.stride} - {wb.pad};",
+        f"    const int32_t pm_lo = pm_t < 0 ? 0 : pm_t, pm_hi = pm_t + {wb.extent} < {wb.in_h} ? "
+        f"pm_t + {wb.extent} : {wb.in_h};",
+        "    if (pm_lo > pm_base) {",
+        "      const int32_t pm_drop = pm_lo - pm_base;",
+        "      if (pm_drop < pm_have) {",
+        f"        memmove(pm_lines, pm_lines + pm_drop * {f.row_y1}, (size_t)((pm_have - pm_drop) * {f.row_y1}));",
+        "        pm_have -= pm_drop;",
+        "      } else {",
+        "        pm_have = 0;",
+        "      }",
+        "      pm_base = pm_lo;",
+        "    }",
+        "    if (pm_have == 0) pm_base = pm_lo;",
+        "    while (pm_base + pm_have < pm_hi) {",
+        "      const int32_t pm_j = pm_base + pm_have;",
+        f"      const int32_t pm_u = pm_j * {wa.stride} - {wa.pad};",
+        f"      pm_pa = {pa}[{sel_a}[pm_j]];",
+        f"      pm_ia = {da}[{sel_a}[pm_j]];",
+        f"      pm_xa = {arena_x} + (pm_u < 0 ? 0 : pm_u) * {f.row_x};",
+        f"      pm_ya = pm_lines + pm_have * {f.row_y1};",
+        *("      " + line for line in call_a),
+        "      ++pm_have;",
+        "    }",
+    ]
+
+
+def _emit_chain(c, f: FusedBlock, emitters: dict, arena) -> None:
+    """A chain's C: conv_a → line buffer → conv_b straight into y2's row ``pm_r``."""
+    g, n = c.graph, c.name
+    ia, ib = f.a, f.a + 1
+    a, b = g.ops[ia], g.ops[ib]
+    x, y1, y2 = a.inputs[0], a.outputs[0], b.outputs[0]
+    c.ptr_override = {id(x): "pm_xa", id(y1): "pm_ya"}
+    call_a = _swap(_call(c, emitters[a.type], ia), {f"&{n}_l{ia}_params,": "pm_pa,", f"&{n}_l{ia}_in_dims,": "pm_ia,"})
+    c.ptr_override = {id(y1): "pm_lines", id(y2): "pm_row"}
+    call_b = _swap(_call(c, emitters[b.type], ib), {f"&{n}_l{ib}_params,": "pm_pb,", f"&{n}_l{ib}_in_dims,": "pm_ib,"})
+    c.ptr_override = {}
+    _swap(call_a, {"pm_xa": "pm_xa", "pm_ya": "pm_ya"})  # the band pointers are in the calls
+    _swap(call_b, {"pm_lines": "pm_lines", "pm_row": "pm_row"})
+    sel_a, pa, da = _bands(c, ia, f.wa, f.wa.out_h)
+    sel_b, pb, db = _bands(c, ib, f.wb, f.wb.out_h)
+    body = [
+        "{ /* fused: the two layers above run row by row (picoml.plan.fusion, a chain) */",
+        f"  int8_t *const pm_lines = {arena(y1)}; /* {f.lines} rows of layer {ia}'s output */",
+        "  const pm_conv_params *pm_pa, *pm_pb;",
+        "  const pm_dims *pm_ia, *pm_ib;",
+        "  const int8_t *pm_xa;",
+        "  int8_t *pm_ya, *pm_row;",
+        *_line_walk(f, arena(x), pa, da, sel_a, call_a),
+        f"    pm_pb = {pb}[{sel_b}[pm_r]];",
+        f"    pm_ib = {db}[{sel_b}[pm_r]];",
+        f"    pm_row = {arena(y2)} + pm_r * {f.row_y2};",
+        *("    " + line for line in call_b),
+        "  }",
+        "}",
+    ]
+    c.body.append(cemit.comment(f"{ia}..{ib}: {a.type}, {b.type}, fused row by row"))
+    c.body.extend(body)
+
+
 def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
-    """The fused block's C into ``c.body`` (layers ``f.ops``)."""
+    """The fused run's C into ``c.body`` (layers ``f.ops``)."""
 
     def arena(t) -> str:
         return f"(int8_t *)(pm_arena.bytes + {c.plan.offset_of(t)})"
 
+    if not f.residual:
+        _emit_chain(c, f, emitters, arena)
+        return
     g = c.graph
     ia, ib, ic = f.a, f.a + 1, f.add
     first = f.start
@@ -182,32 +255,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
             if ws
             else ["  const int8_t *pm_rr;"]
         ),
-        "  int32_t pm_r, pm_base = 0, pm_have = 0; /* pm_lines holds rows [pm_base, pm_base + pm_have) */",
-        f"  for (pm_r = 0; pm_r < {wb.out_h}; ++pm_r) {{",
-        f"    const int32_t pm_t = pm_r * {wb.stride} - {wb.pad};",
-        f"    const int32_t pm_lo = pm_t < 0 ? 0 : pm_t, pm_hi = pm_t + {wb.extent} < {wb.in_h} ? "
-        f"pm_t + {wb.extent} : {wb.in_h};",
-        "    if (pm_lo > pm_base) {",
-        "      const int32_t pm_drop = pm_lo - pm_base;",
-        "      if (pm_drop < pm_have) {",
-        f"        memmove(pm_lines, pm_lines + pm_drop * {f.row_y1}, (size_t)((pm_have - pm_drop) * {f.row_y1}));",
-        "        pm_have -= pm_drop;",
-        "      } else {",
-        "        pm_have = 0;",
-        "      }",
-        "      pm_base = pm_lo;",
-        "    }",
-        "    if (pm_have == 0) pm_base = pm_lo;",
-        "    while (pm_base + pm_have < pm_hi) {",
-        "      const int32_t pm_j = pm_base + pm_have;",
-        f"      const int32_t pm_u = pm_j * {wa.stride} - {wa.pad};",
-        f"      pm_pa = {pa}[{sel_a}[pm_j]];",
-        f"      pm_ia = {da}[{sel_a}[pm_j]];",
-        f"      pm_xa = {arena(x)} + (pm_u < 0 ? 0 : pm_u) * {row_x};",
-        f"      pm_ya = pm_lines + pm_have * {f.row_y1};",
-        *("      " + line for line in call_a),
-        "      ++pm_have;",
-        "    }",
+        *_line_walk(f, arena(x), pa, da, sel_a, call_a),
         f"    pm_pb = {pb}[{sel_b}[pm_r]];",
         f"    pm_ib = {db}[{sel_b}[pm_r]];",
         *("    " + line for line in call_b),
@@ -226,11 +274,22 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
     c.body.extend(body)
 
 
+#: pixels the GEMM kernels compute together (the 4-row block of pm_conv2d_s8's 1x1 / im2col)
+GEMM_ROWS = 4
+
+
 def fused_blocks(g, scratch: dict[int, int] | None = None) -> tuple[FusedBlock, ...]:
-    """The residual blocks of ``g`` the generator runs fused: those that lower the arena
-    (``plan.choose_fusions``) and whose three layers have their plain int8 emitters."""
+    """The residual blocks and chains of ``g`` the generator runs fused: those that lower the
+    arena (``plan.choose_fusions``) and whose layers have their plain int8 emitters. A chain
+    must also keep its GEMM layers' blocks whole: run a row at a time, a layer whose row is not
+    a multiple of ``GEMM_ROWS`` pixels makes its leftover pixels one by one on every row (KWS's
+    5-pixel rows: +25 % cycles for 12 % of the arena), so such a chain is not worth its RAM."""
 
     def plain(f: FusedBlock) -> bool:
-        return not any(uses_float(g.ops[i]) or uses_channel_tables(g.ops[i]) for i in f.ops)
+        if any(uses_float(g.ops[i]) or uses_channel_tables(g.ops[i]) for i in f.ops):
+            return False
+        return f.residual or all(
+            not uses_gemm(g.ops[i]) or g.ops[i].outputs[0].shape[2] % GEMM_ROWS == 0 for i in f.ops
+        )
 
     return choose_fusions(g, scratch, allowed=plain)

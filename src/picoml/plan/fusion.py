@@ -27,6 +27,13 @@ lowers the arena.
 Cost. ``conv_a`` and ``conv_b`` are called once per output row instead of once, the ADD once per
 row, and the line buffer's kept rows move down by ``memmove`` as the window slides
 (``moved_bytes``): no MAC is repeated (every ``y1`` row is computed exactly once).
+
+Chains. Two window layers in a row with no ADD (``y1 = conv_a(x)``, ``y2 = conv_b(y1)``, ``y1``
+read only by ``conv_b``: a MobileNet's pointwise → stride-2 depthwise) run the same walk with
+``conv_b`` writing straight into ``y2``'s row ``r``: ``y1`` shrinks to the line buffer, ``y2``
+stays whole, and ``x``'s rows may be overwritten by ``y2``'s as they die (the planner's
+``lag``). That lowers the arena where ``y1`` is the peak's largest tensor (MCUNetV2's point:
+the early, large activations).
 """
 
 from __future__ import annotations
@@ -81,7 +88,8 @@ def window(op: Op) -> Window:
 @dataclass(frozen=True)
 class FusedBlock:
     """One fused run of consecutive ops: conv_a (op a), conv_b (a + 1), the shortcut conv_s
-    when there is one (op s: a - 1 or a + 2; -1: none), the ADD (last)."""
+    when there is one (op s: a - 1 or a + 2; -1: none), the ADD (last) — or, for a chain
+    (``residual`` False), conv_a and conv_b alone."""
 
     a: int
     s: int  # the shortcut convolution's op index, -1 when the shortcut is an activation
@@ -96,6 +104,7 @@ class FusedBlock:
     inplace_safe: bool  # the output may overwrite x's rows as it goes (shortcut_is_x only)
     lag: int  # bytes the output must start below x to overwrite x's rows as they die
     moved_bytes: int  # bytes the line buffer's memmoves copy per inference
+    residual: bool = True  # False: a chain (conv_a → conv_b, no ADD; conv_b writes y2 whole)
 
     @property
     def start(self) -> int:
@@ -103,11 +112,17 @@ class FusedBlock:
 
     @property
     def ops(self) -> tuple[int, ...]:
-        return tuple(range(self.start, self.start + (4 if self.ws else 3)))
+        return tuple(range(self.start, self.start + (2 if not self.residual else 4 if self.ws else 3)))
+
+    @property
+    def last(self) -> int:
+        """The run's last op: the ADD of a residual block, conv_b of a chain."""
+        return self.ops[-1]
 
     @property
     def add(self) -> int:
-        return self.ops[-1]
+        """The ADD's op index (-1 for a chain)."""
+        return self.ops[-1] if self.residual else -1
 
     @property
     def line_bytes(self) -> int:
@@ -116,19 +131,22 @@ class FusedBlock:
     def describe(self) -> str:
         s = self.summary()
         return (
-            f"layers {self.start}-{self.add} row by row: line buffer {s['line_buffer_bytes']:,} B, "
+            f"layers {self.start}-{self.last} row by row: line buffer {s['line_buffer_bytes']:,} B, "
             f"{s['kernel_calls']} kernel calls instead of {s['unfused_kernel_calls']}, "
             f"{s['memmove_bytes']:,} B moved per inference"
         )
 
     def summary(self) -> dict:
         return {
+            "kind": "residual" if self.residual else "chain",
             "ops": list(self.ops),
             "line_buffer_bytes": self.line_bytes,
-            "row_buffer_bytes": self.row_y2 * (2 if self.ws else 1),
-            "output_over_shortcut": self.inplace_safe or not (self.shortcut_is_x or self.ws),
+            "row_buffer_bytes": self.row_y2 * (2 if self.ws else 1) if self.residual else 0,
+            "output_over_shortcut": self.residual and (self.inplace_safe or not (self.shortcut_is_x or self.ws)),
             "output_lag_below_x": self.lag,
-            "kernel_calls": self.wa.out_h + 2 * self.wb.out_h + (self.ws.out_h if self.ws else 0),
+            "kernel_calls": self.wa.out_h
+            + (2 if self.residual else 1) * self.wb.out_h
+            + (self.ws.out_h if self.ws else 0),
             "unfused_kernel_calls": len(self.ops),
             "memmove_bytes": self.moved_bytes,
         }
@@ -240,3 +258,40 @@ def _block(ia: int, i_s: int, a: Op, b: Op, s: Op | None, m) -> FusedBlock | Non
     lines, moved, safe, lag = sched
     is_x = r is x
     return FusedBlock(ia, i_s, wa, wb, ws, row_x, row_y1, row_y2, lines, is_x, safe and is_x, lag, moved * row_y1)
+
+
+def chains(g: Graph) -> list[FusedBlock]:
+    """Every two consecutive window layers conv_a → conv_b that can run fused as a chain
+    (module docstring): y1 read only by conv_b and not a graph output, int8 batch-1 NHWC
+    activations, constant 4-D filters. Candidates overlap (op i+1 ends one and starts the
+    next); ``plan.choose_fusions`` keeps a set that shares no op."""
+    readers: dict[int, int] = {}
+    for op in g.ops:
+        for t in op.inputs:
+            if t is not None:
+                readers[id(t)] = readers.get(id(t), 0) + 1
+    outs = {id(t) for t in g.outputs}
+    found: list[FusedBlock] = []
+    for i in range(len(g.ops) - 1):
+        a, b = g.ops[i], g.ops[i + 1]
+        if any(op.type not in WINDOW_OPS or len(op.outputs) != 1 or len(op.inputs) < 2 for op in (a, b)):
+            continue
+        x, y1, y2 = a.inputs[0], a.outputs[0], b.outputs[0]
+        if x is None or x.data is not None or b.inputs[0] is not y1 or id(y1) in outs or readers.get(id(y1)) != 1:
+            continue
+        if any(len(t.shape) != 4 or t.shape[0] != 1 or t.np_dtype.itemsize != 1 for t in (x, y1, y2)):
+            continue
+        if any(op.inputs[1] is None or op.inputs[1].data is None or len(op.inputs[1].shape) != 4 for op in (a, b)):
+            continue
+        wa, wb = window(a), window(b)
+        row_x = int(x.shape[2] * x.shape[3])
+        row_y1 = int(y1.shape[2] * y1.shape[3])
+        row_y2 = int(y2.shape[2] * y2.shape[3])
+        sched = schedule(wa, wb, None, row_x, row_y2)
+        if sched is None:
+            continue
+        lines, moved, _, lag = sched
+        found.append(
+            FusedBlock(i, -1, wa, wb, None, row_x, row_y1, row_y2, lines, False, False, lag, moved * row_y1, False)
+        )
+    return found
