@@ -112,6 +112,11 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #endif
 
 #if PM_CONV_4X2
+/* pm_conv_fold's modes (below) */
+#define PM_RQ_FOLD 1
+#define PM_RQ_M 2
+#define PM_RQ_P 3
+
 /* Four rows (widened in xw) against every output channel pair; row r's outputs at
  * o + r * out_c. An odd last channel is done here from the plain rows[], or by the caller when
  * rows is NULL. Fast requantization runs in the assembly block (pm_dot_s8.h); the _exact
@@ -139,7 +144,11 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     f.out_c = out_c;
     f.zp = zp;
     f.o_end = o + (out_c & ~1);
-    if (fold) {
+    if (fold == PM_RQ_P && zp == -128) {
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4P);
+    } else if (fold >= PM_RQ_M) {
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4M);
+    } else if (fold) {
       PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
     } else {
       PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
@@ -204,14 +213,19 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   }
 }
 
-/* 1: the pair loop may fold the output zero point into the rounding term (pm_dot_s8.h,
- * PM_4XP_FOLD): every channel's shift right = e + 1 (its record's field) at most 22 */
+/* The pair loop's requantization (pm_dot_s8.h) for a layer's records: 0 PM_4XP_RQ4Z; PM_RQ_FOLD
+ * the output zero point folded into the rounding term (PM_4XP_FOLD: every channel's shift right =
+ * e + 1, its record's field, at most 22); PM_RQ_M also the shift and high multiply in one SMMLAR
+ * (every channel: left == 1, multiplier >= 2^30); PM_RQ_P that, and the rounding's [v < 0] term
+ * dropped where the output zero point is -128 (pm_conv_rows4 checks that one). */
 static int pm_conv_fold(const pm_requant *q, int32_t out_c) {
   int32_t c;
+  int mode = PM_RQ_P;
   for (c = 0; c < out_c; ++c) {
     if (PM_LD_I16(&q[c].right) > 22) return 0;
+    if (PM_LD_I16(&q[c].left) != 1 || (uint32_t)PM_LD_I32(&q[c].multiplier) < 0x40000000u) mode = PM_RQ_FOLD;
   }
-  return 1;
+  return mode;
 }
 
 /* 1: this layer runs four rows at a time on widened rows */

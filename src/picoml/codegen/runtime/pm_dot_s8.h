@@ -745,7 +745,32 @@ typedef struct {
 #define PM_4XP_RQ4Z(SA, SB, SC, SD, FOLD)                                                                   \
   PM_4X2_RQ(SA, PM_B) PM_4X2_RQ(SB, PM_B) PM_4X2_RQ(SC, PM_B) PM_4X2_RQ(SD, PM_B)
 
-/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22) or PM_4XP_RQ4Z */
+/* Layers whose every channel has left == 1 (shift <= 0) and a multiplier M >= 2^30 (the caller
+ * checks, once per layer): the shift and the high multiply in one SMMLAR. With M' = 2M - 2^32
+ * (M << 1 read as int32, negative), SMMLAR(acc, M', acc) = floor((acc * 2^32 + acc * M' + 2^31) / 2^32)
+ * = floor((2 acc * M + 2^31) / 2^32) = SMMULR(acc << 1, M): xp holds M' (PM_4XP_DOUBLE). The
+ * zero point is folded (PM_4XP_FOLD). PM_4X2_RQ_M keeps the rounding's [v < 0] term; PM_4X2_RQ_P
+ * drops it, for layers with output zero point -128 (full range): where v < 0 both forms give a
+ * value <= 0 before the zero point, so -128 or less, which SSAT makes -128 either way. */
+#define PM_4XP_DOUBLE "lsl " PM_XP "," PM_XP ",#1\n"
+#define PM_4X2_RQ_M(S, T)                                                                                    \
+  "smmlar " T "," S "," PM_XP "," S "\n"                                                                      \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "add " S "," S "," T ",asr #31\n"                                                                          \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4X2_RQ_P(S, T)                                                                                    \
+  "smmlar " T "," S "," PM_XP "," S "\n"                                                                      \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4XP_RQ4M(SA, SB, SC, SD, FOLD)                                                                   \
+  FOLD PM_4XP_DOUBLE PM_4X2_RQ_M(SA, PM_B) PM_4X2_RQ_M(SB, PM_B) PM_4X2_RQ_M(SC, PM_B) PM_4X2_RQ_M(SD, PM_B)
+#define PM_4XP_RQ4P(SA, SB, SC, SD, FOLD)                                                                   \
+  FOLD PM_4XP_DOUBLE PM_4X2_RQ_P(SA, PM_B) PM_4X2_RQ_P(SB, PM_B) PM_4X2_RQ_P(SC, PM_B) PM_4X2_RQ_P(SD, PM_B)
+
+/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22), PM_4XP_RQ4M or PM_4XP_RQ4P (also
+ * folded, see above) or PM_4XP_RQ4Z */
 #define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4)                                                                \
   do {                                                                                                       \
     int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
