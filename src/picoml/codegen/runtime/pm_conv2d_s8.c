@@ -429,11 +429,11 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
       const int fold = pm_conv_fold(q, out_c);
       for (; i + 3 < pixels; i += 4) {
         const int8_t *rows[4];
-        int32_t r;
-        for (r = 0; r < 4; ++r) {
-          rows[r] = in + (i + r) * k;
-          pm_widen_row_s8(rows[r], k >> 2, r, xw);
-        }
+        rows[0] = in + i * k;
+        rows[1] = rows[0] + k;
+        rows[2] = rows[1] + k;
+        rows[3] = rows[2] + k;
+        pm_widen_rows4_s8(rows[0], k, k >> 2, xw);
         pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c, fold);
       }
     }
