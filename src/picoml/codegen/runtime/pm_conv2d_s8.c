@@ -145,13 +145,13 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     f.zp = zp;
     f.o_end = o + (out_c & ~1);
     if (fold == PM_RQ_P && zp == -128) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4P);
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4P, PM_4X2_RQ_LOADH);
     } else if (fold >= PM_RQ_M) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4M);
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4M, PM_4X2_RQ_LOADH);
     } else if (fold) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4, PM_4X2_RQ_LOAD4);
     } else {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
+      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z, PM_4X2_RQ_LOAD4);
     }
     oc = out_c & ~1;
   }

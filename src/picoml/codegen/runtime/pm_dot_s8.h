@@ -684,7 +684,13 @@ static inline void pm_widen_rows4_s8(const int8_t *r, int32_t k, int32_t k4, int
   "asr " S "," S "," PM_X1 "\n"                                                                              \
   "ssat " S ",#8," S "\n"
 
-/* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1. */
+/* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1 (OFFR: its right). */
+#define PM_4X2_RQ_LOAD4(OFF, OFF4, OFF8, OFFR) PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)
+/* the same without the left shift (PM_4XP_RQ4M, PM_4XP_RQ4P): right loaded into X1 as a halfword */
+#define PM_4X2_RQ_LOADH(OFF, OFF4, OFF8, OFFR)                                                               \
+  "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
+  "ldr " PM_WP ",[" PM_B ",#" #OFF4 "]\n"                                                                    \
+  "ldrh " PM_X1 ",[" PM_B ",#" #OFFR "]\n"
 #define PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)                                                                      \
   "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
   "ldr " PM_WP ",[" PM_B ",#" #OFF4 "]\n"                                                                    \
@@ -813,8 +819,8 @@ typedef struct {
   PM_4X2_HALF(",#4]", ",#12]", ",#20]", ",#28]", "")
 
 /* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22), PM_4XP_RQ4M or PM_4XP_RQ4P (also
- * folded, see above) or PM_4XP_RQ4Z */
-#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4)                                                                \
+ * folded, see above) or PM_4XP_RQ4Z; LOAD: PM_4X2_RQ_LOADH for RQ4M and RQ4P, else PM_4X2_RQ_LOAD4 */
+#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4, LOAD)                                                          \
   do {                                                                                                       \
     int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
     int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
@@ -853,8 +859,8 @@ typedef struct {
         ".purgem pm_f4x2\n"                                                                                  \
         "str " PM_WP ",[sp,#40]\n" PM_4XP_RAW_B                                                              \
         "ldr " PM_B ",[sp,#12]\n"                                                                            \
-        "ldr " PM_A ",[sp,#24]\n" PM_4X2_RQ_LOAD(0, 4, 8) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
-        "ldr " PM_B ",[sp,#12]\n" PM_4X2_RQ_LOAD(12, 16, 20)                                                 \
+        "ldr " PM_A ",[sp,#24]\n" LOAD(0, 4, 8, 10) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
+        "ldr " PM_B ",[sp,#12]\n" LOAD(12, 16, 20, 22)                                                       \
         "add " PM_B "," PM_B ",#24\n"                                                                        \
         "str " PM_B ",[sp,#12]\n" RQ4(PM_S0B, PM_S1B, PM_S2B, PM_S3B, PM_4XP_FOLD)                           \
         PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B)                   \
