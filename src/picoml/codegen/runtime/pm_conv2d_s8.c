@@ -117,6 +117,33 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #define PM_RQ_M 2
 #define PM_RQ_P 3
 
+#if !PM_REQUANT_EXACT
+/* Every channel pair of a 4-row block in one assembly block (pm_dot_s8.h; full int8 range), with
+ * the requantization of pm_conv_fold's mode; out of line: one copy of each. */
+PM_KERNEL void pm_conv_pairs4(const pm_gemm_frame *f, const int8_t *filter, int mode) {
+  if (mode == PM_RQ_P) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4P, PM_4X2_RQ_LOADH);
+  } else if (mode == PM_RQ_M) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4M, PM_4X2_RQ_LOADH);
+  } else if (mode == PM_RQ_FOLD) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4, PM_4X2_RQ_LOAD4);
+  } else {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4Z, PM_4X2_RQ_LOAD4);
+  }
+}
+
+/* The frame of pm_conv_pairs4 for 4 rows of k values widened in xw; the caller sets o, o_end. */
+static void pm_conv_frame(pm_gemm_frame *f, const int32_t *xw, int32_t k, const int32_t *bias, const pm_requant *q,
+                          int32_t out_c, int32_t zp) {
+  f->end = (int32_t)(uintptr_t)(xw + 2 * k) - 32; /* 8 words per chunk of 4 values, one chunk back */
+  f->xw = (int32_t)(uintptr_t)xw - 32;
+  f->bias = bias;
+  f->q = q;
+  f->out_c = out_c;
+  f->zp = zp;
+}
+#endif
+
 /* Four rows (widened in xw) against every output channel pair; row r's outputs at
  * o + r * out_c. An odd last channel is done here from the plain rows[], or by the caller when
  * rows is NULL. Fast requantization runs in the assembly block (pm_dot_s8.h); the _exact
@@ -124,7 +151,6 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
                           int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o, int fold) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
-  const int32_t *const xend = xw + 2 * k; /* 8 words per chunk of 4 values */
   int32_t oc, r;
 #if !PM_REQUANT_EXACT
   const int full = lo == -128 && hi == 127;
@@ -136,23 +162,10 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #if !PM_REQUANT_EXACT
   if (full && out_c >= 2) { /* every pair in one assembly block (pm_dot_s8.h) */
     pm_gemm_frame f;
-    f.end = (int32_t)(uintptr_t)xend - 32;
-    f.xw = (int32_t)(uintptr_t)xw - 32;
-    f.bias = bias;
-    f.q = q;
+    pm_conv_frame(&f, xw, k, bias, q, out_c, zp);
     f.o = o;
-    f.out_c = out_c;
-    f.zp = zp;
     f.o_end = o + (out_c & ~1);
-    if (fold == PM_RQ_P && zp == -128) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4P, PM_4X2_RQ_LOADH);
-    } else if (fold >= PM_RQ_M) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4M, PM_4X2_RQ_LOADH);
-    } else if (fold) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4, PM_4X2_RQ_LOAD4);
-    } else {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z, PM_4X2_RQ_LOAD4);
-    }
+    pm_conv_pairs4(&f, filter, fold);
     oc = out_c & ~1;
   }
 #else
@@ -164,7 +177,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
     int8_t *op = o + oc;
 #if PM_REQUANT_EXACT
-    PM_DOT_4X2_ASM(xw, filter + oc * k, xend, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_DOT_4X2_ASM(xw, filter + oc * k, xw + 2 * k, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
 #if PM_CONV_RAW
     s0b = pm_raw_b(bias_b, s0b, s0a);
     s1b = pm_raw_b(bias_b, s1b, s1a);
@@ -182,7 +195,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #else
     rq.q = &q[oc];
     rq.b = bias_b;
-    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xend, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xw + 2 * k, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
     if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
       s0a = pm_clamp_i32(s0a, lo, hi);
       s1a = pm_clamp_i32(s1a, lo, hi);
@@ -217,10 +230,10 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
  * the output zero point folded into the rounding term (PM_4XP_FOLD: every channel's shift right =
  * e + 1, its record's field, at most 22); PM_RQ_M also the shift and high multiply in one SMMLAR
  * (every channel: left == 1, multiplier >= 2^30); PM_RQ_P that, and the rounding's [v < 0] term
- * dropped where the output zero point is -128 (pm_conv_rows4 checks that one). */
-static int pm_conv_fold(const pm_requant *q, int32_t out_c) {
+ * dropped where the output zero point is -128. */
+static int pm_conv_fold(const pm_requant *q, int32_t out_c, int32_t zp) {
   int32_t c;
-  int mode = PM_RQ_P;
+  int mode = zp == -128 ? PM_RQ_P : PM_RQ_M;
   for (c = 0; c < out_c; ++c) {
     if (PM_LD_I16(&q[c].right) > 22) return 0;
     if (PM_LD_I16(&q[c].left) != 1 || (uint32_t)PM_LD_I32(&q[c].multiplier) < 0x40000000u) mode = PM_RQ_FOLD;
@@ -426,7 +439,28 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     if (pm_conv_uses_4x2(k, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c);
+      const int fold = pm_conv_fold(q, out_c, p->output_zp);
+#if !PM_REQUANT_EXACT
+      if (p->act_min == -128 && p->act_max == 127 && out_c >= 2) { /* the block loop with its frame set once */
+        pm_gemm_frame f;
+        pm_conv_frame(&f, xw, k, bias, q, out_c, p->output_zp);
+        for (; i + 3 < pixels; i += 4) {
+          const int8_t *row = in + i * k;
+          pm_widen_rows4_s8(row, k, k >> 2, xw);
+          f.o = out + i * out_c;
+          f.o_end = f.o + (out_c & ~1);
+          pm_conv_pairs4(&f, filter, fold);
+          if (out_c & 1) { /* the odd last channel from the plain rows */
+            const int32_t oc = out_c - 1;
+            int32_t r;
+            for (r = 0; r < 4; ++r) {
+              f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, filter + oc * k, k, PM_LD_I32(&bias[oc])),
+                                                  &q[oc], p->output_zp, -128, 127);
+            }
+          }
+        }
+      }
+#endif
       for (; i + 3 < pixels; i += 4) {
         const int8_t *rows[4];
         rows[0] = in + i * k;
@@ -476,7 +510,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c);
+      const int fold = pm_conv_fold(q, out_c, p->output_zp);
       for (; i + 3 < total; i += 4) {
         int32_t r;
         for (r = 0; r < 4; ++r) {
