@@ -48,6 +48,7 @@ CASES = {
     "k36_oc9_px11_p": lambda: _pw(36, 9, 11, 4),
     "k40_oc40_px13_p": lambda: _pw(40, 40, 13, 5, x_zp=100),
     "k32_oc6_px7_p_plain": lambda: _pw(32, 6, 7, 6, plain=True),
+    "k8_oc1_px6": lambda: _pw(8, 1, 6, 20),  # one channel: no pair, the odd channel only
     # mode M (output zero points 5 and 127), the fold only (big shifts; right shifts past 22, no
     # fold, leave a small depth's channels constant: test_m4_gemm_pairs covers them on K = 64)
     "k16_oc32_px9_m": lambda: _pw(16, 32, 9, 7, y_zp=5),
