@@ -12,9 +12,13 @@ plain pairs, per-channel scales, input zero points -128, 3 and 100."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from test_m4_gemm import _raw_flag, run
+
+from picoml.flows.verify import verify
 
 from oracles import qtensor, single_op_graph
 
@@ -74,6 +78,19 @@ TARGETS = [("cortex-m4", "-O2"), ("cortex-m4", "-Os"), ("cortex-m0plus", None)]
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pointwise_smallk_bit_exact(case, target, opt):
     run(CASES[case](), target=target, opt=opt)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+@pytest.mark.parametrize("opt", ["-O1", "-O3"])
+@pytest.mark.parametrize("case", ["k4_oc2_px5_p", "k12_oc3_px7_p", "k36_oc9_px11_p", "k4_oc7_px6_fold"])
+def test_pointwise_smallk_gcc(case, opt):
+    """GCC below -O2 leaves functions halfword-aligned: the pair loop's ADR-computed entries need
+    pm_conv_pairs4 word-aligned (it crashed or went wrong at -O1 without)."""
+    g = CASES[case]()
+    xs = np.random.default_rng(0).integers(-128, 128, (4,) + g.inputs[0].shape, dtype=np.int8)
+    xs[0], xs[1] = -128, 127
+    rep = verify(g, "cortex-m4", xs=xs, toolchain="gcc", opt=opt, counted_runs=0)
+    assert rep.bit_exact, rep.first_mismatch
 
 
 def test_cases_cover_both_pair_layouts():

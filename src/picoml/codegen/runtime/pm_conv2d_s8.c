@@ -119,8 +119,10 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 
 #if !PM_REQUANT_EXACT
 /* Every channel pair of a 4-row block in one assembly block (pm_dot_s8.h; full int8 range), with
- * the requantization of pm_conv_fold's mode; out of line: one copy of each. */
-PM_KERNEL void pm_conv_pairs4(const pm_gemm_frame *f, const int8_t *filter, int mode) {
+ * the requantization of pm_conv_fold's mode; out of line: one copy of each. Word-aligned: the block
+ * finds its loop entries with ADR, which the assembler resolves from the section's start, so the
+ * function must not start at a halfword (GCC leaves functions 2-aligned below -O2). */
+PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4(const pm_gemm_frame *f, const int8_t *filter, int mode) {
   if (mode == PM_RQ_P) {
     PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4P, PM_4X2_RQ_LOADH);
   } else if (mode == PM_RQ_M) {
