@@ -1,6 +1,6 @@
 """DEPTHWISE_CONV_2D (depth multiplier 1, 3x3) on small and stride-2 shapes, the ones the
 Armv7E-M planes' 6-output blocks (pm_dwp_loop6: stride-1 rows of 6, 12, 24, 48 outputs), the
-6-wide stride-1 planes and the strips' partial re-padding (only the plane rows outside the input
+6-wide planes, the four-channel gather (pm_dwp_gather4) and the strips' partial re-padding (only the plane rows outside the input
 are re-written between strips) cover: bit-exact against the reference interpreter on emulated
 cortex-m4 at -O2 (the plane paths) and -Os (the C paths) and on cortex-m0plus (its own kernels).
 
@@ -53,6 +53,13 @@ CASES = {
         (1, 14, 14, 5), 3, 3, padding="VALID", seed=9, act="NONE", big_shift=True
     ),
     "9x6_c8_s1_taller": lambda: dw_graph((1, 9, 6, 8), 3, 3, seed=10, act="NONE"),  # columns first (9 a column)
+    # channels gathered in fours (pm_dwp_gather4: multiples of 4, rows of 16 outputs or fewer),
+    # 0-3 positions past the last 4 of a plane row, rows and (taller than wide) columns
+    "9x9_c8_s1_quads": lambda: dw_graph((1, 9, 9, 8), 3, 3, seed=22, act="NONE"),
+    "11x11_c12_s1_quads_shifts": lambda: dw_graph((1, 11, 11, 12), 3, 3, seed=23, act="NONE", big_shift=True),
+    "13x13_c16_s1_valid_quads": lambda: dw_graph((1, 13, 13, 16), 3, 3, padding="VALID", seed=24, act="NONE"),
+    "14x6_c4_s1_quads_columns": lambda: dw_graph((1, 14, 6, 4), 3, 3, seed=25, act="NONE"),
+    "10x10_c20_s2_quads": lambda: dw_graph((1, 10, 10, 20), 3, 3, stride=2, seed=26, act="NONE"),
     # strips: the plane rows outside the input re-padded per strip
     "strips_s1_50x48_c3": lambda: dw_graph((1, 50, 48, 3), 3, 3, seed=11, act="NONE"),
     "strips_s2_50x48_c2": lambda: dw_graph((1, 50, 48, 2), 3, 3, stride=2, seed=12, act="NONE", big_shift=True),

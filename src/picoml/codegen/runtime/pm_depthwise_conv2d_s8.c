@@ -344,12 +344,44 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
 /* pm_dwp_loop5 with 6-output blocks (rows of 6, 12, 24, 48 outputs: no 4-blocks or tails). Four
  * more registers than a 5-block's: the output step is read from k[PM_DWP_OS] into the stored
  * s0 (the loop holds 14 registers, as pm_dwp_loop5). */
-#define PM_DWP_LOOP6(STEP, NEXT)                                                                            \
+/* stride 2, one window row of a 6-output block: bytes pr[0..12], 15 multiplies for 18 MACs (the
+ * even outputs' taps 0 and 2 one SMLAD) */
+#define PM_DWP_S2_ROW6(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4, Q5)                                             \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w02], %[" Q1 "]\n\t"                                                             \
+  "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlad %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                              \
+  "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[a], %[w02], %[" Q3 "]\n\t"                                                             \
+  "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #8]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
+  "smlad %[s4], %[a], %[w02], %[" Q4 "]\n\t"                                                              \
+  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"                                                                  \
+  "smlatb %[s5], %[a], %[w02], %[" Q5 "]\n\t"                                                             \
+  "smlatb %[s5], %[x], %[w1], %[s5]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #12]\n\t" ADV                                                                        \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "smlabt %[s5], %[a], %[w02], %[s5]\n\t"
+
+#define PM_DWP_LOOP6(ROW, STEP, NEXT)                                                                       \
   __asm__ volatile(                                                                                         \
       "1:\n\t"                                                                                             \
-      "ldr %[s5], [%[kp], #24]\n\t" PM_DWP_S1_ROW6(0, 4, PM_DWP_ADV, "s5", "s5", "s5", "s5", "s5", "s5")      \
-          PM_DWP_S1_ROW6(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3", "s4", "s5")                                 \
-              PM_DWP_S1_ROW6(16, 20, "", "s0", "s1", "s2", "s3", "s4", "s5") STEP                              \
+      "ldr %[s5], [%[kp], #24]\n\t" ROW(0, 4, PM_DWP_ADV, "s5", "s5", "s5", "s5", "s5", "s5")                 \
+          ROW(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3", "s4", "s5")                                            \
+              ROW(16, 20, "", "s0", "s1", "s2", "s3", "s4", "s5") STEP                                         \
       "ldr %[w02], [%[kp], #28]\n\t"                                                                        \
       "ldr %[w1], [%[kp], #32]\n\t"                                                                         \
       "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]")                                                \
@@ -367,12 +399,16 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
 /* row: one block per plane row (6 outputs a row, the output rows contiguous: ob = 6 oa, the next
  * block one plane row down), the loop ends at k[PM_DWP_END] (set to the plane past the last row);
  * else the blocks of a region (pm_dwp_region). */
-PM_HOT void pm_dwp_loop6(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o, int row) {
+PM_HOT void pm_dwp_loop6(const int8_t *pr, int32_t wp, int32_t sa, int32_t *k, int8_t *o, int row) {
   int32_t s0, s1, s2, s3, s4, s5, w02, w1, a, x;
-  if (row) {
-    PM_DWP_LOOP6("sub %[pr], %[pr], %[wp]\n\t", "");
+  if (sa == 1 && row) {
+    PM_DWP_LOOP6(PM_DWP_S1_ROW6, "sub %[pr], %[pr], %[wp]\n\t", "");
+  } else if (sa == 1) {
+    PM_DWP_LOOP6(PM_DWP_S1_ROW6, "sub %[pr], %[pr], %[wp], lsl #1\n\tadd %[pr], %[pr], #6\n\t", PM_DWP_NEXT_ROW);
+  } else if (row) { /* stride 2: the next row's block two plane rows down, where pr is */
+    PM_DWP_LOOP6(PM_DWP_S2_ROW6, "", "");
   } else {
-    PM_DWP_LOOP6("sub %[pr], %[pr], %[wp], lsl #1\n\tadd %[pr], %[pr], #6\n\t", PM_DWP_NEXT_ROW);
+    PM_DWP_LOOP6(PM_DWP_S2_ROW6, "sub %[pr], %[pr], %[wp], lsl #1\n\tadd %[pr], %[pr], #12\n\t", PM_DWP_NEXT_ROW);
   }
 }
 #endif
@@ -429,7 +465,7 @@ PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t s
   k[PM_DWP_PADJ] = sb - (a1 - a0) * sa;
   k[PM_DWP_OADJ] = ob - (a1 - a0) * oa;
   if (block == 6) {
-    pm_dwp_loop6(plane + a0, wp, k, o + a0 * oa, 0);
+    pm_dwp_loop6(plane + a0 * sa, wp, sa, k, o + a0 * oa, 0);
   } else if (block == 5) {
     pm_dwp_loop5(plane + a0, wp, k, o + a0 * oa);
   } else {
@@ -455,12 +491,12 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t nb, int32_t *k, const pm
      * of every row in one call (a region), then the tails */
     const int32_t n6 = k[PM_DWP_N6], n5 = k[PM_DWP_N5], n4 = k[PM_DWP_N4];
     if (n6 < 0) { /* one 6-block a row, the rows contiguous */
-      k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + nb * wp);
-      pm_dwp_loop6(plane, wp, k, o, 1);
+      k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + nb * sb);
+      pm_dwp_loop6(plane, wp, sa, k, o, 1);
       return;
     }
     if (n6 > 0) {
-      pm_dwp_region(plane, wp, 1, sb, nb, 0, 6 * n6, k, o, oa, ob, 6);
+      pm_dwp_region(plane, wp, sa, sb, nb, 0, 6 * n6, k, o, oa, ob, 6);
       done = 6 * n6;
     }
     if (n5 > 0) {
@@ -675,6 +711,70 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
                      : "cc", "memory");
   }
 }
+/* pm_dwp_gather for four neighbouring channels at once (a channel count and input address that
+ * are multiples of 4: word loads): channel src[i] goes to the plane i * ps bytes from row. Four
+ * positions a pass: four words (4 channels each), transposed by UXTB16, ORR and PKHBT/PKHTB into
+ * one word per plane; the last 0-3 positions one word each, stored byte by byte. */
+PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                              int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
+  const int32_t x0 = pad < 0 ? -pad : 0;
+  const int32_t end = pm_min_i32(na, wp - pad);
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n4 = (end - x0) >> 2, nt = (end - x0) & 3;
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r, i;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line, *s2 = line + 2 * sa;
+    int8_t *d = row, *d2 = row + 2 * ps;
+    int32_t n = n4, va, vb, vc, vd, t, u;
+    if (n > 0) {
+      __asm__ volatile("1:\n\t"
+                       "ldr %[va], [%[s]]\n\t"
+                       "ldr %[vb], [%[s], %[sa]]\n\t"
+                       "ldr %[vc], [%[s2]]\n\t"
+                       "ldr %[vd], [%[s2], %[sa]]\n\t"
+                       "add %[s], %[s], %[sa], lsl #2\n\t"
+                       "add %[s2], %[s2], %[sa], lsl #2\n\t"
+                       "uxtb16 %[t], %[va]\n\t"
+                       "uxtb16 %[u], %[vb]\n\t"
+                       "orr %[t], %[t], %[u], lsl #8\n\t" /* a0 b0 a2 b2 */
+                       "uxtb16 %[va], %[va], ror #8\n\t"
+                       "and %[vb], %[vb], #0xff00ff00\n\t"
+                       "orr %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "uxtb16 %[u], %[vc]\n\t"
+                       "uxtb16 %[vb], %[vd]\n\t"
+                       "orr %[u], %[u], %[vb], lsl #8\n\t" /* c0 d0 c2 d2 */
+                       "uxtb16 %[vc], %[vc], ror #8\n\t"
+                       "and %[vd], %[vd], #0xff00ff00\n\t"
+                       "orr %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
+                       "pkhbt %[vb], %[t], %[u], lsl #16\n\t" /* channel 0: a0 b0 c0 d0 */
+                       "pkhtb %[vd], %[u], %[t], asr #16\n\t" /* channel 2 */
+                       "str %[vb], [%[d]]\n\t"
+                       "str %[vd], [%[d2]]\n\t"
+                       "pkhbt %[vb], %[va], %[vc], lsl #16\n\t" /* channel 1 */
+                       "pkhtb %[vd], %[vc], %[va], asr #16\n\t" /* channel 3 */
+                       "str %[vb], [%[d], %[ps]]\n\t"
+                       "str %[vd], [%[d2], %[ps]]\n\t"
+                       "add %[d], %[d], #4\n\t"
+                       "add %[d2], %[d2], #4\n\t"
+                       "subs %[n], %[n], #1\n\t"
+                       "bne 1b\n\t"
+                       : [s] "+&r"(s), [s2] "+&r"(s2), [d] "+&r"(d), [d2] "+&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
+                         [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t), [u] "=&r"(u)
+                       : [sa] "r"(sa), [ps] "r"(ps)
+                       : "cc", "memory");
+    }
+    for (i = 0; i < nt; ++i, s += sa, ++d) {
+      const uint32_t v = (uint32_t)pm_read_s8x4(s);
+      d[0] = (int8_t)v;
+      d[ps] = (int8_t)(v >> 8);
+      d[2 * ps] = (int8_t)(v >> 16);
+      d[3 * ps] = (int8_t)(v >> 24);
+    }
+  }
+}
 #define PM_DWP_PAIRS 1
 #else
 #define PM_DWP_PAIRS 0
@@ -807,7 +907,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
    * and the per-channel work outweigh what the blocks save; output pixel order is as fast or
    * faster (measured on the VWW-shaped MobileNet's layers: 6 outputs a row lose at both strides,
    * 12 and 24 at stride 2 win). With a larger multiplier one gather serves m channels. */
-  if (!any && m == 1 && na < (sa == 1 ? 8 : 12) && !(sa == 1 && na == 6)) return 0;
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 12) && na != 6) return 0;
   k[PM_DWP_WP] = wp;
   k[PM_DWP_SA] = sa;
   k[PM_DWP_SB] = sb * wp;
@@ -824,8 +924,8 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   k[PM_DWP_N6] = 0;
   k[PM_DWP_N5] = 0;
   k[PM_DWP_N4] = na >> 2;
-  if (!any && sa == 1 && na % 6 == 0) {
-    k[PM_DWP_N6] = na == 6 && sb == 1 && out_b == 6 * out_a ? -1 : na / 6;
+  if (!any && na % 6 == 0) {
+    k[PM_DWP_N6] = na == 6 && sb == sa && out_b == 6 * out_a ? -1 : na / 6;
     k[PM_DWP_N4] = 0;
   } else if (!any && sa == 1 && na >= 5) {
     k[PM_DWP_N4] = (4 * na) % 5;
@@ -834,9 +934,15 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   }
 #endif
   /* channel order with one strip per channel and room for two planes: channels in pairs (one
-   * gather for both, halfword loads: an even channel count and input address) */
+   * gather for both, halfword loads: an even channel count and input address); with room for
+   * four and short rows (na <= 16, where a gather's per-row work weighs most), in fours (word
+   * loads: a channel count and input address that are multiples of 4). pairs: the channels a
+   * gather fills beyond the first (0, 1 or 3). */
   pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
           2 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX;
+  if (pairs && na <= 16 && c % 4 == 0 && (ia & 3) == 0 && 4 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX) {
+    pairs = 3;
+  }
   /* the padding: the whole buffer once (a plane's layout is the same in every strip, pstep
    * words apart); the gather writes only input positions, so later strips re-pad only their
    * plane rows outside the input (the top and bottom strips') */
@@ -860,7 +966,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
         }
       }
 #if PM_DWP_PAIRS
-      if (pairs) {
+      if (pairs == 3) {
+        pm_dwp_gather4(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
+      } else if (pairs) {
         pm_dwp_gather2(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
       } else
 #endif
