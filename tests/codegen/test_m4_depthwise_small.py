@@ -64,6 +64,9 @@ CASES = {
     "strips_s1_50x48_c3": lambda: dw_graph((1, 50, 48, 3), 3, 3, seed=11, act="NONE"),
     "strips_s2_50x48_c2": lambda: dw_graph((1, 50, 48, 2), 3, 3, stride=2, seed=12, act="NONE", big_shift=True),
     "strips_s2_valid_41x60_c1": lambda: dw_graph((1, 41, 60, 1), 3, 3, stride=2, padding="VALID", seed=13, act="NONE"),
+    # channels in pairs (or fours) over strips too, when one channel's plane needs strips
+    "strips_pairs_s2_48x48_c8": lambda: dw_graph((1, 48, 48, 8), 3, 3, stride=2, seed=27, act="NONE"),
+    "strips_pairs_s1_52x50_c4_shifts": lambda: dw_graph((1, 52, 50, 4), 3, 3, seed=28, act="NONE", big_shift=True),
     "strips_batch2_s1": lambda: _batched(dw_graph((1, 40, 66, 2), 3, 3, seed=14, act="NONE"), 2),
     # small and stride-2 shapes
     "12x12_c8_s2": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=15, act="NONE"),

@@ -936,13 +936,40 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   /* channel order with one strip per channel and room for two planes: channels in pairs (one
    * gather for both, halfword loads: an even channel count and input address); with room for
    * four and short rows (na <= 16, where a gather's per-row work weighs most), in fours (word
-   * loads: a channel count and input address that are multiples of 4). pairs: the channels a
-   * gather fills beyond the first (0, 1 or 3). */
+   * loads: a channel count and input address that are multiples of 4). When one channel's plane
+   * needs strips, pairs and fours may too (below). pairs: the channels a gather fills beyond the
+   * first (0, 1 or 3). */
   pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
           2 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX;
   if (pairs && na <= 16 && c % 4 == 0 && (ia & 3) == 0 && 4 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX) {
     pairs = 3;
   }
+#if PM_DWP_PAIRS
+  if (by_channel && strip < nb && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
+    /* channels a gather fills: 1, 2 or 4, whichever costs least by an estimate in eighths of
+     * a cycle per channel (fitted to the VWW-shaped MobileNet's layers on the cortex-m4 model):
+     * the plane rows gathered over all strips (a group's planes share the buffer: shorter
+     * strips, more rows gathered twice) at 3.5, 2.6 or 2.25 cycles a byte plus 18 / g a row, and
+     * some 725 a strip (a channel's weights, its rows' calls). Columns first over the input (not
+     * apart) keep one strip. */
+    int32_t best = 0, gg;
+    for (gg = 1; gg <= 4; gg *= 2) {
+      const int32_t mr = PM_DW_PLANE_MAX / (wp * gg), st = mr < rk ? 0 : (mr - rk) / sb + 1;
+      int32_t full, rem, cost;
+      if (st == 0 || (gg == 4 && (c % 4 != 0 || (ia & 3) != 0)) || (tb_t && st < nb && !disjoint)) continue;
+      full = nb / st;
+      rem = nb % st;
+      cost = (full * ((st - 1) * sb + rk) + (rem ? (rem - 1) * sb + rk : 0)) *
+                 (in_a * (gg == 1 ? 28 : gg == 2 ? 21 : 18) + 144 / gg) +
+             (full + (rem > 0)) * 5800;
+      if (best == 0 || cost < best) {
+        best = cost;
+        pairs = gg - 1;
+        strip = st;
+      }
+    }
+  }
+#endif
   /* the padding: the whole buffer once (a plane's layout is the same in every strip, pstep
    * words apart); the gather writes only input positions, so later strips re-pad only their
    * plane rows outside the input (the top and bottom strips') */
@@ -959,7 +986,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
       if (strip < nb) { /* rows [0, top) and [bot, in_rows) lie outside the input */
         const int32_t b0r = o0 * sb - pad_b, top = pm_min_i32(in_rows, pm_max_i32(0, -b0r));
         const int32_t bot = pm_max_i32(top, pm_min_i32(in_rows, in_b - b0r));
-        for (i2 = 0; i2 < planes; ++i2) {
+        for (i2 = 0; i2 < planes + pairs; ++i2) {
           uint32_t *pp = plane + i2 * pstep;
           if (top > 0) pm_dwp_pad(pp, top * (wp >> 2), zp4);
           if (bot < in_rows) pm_dwp_pad(pp + bot * (wp >> 2), (in_rows - bot) * (wp >> 2), zp4);
