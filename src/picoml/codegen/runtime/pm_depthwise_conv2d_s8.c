@@ -85,7 +85,8 @@ enum {
   PM_DWP_LO = 25,
   PM_DWP_HI = 26,
   PM_DWP_OB = 27,
-  PM_DWP_WORDS = 28
+  PM_DWP_FULL = 28, /* the block plan makes every output of a row (pm_dwp_blocks alone) */
+  PM_DWP_WORDS = 29
 };
 
 #define PM_DWP_ASM_OPS                                                                                      \
@@ -474,6 +475,36 @@ PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t s
 }
 #endif
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* The fused blocks of one channel's rows (k[PM_DWP_N6], N5, N4: pm_dw_planes' plan), each kind
+ * over its columns of every row in one call (a region); returns the outputs of a row made. A
+ * small function of its own: when the plan covers the rows (pm_dw_planes calls it directly), no
+ * tail code's frame. */
+PM_KERNEL int32_t pm_dwp_blocks(const int8_t *plane, int32_t nb, int32_t *k, int8_t *o) {
+  const int32_t n6 = k[PM_DWP_N6], n5 = k[PM_DWP_N5], n4 = k[PM_DWP_N4];
+  const int32_t wp = k[PM_DWP_WP], sa = k[PM_DWP_SA], sb = k[PM_DWP_SB], oa = k[PM_DWP_OS], ob = k[PM_DWP_OB];
+  int32_t done = 0;
+  if (n6 < 0) { /* one 6-block a row, the rows contiguous */
+    k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + nb * sb);
+    pm_dwp_loop6(plane, wp, sa, k, o, 1);
+    return 6;
+  }
+  if (n6 > 0) {
+    pm_dwp_region(plane, wp, sa, sb, nb, 0, 6 * n6, k, o, oa, ob, 6);
+    done = 6 * n6;
+  }
+  if (n5 > 0) {
+    pm_dwp_region(plane, wp, 1, sb, nb, done, done + 5 * n5, k, o, oa, ob, 5);
+    done += 5 * n5;
+  }
+  if (n4 > 0) {
+    pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 4);
+    done += 4 * n4;
+  }
+  return done;
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
  * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. The layer's
  * geometry comes in k (PM_DWP_WP, SA, SB, NA, OS = oa, OB; OZ, LO, HI: the output zero point and
@@ -487,26 +518,7 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t nb, int32_t *k, const pm
   int32_t rb, i, done = 0; /* outputs of every row the block regions made */
 #if PM_ASM_WIDE && !PM_REQUANT_EXACT
   if (fused && na >= 4) {
-    /* the blocks of each kind (k[PM_DWP_N6], N5, N4: pm_dw_planes' plan) run over their columns
-     * of every row in one call (a region), then the tails */
-    const int32_t n6 = k[PM_DWP_N6], n5 = k[PM_DWP_N5], n4 = k[PM_DWP_N4];
-    if (n6 < 0) { /* one 6-block a row, the rows contiguous */
-      k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + nb * sb);
-      pm_dwp_loop6(plane, wp, sa, k, o, 1);
-      return;
-    }
-    if (n6 > 0) {
-      pm_dwp_region(plane, wp, sa, sb, nb, 0, 6 * n6, k, o, oa, ob, 6);
-      done = 6 * n6;
-    }
-    if (n5 > 0) {
-      pm_dwp_region(plane, wp, 1, sb, nb, done, done + 5 * n5, k, o, oa, ob, 5);
-      done += 5 * n5;
-    }
-    if (n4 > 0) {
-      pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 4);
-      done += 4 * n4;
-    }
+    done = pm_dwp_blocks(plane, nb, k, o);
     if (done == na) return;
   }
 #endif
@@ -932,6 +944,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     if (4 * k[PM_DWP_N4] > na) k[PM_DWP_N4] = 0;
     k[PM_DWP_N5] = (na - 4 * k[PM_DWP_N4]) / 5;
   }
+  k[PM_DWP_FULL] = na >= 4 && (k[PM_DWP_N6] < 0 ? 6 : 6 * k[PM_DWP_N6] + 5 * k[PM_DWP_N5] + 4 * k[PM_DWP_N4]) == na;
 #endif
   /* channel order with one strip per channel and room for two planes: channels in pairs (one
    * gather for both, halfword loads: an even channel count and input address); with room for
@@ -1051,6 +1064,12 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
             k[2 * t + 1] = w1;
           }
           k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[oc]) << sc);
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+          if (fused && k[PM_DWP_FULL]) { /* the blocks make every output */
+            pm_dwp_blocks(pl, rows, k, o);
+            continue;
+          }
+#endif
           pm_dwp_rows(pl, rows, k, &rq, fused, o);
         }
       }
