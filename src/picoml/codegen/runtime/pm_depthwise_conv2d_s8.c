@@ -41,11 +41,16 @@
  * as the input zero point, which the folded bias expects), so border pixels run the same
  * branch-free code as interior ones. In a plane, neighbouring taps of one channel are
  * neighbouring bytes: one word load and two SXTB16 give the pairs (x0, x2) and (x1, x3), and
- * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 5
- * outputs of a plane row at stride 1 (2 words per window row, 15 MACs in 12 multiplies; 4-output
- * blocks, 12 MACs in 10, for the rest of a row), 4 at stride 2 from 3 words. A channel's weights,
- * bias and requantization are prepared once per strip. With one strip per channel and room for
- * two planes, channels go in pairs: one halfword gather fills both planes (pm_dwp_gather2).
+ * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 6
+ * outputs of a plane row when 6 divides the row (stride 1: 2 words per window row, 18 MACs in 14
+ * multiplies; stride 2: 4 words, 18 in 15; a row of 6 outputs is one block, the loop stepping
+ * plane row to plane row), else 5 at stride 1 (15 MACs in 12; 4-output blocks, 12 MACs in 10,
+ * for the rest of a row) or 4 at stride 2 from 3 words. A channel's weights, bias and
+ * requantization are prepared once per strip. With room for two planes, channels go in pairs: one
+ * halfword gather fills both planes (pm_dwp_gather2); with room for four and short rows, in
+ * fours (pm_dwp_gather4, word loads transposed); where one channel's plane needs strips, groups
+ * take strips too when a cost estimate says so. Between strips only the plane rows outside the
+ * input are re-padded.
  * Orientation: the plane holds input rows (blocks run along output rows) or, when the output is
  * taller than wide, input columns (blocks run down output columns, the window transposed).
  * Order: channel after channel. Output channel oc = ic * m + k reads input channel ic only, so
