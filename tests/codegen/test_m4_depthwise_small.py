@@ -70,6 +70,12 @@ CASES = {
     "strips_batch2_s1": lambda: _batched(dw_graph((1, 40, 66, 2), 3, 3, seed=14, act="NONE"), 2),
     # small and stride-2 shapes
     "12x12_c8_s2": lambda: dw_graph((1, 12, 12, 8), 3, 3, stride=2, seed=15, act="NONE"),
+    # 6 outputs a row at stride 2: 16-byte plane rows (one 6-output block; the C path's 4-block and
+    # 2-output tail for clamped or unfused channels read no further)
+    "12x12_c12_s2_relu6": lambda: dw_graph((1, 12, 12, 12), 3, 3, stride=2, seed=29),
+    "13x13_c4_s2_valid_shifts": lambda: dw_graph(
+        (1, 13, 13, 4), 3, 3, stride=2, padding="VALID", seed=30, act="NONE", big_shift=True
+    ),
     "6x6_c16_s2": lambda: dw_graph((1, 6, 6, 16), 3, 3, stride=2, seed=16, act="NONE"),
     "3x3_c12_s1": lambda: dw_graph((1, 3, 3, 12), 3, 3, seed=17, act="NONE"),
     "13x13_c11_s2_shifts": lambda: dw_graph((1, 13, 13, 11), 3, 3, stride=2, seed=18, act="NONE", big_shift=True),

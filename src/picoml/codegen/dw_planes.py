@@ -19,6 +19,8 @@ ANY_WORDS = 64  # PM_DWP_ANY_WORDS: weight words of a window other than 3x3, kh 
 def _row_bytes(na: int, sa: int, kw: int) -> int:
     """Bytes of a plane row for na outputs at stride sa (the kernel's wp)."""
     if kw == 3:
+        if sa == 2 and na == 6:  # one 6-output block: 15 bytes
+            return 16
         return ((na - 1) & ~3) * sa + (8 if sa == 1 else 12)
     return ((na - 1) * sa + 4 * ((kw + 3) // 4) + 3) & ~3
 

@@ -911,6 +911,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     out_b = transposed ? oc_n : ow * oc_n;
     /* plane columns: the bytes a 4-output block (3x3) or an output's word groups read */
     wp = any ? (((na - 1) * sa + 4 * g + 3) & ~3) : ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
+    if (!any && sa == 2 && na == 6) wp = 16; /* a 6-output block reads 15 bytes, its tails 14 */
     max_rows = PM_DW_PLANE_MAX / (wp * planes);
     if (max_rows < rk) continue;
     strip = (max_rows - rk) / sb + 1; /* output rows per plane */
