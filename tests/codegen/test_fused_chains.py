@@ -15,10 +15,12 @@ from __future__ import annotations
 import pytest
 from test_fused_blocks import _Builder, assert_valid, run
 
+from picoml.codegen import emit_fused
 from picoml.codegen.emit_fused import GEMM_ROWS, fused_blocks
 from picoml.codegen.generate import compile_c
 from picoml.flows.verify import verify
-from picoml.plan import chains, plan_memory, residual_blocks
+from picoml.plan import chains, choose_fusions, plan_memory, residual_blocks
+from picoml.plan.fusion import walk, with_strip
 
 from mobilenet_int8 import mobilenet_v1_int8
 
@@ -87,8 +89,16 @@ def test_chain_is_chosen_and_its_plan_valid_and_smaller(name):
         assert by[y1.name].size == f.line_bytes < y1.nbytes  # y1 never exists whole
         assert by[y2.name].size == y2.nbytes  # conv_b writes its whole output
         s = f.summary()
-        assert s["kind"] == "chain" and s["row_buffer_bytes"] == 0
-        assert s["kernel_calls"] == f.wa.out_h + f.wb.out_h
+        assert s["kind"] == "chain" and s["row_buffer_bytes"] == 0 and s["strip_rows"] == f.strip
+        assert s["kernel_calls"] <= f.wa.out_h + f.wb.out_h
+    # each chain walks as many rows a step as the arena allows for free (the planner alone)
+    chosen = choose_fusions(g)
+    arena = plan_memory(g, fused=chosen).arena_bytes
+    for f in chosen:
+        taller = with_strip(f, f.strip + 1) if f.strip < f.wb.out_h else None
+        if taller is not None:
+            trial = tuple(taller if o is f else o for o in chosen)
+            assert plan_memory(g, fused=trial).arena_bytes > arena
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in CASES])
@@ -157,3 +167,44 @@ def test_vww_shaped_mobilenet_fuses_its_peak():
     plan = compile_c(g, isa="armv7em").plan
     assert plan.arena_bytes < 30_000 < plan_memory(g).arena_bytes
     assert any(not f.residual and g.ops[f.a].outputs[0].nbytes == 48 * 48 * 16 for f in plan.fused)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_walk_computes_every_row_once_and_reads_only_rows_it_holds(name):
+    """For every strip height: each y1 row is computed exactly once (no MAC repeated), the
+    rows each conv_b step reads are in the line buffer, and every output row is made once."""
+    g = make(name)
+    f = next(c for c in chains(g) if c.ops == (1, 2))
+    for strip in range(1, f.wb.out_h + 1):
+        steps = walk(f.wa, f.wb, None, strip)
+        buf: list[int] = []  # y1 rows in the line buffer, in order
+        made, out = [], []
+        for st in steps:
+            if st.drop:
+                assert st.keep == len(buf) - st.drop > 0
+                buf = buf[st.drop :]
+            elif st.b_row and buf and buf[0] < f.wb.rows(st.b_row)[0]:
+                buf = []  # every held row is above this step's window: the buffer restarts
+            assert st.a_slot == len(buf)
+            rows = list(range(st.a_row, st.a_row + st.a_rows))
+            buf += rows
+            made += rows
+            lo, hi = f.wb.rows(st.b_row)[0], f.wb.rows(st.b_row + st.b_rows - 1)[1]
+            assert buf[: hi - lo] == list(range(lo, hi))  # conv_b's band starts the buffer
+            out += range(st.b_row, st.b_row + st.b_rows)
+        assert sorted(made) == sorted(set(made)) and out == list(range(f.wb.out_h))
+        lines = with_strip(f, strip).lines
+        assert lines == max(st.a_slot + st.a_rows for st in steps)
+
+
+@pytest.mark.parametrize("name", ["pw_dw_s2", "conv_conv_valid", "pw_dw5_s2_valid", "conv_s2_dw"])
+def test_chain_every_strip_height_host(name, monkeypatch):
+    """The C of a chain walked 1, 2, 3 ... rows a step (forced), bit-exact on the host with
+    ASan/UBSan: the per-step band records (top padding, input and output rows) are right."""
+    g = make(name)
+    f = next(c for c in chains(g) if c.ops == (1, 2))
+    for strip in sorted({1, 2, 3, f.wb.out_h // 2, f.wb.out_h} - {0}):
+        forced = (with_strip(f, strip),)
+        monkeypatch.setattr(emit_fused, "choose_fusions", lambda g, scratch=None, allowed=None, fs=forced: fs)
+        rep = run(g, "host", n=3)
+        assert rep.fused and rep.fused[0]["strip_rows"] == strip

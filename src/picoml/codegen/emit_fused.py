@@ -29,6 +29,7 @@ from picoml.codegen.emit_float import uses_float
 from picoml.codegen.variants import uses_gemm
 from picoml.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 from picoml.plan import FusedBlock, choose_fusions
+from picoml.plan.fusion import walk
 from picoml.reference import KERNELS
 from picoml.reference.add import LEFT_SHIFT
 
@@ -154,32 +155,92 @@ def _line_walk(f: FusedBlock, arena_x: str, pa: str, da: str, sel_a: str, call_a
     ]
 
 
+def _strip_records(c, i: int, w, calls: list[tuple[int, int]]) -> tuple[list[int], str, str, str]:
+    """Layer i's geometry per call of ``calls`` ((first output row, rows)): the record index of
+    each call and the params / in-dims / out-dims tables, one flash record per distinct (top
+    padding, input rows, output rows)."""
+    n = c.name
+    prm, din, dout = (f"{n}_l{i}_{s}" for s in ("params", "in_dims", "out_dims"))
+    p_decl, i_decl, o_decl = _take_decl(c, prm), _take_decl(c, din), _take_decl(c, dout)
+    kinds: list[tuple[int, int, int]] = []
+    index = []
+    for j, rows in calls:
+        lo, hi = w.rows(j)[0], w.rows(j + rows - 1)[1]
+        kind = (lo - (j * w.stride - w.pad), hi - lo, rows)
+        if kind not in kinds:
+            kinds.append(kind)
+        index.append(kinds.index(kind))
+    for k, (pad, h, rows) in enumerate(kinds):
+        c.decls.append(_set(p_decl, prm, f"{prm}_{k}", {"pad_h": pad}))
+        c.decls.append(_set(i_decl, din, f"{din}_{k}", {"h": h}))
+        c.decls.append(_set(o_decl, dout, f"{dout}_{k}", {"h": rows}))
+    for name, ctype in ((prm, "pm_conv_params"), (din, "pm_dims"), (dout, "pm_dims")):
+        c.decls.append(
+            f"static const {ctype} *const {name}_band[{len(kinds)}] = "
+            "{" + ", ".join(f"&{name}_{k}" for k in range(len(kinds))) + "};\n"
+        )
+    return index, f"{prm}_band", f"{din}_band", f"{dout}_band"
+
+
 def _emit_chain(c, f: FusedBlock, emitters: dict, arena) -> None:
-    """A chain's C: conv_a → line buffer → conv_b straight into y2's row ``pm_r``."""
+    """A chain's C: the static walk (``plan.fusion.walk``, ``f.strip`` output rows a step) as a
+    table, one entry per step: drop rows from the line buffer's front, conv_a on the band of x
+    rows the missing y1 rows read, conv_b from the line buffer straight into y2's rows."""
     g, n = c.graph, c.name
     ia, ib = f.a, f.a + 1
     a, b = g.ops[ia], g.ops[ib]
     x, y1, y2 = a.inputs[0], a.outputs[0], b.outputs[0]
+    steps = walk(f.wa, f.wb, None, f.strip)
+    if steps is None:
+        raise RuntimeError(f"emit_fused: layers {ia}-{ib}: the chain's walk does not run")
     c.ptr_override = {id(x): "pm_xa", id(y1): "pm_ya"}
-    call_a = _swap(_call(c, emitters[a.type], ia), {f"&{n}_l{ia}_params,": "pm_pa,", f"&{n}_l{ia}_in_dims,": "pm_ia,"})
+    swap_a = {f"&{n}_l{ia}_{k},": f"pm_{k[0]}a," for k in ("params", "in_dims", "out_dims")}
+    call_a = _swap(_call(c, emitters[a.type], ia), swap_a)
     c.ptr_override = {id(y1): "pm_lines", id(y2): "pm_row"}
-    call_b = _swap(_call(c, emitters[b.type], ib), {f"&{n}_l{ib}_params,": "pm_pb,", f"&{n}_l{ib}_in_dims,": "pm_ib,"})
+    swap_b = {f"&{n}_l{ib}_{k},": f"pm_{k[0]}b," for k in ("params", "in_dims", "out_dims")}
+    call_b = _swap(_call(c, emitters[b.type], ib), swap_b)
     c.ptr_override = {}
     _swap(call_a, {"pm_xa": "pm_xa", "pm_ya": "pm_ya"})  # the band pointers are in the calls
     _swap(call_b, {"pm_lines": "pm_lines", "pm_row": "pm_row"})
-    sel_a, pa, da = _bands(c, ia, f.wa, f.wa.out_h)
-    sel_b, pb, db = _bands(c, ib, f.wb, f.wb.out_h)
+    rec_a, pa, ia_t, oa = _strip_records(c, ia, f.wa, [(s.a_row, s.a_rows) for s in steps if s.a_rows])
+    rec_b, pb, ib_t, ob = _strip_records(c, ib, f.wb, [(s.b_row, s.b_rows) for s in steps])
+    it = iter(rec_a)
+    table = [
+        [
+            s.drop * f.row_y1,
+            s.keep * f.row_y1,
+            max(f.wa.rows(s.a_row)[0], 0) * f.row_x if s.a_rows else 0,
+            s.a_slot * f.row_y1,
+            next(it) if s.a_rows else -1,
+            rec_b[k],
+            s.b_row * f.row_y2,
+        ]
+        for k, s in enumerate(steps)
+    ]
+    sym = c.const_array(f"l{ia}_walk", np.array(table, np.int32))
     body = [
-        "{ /* fused: the two layers above run row by row (picoml.plan.fusion, a chain) */",
+        f"{{ /* fused: the two layers above, {f.strip} output row(s) a step (picoml.plan.fusion, a chain) */",
         f"  int8_t *const pm_lines = {arena(y1)}; /* {f.lines} rows of layer {ia}'s output */",
         "  const pm_conv_params *pm_pa, *pm_pb;",
-        "  const pm_dims *pm_ia, *pm_ib;",
+        "  const pm_dims *pm_ia, *pm_ib, *pm_oa, *pm_ob;",
         "  const int8_t *pm_xa;",
         "  int8_t *pm_ya, *pm_row;",
-        *_line_walk(f, arena(x), pa, da, sel_a, call_a),
-        f"    pm_pb = {pb}[{sel_b}[pm_r]];",
-        f"    pm_ib = {db}[{sel_b}[pm_r]];",
-        f"    pm_row = {arena(y2)} + pm_r * {f.row_y2};",
+        "  int32_t pm_s;",
+        f"  for (pm_s = 0; pm_s < {len(steps)}; ++pm_s) {{",
+        f"    const int32_t *const pm_w = {sym} + 7 * pm_s; /* drop, keep, x, slot (bytes), a, b records, y2 */",
+        "    if (pm_w[0] > 0) memmove(pm_lines, pm_lines + pm_w[0], (size_t)pm_w[1]);",
+        "    if (pm_w[4] >= 0) {",
+        f"      pm_pa = {pa}[pm_w[4]];",
+        f"      pm_ia = {ia_t}[pm_w[4]];",
+        f"      pm_oa = {oa}[pm_w[4]];",
+        f"      pm_xa = {arena(x)} + pm_w[2];",
+        "      pm_ya = pm_lines + pm_w[3];",
+        *("      " + line for line in call_a),
+        "    }",
+        f"    pm_pb = {pb}[pm_w[5]];",
+        f"    pm_ib = {ib_t}[pm_w[5]];",
+        f"    pm_ob = {ob}[pm_w[5]];",
+        f"    pm_row = {arena(y2)} + pm_w[6];",
         *("    " + line for line in call_b),
         "  }",
         "}",

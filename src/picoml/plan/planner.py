@@ -42,7 +42,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
 from picoml.graph.ops import OP_SET
 from picoml.passes.fold_pad import window_pads
-from picoml.plan.fusion import FusedBlock, chains, residual_blocks
+from picoml.plan.fusion import FusedBlock, chains, residual_blocks, with_strip
 from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
@@ -388,4 +388,17 @@ def choose_fusions(g: Graph, scratch: dict[int, int] | None = None, allowed=None
     for _ in range(len(links)):
         if not sweep(links):
             break
+    # then each chain walks as many output rows per step as the arena allows for free: fewer,
+    # larger kernel calls (a kernel's per-call setup, a depthwise's plane gathers, amortized)
+    for k, f in enumerate(chosen):
+        if f.residual:
+            continue
+        for strip in range(2, f.wb.out_h + 1):
+            wide = with_strip(f, strip)
+            if wide is None:
+                continue
+            trial = chosen[:k] + (wide,) + chosen[k + 1 :]
+            if plan_memory(g, scratch, fused=trial).arena_bytes > best:
+                break  # a taller strip only holds more rows
+            chosen = trial
     return tuple(sorted(chosen, key=lambda f: f.start))
