@@ -76,11 +76,12 @@ def main() -> None:
     ap.add_argument("--target", default="cortex-m4")
     ap.add_argument("--opt", choices=("speed", "size"), default="speed")
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--no-fuse", action="store_true", help="run every layer whole (no fused blocks or chains)")
     ap.add_argument("--blocks", type=int, default=0, help="also show the N costliest basic blocks, disassembled")
     args = ap.parse_args()
     E.Emulator.__init__, E.Emulator._on_block = _patched_init, _patched_on_block
     g = picoml.load(args.model)
-    rep = verify(g, args.target, n_inputs=1, counted_runs=1, opt=args.opt)
+    rep = verify(g, args.target, n_inputs=1, counted_runs=1, opt=args.opt, fuse=not args.no_fuse)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for addr, (n, c) in TALLY.blocks.items():
         f = per[function_of(addr)]

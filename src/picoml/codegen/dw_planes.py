@@ -2,7 +2,8 @@
 
 A depthwise layer (dilation 1, strides 1 or 2) runs from planes: the input rows (or, for 3x3
 outputs taller than wide, columns) a strip of output rows reads, gathered into bytes, one
-input channel at a time (two at a time when an even number of channels' whole planes fit), or,
+input channel at a time (two at a time when an even number of channels' whole planes fit, four
+when a multiple of 4 do and the plane rows are short: 16 outputs or fewer), or,
 when the output streams over the input with a depth multiplier above 1, every channel of a
 strip at once. The kernel sizes its strips from PM_DW_PLANE_MAX,
 which the generator sets to the largest buffer any layer of the model wants, at most
@@ -18,6 +19,8 @@ ANY_WORDS = 64  # PM_DWP_ANY_WORDS: weight words of a window other than 3x3, kh 
 def _row_bytes(na: int, sa: int, kw: int) -> int:
     """Bytes of a plane row for na outputs at stride sa (the kernel's wp)."""
     if kw == 3:
+        if sa == 2 and na == 6:  # one 6-output block: 15 bytes
+            return 16
         return ((na - 1) & ~3) * sa + (8 if sa == 1 else 12)
     return ((na - 1) * sa + 4 * ((kw + 3) // 4) + 3) & ~3
 
@@ -45,6 +48,7 @@ def plane_bytes(
         return 0  # other windows run on planes with a depth multiplier above 1 only
     wp = _row_bytes(ow, sw, kw)
     rows = (oh - 1) * sh + kh
+    na = ow  # outputs along a plane row
     best = _fit(wp, rows, kh, 1)
     if multiplier > 1:  # strip order: every channel's plane of a strip
         best = max(best, _fit(wp, rows, kh, channels))
@@ -53,7 +57,9 @@ def plane_bytes(
         cols = _fit(wpt, (ow - 1) * sw + 3, 3, 1)
         best = max(best, cols)
         if cols:
-            wp, rows = wpt, (ow - 1) * sw + 3
+            wp, rows, na = wpt, (ow - 1) * sw + 3, oh
     if channels % 2 == 0 and 2 * wp * rows <= PLANE_CAP:  # channels in pairs: two whole planes
         best = max(best, 2 * wp * rows)
+        if channels % 4 == 0 and na <= 16 and 4 * wp * rows <= PLANE_CAP:  # short rows: in fours
+            best = max(best, 4 * wp * rows)
     return best

@@ -1,4 +1,5 @@
-"""C for a fused residual block (``plan.fusion``): CONV_2D → CONV_2D → ADD row by row.
+"""C for a fused residual block (``plan.fusion``): CONV_2D → CONV_2D → ADD row by row; and for
+a fused chain (CONV_2D → CONV_2D, conv_b writing its whole output row by row: ``_emit_chain``).
 
 The three layers' parameters, filters and requantization records are emitted by their usual
 emitters (``generate.py`` passes its ``EMITTERS`` in: this module does not import it); their
@@ -25,8 +26,10 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.emit_affine import uses_channel_tables
 from picoml.codegen.emit_float import uses_float
+from picoml.codegen.variants import uses_gemm
 from picoml.fixedpoint import rounding_divide_by_pot, saturating_rounding_doubling_high_mul
 from picoml.plan import FusedBlock, choose_fusions
+from picoml.plan.fusion import walk
 from picoml.reference import KERNELS
 from picoml.reference.add import LEFT_SHIFT
 
@@ -118,12 +121,143 @@ def add_tables(op) -> np.ndarray:
     return np.concatenate(rows).astype(np.int32)
 
 
+def _line_walk(f: FusedBlock, arena_x: str, pa: str, da: str, sel_a: str, call_a: list[str]) -> list[str]:
+    """The row loop's head, shared by blocks and chains: for output row ``pm_r`` of conv_b, drop
+    the line buffer's rows above its window and compute the missing ones with conv_a."""
+    wa, wb = f.wa, f.wb
+    return [
+        "  int32_t pm_r, pm_base = 0, pm_have = 0; /* pm_lines holds rows [pm_base, pm_base + pm_have) */",
+        f"  for (pm_r = 0; pm_r < {wb.out_h}; ++pm_r) {{",
+        f"    const int32_t pm_t = pm_r * {wb.stride} - {wb.pad};",
+        f"    const int32_t pm_lo = pm_t < 0 ? 0 : pm_t, pm_hi = pm_t + {wb.extent} < {wb.in_h} ? "
+        f"pm_t + {wb.extent} : {wb.in_h};",
+        "    if (pm_lo > pm_base) {",
+        "      const int32_t pm_drop = pm_lo - pm_base;",
+        "      if (pm_drop < pm_have) {",
+        f"        memmove(pm_lines, pm_lines + pm_drop * {f.row_y1}, (size_t)((pm_have - pm_drop) * {f.row_y1}));",
+        "        pm_have -= pm_drop;",
+        "      } else {",
+        "        pm_have = 0;",
+        "      }",
+        "      pm_base = pm_lo;",
+        "    }",
+        "    if (pm_have == 0) pm_base = pm_lo;",
+        "    while (pm_base + pm_have < pm_hi) {",
+        "      const int32_t pm_j = pm_base + pm_have;",
+        f"      const int32_t pm_u = pm_j * {wa.stride} - {wa.pad};",
+        f"      pm_pa = {pa}[{sel_a}[pm_j]];",
+        f"      pm_ia = {da}[{sel_a}[pm_j]];",
+        f"      pm_xa = {arena_x} + (pm_u < 0 ? 0 : pm_u) * {f.row_x};",
+        f"      pm_ya = pm_lines + pm_have * {f.row_y1};",
+        *("      " + line for line in call_a),
+        "      ++pm_have;",
+        "    }",
+    ]
+
+
+def _strip_records(c, i: int, w, calls: list[tuple[int, int]]) -> tuple[list[int], str, str, str]:
+    """Layer i's geometry per call of ``calls`` ((first output row, rows)): the record index of
+    each call and the params / in-dims / out-dims tables, one flash record per distinct (top
+    padding, input rows, output rows)."""
+    n = c.name
+    prm, din, dout = (f"{n}_l{i}_{s}" for s in ("params", "in_dims", "out_dims"))
+    p_decl, i_decl, o_decl = _take_decl(c, prm), _take_decl(c, din), _take_decl(c, dout)
+    kinds: list[tuple[int, int, int]] = []
+    index = []
+    for j, rows in calls:
+        lo, hi = w.rows(j)[0], w.rows(j + rows - 1)[1]
+        kind = (lo - (j * w.stride - w.pad), hi - lo, rows)
+        if kind not in kinds:
+            kinds.append(kind)
+        index.append(kinds.index(kind))
+    for k, (pad, h, rows) in enumerate(kinds):
+        c.decls.append(_set(p_decl, prm, f"{prm}_{k}", {"pad_h": pad}))
+        c.decls.append(_set(i_decl, din, f"{din}_{k}", {"h": h}))
+        c.decls.append(_set(o_decl, dout, f"{dout}_{k}", {"h": rows}))
+    for name, ctype in ((prm, "pm_conv_params"), (din, "pm_dims"), (dout, "pm_dims")):
+        c.decls.append(
+            f"static const {ctype} *const {name}_band[{len(kinds)}] = "
+            "{" + ", ".join(f"&{name}_{k}" for k in range(len(kinds))) + "};\n"
+        )
+    return index, f"{prm}_band", f"{din}_band", f"{dout}_band"
+
+
+def _emit_chain(c, f: FusedBlock, emitters: dict, arena) -> None:
+    """A chain's C: the static walk (``plan.fusion.walk``, ``f.strip`` output rows a step) as a
+    table, one entry per step: drop rows from the line buffer's front, conv_a on the band of x
+    rows the missing y1 rows read, conv_b from the line buffer straight into y2's rows."""
+    g, n = c.graph, c.name
+    ia, ib = f.a, f.a + 1
+    a, b = g.ops[ia], g.ops[ib]
+    x, y1, y2 = a.inputs[0], a.outputs[0], b.outputs[0]
+    steps = walk(f.wa, f.wb, None, f.strip)
+    if steps is None:
+        raise RuntimeError(f"emit_fused: layers {ia}-{ib}: the chain's walk does not run")
+    c.ptr_override = {id(x): "pm_xa", id(y1): "pm_ya"}
+    swap_a = {f"&{n}_l{ia}_{k},": f"pm_{k[0]}a," for k in ("params", "in_dims", "out_dims")}
+    call_a = _swap(_call(c, emitters[a.type], ia), swap_a)
+    c.ptr_override = {id(y1): "pm_lines", id(y2): "pm_row"}
+    swap_b = {f"&{n}_l{ib}_{k},": f"pm_{k[0]}b," for k in ("params", "in_dims", "out_dims")}
+    call_b = _swap(_call(c, emitters[b.type], ib), swap_b)
+    c.ptr_override = {}
+    _swap(call_a, {"pm_xa": "pm_xa", "pm_ya": "pm_ya"})  # the band pointers are in the calls
+    _swap(call_b, {"pm_lines": "pm_lines", "pm_row": "pm_row"})
+    rec_a, pa, ia_t, oa = _strip_records(c, ia, f.wa, [(s.a_row, s.a_rows) for s in steps if s.a_rows])
+    rec_b, pb, ib_t, ob = _strip_records(c, ib, f.wb, [(s.b_row, s.b_rows) for s in steps])
+    it = iter(rec_a)
+    table = [
+        [
+            s.drop * f.row_y1,
+            s.keep * f.row_y1,
+            max(f.wa.rows(s.a_row)[0], 0) * f.row_x if s.a_rows else 0,
+            s.a_slot * f.row_y1,
+            next(it) if s.a_rows else -1,
+            rec_b[k],
+            s.b_row * f.row_y2,
+        ]
+        for k, s in enumerate(steps)
+    ]
+    sym = c.const_array(f"l{ia}_walk", np.array(table, np.int32))
+    body = [
+        f"{{ /* fused: the two layers above, {f.strip} output row(s) a step (picoml.plan.fusion, a chain) */",
+        f"  int8_t *const pm_lines = {arena(y1)}; /* {f.lines} rows of layer {ia}'s output */",
+        "  const pm_conv_params *pm_pa, *pm_pb;",
+        "  const pm_dims *pm_ia, *pm_ib, *pm_oa, *pm_ob;",
+        "  const int8_t *pm_xa;",
+        "  int8_t *pm_ya, *pm_row;",
+        "  int32_t pm_s;",
+        f"  for (pm_s = 0; pm_s < {len(steps)}; ++pm_s) {{",
+        f"    const int32_t *const pm_w = {sym} + 7 * pm_s; /* drop, keep, x, slot (bytes), a, b records, y2 */",
+        "    if (pm_w[0] > 0) memmove(pm_lines, pm_lines + pm_w[0], (size_t)pm_w[1]);",
+        "    if (pm_w[4] >= 0) {",
+        f"      pm_pa = {pa}[pm_w[4]];",
+        f"      pm_ia = {ia_t}[pm_w[4]];",
+        f"      pm_oa = {oa}[pm_w[4]];",
+        f"      pm_xa = {arena(x)} + pm_w[2];",
+        "      pm_ya = pm_lines + pm_w[3];",
+        *("      " + line for line in call_a),
+        "    }",
+        f"    pm_pb = {pb}[pm_w[5]];",
+        f"    pm_ib = {ib_t}[pm_w[5]];",
+        f"    pm_ob = {ob}[pm_w[5]];",
+        f"    pm_row = {arena(y2)} + pm_w[6];",
+        *("    " + line for line in call_b),
+        "  }",
+        "}",
+    ]
+    c.body.append(cemit.comment(f"{ia}..{ib}: {a.type}, {b.type}, fused row by row"))
+    c.body.extend(body)
+
+
 def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
-    """The fused block's C into ``c.body`` (layers ``f.ops``)."""
+    """The fused run's C into ``c.body`` (layers ``f.ops``)."""
 
     def arena(t) -> str:
         return f"(int8_t *)(pm_arena.bytes + {c.plan.offset_of(t)})"
 
+    if not f.residual:
+        _emit_chain(c, f, emitters, arena)
+        return
     g = c.graph
     ia, ib, ic = f.a, f.a + 1, f.add
     first = f.start
@@ -182,32 +316,7 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
             if ws
             else ["  const int8_t *pm_rr;"]
         ),
-        "  int32_t pm_r, pm_base = 0, pm_have = 0; /* pm_lines holds rows [pm_base, pm_base + pm_have) */",
-        f"  for (pm_r = 0; pm_r < {wb.out_h}; ++pm_r) {{",
-        f"    const int32_t pm_t = pm_r * {wb.stride} - {wb.pad};",
-        f"    const int32_t pm_lo = pm_t < 0 ? 0 : pm_t, pm_hi = pm_t + {wb.extent} < {wb.in_h} ? "
-        f"pm_t + {wb.extent} : {wb.in_h};",
-        "    if (pm_lo > pm_base) {",
-        "      const int32_t pm_drop = pm_lo - pm_base;",
-        "      if (pm_drop < pm_have) {",
-        f"        memmove(pm_lines, pm_lines + pm_drop * {f.row_y1}, (size_t)((pm_have - pm_drop) * {f.row_y1}));",
-        "        pm_have -= pm_drop;",
-        "      } else {",
-        "        pm_have = 0;",
-        "      }",
-        "      pm_base = pm_lo;",
-        "    }",
-        "    if (pm_have == 0) pm_base = pm_lo;",
-        "    while (pm_base + pm_have < pm_hi) {",
-        "      const int32_t pm_j = pm_base + pm_have;",
-        f"      const int32_t pm_u = pm_j * {wa.stride} - {wa.pad};",
-        f"      pm_pa = {pa}[{sel_a}[pm_j]];",
-        f"      pm_ia = {da}[{sel_a}[pm_j]];",
-        f"      pm_xa = {arena(x)} + (pm_u < 0 ? 0 : pm_u) * {row_x};",
-        f"      pm_ya = pm_lines + pm_have * {f.row_y1};",
-        *("      " + line for line in call_a),
-        "      ++pm_have;",
-        "    }",
+        *_line_walk(f, arena(x), pa, da, sel_a, call_a),
         f"    pm_pb = {pb}[{sel_b}[pm_r]];",
         f"    pm_ib = {db}[{sel_b}[pm_r]];",
         *("    " + line for line in call_b),
@@ -226,11 +335,22 @@ def emit_fused(c, f: FusedBlock, emitters: dict) -> None:
     c.body.extend(body)
 
 
+#: pixels the GEMM kernels compute together (the 4-row block of pm_conv2d_s8's 1x1 / im2col)
+GEMM_ROWS = 4
+
+
 def fused_blocks(g, scratch: dict[int, int] | None = None) -> tuple[FusedBlock, ...]:
-    """The residual blocks of ``g`` the generator runs fused: those that lower the arena
-    (``plan.choose_fusions``) and whose three layers have their plain int8 emitters."""
+    """The residual blocks and chains of ``g`` the generator runs fused: those that lower the
+    arena (``plan.choose_fusions``) and whose layers have their plain int8 emitters. A chain
+    must also keep its GEMM layers' blocks whole: run a row at a time, a layer whose row is not
+    a multiple of ``GEMM_ROWS`` pixels makes its leftover pixels one by one on every row (KWS's
+    5-pixel rows: +25 % cycles for 12 % of the arena), so such a chain is not worth its RAM."""
 
     def plain(f: FusedBlock) -> bool:
-        return not any(uses_float(g.ops[i]) or uses_channel_tables(g.ops[i]) for i in f.ops)
+        if any(uses_float(g.ops[i]) or uses_channel_tables(g.ops[i]) for i in f.ops):
+            return False
+        return f.residual or all(
+            not uses_gemm(g.ops[i]) or g.ops[i].outputs[0].shape[2] % GEMM_ROWS == 0 for i in f.ops
+        )
 
     return choose_fusions(g, scratch, allowed=plain)

@@ -42,7 +42,7 @@ from picoml.graph.ir import Graph, Op, Tensor
 from picoml.graph.limits import lifetimes
 from picoml.graph.ops import OP_SET
 from picoml.passes.fold_pad import window_pads
-from picoml.plan.fusion import FusedBlock, residual_blocks
+from picoml.plan.fusion import FusedBlock, chains, residual_blocks, with_strip
 from picoml.reference.common import window_geometry
 
 ALIGN = 16  # every buffer starts on a 16-byte boundary (int32/SIMD loads, DMA)
@@ -190,7 +190,7 @@ def _build_buffers(
         return x
 
     graph_io = {id(t) for t in g.inputs} | {id(t) for t in g.outputs}
-    fused_add = {f.add: f for f in fused}
+    fused_add = {f.add: f for f in fused if f.residual}
     state = {id(t) for t in acts if t.variable} | {id(x) for _, x in g.state_updates}
     for i, op in enumerate(g.ops):
         d = OP_SET.get(op.type)
@@ -229,7 +229,7 @@ def _build_buffers(
         if size > 0:
             bufs.append(Buffer([], size, i, i, scratch_of=g.ops[i].label, scratch_op=i))
     for f in fused:  # every buffer the fused ops touch lives through the whole run
-        a, c = f.start, f.add
+        a, c = f.start, f.last
         y1 = g.ops[f.a].outputs[0]
         rows = [g.ops[i].outputs[0] for i in f.ops[:-1] if i != f.a]  # conv_b's and conv_s's
         for b in bufs:
@@ -250,8 +250,9 @@ def _streams(g: Graph, bufs: list[Buffer], fused: tuple[FusedBlock, ...] = ()) -
     of = {id(t): b for b in bufs for t in b.tensors}
     outputs = {id(t) for t in g.outputs}
     pairs: dict[tuple[int, int], int] = {}
+    in_run = {i for f in fused for i in f.ops}
     for i, op in enumerate(g.ops):
-        lag = stream_lag(op)
+        lag = stream_lag(op) if i not in in_run else None  # a fused run streams as a whole (below)
         if lag is None:
             continue
         xb, yb = of.get(id(op.inputs[0])), of.get(id(op.outputs[0]))
@@ -261,8 +262,8 @@ def _streams(g: Graph, bufs: list[Buffer], fused: tuple[FusedBlock, ...] = ()) -
             continue
         pairs[(id(xb), id(yb))] = lag
     for f in fused:
-        xb, yb = of.get(id(g.ops[f.a].inputs[0])), of.get(id(g.ops[f.add].outputs[0]))
-        if xb is None or yb is None or xb is yb or xb.last != f.add or yb.first != f.start:
+        xb, yb = of.get(id(g.ops[f.a].inputs[0])), of.get(id(g.ops[f.last].outputs[0]))
+        if xb is None or yb is None or xb is yb or xb.last != f.last or yb.first != f.start:
             continue
         if not any(id(t) in outputs for t in xb.tensors):
             pairs[(id(xb), id(yb))] = max(f.lag, 0)
@@ -359,16 +360,45 @@ def plan_memory(
 
 
 def choose_fusions(g: Graph, scratch: dict[int, int] | None = None, allowed=None) -> tuple[FusedBlock, ...]:
-    """The residual blocks (``plan.fusion.residual_blocks``) worth fusing: added one at a time,
-    in graph order, where the arena gets smaller; ``allowed(block)`` may veto a block (the code
-    generator: layers it cannot run on bands)."""
+    """The fused runs worth having: residual blocks (``plan.fusion.residual_blocks``) first, then
+    two-layer chains (``plan.fusion.chains``), each added where the arena gets smaller and it
+    shares no op with one already chosen; the chains are swept until none helps (one fused
+    chain can move the peak to where the next one pays). ``allowed(block)`` may veto a block
+    (the code generator: layers it cannot run on bands)."""
     chosen: tuple[FusedBlock, ...] = ()
-    candidates = [f for f in residual_blocks(g) if allowed is None or allowed(f)]
-    if not candidates:
+    blocks = [f for f in residual_blocks(g) if allowed is None or allowed(f)]
+    links = [f for f in chains(g) if allowed is None or allowed(f)]
+    if not blocks and not links:
         return chosen
     best = plan_memory(g, scratch).arena_bytes
-    for f in candidates:
-        size = plan_memory(g, scratch, fused=chosen + (f,)).arena_bytes
-        if size < best:
-            chosen, best = chosen + (f,), size
-    return chosen
+
+    def sweep(candidates: list[FusedBlock]) -> bool:
+        nonlocal chosen, best
+        grew = False
+        for f in candidates:
+            taken = {i for c in chosen for i in c.ops}
+            if taken.intersection(f.ops):
+                continue
+            size = plan_memory(g, scratch, fused=chosen + (f,)).arena_bytes
+            if size < best:
+                chosen, best, grew = chosen + (f,), size, True
+        return grew
+
+    sweep(blocks)
+    for _ in range(len(links)):
+        if not sweep(links):
+            break
+    # then each chain walks as many output rows per step as the arena allows for free: fewer,
+    # larger kernel calls (a kernel's per-call setup, a depthwise's plane gathers, amortized)
+    for k, f in enumerate(chosen):
+        if f.residual:
+            continue
+        for strip in range(2, f.wb.out_h + 1):
+            wide = with_strip(f, strip)
+            if wide is None:
+                continue
+            trial = chosen[:k] + (wide,) + chosen[k + 1 :]
+            if plan_memory(g, scratch, fused=trial).arena_bytes > best:
+                break  # a taller strip only holds more rows
+            chosen = trial
+    return tuple(sorted(chosen, key=lambda f: f.start))

@@ -115,6 +115,40 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #endif
 
 #if PM_CONV_4X2
+/* pm_conv_fold's modes (below) */
+#define PM_RQ_FOLD 1
+#define PM_RQ_M 2
+#define PM_RQ_P 3
+
+#if !PM_REQUANT_EXACT
+/* Every channel pair of a 4-row block in one assembly block (pm_dot_s8.h; full int8 range), with
+ * the requantization of pm_conv_fold's mode; out of line: one copy of each. Word-aligned: the block
+ * finds its loop entries with ADR, which the assembler resolves from the section's start, so the
+ * function must not start at a halfword (GCC leaves functions 2-aligned below -O2). */
+PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4(const pm_gemm_frame *f, const int8_t *filter, int mode) {
+  if (mode == PM_RQ_P) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4P, PM_4X2_RQ_LOADH);
+  } else if (mode == PM_RQ_M) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4M, PM_4X2_RQ_LOADH);
+  } else if (mode == PM_RQ_FOLD) {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4, PM_4X2_RQ_LOAD4);
+  } else {
+    PM_GEMM_4X2_PAIRS_ASM(f, filter, PM_4XP_RQ4Z, PM_4X2_RQ_LOAD4);
+  }
+}
+
+/* The frame of pm_conv_pairs4 for 4 rows of k values widened in xw; the caller sets o, o_end. */
+static void pm_conv_frame(pm_gemm_frame *f, const int32_t *xw, int32_t k, const int32_t *bias, const pm_requant *q,
+                          int32_t out_c, int32_t zp) {
+  f->end = (int32_t)(uintptr_t)(xw + 2 * k) - 32; /* 8 words per chunk of 4 values, one chunk back */
+  f->xw = (int32_t)(uintptr_t)xw - 32;
+  f->bias = bias;
+  f->q = q;
+  f->out_c = out_c;
+  f->zp = zp;
+}
+#endif
+
 /* Four rows (widened in xw) against every output channel pair; row r's outputs at
  * o + r * out_c. An odd last channel is done here from the plain rows[], or by the caller when
  * rows is NULL. Fast requantization runs in the assembly block (pm_dot_s8.h); the _exact
@@ -122,7 +156,6 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
                           int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o, int fold) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
-  const int32_t *const xend = xw + 2 * k; /* 8 words per chunk of 4 values */
   int32_t oc, r;
 #if !PM_REQUANT_EXACT
   const int full = lo == -128 && hi == 127;
@@ -134,19 +167,10 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #if !PM_REQUANT_EXACT
   if (full && out_c >= 2) { /* every pair in one assembly block (pm_dot_s8.h) */
     pm_gemm_frame f;
-    f.end = (int32_t)(uintptr_t)xend - 32;
-    f.xw = (int32_t)(uintptr_t)xw - 32;
-    f.bias = bias;
-    f.q = q;
+    pm_conv_frame(&f, xw, k, bias, q, out_c, zp);
     f.o = o;
-    f.out_c = out_c;
-    f.zp = zp;
     f.o_end = o + (out_c & ~1);
-    if (fold) {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
-    } else {
-      PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4Z);
-    }
+    pm_conv_pairs4(&f, filter, fold);
     oc = out_c & ~1;
   }
 #else
@@ -158,7 +182,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
     int8_t *op = o + oc;
 #if PM_REQUANT_EXACT
-    PM_DOT_4X2_ASM(xw, filter + oc * k, xend, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_DOT_4X2_ASM(xw, filter + oc * k, xw + 2 * k, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
 #if PM_CONV_RAW
     s0b = pm_raw_b(bias_b, s0b, s0a);
     s1b = pm_raw_b(bias_b, s1b, s1a);
@@ -176,7 +200,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #else
     rq.q = &q[oc];
     rq.b = bias_b;
-    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xend, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xw + 2 * k, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
     if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
       s0a = pm_clamp_i32(s0a, lo, hi);
       s1a = pm_clamp_i32(s1a, lo, hi);
@@ -207,14 +231,19 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   }
 }
 
-/* 1: the pair loop may fold the output zero point into the rounding term (pm_dot_s8.h,
- * PM_4XP_FOLD): every channel's shift right = e + 1 (its record's field) at most 22 */
-static int pm_conv_fold(const pm_requant *q, int32_t out_c) {
+/* The pair loop's requantization (pm_dot_s8.h) for a layer's records: 0 PM_4XP_RQ4Z; PM_RQ_FOLD
+ * the output zero point folded into the rounding term (PM_4XP_FOLD: every channel's shift right =
+ * e + 1, its record's field, at most 22); PM_RQ_M also the shift and high multiply in one SMMLAR
+ * (every channel: left == 1, multiplier >= 2^30); PM_RQ_P that, and the rounding's [v < 0] term
+ * dropped where the output zero point is -128. */
+static int pm_conv_fold(const pm_requant *q, int32_t out_c, int32_t zp) {
   int32_t c;
+  int mode = zp == -128 ? PM_RQ_P : PM_RQ_M;
   for (c = 0; c < out_c; ++c) {
     if (PM_LD_I16(&q[c].right) > 22) return 0;
+    if (PM_LD_I16(&q[c].left) != 1 || (uint32_t)PM_LD_I32(&q[c].multiplier) < 0x40000000u) mode = PM_RQ_FOLD;
   }
-  return 1;
+  return mode;
 }
 
 /* 1: this layer runs four rows at a time on widened rows */
@@ -631,14 +660,35 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     if (pm_conv_uses_4x2(k, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c);
+      const int fold = pm_conv_fold(q, out_c, p->output_zp);
+#if !PM_REQUANT_EXACT
+      if (p->act_min == -128 && p->act_max == 127 && out_c >= 2) { /* the block loop with its frame set once */
+        pm_gemm_frame f;
+        pm_conv_frame(&f, xw, k, bias, q, out_c, p->output_zp);
+        for (; i + 3 < pixels; i += 4) {
+          const int8_t *row = in + i * k;
+          pm_widen_rows4_s8(row, k, k >> 2, xw);
+          f.o = out + i * out_c;
+          f.o_end = f.o + (out_c & ~1);
+          pm_conv_pairs4(&f, filter, fold);
+          if (out_c & 1) { /* the odd last channel from the plain rows */
+            const int32_t oc = out_c - 1;
+            int32_t r;
+            for (r = 0; r < 4; ++r) {
+              f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, filter + oc * k, k, PM_LD_I32(&bias[oc])),
+                                                  &q[oc], p->output_zp, -128, 127);
+            }
+          }
+        }
+      }
+#endif
       for (; i + 3 < pixels; i += 4) {
         const int8_t *rows[4];
-        int32_t r;
-        for (r = 0; r < 4; ++r) {
-          rows[r] = in + (i + r) * k;
-          pm_widen_row_s8(rows[r], k >> 2, r, xw);
-        }
+        rows[0] = in + i * k;
+        rows[1] = rows[0] + k;
+        rows[2] = rows[1] + k;
+        rows[3] = rows[2] + k;
+        pm_widen_rows4_s8(rows[0], k, k >> 2, xw);
         pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c, fold);
       }
     }
@@ -681,18 +731,13 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c);
+      const int fold = pm_conv_fold(q, out_c, p->output_zp);
 #if !PM_REQUANT_EXACT
-      /* full int8 range, zero point foldable (pm_conv_fold): every block's pairs in one assembly
-       * block on a frame set up once (the block's output moves on), not through pm_conv_rows4 */
-      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2 && fold;
+      /* full int8 range: every block's pairs by pm_conv_pairs4 on a frame set up once (the block's
+       * output moves on), not through pm_conv_rows4 */
+      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
       pm_gemm_frame f;
-      f.end = (int32_t)(uintptr_t)(xw + 2 * kp) - 32;
-      f.xw = (int32_t)(uintptr_t)xw - 32;
-      f.bias = bias;
-      f.q = q;
-      f.out_c = out_c;
-      f.zp = p->output_zp;
+      pm_conv_frame(&f, xw, kp, bias, q, out_c, p->output_zp);
 #endif
 #if PM_CONV_ROWS
       const int rows = p->filter_layout == PM_FILTER_ROWS;
@@ -729,7 +774,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
         if (direct) {
           f.o = out + i * out_c;
           f.o_end = f.o + (out_c & ~1);
-          PM_GEMM_4X2_PAIRS_ASM(&f, filter, PM_4XP_RQ4);
+          pm_conv_pairs4(&f, filter, fold);
           continue;
         }
 #endif

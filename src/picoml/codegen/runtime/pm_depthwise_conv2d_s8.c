@@ -41,11 +41,16 @@
  * as the input zero point, which the folded bias expects), so border pixels run the same
  * branch-free code as interior ones. In a plane, neighbouring taps of one channel are
  * neighbouring bytes: one word load and two SXTB16 give the pairs (x0, x2) and (x1, x3), and
- * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 5
- * outputs of a plane row at stride 1 (2 words per window row, 15 MACs in 12 multiplies; 4-output
- * blocks, 12 MACs in 10, for the rest of a row), 4 at stride 2 from 3 words. A channel's weights,
- * bias and requantization are prepared once per strip. With one strip per channel and room for
- * two planes, channels go in pairs: one halfword gather fills both planes (pm_dwp_gather2).
+ * SMLAD against the weight pair (w0, w2) does two taps in one instruction. A block makes 6
+ * outputs of a plane row when 6 divides the row (stride 1: 2 words per window row, 18 MACs in 14
+ * multiplies; stride 2: 4 words, 18 in 15; a row of 6 outputs is one block, the loop stepping
+ * plane row to plane row), else 5 at stride 1 (15 MACs in 12; 4-output blocks, 12 MACs in 10,
+ * for the rest of a row) or 4 at stride 2 from 3 words. A channel's weights, bias and
+ * requantization are prepared once per strip. With room for two planes, channels go in pairs: one
+ * halfword gather fills both planes (pm_dwp_gather2); with room for four and short rows, in
+ * fours (pm_dwp_gather4, word loads transposed); where one channel's plane needs strips, groups
+ * take strips too when a cost estimate says so. Between strips only the plane rows outside the
+ * input are re-padded.
  * Orientation: the plane holds input rows (blocks run along output rows) or, when the output is
  * taller than wide, input columns (blocks run down output columns, the window transposed).
  * Order: channel after channel. Output channel oc = ic * m + k reads input channel ic only, so
@@ -75,7 +80,18 @@ enum {
   PM_DWP_OADJ = 15,
   PM_DWP_SB = 16, /* plane bytes between rows (END's step), and the last row's END */
   PM_DWP_LAST = 17,
-  PM_DWP_WORDS = 18
+  PM_DWP_N6 = 18, /* the layer's block plan (pm_dw_planes, once): 6-output blocks a row (-1: one a row, */
+  PM_DWP_N5 = 19, /* the rows contiguous: pm_dwp_loop6's row form), 5- and 4-output blocks a row */
+  PM_DWP_N4 = 20,
+  PM_DWP_WP = 21, /* the layer's plane geometry for pm_dwp_rows (OS and SB above): plane row bytes, */
+  PM_DWP_SA = 22, /* bytes between a row's outputs, outputs a row, output zero point and clamp, */
+  PM_DWP_NA = 23, /* output step between rows */
+  PM_DWP_OZ = 24,
+  PM_DWP_LO = 25,
+  PM_DWP_HI = 26,
+  PM_DWP_OB = 27,
+  PM_DWP_FULL = 28, /* the block plan makes every output of a row (pm_dwp_blocks alone) */
+  PM_DWP_WORDS = 29
 };
 
 #define PM_DWP_ASM_OPS                                                                                      \
@@ -303,6 +319,106 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
 }
 #endif
 
+/* stride 1, one window row of a 6-output block (pm_dwp_loop6): bytes pr[0..7], 14 multiplies for
+ * 18 MACs; as PM_DWP_S1_ROW5 with s5 (x5 w0 + x7 w2, then x6 w1). In the first row s5 holds the
+ * bias: every other accumulator's first multiply reads it before s5's own. */
+#define PM_DWP_S1_ROW6(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4, Q5)                                             \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
+  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
+  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
+  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[x], %[w02], %[" Q3 "]\n\t"                                                             \
+  "ldr %[x], [%[pr], #4]\n\t" ADV                                                                         \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
+  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
+  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
+  "smlad %[s4], %[a], %[w02], %[" Q4 "]\n\t"                                                              \
+  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"                                                                  \
+  "smlad %[s5], %[x], %[w02], %[" Q5 "]\n\t"                                                              \
+  "smlatb %[s5], %[a], %[w1], %[s5]\n\t"
+
+#if !PM_REQUANT_EXACT
+/* pm_dwp_loop5 with 6-output blocks (rows of 6, 12, 24, 48 outputs: no 4-blocks or tails). Four
+ * more registers than a 5-block's: the output step is read from k[PM_DWP_OS] into the stored
+ * s0 (the loop holds 14 registers, as pm_dwp_loop5). */
+/* stride 2, one window row of a 6-output block: bytes pr[0..12], 15 multiplies for 18 MACs (the
+ * even outputs' taps 0 and 2 one SMLAD) */
+#define PM_DWP_S2_ROW6(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4, Q5)                                             \
+  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
+  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
+  "ldr %[x], [%[pr]]\n\t"                                                                                 \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
+  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
+  "smlatb %[s1], %[a], %[w02], %[" Q1 "]\n\t"                                                             \
+  "smlatb %[s1], %[x], %[w1], %[s1]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #4]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s1], %[a], %[w02], %[s1]\n\t"                                                                 \
+  "smlad %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                              \
+  "smlabb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
+  "smlatb %[s3], %[a], %[w02], %[" Q3 "]\n\t"                                                             \
+  "smlatb %[s3], %[x], %[w1], %[s3]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #8]\n\t"                                                                             \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
+  "smlabt %[s3], %[a], %[w02], %[s3]\n\t"                                                                 \
+  "smlad %[s4], %[a], %[w02], %[" Q4 "]\n\t"                                                              \
+  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"                                                                  \
+  "smlatb %[s5], %[a], %[w02], %[" Q5 "]\n\t"                                                             \
+  "smlatb %[s5], %[x], %[w1], %[s5]\n\t"                                                                  \
+  "ldr %[x], [%[pr], #12]\n\t" ADV                                                                        \
+  "sxtb16 %[a], %[x]\n\t"                                                                                 \
+  "smlabt %[s5], %[a], %[w02], %[s5]\n\t"
+
+#define PM_DWP_LOOP6(ROW, STEP, NEXT)                                                                       \
+  __asm__ volatile(                                                                                         \
+      "1:\n\t"                                                                                             \
+      "ldr %[s5], [%[kp], #24]\n\t" ROW(0, 4, PM_DWP_ADV, "s5", "s5", "s5", "s5", "s5", "s5")                 \
+          ROW(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3", "s4", "s5")                                            \
+              ROW(16, 20, "", "s0", "s1", "s2", "s3", "s4", "s5") STEP                                         \
+      "ldr %[w02], [%[kp], #28]\n\t"                                                                        \
+      "ldr %[w1], [%[kp], #32]\n\t"                                                                         \
+      "ldr %[a], [%[kp], #36]\n\t" PM_DWP_RQL("s0", "[%[o]]")                                                \
+      "ldr %[s0], [%[kp], #48]\n\t" PM_DWP_RQL("s1", "[%[o], %[s0]]") PM_DWP_RQL("s2", "[%[o], %[s0], lsl #1]") \
+      "add %[o], %[o], %[s0], lsl #1\n\t" PM_DWP_RQL("s3", "[%[o], %[s0]]")                                  \
+          PM_DWP_RQL("s4", "[%[o], %[s0], lsl #1]") "add %[o], %[o], %[s0], lsl #1\n\t"                       \
+          PM_DWP_RQL("s5", "[%[o], %[s0]]") "add %[o], %[o], %[s0], lsl #1\n\t"                               \
+      "ldr %[x], [%[kp], #52]\n\t"                                                                          \
+      "cmp %[pr], %[x]\n\t"                                                                                 \
+      "blo 1b\n\t" NEXT                                                                                     \
+      : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [s4] "=&r"(s4), [s5] "=&r"(s5),         \
+        [pr] "+&r"(pr), [o] "+&r"(o), [w02] "=&r"(w02), [w1] "=&r"(w1), [a] "=&r"(a), [x] "=&r"(x)               \
+      : [wp] "r"(wp), [kp] "r"(k)                                                                           \
+      : "cc", "memory")
+/* row: one block per plane row (6 outputs a row, the output rows contiguous: ob = 6 oa, the next
+ * block one plane row down), the loop ends at k[PM_DWP_END] (set to the plane past the last row);
+ * else the blocks of a region (pm_dwp_region). */
+PM_HOT void pm_dwp_loop6(const int8_t *pr, int32_t wp, int32_t sa, int32_t *k, int8_t *o, int row) {
+  int32_t s0, s1, s2, s3, s4, s5, w02, w1, a, x;
+  if (sa == 1 && row) {
+    PM_DWP_LOOP6(PM_DWP_S1_ROW6, "sub %[pr], %[pr], %[wp]\n\t", "");
+  } else if (sa == 1) {
+    PM_DWP_LOOP6(PM_DWP_S1_ROW6, "sub %[pr], %[pr], %[wp], lsl #1\n\tadd %[pr], %[pr], #6\n\t", PM_DWP_NEXT_ROW);
+  } else if (row) { /* stride 2: the next row's block two plane rows down, where pr is */
+    PM_DWP_LOOP6(PM_DWP_S2_ROW6, "", "");
+  } else {
+    PM_DWP_LOOP6(PM_DWP_S2_ROW6, "sub %[pr], %[pr], %[wp], lsl #1\n\tadd %[pr], %[pr], #12\n\t", PM_DWP_NEXT_ROW);
+  }
+}
+#endif
+
 /* The 4-output blocks of one plane row, requantized (fused) and stored, in one loop: k[PM_DWP_OS]
  * holds the output step, k[PM_DWP_END] the plane address past the last block's first window;
  * the fast requantization's loop goes on to further rows as pm_dwp_loop5 (PM_DWP_NEXT_ROW). */
@@ -345,16 +461,18 @@ PM_KERNEL void pm_dwp_tail(const int8_t *pr, int32_t wp, int32_t sa, int32_t n, 
 }
 
 #if PM_ASM_WIDE && !PM_REQUANT_EXACT
-/* Columns [a0, a1) of all nb rows in one call of the 5-output (five) or 4-output block loop:
+/* Columns [a0, a1) of all nb rows in one call of the 6-, 5- or 4-output (block) block loop:
  * the loop steps from a row's last block to the next row's first (k[PM_DWP_PADJ], OADJ) until
  * END passes LAST. */
 PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t nb, int32_t a0,
-                          int32_t a1, int32_t *k, int8_t *o, int32_t oa, int32_t ob, int five) {
+                          int32_t a1, int32_t *k, int8_t *o, int32_t oa, int32_t ob, int block) {
   k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + a1 * sa);
   k[PM_DWP_LAST] = (int32_t)(uintptr_t)(plane + (nb - 1) * sb + a1 * sa);
   k[PM_DWP_PADJ] = sb - (a1 - a0) * sa;
   k[PM_DWP_OADJ] = ob - (a1 - a0) * oa;
-  if (five) {
+  if (block == 6) {
+    pm_dwp_loop6(plane + a0 * sa, wp, sa, k, o + a0 * oa, 0);
+  } else if (block == 5) {
     pm_dwp_loop5(plane + a0, wp, k, o + a0 * oa);
   } else {
     pm_dwp_loop(plane + a0 * sa, wp, sa, k, o + a0 * oa);
@@ -362,39 +480,58 @@ PM_HOT void pm_dwp_region(const int8_t *plane, int32_t wp, int32_t sa, int32_t s
 }
 #endif
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* The fused blocks of one channel's rows (k[PM_DWP_N6], N5, N4: pm_dw_planes' plan), each kind
+ * over its columns of every row in one call (a region); returns the outputs of a row made. A
+ * small function of its own: when the plan covers the rows (pm_dw_planes calls it directly), no
+ * tail code's frame. */
+PM_KERNEL int32_t pm_dwp_blocks(const int8_t *plane, int32_t nb, int32_t *k, int8_t *o) {
+  const int32_t n6 = k[PM_DWP_N6], n5 = k[PM_DWP_N5], n4 = k[PM_DWP_N4];
+  const int32_t wp = k[PM_DWP_WP], sa = k[PM_DWP_SA], sb = k[PM_DWP_SB], oa = k[PM_DWP_OS], ob = k[PM_DWP_OB];
+  int32_t done = 0;
+  if (n6 < 0) { /* one 6-block a row, the rows contiguous */
+    k[PM_DWP_END] = (int32_t)(uintptr_t)(plane + nb * sb);
+    pm_dwp_loop6(plane, wp, sa, k, o, 1);
+    return 6;
+  }
+  if (n6 > 0) {
+    pm_dwp_region(plane, wp, sa, sb, nb, 0, 6 * n6, k, o, oa, ob, 6);
+    done = 6 * n6;
+  }
+  if (n5 > 0) {
+    pm_dwp_region(plane, wp, 1, sb, nb, done, done + 5 * n5, k, o, oa, ob, 5);
+    done += 5 * n5;
+  }
+  if (n4 > 0) {
+    pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 4);
+    done += 4 * n4;
+  }
+  return done;
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
- * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. fused: the
- * assembly requantization applies (full int8 range, zero point folds). */
-PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t wp, int32_t sa, int32_t sb, int32_t na, int32_t nb,
-                           int32_t *k, const pm_requant *rq, int fused, int32_t zp, int32_t lo, int32_t hi,
-                           int8_t *o, int32_t oa, int32_t ob) {
-  pm_requant rq0 = *rq; /* fused: the left shift is in the weights and bias */
+ * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. The layer's
+ * geometry comes in k (PM_DWP_WP, SA, SB, NA, OS = oa, OB; OZ, LO, HI: the output zero point and
+ * clamp), set once per layer. fused: the assembly requantization applies (full int8 range,
+ * zero point folds). */
+PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t nb, int32_t *k, const pm_requant *rq, int fused, int8_t *o) {
+  const int32_t wp = k[PM_DWP_WP], sa = k[PM_DWP_SA], sb = k[PM_DWP_SB], na = k[PM_DWP_NA];
+  const int32_t oa = k[PM_DWP_OS], ob = k[PM_DWP_OB];
+  int32_t zp, lo, hi;
+  pm_requant rq0;
   int32_t rb, i, done = 0; /* outputs of every row the block regions made */
-  rq0.left = 0;
 #if PM_ASM_WIDE && !PM_REQUANT_EXACT
   if (fused && na >= 4) {
-    /* stride 1: blocks of 5 (cheaper per output), then of 4: na = 5 n5 + 4 n4 when it can, else
-     * the remainder of na / 5 goes to a 4-block or the tails; stride 2: blocks of 4. Each kind
-     * of block runs over its columns of every row in one call (a region), then the tails. */
-    int32_t n4 = na >> 2, n5 = 0;
-    if (sa == 1 && na >= 5) {
-      n4 = (4 * na) % 5;
-      if (4 * n4 > na) n4 = 0;
-      n5 = (na - 4 * n4) / 5;
-    }
-    k[PM_DWP_OS] = oa;
-    k[PM_DWP_SB] = sb;
-    if (n5 > 0) {
-      pm_dwp_region(plane, wp, 1, sb, nb, 0, 5 * n5, k, o, oa, ob, 1);
-      done = 5 * n5;
-    }
-    if (n4 > 0) {
-      pm_dwp_region(plane, wp, sa, sb, nb, done, done + 4 * n4, k, o, oa, ob, 0);
-      done += 4 * n4;
-    }
+    done = pm_dwp_blocks(plane, nb, k, o);
     if (done == na) return;
   }
 #endif
+  zp = k[PM_DWP_OZ];
+  lo = k[PM_DWP_LO];
+  hi = k[PM_DWP_HI];
+  rq0 = *rq; /* fused: the left shift is in the weights and bias */
+  rq0.left = 0;
   for (rb = 0; rb < nb; ++rb, plane += sb, o += ob) {
     const int8_t *pb = plane + done * sa;
     int8_t *ob4 = o + done * oa;
@@ -591,6 +728,70 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
                      : "cc", "memory");
   }
 }
+/* pm_dwp_gather for four neighbouring channels at once (a channel count and input address that
+ * are multiples of 4: word loads): channel src[i] goes to the plane i * ps bytes from row. Four
+ * positions a pass: four words (4 channels each), transposed by UXTB16, ORR and PKHBT/PKHTB into
+ * one word per plane; the last 0-3 positions one word each, stored byte by byte. */
+PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
+                              int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
+  const int32_t x0 = pad < 0 ? -pad : 0;
+  const int32_t end = pm_min_i32(na, wp - pad);
+  const int32_t r0 = pm_max_i32(0, -b0), r1 = pm_min_i32(rows, nb - b0);
+  const int32_t n4 = (end - x0) >> 2, nt = (end - x0) & 3;
+  const int8_t *line = src + (b0 + r0) * sb + x0 * sa;
+  int8_t *row = (int8_t *)(void *)plane + r0 * wp + pad + x0;
+  int32_t r, i;
+  if (end <= x0) return;
+  for (r = r0; r < r1; ++r, line += sb, row += wp) {
+    const int8_t *s = line, *s2 = line + 2 * sa;
+    int8_t *d = row, *d2 = row + 2 * ps;
+    int32_t n = n4, va, vb, vc, vd, t, u;
+    if (n > 0) {
+      __asm__ volatile("1:\n\t"
+                       "ldr %[va], [%[s]]\n\t"
+                       "ldr %[vb], [%[s], %[sa]]\n\t"
+                       "ldr %[vc], [%[s2]]\n\t"
+                       "ldr %[vd], [%[s2], %[sa]]\n\t"
+                       "add %[s], %[s], %[sa], lsl #2\n\t"
+                       "add %[s2], %[s2], %[sa], lsl #2\n\t"
+                       "uxtb16 %[t], %[va]\n\t"
+                       "uxtb16 %[u], %[vb]\n\t"
+                       "orr %[t], %[t], %[u], lsl #8\n\t" /* a0 b0 a2 b2 */
+                       "uxtb16 %[va], %[va], ror #8\n\t"
+                       "and %[vb], %[vb], #0xff00ff00\n\t"
+                       "orr %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "uxtb16 %[u], %[vc]\n\t"
+                       "uxtb16 %[vb], %[vd]\n\t"
+                       "orr %[u], %[u], %[vb], lsl #8\n\t" /* c0 d0 c2 d2 */
+                       "uxtb16 %[vc], %[vc], ror #8\n\t"
+                       "and %[vd], %[vd], #0xff00ff00\n\t"
+                       "orr %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
+                       "pkhbt %[vb], %[t], %[u], lsl #16\n\t" /* channel 0: a0 b0 c0 d0 */
+                       "pkhtb %[vd], %[u], %[t], asr #16\n\t" /* channel 2 */
+                       "str %[vb], [%[d]]\n\t"
+                       "str %[vd], [%[d2]]\n\t"
+                       "pkhbt %[vb], %[va], %[vc], lsl #16\n\t" /* channel 1 */
+                       "pkhtb %[vd], %[vc], %[va], asr #16\n\t" /* channel 3 */
+                       "str %[vb], [%[d], %[ps]]\n\t"
+                       "str %[vd], [%[d2], %[ps]]\n\t"
+                       "add %[d], %[d], #4\n\t"
+                       "add %[d2], %[d2], #4\n\t"
+                       "subs %[n], %[n], #1\n\t"
+                       "bne 1b\n\t"
+                       : [s] "+&r"(s), [s2] "+&r"(s2), [d] "+&r"(d), [d2] "+&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
+                         [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t), [u] "=&r"(u)
+                       : [sa] "r"(sa), [ps] "r"(ps)
+                       : "cc", "memory");
+    }
+    for (i = 0; i < nt; ++i, s += sa, ++d) {
+      const uint32_t v = (uint32_t)pm_read_s8x4(s);
+      d[0] = (int8_t)v;
+      d[ps] = (int8_t)(v >> 8);
+      d[2 * ps] = (int8_t)(v >> 16);
+      d[3 * ps] = (int8_t)(v >> 24);
+    }
+  }
+}
 #define PM_DWP_PAIRS 1
 #else
 #define PM_DWP_PAIRS 0
@@ -710,6 +911,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     out_b = transposed ? oc_n : ow * oc_n;
     /* plane columns: the bytes a 4-output block (3x3) or an output's word groups read */
     wp = any ? (((na - 1) * sa + 4 * g + 3) & ~3) : ((na - 1) & ~3) * sa + (sa == 1 ? 8 : 12);
+    if (!any && sa == 2 && na == 6) wp = 16; /* a 6-output block reads 15 bytes, its tails 14 */
     max_rows = PM_DW_PLANE_MAX / (wp * planes);
     if (max_rows < rk) continue;
     strip = (max_rows - rk) / sb + 1; /* output rows per plane */
@@ -723,25 +925,96 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
    * and the per-channel work outweigh what the blocks save; output pixel order is as fast or
    * faster (measured on the VWW-shaped MobileNet's layers: 6 outputs a row lose at both strides,
    * 12 and 24 at stride 2 win). With a larger multiplier one gather serves m channels. */
-  if (!any && m == 1 && na < (sa == 1 ? 8 : 12)) return 0;
+  if (!any && m == 1 && na < (sa == 1 ? 8 : 12) && na != 6) return 0;
+  k[PM_DWP_WP] = wp;
+  k[PM_DWP_SA] = sa;
+  k[PM_DWP_SB] = sb * wp;
+  k[PM_DWP_NA] = na;
+  k[PM_DWP_OS] = out_a;
+  k[PM_DWP_OB] = out_b;
+  k[PM_DWP_OZ] = zp;
+  k[PM_DWP_LO] = lo;
+  k[PM_DWP_HI] = hi;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  /* the block plan of pm_dwp_rows' fused rows, cheaper per output the larger: stride 1, blocks
+   * of 6 when 6 divides na (one a row: pm_dwp_loop6's row form), else of 5 and 4, na = 5 n5 + 4 n4
+   * when it can, else the remainder of na / 5 goes to a 4-block or the tails; stride 2: of 4 */
+  k[PM_DWP_N6] = 0;
+  k[PM_DWP_N5] = 0;
+  k[PM_DWP_N4] = na >> 2;
+  if (!any && na % 6 == 0) {
+    k[PM_DWP_N6] = na == 6 && sb == sa && out_b == 6 * out_a ? -1 : na / 6;
+    k[PM_DWP_N4] = 0;
+  } else if (!any && sa == 1 && na >= 5) {
+    k[PM_DWP_N4] = (4 * na) % 5;
+    if (4 * k[PM_DWP_N4] > na) k[PM_DWP_N4] = 0;
+    k[PM_DWP_N5] = (na - 4 * k[PM_DWP_N4]) / 5;
+  }
+  k[PM_DWP_FULL] = na >= 4 && (k[PM_DWP_N6] < 0 ? 6 : 6 * k[PM_DWP_N6] + 5 * k[PM_DWP_N5] + 4 * k[PM_DWP_N4]) == na;
+#endif
   /* channel order with one strip per channel and room for two planes: channels in pairs (one
-   * gather for both, halfword loads: an even channel count and input address) */
+   * gather for both, halfword loads: an even channel count and input address); with room for
+   * four and short rows (na <= 16, where a gather's per-row work weighs most), in fours (word
+   * loads: a channel count and input address that are multiples of 4). When one channel's plane
+   * needs strips, pairs and fours may too (below). pairs: the channels a gather fills beyond the
+   * first (0, 1 or 3). */
   pairs = PM_DWP_PAIRS && by_channel && strip >= nb && c % 2 == 0 && (ia & 1) == 0 &&
           2 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX;
-  pw = 0;
+  if (pairs && na <= 16 && c % 4 == 0 && (ia & 3) == 0 && 4 * ((nb - 1) * sb + rk) * wp <= PM_DW_PLANE_MAX) {
+    pairs = 3;
+  }
+#if PM_DWP_PAIRS
+  if (by_channel && strip < nb && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
+    /* channels a gather fills: 1, 2 or 4, whichever costs least by an estimate in eighths of
+     * a cycle per channel (fitted to the VWW-shaped MobileNet's layers on the cortex-m4 model):
+     * the plane rows gathered over all strips (a group's planes share the buffer: shorter
+     * strips, more rows gathered twice) at 3.5, 2.6 or 2.25 cycles a byte plus 18 / g a row, and
+     * some 725 a strip (a channel's weights, its rows' calls). Columns first over the input (not
+     * apart) keep one strip. */
+    int32_t best = 0, gg;
+    for (gg = 1; gg <= 4; gg *= 2) {
+      const int32_t mr = PM_DW_PLANE_MAX / (wp * gg), st = mr < rk ? 0 : (mr - rk) / sb + 1;
+      int32_t full, rem, cost;
+      if (st == 0 || (gg == 4 && (c % 4 != 0 || (ia & 3) != 0)) || (tb_t && st < nb && !disjoint)) continue;
+      full = nb / st;
+      rem = nb % st;
+      cost = (full * ((st - 1) * sb + rk) + (rem ? (rem - 1) * sb + rk : 0)) *
+                 (in_a * (gg == 1 ? 28 : gg == 2 ? 21 : 18) + 144 / gg) +
+             (full + (rem > 0)) * 5800;
+      if (best == 0 || cost < best) {
+        best = cost;
+        pairs = gg - 1;
+        strip = st;
+      }
+    }
+  }
+#endif
+  /* the padding: the whole buffer once (a plane's layout is the same in every strip, pstep
+   * words apart); the gather writes only input positions, so later strips re-pad only their
+   * plane rows outside the input (the top and bottom strips') */
+  pw = ((pm_min_i32(strip, nb) - 1) * sb + rk) * (wp >> 2); /* words of a whole strip's plane */
+  pm_dwp_pad(plane, pw * (planes + pairs), zp4);
   for (b = 0; b < in_dims->n; ++b) {
     const int8_t *img = in + b * in_h * in_w * c;
     int8_t *oimg = out + b * oh * ow * oc_n;
     for (o0 = 0, ic = 0; by_channel ? ic < c : o0 < nb;) {
       const int32_t rows = pm_min_i32(strip, nb - o0), in_rows = (rows - 1) * sb + rk;
-      const int32_t ic_end = by_channel ? ic + 1 + pairs : c, words = in_rows * (wp >> 2);
+      const int32_t ic_end = by_channel ? ic + 1 + pairs : c, words = pw;
       const int32_t pstep = by_channel && !pairs ? 0 : words; /* words between channels' planes */
       int32_t i2;
-      /* the padding: once when the plane's geometry repeats (one strip), else per strip */
-      if (strip < nb || pw == 0) pm_dwp_pad(plane, words * (planes + pairs), zp4);
-      pw = 1;
+      if (strip < nb) { /* rows [0, top) and [bot, in_rows) lie outside the input */
+        const int32_t b0r = o0 * sb - pad_b, top = pm_min_i32(in_rows, pm_max_i32(0, -b0r));
+        const int32_t bot = pm_max_i32(top, pm_min_i32(in_rows, in_b - b0r));
+        for (i2 = 0; i2 < planes + pairs; ++i2) {
+          uint32_t *pp = plane + i2 * pstep;
+          if (top > 0) pm_dwp_pad(pp, top * (wp >> 2), zp4);
+          if (bot < in_rows) pm_dwp_pad(pp + bot * (wp >> 2), (in_rows - bot) * (wp >> 2), zp4);
+        }
+      }
 #if PM_DWP_PAIRS
-      if (pairs) {
+      if (pairs == 3) {
+        pm_dwp_gather4(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
+      } else if (pairs) {
         pm_dwp_gather2(plane, wp, img + ic, in_b, step_b, in_a, step_a, o0 * sb - pad_b, in_rows, pad_a, 4 * words);
       } else
 #endif
@@ -797,7 +1070,13 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
             k[2 * t + 1] = w1;
           }
           k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[oc]) << sc);
-          pm_dwp_rows(pl, wp, sa, sb * wp, na, rows, k, &rq, fused, zp, lo, hi, o, out_a, out_b);
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+          if (fused && k[PM_DWP_FULL]) { /* the blocks make every output */
+            pm_dwp_blocks(pl, rows, k, o);
+            continue;
+          }
+#endif
+          pm_dwp_rows(pl, rows, k, &rq, fused, o);
         }
       }
       /* next: the channel's next strip (channel order) or the next strip (strip order) */

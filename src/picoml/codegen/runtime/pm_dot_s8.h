@@ -552,6 +552,27 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
       : "cc", "memory");
 }
 
+/* Four neighbouring rows of k = 4 * k4 values (r, r + k, r + 2k, r + 3k: a pointwise layer's pixels)
+ * into the widened 4-row block xw, chunk by chunk: pm_widen_row_s8 on each row in one loop. */
+static inline void pm_widen_rows4_s8(const int8_t *r, int32_t k, int32_t k4, int32_t *xw) {
+  const int8_t *r2 = r + 2 * k;
+  int32_t v0, v1, v2, v3, e;
+  __asm__ volatile(
+      "1:\n\t"
+      "ldr %[v1], [%[r], %[k]]\n\t"
+      "ldr %[v0], [%[r]], #4\n\t"
+      "ldr %[v3], [%[r2], %[k]]\n\t"
+      "ldr %[v2], [%[r2]], #4\n\t" PM_WIDEN1("%[v0]", 0) PM_WIDEN1("%[v1]", 8) PM_WIDEN1("%[v2]", 16)
+          PM_WIDEN1("%[v3]", 24)
+      "add %[d], %[d], #32\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b\n\t"
+      : [r] "+r"(r), [r2] "+r"(r2), [d] "+r"(xw), [n] "+r"(k4), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2),
+        [v3] "=&r"(v3), [e] "=&r"(e)
+      : [k] "r"(k)
+      : "cc", "memory");
+}
+
 /* Operands of the 4x2 assembly blocks, by position (ISO C99 limits a string literal to 4095
  * characters): xp widened rows, wp packed pair, the 8 accumulators (row 0-3, channel a/b),
  * scratch A, B (weights), X0, X1 (activations). */
@@ -663,7 +684,13 @@ static inline void pm_widen_row_s8(const int8_t *r, int32_t k4, int32_t p, int32
   "asr " S "," S "," PM_X1 "\n"                                                                              \
   "ssat " S ",#8," S "\n"
 
-/* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1. */
+/* The channel record at byte OFF of the pair's records (B) into xp, wp, X0, X1 (OFFR: its right). */
+#define PM_4X2_RQ_LOAD4(OFF, OFF4, OFF8, OFFR) PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)
+/* the same without the left shift (PM_4XP_RQ4M, PM_4XP_RQ4P): right loaded into X1 as a halfword */
+#define PM_4X2_RQ_LOADH(OFF, OFF4, OFF8, OFFR)                                                               \
+  "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
+  "ldr " PM_WP ",[" PM_B ",#" #OFF4 "]\n"                                                                    \
+  "ldrh " PM_X1 ",[" PM_B ",#" #OFFR "]\n"
 #define PM_4X2_RQ_LOAD(OFF, OFF4, OFF8)                                                                      \
   "ldr " PM_XP ",[" PM_B ",#" #OFF "]\n"                                                                     \
   "ldr " PM_WP ",[" PM_B ",#" #OFF4 "]\n"                                                                    \
@@ -724,12 +751,14 @@ typedef struct {
 } pm_gemm_frame;
 
 #if PM_CONV_RAW /* b's sums start at a's; its bias kept for the end */
-#define PM_4XP_START_B "str " PM_S0B ",[sp,#36]\n" "mov " PM_S0B "," PM_S0A "\n"
+#define PM_4XP_START_B "str " PM_S0B ",[sp,#36]\n"
+#define PM_4XP_BIAS_B PM_S0A /* b's start: a's bias */
 #define PM_4XP_RAW_B                                                                                         \
   "ldr " PM_B ",[sp,#36]\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B)                        \
       PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B)
 #else
 #define PM_4XP_START_B ""
+#define PM_4XP_BIAS_B PM_S0B
 #define PM_4XP_RAW_B ""
 #endif
 #define PM_4XP_COPY(OFF) "ldrd " PM_X0 "," PM_X1 ",[" PM_A ",#" #OFF "]\n" "strd " PM_X0 "," PM_X1 ",[sp,#" #OFF "]\n"
@@ -745,46 +774,93 @@ typedef struct {
 #define PM_4XP_RQ4Z(SA, SB, SC, SD, FOLD)                                                                   \
   PM_4X2_RQ(SA, PM_B) PM_4X2_RQ(SB, PM_B) PM_4X2_RQ(SC, PM_B) PM_4X2_RQ(SD, PM_B)
 
-/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22) or PM_4XP_RQ4Z */
-#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4)                                                                \
+/* Layers whose every channel has left == 1 (shift <= 0) and a multiplier M >= 2^30 (the caller
+ * checks, once per layer): the shift and the high multiply in one SMMLAR. With M' = 2M - 2^32
+ * (M << 1 read as int32, negative), SMMLAR(acc, M', acc) = floor((acc * 2^32 + acc * M' + 2^31) / 2^32)
+ * = floor((2 acc * M + 2^31) / 2^32) = SMMULR(acc << 1, M): xp holds M' (PM_4XP_DOUBLE). The
+ * zero point is folded (PM_4XP_FOLD). PM_4X2_RQ_M keeps the rounding's [v < 0] term; PM_4X2_RQ_P
+ * drops it, for layers with output zero point -128 (full range): where v < 0 both forms give a
+ * value <= 0 before the zero point, so -128 or less, which SSAT makes -128 either way. */
+#define PM_4XP_DOUBLE "lsl " PM_XP "," PM_XP ",#1\n"
+#define PM_4X2_RQ_M(S, T)                                                                                    \
+  "smmlar " T "," S "," PM_XP "," S "\n"                                                                      \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "add " S "," S "," T ",asr #31\n"                                                                          \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4X2_RQ_P(S, T)                                                                                    \
+  "smmlar " T "," S "," PM_XP "," S "\n"                                                                      \
+  "add " S "," PM_WP "," T ",lsl #1\n"                                                                       \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4XP_RQ4M(SA, SB, SC, SD, FOLD)                                                                   \
+  FOLD PM_4XP_DOUBLE PM_4X2_RQ_M(SA, PM_B) PM_4X2_RQ_M(SB, PM_B) PM_4X2_RQ_M(SC, PM_B) PM_4X2_RQ_M(SD, PM_B)
+#define PM_4XP_RQ4P(SA, SB, SC, SD, FOLD)                                                                   \
+  FOLD PM_4XP_DOUBLE PM_4X2_RQ_P(SA, PM_B) PM_4X2_RQ_P(SB, PM_B) PM_4X2_RQ_P(SC, PM_B) PM_4X2_RQ_P(SD, PM_B)
+
+/* A pair's first chunk, its sums started from the biases in s0a and (PM_4XP_BIAS_B) b's: rows 1-3
+ * first, row 0 last, so that no sum needs a copy of a bias (one more unpipelined load than a chunk,
+ * six MOVs fewer). An assembler macro like pm_c4x2 (the C99 string limit). */
+#define PM_4XP_FIRST                                                                                         \
+  "ldr " PM_B ",[" PM_WP "],#4\n"                                                                            \
+  "ldr " PM_X0 ",[" PM_XP ",#32]!\n"                                                                         \
+  "ldr " PM_X1 ",[" PM_XP ",#8]\n"                                                                           \
+  "sxtb16 " PM_A "," PM_B "\n" PM_4X2_WIDEN_B                                                                \
+  "smlad " PM_S1A "," PM_X1 "," PM_A "," PM_S0A "\n"                                                          \
+  "smlad " PM_S1B "," PM_X1 "," PM_B "," PM_4XP_BIAS_B "\n"                                                   \
+  "ldr " PM_X1 ",[" PM_XP ",#16]\n"                                                                          \
+  "smlad " PM_S2A "," PM_X1 "," PM_A "," PM_S0A "\n"                                                          \
+  "smlad " PM_S2B "," PM_X1 "," PM_B "," PM_4XP_BIAS_B "\n"                                                   \
+  "ldr " PM_X1 ",[" PM_XP ",#24]\n"                                                                          \
+  "smlad " PM_S3A "," PM_X1 "," PM_A "," PM_S0A "\n"                                                          \
+  "smlad " PM_S3B "," PM_X1 "," PM_B "," PM_4XP_BIAS_B "\n"                                                   \
+  "smlad " PM_S0B "," PM_X0 "," PM_B "," PM_4XP_BIAS_B "\n"                                                   \
+  "smlad " PM_S0A "," PM_X0 "," PM_A "," PM_S0A "\n"                                                          \
+  PM_4X2_HALF(",#4]", ",#12]", ",#20]", ",#28]", "")
+
+/* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22), PM_4XP_RQ4M or PM_4XP_RQ4P (also
+ * folded, see above) or PM_4XP_RQ4Z; LOAD: PM_4X2_RQ_LOADH for RQ4M and RQ4P, else PM_4X2_RQ_LOAD4 */
+#define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4, LOAD)                                                          \
   do {                                                                                                       \
     int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
     int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
     const int8_t *wp_ = (WP);                                                                                \
     __asm__ volatile(                                                                                        \
         "sub sp,sp,#48\n" PM_4XP_COPY(0) PM_4XP_COPY(8) PM_4XP_COPY(16) PM_4XP_COPY(24)                       \
-        "ldrd " PM_X0 "," PM_X1 ",[sp]\n" /* entry: chunk (-k4) % 8 of the unrolled eight */               \
-        "sub " PM_X0 "," PM_X1 "," PM_X0 "\n"                                                                \
+        "ldrd " PM_X0 "," PM_X1 ",[sp]\n" /* entry after the first chunk: chunk (1 - k4) % 8 of the */      \
+        "sub " PM_X0 "," PM_X1 "," PM_X0 "\n" /* unrolled eight, or past the loop (label 18) if k4 == 1 */   \
+        "adds " PM_X0 "," PM_X0 ",#32\n"                                                                     \
         "and " PM_X0 "," PM_X0 ",#224\n"                                                                     \
         "lsr " PM_X0 "," PM_X0 ",#5\n"                                                                       \
         "adr.w " PM_X1 ",10f\n"                                                                              \
         "adr.w " PM_B ",11f\n"                                                                               \
         "sub " PM_B "," PM_B "," PM_X1 "\n"                                                                  \
         "mla " PM_X1 "," PM_X0 "," PM_B "," PM_X1 "\n"                                                       \
+        "adr.w " PM_B ",18f\n"                                                                               \
+        "it eq\n"                                                                                            \
+        "moveq " PM_X1 "," PM_B "\n"                                                                         \
         "orr " PM_X1 "," PM_X1 ",#1\n"                                                                       \
         "str " PM_X1 ",[sp,#32]\n"                                                                           \
         ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                     \
+        ".macro pm_f4x2\n" PM_4XP_FIRST ".endm\n"                                                            \
         "30:\n"                                                                                              \
         "ldr " PM_B ",[sp,#8]\n" /* loads and stores ordered so that each store follows a load */          \
         "ldr " PM_S0A ",[" PM_B "],#4\n"                                                                     \
         "ldr " PM_S0B ",[" PM_B "],#4\n"                                                                     \
         "str " PM_B ",[sp,#8]\n"                                                                             \
-        "ldr " PM_XP ",[sp,#4]\n"                                                                            \
-        "ldr " PM_A ",[sp,#32]\n" PM_4XP_START_B                                                             \
-        "mov " PM_S1A "," PM_S0A "\n"                                                                        \
-        "mov " PM_S2A "," PM_S0A "\n"                                                                        \
-        "mov " PM_S3A "," PM_S0A "\n"                                                                        \
-        "mov " PM_S1B "," PM_S0B "\n"                                                                        \
-        "mov " PM_S2B "," PM_S0B "\n"                                                                        \
-        "mov " PM_S3B "," PM_S0B "\n"                                                                        \
+        "ldr " PM_XP ",[sp,#4]\n" PM_4XP_START_B                                                             \
+        "pm_f4x2\n"                                                                                          \
+        "ldr " PM_A ",[sp,#32]\n"                                                                            \
         "bx " PM_A "\n"                                                                                      \
         "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
         "bne 10b\n"                                                                                          \
+        "18:\n"                                                                                              \
         ".purgem pm_c4x2\n"                                                                                  \
+        ".purgem pm_f4x2\n"                                                                                  \
         "str " PM_WP ",[sp,#40]\n" PM_4XP_RAW_B                                                              \
         "ldr " PM_B ",[sp,#12]\n"                                                                            \
-        "ldr " PM_A ",[sp,#24]\n" PM_4X2_RQ_LOAD(0, 4, 8) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
-        "ldr " PM_B ",[sp,#12]\n" PM_4X2_RQ_LOAD(12, 16, 20)                                                 \
+        "ldr " PM_A ",[sp,#24]\n" LOAD(0, 4, 8, 10) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
+        "ldr " PM_B ",[sp,#12]\n" LOAD(12, 16, 20, 22)                                                       \
         "add " PM_B "," PM_B ",#24\n"                                                                        \
         "str " PM_B ",[sp,#12]\n" RQ4(PM_S0B, PM_S1B, PM_S2B, PM_S3B, PM_4XP_FOLD)                           \
         PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B)                   \
