@@ -510,6 +510,52 @@ PM_KERNEL int32_t pm_dwp_blocks(const int8_t *plane, int32_t nb, int32_t *k, int
 }
 #endif
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* k[2 t], k[2 t + 1] of window row t from its taps at byte offsets O0, O1, O2 of w (grouped weights:
+ * immediate offsets), each shifted left by sc */
+#define PM_DWP_KROW(O0, O1, O2, KOFF)                                                                       \
+  "ldrsb %[a], [%[w], #" #O0 "]\n\t"                                                                      \
+  "ldrsb %[b], [%[w], #" #O2 "]\n\t"                                                                      \
+  "ldrsb %[c], [%[w], #" #O1 "]\n\t"                                                                      \
+  "lsl %[a], %[a], %[sc]\n\t"                                                                             \
+  "lsl %[b], %[b], %[sc]\n\t"                                                                             \
+  "lsl %[c], %[c], %[sc]\n\t"                                                                             \
+  "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                                                   \
+  "strd %[a], %[c], [%[k], #" #KOFF "]\n\t"
+#define PM_DWP_KROW_OPS \
+  [a] "=&r"(ra), [b] "=&r"(rb), [c] "=&r"(rc) : [w] "r"(w), [sc] "r"(sc), [k] "r"(k) : "memory"
+/* Channels [oc, oc + n) (depth multiplier 1, grouped weights, full int8 range, a block plan that
+ * makes every output: k[PM_DWP_FULL]) of nb plane rows, channel oc + i from the plane ps bytes after
+ * channel oc + i - 1's: each channel's k (weights shifted left by its record's left, bias, fused
+ * requantization) then pm_dwp_blocks. A function of its own, with few values live across its loop
+ * (pm_dw_planes' loop keeps its many on the stack): for the channels of a four-channel gather, whose
+ * weights are neighbouring bytes of one group (w: the first's; cols: the plane holds columns, the
+ * window transposed). Returns the channels done: it stops at a channel whose requantization does
+ * not fuse (right > 21 or left > 8), which pm_dw_planes' own loop then takes. */
+PM_KERNEL int32_t pm_dwp_fast(const int8_t *pl, int32_t ps, int32_t n, int32_t nb, const int8_t *w, int cols,
+                              const int32_t *bias, const pm_requant *q, int32_t zp, int32_t *k, int8_t *o) {
+  int32_t i;
+  for (i = 0; i < n; ++i, pl += ps, ++o, ++w) {
+    const int32_t sc = q[i].left, right = q[i].right;
+    int32_t ra, rb, rc;
+    if (right > 21 || sc > 8) break;
+    if (cols) {
+      __asm__ volatile(PM_DWP_KROW(0, 12, 24, 0) PM_DWP_KROW(4, 16, 28, 8) PM_DWP_KROW(8, 20, 32, 16)
+                       : PM_DWP_KROW_OPS);
+    } else {
+      __asm__ volatile(PM_DWP_KROW(0, 4, 8, 0) PM_DWP_KROW(12, 16, 20, 8) PM_DWP_KROW(24, 28, 32, 16)
+                       : PM_DWP_KROW_OPS);
+    }
+    k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[i]) << sc);
+    k[PM_DWP_M] = q[i].multiplier;
+    k[PM_DWP_RZ] = (int32_t)((uint32_t)q[i].round + ((uint32_t)zp << right));
+    k[PM_DWP_RIGHT] = right;
+    pm_dwp_blocks(pl, nb, k, o);
+  }
+  return i;
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
  * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. The layer's
  * geometry comes in k (PM_DWP_WP, SA, SB, NA, OS = oa, OB; OZ, LO, HI: the output zero point and
@@ -887,6 +933,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
   int32_t b, ic, j, o0, t, tr, sc, pairs;
   int tb_t;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  int fast; /* pm_dwp_fast takes each group's channels */
+#endif
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
       ow < 1 || oh < 1 || (any && (!PM_DWP_ANY || m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
@@ -992,6 +1041,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   /* the padding: the whole buffer once (a plane's layout is the same in every strip, pstep
    * words apart); the gather writes only input positions, so later strips re-pad only their
    * plane rows outside the input (the top and bottom strips') */
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  fast = m == 1 && !any && grouped && by_channel && lo == -128 && hi == 127 && k[PM_DWP_FULL];
+#endif
   pw = ((pm_min_i32(strip, nb) - 1) * sb + rk) * (wp >> 2); /* words of a whole strip's plane */
   pm_dwp_pad(plane, pw * (planes + pairs), zp4);
   for (b = 0; b < in_dims->n; ++b) {
@@ -1022,7 +1074,15 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
           pm_dwp_gather(plane + (i2 - (by_channel ? ic : 0)) * pstep, wp, img + i2, in_b, step_b, in_a, step_a,
                         o0 * sb - pad_b, in_rows, pad_a);
         }
-      for (i2 = ic; i2 < ic_end; ++i2) {
+      i2 = ic;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+      if (fast) { /* the channels of one gather (1, 2 or 4, within one group of 4) */
+        const int8_t *wg = filter + (ic >> 2) * 36 + (ic & 3);
+        i2 += pm_dwp_fast((const int8_t *)plane, 4 * pstep, ic_end - ic, rows, wg, tb_t, bias + ic, q + ic, zp, k,
+                          oimg + o0 * out_b + ic);
+      }
+#endif
+      for (; i2 < ic_end; ++i2) {
         const int8_t *pl = (const int8_t *)(plane + (i2 - (by_channel ? ic : 0)) * pstep);
         for (j = 0; j < m; ++j) {
           const int32_t oc = i2 * m + j;
