@@ -532,25 +532,42 @@ PM_KERNEL int32_t pm_dwp_blocks(const int8_t *plane, int32_t nb, int32_t *k, int
  * weights are neighbouring bytes of one group (w: the first's; cols: the plane holds columns, the
  * window transposed). Returns the channels done: it stops at a channel whose requantization does
  * not fuse (right > 21 or left > 8), which pm_dw_planes' own loop then takes. */
+/* channel i's k from its weights at w, bias and record (PM_DWP_FAST_* below): 0 if it does not fuse */
+PM_HOT int pm_dwp_fast_k(const int8_t *w, int cols, const int32_t *bias, const pm_requant *q, int32_t zp,
+                         int32_t *k) {
+  const int32_t sc = q->left, right = q->right;
+  int32_t ra, rb, rc;
+  if (right > 21 || sc > 8) return 0;
+  if (cols) {
+    __asm__ volatile(PM_DWP_KROW(0, 12, 24, 0) PM_DWP_KROW(4, 16, 28, 8) PM_DWP_KROW(8, 20, 32, 16)
+                     : PM_DWP_KROW_OPS);
+  } else {
+    __asm__ volatile(PM_DWP_KROW(0, 4, 8, 0) PM_DWP_KROW(12, 16, 20, 8) PM_DWP_KROW(24, 28, 32, 16)
+                     : PM_DWP_KROW_OPS);
+  }
+  k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(bias) << sc);
+  k[PM_DWP_M] = q->multiplier;
+  k[PM_DWP_RZ] = (int32_t)((uint32_t)q->round + ((uint32_t)zp << right));
+  k[PM_DWP_RIGHT] = right;
+  return 1;
+}
 PM_KERNEL int32_t pm_dwp_fast(const int8_t *pl, int32_t ps, int32_t n, int32_t nb, const int8_t *w, int cols,
                               const int32_t *bias, const pm_requant *q, int32_t zp, int32_t *k, int8_t *o) {
   int32_t i;
-  for (i = 0; i < n; ++i, pl += ps, ++o, ++w) {
-    const int32_t sc = q[i].left, right = q[i].right;
-    int32_t ra, rb, rc;
-    if (right > 21 || sc > 8) break;
-    if (cols) {
-      __asm__ volatile(PM_DWP_KROW(0, 12, 24, 0) PM_DWP_KROW(4, 16, 28, 8) PM_DWP_KROW(8, 20, 32, 16)
-                       : PM_DWP_KROW_OPS);
-    } else {
-      __asm__ volatile(PM_DWP_KROW(0, 4, 8, 0) PM_DWP_KROW(12, 16, 20, 8) PM_DWP_KROW(24, 28, 32, 16)
-                       : PM_DWP_KROW_OPS);
-    }
-    k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(&bias[i]) << sc);
-    k[PM_DWP_M] = q[i].multiplier;
-    k[PM_DWP_RZ] = (int32_t)((uint32_t)q[i].round + ((uint32_t)zp << right));
-    k[PM_DWP_RIGHT] = right;
-    pm_dwp_blocks(pl, nb, k, o);
+  for (i = 0; i < n && pm_dwp_fast_k(w + i, cols, &bias[i], &q[i], zp, k); ++i, pl += ps) {
+    pm_dwp_blocks(pl, nb, k, o + i);
+  }
+  return i;
+}
+/* pm_dwp_fast for the block plan of one 6-block a row (k[PM_DWP_N6] < 0), pm_dwp_loop6's row form
+ * here (no pm_dwp_blocks call a channel) */
+PM_KERNEL int32_t pm_dwp_fast6(const int8_t *pl, int32_t ps, int32_t n, int32_t nb, const int8_t *w, int cols,
+                               const int32_t *bias, const pm_requant *q, int32_t zp, int32_t *k, int8_t *o) {
+  const int32_t span = nb * k[PM_DWP_SB];
+  int32_t i;
+  for (i = 0; i < n && pm_dwp_fast_k(w + i, cols, &bias[i], &q[i], zp, k); ++i, pl += ps) {
+    k[PM_DWP_END] = (int32_t)(uintptr_t)(pl + span);
+    pm_dwp_loop6(pl, k[PM_DWP_WP], k[PM_DWP_SA], k, o + i, 1);
   }
   return i;
 }
@@ -1078,8 +1095,8 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
 #if PM_ASM_WIDE && !PM_REQUANT_EXACT
       if (fast) { /* the channels of one gather (1, 2 or 4, within one group of 4) */
         const int8_t *wg = filter + (ic >> 2) * 36 + (ic & 3);
-        i2 += pm_dwp_fast((const int8_t *)plane, 4 * pstep, ic_end - ic, rows, wg, tb_t, bias + ic, q + ic, zp, k,
-                          oimg + o0 * out_b + ic);
+        i2 += (k[PM_DWP_N6] < 0 ? pm_dwp_fast6 : pm_dwp_fast)((const int8_t *)plane, 4 * pstep, ic_end - ic, rows, wg,
+                                                               tb_t, bias + ic, q + ic, zp, k, oimg + o0 * out_b + ic);
       }
 #endif
       for (; i2 < ic_end; ++i2) {
