@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_m4_depthwise import _chain
 
 from picoml.flows.verify import verify
+from picoml.plan.planner import plan_memory
 
 from oracles import qtensor, single_op_graph
 
@@ -74,7 +76,8 @@ SHAPES = {
     "fours_12x12_s2": ((1, 12, 12, 8), 2),
     "fours_12x12_s1": ((1, 12, 12, 8), 1),
     "pairs_cols_25x5_s1": ((1, 25, 5, 8), 1),  # KWS-shaped: columns first, channel pairs
-    "single_24x24_s1": ((1, 24, 24, 8), 1),  # one channel's plane fills the buffer
+    "single_24x24_s1": ((1, 24, 24, 8), 1),  # one channel's plane fits, two do not: groups in strips
+    "single_24x24_s2": ((1, 24, 24, 8), 2),
     "strips_50x48_s1": ((1, 50, 48, 4), 1),  # strips
 }
 
@@ -89,6 +92,17 @@ def test_fast_channels_bit_exact(shape, pattern):
 @pytest.mark.parametrize("core", [("cortex-m4", "-Os"), ("cortex-m0plus", None)], ids=lambda c: c[0] + (c[1] or ""))
 def test_other_builds(core):
     run(graph((1, 6, 6, 8), PATTERNS["stop1"]), *core)
+
+
+@pytest.mark.parametrize("shape", [(1, 24, 24, 32), (1, 26, 22, 12)])
+def test_groups_in_strips_over_the_dying_input(shape):
+    """Planes that fit one channel's whole plane but not two take groups of strips where the
+    estimate says so, also with the output streaming over the input (channel order)."""
+    g = _chain(shape)
+    plan = plan_memory(g)
+    ym, yy = plan.offset_of(g.tensor(g.ops[1].inputs[0].name)), plan.offset_of(g.tensor(g.ops[1].outputs[0].name))
+    assert yy < ym < yy + int(np.prod(shape)), "the planner no longer streams the depthwise output over its input"
+    run(g)
 
 
 def test_vww_shaped_layer_cycles():

@@ -1030,13 +1030,14 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     pairs = 3;
   }
 #if PM_DWP_PAIRS
-  if (by_channel && strip < nb && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
+  if (by_channel && (strip < nb || !pairs) && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
     /* channels a gather fills: 1, 2 or 4, whichever costs least by an estimate in eighths of
      * a cycle per channel (fitted to the VWW-shaped MobileNet's layers on the cortex-m4 model):
      * the plane rows gathered over all strips (a group's planes share the buffer: shorter
      * strips, more rows gathered twice) at 3.5, 2.6 or 2.25 cycles a byte plus 18 / g a row, and
-     * some 725 a strip (a channel's weights, its rows' calls). Columns first over the input (not
-     * apart) keep one strip. */
+     * some 190 a strip (a channel's weights, its rows' calls: pm_dwp_fast). Also where one
+     * channel's whole plane fits but not two: groups in strips can gather for less (the
+     * 24x24x32 layers). Columns first over the input (not apart) keep one strip. */
     int32_t best = 0, gg;
     for (gg = 1; gg <= 4; gg *= 2) {
       const int32_t mr = PM_DW_PLANE_MAX / (wp * gg), st = mr < rk ? 0 : (mr - rk) / sb + 1;
@@ -1046,7 +1047,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
       rem = nb % st;
       cost = (full * ((st - 1) * sb + rk) + (rem ? (rem - 1) * sb + rk : 0)) *
                  (in_a * (gg == 1 ? 28 : gg == 2 ? 21 : 18) + 144 / gg) +
-             (full + (rem > 0)) * 5800;
+             (full + (rem > 0)) * 1500;
       if (best == 0 || cost < best) {
         best = cost;
         pairs = gg - 1;
