@@ -754,6 +754,8 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
     int32_t n = n4, t = nt, b0_, b1_, b2_, b3_;
     __asm__ volatile("cmp %[n], #0\n\t"
                      "beq 2f\n\t"
+                     "mov %[b3], #0x00800080\n\t"
+                     "uadd8 %[b3], %[b3], %[b3]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
                      "1:\n\t"
                      "ldrh %[b0], [%[s]]\n\t"
                      "ldrh %[b1], [%[s], %[sa]]\n\t"
@@ -762,12 +764,10 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
                      "add %[s], %[s], %[sa2], lsl #1\n\t"
                      "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */
                      "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */
-                     "and %[b2], %[b0], #0x00ff00ff\n\t"
-                     "and %[b3], %[b1], #0x00ff00ff\n\t"
-                     "orr %[b2], %[b2], %[b3], lsl #8\n\t" /* a0 a1 a2 a3 */
-                     "bic %[b0], %[b0], #0x00ff00ff\n\t"
-                     "bic %[b1], %[b1], #0x00ff00ff\n\t"
-                     "orr %[b1], %[b1], %[b0], lsr #8\n\t" /* b0 b1 b2 b3 */
+                     "rev16 %[b2], %[b1]\n\t"               /* b1 a1 b3 a3 */
+                     "rev16 %[b3], %[b0]\n\t"               /* b0 a0 b2 a2 */
+                     "sel %[b2], %[b0], %[b2]\n\t"          /* a0 a1 a2 a3 */
+                     "sel %[b1], %[b3], %[b1]\n\t"          /* b0 b1 b2 b3 */
                      "str %[b1], [%[d], %[ps]]\n\t"
                      "str %[b2], [%[d]], #4\n\t"
                      "subs %[n], %[n], #1\n\t"
@@ -810,25 +810,23 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
     int8_t *d = row, *d2 = row + 2 * ps;
     int32_t n = n4, va, vb, vc, vd, t, u;
     if (n > 0) {
-      __asm__ volatile("1:\n\t"
+      __asm__ volatile("mov %[t], #0x00800080\n\t"
+                       "uadd8 %[t], %[t], %[t]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
+                       "1:\n\t"
                        "ldr %[va], [%[s]]\n\t"
                        "ldr %[vb], [%[s], %[sa]]\n\t"
                        "ldr %[vc], [%[s2]]\n\t"
                        "ldr %[vd], [%[s2], %[sa]]\n\t"
                        "add %[s], %[s], %[sa], lsl #2\n\t"
                        "add %[s2], %[s2], %[sa], lsl #2\n\t"
-                       "uxtb16 %[t], %[va]\n\t"
-                       "uxtb16 %[u], %[vb]\n\t"
-                       "orr %[t], %[t], %[u], lsl #8\n\t" /* a0 b0 a2 b2 */
-                       "uxtb16 %[va], %[va], ror #8\n\t"
-                       "and %[vb], %[vb], #0xff00ff00\n\t"
-                       "orr %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
-                       "uxtb16 %[u], %[vc]\n\t"
-                       "uxtb16 %[vb], %[vd]\n\t"
-                       "orr %[u], %[u], %[vb], lsl #8\n\t" /* c0 d0 c2 d2 */
-                       "uxtb16 %[vc], %[vc], ror #8\n\t"
-                       "and %[vd], %[vd], #0xff00ff00\n\t"
-                       "orr %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
+                       "lsl %[t], %[vb], #8\n\t"
+                       "sel %[t], %[va], %[t]\n\t" /* a0 b0 a2 b2 */
+                       "lsr %[va], %[va], #8\n\t"
+                       "sel %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "lsl %[u], %[vd], #8\n\t"
+                       "sel %[u], %[vc], %[u]\n\t" /* c0 d0 c2 d2 */
+                       "lsr %[vc], %[vc], #8\n\t"
+                       "sel %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
                        "pkhbt %[vb], %[t], %[u], lsl #16\n\t" /* channel 0: a0 b0 c0 d0 */
                        "pkhtb %[vd], %[u], %[t], asr #16\n\t" /* channel 2 */
                        "str %[vb], [%[d]]\n\t"
