@@ -858,11 +858,20 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
 #define PM_DWP_PAIRS 0
 #endif
 
-/* n words of the plane set to zp4 */
+/* n words of the plane set to zp4, two a pass (STRD) */
 PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
-  int32_t j;
-  PM_NO_UNROLL
-  for (j = 0; j < n; ++j) plane[j] = zp4;
+  if (n & 1) *plane++ = zp4;
+  n >>= 1;
+  if (n > 0) {
+    uint32_t z0 = zp4, z1 = zp4; /* two operands: two registers */
+    __asm__ volatile("1:\n\t"
+                     "strd %[z0], %[z1], [%[p]], #8\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [p] "+&r"(plane), [n] "+&r"(n), [z0] "+&r"(z0), [z1] "+&r"(z1)
+                     :
+                     : "cc", "memory");
+  }
 }
 
 #ifndef PM_DWP_ANY_WORDS
