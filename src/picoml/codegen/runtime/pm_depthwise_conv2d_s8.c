@@ -844,6 +844,27 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
                        : [sa] "r"(sa), [ps] "r"(ps)
                        : "cc", "memory");
     }
+    if (nt == 2) { /* two positions (6-wide rows): one halfword a plane, transposed as above */
+      __asm__ volatile("mov %[t], #0x00800080\n\t"
+                       "uadd8 %[t], %[t], %[t]\n\t"
+                       "ldr %[va], [%[s]]\n\t"
+                       "ldr %[vb], [%[s], %[sa]]\n\t"
+                       "lsl %[t], %[vb], #8\n\t"
+                       "sel %[t], %[va], %[t]\n\t" /* a0 b0 a2 b2 */
+                       "lsr %[va], %[va], #8\n\t"
+                       "sel %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "strh %[t], [%[d]]\n\t"
+                       "strh %[va], [%[d], %[ps]]\n\t"
+                       "lsr %[t], %[t], #16\n\t"
+                       "lsr %[va], %[va], #16\n\t"
+                       "add %[d], %[d], %[ps]\n\t"
+                       "strh %[t], [%[d], %[ps]]\n\t"
+                       "strh %[va], [%[d], %[ps], lsl #1]\n\t"
+                       : [d] "+&r"(d), [va] "=&r"(va), [vb] "=&r"(vb), [t] "=&r"(t)
+                       : [s] "r"(s), [sa] "r"(sa), [ps] "r"(ps)
+                       : "cc", "memory");
+      continue;
+    }
     for (i = 0; i < nt; ++i, s += sa, ++d) {
       const uint32_t v = (uint32_t)pm_read_s8x4(s);
       d[0] = (int8_t)v;
