@@ -734,6 +734,21 @@ PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int
 }
 
 #if PM_ASM_WIDE
+/* one pass of pm_dwp_gather2: 4 positions of 2 channels, transposed by REV16 and SEL (GE = 0101) */
+#define PM_DWP_G2_PASS                                                                                      \
+  "ldrh %[b0], [%[s]]\n\t"                                                                                 \
+  "ldrh %[b1], [%[s], %[sa]]\n\t"                                                                          \
+  "ldrh %[b2], [%[s], %[sa2]]\n\t"                                                                         \
+  "ldrh %[b3], [%[s], %[sa3]]\n\t"                                                                         \
+  "add %[s], %[s], %[sa2], lsl #1\n\t"                                                                     \
+  "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */                                                 \
+  "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */                                                 \
+  "rev16 %[b2], %[b1]\n\t"               /* b1 a1 b3 a3 */                                                 \
+  "rev16 %[b3], %[b0]\n\t"               /* b0 a0 b2 a2 */                                                 \
+  "sel %[b2], %[b0], %[b2]\n\t"          /* a0 a1 a2 a3 */                                                 \
+  "sel %[b1], %[b3], %[b1]\n\t"          /* b0 b1 b2 b3 */                                                 \
+  "str %[b1], [%[d], %[ps]]\n\t"                                                                           \
+  "str %[b2], [%[d]], #4\n\t"
 /* pm_dwp_gather for two neighbouring channels at once: one halfword load brings both, channel
  * src[0] goes to the plane at row, src[1] to the one ps bytes further (4 positions a pass: the
  * halfwords paired into two words, then split into each plane's word by masks). */
@@ -756,20 +771,11 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
                      "beq 2f\n\t"
                      "mov %[b3], #0x00800080\n\t"
                      "uadd8 %[b3], %[b3], %[b3]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
-                     "1:\n\t"
-                     "ldrh %[b0], [%[s]]\n\t"
-                     "ldrh %[b1], [%[s], %[sa]]\n\t"
-                     "ldrh %[b2], [%[s], %[sa2]]\n\t"
-                     "ldrh %[b3], [%[s], %[sa3]]\n\t"
-                     "add %[s], %[s], %[sa2], lsl #1\n\t"
-                     "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */
-                     "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */
-                     "rev16 %[b2], %[b1]\n\t"               /* b1 a1 b3 a3 */
-                     "rev16 %[b3], %[b0]\n\t"               /* b0 a0 b2 a2 */
-                     "sel %[b2], %[b0], %[b2]\n\t"          /* a0 a1 a2 a3 */
-                     "sel %[b1], %[b3], %[b1]\n\t"          /* b0 b1 b2 b3 */
-                     "str %[b1], [%[d], %[ps]]\n\t"
-                     "str %[b2], [%[d]], #4\n\t"
+                     "lsrs %[n], %[n], #1\n\t"       /* passes in pairs; an odd one first */
+                     "bcc 1f\n\t" PM_DWP_G2_PASS
+                     "cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t" PM_DWP_G2_PASS PM_DWP_G2_PASS
                      "subs %[n], %[n], #1\n\t"
                      "bne 1b\n\t"
                      "2:\n\t"
