@@ -194,16 +194,14 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
  * the loop ends, else the plane and output pointers step by k[PM_DWP_PADJ], k[PM_DWP_OADJ] to the
  * next row's first block (pm_dwp_loop5, and pm_dwp_loop's fast tail) */
 #define PM_DWP_NEXT_ROW                                                                                     \
-  "ldr %[a], [%[kp], #64]\n\t"                                                                             \
+  "ldrd %[a], %[w02], [%[kp], #64]\n\t" /* SB, LAST (w02: reloaded at the loop's top) */                  \
   "add %[x], %[x], %[a]\n\t"                                                                               \
-  "ldr %[a], [%[kp], #68]\n\t"                                                                             \
-  "cmp %[x], %[a]\n\t"                                                                                     \
+  "cmp %[x], %[w02]\n\t"                                                                                   \
   "bhi 2f\n\t"                                                                                             \
   "str %[x], [%[kp], #52]\n\t"                                                                             \
-  "ldr %[a], [%[kp], #56]\n\t"                                                                             \
+  "ldrd %[a], %[w02], [%[kp], #56]\n\t" /* PADJ, OADJ */                                                   \
   "add %[pr], %[pr], %[a]\n\t"                                                                             \
-  "ldr %[a], [%[kp], #60]\n\t"                                                                             \
-  "add %[o], %[o], %[a]\n\t"                                                                               \
+  "add %[o], %[o], %[w02]\n\t"                                                                             \
   "b 1b\n\t"                                                                                               \
   "2:\n\t"
 #define PM_DWP_LOOP_TAIL(STEP)                                                                              \
@@ -812,12 +810,14 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
   int32_t r, i;
   if (end <= x0) return;
   for (r = r0; r < r1; ++r, line += sb, row += wp) {
-    const int8_t *s = line, *s2 = line + 2 * sa;
-    int8_t *d = row, *d2 = row + 2 * ps;
+    const int8_t *s = line, *s2;
+    int8_t *d = row, *d2;
     int32_t n = n4, va, vb, vc, vd, t, u;
     if (n > 0) {
       __asm__ volatile("mov %[t], #0x00800080\n\t"
                        "uadd8 %[t], %[t], %[t]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
+                       "add %[s2], %[s], %[sa], lsl #1\n\t"
+                       "add %[d2], %[d], %[ps], lsl #1\n\t"
                        "1:\n\t"
                        "ldr %[va], [%[s]]\n\t"
                        "ldr %[vb], [%[s], %[sa]]\n\t"
@@ -845,7 +845,7 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
                        "add %[d2], %[d2], #4\n\t"
                        "subs %[n], %[n], #1\n\t"
                        "bne 1b\n\t"
-                       : [s] "+&r"(s), [s2] "+&r"(s2), [d] "+&r"(d), [d2] "+&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
+                       : [s] "+&r"(s), [s2] "=&r"(s2), [d] "+&r"(d), [d2] "=&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
                          [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t), [u] "=&r"(u)
                        : [sa] "r"(sa), [ps] "r"(ps)
                        : "cc", "memory");
