@@ -749,7 +749,8 @@ PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int
   "str %[b2], [%[d]], #4\n\t"
 /* pm_dwp_gather for two neighbouring channels at once: one halfword load brings both, channel
  * src[0] goes to the plane at row, src[1] to the one ps bytes further (4 positions a pass: the
- * halfwords paired into two words, then split into each plane's word by masks). */
+ * halfwords paired into two words, then split into each plane's word by REV16 and SEL; two passes
+ * a loop turn). */
 PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
                               int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
   const int32_t x0 = pad < 0 ? -pad : 0;
@@ -797,8 +798,9 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
 }
 /* pm_dwp_gather for four neighbouring channels at once (a channel count and input address that
  * are multiples of 4: word loads): channel src[i] goes to the plane i * ps bytes from row. Four
- * positions a pass: four words (4 channels each), transposed by UXTB16, ORR and PKHBT/PKHTB into
- * one word per plane; the last 0-3 positions one word each, stored byte by byte. */
+ * positions a pass: four words (4 channels each), transposed by SEL and PKHBT/PKHTB into
+ * one word per plane; the last 0-3 positions one word each, stored byte by byte (two: one
+ * transpose, halfword stores). */
 PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
                               int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
   const int32_t x0 = pad < 0 ? -pad : 0;
