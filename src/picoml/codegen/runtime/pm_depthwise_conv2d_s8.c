@@ -194,16 +194,14 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
  * the loop ends, else the plane and output pointers step by k[PM_DWP_PADJ], k[PM_DWP_OADJ] to the
  * next row's first block (pm_dwp_loop5, and pm_dwp_loop's fast tail) */
 #define PM_DWP_NEXT_ROW                                                                                     \
-  "ldr %[a], [%[kp], #64]\n\t"                                                                             \
+  "ldrd %[a], %[w02], [%[kp], #64]\n\t" /* SB, LAST (w02: reloaded at the loop's top) */                  \
   "add %[x], %[x], %[a]\n\t"                                                                               \
-  "ldr %[a], [%[kp], #68]\n\t"                                                                             \
-  "cmp %[x], %[a]\n\t"                                                                                     \
+  "cmp %[x], %[w02]\n\t"                                                                                   \
   "bhi 2f\n\t"                                                                                             \
   "str %[x], [%[kp], #52]\n\t"                                                                             \
-  "ldr %[a], [%[kp], #56]\n\t"                                                                             \
+  "ldrd %[a], %[w02], [%[kp], #56]\n\t" /* PADJ, OADJ */                                                   \
   "add %[pr], %[pr], %[a]\n\t"                                                                             \
-  "ldr %[a], [%[kp], #60]\n\t"                                                                             \
-  "add %[o], %[o], %[a]\n\t"                                                                               \
+  "add %[o], %[o], %[w02]\n\t"                                                                             \
   "b 1b\n\t"                                                                                               \
   "2:\n\t"
 #define PM_DWP_LOOP_TAIL(STEP)                                                                              \
@@ -510,6 +508,69 @@ PM_KERNEL int32_t pm_dwp_blocks(const int8_t *plane, int32_t nb, int32_t *k, int
 }
 #endif
 
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+/* k[2 t], k[2 t + 1] of window row t from its taps at byte offsets O0, O1, O2 of w (grouped weights:
+ * immediate offsets), each shifted left by sc */
+#define PM_DWP_KROW(O0, O1, O2, KOFF)                                                                       \
+  "ldrsb %[a], [%[w], #" #O0 "]\n\t"                                                                      \
+  "ldrsb %[b], [%[w], #" #O2 "]\n\t"                                                                      \
+  "ldrsb %[c], [%[w], #" #O1 "]\n\t"                                                                      \
+  "lsl %[a], %[a], %[sc]\n\t"                                                                             \
+  "lsl %[b], %[b], %[sc]\n\t"                                                                             \
+  "lsl %[c], %[c], %[sc]\n\t"                                                                             \
+  "pkhbt %[a], %[a], %[b], lsl #16\n\t"                                                                   \
+  "strd %[a], %[c], [%[k], #" #KOFF "]\n\t"
+#define PM_DWP_KROW_OPS \
+  [a] "=&r"(ra), [b] "=&r"(rb), [c] "=&r"(rc) : [w] "r"(w), [sc] "r"(sc), [k] "r"(k) : "memory"
+/* Channels [oc, oc + n) (depth multiplier 1, grouped weights, full int8 range, a block plan that
+ * makes every output: k[PM_DWP_FULL]) of nb plane rows, channel oc + i from the plane ps bytes after
+ * channel oc + i - 1's: each channel's k (weights shifted left by its record's left, bias, fused
+ * requantization) then pm_dwp_blocks. A function of its own, with few values live across its loop
+ * (pm_dw_planes' loop keeps its many on the stack): for the channels of a four-channel gather, whose
+ * weights are neighbouring bytes of one group (w: the first's; cols: the plane holds columns, the
+ * window transposed). Returns the channels done: it stops at a channel whose requantization does
+ * not fuse (right > 21 or left > 8), which pm_dw_planes' own loop then takes. */
+/* channel i's k from its weights at w, bias and record (PM_DWP_FAST_* below): 0 if it does not fuse */
+PM_HOT int pm_dwp_fast_k(const int8_t *w, int cols, const int32_t *bias, const pm_requant *q, int32_t zp,
+                         int32_t *k) {
+  const int32_t sc = q->left, right = q->right;
+  int32_t ra, rb, rc;
+  if (right > 21 || sc > 8) return 0;
+  if (cols) {
+    __asm__ volatile(PM_DWP_KROW(0, 12, 24, 0) PM_DWP_KROW(4, 16, 28, 8) PM_DWP_KROW(8, 20, 32, 16)
+                     : PM_DWP_KROW_OPS);
+  } else {
+    __asm__ volatile(PM_DWP_KROW(0, 4, 8, 0) PM_DWP_KROW(12, 16, 20, 8) PM_DWP_KROW(24, 28, 32, 16)
+                     : PM_DWP_KROW_OPS);
+  }
+  k[PM_DWP_BIAS] = (int32_t)((uint32_t)PM_LD_I32(bias) << sc);
+  k[PM_DWP_M] = q->multiplier;
+  k[PM_DWP_RZ] = (int32_t)((uint32_t)q->round + ((uint32_t)zp << right));
+  k[PM_DWP_RIGHT] = right;
+  return 1;
+}
+PM_KERNEL int32_t pm_dwp_fast(const int8_t *pl, int32_t ps, int32_t n, int32_t nb, const int8_t *w, int cols,
+                              const int32_t *bias, const pm_requant *q, int32_t zp, int32_t *k, int8_t *o) {
+  int32_t i;
+  for (i = 0; i < n && pm_dwp_fast_k(w + i, cols, &bias[i], &q[i], zp, k); ++i, pl += ps) {
+    pm_dwp_blocks(pl, nb, k, o + i);
+  }
+  return i;
+}
+/* pm_dwp_fast for the block plan of one 6-block a row (k[PM_DWP_N6] < 0), pm_dwp_loop6's row form
+ * here (no pm_dwp_blocks call a channel) */
+PM_KERNEL int32_t pm_dwp_fast6(const int8_t *pl, int32_t ps, int32_t n, int32_t nb, const int8_t *w, int cols,
+                               const int32_t *bias, const pm_requant *q, int32_t zp, int32_t *k, int8_t *o) {
+  const int32_t span = nb * k[PM_DWP_SB];
+  int32_t i;
+  for (i = 0; i < n && pm_dwp_fast_k(w + i, cols, &bias[i], &q[i], zp, k); ++i, pl += ps) {
+    k[PM_DWP_END] = (int32_t)(uintptr_t)(pl + span);
+    pm_dwp_loop6(pl, k[PM_DWP_WP], k[PM_DWP_SA], k, o + i, 1);
+  }
+  return i;
+}
+#endif
+
 /* Output rows of one channel from a plane: nb rows of na outputs; plane row step sb bytes between
  * output rows, sa bytes between outputs of a row; output steps ob (rows) and oa. The layer's
  * geometry comes in k (PM_DWP_WP, SA, SB, NA, OS = oa, OB; OZ, LO, HI: the output zero point and
@@ -671,9 +732,25 @@ PM_KERNEL void pm_dwp_gather(uint32_t *plane, int32_t wp, const int8_t *src, int
 }
 
 #if PM_ASM_WIDE
+/* one pass of pm_dwp_gather2: 4 positions of 2 channels, transposed by REV16 and SEL (GE = 0101) */
+#define PM_DWP_G2_PASS                                                                                      \
+  "ldrh %[b0], [%[s]]\n\t"                                                                                 \
+  "ldrh %[b1], [%[s], %[sa]]\n\t"                                                                          \
+  "ldrh %[b2], [%[s], %[sa2]]\n\t"                                                                         \
+  "ldrh %[b3], [%[s], %[sa3]]\n\t"                                                                         \
+  "add %[s], %[s], %[sa2], lsl #1\n\t"                                                                     \
+  "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */                                                 \
+  "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */                                                 \
+  "rev16 %[b2], %[b1]\n\t"               /* b1 a1 b3 a3 */                                                 \
+  "rev16 %[b3], %[b0]\n\t"               /* b0 a0 b2 a2 */                                                 \
+  "sel %[b2], %[b0], %[b2]\n\t"          /* a0 a1 a2 a3 */                                                 \
+  "sel %[b1], %[b3], %[b1]\n\t"          /* b0 b1 b2 b3 */                                                 \
+  "str %[b1], [%[d], %[ps]]\n\t"                                                                           \
+  "str %[b2], [%[d]], #4\n\t"
 /* pm_dwp_gather for two neighbouring channels at once: one halfword load brings both, channel
  * src[0] goes to the plane at row, src[1] to the one ps bytes further (4 positions a pass: the
- * halfwords paired into two words, then split into each plane's word by masks). */
+ * halfwords paired into two words, then split into each plane's word by REV16 and SEL; two passes
+ * a loop turn). */
 PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
                               int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
   const int32_t x0 = pad < 0 ? -pad : 0;
@@ -691,22 +768,13 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
     int32_t n = n4, t = nt, b0_, b1_, b2_, b3_;
     __asm__ volatile("cmp %[n], #0\n\t"
                      "beq 2f\n\t"
-                     "1:\n\t"
-                     "ldrh %[b0], [%[s]]\n\t"
-                     "ldrh %[b1], [%[s], %[sa]]\n\t"
-                     "ldrh %[b2], [%[s], %[sa2]]\n\t"
-                     "ldrh %[b3], [%[s], %[sa3]]\n\t"
-                     "add %[s], %[s], %[sa2], lsl #1\n\t"
-                     "orr %[b0], %[b0], %[b2], lsl #16\n\t" /* a0 b0 a2 b2 */
-                     "orr %[b1], %[b1], %[b3], lsl #16\n\t" /* a1 b1 a3 b3 */
-                     "and %[b2], %[b0], #0x00ff00ff\n\t"
-                     "and %[b3], %[b1], #0x00ff00ff\n\t"
-                     "orr %[b2], %[b2], %[b3], lsl #8\n\t" /* a0 a1 a2 a3 */
-                     "bic %[b0], %[b0], #0x00ff00ff\n\t"
-                     "bic %[b1], %[b1], #0x00ff00ff\n\t"
-                     "orr %[b1], %[b1], %[b0], lsr #8\n\t" /* b0 b1 b2 b3 */
-                     "str %[b1], [%[d], %[ps]]\n\t"
-                     "str %[b2], [%[d]], #4\n\t"
+                     "mov %[b3], #0x00800080\n\t"
+                     "uadd8 %[b3], %[b3], %[b3]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
+                     "lsrs %[n], %[n], #1\n\t"       /* passes in pairs; an odd one first */
+                     "bcc 1f\n\t" PM_DWP_G2_PASS
+                     "cmp %[n], #0\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t" PM_DWP_G2_PASS PM_DWP_G2_PASS
                      "subs %[n], %[n], #1\n\t"
                      "bne 1b\n\t"
                      "2:\n\t"
@@ -730,8 +798,9 @@ PM_KERNEL void pm_dwp_gather2(uint32_t *plane, int32_t wp, const int8_t *src, in
 }
 /* pm_dwp_gather for four neighbouring channels at once (a channel count and input address that
  * are multiples of 4: word loads): channel src[i] goes to the plane i * ps bytes from row. Four
- * positions a pass: four words (4 channels each), transposed by UXTB16, ORR and PKHBT/PKHTB into
- * one word per plane; the last 0-3 positions one word each, stored byte by byte. */
+ * positions a pass: four words (4 channels each), transposed by SEL and PKHBT/PKHTB into
+ * one word per plane; the last 0-3 positions one word each, stored byte by byte (two: one
+ * transpose, halfword stores). */
 PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, int32_t nb, int32_t sb, int32_t na,
                               int32_t sa, int32_t b0, int32_t rows, int32_t pad, int32_t ps) {
   const int32_t x0 = pad < 0 ? -pad : 0;
@@ -743,29 +812,29 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
   int32_t r, i;
   if (end <= x0) return;
   for (r = r0; r < r1; ++r, line += sb, row += wp) {
-    const int8_t *s = line, *s2 = line + 2 * sa;
-    int8_t *d = row, *d2 = row + 2 * ps;
+    const int8_t *s = line, *s2;
+    int8_t *d = row, *d2;
     int32_t n = n4, va, vb, vc, vd, t, u;
     if (n > 0) {
-      __asm__ volatile("1:\n\t"
+      __asm__ volatile("mov %[t], #0x00800080\n\t"
+                       "uadd8 %[t], %[t], %[t]\n\t" /* GE = 0101: SEL takes bytes 0 and 2 from its first operand */
+                       "add %[s2], %[s], %[sa], lsl #1\n\t"
+                       "add %[d2], %[d], %[ps], lsl #1\n\t"
+                       "1:\n\t"
                        "ldr %[va], [%[s]]\n\t"
                        "ldr %[vb], [%[s], %[sa]]\n\t"
                        "ldr %[vc], [%[s2]]\n\t"
                        "ldr %[vd], [%[s2], %[sa]]\n\t"
                        "add %[s], %[s], %[sa], lsl #2\n\t"
                        "add %[s2], %[s2], %[sa], lsl #2\n\t"
-                       "uxtb16 %[t], %[va]\n\t"
-                       "uxtb16 %[u], %[vb]\n\t"
-                       "orr %[t], %[t], %[u], lsl #8\n\t" /* a0 b0 a2 b2 */
-                       "uxtb16 %[va], %[va], ror #8\n\t"
-                       "and %[vb], %[vb], #0xff00ff00\n\t"
-                       "orr %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
-                       "uxtb16 %[u], %[vc]\n\t"
-                       "uxtb16 %[vb], %[vd]\n\t"
-                       "orr %[u], %[u], %[vb], lsl #8\n\t" /* c0 d0 c2 d2 */
-                       "uxtb16 %[vc], %[vc], ror #8\n\t"
-                       "and %[vd], %[vd], #0xff00ff00\n\t"
-                       "orr %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
+                       "lsl %[t], %[vb], #8\n\t"
+                       "sel %[t], %[va], %[t]\n\t" /* a0 b0 a2 b2 */
+                       "lsr %[va], %[va], #8\n\t"
+                       "sel %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "lsl %[u], %[vd], #8\n\t"
+                       "sel %[u], %[vc], %[u]\n\t" /* c0 d0 c2 d2 */
+                       "lsr %[vc], %[vc], #8\n\t"
+                       "sel %[vc], %[vc], %[vd]\n\t" /* c1 d1 c3 d3 */
                        "pkhbt %[vb], %[t], %[u], lsl #16\n\t" /* channel 0: a0 b0 c0 d0 */
                        "pkhtb %[vd], %[u], %[t], asr #16\n\t" /* channel 2 */
                        "str %[vb], [%[d]]\n\t"
@@ -778,10 +847,31 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
                        "add %[d2], %[d2], #4\n\t"
                        "subs %[n], %[n], #1\n\t"
                        "bne 1b\n\t"
-                       : [s] "+&r"(s), [s2] "+&r"(s2), [d] "+&r"(d), [d2] "+&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
+                       : [s] "+&r"(s), [s2] "=&r"(s2), [d] "+&r"(d), [d2] "=&r"(d2), [n] "+&r"(n), [va] "=&r"(va),
                          [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t), [u] "=&r"(u)
                        : [sa] "r"(sa), [ps] "r"(ps)
                        : "cc", "memory");
+    }
+    if (nt == 2) { /* two positions (6-wide rows): one halfword a plane, transposed as above */
+      __asm__ volatile("mov %[t], #0x00800080\n\t"
+                       "uadd8 %[t], %[t], %[t]\n\t"
+                       "ldr %[va], [%[s]]\n\t"
+                       "ldr %[vb], [%[s], %[sa]]\n\t"
+                       "lsl %[t], %[vb], #8\n\t"
+                       "sel %[t], %[va], %[t]\n\t" /* a0 b0 a2 b2 */
+                       "lsr %[va], %[va], #8\n\t"
+                       "sel %[va], %[va], %[vb]\n\t" /* a1 b1 a3 b3 */
+                       "strh %[t], [%[d]]\n\t"
+                       "strh %[va], [%[d], %[ps]]\n\t"
+                       "lsr %[t], %[t], #16\n\t"
+                       "lsr %[va], %[va], #16\n\t"
+                       "add %[d], %[d], %[ps]\n\t"
+                       "strh %[t], [%[d], %[ps]]\n\t"
+                       "strh %[va], [%[d], %[ps], lsl #1]\n\t"
+                       : [d] "+&r"(d), [va] "=&r"(va), [vb] "=&r"(vb), [t] "=&r"(t)
+                       : [s] "r"(s), [sa] "r"(sa), [ps] "r"(ps)
+                       : "cc", "memory");
+      continue;
     }
     for (i = 0; i < nt; ++i, s += sa, ++d) {
       const uint32_t v = (uint32_t)pm_read_s8x4(s);
@@ -797,11 +887,20 @@ PM_KERNEL void pm_dwp_gather4(uint32_t *plane, int32_t wp, const int8_t *src, in
 #define PM_DWP_PAIRS 0
 #endif
 
-/* n words of the plane set to zp4 */
+/* n words of the plane set to zp4, two a pass (STRD) */
 PM_KERNEL void pm_dwp_pad(uint32_t *plane, int32_t n, uint32_t zp4) {
-  int32_t j;
-  PM_NO_UNROLL
-  for (j = 0; j < n; ++j) plane[j] = zp4;
+  if (n & 1) *plane++ = zp4;
+  n >>= 1;
+  if (n > 0) {
+    uint32_t z0 = zp4, z1 = zp4; /* two operands: two registers */
+    __asm__ volatile("1:\n\t"
+                     "strd %[z0], %[z1], [%[p]], #8\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [p] "+&r"(plane), [n] "+&r"(n), [z0] "+&r"(z0), [z1] "+&r"(z1)
+                     :
+                     : "cc", "memory");
+  }
 }
 
 #ifndef PM_DWP_ANY_WORDS
@@ -887,6 +986,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   int32_t na, nb, sa, sb, pad_a, pad_b, in_a, in_b, step_a, step_b, out_a, out_b, wp, strip, pw, rk;
   int32_t b, ic, j, o0, t, tr, sc, pairs;
   int tb_t;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  int fast; /* pm_dwp_fast takes each group's channels */
+#endif
   if (f_dims->n != 1 || kh < 1 || kw < 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->stride_h < 1 ||
       p->stride_h > 2 || p->stride_w < 1 || p->stride_w > 2 || m < 1 || oc_n != c * m || (grouped && m != 1) ||
       ow < 1 || oh < 1 || (any && (!PM_DWP_ANY || m == 1 || kh * g * 2 > PM_DWP_ANY_WORDS))) {
@@ -964,13 +1066,14 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
     pairs = 3;
   }
 #if PM_DWP_PAIRS
-  if (by_channel && strip < nb && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
+  if (by_channel && (strip < nb || !pairs) && c % 2 == 0 && (ia & 1) == 0) { /* strips: groups of strips too */
     /* channels a gather fills: 1, 2 or 4, whichever costs least by an estimate in eighths of
      * a cycle per channel (fitted to the VWW-shaped MobileNet's layers on the cortex-m4 model):
      * the plane rows gathered over all strips (a group's planes share the buffer: shorter
      * strips, more rows gathered twice) at 3.5, 2.6 or 2.25 cycles a byte plus 18 / g a row, and
-     * some 725 a strip (a channel's weights, its rows' calls). Columns first over the input (not
-     * apart) keep one strip. */
+     * some 190 a strip (a channel's weights, its rows' calls: pm_dwp_fast). Also where one
+     * channel's whole plane fits but not two: groups in strips can gather for less (the
+     * 24x24x32 layers). Columns first over the input (not apart) keep one strip. */
     int32_t best = 0, gg;
     for (gg = 1; gg <= 4; gg *= 2) {
       const int32_t mr = PM_DW_PLANE_MAX / (wp * gg), st = mr < rk ? 0 : (mr - rk) / sb + 1;
@@ -980,7 +1083,7 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
       rem = nb % st;
       cost = (full * ((st - 1) * sb + rk) + (rem ? (rem - 1) * sb + rk : 0)) *
                  (in_a * (gg == 1 ? 28 : gg == 2 ? 21 : 18) + 144 / gg) +
-             (full + (rem > 0)) * 5800;
+             (full + (rem > 0)) * 1500;
       if (best == 0 || cost < best) {
         best = cost;
         pairs = gg - 1;
@@ -992,6 +1095,9 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
   /* the padding: the whole buffer once (a plane's layout is the same in every strip, pstep
    * words apart); the gather writes only input positions, so later strips re-pad only their
    * plane rows outside the input (the top and bottom strips') */
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+  fast = m == 1 && !any && grouped && by_channel && lo == -128 && hi == 127 && k[PM_DWP_FULL];
+#endif
   pw = ((pm_min_i32(strip, nb) - 1) * sb + rk) * (wp >> 2); /* words of a whole strip's plane */
   pm_dwp_pad(plane, pw * (planes + pairs), zp4);
   for (b = 0; b < in_dims->n; ++b) {
@@ -1022,7 +1128,15 @@ static __attribute__((__noinline__)) int pm_dw_planes(const pm_conv_params *p, c
           pm_dwp_gather(plane + (i2 - (by_channel ? ic : 0)) * pstep, wp, img + i2, in_b, step_b, in_a, step_a,
                         o0 * sb - pad_b, in_rows, pad_a);
         }
-      for (i2 = ic; i2 < ic_end; ++i2) {
+      i2 = ic;
+#if PM_ASM_WIDE && !PM_REQUANT_EXACT
+      if (fast) { /* the channels of one gather (1, 2 or 4, within one group of 4) */
+        const int8_t *wg = filter + (ic >> 2) * 36 + (ic & 3);
+        i2 += (k[PM_DWP_N6] < 0 ? pm_dwp_fast6 : pm_dwp_fast)((const int8_t *)plane, 4 * pstep, ic_end - ic, rows, wg,
+                                                               tb_t, bias + ic, q + ic, zp, k, oimg + o0 * out_b + ic);
+      }
+#endif
+      for (; i2 < ic_end; ++i2) {
         const int8_t *pl = (const int8_t *)(plane + (i2 - (by_channel ? ic : 0)) * pstep);
         for (j = 0; j < m; ++j) {
           const int32_t oc = i2 * m + j;
