@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from test_m4_depthwise import _chain
 
+from picoml.codegen.dw_planes import PLANE_CAP, plane_bytes
 from picoml.flows.verify import verify
 from picoml.plan.planner import plan_memory
 
@@ -76,8 +77,10 @@ SHAPES = {
     "fours_12x12_s2": ((1, 12, 12, 8), 2),
     "fours_12x12_s1": ((1, 12, 12, 8), 1),
     "pairs_cols_25x5_s1": ((1, 25, 5, 8), 1),  # KWS-shaped: columns first, channel pairs
-    "single_24x24_s1": ((1, 24, 24, 8), 1),  # one channel's plane fits, two do not: groups in strips
-    "single_24x24_s2": ((1, 24, 24, 8), 2),
+    "pairs_24x24_s1": ((1, 24, 24, 8), 1),  # two whole planes fit (dw_planes.PLANE_CAP)
+    "pairs_24x24_s2": ((1, 24, 24, 8), 2),
+    "single_36x36_s1": ((1, 36, 36, 8), 1),  # one channel's plane fits, two do not: groups in strips
+    "single_36x36_s2": ((1, 36, 36, 8), 2),
     "strips_50x48_s1": ((1, 50, 48, 4), 1),  # strips
 }
 
@@ -94,10 +97,14 @@ def test_other_builds(core):
     run(graph((1, 6, 6, 8), PATTERNS["stop1"]), *core)
 
 
-@pytest.mark.parametrize("shape", [(1, 24, 24, 32), (1, 26, 22, 12)])
+@pytest.mark.parametrize("shape", [(1, 36, 36, 32), (1, 38, 34, 12)])
 def test_groups_in_strips_over_the_dying_input(shape):
     """Planes that fit one channel's whole plane but not two take groups of strips where the
     estimate says so, also with the output streaming over the input (channel order)."""
+    assert (
+        PLANE_CAP < 2 * plane_bytes(shape[1:3], (3, 3), (1, 1), (1, 1))
+        and plane_bytes(shape[1:3], (3, 3), (1, 1), (1, 1)) <= PLANE_CAP
+    )
     g = _chain(shape)
     plan = plan_memory(g)
     ym, yy = plan.offset_of(g.tensor(g.ops[1].inputs[0].name)), plan.offset_of(g.tensor(g.ops[1].outputs[0].name))
