@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_kernel_variants import _bias, _weights
+from test_m4_gemm import run
 
 from picoml.codegen.conv_rows import ROWS, padded_rows, rows_positions
 from picoml.codegen.generate import generate_c
@@ -73,15 +74,6 @@ LAYOUT = {
     "ic3_3x3_col_dilated_k4_oc6": "PM_FILTER_K4",
     "ic4_3x3_whole_words_oc5": "PM_FILTER_PLAIN",
 }
-
-
-def run(g, target="cortex-m4", opt="-O2", n=3, seed=0):
-    xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
-    xs[0] = -128
-    xs[1] = 127
-    rep = verify(g, target, xs=xs, counted_runs=1, opt=opt)
-    assert rep.bit_exact, f"{target} {opt}: {rep.mismatches} mismatches; {rep.first_mismatch}"
-    return rep
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_m4_depthwise import _chain
+from test_m4_gemm import run
 
 from picoml.codegen.dw_planes import PLANE_CAP, plane_bytes
-from picoml.flows.verify import verify
 from picoml.plan.planner import plan_memory
 
 from oracles import qtensor, single_op_graph
@@ -55,15 +55,6 @@ def graph(x_shape, scales, stride=1, padding="SAME", seed=0):
         dilation_w=1,
         fused_activation="NONE",
     )
-
-
-def run(g, target="cortex-m4", opt="-O2", seed=0):
-    xs = np.random.default_rng(seed).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
-    xs[0] = -128
-    xs[1] = 127
-    rep = verify(g, target, xs=xs, counted_runs=1, opt=opt)
-    assert rep.bit_exact, f"{target} {opt}: {rep.mismatches} mismatches; {rep.first_mismatch}"
-    return rep
 
 
 PATTERNS = {

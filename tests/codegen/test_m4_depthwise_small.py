@@ -14,30 +14,9 @@ VWW-shaped 6x6 and 3x3 layers.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from test_kernel_variants import dw_graph
-
-from picoml.flows.verify import verify
-
-CORES = [("cortex-m4", "-O2"), ("cortex-m4", "-Os"), ("cortex-m0plus", None)]
-
-
-def run(g, target, opt, n=3, seed=0):
-    xs = np.random.default_rng(seed).integers(-128, 128, (n,) + g.inputs[0].shape, dtype=np.int8)
-    xs[0] = -128
-    xs[1] = 127
-    rep = verify(g, target, xs=xs, counted_runs=1, opt=opt)
-    assert rep.bit_exact, f"{target} {opt}: {rep.mismatches} mismatches; {rep.first_mismatch}"
-    return rep
-
-
-def _batched(g, n):
-    for t in (g.ops[0].inputs[0], g.ops[0].outputs[0]):
-        t.shape = (n, *t.shape[1:])
-    g.validate()
-    return g
-
+from test_m4_depthwise import CORES, _batched, run
 
 CASES = {
     # 6-output blocks: rows of 6 (one block, the VWW 6x6 layers), 12, 24 and 48

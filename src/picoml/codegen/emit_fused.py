@@ -78,32 +78,10 @@ def _set(decl: str, name: str, new_name: str, values: dict[str, int]) -> str:
 
 
 def _bands(c, i: int, w, rows: int) -> tuple[str, str, str]:
-    """Layer i's geometry per band: (band index of each output row, params table, in-dims table),
-    one flash record per distinct (top padding, height); the layer's out dims become one row."""
-    n = c.name
-    prm, din, dout = (f"{n}_l{i}_{s}" for s in ("params", "in_dims", "out_dims"))
-    p_decl, i_decl, o_decl = _take_decl(c, prm), _take_decl(c, din), _take_decl(c, dout)
-    kinds: list[tuple[int, int]] = []
-    index = []
-    for j in range(rows):
-        _, h, pad = w.band(j)
-        if (pad, h) not in kinds:
-            kinds.append((pad, h))
-        index.append(kinds.index((pad, h)))
-    for k, (pad, h) in enumerate(kinds):
-        c.decls.append(_set(p_decl, prm, f"{prm}_{k}", {"pad_h": pad}))
-        c.decls.append(_set(i_decl, din, f"{din}_{k}", {"h": h}))
-    c.decls.append(_set(o_decl, dout, dout, {"h": 1}))
-    c.decls.append(
-        f"static const pm_conv_params *const {prm}_band[{len(kinds)}] = "
-        "{" + ", ".join(f"&{prm}_{k}" for k in range(len(kinds))) + "};\n"
-    )
-    c.decls.append(
-        f"static const pm_dims *const {din}_band[{len(kinds)}] = "
-        "{" + ", ".join(f"&{din}_{k}" for k in range(len(kinds))) + "};\n"
-    )
-    sel = c.const_array(f"l{i}_band", np.array(index, np.uint8))
-    return sel, f"{prm}_band", f"{din}_band"
+    """Layer i's geometry per output row (``_strip_records`` with one-row calls and one shared
+    out-dims record of one row): (band index of each output row, params table, in-dims table)."""
+    index, prm, din, _ = _strip_records(c, i, w, [(j, 1) for j in range(rows)], out_rows=False)
+    return c.const_array(f"l{i}_band", np.array(index, np.uint8)), prm, din
 
 
 def add_tables(op) -> np.ndarray:
@@ -155,10 +133,13 @@ def _line_walk(f: FusedBlock, arena_x: str, pa: str, da: str, sel_a: str, call_a
     ]
 
 
-def _strip_records(c, i: int, w, calls: list[tuple[int, int]]) -> tuple[list[int], str, str, str]:
+def _strip_records(
+    c, i: int, w, calls: list[tuple[int, int]], out_rows: bool = True
+) -> tuple[list[int], str, str, str]:
     """Layer i's geometry per call of ``calls`` ((first output row, rows)): the record index of
     each call and the params / in-dims / out-dims tables, one flash record per distinct (top
-    padding, input rows, output rows)."""
+    padding, input rows, output rows). ``out_rows`` False (every call one row): the layer keeps
+    one out-dims record of one row, under its own name, and no out-dims table."""
     n = c.name
     prm, din, dout = (f"{n}_l{i}_{s}" for s in ("params", "in_dims", "out_dims"))
     p_decl, i_decl, o_decl = _take_decl(c, prm), _take_decl(c, din), _take_decl(c, dout)
@@ -170,11 +151,17 @@ def _strip_records(c, i: int, w, calls: list[tuple[int, int]]) -> tuple[list[int
         if kind not in kinds:
             kinds.append(kind)
         index.append(kinds.index(kind))
+    tables = [(prm, "pm_conv_params"), (din, "pm_dims")]
     for k, (pad, h, rows) in enumerate(kinds):
         c.decls.append(_set(p_decl, prm, f"{prm}_{k}", {"pad_h": pad}))
         c.decls.append(_set(i_decl, din, f"{din}_{k}", {"h": h}))
-        c.decls.append(_set(o_decl, dout, f"{dout}_{k}", {"h": rows}))
-    for name, ctype in ((prm, "pm_conv_params"), (din, "pm_dims"), (dout, "pm_dims")):
+        if out_rows:
+            c.decls.append(_set(o_decl, dout, f"{dout}_{k}", {"h": rows}))
+    if out_rows:
+        tables.append((dout, "pm_dims"))
+    else:
+        c.decls.append(_set(o_decl, dout, dout, {"h": 1}))
+    for name, ctype in tables:
         c.decls.append(
             f"static const {ctype} *const {name}_band[{len(kinds)}] = "
             "{" + ", ".join(f"&{name}_{k}" for k in range(len(kinds))) + "};\n"
