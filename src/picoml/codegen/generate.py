@@ -61,6 +61,7 @@ from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
+from picoml.codegen.pair_records import maybe_stream
 from picoml.codegen.pairs_raw import conv_raw, fc_raw, to_raw
 from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
@@ -365,6 +366,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
     sw = _sparse_weights(c, i, "filter", p.filter) if packed else None
     if sw is not None and c.isa.has("sparse_rows4") and 4 * k <= IM2COL_MAX:
         c.im2col_bytes = max(c.im2col_bytes, 4 * k)  # PM_SPARSE_ROWS4: four windows per decode
+    bias = folded_bias(op, p.bias, p.filter, depthwise)
+    exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
     if sw is None:
         if packed and c.isa.has("gemm4x2"):
             filt = p.filter
@@ -376,11 +379,13 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
                 c.im2col_bytes = max(c.im2col_bytes, 2 * k)
             # packed weights emitted as 32-bit words: word-aligned for the 4x2 kernel's word loads
             filt = to_raw(filt) if c.conv_raw else filt
-            w = f"(const int8_t *){c.const_array(f'l{i}_filter', _as_words(_gemm_weights(c, filt)), flash=True)}"
-            if i in c.w16_scratch:
-                c.w16_bytes = max(c.w16_bytes, 32)  # builds the 4x2 kernel; this layer's rows go to the arena
-            elif k % 4 == 0 and 8 * k <= W16_MAX:
-                c.w16_bytes = max(c.w16_bytes, 8 * k)
+            words, streamed = _as_words(_gemm_weights(c, filt)), False
+            if c.conv_raw and c.isa.has("pair_stream") and not exact and (i in c.w16_scratch or 8 * k <= W16_MAX):
+                words, streamed = maybe_stream(words, k, bias, requant_rows(p.multiplier, p.shift, y.shape[-1]), p)
+            fields.update({"pair_stream": 1} if streamed else {})  # the C gets the first pair's weights: + 4
+            w = f"(const int8_t *){c.const_array(f'l{i}_filter', words, flash=True)}{' + 4' if streamed else ''}"
+            rows16 = 32 if i in c.w16_scratch else 8 * k if k % 4 == 0 and 8 * k <= W16_MAX else 0  # 32: arena rows
+            c.w16_bytes = max(c.w16_bytes, rows16)  # the 4x2 kernel's widened rows on the stack (8k bytes)
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         elif packed and c.isa.has("lanes") and lanes_fit(p.filter):  # Armv6-M: two channels per multiply
@@ -391,8 +396,6 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             if packed and c.isa.gemm_layout != "packed-pairs":
                 w = f"(const int8_t *){w}"
     prm = c.struct("pm_conv_params", f"l{i}_params", fields)
-    bias = folded_bias(op, p.bias, p.filter, depthwise)
-    exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
     if variant == CONV_LANES:  # read in blocks of 4 channels
         bias = np.pad(bias, (0, -bias.size % 4))
     if sw is None:

@@ -29,6 +29,8 @@ VARIANTS = {
     "(pm_conv2d_s8_lanes: int32 words w_a + 65536 * w_b per channel pair and input)",
     "pairs_ilv": "packed GEMM pairs store each chunk as a0 b0 a2 b2 a1 b1 a3 b3 (PM_PAIRS_ILV): one weight word "
     "widens to both channels' even (odd) values",
+    "pair_stream": "GEMM convolutions on raw-lane pairs store each pair's biases and precomputed requantization "
+    "records beside its weights (codegen/pair_records.py): 16 more flash bytes per output channel, a faster pair loop",
 }
 
 
@@ -93,7 +95,7 @@ ARMV7EM = Isa(
     "depthwise channel groups",
     simd="dsp32",
     multiplies=("mul32", "mul64", "smlad"),
-    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4", "pairs_ilv"}),
+    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4", "pairs_ilv", "pair_stream"}),
 )
 VECTOR = Isa(
     "vector",

@@ -116,7 +116,7 @@ def advice(g: Graph, rep: VerifyReport) -> list[dict]:
 def _flash_split(rep: VerifyReport) -> dict:
     """Flash by kind: code (the ELF), and the model's constants (the ELF's ``model_*`` bytes) split
     into weights and requantization records (as the compiled library encoded them) and the rest:
-    biases, lookup tables and the layers' parameter structs."""
+    biases, lookup tables, the layers' parameter structs and pair-stream records (codegen/pair_records.py)."""
     c = rep.compiled
     weights = sum(e["bytes"] for e in c.encodings)
     requant = sum(e["requant_bytes"] for e in c.encodings)

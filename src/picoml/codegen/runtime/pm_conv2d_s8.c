@@ -44,6 +44,12 @@
 #define PM_CONV_4X2 0
 #endif
 
+/* Bytes from one output channel pair's weights to the next: 2k, or 2k + 32 in a pair stream
+ * (codegen/pair_records.py: each pair's biases and requantization records beside its weights;
+ * the filter pointer is the first pair's weights, an odd last channel never occurs). */
+#define PM_PAIR_BYTES(p, k) (2 * (k) + ((p)->pair_stream ? 32 : 0))
+#define PM_PAIR_W(filter, oc, ws) ((filter) + ((oc) >> 1) * (ws))
+
 #if !PM_CONV_GEMM
 /* no GEMM variant in this library */
 #elif PM_PLAIN_WEIGHTS
@@ -78,7 +84,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 /* Two rows r0, r1 of k values (r1 may equal r0 when o1 is NULL) against every output channel. */
 static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
-  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max, ws = PM_PAIR_BYTES(p, k);
   int32_t oc;
 #if PM_CONV_1X2
   if (!o1) { /* one row (a last odd pixel): the 1x2 kernel, not the 2x2 on the row twice */
@@ -86,11 +92,11 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
       int32_t s[2];
       s[0] = PM_LD_I32(&bias[oc]);
       s[1] = PM_LD_I32(&bias[oc + 1]);
-      pm_dot_1x2_conv_s8(r0, filter + oc * k, k, s);
+      pm_dot_1x2_conv_s8(r0, PM_PAIR_W(filter, oc, ws), k, s);
       o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
       o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
     }
-    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, PM_PAIR_W(filter, oc, ws), k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     return;
   }
 #endif
@@ -98,7 +104,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
     int32_t s[4];
     s[0] = s[2] = PM_LD_I32(&bias[oc]);
     s[1] = s[3] = PM_LD_I32(&bias[oc + 1]);
-    pm_dot_2x2_packed_s8(r0, r1, filter + oc * k, k, s); /* packed pair, see pm_dot_s8.h */
+    pm_dot_2x2_packed_s8(r0, r1, PM_PAIR_W(filter, oc, ws), k, s); /* packed pair, see pm_dot_s8.h */
     o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
     o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
     if (o1) {
@@ -107,7 +113,7 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
     }
   }
   if (oc < out_c) {
-    const int8_t *f = filter + oc * k;
+    const int8_t *f = PM_PAIR_W(filter, oc, ws);
     o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
   }
@@ -137,6 +143,37 @@ PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4(const pm_gemm_fram
   }
 }
 
+#if PM_CONV_RAW
+/* The pair loop over a pair stream (PM_GEMM_4X2_STREAM_ASM) in mode PM_RQ_M or PM_RQ_P (the
+ * generator writes a stream only for such layers); the stream starts a word before the filter. */
+PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4s(const pm_gemm_frame *f, const int8_t *filter, int mode) {
+  if (mode == PM_RQ_P) {
+    PM_GEMM_4X2_STREAM_ASM(f, filter - 4, PM_4XS_RQ_P);
+  } else {
+    PM_GEMM_4X2_STREAM_ASM(f, filter - 4, PM_4XS_RQ_M);
+  }
+}
+#endif
+
+/* 1: every block's pairs run in one pair loop (full int8 range; a stream's in mode M or P) */
+static int pm_conv_direct(const pm_conv_params *p, int32_t out_c, int mode) {
+  if (p->act_min != -128 || p->act_max != 127 || out_c < 2) return 0;
+  return !p->pair_stream || (PM_CONV_RAW && (mode == PM_RQ_M || mode == PM_RQ_P));
+}
+
+/* the pair loop of one block (pm_conv_direct) */
+static void pm_conv_block(const pm_conv_params *p, const pm_gemm_frame *f, const int8_t *filter, int mode) {
+#if PM_CONV_RAW
+  if (p->pair_stream) {
+    pm_conv_pairs4s(f, filter, mode);
+    return;
+  }
+#else
+  (void)p; /* no stream without raw lanes (pm_conv_direct) */
+#endif
+  pm_conv_pairs4(f, filter, mode);
+}
+
 /* The frame of pm_conv_pairs4 for 4 rows of k values widened in xw; the caller sets o, o_end. */
 static void pm_conv_frame(pm_gemm_frame *f, const int32_t *xw, int32_t k, const int32_t *bias, const pm_requant *q,
                           int32_t out_c, int32_t zp) {
@@ -155,7 +192,7 @@ static void pm_conv_frame(pm_gemm_frame *f, const int32_t *xw, int32_t k, const 
  * translation unit requantizes the block's sums in C. */
 static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const int32_t *xw, const int8_t *const *rows,
                           int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o, int fold) {
-  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max;
+  const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max, ws = PM_PAIR_BYTES(p, k);
   int32_t oc, r;
 #if !PM_REQUANT_EXACT
   const int full = lo == -128 && hi == 127;
@@ -165,7 +202,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
   oc = 0;
 #if !PM_REQUANT_EXACT
-  if (full && out_c >= 2) { /* every pair in one assembly block (pm_dot_s8.h) */
+  if (full && out_c >= 2 && !p->pair_stream) { /* every pair in one assembly block (pm_dot_s8.h); a stream: pair by pair here */
     pm_gemm_frame f;
     pm_conv_frame(&f, xw, k, bias, q, out_c, zp);
     f.o = o;
@@ -182,7 +219,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
     int32_t s1a = s0a, s1b = s0b, s2a = s0a, s2b = s0b, s3a = s0a, s3b = s0b;
     int8_t *op = o + oc;
 #if PM_REQUANT_EXACT
-    PM_DOT_4X2_ASM(xw, filter + oc * k, xw + 2 * k, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_DOT_4X2_ASM(xw, PM_PAIR_W(filter, oc, ws), xw + 2 * k, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
 #if PM_CONV_RAW
     s0b = pm_raw_b(bias_b, s0b, s0a);
     s1b = pm_raw_b(bias_b, s1b, s1a);
@@ -200,7 +237,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
 #else
     rq.q = &q[oc];
     rq.b = bias_b;
-    PM_GEMM_4X2_RQ_ASM(xw, filter + oc * k, xw + 2 * k, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
+    PM_GEMM_4X2_RQ_ASM(xw, PM_PAIR_W(filter, oc, ws), xw + 2 * k, &rq, s0a, s0b, s1a, s1b, s2a, s2b, s3a, s3b);
     if (!full) { /* SSAT clamped to [-128, 127]; a narrower activation clamp on top is the same */
       s0a = pm_clamp_i32(s0a, lo, hi);
       s1a = pm_clamp_i32(s1a, lo, hi);
@@ -226,7 +263,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   }
   if (oc < out_c && rows) {
     for (r = 0; r < 4; ++r) {
-      o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], filter + oc * k, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+      o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], PM_PAIR_W(filter, oc, ws), k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     }
   }
 }
@@ -662,7 +699,7 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
       int32_t *const xw = w16 ? w16 : xw_stack;
       const int fold = pm_conv_fold(q, out_c, p->output_zp);
 #if !PM_REQUANT_EXACT
-      if (p->act_min == -128 && p->act_max == 127 && out_c >= 2) { /* the block loop with its frame set once */
+      if (pm_conv_direct(p, out_c, fold)) { /* the block loop with its frame set once */
         pm_gemm_frame f;
         pm_conv_frame(&f, xw, k, bias, q, out_c, p->output_zp);
         for (; i + 3 < pixels; i += 4) {
@@ -670,12 +707,12 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
           pm_widen_rows4_s8(row, k, k >> 2, xw);
           f.o = out + i * out_c;
           f.o_end = f.o + (out_c & ~1);
-          pm_conv_pairs4(&f, filter, fold);
+          pm_conv_block(p, &f, filter, fold);
           if (out_c & 1) { /* the odd last channel from the plain rows */
             const int32_t oc = out_c - 1;
             int32_t r;
             for (r = 0; r < 4; ++r) {
-              f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, filter + oc * k, k, PM_LD_I32(&bias[oc])),
+              f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, PM_PAIR_W(filter, oc, PM_PAIR_BYTES(p, k)), k, PM_LD_I32(&bias[oc])),
                                                   &q[oc], p->output_zp, -128, 127);
             }
           }
@@ -735,7 +772,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
 #if !PM_REQUANT_EXACT
       /* full int8 range: every block's pairs by pm_conv_pairs4 on a frame set up once (the block's
        * output moves on), not through pm_conv_rows4 */
-      const int direct = p->act_min == -128 && p->act_max == 127 && out_c >= 2;
+      const int direct = pm_conv_direct(p, out_c, fold);
       pm_gemm_frame f;
       pm_conv_frame(&f, xw, kp, bias, q, out_c, p->output_zp);
 #endif
@@ -760,7 +797,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
         if (out_c % 2) {
           /* an odd last channel needs the plain rows: rebuild them in the (2kp-byte) buffer */
           int8_t *o = out + i * out_c + out_c - 1;
-          const int8_t *f = filter + (out_c - 1) * kp;
+          const int8_t *f = PM_PAIR_W(filter, out_c - 1, PM_PAIR_BYTES(p, kp));
           for (r = 0; r < 4; r += 2) {
             const int8_t *w0 = pm_window(&wd, i + r, col);
             const int8_t *w1 = pm_window(&wd, i + r + 1, col + kp);
@@ -774,7 +811,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
         if (direct) {
           f.o = out + i * out_c;
           f.o_end = f.o + (out_c & ~1);
-          pm_conv_pairs4(&f, filter, fold);
+          pm_conv_block(p, &f, filter, fold);
           continue;
         }
 #endif

@@ -818,6 +818,40 @@ typedef struct {
   "smlad " PM_S0A "," PM_X0 "," PM_A "," PM_S0A "\n"                                                          \
   PM_4X2_HALF(",#4]", ",#12]", ",#20]", ",#28]", "")
 
+/* the pair loops' operands (their locals: xp_, wp_, the sums s0a_..s3b_, A_, B_, X0_, X1_) */
+#define PM_4XP_OPERANDS                                                                                      \
+  : "=&r"(xp_), "+&r"(wp_), "=&r"(s0a_), "=&r"(s0b_), "=&r"(s1a_), "=&r"(s1b_), "=&r"(s2a_), "=&r"(s2b_),     \
+    "=&r"(s3a_), "=&r"(s3b_), "+&r"(A_), "=&r"(B_), "=&r"(X0_), "=&r"(X1_)                                   \
+  :                                                                                                          \
+  : "cc", "memory"
+/* The pair loops' entry, computed once per call into [sp, #32] from the frame's end and xw: after
+ * the first chunk, chunk (1 - k4) % 8 of the unrolled eight, or past the loop (label 18) if k4 == 1;
+ * then the chunk macros (pm_c4x2, pm_f4x2) defined for the block. */
+#define PM_4XP_ENTRY                                                                                         \
+  "ldrd " PM_X0 "," PM_X1 ",[sp]\n"                                                                          \
+  "sub " PM_X0 "," PM_X1 "," PM_X0 "\n"                                                                      \
+  "adds " PM_X0 "," PM_X0 ",#32\n"                                                                           \
+  "and " PM_X0 "," PM_X0 ",#224\n"                                                                           \
+  "lsr " PM_X0 "," PM_X0 ",#5\n"                                                                             \
+  "adr.w " PM_X1 ",10f\n"                                                                                    \
+  "adr.w " PM_B ",11f\n"                                                                                     \
+  "sub " PM_B "," PM_B "," PM_X1 "\n"                                                                        \
+  "mla " PM_X1 "," PM_X0 "," PM_B "," PM_X1 "\n"                                                             \
+  "adr.w " PM_B ",18f\n"                                                                                     \
+  "it eq\n"                                                                                                  \
+  "moveq " PM_X1 "," PM_B "\n"                                                                               \
+  "orr " PM_X1 "," PM_X1 ",#1\n"                                                                             \
+  "str " PM_X1 ",[sp,#32]\n"                                                                                 \
+  ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                           \
+  ".macro pm_f4x2\n" PM_4XP_FIRST ".endm\n"
+/* the unrolled eight chunks (entered at [sp, #32]), label 18 past them; the chunk macros purged */
+#define PM_4XP_LOOP                                                                                          \
+  "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n"       \
+  "bne 10b\n"                                                                                                \
+  "18:\n"                                                                                                    \
+  ".purgem pm_c4x2\n"                                                                                        \
+  ".purgem pm_f4x2\n"
+
 /* RQ4: PM_4XP_RQ4 (zero point folded, every right shift <= 22), PM_4XP_RQ4M or PM_4XP_RQ4P (also
  * folded, see above) or PM_4XP_RQ4Z; LOAD: PM_4X2_RQ_LOADH for RQ4M and RQ4P, else PM_4X2_RQ_LOAD4 */
 #define PM_GEMM_4X2_PAIRS_ASM(FRAME, WP, RQ4, LOAD)                                                          \
@@ -827,22 +861,7 @@ typedef struct {
     const int8_t *wp_ = (WP);                                                                                \
     __asm__ volatile(                                                                                        \
         "sub sp,sp,#48\n" PM_4XP_COPY(0) PM_4XP_COPY(8) PM_4XP_COPY(16) PM_4XP_COPY(24)                       \
-        "ldrd " PM_X0 "," PM_X1 ",[sp]\n" /* entry after the first chunk: chunk (1 - k4) % 8 of the */      \
-        "sub " PM_X0 "," PM_X1 "," PM_X0 "\n" /* unrolled eight, or past the loop (label 18) if k4 == 1 */   \
-        "adds " PM_X0 "," PM_X0 ",#32\n"                                                                     \
-        "and " PM_X0 "," PM_X0 ",#224\n"                                                                     \
-        "lsr " PM_X0 "," PM_X0 ",#5\n"                                                                       \
-        "adr.w " PM_X1 ",10f\n"                                                                              \
-        "adr.w " PM_B ",11f\n"                                                                               \
-        "sub " PM_B "," PM_B "," PM_X1 "\n"                                                                  \
-        "mla " PM_X1 "," PM_X0 "," PM_B "," PM_X1 "\n"                                                       \
-        "adr.w " PM_B ",18f\n"                                                                               \
-        "it eq\n"                                                                                            \
-        "moveq " PM_X1 "," PM_B "\n"                                                                         \
-        "orr " PM_X1 "," PM_X1 ",#1\n"                                                                       \
-        "str " PM_X1 ",[sp,#32]\n"                                                                           \
-        ".macro pm_c4x2 last=0\n" PM_4X2_CHUNK ".endm\n"                                                     \
-        ".macro pm_f4x2\n" PM_4XP_FIRST ".endm\n"                                                            \
+        PM_4XP_ENTRY                                                                                         \
         "30:\n"                                                                                              \
         "ldr " PM_B ",[sp,#8]\n" /* loads and stores ordered so that each store follows a load */          \
         "ldr " PM_S0A ",[" PM_B "],#4\n"                                                                     \
@@ -850,13 +869,8 @@ typedef struct {
         "str " PM_B ",[sp,#8]\n"                                                                             \
         "ldr " PM_XP ",[sp,#4]\n" PM_4XP_START_B                                                             \
         "pm_f4x2\n"                                                                                          \
-        "ldr " PM_A ",[sp,#32]\n"                                                                            \
-        "bx " PM_A "\n"                                                                                      \
-        "10:\npm_c4x2\n11:\npm_c4x2\n12:\npm_c4x2\n13:\npm_c4x2\n14:\npm_c4x2\n15:\npm_c4x2\n16:\npm_c4x2\n17:\npm_c4x2 1\n" \
-        "bne 10b\n"                                                                                          \
-        "18:\n"                                                                                              \
-        ".purgem pm_c4x2\n"                                                                                  \
-        ".purgem pm_f4x2\n"                                                                                  \
+        "ldr pc,[sp,#32]\n" /* into the loop (the entry's Thumb bit set) */                                  \
+        PM_4XP_LOOP                                                                                          \
         "str " PM_WP ",[sp,#40]\n" PM_4XP_RAW_B                                                              \
         "ldr " PM_B ",[sp,#12]\n"                                                                            \
         "ldr " PM_A ",[sp,#24]\n" LOAD(0, 4, 8, 10) RQ4(PM_S0A, PM_S1A, PM_S2A, PM_S3A, PM_4XP_FOLD)    \
@@ -879,11 +893,64 @@ typedef struct {
         "cmp " PM_X1 "," PM_X0 "\n"                                                                          \
         "bne 30b\n"                                                                                          \
         "add sp,sp,#48\n"                                                                                    \
-        : "=&r"(xp_), "+&r"(wp_), "=&r"(s0a_), "=&r"(s0b_), "=&r"(s1a_), "=&r"(s1b_), "=&r"(s2a_),            \
-          "=&r"(s2b_), "=&r"(s3a_), "=&r"(s3b_), "+&r"(A_), "=&r"(B_), "=&r"(X0_), "=&r"(X1_)                 \
-        :                                                                                                    \
-        : "cc", "memory");                                                                                   \
+        PM_4XP_OPERANDS);                                                                                    \
   } while (0)
+
+#if PM_CONV_RAW
+/* The pair loop over a pair stream (codegen/pair_records.py, PM_CONV_RAW layers whose every
+ * channel takes pm_conv_fold's mode M or P): per pair, bias_a | its packed weights | bias_b and
+ * both channels' records (M' = 2M as int32, R = round + (zp << e), e = right), all read through
+ * the weight pointer, which leaves each pair at the next pair's bias_a. What PM_GEMM_4X2_PAIRS_ASM
+ * does per pair at the end (zero point fold, doubling, record and bias pointers kept on the stack)
+ * the generator did once. Records: M' in A, R in X0, e in X1, B scratch. WP: the stream's start
+ * (the first pair's bias_a). Frame: PM_GEMM_4X2_PAIRS_ASM's (bias, q, zp unused). */
+#define PM_4XS_RQ_M(S)                                                                                       \
+  "smmlar " PM_B "," S "," PM_A "," S "\n"                                                                   \
+  "add " S "," PM_X0 "," PM_B ",lsl #1\n"                                                                    \
+  "add " S "," S "," PM_B ",asr #31\n"                                                                       \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4XS_RQ_P(S)                                                                                       \
+  "smmlar " PM_B "," S "," PM_A "," S "\n"                                                                   \
+  "add " S "," PM_X0 "," PM_B ",lsl #1\n"                                                                    \
+  "asr " S "," S "," PM_X1 "\n"                                                                              \
+  "ssat " S ",#8," S "\n"
+#define PM_4XS_REC "ldr " PM_A ",[" PM_WP "],#4\n" "ldr " PM_X0 ",[" PM_WP "],#4\n" "ldr " PM_X1 ",[" PM_WP "],#4\n"
+#define PM_GEMM_4X2_STREAM_ASM(FRAME, WP, RQ)                                                                \
+  do {                                                                                                       \
+    int32_t A_ = (int32_t)(uintptr_t)(FRAME), B_, X0_, X1_, xp_;                                             \
+    int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
+    const int8_t *wp_ = (WP);                                                                                \
+    __asm__ volatile(                                                                                        \
+        "sub sp,sp,#40\n" PM_4XP_COPY(0) PM_4XP_COPY(16) PM_4XP_COPY(24)                                     \
+        PM_4XP_ENTRY                                                                                         \
+        "30:\n"                                                                                              \
+        "ldr " PM_S0A ",[" PM_WP "],#4\n" /* bias_a: both channels' sums start there */                     \
+        "ldr " PM_XP ",[sp,#4]\n"                                                                            \
+        "pm_f4x2\n"                                                                                          \
+        "ldr pc,[sp,#32]\n" /* into the loop (the entry's Thumb bit set) */                                  \
+        PM_4XP_LOOP                                                                                          \
+        "ldr " PM_B ",[" PM_WP "],#4\n" /* bias_b */                                                         \
+        PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B) PM_4X2_RAW_B1(PM_S2A, PM_S2B)               \
+            PM_4X2_RAW_B1(PM_S3A, PM_S3B) PM_4XS_REC RQ(PM_S0A) RQ(PM_S1A) RQ(PM_S2A) RQ(PM_S3A) PM_4XS_REC     \
+                RQ(PM_S0B) RQ(PM_S1B) RQ(PM_S2B) RQ(PM_S3B) PM_4XP_PACK(PM_S0A, PM_S0B)                        \
+                    PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B) PM_4XP_PACK(PM_S3A, PM_S3B)        \
+        "ldr " PM_XP ",[sp,#16]\n" /* o, out_c, o_end: loads first, so the first store pipelines */         \
+        "ldr " PM_A ",[sp,#20]\n"                                                                            \
+        "ldr " PM_X0 ",[sp,#28]\n"                                                                           \
+        "strh " PM_S0A ",[" PM_XP "]\n"                                                                      \
+        "strh " PM_S1A ",[" PM_XP "," PM_A "]\n"                                                             \
+        "add " PM_X1 "," PM_XP "," PM_A ",lsl #1\n"                                                          \
+        "strh " PM_S2A ",[" PM_X1 "]\n"                                                                      \
+        "strh " PM_S3A ",[" PM_X1 "," PM_A "]\n"                                                             \
+        "add " PM_XP "," PM_XP ",#2\n"                                                                       \
+        "str " PM_XP ",[sp,#16]\n"                                                                           \
+        "cmp " PM_XP "," PM_X0 "\n"                                                                          \
+        "bne 30b\n"                                                                                          \
+        "add sp,sp,#40\n"                                                                                    \
+        PM_4XP_OPERANDS);                                                                                    \
+  } while (0)
+#endif
 #else
 #define PM_DOT_4X2 0
 #endif

@@ -1,0 +1,66 @@
+"""Pair streams (Armv7E-M speed builds with raw-lane pairs): a GEMM convolution's packed channel
+pairs with each pair's biases and requantization records beside its weights.
+
+The 4x2 pair loop (PM_GEMM_4X2_PAIRS_ASM in pm_dot_s8.h) spends a third of its per-pair work on
+what never changes from one run to the next: it loads the pair's two biases and records through
+pointers kept on the stack, folds the output zero point into each record's rounding term and
+doubles each multiplier. A stream does that here, once, and puts the results where the loop's one
+weight pointer already is (PM_GEMM_4X2_STREAM_ASM). Per pair of channels (a, b), 2k + 32 bytes:
+
+    bias_a | the pair's 2k packed weight bytes | bias_b, M'_a, R_a, e_a, M'_b, R_b, e_b
+
+with, from the fast-path record (requant.requant_rows: multiplier M, round, left, right = e):
+M' = 2M read as int32 (M >= 2^30, so negative: SMMLAR(acc, M', acc) is SMMULR(2 acc, M)) and
+R = round + (output_zp << e) (the zero point joined to the rounding term, exact while e <= 22).
+These are pm_conv_fold's modes M and P (pm_conv2d_s8.c), which the C still chooses per layer
+from the plain records; a stream is written only for layers in one of them. The C is given the
+first pair's weights; the pair-by-pair paths (pixels past the last block of 4) step over the
+records (PM_PAIR_BYTES). The layer keeps its plain bias and pm_requant arrays for those paths:
+a stream costs 16 bytes of flash per output channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RECORD_BYTES = 32  # per pair beyond its weights: PM_PAIR_BYTES in pm_conv2d_s8.c
+FOLD_MAX_RIGHT = 22  # pm_conv_fold: the zero point joins the rounding term while right <= 22
+
+
+def stream_fits(rows: list[dict[str, int]], out_c: int, k: int, act: tuple[int, int]) -> bool:
+    """Whether a layer's pair loop can read a stream: pairs of k (a multiple of 4) values, every
+    channel in mode M or P (left == 1, multiplier >= 2^30, right <= 22) and the full int8 output
+    range (pm_conv_direct)."""
+    if out_c < 2 or out_c % 2 or k % 4 or k == 0 or tuple(act) != (-128, 127):
+        return False
+    return all(r["left"] == 1 and r["multiplier"] >= 1 << 30 and r["right"] <= FOLD_MAX_RIGHT for r in rows)
+
+
+def _wrap32(v: int) -> int:
+    return (v + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def pair_stream(words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[str, int]], zp: int) -> np.ndarray:
+    """The stream (int32 words) from the packed pairs as words (``words``: out_c / 2 pairs of k / 2
+    words each), the layer's folded int32 biases and fast-path records. Needs stream_fits."""
+    out_c = len(rows)
+    per = k // 2  # words per pair: 2k bytes
+    w = np.asarray(words, np.int32).reshape(-1)[: out_c // 2 * per].reshape(out_c // 2, per)
+    out = []
+    for p in range(out_c // 2):
+        recs = []
+        for r in rows[2 * p : 2 * p + 2]:
+            e = int(r["right"])
+            recs += [_wrap32(2 * int(r["multiplier"])), _wrap32(int(r["round"]) + int(zp) * (1 << e)), e]
+        out.append([int(bias[2 * p])])
+        out.append(w[p].tolist())
+        out.append([int(bias[2 * p + 1])] + recs)
+    return np.array([v for part in out for v in part], np.int32)
+
+
+def maybe_stream(words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[str, int]], p) -> tuple[np.ndarray, bool]:
+    """(the stream, True) for a layer that fits one (``p``: its prepared parameters: output zero
+    point and activation range), else (``words``, False)."""
+    if not stream_fits(rows, len(rows), k, (int(p.act_min), int(p.act_max))):
+        return words, False
+    return pair_stream(words, k, bias, rows, int(p.output_zp)), True

@@ -1,0 +1,131 @@
+"""Pair streams (codegen/pair_records.py): a GEMM convolution's packed pairs with each pair's biases
+and precomputed requantization records beside its weights, read by PM_GEMM_4X2_STREAM_ASM through
+the one weight pointer, and stepped over by the pair-by-pair C paths (PM_PAIR_BYTES).
+
+The layout against the plain records it is computed from, which layers get one, and bit-exact runs
+against the reference interpreter: cortex-m4 at -O2 (the stream's pair loop in modes P and M, the
+first chunk alone and every loop entry, 1-3 pixels past the blocks of 4 through the 2-row C path
+with its stride, a 3x3 convolution's K4-padded rows), at -Os (every pixel through the C path),
+GCC at -O1 (a halfword-aligned function would break the loop's ADR entries) and cortex-m0plus
+(whose ISA has no stream: the plain layout)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_m4_gemm import run
+from test_m4_pointwise_smallk import _pw
+
+from picoml.codegen.generate import generate_c
+from picoml.codegen.isa import ARMV7EM
+from picoml.codegen.pair_records import RECORD_BYTES, pair_stream, stream_fits
+from picoml.codegen.requant import requant_rows
+from picoml.flows.verify import verify
+
+from oracles import qtensor, single_op_graph
+
+
+def _rows(multipliers, shifts):
+    return requant_rows(np.array(multipliers), np.array(shifts), len(multipliers))
+
+
+def test_stream_layout_against_the_plain_records():
+    k, zp = 8, -128
+    rows = _rows([1 << 30, (1 << 31) - 1, 1610612736, 1 << 30], [-7, -1, -22, 0])
+    words = np.arange(2 * k // 2, dtype=np.int32) + 100  # 2 pairs of k / 2 words
+    bias = np.array([11, -12, 13, -14], np.int32)
+    s = pair_stream(words, k, bias, rows, zp)
+    per = k // 2 + RECORD_BYTES // 4
+    assert s.size == 2 * per
+    for p in range(2):
+        seg = s[p * per : (p + 1) * per]
+        assert seg[0] == bias[2 * p] and seg[1 + k // 2] == bias[2 * p + 1]
+        np.testing.assert_array_equal(seg[1 : 1 + k // 2], words[p * k // 2 : (p + 1) * k // 2])
+        for j, r in enumerate(rows[2 * p : 2 * p + 2]):
+            m2, rz, e = seg[2 + k // 2 + 3 * j : 5 + k // 2 + 3 * j]
+            assert e == r["right"]
+            assert int(m2) % (1 << 32) == (2 * r["multiplier"]) % (1 << 32) and m2 < 0  # 2M >= 2^31 wraps
+            assert rz == r["round"] + zp * (1 << r["right"])
+
+
+def test_which_layers_fit():
+    ok = _rows([1 << 30] * 4, [-3] * 4)
+    assert stream_fits(ok, 4, 8, (-128, 127))
+    assert not stream_fits(ok[:3], 3, 8, (-128, 127))  # an odd channel
+    assert not stream_fits(ok, 4, 6, (-128, 127))  # pairs of k % 4 != 0: no 4-row kernel
+    assert not stream_fits(ok, 4, 8, (-128, 100))  # a narrower clamp: the C pair loop
+    assert not stream_fits(_rows([1 << 30] * 4, [-3, -3, 1, -3]), 4, 8, (-128, 127))  # a left shift
+    assert not stream_fits(_rows([1 << 30] * 4, [-3, -22, -3, -3]), 4, 8, (-128, 127))  # right 23: no fold
+
+
+def _config(g, isa="armv7em"):
+    files = generate_c(g, isa=isa)
+    return files["model.c"], files["pm_config.h"]
+
+
+def test_the_generator_streams_only_fitting_layers():
+    model, _ = _config(_pw(8, 16, 10, 2))
+    assert ".pair_stream = 1" in model and "_filter + 4" in model
+    for g in (_pw(20, 5, 6, 9, scales="big"), _pw(8, 10, 7, 12, act="RELU6", y_scale=0.03), _pw(8, 5, 6, 2)):
+        assert "pair_stream" not in _config(g)[0]  # fold-only records, a clamp, an odd channel
+    assert "pair_stream" not in _config(_pw(8, 16, 10, 2), isa="armv6m")[0]
+
+
+def _conv3x3(c_in, oc, hw, seed):
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.002, 0.02, oc).astype(np.float32)
+    w = qtensor(
+        "w", (oc, 3, 3, c_in), scale, np.zeros(oc), data=rng.integers(-127, 128, (oc, 3, 3, c_in), dtype=np.int8)
+    )
+    b = qtensor("b", (oc,), (np.float32(0.05) * scale).astype(np.float32), np.zeros(oc), "int32",
+                data=rng.integers(-3000, 3000, oc).astype(np.int32))  # fmt: skip
+    x = qtensor("x", (1, hw, hw, c_in), 0.05, -128)
+    y = qtensor("y", (1, hw, hw, oc), 0.08, -128)
+    return single_op_graph("CONV_2D", [x, w, b], y, stride_h=1, stride_w=1, padding="SAME", fused_activation="NONE")
+
+
+CASES = {
+    "k4_oc2_px5_p": lambda: _pw(4, 2, 5, 1),  # the first chunk only, a pixel past the block
+    "k8_oc16_px10_p": lambda: _pw(8, 16, 10, 2),  # pw1's depth, two pixels past
+    "k16_oc32_px9_m": lambda: _pw(16, 32, 9, 7, y_zp=5),  # mode M
+    "k36_oc8_px11_p": lambda: _pw(36, 8, 11, 4, x_zp=100),  # 9 chunks: a full group and one, three past
+    "k128_oc12_px8_m": lambda: _pw(128, 12, 8, 3, y_zp=127),  # 32 chunks: the loop four times
+    "k60_oc6_px4_p": lambda: _pw(60, 6, 4, 5),  # 15 chunks: entered at the second
+    "conv3x3_c3_oc8": lambda: _conv3x3(3, 8, 7, 6),  # PM_FILTER_ROWS layout, K 28 streamed
+    "conv3x3_c8_oc6": lambda: _conv3x3(8, 6, 5, 8),  # PM_FILTER_K4 (k 72)
+}
+
+
+@pytest.mark.parametrize(("target", "opt"), [("cortex-m4", "-O2"), ("cortex-m4", "-Os"), ("cortex-m0plus", None)])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_stream_bit_exact(case, target, opt):
+    g = CASES[case]()
+    if target == "cortex-m4":
+        assert ".pair_stream = 1" in _config(g)[0]
+    run(g, target=target, opt=opt)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+@pytest.mark.parametrize("case", ["k4_oc2_px5_p", "k36_oc8_px11_p"])
+def test_stream_gcc_o1(case):
+    g = CASES[case]()
+    xs = np.random.default_rng(1).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
+    rep = verify(g, "cortex-m4", xs=xs, toolchain="gcc", opt="-O1", counted_runs=0)
+    assert rep.bit_exact, rep.first_mismatch
+
+
+def test_stream_saves_cycles_per_pair():
+    """The stream's pair loop against the plain one (pm_conv_pairs4: the ISA without "pair_stream")
+    on VWW's pointwise 7 shape over 8 pixels: 2 blocks of 64 pairs."""
+    g = _pw(128, 128, 8, 11)
+    xs = np.random.default_rng(2).integers(-128, 128, (2,) + g.inputs[0].shape, dtype=np.int8)
+    plain_isa = replace(ARMV7EM, variants=ARMV7EM.variants - {"pair_stream"})
+    assert "pair_stream" not in generate_c(g, isa=plain_isa)["model.c"]
+    fast = verify(g, "cortex-m4", xs=xs, counted_runs=1)
+    plain = verify(g, "cortex-m4", xs=xs, counted_runs=1, isa=plain_isa)
+    assert fast.bit_exact and plain.bit_exact
+    saved = (plain.cycles - fast.cycles) / (2 * 64)
+    assert saved >= 15, saved
