@@ -12,6 +12,9 @@ which the generator sets to the largest buffer any layer of the model wants, at 
 
 from __future__ import annotations
 
+from picoml.graph.ir import Graph
+from picoml.graph.ops import OpType
+
 PLANE_CAP = 2048  # most stack bytes the planes take (a layer needing more is split into strips)
 # (1024 → 2048: the VWW-shaped MobileNet -83 k est. cycles on cortex-m4 for +1 KB of stack; KWS's
 # planes are smaller and keep their size)
@@ -65,3 +68,12 @@ def plane_bytes(
         if channels % 4 == 0 and na <= 16 and 4 * wp * rows <= PLANE_CAP:  # short rows: in fours
             best = max(best, 4 * wp * rows)
     return best
+
+
+def zp_min(g: Graph) -> int:
+    """PM_DW_ZP_MIN: 1 when every int8 DEPTHWISE_CONV_2D of ``g`` has output zero point -128 (ReLU
+    nets). The fast requantization then drops its rounding's [t < 0] term: where the high product
+    t < 0, (round + 2t - [t < 0]) >> e is at most 0 with the term or without (round = 2^(e-1)), so
+    the output is -128 or below either way before the clamp; elsewhere the term is 0."""
+    dws = [op for op in g.ops if op.type == OpType.DEPTHWISE_CONV_2D and op.outputs[0].dtype == "int8"]
+    return int(bool(dws) and all(int(op.outputs[0].zero_point[0]) == -128 for op in dws))

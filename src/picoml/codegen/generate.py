@@ -24,7 +24,7 @@ import numpy as np
 from picoml.codegen import cemit
 from picoml.codegen.api import IO_CTYPES, IoRegion, entry_points, header_text, io_regions
 from picoml.codegen.conv_rows import ROWS, padded_rows
-from picoml.codegen.dw_planes import plane_bytes
+from picoml.codegen.dw_planes import plane_bytes, zp_min
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
 from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
@@ -825,6 +825,7 @@ def compile_c(
             "/* 1: hand-written inline-assembly inner loops for this ISA (valid at every -O level;",
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",
+            f"#define PM_DW_ZP_MIN {zp_min(g)} /* 1: every depthwise output zero point is -128 (dw_planes.zp_min) */",
             "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
             f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
             "/* stack bytes for 4 rows widened to 16 bits (Armv7E-M 4x2 GEMM kernel); 0: kernel unused */",

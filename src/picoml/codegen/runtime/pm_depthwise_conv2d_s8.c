@@ -30,6 +30,17 @@
 #define PM_DW_MAX_TAPS 64 /* window taps (kh * kw) of the fast path (pm_config.h sets the model's) */
 #endif
 
+#ifndef PM_DW_ZP_MIN
+#define PM_DW_ZP_MIN 0 /* pm_config.h: 1 when every depthwise output zero point is -128 (PM_DW_NEG) */
+#endif
+/* The fast requantization's [t < 0] rounding term on high product T into S, or nothing when every
+ * output zero point is -128: where t < 0, (round + 2t - [t < 0]) >> e <= 0 with the term or without
+ * (round = 2^(e-1)), so the output is -128 or below either way before the clamp (dw_planes.zp_min). */
+#if PM_DW_ZP_MIN
+#define PM_DW_NEG(S, T) ""
+#else
+#define PM_DW_NEG(S, T) "add %[" S "], %[" S "], %[" T "], asr #31\n\t"
+#endif
 #ifndef PM_DW_PLANE_MAX
 #define PM_DW_PLANE_MAX 0 /* stack bytes of the plane (pm_config.h: the model's largest, codegen/dw_planes.py) */
 #endif
@@ -162,7 +173,7 @@ enum {
 #define PM_DWP_RQ(S, ADDR)                                                                                \
   "smmulr %[t], %[" S "], %[m]\n\t"                                                                         \
   "add %[" S "], %[rz], %[t], lsl #1\n\t"                                                                 \
-  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                             \
+  PM_DW_NEG(S, "t")                                                                                         \
   "asr %[" S "], %[" S "], %[r]\n\t"                                                                       \
   "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
   "strb %[" S "], " ADDR "\n\t"
@@ -186,7 +197,7 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
 #define PM_DWP_RQL(S, ADDR)                                                                                 \
   "smmulr %[x], %[" S "], %[w02]\n\t"                                                                     \
   "add %[" S "], %[w1], %[x], lsl #1\n\t"                                                                 \
-  "add %[" S "], %[" S "], %[x], asr #31\n\t"                                                             \
+  PM_DW_NEG(S, "x")                                                                                         \
   "asr %[" S "], %[" S "], %[a]\n\t"                                                                       \
   "ssat %[" S "], #8, %[" S "]\n\t"                                                                       \
   "strb %[" S "], " ADDR "\n\t"
@@ -657,7 +668,7 @@ PM_KERNEL void pm_dwp_rows(const int8_t *plane, int32_t nb, int32_t *k, const pm
                        "ldr %[a], [%[kp], #36]\n\t"
                        "smmulr %[x], %[s], %[w02]\n\t"
                        "add %[s], %[w1], %[x], lsl #1\n\t"
-                       "add %[s], %[s], %[x], asr #31\n\t"
+                       PM_DW_NEG("s", "x")
                        "asr %[s], %[s], %[a]\n\t"
                        "ssat %[s], #8, %[s]\n\t"
                        "strb %[s], [%[o]]\n\t"
@@ -1362,7 +1373,7 @@ PM_DW_INLINE void pm_dw_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, c
   "lsl %[t], %[" S "], %[lr]\n\t"                                                                           \
   "smmulr %[t], %[t], %[m]\n\t"                                                                            \
   "add %[" S "], %[rnd], %[t], lsl #1\n\t"                                                                  \
-  "add %[" S "], %[" S "], %[t], asr #31\n\t"                                                               \
+  PM_DW_NEG(S, "t")                                                                                           \
   "asr %[" S "], %[" S "], %[e]\n\t"                                                                        \
   "add %[" S "], %[" S "], %[zp]\n\t"                                                                       \
   "ssat %[" S "], #8, %[" S "]\n\t"
