@@ -16,12 +16,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_fused_blocks import _Builder
 from test_m4_gemm import run
 from test_m4_pointwise_smallk import _pw
 
 from picoml.codegen.generate import generate_c
 from picoml.codegen.isa import ARMV7EM
-from picoml.codegen.pair_records import RECORD_BYTES, pair_stream, stream_fits
+from picoml.codegen.pair_records import RECORD_BYTES, RUN_SLACK, pair_stream, run_chunks, stream_fits
 from picoml.codegen.requant import requant_rows
 from picoml.flows.verify import verify
 
@@ -68,10 +69,10 @@ def _config(g, isa="armv7em"):
 
 def test_the_generator_streams_only_fitting_layers():
     model, _ = _config(_pw(8, 16, 10, 2))
-    assert ".pair_stream = 1" in model and "_filter + 4" in model
+    assert ".pair_records = 32" in model and "_filter + 4" in model
     for g in (_pw(20, 5, 6, 9, scales="big"), _pw(8, 10, 7, 12, act="RELU6", y_scale=0.03), _pw(8, 5, 6, 2)):
-        assert "pair_stream" not in _config(g)[0]  # fold-only records, a clamp, an odd channel
-    assert "pair_stream" not in _config(_pw(8, 16, 10, 2), isa="armv6m")[0]
+        assert ".pair_records = 32" not in _config(g)[0]  # fold-only records, a clamp, an odd channel
+    assert ".pair_records = 32" not in _config(_pw(8, 16, 10, 2), isa="armv6m")[0]
 
 
 def _conv3x3(c_in, oc, hw, seed):
@@ -104,7 +105,7 @@ CASES = {
 def test_stream_bit_exact(case, target, opt):
     g = CASES[case]()
     if target == "cortex-m4":
-        assert ".pair_stream = 1" in _config(g)[0]
+        assert ".pair_records = 32" in _config(g)[0]
     run(g, target=target, opt=opt)
 
 
@@ -123,9 +124,80 @@ def test_stream_saves_cycles_per_pair():
     g = _pw(128, 128, 8, 11)
     xs = np.random.default_rng(2).integers(-128, 128, (2,) + g.inputs[0].shape, dtype=np.int8)
     plain_isa = replace(ARMV7EM, variants=ARMV7EM.variants - {"pair_stream"})
-    assert "pair_stream" not in generate_c(g, isa=plain_isa)["model.c"]
+    assert ".pair_records = 32" not in generate_c(g, isa=plain_isa)["model.c"]
     fast = verify(g, "cortex-m4", xs=xs, counted_runs=1)
     plain = verify(g, "cortex-m4", xs=xs, counted_runs=1, isa=plain_isa)
     assert fast.bit_exact and plain.bit_exact
     saved = (plain.cycles - fast.cycles) / (2 * 64)
     assert saved >= 15, saved
+
+
+def _pointwise_chain(depths, px, seed, zps=(-128, -128, -128)):
+    """1 x px pixels through pointwise layers depths[0] -> depths[1] -> ...: the model's run
+    (PM_PW_SP_CHUNKS) is the deepest layer's, so the shallower ones enter it part-way."""
+    b = _Builder(seed)
+    x = b.act("x", (1, 1, px, depths[0]), 0.05, -128)
+    y = x
+    for j, oc in enumerate(depths[1:]):
+        y = b.conv(y, oc, 1, 1, padding="VALID", name=f"pw{j}", zp=zps[j % len(zps)])
+    return b.graph([x], [y])
+
+
+CHAIN_CASES = {
+    "k8_k40_k4_px9": lambda: _pointwise_chain((8, 40, 4, 6), 9, 1),  # run of 10: entered at 9, 8 and 0... 1
+    "k4_k144_px7": lambda: _pointwise_chain((4, 144, 12), 7, 2, zps=(-128, 5)),  # the longest run (36), mode M
+    "k16_k64_k32_px13": lambda: _pointwise_chain((16, 64, 32, 16), 13, 3),  # KWS-like depths, 1 pixel past
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_pointwise_run_entered_part_way(case):
+    g = CHAIN_CASES[case]()
+    model, config = _config(g)
+    deepest = max(op.inputs[0].shape[-1] for op in g.ops)
+    assert f"#define PM_PW_SP_CHUNKS {deepest // 4}" in config
+    assert model.count(".pair_records = 32") == len(g.ops)
+    run(g, opt="-O2")
+    run(g, opt="-Os")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+def test_pointwise_run_gcc_o1():
+    g = CHAIN_CASES["k8_k40_k4_px9"]()
+    xs = np.random.default_rng(3).integers(-128, 128, (3,) + g.inputs[0].shape, dtype=np.int8)
+    rep = verify(g, "cortex-m4", xs=xs, toolchain="gcc", opt="-O1", counted_runs=0)
+    assert rep.bit_exact, rep.first_mismatch
+
+
+def test_pointwise_run_not_past_the_stack_rows():
+    """A layer deeper than 144 values keeps its rows in the arena and the plain pair loop."""
+    g = _pointwise_chain((8, 160, 8), 8, 4)
+    assert "#define PM_PW_SP_CHUNKS 2" in _config(g)[1]
+    run(g, opt="-O2")
+
+
+def test_run_saves_cycles_per_pair():
+    """pm_conv_pw4s (widened rows addressed from SP, 15 cycles per 16 MACs) against the stream's pair
+    loop with an activation pointer (the ISA without "pw_run"), VWW's pointwise 7 shape over 8 pixels:
+    2 blocks of 64 pairs of 64 half chunks, at least 1 cycle saved per half chunk."""
+    g = _pw(128, 128, 8, 11)
+    xs = np.random.default_rng(2).integers(-128, 128, (2,) + g.inputs[0].shape, dtype=np.int8)
+    no_run = replace(ARMV7EM, variants=ARMV7EM.variants - {"pw_run"})
+    assert "#define PM_PW_SP_CHUNKS 32" in _config(g)[1]
+    assert "#define PM_PW_SP_CHUNKS 0" in generate_c(g, isa=no_run)["pm_config.h"]
+    fast = verify(g, "cortex-m4", xs=xs, counted_runs=1)
+    plain = verify(g, "cortex-m4", xs=xs, counted_runs=1, isa=no_run)
+    assert fast.bit_exact and plain.bit_exact
+    saved = (plain.cycles - fast.cycles) / (2 * 64 * 64)
+    assert saved >= 0.9, saved
+
+
+def test_run_length_keeps_the_stack():
+    """Layers whose rows the planner moved to the arena join the run only where its rows fit the
+    model's largest other stack buffer (plus RUN_SLACK); the others set it by their depth."""
+    assert run_chunks([(16, True)], 448) == 16  # KWS: 544 bytes of rows against 448 of planes
+    assert run_chunks([(16, True)], 300) == 0
+    assert run_chunks([(8, False), (36, True)], 0) == 8
+    assert run_chunks([(8, False), (36, False)], 0) == 36
+    assert run_chunks([], 4096) == 0
+    assert 32 + 32 * 16 <= 448 + RUN_SLACK < 32 + 32 * 18

@@ -61,7 +61,7 @@ from picoml.codegen.emit_tile import TILE_EMITTERS, TILE_FILES
 from picoml.codegen.isa import PORTABLE, Isa, get_isa
 from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
-from picoml.codegen.pair_records import maybe_stream
+from picoml.codegen.pair_records import RECORD_BYTES, maybe_stream, run_chunks
 from picoml.codegen.pairs_raw import conv_raw, fc_raw, to_raw
 from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
@@ -151,6 +151,7 @@ class _Ctx:
     dw_plane: int = 0  # PM_DW_PLANE_MAX: stack bytes of the Armv7E-M depthwise planes (codegen/dw_planes.py)
     variants: set[str] = field(default_factory=set)  # named kernel variants the layers call
     w16_bytes: int = 0  # PM_CONV_W16_MAX: largest widened 4-row block (armv7em 4x2 kernel), 0 = none
+    pw_runs: list = field(default_factory=list)  # (k / 4, rows in the arena): PM_PW_SP_CHUNKS (run_chunks)
     w16_scratch: dict[int, int] = field(default_factory=dict)  # op -> arena scratch for wider 4-row blocks
     fc_rows: list[tuple[int, int]] = field(default_factory=list)  # (depth & ~3, units & ~3): armv7em 4-unit FC
     fc_raw: bool = False  # PM_FC_RAW: FULLY_CONNECTED pairs in the raw-lane layout (codegen/pairs_raw.py)
@@ -382,10 +383,12 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             words, streamed = _as_words(_gemm_weights(c, filt)), False
             if c.conv_raw and c.isa.has("pair_stream") and not exact and (i in c.w16_scratch or 8 * k <= W16_MAX):
                 words, streamed = maybe_stream(words, k, bias, requant_rows(p.multiplier, p.shift, y.shape[-1]), p)
-            fields.update({"pair_stream": 1} if streamed else {})  # the C gets the first pair's weights: + 4
+            fields["pair_records"] = RECORD_BYTES * streamed  # a stream: the C gets the first pair's weights (+ 4)
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', words, flash=True)}{' + 4' if streamed else ''}"
             rows16 = 32 if i in c.w16_scratch else 8 * k if k % 4 == 0 and 8 * k <= W16_MAX else 0  # 32: arena rows
             c.w16_bytes = max(c.w16_bytes, rows16)  # the 4x2 kernel's widened rows on the stack (8k bytes)
+            if streamed and variant == CONV_1X1 and 8 * k <= W16_MAX and c.isa.has("pw_run"):  # pm_conv_pw4s
+                c.pw_runs.append((k // 4, i in c.w16_scratch))
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)
         elif packed and c.isa.has("lanes") and lanes_fit(p.filter):  # Armv6-M: two channels per multiply
@@ -812,12 +815,12 @@ def compile_c(
             "#ifndef PM_CONFIG_H",
             "#define PM_CONFIG_H",
             "",
-            "/* 1: GEMM weights are offset-binary blocks of 4 channels (pm_dot_s8.h); 0: packed pairs */",
+            "/* GEMM weights (pm_dot_s8.h), 1: offset-binary blocks of 4 channels; plain rows (vectorizing",
+            " * hosts); packed pairs storing chunks as a0 b0 a2 b2 a1 b1 a3 b3; PM_PW_SP_CHUNKS: pm_conv_pw4s's run */",
             f"#define PM_OFFSET_BINARY_WEIGHTS {int(isa.gemm_layout == 'offset-binary')}",
-            "/* 1: GEMM weights are plain rows, kernels are loops for auto-vectorizing compilers */",
             f"#define PM_PLAIN_WEIGHTS {int(isa.gemm_layout == 'plain-int16')}",
-            "/* 1: packed pairs store each chunk of 4 values as a0 b0 a2 b2 a1 b1 a3 b3 (pm_dot_s8.h) */",
             f"#define PM_PAIRS_ILV {int(isa.has('pairs_ilv'))}",
+            f"#define PM_PW_SP_CHUNKS {run_chunks(c.pw_runs, max(c.dw_plane, c.w16_bytes, c.im2col_bytes))}",
             "/* 1: FULLY_CONNECTED / GEMM convolution pairs store b - [a < 0] for b (raw lanes, codegen/pairs_raw.py) */",
             f"#define PM_FC_RAW {int(c.fc_raw)}",
             f"#define PM_CONV_RAW {int(c.conv_raw)}",
@@ -826,12 +829,9 @@ def compile_c(
             " * the widest need the frame pointer omitted: PM_ASM_ALL_REGS in pm_dot_s8.h); 0: plain C */",
             f"#define PM_USE_ASM {int(isa.has('asm'))}",
             f"#define PM_DW_ZP_MIN {zp_min(g)} /* 1: every depthwise output zero point is -128 (dw_planes.zp_min) */",
-            "/* stack bytes for im2col rows: the largest any convolution of this model needs */",
-            f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes}",
-            "/* stack bytes for 4 rows widened to 16 bits (Armv7E-M 4x2 GEMM kernel); 0: kernel unused */",
-            f"#define PM_CONV_W16_MAX {c.w16_bytes}",
-            "/* output channels of the widest GEMM convolution (accumulator rows of the vector kernels) */",
-            f"#define PM_CONV_MAX_OC {c.max_oc}",
+            f"#define PM_CONV_IM2COL_MAX {c.im2col_bytes} /* stack bytes for im2col rows: the model's largest */",
+            f"#define PM_CONV_W16_MAX {c.w16_bytes} /* stack bytes for 4 rows widened (4x2 GEMM kernel); 0: unused */",
+            f"#define PM_CONV_MAX_OC {c.max_oc} /* output channels of the widest GEMM convolution (vector kernels) */",
             "/* input values of the deepest fully connected layer (its widened row, vector kernels) */",
             f"#define PM_FC_MAX_DEPTH {c.fc_max_depth}",
             f"#define PM_FC_MAX_UNITS {c.fc_max_units}",

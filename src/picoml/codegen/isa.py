@@ -31,6 +31,8 @@ VARIANTS = {
     "widens to both channels' even (odd) values",
     "pair_stream": "GEMM convolutions on raw-lane pairs store each pair's biases and precomputed requantization "
     "records beside its weights (codegen/pair_records.py): 16 more flash bytes per output channel, a faster pair loop",
+    "pw_run": "pointwise pair-stream layers run their 4-row blocks with the rows widened on the stack and addressed "
+    "from SP, every pair's values one fully unrolled run (pm_conv_pw4s, PM_PW_SP_CHUNKS): 56 code bytes per 2 values",
 }
 
 
@@ -95,7 +97,7 @@ ARMV7EM = Isa(
     "depthwise channel groups",
     simd="dsp32",
     multiplies=("mul32", "mul64", "smlad"),
-    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4", "pairs_ilv", "pair_stream"}),
+    variants=frozenset({"asm", "dw4", "k4", "gemm4x2", "lut", "sparse_rows4", "pairs_ilv", "pair_stream", "pw_run"}),
 )
 VECTOR = Isa(
     "vector",

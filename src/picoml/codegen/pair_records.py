@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 RECORD_BYTES = 32  # per pair beyond its weights: PM_PAIR_BYTES in pm_conv2d_s8.c
+RUN_SLACK = 128  # stack bytes a kernel takes beside its largest buffer (frame, saved registers): run_chunks
 FOLD_MAX_RIGHT = 22  # pm_conv_fold: the zero point joins the rounding term while right <= 22
 
 
@@ -64,3 +65,15 @@ def maybe_stream(words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[st
     if not stream_fits(rows, len(rows), k, (int(p.act_min), int(p.act_max))):
         return words, False
     return pair_stream(words, k, bias, rows, int(p.output_zp)), True
+
+
+def run_chunks(layers: list[tuple[int, bool]], stack_floor: int) -> int:
+    """PM_PW_SP_CHUNKS: the run's length (pm_conv_pw4s: 32 + 32 * chunks stack bytes for the rows),
+    the deepest pointwise stream layer's k / 4 among ``layers`` (k / 4, rows in the arena). A layer
+    whose rows the planner put in the arena to lower the peak stack counts only where its run stays
+    within ``stack_floor``, the largest stack buffer another kernel of the model takes, plus
+    RUN_SLACK for that kernel's own frame; a layer the run is shorter than keeps the plain pair loop
+    (the C compares k / 4 with the run). KWS: 544 bytes of rows against 448 of depthwise planes,
+    the peak stack unchanged (1,100 B, benchmarks/bench_codegen.py)."""
+    fits = [k4 for k4, arena in layers if not arena or 32 + 32 * k4 <= stack_floor + RUN_SLACK]
+    return max(fits, default=0)

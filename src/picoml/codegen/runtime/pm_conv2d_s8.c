@@ -47,7 +47,7 @@
 /* Bytes from one output channel pair's weights to the next: 2k, or 2k + 32 in a pair stream
  * (codegen/pair_records.py: each pair's biases and requantization records beside its weights;
  * the filter pointer is the first pair's weights, an odd last channel never occurs). */
-#define PM_PAIR_BYTES(p, k) (2 * (k) + ((p)->pair_stream ? 32 : 0))
+#define PM_PAIR_BYTES(p, k) (2 * (k) + (p)->pair_records)
 #define PM_PAIR_W(filter, oc, ws) ((filter) + ((oc) >> 1) * (ws))
 
 #if !PM_CONV_GEMM
@@ -85,26 +85,27 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int8_t *r0, const int8_t *r1,
                          int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *o0, int8_t *o1) {
   const int32_t zp = p->output_zp, lo = p->act_min, hi = p->act_max, ws = PM_PAIR_BYTES(p, k);
+  const int8_t *w = filter; /* the pair's weights (then an odd last channel's) */
   int32_t oc;
 #if PM_CONV_1X2
   if (!o1) { /* one row (a last odd pixel): the 1x2 kernel, not the 2x2 on the row twice */
-    for (oc = 0; oc + 1 < out_c; oc += 2) {
+    for (oc = 0; oc + 1 < out_c; oc += 2, w += ws) {
       int32_t s[2];
       s[0] = PM_LD_I32(&bias[oc]);
       s[1] = PM_LD_I32(&bias[oc + 1]);
-      pm_dot_1x2_conv_s8(r0, PM_PAIR_W(filter, oc, ws), k, s);
+      pm_dot_1x2_conv_s8(r0, w, k, s);
       o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
       o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
     }
-    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, PM_PAIR_W(filter, oc, ws), k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    if (oc < out_c) o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, w, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     return;
   }
 #endif
-  for (oc = 0; oc + 1 < out_c; oc += 2) {
+  for (oc = 0; oc + 1 < out_c; oc += 2, w += ws) {
     int32_t s[4];
     s[0] = s[2] = PM_LD_I32(&bias[oc]);
     s[1] = s[3] = PM_LD_I32(&bias[oc + 1]);
-    pm_dot_2x2_packed_s8(r0, r1, PM_PAIR_W(filter, oc, ws), k, s); /* packed pair, see pm_dot_s8.h */
+    pm_dot_2x2_packed_s8(r0, r1, w, k, s); /* packed pair, see pm_dot_s8.h */
     o0[oc] = pm_requant_s8(s[0], &q[oc], zp, lo, hi);
     o0[oc + 1] = pm_requant_s8(s[1], &q[oc + 1], zp, lo, hi);
     if (o1) {
@@ -113,9 +114,8 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
     }
   }
   if (oc < out_c) {
-    const int8_t *f = PM_PAIR_W(filter, oc, ws);
-    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
-    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, f, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    o0[oc] = pm_requant_s8(pm_dot_1x1_s8(r0, w, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
+    if (o1) o1[oc] = pm_requant_s8(pm_dot_1x1_s8(r1, w, k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
   }
 }
 #endif
@@ -158,13 +158,13 @@ PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4s(const pm_gemm_fra
 /* 1: every block's pairs run in one pair loop (full int8 range; a stream's in mode M or P) */
 static int pm_conv_direct(const pm_conv_params *p, int32_t out_c, int mode) {
   if (p->act_min != -128 || p->act_max != 127 || out_c < 2) return 0;
-  return !p->pair_stream || (PM_CONV_RAW && (mode == PM_RQ_M || mode == PM_RQ_P));
+  return !p->pair_records || (PM_CONV_RAW && (mode == PM_RQ_M || mode == PM_RQ_P));
 }
 
 /* the pair loop of one block (pm_conv_direct) */
 static void pm_conv_block(const pm_conv_params *p, const pm_gemm_frame *f, const int8_t *filter, int mode) {
 #if PM_CONV_RAW
-  if (p->pair_stream) {
+  if (p->pair_records) {
     pm_conv_pairs4s(f, filter, mode);
     return;
   }
@@ -202,7 +202,7 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
   if (k < 4) return; /* never: the 4-row kernel runs on k % 4 == 0, k > 0 */
   oc = 0;
 #if !PM_REQUANT_EXACT
-  if (full && out_c >= 2 && !p->pair_stream) { /* every pair in one assembly block (pm_dot_s8.h); a stream: pair by pair here */
+  if (full && out_c >= 2 && !p->pair_records) { /* every pair in one assembly block (pm_dot_s8.h); a stream: pair by pair here */
     pm_gemm_frame f;
     pm_conv_frame(&f, xw, k, bias, q, out_c, zp);
     f.o = o;
@@ -679,6 +679,73 @@ int pm_conv2d_s8_generic(const pm_conv_params *p, const pm_requant *q, const pm_
 #endif
 
 #if PM_CONV2D_S8_1X1
+#if PM_CONV_4X2
+/* The 4-row blocks of a pointwise layer of `pixels` rows of k values (widened in w16 or on this
+ * function's stack: out of line, so that pm_conv_pw4s's stack does not come on top); the pixels done. */
+PM_KERNEL int32_t pm_conv_1x1_blocks(const pm_conv_params *p, const pm_requant *q, const int8_t *in, int32_t pixels,
+                                     int32_t k, const int8_t *filter, const int32_t *bias, int32_t out_c, int8_t *out,
+                                     int32_t *w16) {
+  int32_t xw_stack[PM_CONV_W16_MAX / 4];
+  int32_t *const xw = w16 ? w16 : xw_stack;
+  const int fold = pm_conv_fold(q, out_c, p->output_zp);
+  int32_t i = 0;
+#if !PM_REQUANT_EXACT
+  if (pm_conv_direct(p, out_c, fold)) { /* the block loop with its frame set once */
+    pm_gemm_frame f;
+    pm_conv_frame(&f, xw, k, bias, q, out_c, p->output_zp);
+    for (; i + 3 < pixels; i += 4) {
+      const int8_t *row = in + i * k;
+      pm_widen_rows4_s8(row, k, k >> 2, xw);
+      f.o = out + i * out_c;
+      f.o_end = f.o + (out_c & ~1);
+      pm_conv_block(p, &f, filter, fold);
+      if (out_c & 1) { /* the odd last channel from the plain rows */
+        const int32_t oc = out_c - 1;
+        int32_t r;
+        for (r = 0; r < 4; ++r) {
+          f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, PM_PAIR_W(filter, oc, PM_PAIR_BYTES(p, k)), k, PM_LD_I32(&bias[oc])),
+                                              &q[oc], p->output_zp, -128, 127);
+        }
+      }
+    }
+  }
+#endif
+  for (; i + 3 < pixels; i += 4) {
+    const int8_t *rows[4];
+    rows[0] = in + i * k;
+    rows[1] = rows[0] + k;
+    rows[2] = rows[1] + k;
+    rows[3] = rows[2] + k;
+    pm_widen_rows4_s8(rows[0], k, k >> 2, xw);
+    pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c, fold);
+  }
+  return i;
+}
+#endif
+
+#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && !PM_REQUANT_EXACT
+/* pm_conv_pw4s's arguments (PM_PW_SP_ASM reads them at these offsets) */
+typedef struct {
+  const int8_t *x; /* the block's 4 rows, k values apart */
+  int32_t k;
+  const int8_t *stream; /* the first pair's bias_a */
+  int8_t *o;
+  int32_t out_c;
+  int8_t *o_end; /* o + out_c */
+  int32_t mode;  /* PM_RQ_M or PM_RQ_P */
+} pm_pw_args;
+
+/* A block of 4 pointwise rows against a pair stream, rows widened and addressed from SP
+ * (PM_PW_SP_ASM). Word-aligned: the block finds its entries with ADR. */
+PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pw4s(const pm_pw_args *a) { PM_PW_SP_ASM(a); }
+
+/* 1: a stream layer whose blocks take pm_conv_pw4s (k4 within the run, mode M or P, full range) */
+static int pm_conv_uses_pw4s(const pm_conv_params *p, const pm_requant *q, int32_t k, int32_t out_c, const int8_t *filter) {
+  const int mode = p->pair_records && k % 4 == 0 && k > 0 && (k >> 2) <= PM_PW_SP_CHUNKS ? pm_conv_fold(q, out_c, p->output_zp) : 0;
+  return ((uintptr_t)filter & 3u) == 0 && (mode == PM_RQ_M || mode == PM_RQ_P) && pm_conv_direct(p, out_c, mode);
+}
+#endif
+
 int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims *in_dims, const int8_t *in,
                      const pm_dims *f_dims, const int8_t *filter, const int32_t *bias, const pm_dims *out_dims,
                      int8_t *out, int32_t *w16) {
@@ -693,41 +760,24 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     /* pointwise: pixels are contiguous rows of k = in_c values */
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
+#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && !PM_REQUANT_EXACT
+    if (pm_conv_uses_pw4s(p, q, k, out_c, filter)) {
+      pm_pw_args a;
+      a.k = k;
+      a.stream = filter - 4;
+      a.out_c = out_c;
+      a.mode = pm_conv_fold(q, out_c, p->output_zp);
+      for (; i + 3 < pixels; i += 4) {
+        a.x = in + i * k;
+        a.o = out + i * out_c;
+        a.o_end = a.o + out_c;
+        pm_conv_pw4s(&a);
+      }
+    } else
+#endif
 #if PM_CONV_4X2
     if (pm_conv_uses_4x2(k, filter, w16)) {
-      int32_t xw_stack[PM_CONV_W16_MAX / 4];
-      int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c, p->output_zp);
-#if !PM_REQUANT_EXACT
-      if (pm_conv_direct(p, out_c, fold)) { /* the block loop with its frame set once */
-        pm_gemm_frame f;
-        pm_conv_frame(&f, xw, k, bias, q, out_c, p->output_zp);
-        for (; i + 3 < pixels; i += 4) {
-          const int8_t *row = in + i * k;
-          pm_widen_rows4_s8(row, k, k >> 2, xw);
-          f.o = out + i * out_c;
-          f.o_end = f.o + (out_c & ~1);
-          pm_conv_block(p, &f, filter, fold);
-          if (out_c & 1) { /* the odd last channel from the plain rows */
-            const int32_t oc = out_c - 1;
-            int32_t r;
-            for (r = 0; r < 4; ++r) {
-              f.o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(row + r * k, PM_PAIR_W(filter, oc, PM_PAIR_BYTES(p, k)), k, PM_LD_I32(&bias[oc])),
-                                                  &q[oc], p->output_zp, -128, 127);
-            }
-          }
-        }
-      }
-#endif
-      for (; i + 3 < pixels; i += 4) {
-        const int8_t *rows[4];
-        rows[0] = in + i * k;
-        rows[1] = rows[0] + k;
-        rows[2] = rows[1] + k;
-        rows[3] = rows[2] + k;
-        pm_widen_rows4_s8(rows[0], k, k >> 2, xw);
-        pm_conv_rows4(p, q, xw, rows, k, filter, bias, out_c, out + i * out_c, fold);
-      }
+      i = pm_conv_1x1_blocks(p, q, in, pixels, k, filter, bias, out_c, out, w16);
     }
 #endif
     for (; i + 1 < pixels; i += 2) {

@@ -18,7 +18,7 @@ typedef struct {
   int32_t output_zp;  /* added after rescaling */
   int32_t act_min;    /* fused activation clamp, int8 range */
   int32_t act_max;
-  int32_t pair_stream; /* GEMM variants: 1 when the filter is a pair stream (pm_conv2d_s8.c) */
+  int32_t pair_records; /* GEMM variants: record bytes per channel pair, 32 in a pair stream (pm_conv2d_s8.c), else 0 */
 } pm_conv_params;
 
 /* One CONV_2D or DEPTHWISE_CONV_2D layer's constant arguments in one record: model.c calls each

@@ -210,6 +210,9 @@ PM_KERNEL void pm_requant_row_s8(const int32_t *restrict acc, const pm_requant *
 }
 #endif
 
+#ifndef PM_PW_SP_CHUNKS
+#define PM_PW_SP_CHUNKS 0 /* pm_config.h: the longest pointwise pair-stream run (pm_conv_pw4s); 0: none */
+#endif
 #ifndef PM_PAIRS_ILV
 #define PM_PAIRS_ILV 0 /* pm_config.h: 1 when packed pairs interleave their chunks (see below) */
 #endif
@@ -950,6 +953,83 @@ typedef struct {
         "add sp,sp,#40\n"                                                                                    \
         PM_4XP_OPERANDS);                                                                                    \
   } while (0)
+
+#if PM_PW_SP_CHUNKS > 0
+/* A pointwise block of 4 pixels against every pair of a stream (pm_conv_pw4s, pm_conv2d_s8.c), its
+ * widened rows addressed from SP: with no activation pointer and channel b's SMLADs on the weight
+ * word as loaded before SXTB16 widens it in place for channel a, a half chunk (2 values of 4 rows)
+ * loads its weight word and 4 activation words together, 15 cycles per 16 MACs instead of 16. The
+ * pair's values are a fully unrolled run of PM_PW_SP_CHUNKS chunks at fixed SP offsets, entered
+ * where this layer's k4 chunks end with the run's; the first half from the biases, outside the run.
+ * Stack: [sp] o, out_c, o_end, the run's entry, the epilogue (mode M or P), the rows' base; the rows
+ * from sp + 32 (per chunk E0 E1 E2 E3 O0 O1 O2 O3, the run's last chunk at the top). The args A_:
+ * pm_pw_args. Operand names: PM_XP and PM_A serve as activation words X2, X3. */
+#define PM_PW_STR_(x) #x
+#define PM_PW_STR(x) PM_PW_STR_(x)
+#define PM_PW_FRAME PM_PW_STR((32 + 32 * PM_PW_SP_CHUNKS))
+#define PM_X2 PM_XP
+#define PM_X3 PM_A
+/* half a chunk: b's 4 sums on the raw word, then a's on it widened */
+#define PM_PW_HALF(L, L4, L8, L12, ACC)                                                                      \
+  "ldr.w " PM_B ",[" PM_WP "],#4\n"                                                                          \
+  "ldr.w " PM_X0 "," L "\nldr.w " PM_X1 "," L4 "\nldr.w " PM_X2 "," L8 "\nldr.w " PM_X3 "," L12 "\n"           \
+  "smlad " PM_S0B "," PM_X0 "," PM_B "," ACC(PM_S0B) "\nsmlad " PM_S1B "," PM_X1 "," PM_B "," ACC(PM_S1B) "\n"  \
+  "smlad " PM_S2B "," PM_X2 "," PM_B "," ACC(PM_S2B) "\nsmlad " PM_S3B "," PM_X3 "," PM_B "," ACC(PM_S3B) "\n"  \
+  "sxtb16 " PM_B "," PM_B "\n"                                                                              \
+  "smlad " PM_S1A "," PM_X1 "," PM_B "," ACC(PM_S1A) "\nsmlad " PM_S2A "," PM_X2 "," PM_B "," ACC(PM_S2A) "\n"  \
+  "smlad " PM_S3A "," PM_X3 "," PM_B "," ACC(PM_S3A) "\nsmlad " PM_S0A "," PM_X0 "," PM_B "," ACC(PM_S0A) "\n"
+#define PM_PW_SELF(S) S
+#define PM_PW_BIAS(S) PM_S0A
+/* a pair's epilogue (assembler macro pm_pwe: m=1 mode M, keeping the [t < 0] term): b's sums from
+ * their raw lanes, the 8 requantizations from the stream's records, 4 halfword stores */
+#define PM_PW_RQ(S)                                                                                          \
+  "smmlar " PM_B "," S "," PM_X1 "," S "\nadd " S "," PM_X2 "," PM_B ",lsl #1\n"                             \
+  ".if \\m\nadd " S "," S "," PM_B ",asr #31\n.endif\nasr " S "," S "," PM_X3 "\nssat " S ",#8," S "\n"
+#define PM_PW_REC "ldr " PM_X1 ",[" PM_WP "],#4\nldr " PM_X2 ",[" PM_WP "],#4\nldr " PM_X3 ",[" PM_WP "],#4\n"
+#define PM_PW_EPILOGUE                                                                                       \
+  ".macro pm_pwe m\nldr " PM_B ",[" PM_WP "],#4\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B) \
+      PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B) PM_PW_REC PM_PW_RQ(PM_S0A) PM_PW_RQ(PM_S1A)     \
+          PM_PW_RQ(PM_S2A) PM_PW_RQ(PM_S3A) PM_PW_REC PM_PW_RQ(PM_S0B) PM_PW_RQ(PM_S1B) PM_PW_RQ(PM_S2B)          \
+              PM_PW_RQ(PM_S3B) PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B)                          \
+                  PM_4XP_PACK(PM_S2A, PM_S2B) PM_4XP_PACK(PM_S3A, PM_S3B)                                       \
+  "ldr " PM_X0 ",[sp]\nldr " PM_X1 ",[sp,#4]\nldr " PM_X2 ",[sp,#8]\nstrh " PM_S0A ",[" PM_X0 "]\n"            \
+  "strh " PM_S1A ",[" PM_X0 "," PM_X1 "]\nadd " PM_X3 "," PM_X0 "," PM_X1 ",lsl #1\nstrh " PM_S2A ",[" PM_X3 "]\n" \
+  "strh " PM_S3A ",[" PM_X3 "," PM_X1 "]\nadd " PM_X0 "," PM_X0 ",#2\nstr " PM_X0 ",[sp]\ncmp " PM_X0 "," PM_X2 "\n" \
+  "bne 30f\nb 70f\n.endm\n"
+#define PM_PW_SP_ASM(ARGS)                                                                                   \
+  do {                                                                                                       \
+    int32_t A_ = (int32_t)(uintptr_t)(ARGS), B_, X0_, X1_, xp_;                                              \
+    int32_t s0a_, s0b_, s1a_, s1b_, s2a_, s2b_, s3a_, s3b_;                                                  \
+    const int8_t *wp_ = 0; /* loaded from the args */                                                        \
+    __asm__ volatile(                                                                                        \
+        "sub sp,sp,#" PM_PW_FRAME "\n"                                                                       \
+        "ldr " PM_X0 ",[" PM_A ",#12]\nldr " PM_X1 ",[" PM_A ",#16]\nldr " PM_X2 ",[" PM_A ",#20]\n"             \
+        "ldr " PM_WP ",[" PM_A ",#8]\nldr " PM_S0A ",[" PM_A "]\nldr " PM_S1A ",[" PM_A ",#24]\n"               \
+        "ldr " PM_A ",[" PM_A ",#4]\nstrd " PM_X0 "," PM_X1 ",[sp]\nstr " PM_X2 ",[sp,#8]\n"                    \
+        "lsr " PM_X0 "," PM_A ",#2\nrsb " PM_X0 "," PM_X0 ",#" PM_PW_STR(PM_PW_SP_CHUNKS) "\n" /* d */         \
+        "add " PM_X2 ",sp,#32\nadd " PM_X2 "," PM_X2 "," PM_X0 ",lsl #5\nstr " PM_X2 ",[sp,#20]\n"              \
+        "adr.w " PM_X1 ",40f\nadd " PM_X1 "," PM_X1 "," PM_X0 ",lsl #7\nsub " PM_X1 "," PM_X1 "," PM_X0 ",lsl #4\n" \
+        "orr " PM_X1 "," PM_X1 ",#1\nstr " PM_X1 ",[sp,#12]\n" /* the run's entry: 40 + 112 d */                \
+        "adr.w " PM_X0 ",50f\nadr.w " PM_X1 ",60f\ncmp " PM_S1A ",#3\nit eq\nmoveq " PM_X0 "," PM_X1 "\n"        \
+        "orr " PM_X0 "," PM_X0 ",#1\nstr " PM_X0 ",[sp,#16]\n"                                                  \
+        "add " PM_S1A "," PM_S0A "," PM_A ",lsl #1\nlsr " PM_S2A "," PM_A ",#2\n" /* widen the 4 rows */        \
+        "1:\nldr " PM_S0B ",[" PM_S0A "," PM_A "]\nldr " PM_S1B ",[" PM_S0A "],#4\n"                            \
+        "ldr " PM_S2B ",[" PM_S1A "," PM_A "]\nldr " PM_S3B ",[" PM_S1A "],#4\n"                                 \
+        "sxtb16 " PM_X0 "," PM_S1B "\nsxtb16 " PM_S1B "," PM_S1B ",ror #8\nsxtb16 " PM_X1 "," PM_S0B "\n"         \
+        "sxtb16 " PM_S0B "," PM_S0B ",ror #8\nstrd " PM_X0 "," PM_X1 ",[" PM_X2 "]\n"                             \
+        "strd " PM_S1B "," PM_S0B ",[" PM_X2 ",#16]\nsxtb16 " PM_X0 "," PM_S3B "\n"                               \
+        "sxtb16 " PM_S3B "," PM_S3B ",ror #8\nsxtb16 " PM_X1 "," PM_S2B "\nsxtb16 " PM_S2B "," PM_S2B ",ror #8\n"  \
+        "strd " PM_X0 "," PM_X1 ",[" PM_X2 ",#8]\nstrd " PM_S3B "," PM_S2B ",[" PM_X2 ",#24]\n"                  \
+        "add " PM_X2 "," PM_X2 ",#32\nsubs " PM_S2A "," PM_S2A ",#1\nbne 1b\nb 30f\n" PM_PW_EPILOGUE              \
+        "50:\npm_pwe 1\n60:\npm_pwe 0\n.purgem pm_pwe\n"                                                       \
+        "30:\nldr " PM_S0A ",[" PM_WP "],#4\nldr " PM_S3B ",[sp,#20]\n" /* bias a; the rows' first half */     \
+        PM_PW_HALF("[" PM_S3B "]", "[" PM_S3B ",#4]", "[" PM_S3B ",#8]", "[" PM_S3B ",#12]", PM_PW_BIAS)          \
+        "ldr pc,[sp,#12]\n40:\n.set pm_h,32+16\n.rept 2*" PM_PW_STR(PM_PW_SP_CHUNKS) "-1\n"                   \
+        PM_PW_HALF("[sp,#pm_h]", "[sp,#pm_h+4]", "[sp,#pm_h+8]", "[sp,#pm_h+12]", PM_PW_SELF)                     \
+        ".set pm_h,pm_h+16\n.endr\nldr pc,[sp,#16]\n70:\nadd sp,sp,#" PM_PW_FRAME "\n"                         \
+        PM_4XP_OPERANDS);                                                                                    \
+  } while (0)
+#endif
 #endif
 #else
 #define PM_DOT_4X2 0
