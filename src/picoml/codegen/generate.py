@@ -382,7 +382,8 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             filt = to_raw(filt) if c.conv_raw else filt
             words, streamed = _as_words(_gemm_weights(c, filt)), False
             if c.conv_raw and c.isa.has("pair_stream") and not exact and (i in c.w16_scratch or 8 * k <= W16_MAX):
-                words, streamed = maybe_stream(words, k, bias, requant_rows(p.multiplier, p.shift, y.shape[-1]), p)
+                rows = requant_rows(p.multiplier, p.shift, y.shape[-1])
+                words, streamed = maybe_stream(words, k, bias, rows, p, c.variants)
             fields["pair_records"] = RECORD_BYTES * streamed  # a stream: the C gets the first pair's weights (+ 4)
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', words, flash=True)}{' + 4' if streamed else ''}"
             rows16 = 32 if i in c.w16_scratch else 8 * k if k % 4 == 0 and 8 * k <= W16_MAX else 0  # 32: arena rows
@@ -812,8 +813,7 @@ def compile_c(
         [
             banner.rstrip(),
             f"/* Kernel variants and weight layouts of this library: generated for {isa.name}. */",
-            "#ifndef PM_CONFIG_H",
-            "#define PM_CONFIG_H",
+            "#ifndef PM_CONFIG_H\n#define PM_CONFIG_H",
             "",
             "/* GEMM weights (pm_dot_s8.h), 1: offset-binary blocks of 4 channels; plain rows (vectorizing",
             " * hosts); packed pairs storing chunks as a0 b0 a2 b2 a1 b1 a3 b3; PM_PW_SP_CHUNKS: pm_conv_pw4s's run */",

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.variants import STREAM_KERNEL
+
 RECORD_BYTES = 32  # per pair beyond its weights: PM_PAIR_BYTES in pm_conv2d_s8.c
 RUN_SLACK = 128  # stack bytes a kernel takes beside its largest buffer (frame, saved registers): run_chunks
 FOLD_MAX_RIGHT = 22  # pm_conv_fold: the zero point joins the rounding term while right <= 22
@@ -59,11 +61,15 @@ def pair_stream(words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[str
     return np.array([v for part in out for v in part], np.int32)
 
 
-def maybe_stream(words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[str, int]], p) -> tuple[np.ndarray, bool]:
+def maybe_stream(
+    words: np.ndarray, k: int, bias: np.ndarray, rows: list[dict[str, int]], p, variants: set[str]
+) -> tuple[np.ndarray, bool]:
     """(the stream, True) for a layer that fits one (``p``: its prepared parameters: output zero
-    point and activation range), else (``words``, False)."""
+    point and activation range), noting its kernel (STREAM_KERNEL, PM_CONV_PAIRS4S) in ``variants``;
+    else (``words``, False)."""
     if not stream_fits(rows, len(rows), k, (int(p.act_min), int(p.act_max))):
         return words, False
+    variants.add(STREAM_KERNEL)
     return pair_stream(words, k, bias, rows, int(p.output_zp)), True
 
 

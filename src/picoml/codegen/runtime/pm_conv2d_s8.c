@@ -33,6 +33,9 @@
 #ifndef PM_CONV_ROWS
 #define PM_CONV_ROWS 0 /* pm_config.h: bytes of the largest PM_FILTER_ROWS window (0: no such layer) */
 #endif
+#ifndef PM_CONV_PAIRS4S
+#define PM_CONV_PAIRS4S 0 /* pm_config.h: 1 when some layer's filter is a pair stream (codegen/pair_records.py) */
+#endif
 #ifndef PM_CONV2D_S8_LANES
 #define PM_CONV2D_S8_LANES 0 /* Armv6-M lanes variant (end of this file) */
 #endif
@@ -143,7 +146,7 @@ PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4(const pm_gemm_fram
   }
 }
 
-#if PM_CONV_RAW
+#if PM_CONV_RAW && PM_CONV_PAIRS4S
 /* The pair loop over a pair stream (PM_GEMM_4X2_STREAM_ASM) in mode PM_RQ_M or PM_RQ_P (the
  * generator writes a stream only for such layers); the stream starts a word before the filter. */
 PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4s(const pm_gemm_frame *f, const int8_t *filter, int mode) {
@@ -158,18 +161,18 @@ PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4s(const pm_gemm_fra
 /* 1: every block's pairs run in one pair loop (full int8 range; a stream's in mode M or P) */
 static int pm_conv_direct(const pm_conv_params *p, int32_t out_c, int mode) {
   if (p->act_min != -128 || p->act_max != 127 || out_c < 2) return 0;
-  return !p->pair_records || (PM_CONV_RAW && (mode == PM_RQ_M || mode == PM_RQ_P));
+  return !p->pair_records || (PM_CONV_RAW && PM_CONV_PAIRS4S && (mode == PM_RQ_M || mode == PM_RQ_P));
 }
 
 /* the pair loop of one block (pm_conv_direct) */
 static void pm_conv_block(const pm_conv_params *p, const pm_gemm_frame *f, const int8_t *filter, int mode) {
-#if PM_CONV_RAW
+#if PM_CONV_RAW && PM_CONV_PAIRS4S
   if (p->pair_records) {
     pm_conv_pairs4s(f, filter, mode);
     return;
   }
 #else
-  (void)p; /* no stream without raw lanes (pm_conv_direct) */
+  (void)p; /* no stream loop in this library (pm_conv_direct) */
 #endif
   pm_conv_pairs4(f, filter, mode);
 }
@@ -723,7 +726,7 @@ PM_KERNEL int32_t pm_conv_1x1_blocks(const pm_conv_params *p, const pm_requant *
 }
 #endif
 
-#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && !PM_REQUANT_EXACT
+#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && PM_CONV_PAIRS4S && !PM_REQUANT_EXACT
 /* pm_conv_pw4s's arguments (PM_PW_SP_ASM reads them at these offsets) */
 typedef struct {
   const int8_t *x; /* the block's 4 rows, k values apart */
@@ -760,7 +763,7 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     /* pointwise: pixels are contiguous rows of k = in_c values */
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
-#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && !PM_REQUANT_EXACT
+#if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && PM_CONV_PAIRS4S && !PM_REQUANT_EXACT
     if (pm_conv_uses_pw4s(p, q, k, out_c, filter)) {
       pm_pw_args a;
       a.k = k;

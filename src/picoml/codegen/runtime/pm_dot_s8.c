@@ -233,3 +233,21 @@ const uint8_t pm_sparse_debruijn[32] = {0,  1,  28, 2,  29, 14, 24, 3, 30, 22, 2
                                         31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6,  11, 5,  10, 9};
 #endif
 #endif
+
+/* s += a . w over k elements (pm_dot_s8.h); out of line in this one file, not a static copy in
+ * each kernel file that calls it. */
+int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int32_t s) {
+#if PM_SIMD32
+  PM_NO_UNROLL
+  for (; k >= 4; k -= 4) {
+    const int32_t x = pm_read_s8x4(a), y = pm_read_s8x4(w);
+    s = __smlad((int32_t)__sxtb16((uint32_t)x), (int32_t)__sxtb16((uint32_t)y), s);
+    s = __smlad(pm_sxtb16_ror8((uint32_t)x), pm_sxtb16_ror8((uint32_t)y), s);
+    a += 4;
+    w += 4;
+  }
+#endif
+  PM_NO_UNROLL
+  for (; k > 0; --k) s += *a++ * PM_LD_S8(w++);
+  return s;
+}

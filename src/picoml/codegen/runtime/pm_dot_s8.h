@@ -148,22 +148,8 @@ PM_HOT void pm_fill_s8(int8_t *dst, int8_t v, int32_t n) {
   for (; n > 0; --n) *dst++ = v;
 }
 
-/* s += a . w over k elements. */
-PM_KERNEL int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int32_t s) {
-#if PM_SIMD32
-  PM_NO_UNROLL
-  for (; k >= 4; k -= 4) {
-    const int32_t x = pm_read_s8x4(a), y = pm_read_s8x4(w);
-    s = __smlad((int32_t)__sxtb16((uint32_t)x), (int32_t)__sxtb16((uint32_t)y), s);
-    s = __smlad(pm_sxtb16_ror8((uint32_t)x), pm_sxtb16_ror8((uint32_t)y), s);
-    a += 4;
-    w += 4;
-  }
-#endif
-  PM_NO_UNROLL
-  for (; k > 0; --k) s += *a++ * PM_LD_S8(w++);
-  return s;
-}
+/* s += a . w over k elements (pm_dot_s8.c: one copy for every kernel file that calls it). */
+int32_t pm_dot_1x1_s8(const int8_t *a, const int8_t *w, int32_t k, int32_t s);
 
 /* ---------------------------------------------------------------------------------------
  * Plain weights (PM_PLAIN_WEIGHTS, ISA "vector": hosts with SIMD units). Weight rows stay
