@@ -904,6 +904,7 @@ typedef struct {
   "add " S "," PM_X0 "," PM_B ",lsl #1\n"                                                                    \
   "asr " S "," S "," PM_X1 "\n"                                                                              \
   "ssat " S ",#8," S "\n"
+#define PM_4XS_RAW_B1(SA, SB) "sub " PM_XP "," SB "," SA "\n" "add " SB "," PM_B "," PM_XP ",asr #8\n" /* XP scratch */
 #define PM_4XS_REC "ldr " PM_A ",[" PM_WP "],#4\n" "ldr " PM_X0 ",[" PM_WP "],#4\n" "ldr " PM_X1 ",[" PM_WP "],#4\n"
 #define PM_GEMM_4X2_STREAM_ASM(FRAME, WP, RQ)                                                                \
   do {                                                                                                       \
@@ -919,9 +920,9 @@ typedef struct {
         "pm_f4x2\n"                                                                                          \
         "ldr pc,[sp,#32]\n" /* into the loop (the entry's Thumb bit set) */                                  \
         PM_4XP_LOOP                                                                                          \
-        "ldr " PM_B ",[" PM_WP "],#4\n" /* bias_b */                                                         \
-        PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B) PM_4X2_RAW_B1(PM_S2A, PM_S2B)               \
-            PM_4X2_RAW_B1(PM_S3A, PM_S3B) PM_4XS_REC RQ(PM_S0A) RQ(PM_S1A) RQ(PM_S2A) RQ(PM_S3A) PM_4XS_REC     \
+        "ldr " PM_B ",[" PM_WP "],#4\n" PM_4XS_REC /* bias_b and a's record: one group of loads */          \
+        PM_4XS_RAW_B1(PM_S0A, PM_S0B) PM_4XS_RAW_B1(PM_S1A, PM_S1B) PM_4XS_RAW_B1(PM_S2A, PM_S2B)               \
+            PM_4XS_RAW_B1(PM_S3A, PM_S3B) RQ(PM_S0A) RQ(PM_S1A) RQ(PM_S2A) RQ(PM_S3A) PM_4XS_REC                \
                 RQ(PM_S0B) RQ(PM_S1B) RQ(PM_S2B) RQ(PM_S3B) PM_4XP_PACK(PM_S0A, PM_S0B)                        \
                     PM_4XP_PACK(PM_S1A, PM_S1B) PM_4XP_PACK(PM_S2A, PM_S2B) PM_4XP_PACK(PM_S3A, PM_S3B)        \
         "ldr " PM_XP ",[sp,#16]\n" /* o, out_c, o_end: loads first, so the first store pipelines */         \
@@ -973,8 +974,8 @@ typedef struct {
   ".if \\m\nadd " S "," S "," PM_B ",asr #31\n.endif\nasr " S "," S "," PM_X3 "\nssat " S ",#8," S "\n"
 #define PM_PW_REC "ldr " PM_X1 ",[" PM_WP "],#4\nldr " PM_X2 ",[" PM_WP "],#4\nldr " PM_X3 ",[" PM_WP "],#4\n"
 #define PM_PW_EPILOGUE                                                                                       \
-  ".macro pm_pwe m\nldr " PM_B ",[" PM_WP "],#4\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B) \
-      PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B) PM_PW_REC PM_PW_RQ(PM_S0A) PM_PW_RQ(PM_S1A)     \
+  ".macro pm_pwe m\nldr " PM_B ",[" PM_WP "],#4\n" PM_PW_REC PM_4X2_RAW_B1(PM_S0A, PM_S0B) /* 4 loads, one group */ \
+      PM_4X2_RAW_B1(PM_S1A, PM_S1B) PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B) PM_PW_RQ(PM_S0A) PM_PW_RQ(PM_S1A) \
           PM_PW_RQ(PM_S2A) PM_PW_RQ(PM_S3A) PM_PW_REC PM_PW_RQ(PM_S0B) PM_PW_RQ(PM_S1B) PM_PW_RQ(PM_S2B)          \
               PM_PW_RQ(PM_S3B) PM_4XP_PACK(PM_S0A, PM_S0B) PM_4XP_PACK(PM_S1A, PM_S1B)                          \
                   PM_4XP_PACK(PM_S2A, PM_S2B) PM_4XP_PACK(PM_S3A, PM_S3B)                                       \
