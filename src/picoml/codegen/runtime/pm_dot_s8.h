@@ -948,8 +948,11 @@ typedef struct {
  * loads its weight word and 4 activation words together, 15 cycles per 16 MACs instead of 16. The
  * pair's values are a fully unrolled run of PM_PW_SP_CHUNKS chunks at fixed SP offsets, entered
  * where this layer's k4 chunks end with the run's; the first half from the biases, outside the run.
- * Stack: [sp] o, out_c, o_end, the run's entry, the epilogue (mode M or P), the rows' base; the rows
- * from sp + 32 (per chunk E0 E1 E2 E3 O0 O1 O2 O3, the run's last chunk at the top). The args A_:
+ * Stack: [sp] o, out_c, o_end, the run's entry, the mode (M or P), the rows' base; the rows from
+ * sp + 32 (per chunk E0 E1 E2 E3 O0 O1 O2 O3, the run's last chunk at the top). The mode rides in
+ * the carry through each pair (no instruction of the first half or the run sets flags): set for P,
+ * clear for M, by the first compare and then by each epilogue's loop test (P compares o_end with o,
+ * M o with o_end), so the run falls through to P's epilogue and branches to M's. The args A_:
  * pm_pw_args. Operand names: PM_XP and PM_A serve as activation words X2, X3. */
 #define PM_PW_STR_(x) #x
 #define PM_PW_STR(x) PM_PW_STR_(x)
@@ -981,8 +984,8 @@ typedef struct {
                   PM_4XP_PACK(PM_S2A, PM_S2B) PM_4XP_PACK(PM_S3A, PM_S3B)                                       \
   "ldr " PM_X0 ",[sp]\nldr " PM_X1 ",[sp,#4]\nldr " PM_X2 ",[sp,#8]\nstrh " PM_S0A ",[" PM_X0 "]\n"            \
   "strh " PM_S1A ",[" PM_X0 "," PM_X1 "]\nadd " PM_X3 "," PM_X0 "," PM_X1 ",lsl #1\nstrh " PM_S2A ",[" PM_X3 "]\n" \
-  "strh " PM_S3A ",[" PM_X3 "," PM_X1 "]\nadd " PM_X0 "," PM_X0 ",#2\nstr " PM_X0 ",[sp]\ncmp " PM_X0 "," PM_X2 "\n" \
-  "bne 30f\nb 70f\n.endm\n"
+  "strh " PM_S3A ",[" PM_X3 "," PM_X1 "]\nadd " PM_X0 "," PM_X0 ",#2\nstr " PM_X0 ",[sp]\n"                       \
+  ".if \\m\ncmp " PM_X0 "," PM_X2 "\nbne 30f\nb 70f\n.else\ncmp " PM_X2 "," PM_X0 "\nbne 30b\n.endif\n.endm\n"
 #define PM_PW_SP_ASM(ARGS)                                                                                   \
   do {                                                                                                       \
     int32_t A_ = (int32_t)(uintptr_t)(ARGS), B_, X0_, X1_, xp_;                                              \
@@ -997,8 +1000,7 @@ typedef struct {
         "add " PM_X2 ",sp,#32\nadd " PM_X2 "," PM_X2 "," PM_X0 ",lsl #5\nstr " PM_X2 ",[sp,#20]\n"              \
         "adr.w " PM_X1 ",40f\nadd " PM_X1 "," PM_X1 "," PM_X0 ",lsl #7\nsub " PM_X1 "," PM_X1 "," PM_X0 ",lsl #4\n" \
         "orr " PM_X1 "," PM_X1 ",#1\nstr " PM_X1 ",[sp,#12]\n" /* the run's entry: 40 + 112 d */                \
-        "adr.w " PM_X0 ",50f\nadr.w " PM_X1 ",60f\ncmp " PM_S1A ",#3\nit eq\nmoveq " PM_X0 "," PM_X1 "\n"        \
-        "orr " PM_X0 "," PM_X0 ",#1\nstr " PM_X0 ",[sp,#16]\n"                                                  \
+        "str " PM_S1A ",[sp,#16]\n" /* the mode: C set after the compare below for P, clear for M */           \
         "add " PM_S1A "," PM_S0A "," PM_A ",lsl #1\nlsr " PM_S2A "," PM_A ",#2\n" /* widen the 4 rows */        \
         "1:\nldr " PM_S0B ",[" PM_S0A "," PM_A "]\nldr " PM_S1B ",[" PM_S0A "],#4\n"                            \
         "ldr " PM_S2B ",[" PM_S1A "," PM_A "]\nldr " PM_S3B ",[" PM_S1A "],#4\n"                                 \
@@ -1007,13 +1009,13 @@ typedef struct {
         "strd " PM_S1B "," PM_S0B ",[" PM_X2 ",#16]\nsxtb16 " PM_X0 "," PM_S3B "\n"                               \
         "sxtb16 " PM_S3B "," PM_S3B ",ror #8\nsxtb16 " PM_X1 "," PM_S2B "\nsxtb16 " PM_S2B "," PM_S2B ",ror #8\n"  \
         "strd " PM_X0 "," PM_X1 ",[" PM_X2 ",#8]\nstrd " PM_S3B "," PM_S2B ",[" PM_X2 ",#24]\n"                  \
-        "add " PM_X2 "," PM_X2 ",#32\nsubs " PM_S2A "," PM_S2A ",#1\nbne 1b\nb 30f\n" PM_PW_EPILOGUE              \
-        "50:\npm_pwe 1\n60:\npm_pwe 0\n.purgem pm_pwe\n"                                                       \
+        "add " PM_X2 "," PM_X2 ",#32\nsubs " PM_S2A "," PM_S2A ",#1\nbne 1b\n" PM_PW_EPILOGUE                  \
+        "ldr " PM_X0 ",[sp,#16]\ncmp " PM_X0 ",#3\nb 30f\n50:\npm_pwe 1\n"                                      \
         "30:\nldr " PM_S0A ",[" PM_WP "],#4\nldr " PM_S3B ",[sp,#20]\n" /* bias a; the rows' first half */     \
         PM_PW_HALF("[" PM_S3B "]", "[" PM_S3B ",#4]", "[" PM_S3B ",#8]", "[" PM_S3B ",#12]", PM_PW_BIAS)          \
         "ldr pc,[sp,#12]\n40:\n.set pm_h,32+16\n.rept 2*" PM_PW_STR(PM_PW_SP_CHUNKS) "-1\n"                   \
         PM_PW_HALF("[sp,#pm_h]", "[sp,#pm_h+4]", "[sp,#pm_h+8]", "[sp,#pm_h+12]", PM_PW_SELF)                     \
-        ".set pm_h,pm_h+16\n.endr\nldr pc,[sp,#16]\n70:\nadd sp,sp,#" PM_PW_FRAME "\n"                         \
+        ".set pm_h,pm_h+16\n.endr\nbcc 50b\npm_pwe 0\n.purgem pm_pwe\n70:\nadd sp,sp,#" PM_PW_FRAME "\n"          \
         PM_4XP_OPERANDS);                                                                                    \
   } while (0)
 #endif
