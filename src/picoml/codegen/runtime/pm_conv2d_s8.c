@@ -742,10 +742,12 @@ typedef struct {
  * (PM_PW_SP_ASM). Word-aligned: the block finds its entries with ADR. */
 PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pw4s(const pm_pw_args *a) { PM_PW_SP_ASM(a); }
 
-/* 1: a stream layer whose blocks take pm_conv_pw4s (k4 within the run, mode M or P, full range) */
-static int pm_conv_uses_pw4s(const pm_conv_params *p, const pm_requant *q, int32_t k, int32_t out_c, const int8_t *filter) {
-  const int mode = p->pair_records && k % 4 == 0 && k > 0 && (k >> 2) <= PM_PW_SP_CHUNKS ? pm_conv_fold(q, out_c, p->output_zp) : 0;
-  return ((uintptr_t)filter & 3u) == 0 && (mode == PM_RQ_M || mode == PM_RQ_P) && pm_conv_direct(p, out_c, mode);
+/* The mode (PM_RQ_M or PM_RQ_P) of a stream layer whose blocks take pm_conv_pw4s (k4 within the
+ * run, full range), else 0. */
+static int pm_conv_pw4s_mode(const pm_conv_params *p, const pm_requant *q, int32_t k, int32_t out_c, const int8_t *filter) {
+  const int run = p->pair_records && k % 4 == 0 && k > 0 && (k >> 2) <= PM_PW_SP_CHUNKS && ((uintptr_t)filter & 3u) == 0;
+  const int mode = run ? pm_conv_fold(q, out_c, p->output_zp) : 0;
+  return (mode == PM_RQ_M || mode == PM_RQ_P) && pm_conv_direct(p, out_c, mode) ? mode : 0;
 }
 #endif
 
@@ -764,12 +766,13 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
 #if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && PM_CONV_PAIRS4S && !PM_REQUANT_EXACT
-    if (pm_conv_uses_pw4s(p, q, k, out_c, filter)) {
+    const int mode = pm_conv_pw4s_mode(p, q, k, out_c, filter);
+    if (mode) {
       pm_pw_args a;
       a.k = k;
       a.stream = filter - 4;
       a.out_c = out_c;
-      a.mode = pm_conv_fold(q, out_c, p->output_zp);
+      a.mode = mode;
       for (; i + 3 < pixels; i += 4) {
         a.x = in + i * k;
         a.o = out + i * out_c;
