@@ -694,7 +694,9 @@ typedef struct {
 } pm_gemm_rq;
 
 #if PM_CONV_RAW /* the 4 b sums from their raw-lane sums (pm_raw_b), b's bias at [A, #8] */
-#define PM_4X2_RAW_B1(SA, SB) "sub " PM_X0 "," SB "," SA "\n" "add " SB "," PM_B "," PM_X0 ",asr #8\n"
+/* b's sum SB from its raw-lane sum (pm_raw_b): SB = B + ((SB - SA) >> 8), T scratch, b's bias in B */
+#define PM_RAW_FIX(SA, SB, T) "sub " T "," SB "," SA "\n" "add " SB "," PM_B "," T ",asr #8\n"
+#define PM_4X2_RAW_B1(SA, SB) PM_RAW_FIX(SA, SB, PM_X0)
 #define PM_4X2_RAW_B                                                                                         \
   "ldr " PM_B ",[" PM_A ",#8]\n" PM_4X2_RAW_B1(PM_S0A, PM_S0B) PM_4X2_RAW_B1(PM_S1A, PM_S1B)                    \
       PM_4X2_RAW_B1(PM_S2A, PM_S2B) PM_4X2_RAW_B1(PM_S3A, PM_S3B)
@@ -904,7 +906,7 @@ typedef struct {
   "add " S "," PM_X0 "," PM_B ",lsl #1\n"                                                                    \
   "asr " S "," S "," PM_X1 "\n"                                                                              \
   "ssat " S ",#8," S "\n"
-#define PM_4XS_RAW_B1(SA, SB) "sub " PM_XP "," SB "," SA "\n" "add " SB "," PM_B "," PM_XP ",asr #8\n" /* XP scratch */
+#define PM_4XS_RAW_B1(SA, SB) PM_RAW_FIX(SA, SB, PM_XP) /* X0 holds a record here */
 #define PM_4XS_REC "ldr " PM_A ",[" PM_WP "],#4\n" "ldr " PM_X0 ",[" PM_WP "],#4\n" "ldr " PM_X1 ",[" PM_WP "],#4\n"
 #define PM_GEMM_4X2_STREAM_ASM(FRAME, WP, RQ)                                                                \
   do {                                                                                                       \
