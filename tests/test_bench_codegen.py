@@ -108,6 +108,10 @@ def test_quick_run_on_ad(tmp_path):
     assert origin["pm_start"] == "harness_startup"
     assert "memcpy" not in origin  # zero-copy: nothing copies AD's input in or its output out
 
+    # issue 17's cycle aim: est. cycles on cortex-m4 at most 0.9x Plumerai's 4.05 ms at 120 MHz
+    [cyc] = [a for a in data["aims"] if "est. cycles" in a["aim"]]
+    assert "0.44 M" in cyc["aim"] and cyc["met"] == (r["speed"]["cortex-m4"]["cycles"] <= 0.9 * 4.05e-3 * 120e6)
+
     macs = sum(layer["macs"] for layer in r["speed"]["cortex-m4"]["layers"])
     assert macs == r["macs"] > 0
     for t in bc.SPEED_TARGETS:

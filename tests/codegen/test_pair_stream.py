@@ -205,3 +205,26 @@ def test_run_length_keeps_the_stack():
     assert run_chunks([(8, False), (36, False)], 0) == 36
     assert run_chunks([], 4096) == 0
     assert 32 + 32 * 16 <= 448 + RUN_SLACK < 32 + 32 * 18
+
+
+def test_deep_layer_joins_the_run_beside_large_planes():
+    """A pointwise layer deeper than 144 values keeps its rows out of the widened-row buffer (in the
+    arena), yet joins the run when its rows (32 + 8k bytes) fit beside the model's depthwise planes:
+    VWW's pointwise 13 (k = 256) beside 2,048 bytes of planes. The 16-value layer before it enters
+    the same run part-way; both bit-exact at -O2 and -Os. (The input is the arena's peak, so the
+    deep layer's rows get arena scratch.)"""
+    b = _Builder(5)
+    x = b.act("x", (1, 64, 64, 16), 0.05, -128)
+    y = b.dw(x, 3, 3, stride=2, name="d0")  # 32 x 32 outputs from 65 plane rows of 68 bytes: capped planes
+    y = b.dw(y, 3, 3, stride=2, name="d1")
+    y = b.dw(y, 3, 3, stride=2, name="d2")
+    y = b.conv(y, 256, 1, 1, padding="VALID", name="p0")
+    y = b.conv(y, 8, 1, 1, padding="VALID", name="p1")
+    g = b.graph([x], [y])
+    model, config = _config(g)
+    assert "#define PM_DW_PLANE_MAX 2048" in config
+    assert 8 * 256 > 1152  # past W16_MAX: its rows are in the arena, not the stack buffer
+    assert "#define PM_PW_SP_CHUNKS 64" in config
+    assert model.count(".pair_records = 32") == 2
+    run(g, opt="-O2")
+    run(g, opt="-Os")

@@ -388,7 +388,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', words, flash=True)}{' + 4' if streamed else ''}"
             rows16 = 32 if i in c.w16_scratch else 8 * k if k % 4 == 0 and 8 * k <= W16_MAX else 0  # 32: arena rows
             c.w16_bytes = max(c.w16_bytes, rows16)  # the 4x2 kernel's widened rows on the stack (8k bytes)
-            if streamed and variant == CONV_1X1 and 8 * k <= W16_MAX and c.isa.has("pw_run"):  # pm_conv_pw4s
+            if streamed and variant == CONV_1X1 and c.isa.has("pw_run"):  # pm_conv_pw4s (run_chunks: arena rows)
                 c.pw_runs.append((k // 4, i in c.w16_scratch))
         elif dw4:
             w = c.const_array(f"l{i}_filter", pack_dw4(p.filter), flash=True)

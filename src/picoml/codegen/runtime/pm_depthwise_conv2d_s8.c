@@ -259,10 +259,10 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
               "blo 1b\n\t"
 /* stride 1, one window row of a 5-output block (pm_dwp_loop5): bytes pr[0..7]; ADV advances pr
  * to the next plane row (the last row does not: the loop tail steps back two rows). The weight
- * words come in two single loads, so that the plane's load pipelines behind them. Q0-Q3: the
- * addends of s0-s3's first multiply, the accumulator itself, or in the first row s4 holding the
+ * words come in two single loads, so that the plane's load pipelines behind them. Q0-Q4: the
+ * addends of s0-s4's first multiply, the accumulator itself, or in the first row s4 holding the
  * bias (no copies of the bias). */
-#define PM_DWP_S1_ROW5(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3)                                                     \
+#define PM_DWP_S1_ROW5(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4)                                                 \
   "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
   "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
   "ldr %[x], [%[pr]]\n\t"                                                                                 \
@@ -281,7 +281,7 @@ PM_HOT void pm_dwp_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const 
   "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
   "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
   "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
-  "smlad %[s4], %[a], %[w02], %[s4]\n\t"                                                                  \
+  "smlad %[s4], %[a], %[w02], %[" Q4 "]\n\t"                                                              \
   "smlabb %[s4], %[x], %[w1], %[s4]\n\t"
 
 #define PM_DWP_LOOP_OPS                                                                                     \
@@ -307,8 +307,9 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
   int32_t s0, s1, s2, s3, s4, w02, w1, a, x;
   __asm__ volatile(
       "1:\n\t"
-      "ldr %[s4], [%[kp], #24]\n\t" PM_DWP_S1_ROW5(0, 4, PM_DWP_ADV, "s4", "s4", "s4", "s4")
-          PM_DWP_S1_ROW5(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3") PM_DWP_S1_ROW5(16, 20, "", "s0", "s1", "s2", "s3")
+      "ldr %[s4], [%[kp], #24]\n\t" PM_DWP_S1_ROW5(0, 4, PM_DWP_ADV, "s4", "s4", "s4", "s4", "s4")
+          PM_DWP_S1_ROW5(8, 12, PM_DWP_ADV, "s0", "s1", "s2", "s3", "s4")
+          PM_DWP_S1_ROW5(16, 20, "", "s0", "s1", "s2", "s3", "s4")
       "sub %[pr], %[pr], %[wp], lsl #1\n\t"
       "add %[pr], %[pr], #5\n\t"
       "ldr %[w02], [%[kp], #28]\n\t"
@@ -332,26 +333,7 @@ PM_HOT void pm_dwp_loop5(const int8_t *pr, int32_t wp, int32_t *k, int8_t *o) {
  * 18 MACs; as PM_DWP_S1_ROW5 with s5 (x5 w0 + x7 w2, then x6 w1). In the first row s5 holds the
  * bias: every other accumulator's first multiply reads it before s5's own. */
 #define PM_DWP_S1_ROW6(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4, Q5)                                             \
-  "ldr %[w02], [%[kp], #" #WOFF "]\n\t"                                                                   \
-  "ldr %[w1], [%[kp], #" #WOFF4 "]\n\t"                                                                   \
-  "ldr %[x], [%[pr]]\n\t"                                                                                 \
-  "sxtb16 %[a], %[x]\n\t"                                                                                 \
-  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlad %[s0], %[a], %[w02], %[" Q0 "]\n\t"                                                              \
-  "smlabb %[s0], %[x], %[w1], %[s0]\n\t"                                                                  \
-  "smlad %[s1], %[x], %[w02], %[" Q1 "]\n\t"                                                              \
-  "smlatb %[s1], %[a], %[w1], %[s1]\n\t"                                                                  \
-  "smlatb %[s2], %[a], %[w02], %[" Q2 "]\n\t"                                                             \
-  "smlatb %[s2], %[x], %[w1], %[s2]\n\t"                                                                  \
-  "smlatb %[s3], %[x], %[w02], %[" Q3 "]\n\t"                                                             \
-  "ldr %[x], [%[pr], #4]\n\t" ADV                                                                         \
-  "sxtb16 %[a], %[x]\n\t"                                                                                 \
-  "sxtb16 %[x], %[x], ror #8\n\t"                                                                         \
-  "smlabt %[s2], %[a], %[w02], %[s2]\n\t"                                                                 \
-  "smlabb %[s3], %[a], %[w1], %[s3]\n\t"                                                                  \
-  "smlabt %[s3], %[x], %[w02], %[s3]\n\t"                                                                 \
-  "smlad %[s4], %[a], %[w02], %[" Q4 "]\n\t"                                                              \
-  "smlabb %[s4], %[x], %[w1], %[s4]\n\t"                                                                  \
+  PM_DWP_S1_ROW5(WOFF, WOFF4, ADV, Q0, Q1, Q2, Q3, Q4)                                                       \
   "smlad %[s5], %[x], %[w02], %[" Q5 "]\n\t"                                                              \
   "smlatb %[s5], %[a], %[w1], %[s5]\n\t"
 
