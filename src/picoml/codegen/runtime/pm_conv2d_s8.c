@@ -91,8 +91,17 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
   const int8_t *w = filter; /* the pair's weights (then an odd last channel's) */
   int32_t oc;
 #if PM_CONV_1X2
-  if (!o1) { /* one row (a last odd pixel): the 1x2 kernel, not the 2x2 on the row twice */
-    for (oc = 0; oc + 1 < out_c; oc += 2, w += ws) {
+  if (!o1) { /* one row (a last odd pixel): the 1x4 and 1x2 kernels, not the 2x2 on the row twice */
+    oc = 0;
+#if PM_CONV_1X4
+    for (; oc + 3 < out_c; oc += 4, w += 2 * ws) {
+      int32_t s[4], j;
+      for (j = 0; j < 4; ++j) s[j] = PM_LD_I32(&bias[oc + j]);
+      pm_dot_1x4_conv_s8(r0, w, ws, k, s);
+      for (j = 0; j < 4; ++j) o0[oc + j] = pm_requant_s8(s[j], &q[oc + j], zp, lo, hi);
+    }
+#endif
+    for (; oc + 1 < out_c; oc += 2, w += ws) {
       int32_t s[2];
       s[0] = PM_LD_I32(&bias[oc]);
       s[1] = PM_LD_I32(&bias[oc + 1]);
@@ -834,7 +843,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
 #endif
 #if PM_CONV_ROWS
       const int rows = p->filter_layout == PM_FILTER_ROWS;
-      pm_rows_at at;
+      pm_rows_at at = {0, 0, 0, 0, 0}; /* set by pm_rows_start where used (GCC -O1 cannot tell) */
       if (rows) {
         pm_rows_start(&wd, &at);
         pm_fill_s8((int8_t *)xw, 0, 8 * kp); /* a last odd word is never written: it meets zero weights */
