@@ -3,7 +3,7 @@ reference interpreter on cortex-m4 at -O2 (the 4x2 pair loop in assembly: its fi
 the biases, the loop skipped when k4 == 1, four rows widened in one loop, and its requantization
 modes) and -Os (the C paths), and on cortex-m0plus (the Armv6-M lanes kernel).
 
-Requantization modes of the pair loop (pm_conv_fold in pm_conv2d_s8.c, chosen per layer from its
+Requantization modes of the pair loop (pm_conv_params.fold, chosen per layer by codegen/requant.py fold_mode from its
 records): P (every channel left == 1 with a multiplier >= 2^30, output zero point -128: SMMLAR and no
 [v < 0] rounding term), M (the same with another output zero point: the term kept), the zero point
 folded only (a channel with a left shift or a right shift of 20+), and the C pair loop (a narrower activation clamp). Depths 1..40 (odd ones take the 2-row kernel only),

@@ -23,7 +23,7 @@ from test_m4_pointwise_smallk import _pw
 from picoml.codegen.generate import generate_c
 from picoml.codegen.isa import ARMV7EM
 from picoml.codegen.pair_records import RECORD_BYTES, RUN_SLACK, pair_stream, run_chunks, stream_fits
-from picoml.codegen.requant import requant_rows
+from picoml.codegen.requant import RQ_FOLD, RQ_M, RQ_P, RQ_ZERO, fold_mode, requant_rows
 from picoml.flows.verify import verify
 
 from oracles import qtensor, single_op_graph
@@ -60,6 +60,20 @@ def test_which_layers_fit():
     assert not stream_fits(ok, 4, 8, (-128, 100))  # a narrower clamp: the C pair loop
     assert not stream_fits(_rows([1 << 30] * 4, [-3, -3, 1, -3]), 4, 8, (-128, 127))  # a left shift
     assert not stream_fits(_rows([1 << 30] * 4, [-3, -22, -3, -3]), 4, 8, (-128, 127))  # right 23: no fold
+
+
+def test_fold_mode():
+    """The pair loops' requantization mode the generator writes into pm_conv_params.fold (the
+    kernels no longer scan the records for it): M or P where every channel has left == 1 and a
+    multiplier >= 2^30 (P for output zero point -128), FOLD where only the right shifts are <= 22,
+    else the general mode; one channel decides for the layer."""
+    ok = _rows([1 << 30, (1 << 31) - 1], [-3, -21])
+    assert fold_mode(ok, -128) == RQ_P and fold_mode(ok, 5) == RQ_M
+    assert fold_mode(_rows([1 << 30, (1 << 30) - 1], [-3, -3]), -128) == RQ_FOLD  # a multiplier below 2^30
+    assert fold_mode(_rows([1 << 30, 1 << 30], [-3, 2]), 0) == RQ_FOLD  # a left shift
+    assert fold_mode(_rows([1 << 30, 1 << 30], [1, -22]), 0) == RQ_ZERO  # right 23: not even the fold
+    model, _ = _config(_pw(8, 16, 10, 2))
+    assert ".fold = 3" in model  # _pw's layer: P
 
 
 def _config(g, isa="armv7em"):

@@ -63,7 +63,7 @@ from picoml.codegen.lanes import lanes_fit, pack_lanes
 from picoml.codegen.layer_calls import conv_call_wrappers, fc_slices
 from picoml.codegen.pair_records import RECORD_BYTES, maybe_stream, run_chunks
 from picoml.codegen.pairs_raw import conv_raw, fc_raw, to_raw
-from picoml.codegen.requant import exact_requant, folded_bias, prepare_layer, requant_rows
+from picoml.codegen.requant import exact_requant, fold_mode, folded_bias, prepare_layer, requant_rows
 from picoml.codegen.sparse import C_ENCODING, ENCODERS, layer_encodings
 from picoml.codegen.variants import (
     CONV_1X1,
@@ -187,9 +187,8 @@ class _Ctx:
         self.weight_bytes += arr.size * arr.dtype.itemsize
         return name
 
-    def requant(self, sym: str, multiplier, shift, n: int, exact: bool = False) -> str:
-        name = f"{self.name}_{sym}"
-        rows = requant_rows(multiplier, shift, n, exact)
+    def requant(self, sym: str, multiplier, shift, n: int, exact: bool = False, rows: list | None = None) -> str:
+        name, rows = f"{self.name}_{sym}", rows or requant_rows(multiplier, shift, n, exact)  # rows: already made
         self.decls.append(cemit.struct_array("pm_requant", name, rows, qualifier="PM_CONST"))
         self.weight_bytes += self.isa.requant_record_bytes * len(rows)
         return name
@@ -369,6 +368,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         c.im2col_bytes = max(c.im2col_bytes, 4 * k)  # PM_SPARSE_ROWS4: four windows per decode
     bias = folded_bias(op, p.bias, p.filter, depthwise)
     exact = _requant_mode(c, op, exact_requant(op, bias, p.filter, p.shift, depthwise), sw is not None)
+    rows = requant_rows(p.multiplier, p.shift, p.multiplier.size, bool(exact))  # the layer's pm_requant records
     if sw is None:
         if packed and c.isa.has("gemm4x2"):
             filt = p.filter
@@ -382,9 +382,9 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
             filt = to_raw(filt) if c.conv_raw else filt
             words, streamed = _as_words(_gemm_weights(c, filt)), False
             if c.conv_raw and c.isa.has("pair_stream") and not exact and (i in c.w16_scratch or 8 * k <= W16_MAX):
-                rows = requant_rows(p.multiplier, p.shift, y.shape[-1])
                 words, streamed = maybe_stream(words, k, bias, rows, p, c.variants)
             fields["pair_records"] = RECORD_BYTES * streamed  # a stream: the C gets the first pair's weights (+ 4)
+            fields["fold"] = fold_mode(rows, int(p.output_zp))  # the pair loops' requantization (PM_RQ_*)
             w = f"(const int8_t *){c.const_array(f'l{i}_filter', words, flash=True)}{' + 4' if streamed else ''}"
             rows16 = 32 if i in c.w16_scratch else 8 * k if k % 4 == 0 and 8 * k <= W16_MAX else 0  # 32: arena rows
             c.w16_bytes = max(c.w16_bytes, rows16)  # the 4x2 kernel's widened rows on the stack (8k bytes)
@@ -404,7 +404,7 @@ def _emit_conv(c: _Ctx, op: Op, i: int) -> None:
         bias = np.pad(bias, (0, -bias.size % 4))
     if sw is None:
         b = c.const_array(f"l{i}_bias", bias, flash=True)
-        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, p.multiplier.size, exact)
+        q = c.requant(f"l{i}_rq", p.multiplier, p.shift, p.multiplier.size, exact, rows)
     else:  # sparse: flash is what it is for, so the compact forms (5-byte requant, 3-byte biases)
         q, b = compact_quant(c, i, p.multiplier, p.shift, p.multiplier.size, bias)
     di = c.struct("pm_dims", f"l{i}_in_dims", _dims(x.shape))

@@ -12,8 +12,8 @@ weight pointer already is (PM_GEMM_4X2_STREAM_ASM). Per pair of channels (a, b),
 with, from the fast-path record (requant.requant_rows: multiplier M, round, left, right = e):
 M' = 2M read as int32 (M >= 2^30, so negative: SMMLAR(acc, M', acc) is SMMULR(2 acc, M)) and
 R = round + (output_zp << e) (the zero point joined to the rounding term, exact while e <= 22).
-These are pm_conv_fold's modes M and P (pm_conv2d_s8.c), which the C still chooses per layer
-from the plain records; a stream is written only for layers in one of them. The C is given the
+These are the modes M and P of requant.fold_mode, which the generator writes into the layer's
+pm_conv_params.fold; a stream is written only for layers in one of them. The C is given the
 first pair's weights; the pair-by-pair paths (pixels past the last block of 4) step over the
 records (PM_PAIR_BYTES). The layer keeps its plain bias and pm_requant arrays for those paths:
 a stream costs 16 bytes of flash per output channel.
@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from picoml.codegen.requant import RQ_M, fold_mode
 from picoml.codegen.variants import STREAM_KERNEL
 
 RECORD_BYTES = 32  # per pair beyond its weights: PM_PAIR_BYTES in pm_conv2d_s8.c
 RUN_SLACK = 128  # stack bytes a kernel takes beside its largest buffer (frame, saved registers): run_chunks
-FOLD_MAX_RIGHT = 22  # pm_conv_fold: the zero point joins the rounding term while right <= 22
 
 
 def stream_fits(rows: list[dict[str, int]], out_c: int, k: int, act: tuple[int, int]) -> bool:
-    """Whether a layer's pair loop can read a stream: pairs of k (a multiple of 4) values, every
-    channel in mode M or P (left == 1, multiplier >= 2^30, right <= 22) and the full int8 output
-    range (pm_conv_direct)."""
+    """Whether a layer's pair loop can read a stream: pairs of k (a multiple of 4) values, the
+    records in mode M or P (requant.fold_mode: left == 1, multiplier >= 2^30, right <= 22) and the
+    full int8 output range (pm_conv_direct)."""
     if out_c < 2 or out_c % 2 or k % 4 or k == 0 or tuple(act) != (-128, 127):
         return False
-    return all(r["left"] == 1 and r["multiplier"] >= 1 << 30 and r["right"] <= FOLD_MAX_RIGHT for r in rows)
+    return fold_mode(rows, 0) == RQ_M  # M or P: the output zero point tells them apart
 
 
 def _wrap32(v: int) -> int:

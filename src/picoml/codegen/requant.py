@@ -63,6 +63,25 @@ def requant_rows(multiplier, shift, n: int, exact: bool = False) -> list[dict[st
     return rows
 
 
+#: how the Armv7E-M 4x2 pair loops requantize a layer's records (pm_conv_params.fold, PM_RQ_* in
+#: pm_conv2d_s8.c): RQ_ZERO the zero point added after the shift; RQ_FOLD the zero point joined to the
+#: rounding term (every right <= FOLD_MAX_RIGHT); RQ_M also the doubling high multiply as one SMMLAR
+#: (every left == 1, multiplier >= 2^30); RQ_P that with the rounding's [v < 0] term dropped (output
+#: zero point -128: such a v ends at -128 or below either way)
+RQ_ZERO, RQ_FOLD, RQ_M, RQ_P = 0, 1, 2, 3
+FOLD_MAX_RIGHT = 22  # the zero point joins the rounding term exactly while right <= 22
+
+
+def fold_mode(rows: list[dict[str, int]], output_zp: int) -> int:
+    """The pair loops' requantization mode (RQ_*) for a layer's pm_requant records ``rows``
+    (requant_rows), written by the generator so the kernels need not scan the records."""
+    if any(r["right"] > FOLD_MAX_RIGHT for r in rows):
+        return RQ_ZERO
+    if all(r["left"] == 1 and r["multiplier"] >= 1 << 30 for r in rows):
+        return RQ_P if output_zp == -128 else RQ_M
+    return RQ_FOLD
+
+
 def folded_bias(op: Op, bias: np.ndarray, w: np.ndarray, depthwise: bool) -> np.ndarray:
     """bias - input_zp * sum(weights of the channel): padded taps then read the zero point."""
     zp = int(op.inputs[0].zero_point[0])

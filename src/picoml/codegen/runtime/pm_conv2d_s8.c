@@ -133,14 +133,18 @@ static void pm_conv_rows(const pm_conv_params *p, const pm_requant *q, const int
 #endif
 
 #if PM_CONV_4X2
-/* pm_conv_fold's modes (below) */
+/* pm_conv_params.fold: the pair loop's requantization for a layer's records, from the generator
+ * (codegen/requant.py fold_mode): 0 PM_4XP_RQ4Z; PM_RQ_FOLD the output zero point folded into the
+ * rounding term (PM_4XP_FOLD: every channel's shift right = e + 1, its record's field, at most 22);
+ * PM_RQ_M also the shift and high multiply in one SMMLAR (every channel: left == 1, multiplier >=
+ * 2^30); PM_RQ_P that, and the rounding's [v < 0] term dropped where the output zero point is -128. */
 #define PM_RQ_FOLD 1
 #define PM_RQ_M 2
 #define PM_RQ_P 3
 
 #if !PM_REQUANT_EXACT
 /* Every channel pair of a 4-row block in one assembly block (pm_dot_s8.h; full int8 range), with
- * the requantization of pm_conv_fold's mode; out of line: one copy of each. Word-aligned: the block
+ * the requantization of the layer's mode (pm_conv_params.fold); out of line: one copy of each. Word-aligned: the block
  * finds its loop entries with ADR, which the assembler resolves from the section's start, so the
  * function must not start at a halfword (GCC leaves functions 2-aligned below -O2). */
 PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pairs4(const pm_gemm_frame *f, const int8_t *filter, int mode) {
@@ -278,21 +282,6 @@ static void pm_conv_rows4(const pm_conv_params *p, const pm_requant *q, const in
       o[r * out_c + oc] = pm_requant_s8(pm_dot_1x1_s8(rows[r], PM_PAIR_W(filter, oc, ws), k, PM_LD_I32(&bias[oc])), &q[oc], zp, lo, hi);
     }
   }
-}
-
-/* The pair loop's requantization (pm_dot_s8.h) for a layer's records: 0 PM_4XP_RQ4Z; PM_RQ_FOLD
- * the output zero point folded into the rounding term (PM_4XP_FOLD: every channel's shift right =
- * e + 1, its record's field, at most 22); PM_RQ_M also the shift and high multiply in one SMMLAR
- * (every channel: left == 1, multiplier >= 2^30); PM_RQ_P that, and the rounding's [v < 0] term
- * dropped where the output zero point is -128. */
-static int pm_conv_fold(const pm_requant *q, int32_t out_c, int32_t zp) {
-  int32_t c;
-  int mode = zp == -128 ? PM_RQ_P : PM_RQ_M;
-  for (c = 0; c < out_c; ++c) {
-    if (PM_LD_I16(&q[c].right) > 22) return 0;
-    if (PM_LD_I16(&q[c].left) != 1 || (uint32_t)PM_LD_I32(&q[c].multiplier) < 0x40000000u) mode = PM_RQ_FOLD;
-  }
-  return mode;
 }
 
 /* 1: this layer runs four rows at a time on widened rows */
@@ -699,7 +688,7 @@ PM_KERNEL int32_t pm_conv_1x1_blocks(const pm_conv_params *p, const pm_requant *
                                      int32_t *w16) {
   int32_t xw_stack[PM_CONV_W16_MAX / 4];
   int32_t *const xw = w16 ? w16 : xw_stack;
-  const int fold = pm_conv_fold(q, out_c, p->output_zp);
+  const int fold = p->fold;
   int32_t i = 0;
 #if !PM_REQUANT_EXACT
   if (pm_conv_direct(p, out_c, fold)) { /* the block loop with its frame set once */
@@ -753,9 +742,9 @@ PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pw4s(const pm_pw_args *a)
 
 /* The mode (PM_RQ_M or PM_RQ_P) of a stream layer whose blocks take pm_conv_pw4s (k4 within the
  * run, full range), else 0. */
-static int pm_conv_pw4s_mode(const pm_conv_params *p, const pm_requant *q, int32_t k, int32_t out_c, const int8_t *filter) {
+static int pm_conv_pw4s_mode(const pm_conv_params *p, int32_t k, int32_t out_c, const int8_t *filter) {
   const int run = p->pair_records && k % 4 == 0 && k > 0 && (k >> 2) <= PM_PW_SP_CHUNKS && ((uintptr_t)filter & 3u) == 0;
-  const int mode = run ? pm_conv_fold(q, out_c, p->output_zp) : 0;
+  const int mode = run ? p->fold : 0;
   return (mode == PM_RQ_M || mode == PM_RQ_P) && pm_conv_direct(p, out_c, mode) ? mode : 0;
 }
 #endif
@@ -775,7 +764,7 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
     const int32_t pixels = in_dims->n * in_dims->h * in_dims->w;
     int32_t i = 0;
 #if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && PM_CONV_PAIRS4S && !PM_REQUANT_EXACT
-    const int mode = pm_conv_pw4s_mode(p, q, k, out_c, filter);
+    const int mode = pm_conv_pw4s_mode(p, k, out_c, filter);
     if (mode) {
       pm_pw_args a;
       a.k = k;
@@ -833,7 +822,7 @@ int pm_conv2d_s8_im2col(const pm_conv_params *p, const pm_requant *q, const pm_d
     if (pm_conv_uses_4x2(kp, filter, w16)) {
       int32_t xw_stack[PM_CONV_W16_MAX / 4];
       int32_t *const xw = w16 ? w16 : xw_stack;
-      const int fold = pm_conv_fold(q, out_c, p->output_zp);
+      const int fold = p->fold;
 #if !PM_REQUANT_EXACT
       /* full int8 range: every block's pairs by pm_conv_pairs4 on a frame set up once (the block's
        * output moves on), not through pm_conv_rows4 */

@@ -951,7 +951,7 @@ typedef struct {
 
 #if PM_CONV_RAW
 /* The pair loop over a pair stream (codegen/pair_records.py, PM_CONV_RAW layers whose every
- * channel takes pm_conv_fold's mode M or P): per pair, bias_a | its packed weights | bias_b and
+ * channel in mode M or P: pm_conv_params.fold): per pair, bias_a | its packed weights | bias_b and
  * both channels' records (M' = 2M as int32, R = round + (zp << e), e = right), all read through
  * the weight pointer, which leaves each pair at the next pair's bias_a. What PM_GEMM_4X2_PAIRS_ASM
  * does per pair at the end (zero point fold, doubling, record and bias pointers kept on the stack)
