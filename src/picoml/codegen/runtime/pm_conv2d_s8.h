@@ -14,13 +14,13 @@ typedef struct {
   int16_t pad_w;      /* columns of padding left of the input */
   int16_t depth_multiplier; /* depthwise only: output channels per input channel */
   int16_t filter_layout;    /* PM_FILTER_PLAIN, _DW4 (depthwise), _K4 or _ROWS, see below */
+  int16_t pair_records; /* GEMM variants: record bytes per channel pair, 32 in a pair stream (pm_conv2d_s8.c), else 0 */
+  int16_t fold; /* GEMM variants: the 4x2 pair loops' requantization of these records, PM_RQ_* (pm_conv2d_s8.c;
+                 * the generator's codegen/requant.py fold_mode); 0 (the general one) where not written */
   int32_t input_zp;   /* value of padded taps; bias already holds -input_zp * sum(filter) */
   int32_t output_zp;  /* added after rescaling */
   int32_t act_min;    /* fused activation clamp, int8 range */
   int32_t act_max;
-  int32_t pair_records; /* GEMM variants: record bytes per channel pair, 32 in a pair stream (pm_conv2d_s8.c), else 0 */
-  int32_t fold; /* GEMM variants: the 4x2 pair loops' requantization of these records, PM_RQ_* (pm_conv2d_s8.c;
-                 * the generator's codegen/requant.py fold_mode); 0 (the general one) where not written */
 } pm_conv_params;
 
 /* One CONV_2D or DEPTHWISE_CONV_2D layer's constant arguments in one record: model.c calls each
