@@ -1,5 +1,5 @@
-"""C emitters for the int8 binary elementwise ops SUB, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE and DIV,
-and the broadcast description every binary kernel (ADD and MUL too) shares.
+"""C emitters for the int8 binary elementwise ops ADD, MUL, SUB, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE
+and DIV, and the broadcast description every binary kernel shares.
 
 Same pattern as ``generate.py``: parameters come from the reference kernel's ``prepare`` and are
 written as ``static const`` structs; one ``pm_<op>_s8`` call per layer. Broadcasting is one
@@ -13,12 +13,15 @@ from picoml.errors import UnsupportedError
 from picoml.graph.ir import Op, Tensor
 from picoml.graph.ops import OpType
 from picoml.reference import KERNELS
+from picoml.reference.add import LEFT_SHIFT
 from picoml.reference.div import divisor_tables
 
 MAX_DIMS = 6  # PM_MAX_DIMS in pm_common.h
 
 # op type -> runtime file stems (besides pm_common.h) its kernel needs (.h and .c each)
 BINARY_FILES: dict[OpType, tuple[str, ...]] = {
+    OpType.ADD: ("pm_add_s8",),
+    OpType.MUL: ("pm_mul_s8",),
     OpType.SUB: ("pm_add_s8",),  # ADD's arithmetic and parameters
     OpType.MAXIMUM: ("pm_binary_s8",),
     OpType.MINIMUM: ("pm_binary_s8",),
@@ -76,13 +79,14 @@ def _operands(c, op: Op, i: int) -> str:
     return f"&{broadcast_struct(c, op, i)}, {a}, {b}, {c.ptr(op.outputs[0])}"
 
 
-def emit_sub(c, op: Op, i: int) -> None:
-    p = _prepared(op)
+def _add_params(c, p, i: int) -> str:
+    """The ``pm_add_params`` of ADD and SUB (the reference's arithmetic: both inputs shifted left by
+    LEFT_SHIFT, rescaled, summed, rescaled)."""
     fields = {
         "input1_zp": p.input1_zp,
         "input2_zp": p.input2_zp,
         "output_zp": p.output_zp,
-        "left_shift": 20,
+        "left_shift": LEFT_SHIFT,
         "input1_multiplier": p.input1_multiplier,
         "input1_shift": p.input1_shift,
         "input2_multiplier": p.input2_multiplier,
@@ -92,7 +96,32 @@ def emit_sub(c, op: Op, i: int) -> None:
         "act_min": int(p.act_min),
         "act_max": int(p.act_max),
     }
-    prm = c.struct("pm_add_params", f"l{i}_params", fields)
+    return c.struct("pm_add_params", f"l{i}_params", fields)
+
+
+def emit_add_mul(c, op: Op, i: int) -> None:
+    p = KERNELS[op.type].prepare(op)
+    bc = broadcast_struct(c, op, i)  # the struct first, then the operands (the order of model.c's tables)
+    a = operand(c, op.inputs[0], f"l{i}_a")
+    b = operand(c, op.inputs[1], f"l{i}_b")
+    if op.type == OpType.ADD:
+        prm, fn = _add_params(c, p, i), "pm_add_s8"
+    else:
+        fields = {
+            "input1_zp": p.input1_zp,
+            "input2_zp": p.input2_zp,
+            "output_zp": p.output_zp,
+            "multiplier": p.multiplier,
+            "shift": p.shift,
+            "act_min": int(p.act_min),
+            "act_max": int(p.act_max),
+        }
+        prm, fn = c.struct("pm_mul_params", f"l{i}_params", fields), "pm_mul_s8"
+    c.body.append(f"status |= {fn}(&{prm}, &{bc}, {a}, {b}, {c.ptr(op.outputs[0])});")
+
+
+def emit_sub(c, op: Op, i: int) -> None:
+    prm = _add_params(c, _prepared(op), i)
     c.body.append(f"status |= pm_sub_s8(&{prm}, {_operands(c, op, i)});")
 
 
@@ -138,6 +167,8 @@ def emit_div(c, op: Op, i: int) -> None:
 
 
 BINARY_EMITTERS = {
+    OpType.ADD: emit_add_mul,
+    OpType.MUL: emit_add_mul,
     OpType.SUB: emit_sub,
     OpType.MAXIMUM: emit_maximum_minimum,
     OpType.MINIMUM: emit_maximum_minimum,

@@ -27,7 +27,7 @@ from picoml.codegen.conv_rows import ROWS, padded_rows
 from picoml.codegen.dw_planes import plane_bytes, zp_min
 from picoml.codegen.emit_activation import ACTIVATION_EMITTERS, ACTIVATION_FILES
 from picoml.codegen.emit_affine import emit_channel_tables, uses_channel_tables
-from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, broadcast_struct, operand
+from picoml.codegen.emit_binary import BINARY_EMITTERS, BINARY_FILES, operand
 from picoml.codegen.emit_detection import DETECTION_EMITTERS, DETECTION_FILES
 from picoml.codegen.emit_extra import EXTRA_EMITTERS, EXTRA_FILES
 from picoml.codegen.emit_float import BYTE_OPS, FLOAT_EMITTERS, FLOAT_FILES, float_array, uses_float
@@ -88,7 +88,6 @@ from picoml.passes.fold_pad import PadFold, fold_pads, window_pads
 from picoml.passes.int32_args import int32_arguments
 from picoml.plan import MemoryPlan, plan_memory
 from picoml.reference import KERNELS
-from picoml.reference.add import LEFT_SHIFT
 from picoml.reference.common import window_geometry
 from picoml.version import __version__
 
@@ -101,8 +100,6 @@ KERNEL_FILES: dict[OpType, tuple[str, ...]] = {
     OpType.FULLY_CONNECTED: ("pm_fully_connected_s8",),
     OpType.AVERAGE_POOL_2D: ("pm_pool_s8",),
     OpType.MAX_POOL_2D: ("pm_pool_s8",),
-    OpType.ADD: ("pm_add_s8",),
-    OpType.MUL: ("pm_mul_s8",),
     OpType.RELU: ("pm_requantize_s8",),
     OpType.RELU6: ("pm_requantize_s8",),
     OpType.QUANTIZE: ("pm_requantize_s8",),
@@ -506,43 +503,6 @@ def _emit_pool(c: _Ctx, op: Op, i: int) -> None:
     c.body.append(f"status |= {fn}(&{prm}, &{di}, {c.ptr(x, True)}, &{do}, {c.ptr(y)});")
 
 
-def _emit_add_mul(c: _Ctx, op: Op, i: int) -> None:
-    p = KERNELS[op.type].prepare(op)
-    bc = broadcast_struct(c, op, i)
-    a = operand(c, op.inputs[0], f"l{i}_a")
-    b = operand(c, op.inputs[1], f"l{i}_b")
-    if op.type == OpType.ADD:
-        fields = {
-            "input1_zp": p.input1_zp,
-            "input2_zp": p.input2_zp,
-            "output_zp": p.output_zp,
-            "left_shift": LEFT_SHIFT,
-            "input1_multiplier": p.input1_multiplier,
-            "input1_shift": p.input1_shift,
-            "input2_multiplier": p.input2_multiplier,
-            "input2_shift": p.input2_shift,
-            "output_multiplier": p.output_multiplier,
-            "output_shift": p.output_shift,
-            "act_min": int(p.act_min),
-            "act_max": int(p.act_max),
-        }
-        prm = c.struct("pm_add_params", f"l{i}_params", fields)
-        fn = "pm_add_s8"
-    else:
-        fields = {
-            "input1_zp": p.input1_zp,
-            "input2_zp": p.input2_zp,
-            "output_zp": p.output_zp,
-            "multiplier": p.multiplier,
-            "shift": p.shift,
-            "act_min": int(p.act_min),
-            "act_max": int(p.act_max),
-        }
-        prm = c.struct("pm_mul_params", f"l{i}_params", fields)
-        fn = "pm_mul_s8"
-    c.body.append(f"status |= {fn}(&{prm}, &{bc}, {a}, {b}, {c.ptr(op.outputs[0])});")
-
-
 def _emit_requantize(c: _Ctx, op: Op, i: int) -> None:
     p = KERNELS[op.type].prepare(op)
     x, y = op.inputs[0], op.outputs[0]
@@ -617,8 +577,6 @@ EMITTERS = {
     OpType.FULLY_CONNECTED: _emit_fc,
     OpType.AVERAGE_POOL_2D: _emit_pool,
     OpType.MAX_POOL_2D: _emit_pool,
-    OpType.ADD: _emit_add_mul,
-    OpType.MUL: _emit_add_mul,
     OpType.RELU: _emit_requantize,
     OpType.RELU6: _emit_requantize,
     OpType.QUANTIZE: _emit_requantize,
