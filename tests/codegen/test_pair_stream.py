@@ -22,7 +22,7 @@ from test_m4_pointwise_smallk import _pw
 
 from picoml.codegen.generate import generate_c
 from picoml.codegen.isa import ARMV7EM
-from picoml.codegen.pair_records import RECORD_BYTES, RUN_SLACK, pair_stream, run_chunks, stream_fits
+from picoml.codegen.pair_records import RECORD_BYTES, RUN_HEAD, RUN_SLACK, pair_stream, run_chunks, stream_fits
 from picoml.codegen.requant import RQ_FOLD, RQ_M, RQ_P, RQ_ZERO, fold_mode, requant_rows
 from picoml.flows.verify import verify
 
@@ -218,12 +218,12 @@ def test_run_length_keeps_the_stack():
     assert run_chunks([(8, False), (36, True)], 0) == 8
     assert run_chunks([(8, False), (36, False)], 0) == 36
     assert run_chunks([], 4096) == 0
-    assert 32 + 32 * 16 <= 448 + RUN_SLACK < 32 + 32 * 18
+    assert RUN_HEAD + 32 * 16 <= 448 + RUN_SLACK < RUN_HEAD + 32 * 18
 
 
 def test_deep_layer_joins_the_run_beside_large_planes():
     """A pointwise layer deeper than 144 values keeps its rows out of the widened-row buffer (in the
-    arena), yet joins the run when its rows (32 + 8k bytes) fit beside the model's depthwise planes:
+    arena), yet joins the run when its rows (48 + 8k bytes with the frame) fit beside the model's depthwise planes:
     VWW's pointwise 13 (k = 256) beside 2,048 bytes of planes. The 16-value layer before it enters
     the same run part-way; both bit-exact at -O2 and -Os. (The input is the arena's peak, so the
     deep layer's rows get arena scratch.)"""

@@ -28,6 +28,7 @@ from picoml.codegen.variants import STREAM_KERNEL
 
 RECORD_BYTES = 32  # per pair beyond its weights: PM_PAIR_BYTES in pm_conv2d_s8.c
 RUN_SLACK = 128  # stack bytes a kernel takes beside its largest buffer (frame, saved registers): run_chunks
+RUN_HEAD = 48  # pm_conv_pw4s's frame below its rows (pointers, counts: PM_PW_SP_ASM)
 
 
 def stream_fits(rows: list[dict[str, int]], out_c: int, k: int, act: tuple[int, int]) -> bool:
@@ -74,12 +75,12 @@ def maybe_stream(
 
 
 def run_chunks(layers: list[tuple[int, bool]], stack_floor: int) -> int:
-    """PM_PW_SP_CHUNKS: the run's length (pm_conv_pw4s: 32 + 32 * chunks stack bytes for the rows),
+    """PM_PW_SP_CHUNKS: the run's length (pm_conv_pw4s: 48 + 32 * chunks stack bytes for the rows),
     the deepest pointwise stream layer's k / 4 among ``layers`` (k / 4, rows in the arena). A layer
     whose rows the planner put in the arena to lower the peak stack counts only where its run stays
     within ``stack_floor``, the largest stack buffer another kernel of the model takes, plus
     RUN_SLACK for that kernel's own frame; a layer the run is shorter than keeps the plain pair loop
-    (the C compares k / 4 with the run). KWS: 544 bytes of rows against 448 of depthwise planes,
+    (the C compares k / 4 with the run). KWS: 560 bytes of rows against 448 of depthwise planes,
     the peak stack unchanged (1,100 B, benchmarks/bench_codegen.py)."""
-    fits = [k4 for k4, arena in layers if not arena or 32 + 32 * k4 <= stack_floor + RUN_SLACK]
+    fits = [k4 for k4, arena in layers if not arena or RUN_HEAD + 32 * k4 <= stack_floor + RUN_SLACK]
     return max(fits, default=0)

@@ -734,6 +734,7 @@ typedef struct {
   int32_t out_c;
   int8_t *o_end; /* o + out_c */
   int32_t mode;  /* PM_RQ_M or PM_RQ_P */
+  int32_t blocks; /* blocks of 4 rows, the next at x + 4 k and o + 4 out_c (at least 1) */
 } pm_pw_args;
 
 /* A block of 4 pointwise rows against a pair stream, rows widened and addressed from SP
@@ -771,11 +772,13 @@ int pm_conv2d_s8_1x1(const pm_conv_params *p, const pm_requant *q, const pm_dims
       a.stream = filter - 4;
       a.out_c = out_c;
       a.mode = mode;
-      for (; i + 3 < pixels; i += 4) {
-        a.x = in + i * k;
-        a.o = out + i * out_c;
-        a.o_end = a.o + out_c;
+      a.blocks = pixels >> 2;
+      if (a.blocks > 0) {
+        a.x = in;
+        a.o = out;
+        a.o_end = out + out_c;
         pm_conv_pw4s(&a);
+        i = 4 * a.blocks;
       }
     } else
 #endif

@@ -1012,15 +1012,18 @@ typedef struct {
  * loads its weight word and 4 activation words together, 15 cycles per 16 MACs instead of 16. The
  * pair's values are a fully unrolled run of PM_PW_SP_CHUNKS chunks at fixed SP offsets, entered
  * where this layer's k4 chunks end with the run's; the first half from the biases, outside the run.
- * Stack: [sp] o, out_c, o_end, the run's entry, the mode (M or P), the rows' base; the rows from
- * sp + 32 (per chunk E0 E1 E2 E3 O0 O1 O2 O3, the run's last chunk at the top). The mode rides in
+ * Every block of the layer in one call: after a block's last pair the next block's rows are widened
+ * and its pairs run from the stream's start, until the args' block count is done.
+ * Stack: [sp] o, out_c, o_end, the run's entry, the mode (M or P), the rows' base, the blocks left,
+ * the stream's start, the next block's x, k; the rows from sp + 48 (per chunk E0 E1 E2 E3 O0 O1 O2
+ * O3, the run's last chunk at the top). The mode rides in
  * the carry through each pair (no instruction of the first half or the run sets flags): set for P,
  * clear for M, by the first compare and then by each epilogue's loop test (P compares o_end with o,
  * M o with o_end), so the run falls through to P's epilogue and branches to M's. The args A_:
  * pm_pw_args. Operand names: PM_XP and PM_A serve as activation words X2, X3. */
 #define PM_PW_STR_(x) #x
 #define PM_PW_STR(x) PM_PW_STR_(x)
-#define PM_PW_FRAME PM_PW_STR((32 + 32 * PM_PW_SP_CHUNKS))
+#define PM_PW_FRAME PM_PW_STR((48 + 32 * PM_PW_SP_CHUNKS))
 #define PM_X2 PM_XP
 #define PM_X3 PM_A
 /* half a chunk: b's 4 sums on the raw word, then a's on it widened */
@@ -1058,10 +1061,13 @@ typedef struct {
     __asm__ volatile(                                                                                        \
         "sub sp,sp,#" PM_PW_FRAME "\n"                                                                       \
         "ldr " PM_X0 ",[" PM_A ",#12]\nldr " PM_X1 ",[" PM_A ",#16]\nldr " PM_X2 ",[" PM_A ",#20]\n"             \
+        "ldr " PM_S2A ",[" PM_A ",#28]\n" /* blocks */                                                          \
         "ldr " PM_WP ",[" PM_A ",#8]\nldr " PM_S0A ",[" PM_A "]\nldr " PM_S1A ",[" PM_A ",#24]\n"               \
         "ldr " PM_A ",[" PM_A ",#4]\nstrd " PM_X0 "," PM_X1 ",[sp]\nstr " PM_X2 ",[sp,#8]\n"                    \
+        "strd " PM_S2A "," PM_WP ",[sp,#24]\nadd " PM_X0 "," PM_S0A "," PM_A ",lsl #2\n"                         \
+        "strd " PM_X0 "," PM_A ",[sp,#32]\n" /* the blocks, the stream, the next x, k */                      \
         "lsr " PM_X0 "," PM_A ",#2\nrsb " PM_X0 "," PM_X0 ",#" PM_PW_STR(PM_PW_SP_CHUNKS) "\n" /* d */         \
-        "add " PM_X2 ",sp,#32\nadd " PM_X2 "," PM_X2 "," PM_X0 ",lsl #5\nstr " PM_X2 ",[sp,#20]\n"              \
+        "add " PM_X2 ",sp,#48\nadd " PM_X2 "," PM_X2 "," PM_X0 ",lsl #5\nstr " PM_X2 ",[sp,#20]\n"              \
         "adr.w " PM_X1 ",40f\nadd " PM_X1 "," PM_X1 "," PM_X0 ",lsl #7\nsub " PM_X1 "," PM_X1 "," PM_X0 ",lsl #4\n" \
         "orr " PM_X1 "," PM_X1 ",#1\nstr " PM_X1 ",[sp,#12]\n" /* the run's entry: 40 + 112 d */                \
         "str " PM_S1A ",[sp,#16]\n" /* the mode: C set after the compare below for P, clear for M */           \
@@ -1077,10 +1083,17 @@ typedef struct {
         "ldr " PM_X0 ",[sp,#16]\ncmp " PM_X0 ",#3\nb 30f\n50:\npm_pwe 1\n"                                      \
         "30:\nldr " PM_S0A ",[" PM_WP "],#4\nldr " PM_S3B ",[sp,#20]\n" /* bias a; the rows' first half */     \
         PM_PW_HALF("[" PM_S3B "]", "[" PM_S3B ",#4]", "[" PM_S3B ",#8]", "[" PM_S3B ",#12]", PM_PW_BIAS)          \
-        "ldr pc,[sp,#12]\n40:\n.set pm_h,32+16\n.rept 2*" PM_PW_STR(PM_PW_SP_CHUNKS) "-1\n"                   \
+        "ldr pc,[sp,#12]\n40:\n.set pm_h,48+16\n.rept 2*" PM_PW_STR(PM_PW_SP_CHUNKS) "-1\n"                   \
         PM_PW_HALF("[sp,#pm_h]", "[sp,#pm_h+4]", "[sp,#pm_h+8]", "[sp,#pm_h+12]", PM_PW_SELF)                     \
-        ".set pm_h,pm_h+16\n.endr\nbcc 50b\npm_pwe 0\n.purgem pm_pwe\n70:\nadd sp,sp,#" PM_PW_FRAME "\n"          \
-        PM_4XP_OPERANDS);                                                                                    \
+        ".set pm_h,pm_h+16\n.endr\nbcc 50b\npm_pwe 0\n.purgem pm_pwe\n"                                      \
+        "70:\nldr " PM_X0 ",[sp,#24]\nsubs " PM_X0 "," PM_X0 ",#1\nbeq 80f\n" /* the next block */              \
+        "ldrd " PM_X1 "," PM_WP ",[sp,#4]\nstr " PM_X0 ",[sp,#24]\n" /* out_c; o_end, where o ended */          \
+        "add " PM_X0 "," PM_WP "," PM_X1 ",lsl #1\nadd " PM_X0 "," PM_X0 "," PM_X1 "\n" /* its o */               \
+        "add " PM_X2 "," PM_X0 "," PM_X1 "\nstr " PM_X0 ",[sp]\nstr " PM_X2 ",[sp,#8]\n"                           \
+        "ldr " PM_WP ",[sp,#28]\nldrd " PM_S0A "," PM_A ",[sp,#32]\n" /* the stream; its x, k */               \
+        "add " PM_X1 "," PM_S0A "," PM_A ",lsl #2\nstr " PM_X1 ",[sp,#32]\n"                                     \
+        "add " PM_S1A "," PM_S0A "," PM_A ",lsl #1\nlsr " PM_S2A "," PM_A ",#2\nldr " PM_X2 ",[sp,#20]\nb 1b\n"  \
+        "80:\nadd sp,sp,#" PM_PW_FRAME "\n" PM_4XP_OPERANDS);                                                  \
   } while (0)
 #endif
 #endif
