@@ -737,8 +737,8 @@ typedef struct {
   int32_t blocks; /* blocks of 4 rows, the next at x + 4 k and o + 4 out_c (at least 1) */
 } pm_pw_args;
 
-/* A block of 4 pointwise rows against a pair stream, rows widened and addressed from SP
- * (PM_PW_SP_ASM). Word-aligned: the block finds its entries with ADR. */
+/* A pointwise layer's blocks of 4 rows (a->blocks of them) against a pair stream, each block's rows
+ * widened and addressed from SP (PM_PW_SP_ASM). Word-aligned: the block finds its entries with ADR. */
 PM_KERNEL __attribute__((__aligned__(4))) void pm_conv_pw4s(const pm_pw_args *a) { PM_PW_SP_ASM(a); }
 
 /* The mode (PM_RQ_M or PM_RQ_P) of a stream layer whose blocks take pm_conv_pw4s (k4 within the
