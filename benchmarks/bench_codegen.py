@@ -101,6 +101,7 @@ QUOTED = {
     },
 }
 REFERENCE_BOARD = "stm32l4r5"
+CYCLE_TARGETS = ("cortex-m4", "cortex-m0plus")  # per-layer estimated cycles (issue 17)
 
 
 # ---------------------------------------------------------------- capture C/C++ output
@@ -657,6 +658,39 @@ def _n(v: int | None) -> str:
     return "—" if v is None else f"{v:,}"
 
 
+def _layer_cycles(r: dict) -> list[str]:
+    """One model's per-layer table of estimated cycles on CYCLE_TARGETS. A fused run (a chain or a
+    residual block run row by row) has all its cycles in its first layer; that row says which layers
+    and divides by all their MACs."""
+    per = {t: r["speed"][t]["layers"] for t in CYCLE_TARGETS}
+    layers = per[CYCLE_TARGETS[0]]
+
+    def fused(j: int, t: str) -> bool:  # run inside a fused chain or block (a RESHAPE has no code)
+        return per[t][j].get("cycles") == 0 and layers[j]["op"] != "RESHAPE"
+
+    out = [
+        f"## Per layer: {r['label']}, estimated cycles at {SPEED_OPT}",
+        "",
+        "| # | op | MACs | " + " | ".join(f"{t} est. cycles | /MAC" for t in CYCLE_TARGETS) + " |",
+        "|---:|---|---:|" + "---:|---:|" * len(CYCLE_TARGETS),
+    ]
+    for i, layer in enumerate(layers):
+        cells = []
+        for t in CYCLE_TARGETS:
+            c = per[t][i].get("cycles")
+            end = i + 1
+            while c and end < len(layers) and fused(end, t):
+                end += 1
+            macs = sum(x["macs"] for x in layers[i:end])
+            if fused(i, t):
+                cells += ["in a fused run", "—"]
+            else:
+                run = f" (layers {i}–{end - 1})" if end > i + 1 else ""
+                cells += [_n(c) + run, f"{c / macs:.2f}" if c is not None and macs else "—"]
+        out.append(f"| {i} | {layer['op']} | {layer['macs']:,} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
 def markdown(results: list[dict], meta: dict) -> str:
     L: list[str] = []
     add = L.append
@@ -858,6 +892,14 @@ def markdown(results: list[dict], meta: dict) -> str:
                 cells += [f"{lt['instructions']:,}", "—" if ipm is None else f"{ipm:.2f}"]
             add(f"| {i} | {layer['op']} | {layer['macs']:,} | " + " | ".join(cells) + " |")
         add("")
+    for r in results:  # the issue's per-layer estimated cycles, every model (op types only: no model strings)
+        L += _layer_cycles(r)
+    add(
+        "A layer that runs inside a fused chain or residual block (the planner's row-by-row execution) has "
+        "its cycles counted in the fused run's first layer, whose cycles/MAC is over the whole run's MACs; a "
+        "RESHAPE is a view of its input (no code)."
+    )
+    add("")
     return "\n".join(L)
 
 

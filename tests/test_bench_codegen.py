@@ -82,6 +82,9 @@ def test_quick_run_on_ad(tmp_path):
     assert json.loads((tmp_path / "codegen.json").read_text())["results"][0]["model"] == "ad"
     md = (tmp_path / "codegen.md").read_text()
     assert "| AD |" in md and bc.QUOTED_NOTE in md and "--quick" in md
+    # per layer, estimated cycles on both cores: AD's 10 FULLY_CONNECTED layers, each its own row
+    section = md.split("## Per layer: AD, estimated cycles")[1]
+    assert section.count("| FULLY_CONNECTED |") == 10
     [r] = data["results"]
     g = picoml.load(model_path("ad", "int8"))
 
