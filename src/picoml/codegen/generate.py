@@ -771,7 +771,8 @@ def compile_c(
         [
             banner.rstrip(),
             f"/* Kernel variants and weight layouts of this library: generated for {isa.name}. */",
-            "#ifndef PM_CONFIG_H\n#define PM_CONFIG_H",
+            "#ifndef PM_CONFIG_H",
+            "#define PM_CONFIG_H",
             "",
             "/* GEMM weights (pm_dot_s8.h), 1: offset-binary blocks of 4 channels; plain rows (vectorizing",
             " * hosts); packed pairs storing chunks as a0 b0 a2 b2 a1 b1 a3 b3; PM_PW_SP_CHUNKS: pm_conv_pw4s's run */",

@@ -34,10 +34,10 @@ EXACT_SOURCES: dict[OpType, str] = {
     OpType.TRANSPOSE_CONV: "pm_transpose_conv_s8_exact",
 }
 
-#: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)
 #: the pair-stream loops (pm_conv_pairs4s, pm_conv_pw4s: codegen/pair_records.py), built where a layer streams
 STREAM_KERNEL = "pm_conv_pairs4s"
 
+#: every variant function per runtime file, in pm_config.h order (its macro: the name upper-cased)
 VARIANT_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "pm_conv2d_s8": (CONV_1X1, CONV_IM2COL, CONV_GENERIC, CONV_LANES, STREAM_KERNEL),
     "pm_depthwise_conv2d_s8": (DW_MULT1, DW_GENERIC),

@@ -727,12 +727,12 @@ PM_KERNEL int32_t pm_conv_1x1_blocks(const pm_conv_params *p, const pm_requant *
 #if PM_CONV_4X2 && PM_PW_SP_CHUNKS > 0 && PM_CONV_RAW && PM_CONV_PAIRS4S && !PM_REQUANT_EXACT
 /* pm_conv_pw4s's arguments (PM_PW_SP_ASM reads them at these offsets) */
 typedef struct {
-  const int8_t *x; /* the block's 4 rows, k values apart */
+  const int8_t *x; /* the first block's 4 rows, k values apart */
   int32_t k;
   const int8_t *stream; /* the first pair's bias_a */
   int8_t *o;
   int32_t out_c;
-  int8_t *o_end; /* o + out_c */
+  int8_t *o_end; /* o + out_c: the first block's pairs end there */
   int32_t mode;  /* PM_RQ_M or PM_RQ_P */
   int32_t blocks; /* blocks of 4 rows, the next at x + 4 k and o + 4 out_c (at least 1) */
 } pm_pw_args;
